@@ -1,0 +1,62 @@
+/**
+ * A pool at run time: its targets' health entries and its strategy. `pick` resolves,
+ * drops what is down or unresolved, and lets the strategy choose; when nothing in the
+ * primary set is alive, the fallback set is asked the same way.
+ */
+import type { PoolConfig } from "../config/model.ts";
+import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
+import type { TargetResolver } from "../resolve/resolver.ts";
+import { createStrategy, type Strategy } from "./mod.ts";
+
+export interface Pick {
+  entry: TargetHealth;
+  /** Addresses to try in order (a DNS name or node may have several). */
+  addresses: string[];
+}
+
+export class Pool {
+  readonly primary: TargetHealth[];
+  readonly fallback: TargetHealth[];
+  readonly #strategy: Strategy;
+  // The fallback set keeps its own rotation so it does not disturb the primary one.
+  readonly #fallbackStrategy: Strategy;
+
+  constructor(
+    readonly config: PoolConfig,
+    registry: HealthRegistry,
+    private readonly resolver: TargetResolver,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.primary = config.targets.map((t) => registry.entry(config.name, "primary", t, config.health));
+    this.fallback = config.fallback.map((t) => registry.entry(config.name, "fallback", t, config.health));
+    this.#strategy = createStrategy(config.strategy);
+    this.#fallbackStrategy = createStrategy(config.strategy);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  entries(): TargetHealth[] {
+    return [...this.primary, ...this.fallback];
+  }
+
+  /** A live target not in `exclude`, or null when none is left anywhere. */
+  pick(exclude: ReadonlySet<TargetHealth> = EMPTY): Pick | null {
+    return this.#pickFrom(this.primary, this.#strategy, exclude) ??
+      this.#pickFrom(this.fallback, this.#fallbackStrategy, exclude);
+  }
+
+  #pickFrom(set: TargetHealth[], strategy: Strategy, exclude: ReadonlySet<TargetHealth>): Pick | null {
+    const now = this.now();
+    const live: TargetHealth[] = [];
+    for (const e of set) {
+      if (!exclude.has(e) && e.alive(now) && this.resolver.current(e.spec).addresses.length > 0) live.push(e);
+    }
+    if (live.length === 0) return null;
+    const entry = strategy.pick(live) as TargetHealth;
+    return { entry, addresses: this.resolver.current(entry.spec).addresses };
+  }
+}
+
+const EMPTY: ReadonlySet<TargetHealth> = new Set();

@@ -1,0 +1,54 @@
+/** The --help text. Keep it in step with OPTIONS in args.ts; a unit test checks every flag is here. */
+export const HELP = `vane - a small edge proxy for Deno and Bun
+
+Usage: vane --route MATCH=TARGETS [--route ...] [flags]
+
+Listening and routing:
+  --listen ADDR            Accept connections on ADDR; repeatable.
+                           ADDR: [tcp://]HOST:PORT, :PORT (all interfaces) or [IPv6]:PORT.
+                           Default: 0.0.0.0:8080
+  --route MATCH=TARGETS    Send matching connections to TARGETS; repeatable, at least one
+                           required. Every listener gets every route, in the order given.
+  --pool NAME=TARGETS      Define a named pool that routes can use; repeatable.
+                           NAME: letters, digits, "-", "_", ".".
+  --node NAME=IP[,IP...]   Define a static node for node:NAME:PORT targets; repeatable.
+  --fallback TARGETS       Targets used only when no target of a pool is alive; applies
+                           to every pool defined on the command line. Default: none
+
+Balancing and health:
+  --strategy NAME          random, serial or fastest. Default: serial
+  --health CHECK           tcp or none. Default: tcp
+  --health-interval DUR    Time between health checks. Default: 2s
+  --health-timeout DUR     Time a health check may take. Default: 1s
+  --rise N                 Passed checks before a target is up (1..100). Default: 2
+  --fall N                 Failed checks before a target is down (1..100). Default: 3
+
+Timeouts:
+  --connect-timeout DUR    Time to connect to a target. Default: 5s
+  --idle-timeout DUR       Close a connection idle this long. Default: 10m
+  --grace DUR              On shutdown, wait this long for open connections (0s: none).
+                           Default: 10s
+
+Operations:
+  --status ADDR|off        Status endpoint, HOST:PORT, :PORT or [IPv6]:PORT.
+                           Default: 127.0.0.1:9901
+  --log-format FORMAT      text or json. Default: text
+  --resolver IP:PORT       DNS server to ask instead of the system's. Default: system
+  --version                Print the version and exit.
+  -h, --help               Print this help and exit.
+
+Grammar:
+  MATCH    *                   any host
+           HOST[/PATH]         one host, e.g. api.example.com or api.example.com/v1
+           *.SUFFIX[/PATH]     any host under SUFFIX, e.g. *.example.com
+  TARGETS  the NAME of a --pool, or target[,target...] (this makes a pool named after
+           MATCH: "default" for *, otherwise MATCH as written)
+  target   IPv4:PORT | [IPv6]:PORT | DNSNAME:PORT | node:NAME:PORT, each optionally
+           followed by @WEIGHT (0..256, default 1). Target ports are 1..65535.
+  DUR      a number and a unit: ms, s, m or h, e.g. 250ms, 1.5s, 10m, 1h
+
+Examples:
+  vane --listen :8080 --route '*=10.0.0.1:9000,10.0.0.2:9000@2'
+  vane --node web=10.0.0.5,10.0.0.6 --pool web=node:web:443 \\
+       --route 'api.example.com=web' --route '*=[::1]:9000' --fallback backup.internal:9000
+`;

@@ -1,0 +1,91 @@
+/**
+ * The config model: one shape that the CLI, the YAML file (a later issue) and the
+ * library API all build. Everything is already validated and normalised here:
+ * durations are milliseconds, addresses are split, targets are parsed.
+ */
+
+/** A target as the operator wrote it, parsed. */
+export type TargetSpec =
+  | { kind: "ip"; host: string; port: number; weight: number; raw: string }
+  | { kind: "dns"; host: string; port: number; weight: number; raw: string }
+  | { kind: "node"; node: string; port: number; weight: number; raw: string };
+
+export type StrategyName = "random" | "serial" | "fastest";
+
+export interface HealthConfig {
+  /** "none" disables active checks; passive failures still take a target out for one interval. */
+  check: "tcp" | "none";
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+}
+
+export interface PoolConfig {
+  name: string;
+  strategy: StrategyName;
+  targets: TargetSpec[];
+  /** Used only when no target of `targets` is alive. */
+  fallback: TargetSpec[];
+  health: HealthConfig;
+}
+
+/** What a route matches on. Only `any` applies at L4 today; the rest wait for routing by host. */
+export type RouteMatch =
+  | { kind: "any" }
+  | { kind: "host"; host: string; pathPrefix?: string }
+  | { kind: "wildcard"; suffix: string; pathPrefix?: string };
+
+export interface RouteConfig {
+  /** As written by the operator, e.g. `*`, `api.example.com`, `*.example.com/v1`. */
+  raw: string;
+  match: RouteMatch;
+  /** Name of a pool in `Config.pools`. */
+  pool: string;
+}
+
+export interface ListenAddress {
+  protocol: "tcp";
+  host: string;
+  port: number;
+  /** As written by the operator, for status and logs. */
+  raw: string;
+}
+
+export interface ListenerConfig {
+  address: ListenAddress;
+  routes: RouteConfig[];
+}
+
+export interface TimeoutsConfig {
+  connectMs: number;
+  idleMs: number;
+  graceMs: number;
+}
+
+export interface Config {
+  listeners: ListenerConfig[];
+  pools: Record<string, PoolConfig>;
+  /** Static node registry: node name -> its addresses. */
+  nodes: Record<string, string[]>;
+  timeouts: TimeoutsConfig;
+  /** Status endpoint address, or null when `--status off`. */
+  status: { host: string; port: number } | null;
+  log: { format: "text" | "json" };
+  /** DNS server to ask instead of the system's (`HOST:PORT`), like nginx's `resolver`. */
+  resolver: { host: string; port: number } | null;
+}
+
+export const DEFAULT_HEALTH: HealthConfig = {
+  check: "tcp",
+  intervalMs: 2_000,
+  timeoutMs: 1_000,
+  rise: 2,
+  fall: 3,
+};
+
+export const DEFAULT_TIMEOUTS: TimeoutsConfig = {
+  connectMs: 5_000,
+  idleMs: 10 * 60_000,
+  graceMs: 10_000,
+};

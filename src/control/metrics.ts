@@ -1,0 +1,129 @@
+/**
+ * Renders a status snapshot in the Prometheus text exposition format (0.0.4).
+ * https://prometheus.io/docs/instrumenting/exposition_formats/
+ */
+
+import type { StatusSnapshot, TargetStatus } from "./snapshot.ts";
+
+type Labels = Record<string, string>;
+
+interface Sample {
+  labels: Labels;
+  value: number;
+}
+
+interface Family {
+  name: string;
+  help: string;
+  type: "gauge" | "counter";
+  samples: Sample[];
+}
+
+/** Label values may hold anything an operator typed; these three would break the line. */
+function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+/**
+ * Prometheus parses Go floats: `NaN`, `+Inf`, `-Inf`, not JS's `Infinity`. Integers
+ * are printed in full, because `String(1e21)` would switch to exponent notation.
+ */
+function formatValue(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (n === Infinity) return "+Inf";
+  if (n === -Infinity) return "-Inf";
+  if (Number.isInteger(n)) return BigInt(n).toString();
+  return String(n);
+}
+
+function formatSample(name: string, { labels, value }: Sample): string {
+  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
+  const labelText = pairs.length > 0 ? `{${pairs.join(",")}}` : "";
+  return `${name}${labelText} ${formatValue(value)}`;
+}
+
+function formatFamily(f: Family): string {
+  const lines = [`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`];
+  for (const sample of f.samples) lines.push(formatSample(f.name, sample));
+  return lines.join("\n");
+}
+
+interface TargetRow {
+  labels: Labels;
+  target: TargetStatus;
+}
+
+/** Every target of every pool, primaries before fallbacks, in snapshot order. */
+function targetRows(s: StatusSnapshot): TargetRow[] {
+  const rows: TargetRow[] = [];
+  for (const [pool, status] of Object.entries(s.pools)) {
+    for (const target of status.targets) {
+      rows.push({ labels: { pool, target: target.target, role: "primary" }, target });
+    }
+    for (const target of status.fallback) {
+      rows.push({ labels: { pool, target: target.target, role: "fallback" }, target });
+    }
+  }
+  return rows;
+}
+
+export function formatMetrics(s: StatusSnapshot): string {
+  const rows = targetRows(s);
+  const perTarget = (pick: (t: TargetStatus) => number | null): Sample[] =>
+    rows.flatMap(({ labels, target }) => {
+      const value = pick(target);
+      // An unmeasured latency is absent, not zero: a 0 would read as "very fast".
+      return value === null ? [] : [{ labels, value }];
+    });
+
+  const families: Family[] = [
+    {
+      name: "vane_target_up",
+      help: "Whether the target is considered healthy (1) or not (0).",
+      type: "gauge",
+      samples: perTarget((t) => (t.healthy ? 1 : 0)),
+    },
+    {
+      name: "vane_target_latency_seconds",
+      help: "Moving average of the connect latency to the target.",
+      type: "gauge",
+      samples: perTarget((t) => (t.latencyMs === null ? null : t.latencyMs / 1000)),
+    },
+    {
+      name: "vane_connections_total",
+      help: "Connections proxied to the target since start.",
+      type: "counter",
+      samples: perTarget((t) => t.totalConnections),
+    },
+    {
+      name: "vane_active_connections",
+      help: "Connections to the target currently open.",
+      type: "gauge",
+      samples: perTarget((t) => t.activeConnections),
+    },
+    {
+      name: "vane_bytes_total",
+      help: "Bytes copied, client to target (upstream) and target to client (downstream).",
+      type: "counter",
+      samples: [
+        { labels: { direction: "upstream" }, value: s.bytes.upstream },
+        { labels: { direction: "downstream" }, value: s.bytes.downstream },
+      ],
+    },
+    {
+      name: "vane_uptime_seconds",
+      help: "Seconds since the proxy started.",
+      type: "gauge",
+      samples: [{ labels: {}, value: s.uptimeSeconds }],
+    },
+    {
+      name: "vane_build_info",
+      help: "Build information; the value is always 1.",
+      type: "gauge",
+      samples: [{ labels: { version: s.version, runtime: s.runtime }, value: 1 }],
+    },
+  ];
+
+  // The format requires the last line to end with a newline.
+  return families.map(formatFamily).join("\n") + "\n";
+}

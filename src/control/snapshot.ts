@@ -1,0 +1,39 @@
+/**
+ * What the status endpoint shows, as plain data. The proxy builds a snapshot on each
+ * request; the Hono app and the metrics formatter only read it, so they stay free of
+ * the proxy's internals.
+ */
+
+export interface TargetStatus {
+  /** The target as configured, e.g. `10.0.0.1:80`, `web.internal:80`, `node:web:443`. */
+  target: string;
+  /** The address it resolved to last (`IP:PORT`), or null while unresolved. */
+  address: string | null;
+  healthy: boolean;
+  /** Moving average of the connect latency measured by checks and connections. */
+  latencyMs: number | null;
+  activeConnections: number;
+  totalConnections: number;
+  lastError: string | null;
+}
+
+export interface PoolStatus {
+  strategy: string;
+  targets: TargetStatus[];
+  fallback: TargetStatus[];
+}
+
+export interface ListenerStatus {
+  listen: string;
+  protocol: string;
+}
+
+export interface StatusSnapshot {
+  version: string;
+  runtime: string;
+  uptimeSeconds: number;
+  listeners: ListenerStatus[];
+  pools: Record<string, PoolStatus>;
+  /** Bytes copied: client to target (`upstream`) and target to client (`downstream`). */
+  bytes: { upstream: number; downstream: number };
+}

@@ -1,0 +1,58 @@
+/**
+ * Connects a client to a pool: pick a target, connect (trying each of its addresses),
+ * and on failure mark it down and go on to the next candidate, so the client sees no
+ * error while any target is alive. The number of attempts is bounded by the pool size.
+ */
+import type { Runtime, TcpConn } from "../runtime/types.ts";
+import type { Pool } from "../balance/pool.ts";
+import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
+import { errorText } from "../health/tcp-check.ts";
+import { formatAddress } from "../resolve/address.ts";
+
+export interface Upstream {
+  conn: TcpConn;
+  entry: TargetHealth;
+  address: string;
+}
+
+export type ConnectOutcome =
+  | { ok: true; upstream: Upstream; attempts: number }
+  | { ok: false; reason: string; attempts: number };
+
+const MAX_ATTEMPTS = 16;
+
+export async function connectToPool(
+  rt: Runtime,
+  pool: Pool,
+  registry: HealthRegistry,
+  connectTimeoutMs: number,
+): Promise<ConnectOutcome> {
+  const tried = new Set<TargetHealth>();
+  let lastError = "no target is alive";
+  const limit = Math.min(MAX_ATTEMPTS, pool.primary.length + pool.fallback.length);
+  while (tried.size < limit) {
+    const pick = pool.pick(tried);
+    if (!pick) break;
+    tried.add(pick.entry);
+    const port = pick.entry.spec.port;
+    let error = "";
+    for (const host of pick.addresses) {
+      const started = performance.now();
+      try {
+        const conn = await rt.connectTcp({ hostname: host, port }, connectTimeoutMs);
+        pick.entry.observeLatency(performance.now() - started);
+        pick.entry.address = formatAddress(host, port);
+        return { ok: true, upstream: { conn, entry: pick.entry, address: pick.entry.address }, attempts: tried.size };
+      } catch (err) {
+        error = errorText(err);
+      }
+    }
+    lastError = `${pick.entry.key}: ${error}`;
+    registry.passiveFailure(pick.entry, error);
+  }
+  return {
+    ok: false,
+    reason: tried.size === 0 ? "no target is alive in the pool or its fallback" : `all attempts failed, last: ${lastError}`,
+    attempts: tried.size,
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Runs the active checks: once for every target before listeners accept, then every
+ * interval per target. Each target has its own timer chain, started at a random
+ * offset so a large pool does not check all its targets in the same millisecond.
+ */
+import type { Runtime } from "../runtime/types.ts";
+import type { TargetResolver } from "../resolve/resolver.ts";
+import type { HealthRegistry, TargetHealth } from "./registry.ts";
+import { tcpCheck } from "./tcp-check.ts";
+
+export class HealthChecker {
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #stopped = false;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly resolver: TargetResolver,
+    private readonly registry: HealthRegistry,
+  ) {}
+
+  /** Checks every target once and records the verdicts; resolves when all are in. */
+  async initial(entries: TargetHealth[]): Promise<void> {
+    await Promise.all(entries.map(async (e) => {
+      if (e.health.check === "none") return;
+      const outcome = await this.#check(e);
+      this.registry.initial(e, outcome);
+    }));
+  }
+
+  /** Starts the periodic checks. */
+  start(entries: TargetHealth[]): void {
+    for (const e of entries) {
+      if (e.health.check === "none") continue;
+      this.#schedule(e, Math.random() * e.health.intervalMs);
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  #schedule(e: TargetHealth, delayMs: number): void {
+    if (this.#stopped) return;
+    const timer = setTimeout(async () => {
+      this.#timers.delete(timer);
+      const outcome = await this.#check(e);
+      if (this.#stopped) return;
+      if (outcome.ok) this.registry.success(e, outcome.latencyMs);
+      else this.registry.failure(e, outcome.error);
+      this.#schedule(e, e.health.intervalMs);
+    }, delayMs);
+    this.#timers.add(timer);
+  }
+
+  async #check(e: TargetHealth) {
+    const outcome = await tcpCheck(this.rt, this.resolver, e.spec, e.health.timeoutMs);
+    if (outcome.address) e.address = outcome.address;
+    return outcome;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The one health registry of the process. The checker and the forwarders write
+ * outcomes into it; pools read it to choose. Each entry is one target of one pool
+ * (its primary set or its fallback), so the same address in two pools is judged
+ * separately, as its pools' checks may differ.
+ */
+import type { HealthConfig, TargetSpec } from "../config/model.ts";
+import type { Candidate } from "../balance/strategy.ts";
+import type { Logger } from "../telemetry/logger.ts";
+
+export type TargetRole = "primary" | "fallback";
+
+/** Weight of the newest sample in the latency moving average. */
+const LATENCY_EWMA_ALPHA = 0.3;
+
+export class TargetHealth implements Candidate {
+  readonly key: string;
+  readonly weight: number;
+  up = false;
+  /** Consecutive outcomes, the run that counts toward rise or fall. */
+  successes = 0;
+  failures = 0;
+  latencyMs: number | null = null;
+  lastError: string | null = null;
+  /** The address last connected to or checked, `IP:PORT`. */
+  address: string | null = null;
+  activeConnections = 0;
+  totalConnections = 0;
+  /** With active checks off, a passive failure benches the target until then. */
+  benchedUntil = 0;
+
+  constructor(
+    readonly pool: string,
+    readonly role: TargetRole,
+    readonly spec: TargetSpec,
+    readonly health: HealthConfig,
+  ) {
+    this.key = spec.raw;
+    this.weight = spec.weight;
+  }
+
+  /** Whether traffic may go here now. */
+  alive(now: number): boolean {
+    if (this.health.check === "none") return now >= this.benchedUntil;
+    return this.up;
+  }
+
+  observeLatency(ms: number): void {
+    this.latencyMs = this.latencyMs === null ? ms : this.latencyMs + LATENCY_EWMA_ALPHA * (ms - this.latencyMs);
+  }
+}
+
+export class HealthRegistry {
+  readonly #entries = new Map<string, TargetHealth>();
+
+  constructor(private readonly log: Logger, private readonly now: () => number = () => performance.now()) {}
+
+  /** The entry for a pool's target, created on first use. */
+  entry(pool: string, role: TargetRole, spec: TargetSpec, health: HealthConfig): TargetHealth {
+    const id = `${pool}\u0000${role}\u0000${spec.raw}`;
+    let e = this.#entries.get(id);
+    if (!e) {
+      e = new TargetHealth(pool, role, spec, health);
+      // Without active checks there is nothing to wait for: start in service.
+      if (health.check === "none") e.up = true;
+      this.#entries.set(id, e);
+    }
+    return e;
+  }
+
+  all(): TargetHealth[] {
+    return [...this.#entries.values()];
+  }
+
+  /** The first check at start decides the state directly; rise/fall apply after it. */
+  initial(e: TargetHealth, outcome: { ok: true; latencyMs: number } | { ok: false; error: string }): void {
+    if (outcome.ok) {
+      e.observeLatency(outcome.latencyMs);
+      e.lastError = null;
+      e.successes = 1;
+      this.#transition(e, true, "initial check passed");
+    } else {
+      // Entries start down, so this is no transition; say it once all the same.
+      e.lastError = outcome.error;
+      e.failures = 1;
+      e.up = false;
+      this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: outcome.error });
+    }
+  }
+
+  success(e: TargetHealth, latencyMs: number): void {
+    e.observeLatency(latencyMs);
+    e.failures = 0;
+    e.successes++;
+    if (!e.up && e.successes >= e.health.rise) {
+      this.#transition(e, true, `${e.successes} checks passed`);
+    }
+  }
+
+  /** An active check failed: DOWN after `fall` in a row. */
+  failure(e: TargetHealth, error: string): void {
+    e.lastError = error;
+    e.successes = 0;
+    e.failures++;
+    if (e.up && e.failures >= e.health.fall) this.#transition(e, false, error);
+  }
+
+  /**
+   * A connect failed while forwarding: the target is taken out at once (HAProxy's
+   * `on-error mark-down`), since a client just paid for it; checks bring it back.
+   */
+  passiveFailure(e: TargetHealth, error: string): void {
+    e.lastError = error;
+    e.successes = 0;
+    e.failures = Math.max(e.failures + 1, e.health.fall);
+    if (e.health.check === "none") e.benchedUntil = this.now() + e.health.intervalMs;
+    this.#transition(e, false, `connect failed: ${error}`);
+  }
+
+  #transition(e: TargetHealth, up: boolean, reason: string): void {
+    if (e.up === up) return;
+    e.up = up;
+    if (up) this.log.info("target up", { pool: e.pool, role: e.role, target: e.key, reason });
+    else this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason });
+  }
+}

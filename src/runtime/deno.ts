@@ -1,0 +1,149 @@
+/**
+ * The Deno implementation of the runtime adapter: Deno.listen/connect with a
+ * read/write loop over one reused buffer per connection (DESIGN: readable.pipeTo is
+ * 5x slower), node:dns for TTLs (Deno.resolveDns does not report them), Deno.serve
+ * for the status endpoint.
+ */
+import type {
+  HttpServer,
+  Runtime,
+  SignalName,
+  SocketAddress,
+  TcpConn,
+  TcpListener,
+} from "./types.ts";
+import { withTimeout } from "./timeout.ts";
+import { listenError, resolveWithTtl } from "./net-common.ts";
+
+// 64 KiB: DESIGN measures 26 Gbit/s here, 256 KiB only ~15% more at 4x the memory per
+// connection, which matters for 10k idle connections.
+const READ_BUFFER_BYTES = 64 * 1024;
+
+declare const Deno: any;
+
+function addrOf(a: { hostname: string; port: number }): SocketAddress {
+  return { hostname: a.hostname, port: a.port };
+}
+
+class DenoTcpConn implements TcpConn {
+  readonly remote: SocketAddress;
+  readonly local: SocketAddress;
+  readonly closed: Promise<void>;
+  #conn: any;
+  #buf: Uint8Array | null = null;
+  #isClosed = false;
+  #resolveClosed!: () => void;
+
+  constructor(conn: any) {
+    this.#conn = conn;
+    this.remote = addrOf(conn.remoteAddr);
+    this.local = addrOf(conn.localAddr);
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    try {
+      conn.setNoDelay(true);
+    } catch { /* not every platform allows it; latency only */ }
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    // The buffer is allocated on first read so idle connections cost nothing.
+    this.#buf ??= new Uint8Array(READ_BUFFER_BYTES);
+    const n = await this.#conn.read(this.#buf);
+    return n === null ? null : this.#buf.subarray(0, n);
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < data.length) off += await this.#conn.write(off ? data.subarray(off) : data);
+  }
+
+  async closeWrite(): Promise<void> {
+    if (!this.#isClosed) await this.#conn.closeWrite();
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    try {
+      this.#conn.close();
+    } catch { /* already closed by the runtime */ }
+    this.#resolveClosed();
+  }
+}
+
+async function acceptLoop(listener: any, onConn: (c: TcpConn) => void): Promise<void> {
+  for (;;) {
+    let conn;
+    try {
+      conn = await listener.accept();
+    } catch (err) {
+      if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
+      // EMFILE and friends: back off instead of spinning, keep accepting.
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    onConn(new DenoTcpConn(conn));
+  }
+}
+
+export function createDenoRuntime(): Runtime {
+  return {
+    name: "deno",
+    version: Deno.version.deno,
+    args: [...Deno.args],
+
+    async listenTcp(addr, onConn): Promise<TcpListener> {
+      let listener: any;
+      try {
+        listener = Deno.listen({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
+      } catch (err) {
+        throw listenError(addr, err);
+      }
+      acceptLoop(listener, onConn);
+      return {
+        addr: addrOf(listener.addr),
+        close: () => {
+          try {
+            listener.close();
+          } catch { /* already closed */ }
+        },
+      };
+    },
+
+    async connectTcp(addr, timeoutMs): Promise<TcpConn> {
+      const pending = Deno.connect({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
+      const conn = await withTimeout(pending, timeoutMs, `connect timed out after ${timeoutMs}ms`, (c: any) => c.close());
+      return new DenoTcpConn(conn);
+    },
+
+    resolveDns: resolveWithTtl,
+
+    async serveHttp(addr, handler): Promise<HttpServer> {
+      let server: any;
+      await new Promise<void>((resolve, reject) => {
+        try {
+          server = Deno.serve({
+            hostname: addr.hostname,
+            port: addr.port,
+            onListen: () => resolve(),
+            onError: () => new Response("internal error", { status: 500 }),
+          }, handler);
+        } catch (err) {
+          reject(listenError(addr, err));
+        }
+      });
+      return { addr: addrOf(server.addr), close: () => server.shutdown() };
+    },
+
+    onSignal(signal: SignalName, handler: () => void) {
+      Deno.addSignalListener(signal, handler);
+    },
+
+    readTextFile: (path) => Deno.readTextFile(path),
+
+    exit(code: number): never {
+      Deno.exit(code);
+      throw new Error("unreachable");
+    },
+  };
+}
+

@@ -1,0 +1,39 @@
+/**
+ * Pieces both adapters share: DNS through node:dns (it reports TTLs on Deno and Bun,
+ * unlike Deno.resolveDns) and the wording of listen errors.
+ */
+import { Resolver } from "node:dns/promises";
+import type { DnsAnswer, DnsRecordType, SocketAddress } from "./types.ts";
+
+export async function resolveWithTtl(
+  name: string,
+  type: DnsRecordType,
+  server?: SocketAddress,
+): Promise<DnsAnswer[]> {
+  const resolver = new Resolver({ timeout: 3000, tries: 2 });
+  if (server) resolver.setServers([formatServer(server)]);
+  try {
+    const answers = type === "A"
+      ? await resolver.resolve4(name, { ttl: true })
+      : await resolver.resolve6(name, { ttl: true });
+    return answers.map((a) => ({ address: a.address, ttl: a.ttl }));
+  } catch (err: any) {
+    // "The name exists, but not with this record type" is an empty answer, not an error.
+    if (err?.code === "ENODATA") return [];
+    throw new Error(`dns ${type} ${name}: ${err?.code ?? err?.message ?? err}`);
+  }
+}
+
+function formatServer(s: SocketAddress): string {
+  return s.hostname.includes(":") ? `[${s.hostname}]:${s.port}` : `${s.hostname}:${s.port}`;
+}
+
+export function listenError(addr: SocketAddress, err: unknown): Error {
+  const msg = err instanceof Error ? err.message : String(err);
+  // Deno names the error AddrInUse; Bun's message is only "Failed to listen at HOST"
+  // but its code says EADDRINUSE.
+  const code = (err as { code?: string; name?: string } | null);
+  const inUse = /in use|EADDRINUSE/i.test(msg) || code?.name === "AddrInUse" || code?.code === "EADDRINUSE";
+  const where = formatServer(addr);
+  return new Error(inUse ? `cannot listen on ${where}: address already in use` : `cannot listen on ${where}: ${msg}`);
+}

@@ -1,0 +1,73 @@
+/**
+ * The runtime adapter: the one seam between vane and Deno or Bun. Everything that
+ * touches `Deno.*` or `Bun.*` lives behind this interface, in this folder.
+ */
+
+export interface SocketAddress {
+  hostname: string;
+  port: number;
+}
+
+/**
+ * A TCP connection as a pull-based byte stream.
+ *
+ * `read()` yields the next chunk, or null at end of stream (the peer sent FIN). The
+ * chunk may be a view into a buffer the adapter reuses: it is valid only until the
+ * next `read()` on the same connection, so a caller that keeps it must copy it.
+ * `write()` resolves once the runtime has taken the bytes, so awaiting it is the
+ * backpressure. `closeWrite()` sends FIN and leaves reading open (half-close).
+ */
+export interface TcpConn {
+  readonly remote: SocketAddress;
+  readonly local: SocketAddress;
+  read(): Promise<Uint8Array | null>;
+  write(data: Uint8Array): Promise<void>;
+  closeWrite(): Promise<void>;
+  /** Closes both directions at once. Safe to call more than once. */
+  close(): void;
+  /** Resolves when the connection is fully closed, whoever closed it. */
+  readonly closed: Promise<void>;
+}
+
+export interface TcpListener {
+  readonly addr: SocketAddress;
+  /** Stops accepting; open connections are not touched. */
+  close(): void;
+}
+
+export interface HttpServer {
+  readonly addr: SocketAddress;
+  close(): Promise<void>;
+}
+
+export interface DnsAnswer {
+  address: string;
+  /** Seconds, as the record says. */
+  ttl: number;
+}
+
+export type DnsRecordType = "A" | "AAAA";
+
+export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
+
+export interface Runtime {
+  readonly name: "deno" | "bun";
+  readonly version: string;
+  /** Command-line arguments after the program (and script) name. */
+  readonly args: string[];
+  listenTcp(addr: SocketAddress, onConn: (conn: TcpConn) => void): Promise<TcpListener>;
+  /** Rejects on refusal, on error, and after `timeoutMs` without a connection. */
+  connectTcp(addr: SocketAddress, timeoutMs: number): Promise<TcpConn>;
+  /**
+   * Asks DNS (the system's servers, or `server` when given) for records of one type.
+   * An empty list means the name exists without records of that type.
+   */
+  resolveDns(name: string, type: DnsRecordType, server?: SocketAddress): Promise<DnsAnswer[]>;
+  serveHttp(
+    addr: SocketAddress,
+    handler: (req: Request) => Response | Promise<Response>,
+  ): Promise<HttpServer>;
+  onSignal(signal: SignalName, handler: () => void): void;
+  readTextFile(path: string): Promise<string>;
+  exit(code: number): never;
+}

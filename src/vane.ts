@@ -1,0 +1,195 @@
+/**
+ * One running vane: listeners, pools, the health registry and checker, the status
+ * endpoint. `start()` resolves names and checks every target before any listener
+ * accepts; `stop()` stops accepting and lets open connections finish within the grace.
+ */
+import type { Config, ListenerConfig } from "./config/model.ts";
+import type { HttpServer, Runtime, TcpConn, TcpListener } from "./runtime/types.ts";
+import type { Logger } from "./telemetry/logger.ts";
+import type { StatusSnapshot, TargetStatus } from "./control/snapshot.ts";
+import type { TargetHealth } from "./health/registry.ts";
+import { HealthRegistry } from "./health/registry.ts";
+import { HealthChecker } from "./health/checker.ts";
+import { Pool } from "./balance/pool.ts";
+import { DnsCache } from "./resolve/dns-cache.ts";
+import { loadHosts } from "./resolve/hosts.ts";
+import { StaticNodeRegistry, TargetResolver } from "./resolve/resolver.ts";
+import { connectToPool } from "./forward/connect.ts";
+import { relay } from "./forward/tcp.ts";
+import { l4Route } from "./flow/route.ts";
+import { TrafficCounters } from "./telemetry/counters.ts";
+import { createControlApp } from "./control/app.ts";
+import { formatAddress } from "./resolve/address.ts";
+import { VERSION } from "./version.ts";
+
+export interface BoundListener {
+  config: ListenerConfig;
+  /** The address actually bound (port 0 becomes the ephemeral port). */
+  addr: { hostname: string; port: number };
+}
+
+export interface Vane {
+  start(): Promise<void>;
+  /** Stops accepting, waits up to `graceMs` for open connections, then closes them. */
+  stop(graceMs?: number): Promise<void>;
+  readonly listeners: BoundListener[];
+  readonly statusAddr: { hostname: string; port: number } | null;
+  snapshot(): StatusSnapshot;
+  readonly registry: HealthRegistry;
+}
+
+export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
+  const registry = new HealthRegistry(log);
+  const counters = new TrafficCounters();
+  const startedAt = performance.now();
+  let resolver!: TargetResolver;
+  let checker: HealthChecker | null = null;
+  const pools = new Map<string, Pool>();
+  const tcpListeners: TcpListener[] = [];
+  const bound: BoundListener[] = [];
+  const clients = new Set<TcpConn>();
+  let status: HttpServer | null = null;
+  let draining = false;
+
+  async function handle(listener: ListenerConfig, client: TcpConn): Promise<void> {
+    if (draining) return client.close();
+    clients.add(client);
+    const peer = formatAddress(client.remote.hostname, client.remote.port);
+    try {
+      const route = l4Route(listener.routes);
+      const pool = route ? pools.get(route.pool) : undefined;
+      if (!route || !pool) {
+        log.warn("connection closed: no route", { listener: listener.address.raw, client: peer });
+        return;
+      }
+      const outcome = await connectToPool(rt, pool, registry, config.timeouts.connectMs);
+      if (!outcome.ok) {
+        counters.rejectedConnections++;
+        log.error("connection closed: no target available", { pool: pool.name, client: peer, reason: outcome.reason });
+        return;
+      }
+      const { conn, entry } = outcome.upstream;
+      entry.activeConnections++;
+      entry.totalConnections++;
+      try {
+        const result = await relay(client, conn, config.timeouts.idleMs, {
+          upstream: (n) => (counters.upstreamBytes += n),
+          downstream: (n) => (counters.downstreamBytes += n),
+        });
+        log.debug("connection done", {
+          pool: pool.name,
+          target: entry.key,
+          client: peer,
+          up: result.upstreamBytes,
+          down: result.downstreamBytes,
+          reason: result.reason,
+        });
+      } finally {
+        entry.activeConnections--;
+      }
+    } catch (err) {
+      log.error("connection failed", { client: peer, error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      client.close();
+      clients.delete(client);
+    }
+  }
+
+  function targetStatus(e: TargetHealth): TargetStatus {
+    const now = performance.now();
+    const res = resolver.current(e.spec);
+    return {
+      target: e.key,
+      address: e.address ?? (res.addresses[0] ? formatAddress(res.addresses[0], e.spec.port) : null),
+      healthy: e.alive(now) && res.addresses.length > 0,
+      latencyMs: e.latencyMs === null ? null : Math.round(e.latencyMs * 1000) / 1000,
+      activeConnections: e.activeConnections,
+      totalConnections: e.totalConnections,
+      lastError: e.lastError ?? res.error,
+    };
+  }
+
+  function snapshot(): StatusSnapshot {
+    return {
+      version: VERSION,
+      runtime: `${rt.name} ${rt.version}`,
+      uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
+      listeners: bound.map((b) => ({ listen: b.config.address.raw, protocol: b.config.address.protocol })),
+      pools: Object.fromEntries([...pools.values()].map((p) => [p.name, {
+        strategy: p.config.strategy,
+        targets: p.primary.map(targetStatus),
+        fallback: p.fallback.map(targetStatus),
+      }])),
+      bytes: { upstream: counters.upstreamBytes, downstream: counters.downstreamBytes },
+    };
+  }
+
+  async function start(): Promise<void> {
+    const hosts = await loadHosts(rt.readTextFile);
+    const server = config.resolver ? { hostname: config.resolver.host, port: config.resolver.port } : undefined;
+    const dns = new DnsCache((name, type) => rt.resolveDns(name, type, server), hosts);
+    resolver = new TargetResolver(dns, new StaticNodeRegistry(config.nodes));
+    for (const p of Object.values(config.pools)) pools.set(p.name, new Pool(p, registry, resolver));
+
+    for (const l of config.listeners) {
+      if (!l4Route(l.routes)) {
+        log.warn("listener has no '*' route; raw TCP connections to it will be closed", { listener: l.address.raw });
+      }
+    }
+
+    // Resolve and check everything once, so the first connection already has a verdict.
+    const entries = [...pools.values()].flatMap((p) => p.entries());
+    checker = new HealthChecker(rt, resolver, registry);
+    await checker.initial(entries);
+    checker.start(entries);
+
+    try {
+      for (const l of config.listeners) {
+        const addr = { hostname: l.address.host, port: l.address.port };
+        const tl = await rt.listenTcp(addr, (c) => void handle(l, c));
+        tcpListeners.push(tl);
+        bound.push({ config: l, addr: tl.addr });
+        log.info("listening", { listen: l.address.raw, port: tl.addr.port });
+      }
+      if (config.status) {
+        const app = createControlApp(snapshot);
+        status = await rt.serveHttp({ hostname: config.status.host, port: config.status.port }, (req) => app.fetch(req));
+        log.info("status endpoint", { listen: formatAddress(status.addr.hostname, status.addr.port) });
+      }
+    } catch (err) {
+      // A listener that cannot bind must not leave the others half-started.
+      await stop(0);
+      throw err;
+    }
+  }
+
+  async function stop(graceMs = config.timeouts.graceMs): Promise<void> {
+    draining = true;
+    for (const l of tcpListeners) l.close();
+    tcpListeners.length = 0;
+    checker?.stop();
+    if (clients.size > 0 && graceMs > 0) {
+      log.info("draining", { connections: clients.size, graceMs });
+      const deadline = performance.now() + graceMs;
+      while (clients.size > 0 && performance.now() < deadline) {
+        await new Promise((r) => setTimeout(r, Math.min(50, deadline - performance.now())));
+      }
+    }
+    if (clients.size > 0) log.warn("closing connections still open after grace", { connections: clients.size });
+    for (const c of clients) c.close();
+    clients.clear();
+    await status?.close();
+    status = null;
+  }
+
+  return {
+    start,
+    stop,
+    listeners: bound,
+    get statusAddr() {
+      return status ? status.addr : null;
+    },
+    snapshot,
+    registry,
+  };
+}

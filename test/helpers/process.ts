@@ -1,0 +1,50 @@
+/**
+ * Runs src/main.ts as its own process on the runtime under test, as an operator
+ * would run vane, and collects its output. Every child is killed by `killAll()`.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+const children = new Set<ChildProcess>();
+
+export interface VaneProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+export function spawnVane(args: string[]): VaneProcess {
+  const isDeno = "Deno" in globalThis;
+  const cmd = process.execPath;
+  const argv = isDeno ? ["run", "--allow-all", "--unstable-net", MAIN, ...args] : [MAIN, ...args];
+  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("close", (code) => {
+      children.delete(child);
+      resolve(code);
+    })
+  );
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/**
+ * Sends a signal by pid. Deno's child_process reports an exit of (null, SIGTERM) after
+ * `child.kill()` even when the child handled the signal and exited 0, which would hide
+ * the exit code under test.
+ */
+export function signal(p: VaneProcess, sig: "SIGTERM" | "SIGINT"): void {
+  process.kill(p.child.pid!, sig);
+}
+
+export function killAll(): void {
+  for (const c of children) c.kill("SIGKILL");
+  children.clear();
+}

@@ -1,0 +1,62 @@
+/**
+ * Starts vane in-process from CLI flags, on ephemeral loopback ports, and collects
+ * its log lines so tests can assert what an operator would read.
+ */
+import { parseCli } from "../../src/cli/args.ts";
+import { runtime } from "../../src/runtime/mod.ts";
+import { createLogger } from "../../src/telemetry/logger.ts";
+import { createVane, type Vane } from "../../src/vane.ts";
+
+export interface TestVane {
+  vane: Vane;
+  /** Port of the first listener. */
+  port: number;
+  /** Base URL of the status endpoint. */
+  statusUrl: string;
+  logs: Array<Record<string, unknown>>;
+  stop(graceMs?: number): Promise<void>;
+}
+
+const running = new Set<TestVane>();
+
+export async function startVane(flags: string[]): Promise<TestVane> {
+  const parsed = parseCli(["--listen", "127.0.0.1:0", "--status", "127.0.0.1:0", ...flags]);
+  if (parsed.kind !== "run") throw new Error("flags did not describe a run");
+  const logs: Array<Record<string, unknown>> = [];
+  const log = createLogger("json", (line) => logs.push(JSON.parse(line)), "debug");
+  const vane = createVane(parsed.config, runtime(), log);
+  await vane.start();
+  const status = vane.statusAddr!;
+  const t: TestVane = {
+    vane,
+    port: vane.listeners[0].addr.port,
+    statusUrl: `http://127.0.0.1:${status.port}`,
+    logs,
+    stop: async (graceMs = 0) => {
+      running.delete(t);
+      await vane.stop(graceMs);
+    },
+  };
+  running.add(t);
+  return t;
+}
+
+export async function stopAllVanes(): Promise<void> {
+  await Promise.all([...running].map((t) => t.stop()));
+}
+
+/** GET /status as parsed JSON. */
+export async function status(t: TestVane): Promise<any> {
+  const res = await fetch(`${t.statusUrl}/status`);
+  return await res.json();
+}
+
+export async function metrics(t: TestVane): Promise<string> {
+  return await (await fetch(`${t.statusUrl}/metrics`)).text();
+}
+
+/** Whether /status says the target is healthy. */
+export async function healthyIn(t: TestVane, pool: string, target: string, role: "targets" | "fallback" = "targets") {
+  const s = await status(t);
+  return s.pools[pool][role].find((x: any) => x.target === target)?.healthy === true;
+}

@@ -1,0 +1,60 @@
+/**
+ * The runtime adapter's TCP on the runtime under test: bytes arrive exact and in
+ * order, FIN is passed as half-close, connect errors are errors.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { runtime } from "../../src/runtime/mod.ts";
+import { closeAll, echoServer, freePort } from "../helpers/net.ts";
+import { randomBytes } from "node:crypto";
+
+afterAll(closeAll);
+
+async function readAll(conn: { read(): Promise<Uint8Array | null> }): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (let c = await conn.read(); c !== null; c = await conn.read()) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+
+describe("runtime TCP adapter", () => {
+  it("connects, writes 1 MB, half-closes and reads the echo back exactly", async () => {
+    const echo = await echoServer();
+    const conn = await runtime().connectTcp({ hostname: "127.0.0.1", port: echo.port }, 2000);
+    const payload = randomBytes(1 << 20);
+    const reading = readAll(conn);
+    await conn.write(payload);
+    await conn.closeWrite();
+    const back = await reading;
+    conn.close();
+    expect(back.length).toBe(payload.length);
+    expect(back.equals(payload)).toBe(true);
+  });
+
+  it("accepts connections and reports the peer address", async () => {
+    let remote = "";
+    const listener = await runtime().listenTcp({ hostname: "127.0.0.1", port: 0 }, async (c) => {
+      remote = c.remote.hostname;
+      const data = await readAll(c);
+      await c.write(new TextEncoder().encode(`got ${data.length}`));
+      c.close();
+    });
+    const client = await runtime().connectTcp({ hostname: "127.0.0.1", port: listener.addr.port }, 2000);
+    await client.write(new Uint8Array(1000));
+    await client.closeWrite();
+    const reply = await readAll(client);
+    client.close();
+    listener.close();
+    expect(reply.toString()).toBe("got 1000");
+    expect(remote).toBe("127.0.0.1");
+  });
+
+  it("rejects a connect to a closed port", async () => {
+    const port = await freePort();
+    await expect(runtime().connectTcp({ hostname: "127.0.0.1", port }, 2000)).rejects.toThrow();
+  });
+
+  it("says clearly when the address is in use", async () => {
+    const echo = await echoServer();
+    await expect(runtime().listenTcp({ hostname: "127.0.0.1", port: echo.port }, () => {}))
+      .rejects.toThrow(`cannot listen on 127.0.0.1:${echo.port}: address already in use`);
+  });
+});

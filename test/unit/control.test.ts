@@ -1,0 +1,298 @@
+import { describe, expect, it } from "vitest";
+import { createControlApp } from "../../src/control/app.ts";
+import { formatMetrics } from "../../src/control/metrics.ts";
+import type { StatusSnapshot, TargetStatus } from "../../src/control/snapshot.ts";
+
+function target(over: Partial<TargetStatus> & { target: string }): TargetStatus {
+  return {
+    address: null,
+    healthy: true,
+    latencyMs: null,
+    activeConnections: 0,
+    totalConnections: 0,
+    lastError: null,
+    ...over,
+  };
+}
+
+/** Two pools: `web` with a fallback and one target down, `db` without a fallback. */
+function snapshot(): StatusSnapshot {
+  return {
+    version: "0.1.0",
+    runtime: "deno",
+    uptimeSeconds: 42.5,
+    listeners: [
+      { listen: "0.0.0.0:80", protocol: "tcp" },
+      { listen: "127.0.0.1:5432", protocol: "tcp" },
+    ],
+    pools: {
+      web: {
+        strategy: "random",
+        targets: [
+          target({
+            target: "10.0.0.1:80",
+            address: "10.0.0.1:80",
+            latencyMs: 12.5,
+            activeConnections: 3,
+            totalConnections: 120,
+          }),
+          target({
+            target: "10.0.0.2:80",
+            address: "10.0.0.2:80",
+            healthy: false,
+            latencyMs: null,
+            activeConnections: 0,
+            totalConnections: 7,
+            lastError: "connect ECONNREFUSED 10.0.0.2:80",
+          }),
+        ],
+        fallback: [
+          target({
+            target: "backup.internal:80",
+            address: "192.168.1.9:80",
+            latencyMs: 40,
+            totalConnections: 0,
+          }),
+        ],
+      },
+      db: {
+        strategy: "serial",
+        targets: [
+          target({
+            target: "node:db:5432",
+            address: null,
+            latencyMs: 3,
+            activeConnections: 1,
+            totalConnections: 2,
+          }),
+        ],
+        fallback: [],
+      },
+    },
+    bytes: { upstream: 1024, downstream: 4096 },
+  };
+}
+
+const app = createControlApp(snapshot);
+
+describe("GET /healthz", () => {
+  it("answers ok as plain text", async () => {
+    const res = await app.request("/healthz");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+    expect(await res.text()).toBe("ok");
+  });
+});
+
+describe("GET /status", () => {
+  it("returns the snapshot without bytes, as JSON", async () => {
+    const res = await app.request("/status");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await res.json()).toStrictEqual({
+      version: "0.1.0",
+      runtime: "deno",
+      uptimeSeconds: 42.5,
+      listeners: [
+        { listen: "0.0.0.0:80", protocol: "tcp" },
+        { listen: "127.0.0.1:5432", protocol: "tcp" },
+      ],
+      pools: {
+        web: {
+          strategy: "random",
+          targets: [
+            {
+              target: "10.0.0.1:80",
+              address: "10.0.0.1:80",
+              healthy: true,
+              latencyMs: 12.5,
+              activeConnections: 3,
+              totalConnections: 120,
+              lastError: null,
+            },
+            {
+              target: "10.0.0.2:80",
+              address: "10.0.0.2:80",
+              healthy: false,
+              latencyMs: null,
+              activeConnections: 0,
+              totalConnections: 7,
+              lastError: "connect ECONNREFUSED 10.0.0.2:80",
+            },
+          ],
+          fallback: [
+            {
+              target: "backup.internal:80",
+              address: "192.168.1.9:80",
+              healthy: true,
+              latencyMs: 40,
+              activeConnections: 0,
+              totalConnections: 0,
+              lastError: null,
+            },
+          ],
+        },
+        db: {
+          strategy: "serial",
+          targets: [
+            {
+              target: "node:db:5432",
+              address: null,
+              healthy: true,
+              latencyMs: 3,
+              activeConnections: 1,
+              totalConnections: 2,
+              lastError: null,
+            },
+          ],
+          fallback: [],
+        },
+      },
+    });
+  });
+
+  it("takes a fresh snapshot per request", async () => {
+    let uptime = 1;
+    const live = createControlApp(() => ({ ...snapshot(), uptimeSeconds: uptime++ }));
+    expect((await (await live.request("/status")).json()).uptimeSeconds).toBe(1);
+    expect((await (await live.request("/status")).json()).uptimeSeconds).toBe(2);
+  });
+
+  it("drops fields the snapshot's objects carry beyond the documented shape", async () => {
+    const s = snapshot();
+    Object.assign(s.pools.db.targets[0], { secret: "internal" });
+    const res = await createControlApp(() => s).request("/status");
+    const body = await res.json();
+    expect(Object.keys(body.pools.db.targets[0])).not.toContain("secret");
+    expect(Object.keys(body)).not.toContain("bytes");
+  });
+});
+
+describe("GET /metrics", () => {
+  it("serves the Prometheus text format", async () => {
+    const res = await app.request("/metrics");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    expect(await res.text()).toBe(formatMetrics(snapshot()));
+  });
+});
+
+describe("formatMetrics", () => {
+  const text = formatMetrics(snapshot());
+  const lines = text.split("\n");
+
+  it("ends with a newline and has no blank lines", () => {
+    expect(text.endsWith("\n")).toBe(true);
+    expect(lines.slice(0, -1).every((l) => l.length > 0)).toBe(true);
+  });
+
+  it.each([
+    ["vane_target_up", "gauge"],
+    ["vane_target_latency_seconds", "gauge"],
+    ["vane_connections_total", "counter"],
+    ["vane_active_connections", "gauge"],
+    ["vane_bytes_total", "counter"],
+    ["vane_uptime_seconds", "gauge"],
+    ["vane_build_info", "gauge"],
+  ])("declares %s as a %s, HELP before TYPE", (name, type) => {
+    const help = lines.findIndex((l) => l.startsWith(`# HELP ${name} `));
+    expect(help).toBeGreaterThanOrEqual(0);
+    expect(lines[help + 1]).toBe(`# TYPE ${name} ${type}`);
+  });
+
+  it("reports each target as up or down", () => {
+    const samples = lines.filter((l) => l.startsWith("vane_target_up{"));
+    expect(samples).toEqual([
+      'vane_target_up{pool="web",target="10.0.0.1:80",role="primary"} 1',
+      'vane_target_up{pool="web",target="10.0.0.2:80",role="primary"} 0',
+      'vane_target_up{pool="web",target="backup.internal:80",role="fallback"} 1',
+      'vane_target_up{pool="db",target="node:db:5432",role="primary"} 1',
+    ]);
+  });
+
+  it("reports latency in seconds and omits unmeasured targets", () => {
+    const samples = lines.filter((l) => l.startsWith("vane_target_latency_seconds{"));
+    expect(samples).toEqual([
+      'vane_target_latency_seconds{pool="web",target="10.0.0.1:80",role="primary"} 0.0125',
+      'vane_target_latency_seconds{pool="web",target="backup.internal:80",role="fallback"} 0.04',
+      'vane_target_latency_seconds{pool="db",target="node:db:5432",role="primary"} 0.003',
+    ]);
+  });
+
+  it("reports total and active connections per target", () => {
+    expect(lines.filter((l) => l.startsWith("vane_connections_total{"))).toEqual([
+      'vane_connections_total{pool="web",target="10.0.0.1:80",role="primary"} 120',
+      'vane_connections_total{pool="web",target="10.0.0.2:80",role="primary"} 7',
+      'vane_connections_total{pool="web",target="backup.internal:80",role="fallback"} 0',
+      'vane_connections_total{pool="db",target="node:db:5432",role="primary"} 2',
+    ]);
+    expect(lines.filter((l) => l.startsWith("vane_active_connections{"))).toEqual([
+      'vane_active_connections{pool="web",target="10.0.0.1:80",role="primary"} 3',
+      'vane_active_connections{pool="web",target="10.0.0.2:80",role="primary"} 0',
+      'vane_active_connections{pool="web",target="backup.internal:80",role="fallback"} 0',
+      'vane_active_connections{pool="db",target="node:db:5432",role="primary"} 1',
+    ]);
+  });
+
+  it("reports bytes, uptime and build info", () => {
+    expect(lines).toContain('vane_bytes_total{direction="upstream"} 1024');
+    expect(lines).toContain('vane_bytes_total{direction="downstream"} 4096');
+    expect(lines).toContain("vane_uptime_seconds 42.5");
+    expect(lines).toContain('vane_build_info{version="0.1.0",runtime="deno"} 1');
+  });
+
+  it("escapes backslash, double quote and newline in label values", () => {
+    const s = snapshot();
+    s.pools = {
+      'a"b\\c\nd': { strategy: "random", targets: [target({ target: "x:1" })], fallback: [] },
+    };
+    expect(formatMetrics(s).split("\n")).toContain(
+      'vane_target_up{pool="a\\"b\\\\c\\nd",target="x:1",role="primary"} 1',
+    );
+  });
+
+  it("prints large integers without exponent and non-finite values as Prometheus spells them", () => {
+    const s = snapshot();
+    s.bytes = { upstream: 1e21, downstream: Infinity };
+    s.uptimeSeconds = NaN;
+    const out = formatMetrics(s).split("\n");
+    expect(out).toContain('vane_bytes_total{direction="upstream"} 1000000000000000000000');
+    expect(out).toContain('vane_bytes_total{direction="downstream"} +Inf');
+    expect(out).toContain("vane_uptime_seconds NaN");
+  });
+
+  it("still declares the target families when there are no pools", () => {
+    const s = snapshot();
+    s.pools = {};
+    const out = formatMetrics(s);
+    expect(out).toContain("# TYPE vane_target_up gauge\n# HELP vane_target_latency_seconds ");
+    expect(out).not.toMatch(/^vane_target_up\{/m);
+  });
+});
+
+describe("routing", () => {
+  it("answers unknown paths with a plain-text 404", async () => {
+    const res = await app.request("/nope");
+    expect(res.status).toBe(404);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+    expect(await res.text()).toBe("not found\n");
+  });
+
+  it.each(["/healthz", "/status", "/metrics"])("answers POST %s with 405", async (path) => {
+    const res = await app.request(path, { method: "POST" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, HEAD");
+    expect(await res.text()).toBe("method not allowed\n");
+  });
+
+  it("answers DELETE on a known path with 405 and on an unknown one with 404", async () => {
+    expect((await app.request("/status", { method: "DELETE" })).status).toBe(405);
+    expect((await app.request("/statuz", { method: "DELETE" })).status).toBe(404);
+  });
+
+  it("answers HEAD like GET, without a body", async () => {
+    const res = await app.request("/status", { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("");
+  });
+});
