@@ -110,10 +110,17 @@ export class HealthRegistry {
    * `on-error mark-down`), since a client just paid for it; checks bring it back.
    */
   passiveFailure(e: TargetHealth, error: string): void {
+    const wasAlive = e.alive(this.now());
     e.lastError = error;
     e.successes = 0;
     e.failures = Math.max(e.failures + 1, e.health.fall);
-    if (e.health.check === "none") e.benchedUntil = this.now() + e.health.intervalMs;
+    if (e.health.check === "none") {
+      // No checks to bring it back: the bench runs out by itself, so each bench of a
+      // target that was in service is its own transition to log.
+      e.benchedUntil = this.now() + e.health.intervalMs;
+      if (wasAlive) this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: `connect failed: ${error}` });
+      return;
+    }
     this.#transition(e, false, `connect failed: ${error}`);
   }
 

@@ -18,7 +18,7 @@ export async function resolveWithTtl(
       : await resolver.resolve6(name, { ttl: true });
     return answers.map((a) => ({ address: a.address, ttl: a.ttl }));
   } catch (err: any) {
-    // "The name exists, but not with this record type" is an empty answer, not an error.
+    // "The name exists, but not with this record type", where the runtime says so.
     if (err?.code === "ENODATA") return [];
     throw new Error(`dns ${type} ${name}: ${err?.code ?? err?.message ?? err}`);
   }

@@ -60,7 +60,9 @@ export interface Runtime {
   connectTcp(addr: SocketAddress, timeoutMs: number): Promise<TcpConn>;
   /**
    * Asks DNS (the system's servers, or `server` when given) for records of one type.
-   * An empty list means the name exists without records of that type.
+   * Rejects when there is no answer. node:dns on Deno and Bun reports ENOTFOUND both
+   * for a name that does not exist and for one without records of this type, so the
+   * two cannot be told apart here: ask for A and AAAA and judge by both.
    */
   resolveDns(name: string, type: DnsRecordType, server?: SocketAddress): Promise<DnsAnswer[]>;
   serveHttp(

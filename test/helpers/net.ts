@@ -14,8 +14,8 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A TCP server on 127.0.0.1 with an ephemeral port (or `port`). */
-export function startServer(onSocket: (s: net.Socket) => void, port = 0): Promise<TestServer> {
+/** A TCP server on 127.0.0.1 (or another loopback `host`) with an ephemeral port (or `port`). */
+export function startServer(onSocket: (s: net.Socket) => void, port = 0, host = "127.0.0.1"): Promise<TestServer> {
   return new Promise((resolve, reject) => {
     const sockets = new Set<net.Socket>();
     const server = net.createServer({ allowHalfOpen: true }, (s) => {
@@ -36,7 +36,7 @@ export function startServer(onSocket: (s: net.Socket) => void, port = 0): Promis
         }),
     };
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
+    server.listen(port, host, () => {
       handle.port = (server.address() as net.AddressInfo).port;
       open.add(handle);
       resolve(handle);
@@ -53,11 +53,11 @@ export function echoServer(port = 0): Promise<TestServer> {
 }
 
 /** Answers each connection with its own name and closes: tells which backend was hit. */
-export function nameServer(name: string, port = 0): Promise<TestServer> {
+export function nameServer(name: string, port = 0, host = "127.0.0.1"): Promise<TestServer> {
   return startServer((s) => {
     s.on("data", () => {});
     s.end(name);
-  }, port);
+  }, port, host);
 }
 
 export async function closeAll(): Promise<void> {

@@ -1,0 +1,283 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { parseTarget } from "../../src/config/target.ts";
+import { DEFAULT_HEALTH, type HealthConfig } from "../../src/config/model.ts";
+import { HealthRegistry, type TargetHealth } from "../../src/health/registry.ts";
+import { createLogger } from "../../src/telemetry/logger.ts";
+
+interface Line {
+  level: string;
+  msg: string;
+  pool?: string;
+  role?: string;
+  target?: string;
+  reason?: string;
+}
+
+let lines: Line[];
+let clock: number;
+let registry: HealthRegistry;
+
+beforeEach(() => {
+  lines = [];
+  clock = 1_000;
+  registry = new HealthRegistry(createLogger("json", (l) => lines.push(JSON.parse(l))), () => clock);
+});
+
+const TCP: HealthConfig = { ...DEFAULT_HEALTH, check: "tcp", intervalMs: 2_000, rise: 3, fall: 3 };
+const NONE: HealthConfig = { ...DEFAULT_HEALTH, check: "none", intervalMs: 2_000 };
+
+function entry(health: HealthConfig = TCP, target = "10.0.0.1:80"): TargetHealth {
+  return registry.entry("web", "primary", parseTarget(target), health);
+}
+
+const messages = () => lines.map((l) => l.msg);
+
+describe("HealthRegistry: entries", () => {
+  it("returns the same entry for the same pool, role and target, and separate ones otherwise", () => {
+    const a = entry();
+    expect(entry()).toBe(a);
+    expect(registry.entry("web", "fallback", parseTarget("10.0.0.1:80"), TCP)).not.toBe(a);
+    expect(registry.entry("api", "primary", parseTarget("10.0.0.1:80"), TCP)).not.toBe(a);
+    expect(registry.all()).toHaveLength(3);
+  });
+
+  it("starts an actively checked target down, with nothing measured", () => {
+    const e = entry();
+    expect(e.up).toBe(false);
+    expect(e.alive(clock)).toBe(false);
+    expect(e.latencyMs).toBeNull();
+    expect(lines).toEqual([]);
+  });
+});
+
+describe("HealthRegistry: the initial check", () => {
+  it("a passing initial check puts the target up and logs it once", () => {
+    const e = entry();
+    registry.initial(e, { ok: true, latencyMs: 12 });
+    expect(e.up).toBe(true);
+    expect(e.alive(clock)).toBe(true);
+    expect(e.latencyMs).toBe(12);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: "info",
+      msg: "target up",
+      pool: "web",
+      role: "primary",
+      target: "10.0.0.1:80",
+    });
+  });
+
+  it("a failing initial check leaves it down and logs ONE 'target down' with the reason", () => {
+    const e = entry();
+    registry.initial(e, { ok: false, error: "ECONNREFUSED" });
+    expect(e.up).toBe(false);
+    expect(e.alive(clock)).toBe(false);
+    expect(e.lastError).toBe("ECONNREFUSED");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: "warn",
+      msg: "target down",
+      pool: "web",
+      role: "primary",
+      target: "10.0.0.1:80",
+      reason: "ECONNREFUSED",
+    });
+    // Further failures of a target that is already down say nothing more.
+    registry.failure(e, "ECONNREFUSED");
+    registry.failure(e, "ECONNREFUSED");
+    expect(lines).toHaveLength(1);
+  });
+});
+
+describe("HealthRegistry: rise and fall", () => {
+  it("a down target comes up only after `rise` consecutive successes", () => {
+    const e = entry();
+    registry.initial(e, { ok: false, error: "refused" });
+    registry.success(e, 5);
+    expect(e.up).toBe(false);
+    registry.success(e, 5);
+    expect(e.up).toBe(false);
+    registry.success(e, 5);
+    expect(e.up).toBe(true);
+    expect(messages()).toEqual(["target down", "target up"]);
+    expect(lines[1].reason).toContain("3");
+  });
+
+  it("a failure in the middle of a run of successes starts the count again", () => {
+    const e = entry();
+    registry.initial(e, { ok: false, error: "refused" });
+    registry.success(e, 5);
+    registry.success(e, 5);
+    registry.failure(e, "refused");
+    registry.success(e, 5);
+    registry.success(e, 5);
+    expect(e.up).toBe(false);
+    registry.success(e, 5);
+    expect(e.up).toBe(true);
+    expect(messages()).toEqual(["target down", "target up"]);
+  });
+
+  it("an up target goes down only after `fall` consecutive failures, logged once with the error", () => {
+    const e = entry();
+    registry.initial(e, { ok: true, latencyMs: 1 });
+    registry.failure(e, "timeout");
+    registry.failure(e, "timeout");
+    expect(e.up).toBe(true);
+    registry.failure(e, "connect timed out");
+    expect(e.up).toBe(false);
+    expect(e.lastError).toBe("connect timed out");
+    registry.failure(e, "connect timed out");
+    expect(messages()).toEqual(["target up", "target down"]);
+    expect(lines[1]).toMatchObject({ level: "warn", reason: "connect timed out" });
+  });
+
+  it("a success in the middle of a run of failures starts the count again", () => {
+    const e = entry();
+    registry.initial(e, { ok: true, latencyMs: 1 });
+    registry.failure(e, "x");
+    registry.failure(e, "x");
+    registry.success(e, 1);
+    registry.failure(e, "x");
+    registry.failure(e, "x");
+    expect(e.up).toBe(true);
+    registry.failure(e, "x");
+    expect(e.up).toBe(false);
+  });
+
+  it("logs every transition exactly once over several up/down cycles", () => {
+    const e = entry({ ...TCP, rise: 2, fall: 2 });
+    registry.initial(e, { ok: true, latencyMs: 1 });
+    for (let cycle = 0; cycle < 3; cycle++) {
+      for (let i = 0; i < 4; i++) registry.failure(e, "down");
+      expect(e.up).toBe(false);
+      for (let i = 0; i < 4; i++) registry.success(e, 1);
+      expect(e.up).toBe(true);
+    }
+    expect(messages()).toEqual([
+      "target up",
+      "target down",
+      "target up",
+      "target down",
+      "target up",
+      "target down",
+      "target up",
+    ]);
+  });
+
+  it("with rise 1 and fall 1 a single outcome flips the state", () => {
+    const e = entry({ ...TCP, rise: 1, fall: 1 });
+    registry.initial(e, { ok: false, error: "x" });
+    registry.success(e, 1);
+    expect(e.up).toBe(true);
+    registry.failure(e, "x");
+    expect(e.up).toBe(false);
+  });
+});
+
+describe("HealthRegistry: latency", () => {
+  it("takes the first sample as it is, then moves toward new samples", () => {
+    const e = entry();
+    registry.initial(e, { ok: true, latencyMs: 100 });
+    expect(e.latencyMs).toBe(100);
+    registry.success(e, 200);
+    const after1 = e.latencyMs!;
+    expect(after1).toBeGreaterThan(100);
+    expect(after1).toBeLessThan(200);
+    registry.success(e, 200);
+    const after2 = e.latencyMs!;
+    expect(after2).toBeGreaterThan(after1);
+    expect(after2).toBeLessThan(200);
+    for (let i = 0; i < 50; i++) registry.success(e, 200);
+    expect(e.latencyMs!).toBeCloseTo(200, 0);
+  });
+
+  it("one outlier does not replace the average", () => {
+    const e = entry();
+    registry.initial(e, { ok: true, latencyMs: 10 });
+    for (let i = 0; i < 10; i++) registry.success(e, 10);
+    registry.success(e, 1000);
+    expect(e.latencyMs!).toBeGreaterThan(10);
+    expect(e.latencyMs!).toBeLessThan(1000);
+  });
+
+  it("failures leave the measured latency alone", () => {
+    const e = entry();
+    registry.initial(e, { ok: true, latencyMs: 40 });
+    registry.failure(e, "x");
+    registry.passiveFailure(e, "x");
+    expect(e.latencyMs).toBe(40);
+  });
+});
+
+describe("HealthRegistry: passive failures", () => {
+  it("take an up target down at once, whatever `fall` says, and log once", () => {
+    const e = entry({ ...TCP, fall: 5 });
+    registry.initial(e, { ok: true, latencyMs: 1 });
+    registry.passiveFailure(e, "ECONNREFUSED");
+    expect(e.up).toBe(false);
+    expect(e.alive(clock)).toBe(false);
+    expect(e.lastError).toBe("ECONNREFUSED");
+    registry.passiveFailure(e, "ECONNREFUSED");
+    registry.failure(e, "ECONNREFUSED");
+    expect(messages()).toEqual(["target up", "target down"]);
+    expect(lines[1].reason).toContain("ECONNREFUSED");
+  });
+
+  it("leave it to the checks to bring the target back after `rise` successes", () => {
+    const e = entry({ ...TCP, rise: 2 });
+    registry.initial(e, { ok: true, latencyMs: 1 });
+    registry.passiveFailure(e, "refused");
+    registry.success(e, 1);
+    expect(e.up).toBe(false);
+    registry.success(e, 1);
+    expect(e.up).toBe(true);
+    expect(messages()).toEqual(["target up", "target down", "target up"]);
+  });
+});
+
+describe("HealthRegistry: check none", () => {
+  it("starts the target alive without any check", () => {
+    const e = entry(NONE);
+    expect(e.up).toBe(true);
+    expect(e.alive(clock)).toBe(true);
+    expect(lines).toEqual([]);
+  });
+
+  it("a passive failure benches it for intervalMs; it is alive again after", () => {
+    const e = entry(NONE);
+    clock = 10_000;
+    registry.passiveFailure(e, "ECONNREFUSED");
+    expect(e.alive(10_000)).toBe(false);
+    expect(e.alive(11_999)).toBe(false);
+    expect(e.alive(12_000)).toBe(true);
+    expect(e.alive(50_000)).toBe(true);
+    expect(messages()).toEqual(["target down"]);
+  });
+
+  it("another passive failure while benched extends the bench from that moment", () => {
+    const e = entry(NONE);
+    clock = 10_000;
+    registry.passiveFailure(e, "refused");
+    clock = 11_000;
+    registry.passiveFailure(e, "refused");
+    expect(e.alive(12_500)).toBe(false);
+    expect(e.alive(13_000)).toBe(true);
+    expect(messages()).toEqual(["target down"]);
+  });
+
+  it("a target benched again after its bench ended is logged down again", () => {
+    // Back in service after the first bench, so the second passive failure is a new
+    // transition to down and deserves its own line, like with active checks.
+    const e = entry(NONE);
+    clock = 10_000;
+    registry.passiveFailure(e, "refused");
+    expect(e.alive(12_000)).toBe(true);
+    clock = 20_000;
+    registry.passiveFailure(e, "refused again");
+    expect(e.alive(20_000)).toBe(false);
+    expect(lines.filter((l) => l.msg === "target down").map((l) => l.reason)).toEqual([
+      "connect failed: refused",
+      "connect failed: refused again",
+    ]);
+  });
+});
