@@ -45,11 +45,17 @@ export class HealthChecker {
     if (this.#stopped) return;
     const timer = setTimeout(async () => {
       this.#timers.delete(timer);
-      const outcome = await this.#check(e);
-      if (this.#stopped) return;
-      if (outcome.ok) this.registry.success(e, outcome.latencyMs);
-      else this.registry.failure(e, outcome.error);
-      this.#schedule(e, e.health.intervalMs);
+      try {
+        const outcome = await this.#check(e);
+        if (this.#stopped) return;
+        if (outcome.ok) this.registry.success(e, outcome.latencyMs);
+        else this.registry.failure(e, outcome.error);
+      } catch (err) {
+        // A check that throws is a failed check, never the end of the checking.
+        this.registry.failure(e, err instanceof Error ? err.message : String(err));
+      } finally {
+        this.#schedule(e, e.health.intervalMs);
+      }
     }, delayMs);
     this.#timers.add(timer);
   }
