@@ -4,6 +4,7 @@
  */
 import { Resolver } from "node:dns/promises";
 import type { DnsAnswer, DnsRecordType, SocketAddress } from "./types.ts";
+import { formatAddress } from "../resolve/address.ts";
 
 export async function resolveWithTtl(
   name: string,
@@ -11,7 +12,7 @@ export async function resolveWithTtl(
   server?: SocketAddress,
 ): Promise<DnsAnswer[]> {
   const resolver = new Resolver({ timeout: 3000, tries: 2 });
-  if (server) resolver.setServers([formatServer(server)]);
+  if (server) resolver.setServers([formatAddress(server.hostname, server.port)]);
   try {
     const answers = type === "A"
       ? await resolver.resolve4(name, { ttl: true })
@@ -24,9 +25,6 @@ export async function resolveWithTtl(
   }
 }
 
-function formatServer(s: SocketAddress): string {
-  return s.hostname.includes(":") ? `[${s.hostname}]:${s.port}` : `${s.hostname}:${s.port}`;
-}
 
 export function listenError(addr: SocketAddress, err: unknown): Error {
   const msg = err instanceof Error ? err.message : String(err);
@@ -34,6 +32,6 @@ export function listenError(addr: SocketAddress, err: unknown): Error {
   // but its code says EADDRINUSE.
   const code = (err as { code?: string; name?: string } | null);
   const inUse = /in use|EADDRINUSE/i.test(msg) || code?.name === "AddrInUse" || code?.code === "EADDRINUSE";
-  const where = formatServer(addr);
+  const where = formatAddress(addr.hostname, addr.port);
   return new Error(inUse ? `cannot listen on ${where}: address already in use` : `cannot listen on ${where}: ${msg}`);
 }
