@@ -16,7 +16,7 @@ import { loadHosts } from "./resolve/hosts.ts";
 import { StaticNodeRegistry, TargetResolver } from "./resolve/resolver.ts";
 import { connectToPool } from "./forward/connect.ts";
 import { relay } from "./forward/tcp.ts";
-import { l4Route } from "./flow/route.ts";
+import { RouteTable } from "./flow/route.ts";
 import { TrafficCounters } from "./telemetry/counters.ts";
 import { createControlApp } from "./control/app.ts";
 import { formatAddress } from "./resolve/address.ts";
@@ -51,12 +51,13 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
   let status: HttpServer | null = null;
   let draining = false;
 
-  async function handle(listener: ListenerConfig, client: TcpConn): Promise<void> {
+  async function handle(listener: ListenerConfig, table: RouteTable, client: TcpConn): Promise<void> {
     if (draining) return client.close();
     clients.add(client);
     const peer = formatAddress(client.remote.hostname, client.remote.port);
     try {
-      const route = l4Route(listener.routes);
+      // Raw TCP carries no host: only a catch-all route applies.
+      const route = table.matchConnection(null);
       const pool = route ? pools.get(route.pool) : undefined;
       if (!route || !pool) {
         log.warn("connection closed: no route", { listener: listener.address.raw, client: peer });
@@ -131,11 +132,6 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
     resolver = new TargetResolver(dns, new StaticNodeRegistry(config.nodes));
     for (const p of Object.values(config.pools)) pools.set(p.name, new Pool(p, registry, resolver));
 
-    for (const l of config.listeners) {
-      if (!l4Route(l.routes)) {
-        log.warn("listener has no '*' route; raw TCP connections to it will be closed", { listener: l.address.raw });
-      }
-    }
 
     // Resolve and check everything once, so the first connection already has a verdict.
     const entries = [...pools.values()].flatMap((p) => p.entries());
@@ -145,8 +141,12 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
 
     try {
       for (const l of config.listeners) {
+        const table = new RouteTable(l.routes);
+        if (!table.hasCatchAll) {
+          log.warn("listener has no '*' route; raw TCP connections to it will be closed", { listener: l.address.raw });
+        }
         const addr = { hostname: l.address.host, port: l.address.port };
-        const tl = await rt.listenTcp(addr, (c) => void handle(l, c));
+        const tl = await rt.listenTcp(addr, (c) => void handle(l, table, c));
         tcpListeners.push(tl);
         bound.push({ config: l, addr: tl.addr });
         log.info("listening", { listen: l.address.raw, port: tl.addr.port });
