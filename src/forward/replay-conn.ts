@@ -1,0 +1,65 @@
+/**
+ * A connection that can give bytes back. Protocol detection reads a client's first
+ * bytes, then `unread()`s them so whatever forwards the connection reads them again
+ * first, untouched. A read that outlives a deadline stays pending here and is handed
+ * to the next `read()`, so no bytes are lost and no two reads race on the socket.
+ */
+import type { SocketAddress, TcpConn } from "../runtime/types.ts";
+
+export class ReplayConn implements TcpConn {
+  #replay: Uint8Array[] = [];
+  #pending: Promise<Uint8Array | null> | null = null;
+
+  constructor(private readonly inner: TcpConn) {}
+
+  get remote(): SocketAddress {
+    return this.inner.remote;
+  }
+  get local(): SocketAddress {
+    return this.inner.local;
+  }
+  get closed(): Promise<void> {
+    return this.inner.closed;
+  }
+
+  /** Bytes handed out again before anything new; the caller passes its own copy. */
+  unread(bytes: Uint8Array): void {
+    if (bytes.length > 0) this.#replay.unshift(bytes);
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const replay = this.#replay.shift();
+    if (replay) return Promise.resolve(replay);
+    if (this.#pending) {
+      const p = this.#pending;
+      this.#pending = null;
+      return p;
+    }
+    return this.inner.read();
+  }
+
+  /**
+   * `read()` with a deadline: "timeout" when nothing came within `ms`. The chunk a
+   * timed-out read brings later is what the next `read()` returns.
+   */
+  readWithin(ms: number): Promise<Uint8Array | null | "timeout"> {
+    const p = this.read();
+    let timer: ReturnType<typeof setTimeout>;
+    const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms)));
+    return Promise.race([p, deadline]).then((r) => {
+      clearTimeout(timer);
+      if (r === "timeout") this.#pending = p;
+      return r;
+    });
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    return this.inner.write(data);
+  }
+  closeWrite(): Promise<void> {
+    return this.inner.closeWrite();
+  }
+  close(): void {
+    this.inner.close();
+  }
+}
