@@ -17,10 +17,19 @@ import { StaticNodeRegistry, TargetResolver } from "./resolve/resolver.ts";
 import { connectToPool } from "./forward/connect.ts";
 import { relay } from "./forward/tcp.ts";
 import { RouteTable } from "./flow/route.ts";
+import { ReplayConn } from "./forward/replay-conn.ts";
+import { peek } from "./detect/peek.ts";
+import { type Detection, detectProtocol, MAX_DETECT_BYTES } from "./detect/detect.ts";
 import { TrafficCounters } from "./telemetry/counters.ts";
 import { createControlApp } from "./control/app.ts";
 import { formatAddress } from "./resolve/address.ts";
 import { VERSION } from "./version.ts";
+
+/**
+ * How long a connection may stay silent before it is routed as raw TCP (caddy-l4's
+ * matching timeout is 3 s; TLS and HTTP clients speak at once).
+ */
+const DETECT_TIMEOUT_MS = 3000;
 
 export interface BoundListener {
   config: ListenerConfig;
@@ -51,18 +60,43 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
   let status: HttpServer | null = null;
   let draining = false;
 
-  async function handle(listener: ListenerConfig, table: RouteTable, client: TcpConn): Promise<void> {
-    if (draining) return client.close();
+  /**
+   * The route for a new connection. A connection wrapped for replay (the listener has
+   * host routes) has its first bytes read to find a TLS ClientHello's SNI (TLS passthrough); raw TCP and a client
+   * that stays silent take the catch-all. Returns null (with the reason logged) when
+   * the connection is to be closed.
+   */
+  async function routeConnection(table: RouteTable, client: TcpConn, peer: string, listen: string) {
+    let detection: Detection = { protocol: "other" };
+    if (client instanceof ReplayConn) {
+      const out = await peek(client, detectProtocol, MAX_DETECT_BYTES, DETECT_TIMEOUT_MS);
+      if (out.kind === "decided") detection = out.value;
+      else if (out.kind === "too-big") detection = { protocol: "invalid", reason: "no decision within the size bound" };
+      counters.countDetection(detection.protocol);
+    }
+    if (detection.protocol === "invalid") {
+      log.warn("connection closed: malformed first bytes", { listener: listen, client: peer, reason: detection.reason });
+      return null;
+    }
+    const sni = detection.protocol === "tls" ? detection.sni : null;
+    const route = table.matchConnection(sni);
+    if (!route) {
+      const what = detection.protocol === "tls" ? `tls sni=${sni ?? "(none)"}` : "raw tcp";
+      log.warn("connection closed: no route", { listener: listen, client: peer, for: what });
+    }
+    return route;
+  }
+
+  async function handle(listener: ListenerConfig, table: RouteTable, raw: TcpConn): Promise<void> {
+    if (draining) return raw.close();
+    // Only listeners that route by host read ahead; pure L4 keeps the bare connection.
+    const client = table.hasHostRoutes ? new ReplayConn(raw) : raw;
     clients.add(client);
     const peer = formatAddress(client.remote.hostname, client.remote.port);
     try {
-      // Raw TCP carries no host: only a catch-all route applies.
-      const route = table.matchConnection(null);
+      const route = await routeConnection(table, client, peer, listener.address.raw);
       const pool = route ? pools.get(route.pool) : undefined;
-      if (!route || !pool) {
-        log.warn("connection closed: no route", { listener: listener.address.raw, client: peer });
-        return;
-      }
+      if (!route || !pool) return;
       const outcome = await connectToPool(rt, pool, registry, config.timeouts.connectMs);
       if (!outcome.ok) {
         counters.rejectedConnections++;
@@ -122,6 +156,7 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
         fallback: p.fallback.map(targetStatus),
       }])),
       bytes: { upstream: counters.upstreamBytes, downstream: counters.downstreamBytes },
+      detections: { ...counters.detections },
     };
   }
 

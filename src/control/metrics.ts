@@ -111,6 +111,12 @@ export function formatMetrics(s: StatusSnapshot): string {
       ],
     },
     {
+      name: "vane_detect_total",
+      help: "Connections inspected for their protocol, by what their first bytes were.",
+      type: "counter",
+      samples: Object.entries(s.detections).map(([protocol, value]) => ({ labels: { protocol }, value })),
+    },
+    {
       name: "vane_uptime_seconds",
       help: "Seconds since the proxy started.",
       type: "gauge",

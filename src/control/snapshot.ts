@@ -36,4 +36,6 @@ export interface StatusSnapshot {
   pools: Record<string, PoolStatus>;
   /** Bytes copied: client to target (`upstream`) and target to client (`downstream`). */
   bytes: { upstream: number; downstream: number };
+  /** Connections inspected, by what their first bytes were: tls, other, invalid. */
+  detections: Record<string, number>;
 }

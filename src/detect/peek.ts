@@ -24,7 +24,7 @@ export async function peek<T>(
   timeoutMs: number,
 ): Promise<PeekOutcome<T>> {
   const deadline = performance.now() + timeoutMs;
-  let buf = new Uint8Array(0);
+  let buf: Uint8Array = new Uint8Array(0);
   try {
     for (;;) {
       const chunk = await conn.readWithin(Math.max(0, deadline - performance.now()));

@@ -52,6 +52,11 @@ export class RouteTable {
     for (const tier of [...this.#exact.values(), ...this.#wildcard.values()]) tier.sort(byPrefixLength);
   }
 
+  /** Whether any route names a host, so connections are worth inspecting for one. */
+  get hasHostRoutes(): boolean {
+    return this.#exact.size > 0 || this.#wildcard.size > 0;
+  }
+
   /** Whether any route could match without a host (raw TCP, TLS without SNI). */
   get hasCatchAll(): boolean {
     return this.#any.length > 0;

@@ -70,6 +70,7 @@ function snapshot(): StatusSnapshot {
       },
     },
     bytes: { upstream: 1024, downstream: 4096 },
+    detections: { tls: 7, other: 2 },
   };
 }
 
@@ -192,6 +193,7 @@ describe("formatMetrics", () => {
     ["vane_connections_total", "counter"],
     ["vane_active_connections", "gauge"],
     ["vane_bytes_total", "counter"],
+    ["vane_detect_total", "counter"],
     ["vane_uptime_seconds", "gauge"],
     ["vane_build_info", "gauge"],
   ])("declares %s as a %s, HELP before TYPE", (name, type) => {
@@ -237,6 +239,8 @@ describe("formatMetrics", () => {
   it("reports bytes, uptime and build info", () => {
     expect(lines).toContain('vane_bytes_total{direction="upstream"} 1024');
     expect(lines).toContain('vane_bytes_total{direction="downstream"} 4096');
+    expect(lines).toContain('vane_detect_total{protocol="tls"} 7');
+    expect(lines).toContain('vane_detect_total{protocol="other"} 2');
     expect(lines).toContain("vane_uptime_seconds 42.5");
     expect(lines).toContain('vane_build_info{version="0.1.0",runtime="deno"} 1');
   });
