@@ -20,6 +20,8 @@ import { RouteTable } from "./flow/route.ts";
 import { ReplayConn } from "./forward/replay-conn.ts";
 import { peek } from "./detect/peek.ts";
 import { type Detection, detectProtocol, MAX_DETECT_BYTES } from "./detect/detect.ts";
+import { type Endpoint, proxyHeaderFor, readProxyHeader } from "./forward/proxy-header.ts";
+import { type Cidr, cidrContains, parseCidr } from "./config/cidr.ts";
 import { TrafficCounters } from "./telemetry/counters.ts";
 import { createControlApp } from "./control/app.ts";
 import { formatAddress } from "./resolve/address.ts";
@@ -30,6 +32,14 @@ import { VERSION } from "./version.ts";
  * matching timeout is 3 s; TLS and HTTP clients speak at once).
  */
 const DETECT_TIMEOUT_MS = 3000;
+
+/** What a listener needs at hand for each connection, built once at start. */
+interface ListenerContext {
+  config: ListenerConfig;
+  table: RouteTable;
+  /** Peers that must open with a PROXY header. */
+  trusted: Cidr[];
+}
 
 export interface BoundListener {
   config: ListenerConfig;
@@ -87,14 +97,31 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
     return route;
   }
 
-  async function handle(listener: ListenerConfig, table: RouteTable, raw: TcpConn): Promise<void> {
+  async function handle(ctx: ListenerContext, raw: TcpConn): Promise<void> {
     if (draining) return raw.close();
-    // Only listeners that route by host read ahead; pure L4 keeps the bare connection.
-    const client = table.hasHostRoutes ? new ReplayConn(raw) : raw;
+    const listen = ctx.config.address.raw;
+    // Only listeners that look at first bytes (host routes, PROXY headers) wrap the
+    // connection for replay; pure L4 keeps the bare one.
+    const client = ctx.table.hasHostRoutes || ctx.trusted.length > 0 ? new ReplayConn(raw) : raw;
     clients.add(client);
-    const peer = formatAddress(client.remote.hostname, client.remote.port);
+    // The client as vane sees it; a trusted PROXY header replaces it.
+    let origin: Endpoint = { address: raw.remote.hostname, port: raw.remote.port };
     try {
-      const route = await routeConnection(table, client, peer, listener.address.raw);
+      if (client instanceof ReplayConn && ctx.trusted.some((c) => cidrContains(c, origin.address))) {
+        const header = await readProxyHeader(client, DETECT_TIMEOUT_MS);
+        if (!header.ok) {
+          counters.countDetection("invalid");
+          log.warn("connection closed: PROXY header required from this peer", {
+            listener: listen,
+            client: formatAddress(origin.address, origin.port),
+            reason: header.reason,
+          });
+          return;
+        }
+        if (header.source) origin = header.source;
+      }
+      const peer = formatAddress(origin.address, origin.port);
+      const route = await routeConnection(ctx.table, client, peer, listen);
       const pool = route ? pools.get(route.pool) : undefined;
       if (!route || !pool) return;
       const outcome = await connectToPool(rt, pool, registry, config.timeouts.connectMs);
@@ -107,6 +134,10 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
       entry.activeConnections++;
       entry.totalConnections++;
       try {
+        if (pool.config.sendProxy) {
+          const local = { address: raw.local.hostname, port: raw.local.port };
+          await conn.write(proxyHeaderFor(pool.config.sendProxy, origin, local));
+        }
         const result = await relay(client, conn, config.timeouts.idleMs, {
           upstream: (n) => (counters.upstreamBytes += n),
           downstream: (n) => (counters.downstreamBytes += n),
@@ -123,7 +154,10 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
         entry.activeConnections--;
       }
     } catch (err) {
-      log.error("connection failed", { client: peer, error: err instanceof Error ? err.message : String(err) });
+      log.error("connection failed", {
+        client: formatAddress(origin.address, origin.port),
+        error: err instanceof Error ? err.message : String(err),
+      });
     } finally {
       client.close();
       clients.delete(client);
@@ -176,12 +210,12 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
 
     try {
       for (const l of config.listeners) {
-        const table = new RouteTable(l.routes);
-        if (!table.hasCatchAll) {
+        const ctx: ListenerContext = { config: l, table: new RouteTable(l.routes), trusted: l.acceptProxy.map(parseCidr) };
+        if (!ctx.table.hasCatchAll) {
           log.warn("listener has no '*' route; raw TCP connections to it will be closed", { listener: l.address.raw });
         }
         const addr = { hostname: l.address.host, port: l.address.port };
-        const tl = await rt.listenTcp(addr, (c) => void handle(l, table, c));
+        const tl = await rt.listenTcp(addr, (c) => void handle(ctx, c));
         tcpListeners.push(tl);
         bound.push({ config: l, addr: tl.addr });
         log.info("listening", { listen: l.address.raw, port: tl.addr.port });

@@ -26,6 +26,7 @@ import {
   parseTargetList,
   q,
 } from "../config/target.ts";
+import { parseCidrList } from "../config/cidr.ts";
 import { CliError } from "./errors.ts";
 
 export type CliResult = { kind: "run"; config: Config } | { kind: "help" } | { kind: "version" };
@@ -53,6 +54,8 @@ const OPTIONS = {
   status: { type: "string" },
   "log-format": { type: "string" },
   resolver: { type: "string" },
+  "proxy-protocol": { type: "string" },
+  "accept-proxy": { type: "string", multiple: true },
   version: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -81,6 +84,8 @@ const EXPECTED: Record<FlagName, string> = {
   status: "HOST:PORT, :PORT, [IPv6]:PORT or off",
   "log-format": "text or json",
   resolver: "IP:PORT of a DNS server",
+  "proxy-protocol": "v1 or v2",
+  "accept-proxy": "CIDR[,CIDR...], e.g. 10.0.0.0/8,::1",
   version: "no value",
   help: "no value",
 };
@@ -193,6 +198,14 @@ function buildConfig(v: Values): Config {
     return { host, port };
   });
 
+  const sendProxy = v["proxy-protocol"] === undefined
+    ? null
+    : oneOf("proxy-protocol", v["proxy-protocol"], ["v1", "v2"] as const, "v1");
+  // Validated here, kept as written: the model stays printable as config text.
+  const acceptProxy = (v["accept-proxy"] ?? []).flatMap((text) =>
+    forFlag("accept-proxy", () => parseCidrList(text)).map((c) => c.raw)
+  );
+
   const nodes = parseNodes(v.node ?? []);
   // A target naming an undefined node can never resolve: refuse it at startup.
   const targets = (flag: FlagName, text: string): TargetSpec[] => {
@@ -216,6 +229,7 @@ function buildConfig(v: Values): Config {
     targets: list,
     fallback: [...fallback],
     health: { ...health },
+    sendProxy,
   });
 
   // A Map, not an object, so that a pool named "__proto__" is just a name.
@@ -251,6 +265,7 @@ function buildConfig(v: Values): Config {
   const listeners = listenTexts.map((text) => ({
     address: forFlag("listen", () => parseListen(text)),
     routes: [...routes],
+    acceptProxy: [...acceptProxy],
   }));
 
   return {

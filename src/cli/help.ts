@@ -29,6 +29,13 @@ Timeouts:
   --grace DUR              On shutdown, wait this long for open connections (0s: none).
                            Default: 10s
 
+PROXY protocol:
+  --proxy-protocol V       Send a PROXY protocol header (v1 or v2) to targets, carrying
+                           the client's address. Default: none
+  --accept-proxy CIDRS     Connections from these peers (CIDR[,CIDR...]) must start with
+                           a PROXY header (v1 or v2); its address becomes the client's.
+                           Repeatable. Default: none
+
 Operations:
   --status ADDR|off        Status endpoint, HOST:PORT, :PORT or [IPv6]:PORT.
                            Default: 127.0.0.1:9901

@@ -28,6 +28,8 @@ export interface PoolConfig {
   /** Used only when no target of `targets` is alive. */
   fallback: TargetSpec[];
   health: HealthConfig;
+  /** PROXY protocol header sent to this pool's targets first, or null for none. */
+  sendProxy: "v1" | "v2" | null;
 }
 
 /** What a route matches on. Only `any` applies at L4 today; the rest wait for routing by host. */
@@ -55,6 +57,11 @@ export interface ListenAddress {
 export interface ListenerConfig {
   address: ListenAddress;
   routes: RouteConfig[];
+  /**
+   * Peers (CIDRs as written, e.g. `10.0.0.0/8`) whose connections start with a PROXY
+   * protocol header (v1 or v2); its address then stands for the client everywhere.
+   */
+  acceptProxy: string[];
 }
 
 export interface TimeoutsConfig {

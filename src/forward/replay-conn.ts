@@ -27,6 +27,20 @@ export class ReplayConn implements TcpConn {
     if (bytes.length > 0) this.#replay.unshift(bytes);
   }
 
+  /** Drops `n` bytes from the front of what would be replayed (a header consumed by vane). */
+  skip(n: number): void {
+    while (n > 0 && this.#replay.length > 0) {
+      const first = this.#replay[0];
+      if (first.length <= n) {
+        n -= first.length;
+        this.#replay.shift();
+      } else {
+        this.#replay[0] = first.subarray(n);
+        n = 0;
+      }
+    }
+  }
+
   read(): Promise<Uint8Array | null> {
     const replay = this.#replay.shift();
     if (replay) return Promise.resolve(replay);

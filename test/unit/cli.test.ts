@@ -43,8 +43,10 @@ describe("parseCli: defaults", () => {
       targets: [{ kind: "ip", host: "127.0.0.1", port: 9000, weight: 1, raw: "127.0.0.1:9000" }],
       fallback: [],
       health: { check: "tcp", intervalMs: 2_000, timeoutMs: 1_000, rise: 2, fall: 3 },
+      sendProxy: null,
     });
     expect(c.pools.default.health).toEqual(DEFAULT_HEALTH);
+    expect(c.listeners[0].acceptProxy).toEqual([]);
     expect(c.listeners[0].routes).toEqual([{ raw: "*", match: { kind: "any" }, pool: "default" }]);
   });
 
@@ -407,5 +409,33 @@ describe("parseCli: flag syntax errors are one line", () => {
 
   it("keeps messages on one line even for values with newlines", () => {
     expect(failure(...ROUTE, "--strategy", "a\nb")).toBe('--strategy: expected random, serial or fastest; got "a\\nb"');
+  });
+});
+
+describe("parseCli: PROXY protocol", () => {
+  const run = (...flags: string[]) => {
+    const r = parseCli(["--route", "*=127.0.0.1:9000", ...flags]);
+    if (r.kind !== "run") throw new Error("not a run");
+    return r.config;
+  };
+
+  it("sets the header version sent to every pool", () => {
+    const c = run("--pool", "p=127.0.0.1:1", "--proxy-protocol", "v2");
+    expect(c.pools.default.sendProxy).toBe("v2");
+    expect(c.pools.p.sendProxy).toBe("v2");
+    expect(run("--proxy-protocol", "v1").pools.default.sendProxy).toBe("v1");
+  });
+
+  it("refuses other versions, naming the flag", () => {
+    expect(() => run("--proxy-protocol", "v3")).toThrowError('--proxy-protocol: expected v1 or v2; got "v3"');
+  });
+
+  it("collects trusted peers from every --accept-proxy, as written, on every listener", () => {
+    const c = run("--listen", ":1", "--listen", ":2", "--accept-proxy", "10.0.0.0/8,::1", "--accept-proxy", "127.0.0.1");
+    for (const l of c.listeners) expect(l.acceptProxy).toEqual(["10.0.0.0/8", "::1", "127.0.0.1"]);
+  });
+
+  it("refuses a bad CIDR, naming the flag and the value", () => {
+    expect(() => run("--accept-proxy", "10.0.0.0/33")).toThrowError(/^--accept-proxy: .*"10\.0\.0\.0\/33"/);
   });
 });

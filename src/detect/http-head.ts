@@ -1,0 +1,380 @@
+/**
+ * HTTP/1.x message heads (RFC 9112), parsed strictly the way HAProxy does: a
+ * proxy that is more lenient than the server behind it is how requests get
+ * smuggled, so anything ambiguous is refused rather than "fixed".
+ *
+ * The parsers are incremental by re-scanning: call them with everything
+ * received so far and they answer "need-more" until the head is complete. They
+ * scan bytes with a lookup table and `indexOf`, and only build strings for the
+ * fields they return.
+ */
+
+export const MAX_HEAD_BYTES = 64 * 1024;
+export const MAX_HEADERS = 100;
+/** Longest request-target accepted; longer is 414 (HAProxy and nginx use 8 KiB too). */
+export const MAX_TARGET_BYTES = 8 * 1024;
+/** RFC 9112 §2.2 lets a server skip empty lines before the request line; a flood of them is not a client. */
+const MAX_LEADING_EMPTY_LINES = 4;
+
+/** Name as received (case kept), value trimmed of OWS. */
+export type Header = [name: string, value: string];
+
+export interface RequestHead {
+  method: string;
+  target: string;
+  version: "1.0" | "1.1";
+  headers: Header[];
+  /** Host header value, lowercased, port and trailing dot removed; null if absent. */
+  host: string | null;
+}
+
+export interface ResponseHead {
+  version: "1.0" | "1.1";
+  status: number;
+  reason: string;
+  headers: Header[];
+}
+
+export type HeadResult<T> =
+  | { status: "need-more" }
+  | { status: "ok"; head: T; length: number }
+  | { status: "error"; code: number; reason: string };
+
+type HeadError = { status: "error"; code: number; reason: string };
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HT = 9;
+const COLON = 58;
+const DEL = 0x7f;
+
+const NEED_MORE = { status: "need-more" } as const;
+
+/** RFC 9110 §5.6.2 tchar: the bytes allowed in methods and header names. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+
+/** "HTTP/" DIGIT "." DIGIT, checked byte by byte so a partial version can be judged too. */
+function versionByteOk(k: number, b: number): boolean {
+  if (k < 5) return b === "HTTP/".charCodeAt(k);
+  if (k === 6) return b === 0x2e;
+  return b >= 0x30 && b <= 0x39;
+}
+
+function fail(code: number, reason: string): HeadError {
+  return { status: "error", code, reason };
+}
+
+/**
+ * Bytes to a string, one char per byte. TextDecoder("latin1") is really
+ * windows-1252 (0x80-0x9f map elsewhere), so it cannot be used here.
+ */
+function latin1(buf: Uint8Array, start: number, end: number): string {
+  // fromCharCode.apply has an argument-count limit; heads are small, so chunking rarely runs.
+  const CHUNK = 4096;
+  if (end - start <= CHUNK) {
+    return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  }
+  let s = "";
+  for (let i = start; i < end; i += CHUNK) {
+    s += String.fromCharCode.apply(null, buf.subarray(i, Math.min(end, i + CHUNK)) as unknown as number[]);
+  }
+  return s;
+}
+
+/**
+ * A plausible start of an HTTP/1 request: an uppercase method (1..20 letters)
+ * and a space, or a prefix of that. Used to sniff a connection's protocol
+ * before committing to the HTTP parser (TLS starts 0x16, SSH starts "SSH-").
+ */
+export function looksLikeHttpRequest(first: Uint8Array): boolean {
+  const n = first.length;
+  for (let i = 0; i < n; i++) {
+    const b = first[i];
+    if (b === SP) return i > 0;
+    if (i >= 20 || b < 0x41 || b > 0x5a) return false;
+  }
+  // Every byte so far fits (an empty buffer rules nothing out).
+  return true;
+}
+
+/** Case-insensitive lookup of every value of one header, in order received. */
+export function headerValues(headers: Header[], name: string): string[] {
+  const want = name.toLowerCase();
+  const out: string[] = [];
+  for (const [n, v] of headers) {
+    if (n.length === want.length && n.toLowerCase() === want) out.push(v);
+  }
+  return out;
+}
+
+type RequestLine = { method: string; target: string; version: "1.0" | "1.1" };
+
+/**
+ * `method SP request-target SP HTTP-version`, in [s, e). When `complete` is
+ * false the line has no CRLF yet: judge what is there so garbage (a TLS hello,
+ * a bare-LF client) is refused at once instead of waiting for 64 KiB.
+ * Returns null for "fine so far, need more".
+ */
+function parseRequestLine(buf: Uint8Array, s: number, e: number, complete: boolean): RequestLine | HeadError | null {
+  let i = s;
+  while (i < e && TCHAR[buf[i]]) i++;
+  if (i === e) return complete ? fail(400, "malformed request line") : null;
+  if (i === s || buf[i] !== SP) return fail(400, "invalid method");
+  const methodEnd = i++;
+
+  // request-target: any visible ASCII. Spaces, CTLs and raw bytes >= 0x7f are refused
+  // (HAProxy does the same unless told otherwise).
+  const t = i;
+  while (i < e && buf[i] > SP && buf[i] < DEL) i++;
+  if (i - t > MAX_TARGET_BYTES) return fail(414, "request-target too long");
+  if (i === e) return complete ? fail(400, "malformed request line") : null;
+  if (i === t || buf[i] !== SP) return fail(400, "invalid request-target");
+  const targetEnd = i++;
+
+  const v = i;
+  const n = e - v;
+  for (let k = 0; k < n && k < 8; k++) {
+    if (!versionByteOk(k, buf[v + k])) return fail(400, "invalid HTTP version");
+  }
+  if (!complete) {
+    // Only the CR of the coming CRLF may follow the version.
+    if (n <= 8 || (n === 9 && buf[v + 8] === CR)) return null;
+    return fail(400, "malformed request line");
+  }
+  if (n !== 8) return fail(400, "malformed request line");
+  const version = versionOf(buf, v);
+  if (version === null) return fail(505, "HTTP version not supported");
+  return { method: latin1(buf, s, methodEnd), target: latin1(buf, t, targetEnd), version };
+}
+
+/** "1.0" / "1.1" from a validated "HTTP/d.d" at `v`; null for any other version (HTTP/2 preface included). */
+function versionOf(buf: Uint8Array, v: number): "1.0" | "1.1" | null {
+  if (buf[v + 5] !== 0x31) return null;
+  const minor = buf[v + 7];
+  return minor === 0x30 ? "1.0" : minor === 0x31 ? "1.1" : null;
+}
+
+/**
+ * `field-name ":" OWS field-value OWS` in [s, e) (CRLF excluded). Returns the
+ * header or an error reason.
+ */
+function parseHeaderLine(buf: Uint8Array, s: number, e: number): Header | string {
+  // obs-fold is deprecated (RFC 9112 §5.2) and a classic smuggling vector.
+  if (buf[s] === SP || buf[s] === HT) return "obsolete line folding";
+  let i = s;
+  while (i < e && TCHAR[buf[i]]) i++;
+  // Whitespace before the colon must be rejected (RFC 9112 §5.1): "Host :" would
+  // otherwise be a different header to different parsers.
+  if (i === e || buf[i] !== COLON) return "invalid header name";
+  if (i === s) return "empty header name";
+  const nameEnd = i++;
+  while (i < e && (buf[i] === SP || buf[i] === HT)) i++;
+  let end = e;
+  while (end > i && (buf[end - 1] === SP || buf[end - 1] === HT)) end--;
+  for (let k = i; k < end; k++) {
+    const b = buf[k];
+    // CTLs except HT: NUL, and CR/LF that some backend would take as a line end.
+    if ((b < SP && b !== HT) || b === DEL) return "invalid character in header value";
+  }
+  return [latin1(buf, s, nameEnd), latin1(buf, i, end)];
+}
+
+/**
+ * Header lines from `pos` up to and including the empty line. Returns the
+ * offset just past the final CRLF, or a need-more / error result.
+ */
+function parseHeaders(
+  buf: Uint8Array,
+  view: Uint8Array,
+  pos: number,
+  headers: Header[],
+  errCode: number,
+): number | HeadError | typeof NEED_MORE {
+  const limit = view.length;
+  for (;;) {
+    if (pos >= limit) return incomplete(buf, errCode);
+    if (buf[pos] === CR) {
+      if (pos + 1 >= limit) return incomplete(buf, errCode);
+      if (buf[pos + 1] !== LF) return fail(errCode, "bare CR");
+      return pos + 2;
+    }
+    const lf = view.indexOf(LF, pos);
+    if (lf < 0) return incomplete(buf, errCode);
+    if (lf === pos || buf[lf - 1] !== CR) return fail(errCode, "bare LF line ending");
+    const h = parseHeaderLine(buf, pos, lf - 1);
+    if (typeof h === "string") return fail(errCode, h);
+    if (headers.length >= MAX_HEADERS) return fail(errCode === 400 ? 431 : errCode, "too many header fields");
+    headers.push(h);
+    pos = lf + 1;
+  }
+}
+
+/** No end of head yet: wait, unless the head can no longer fit. */
+function incomplete(buf: Uint8Array, errCode: number): HeadError | typeof NEED_MORE {
+  if (buf.length >= MAX_HEAD_BYTES) return fail(errCode === 400 ? 431 : errCode, "header section too large");
+  return NEED_MORE;
+}
+
+/** Only the first MAX_HEAD_BYTES can hold a head, so scans never look further (into a body). */
+function headView(buf: Uint8Array): Uint8Array {
+  return buf.length > MAX_HEAD_BYTES ? buf.subarray(0, MAX_HEAD_BYTES) : buf;
+}
+
+/** Parses a request head from the start of `buf`. Never throws. */
+export function parseRequestHead(buf: Uint8Array): HeadResult<RequestHead> {
+  const view = headView(buf);
+  const limit = view.length;
+  let pos = 0;
+
+  // RFC 9112 §2.2: ignore a few empty lines before the request line (old clients
+  // sent an extra CRLF after a POST body).
+  for (let skipped = 0; pos < limit && (buf[pos] === CR || buf[pos] === LF); skipped++) {
+    if (buf[pos] === LF) return fail(400, "bare LF line ending");
+    if (pos + 1 >= limit) return incomplete(buf, 400);
+    if (buf[pos + 1] !== LF) return fail(400, "bare CR");
+    if (skipped >= MAX_LEADING_EMPTY_LINES) return fail(400, "too many empty lines before request line");
+    pos += 2;
+  }
+
+  const lf = view.indexOf(LF, pos);
+  if (lf < 0) {
+    const partial = parseRequestLine(buf, pos, limit, false);
+    if (partial !== null) return partial as HeadError;
+    return incomplete(buf, 400);
+  }
+  if (lf === pos || buf[lf - 1] !== CR) return fail(400, "bare LF line ending");
+  const line = parseRequestLine(buf, pos, lf - 1, true);
+  if (line === null) return NEED_MORE; // unreachable: a complete line is always judged
+  if ("status" in line) return line;
+
+  const headers: Header[] = [];
+  const end = parseHeaders(buf, view, lf + 1, headers, 400);
+  if (typeof end !== "number") return end;
+
+  // Host decides routing, so exactly one well-formed Host is required for 1.1
+  // (RFC 9112 §3.2); two could route differently here and at the backend.
+  let host: string | null = null;
+  let hosts = 0;
+  for (const [n, v] of headers) {
+    if (n.length !== 4 || n.toLowerCase() !== "host") continue;
+    if (++hosts > 1) return fail(400, "multiple Host headers");
+    host = normalizeHost(v);
+    if (host === null) return fail(400, "invalid Host header");
+  }
+  if (hosts === 0 && line.version === "1.1") return fail(400, "missing Host header");
+
+  return {
+    status: "ok",
+    head: { method: line.method, target: line.target, version: line.version, headers, host },
+    length: end,
+  };
+}
+
+/** Parses a response head (from an upstream) from the start of `buf`. Errors are 502. Never throws. */
+export function parseResponseHead(buf: Uint8Array): HeadResult<ResponseHead> {
+  const view = headView(buf);
+  const limit = view.length;
+  const lf = view.indexOf(LF, 0);
+  // "HTTP/d.d SP ddd" is a fixed 12-byte prefix: check what has arrived so garbage fails fast.
+  const known = Math.min(lf < 0 ? limit : lf, 12);
+  for (let k = 0; k < known; k++) {
+    const b = buf[k];
+    const ok = k < 8 ? versionByteOk(k, b) : k === 8 ? b === SP : b >= 0x30 && b <= 0x39;
+    if (!ok) return fail(502, "malformed status line");
+  }
+  if (lf < 0) return incomplete(buf, 502);
+  if (lf === 0 || buf[lf - 1] !== CR) return fail(502, "bare LF line ending");
+  const e = lf - 1;
+  if (e < 12) return fail(502, "malformed status line");
+  const version = versionOf(buf, 0);
+  if (version === null) return fail(502, "unsupported HTTP version");
+  const status = (buf[9] - 0x30) * 100 + (buf[10] - 0x30) * 10 + (buf[11] - 0x30);
+  if (status < 100) return fail(502, "invalid status code");
+  // The reason may be empty, and some servers omit the space before an empty one.
+  let reason = "";
+  if (e > 12) {
+    if (buf[12] !== SP) return fail(502, "malformed status line");
+    for (let k = 13; k < e; k++) {
+      const b = buf[k];
+      if ((b < SP && b !== HT) || b === DEL) return fail(502, "invalid character in reason phrase");
+    }
+    reason = latin1(buf, 13, e);
+  }
+
+  const headers: Header[] = [];
+  const end = parseHeaders(buf, view, lf + 1, headers, 502);
+  if (typeof end !== "number") return end;
+  return { status: "ok", head: { version, status, reason, headers }, length: end };
+}
+
+const HEX = new Uint8Array(256);
+for (const c of "0123456789abcdefABCDEF") HEX[c.charCodeAt(0)] = 1;
+
+/**
+ * RFC 3986 reg-name bytes (unreserved and sub-delims; "%" is checked apart).
+ * IPv4 literals are a subset, so they need no separate path.
+ */
+const REG_NAME = new Uint8Array(128);
+for (const c of "-._~!$&'()*+,;=") REG_NAME[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) REG_NAME[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) REG_NAME[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) REG_NAME[c] = 1;
+
+/**
+ * `host [":" port]` to the routing key: lowercased, port and one trailing dot
+ * dropped, IPv6 kept in brackets. "" stays "" (RFC 9112 §3.2 allows an empty
+ * Host). Returns null when malformed.
+ */
+function normalizeHost(v: string): string | null {
+  if (v === "") return "";
+  let i: number;
+  if (v.charCodeAt(0) === 0x5b) {
+    // "[" IPv6address "]": hex digits, colons and (for embedded IPv4) dots.
+    const close = v.indexOf("]");
+    if (close < 3) return null;
+    for (let k = 1; k < close; k++) {
+      const c = v.charCodeAt(k);
+      if (!(c === 0x3a || c === 0x2e || (c < 128 && HEX[c]))) return null;
+    }
+    i = close + 1;
+  } else {
+    i = 0;
+    while (i < v.length) {
+      const c = v.charCodeAt(i);
+      if (c === 0x3a) break;
+      if (c === 0x25) {
+        // pct-encoded: "%" HEXDIG HEXDIG
+        const a = v.charCodeAt(i + 1);
+        const b = v.charCodeAt(i + 2);
+        if (!(a < 128 && HEX[a] && b < 128 && HEX[b])) return null;
+        i += 3;
+        continue;
+      }
+      if (c >= 128 || !REG_NAME[c]) return null;
+      i++;
+    }
+    if (i === 0) return null;
+  }
+  let name = v.slice(0, i);
+  if (i < v.length) {
+    // ":" port — required to be 1..5 digits within 0..65535 (an empty port is refused).
+    if (v.charCodeAt(i) !== 0x3a) return null;
+    const port = v.slice(i + 1);
+    if (port.length < 1 || port.length > 5) return null;
+    for (let k = 0; k < port.length; k++) {
+      const c = port.charCodeAt(k);
+      if (c < 0x30 || c > 0x39) return null;
+    }
+    if (Number(port) > 65535) return null;
+  }
+  if (name.charCodeAt(name.length - 1) === 0x2e) {
+    name = name.slice(0, -1);
+    if (name === "") return null;
+  }
+  return name.toLowerCase();
+}

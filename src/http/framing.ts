@@ -1,0 +1,297 @@
+/**
+ * Where an HTTP/1.x body ends (RFC 9112 §6). A proxy and the server behind it
+ * must agree on this byte-for-byte, or one request becomes two ("request
+ * smuggling"). So requests follow HAProxy's rules: any framing that two
+ * implementations could read differently is refused, never guessed at.
+ */
+import { type Header, headerValues, type RequestHead, type ResponseHead } from "../detect/http-head.ts";
+
+export type BodyFraming =
+  | { kind: "none" }
+  | { kind: "length"; length: number }
+  | { kind: "chunked" }
+  | { kind: "until-close" } // responses only
+  | { kind: "error"; code: number; reason: string };
+
+const NONE: BodyFraming = { kind: "none" };
+const CHUNKED: BodyFraming = { kind: "chunked" };
+const UNTIL_CLOSE: BodyFraming = { kind: "until-close" };
+
+function error(code: number, reason: string): BodyFraming {
+  return { kind: "error", code, reason };
+}
+
+/** Splits comma-separated list values (RFC 9110 §5.6.1), trimming OWS and dropping empty elements. */
+function listTokens(values: string[]): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    for (const part of v.split(",")) {
+      const t = part.trim();
+      if (t !== "") out.push(t);
+    }
+  }
+  return out;
+}
+
+/**
+ * The one Content-Length these values agree on, or null if they are malformed
+ * or disagree. "5, 5" and two "5" headers collapse to 5 (RFC 9110 §8.6);
+ * "5, 6", "+5", "5 5", "" and anything above 2^53-1 do not.
+ */
+function contentLength(values: string[]): number | null {
+  let result = -1;
+  for (const v of values) {
+    for (const part of v.split(",")) {
+      const t = part.trim();
+      // 16 digits already exceed 2^53-1; stop before Number() loses precision.
+      if (t.length === 0 || t.length > 16) return null;
+      for (let i = 0; i < t.length; i++) {
+        const c = t.charCodeAt(i);
+        if (c < 0x30 || c > 0x39) return null;
+      }
+      const n = Number(t);
+      if (n > Number.MAX_SAFE_INTEGER) return null;
+      if (result !== -1 && n !== result) return null;
+      result = n;
+    }
+  }
+  return result;
+}
+
+/** Where the request body ends, or a 400/501 error for framing that could be read two ways. */
+export function requestFraming(head: RequestHead): BodyFraming {
+  const te = headerValues(head.headers, "transfer-encoding");
+  const cl = headerValues(head.headers, "content-length");
+  if (te.length > 0) {
+    // HTTP/1.0 has no chunked coding; a 1.0 server would read the body by Content-Length or not at all.
+    if (head.version === "1.0") return error(400, "Transfer-Encoding in an HTTP/1.0 request");
+    // RFC 9112 §6.3 lets TE override CL, but a backend that prefers CL is the CL.TE attack: refuse.
+    if (cl.length > 0) return error(400, "both Transfer-Encoding and Content-Length");
+    const codings = listTokens(te);
+    const n = codings.length;
+    // The final coding must be chunked, or nobody can tell where the body ends (§6.3).
+    if (n === 0 || codings[n - 1].toLowerCase() !== "chunked") {
+      return error(400, "request Transfer-Encoding must end with chunked");
+    }
+    for (let i = 0; i < n - 1; i++) {
+      // Chunked twice ("chunked, chunked") is invalid (RFC 9112 §7.1); parsers differ on it, so refuse.
+      if (codings[i].toLowerCase() === "chunked") return error(400, "chunked applied more than once");
+    }
+    // Other codings under chunked (gzip, …) are legal but not something we pass through.
+    if (n > 1) return error(501, "unsupported transfer coding");
+    return CHUNKED;
+  }
+  if (cl.length > 0) {
+    const length = contentLength(cl);
+    if (length === null) return error(400, "invalid Content-Length");
+    return { kind: "length", length };
+  }
+  return NONE;
+}
+
+/**
+ * Where a response body ends (RFC 9112 §6.3). The request method matters: a
+ * HEAD response and a successful CONNECT have no body whatever the headers say.
+ * Malformed upstream framing is a 502 to the client.
+ */
+export function responseFraming(requestMethod: string, head: ResponseHead): BodyFraming {
+  const status = head.status;
+  if (status < 200 || status === 204 || status === 304) return NONE;
+  if (requestMethod === "HEAD") return NONE;
+  // After a 2xx to CONNECT the connection is a tunnel; its bytes are not a body.
+  if (requestMethod === "CONNECT" && status < 300) return NONE;
+
+  const te = headerValues(head.headers, "transfer-encoding");
+  if (te.length > 0) {
+    // §6.1: TE in a 1.0 message means the framing is faulty.
+    if (head.version === "1.0") return error(502, "Transfer-Encoding in an HTTP/1.0 response");
+    const codings = listTokens(te);
+    let chunked = 0;
+    for (const c of codings) if (c.toLowerCase() === "chunked") chunked++;
+    const last = codings.length > 0 && codings[codings.length - 1].toLowerCase() === "chunked";
+    if (chunked > (last ? 1 : 0)) return error(502, "invalid Transfer-Encoding");
+    // TE overrides any Content-Length (§6.3 rule 3); when the last coding is not
+    // chunked the body runs to the close (rule 4).
+    return last ? CHUNKED : UNTIL_CLOSE;
+  }
+  const cl = headerValues(head.headers, "content-length");
+  if (cl.length > 0) {
+    const length = contentLength(cl);
+    if (length === null) return error(502, "invalid Content-Length in response");
+    return { kind: "length", length };
+  }
+  return UNTIL_CLOSE;
+}
+
+/** Lowercased tokens of every Connection header. */
+export function connectionTokens(headers: Header[]): Set<string> {
+  const out = new Set<string>();
+  for (const t of listTokens(headerValues(headers, "connection"))) out.add(t.toLowerCase());
+  return out;
+}
+
+/**
+ * The protocol a request asks to switch to ("websocket", "h2c", …; the first
+ * one offered, lowercased), or null. An Upgrade header alone does not count:
+ * "upgrade" must also be a Connection option (RFC 9110 §7.8).
+ */
+export function isUpgrade(head: RequestHead): string | null {
+  if (!connectionTokens(head.headers).has("upgrade")) return null;
+  const protocols = listTokens(headerValues(head.headers, "upgrade"));
+  return protocols.length > 0 ? protocols[0].toLowerCase() : null;
+}
+
+/** Whether the connection stays open after this message (RFC 9112 §9.3). */
+export function keepAlive(version: "1.0" | "1.1", headers: Header[]): boolean {
+  const tokens = connectionTokens(headers);
+  if (tokens.has("close")) return false;
+  return version === "1.1" || tokens.has("keep-alive");
+}
+
+/** Longest chunk-ext we skip over; HAProxy-like bound so a client cannot stall us on one line. */
+const MAX_CHUNK_EXT = 1024;
+/** Trailer section bound; trailers are dropped, so they only cost us. */
+const MAX_TRAILERS = 8 * 1024;
+/** 16 hex digits is the most a size ≤ 2^53-1 can need (even with leading zeros, beyond is abuse). */
+const MAX_SIZE_DIGITS = 16;
+
+const CR = 13;
+const LF = 10;
+
+// Decoder states (plain numbers rather than an enum, so any TS transpiler takes them).
+const SIZE = 0; // reading chunk-size hex digits
+const SIZE_WS = 1; // BWS after the size: only ";" may follow
+const EXT = 2; // inside chunk-ext, until CR
+const SIZE_LF = 3; // CR seen after the size line
+const DATA = 4; // `remaining` bytes of chunk data
+const DATA_CR = 5; // expecting CR after data
+const DATA_LF = 6; // expecting LF after data
+const TRAILER_START = 7; // at the start of a trailer line (CR here ends the message)
+const TRAILER = 8; // inside a trailer line
+const TRAILER_LF = 9; // CR seen inside a trailer line
+const END_LF = 10; // CR of the final empty line seen
+const DONE = 11;
+
+/** Hex digit value, or -1. */
+function hexValue(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  const l = b | 0x20; // ASCII lowercase
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
+}
+
+/**
+ * Streaming decoder for `Transfer-Encoding: chunked` (RFC 9112 §7.1). Feed it
+ * bytes as they arrive, split anywhere; it returns views into the input for the
+ * body data, so nothing is copied. Chunk extensions and trailers are skipped.
+ */
+export class ChunkedDecoder {
+  done = false;
+  error: string | null = null;
+  /** Bytes of `input` after the end of the message (pipelined next request), valid after done. */
+  rest: Uint8Array | null = null;
+
+  private state = SIZE;
+  private remaining = 0; // chunk size being read, then data bytes left
+  private digits = 0;
+  private extBytes = 0;
+  private trailerBytes = 0;
+
+  push(input: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    if (this.error !== null) return out;
+    if (this.done) {
+      // Everything after the message belongs to whatever comes next.
+      this.rest = input;
+      return out;
+    }
+    const n = input.length;
+    let i = 0;
+    while (i < n) {
+      // Data is the bulk of the bytes: take it as one slice, not byte by byte.
+      if (this.state === DATA) {
+        const take = Math.min(this.remaining, n - i);
+        out.push(input.subarray(i, i + take));
+        i += take;
+        this.remaining -= take;
+        if (this.remaining === 0) this.state = DATA_CR;
+        continue;
+      }
+      const b = input[i++];
+      switch (this.state) {
+        case SIZE: {
+          const d = hexValue(b);
+          if (d >= 0) {
+            if (++this.digits > MAX_SIZE_DIGITS) return this.fail(out, "chunk size too long");
+            if (this.remaining > (Number.MAX_SAFE_INTEGER - d) / 16) return this.fail(out, "chunk size too large");
+            this.remaining = this.remaining * 16 + d;
+          } else if (this.digits === 0) {
+            return this.fail(out, "chunk size is not hex");
+          } else if (b === CR) {
+            this.state = SIZE_LF;
+          } else if (b === 0x3b) {
+            this.state = EXT;
+          } else if (b === 0x20 || b === 0x09) {
+            this.state = SIZE_WS;
+          } else {
+            return this.fail(out, b === LF ? "bare LF after chunk size" : "chunk size is not hex");
+          }
+          break;
+        }
+        case SIZE_WS:
+          // BWS is only legal before a chunk-ext; "5 \r\n" is exactly the kind of
+          // line two parsers disagree on.
+          if (b === 0x3b) this.state = EXT;
+          else if (b !== 0x20 && b !== 0x09) return this.fail(out, "invalid chunk size line");
+          break;
+        case EXT:
+          if (b === CR) this.state = SIZE_LF;
+          else if (b === LF) return this.fail(out, "bare LF in chunk extension");
+          else if ((b < 0x20 && b !== 0x09) || b === 0x7f) return this.fail(out, "invalid chunk extension");
+          else if (++this.extBytes > MAX_CHUNK_EXT) return this.fail(out, "chunk extension too long");
+          break;
+        case SIZE_LF:
+          if (b !== LF) return this.fail(out, "bare CR after chunk size");
+          this.digits = 0;
+          this.extBytes = 0;
+          this.state = this.remaining === 0 ? TRAILER_START : DATA;
+          break;
+        case DATA_CR:
+          if (b !== CR) return this.fail(out, "missing CRLF after chunk data");
+          this.state = DATA_LF;
+          break;
+        case DATA_LF:
+          if (b !== LF) return this.fail(out, "missing CRLF after chunk data");
+          this.state = SIZE;
+          break;
+        case TRAILER_START:
+          if (b === CR) {
+            this.state = END_LF;
+            break;
+          }
+        // falls through: the first byte of a trailer line
+        case TRAILER:
+          if (b === LF) return this.fail(out, "bare LF in trailers");
+          if (++this.trailerBytes > MAX_TRAILERS) return this.fail(out, "trailers too large");
+          this.state = b === CR ? TRAILER_LF : TRAILER;
+          break;
+        case TRAILER_LF:
+          if (b !== LF) return this.fail(out, "bare CR in trailers");
+          this.state = TRAILER_START;
+          break;
+        case END_LF:
+          if (b !== LF) return this.fail(out, "bare CR at end of chunked body");
+          this.state = DONE;
+          this.done = true;
+          this.rest = input.subarray(i);
+          return out;
+      }
+    }
+    return out;
+  }
+
+  private fail(out: Uint8Array[], reason: string): Uint8Array[] {
+    this.error = reason;
+    return out;
+  }
+}
