@@ -183,7 +183,11 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
       version: VERSION,
       runtime: `${rt.name} ${rt.version}`,
       uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
-      listeners: bound.map((b) => ({ listen: b.config.address.raw, protocol: b.config.address.protocol })),
+      listeners: bound.map((b) => ({
+        listen: b.config.address.raw,
+        protocol: b.config.address.protocol,
+        routes: b.config.routes.map((r) => ({ match: r.raw, pool: r.pool })),
+      })),
       pools: Object.fromEntries([...pools.values()].map((p) => [p.name, {
         strategy: p.config.strategy,
         targets: p.primary.map(targetStatus),

@@ -41,7 +41,11 @@ function toStatusBody(s: StatusSnapshot): StatusBody {
     version: s.version,
     runtime: s.runtime,
     uptimeSeconds: s.uptimeSeconds,
-    listeners: s.listeners.map(({ listen, protocol }) => ({ listen, protocol })),
+    listeners: s.listeners.map(({ listen, protocol, routes }) => ({
+      listen,
+      protocol,
+      routes: routes.map(({ match, pool }) => ({ match, pool })),
+    })),
     pools,
   };
 }

@@ -23,9 +23,17 @@ export interface PoolStatus {
   fallback: TargetStatus[];
 }
 
+export interface RouteStatus {
+  /** As written, e.g. `*`, `api.example.com/v1`. */
+  match: string;
+  pool: string;
+}
+
 export interface ListenerStatus {
   listen: string;
   protocol: string;
+  /** In the order they were given; the most specific match wins, not the first. */
+  routes: RouteStatus[];
 }
 
 export interface StatusSnapshot {

@@ -117,3 +117,22 @@ describe("TLS passthrough by SNI", () => {
     expect((await sClient(v.port, "alpha.test")).peerCN).toBe("alpha.test");
   }, 30000);
 });
+
+describe("status of a multi-route listener", () => {
+  it("lists the listener's routes with their pools", async () => {
+    const { v, alpha, beta, echo } = await startMixedPort();
+    const s = await (await fetch(`${v.statusUrl}/status`)).json();
+    expect(s.listeners).toEqual([{
+      listen: "127.0.0.1:0",
+      protocol: "tcp",
+      routes: [
+        { match: "alpha.test", pool: "alpha.test" },
+        { match: "*.beta.test", pool: "*.beta.test" },
+        { match: "*", pool: "default" },
+      ],
+    }]);
+    expect(s.pools["alpha.test"].targets[0].target).toBe(`127.0.0.1:${alpha.port}`);
+    expect(s.pools["*.beta.test"].targets[0].target).toBe(`127.0.0.1:${beta.port}`);
+    expect(s.pools.default.targets[0].target).toBe(`127.0.0.1:${echo.port}`);
+  });
+});

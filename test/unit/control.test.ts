@@ -22,8 +22,8 @@ function snapshot(): StatusSnapshot {
     runtime: "deno",
     uptimeSeconds: 42.5,
     listeners: [
-      { listen: "0.0.0.0:80", protocol: "tcp" },
-      { listen: "127.0.0.1:5432", protocol: "tcp" },
+      { listen: "0.0.0.0:80", protocol: "tcp", routes: [{ match: "*", pool: "web" }] },
+      { listen: "127.0.0.1:5432", protocol: "tcp", routes: [{ match: "db.test", pool: "db" }] },
     ],
     pools: {
       web: {
@@ -95,8 +95,8 @@ describe("GET /status", () => {
       runtime: "deno",
       uptimeSeconds: 42.5,
       listeners: [
-        { listen: "0.0.0.0:80", protocol: "tcp" },
-        { listen: "127.0.0.1:5432", protocol: "tcp" },
+        { listen: "0.0.0.0:80", protocol: "tcp", routes: [{ match: "*", pool: "web" }] },
+        { listen: "127.0.0.1:5432", protocol: "tcp", routes: [{ match: "db.test", pool: "db" }] },
       ],
       pools: {
         web: {
