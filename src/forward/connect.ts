@@ -13,6 +13,8 @@ export interface Upstream {
   conn: TcpConn;
   entry: TargetHealth;
   address: string;
+  /** Taken from an idle keep-alive pool rather than connected now. */
+  reused: boolean;
 }
 
 export type ConnectOutcome =
@@ -21,11 +23,16 @@ export type ConnectOutcome =
 
 const MAX_ATTEMPTS = 16;
 
+/**
+ * `reuse` (HTTP keep-alive) may hand back an idle connection to the picked target, so
+ * the strategy still chooses per request and only the connect is saved.
+ */
 export async function connectToPool(
   rt: Runtime,
   pool: Pool,
   registry: HealthRegistry,
   connectTimeoutMs: number,
+  reuse?: (entry: TargetHealth) => TcpConn | null,
 ): Promise<ConnectOutcome> {
   const tried = new Set<TargetHealth>();
   let lastError = "no target is alive";
@@ -34,6 +41,11 @@ export async function connectToPool(
     const pick = pool.pick(tried);
     if (!pick) break;
     tried.add(pick.entry);
+    const idle = reuse?.(pick.entry);
+    if (idle) {
+      const address = pick.entry.address ?? pick.entry.key;
+      return { ok: true, upstream: { conn: idle, entry: pick.entry, address, reused: true }, attempts: tried.size };
+    }
     const port = pick.entry.spec.port;
     let error = "";
     for (const host of pick.addresses) {
@@ -42,7 +54,8 @@ export async function connectToPool(
         const conn = await rt.connectTcp({ hostname: host, port }, connectTimeoutMs);
         pick.entry.observeLatency(performance.now() - started);
         pick.entry.address = formatAddress(host, port);
-        return { ok: true, upstream: { conn, entry: pick.entry, address: pick.entry.address }, attempts: tried.size };
+        const upstream = { conn, entry: pick.entry, address: pick.entry.address, reused: false };
+        return { ok: true, upstream, attempts: tried.size };
       } catch (err) {
         error = errorText(err);
       }
