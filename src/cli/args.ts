@@ -27,6 +27,7 @@ import {
   q,
 } from "../config/target.ts";
 import { parseCidrList } from "../config/cidr.ts";
+import { parseExpect, parseHealthSpec } from "../health/http-check.ts";
 import { CliError } from "./errors.ts";
 
 export type CliResult = { kind: "run"; config: Config } | { kind: "help" } | { kind: "version" };
@@ -44,6 +45,7 @@ const OPTIONS = {
   fallback: { type: "string", multiple: true },
   strategy: { type: "string" },
   health: { type: "string" },
+  "health-expect": { type: "string" },
   "health-interval": { type: "string" },
   "health-timeout": { type: "string" },
   rise: { type: "string" },
@@ -73,7 +75,8 @@ const EXPECTED: Record<FlagName, string> = {
   node: "NAME=IP[,IP...]",
   fallback: "a comma-separated target list",
   strategy: "random, serial or fastest",
-  health: "tcp or none",
+  health: "tcp, none or http:/PATH",
+  "health-expect": "a status or range like 200-299",
   "health-interval": DURATION_EXPECTED,
   "health-timeout": DURATION_EXPECTED,
   rise: "an integer 1..100",
@@ -177,8 +180,17 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"
 
 function buildConfig(v: Values): Config {
   const strategy = oneOf<StrategyName>("strategy", v.strategy, ["random", "serial", "fastest"], "serial");
+  const spec: ReturnType<typeof parseHealthSpec> = v.health === undefined
+    ? { check: "tcp" }
+    : forFlag("health", () => parseHealthSpec(v.health!));
+  if (v["health-expect"] !== undefined && spec.check !== "http") {
+    throw new CliError(`--health-expect: expected --health http:/PATH alongside; got --health ${spec.check}`);
+  }
   const health: HealthConfig = {
-    check: oneOf("health", v.health, ["tcp", "none"] as const, DEFAULT_HEALTH.check),
+    check: spec.check,
+    ...(spec.check === "http"
+      ? { path: spec.path, expect: forFlag("health-expect", () => parseExpect(v["health-expect"] ?? "200-399")) }
+      : {}),
     intervalMs: duration("health-interval", v["health-interval"], DEFAULT_HEALTH.intervalMs),
     timeoutMs: duration("health-timeout", v["health-timeout"], DEFAULT_HEALTH.timeoutMs),
     rise: count("rise", v.rise, DEFAULT_HEALTH.rise),

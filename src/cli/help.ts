@@ -17,7 +17,8 @@ Listening and routing:
 
 Balancing and health:
   --strategy NAME          random, serial or fastest. Default: serial
-  --health CHECK           tcp or none. Default: tcp
+  --health CHECK           tcp, none, or http:/PATH (GET PATH, expect 200-399). Default: tcp
+  --health-expect RANGE    Statuses an http check accepts: N or N-M. Default: 200-399
   --health-interval DUR    Time between health checks. Default: 2s
   --health-timeout DUR     Time a health check may take. Default: 1s
   --rise N                 Passed checks before a target is up (1..100). Default: 2

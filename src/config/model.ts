@@ -13,8 +13,15 @@ export type TargetSpec =
 export type StrategyName = "random" | "serial" | "fastest";
 
 export interface HealthConfig {
-  /** "none" disables active checks; passive failures still take a target out for one interval. */
-  check: "tcp" | "none";
+  /**
+   * "tcp" connects; "http" sends `GET path` and expects a status in `expect`; "none"
+   * disables active checks (passive failures still take a target out for one interval).
+   */
+  check: "tcp" | "http" | "none";
+  /** For "http": the path to ask for. */
+  path?: string;
+  /** For "http": accepted statuses, inclusive. */
+  expect?: [number, number];
   intervalMs: number;
   timeoutMs: number;
   rise: number;

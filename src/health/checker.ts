@@ -7,6 +7,8 @@ import type { Runtime } from "../runtime/types.ts";
 import type { TargetResolver } from "../resolve/resolver.ts";
 import type { HealthRegistry, TargetHealth } from "./registry.ts";
 import { tcpCheck } from "./tcp-check.ts";
+import { DEFAULT_EXPECT, httpCheck } from "./http-check.ts";
+import type { TargetSpec } from "../config/model.ts";
 
 export class HealthChecker {
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -61,8 +63,25 @@ export class HealthChecker {
   }
 
   async #check(e: TargetHealth) {
-    const outcome = await tcpCheck(this.rt, this.resolver, e.spec, e.health.timeoutMs);
+    const h = e.health;
+    const outcome = h.check === "http"
+      ? await httpCheck(this.rt, this.resolver, e.spec, {
+        path: h.path ?? "/",
+        expect: h.expect ?? DEFAULT_EXPECT,
+        timeoutMs: h.timeoutMs,
+        hostHeader: hostHeaderFor(e.spec),
+      })
+      : await tcpCheck(this.rt, this.resolver, e.spec, h.timeoutMs);
     if (outcome.address) e.address = outcome.address;
     return outcome;
   }
+}
+
+/**
+ * The Host an HTTP check sends: the target's name as configured (a DNS name, or
+ * IP:PORT); a node target has no public name, so its node name stands in.
+ */
+function hostHeaderFor(spec: TargetSpec): string {
+  if (spec.kind === "node") return `${spec.node}:${spec.port}`;
+  return spec.kind === "ip" && spec.host.includes(":") ? `[${spec.host}]:${spec.port}` : `${spec.host}:${spec.port}`;
 }

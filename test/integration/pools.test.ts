@@ -159,3 +159,38 @@ describe("target resolution", () => {
     expect(t).toMatchObject({ target: `node:web:${a.port}`, healthy: true, address: `127.0.0.1:${a.port}` });
   });
 });
+
+describe("HTTP health checks", () => {
+  it("takes out a target whose port accepts but whose health path fails, and brings it back", async () => {
+    const http = await import("node:http");
+    let sick = true;
+    const servers: import("node:http").Server[] = [];
+    const start = (name: string, isSick: () => boolean) =>
+      new Promise<number>((resolve) => {
+        const srv = http.createServer((req, res) => {
+          if (req.url === "/health") {
+            res.statusCode = isSick() ? 503 : 200;
+            return res.end(isSick() ? "sick" : "ok");
+          }
+          res.end(name);
+        });
+        servers.push(srv);
+        srv.listen(0, "127.0.0.1", () => resolve((srv.address() as { port: number }).port));
+      });
+    const a = await start("a", () => false);
+    const b = await start("b", () => sick);
+    try {
+      const v = await startVane([
+        "--route", `*=127.0.0.1:${a},127.0.0.1:${b}`,
+        "--health", "http:/health", "--health-interval", "100ms", "--rise", "2",
+      ]);
+      const s = await status(v);
+      expect(s.pools.default.targets.map((t: any) => t.healthy)).toEqual([true, false]);
+      expect(s.pools.default.targets[1].lastError).toBe("HTTP 503");
+      sick = false;
+      await waitFor("b passes its HTTP check", () => healthyIn(v, "default", `127.0.0.1:${b}`));
+    } finally {
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    }
+  });
+});

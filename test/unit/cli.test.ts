@@ -341,7 +341,7 @@ describe("parseCli: scalar flags", () => {
 
   it("refuses bad enumerations", () => {
     expect(failure(...ROUTE, "--strategy", "fast")).toBe('--strategy: expected random, serial or fastest; got "fast"');
-    expect(failure(...ROUTE, "--health", "http")).toBe('--health: expected tcp or none; got "http"');
+    expect(failure(...ROUTE, "--health", "http")).toBe('--health: expected tcp, none or http:/PATH; got "http"');
     expect(failure(...ROUTE, "--log-format", "yaml")).toBe('--log-format: expected text or json; got "yaml"');
   });
 
@@ -437,5 +437,31 @@ describe("parseCli: PROXY protocol", () => {
 
   it("refuses a bad CIDR, naming the flag and the value", () => {
     expect(() => run("--accept-proxy", "10.0.0.0/33")).toThrowError(/^--accept-proxy: .*"10\.0\.0\.0\/33"/);
+  });
+});
+
+describe("parseCli: HTTP health checks", () => {
+  const run = (...flags: string[]) => {
+    const r = parseCli(["--route", "*=127.0.0.1:9000", ...flags]);
+    if (r.kind !== "run") throw new Error("not a run");
+    return r.config;
+  };
+
+  it("takes http:/PATH with the default range 200-399", () => {
+    expect(run("--health", "http:/healthz").pools.default.health).toMatchObject({
+      check: "http",
+      path: "/healthz",
+      expect: [200, 399],
+    });
+  });
+
+  it("takes --health-expect with an http check", () => {
+    expect(run("--health", "http:/", "--health-expect", "200-299").pools.default.health.expect).toEqual([200, 299]);
+    expect(run("--health", "http:/", "--health-expect", "204").pools.default.health.expect).toEqual([204, 204]);
+  });
+
+  it("refuses --health-expect without an http check, and bad ranges, naming the flag", () => {
+    expect(() => run("--health-expect", "200-299")).toThrowError(/^--health-expect: expected --health http:\/PATH/);
+    expect(() => run("--health", "http:/", "--health-expect", "2xx")).toThrowError(/^--health-expect: .*"2xx"/);
   });
 });
