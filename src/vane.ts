@@ -3,8 +3,8 @@
  * endpoint. `start()` resolves names and checks every target before any listener
  * accepts; `stop()` stops accepting and lets open connections finish within the grace.
  */
-import type { Config, ListenerConfig } from "./config/model.ts";
-import type { HttpServer, Runtime, TcpConn, TcpListener } from "./runtime/types.ts";
+import type { Config, ListenerConfig, RouteConfig } from "./config/model.ts";
+import type { HttpServer, Runtime, TcpConn, TcpListener, UdpSocket } from "./runtime/types.ts";
 import type { Logger } from "./telemetry/logger.ts";
 import type { StatusSnapshot, TargetStatus } from "./control/snapshot.ts";
 import type { TargetHealth } from "./health/registry.ts";
@@ -22,6 +22,10 @@ import { peek } from "./detect/peek.ts";
 import { type Detection, detectProtocol, MAX_DETECT_BYTES } from "./detect/detect.ts";
 import { type Endpoint, proxyHeaderFor, readProxyHeader } from "./forward/proxy-header.ts";
 import { type Cidr, cidrContains, parseCidr } from "./config/cidr.ts";
+import { listenUdp, type UdpForwarder } from "./forward/udp.ts";
+import { type HttpContext, serveHttp1 } from "./http/engine.ts";
+import { UpstreamPool } from "./http/upstream-pool.ts";
+import { poolRouter } from "./http/pool-route.ts";
 import { TrafficCounters } from "./telemetry/counters.ts";
 import { createControlApp } from "./control/app.ts";
 import { formatAddress } from "./resolve/address.ts";
@@ -39,7 +43,12 @@ interface ListenerContext {
   table: RouteTable;
   /** Peers that must open with a PROXY header. */
   trusted: Cidr[];
+  /** The HTTP route for a request's host and path (the engine calls it per request). */
+  httpRoute: HttpContext["route"];
 }
+
+/** Idle keep-alive connections kept per target, and for how long. */
+const UPSTREAM_IDLE = { maxIdlePerKey: 32, idleMs: 30_000 };
 
 export interface BoundListener {
   config: ListenerConfig;
@@ -67,6 +76,8 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
   const tcpListeners: TcpListener[] = [];
   const bound: BoundListener[] = [];
   const clients = new Set<TcpConn>();
+  const udp: Array<{ socket: UdpSocket; forwarder: UdpForwarder }> = [];
+  const upstreams = new UpstreamPool(UPSTREAM_IDLE);
   let status: HttpServer | null = null;
   let draining = false;
 
@@ -76,9 +87,21 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
    * that stays silent take the catch-all. Returns null (with the reason logged) when
    * the connection is to be closed.
    */
-  async function routeConnection(table: RouteTable, client: TcpConn, peer: string, listen: string) {
+  /**
+   * What to do with a new connection. A connection wrapped for replay (the listener
+   * routes by host) has its first bytes read: a TLS ClientHello is routed by its SNI
+   * (passthrough), an HTTP request goes to the L7 engine, raw TCP and a client that
+   * stays silent take the catch-all. null (with the reason logged): close it.
+   */
+  async function classify(
+    ctx: ListenerContext,
+    client: TcpConn,
+    peer: string,
+  ): Promise<{ http: true } | { http: false; route: RouteConfig } | null> {
+    const listen = ctx.config.address.raw;
+    if (ctx.config.address.protocol === "http") return { http: true };
     let detection: Detection = { protocol: "other" };
-    if (client instanceof ReplayConn) {
+    if (client instanceof ReplayConn && ctx.table.hasHostRoutes) {
       const out = await peek(client, detectProtocol, MAX_DETECT_BYTES, DETECT_TIMEOUT_MS);
       if (out.kind === "decided") detection = out.value;
       else if (out.kind === "too-big") detection = { protocol: "invalid", reason: "no decision within the size bound" };
@@ -88,13 +111,15 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
       log.warn("connection closed: malformed first bytes", { listener: listen, client: peer, reason: detection.reason });
       return null;
     }
+    if (detection.protocol === "http") return { http: true };
     const sni = detection.protocol === "tls" ? detection.sni : null;
-    const route = table.matchConnection(sni);
+    const route = ctx.table.matchConnection(sni);
     if (!route) {
       const what = detection.protocol === "tls" ? `tls sni=${sni ?? "(none)"}` : "raw tcp";
       log.warn("connection closed: no route", { listener: listen, client: peer, for: what });
+      return null;
     }
-    return route;
+    return { http: false, route };
   }
 
   async function handle(ctx: ListenerContext, raw: TcpConn): Promise<void> {
@@ -102,7 +127,8 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
     const listen = ctx.config.address.raw;
     // Only listeners that look at first bytes (host routes, PROXY headers) wrap the
     // connection for replay; pure L4 keeps the bare one.
-    const client = ctx.table.hasHostRoutes || ctx.trusted.length > 0 ? new ReplayConn(raw) : raw;
+    const reads = ctx.table.hasHostRoutes || ctx.trusted.length > 0 || ctx.config.address.protocol === "http";
+    const client = reads ? new ReplayConn(raw) : raw;
     clients.add(client);
     // The client as vane sees it; a trusted PROXY header replaces it.
     let origin: Endpoint = { address: raw.remote.hostname, port: raw.remote.port };
@@ -121,9 +147,24 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
         if (header.source) origin = header.source;
       }
       const peer = formatAddress(origin.address, origin.port);
-      const route = await routeConnection(ctx.table, client, peer, listen);
-      const pool = route ? pools.get(route.pool) : undefined;
-      if (!route || !pool) return;
+      const what = await classify(ctx, client, peer);
+      if (!what) return;
+      if (what.http) {
+        await serveHttp1(client, {
+          client: origin,
+          proto: "http",
+          route: ctx.httpRoute,
+          noRouteStatus: 404,
+          upstreamTimeoutMs: config.timeouts.upstreamMs,
+          idleMs: config.timeouts.idleMs,
+          log,
+          onResponse: (r) => counters.countResponse(r.route, r.pool, r.code),
+        });
+        return;
+      }
+      const route = what.route;
+      const pool = pools.get(route.pool);
+      if (!pool) return;
       const outcome = await connectToPool(rt, pool, registry, config.timeouts.connectMs);
       if (!outcome.ok) {
         counters.rejectedConnections++;
@@ -193,8 +234,15 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
         targets: p.primary.map(targetStatus),
         fallback: p.fallback.map(targetStatus),
       }])),
-      bytes: { upstream: counters.upstreamBytes, downstream: counters.downstreamBytes },
+      bytes: {
+        upstream: counters.upstreamBytes + udp.reduce((n, u) => n + u.forwarder.bytesUpstream, 0),
+        downstream: counters.downstreamBytes + udp.reduce((n, u) => n + u.forwarder.bytesDownstream, 0),
+      },
       detections: { ...counters.detections },
+      requests: [...counters.requests].map(([key, count]) => {
+        const [route, pool, code] = key.split("\u0000");
+        return { route, pool, code: Number(code), count };
+      }),
     };
   }
 
@@ -214,8 +262,18 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
 
     try {
       for (const l of config.listeners) {
-        const ctx: ListenerContext = { config: l, table: new RouteTable(l.routes), trusted: l.acceptProxy.map(parseCidr) };
-        if (!ctx.table.hasCatchAll) {
+        if (l.address.protocol === "udp") {
+          bound.push({ config: l, addr: await startUdp(l) });
+          continue;
+        }
+        const table = new RouteTable(l.routes);
+        const ctx: ListenerContext = {
+          config: l,
+          table,
+          trusted: l.acceptProxy.map(parseCidr),
+          httpRoute: poolRouter(table, pools, { rt, registry, upstreams, connectTimeoutMs: config.timeouts.connectMs }),
+        };
+        if (!ctx.table.hasCatchAll && l.address.protocol === "tcp") {
           log.warn("listener has no '*' route; raw TCP connections to it will be closed", { listener: l.address.raw });
         }
         const addr = { hostname: l.address.host, port: l.address.port };
@@ -236,6 +294,25 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
     }
   }
 
+  /**
+   * A UDP listener: datagrams carry no host, so the catch-all route's pool serves
+   * it; each client address becomes a session on one target.
+   */
+  async function startUdp(l: ListenerConfig) {
+    const route = new RouteTable(l.routes).matchConnection(null);
+    const pool = route ? pools.get(route.pool) : undefined;
+    if (!pool) log.warn("udp listener has no '*' route; its datagrams will be dropped", { listener: l.address.raw });
+    const pick = () => {
+      const p = pool?.pick();
+      return p ? { key: p.entry.key, address: p.addresses[0], port: p.entry.spec.port } : null;
+    };
+    const addr = { hostname: l.address.host, port: l.address.port };
+    const u = await listenUdp(addr, { pick, idleMs: config.timeouts.udpIdleMs, logger: log, bindUdp: rt.bindUdp });
+    udp.push(u);
+    log.info("listening", { listen: l.address.raw, port: u.socket.addr.port });
+    return u.socket.addr;
+  }
+
   async function stop(graceMs = config.timeouts.graceMs): Promise<void> {
     draining = true;
     for (const l of tcpListeners) l.close();
@@ -251,6 +328,11 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
     if (clients.size > 0) log.warn("closing connections still open after grace", { connections: clients.size });
     for (const c of clients) c.close();
     clients.clear();
+    upstreams.closeAll();
+    for (const u of udp.splice(0)) {
+      u.forwarder.close();
+      u.socket.close();
+    }
     await status?.close();
     status = null;
   }

@@ -53,6 +53,8 @@ const OPTIONS = {
   "connect-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
   grace: { type: "string" },
+  "udp-idle-timeout": { type: "string" },
+  "upstream-timeout": { type: "string" },
   status: { type: "string" },
   "log-format": { type: "string" },
   resolver: { type: "string" },
@@ -69,7 +71,7 @@ export const FLAG_NAMES = Object.keys(OPTIONS) as FlagName[];
 
 /** What each value flag expects, for "missing value" messages. */
 const EXPECTED: Record<FlagName, string> = {
-  listen: "[tcp://]HOST:PORT, :PORT or [IPv6]:PORT",
+  listen: "[tcp://|http://|udp://]HOST:PORT, :PORT or [IPv6]:PORT",
   route: `MATCH=TARGETS, e.g. ${ROUTE_EXAMPLE}`,
   pool: "NAME=TARGETS",
   node: "NAME=IP[,IP...]",
@@ -84,6 +86,8 @@ const EXPECTED: Record<FlagName, string> = {
   "connect-timeout": DURATION_EXPECTED,
   "idle-timeout": DURATION_EXPECTED,
   grace: DURATION_EXPECTED,
+  "udp-idle-timeout": DURATION_EXPECTED,
+  "upstream-timeout": DURATION_EXPECTED,
   status: "HOST:PORT, :PORT, [IPv6]:PORT or off",
   "log-format": "text or json",
   resolver: "IP:PORT of a DNS server",
@@ -200,6 +204,8 @@ function buildConfig(v: Values): Config {
     connectMs: duration("connect-timeout", v["connect-timeout"], DEFAULT_TIMEOUTS.connectMs),
     idleMs: duration("idle-timeout", v["idle-timeout"], DEFAULT_TIMEOUTS.idleMs),
     graceMs: duration("grace", v.grace, DEFAULT_TIMEOUTS.graceMs, true),
+    udpIdleMs: duration("udp-idle-timeout", v["udp-idle-timeout"], DEFAULT_TIMEOUTS.udpIdleMs),
+    upstreamMs: duration("upstream-timeout", v["upstream-timeout"], DEFAULT_TIMEOUTS.upstreamMs),
   };
   const statusText = v.status ?? DEFAULT_STATUS;
   const status = statusText === "off" ? null : forFlag("status", () => parseBindAddress(statusText));

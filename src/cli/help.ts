@@ -5,7 +5,10 @@ Usage: vane --route MATCH=TARGETS [--route ...] [flags]
 
 Listening and routing:
   --listen ADDR            Accept connections on ADDR; repeatable.
-                           ADDR: [tcp://]HOST:PORT, :PORT (all interfaces) or [IPv6]:PORT.
+                           ADDR: [tcp://|http://|udp://]HOST:PORT, :PORT (all interfaces)
+                           or [IPv6]:PORT. tcp:// routes TLS by SNI, HTTP per request and
+                           the rest to '*'; http:// is HTTP/1.1 only; udp:// forwards
+                           datagrams, one session per client.
                            Default: 0.0.0.0:8080
   --route MATCH=TARGETS    Send matching connections to TARGETS; repeatable, at least one
                            required. Every listener gets every route, in the order given.
@@ -29,6 +32,9 @@ Timeouts:
   --idle-timeout DUR       Close a connection idle this long. Default: 10m
   --grace DUR              On shutdown, wait this long for open connections (0s: none).
                            Default: 10s
+  --udp-idle-timeout DUR   Close a UDP session quiet both ways this long. Default: 30s
+  --upstream-timeout DUR   HTTP: answer 504 when a target sends no response head this
+                           long after the request. Default: 60s
 
 PROXY protocol:
   --proxy-protocol V       Send a PROXY protocol header (v1 or v2) to targets, carrying

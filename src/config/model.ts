@@ -54,7 +54,8 @@ export interface RouteConfig {
 }
 
 export interface ListenAddress {
-  protocol: "tcp";
+  /** tcp: detect TLS/HTTP/other when routing by host; http: HTTP/1.1 only; udp: datagrams. */
+  protocol: "tcp" | "http" | "udp";
   host: string;
   port: number;
   /** As written by the operator, for status and logs. */
@@ -75,6 +76,10 @@ export interface TimeoutsConfig {
   connectMs: number;
   idleMs: number;
   graceMs: number;
+  /** A UDP session with no datagram either way for this long is closed. */
+  udpIdleMs: number;
+  /** HTTP: no response head from the target this long after the request -> 504. */
+  upstreamMs: number;
 }
 
 export interface Config {
@@ -102,4 +107,6 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = {
   connectMs: 5_000,
   idleMs: 10 * 60_000,
   graceMs: 10_000,
+  udpIdleMs: 30_000,
+  upstreamMs: 60_000,
 };

@@ -194,16 +194,21 @@ export function parseBindAddress(text: string): { host: string; port: number } {
 /** A listener: `[tcp://]HOST:PORT`, `:PORT` or `[IPv6]:PORT`. `raw` keeps the text as written. */
 export function parseListen(text: string): ListenAddress {
   let rest = text;
+  let protocol: ListenAddress["protocol"] = "tcp";
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(text);
   if (scheme) {
-    if (scheme[1].toLowerCase() !== "tcp") {
+    const name = scheme[1].toLowerCase();
+    if (name !== "tcp" && name !== "udp" && name !== "http") {
       throw new ConfigError(
-        `only tcp:// listeners are supported for now; got scheme ${q(scheme[1] + "://")} in ${q(text)}`,
+        `expected a tcp://, http:// or udp:// listener (https:// is not supported yet); got scheme ${
+          q(scheme[1] + "://")
+        } in ${q(text)}`,
       );
     }
+    protocol = name;
     rest = text.slice(scheme[0].length);
   }
-  return { protocol: "tcp", ...parseBindAddress(rest), raw: text };
+  return { protocol, ...parseBindAddress(rest), raw: text };
 }
 
 /**

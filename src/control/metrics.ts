@@ -117,6 +117,12 @@ export function formatMetrics(s: StatusSnapshot): string {
       samples: Object.entries(s.detections).map(([protocol, value]) => ({ labels: { protocol }, value })),
     },
     {
+      name: "vane_requests_total",
+      help: "HTTP responses sent, by route, pool and status code.",
+      type: "counter",
+      samples: s.requests.map(({ route, pool, code, count }) => ({ labels: { route, pool, code: String(code) }, value: count })),
+    },
+    {
       name: "vane_uptime_seconds",
       help: "Seconds since the proxy started.",
       type: "gauge",

@@ -44,6 +44,8 @@ export interface StatusSnapshot {
   pools: Record<string, PoolStatus>;
   /** Bytes copied: client to target (`upstream`) and target to client (`downstream`). */
   bytes: { upstream: number; downstream: number };
-  /** Connections inspected, by what their first bytes were: tls, other, invalid. */
+  /** Connections inspected, by what their first bytes were: tls, http, other, invalid. */
   detections: Record<string, number>;
+  /** HTTP responses sent, by route, pool and status code ("" when no route matched). */
+  requests: Array<{ route: string; pool: string; code: number; count: number }>;
 }

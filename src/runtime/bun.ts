@@ -7,6 +7,7 @@
 import type { HttpServer, Runtime, SignalName, SocketAddress, TcpConn, TcpListener } from "./types.ts";
 import { withTimeout } from "./timeout.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
+import type { UdpSocket } from "./types.ts";
 
 declare const Bun: any;
 declare const process: any;
@@ -217,6 +218,8 @@ export function createBunRuntime(): Runtime {
       };
     },
 
+    bindUdp: (addr, onMessage) => bindBunUdp(addr, onMessage),
+
     onSignal(signal: SignalName, handler: () => void) {
       process.on(signal, handler);
     },
@@ -226,6 +229,53 @@ export function createBunRuntime(): Runtime {
     exit(code: number): never {
       process.exit(code);
       throw new Error("unreachable");
+    },
+  };
+}
+
+// ---- UDP ----
+
+/** Bun.udpSocket does not resolve names: `to` must be an IP literal (DESIGN). */
+async function bindBunUdp(
+  addr: SocketAddress,
+  onMessage: (data: Uint8Array, from: SocketAddress) => void,
+): Promise<UdpSocket> {
+  let sock: any;
+  try {
+    sock = await Bun.udpSocket({
+      hostname: addr.hostname,
+      port: addr.port,
+      socket: {
+        data(_s: any, buf: Uint8Array, port: number, address: string) {
+          // Copy: whether Bun reuses this buffer for UDP is not documented, and the
+          // contract promises data the caller may keep.
+          const data = new Uint8Array(buf);
+          try {
+            onMessage(data, { hostname: address, port });
+          } catch (err) {
+            // A handler's bug must not take the socket's event loop with it.
+            console.error("udp handler failed:", err);
+          }
+        },
+      },
+    });
+  } catch (err) {
+    throw listenError(addr, err);
+  }
+  let closed = false;
+  return {
+    addr: { hostname: sock.address?.address ?? sock.hostname, port: sock.port },
+    send(data, to) {
+      if (closed) return;
+      // false means the kernel buffer is full: the datagram is lost, as on the wire.
+      try {
+        sock.send(data, to.port, to.hostname);
+      } catch { /* best effort, like any datagram */ }
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      sock.close();
     },
   };
 }

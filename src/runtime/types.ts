@@ -48,6 +48,19 @@ export interface DnsAnswer {
 
 export type DnsRecordType = "A" | "AAAA";
 
+/**
+ * A bound UDP socket. Datagrams arrive through the `onMessage` given to `bindUdp`;
+ * the data handed over is the caller's to keep (the adapter copies it when the
+ * runtime reuses buffers).
+ */
+export interface UdpSocket {
+  readonly addr: SocketAddress;
+  /** Sends one datagram to an IP literal address (no name resolution). */
+  send(data: Uint8Array, to: SocketAddress): void;
+  /** Stops receiving and frees the port. Safe to call more than once. */
+  close(): void;
+}
+
 export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
 
 export interface Runtime {
@@ -69,6 +82,8 @@ export interface Runtime {
     addr: SocketAddress,
     handler: (req: Request) => Response | Promise<Response>,
   ): Promise<HttpServer>;
+  /** Binds a UDP socket; rejects with the same wording as listenTcp (address in use). */
+  bindUdp(addr: SocketAddress, onMessage: (data: Uint8Array, from: SocketAddress) => void): Promise<UdpSocket>;
   onSignal(signal: SignalName, handler: () => void): void;
   readTextFile(path: string): Promise<string>;
   exit(code: number): never;

@@ -16,15 +16,19 @@ export interface Cert {
   keyPath: string;
 }
 
-const dir = mkdtempSync(join(tmpdir(), "vane-tls-"));
+// Made on first use and forgotten on removal: bun runs every test file in one process
+// with this module shared, so one file's cleanup must not pull the folder from another.
+let dir: string | null = null;
 
 /** Cleans up the certificate folder; call in afterAll. */
 export function removeCerts(): void {
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = null;
 }
 
 /** A self-signed P-256 certificate for `names` (the first is the CN). */
 export function makeCert(...names: string[]): Cert {
+  dir ??= mkdtempSync(join(tmpdir(), "vane-tls-"));
   const base = join(dir, names[0].replace(/[^a-z0-9.-]/gi, "_"));
   const r = spawnSync("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",

@@ -32,7 +32,7 @@ describe("parseCli: defaults", () => {
     expect(c.listeners).toHaveLength(1);
     expect(c.listeners[0].address).toEqual({ protocol: "tcp", host: "0.0.0.0", port: 8080, raw: "0.0.0.0:8080" });
     expect(c.timeouts).toEqual(DEFAULT_TIMEOUTS);
-    expect(c.timeouts).toEqual({ connectMs: 5_000, idleMs: 600_000, graceMs: 10_000 });
+    expect(c.timeouts).toEqual({ connectMs: 5_000, idleMs: 600_000, graceMs: 10_000, udpIdleMs: 30_000, upstreamMs: 60_000 });
     expect(c.status).toEqual({ host: "127.0.0.1", port: 9901 });
     expect(c.log).toEqual({ format: "text" });
     expect(c.resolver).toBeNull();
@@ -116,8 +116,8 @@ describe("parseCli: --listen", () => {
   });
 
   it("refuses other schemes and bad addresses, naming the flag and value", () => {
-    expect(failure(...ROUTE, "--listen", "udp://:53")).toBe(
-      '--listen: only tcp:// listeners are supported for now; got scheme "udp://" in "udp://:53"',
+    expect(failure(...ROUTE, "--listen", "ftp://:21")).toBe(
+      '--listen: expected a tcp://, http:// or udp:// listener (https:// is not supported yet); got scheme "ftp://" in "ftp://:21"',
     );
     expect(failure(...ROUTE, "--listen", "8080")).toBe('--listen: expected HOST:PORT; got "8080" (no port)');
     expect(failure(...ROUTE, "--listen", ":99999")).toMatch(/^--listen: expected a port 0\.\.65535; got "99999"/);
@@ -125,7 +125,7 @@ describe("parseCli: --listen", () => {
 
   it("refuses a missing value", () => {
     expect(failure(...ROUTE, "--listen")).toBe(
-      "--listen: expected [tcp://]HOST:PORT, :PORT or [IPv6]:PORT; got nothing",
+      "--listen: expected [tcp://|http://|udp://]HOST:PORT, :PORT or [IPv6]:PORT; got nothing",
     );
     expect(failure("--listen", ...ROUTE)).toMatch(/^--listen: expected .*; got the flag "--route"/);
   });
@@ -324,7 +324,7 @@ describe("parseCli: scalar flags", () => {
     expect(c.pools.default.strategy).toBe("random");
     expect(c.pools.default.health.intervalMs).toBe(500);
     expect(c.pools.default.health.timeoutMs).toBe(1_500);
-    expect(c.timeouts).toEqual({ connectMs: 60_000, idleMs: 3_600_000, graceMs: 0 });
+    expect(c.timeouts).toEqual({ connectMs: 60_000, idleMs: 3_600_000, graceMs: 0, udpIdleMs: 30_000, upstreamMs: 60_000 });
     expect(c.status).toEqual({ host: "::1", port: 0 });
     expect(c.log.format).toBe("json");
     expect(c.resolver).toEqual({ host: "::1", port: 53 });

@@ -71,6 +71,7 @@ function snapshot(): StatusSnapshot {
     },
     bytes: { upstream: 1024, downstream: 4096 },
     detections: { tls: 7, other: 2 },
+    requests: [{ route: "api.test/v1", pool: "web", code: 200, count: 5 }],
   };
 }
 
@@ -194,6 +195,7 @@ describe("formatMetrics", () => {
     ["vane_active_connections", "gauge"],
     ["vane_bytes_total", "counter"],
     ["vane_detect_total", "counter"],
+    ["vane_requests_total", "counter"],
     ["vane_uptime_seconds", "gauge"],
     ["vane_build_info", "gauge"],
   ])("declares %s as a %s, HELP before TYPE", (name, type) => {
@@ -241,6 +243,7 @@ describe("formatMetrics", () => {
     expect(lines).toContain('vane_bytes_total{direction="downstream"} 4096');
     expect(lines).toContain('vane_detect_total{protocol="tls"} 7');
     expect(lines).toContain('vane_detect_total{protocol="other"} 2');
+    expect(lines).toContain('vane_requests_total{route="api.test/v1",pool="web",code="200"} 5');
     expect(lines).toContain("vane_uptime_seconds 42.5");
     expect(lines).toContain('vane_build_info{version="0.1.0",runtime="deno"} 1');
   });

@@ -168,10 +168,12 @@ describe("parseListen", () => {
   });
 
   it("refuses other schemes, naming the scheme", () => {
-    expect(() => parseListen("udp://:53")).toThrowError(
-      'only tcp:// listeners are supported for now; got scheme "udp://" in "udp://:53"',
+    expect(() => parseListen("ftp://:21")).toThrowError(
+      'expected a tcp://, http:// or udp:// listener (https:// is not supported yet); got scheme "ftp://" in "ftp://:21"',
     );
-    expect(() => parseListen("http://a:80")).toThrowError(/"http:\/\/"/);
+    expect(parseListen("udp://127.0.0.1:53")).toEqual({ protocol: "udp", host: "127.0.0.1", port: 53, raw: "udp://127.0.0.1:53" });
+    expect(() => parseListen("https://a:443")).toThrowError(/"https:\/\/"/);
+    expect(parseListen("http://127.0.0.1:80").protocol).toBe("http");
   });
 
   it("refuses bad ports and hosts", () => {

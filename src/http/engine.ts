@@ -1,0 +1,469 @@
+/**
+ * The L7 engine: an HTTP/1.1 reverse proxy on one client connection. It reads a
+ * request head, picks a route, sends the request upstream with its body streamed
+ * through, streams the response back, and loops while both sides keep alive.
+ *
+ * Bodies are never buffered: each chunk read is written (and the write awaited,
+ * which is the backpressure) before the next read. Bytes read past the end of a
+ * head or body are given back to the connection (ReplayConn.unread) so the next
+ * message starts with them, which is how pipelined requests work.
+ */
+import {
+  headerValues,
+  type HeadResult,
+  parseRequestHead,
+  parseResponseHead,
+  type RequestHead,
+  type ResponseHead,
+} from "../detect/http-head.ts";
+import { ReplayConn } from "../forward/replay-conn.ts";
+import { relay } from "../forward/tcp.ts";
+import type { TcpConn } from "../runtime/types.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { type BodyFraming, ChunkedDecoder, isUpgrade, keepAlive, requestFraming, responseFraming } from "./framing.ts";
+import { clientResponseHeaders, CONTINUE_100, serializeHead, upstreamRequestHeaders, vaneResponse } from "./headers.ts";
+
+export interface UpstreamLease {
+  conn: TcpConn;
+  key: string;
+  reused: boolean;
+}
+
+export interface HttpRoute {
+  /** For logs and metrics, e.g. "api.example.com/v1". */
+  name: string;
+  pool: string;
+  /** A connection to a target chosen for this request (idle reuse or new, with vane's retries). */
+  acquire(): Promise<UpstreamLease | { error: string }>;
+  /** Gives the connection back: reusable only when the response was fully read and both sides keep alive. */
+  release(lease: UpstreamLease, reusable: boolean): void;
+}
+
+export interface HttpContext {
+  /** The real client (after a PROXY header), for X-Forwarded-For and logs. */
+  client: { address: string; port: number };
+  proto: "http" | "https";
+  /** null -> answer noRouteStatus. */
+  route(host: string | null, path: string): HttpRoute | null;
+  /** 421 when terminating TLS (the SNI named a host we do not serve this way). */
+  noRouteStatus: 404 | 421;
+  /** No response head within this after the request was sent -> 504. */
+  upstreamTimeoutMs: number;
+  /** Client keep-alive idle timeout between requests (and WebSocket idle timeout). */
+  idleMs: number;
+  log: Logger;
+  onResponse(info: {
+    route: string | null;
+    pool: string | null;
+    code: number;
+    method: string;
+    bytesIn: number;
+    bytesOut: number;
+  }): void;
+}
+
+/** RFC 9110 §9.2.2: safe to send twice. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+/** Byte counts of one exchange; mutated in place on the hot path, so no per-chunk objects. */
+interface Counts {
+  in: number;
+  out: number;
+}
+
+/**
+ * How a body copy ended. "done-extra": complete, and more bytes followed it. "src-*"
+ * is the side read from, "dst-error" the side written to.
+ */
+type CopyEnd = "done" | "done-extra" | "src-eof" | "src-error" | "dst-error" | "bad-chunk";
+
+/**
+ * Serves requests on one client connection until it closes, errs, times out or
+ * asks to close. Never throws; the caller closes `conn`.
+ */
+export async function serveHttp1(conn: TcpConn, ctx: HttpContext): Promise<void> {
+  const client = new ReplayConn(conn);
+  try {
+    while (await serveOne(client, ctx));
+  } catch (err) {
+    // Only a bug gets here: every I/O failure is handled where it happens.
+    ctx.log.error("http engine failure", { client: ctx.client.address, error: String(err) });
+  }
+}
+
+/** One request/response exchange. Returns whether the client connection may carry another. */
+async function serveOne(client: ReplayConn, ctx: HttpContext): Promise<boolean> {
+  const got = await readHead(client, parseRequestHead, performance.now() + ctx.idleMs);
+  if (got.kind !== "ok") {
+    if (got.kind === "error") {
+      // A client that sent nothing parseable gets told why; its connection state is unknown.
+      await send(client, vaneResponse(got.code, got.reason, true));
+      ctx.onResponse({ route: null, pool: null, code: got.code, method: "-", bytesIn: got.bytes, bytesOut: 0 });
+    }
+    return false;
+  }
+  const head = got.head;
+  const counts: Counts = { in: got.bytes, out: 0 };
+  const clientKeepAlive = keepAlive(head.version, head.headers);
+  const report = (route: HttpRoute | null, code: number) =>
+    ctx.onResponse({
+      route: route?.name ?? null,
+      pool: route?.pool ?? null,
+      code,
+      method: head.method,
+      bytesIn: counts.in,
+      bytesOut: counts.out,
+    });
+  // vane's own answer. The connection can only go on when the request body is behind us.
+  const answer = async (route: HttpRoute | null, code: number, text: string, bodyConsumed: boolean) => {
+    const close = !bodyConsumed || !clientKeepAlive;
+    const bytes = vaneResponse(code, text, close);
+    counts.out += bytes.length;
+    const ok = await send(client, bytes);
+    report(route, code);
+    return ok && !close;
+  };
+
+  const framing = requestFraming(head);
+  if (framing.kind === "error") return answer(null, framing.code, framing.reason, false);
+  const hasBody = framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0);
+
+  const { host, path } = routingKey(head);
+  const route = ctx.route(host, path);
+  if (route === null) {
+    const code = ctx.noRouteStatus;
+    return answer(null, code, code === 404 ? "no route for this request" : "misdirected request", !hasBody);
+  }
+
+  const upgrade = isUpgrade(head) !== null;
+  // Answer `Expect: 100-continue` ourselves once an upstream is ready (nginx does the
+  // same): the client then sends the body while we stream it, with no guessing wait.
+  const expectContinue = hasBody && head.version === "1.1" &&
+    headerValues(head.headers, "expect").some((v) => v.toLowerCase() === "100-continue");
+  const requestHead = serializeHead(
+    `${head.method} ${head.target} HTTP/1.1`,
+    upstreamRequestHeaders(head, {
+      clientAddress: ctx.client.address,
+      proto: ctx.proto,
+      upgrade,
+      dropExpect: expectContinue,
+    }),
+  );
+
+  // Send the request; one more try on a fresh connection when a reused one turns out stale.
+  let bodyStarted = false;
+  let sentContinue = false;
+  for (let attempt = 0;; attempt++) {
+    const lease = await route.acquire();
+    if ("error" in lease) {
+      ctx.log.warn("upstream unavailable", { route: route.name, error: lease.error });
+      return answer(route, 502, "upstream unavailable", !hasBody);
+    }
+    const upstream = new ReplayConn(lease.conn);
+    // May this failure be retried? Only before any response byte, and only if the
+    // request can be sent again whole.
+    const retryable = () => lease.reused && attempt === 0 && IDEMPOTENT.has(head.method) && !bodyStarted;
+    const fail = (code: 502 | 504, why: string, bodyConsumed: boolean) => {
+      route.release(lease, false);
+      ctx.log.warn(code === 504 ? "upstream timeout" : "upstream failed", { route: route.name, error: why });
+      return answer(route, code, code === 504 ? "upstream timeout" : "bad gateway", bodyConsumed);
+    };
+
+    if (!(await send(upstream, requestHead))) {
+      if (retryable()) {
+        route.release(lease, false);
+        continue;
+      }
+      return fail(502, "write failed", !hasBody);
+    }
+    if (hasBody) {
+      if (expectContinue && !sentContinue) {
+        sentContinue = true;
+        counts.out += CONTINUE_100.length;
+        if (!(await send(client, CONTINUE_100))) {
+          route.release(lease, false);
+          return false;
+        }
+      }
+      bodyStarted = true;
+      const end = await copyBody(client, upstream, framing, false, counts, "in");
+      if (end !== "done" && end !== "done-extra") {
+        route.release(lease, false);
+        if (end === "bad-chunk") return answer(route, 400, "invalid chunked body", false);
+        if (end === "dst-error") return answer(route, 502, "bad gateway", false);
+        return false; // the client went away mid-body
+      }
+    }
+
+    // The response head, after any interim 1xx responses.
+    const deadline = performance.now() + ctx.upstreamTimeoutMs;
+    let res: ResponseHead | null = null;
+    let extra = false;
+    for (;;) {
+      const r = await readHead(upstream, parseResponseHead, deadline);
+      if (r.kind === "ok") {
+        res = r.head;
+        extra = r.extra;
+        if (res.status >= 200 || res.status === 101) break;
+        // 100 was already sent by vane; other interim answers (103…) go on to a 1.1 client.
+        if (!(res.status === 100 && sentContinue) && head.version === "1.1") {
+          const interim = serializeHead(
+            `HTTP/1.1 ${res.status} ${res.reason}`,
+            clientResponseHeaders(res, false, null),
+          );
+          counts.out += interim.length;
+          if (!(await send(client, interim))) {
+            route.release(lease, false);
+            return false;
+          }
+        }
+        continue;
+      }
+      if (r.kind === "timeout") return fail(504, "no response head in time", true);
+      if (r.kind === "error") return fail(502, r.reason, true);
+      // EOF or read error: a stale reused connection if nothing came back at all.
+      if (r.bytes === 0 && retryable()) {
+        route.release(lease, false);
+        break;
+      }
+      return fail(502, r.kind === "eof" ? "upstream closed before responding" : "upstream read failed", true);
+    }
+    // The retry case broke out without a head.
+    if (res === null) continue;
+    return respond(client, upstream, extra, lease, route, head, res, clientKeepAlive, counts, ctx, report);
+  }
+}
+
+/** Streams the upstream response to the client. Returns whether the client connection goes on. */
+async function respond(
+  client: ReplayConn,
+  upstream: ReplayConn,
+  /** Bytes followed the response head (a body, or garbage after a bodiless response). */
+  extraAfterHead: boolean,
+  lease: UpstreamLease,
+  route: HttpRoute,
+  req: RequestHead,
+  res: ResponseHead,
+  clientKeepAlive: boolean,
+  counts: Counts,
+  ctx: HttpContext,
+  report: (route: HttpRoute | null, code: number) => void,
+): Promise<boolean> {
+  if (res.status === 101) {
+    if (isUpgrade(req) === null) {
+      route.release(lease, false);
+      report(route, 502);
+      await send(client, vaneResponse(502, "unexpected protocol switch", true));
+      return false;
+    }
+    const h = serializeHead(`HTTP/1.1 101 ${res.reason}`, clientResponseHeaders(res, true, null));
+    counts.out += h.length;
+    report(route, 101);
+    if (await send(client, h)) {
+      // From here the connection is a tunnel; relay closes both ends when it is over.
+      await relay(client, upstream, ctx.idleMs, { upstream() {}, downstream() {} });
+    }
+    route.release(lease, false);
+    return false;
+  }
+
+  const framing = responseFraming(req.method, res);
+  if (framing.kind === "error") {
+    route.release(lease, false);
+    report(route, 502);
+    await send(client, vaneResponse(502, framing.reason, true));
+    return false;
+  }
+  // A 1.0 client cannot read chunked: decode the body and end it with the close.
+  const dechunk = framing.kind === "chunked" && req.version === "1.0";
+  const close = !clientKeepAlive || framing.kind === "until-close" || dechunk;
+  const connection = close ? "close" : req.version === "1.0" ? "keep-alive" : null;
+  let headers = clientResponseHeaders(res, false, connection);
+  if (dechunk) headers = headers.filter(([n]) => n.toLowerCase() !== "transfer-encoding");
+  const h = serializeHead(`HTTP/1.1 ${res.status} ${res.reason}`, headers);
+  counts.out += h.length;
+  if (!(await send(client, h))) {
+    route.release(lease, false);
+    report(route, res.status);
+    return false;
+  }
+  const end: CopyEnd = framing.kind === "none"
+    ? (extraAfterHead ? "done-extra" : "done")
+    : await copyBody(upstream, client, framing, dechunk, counts, "out");
+  report(route, res.status);
+  if (end !== "done" && end !== "done-extra" && !(end === "src-eof" && framing.kind === "until-close")) {
+    // Too late for an error response: the client sees the cut short body and the close.
+    route.release(lease, false);
+    ctx.log.warn("response body cut short", { route: route.name, reason: end });
+    return false;
+  }
+  // The client's Connection header never reached the upstream, so only the upstream's own
+  // word counts; bytes after the response would be an answer to nothing: do not reuse.
+  const upstreamReusable = end === "done" && framing.kind !== "until-close" && keepAlive(res.version, res.headers);
+  route.release(lease, upstreamReusable);
+  return !close;
+}
+
+/** Where a request goes: Host (or an absolute target's authority) and the path without query. */
+function routingKey(head: RequestHead): { host: string | null; path: string } {
+  let target = head.target;
+  let host = head.host;
+  const scheme = target.startsWith("http://") ? 7 : target.startsWith("https://") ? 8 : 0;
+  if (scheme > 0) {
+    // RFC 9112 §3.2.2: with an absolute-form target, its authority is the host.
+    let end = target.length;
+    for (const c of "/?#") {
+      const i = target.indexOf(c, scheme);
+      if (i >= 0 && i < end) end = i;
+    }
+    host = authorityHost(target.slice(scheme, end));
+    target = target.slice(end) || "/";
+  }
+  const q = target.indexOf("?");
+  return { host, path: q < 0 ? target : target.slice(0, q) };
+}
+
+/** "user@Host:port" -> "host", lowercased, without port and trailing dot. */
+function authorityHost(authority: string): string {
+  let a = authority.slice(authority.lastIndexOf("@") + 1);
+  if (a.startsWith("[")) a = a.slice(0, a.indexOf("]") + 1);
+  else if (a.includes(":")) a = a.slice(0, a.indexOf(":"));
+  if (a.endsWith(".")) a = a.slice(0, -1);
+  return a.toLowerCase();
+}
+
+type HeadRead<T> =
+  | { kind: "ok"; head: T; bytes: number; extra: boolean }
+  | { kind: "error"; code: number; reason: string; bytes: number }
+  | { kind: "eof" | "read-error" | "timeout"; bytes: number };
+
+/**
+ * Reads until `parse` finds a complete head (re-parsing the whole buffer each
+ * time, as the parser expects). The common case, a head in one chunk, is parsed
+ * in place without copying; bytes after the head are unread for the next step.
+ */
+async function readHead<T>(
+  conn: ReplayConn,
+  parse: (buf: Uint8Array) => HeadResult<T>,
+  deadline: number,
+): Promise<HeadRead<T>> {
+  let acc: Uint8Array | null = null;
+  let n = 0;
+  for (;;) {
+    const left = deadline - performance.now();
+    let chunk: Uint8Array | null | "timeout";
+    try {
+      chunk = left <= 0 ? "timeout" : await conn.readWithin(left);
+    } catch {
+      return { kind: "read-error", bytes: n };
+    }
+    if (chunk === "timeout") return { kind: "timeout", bytes: n };
+    if (chunk === null) return { kind: "eof", bytes: n };
+    let buf: Uint8Array;
+    if (acc === null && n === 0) {
+      buf = chunk;
+    } else {
+      if (acc === null || n + chunk.length > acc.length) {
+        const grown = new Uint8Array(Math.max(2 * (n + chunk.length), 4096));
+        if (acc !== null) grown.set(acc.subarray(0, n));
+        acc = grown;
+      }
+      acc.set(chunk, n);
+      buf = acc.subarray(0, n + chunk.length);
+    }
+    const result = parse(buf);
+    if (result.status === "need-more") {
+      if (acc === null) {
+        // The chunk is only valid until the next read: keep a copy.
+        acc = new Uint8Array(Math.max(2 * chunk.length, 4096));
+        acc.set(chunk);
+      }
+      n = buf.length;
+      continue;
+    }
+    if (result.status === "error") {
+      return { kind: "error", code: result.code, reason: result.reason, bytes: buf.length };
+    }
+    const extra = result.length < buf.length;
+    if (extra) conn.unread(buf.slice(result.length));
+    return { kind: "ok", head: result.head, bytes: result.length, extra };
+  }
+}
+
+/** Writes, reporting failure instead of throwing. */
+async function send(conn: TcpConn, bytes: Uint8Array): Promise<boolean> {
+  try {
+    await conn.write(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Copies one body from `from` to `to` as framed. Chunked bodies go through raw
+ * (a decoder only finds the end and checks the syntax), unless `dechunk` asks for
+ * the decoded data. Bytes past the end are unread into `from`.
+ */
+async function copyBody(
+  from: ReplayConn,
+  to: TcpConn,
+  framing: BodyFraming,
+  dechunk: boolean,
+  counts: Counts,
+  dir: "in" | "out",
+): Promise<CopyEnd> {
+  let remaining = framing.kind === "length" ? framing.length : Infinity;
+  const decoder = framing.kind === "chunked" ? new ChunkedDecoder() : null;
+  let extra = false;
+  while (remaining > 0) {
+    let chunk: Uint8Array | null;
+    try {
+      chunk = await from.read();
+    } catch {
+      return "src-error";
+    }
+    if (chunk === null) return "src-eof";
+    let out = chunk;
+    let done = false;
+    let data: Uint8Array[] | null = null;
+    if (decoder !== null) {
+      data = decoder.push(chunk);
+      if (decoder.error !== null) return "bad-chunk";
+      if (decoder.done) {
+        done = true;
+        const rest = decoder.rest!;
+        out = chunk.subarray(0, chunk.length - rest.length);
+        if (rest.length > 0) {
+          from.unread(rest.slice());
+          extra = true;
+        }
+      }
+    } else if (chunk.length >= remaining) {
+      // Also covers until-close (remaining is Infinity, never reached).
+      out = chunk.subarray(0, remaining);
+      if (chunk.length > remaining) {
+        from.unread(chunk.slice(remaining));
+        extra = true;
+      }
+      done = true;
+    } else {
+      remaining -= chunk.length;
+    }
+    try {
+      if (dechunk) {
+        for (const d of data!) {
+          await to.write(d);
+          counts[dir] += d.length;
+        }
+      } else if (out.length > 0) {
+        await to.write(out);
+        counts[dir] += out.length;
+      }
+    } catch {
+      return "dst-error";
+    }
+    if (done) return extra ? "done-extra" : "done";
+  }
+  return "done";
+}

@@ -1,0 +1,65 @@
+/**
+ * Turns a matched route into what the HTTP engine needs: a way to lease a connection
+ * to one of the pool's targets per request (the strategy picks each time; an idle
+ * keep-alive connection to the picked target is reused) and to give it back.
+ */
+import type { Runtime } from "../runtime/types.ts";
+import type { Pool } from "../balance/pool.ts";
+import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
+import type { RouteTable } from "../flow/route.ts";
+import { connectToPool } from "../forward/connect.ts";
+import type { HttpRoute, UpstreamLease } from "./engine.ts";
+import type { UpstreamPool } from "./upstream-pool.ts";
+
+export interface PoolRouteDeps {
+  rt: Runtime;
+  registry: HealthRegistry;
+  upstreams: UpstreamPool;
+  connectTimeoutMs: number;
+}
+
+/** Idle connections are kept per pool and target, as health is. */
+const keyOf = (e: TargetHealth) => `${e.pool}\u0000${e.role}\u0000${e.key}`;
+
+export function poolRouter(table: RouteTable, pools: Map<string, Pool>, deps: PoolRouteDeps) {
+  const leased = new WeakMap<UpstreamLease, TargetHealth>();
+  const routes = new Map<string, HttpRoute>();
+
+  const routeFor = (name: string, pool: Pool): HttpRoute => ({
+    name,
+    pool: pool.name,
+    async acquire() {
+      const outcome = await connectToPool(
+        deps.rt,
+        pool,
+        deps.registry,
+        deps.connectTimeoutMs,
+        (e) => deps.upstreams.take(keyOf(e)),
+      );
+      if (!outcome.ok) return { error: outcome.reason };
+      const { conn, entry, reused } = outcome.upstream;
+      entry.activeConnections++;
+      if (!reused) entry.totalConnections++;
+      const lease: UpstreamLease = { conn, key: keyOf(entry), reused };
+      leased.set(lease, entry);
+      return lease;
+    },
+    release(lease, reusable) {
+      const entry = leased.get(lease);
+      if (entry) entry.activeConnections--;
+      leased.delete(lease);
+      if (reusable) deps.upstreams.put(lease.key, lease.conn);
+      else lease.conn.close();
+    },
+  });
+
+  return (host: string | null, path: string): HttpRoute | null => {
+    const route = table.matchRequest(host, path);
+    const pool = route ? pools.get(route.pool) : undefined;
+    if (!route || !pool) return null;
+    // One HttpRoute per configured route, made on first use.
+    let r = routes.get(route.raw);
+    if (!r) routes.set(route.raw, (r = routeFor(route.raw, pool)));
+    return r;
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Idle upstream connections kept for reuse (HTTP keep-alive), per target.
+ *
+ * An idle connection must be watched: the server may close it at any time, and
+ * handing out a dead one costs a failed request. So each idle connection has one
+ * read() in flight. If it resolves while idle (FIN, error, or stray bytes, which
+ * no server may send unasked), the connection is dropped. When a connection is
+ * taken, that read is still in flight and cannot be cancelled, so the connection
+ * is handed out wrapped in a PooledConn whose next read() returns that same
+ * promise: no bytes are lost and no two reads race on the socket.
+ *
+ * A close that has happened but whose read has not been seen yet can still slip
+ * through; the engine retries idempotent requests on a reused connection for that.
+ */
+import type { SocketAddress, TcpConn } from "../runtime/types.ts";
+
+/** A connection that may have one read already in flight, returned by the next read(). */
+export class PooledConn implements TcpConn {
+  #pending: Promise<Uint8Array | null> | null = null;
+
+  constructor(readonly inner: TcpConn) {}
+
+  get remote(): SocketAddress {
+    return this.inner.remote;
+  }
+  get local(): SocketAddress {
+    return this.inner.local;
+  }
+  get closed(): Promise<void> {
+    return this.inner.closed;
+  }
+
+  /** The in-flight read, started if there is none yet. */
+  watch(): Promise<Uint8Array | null> {
+    if (this.#pending === null) this.#pending = this.inner.read();
+    return this.#pending;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const p = this.#pending;
+    if (p === null) return this.inner.read();
+    this.#pending = null;
+    return p;
+  }
+  write(data: Uint8Array): Promise<void> {
+    return this.inner.write(data);
+  }
+  closeWrite(): Promise<void> {
+    return this.inner.closeWrite();
+  }
+  close(): void {
+    this.inner.close();
+  }
+}
+
+interface IdleEntry {
+  conn: PooledConn;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class UpstreamPool {
+  readonly #maxIdlePerKey: number;
+  readonly #idleMs: number;
+  /** Per key, oldest first; take() uses the newest (warmest) one. */
+  readonly #idle = new Map<string, IdleEntry[]>();
+
+  constructor(opts: { maxIdlePerKey: number; idleMs: number }) {
+    this.#maxIdlePerKey = opts.maxIdlePerKey;
+    this.#idleMs = opts.idleMs;
+  }
+
+  /** An idle connection to `key`, or null. The caller owns it from here. */
+  take(key: string): TcpConn | null {
+    const list = this.#idle.get(key);
+    const entry = list?.pop();
+    if (!entry) return null;
+    if (list!.length === 0) this.#idle.delete(key);
+    clearTimeout(entry.timer);
+    return entry.conn;
+  }
+
+  /** Keeps a connection whose last exchange ended cleanly; closes it when over the bound. */
+  put(key: string, conn: TcpConn): void {
+    if (this.#maxIdlePerKey <= 0) {
+      conn.close();
+      return;
+    }
+    const pooled = conn instanceof PooledConn ? conn : new PooledConn(conn);
+    let list = this.#idle.get(key);
+    if (!list) this.#idle.set(key, list = []);
+    if (list.length >= this.#maxIdlePerKey) this.#drop(key, list[0]);
+    const entry: IdleEntry = {
+      conn: pooled,
+      timer: setTimeout(() => this.#drop(key, entry), this.#idleMs),
+    };
+    list.push(entry);
+    // Anything arriving while idle means the connection is over (or broken).
+    const gone = () => this.#drop(key, entry);
+    pooled.watch().then(gone, gone);
+  }
+
+  /** Closes every idle connection (at shutdown). */
+  closeAll(): void {
+    for (const [key, list] of this.#idle) {
+      for (const entry of [...list]) this.#drop(key, entry);
+    }
+  }
+
+  /** Number of idle connections for `key` (for tests and status). */
+  idleCount(key: string): number {
+    return this.#idle.get(key)?.length ?? 0;
+  }
+
+  /** Closes `entry` if it is still idle here; a taken one belongs to its user. */
+  #drop(key: string, entry: IdleEntry): void {
+    const list = this.#idle.get(key);
+    if (!list) return;
+    const i = list.indexOf(entry);
+    if (i < 0) return;
+    list.splice(i, 1);
+    if (list.length === 0) this.#idle.delete(key);
+    clearTimeout(entry.timer);
+    entry.conn.close();
+  }
+}

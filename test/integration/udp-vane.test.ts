@@ -1,0 +1,55 @@
+/**
+ * vane --listen udp://...: datagrams from two clients at once reach an echo target
+ * through their own sessions, and each client gets only its own replies.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import dgram from "node:dgram";
+import { startVane, status, stopAllVanes } from "../helpers/vane.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const sockets: dgram.Socket[] = [];
+afterEach(async () => {
+  await stopAllVanes();
+  for (const s of sockets.splice(0)) s.close();
+});
+
+function bind(onMessage: (msg: Buffer, rinfo: dgram.RemoteInfo, s: dgram.Socket) => void): Promise<dgram.Socket> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket("udp4");
+    sockets.push(s);
+    s.on("message", (m, r) => onMessage(m, r, s));
+    s.bind(0, "127.0.0.1", () => resolve(s));
+  });
+}
+
+describe("UDP listener", () => {
+  it("gives each client its own replies, through the catch-all pool", async () => {
+    // The echo target says which source port (vane's session socket) it saw.
+    const echo = await bind((m, r, s) => s.send(`${r.port}:${m}`, r.port, r.address));
+    const v = await startVane([
+      "--listen", "udp://127.0.0.1:0",
+      "--route", `*=127.0.0.1:${echo.address().port}`,
+      "--health", "none",
+      "--udp-idle-timeout", "5s",
+    ]);
+    const udpPort = v.vane.listeners.find((l) => l.config.address.protocol === "udp")!.addr.port;
+    const got: Record<string, string[]> = { a: [], b: [] };
+    const a = await bind((m) => got.a.push(m.toString()));
+    const b = await bind((m) => got.b.push(m.toString()));
+    for (let i = 0; i < 3; i++) {
+      a.send(`a${i}`, udpPort, "127.0.0.1");
+      b.send(`b${i}`, udpPort, "127.0.0.1");
+    }
+    await waitFor("both clients have their three replies", () => got.a.length === 3 && got.b.length === 3);
+    const payloads = (xs: string[]) => xs.map((x) => x.split(":")[1]).sort();
+    expect(payloads(got.a)).toEqual(["a0", "a1", "a2"]);
+    expect(payloads(got.b)).toEqual(["b0", "b1", "b2"]);
+    // One session socket per client: one source port each, and two different ones.
+    const portsOf = (xs: string[]) => new Set(xs.map((x) => x.split(":")[0]));
+    expect(portsOf(got.a).size).toBe(1);
+    expect(portsOf(got.b).size).toBe(1);
+    expect([...portsOf(got.a)][0]).not.toBe([...portsOf(got.b)][0]);
+    const s = await status(v);
+    expect(s.listeners.map((l: any) => l.protocol)).toEqual(["tcp", "udp"]);
+  });
+});
