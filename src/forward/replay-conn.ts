@@ -53,6 +53,15 @@ export class ReplayConn implements TcpConn {
   }
 
   /**
+   * Starts a read now, if none is in flight, and keeps it for the next `read()`. An
+   * idle pooled connection watches this way: data or EOF while idle means it is over.
+   */
+  watch(): Promise<Uint8Array | null> {
+    this.#pending ??= this.inner.read();
+    return this.#pending;
+  }
+
+  /**
    * `read()` with a deadline: "timeout" when nothing came within `ms`. The chunk a
    * timed-out read brings later is what the next `read()` returns.
    */

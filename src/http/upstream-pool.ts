@@ -6,55 +6,17 @@
  * read() in flight. If it resolves while idle (FIN, error, or stray bytes, which
  * no server may send unasked), the connection is dropped. When a connection is
  * taken, that read is still in flight and cannot be cancelled, so the connection
- * is handed out wrapped in a PooledConn whose next read() returns that same
+ * is handed out as the ReplayConn that holds it, whose next read() returns that same
  * promise: no bytes are lost and no two reads race on the socket.
  *
  * A close that has happened but whose read has not been seen yet can still slip
  * through; the engine retries idempotent requests on a reused connection for that.
  */
-import type { SocketAddress, TcpConn } from "../runtime/types.ts";
-
-/** A connection that may have one read already in flight, returned by the next read(). */
-export class PooledConn implements TcpConn {
-  #pending: Promise<Uint8Array | null> | null = null;
-
-  constructor(readonly inner: TcpConn) {}
-
-  get remote(): SocketAddress {
-    return this.inner.remote;
-  }
-  get local(): SocketAddress {
-    return this.inner.local;
-  }
-  get closed(): Promise<void> {
-    return this.inner.closed;
-  }
-
-  /** The in-flight read, started if there is none yet. */
-  watch(): Promise<Uint8Array | null> {
-    if (this.#pending === null) this.#pending = this.inner.read();
-    return this.#pending;
-  }
-
-  read(): Promise<Uint8Array | null> {
-    const p = this.#pending;
-    if (p === null) return this.inner.read();
-    this.#pending = null;
-    return p;
-  }
-  write(data: Uint8Array): Promise<void> {
-    return this.inner.write(data);
-  }
-  closeWrite(): Promise<void> {
-    return this.inner.closeWrite();
-  }
-  close(): void {
-    this.inner.close();
-  }
-}
+import type { TcpConn } from "../runtime/types.ts";
+import { ReplayConn } from "../forward/replay-conn.ts";
 
 interface IdleEntry {
-  conn: PooledConn;
+  conn: ReplayConn;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -85,7 +47,7 @@ export class UpstreamPool {
       conn.close();
       return;
     }
-    const pooled = conn instanceof PooledConn ? conn : new PooledConn(conn);
+    const pooled = conn instanceof ReplayConn ? conn : new ReplayConn(conn);
     let list = this.#idle.get(key);
     if (!list) this.#idle.set(key, list = []);
     if (list.length >= this.#maxIdlePerKey) this.#drop(key, list[0]);
