@@ -4,7 +4,7 @@
  * accepts; `stop()` stops accepting and lets open connections finish within the grace.
  */
 import type { Config, ListenerConfig, RouteConfig } from "./config/model.ts";
-import type { HttpServer, Runtime, TcpConn, TcpListener, UdpSocket } from "./runtime/types.ts";
+import type { HttpServer, Runtime, TcpConn, TcpListener, TlsCertificate, UdpSocket } from "./runtime/types.ts";
 import type { Logger } from "./telemetry/logger.ts";
 import type { StatusSnapshot, TargetStatus } from "./control/snapshot.ts";
 import type { TargetHealth } from "./health/registry.ts";
@@ -99,7 +99,8 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
     peer: string,
   ): Promise<{ http: true } | { http: false; route: RouteConfig } | null> {
     const listen = ctx.config.address.raw;
-    if (ctx.config.address.protocol === "http") return { http: true };
+    const scheme = ctx.config.address.protocol;
+    if (scheme === "http" || scheme === "https") return { http: true };
     let detection: Detection = { protocol: "other" };
     if (client instanceof ReplayConn && ctx.table.hasHostRoutes) {
       const out = await peek(client, detectProtocol, MAX_DETECT_BYTES, DETECT_TIMEOUT_MS);
@@ -150,11 +151,13 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
       const what = await classify(ctx, client, peer);
       if (!what) return;
       if (what.http) {
+        const tls = ctx.config.address.protocol === "https";
         await serveHttp1(client, {
           client: origin,
-          proto: "http",
+          proto: tls ? "https" : "http",
           route: ctx.httpRoute,
-          noRouteStatus: 404,
+          // Over terminated TLS, a host we do not route was misdirected to us (RFC 9110 §15.5.20).
+          noRouteStatus: tls ? 421 : 404,
           upstreamTimeoutMs: config.timeouts.upstreamMs,
           idleMs: config.timeouts.idleMs,
           log,
@@ -277,7 +280,9 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
           log.warn("listener has no '*' route; raw TCP connections to it will be closed", { listener: l.address.raw });
         }
         const addr = { hostname: l.address.host, port: l.address.port };
-        const tl = await rt.listenTcp(addr, (c) => void handle(ctx, c));
+        const tl = l.address.protocol === "https"
+          ? await rt.listenTls(addr, await loadCertificates(), ["http/1.1"], (c) => void handle(ctx, c))
+          : await rt.listenTcp(addr, (c) => void handle(ctx, c));
         tcpListeners.push(tl);
         bound.push({ config: l, addr: tl.addr });
         log.info("listening", { listen: l.address.raw, port: tl.addr.port });
@@ -311,6 +316,24 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
     udp.push(u);
     log.info("listening", { listen: l.address.raw, port: u.socket.addr.port });
     return u.socket.addr;
+  }
+
+  /** The --tls files, read once; a file that cannot be read stops the start, by name. */
+  let certificates: TlsCertificate[] | null = null;
+  async function loadCertificates(): Promise<TlsCertificate[]> {
+    if (certificates) return certificates;
+    const read = async (path: string, what: string) => {
+      try {
+        return await rt.readTextFile(path);
+      } catch (err) {
+        throw new Error(`cannot read the TLS ${what} ${path}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    certificates = [];
+    for (const t of config.tls) {
+      certificates.push({ cert: await read(t.certPath, "certificate"), key: await read(t.keyPath, "key") });
+    }
+    return certificates;
   }
 
   async function stop(graceMs = config.timeouts.graceMs): Promise<void> {

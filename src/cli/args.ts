@@ -60,6 +60,7 @@ const OPTIONS = {
   resolver: { type: "string" },
   "proxy-protocol": { type: "string" },
   "accept-proxy": { type: "string", multiple: true },
+  tls: { type: "string", multiple: true },
   version: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -71,7 +72,7 @@ export const FLAG_NAMES = Object.keys(OPTIONS) as FlagName[];
 
 /** What each value flag expects, for "missing value" messages. */
 const EXPECTED: Record<FlagName, string> = {
-  listen: "[tcp://|http://|udp://]HOST:PORT, :PORT or [IPv6]:PORT",
+  listen: "[tcp://|http://|https://|udp://]HOST:PORT, :PORT or [IPv6]:PORT",
   route: `MATCH=TARGETS, e.g. ${ROUTE_EXAMPLE}`,
   pool: "NAME=TARGETS",
   node: "NAME=IP[,IP...]",
@@ -93,6 +94,7 @@ const EXPECTED: Record<FlagName, string> = {
   resolver: "IP:PORT of a DNS server",
   "proxy-protocol": "v1 or v2",
   "accept-proxy": "CIDR[,CIDR...], e.g. 10.0.0.0/8,::1",
+  tls: "CERT.pem,KEY.pem",
   version: "no value",
   help: "no value",
 };
@@ -279,12 +281,25 @@ function buildConfig(v: Values): Config {
     return { raw, match, pool: name };
   });
 
+  // Certificate files are read at start, where a missing one is reported by name.
+  const tls = (v.tls ?? []).map((text) => {
+    const parts = text.split(",");
+    if (parts.length !== 2 || !parts[0] || !parts[1]) {
+      throw new CliError(`--tls: expected ${EXPECTED.tls}; got ${q(text)}`);
+    }
+    return { certPath: parts[0], keyPath: parts[1] };
+  });
+
   const listenTexts = v.listen ?? [DEFAULT_LISTEN];
   const listeners = listenTexts.map((text) => ({
     address: forFlag("listen", () => parseListen(text)),
     routes: [...routes],
     acceptProxy: [...acceptProxy],
   }));
+  const https = listeners.find((l) => l.address.protocol === "https");
+  if (https && tls.length === 0) {
+    throw new CliError(`--tls: expected at least one CERT.pem,KEY.pem for ${q(https.address.raw)}; got none`);
+  }
 
   return {
     listeners,
@@ -294,6 +309,7 @@ function buildConfig(v: Values): Config {
     status,
     log,
     resolver,
+    tls,
   };
 }
 

@@ -5,9 +5,10 @@ Usage: vane --route MATCH=TARGETS [--route ...] [flags]
 
 Listening and routing:
   --listen ADDR            Accept connections on ADDR; repeatable.
-                           ADDR: [tcp://|http://|udp://]HOST:PORT, :PORT (all interfaces)
-                           or [IPv6]:PORT. tcp:// routes TLS by SNI, HTTP per request and
-                           the rest to '*'; http:// is HTTP/1.1 only; udp:// forwards
+                           ADDR: [SCHEME://]HOST:PORT, :PORT (all interfaces) or
+                           [IPv6]:PORT. tcp:// (default) routes TLS by SNI, HTTP per
+                           request and the rest to '*'; http:// is HTTP/1.1 only;
+                           https:// terminates TLS (--tls) then HTTP/1.1; udp:// forwards
                            datagrams, one session per client.
                            Default: 0.0.0.0:8080
   --route MATCH=TARGETS    Send matching connections to TARGETS; repeatable, at least one
@@ -35,6 +36,10 @@ Timeouts:
   --udp-idle-timeout DUR   Close a UDP session quiet both ways this long. Default: 30s
   --upstream-timeout DUR   HTTP: answer 504 when a target sends no response head this
                            long after the request. Default: 60s
+
+TLS termination:
+  --tls CERT.pem,KEY.pem   A certificate for https:// listeners, chosen by SNI (wildcard
+                           names too); the first is the default. Repeatable.
 
 PROXY protocol:
   --proxy-protocol V       Send a PROXY protocol header (v1 or v2) to targets, carrying

@@ -54,8 +54,11 @@ export interface RouteConfig {
 }
 
 export interface ListenAddress {
-  /** tcp: detect TLS/HTTP/other when routing by host; http: HTTP/1.1 only; udp: datagrams. */
-  protocol: "tcp" | "http" | "udp";
+  /**
+   * tcp: detect TLS/HTTP/other when routing by host; http: HTTP/1.1 only; https: TLS
+   * terminated by vane (certificates from `Config.tls`), then HTTP/1.1; udp: datagrams.
+   */
+  protocol: "tcp" | "http" | "https" | "udp";
   host: string;
   port: number;
   /** As written by the operator, for status and logs. */
@@ -91,6 +94,8 @@ export interface Config {
   /** Status endpoint address, or null when `--status off`. */
   status: { host: string; port: number } | null;
   log: { format: "text" | "json" };
+  /** Certificates for https:// listeners, chosen by SNI; the first is the default. */
+  tls: Array<{ certPath: string; keyPath: string }>;
   /** DNS server to ask instead of the system's (`HOST:PORT`), like nginx's `resolver`. */
   resolver: { host: string; port: number } | null;
 }

@@ -198,9 +198,9 @@ export function parseListen(text: string): ListenAddress {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(text);
   if (scheme) {
     const name = scheme[1].toLowerCase();
-    if (name !== "tcp" && name !== "udp" && name !== "http") {
+    if (name !== "tcp" && name !== "udp" && name !== "http" && name !== "https") {
       throw new ConfigError(
-        `expected a tcp://, http:// or udp:// listener (https:// is not supported yet); got scheme ${
+        `expected a tcp://, http://, https:// or udp:// listener; got scheme ${
           q(scheme[1] + "://")
         } in ${q(text)}`,
       );

@@ -7,6 +7,7 @@
 import type { HttpServer, Runtime, SignalName, SocketAddress, TcpConn, TcpListener } from "./types.ts";
 import { withTimeout } from "./timeout.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
+import { listenTlsNode } from "./tls-node.ts";
 import type { UdpSocket } from "./types.ts";
 
 declare const Bun: any;
@@ -202,6 +203,8 @@ export function createBunRuntime(): Runtime {
       const socket = await withTimeout(pending, timeoutMs, `connect timed out after ${timeoutMs}ms`, (s: any) => s.terminate());
       return socket.data;
     },
+
+    listenTls: listenTlsNode,
 
     resolveDns: resolveWithTtl,
 

@@ -14,6 +14,7 @@ import type {
 } from "./types.ts";
 import { withTimeout } from "./timeout.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
+import { listenTlsDeno } from "./tls-deno.ts";
 import type { UdpSocket } from "./types.ts";
 
 // 64 KiB: DESIGN measures 26 Gbit/s here, 256 KiB only ~15% more at 4x the memory per
@@ -115,6 +116,8 @@ export function createDenoRuntime(): Runtime {
       const conn = await withTimeout(pending, timeoutMs, `connect timed out after ${timeoutMs}ms`, (c: any) => c.close());
       return new DenoTcpConn(conn);
     },
+
+    listenTls: listenTlsDeno,
 
     resolveDns: resolveWithTtl,
 

@@ -72,6 +72,19 @@ export interface Runtime {
   /** Rejects on refusal, on error, and after `timeoutMs` without a connection. */
   connectTcp(addr: SocketAddress, timeoutMs: number): Promise<TcpConn>;
   /**
+   * Accepts TLS connections and hands over the DECRYPTED stream as a TcpConn. The
+   * certificate is chosen by the client's SNI among `certs` (matching each cert's DNS
+   * names, wildcards like *.example.com included, exact names first); no SNI or no
+   * match -> the first one. `alpn` protocols offered (e.g. ["http/1.1"]).
+   * `sni` on the accepted conn tells which name the client asked for (null if none).
+   */
+  listenTls(
+    addr: SocketAddress,
+    certs: TlsCertificate[],
+    alpn: string[],
+    onConn: (conn: TcpConn & { sni: string | null }) => void,
+  ): Promise<TcpListener>;
+  /**
    * Asks DNS (the system's servers, or `server` when given) for records of one type.
    * Rejects when there is no answer. node:dns on Deno and Bun reports ENOTFOUND both
    * for a name that does not exist and for one without records of this type, so the
@@ -87,4 +100,10 @@ export interface Runtime {
   onSignal(signal: SignalName, handler: () => void): void;
   readTextFile(path: string): Promise<string>;
   exit(code: number): never;
+}
+
+/** A certificate chain and its private key, both PEM, for listenTls. */
+export interface TlsCertificate {
+  cert: string;
+  key: string;
 }

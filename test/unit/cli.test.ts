@@ -117,7 +117,7 @@ describe("parseCli: --listen", () => {
 
   it("refuses other schemes and bad addresses, naming the flag and value", () => {
     expect(failure(...ROUTE, "--listen", "ftp://:21")).toBe(
-      '--listen: expected a tcp://, http:// or udp:// listener (https:// is not supported yet); got scheme "ftp://" in "ftp://:21"',
+      '--listen: expected a tcp://, http://, https:// or udp:// listener; got scheme "ftp://" in "ftp://:21"',
     );
     expect(failure(...ROUTE, "--listen", "8080")).toBe('--listen: expected HOST:PORT; got "8080" (no port)');
     expect(failure(...ROUTE, "--listen", ":99999")).toMatch(/^--listen: expected a port 0\.\.65535; got "99999"/);
@@ -125,7 +125,7 @@ describe("parseCli: --listen", () => {
 
   it("refuses a missing value", () => {
     expect(failure(...ROUTE, "--listen")).toBe(
-      "--listen: expected [tcp://|http://|udp://]HOST:PORT, :PORT or [IPv6]:PORT; got nothing",
+      "--listen: expected [tcp://|http://|https://|udp://]HOST:PORT, :PORT or [IPv6]:PORT; got nothing",
     );
     expect(failure("--listen", ...ROUTE)).toMatch(/^--listen: expected .*; got the flag "--route"/);
   });
@@ -463,5 +463,23 @@ describe("parseCli: HTTP health checks", () => {
   it("refuses --health-expect without an http check, and bad ranges, naming the flag", () => {
     expect(() => run("--health-expect", "200-299")).toThrowError(/^--health-expect: expected --health http:\/PATH/);
     expect(() => run("--health", "http:/", "--health-expect", "2xx")).toThrowError(/^--health-expect: .*"2xx"/);
+  });
+});
+
+describe("parseCli: TLS termination", () => {
+  it("takes --tls CERT,KEY pairs in order", () => {
+    const r = parseCli(["--listen", "https://:443", "--tls", "a.crt,a.key", "--tls", "b.crt,b.key", "--route", "*=127.0.0.1:1"]);
+    if (r.kind !== "run") throw new Error("not a run");
+    expect(r.config.tls).toEqual([{ certPath: "a.crt", keyPath: "a.key" }, { certPath: "b.crt", keyPath: "b.key" }]);
+    expect(r.config.listeners[0].address.protocol).toBe("https");
+  });
+
+  it("requires --tls for an https:// listener and a CERT,KEY pair in each", () => {
+    expect(() => parseCli(["--listen", "https://:443", "--route", "*=127.0.0.1:1"])).toThrowError(
+      '--tls: expected at least one CERT.pem,KEY.pem for "https://:443"; got none',
+    );
+    expect(() => parseCli(["--tls", "only.crt", "--route", "*=127.0.0.1:1"])).toThrowError(
+      '--tls: expected CERT.pem,KEY.pem; got "only.crt"',
+    );
   });
 });

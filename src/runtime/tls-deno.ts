@@ -1,0 +1,219 @@
+/**
+ * listenTls on Deno with Deno's own TLS (rustls). Deno.listenTls takes one certificate
+ * and cannot pick one by SNI, and Deno has no server-side upgrade of an accepted plain
+ * connection (Deno.startTls is client-only). So: one internal Deno.listenTls per
+ * certificate on 127.0.0.1 with an ephemeral port, and a public plain listener that
+ * reads the ClientHello (src/detect/tls-client-hello.ts), picks the certificate
+ * (tls-select.ts) and splices the raw bytes to that internal listener. The decrypted
+ * connection accepted there is handed over with the client's real address and SNI.
+ *
+ * Why not node:tls (SNICallback works on Deno, see tls-node.ts): on Deno 2.9 a server
+ * TLSSocket whose reading was stopped for backpressure (pause(), or a full buffer in
+ * paused mode) never reported the client's end of stream afterwards, so a 1 MB upload
+ * followed by FIN hung. Unbounded buffering instead would drop backpressure.
+ */
+import type { SocketAddress, TcpConn, TcpListener, TlsCertificate } from "./types.ts";
+import { listenError } from "./net-common.ts";
+import { certNames, selectCert } from "./tls-select.ts";
+import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from "../detect/tls-client-hello.ts";
+
+declare const Deno: any;
+
+const READ_BUFFER_BYTES = 64 * 1024;
+const SPLICE_BUFFER_BYTES = 64 * 1024;
+const HELLO_TIMEOUT_MS = 10_000;
+
+function addrOf(a: { hostname: string; port: number }): SocketAddress {
+  return { hostname: a.hostname, port: a.port };
+}
+
+/** A decrypted Deno TlsConn as a TcpConn, with the front connection's addresses. */
+class DenoTlsConn implements TcpConn {
+  readonly closed: Promise<void>;
+  #conn: any;
+  #buf: Uint8Array | null = null;
+  #isClosed = false;
+  #resolveClosed!: () => void;
+
+  constructor(conn: any, readonly remote: SocketAddress, readonly local: SocketAddress, readonly sni: string | null) {
+    this.#conn = conn;
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    this.#buf ??= new Uint8Array(READ_BUFFER_BYTES);
+    const n = await this.#conn.read(this.#buf);
+    return n === null ? null : this.#buf.subarray(0, n);
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < data.length) off += await this.#conn.write(off ? data.subarray(off) : data);
+  }
+
+  async closeWrite(): Promise<void> {
+    if (!this.#isClosed) await this.#conn.closeWrite();
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+    this.#resolveClosed();
+  }
+}
+
+interface Pending {
+  remote: SocketAddress;
+  local: SocketAddress;
+  sni: string | null;
+}
+
+function closeQuietly(c: any): void {
+  try {
+    c.close();
+  } catch { /* already closed */ }
+}
+
+/** Copies a -> b until a's end of stream, then half-closes b. Throws on error. */
+async function pump(a: any, b: any): Promise<void> {
+  const buf = new Uint8Array(SPLICE_BUFFER_BYTES);
+  for (;;) {
+    const n = await a.read(buf);
+    if (n === null) break;
+    let off = 0;
+    while (off < n) off += await b.write(buf.subarray(off, n));
+  }
+  await b.closeWrite();
+}
+
+async function readHello(conn: any): Promise<{ bytes: Uint8Array; sni: string | null } | null> {
+  let bytes = new Uint8Array(0);
+  const buf = new Uint8Array(16 * 1024);
+  for (;;) {
+    const n = await conn.read(buf);
+    if (n === null) return null;
+    const next = new Uint8Array(bytes.length + n);
+    next.set(bytes);
+    next.set(buf.subarray(0, n), bytes.length);
+    bytes = next;
+    const r = parseClientHello(bytes);
+    if (r.status === "ok") return { bytes, sni: r.sni };
+    if (r.status !== "need-more" || bytes.length > MAX_CLIENT_HELLO_BYTES) return null;
+  }
+}
+
+export async function listenTlsDeno(
+  addr: SocketAddress,
+  certs: TlsCertificate[],
+  alpn: string[],
+  onConn: (conn: TcpConn & { sni: string | null }) => void,
+): Promise<TcpListener> {
+  if (certs.length === 0) throw new Error("listenTls needs at least one certificate");
+  const names = certs.map((c) => certNames(c.cert));
+  // Keyed by the local port of our splice connection to an internal listener, which
+  // is the remote port the internal listener sees.
+  const pending = new Map<number, Pending>();
+  const internal: any[] = [];
+  let front: any;
+  try {
+    for (const c of certs) {
+      internal.push(Deno.listenTls({
+        hostname: "127.0.0.1",
+        port: 0,
+        cert: c.cert,
+        key: c.key,
+        ...(alpn.length ? { alpnProtocols: alpn } : {}),
+      }));
+    }
+    front = Deno.listen({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
+  } catch (err) {
+    internal.forEach(closeQuietly);
+    throw listenError(addr, err);
+  }
+
+  const acceptInternal = async (listener: any) => {
+    for (;;) {
+      let conn: any;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      (async () => {
+        // The handshake needs the ClientHello, which is sent only after the entry below
+        // was made, so after it the entry is there (or this is not our connection).
+        try {
+          await conn.handshake();
+        } catch {
+          return closeQuietly(conn);
+        }
+        const p = pending.get(conn.remoteAddr.port);
+        pending.delete(conn.remoteAddr.port);
+        if (!p) return closeQuietly(conn);
+        onConn(new DenoTlsConn(conn, p.remote, p.local, p.sni));
+      })();
+    }
+  };
+  internal.forEach((l) => void acceptInternal(l));
+
+  const splice = async (conn: any) => {
+    try {
+      conn.setNoDelay(true);
+    } catch { /* latency only */ }
+    const timer = setTimeout(() => closeQuietly(conn), HELLO_TIMEOUT_MS);
+    let hello;
+    try {
+      hello = await readHello(conn);
+    } catch {
+      hello = null;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!hello) return closeQuietly(conn);
+    const i = selectCert(names, hello.sni);
+    let up: any;
+    try {
+      up = await Deno.connect({ hostname: "127.0.0.1", port: internal[i].addr.port, transport: "tcp" });
+      up.setNoDelay(true);
+    } catch {
+      return closeQuietly(conn);
+    }
+    const key = up.localAddr.port;
+    pending.set(key, { remote: addrOf(conn.remoteAddr), local: addrOf(conn.localAddr), sni: hello.sni });
+    try {
+      let off = 0;
+      while (off < hello.bytes.length) off += await up.write(hello.bytes.subarray(off));
+      await Promise.all([pump(conn, up), pump(up, conn)]);
+    } catch { /* either side went away: close both */ }
+    pending.delete(key);
+    closeQuietly(conn);
+    closeQuietly(up);
+  };
+
+  (async () => {
+    for (;;) {
+      let conn: any;
+      try {
+        conn = await front.accept();
+      } catch (err) {
+        if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      void splice(conn);
+    }
+  })();
+
+  return {
+    addr: addrOf(front.addr),
+    close: () => {
+      closeQuietly(front);
+      internal.forEach(closeQuietly);
+    },
+  };
+}
