@@ -154,6 +154,7 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
         const tls = ctx.config.address.protocol === "https";
         await serveHttp1(client, {
           client: origin,
+          local: { address: raw.local.hostname, port: raw.local.port },
           proto: tls ? "https" : "http",
           route: ctx.httpRoute,
           // Over terminated TLS, a host we do not route was misdirected to us (RFC 9110 §15.5.20).

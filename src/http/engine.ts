@@ -33,15 +33,25 @@ export interface HttpRoute {
   /** For logs and metrics, e.g. "api.example.com/v1". */
   name: string;
   pool: string;
-  /** A connection to a target chosen for this request (idle reuse or new, with vane's retries). */
-  acquire(): Promise<UpstreamLease | { error: string }>;
+  /**
+   * A connection to a target chosen for this request (idle reuse or new, with vane's
+   * retries), for `client` who connected to `local` (a PROXY header may carry both).
+   */
+  acquire(peer: { client: Endpoint; local: Endpoint }): Promise<UpstreamLease | { error: string }>;
   /** Gives the connection back: reusable only when the response was fully read and both sides keep alive. */
   release(lease: UpstreamLease, reusable: boolean): void;
 }
 
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
 export interface HttpContext {
   /** The real client (after a PROXY header), for X-Forwarded-For and logs. */
-  client: { address: string; port: number };
+  client: Endpoint;
+  /** The address the client connected to (vane's side). */
+  local: Endpoint;
   proto: "http" | "https";
   /** null -> answer noRouteStatus. */
   route(host: string | null, path: string): HttpRoute | null;
@@ -154,7 +164,7 @@ async function serveOne(client: ReplayConn, ctx: HttpContext): Promise<boolean> 
   let bodyStarted = false;
   let sentContinue = false;
   for (let attempt = 0;; attempt++) {
-    const lease = await route.acquire();
+    const lease = await route.acquire({ client: ctx.client, local: ctx.local });
     if ("error" in lease) {
       ctx.log.warn("upstream unavailable", { route: route.name, error: lease.error });
       return answer(route, 502, "upstream unavailable", !hasBody);

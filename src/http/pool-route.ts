@@ -9,6 +9,7 @@ import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import type { RouteTable } from "../flow/route.ts";
 import { connectToPool } from "../forward/connect.ts";
 import type { HttpRoute, UpstreamLease } from "./engine.ts";
+import { proxyHeaderFor } from "../forward/proxy-header.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
 
 export interface PoolRouteDeps {
@@ -28,16 +29,22 @@ export function poolRouter(table: RouteTable, pools: Map<string, Pool>, deps: Po
   const routeFor = (name: string, pool: Pool): HttpRoute => ({
     name,
     pool: pool.name,
-    async acquire() {
-      const outcome = await connectToPool(
-        deps.rt,
-        pool,
-        deps.registry,
-        deps.connectTimeoutMs,
-        (e) => deps.upstreams.take(keyOf(e)),
-      );
+    async acquire(peer) {
+      // A PROXY header speaks for one client, so such connections are never shared
+      // (HAProxy keeps them private the same way): no reuse, a header on each.
+      const sendProxy = pool.config.sendProxy;
+      const reuse = sendProxy ? undefined : (e: TargetHealth) => deps.upstreams.take(keyOf(e));
+      const outcome = await connectToPool(deps.rt, pool, deps.registry, deps.connectTimeoutMs, reuse);
       if (!outcome.ok) return { error: outcome.reason };
       const { conn, entry, reused } = outcome.upstream;
+      if (sendProxy) {
+        try {
+          await conn.write(proxyHeaderFor(sendProxy, peer.client, peer.local));
+        } catch (err) {
+          conn.close();
+          return { error: `${entry.key}: ${err instanceof Error ? err.message : String(err)}` };
+        }
+      }
       entry.activeConnections++;
       if (!reused) entry.totalConnections++;
       const lease: UpstreamLease = { conn, key: keyOf(entry), reused };
@@ -48,7 +55,7 @@ export function poolRouter(table: RouteTable, pools: Map<string, Pool>, deps: Po
       const entry = leased.get(lease);
       if (entry) entry.activeConnections--;
       leased.delete(lease);
-      if (reusable) deps.upstreams.put(lease.key, lease.conn);
+      if (reusable && !pool.config.sendProxy) deps.upstreams.put(lease.key, lease.conn);
       else lease.conn.close();
     },
   });

@@ -80,6 +80,7 @@ export async function startEngine(
     conns.add(c);
     const ctx: HttpContext = {
       client: { address: c.remote.hostname, port: c.remote.port },
+      local: { address: c.local.hostname, port: c.local.port },
       proto: "http",
       route(host, path) {
         let best: (typeof table)[number] | null = null;

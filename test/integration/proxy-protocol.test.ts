@@ -135,3 +135,37 @@ describe("PROXY protocol from trusted peers", () => {
     expect(reply.toString()).toBe("alpha-backend");
   });
 });
+
+describe("PROXY protocol on HTTP upstream connections", () => {
+  it("opens each HTTP upstream connection with the client's header, and never shares it", async () => {
+    const seen: string[] = [];
+    // A minimal HTTP backend that records the first line of each connection.
+    const backend = await startServer((s) => {
+      let first: string | null = null;
+      let buf = "";
+      s.on("data", (d) => {
+        buf += d.toString("latin1");
+        if (first === null && buf.includes("\r\n")) {
+          first = buf.slice(0, buf.indexOf("\r\n"));
+          seen.push(first);
+        }
+        if (buf.includes("\r\n\r\n")) {
+          buf = "";
+          s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+        }
+      });
+    });
+    const v = await startVane([
+      "--listen", "http://127.0.0.1:0",
+      "--route", `*=127.0.0.1:${backend.port}`,
+      "--proxy-protocol", "v1",
+      "--health", "none",
+    ]);
+    const port = v.vane.listeners[1].addr.port;
+    const a = await exchange(port, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(a.toString().match(/HTTP\/1\.1 200/g)).toHaveLength(2);
+    // Two requests, two upstream connections, each opened by a PROXY line for this client.
+    expect(seen).toHaveLength(2);
+    for (const line of seen) expect(line).toMatch(new RegExp(`^PROXY TCP4 127\\.0\\.0\\.1 127\\.0\\.0\\.1 \\d+ ${port}$`));
+  });
+});
