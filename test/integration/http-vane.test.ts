@@ -50,12 +50,20 @@ describe("HTTP routing through vane", () => {
       "--route", `alpha.test=127.0.0.1:${alpha.port}`,
       "--route", `*=127.0.0.1:${echo.port}`,
     ]);
-    expect(JSON.parse(await get(v.port, "api.test", "/x")).name).toBe("api");
-    expect(JSON.parse(await get(v.port, "api.test", "/v1/users")).name).toBe("api-v1");
-    expect(JSON.parse(await get(v.port, "www.web.test", "/")).name).toBe("web");
-    // TLS and raw TCP on the same port still work.
-    expect((await sClient(v.port, "alpha.test")).greeting).toBe("alpha");
-    expect((await exchange(v.port, "raw bytes")).toString()).toBe("raw bytes");
+    // HTTP, TLS and raw TCP on the same port, all at once.
+    const [x, users, www, tls, raw] = await Promise.all([
+      get(v.port, "api.test", "/x"),
+      get(v.port, "api.test", "/v1/users"),
+      get(v.port, "www.web.test", "/"),
+      sClient(v.port, "alpha.test"),
+      exchange(v.port, "raw bytes"),
+    ]);
+    expect(JSON.parse(x).name).toBe("api");
+    expect(JSON.parse(users).name).toBe("api-v1");
+    expect(JSON.parse(www).name).toBe("web");
+    expect(tls.greeting).toBe("alpha");
+    expect(tls.peerCN).toBe("alpha.test");
+    expect(raw.toString()).toBe("raw bytes");
     const text = await metrics(v);
     expect(text).toContain(`vane_requests_total{route="api.test",pool="api.test",code="200"} 1`);
     expect(text).toContain(`vane_requests_total{route="api.test/v1",pool="api.test/v1",code="200"} 1`);
