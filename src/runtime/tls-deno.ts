@@ -12,6 +12,7 @@
  * paused mode) never reported the client's end of stream afterwards, so a 1 MB upload
  * followed by FIN hung. Unbounded buffering instead would drop backpressure.
  */
+import { DenoTcpConn } from "./deno-conn.ts";
 import type { SocketAddress, TcpConn, TcpListener, TlsCertificate } from "./types.ts";
 import { listenError } from "./net-common.ts";
 import { certNames, selectCert } from "./tls-select.ts";
@@ -19,7 +20,6 @@ import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from "../detect/tls-client-h
 
 declare const Deno: any;
 
-const READ_BUFFER_BYTES = 64 * 1024;
 const SPLICE_BUFFER_BYTES = 64 * 1024;
 const HELLO_TIMEOUT_MS = 10_000;
 
@@ -27,41 +27,10 @@ function addrOf(a: { hostname: string; port: number }): SocketAddress {
   return { hostname: a.hostname, port: a.port };
 }
 
-/** A decrypted Deno TlsConn as a TcpConn, with the front connection's addresses. */
-class DenoTlsConn implements TcpConn {
-  readonly closed: Promise<void>;
-  #conn: any;
-  #buf: Uint8Array | null = null;
-  #isClosed = false;
-  #resolveClosed!: () => void;
-
-  constructor(conn: any, readonly remote: SocketAddress, readonly local: SocketAddress, readonly sni: string | null) {
-    this.#conn = conn;
-    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-  }
-
-  async read(): Promise<Uint8Array | null> {
-    this.#buf ??= new Uint8Array(READ_BUFFER_BYTES);
-    const n = await this.#conn.read(this.#buf);
-    return n === null ? null : this.#buf.subarray(0, n);
-  }
-
-  async write(data: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < data.length) off += await this.#conn.write(off ? data.subarray(off) : data);
-  }
-
-  async closeWrite(): Promise<void> {
-    if (!this.#isClosed) await this.#conn.closeWrite();
-  }
-
-  close(): void {
-    if (this.#isClosed) return;
-    this.#isClosed = true;
-    try {
-      this.#conn.close();
-    } catch { /* already closed */ }
-    this.#resolveClosed();
+/** A decrypted Deno TlsConn, standing in for the front connection (its addresses). */
+class DenoTlsConn extends DenoTcpConn {
+  constructor(conn: any, remote: SocketAddress, local: SocketAddress, readonly sni: string | null) {
+    super(conn, { remote, local });
   }
 }
 
