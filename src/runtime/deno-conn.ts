@@ -8,6 +8,26 @@ import type { SocketAddress, TcpConn } from "./types.ts";
 // connection, which matters for 10k idle connections.
 const READ_BUFFER_BYTES = 64 * 1024;
 
+declare const Deno: any;
+
+/**
+ * Accepts until the listener is closed, handing each raw Deno.Conn to `onAccept`.
+ * EMFILE and friends back off instead of spinning, and accepting goes on.
+ */
+export async function acceptEach(listener: any, onAccept: (conn: any) => void): Promise<void> {
+  for (;;) {
+    let conn;
+    try {
+      conn = await listener.accept();
+    } catch (err) {
+      if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    onAccept(conn);
+  }
+}
+
 export function addrOf(a: { hostname: string; port: number }): SocketAddress {
   return { hostname: a.hostname, port: a.port };
 }

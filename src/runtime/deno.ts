@@ -13,25 +13,11 @@ import type {
   TcpListener,
 } from "./types.ts";
 import { withTimeout } from "./timeout.ts";
-import { addrOf, DenoTcpConn } from "./deno-conn.ts";
+import { acceptEach, addrOf, DenoTcpConn } from "./deno-conn.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsDeno } from "./tls-deno.ts";
 import type { UdpSocket } from "./types.ts";
 
-async function acceptLoop(listener: any, onConn: (c: TcpConn) => void): Promise<void> {
-  for (;;) {
-    let conn;
-    try {
-      conn = await listener.accept();
-    } catch (err) {
-      if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
-      // EMFILE and friends: back off instead of spinning, keep accepting.
-      await new Promise((r) => setTimeout(r, 50));
-      continue;
-    }
-    onConn(new DenoTcpConn(conn));
-  }
-}
 
 export function createDenoRuntime(): Runtime {
   return {
@@ -46,7 +32,7 @@ export function createDenoRuntime(): Runtime {
       } catch (err) {
         throw listenError(addr, err);
       }
-      acceptLoop(listener, onConn);
+      acceptEach(listener, (c) => onConn(new DenoTcpConn(c)));
       return {
         addr: addrOf(listener.addr),
         close: () => {

@@ -12,7 +12,7 @@
  * paused mode) never reported the client's end of stream afterwards, so a 1 MB upload
  * followed by FIN hung. Unbounded buffering instead would drop backpressure.
  */
-import { DenoTcpConn } from "./deno-conn.ts";
+import { acceptEach, DenoTcpConn } from "./deno-conn.ts";
 import type { SocketAddress, TcpConn, TcpListener, TlsCertificate } from "./types.ts";
 import { listenError } from "./net-common.ts";
 import { certNames, selectCert } from "./tls-select.ts";
@@ -103,32 +103,20 @@ export async function listenTlsDeno(
     throw listenError(addr, err);
   }
 
-  const acceptInternal = async (listener: any) => {
-    for (;;) {
-      let conn: any;
-      try {
-        conn = await listener.accept();
-      } catch (err) {
-        if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      (async () => {
-        // The handshake needs the ClientHello, which is sent only after the entry below
-        // was made, so after it the entry is there (or this is not our connection).
-        try {
-          await conn.handshake();
-        } catch {
-          return closeQuietly(conn);
-        }
-        const p = pending.get(conn.remoteAddr.port);
-        pending.delete(conn.remoteAddr.port);
-        if (!p) return closeQuietly(conn);
-        onConn(new DenoTlsConn(conn, p.remote, p.local, p.sni));
-      })();
+  const handOver = async (conn: any) => {
+    // The handshake needs the ClientHello, which is sent only after the entry below
+    // was made, so after it the entry is there (or this is not our connection).
+    try {
+      await conn.handshake();
+    } catch {
+      return closeQuietly(conn);
     }
+    const p = pending.get(conn.remoteAddr.port);
+    pending.delete(conn.remoteAddr.port);
+    if (!p) return closeQuietly(conn);
+    onConn(new DenoTlsConn(conn, p.remote, p.local, p.sni));
   };
-  internal.forEach((l) => void acceptInternal(l));
+  internal.forEach((l) => void acceptEach(l, (c) => void handOver(c)));
 
   const splice = async (conn: any) => {
     try {
@@ -164,19 +152,7 @@ export async function listenTlsDeno(
     closeQuietly(up);
   };
 
-  (async () => {
-    for (;;) {
-      let conn: any;
-      try {
-        conn = await front.accept();
-      } catch (err) {
-        if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      void splice(conn);
-    }
-  })();
+  void acceptEach(front, (c) => void splice(c));
 
   return {
     addr: addrOf(front.addr),
