@@ -274,9 +274,14 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
         const ctx: ListenerContext = {
           config: l,
           table,
-          trusted: l.acceptProxy.map(parseCidr),
+          // A PROXY header would have to come before the TLS handshake, which the
+          // runtime's TLS listener reads first: not honoured on https:// listeners.
+          trusted: l.address.protocol === "https" ? [] : l.acceptProxy.map(parseCidr),
           httpRoute: poolRouter(table, pools, { rt, registry, upstreams, connectTimeoutMs: config.timeouts.connectMs }),
         };
+        if (l.address.protocol === "https" && l.acceptProxy.length > 0) {
+          log.warn("--accept-proxy is not applied to https:// listeners", { listener: l.address.raw });
+        }
         if (!ctx.table.hasCatchAll && l.address.protocol === "tcp") {
           log.warn("listener has no '*' route; raw TCP connections to it will be closed", { listener: l.address.raw });
         }

@@ -69,3 +69,19 @@ describe("TLS termination", () => {
     ])).rejects.toThrow("cannot read the TLS certificate /nonexistent/vane.crt");
   });
 });
+
+describe("TLS termination and --accept-proxy", () => {
+  it("does not look for a PROXY header inside TLS, and says so at start", async () => {
+    const a = await infoBackend("alpha");
+    const v = await startVane([
+      "--listen", "https://127.0.0.1:0",
+      "--tls", `${alpha.certPath},${alpha.keyPath}`,
+      "--route", `*=127.0.0.1:${a.port}`,
+      "--accept-proxy", "127.0.0.1",
+    ]);
+    const port = v.vane.listeners[1].addr.port;
+    const r = await get(port, "alpha.test");
+    expect(r.stdout.toString().split("\n").pop()).toBe("200");
+    expect(v.logs.some((l) => l.msg === "--accept-proxy is not applied to https:// listeners")).toBe(true);
+  }, 20000);
+});
