@@ -171,7 +171,6 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
       if (!pool) return;
       const outcome = await connectToPool(rt, pool, registry, config.timeouts.connectMs);
       if (!outcome.ok) {
-        counters.rejectedConnections++;
         log.error("connection closed: no target available", { pool: pool.name, client: peer, reason: outcome.reason });
         return;
       }

@@ -6,6 +6,11 @@
  */
 import type { SocketAddress, TcpConn } from "../runtime/types.ts";
 
+/** The connection as a ReplayConn, wrapping it only if it is not one already. */
+export function asReplay(conn: TcpConn): ReplayConn {
+  return conn instanceof ReplayConn ? conn : new ReplayConn(conn);
+}
+
 export class ReplayConn implements TcpConn {
   #replay: Uint8Array[] = [];
   #pending: Promise<Uint8Array | null> | null = null;

@@ -16,7 +16,7 @@ import {
   type RequestHead,
   type ResponseHead,
 } from "../detect/http-head.ts";
-import { ReplayConn } from "../forward/replay-conn.ts";
+import { asReplay, type ReplayConn } from "../forward/replay-conn.ts";
 import { relay } from "../forward/tcp.ts";
 import type { TcpConn } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -92,7 +92,7 @@ type CopyEnd = "done" | "done-extra" | "src-eof" | "src-error" | "dst-error" | "
  * asks to close. Never throws; the caller closes `conn`.
  */
 export async function serveHttp1(conn: TcpConn, ctx: HttpContext): Promise<void> {
-  const client = new ReplayConn(conn);
+  const client = asReplay(conn);
   try {
     while (await serveOne(client, ctx));
   } catch (err) {
@@ -169,7 +169,7 @@ async function serveOne(client: ReplayConn, ctx: HttpContext): Promise<boolean> 
       ctx.log.warn("upstream unavailable", { route: route.name, error: lease.error });
       return answer(route, 502, "upstream unavailable", !hasBody);
     }
-    const upstream = new ReplayConn(lease.conn);
+    const upstream = asReplay(lease.conn);
     // May this failure be retried? Only before any response byte, and only if the
     // request can be sent again whole.
     const retryable = () => lease.reused && attempt === 0 && IDEMPOTENT.has(head.method) && !bodyStarted;

@@ -13,7 +13,7 @@
  * through; the engine retries idempotent requests on a reused connection for that.
  */
 import type { TcpConn } from "../runtime/types.ts";
-import { ReplayConn } from "../forward/replay-conn.ts";
+import { asReplay, type ReplayConn } from "../forward/replay-conn.ts";
 
 interface IdleEntry {
   conn: ReplayConn;
@@ -47,7 +47,7 @@ export class UpstreamPool {
       conn.close();
       return;
     }
-    const pooled = conn instanceof ReplayConn ? conn : new ReplayConn(conn);
+    const pooled = asReplay(conn);
     let list = this.#idle.get(key);
     if (!list) this.#idle.set(key, list = []);
     if (list.length >= this.#maxIdlePerKey) this.#drop(key, list[0]);

@@ -2,8 +2,6 @@
 export class TrafficCounters {
   upstreamBytes = 0;
   downstreamBytes = 0;
-  /** Client connections closed because no target at all was alive. */
-  rejectedConnections = 0;
   /** Connections by what their first bytes were (tls, other, invalid). */
   readonly detections: Record<string, number> = {};
 
