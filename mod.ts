@@ -1,28 +1,43 @@
 /**
- * vane as a library: build a Config (by hand or with parseCli) and run it inside your
- * own Deno or Bun program.
+ * vane as a library: build a Config (from YAML with loadConfigText, from flags with
+ * parseCli, or by hand) and run it inside your own Deno or Bun program. Flow steps
+ * can be TypeScript functions: register them by name and call them from the config
+ * with `plugin: { function: NAME }`.
  *
- *   import { parseCli, startVane } from "./mod.ts";
- *   const parsed = parseCli(["--listen", "127.0.0.1:8080", "--route", "*=127.0.0.1:9000"]);
- *   if (parsed.kind === "run") await startVane(parsed.config);
+ *   import { loadConfigText, startVane } from "./mod.ts";
+ *   const loaded = loadConfigText(yamlText, { functions: new Set(["auth"]) });
+ *   if (loaded.ok) {
+ *     await startVane(loaded.config, {
+ *       functions: { auth: (keys) => ({ branch: keys["req.header.x-key"] === "k" ? "allow" : "deny" }) },
+ *     });
+ *   }
  */
 import type { Config } from "./src/config/model.ts";
 import { runtime } from "./src/runtime/mod.ts";
 import { createLogger, type Logger } from "./src/telemetry/logger.ts";
-import { createVane, type Vane } from "./src/vane.ts";
+import { createVane, type Vane, type VaneOptions } from "./src/vane.ts";
 
 export type * from "./src/config/model.ts";
 export type { StatusSnapshot } from "./src/control/snapshot.ts";
+export type { ReloadOutcome } from "./src/control/app.ts";
 export type { Logger } from "./src/telemetry/logger.ts";
-export type { Vane } from "./src/vane.ts";
+export type { Vane, VaneOptions } from "./src/vane.ts";
+export type { FlowFunction, PluginAnswer } from "./src/flow/flow.ts";
+export type { ConfigIssue, LoadResult } from "./src/config/yaml-load.ts";
 export { createVane } from "./src/vane.ts";
 export { parseCli } from "./src/cli/args.ts";
+export { formatIssue, loadConfigText } from "./src/config/yaml-load.ts";
+export { printConfig } from "./src/config/print.ts";
 export { createLogger, silentLogger } from "./src/telemetry/logger.ts";
 export { VERSION } from "./src/version.ts";
 
 /** Creates and starts vane on the current runtime; resolves once it accepts. */
-export async function startVane(config: Config, log: Logger = createLogger(config.log.format)): Promise<Vane> {
-  const vane = createVane(config, runtime(), log);
+export async function startVane(
+  config: Config,
+  options: VaneOptions & { log?: Logger } = {},
+): Promise<Vane> {
+  const log = options.log ?? createLogger(config.log.format, undefined, config.log.level);
+  const vane = createVane(config, runtime(), log, options);
   await vane.start();
   return vane;
 }

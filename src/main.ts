@@ -1,28 +1,64 @@
 /**
- * The executable: argv -> config -> start, and the signals that stop it. Every
- * failure a user can cause ends in one line on stderr and a non-zero exit code,
- * never a stack trace: 2 for bad flags, 1 for what failed at start.
+ * The executable: argv (and a config file) -> config -> start, and the signals that
+ * stop or reload it. Every failure a user can cause ends in clear lines on stderr and
+ * a non-zero exit code, never a stack trace: 2 for bad flags, 1 for a config file
+ * with errors or for what failed at start.
  */
 import { runtime } from "./runtime/mod.ts";
-import { parseCli } from "./cli/args.ts";
+import type { Runtime } from "./runtime/types.ts";
+import { type CliResult, parseCli } from "./cli/args.ts";
 import { CliError } from "./cli/errors.ts";
 import { HELP } from "./cli/help.ts";
+import type { Config } from "./config/model.ts";
+import { formatIssue, loadConfigText } from "./config/yaml-load.ts";
+import { printConfig } from "./config/print.ts";
 import { createLogger } from "./telemetry/logger.ts";
 import { createVane } from "./vane.ts";
 import { VERSION } from "./version.ts";
 
+/** A file change is acted on once writes have settled for this long. */
+const WATCH_DEBOUNCE_MS = 300;
+
+type Loaded = { ok: true; config: Config; text: string } | { ok: false; errors: string[] };
+
+/** Reads and validates a config file, then lays the flags over it. Never throws. */
+async function loadFile(rt: Runtime, file: string, apply: (base: Config) => Config): Promise<Loaded> {
+  let text: string;
+  try {
+    text = await rt.readTextFile(file);
+  } catch (err) {
+    return { ok: false, errors: [`${file}: cannot read the config file: ${err instanceof Error ? err.message : err}`] };
+  }
+  const result = loadConfigText(text);
+  if (!result.ok) return { ok: false, errors: result.issues.map((i) => formatIssue(file, i)) };
+  try {
+    return { ok: true, config: apply(result.config), text };
+  } catch (err) {
+    if (err instanceof CliError) return { ok: false, errors: [err.message] };
+    throw err;
+  }
+}
+
+function usageError(rt: Runtime, err: unknown): never {
+  if (!(err instanceof CliError)) throw err;
+  console.error(`vane: ${err.message}`);
+  console.error("Try 'vane --help' for the flags.");
+  return rt.exit(2);
+}
+
+function reportErrors(rt: Runtime, file: string, errors: string[]): never {
+  for (const e of errors) console.error(e);
+  console.error(`${file}: ${errors.length} error${errors.length === 1 ? "" : "s"}; nothing was started`);
+  return rt.exit(1);
+}
+
 async function main(): Promise<void> {
   const rt = runtime();
-  let parsed;
+  let parsed: CliResult;
   try {
     parsed = parseCli(rt.args);
   } catch (err) {
-    if (err instanceof CliError) {
-      console.error(`vane: ${err.message}`);
-      console.error("Try 'vane --help' for the flags.");
-      rt.exit(2);
-    }
-    throw err;
+    usageError(rt, err);
   }
   if (parsed.kind === "help") {
     console.log(HELP);
@@ -32,30 +68,107 @@ async function main(): Promise<void> {
     console.log(`vane ${VERSION} (${rt.name} ${rt.version})`);
     return;
   }
+  if (parsed.kind === "check") {
+    const loaded = await loadFile(rt, parsed.file, parsed.apply);
+    if (!loaded.ok) reportErrors(rt, parsed.file, loaded.errors);
+    const c = loaded.config;
+    console.log(
+      `${parsed.file}: ok (${c.listeners.length} listener${c.listeners.length === 1 ? "" : "s"}, ${
+        Object.keys(c.pools).length
+      } pools)`,
+    );
+    return;
+  }
 
-  const config = parsed.config;
-  const log = createLogger(config.log.format);
-  const vane = createVane(config, rt, log);
+  const run = parsed;
+  let config: Config;
+  let lastText: string | null = null;
+  if (run.file === null) {
+    config = run.config!;
+  } else {
+    const loaded = await loadFile(rt, run.file, (base) => run.apply(base));
+    if (!loaded.ok) reportErrors(rt, run.file, loaded.errors);
+    config = loaded.config;
+    lastText = loaded.text;
+  }
+  if (run.printConfig) {
+    console.log(printConfig(config));
+    return;
+  }
+
+  const log = createLogger(config.log.format, undefined, config.log.level);
+  const file = run.file;
+  const vane = createVane(config, rt, log, {
+    source: file === null ? undefined : async () => {
+      const loaded = await loadFile(rt, file, (base) => run.apply(base));
+      if (loaded.ok) lastText = loaded.text;
+      return loaded;
+    },
+  });
   // Handlers go in before start: a signal that arrives while vane binds must still
   // stop it gracefully rather than kill it.
   let stopping = false;
+  let unwatch = () => {};
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info("shutting down", { signal, graceMs: config.timeouts.graceMs });
-    await vane.stop(config.timeouts.graceMs);
+    unwatch();
+    const graceMs = vane.config.timeouts.graceMs;
+    log.info("shutting down", { signal, graceMs });
+    await vane.stop(graceMs);
     log.info("stopped");
     rt.exit(0);
   };
   rt.onSignal("SIGINT", () => void shutdown("SIGINT"));
   rt.onSignal("SIGTERM", () => void shutdown("SIGTERM"));
+  rt.onSignal("SIGHUP", () => {
+    if (file === null) return log.warn("SIGHUP ignored: vane was started without a config file");
+    log.info("reloading", { reason: "SIGHUP" });
+    void vane.reloadFromSource();
+  });
   try {
     await vane.start();
   } catch (err) {
     log.error("cannot start", { error: err instanceof Error ? err.message : String(err) });
     rt.exit(1);
   }
+  if (file !== null) unwatch = watchConfig(rt, file, () => lastText, () => void vane.reloadFromSource(), log);
+}
 
+/** Reloads when the file's text changes, once writes have settled. */
+function watchConfig(
+  rt: Runtime,
+  file: string,
+  current: () => string | null,
+  reload: () => void,
+  log: ReturnType<typeof createLogger>,
+): () => void {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const settled = async () => {
+    timer = null;
+    let text: string;
+    try {
+      text = await rt.readTextFile(file);
+    } catch {
+      return; // mid-rename, or removed: the next event (or SIGHUP) tells
+    }
+    // Editors touch files without changing them; only new text is a new config.
+    if (text === current()) return;
+    log.info("reloading", { reason: "config file changed", file });
+    reload();
+  };
+  try {
+    return rt.watchFile(file, () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => void settled(), WATCH_DEBOUNCE_MS);
+    });
+  } catch (err) {
+    log.warn("cannot watch the config file; reload with SIGHUP or POST /reload", {
+      file,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return () => {};
+  }
 }
 
 main().catch((err) => {

@@ -1,51 +1,32 @@
 /**
- * One running vane: listeners, pools, the health registry and checker, the status
- * endpoint. `start()` resolves names and checks every target before any listener
- * accepts; `stop()` stops accepting and lets open connections finish within the grace.
+ * One running vane: listeners, generations of config, the health registry and
+ * checker, the status endpoint. `start()` resolves names and checks every target
+ * before any listener accepts; `reload()` swaps in a new config without dropping a
+ * connection; `stop()` stops accepting and lets open connections finish within the
+ * grace.
  */
-import type { Config, ListenerConfig, RouteConfig } from "./config/model.ts";
-import type { HttpServer, Runtime, TcpConn, TcpListener, TlsCertificate, UdpSocket } from "./runtime/types.ts";
+import type { Config, ListenerConfig } from "./config/model.ts";
+import type { HttpServer, Runtime, TcpConn, TcpListener, UdpSocket } from "./runtime/types.ts";
 import type { Logger } from "./telemetry/logger.ts";
 import type { StatusSnapshot, TargetStatus } from "./control/snapshot.ts";
 import type { TargetHealth } from "./health/registry.ts";
+import type { FlowFunction } from "./flow/flow.ts";
 import { HealthRegistry } from "./health/registry.ts";
 import { HealthChecker } from "./health/checker.ts";
-import { Pool } from "./balance/pool.ts";
 import { DnsCache } from "./resolve/dns-cache.ts";
-import { loadHosts } from "./resolve/hosts.ts";
+import { type HostsTable, loadHosts } from "./resolve/hosts.ts";
 import { StaticNodeRegistry, TargetResolver } from "./resolve/resolver.ts";
-import { connectToPool } from "./forward/connect.ts";
-import { relay } from "./forward/tcp.ts";
-import { RouteTable } from "./flow/route.ts";
-import { ReplayConn } from "./forward/replay-conn.ts";
-import { peek } from "./detect/peek.ts";
-import { type Detection, detectProtocol, MAX_DETECT_BYTES } from "./detect/detect.ts";
-import { type Endpoint, proxyHeaderFor, readProxyHeader } from "./forward/proxy-header.ts";
-import { type Cidr, cidrContains, parseCidr } from "./config/cidr.ts";
 import { listenUdp, type UdpForwarder } from "./forward/udp.ts";
-import { type HttpContext, serveHttp1 } from "./http/engine.ts";
 import { UpstreamPool } from "./http/upstream-pool.ts";
-import { poolRouter } from "./http/pool-route.ts";
 import { TrafficCounters } from "./telemetry/counters.ts";
-import { createControlApp } from "./control/app.ts";
+import { createControlApp, type ReloadOutcome } from "./control/app.ts";
 import { formatAddress } from "./resolve/address.ts";
 import { VERSION } from "./version.ts";
-
-/**
- * How long a connection may stay silent before it is routed as raw TCP (caddy-l4's
- * matching timeout is 3 s; TLS and HTTP clients speak at once).
- */
-const DETECT_TIMEOUT_MS = 3000;
-
-/** What a listener needs at hand for each connection, built once at start. */
-interface ListenerContext {
-  config: ListenerConfig;
-  table: RouteTable;
-  /** Peers that must open with a PROXY header. */
-  trusted: Cidr[];
-  /** The HTTP route for a request's host and path (the engine calls it per request). */
-  httpRoute: HttpContext["route"];
-}
+import { Generation, type ListenerPlan } from "./generation.ts";
+import { type ConnectionDeps, handleConnection, handleDecrypted, type HopOrigin } from "./connection.ts";
+import { TerminateHops } from "./terminate.ts";
+import { ConnKeys } from "./flow/conn-keys.ts";
+import { configToDocument } from "./config/print.ts";
 
 /** Idle keep-alive connections kept per target, and for how long. */
 const UPSTREAM_IDLE = { maxIdlePerKey: 32, idleMs: 30_000 };
@@ -56,161 +37,326 @@ export interface BoundListener {
   addr: { hostname: string; port: number };
 }
 
+export interface VaneOptions {
+  /** TypeScript functions that flows can call as plugin steps (`plugin: { function: NAME }`). */
+  functions?: ReadonlyMap<string, FlowFunction> | Record<string, FlowFunction>;
+  /**
+   * Where the next config comes from, for `POST /reload` (and whoever calls
+   * `reloadFromSource`): e.g. the config file read again. Absent: /reload says so.
+   */
+  source?: () => Promise<{ ok: true; config: Config } | { ok: false; errors: string[] }>;
+}
+
 export interface Vane {
   start(): Promise<void>;
   /** Stops accepting, waits up to `graceMs` for open connections, then closes them. */
   stop(graceMs?: number): Promise<void>;
+  /**
+   * Swaps in `config`: unchanged listeners keep their sockets, connections in flight
+   * keep the config they started with, health of unchanged targets is kept. On any
+   * failure the running config stays and the outcome says why.
+   */
+  reload(config: Config): Promise<ReloadOutcome>;
+  /** Reloads from `options.source`. */
+  reloadFromSource(): Promise<ReloadOutcome>;
   readonly listeners: BoundListener[];
   readonly statusAddr: { hostname: string; port: number } | null;
+  /** The config generation serving new connections (1 after start). */
+  readonly generation: number;
+  readonly config: Config;
   snapshot(): StatusSnapshot;
   readonly registry: HealthRegistry;
 }
 
-export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
+/** A bound socket; `plan` is swapped by a reload and read at each accept. */
+interface Bound {
+  key: string;
+  plan: ListenerPlan;
+  addr: { hostname: string; port: number };
+  tcp: TcpListener | null;
+  udp: { socket: UdpSocket; forwarder: UdpForwarder } | null;
+}
+
+/**
+ * What makes a socket reusable across a reload: the same address and kind of socket.
+ * An https:// socket holds its certificates, so new ones (rotation) mean a new socket.
+ */
+function socketKey(l: ListenerConfig, gen: Generation): string {
+  const a = l.address;
+  const kind = a.protocol === "udp" ? "udp" : a.protocol === "https" ? "tls" : "tcp";
+  const certs = a.protocol === "https" ? JSON.stringify(gen.certificatesFor(l.tls)) : "";
+  return `${kind}|${a.host}|${a.port}|${certs}`;
+}
+
+/** Two sockets that cannot be bound at once. */
+const sameAddress = (a: ListenerConfig, b: ListenerConfig) =>
+  (a.address.protocol === "udp") === (b.address.protocol === "udp") &&
+  a.address.host === b.address.host && a.address.port === b.address.port && a.address.port !== 0;
+
+export function createVane(initial: Config, rt: Runtime, log: Logger, options: VaneOptions = {}): Vane {
   const registry = new HealthRegistry(log);
   const counters = new TrafficCounters();
+  const functions = options.functions instanceof Map
+    ? options.functions
+    : new Map(Object.entries(options.functions ?? {}));
   const startedAt = performance.now();
-  let resolver!: TargetResolver;
-  let checker: HealthChecker | null = null;
-  const pools = new Map<string, Pool>();
-  const tcpListeners: TcpListener[] = [];
-  const bound: BoundListener[] = [];
-  const clients = new Set<TcpConn>();
-  const udp: Array<{ socket: UdpSocket; forwarder: UdpForwarder }> = [];
   const upstreams = new UpstreamPool(UPSTREAM_IDLE);
+  const clients = new Set<TcpConn>();
+  const hops = new Map<Generation, TerminateHops<HopOrigin>>();
+  let bound: Bound[] = [];
+  let gen: Generation | null = null;
+  let checker: HealthChecker | null = null;
   let status: HttpServer | null = null;
   let draining = false;
+  let hosts: HostsTable | null = null;
+  let dns: { cache: DnsCache; server: string } | null = null;
+  // Reloads run one at a time, in the order asked.
+  let reloading: Promise<unknown> = Promise.resolve();
+  /** Targets that had their first check; a reload that keeps one keeps its verdict. */
+  const checked = new WeakSet<TargetHealth>();
 
-  /**
-   * The route for a new connection. A connection wrapped for replay (the listener has
-   * host routes) has its first bytes read to find a TLS ClientHello's SNI (TLS passthrough); raw TCP and a client
-   * that stays silent take the catch-all. Returns null (with the reason logged) when
-   * the connection is to be closed.
-   */
-  /**
-   * What to do with a new connection. A connection wrapped for replay (the listener
-   * routes by host) has its first bytes read: a TLS ClientHello is routed by its SNI
-   * (passthrough), an HTTP request goes to the L7 engine, raw TCP and a client that
-   * stays silent take the catch-all. null (with the reason logged): close it.
-   */
-  async function classify(
-    ctx: ListenerContext,
-    client: TcpConn,
-    peer: string,
-  ): Promise<{ http: true } | { http: false; route: RouteConfig } | null> {
-    const listen = ctx.config.address.raw;
-    const scheme = ctx.config.address.protocol;
-    if (scheme === "http" || scheme === "https") return { http: true };
-    let detection: Detection = { protocol: "other" };
-    if (client instanceof ReplayConn && ctx.table.hasHostRoutes) {
-      const out = await peek(client, detectProtocol, MAX_DETECT_BYTES, DETECT_TIMEOUT_MS);
-      if (out.kind === "decided") detection = out.value;
-      else if (out.kind === "too-big") detection = { protocol: "invalid", reason: "no decision within the size bound" };
-      counters.countDetection(detection.protocol);
-    }
-    if (detection.protocol === "invalid") {
-      log.warn("connection closed: malformed first bytes", { listener: listen, client: peer, reason: detection.reason });
-      return null;
-    }
-    if (detection.protocol === "http") return { http: true };
-    const sni = detection.protocol === "tls" ? detection.sni : null;
-    const route = ctx.table.matchConnection(sni);
-    if (!route) {
-      const what = detection.protocol === "tls" ? `tls sni=${sni ?? "(none)"}` : "raw tcp";
-      log.warn("connection closed: no route", { listener: listen, client: peer, for: what });
-      return null;
-    }
-    return { http: false, route };
+  const deps: ConnectionDeps = {
+    rt,
+    log,
+    registry,
+    counters,
+    clients,
+    draining: () => draining,
+    current: () => gen,
+    idleHttp: new Map(),
+    hopsOf(g) {
+      let h = hops.get(g);
+      if (!h) {
+        h = new TerminateHops<HopOrigin>(rt, log, (step, conn, origin) => void handleDecrypted(step, conn, origin, deps));
+        hops.set(g, h);
+      }
+      return h;
+    },
+  };
+
+  /** The DNS cache, kept across reloads unless the resolver changes. */
+  function dnsFor(config: Config): DnsCache {
+    const server = config.resolver ? formatAddress(config.resolver.host, config.resolver.port) : "";
+    if (dns && dns.server === server) return dns.cache;
+    const addr = config.resolver ? { hostname: config.resolver.host, port: config.resolver.port } : undefined;
+    dns = { cache: new DnsCache((name, type) => rt.resolveDns(name, type, addr), hosts!), server };
+    return dns.cache;
   }
 
-  async function handle(ctx: ListenerContext, raw: TcpConn): Promise<void> {
-    if (draining) return raw.close();
-    const listen = ctx.config.address.raw;
-    // Only listeners that look at first bytes (host routes, PROXY headers) wrap the
-    // connection for replay; pure L4 keeps the bare one.
-    const reads = ctx.table.hasHostRoutes || ctx.trusted.length > 0 || ctx.config.address.protocol === "http";
-    const client = reads ? new ReplayConn(raw) : raw;
-    clients.add(client);
-    // The client as vane sees it; a trusted PROXY header replaces it.
-    let origin: Endpoint = { address: raw.remote.hostname, port: raw.remote.port };
-    try {
-      if (client instanceof ReplayConn && ctx.trusted.some((c) => cidrContains(c, origin.address))) {
-        const header = await readProxyHeader(client, DETECT_TIMEOUT_MS);
-        if (!header.ok) {
-          counters.countDetection("invalid");
-          log.warn("connection closed: PROXY header required from this peer", {
-            listener: listen,
-            client: formatAddress(origin.address, origin.port),
-            reason: header.reason,
-          });
-          return;
-        }
-        if (header.source) origin = header.source;
-      }
-      const peer = formatAddress(origin.address, origin.port);
-      const what = await classify(ctx, client, peer);
-      if (!what) return;
-      if (what.http) {
-        const tls = ctx.config.address.protocol === "https";
-        await serveHttp1(client, {
-          client: origin,
-          local: { address: raw.local.hostname, port: raw.local.port },
-          proto: tls ? "https" : "http",
-          route: ctx.httpRoute,
-          // Over terminated TLS, a host we do not route was misdirected to us (RFC 9110 §15.5.20).
-          noRouteStatus: tls ? 421 : 404,
-          upstreamTimeoutMs: config.timeouts.upstreamMs,
-          idleMs: config.timeouts.idleMs,
-          log,
-          onResponse: (r) => counters.countResponse(r.route, r.pool, r.code),
-        });
-        return;
-      }
-      const route = what.route;
-      const pool = pools.get(route.pool);
-      if (!pool) return;
-      const outcome = await connectToPool(rt, pool, registry, config.timeouts.connectMs);
-      if (!outcome.ok) {
-        log.error("connection closed: no target available", { pool: pool.name, client: peer, reason: outcome.reason });
-        return;
-      }
-      const { conn, entry } = outcome.upstream;
-      entry.activeConnections++;
-      entry.totalConnections++;
-      try {
-        if (pool.config.sendProxy) {
-          const local = { address: raw.local.hostname, port: raw.local.port };
-          await conn.write(proxyHeaderFor(pool.config.sendProxy, origin, local));
-        }
-        const result = await relay(client, conn, config.timeouts.idleMs, {
-          upstream: (n) => (counters.upstreamBytes += n),
-          downstream: (n) => (counters.downstreamBytes += n),
-        });
-        log.debug("connection done", {
-          pool: pool.name,
-          target: entry.key,
-          client: peer,
-          up: result.upstreamBytes,
-          down: result.downstreamBytes,
-          reason: result.reason,
-        });
-      } finally {
-        entry.activeConnections--;
-      }
-    } catch (err) {
-      log.error("connection failed", {
-        client: formatAddress(origin.address, origin.port),
-        error: err instanceof Error ? err.message : String(err),
+  async function buildGeneration(config: Config): Promise<Generation> {
+    hosts ??= await loadHosts(rt.readTextFile);
+    const resolver = new TargetResolver(dnsFor(config), new StaticNodeRegistry(config.nodes));
+    return await Generation.build((gen?.id ?? 0) + 1, config, { rt, log, registry, resolver, upstreams, functions });
+  }
+
+  /** Starts health checks for `next`: new targets are checked once before they serve. */
+  async function startChecks(next: Generation): Promise<void> {
+    const entries = [...new Set(next.entries())];
+    const fresh = entries.filter((e) => !checked.has(e));
+    for (const e of fresh) checked.add(e);
+    const nextChecker = new HealthChecker(rt, next.resolver, registry);
+    await nextChecker.initial(fresh);
+    checker?.stop();
+    checker = nextChecker;
+    checker.start(entries);
+    registry.retain(entries);
+  }
+
+  async function bind(plan: ListenerPlan): Promise<Bound> {
+    const l = plan.config;
+    const key = socketKey(l, plan.gen);
+    const addr = { hostname: l.address.host, port: l.address.port };
+    if (l.address.protocol === "udp") {
+      const b: Bound = { key, plan, addr, tcp: null, udp: null };
+      const u = await listenUdp(addr, {
+        pick: (client) => pickUdp(b.plan, client),
+        idleMs: plan.gen.config.timeouts.udpIdleMs,
+        logger: log,
+        bindUdp: rt.bindUdp,
       });
-    } finally {
-      client.close();
-      clients.delete(client);
+      b.udp = u;
+      b.addr = u.socket.addr;
+      log.info("listening", { listen: l.address.raw, port: b.addr.port });
+      return b;
     }
+    const b: Bound = { key, plan, addr, tcp: null, udp: null };
+    const accept = (c: TcpConn & { sni?: string | null }) => void handleConnection(b.plan, c, deps);
+    b.tcp = l.address.protocol === "https"
+      ? await rt.listenTls(addr, plan.gen.certificatesFor(l.tls), ["http/1.1"], accept)
+      : await rt.listenTcp(addr, accept);
+    b.addr = b.tcp.addr;
+    log.info("listening", { listen: l.address.raw, port: b.addr.port });
+    return b;
+  }
+
+  function unbind(b: Bound): void {
+    b.tcp?.close();
+    if (b.udp) {
+      b.udp.forwarder.close();
+      b.udp.socket.close();
+    }
+  }
+
+  /** A new UDP session's target: the flow, run on the client's address alone. */
+  function pickUdp(plan: ListenerPlan, client: { hostname: string; port: number }) {
+    const keys = new ConnKeys({
+      ip: client.hostname,
+      port: client.port,
+      listenerPort: plan.config.address.port,
+      protocol: null,
+      sni: null,
+      alpn: null,
+    });
+    const o = plan.flow.runSync(keys).outcome;
+    if (o.kind !== "proxy") return null;
+    const p = plan.gen.pools.get(o.pool)?.pick();
+    return p ? { key: p.entry.key, address: p.addresses[0], port: p.entry.spec.port } : null;
+  }
+
+  function warnings(config: Config): void {
+    for (const l of config.listeners) {
+      if (l.address.protocol === "https" && l.acceptProxy.length > 0) {
+        log.warn("accept-proxy is not applied to https:// listeners", { listener: l.address.raw });
+      }
+    }
+  }
+
+  /**
+   * Puts `next` in service. New sockets are bound before anything changes, so a port
+   * that cannot be bound leaves the running config whole; then kept sockets take the
+   * new plans, removed ones close, and the old generation's TLS hops stop accepting.
+   */
+  async function install(next: Generation): Promise<void> {
+    const kept = new Map<Bound, ListenerPlan>();
+    const toBind: ListenerPlan[] = [];
+    const unclaimed = new Set(bound);
+    for (const plan of next.listeners) {
+      const key = socketKey(plan.config, next);
+      const same = [...unclaimed].find((b) => b.key === key && sameAddress(b.plan.config, plan.config));
+      const reuse = same ?? [...unclaimed].find((b) => b.key === key && b.plan.config.address.raw === plan.config.address.raw);
+      if (reuse) {
+        unclaimed.delete(reuse);
+        kept.set(reuse, plan);
+      } else {
+        toBind.push(plan);
+      }
+    }
+    // Addresses that an old socket holds (a changed certificate, a tcp:// turned udp://
+    // keeps the port free) are bound after that socket closes.
+    const later = toBind.filter((p) => [...unclaimed].some((b) => sameAddress(b.plan.config, p.config)));
+    const now = toBind.filter((p) => !later.includes(p));
+    const fresh: Bound[] = [];
+    try {
+      for (const plan of now) fresh.push(await bind(plan));
+    } catch (err) {
+      for (const b of fresh) unbind(b);
+      throw err;
+    }
+    for (const [b, plan] of kept) b.plan = plan;
+    for (const b of unclaimed) {
+      unbind(b);
+      log.info("listener closed", { listen: b.plan.config.address.raw });
+    }
+    const rebound: Bound[] = [];
+    for (const plan of later) {
+      try {
+        rebound.push(await bind(plan));
+      } catch (err) {
+        log.error("cannot listen again after reload", {
+          listen: plan.config.address.raw,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+    bound = [...kept.keys(), ...fresh, ...rebound];
+    // Keep the configured order for status and `listeners`.
+    const order = new Map(next.listeners.map((p, i) => [p, i]));
+    bound.sort((a, b) => order.get(a.plan)! - order.get(b.plan)!);
+    const previous = gen;
+    gen = next;
+    // Keep-alive connections idle on the old config close now (nginx's old workers do
+    // the same); busy ones close after the response in flight. Clients reconnect and
+    // meet the new config. Tunnels (WebSocket, TCP) are not idle: they keep going.
+    for (const [conn, g] of deps.idleHttp) {
+      if (g !== next) {
+        deps.idleHttp.delete(conn);
+        conn.close();
+      }
+    }
+    if (previous) {
+      const h = hops.get(previous);
+      hops.delete(previous);
+      void h?.close();
+    }
+    await syncStatus(previous?.config ?? null, next.config);
+  }
+
+  /** The status endpoint follows `control.listen`; the token is read per request. */
+  async function syncStatus(before: Config | null, after: Config): Promise<void> {
+    const was = before?.control.listen ?? null;
+    const want = after.control.listen;
+    if (status && JSON.stringify(was) === JSON.stringify(want)) return;
+    await status?.close();
+    status = null;
+    if (!want) return;
+    const app = createControlApp({
+      snapshot,
+      token: () => gen?.config.control.token ?? null,
+      reload: options.source ? reloadFromSource : null,
+    });
+    status = await rt.serveHttp({ hostname: want.host, port: want.port }, (req) => app.fetch(req));
+    log.info("status endpoint", { listen: formatAddress(status.addr.hostname, status.addr.port) });
+  }
+
+  async function start(): Promise<void> {
+    const first = await buildGeneration(initial);
+    warnings(initial);
+    // Resolve and check everything once, so the first connection already has a verdict.
+    await startChecks(first);
+    try {
+      await install(first);
+    } catch (err) {
+      // A listener that cannot bind must not leave the others half-started.
+      await stop(0);
+      throw err;
+    }
+  }
+
+  function reload(config: Config): Promise<ReloadOutcome> {
+    const run = async (): Promise<ReloadOutcome> => {
+      if (!gen || draining) return { ok: false, errors: ["vane is not running"] };
+      try {
+        const next = await buildGeneration(config);
+        warnings(config);
+        await startChecks(next);
+        await install(next);
+        log.info("config loaded", { generation: next.id });
+        return { ok: true, generation: next.id, loadedAt: next.loadedAt.toISOString() };
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        log.error("reload failed; the running config stays", { generation: gen.id, error });
+        return { ok: false, errors: [error] };
+      }
+    };
+    const result = reloading.then(run, run);
+    reloading = result;
+    return result;
+  }
+
+  async function reloadFromSource(): Promise<ReloadOutcome> {
+    if (!options.source) return { ok: false, errors: ["vane was started without a config file; nothing to reload"] };
+    const next = await options.source();
+    if (!next.ok) {
+      log.error("reload refused: the config has errors; the running config stays", { errors: next.errors.length });
+      for (const e of next.errors) log.error(e);
+      return next;
+    }
+    return reload(next.config);
   }
 
   function targetStatus(e: TargetHealth): TargetStatus {
     const now = performance.now();
-    const res = resolver.current(e.spec);
+    const res = gen!.resolver.current(e.spec);
     return {
       target: e.key,
       address: e.address ?? (res.addresses[0] ? formatAddress(res.addresses[0], e.spec.port) : null),
@@ -223,23 +369,27 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
   }
 
   function snapshot(): StatusSnapshot {
+    const g = gen!;
+    const doc = configToDocument(g.config) as { listeners: Array<{ flow: unknown[] }> };
     return {
       version: VERSION,
       runtime: `${rt.name} ${rt.version}`,
       uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
+      config: { generation: g.id, loadedAt: g.loadedAt.toISOString() },
       listeners: bound.map((b) => ({
-        listen: b.config.address.raw,
-        protocol: b.config.address.protocol,
-        routes: b.config.routes.map((r) => ({ match: r.raw, pool: r.pool })),
+        listen: b.plan.config.address.raw,
+        protocol: b.plan.config.address.protocol,
+        address: formatAddress(b.addr.hostname, b.addr.port),
+        flow: doc.listeners[g.listeners.indexOf(b.plan)]?.flow ?? [],
       })),
-      pools: Object.fromEntries([...pools.values()].map((p) => [p.name, {
+      pools: Object.fromEntries([...g.pools.values()].map((p) => [p.name, {
         strategy: p.config.strategy,
         targets: p.primary.map(targetStatus),
         fallback: p.fallback.map(targetStatus),
       }])),
       bytes: {
-        upstream: counters.upstreamBytes + udp.reduce((n, u) => n + u.forwarder.bytesUpstream, 0),
-        downstream: counters.downstreamBytes + udp.reduce((n, u) => n + u.forwarder.bytesDownstream, 0),
+        upstream: counters.upstreamBytes + bound.reduce((n, b) => n + (b.udp?.forwarder.bytesUpstream ?? 0), 0),
+        downstream: counters.downstreamBytes + bound.reduce((n, b) => n + (b.udp?.forwarder.bytesDownstream ?? 0), 0),
       },
       detections: { ...counters.detections },
       requests: [...counters.requests].map(([key, count]) => {
@@ -249,102 +399,11 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
     };
   }
 
-  async function start(): Promise<void> {
-    const hosts = await loadHosts(rt.readTextFile);
-    const server = config.resolver ? { hostname: config.resolver.host, port: config.resolver.port } : undefined;
-    const dns = new DnsCache((name, type) => rt.resolveDns(name, type, server), hosts);
-    resolver = new TargetResolver(dns, new StaticNodeRegistry(config.nodes));
-    for (const p of Object.values(config.pools)) pools.set(p.name, new Pool(p, registry, resolver));
-
-
-    // Resolve and check everything once, so the first connection already has a verdict.
-    const entries = [...pools.values()].flatMap((p) => p.entries());
-    checker = new HealthChecker(rt, resolver, registry);
-    await checker.initial(entries);
-    checker.start(entries);
-
-    try {
-      for (const l of config.listeners) {
-        if (l.address.protocol === "udp") {
-          bound.push({ config: l, addr: await startUdp(l) });
-          continue;
-        }
-        const table = new RouteTable(l.routes);
-        const ctx: ListenerContext = {
-          config: l,
-          table,
-          // A PROXY header would have to come before the TLS handshake, which the
-          // runtime's TLS listener reads first: not honoured on https:// listeners.
-          trusted: l.address.protocol === "https" ? [] : l.acceptProxy.map(parseCidr),
-          httpRoute: poolRouter(table, pools, { rt, registry, upstreams, connectTimeoutMs: config.timeouts.connectMs }),
-        };
-        if (l.address.protocol === "https" && l.acceptProxy.length > 0) {
-          log.warn("--accept-proxy is not applied to https:// listeners", { listener: l.address.raw });
-        }
-        if (!ctx.table.hasCatchAll && l.address.protocol === "tcp") {
-          log.warn("listener has no '*' route; raw TCP connections to it will be closed", { listener: l.address.raw });
-        }
-        const addr = { hostname: l.address.host, port: l.address.port };
-        const tl = l.address.protocol === "https"
-          ? await rt.listenTls(addr, await loadCertificates(), ["http/1.1"], (c) => void handle(ctx, c))
-          : await rt.listenTcp(addr, (c) => void handle(ctx, c));
-        tcpListeners.push(tl);
-        bound.push({ config: l, addr: tl.addr });
-        log.info("listening", { listen: l.address.raw, port: tl.addr.port });
-      }
-      if (config.status) {
-        const app = createControlApp(snapshot);
-        status = await rt.serveHttp({ hostname: config.status.host, port: config.status.port }, (req) => app.fetch(req));
-        log.info("status endpoint", { listen: formatAddress(status.addr.hostname, status.addr.port) });
-      }
-    } catch (err) {
-      // A listener that cannot bind must not leave the others half-started.
-      await stop(0);
-      throw err;
-    }
-  }
-
-  /**
-   * A UDP listener: datagrams carry no host, so the catch-all route's pool serves
-   * it; each client address becomes a session on one target.
-   */
-  async function startUdp(l: ListenerConfig) {
-    const route = new RouteTable(l.routes).matchConnection(null);
-    const pool = route ? pools.get(route.pool) : undefined;
-    if (!pool) log.warn("udp listener has no '*' route; its datagrams will be dropped", { listener: l.address.raw });
-    const pick = () => {
-      const p = pool?.pick();
-      return p ? { key: p.entry.key, address: p.addresses[0], port: p.entry.spec.port } : null;
-    };
-    const addr = { hostname: l.address.host, port: l.address.port };
-    const u = await listenUdp(addr, { pick, idleMs: config.timeouts.udpIdleMs, logger: log, bindUdp: rt.bindUdp });
-    udp.push(u);
-    log.info("listening", { listen: l.address.raw, port: u.socket.addr.port });
-    return u.socket.addr;
-  }
-
-  /** The --tls files, read once; a file that cannot be read stops the start, by name. */
-  let certificates: TlsCertificate[] | null = null;
-  async function loadCertificates(): Promise<TlsCertificate[]> {
-    if (certificates) return certificates;
-    const read = async (path: string, what: string) => {
-      try {
-        return await rt.readTextFile(path);
-      } catch (err) {
-        throw new Error(`cannot read the TLS ${what} ${path}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    };
-    certificates = [];
-    for (const t of config.tls) {
-      certificates.push({ cert: await read(t.certPath, "certificate"), key: await read(t.keyPath, "key") });
-    }
-    return certificates;
-  }
-
-  async function stop(graceMs = config.timeouts.graceMs): Promise<void> {
+  async function stop(graceMs = gen?.config.timeouts.graceMs ?? initial.timeouts.graceMs): Promise<void> {
     draining = true;
-    for (const l of tcpListeners) l.close();
-    tcpListeners.length = 0;
+    for (const b of bound) b.tcp?.close();
+    for (const h of hops.values()) await h.close();
+    hops.clear();
     checker?.stop();
     if (clients.size > 0 && graceMs > 0) {
       log.info("draining", { connections: clients.size, graceMs });
@@ -357,10 +416,7 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
     for (const c of clients) c.close();
     clients.clear();
     upstreams.closeAll();
-    for (const u of udp.splice(0)) {
-      u.forwarder.close();
-      u.socket.close();
-    }
+    for (const b of bound) unbind(b);
     await status?.close();
     status = null;
   }
@@ -368,9 +424,19 @@ export function createVane(config: Config, rt: Runtime, log: Logger): Vane {
   return {
     start,
     stop,
-    listeners: bound,
+    reload,
+    reloadFromSource,
+    get listeners() {
+      return bound.map((b) => ({ config: b.plan.config, addr: b.addr }));
+    },
     get statusAddr() {
       return status ? status.addr : null;
+    },
+    get generation() {
+      return gen?.id ?? 0;
+    },
+    get config() {
+      return gen?.config ?? initial;
     },
     snapshot,
     registry,

@@ -27,8 +27,8 @@ export class Pool {
     private readonly resolver: TargetResolver,
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.primary = config.targets.map((t) => registry.entry(config.name, "primary", t, config.health));
-    this.fallback = config.fallback.map((t) => registry.entry(config.name, "fallback", t, config.health));
+    this.primary = config.targets.map((t) => registry.entry(config.name, "primary", t, config.health, config.passive));
+    this.fallback = config.fallback.map((t) => registry.entry(config.name, "fallback", t, config.health, config.passive));
     this.#strategy = createStrategy(config.strategy);
     this.#fallbackStrategy = createStrategy(config.strategy);
   }
@@ -51,7 +51,9 @@ export class Pool {
     const now = this.now();
     const live: TargetHealth[] = [];
     for (const e of set) {
-      if (!exclude.has(e) && e.alive(now) && this.resolver.current(e.spec).addresses.length > 0) live.push(e);
+      // Weight 0 drains a target (HAProxy's meaning): alive, but given no new traffic.
+      if (e.weight === 0 || exclude.has(e) || !e.alive(now)) continue;
+      if (this.resolver.current(e.spec).addresses.length > 0) live.push(e);
     }
     if (live.length === 0) return null;
     const entry = strategy.pick(live) as TargetHealth;

@@ -1,4 +1,4 @@
-/** Uniform choice among the live candidates. */
+/** A random choice among the live candidates, in proportion to their weights. */
 import type { Candidate, Strategy } from "./strategy.ts";
 
 export class RandomStrategy implements Strategy {
@@ -6,6 +6,13 @@ export class RandomStrategy implements Strategy {
   constructor(private readonly random: () => number = Math.random) {}
 
   pick(candidates: readonly Candidate[]): Candidate {
-    return candidates[Math.floor(this.random() * candidates.length) % candidates.length];
+    let total = 0;
+    for (const c of candidates) total += c.weight;
+    let r = this.random() * total;
+    for (const c of candidates) {
+      r -= c.weight;
+      if (r < 0) return c;
+    }
+    return candidates[candidates.length - 1];
   }
 }

@@ -9,13 +9,17 @@ import { ConfigError } from "../config/errors.ts";
 import {
   type Config,
   DEFAULT_HEALTH,
+  DEFAULT_PASSIVE,
   DEFAULT_TIMEOUTS,
   type HealthConfig,
+  type ListenerConfig,
   type PoolConfig,
   type RouteConfig,
+  STRATEGIES,
   type StrategyName,
   type TargetSpec,
 } from "../config/model.ts";
+import { routesToFlow } from "./routes-to-flow.ts";
 import {
   isValidName,
   parseBindAddress,
@@ -30,7 +34,22 @@ import { parseCidrList } from "../config/cidr.ts";
 import { parseExpect, parseHealthSpec } from "../health/http-check.ts";
 import { CliError } from "./errors.ts";
 
-export type CliResult = { kind: "run"; config: Config } | { kind: "help" } | { kind: "version" };
+/**
+ * What the command line asks for. `apply` builds the Config from the flags on top of
+ * a config file's (flags win), or from the flags alone; a reload calls it again on
+ * the re-read file. Without a file, `config` is that result, already validated.
+ */
+export type CliResult =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "check"; file: string; apply: (base: Config) => Config }
+  | {
+    kind: "run";
+    file: string | null;
+    printConfig: boolean;
+    config: Config | null;
+    apply: (base: Config | null) => Config;
+  };
 
 export const DEFAULT_LISTEN = "0.0.0.0:8080";
 export const DEFAULT_STATUS = "127.0.0.1:9901";
@@ -61,6 +80,10 @@ const OPTIONS = {
   "proxy-protocol": { type: "string" },
   "accept-proxy": { type: "string", multiple: true },
   tls: { type: "string", multiple: true },
+  config: { type: "string" },
+  "print-config": { type: "boolean" },
+  "admin-token": { type: "string" },
+  "log-level": { type: "string" },
   version: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -95,6 +118,10 @@ const EXPECTED: Record<FlagName, string> = {
   "proxy-protocol": "v1 or v2",
   "accept-proxy": "CIDR[,CIDR...], e.g. 10.0.0.0/8,::1",
   tls: "CERT.pem,KEY.pem",
+  config: "a YAML config FILE",
+  "print-config": "no value",
+  "admin-token": "a non-empty token",
+  "log-level": "debug, info, warn or error",
   version: "no value",
   help: "no value",
 };
@@ -106,12 +133,32 @@ export function parseCli(argv: string[]): CliResult {
   if (flags.includes("--version")) return { kind: "version" };
 
   let values;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
+    ({ values, positionals } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true }));
   } catch (err) {
     throw explainParseError(argv, err);
   }
-  return { kind: "run", config: buildConfig(values) };
+  const v = values;
+  // `vane run FILE` and `vane check FILE` are the only words vane takes without a flag.
+  const [command, file, ...rest] = positionals;
+  if (command !== undefined && command !== "run" && command !== "check") {
+    throw new CliError(`unexpected argument ${q(command)}: every value must follow a flag, e.g. ${ROUTE_EXAMPLE}`);
+  }
+  if (command !== undefined && file === undefined) throw new CliError(`${command}: expected a config FILE; got nothing`);
+  if (rest.length > 0) throw new CliError(`unexpected argument ${q(rest[0])}: ${command} takes one FILE`);
+  if (command !== undefined && v.config !== undefined) {
+    throw new CliError(`--config: expected either --config FILE or ${command} FILE; got both`);
+  }
+  if (command === "check") return { kind: "check", file, apply: (base) => buildConfig(v, base) };
+  const configFile = file ?? v.config ?? null;
+  return {
+    kind: "run",
+    file: configFile,
+    printConfig: v["print-config"] === true,
+    config: configFile === null ? buildConfig(v, null) : null,
+    apply: (base) => buildConfig(v, base),
+  };
 }
 
 /**
@@ -121,9 +168,6 @@ export function parseCli(argv: string[]): CliResult {
 function explainParseError(argv: string[], err: unknown): CliError {
   const { tokens } = parseArgs({ args: argv, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
   for (const t of tokens) {
-    if (t.kind === "positional") {
-      return new CliError(`unexpected argument ${q(t.value)}: every value must follow a flag, e.g. ${ROUTE_EXAMPLE}`);
-    }
     if (t.kind !== "option") continue;
     if (!Object.hasOwn(OPTIONS, t.name)) return new CliError(`unknown flag ${t.rawName} (see --help)`);
     const name = t.name as FlagName;
@@ -184,49 +228,49 @@ function count(flag: FlagName, text: string | undefined, dflt: number): number {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
 
-function buildConfig(v: Values): Config {
-  const strategy = oneOf<StrategyName>("strategy", v.strategy, ["random", "serial", "fastest"], "serial");
-  const spec: ReturnType<typeof parseHealthSpec> = v.health === undefined
-    ? { check: "tcp" }
-    : forFlag("health", () => parseHealthSpec(v.health!));
-  if (v["health-expect"] !== undefined && spec.check !== "http") {
-    throw new CliError(`--health-expect: expected --health http:/PATH alongside; got --health ${spec.check}`);
+/**
+ * The Config the flags describe. Alone (`base` null) they must define a route; on top
+ * of a config file, each flag given replaces what the file says (see `overlay`).
+ */
+function buildConfig(v: Values, base: Config | null): Config {
+  if (base === null && !v.route?.length) {
+    throw new CliError(`--route: at least one route is required, e.g. ${ROUTE_EXAMPLE}`);
   }
-  const health: HealthConfig = {
-    check: spec.check,
-    ...(spec.check === "http"
-      ? { path: spec.path, expect: forFlag("health-expect", () => parseExpect(v["health-expect"] ?? "200-399")) }
-      : {}),
-    intervalMs: duration("health-interval", v["health-interval"], DEFAULT_HEALTH.intervalMs),
-    timeoutMs: duration("health-timeout", v["health-timeout"], DEFAULT_HEALTH.timeoutMs),
-    rise: count("rise", v.rise, DEFAULT_HEALTH.rise),
-    fall: count("fall", v.fall, DEFAULT_HEALTH.fall),
+  const spec: ReturnType<typeof parseHealthSpec> | undefined = v.health === undefined
+    ? undefined
+    : forFlag("health", () => parseHealthSpec(v.health!));
+  if (v["health-expect"] !== undefined && spec?.check !== "http") {
+    throw new CliError(`--health-expect: expected --health http:/PATH alongside; got --health ${spec?.check ?? "tcp"}`);
+  }
+  // Each pool flag given replaces that setting in every pool; the rest keep their own.
+  const poolFlags = {
+    strategy: v.strategy === undefined ? undefined : oneOf<StrategyName>("strategy", v.strategy, STRATEGIES, "serial"),
+    health: (h: HealthConfig): HealthConfig => {
+      const check = spec ?? (h.check === "http" ? { check: "http" as const, path: h.path! } : { check: h.check });
+      const out: HealthConfig = {
+        check: check.check,
+        intervalMs: duration("health-interval", v["health-interval"], h.intervalMs),
+        timeoutMs: duration("health-timeout", v["health-timeout"], h.timeoutMs),
+        rise: count("rise", v.rise, h.rise),
+        fall: count("fall", v.fall, h.fall),
+      };
+      if (check.check === "http") {
+        out.path = check.path;
+        const expect = v["health-expect"];
+        // A new --health check starts from the default statuses, not the file's.
+        out.expect = expect !== undefined
+          ? forFlag("health-expect", () => parseExpect(expect))
+          : (spec ? undefined : h.expect) ?? [200, 399];
+      }
+      return out;
+    },
+    sendProxy: v["proxy-protocol"] === undefined
+      ? undefined
+      : oneOf("proxy-protocol", v["proxy-protocol"], ["v1", "v2"] as const, "v1"),
   };
-  const timeouts = {
-    connectMs: duration("connect-timeout", v["connect-timeout"], DEFAULT_TIMEOUTS.connectMs),
-    idleMs: duration("idle-timeout", v["idle-timeout"], DEFAULT_TIMEOUTS.idleMs),
-    graceMs: duration("grace", v.grace, DEFAULT_TIMEOUTS.graceMs, true),
-    udpIdleMs: duration("udp-idle-timeout", v["udp-idle-timeout"], DEFAULT_TIMEOUTS.udpIdleMs),
-    upstreamMs: duration("upstream-timeout", v["upstream-timeout"], DEFAULT_TIMEOUTS.upstreamMs),
-  };
-  const statusText = v.status ?? DEFAULT_STATUS;
-  const status = statusText === "off" ? null : forFlag("status", () => parseBindAddress(statusText));
-  const log = { format: oneOf("log-format", v["log-format"], ["text", "json"] as const, "text") };
-  const resolverText = v.resolver;
-  const resolver = resolverText === undefined ? null : forFlag("resolver", () => {
-    const { host, port } = parseHostPort(resolverText, { ipOnly: true });
-    return { host, port };
-  });
 
-  const sendProxy = v["proxy-protocol"] === undefined
-    ? null
-    : oneOf("proxy-protocol", v["proxy-protocol"], ["v1", "v2"] as const, "v1");
-  // Validated here, kept as written: the model stays printable as config text.
-  const acceptProxy = (v["accept-proxy"] ?? []).flatMap((text) =>
-    forFlag("accept-proxy", () => parseCidrList(text)).map((c) => c.raw)
-  );
-
-  const nodes = parseNodes(v.node ?? []);
+  const nodes = new Map(Object.entries(base?.nodes ?? {}));
+  for (const [name, ips] of parseNodes(v.node ?? [])) nodes.set(name, ips);
   // A target naming an undefined node can never resolve: refuse it at startup.
   const targets = (flag: FlagName, text: string): TargetSpec[] => {
     const list = forFlag(flag, () => parseTargetList(text));
@@ -237,80 +281,162 @@ function buildConfig(v: Values): Config {
     }
     return list;
   };
-
   if ((v.fallback?.length ?? 0) > 1) {
     throw new CliError(`--fallback: expected to be given once; got it ${v.fallback!.length} times`);
   }
-  const fallback = v.fallback ? targets("fallback", v.fallback[0]) : [];
-  // Each pool gets its own copies so that nothing downstream can change two pools at once.
-  const makePool = (name: string, list: TargetSpec[]): PoolConfig => ({
-    name,
-    strategy,
-    targets: list,
-    fallback: [...fallback],
-    health: { ...health },
-    sendProxy,
-  });
+  const fallback = v.fallback ? targets("fallback", v.fallback[0]) : undefined;
 
   // A Map, not an object, so that a pool named "__proto__" is just a name.
   const pools = new Map<string, PoolConfig>();
+  for (const p of Object.values(base?.pools ?? {})) pools.set(p.name, structuredClone(p));
+  // Each pool gets its own copies so that nothing downstream can change two pools at once.
+  const makePool = (name: string, list: TargetSpec[]): PoolConfig => ({
+    name,
+    strategy: "serial",
+    targets: list,
+    fallback: [],
+    health: { ...DEFAULT_HEALTH },
+    sendProxy: null,
+    passive: { ...DEFAULT_PASSIVE },
+  });
+  const flagPools = new Set<string>();
   for (const text of v.pool ?? []) {
     const [name, list] = splitPair("pool", text);
     if (!isValidName(name)) {
       throw new CliError(`--pool: expected a pool NAME of letters, digits, "-", "_", "."; got ${q(name)}`);
     }
-    if (pools.has(name)) throw new CliError(`--pool: expected each pool name once; got ${q(name)} twice`);
+    if (flagPools.has(name)) throw new CliError(`--pool: expected each pool name once; got ${q(name)} twice`);
+    flagPools.add(name);
     pools.set(name, makePool(name, targets("pool", list)));
   }
-  const namedPools = new Set(pools.keys());
 
-  if (!v.route?.length) throw new CliError(`--route: at least one route is required, e.g. ${ROUTE_EXAMPLE}`);
-  const routes: RouteConfig[] = v.route.map((text) => {
-    const [raw, rhs] = splitPair("route", text);
-    const match = forFlag("route", () => parseRouteMatch(raw));
-    // Pool names cannot contain ":" and every inline target has one, so this is unambiguous.
-    if (!rhs.includes(":")) {
-      if (namedPools.has(rhs)) return { raw, match, pool: rhs };
-      throw new CliError(`--route: ${q(rhs)} is neither a --pool name nor a target list`);
+  let routes: RouteConfig[] | null = null;
+  if (v.route?.length) {
+    const namedPools = new Set(pools.keys());
+    const routePools = new Set<string>();
+    routes = v.route.map((text) => {
+      const [raw, rhs] = splitPair("route", text);
+      const match = forFlag("route", () => parseRouteMatch(raw));
+      // Pool names cannot contain ":" and every inline target has one, so this is unambiguous.
+      if (!rhs.includes(":")) {
+        if (namedPools.has(rhs)) return { raw, match, pool: rhs };
+        throw new CliError(`--route: ${q(rhs)} is neither a --pool name nor a target list`);
+      }
+      const list = targets("route", rhs);
+      const stem = match.kind === "any" ? "default" : raw;
+      let name = stem;
+      for (let n = 2; routePools.has(name) || flagPools.has(name); n++) name = `${stem}#${n}`;
+      routePools.add(name);
+      pools.set(name, makePool(name, list));
+      return { raw, match, pool: name };
+    });
+  }
+  for (const p of pools.values()) {
+    // Pools made by flags take every pool flag; a file's pools only those given.
+    const fromFlags = !base || flagPools.has(p.name) || !Object.hasOwn(base.pools, p.name);
+    if (poolFlags.strategy !== undefined) p.strategy = poolFlags.strategy;
+    if (poolFlags.sendProxy !== undefined) p.sendProxy = poolFlags.sendProxy;
+    if (fallback !== undefined) p.fallback = [...fallback];
+    if (fromFlags || spec || v["health-interval"] || v["health-timeout"] || v.rise || v.fall) {
+      p.health = poolFlags.health(p.health);
     }
-    const list = targets("route", rhs);
-    const base = match.kind === "any" ? "default" : raw;
-    let name = base;
-    for (let n = 2; pools.has(name); n++) name = `${base}#${n}`;
-    pools.set(name, makePool(name, list));
-    return { raw, match, pool: name };
-  });
+  }
 
   // Certificate files are read at start, where a missing one is reported by name.
-  const tls = (v.tls ?? []).map((text) => {
+  const tls = v.tls === undefined ? (base?.tls ?? []) : v.tls.map((text) => {
     const parts = text.split(",");
     if (parts.length !== 2 || !parts[0] || !parts[1]) {
       throw new CliError(`--tls: expected ${EXPECTED.tls}; got ${q(text)}`);
     }
     return { certPath: parts[0], keyPath: parts[1] };
   });
+  // Validated here, kept as written: the model stays printable as config text.
+  const acceptProxy = v["accept-proxy"]?.flatMap((text) =>
+    forFlag("accept-proxy", () => parseCidrList(text)).map((c) => c.raw)
+  );
 
-  const listenTexts = v.listen ?? [DEFAULT_LISTEN];
-  const listeners = listenTexts.map((text) => ({
-    address: forFlag("listen", () => parseListen(text)),
-    routes: [...routes],
-    acceptProxy: [...acceptProxy],
-  }));
-  const https = listeners.find((l) => l.address.protocol === "https");
+  const listeners = buildListeners(v, base, routes, acceptProxy);
+  const https = listeners.find((l) => l.address.protocol === "https" && l.tls.length === 0);
   if (https && tls.length === 0) {
     throw new CliError(`--tls: expected at least one CERT.pem,KEY.pem for ${q(https.address.raw)}; got none`);
   }
+
+  const t = base?.timeouts ?? DEFAULT_TIMEOUTS;
+  const timeouts = {
+    connectMs: duration("connect-timeout", v["connect-timeout"], t.connectMs),
+    idleMs: duration("idle-timeout", v["idle-timeout"], t.idleMs),
+    graceMs: duration("grace", v.grace, t.graceMs, true),
+    udpIdleMs: duration("udp-idle-timeout", v["udp-idle-timeout"], t.udpIdleMs),
+    upstreamMs: duration("upstream-timeout", v["upstream-timeout"], t.upstreamMs),
+  };
+  const statusText = v.status ?? (base ? undefined : DEFAULT_STATUS);
+  const listen = statusText === undefined
+    ? base!.control.listen
+    : statusText === "off"
+    ? null
+    : forFlag("status", () => parseBindAddress(statusText));
+  if (v["admin-token"] !== undefined && v["admin-token"] === "") {
+    throw new CliError(`--admin-token: expected ${EXPECTED["admin-token"]}; got ""`);
+  }
+  const control = { listen, token: v["admin-token"] ?? base?.control.token ?? null };
+  const log = {
+    format: oneOf("log-format", v["log-format"], ["text", "json"] as const, base?.log.format ?? "text"),
+    level: oneOf("log-level", v["log-level"], ["debug", "info", "warn", "error"] as const, base?.log.level ?? "info"),
+  };
+  const resolverText = v.resolver;
+  const resolver = resolverText === undefined ? (base?.resolver ?? null) : forFlag("resolver", () => {
+    const { host, port } = parseHostPort(resolverText, { ipOnly: true });
+    return { host, port };
+  });
 
   return {
     listeners,
     pools: Object.fromEntries(pools),
     nodes: Object.fromEntries(nodes),
     timeouts,
-    status,
+    control,
     log,
     resolver,
     tls,
   };
+}
+
+/**
+ * Listeners from --listen, --route and --accept-proxy. Over a file: --route replaces
+ * every listener's flow, --accept-proxy every listener's trusted peers, and --listen
+ * the address of a file with one listener (with several, which one would be meant?).
+ */
+function buildListeners(
+  v: Values,
+  base: Config | null,
+  routes: RouteConfig[] | null,
+  acceptProxy: string[] | undefined,
+): ListenerConfig[] {
+  const flow = routes ? routesToFlow(routes) : null;
+  let listeners: ListenerConfig[];
+  if (base === null || v.listen !== undefined) {
+    if (base !== null && base.listeners.length > 1) {
+      throw new CliError(
+        `--listen: expected a config file with one listener to override; it has ${base.listeners.length} (edit them in the file)`,
+      );
+    }
+    const template = base?.listeners[0];
+    listeners = (v.listen ?? [DEFAULT_LISTEN]).map((text) => {
+      const address = forFlag("listen", () => parseListen(text));
+      // Datagrams carry no host: a UDP listener takes the routes without one (`*`).
+      const rules = flow && address.protocol === "udp" ? flow.filter((r) => r.when === null) : flow;
+      return {
+        address,
+        flow: structuredClone(rules ?? template!.flow),
+        acceptProxy: [...(template?.acceptProxy ?? [])],
+        tls: structuredClone(template?.tls ?? []),
+      };
+    });
+  } else {
+    listeners = base.listeners.map((l) => ({ ...structuredClone(l), ...(flow ? { flow: structuredClone(flow) } : {}) }));
+  }
+  if (acceptProxy) for (const l of listeners) l.acceptProxy = [...acceptProxy];
+  return listeners;
 }
 
 /** `--node NAME=IP[,IP...]`: a static registry of IP literals, one entry per name. */

@@ -2,6 +2,18 @@
 export const HELP = `vane - a small edge proxy for Deno and Bun
 
 Usage: vane --route MATCH=TARGETS [--route ...] [flags]
+       vane run FILE [flags]       run a YAML config (same as --config FILE)
+       vane check FILE [flags]     validate a YAML config: exit 0, or print every error
+
+Config file (docs/config.md):
+  --config FILE            Read listeners, flows, pools and the rest from YAML FILE.
+                           Flags given as well win: --route replaces every listener's
+                           flow, --listen the address of a file with one listener, and
+                           each other flag its setting (pool flags: in every pool).
+                           vane reloads FILE on SIGHUP, when it changes, and on
+                           POST /reload at the status endpoint.
+  --print-config           Print the config (flags and file merged) as YAML and exit;
+                           'vane run' of that output behaves the same.
 
 Listening and routing:
   --listen ADDR            Accept connections on ADDR; repeatable.
@@ -51,7 +63,10 @@ PROXY protocol:
 Operations:
   --status ADDR|off        Status endpoint, HOST:PORT, :PORT or [IPv6]:PORT.
                            Default: 127.0.0.1:9901
+  --admin-token TOKEN      Required as 'Authorization: Bearer TOKEN' for POST /reload.
+                           Default: none (anyone who reaches the status address)
   --log-format FORMAT      text or json. Default: text
+  --log-level LEVEL        debug, info, warn or error. Default: info
   --resolver IP:PORT       DNS server to ask instead of the system's. Default: system
   --version                Print the version and exit.
   -h, --help               Print this help and exit.
@@ -70,4 +85,5 @@ Examples:
   vane --listen :8080 --route '*=10.0.0.1:9000,10.0.0.2:9000@2'
   vane --node web=10.0.0.5,10.0.0.6 --pool web=node:web:443 \\
        --route 'api.example.com=web' --route '*=[::1]:9000' --fallback backup.internal:9000
+  vane --route '*=10.0.0.1:9000' --print-config > vane.yaml && vane check vane.yaml
 `;

@@ -1,7 +1,8 @@
 /**
- * The config model: one shape that the CLI, the YAML file (a later issue) and the
- * library API all build. Everything is already validated and normalised here:
- * durations are milliseconds, addresses are split, targets are parsed.
+ * The config model: one shape that the CLI, the YAML file and the library API all
+ * build. Everything is already validated and normalised here: durations are
+ * milliseconds, addresses are split, targets are parsed. It is plain data (no
+ * functions, no classes), so it can be printed back as YAML and compared.
  */
 
 /** A target as the operator wrote it, parsed. */
@@ -11,6 +12,7 @@ export type TargetSpec =
   | { kind: "node"; node: string; port: number; weight: number; raw: string };
 
 export type StrategyName = "random" | "serial" | "fastest";
+export const STRATEGIES: readonly StrategyName[] = ["random", "serial", "fastest"];
 
 export interface HealthConfig {
   /**
@@ -37,9 +39,22 @@ export interface PoolConfig {
   health: HealthConfig;
   /** PROXY protocol header sent to this pool's targets first, or null for none. */
   sendProxy: "v1" | "v2" | null;
+  passive: PassiveConfig;
 }
 
-/** What a route matches on. Only `any` applies at L4 today; the rest wait for routing by host. */
+/**
+ * Passive health: failures seen while forwarding (a connect that fails, an HTTP
+ * target that closes without answering). `failures` in a row take the target out
+ * until checks bring it back (with `check: none`, for one interval); 0 turns it off.
+ */
+export interface PassiveConfig {
+  failures: number;
+}
+
+/**
+ * What a CLI route matches on (`--route MATCH=TARGETS`). Routes exist only on the
+ * command line: the CLI turns them into flow rules on the `host` and `req.path` keys.
+ */
 export type RouteMatch =
   | { kind: "any" }
   | { kind: "host"; host: string; pathPrefix?: string }
@@ -55,8 +70,8 @@ export interface RouteConfig {
 
 export interface ListenAddress {
   /**
-   * tcp: detect TLS/HTTP/other when routing by host; http: HTTP/1.1 only; https: TLS
-   * terminated by vane (certificates from `Config.tls`), then HTTP/1.1; udp: datagrams.
+   * tcp: detect TLS/HTTP/other when the flow asks; http: HTTP/1.1 only; https: TLS
+   * terminated by vane, then HTTP/1.1; udp: datagrams.
    */
   protocol: "tcp" | "http" | "https" | "udp";
   host: string;
@@ -65,14 +80,120 @@ export interface ListenAddress {
   raw: string;
 }
 
+/** A certificate chain and its key, as file paths (read at start and on reload). */
+export interface TlsFiles {
+  certPath: string;
+  keyPath: string;
+}
+
+// ---------------------------------------------------------------------------
+// The flow: per listener, an ordered list of rules; the first terminal action wins.
+// ---------------------------------------------------------------------------
+
+/**
+ * The keys a flow can look at (`FLOW_KEYS`, plus `req.header.<name>` with the name
+ * lowercased, and `plugin.<name>` set by a plugin's answer). A key without a value
+ * (tls.sni of plain TCP, req.* before HTTP) matches nothing, and `not` of it matches.
+ */
+export type FlowKey = string;
+
+/** Keys known at every layer: the client and the listener. */
+export const CONN_KEYS = ["conn.ip", "conn.port", "listener.port"] as const;
+/** Known once the first bytes were read (tcp:// listeners) or from the start (http, https). */
+export const DETECT_KEYS = ["protocol", "host", "tls.sni", "tls.alpn"] as const;
+/** Known per HTTP request, plus `req.header.<name>`. */
+export const REQUEST_KEYS = ["req.method", "req.host", "req.path", "req.query"] as const;
+export const FLOW_KEYS: readonly string[] = [...CONN_KEYS, ...DETECT_KEYS, ...REQUEST_KEYS];
+export const HEADER_KEY_PREFIX = "req.header.";
+export const PLUGIN_KEY_PREFIX = "plugin.";
+/** Keys whose values are host names: compared case-insensitively, without a trailing dot. */
+export const HOST_KEYS: readonly string[] = ["host", "req.host", "tls.sni"];
+
+/** How one key's value is tested. String tests are case-sensitive except on host keys. */
+export type Matcher =
+  | { op: "equals"; value: string }
+  /** `*` is any run of characters (dots included), `?` one character. */
+  | { op: "glob"; pattern: string }
+  | { op: "prefix"; value: string }
+  | { op: "suffix"; value: string }
+  /** JavaScript syntax, unanchored unless the pattern anchors itself. */
+  | { op: "regex"; source: string }
+  /** For address keys: CIDRs (or bare IPs) as written. */
+  | { op: "cidr"; ranges: string[] }
+  | { op: "in"; values: string[] }
+  | { op: "not"; of: Matcher }
+  | { op: "any"; of: Matcher[] }
+  | { op: "all"; of: Matcher[] };
+
+export type Condition =
+  | { kind: "key"; key: FlowKey; matcher: Matcher }
+  | { kind: "not"; of: Condition }
+  | { kind: "any"; of: Condition[] }
+  | { kind: "all"; of: Condition[] };
+
+/** `[name, value]` pairs; values may hold `{{key}}` templates. */
+export type HeaderList = Array<[string, string]>;
+
+export type PluginSpec =
+  /** POST the keys as JSON to this URL (http:// or https://). */
+  | { kind: "http"; url: string }
+  /** Run this command (no shell), keys as JSON on stdin, answer as JSON on stdout. */
+  | { kind: "command"; argv: string[] }
+  /** A function registered by code embedding vane (mod.ts), by name. */
+  | { kind: "function"; name: string };
+
+export type Action =
+  /** Forward to a pool (inline targets in YAML become a pool of their own). */
+  | { kind: "proxy"; pool: string }
+  /** Terminate TLS (tcp:// listeners, before any request), then run `flow` per request. */
+  | { kind: "terminate"; tls: TlsFiles[]; flow: Rule[] }
+  /** Answer from vane itself. HTTP only: a non-HTTP connection is closed. */
+  | { kind: "respond"; status: number; headers: HeaderList; body: string }
+  | { kind: "redirect"; status: 301 | 302 | 303 | 307 | 308; location: string }
+  /** Close the connection without an answer. */
+  | { kind: "abort" }
+  /** Non-terminal: edits the request sent upstream and the response sent back. */
+  | { kind: "set-headers"; request: HeaderList; response: HeaderList }
+  | { kind: "remove-headers"; request: string[]; response: string[] }
+  /**
+   * Non-terminal while tokens last: a token bucket per `key` (a template), `rate`
+   * tokens per second up to `burst`. Empty -> 429 at L7, close at L4.
+   */
+  | { kind: "rate-limit"; rate: number; burst: number; key: string }
+  /**
+   * Asks a plugin with the keys as JSON; its answer `{"branch": NAME, "keys": {...}}`
+   * picks `branches[NAME]` (an unknown branch goes on with the next rule); a timeout,
+   * an error or a crash takes `failure` (null: go on). After `failures` failures in a
+   * row it is not asked for `quietMs`, and counts as failed meanwhile.
+   */
+  | {
+    kind: "plugin";
+    plugin: PluginSpec;
+    timeoutMs: number;
+    failures: number;
+    quietMs: number;
+    branches: Record<string, Rule[]>;
+    failure: Rule[] | null;
+  }
+  /** A nested flow; when it ends without a terminal action, the next rule goes on. */
+  | { kind: "flow"; rules: Rule[] };
+
+export interface Rule {
+  /** null: always. */
+  when: Condition | null;
+  action: Action;
+}
+
 export interface ListenerConfig {
   address: ListenAddress;
-  routes: RouteConfig[];
+  flow: Rule[];
   /**
    * Peers (CIDRs as written, e.g. `10.0.0.0/8`) whose connections start with a PROXY
    * protocol header (v1 or v2); its address then stands for the client everywhere.
    */
   acceptProxy: string[];
+  /** Certificates for an https:// listener; empty: `Config.tls`. */
+  tls: TlsFiles[];
 }
 
 export interface TimeoutsConfig {
@@ -91,14 +212,22 @@ export interface Config {
   /** Static node registry: node name -> its addresses. */
   nodes: Record<string, string[]>;
   timeouts: TimeoutsConfig;
-  /** Status endpoint address, or null when `--status off`. */
-  status: { host: string; port: number } | null;
-  log: { format: "text" | "json" };
-  /** Certificates for https:// listeners, chosen by SNI; the first is the default. */
-  tls: Array<{ certPath: string; keyPath: string }>;
+  control: ControlConfig;
+  log: { format: "text" | "json"; level: "debug" | "info" | "warn" | "error" };
+  /** Certificates for https:// listeners and `terminate`, chosen by SNI; the first is the default. */
+  tls: TlsFiles[];
   /** DNS server to ask instead of the system's (`HOST:PORT`), like nginx's `resolver`. */
   resolver: { host: string; port: number } | null;
 }
+
+export interface ControlConfig {
+  /** Status endpoint address, or null when off. */
+  listen: { host: string; port: number } | null;
+  /** When set, `POST /reload` (and any later admin call) needs `Authorization: Bearer TOKEN`. */
+  token: string | null;
+}
+
+export const DEFAULT_PASSIVE: PassiveConfig = { failures: 1 };
 
 export const DEFAULT_HEALTH: HealthConfig = {
   check: "tcp",

@@ -41,16 +41,34 @@ function toStatusBody(s: StatusSnapshot): StatusBody {
     version: s.version,
     runtime: s.runtime,
     uptimeSeconds: s.uptimeSeconds,
-    listeners: s.listeners.map(({ listen, protocol, routes }) => ({
-      listen,
-      protocol,
-      routes: routes.map(({ match, pool }) => ({ match, pool })),
-    })),
+    config: { generation: s.config.generation, loadedAt: s.config.loadedAt },
+    listeners: s.listeners.map(({ listen, protocol, address, flow }) => ({ listen, protocol, address, flow })),
     pools,
   };
 }
 
-export function createControlApp(snapshot: () => StatusSnapshot): Hono {
+/** What a reload came to: the new generation, or every reason it was refused. */
+export type ReloadOutcome = { ok: true; generation: number; loadedAt: string } | { ok: false; errors: string[] };
+
+export interface ControlDeps {
+  snapshot: () => StatusSnapshot;
+  /** The admin token now in force (it can change with a reload), or null for none. */
+  token?: () => string | null;
+  /** Reloads the config from its source; null when there is none (no config file). */
+  reload?: (() => Promise<ReloadOutcome>) | null;
+}
+
+/** Compares without an early exit, so response timing does not reveal the token's prefix. */
+function sameToken(given: string, want: string): boolean {
+  const a = new TextEncoder().encode(given);
+  const b = new TextEncoder().encode(want);
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i];
+  return diff === 0;
+}
+
+export function createControlApp(deps: ControlDeps | (() => StatusSnapshot)): Hono {
+  const { snapshot, token, reload } = typeof deps === "function" ? { snapshot: deps } as ControlDeps : deps;
   const app = new Hono();
 
   // The explicit 200 makes Hono set the content type itself; its bare `c.text()` falls
@@ -59,6 +77,24 @@ export function createControlApp(snapshot: () => StatusSnapshot): Hono {
   app.get("/status", (c) => c.json(toStatusBody(snapshot())));
   app.get("/metrics", (c) =>
     c.body(formatMetrics(snapshot()), 200, { "Content-Type": METRICS_CONTENT_TYPE }));
+
+  // Admin calls change the proxy: with a token configured, only its holder may.
+  app.post("/reload", async (c) => {
+    const want = token?.() ?? null;
+    if (want !== null) {
+      const auth = c.req.header("authorization") ?? "";
+      const given = auth.startsWith("Bearer ") ? auth.slice(7) : "";
+      if (!sameToken(given, want)) {
+        return c.json({ ok: false, errors: ["an admin token is required: Authorization: Bearer TOKEN"] }, 401, {
+          "WWW-Authenticate": 'Bearer realm="vane"',
+        });
+      }
+    }
+    if (!reload) return c.json({ ok: false, errors: ["vane was started without a config file; nothing to reload"] }, 409);
+    const outcome = await reload();
+    return c.json(outcome, outcome.ok ? 200 : 422);
+  });
+  app.all("/reload", (c) => c.text("method not allowed\n", 405, { Allow: "POST" }));
 
   // Hono answers HEAD from the GET handlers; any other method on these paths is a
   // client mistake worth telling apart from a typo in the path.

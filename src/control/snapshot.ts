@@ -23,23 +23,21 @@ export interface PoolStatus {
   fallback: TargetStatus[];
 }
 
-export interface RouteStatus {
-  /** As written, e.g. `*`, `api.example.com/v1`. */
-  match: string;
-  pool: string;
-}
-
 export interface ListenerStatus {
   listen: string;
   protocol: string;
-  /** In the order they were given; the most specific match wins, not the first. */
-  routes: RouteStatus[];
+  /** The address bound, `IP:PORT` (port 0 in the config becomes the real port here). */
+  address: string;
+  /** The listener's rules as YAML would write them (see docs/config.md). */
+  flow: unknown[];
 }
 
 export interface StatusSnapshot {
   version: string;
   runtime: string;
   uptimeSeconds: number;
+  /** Which config serves new connections: 1 at start, +1 per successful reload. */
+  config: { generation: number; loadedAt: string };
   listeners: ListenerStatus[];
   pools: Record<string, PoolStatus>;
   /** Bytes copied: client to target (`upstream`) and target to client (`downstream`). */

@@ -53,6 +53,7 @@ export async function connectToPool(
       try {
         const conn = await rt.connectTcp({ hostname: host, port }, connectTimeoutMs);
         pick.entry.observeLatency(performance.now() - started);
+        registry.passiveSuccess(pick.entry);
         pick.entry.address = formatAddress(host, port);
         const upstream = { conn, entry: pick.entry, address: pick.entry.address, reused: false };
         return { ok: true, upstream, attempts: tried.size };

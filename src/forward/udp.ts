@@ -20,7 +20,7 @@ export interface UdpTarget {
 
 export interface UdpForwarderOptions {
   /** Chooses a target for a new session; null when none is available. */
-  pick: () => UdpTarget | null;
+  pick: (client: SocketAddress) => UdpTarget | null;
   idleMs: number;
   logger: Logger;
   /** Binds each session's upstream socket; the runtime's bindUdp unless given. */
@@ -113,7 +113,7 @@ export class UdpForwarder {
       this.#drop("too many sessions", { client: id, max: this.#opts.maxSessions });
       return null;
     }
-    const target = this.#opts.pick();
+    const target = this.#opts.pick(client);
     if (!target) {
       this.#drop("no target", { client: id });
       return null;

@@ -4,7 +4,7 @@
  * (its primary set or its fallback), so the same address in two pools is judged
  * separately, as its pools' checks may differ.
  */
-import type { HealthConfig, TargetSpec } from "../config/model.ts";
+import { DEFAULT_PASSIVE, type HealthConfig, type PassiveConfig, type TargetSpec } from "../config/model.ts";
 import type { Candidate } from "../balance/strategy.ts";
 import type { Logger } from "../telemetry/logger.ts";
 
@@ -28,12 +28,15 @@ export class TargetHealth implements Candidate {
   totalConnections = 0;
   /** With active checks off, a passive failure benches the target until then. */
   benchedUntil = 0;
+  /** Failures seen while forwarding, in a row; reset by any success. */
+  passiveFailures = 0;
 
   constructor(
     readonly pool: string,
     readonly role: TargetRole,
     readonly spec: TargetSpec,
     readonly health: HealthConfig,
+    readonly passive: PassiveConfig = DEFAULT_PASSIVE,
   ) {
     this.key = spec.raw;
     this.weight = spec.weight;
@@ -55,12 +58,24 @@ export class HealthRegistry {
 
   constructor(private readonly log: Logger, private readonly now: () => number = () => performance.now()) {}
 
-  /** The entry for a pool's target, created on first use. */
-  entry(pool: string, role: TargetRole, spec: TargetSpec, health: HealthConfig): TargetHealth {
+  /**
+   * The entry for a pool's target, created on first use. A reload that keeps the
+   * target with the same settings gets the same entry back, health state and all; a
+   * change of its health or passive settings starts it afresh.
+   */
+  entry(
+    pool: string,
+    role: TargetRole,
+    spec: TargetSpec,
+    health: HealthConfig,
+    passive: PassiveConfig = DEFAULT_PASSIVE,
+  ): TargetHealth {
     const id = `${pool}\u0000${role}\u0000${spec.raw}`;
     let e = this.#entries.get(id);
+    const settings = JSON.stringify([spec, health, passive]);
+    if (e && JSON.stringify([e.spec, e.health, e.passive]) !== settings) e = undefined;
     if (!e) {
-      e = new TargetHealth(pool, role, spec, health);
+      e = new TargetHealth(pool, role, spec, health, passive);
       // Without active checks there is nothing to wait for: start in service.
       if (health.check === "none") e.up = true;
       this.#entries.set(id, e);
@@ -70,6 +85,12 @@ export class HealthRegistry {
 
   all(): TargetHealth[] {
     return [...this.#entries.values()];
+  }
+
+  /** Forgets every entry not in `keep` (targets a reload removed). */
+  retain(keep: Iterable<TargetHealth>): void {
+    const wanted = new Set(keep);
+    for (const [id, e] of this.#entries) if (!wanted.has(e)) this.#entries.delete(id);
   }
 
   /** The first check at start decides the state directly; rise/fall apply after it. */
@@ -86,6 +107,11 @@ export class HealthRegistry {
       e.up = false;
       this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: outcome.error });
     }
+  }
+
+  /** A connection while forwarding worked: the passive run starts over. */
+  passiveSuccess(e: TargetHealth): void {
+    e.passiveFailures = 0;
   }
 
   success(e: TargetHealth, latencyMs: number): void {
@@ -106,12 +132,17 @@ export class HealthRegistry {
   }
 
   /**
-   * A connect failed while forwarding: the target is taken out at once (HAProxy's
-   * `on-error mark-down`), since a client just paid for it; checks bring it back.
+   * A connect failed while forwarding. After `passive.failures` in a row (default 1)
+   * the target is taken out at once (HAProxy's `on-error mark-down`), since clients
+   * just paid for it; checks bring it back. 0 turns passive health off.
    */
   passiveFailure(e: TargetHealth, error: string): void {
     const wasAlive = e.alive(this.now());
     e.lastError = error;
+    e.passiveFailures++;
+    if (e.passive.failures === 0 || e.passiveFailures < e.passive.failures) return;
+    // The run is spent on this verdict; the next one counts afresh.
+    e.passiveFailures = 0;
     e.successes = 0;
     e.failures = Math.max(e.failures + 1, e.health.fall);
     if (e.health.check === "none") {

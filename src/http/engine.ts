@@ -21,7 +21,16 @@ import { relay } from "../forward/tcp.ts";
 import type { TcpConn } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { type BodyFraming, ChunkedDecoder, isUpgrade, keepAlive, requestFraming, responseFraming } from "./framing.ts";
-import { clientResponseHeaders, CONTINUE_100, serializeHead, upstreamRequestHeaders, vaneResponse } from "./headers.ts";
+import {
+  applyEdits,
+  clientResponseHeaders,
+  CONTINUE_100,
+  customResponse,
+  type HeaderEdit,
+  serializeHead,
+  upstreamRequestHeaders,
+  vaneResponse,
+} from "./headers.ts";
 
 export interface UpstreamLease {
   conn: TcpConn;
@@ -47,21 +56,47 @@ export interface Endpoint {
   port: number;
 }
 
+/** What the flow decided for one request. */
+export type Decision =
+  | { kind: "proxy"; route: HttpRoute; request: readonly HeaderEdit[]; response: readonly HeaderEdit[] }
+  /** vane answers itself (a flow's respond or redirect, or a 404/421/429). */
+  | {
+    kind: "respond";
+    status: number;
+    headers: Array<[string, string]>;
+    body: string;
+    response: readonly HeaderEdit[];
+  }
+  /** Close the connection without a word. */
+  | { kind: "abort" };
+
+/** Where a request goes, as the flow reads it: Host (or the absolute target's), path and query. */
+export interface RequestTarget {
+  host: string | null;
+  path: string;
+  query: string;
+}
+
 export interface HttpContext {
   /** The real client (after a PROXY header), for X-Forwarded-For and logs. */
   client: Endpoint;
   /** The address the client connected to (vane's side). */
   local: Endpoint;
   proto: "http" | "https";
-  /** null -> answer noRouteStatus. */
-  route(host: string | null, path: string): HttpRoute | null;
-  /** 421 when terminating TLS (the SNI named a host we do not serve this way). */
-  noRouteStatus: 404 | 421;
+  /** Runs the flow for one request. */
+  decide(head: RequestHead, target: RequestTarget): Promise<Decision>;
   /** No response head within this after the request was sent -> 504. */
   upstreamTimeoutMs: number;
   /** Client keep-alive idle timeout between requests (and WebSocket idle timeout). */
   idleMs: number;
   log: Logger;
+  /**
+   * A reload retired the config this connection started with: finish the request in
+   * flight, then close (as nginx's old workers do), so the next one meets the new config.
+   */
+  retired?(): boolean;
+  /** Told when the connection waits for its next request (true) and when one arrives. */
+  idle?(waiting: boolean): void;
   onResponse(info: {
     route: string | null;
     pool: string | null;
@@ -94,7 +129,9 @@ type CopyEnd = "done" | "done-extra" | "src-eof" | "src-error" | "dst-error" | "
 export async function serveHttp1(conn: TcpConn, ctx: HttpContext): Promise<void> {
   const client = asReplay(conn);
   try {
-    while (await serveOne(client, ctx));
+    for (let first = true; await serveOne(client, ctx, first); first = false) {
+      if (ctx.retired?.()) break;
+    }
   } catch (err) {
     // Only a bug gets here: every I/O failure is handled where it happens.
     ctx.log.error("http engine failure", { client: ctx.client.address, error: String(err) });
@@ -102,8 +139,10 @@ export async function serveHttp1(conn: TcpConn, ctx: HttpContext): Promise<void>
 }
 
 /** One request/response exchange. Returns whether the client connection may carry another. */
-async function serveOne(client: ReplayConn, ctx: HttpContext): Promise<boolean> {
+async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): Promise<boolean> {
+  if (!first) ctx.idle?.(true);
   const got = await readHead(client, parseRequestHead, performance.now() + ctx.idleMs);
+  if (!first) ctx.idle?.(false);
   if (got.kind !== "ok") {
     if (got.kind === "error") {
       // A client that sent nothing parseable gets told why; its connection state is unknown.
@@ -114,7 +153,7 @@ async function serveOne(client: ReplayConn, ctx: HttpContext): Promise<boolean> 
   }
   const head = got.head;
   const counts: Counts = { in: got.bytes, out: 0 };
-  const clientKeepAlive = keepAlive(head.version, head.headers);
+  const clientKeepAlive = keepAlive(head.version, head.headers) && !ctx.retired?.();
   const report = (route: HttpRoute | null, code: number) =>
     ctx.onResponse({
       route: route?.name ?? null,
@@ -138,12 +177,21 @@ async function serveOne(client: ReplayConn, ctx: HttpContext): Promise<boolean> 
   if (framing.kind === "error") return answer(null, framing.code, framing.reason, false);
   const hasBody = framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0);
 
-  const { host, path } = routingKey(head);
-  const route = ctx.route(host, path);
-  if (route === null) {
-    const code = ctx.noRouteStatus;
-    return answer(null, code, code === 404 ? "no route for this request" : "misdirected request", !hasBody);
+  const decision = await ctx.decide(head, routingKey(head));
+  if (decision.kind === "abort") {
+    ctx.log.debug("request aborted by the flow", { client: ctx.client.address, method: head.method });
+    return false;
   }
+  if (decision.kind === "respond") {
+    const close = hasBody || !clientKeepAlive;
+    const headers = applyEdits(decision.headers, decision.response);
+    const bytes = customResponse(decision.status, headers, decision.body, close, head.method === "HEAD");
+    counts.out += bytes.length;
+    const ok = await send(client, bytes);
+    report(null, decision.status);
+    return ok && !close;
+  }
+  const route = decision.route;
 
   const upgrade = isUpgrade(head) !== null;
   // Answer `Expect: 100-continue` ourselves once an upstream is ready (nginx does the
@@ -152,12 +200,15 @@ async function serveOne(client: ReplayConn, ctx: HttpContext): Promise<boolean> 
     headerValues(head.headers, "expect").some((v) => v.toLowerCase() === "100-continue");
   const requestHead = serializeHead(
     `${head.method} ${head.target} HTTP/1.1`,
-    upstreamRequestHeaders(head, {
-      clientAddress: ctx.client.address,
-      proto: ctx.proto,
-      upgrade,
-      dropExpect: expectContinue,
-    }),
+    applyEdits(
+      upstreamRequestHeaders(head, {
+        clientAddress: ctx.client.address,
+        proto: ctx.proto,
+        upgrade,
+        dropExpect: expectContinue,
+      }),
+      decision.request,
+    ),
   );
 
   // Send the request; one more try on a fresh connection when a reused one turns out stale.
@@ -240,7 +291,7 @@ async function serveOne(client: ReplayConn, ctx: HttpContext): Promise<boolean> 
     }
     // The retry case broke out without a head.
     if (res === null) continue;
-    return respond(client, upstream, extra, lease, route, head, res, clientKeepAlive, counts, ctx, report);
+    return respond(client, upstream, extra, lease, route, head, res, clientKeepAlive, counts, ctx, report, decision.response);
   }
 }
 
@@ -258,6 +309,7 @@ async function respond(
   counts: Counts,
   ctx: HttpContext,
   report: (route: HttpRoute | null, code: number) => void,
+  edits: readonly HeaderEdit[],
 ): Promise<boolean> {
   if (res.status === 101) {
     if (isUpgrade(req) === null) {
@@ -288,7 +340,7 @@ async function respond(
   const dechunk = framing.kind === "chunked" && req.version === "1.0";
   const close = !clientKeepAlive || framing.kind === "until-close" || dechunk;
   const connection = close ? "close" : req.version === "1.0" ? "keep-alive" : null;
-  let headers = clientResponseHeaders(res, false, connection);
+  let headers = applyEdits(clientResponseHeaders(res, false, connection), edits);
   if (dechunk) headers = headers.filter(([n]) => n.toLowerCase() !== "transfer-encoding");
   const h = serializeHead(`HTTP/1.1 ${res.status} ${res.reason}`, headers);
   counts.out += h.length;
@@ -314,8 +366,8 @@ async function respond(
   return !close;
 }
 
-/** Where a request goes: Host (or an absolute target's authority) and the path without query. */
-function routingKey(head: RequestHead): { host: string | null; path: string } {
+/** Where a request goes: Host (or an absolute target's authority), the path and the query. */
+function routingKey(head: RequestHead): RequestTarget {
   let target = head.target;
   let host = head.host;
   const scheme = target.startsWith("http://") ? 7 : target.startsWith("https://") ? 8 : 0;
@@ -330,7 +382,7 @@ function routingKey(head: RequestHead): { host: string | null; path: string } {
     target = target.slice(end) || "/";
   }
   const q = target.indexOf("?");
-  return { host, path: q < 0 ? target : target.slice(0, q) };
+  return q < 0 ? { host, path: target, query: "" } : { host, path: target.slice(0, q), query: target.slice(q + 1) };
 }
 
 /** "user@Host:port" -> "host", lowercased, without port and trailing dot. */

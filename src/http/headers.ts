@@ -95,8 +95,25 @@ export function serializeHead(startLine: string, headers: Header[]): Uint8Array 
 }
 
 const REASONS: Record<number, string> = {
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
   400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
   404: "Not Found",
+  405: "Method Not Allowed",
+  410: "Gone",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
   414: "URI Too Long",
   421: "Misdirected Request",
   431: "Request Header Fields Too Large",
@@ -106,19 +123,55 @@ const REASONS: Record<number, string> = {
   505: "HTTP Version Not Supported",
 };
 
+/** The reason phrase vane writes for a status (clients ignore it; people read it). */
+export function reasonPhrase(code: number): string {
+  return REASONS[code] ?? (code < 400 ? "OK" : "Error");
+}
+
 /** A response vane makes itself: short text body, always framed by Content-Length. */
 export function vaneResponse(code: number, text: string, close: boolean): Uint8Array {
-  const body = text + "\n";
-  const headers: Header[] = [
-    ["Content-Type", "text/plain; charset=utf-8"],
-    ["Content-Length", String(new TextEncoder().encode(body).length)],
-  ];
-  if (close) headers.push(["Connection", "close"]);
-  const head = serializeHead(`HTTP/1.1 ${code} ${REASONS[code] ?? "Error"}`, headers);
+  return customResponse(code, [["Content-Type", "text/plain; charset=utf-8"]], text + "\n", close, false);
+}
+
+/**
+ * A response from a flow's `respond` (or vane's own): the given headers, then the
+ * framing vane owns (Content-Length, Connection). A HEAD request gets the head only.
+ */
+export function customResponse(
+  code: number,
+  headers: Header[],
+  body: string,
+  close: boolean,
+  headOnly: boolean,
+): Uint8Array {
   const bodyBytes = new TextEncoder().encode(body);
+  const all: Header[] = headers.filter(([n]) => !FRAMING.has(n.toLowerCase()));
+  // 204 and 304 carry no body and no length (RFC 9110 §8.6).
+  const bodiless = code === 204 || code === 304 || (code >= 100 && code < 200);
+  if (!bodiless) all.push(["Content-Length", String(bodyBytes.length)]);
+  if (close) all.push(["Connection", "close"]);
+  const head = serializeHead(`HTTP/1.1 ${code} ${reasonPhrase(code)}`, all);
+  if (headOnly || bodiless) return head;
   const out = new Uint8Array(head.length + bodyBytes.length);
   out.set(head);
   out.set(bodyBytes, head.length);
+  return out;
+}
+
+/** Fields vane writes itself on its own responses. */
+const FRAMING = new Set(["content-length", "transfer-encoding", "connection"]);
+
+/** One change a flow makes to headers, in order (names lowercased). */
+export type HeaderEdit = { op: "set"; name: string; value: string } | { op: "remove"; name: string };
+
+/** Applies edits in order: `set` replaces every field of that name, `remove` drops them. */
+export function applyEdits(headers: Header[], edits: readonly HeaderEdit[]): Header[] {
+  if (edits.length === 0) return headers;
+  let out = headers;
+  for (const e of edits) {
+    out = out.filter(([n]) => n.toLowerCase() !== e.name);
+    if (e.op === "set") out.push([e.name, e.value]);
+  }
   return out;
 }
 

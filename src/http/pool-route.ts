@@ -1,12 +1,11 @@
 /**
- * Turns a matched route into what the HTTP engine needs: a way to lease a connection
- * to one of the pool's targets per request (the strategy picks each time; an idle
- * keep-alive connection to the picked target is reused) and to give it back.
+ * Turns a pool into what the HTTP engine needs: a way to lease a connection to one of
+ * the pool's targets per request (the strategy picks each time; an idle keep-alive
+ * connection to the picked target is reused) and to give it back.
  */
 import type { Runtime } from "../runtime/types.ts";
 import type { Pool } from "../balance/pool.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
-import type { RouteTable } from "../flow/route.ts";
 import { connectToPool } from "../forward/connect.ts";
 import type { HttpRoute, UpstreamLease } from "./engine.ts";
 import { proxyHeaderFor } from "../forward/proxy-header.ts";
@@ -22,12 +21,11 @@ export interface PoolRouteDeps {
 /** Idle connections are kept per pool and target, as health is. */
 const keyOf = (e: TargetHealth) => `${e.pool}\u0000${e.role}\u0000${e.key}`;
 
-export function poolRouter(table: RouteTable, pools: Map<string, Pool>, deps: PoolRouteDeps) {
+/** The HttpRoute of one pool; the route's name (for metrics) is the pool's. */
+export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
   const leased = new WeakMap<UpstreamLease, TargetHealth>();
-  const routes = new Map<string, HttpRoute>();
-
-  const routeFor = (name: string, pool: Pool): HttpRoute => ({
-    name,
+  return {
+    name: pool.name,
     pool: pool.name,
     async acquire(peer) {
       // A PROXY header speaks for one client, so such connections are never shared
@@ -58,15 +56,5 @@ export function poolRouter(table: RouteTable, pools: Map<string, Pool>, deps: Po
       if (reusable && !pool.config.sendProxy) deps.upstreams.put(lease.key, lease.conn);
       else lease.conn.close();
     },
-  });
-
-  return (host: string | null, path: string): HttpRoute | null => {
-    const route = table.matchRequest(host, path);
-    const pool = route ? pools.get(route.pool) : undefined;
-    if (!route || !pool) return null;
-    // One HttpRoute per configured route, made on first use.
-    let r = routes.get(route.raw);
-    if (!r) routes.set(route.raw, (r = routeFor(route.raw, pool)));
-    return r;
   };
 }

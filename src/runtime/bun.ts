@@ -4,6 +4,7 @@
  * returns a short count), so the rest waits for drain(); incoming data is queued up
  * to a bound and the socket paused beyond it, so neither side buffers unboundedly.
  */
+import { watchFile } from "./watch.ts";
 import type { HttpServer, Runtime, SignalName, SocketAddress, TcpConn, TcpListener } from "./types.ts";
 import { withTimeout } from "./timeout.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
@@ -228,6 +229,7 @@ export function createBunRuntime(): Runtime {
     },
 
     readTextFile: (path) => Bun.file(path).text(),
+    watchFile,
 
     exit(code: number): never {
       process.exit(code);

@@ -4,6 +4,7 @@
  * 5x slower), node:dns for TTLs (Deno.resolveDns does not report them), Deno.serve
  * for the status endpoint.
  */
+import { watchFile } from "./watch.ts";
 import type {
   HttpServer,
   Runtime,
@@ -77,6 +78,7 @@ export function createDenoRuntime(): Runtime {
     },
 
     readTextFile: (path) => Deno.readTextFile(path),
+    watchFile,
 
     exit(code: number): never {
       Deno.exit(code);

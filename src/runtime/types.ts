@@ -99,6 +99,8 @@ export interface Runtime {
   bindUdp(addr: SocketAddress, onMessage: (data: Uint8Array, from: SocketAddress) => void): Promise<UdpSocket>;
   onSignal(signal: SignalName, handler: () => void): void;
   readTextFile(path: string): Promise<string>;
+  /** Calls `onChange` when the file may have changed (created, written, renamed over); returns a stop function. */
+  watchFile(path: string, onChange: () => void): () => void;
   exit(code: number): never;
 }
 

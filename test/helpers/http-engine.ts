@@ -43,7 +43,7 @@ export interface EngineHandle {
 
 export async function startEngine(
   routes: RouteSpec[],
-  opts: Partial<Pick<HttpContext, "upstreamTimeoutMs" | "idleMs" | "noRouteStatus">> = {},
+  opts: Partial<Pick<HttpContext, "upstreamTimeoutMs" | "idleMs">> & { noRouteStatus?: 404 | 421 } = {},
 ): Promise<EngineHandle> {
   const rt = runtime();
   const pool = new UpstreamPool({ maxIdlePerKey: 8, idleMs: 5000 });
@@ -82,16 +82,24 @@ export async function startEngine(
       client: { address: c.remote.hostname, port: c.remote.port },
       local: { address: c.local.hostname, port: c.local.port },
       proto: "http",
-      route(host, path) {
+      // The longest matching prefix of the request's host, as a flow of the CLI's routes would choose.
+      async decide(_head, { host, path }) {
         let best: (typeof table)[number] | null = null;
         for (const t of table) {
           const prefix = t.spec.prefix ?? "";
           if (t.spec.host !== host || !path.startsWith(prefix)) continue;
           if (!best || prefix.length > (best.spec.prefix ?? "").length) best = t;
         }
-        return best?.route ?? null;
+        if (best) return { kind: "proxy", route: best.route, request: [], response: [] };
+        const code = opts.noRouteStatus ?? 404;
+        return {
+          kind: "respond",
+          status: code,
+          headers: [["content-type", "text/plain; charset=utf-8"]],
+          body: code === 404 ? "no route for this request\n" : "misdirected request\n",
+          response: [],
+        };
       },
-      noRouteStatus: opts.noRouteStatus ?? 404,
       upstreamTimeoutMs: opts.upstreamTimeoutMs ?? 2000,
       idleMs: opts.idleMs ?? 5000,
       log: silentLogger,

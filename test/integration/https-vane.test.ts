@@ -82,6 +82,6 @@ describe("TLS termination and --accept-proxy", () => {
     const port = v.vane.listeners[1].addr.port;
     const r = await get(port, "alpha.test");
     expect(r.stdout.toString().split("\n").pop()).toBe("200");
-    expect(v.logs.some((l) => l.msg === "--accept-proxy is not applied to https:// listeners")).toBe(true);
+    expect(v.logs.some((l) => l.msg === "accept-proxy is not applied to https:// listeners")).toBe(true);
   }, 20000);
 });

@@ -119,16 +119,18 @@ describe("TLS passthrough by SNI", () => {
 });
 
 describe("status of a multi-route listener", () => {
-  it("lists the listener's routes with their pools", async () => {
+  it("lists the listener's flow, most specific route first", async () => {
     const { v, alpha, beta, echo } = await startMixedPort();
     const s = await (await fetch(`${v.statusUrl}/status`)).json();
+    expect(s.config.generation).toBe(1);
     expect(s.listeners).toEqual([{
       listen: "127.0.0.1:0",
       protocol: "tcp",
-      routes: [
-        { match: "alpha.test", pool: "alpha.test" },
-        { match: "*.beta.test", pool: "*.beta.test" },
-        { match: "*", pool: "default" },
+      address: `127.0.0.1:${v.port}`,
+      flow: [
+        { when: { host: "alpha.test" }, proxy: "alpha.test" },
+        { when: { host: "*.beta.test" }, proxy: "*.beta.test" },
+        { proxy: "default" },
       ],
     }]);
     expect(s.pools["alpha.test"].targets[0].target).toBe(`127.0.0.1:${alpha.port}`);

@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { FLAG_NAMES, parseCli } from "../../src/cli/args.ts";
 import { CliError } from "../../src/cli/errors.ts";
 import { HELP } from "../../src/cli/help.ts";
-import { type Config, DEFAULT_HEALTH, DEFAULT_TIMEOUTS } from "../../src/config/model.ts";
+import { type Config, DEFAULT_HEALTH, DEFAULT_TIMEOUTS, type ListenerConfig } from "../../src/config/model.ts";
+
+/** The pools a listener's flow proxies to, in rule order. */
+const poolsOf = (l: ListenerConfig) => l.flow.map((r) => (r.action.kind === "proxy" ? r.action.pool : r.action.kind));
 
 const ROUTE = ["--route", "*=127.0.0.1:9000"];
 
@@ -10,7 +13,7 @@ const ROUTE = ["--route", "*=127.0.0.1:9000"];
 function config(...argv: string[]): Config {
   const result = parseCli(argv);
   if (result.kind !== "run") throw new Error(`expected a run result, got ${result.kind}`);
-  return result.config;
+  return result.config!;
 }
 
 /** The CliError message for argv that must fail. */
@@ -33,8 +36,8 @@ describe("parseCli: defaults", () => {
     expect(c.listeners[0].address).toEqual({ protocol: "tcp", host: "0.0.0.0", port: 8080, raw: "0.0.0.0:8080" });
     expect(c.timeouts).toEqual(DEFAULT_TIMEOUTS);
     expect(c.timeouts).toEqual({ connectMs: 5_000, idleMs: 600_000, graceMs: 10_000, udpIdleMs: 30_000, upstreamMs: 60_000 });
-    expect(c.status).toEqual({ host: "127.0.0.1", port: 9901 });
-    expect(c.log).toEqual({ format: "text" });
+    expect(c.control).toEqual({ listen: { host: "127.0.0.1", port: 9901 }, token: null });
+    expect(c.log).toEqual({ format: "text", level: "info" });
     expect(c.resolver).toBeNull();
     expect(c.nodes).toEqual({});
     expect(c.pools.default).toEqual({
@@ -44,10 +47,12 @@ describe("parseCli: defaults", () => {
       fallback: [],
       health: { check: "tcp", intervalMs: 2_000, timeoutMs: 1_000, rise: 2, fall: 3 },
       sendProxy: null,
+      passive: { failures: 1 },
     });
     expect(c.pools.default.health).toEqual(DEFAULT_HEALTH);
     expect(c.listeners[0].acceptProxy).toEqual([]);
-    expect(c.listeners[0].routes).toEqual([{ raw: "*", match: { kind: "any" }, pool: "default" }]);
+    expect(c.listeners[0].tls).toEqual([]);
+    expect(c.listeners[0].flow).toEqual([{ when: null, action: { kind: "proxy", pool: "default" } }]);
   });
 
   it("requires at least one route", () => {
@@ -143,19 +148,23 @@ describe("parseCli: --route", () => {
       "--route",
       "b.example.com/api/x=10.0.0.4:80",
     );
-    expect(c.listeners[0].routes).toEqual([
-      { raw: "*", match: { kind: "any" }, pool: "default" },
-      { raw: "API.example.com", match: { kind: "host", host: "api.example.com" }, pool: "API.example.com" },
+    // Most specific first, so the flow's first match is the route's most specific match.
+    const host = (value: string) => ({ kind: "key", key: "host", matcher: { op: "equals", value } });
+    const prefix = (value: string) => ({ kind: "key", key: "req.path", matcher: { op: "prefix", value } });
+    expect(c.listeners[0].flow).toEqual([
       {
-        raw: "*.Example.com/v1",
-        match: { kind: "wildcard", suffix: "example.com", pathPrefix: "/v1" },
-        pool: "*.Example.com/v1",
+        when: { kind: "all", of: [host("b.example.com"), prefix("/api/x")] },
+        action: { kind: "proxy", pool: "b.example.com/api/x" },
       },
+      { when: host("api.example.com"), action: { kind: "proxy", pool: "API.example.com" } },
       {
-        raw: "b.example.com/api/x",
-        match: { kind: "host", host: "b.example.com", pathPrefix: "/api/x" },
-        pool: "b.example.com/api/x",
+        when: {
+          kind: "all",
+          of: [{ kind: "key", key: "host", matcher: { op: "glob", pattern: "*.example.com" } }, prefix("/v1")],
+        },
+        action: { kind: "proxy", pool: "*.Example.com/v1" },
       },
+      { when: null, action: { kind: "proxy", pool: "default" } },
     ]);
     expect(Object.keys(c.pools)).toEqual(["default", "API.example.com", "*.Example.com/v1", "b.example.com/api/x"]);
     expect(c.pools["*.Example.com/v1"].targets[0]).toEqual({
@@ -185,21 +194,21 @@ describe("parseCli: --route", () => {
   it("numbers colliding inline pool names", () => {
     const c = config("--pool", "default=a:1", "--route", "*=b:2", "--route", "*=c:3");
     expect(Object.keys(c.pools)).toEqual(["default", "default#2", "default#3"]);
-    expect(c.listeners[0].routes.map((r) => r.pool)).toEqual(["default#2", "default#3"]);
+    expect(poolsOf(c.listeners[0])).toEqual(["default#2", "default#3"]);
     expect(c.pools["default#3"].name).toBe("default#3");
   });
 
   it("uses a --pool by name, wherever --pool appears", () => {
     const c = config("--route", "*=web", "--pool", "web=10.0.0.1:80,10.0.0.2:80");
-    expect(c.listeners[0].routes).toEqual([{ raw: "*", match: { kind: "any" }, pool: "web" }]);
+    expect(c.listeners[0].flow).toEqual([{ when: null, action: { kind: "proxy", pool: "web" } }]);
     expect(Object.keys(c.pools)).toEqual(["web"]);
   });
 
   it("gives every listener all routes in order", () => {
     const c = config("--listen", ":1", "--listen", ":2", "--route", "a.com=a:1", "--route", "*=b:2");
     expect(c.listeners).toHaveLength(2);
-    expect(c.listeners[0].routes).toEqual(c.listeners[1].routes);
-    expect(c.listeners[1].routes.map((r) => r.raw)).toEqual(["a.com", "*"]);
+    expect(c.listeners[0].flow).toEqual(c.listeners[1].flow);
+    expect(poolsOf(c.listeners[1])).toEqual(["a.com", "default"]);
   });
 
   it("refuses a bare word that is not a pool", () => {
@@ -325,7 +334,7 @@ describe("parseCli: scalar flags", () => {
     expect(c.pools.default.health.intervalMs).toBe(500);
     expect(c.pools.default.health.timeoutMs).toBe(1_500);
     expect(c.timeouts).toEqual({ connectMs: 60_000, idleMs: 3_600_000, graceMs: 0, udpIdleMs: 30_000, upstreamMs: 60_000 });
-    expect(c.status).toEqual({ host: "::1", port: 0 });
+    expect(c.control.listen).toEqual({ host: "::1", port: 0 });
     expect(c.log.format).toBe("json");
     expect(c.resolver).toEqual({ host: "::1", port: 53 });
   });
@@ -335,8 +344,8 @@ describe("parseCli: scalar flags", () => {
   });
 
   it("reads --status off and :PORT", () => {
-    expect(config(...ROUTE, "--status", "off").status).toBeNull();
-    expect(config(...ROUTE, "--status", ":9999").status).toEqual({ host: "0.0.0.0", port: 9999 });
+    expect(config(...ROUTE, "--status", "off").control.listen).toBeNull();
+    expect(config(...ROUTE, "--status", ":9999").control.listen).toEqual({ host: "0.0.0.0", port: 9999 });
   });
 
   it("refuses bad enumerations", () => {
@@ -470,8 +479,8 @@ describe("parseCli: TLS termination", () => {
   it("takes --tls CERT,KEY pairs in order", () => {
     const r = parseCli(["--listen", "https://:443", "--tls", "a.crt,a.key", "--tls", "b.crt,b.key", "--route", "*=127.0.0.1:1"]);
     if (r.kind !== "run") throw new Error("not a run");
-    expect(r.config.tls).toEqual([{ certPath: "a.crt", keyPath: "a.key" }, { certPath: "b.crt", keyPath: "b.key" }]);
-    expect(r.config.listeners[0].address.protocol).toBe("https");
+    expect(r.config!.tls).toEqual([{ certPath: "a.crt", keyPath: "a.key" }, { certPath: "b.crt", keyPath: "b.key" }]);
+    expect(r.config!.listeners[0].address.protocol).toBe("https");
   });
 
   it("requires --tls for an https:// listener and a CERT,KEY pair in each", () => {

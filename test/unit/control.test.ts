@@ -21,9 +21,15 @@ function snapshot(): StatusSnapshot {
     version: "0.1.0",
     runtime: "deno",
     uptimeSeconds: 42.5,
+    config: { generation: 3, loadedAt: "2026-11-23T10:00:00.000Z" },
     listeners: [
-      { listen: "0.0.0.0:80", protocol: "tcp", routes: [{ match: "*", pool: "web" }] },
-      { listen: "127.0.0.1:5432", protocol: "tcp", routes: [{ match: "db.test", pool: "db" }] },
+      { listen: "0.0.0.0:80", protocol: "tcp", address: "0.0.0.0:80", flow: [{ proxy: "web" }] },
+      {
+        listen: "127.0.0.1:5432",
+        protocol: "tcp",
+        address: "127.0.0.1:5432",
+        flow: [{ when: { host: "db.test" }, proxy: "db" }],
+      },
     ],
     pools: {
       web: {
@@ -95,9 +101,15 @@ describe("GET /status", () => {
       version: "0.1.0",
       runtime: "deno",
       uptimeSeconds: 42.5,
+      config: { generation: 3, loadedAt: "2026-11-23T10:00:00.000Z" },
       listeners: [
-        { listen: "0.0.0.0:80", protocol: "tcp", routes: [{ match: "*", pool: "web" }] },
-        { listen: "127.0.0.1:5432", protocol: "tcp", routes: [{ match: "db.test", pool: "db" }] },
+        { listen: "0.0.0.0:80", protocol: "tcp", address: "0.0.0.0:80", flow: [{ proxy: "web" }] },
+        {
+          listen: "127.0.0.1:5432",
+          protocol: "tcp",
+          address: "127.0.0.1:5432",
+          flow: [{ when: { host: "db.test" }, proxy: "db" }],
+        },
       ],
       pools: {
         web: {
@@ -301,5 +313,55 @@ describe("routing", () => {
     const res = await app.request("/status", { method: "HEAD" });
     expect(res.status).toBe(200);
     expect(await res.text()).toBe("");
+  });
+});
+
+describe("POST /reload", () => {
+  const outcomes: Array<"ok" | "bad"> = [];
+  const reloading = createControlApp({
+    snapshot,
+    token: () => "s3cret",
+    reload: async () => {
+      const next = outcomes.shift();
+      return next === "ok"
+        ? { ok: true, generation: 4, loadedAt: "2026-11-23T11:00:00.000Z" }
+        : { ok: false, errors: ["vane.yaml:3:5: pools.web.strategy: expected random, serial or fastest; got \"x\""] };
+    },
+  });
+  const post = (auth?: string) =>
+    reloading.request("/reload", { method: "POST", headers: auth ? { Authorization: auth } : {} });
+
+  it("refuses a caller without the admin token, and one with a wrong token", async () => {
+    for (const auth of [undefined, "Bearer nope", "Bearer s3cret2", "Basic s3cret", "s3cret"]) {
+      const res = await post(auth);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toBe('Bearer realm="vane"');
+      expect((await res.json()).ok).toBe(false);
+    }
+    expect(outcomes).toEqual([]);
+  });
+
+  it("reloads with the token and returns the new generation", async () => {
+    outcomes.push("ok");
+    const res = await post("Bearer s3cret");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true, generation: 4, loadedAt: "2026-11-23T11:00:00.000Z" });
+  });
+
+  it("returns the config's errors with 422 when it is refused", async () => {
+    outcomes.push("bad");
+    const res = await post("Bearer s3cret");
+    expect(res.status).toBe(422);
+    const body = await res.json();
+    expect(body.ok).toBe(false);
+    expect(body.errors[0]).toMatch(/^vane\.yaml:3:5: pools\.web\.strategy: /);
+  });
+
+  it("needs no token when none is configured, and says when there is nothing to reload", async () => {
+    const open = createControlApp({ snapshot, token: () => null, reload: null });
+    const res = await open.request("/reload", { method: "POST" });
+    expect(res.status).toBe(409);
+    expect((await res.json()).errors[0]).toMatch(/without a config file/);
+    expect((await open.request("/reload")).status).toBe(405);
   });
 });

@@ -1,0 +1,270 @@
+/**
+ * The YAML config file, read into the same Config model the CLI builds. Every problem
+ * is reported with its line, column and key path, and all of them at once: an
+ * operator fixing a file should not have to run vane once per typo. The text comes
+ * from the caller (start-up, reload), so this module does no I/O.
+ */
+import { isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import { formatIpBytes, parseCidr, parseCidrList, parseIpBytes } from "./cidr.ts";
+import {
+  type Config,
+  type ControlConfig,
+  DEFAULT_TIMEOUTS,
+  type ListenerConfig,
+  type PoolConfig,
+  type TimeoutsConfig,
+  type TlsFiles,
+} from "./model.ts";
+import { isValidName, parseBindAddress, parseHostPort, parseIp, parseListen, q } from "./target.ts";
+import { defaultPool, readPool } from "./yaml-pools.ts";
+import { type FlowState, readFlow, readTlsList } from "./yaml-flow.ts";
+import { type ConfigIssue, type Entry, index, Reader } from "./yaml-reader.ts";
+
+export type { ConfigIssue };
+
+export interface LoadOptions {
+  /** Names of functions registered by embedding code (plugin `function:` steps); absent = none known. */
+  functions?: ReadonlySet<string>;
+}
+
+export type LoadResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
+
+const TOP_KEYS = ["listeners", "pools", "nodes", "control", "timeouts", "log", "tls", "resolver"];
+const LISTENER_KEYS = ["listen", "accept-proxy", "tls", "flow"];
+const TIMEOUT_KEYS: ReadonlyArray<readonly [string, keyof TimeoutsConfig]> = [
+  ["connect", "connectMs"],
+  ["idle", "idleMs"],
+  ["grace", "graceMs"],
+  ["udp-idle", "udpIdleMs"],
+  ["upstream", "upstreamMs"],
+];
+const LOG_FORMATS = ["text", "json"] as const;
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export const DEFAULT_CONTROL_LISTEN = { host: "127.0.0.1", port: 9901 };
+const CONFIG_EXPECTED = "a config (a map with listeners, pools, ...)";
+const NAME_EXPECTED = `name (letters, digits, "-", "_" and ".")`;
+const LISTEN_EXPECTED = "a listen address like tcp://0.0.0.0:8443, http://:8080 or udp://[::]:53";
+
+/** `FILE:LINE:COL: PATH: MESSAGE`, one line (PATH omitted when empty, e.g. a YAML syntax error). */
+export function formatIssue(file: string, issue: ConfigIssue): string {
+  return `${file}:${issue.line}:${issue.col}: ${issue.path ? `${issue.path}: ` : ""}${issue.message}`;
+}
+
+export function loadConfigText(text: string, opts: LoadOptions = {}): LoadResult {
+  const lines = new LineCounter();
+  // Duplicate keys are left to Reader.entries, which can name the key path.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    // After a syntax error the tree is the parser's guess; checking it would mostly report the guess.
+    const issues = doc.errors.map((e): ConfigIssue => {
+      const { line, col } = lines.linePos(e.pos[0]);
+      return { line, col, path: "", message: `invalid YAML: ${e.message}` };
+    });
+    return { ok: false, issues };
+  }
+  const r = new Reader(doc, lines);
+  const contents = r.resolve(doc.contents);
+  if (contents === null || (isScalar(contents) && contents.value === null)) {
+    const message = `expected ${CONFIG_EXPECTED}; got an empty file`;
+    return { ok: false, issues: [{ line: 1, col: 1, path: "", message }] };
+  }
+  const config = readConfig(r, contents, opts.functions ?? new Set());
+  if (config === undefined || r.issues.length > 0) {
+    // Sorted by position, so the list reads top to bottom like the file; sort is stable.
+    const issues = [...r.issues].sort((a, b) => a.line - b.line || a.col - b.col);
+    return { ok: false, issues };
+  }
+  return { ok: true, config };
+}
+
+function readConfig(r: Reader, node: Node, functions: ReadonlySet<string>): Config | undefined {
+  const e = r.entries(node, "", CONFIG_EXPECTED, TOP_KEYS);
+  if (!e) return undefined;
+  // Nodes, certificates and pools first: listeners refer to them.
+  const nodes = readNodes(r, e.get("nodes"));
+  const tlsEntry = e.get("tls");
+  const tls = tlsEntry ? readTlsList(r, tlsEntry.value, tlsEntry.path) : [];
+  const pools = readPools(r, e.get("pools"), nodes);
+  const st: FlowState = {
+    r,
+    pools: new Map(pools),
+    nodes,
+    // A broken tls: was reported already; do not add "no certificates" on top.
+    hasGlobalTls: tls === undefined || tls.length > 0,
+    functions,
+    inline: [],
+  };
+  const l = r.required(e, "listeners", node, "");
+  const listeners = l ? readListeners(st, l) : [];
+  nameInlinePools(st, pools);
+  return {
+    listeners,
+    pools: Object.fromEntries(pools),
+    nodes: Object.fromEntries(nodes),
+    timeouts: readTimeouts(r, e.get("timeouts")),
+    control: readControl(r, e.get("control")),
+    log: readLog(r, e.get("log")),
+    tls: tls ?? [],
+    resolver: readResolver(r, e.get("resolver")),
+  };
+}
+
+/**
+ * Inline pools (`proxy: [targets]` or `proxy: {targets: ...}`) become `inline-1`,
+ * `inline-2`, ... in the order they appear in the file, whatever order the walk met
+ * them in, so the names are predictable from the text. Names of named pools are skipped.
+ */
+function nameInlinePools(st: FlowState, pools: Map<string, PoolConfig>): void {
+  let n = 1;
+  for (const { action, pool } of [...st.inline].sort((a, b) => a.offset - b.offset)) {
+    while (pools.has(`inline-${n}`)) n++;
+    const name = `inline-${n}`;
+    pools.set(name, { ...pool, name });
+    action.pool = name;
+  }
+}
+
+/** `nodes: { NAME: [IP, ...] }`; a single string (comma-separated) also works. */
+function readNodes(r: Reader, entry: Entry | undefined): Map<string, string[]> {
+  const nodes = new Map<string, string[]>();
+  if (!entry) return nodes;
+  const e = r.entries(entry.value, entry.path, "a map of node names to IP lists, like {db: [10.0.0.5]}");
+  for (const { key, keyNode, value, path } of e?.values() ?? []) {
+    if (!isValidName(key)) r.error(keyNode, path, `expected a node ${NAME_EXPECTED}; got ${q(key)}`);
+    // Registered even when its addresses are bad, so targets naming it do not add errors.
+    nodes.set(key, readIps(r, value, path) ?? []);
+  }
+  return nodes;
+}
+
+function readIps(r: Reader, node: Node, path: string): string[] | undefined {
+  if (isScalar(node) && typeof node.value === "string") {
+    const text = node.value;
+    return r.attempt(node, path, () => text.split(",").map((t) => parseIp(t.trim())));
+  }
+  const items = r.list(node, path, "a list of IP addresses");
+  if (!items) return undefined;
+  if (items.length === 0) return r.fail(node, path, "at least one IP address");
+  const ips = items.map((n, i) => r.parse(n, index(path, i), "an IP address like 10.0.0.1 or ::1", parseIp));
+  return ips.every((x) => x !== undefined) ? (ips as string[]) : undefined;
+}
+
+function readPools(r: Reader, entry: Entry | undefined, nodes: ReadonlyMap<string, unknown>): Map<string, PoolConfig> {
+  // A Map, so that a pool named "__proto__" is just a name.
+  const pools = new Map<string, PoolConfig>();
+  if (!entry) return pools;
+  const e = r.entries(entry.value, entry.path, "a map of pool names to pools, like {web: {targets: [...]}}");
+  for (const { key, keyNode, value, path } of e?.values() ?? []) {
+    if (!isValidName(key)) r.error(keyNode, path, `expected a pool ${NAME_EXPECTED}; got ${q(key)}`);
+    // A broken pool still exists as a name, so rules using it add no "unknown pool" errors.
+    pools.set(key, readPool(r, value, path, key, nodes) ?? defaultPool(key, []));
+  }
+  return pools;
+}
+
+function readListeners(st: FlowState, entry: Entry): ListenerConfig[] {
+  const { r } = st;
+  const items = r.list(entry.value, entry.path, "a list of listeners like [{listen: tcp://:8443, flow: [...]}]");
+  if (!items) return [];
+  if (items.length === 0) r.fail(entry.value, entry.path, "at least one listener");
+  // TCP-family listeners (tcp, http, https) share the TCP port space; udp has its own.
+  const seen = new Map<string, { path: string; raw: string }>();
+  const out: ListenerConfig[] = [];
+  items.forEach((item, i) => {
+    const path = index(entry.path, i);
+    const e = r.entries(item, path, "a listener (a map with listen and flow)", LISTENER_KEYS);
+    if (!e) return;
+    const l = r.required(e, "listen", item, path);
+    const address = l && r.parse(l.value, l.path, LISTEN_EXPECTED, parseListen);
+    const ap = e.get("accept-proxy");
+    const acceptProxy = ap ? readAcceptProxy(r, ap) : [];
+    const t = e.get("tls");
+    const tlsList = t ? readTlsList(r, t.value, t.path) : [];
+    const tls: TlsFiles[] = tlsList ?? [];
+    if (l && address?.protocol === "https" && tlsList?.length === 0 && !st.hasGlobalTls) {
+      r.error(
+        l.value,
+        l.path,
+        "expected certificates for an https:// listener (tls: [{cert, key}] here or at the top level); got none",
+      );
+    }
+    if (l && address && address.port !== 0) {
+      const family = address.protocol === "udp" ? "UDP" : "TCP";
+      // Compared in canonical form: "[::]" and "[0::0]" are one address.
+      const bytes = parseIpBytes(address.host);
+      const host = bytes ? formatIpBytes(bytes) : address.host;
+      const hostPort = `${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+      const first = seen.get(`${family} ${hostPort}`);
+      if (first) {
+        r.error(
+          l.value,
+          l.path,
+          `expected each ${family} address once; got ${hostPort} again (${first.path} is ${q(first.raw)})`,
+        );
+      } else seen.set(`${family} ${hostPort}`, { path: l.path, raw: address.raw });
+    }
+    const f = r.required(e, "flow", item, path);
+    // A listener whose address is broken is checked as tcp://, the one that allows everything.
+    const flow = f && readFlow(st, f.value, f.path, { protocol: address?.protocol ?? "tcp", inTerminate: false });
+    if (address && flow) out.push({ address, flow, acceptProxy, tls });
+  });
+  return out;
+}
+
+/** CIDRs, validated and kept as written (the model stays printable), like --accept-proxy. */
+function readAcceptProxy(r: Reader, { value, path }: Entry): string[] {
+  if (isScalar(value) && typeof value.value === "string") {
+    const text = value.value;
+    return r.attempt(value, path, () => parseCidrList(text).map((c) => c.raw)) ?? [];
+  }
+  const items = r.list(value, path, "a list of CIDRs like [10.0.0.0/8, fd00::/8]") ?? [];
+  return items.flatMap((n, i) => {
+    const c = r.parse(n, index(path, i), "a CIDR like 10.0.0.0/8 or fd00::/8", parseCidr);
+    return c ? [c.raw] : [];
+  });
+}
+
+function readTimeouts(r: Reader, entry: Entry | undefined): TimeoutsConfig {
+  const t: TimeoutsConfig = { ...DEFAULT_TIMEOUTS };
+  if (!entry) return t;
+  const e = r.entries(entry.value, entry.path, "a map of timeouts", TIMEOUT_KEYS.map(([k]) => k));
+  for (const [key, field] of TIMEOUT_KEYS) {
+    const x = e?.get(key);
+    // grace 0s means "stop at once"; any other zero would mean "fail everything".
+    if (x) t[field] = r.duration(x.value, x.path, key === "grace") ?? t[field];
+  }
+  return t;
+}
+
+function readControl(r: Reader, entry: Entry | undefined): ControlConfig {
+  const c: ControlConfig = { listen: { ...DEFAULT_CONTROL_LISTEN }, token: null };
+  if (!entry) return c;
+  const e = r.entries(entry.value, entry.path, "{listen: 127.0.0.1:9901, token: SECRET}", ["listen", "token"]);
+  const l = e?.get("listen");
+  if (l) {
+    c.listen = isScalar(l.value) && l.value.value === "off"
+      ? null
+      : r.parse(l.value, l.path, "an address like 127.0.0.1:9901, or off", parseBindAddress) ?? c.listen;
+  }
+  const t = e?.get("token");
+  if (t) c.token = r.nonEmpty(t.value, t.path, "a non-empty token") ?? null;
+  return c;
+}
+
+function readLog(r: Reader, entry: Entry | undefined): Config["log"] {
+  const log: Config["log"] = { format: "text", level: "info" };
+  if (!entry) return log;
+  const e = r.entries(entry.value, entry.path, "{format: text, level: info}", ["format", "level"]);
+  const f = e?.get("format");
+  const l = e?.get("level");
+  if (f) log.format = r.keyword(f.value, f.path, LOG_FORMATS) ?? log.format;
+  if (l) log.level = r.keyword(l.value, l.path, LOG_LEVELS) ?? log.level;
+  return log;
+}
+
+/** A DNS server as IP:PORT (it cannot itself need DNS); null or absent: the system's. */
+function readResolver(r: Reader, entry: Entry | undefined): Config["resolver"] {
+  if (!entry || (isScalar(entry.value) && entry.value.value === null)) return null;
+  const hp = r.parse(entry.value, entry.path, "an IP:PORT like 127.0.0.1:53", (t) => parseHostPort(t, { ipOnly: true }));
+  return hp ? { host: hp.host, port: hp.port } : null;
+}

@@ -1,0 +1,174 @@
+/**
+ * Pools in the YAML file: a named pool under `pools:`, or an inline body under a
+ * rule's `proxy:`; both read the same keys here. Targets naming a node are checked
+ * against `nodes:` right away, so the error points at the target as written.
+ */
+import { isMap, isScalar, type Node } from "yaml";
+import { DEFAULT_EXPECT, parseExpect, parseHealthSpec } from "../health/http-check.ts";
+import {
+  DEFAULT_HEALTH,
+  DEFAULT_PASSIVE,
+  type HealthConfig,
+  type PassiveConfig,
+  type PoolConfig,
+  STRATEGIES,
+  type TargetSpec,
+} from "./model.ts";
+import { undefinedMessage } from "./suggest.ts";
+import { MAX_WEIGHT, parseTarget, parseTargetList, q, TARGET_EXPECTED } from "./target.ts";
+import { index, join, type Reader } from "./yaml-reader.ts";
+
+export const POOL_KEYS = ["targets", "strategy", "fallback", "health", "passive", "proxy-protocol"];
+const HEALTH_KEYS = ["check", "path", "expect", "interval", "timeout", "rise", "fall"];
+const HEALTH_CHECKS = ["tcp", "http", "none"] as const;
+const PROXY_PROTOCOLS = ["v1", "v2", "off"] as const;
+
+/** What a pool is when only its targets are given: the defaults of every other key. */
+export function defaultPool(name: string, targets: TargetSpec[]): PoolConfig {
+  return {
+    name,
+    strategy: "serial",
+    targets,
+    fallback: [],
+    health: { ...DEFAULT_HEALTH },
+    sendProxy: null,
+    passive: { ...DEFAULT_PASSIVE },
+  };
+}
+
+/** The body of a pool (`pools.NAME` or an inline `proxy: {...}`). */
+export function readPool(
+  r: Reader,
+  node: Node,
+  path: string,
+  name: string,
+  nodes: ReadonlyMap<string, unknown>,
+): PoolConfig | undefined {
+  const e = r.entries(node, path, "a pool (a map with targets, strategy, health, ...)", POOL_KEYS);
+  if (!e) return undefined;
+  const pool = defaultPool(name, []);
+  const targets = r.required(e, "targets", node, path);
+  if (targets) pool.targets = readTargets(r, targets.value, targets.path, nodes, false) ?? [];
+  for (const { key, value, path: p } of e.values()) {
+    if (key === "strategy") pool.strategy = r.keyword(value, p, STRATEGIES) ?? pool.strategy;
+    else if (key === "fallback") pool.fallback = readTargets(r, value, p, nodes, true) ?? [];
+    else if (key === "health") pool.health = readHealth(r, value, p) ?? pool.health;
+    else if (key === "passive") pool.passive = readPassive(r, value, p) ?? pool.passive;
+    else if (key === "proxy-protocol") {
+      const v = r.keyword(value, p, PROXY_PROTOCOLS);
+      pool.sendProxy = v === "v1" || v === "v2" ? v : null;
+    }
+  }
+  return pool;
+}
+
+/**
+ * A target list: a YAML list of `HOST:PORT[@W]` strings or `{target, weight}` maps,
+ * or one comma-separated string like the CLI takes. Each target at most once: health
+ * is kept per target, and a larger share is what the weight is for.
+ */
+export function readTargets(
+  r: Reader,
+  node: Node,
+  path: string,
+  nodes: ReadonlyMap<string, unknown>,
+  allowEmpty: boolean,
+): TargetSpec[] | undefined {
+  const checkNode = (t: TargetSpec, at: Node, p: string): TargetSpec | undefined => {
+    if (t.kind !== "node" || nodes.has(t.node)) return t;
+    return r.error(at, p, undefinedMessage("node", t.node, [...nodes.keys()], "add it under nodes:"));
+  };
+  if (isScalar(node) && typeof node.value === "string") {
+    const text = node.value;
+    const list = r.attempt(node, path, () => parseTargetList(text));
+    if (!list) return undefined;
+    const ok = list.filter((t) => checkNode(t, node, path));
+    return ok.length === list.length ? list : undefined;
+  }
+  const items = r.list(node, path, "a list of targets");
+  if (!items) return undefined;
+  if (items.length === 0 && !allowEmpty) return r.fail(node, path, "at least one target");
+  const out: TargetSpec[] = [];
+  const seen = new Set<string>();
+  let bad = false;
+  items.forEach((item, i) => {
+    const p = index(path, i);
+    const t = readTarget(r, item, p);
+    if (!t) return void (bad = true);
+    if (seen.has(t.raw)) {
+      bad = true;
+      return void r.error(item, p, `expected each target once per list (use @WEIGHT for a larger share); got ${q(t.raw)} twice`);
+    }
+    seen.add(t.raw);
+    if (!checkNode(t, item, p)) return void (bad = true);
+    out.push(t);
+  });
+  return bad ? undefined : out;
+}
+
+/** `HOST:PORT[@W]`, or `{target: HOST:PORT, weight: W}`. */
+function readTarget(r: Reader, node: Node, path: string): TargetSpec | undefined {
+  if (!isMap(node)) return r.parse(node, path, TARGET_EXPECTED, parseTarget);
+  const e = r.entries(node, path, "a target", ["target", "weight"]);
+  if (!e) return undefined;
+  const t = r.required(e, "target", node, path);
+  const spec = t && r.parse(t.value, t.path, TARGET_EXPECTED, parseTarget);
+  const w = e.get("weight");
+  if (!w || !spec) return spec;
+  // "a:80@3" with `weight: 2` would leave one of them silently ignored.
+  if (spec.raw !== (r.scalarText(t.value) ?? "")) {
+    return r.error(w.keyNode, w.path, `expected the weight once; got both "@" in the target and weight:`);
+  }
+  const weight = r.int(w.value, w.path, 0, MAX_WEIGHT);
+  return weight === undefined ? undefined : { ...spec, weight };
+}
+
+function readHealth(r: Reader, node: Node, path: string): HealthConfig | undefined {
+  const e = r.entries(node, path, "a health check (a map with check, interval, ...)", HEALTH_KEYS);
+  if (!e) return undefined;
+  const checkEntry = e.get("check");
+  const check = checkEntry ? r.keyword(checkEntry.value, checkEntry.path, HEALTH_CHECKS) : "tcp";
+  const h: HealthConfig = { ...DEFAULT_HEALTH, check: check ?? "tcp" };
+  if (check === "http") {
+    const p = r.required(e, "path", node, path, "check: http asks for it");
+    const text = p && r.string(p.value, p.path, "a path like /healthz");
+    if (p && text !== undefined) {
+      if (isRequestPath(text)) h.path = text;
+      else r.fail(p.value, p.path, `a path like /healthz (starting with one "/", no spaces or control characters)`);
+    }
+    h.expect = [...DEFAULT_EXPECT];
+    const x = e.get("expect");
+    const expectText = x && r.text(x.value, x.path, "a status or range like 200-299");
+    if (x && expectText !== undefined) h.expect = r.attempt(x.value, x.path, () => parseExpect(expectText)) ?? h.expect;
+  } else if (check !== undefined) {
+    for (const key of ["path", "expect"]) {
+      const x = e.get(key);
+      if (x) r.error(x.keyNode, x.path, `expected ${key} only with check: http; got check: ${check}`);
+    }
+  }
+  for (const { key, value, path: p } of e.values()) {
+    if (key === "interval") h.intervalMs = r.duration(value, p) ?? h.intervalMs;
+    else if (key === "timeout") h.timeoutMs = r.duration(value, p) ?? h.timeoutMs;
+    else if (key === "rise") h.rise = r.int(value, p, 1, 100) ?? h.rise;
+    else if (key === "fall") h.fall = r.int(value, p, 1, 100) ?? h.fall;
+  }
+  return h;
+}
+
+/** `{failures: N}` (0 = off) or `off`. */
+function readPassive(r: Reader, node: Node, path: string): PassiveConfig | undefined {
+  if (isScalar(node) && node.value === "off") return { failures: 0 };
+  const e = r.entries(node, path, "{failures: N} or off", ["failures"]);
+  if (!e) return undefined;
+  const f = e.get("failures");
+  return { failures: f ? r.int(f.value, join(path, "failures"), 0, 100) ?? 0 : DEFAULT_PASSIVE.failures };
+}
+
+/** parseHealthSpec knows what a safe request path is; its message speaks of the CLI form, so ask it yes or no. */
+function isRequestPath(text: string): boolean {
+  try {
+    return parseHealthSpec("http:" + text).check === "http";
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * The life of one accepted TCP connection: a PROXY header from a trusted peer, then
+ * the listener's flow. On a tcp:// listener whose flow asks about protocol, TLS or
+ * requests, the first bytes are peeked: HTTP carries on in the L7 engine on the same
+ * socket (the flow then runs per request); TLS and the rest run the flow once for the
+ * connection, which is then relayed to a pool (passthrough), terminated, or closed.
+ * http:// and https:// listeners go straight to the engine.
+ */
+import type { Runtime, TcpConn } from "./runtime/types.ts";
+import type { Logger } from "./telemetry/logger.ts";
+import type { HealthRegistry } from "./health/registry.ts";
+import type { TrafficCounters } from "./telemetry/counters.ts";
+import type { Generation, ListenerPlan } from "./generation.ts";
+import type { CompiledFlow, TerminateStep } from "./flow/flow.ts";
+import type { TerminateHops } from "./terminate.ts";
+import { ReplayConn } from "./forward/replay-conn.ts";
+import { peek } from "./detect/peek.ts";
+import { type Detection, detectProtocol, MAX_DETECT_BYTES } from "./detect/detect.ts";
+import { type Endpoint, proxyHeaderFor, readProxyHeader } from "./forward/proxy-header.ts";
+import { cidrContains } from "./config/cidr.ts";
+import { connectToPool } from "./forward/connect.ts";
+import { relay } from "./forward/tcp.ts";
+import { serveHttp1 } from "./http/engine.ts";
+import { decider } from "./http/decide.ts";
+import { type ConnFacts, ConnKeys } from "./flow/conn-keys.ts";
+import { formatAddress } from "./resolve/address.ts";
+
+/**
+ * How long a connection may stay silent before it is routed as raw TCP (caddy-l4's
+ * matching timeout is 3 s; TLS and HTTP clients speak at once).
+ */
+const DETECT_TIMEOUT_MS = 3000;
+
+/** What a decrypted connection brings across the internal TLS hop. */
+export interface HopOrigin {
+  plan: ListenerPlan;
+  client: Endpoint;
+  local: Endpoint;
+  facts: ConnFacts;
+}
+
+export interface ConnectionDeps {
+  rt: Runtime;
+  log: Logger;
+  registry: HealthRegistry;
+  counters: TrafficCounters;
+  /** Every client connection open now, for the drain on stop. */
+  clients: Set<TcpConn>;
+  draining(): boolean;
+  /** The generation serving new connections. */
+  current(): Generation | null;
+  /** HTTP connections waiting for their next request, with the generation they run on. */
+  idleHttp: Map<TcpConn, Generation>;
+  hopsOf(gen: Generation): TerminateHops<HopOrigin>;
+}
+
+export async function handleConnection(
+  plan: ListenerPlan,
+  raw: TcpConn & { sni?: string | null },
+  deps: ConnectionDeps,
+): Promise<void> {
+  if (deps.draining()) return raw.close();
+  const { log, counters } = deps;
+  const scheme = plan.config.address.protocol;
+  const listen = plan.config.address.raw;
+  // Only listeners that look at first bytes (the flow asks, PROXY headers, HTTP) wrap
+  // the connection for replay; pure L4 keeps the bare one.
+  const reads = plan.flow.needsDetection || plan.trusted.length > 0 || scheme === "http";
+  const client = reads ? new ReplayConn(raw) : raw;
+  deps.clients.add(client);
+  // The client as vane sees it; a trusted PROXY header replaces it.
+  let origin: Endpoint = { address: raw.remote.hostname, port: raw.remote.port };
+  const local: Endpoint = { address: raw.local.hostname, port: raw.local.port };
+  try {
+    if (client instanceof ReplayConn && plan.trusted.some((c) => cidrContains(c, origin.address))) {
+      const header = await readProxyHeader(client, DETECT_TIMEOUT_MS);
+      if (!header.ok) {
+        counters.countDetection("invalid");
+        log.warn("connection closed: PROXY header required from this peer", {
+          listener: listen,
+          client: formatAddress(origin.address, origin.port),
+          reason: header.reason,
+        });
+        return;
+      }
+      if (header.source) origin = header.source;
+    }
+    const peer = formatAddress(origin.address, origin.port);
+    const facts: ConnFacts = {
+      ip: origin.address,
+      port: origin.port,
+      listenerPort: raw.local.port,
+      protocol: scheme === "http" ? "http" : scheme === "https" ? "tls" : null,
+      sni: raw.sni ?? null,
+      alpn: null,
+    };
+    if (scheme === "http" || scheme === "https") {
+      return await serveRequests(client, plan, plan.flow, facts, origin, local, deps);
+    }
+
+    if (client instanceof ReplayConn && plan.flow.needsDetection) {
+      const detection = await detect(client);
+      counters.countDetection(detection.protocol);
+      if (detection.protocol === "invalid") {
+        log.warn("connection closed: malformed first bytes", { listener: listen, client: peer, reason: detection.reason });
+        return;
+      }
+      facts.protocol = detection.protocol;
+      if (detection.protocol === "tls") {
+        facts.sni = detection.sni;
+        facts.alpn = detection.alpn;
+      }
+      if (detection.protocol === "http") return await serveRequests(client, plan, plan.flow, facts, origin, local, deps);
+    }
+
+    const result = await plan.flow.run(new ConnKeys(facts));
+    const o = result.outcome;
+    const what = facts.protocol === "tls" ? `tls sni=${facts.sni ?? "(none)"}` : "raw tcp";
+    switch (o.kind) {
+      case "proxy":
+        return await proxyConnection(client, plan, o.pool, origin, local, peer, deps);
+      case "terminate":
+        if (facts.protocol !== "tls") {
+          log.warn("connection closed: terminate needs a TLS client", { listener: listen, client: peer, for: what });
+          return;
+        }
+        return await deps.hopsOf(plan.gen).forward(
+          o.step,
+          plan.gen.certificatesFor(o.step.tls),
+          client,
+          { plan, client: origin, local, facts },
+          {
+            connectMs: plan.gen.config.timeouts.connectMs,
+            idleMs: plan.gen.config.timeouts.idleMs,
+            counters: { upstream() {}, downstream() {} },
+          },
+        );
+      case "respond":
+        log.warn("connection closed: respond needs HTTP", { listener: listen, client: peer, for: what });
+        return;
+      case "abort":
+        log.debug("connection aborted by the flow", { listener: listen, client: peer, for: what });
+        return;
+      case "limited":
+        log.debug("connection closed: rate limit", { listener: listen, client: peer, for: what });
+        return;
+      case "none":
+        log.warn("connection closed: no route", { listener: listen, client: peer, for: what });
+        return;
+    }
+  } catch (err) {
+    log.error("connection failed", {
+      client: formatAddress(origin.address, origin.port),
+      error: err instanceof Error ? err.message : String(err),
+    });
+  } finally {
+    client.close();
+    deps.clients.delete(client);
+  }
+}
+
+/** A decrypted connection out of a terminate step's hop: its flow runs per request. */
+export async function handleDecrypted(
+  step: TerminateStep,
+  conn: TcpConn,
+  origin: HopOrigin,
+  deps: ConnectionDeps,
+): Promise<void> {
+  deps.clients.add(conn);
+  try {
+    await serveRequests(conn, origin.plan, step.flow, origin.facts, origin.client, origin.local, deps);
+  } finally {
+    conn.close();
+    deps.clients.delete(conn);
+  }
+}
+
+async function detect(client: ReplayConn): Promise<Detection> {
+  const out = await peek(client, detectProtocol, MAX_DETECT_BYTES, DETECT_TIMEOUT_MS);
+  if (out.kind === "decided") return out.value;
+  if (out.kind === "too-big") return { protocol: "invalid", reason: "no decision within the size bound" };
+  return { protocol: "other" };
+}
+
+function serveRequests(
+  conn: TcpConn,
+  plan: ListenerPlan,
+  flow: CompiledFlow,
+  facts: ConnFacts,
+  client: Endpoint,
+  local: Endpoint,
+  deps: ConnectionDeps,
+): Promise<void> {
+  const gen = plan.gen;
+  const tls = facts.protocol === "tls";
+  return serveHttp1(conn, {
+    client,
+    local,
+    proto: tls ? "https" : "http",
+    decide: decider(flow, new ConnKeys(facts), (pool) => gen.httpRoute(pool), tls ? 421 : 404),
+    upstreamTimeoutMs: gen.config.timeouts.upstreamMs,
+    idleMs: gen.config.timeouts.idleMs,
+    log: deps.log,
+    retired: () => deps.current() !== gen,
+    idle: (waiting) => {
+      if (waiting) deps.idleHttp.set(conn, gen);
+      else deps.idleHttp.delete(conn);
+    },
+    onResponse: (r) => deps.counters.countResponse(r.route, r.pool, r.code),
+  }).finally(() => deps.idleHttp.delete(conn));
+}
+
+/** L4: connect to the pool (with vane's retries) and copy bytes both ways. */
+async function proxyConnection(
+  client: TcpConn,
+  plan: ListenerPlan,
+  poolName: string,
+  origin: Endpoint,
+  local: Endpoint,
+  peer: string,
+  deps: ConnectionDeps,
+): Promise<void> {
+  const { log, counters } = deps;
+  const pool = plan.gen.pools.get(poolName);
+  if (!pool) return;
+  const timeouts = plan.gen.config.timeouts;
+  const outcome = await connectToPool(deps.rt, pool, deps.registry, timeouts.connectMs);
+  if (!outcome.ok) {
+    log.error("connection closed: no target available", { pool: pool.name, client: peer, reason: outcome.reason });
+    return;
+  }
+  const { conn, entry } = outcome.upstream;
+  entry.activeConnections++;
+  entry.totalConnections++;
+  try {
+    if (pool.config.sendProxy) await conn.write(proxyHeaderFor(pool.config.sendProxy, origin, local));
+    const result = await relay(client, conn, timeouts.idleMs, {
+      upstream: (n) => (counters.upstreamBytes += n),
+      downstream: (n) => (counters.downstreamBytes += n),
+    });
+    log.debug("connection done", {
+      pool: pool.name,
+      target: entry.key,
+      client: peer,
+      up: result.upstreamBytes,
+      down: result.downstreamBytes,
+      reason: result.reason,
+    });
+  } finally {
+    entry.activeConnections--;
+    conn.close();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The keys a flow reads, as vane fills them: `ConnKeys` per connection (the client,
+ * the listener, and what its first bytes were), `RequestKeys` per HTTP request on
+ * top of them. Values are computed on demand: most rules read one or two keys, and
+ * this runs per request on the hot path.
+ */
+import type { RequestHead } from "../detect/http-head.ts";
+import type { RequestTarget } from "../http/engine.ts";
+import type { FlowInput, KeyValue } from "./input.ts";
+
+export interface ConnFacts {
+  ip: string;
+  port: number;
+  listenerPort: number;
+  /** What the first bytes were (null: not looked at). */
+  protocol: "tls" | "http" | "other" | null;
+  /** Lowercased, without a trailing dot. */
+  sni: string | null;
+  alpn: readonly string[] | null;
+}
+
+const CONN_ORDER = ["conn.ip", "conn.port", "listener.port", "protocol", "host", "tls.sni", "tls.alpn"];
+
+export class ConnKeys implements FlowInput {
+  constructor(readonly facts: ConnFacts) {}
+
+  get(key: string): KeyValue {
+    const f = this.facts;
+    switch (key) {
+      case "conn.ip":
+        return f.ip;
+      case "conn.port":
+        return String(f.port);
+      case "listener.port":
+        return String(f.listenerPort);
+      case "protocol":
+        return f.protocol ?? undefined;
+      // Without a request, the host a connection names is its SNI.
+      case "host":
+      case "tls.sni":
+        return f.sni ?? undefined;
+      case "tls.alpn":
+        return f.alpn ?? undefined;
+    }
+    return undefined;
+  }
+
+  all(): Record<string, string | readonly string[]> {
+    const out: Record<string, string | readonly string[]> = {};
+    for (const k of CONN_ORDER) {
+      const v = this.get(k);
+      if (v !== undefined) out[k] = v;
+    }
+    return out;
+  }
+}
+
+const HEADER_PREFIX = "req.header.";
+
+export class RequestKeys implements FlowInput {
+  constructor(
+    private readonly conn: ConnKeys,
+    private readonly head: RequestHead,
+    private readonly target: RequestTarget,
+  ) {}
+
+  get(key: string): KeyValue {
+    switch (key) {
+      case "req.method":
+        return this.head.method;
+      case "host":
+      case "req.host":
+        return this.target.host ?? undefined;
+      case "req.path":
+        return this.target.path;
+      case "req.query":
+        return this.target.query;
+    }
+    if (key.startsWith(HEADER_PREFIX)) return this.#header(key.slice(HEADER_PREFIX.length));
+    return this.conn.get(key);
+  }
+
+  /** Several fields of one name read as one list, as RFC 9110 §5.3 folds them. */
+  #header(name: string): string | undefined {
+    let out: string | undefined;
+    for (const [n, v] of this.head.headers) {
+      if (n.length === name.length && n.toLowerCase() === name) out = out === undefined ? v : `${out}, ${v}`;
+    }
+    return out;
+  }
+
+  all(): Record<string, string | readonly string[]> {
+    const out = this.conn.all();
+    for (const k of ["host", "req.method", "req.host", "req.path", "req.query"]) {
+      const v = this.get(k);
+      if (v !== undefined) out[k] = v;
+    }
+    for (const [n] of this.head.headers) {
+      const key = HEADER_PREFIX + n.toLowerCase();
+      if (!(key in out)) out[key] = this.#header(n.toLowerCase())!;
+    }
+    return out;
+  }
+}

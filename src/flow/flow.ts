@@ -1,0 +1,323 @@
+/**
+ * The flow engine: a listener's `Rule[]` compiled once into closures, then evaluated
+ * per connection (L4) or per request (L7).
+ *
+ * Rules run in order; the first terminal action (proxy, terminate, respond, redirect,
+ * abort, an empty rate-limit bucket) ends the evaluation. Header edits accumulate and
+ * stay even when the rules that made them fall through. Sub-flows (`flow`, a plugin's
+ * branches and failure rules) end the evaluation when they reach a terminal action and
+ * otherwise hand back to the rule after theirs.
+ *
+ * Only plugins need to wait, so a list of rules without one (the common case) is
+ * evaluated synchronously even by `run`, and a single Promise wraps the result.
+ */
+import { type Action, CONN_KEYS, PLUGIN_KEY_PREFIX, type Rule, type TlsFiles } from "../config/model.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { compileCondition, conditionKeys, type Predicate } from "./condition.ts";
+import { type FlowInput, pluginKeysOf, type Scope } from "./input.ts";
+import { type FlowFunction, type PluginAnswer, PluginClient } from "./plugin.ts";
+import { TokenBuckets } from "./rate-limit.ts";
+import { compileTemplate, type Template } from "./template.ts";
+
+export type { FlowFunction, PluginAnswer } from "./plugin.ts";
+export type { FlowInput, KeyValue } from "./input.ts";
+export { inputOf } from "./input.ts";
+
+/** A header edit for the request sent upstream or the response sent back; `name` is lowercased. */
+export type HeaderEdit = { op: "set"; name: string; value: string } | { op: "remove"; name: string };
+
+export type Outcome =
+  | { kind: "proxy"; pool: string }
+  | { kind: "terminate"; step: TerminateStep }
+  /** A redirect comes out as respond with a Location header and an empty body. */
+  | { kind: "respond"; status: number; headers: Array<[string, string]>; body: string }
+  | { kind: "abort" }
+  /** A rate-limit bucket was empty (the caller answers 429 at L7, closes at L4). */
+  | { kind: "limited" }
+  /** No terminal action matched. */
+  | { kind: "none" };
+
+export interface FlowResult {
+  outcome: Outcome;
+  request: HeaderEdit[];
+  response: HeaderEdit[];
+}
+
+/** One `terminate` action, compiled once: the caller keeps per-step state (an internal TLS listener) keyed by this object. */
+export interface TerminateStep {
+  readonly tls: TlsFiles[];
+  readonly flow: CompiledFlow;
+}
+
+export interface FlowDeps {
+  log: Logger;
+  functions?: ReadonlyMap<string, FlowFunction>;
+  /** ms clock, default performance.now; injected in tests. */
+  now?: () => number;
+}
+
+export interface CompiledFlow {
+  /** Evaluates the rules in order; first terminal action wins. Never throws or rejects. */
+  run(input: FlowInput): Promise<FlowResult>;
+  /** Same, without awaiting anything: for UDP, whose flows contain no plugins (throws if one is reached: a bug). */
+  runSync(input: FlowInput): FlowResult;
+  /**
+   * Whether any rule (nested ones included, terminate sub-flows excluded) reads a key
+   * beyond conn.ip/conn.port/listener.port, or has an HTTP-only action (respond,
+   * redirect, set-headers, remove-headers). A tcp:// listener peeks at the first bytes
+   * only when this is true.
+   */
+  readonly needsDetection: boolean;
+}
+
+/** One evaluation: the keys it reads and the edits it has made so far. */
+interface State extends Scope {
+  readonly request: HeaderEdit[];
+  readonly response: HeaderEdit[];
+}
+
+/** null: not terminal, go on with the next rule. */
+type Step = Outcome | null;
+
+interface CompiledRule {
+  readonly when: Predicate | null;
+  readonly apply: (st: State) => Step;
+  /** Set when the action has to wait (a plugin, or a sub-flow holding one). */
+  readonly applyAsync: ((st: State) => Promise<Step>) | null;
+}
+
+interface RuleList {
+  readonly rules: readonly CompiledRule[];
+  readonly waits: boolean;
+}
+
+const ABORT: Outcome = Object.freeze({ kind: "abort" });
+const LIMITED: Outcome = Object.freeze({ kind: "limited" });
+const NONE: Outcome = Object.freeze({ kind: "none" });
+
+export function compileFlow(rules: Rule[], deps: FlowDeps): CompiledFlow {
+  const ctx: Ctx = { deps, now: deps.now ?? (() => performance.now()) };
+  const list = compileList(rules, ctx);
+
+  const runSync = (input: FlowInput): FlowResult => {
+    const st: State = { input, plugin: null, request: [], response: [] };
+    return result(evalSync(list, st) ?? NONE, st);
+  };
+
+  const failed = (e: unknown): FlowResult => {
+    // A bug or a throwing input, not a plugin failure (those are handled where they
+    // happen): closing is safer than guessing a route.
+    deps.log.error("flow evaluation failed; aborting", { error: e instanceof Error ? e.message : String(e) });
+    return { outcome: ABORT, request: [], response: [] };
+  };
+
+  const run = list.waits
+    ? async (input: FlowInput): Promise<FlowResult> => {
+      const st: State = { input, plugin: null, request: [], response: [] };
+      try {
+        return result((await evalAsync(list, st)) ?? NONE, st);
+      } catch (e) {
+        return failed(e);
+      }
+    }
+    : (input: FlowInput): Promise<FlowResult> => {
+      try {
+        return Promise.resolve(runSync(input));
+      } catch (e) {
+        return Promise.resolve(failed(e));
+      }
+    };
+
+  return { run, runSync, needsDetection: needsDetection(rules) };
+}
+
+function result(outcome: Outcome, st: State): FlowResult {
+  return { outcome, request: st.request, response: st.response };
+}
+
+function evalSync(list: RuleList, st: State): Step {
+  const rules = list.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i];
+    if (r.when !== null && !r.when(st)) continue;
+    const step = r.apply(st);
+    if (step !== null) return step;
+  }
+  return null;
+}
+
+async function evalAsync(list: RuleList, st: State): Promise<Step> {
+  if (!list.waits) return evalSync(list, st);
+  const rules = list.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i];
+    if (r.when !== null && !r.when(st)) continue;
+    const step = r.applyAsync !== null ? await r.applyAsync(st) : r.apply(st);
+    if (step !== null) return step;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// Compiling
+// ---------------------------------------------------------------------------
+
+interface Ctx {
+  deps: FlowDeps;
+  now: () => number;
+}
+
+function compileList(rules: Rule[], ctx: Ctx): RuleList {
+  const compiled = rules.map((r) => compileRule(r, ctx));
+  return { rules: compiled, waits: compiled.some((r) => r.applyAsync !== null) };
+}
+
+function compileRule(rule: Rule, ctx: Ctx): CompiledRule {
+  const when = rule.when === null ? null : compileCondition(rule.when);
+  const action = rule.action;
+  if (action.kind === "plugin") return { when, ...compilePlugin(action, ctx) };
+  if (action.kind === "flow") {
+    const sub = compileList(action.rules, ctx);
+    return {
+      when,
+      apply: (st) => evalSync(sub, st),
+      applyAsync: sub.waits ? (st) => evalAsync(sub, st) : null,
+    };
+  }
+  return { when, apply: compileStep(action, ctx), applyAsync: null };
+}
+
+function compileStep(action: Exclude<Action, { kind: "plugin" | "flow" }>, ctx: Ctx): (st: State) => Step {
+  switch (action.kind) {
+    case "proxy": {
+      const outcome: Outcome = Object.freeze({ kind: "proxy", pool: action.pool });
+      return () => outcome;
+    }
+    case "terminate": {
+      const step: TerminateStep = Object.freeze({ tls: action.tls, flow: compileFlow(action.flow, ctx.deps) });
+      const outcome: Outcome = Object.freeze({ kind: "terminate", step });
+      return () => outcome;
+    }
+    case "abort":
+      return () => ABORT;
+    case "respond": {
+      const status = action.status;
+      const headers = action.headers.map(([name, value]) => ({
+        name: name.toLowerCase(),
+        value: compileTemplate(value, { header: true }),
+      }));
+      const body = compileTemplate(action.body, { header: false });
+      return (st) => ({
+        kind: "respond",
+        status,
+        headers: headers.map((h): [string, string] => [h.name, h.value.expand(st)]),
+        body: body.expand(st),
+      });
+    }
+    case "redirect": {
+      const { status } = action;
+      const location = compileTemplate(action.location, { header: true });
+      return (st) => ({ kind: "respond", status, headers: [["location", location.expand(st)]], body: "" });
+    }
+    case "set-headers": {
+      const request = action.request.map(([name, value]) => setEdit(name, value));
+      const response = action.response.map(([name, value]) => setEdit(name, value));
+      return (st) => {
+        for (let i = 0; i < request.length; i++) st.request.push(request[i](st));
+        for (let i = 0; i < response.length; i++) st.response.push(response[i](st));
+        return null;
+      };
+    }
+    case "remove-headers": {
+      const request = action.request.map(removeEdit);
+      const response = action.response.map(removeEdit);
+      return (st) => {
+        for (let i = 0; i < request.length; i++) st.request.push(request[i]);
+        for (let i = 0; i < response.length; i++) st.response.push(response[i]);
+        return null;
+      };
+    }
+    case "rate-limit": {
+      const buckets = new TokenBuckets(action.rate, action.burst, ctx.now);
+      const key = compileTemplate(action.key, { header: false });
+      return (st) => (buckets.take(key.expand(st)) ? null : LIMITED);
+    }
+  }
+}
+
+function setEdit(name: string, value: string): (st: State) => HeaderEdit {
+  const lower = name.toLowerCase();
+  const tpl: Template = compileTemplate(value, { header: true });
+  if (tpl.constant !== null) {
+    // Edits without a template are the same every time: made once, frozen, shared.
+    const edit: HeaderEdit = Object.freeze({ op: "set", name: lower, value: tpl.constant });
+    return () => edit;
+  }
+  return (st) => ({ op: "set", name: lower, value: tpl.expand(st) });
+}
+
+function removeEdit(name: string): HeaderEdit {
+  return Object.freeze({ op: "remove", name: name.toLowerCase() });
+}
+
+function compilePlugin(
+  action: Extract<Action, { kind: "plugin" }>,
+  ctx: Ctx,
+): Pick<CompiledRule, "apply" | "applyAsync"> {
+  const client = new PluginClient(
+    { spec: action.plugin, timeoutMs: action.timeoutMs, failures: action.failures, quietMs: action.quietMs },
+    { log: ctx.deps.log, functions: ctx.deps.functions, now: ctx.now },
+  );
+  // A Map: branch names come from the plugin, and "constructor" must not find Object's.
+  const branches = new Map(Object.entries(action.branches).map(([name, rules]) => [name, compileList(rules, ctx)]));
+  const failure = action.failure === null ? null : compileList(action.failure, ctx);
+
+  const applyAsync = async (st: State): Promise<Step> => {
+    const answer: PluginAnswer | null = await client.ask(pluginKeysOf(st));
+    if (answer === null) return failure === null ? null : evalAsync(failure, st);
+    if (answer.keys) {
+      const keys = st.plugin ?? (st.plugin = new Map());
+      for (const [k, v] of Object.entries(answer.keys)) keys.set(PLUGIN_KEY_PREFIX + k, v);
+    }
+    const branch = answer.branch === undefined ? undefined : branches.get(answer.branch);
+    return branch === undefined ? null : evalAsync(branch, st);
+  };
+  return {
+    apply: () => {
+      throw new Error(`flow: plugin ${client.name} reached in a synchronous evaluation (runSync); plugins need run()`);
+    },
+    applyAsync,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// needsDetection
+// ---------------------------------------------------------------------------
+
+const CONN: ReadonlySet<string> = new Set(CONN_KEYS);
+const HTTP_ONLY: ReadonlySet<Action["kind"]> = new Set(["respond", "redirect", "set-headers", "remove-headers"]);
+
+/** A key that a tcp:// listener only has after peeking. Plugin keys come from plugins, not bytes. */
+const needsPeek = (key: string) => !CONN.has(key) && !key.startsWith(PLUGIN_KEY_PREFIX);
+
+/**
+ * A plugin rule by itself does not ask for detection: it is sent whatever keys are
+ * known, and peeking would stall server-first protocols (SMTP, MySQL) on that listener.
+ */
+function needsDetection(rules: readonly Rule[]): boolean {
+  return rules.some((rule) => {
+    if (rule.when && [...conditionKeys(rule.when)].some(needsPeek)) return true;
+    const a = rule.action;
+    if (HTTP_ONLY.has(a.kind)) return true;
+    switch (a.kind) {
+      case "rate-limit":
+        return compileTemplate(a.key, { header: false }).keys.some(needsPeek);
+      case "flow":
+        return needsDetection(a.rules);
+      case "plugin":
+        return Object.values(a.branches).some(needsDetection) || (a.failure !== null && needsDetection(a.failure));
+      default:
+        return false;
+    }
+  });
+}

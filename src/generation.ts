@@ -1,0 +1,140 @@
+/**
+ * One loaded config, ready to serve: its pools, each listener's compiled flow and
+ * trusted peers, the HTTP routes of its pools and its certificates. A reload builds
+ * a new generation next to the running one; connections keep the generation they
+ * were accepted under, so a reload never changes a connection in flight.
+ */
+import type { Action, Config, ListenerConfig, Rule, TlsFiles } from "./config/model.ts";
+import type { Runtime, TlsCertificate } from "./runtime/types.ts";
+import type { Logger } from "./telemetry/logger.ts";
+import type { HealthRegistry, TargetHealth } from "./health/registry.ts";
+import type { TargetResolver } from "./resolve/resolver.ts";
+import type { UpstreamPool } from "./http/upstream-pool.ts";
+import type { HttpRoute } from "./http/engine.ts";
+import { Pool } from "./balance/pool.ts";
+import { type Cidr, parseCidr } from "./config/cidr.ts";
+import { type CompiledFlow, compileFlow, type FlowFunction } from "./flow/flow.ts";
+import { poolRoute } from "./http/pool-route.ts";
+
+export interface GenerationDeps {
+  rt: Runtime;
+  log: Logger;
+  registry: HealthRegistry;
+  resolver: TargetResolver;
+  upstreams: UpstreamPool;
+  functions: ReadonlyMap<string, FlowFunction>;
+}
+
+export interface ListenerPlan {
+  readonly config: ListenerConfig;
+  readonly flow: CompiledFlow;
+  /** Peers that must open with a PROXY header. */
+  readonly trusted: Cidr[];
+  readonly gen: Generation;
+}
+
+export class Generation {
+  readonly pools = new Map<string, Pool>();
+  readonly listeners: ListenerPlan[];
+  readonly #routes = new Map<string, HttpRoute>();
+
+  private constructor(
+    readonly id: number,
+    readonly config: Config,
+    readonly loadedAt: Date,
+    readonly deps: GenerationDeps,
+    readonly resolver: TargetResolver,
+    private readonly certs: Map<string, TlsCertificate>,
+  ) {
+    for (const p of Object.values(config.pools)) this.pools.set(p.name, new Pool(p, deps.registry, resolver));
+    this.listeners = config.listeners.map((l) => ({
+      config: l,
+      flow: compileFlow(l.flow, { log: deps.log, functions: deps.functions }),
+      // A PROXY header would have to come before the TLS handshake, which the
+      // runtime's TLS listener reads first: not honoured on https:// listeners.
+      trusted: l.address.protocol === "https" ? [] : l.acceptProxy.map(parseCidr),
+      gen: this,
+    }));
+  }
+
+  /**
+   * Builds a generation, reading every certificate it names first: a file that cannot
+   * be read fails the start (or the reload) by name, before anything changes.
+   */
+  static async build(id: number, config: Config, deps: GenerationDeps): Promise<Generation> {
+    const certs = new Map<string, TlsCertificate>();
+    for (const files of certificateFiles(config)) {
+      const key = certKey(files);
+      if (certs.has(key)) continue;
+      certs.set(key, {
+        cert: await readFile(deps.rt, files.certPath, "certificate"),
+        key: await readFile(deps.rt, files.keyPath, "key"),
+      });
+    }
+    return new Generation(id, config, new Date(), deps, deps.resolver, certs);
+  }
+
+  /** The certificates for a listener or terminate step (empty: the config's list). */
+  certificatesFor(files: readonly TlsFiles[]): TlsCertificate[] {
+    const list = files.length > 0 ? files : this.config.tls;
+    return list.map((f) => this.certs.get(certKey(f))!);
+  }
+
+  /** The engine's route to a pool, one per pool and generation, made on first use. */
+  httpRoute(pool: string): HttpRoute | null {
+    let r = this.#routes.get(pool);
+    if (r) return r;
+    const p = this.pools.get(pool);
+    if (!p) return null;
+    r = poolRoute(p, {
+      rt: this.deps.rt,
+      registry: this.deps.registry,
+      upstreams: this.deps.upstreams,
+      connectTimeoutMs: this.config.timeouts.connectMs,
+    });
+    this.#routes.set(pool, r);
+    return r;
+  }
+
+  entries(): TargetHealth[] {
+    return [...this.pools.values()].flatMap((p) => p.entries());
+  }
+}
+
+const certKey = (f: TlsFiles) => `${f.certPath}\u0000${f.keyPath}`;
+
+async function readFile(rt: Runtime, path: string, what: string): Promise<string> {
+  try {
+    return await rt.readTextFile(path);
+  } catch (err) {
+    throw new Error(`cannot read the TLS ${what} ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Every certificate the config can use: global, per listener, per terminate step. */
+function certificateFiles(config: Config): TlsFiles[] {
+  const out: TlsFiles[] = [];
+  const needsGlobal = config.listeners.some((l) => l.address.protocol === "https" && l.tls.length === 0);
+  if (needsGlobal || config.tls.length > 0) out.push(...config.tls);
+  for (const l of config.listeners) {
+    out.push(...l.tls);
+    walk(l.flow, (a) => {
+      if (a.kind === "terminate") out.push(...(a.tls.length > 0 ? a.tls : config.tls));
+    });
+  }
+  return out;
+}
+
+/** Calls `visit` on every action, nested ones included. */
+export function walk(rules: readonly Rule[], visit: (a: Action) => void): void {
+  for (const r of rules) {
+    const a = r.action;
+    visit(a);
+    if (a.kind === "flow") walk(a.rules, visit);
+    if (a.kind === "terminate") walk(a.flow, visit);
+    if (a.kind === "plugin") {
+      for (const b of Object.values(a.branches)) walk(b, visit);
+      if (a.failure) walk(a.failure, visit);
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The engine's question "what to do with this request?", answered by a listener's
+ * flow: proxy to a pool's route, answer (respond, redirect, 404/421, 429), or close.
+ */
+import type { CompiledFlow } from "../flow/flow.ts";
+import { type ConnKeys, RequestKeys } from "../flow/conn-keys.ts";
+import type { Decision, HttpContext, HttpRoute } from "./engine.ts";
+import type { HeaderEdit } from "./headers.ts";
+
+const TEXT = [["content-type", "text/plain; charset=utf-8"]] as const;
+
+function text(status: number, message: string, response: readonly HeaderEdit[]): Decision {
+  return { kind: "respond", status, headers: TEXT.map(([n, v]) => [n, v]), body: message + "\n", response };
+}
+
+export function decider(
+  flow: CompiledFlow,
+  conn: ConnKeys,
+  routeFor: (pool: string) => HttpRoute | null,
+  /** 421 when vane terminated the TLS: the SNI named a host not served this way (RFC 9110 §15.5.20). */
+  noRouteStatus: 404 | 421,
+): HttpContext["decide"] {
+  return async (head, target) => {
+    const r = await flow.run(new RequestKeys(conn, head, target));
+    const o = r.outcome;
+    switch (o.kind) {
+      case "proxy": {
+        const route = routeFor(o.pool);
+        // Config validation refuses unknown pools; this is the belt to its braces.
+        if (!route) return text(502, `no pool named ${o.pool}`, r.response);
+        return { kind: "proxy", route, request: r.request, response: r.response };
+      }
+      case "respond":
+        return { kind: "respond", status: o.status, headers: o.headers, body: o.body, response: r.response };
+      case "abort":
+        return { kind: "abort" };
+      case "limited":
+        return text(429, "too many requests", r.response);
+      case "terminate":
+        // Plain HTTP reached a rule meant for TLS (nginx says the same on its TLS ports).
+        return text(400, "this address expects TLS", r.response);
+      case "none":
+        return text(
+          noRouteStatus,
+          noRouteStatus === 404 ? "no route for this request" : "misdirected request",
+          r.response,
+        );
+    }
+  };
+}
