@@ -89,9 +89,7 @@ function poolDoc(p: PoolConfig): Record<string, unknown> {
 }
 
 function healthDoc(h: HealthConfig): Record<string, unknown> {
-  const http = h.check === "http"
-    ? { path: h.path ?? "/", expect: expectText(h.expect ?? DEFAULT_EXPECT) }
-    : {};
+  const http = h.check === "http" ? { path: h.path ?? "/", expect: expectText(h.expect ?? DEFAULT_EXPECT) } : {};
   return {
     check: h.check,
     ...http,

@@ -20,6 +20,18 @@ export function isValidName(text: string): boolean {
   return NAME_RE.test(text);
 }
 
+/**
+ * Pool names in a config file: anything printable without spaces, ":" or "," (which
+ * would read as a target list in `proxy:`), so the pools the one-liner names after its
+ * routes (`api.example.com/v1`, `*.example.com`, `default#2`) print and load back.
+ */
+const POOL_NAME_RE = /^[^\s:,\x00-\x1f\x7f]{1,200}$/;
+export const POOL_NAME_EXPECTED = 'name without spaces, ":" or ","';
+
+export function isPoolName(text: string): boolean {
+  return POOL_NAME_RE.test(text);
+}
+
 /** Dotted quad, each part 0-255. Leading zeros are refused: some resolvers read them as octal. */
 export function isIPv4(text: string): boolean {
   const parts = text.split(".");

@@ -107,7 +107,9 @@ function readAction(st: FlowState, a: Entry, scope: FlowScope): Action | undefin
       return readRedirect(st, value, path, scope);
     case "abort":
       // `abort: true`, `abort:` and `abort: {}` all read naturally as "abort".
-      if ((isScalar(value) && (value.value === true || value.value === null)) || (isMap(value) && !value.items.length)) {
+      if (
+        (isScalar(value) && (value.value === true || value.value === null)) || (isMap(value) && !value.items.length)
+      ) {
         return { kind: "abort" };
       }
       return r.fail(value, path, "true (abort: true)");
@@ -160,7 +162,7 @@ function readTerminate(st: FlowState, a: Entry, scope: FlowScope): Action | unde
     : scope.protocol === "udp"
     ? "in a udp:// listener (only a tcp:// connection can be terminated)"
     : "";
-  if (where) return r.error(a.keyNode, a.path, `expected terminate only in a tcp:// listener's flow; got it ${where}`);
+  if (where) return r.error(a.keyNode, a.path, `expected terminate only in a tcp:// listener; got it ${where}`);
   const e = r.entries(a.value, a.path, "{tls: [{cert, key}], flow: [RULE, ...]}", ["tls", "flow"]);
   if (!e) return undefined;
   const t = e.get("tls");
@@ -230,8 +232,9 @@ function readRedirect(st: FlowState, node: Node, path: string, scope: FlowScope)
 }
 
 function readLocation(st: FlowState, node: Node, path: string, scope: FlowScope): string | undefined {
-  if (isScalar(node) && node.value === "") return st.r.fail(node, path, "a URL to redirect to");
-  return readTemplate(st.r, node, path, scope, "a URL to redirect to");
+  const expected = "a URL to redirect to";
+  if (!isScalar(node) || typeof node.value !== "string" || node.value === "") return st.r.fail(node, path, expected);
+  return readTemplate(st.r, node, path, scope, expected);
 }
 
 /**
@@ -433,7 +436,7 @@ function readPluginSpec(st: FlowState, { key, value, path }: Entry): PluginSpec 
   const near = suggest(name, st.functions);
   if (near !== undefined) return r.error(value, path, `unknown function ${q(name)}; did you mean ${q(near)}?`);
   // The file cannot define one: say where functions come from, so nobody looks for the missing key.
-  const known = st.functions.size ? `; registered: ${wordList([...st.functions])}` : "";
+  const known = st.functions.size ? `; registered: ${[...st.functions].join(", ")}` : "";
   return r.error(
     value,
     path,

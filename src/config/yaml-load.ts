@@ -15,7 +15,7 @@ import {
   type TimeoutsConfig,
   type TlsFiles,
 } from "./model.ts";
-import { isValidName, parseBindAddress, parseHostPort, parseIp, parseListen, q } from "./target.ts";
+import { isPoolName, isValidName, parseBindAddress, POOL_NAME_EXPECTED, parseHostPort, parseIp, parseListen, q } from "./target.ts";
 import { defaultPool, readPool } from "./yaml-pools.ts";
 import { type FlowState, readFlow, readTlsList } from "./yaml-flow.ts";
 import { type ConfigIssue, type Entry, index, Reader } from "./yaml-reader.ts";
@@ -80,6 +80,10 @@ export function loadConfigText(text: string, opts: LoadOptions = {}): LoadResult
 function readConfig(r: Reader, node: Node, functions: ReadonlySet<string>): Config | undefined {
   const e = r.entries(node, "", CONFIG_EXPECTED, TOP_KEYS);
   if (!e) return undefined;
+  // An optional section left empty (everything under it commented out) means its defaults.
+  for (const [key, entry] of e) {
+    if (key !== "listeners" && isScalar(entry.value) && entry.value.value === null) e.delete(key);
+  }
   // Nodes, certificates and pools first: listeners refer to them.
   const nodes = readNodes(r, e.get("nodes"));
   const tlsEntry = e.get("tls");
@@ -155,7 +159,7 @@ function readPools(r: Reader, entry: Entry | undefined, nodes: ReadonlyMap<strin
   if (!entry) return pools;
   const e = r.entries(entry.value, entry.path, "a map of pool names to pools, like {web: {targets: [...]}}");
   for (const { key, keyNode, value, path } of e?.values() ?? []) {
-    if (!isValidName(key)) r.error(keyNode, path, `expected a pool ${NAME_EXPECTED}; got ${q(key)}`);
+    if (!isPoolName(key)) r.error(keyNode, path, `expected a pool ${POOL_NAME_EXPECTED}; got ${q(key)}`);
     // A broken pool still exists as a name, so rules using it add no "unknown pool" errors.
     pools.set(key, readPool(r, value, path, key, nodes) ?? defaultPool(key, []));
   }
@@ -264,7 +268,12 @@ function readLog(r: Reader, entry: Entry | undefined): Config["log"] {
 
 /** A DNS server as IP:PORT (it cannot itself need DNS); null or absent: the system's. */
 function readResolver(r: Reader, entry: Entry | undefined): Config["resolver"] {
-  if (!entry || (isScalar(entry.value) && entry.value.value === null)) return null;
-  const hp = r.parse(entry.value, entry.path, "an IP:PORT like 127.0.0.1:53", (t) => parseHostPort(t, { ipOnly: true }));
+  if (!entry) return null;
+  const hp = r.parse(
+    entry.value,
+    entry.path,
+    "an IP:PORT like 127.0.0.1:53",
+    (t) => parseHostPort(t, { ipOnly: true }),
+  );
   return hp ? { host: hp.host, port: hp.port } : null;
 }

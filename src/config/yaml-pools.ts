@@ -97,7 +97,11 @@ export function readTargets(
     if (!t) return void (bad = true);
     if (seen.has(t.raw)) {
       bad = true;
-      return void r.error(item, p, `expected each target once per list (use @WEIGHT for a larger share); got ${q(t.raw)} twice`);
+      return void r.error(
+        item,
+        p,
+        `expected each target once per list (use @WEIGHT for a larger share); got ${q(t.raw)} twice`,
+      );
     }
     seen.add(t.raw);
     if (!checkNode(t, item, p)) return void (bad = true);

@@ -30,8 +30,14 @@ export interface Entry {
 export const join = (path: string, key: string): string => (path === "" ? key : `${path}.${key}`);
 export const index = (path: string, i: number): string => `${path}[${i}]`;
 
+/** Far more than any real config needs; far fewer than an alias bomb expands to. */
+const MAX_ALIASES = 1_000;
+
 export class Reader {
   readonly issues: ConfigIssue[] = [];
+  private aliases = 0;
+  /** Stand-ins for aliases already reported: any further complaint about them would be noise. */
+  private readonly reported = new WeakSet<Node>();
 
   constructor(private readonly doc: Document, private readonly lines: LineCounter) {}
 
@@ -43,17 +49,38 @@ export class Reader {
   }
 
   /**
-   * Like resolve, but an alias naming no anchor is reported. It is nearly always a glob
-   * like `*.example.com` left unquoted; it reads on as that text so nothing else cascades.
+   * Like resolve, but reports the aliases the walk cannot follow. One naming no anchor
+   * is nearly always a glob like `*.example.com` left unquoted: it reads on as that
+   * text, so nothing else cascades. One inside its own anchor would be walked forever,
+   * and nested aliases can multiply a small file into billions of nodes: both stop here.
    */
   private resolveReported(raw: unknown, path: string): Node | null {
     const node = this.resolve(raw);
-    if (node !== null || !isAlias(raw)) return node;
-    const text = `*${raw.source}`;
-    this.error(raw as Node, path, `unknown YAML alias ${text}; a value starting with "*" must be quoted: ${q(text)}`);
-    const asText = new Scalar(text);
-    asText.range = (raw as Node).range;
-    return asText;
+    if (!isAlias(raw)) return node;
+    const at = raw as Node;
+    const name = `*${raw.source}`;
+    const stand = (value: string | null) => {
+      const s = new Scalar(value);
+      s.range = at.range;
+      this.reported.add(s);
+      return s;
+    };
+    if (node === null) {
+      this.error(at, path, `unknown YAML alias ${name}; a value starting with "*" must be quoted: ${q(name)}`);
+      return stand(name);
+    }
+    const [start, , end] = node.range ?? [0, 0, 0];
+    if (this.offset(at) >= start && this.offset(at) < end) {
+      this.error(at, path, `expected an alias to a node it is not part of; got ${name} inside its own anchor`);
+      return stand(null);
+    }
+    if (++this.aliases > MAX_ALIASES) {
+      if (this.aliases === MAX_ALIASES + 1) {
+        this.error(at, path, `expected at most ${MAX_ALIASES} alias expansions in a file; got more`);
+      }
+      return stand(null);
+    }
+    return node;
   }
 
   /** Byte offset of a node, for ordering things as they appear in the file. */
@@ -62,6 +89,7 @@ export class Reader {
   }
 
   error(node: Node, path: string, message: string): undefined {
+    if (this.reported.has(node)) return undefined;
     const { line, col } = this.lines.linePos(this.offset(node));
     this.issues.push({ line, col, path, message });
     return undefined;

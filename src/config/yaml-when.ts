@@ -38,9 +38,9 @@ function flowKey(r: Reader, node: Node, path: string, text: string, scope: FlowS
 
 /** A map: one entry is that condition, several are all of them, in order. */
 export function readCondition(r: Reader, node: Node, path: string, scope: FlowScope): Condition | undefined {
+  if (isMap(node) && node.items.length === 0) return r.fail(node, path, CONDITION_EXPECTED);
   const e = r.entries(node, path, CONDITION_EXPECTED);
   if (!e) return undefined;
-  if (e.size === 0 && isMap(node) && node.items.length === 0) return r.fail(node, path, CONDITION_EXPECTED);
   const out: Condition[] = [];
   let bad = !r.complete(node, e);
   for (const { key, keyNode, value, path: p } of e.values()) {
@@ -90,12 +90,9 @@ export function readMatcher(r: Reader, node: Node, path: string, key: string): M
     return text.includes("*") ? { op: "glob", pattern: text } : { op: "equals", value: text };
   }
   if (isSeq(node)) return readIn(r, node, path);
+  if (isMap(node) && node.items.length === 0) return r.fail(node, path, MATCHER_EXPECTED);
   const e = r.entries(node, path, MATCHER_EXPECTED, OPERATORS);
   if (!e) return undefined;
-  if (e.size === 0) {
-    if (isMap(node) && node.items.length === 0) r.fail(node, path, MATCHER_EXPECTED);
-    return undefined;
-  }
   const out: Matcher[] = [];
   let bad = !r.complete(node, e);
   for (const { key: op, keyNode, value, path: p } of e.values()) {
@@ -132,7 +129,11 @@ function readOperator(r: Reader, op: string, keyNode: Node, value: Node, path: s
       return readRegex(r, value, path);
     case "cidr":
       if (key !== ADDRESS_KEY) {
-        return r.error(keyNode, path, `expected cidr only on ${ADDRESS_KEY} (the one address key); got it on ${q(key)}`);
+        return r.error(
+          keyNode,
+          path,
+          `expected cidr only on ${ADDRESS_KEY} (the one address key); got it on ${q(key)}`,
+        );
       }
       return readCidr(r, value, path);
     case "in":

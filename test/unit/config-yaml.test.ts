@@ -11,7 +11,7 @@ import {
   type Rule,
   type TargetSpec,
 } from "../../src/config/model.ts";
-import { formatIssue, type LoadOptions, loadConfigText } from "../../src/config/yaml-load.ts";
+import { formatIssue, loadConfigText, type LoadOptions } from "../../src/config/yaml-load.ts";
 import { RICH, RICH_FUNCTIONS } from "../fixtures/config/examples.ts";
 
 /** Loads text that must be valid. */
@@ -72,21 +72,23 @@ pools:
 
 describe("loadConfigText: defaults", () => {
   it("fills in every default of a minimal file", () => {
-    expect(load(MINIMAL)).toEqual({
-      listeners: [{
-        address: { protocol: "tcp", host: "0.0.0.0", port: 8080, raw: ":8080" },
-        flow: [{ when: null, action: { kind: "proxy", pool: "web" } }],
-        acceptProxy: [],
+    expect(load(MINIMAL)).toEqual(
+      {
+        listeners: [{
+          address: { protocol: "tcp", host: "0.0.0.0", port: 8080, raw: ":8080" },
+          flow: [{ when: null, action: { kind: "proxy", pool: "web" } }],
+          acceptProxy: [],
+          tls: [],
+        }],
+        pools: { web: pool("web", [ip("10.0.0.1", 80)]) },
+        nodes: {},
+        timeouts: DEFAULT_TIMEOUTS,
+        control: { listen: { host: "127.0.0.1", port: 9901 }, token: null },
+        log: { format: "text", level: "info" },
         tls: [],
-      }],
-      pools: { web: pool("web", [ip("10.0.0.1", 80)]) },
-      nodes: {},
-      timeouts: DEFAULT_TIMEOUTS,
-      control: { listen: { host: "127.0.0.1", port: 9901 }, token: null },
-      log: { format: "text", level: "info" },
-      tls: [],
-      resolver: null,
-    } satisfies Config);
+        resolver: null,
+      } satisfies Config,
+    );
   });
 
   it("gives a pool the documented defaults", () => {
@@ -180,20 +182,30 @@ pools:
 nodes:
   app: [10.0.0.9]
 `;
-    expect(load(text).pools.web).toEqual({
-      name: "web",
-      strategy: "fastest",
-      targets: [
-        ip("10.0.0.1", 80),
-        ip("10.0.0.2", 80, 3),
-        { kind: "dns", host: "web.internal", port: 80, weight: 2, raw: "web.internal:80" },
-        { kind: "node", node: "app", port: 8080, weight: 0, raw: "node:app:8080" },
-      ],
-      fallback: [{ kind: "dns", host: "backup.example.net", port: 80, weight: 1, raw: "backup.example.net:80" }],
-      health: { check: "http", path: "/healthz", expect: [200, 299], intervalMs: 5_000, timeoutMs: 500, rise: 1, fall: 100 },
-      passive: { failures: 5 },
-      sendProxy: "v2",
-    } satisfies PoolConfig);
+    expect(load(text).pools.web).toEqual(
+      {
+        name: "web",
+        strategy: "fastest",
+        targets: [
+          ip("10.0.0.1", 80),
+          ip("10.0.0.2", 80, 3),
+          { kind: "dns", host: "web.internal", port: 80, weight: 2, raw: "web.internal:80" },
+          { kind: "node", node: "app", port: 8080, weight: 0, raw: "node:app:8080" },
+        ],
+        fallback: [{ kind: "dns", host: "backup.example.net", port: 80, weight: 1, raw: "backup.example.net:80" }],
+        health: {
+          check: "http",
+          path: "/healthz",
+          expect: [200, 299],
+          intervalMs: 5_000,
+          timeoutMs: 500,
+          rise: 1,
+          fall: 100,
+        },
+        passive: { failures: 5 },
+        sendProxy: "v2",
+      } satisfies PoolConfig,
+    );
   });
 
   const poolWith = (body: string): PoolConfig =>
@@ -229,7 +241,10 @@ nodes:
       301,
       301,
     ]);
-    expect(poolWith(`{ targets: [a:1], health: { check: none } }`).health).toEqual({ ...DEFAULT_HEALTH, check: "none" });
+    expect(poolWith(`{ targets: [a:1], health: { check: none } }`).health).toEqual({
+      ...DEFAULT_HEALTH,
+      check: "none",
+    });
     expect(poolWith(`{ targets: [a:1], health: { interval: 1h, rise: 5 } }`).health).toEqual({
       ...DEFAULT_HEALTH,
       intervalMs: 3_600_000,
@@ -249,7 +264,9 @@ nodes:
   });
 
   it("keeps a pool named __proto__ as a plain name", () => {
-    const c = load(`listeners: [{ listen: ":1", flow: [{ proxy: __proto__ }] }]\npools:\n  __proto__: { targets: [a:1] }\n`);
+    const c = load(
+      `listeners: [{ listen: ":1", flow: [{ proxy: __proto__ }] }]\npools:\n  __proto__: { targets: [a:1] }\n`,
+    );
     expect(Object.keys(c.pools)).toEqual(["__proto__"]);
     expect(Object.getPrototypeOf(c.pools)).toBe(Object.prototype);
     expect(c.pools["__proto__"].name).toBe("__proto__");
@@ -258,7 +275,9 @@ nodes:
 
 describe("loadConfigText: nodes, control, timeouts, log, tls, resolver", () => {
   it("reads nodes from lists and strings, normalising IPv6", () => {
-    const c = load(`${MINIMAL}nodes:\n  a: [10.0.0.1, "2001:DB8::1", "[::1]"]\n  b: 10.0.0.2\n  c: "10.0.0.3, 10.0.0.4"\n`);
+    const c = load(
+      `${MINIMAL}nodes:\n  a: [10.0.0.1, "2001:DB8::1", "[::1]"]\n  b: 10.0.0.2\n  c: "10.0.0.3, 10.0.0.4"\n`,
+    );
     expect(c.nodes).toEqual({ a: ["10.0.0.1", "2001:db8::1", "::1"], b: ["10.0.0.2"], c: ["10.0.0.3", "10.0.0.4"] });
   });
 
@@ -279,7 +298,13 @@ describe("loadConfigText: nodes, control, timeouts, log, tls, resolver", () => {
 
   it("reads every timeout; grace may be 0s", () => {
     const c = load(`${MINIMAL}timeouts: { connect: 3s, idle: 1h, grace: 0s, udp-idle: 45s, upstream: 1.5m }\n`);
-    expect(c.timeouts).toEqual({ connectMs: 3_000, idleMs: 3_600_000, graceMs: 0, udpIdleMs: 45_000, upstreamMs: 90_000 });
+    expect(c.timeouts).toEqual({
+      connectMs: 3_000,
+      idleMs: 3_600_000,
+      graceMs: 0,
+      udpIdleMs: 45_000,
+      upstreamMs: 90_000,
+    });
     expect(load(`${MINIMAL}timeouts: { idle: 250ms }\n`).timeouts).toEqual({ ...DEFAULT_TIMEOUTS, idleMs: 250 });
   });
 
@@ -300,6 +325,21 @@ describe("loadConfigText: nodes, control, timeouts, log, tls, resolver", () => {
     });
     expect(load(`${MINIMAL}resolver: null\n`).resolver).toBeNull();
     expect(load(`${MINIMAL}resolver:\n`).resolver).toBeNull();
+  });
+
+  it("reads an optional section left empty as its defaults", () => {
+    const c = load(`${MINIMAL}nodes:\ncontrol:\ntimeouts:\nlog:\ntls:\nresolver:\n`);
+    expect(c.nodes).toEqual({});
+    expect(c.control).toEqual({ listen: { host: "127.0.0.1", port: 9901 }, token: null });
+    expect(c.timeouts).toEqual(DEFAULT_TIMEOUTS);
+    expect(c.log).toEqual({ format: "text", level: "info" });
+    expect(c.tls).toEqual([]);
+    expect(c.resolver).toBeNull();
+  });
+
+  it("honours YAML tags that make a value the type expected", () => {
+    const c = load(`listeners:\n  - listen: !!str :80\n    flow: [{ respond: { status: !!int "204" } }]\n`);
+    expect(c.listeners[0].flow[0].action).toEqual({ kind: "respond", status: 204, headers: [], body: "" });
   });
 
   it("follows YAML anchors and aliases", () => {
@@ -323,8 +363,8 @@ describe("loadConfigText: proxy", () => {
   it("names a pool, or makes inline pools named inline-N in document order", () => {
     const c = withRules([
       "{ when: { req.path: /a }, proxy: web }",
-      "{ when: { req.path: /b }, proxy: [10.0.0.1:80, \"10.0.0.2:80@2\"] }",
-      "{ when: { req.path: /c }, proxy: \"10.0.0.3:80,10.0.0.4:80\" }",
+      '{ when: { req.path: /b }, proxy: [10.0.0.1:80, "10.0.0.2:80@2"] }',
+      '{ when: { req.path: /c }, proxy: "10.0.0.3:80,10.0.0.4:80" }',
       "{ proxy: { targets: [10.0.0.5:80], strategy: random, proxy-protocol: v1 } }",
     ], { extra: "pools:\n  web: { targets: [10.0.0.9:80] }\n" });
     expect(c.listeners[0].flow.map((r) => r.action)).toEqual([
@@ -335,7 +375,9 @@ describe("loadConfigText: proxy", () => {
     ]);
     expect(c.pools["inline-1"]).toEqual(pool("inline-1", [ip("10.0.0.1", 80), ip("10.0.0.2", 80, 2)]));
     expect(c.pools["inline-2"]).toEqual(pool("inline-2", [ip("10.0.0.3", 80), ip("10.0.0.4", 80)]));
-    expect(c.pools["inline-3"]).toEqual(pool("inline-3", [ip("10.0.0.5", 80)], { strategy: "random", sendProxy: "v1" }));
+    expect(c.pools["inline-3"]).toEqual(
+      pool("inline-3", [ip("10.0.0.5", 80)], { strategy: "random", sendProxy: "v1" }),
+    );
   });
 
   it("numbers inline pools across listeners and nested flows, skipping names already taken", () => {
@@ -382,7 +424,9 @@ describe("loadConfigText: actions", () => {
 
   it("reads respond with defaults, headers in order, and values YAML reads as numbers as written", () => {
     expect(rule("{ respond: {} }").action).toEqual({ kind: "respond", status: 200, headers: [], body: "" });
-    expect(rule(`{ respond: { status: 503, headers: { Retry-After: 120, X-B: "b", x-a: a }, body: "down\\n" } }`).action)
+    expect(
+      rule(`{ respond: { status: 503, headers: { Retry-After: 120, X-B: "b", x-a: a }, body: "down\\n" } }`).action,
+    )
       .toEqual({
         kind: "respond",
         status: 503,
@@ -522,7 +566,7 @@ describe("loadConfigText: actions", () => {
 
   it("lets a udp:// listener proxy, abort, rate-limit and nest flows on connection keys", () => {
     const c = withRules([
-      "{ when: { conn.ip: { cidr: 10.0.0.0/8 } }, flow: [{ rate-limit: { rate: 1, key: \"{{conn.ip}}-{{listener.port}}\" } }] }",
+      '{ when: { conn.ip: { cidr: 10.0.0.0/8 } }, flow: [{ rate-limit: { rate: 1, key: "{{conn.ip}}-{{listener.port}}" } }] }',
       "{ when: { conn.port: 53 }, abort: true }",
       "{ proxy: [10.0.0.1:53] }",
     ], { listen: "udp://:53" });
@@ -597,7 +641,10 @@ describe("loadConfigText: matchers", () => {
     ["{ in: [/a, /b] }", { op: "in", values: ["/a", "/b"] }],
     ["{ not: /a }", { op: "not", of: { op: "equals", value: "/a" } }],
     ["{ not: [/a, /b] }", { op: "not", of: { op: "in", values: ["/a", "/b"] } }],
-    ["{ any: [/a, { prefix: /b } ] }", { op: "any", of: [{ op: "equals", value: "/a" }, { op: "prefix", value: "/b" }] }],
+    ["{ any: [/a, { prefix: /b } ] }", {
+      op: "any",
+      of: [{ op: "equals", value: "/a" }, { op: "prefix", value: "/b" }],
+    }],
     ["{ all: [{ prefix: /a }, { not: { suffix: x } }] }", {
       op: "all",
       of: [{ op: "prefix", value: "/a" }, { op: "not", of: { op: "suffix", value: "x" } }],

@@ -235,6 +235,52 @@ describe("HealthRegistry: passive failures", () => {
   });
 });
 
+describe("HealthRegistry: passive settings", () => {
+  const passive = (failures: number, target = "10.0.0.1:80") =>
+    registry.entry("web", "primary", parseTarget(target), TCP, { failures });
+
+  it("takes the target out after `failures` in a row, a success in between starting over", () => {
+    const e = passive(3);
+    registry.initial(e, { ok: true, latencyMs: 1 });
+    registry.passiveFailure(e, "refused");
+    registry.passiveFailure(e, "refused");
+    registry.passiveSuccess(e);
+    registry.passiveFailure(e, "refused");
+    registry.passiveFailure(e, "refused");
+    expect(e.up).toBe(true);
+    registry.passiveFailure(e, "refused");
+    expect(e.up).toBe(false);
+    expect(messages()).toEqual(["target up", "target down"]);
+  });
+
+  it("never takes the target out with failures: 0 (passive health off)", () => {
+    const e = passive(0);
+    registry.initial(e, { ok: true, latencyMs: 1 });
+    for (let i = 0; i < 10; i++) registry.passiveFailure(e, "refused");
+    expect(e.up).toBe(true);
+    expect(e.lastError).toBe("refused");
+  });
+
+  it("keeps an entry across a reload with the same settings, and starts afresh when they change", () => {
+    const e = passive(1);
+    registry.initial(e, { ok: true, latencyMs: 7 });
+    e.totalConnections = 5;
+    expect(passive(1)).toBe(e);
+    const changed = passive(2);
+    expect(changed).not.toBe(e);
+    expect(changed.up).toBe(false);
+    expect(changed.totalConnections).toBe(0);
+  });
+
+  it("forgets entries a reload dropped", () => {
+    const a = passive(1, "10.0.0.1:80");
+    const b = passive(1, "10.0.0.2:80");
+    registry.retain([a]);
+    expect(registry.all()).toEqual([a]);
+    expect(passive(1, "10.0.0.2:80")).not.toBe(b);
+  });
+});
+
 describe("HealthRegistry: check none", () => {
   it("starts the target alive without any check", () => {
     const e = entry(NONE);

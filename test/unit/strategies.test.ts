@@ -76,6 +76,24 @@ describe("SerialStrategy", () => {
   });
 });
 
+describe("weights", () => {
+  const weighted = (key: string, weight: number): Candidate => ({ ...cand(key), weight });
+
+  it("serial gives each target its weight's share, spread out (smooth weighted round robin)", () => {
+    const s = new SerialStrategy();
+    expect(picks(s, [weighted("a", 3), weighted("b", 1)], 8).join("")).toBe("aabaaaba");
+    const counts = { a: 0, b: 0, c: 0 } as Record<string, number>;
+    for (const k of picks(new SerialStrategy(), [weighted("a", 5), weighted("b", 3), weighted("c", 2)], 100)) counts[k]++;
+    expect(counts).toEqual({ a: 50, b: 30, c: 20 });
+  });
+
+  it("random picks in proportion to weight", () => {
+    // Total weight 4: r in [0, 0.75) is a, [0.75, 1) is b.
+    const s = new RandomStrategy(sequence(0, 0.5, 0.74, 0.75, 0.99));
+    expect(picks(s, [weighted("a", 3), weighted("b", 1)], 5)).toEqual(["a", "a", "a", "b", "b"]);
+  });
+});
+
 describe("FastestStrategy", () => {
   it("picks the candidate with the lowest latency, every time", () => {
     const s = new FastestStrategy();
