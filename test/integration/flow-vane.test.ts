@@ -3,7 +3,7 @@
  * clients against vane on loopback, real backends behind it.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { curl, infoBackend, stopAllHttp } from "../helpers/http-engine.ts";
+import { curl, infoBackend, startBackend, stopAllHttp } from "../helpers/http-engine.ts";
 import { closeAll, echoServer, exchange } from "../helpers/net.ts";
 import { makeCert, removeCerts, sClient, tlsNameServer } from "../helpers/tls.ts";
 import { metrics, startYaml, stopAllVanes } from "../helpers/vane.ts";
@@ -193,6 +193,50 @@ listeners:
     expect(JSON.parse(allowed.body).headers["x-user"]).toBe("ann");
     expect((await get(v.port, "/", { args: ["-H", "Authorization: Bearer crash"] })).status).toBe(503);
     expect(calls[1]).toMatchObject({ "req.path": "/p", "req.method": "GET", "conn.ip": "127.0.0.1" });
+  }, 30000);
+});
+
+describe("plugins through vane", () => {
+  it("takes an HTTP plugin's branch, its failure branch on a timeout, and a crashing command's failure branch", async () => {
+    const app = await infoBackend("app");
+    // The plugin: decides by path; /slow answers after the plugin's timeout.
+    const plugin = await startBackend((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        const keys = JSON.parse(body);
+        const answer = JSON.stringify({ branch: keys["req.path"] === "/admin" ? "deny" : "allow", keys: { team: "blue" } });
+        const reply = () => res.writeHead(200, { "content-type": "application/json" }).end(answer);
+        if (keys["req.path"] === "/slow") setTimeout(reply, 3000);
+        else reply();
+      });
+    });
+    const v = await startYaml(`${CONTROL}
+listeners:
+  - listen: http://127.0.0.1:0
+    flow:
+      - when: { req.path: { prefix: /cmd } }
+        plugin:
+          command: [sh, -c, "cat >/dev/null; exit 3"]
+          timeout: 2s
+          failure: [{ respond: { status: 502, body: "command failed\\n" } }]
+      - plugin:
+          http: http://127.0.0.1:${plugin.port}/decide
+          timeout: 300ms
+          branches:
+            deny: [{ respond: { status: 403 } }]
+          failure: [{ respond: { status: 503, body: "auth unavailable\\n" } }]
+      - respond: { body: "team {{plugin.team}}\\n" }
+`);
+    expect((await get(v.port, "/")).body).toBe("team blue\n");
+    expect((await get(v.port, "/admin")).status).toBe(403);
+    const slow = await get(v.port, "/slow");
+    expect(slow.status).toBe(503);
+    expect(slow.body).toBe("auth unavailable\n");
+    const cmd = await get(v.port, "/cmd");
+    expect(cmd.status).toBe(502);
+    expect(v.logs.some((l) => String(l.msg).includes("plugin") && l.level === "warn")).toBe(true);
+    expect(app.requests).toBe(0);
   }, 30000);
 });
 

@@ -34,6 +34,8 @@ function pool(targets: string[], fallback: string[] = [], strategy: StrategyName
     targets: targets.map(parseTarget),
     fallback: fallback.map(parseTarget),
     health: { ...DEFAULT_HEALTH, rise: 1, fall: 1 },
+    sendProxy: null,
+    passive: { failures: 1 },
   };
   return new Pool(config, registry, resolver);
 }
@@ -156,5 +158,21 @@ describe("Pool", () => {
     }
     expect(seen.get("app.internal:80")).toEqual(["10.0.5.5"]);
     expect(seen.get("127.0.1.2:80")).toEqual(["127.0.1.2"]);
+  });
+});
+
+describe("Pool: weights", () => {
+  it("gives a weight-0 target no traffic while it is alive (drained), and follows weights otherwise", () => {
+    const p = pool(["127.0.1.1:80@0", "127.0.1.2:80@3", "127.0.1.3:80"]);
+    for (const e of p.primary) up(e);
+    const picks = keys(p, 8);
+    expect(picks).not.toContain("127.0.1.1:80");
+    expect(picks.filter((k) => k === "127.0.1.2:80")).toHaveLength(6);
+  });
+
+  it("goes to the fallback when only drained targets are left", () => {
+    const p = pool(["127.0.1.1:80@0"], ["127.0.9.1:80"]);
+    for (const e of p.entries()) up(e);
+    expect(keys(p, 2)).toEqual(["127.0.9.1:80", "127.0.9.1:80"]);
   });
 });
