@@ -8,8 +8,7 @@ import { DURATION_EXPECTED, parseDuration } from "../config/duration.ts";
 import { ConfigError } from "../config/errors.ts";
 import {
   type Config,
-  DEFAULT_HEALTH,
-  DEFAULT_PASSIVE,
+  defaultPool,
   DEFAULT_TIMEOUTS,
   type HealthConfig,
   type ListenerConfig,
@@ -290,15 +289,7 @@ function buildConfig(v: Values, base: Config | null): Config {
   const pools = new Map<string, PoolConfig>();
   for (const p of Object.values(base?.pools ?? {})) pools.set(p.name, structuredClone(p));
   // Each pool gets its own copies so that nothing downstream can change two pools at once.
-  const makePool = (name: string, list: TargetSpec[]): PoolConfig => ({
-    name,
-    strategy: "serial",
-    targets: list,
-    fallback: [],
-    health: { ...DEFAULT_HEALTH },
-    sendProxy: null,
-    passive: { ...DEFAULT_PASSIVE },
-  });
+  const makePool = defaultPool;
   const flagPools = new Set<string>();
   for (const text of v.pool ?? []) {
     const [name, list] = splitPair("pool", text);

@@ -244,3 +244,16 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = {
   udpIdleMs: 30_000,
   upstreamMs: 60_000,
 };
+
+/** What a pool is when only its targets are given: the defaults of every other key. */
+export function defaultPool(name: string, targets: TargetSpec[]): PoolConfig {
+  return {
+    name,
+    strategy: "serial",
+    targets,
+    fallback: [],
+    health: { ...DEFAULT_HEALTH },
+    sendProxy: null,
+    passive: { ...DEFAULT_PASSIVE },
+  };
+}

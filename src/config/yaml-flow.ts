@@ -9,7 +9,8 @@ import { isHttpToken, TOKEN_EXPECTED } from "./flow-keys.ts";
 import type { Action, HeaderList, PluginSpec, PoolConfig, Rule, TlsFiles } from "./model.ts";
 import { suggest, undefinedMessage, wordList } from "./suggest.ts";
 import { q } from "./target.ts";
-import { defaultPool, readPool, readTargets } from "./yaml-pools.ts";
+import { readPool, readTargets } from "./yaml-pools.ts";
+import { defaultPool } from "./model.ts";
 import { type Entry, index, type Reader } from "./yaml-reader.ts";
 import { type FlowScope, readCondition, readTemplate } from "./yaml-when.ts";
 

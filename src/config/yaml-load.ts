@@ -16,7 +16,8 @@ import {
   type TlsFiles,
 } from "./model.ts";
 import { isPoolName, isValidName, parseBindAddress, POOL_NAME_EXPECTED, parseHostPort, parseIp, parseListen, q } from "./target.ts";
-import { defaultPool, readPool } from "./yaml-pools.ts";
+import { readPool } from "./yaml-pools.ts";
+import { defaultPool } from "./model.ts";
 import { type FlowState, readFlow, readTlsList } from "./yaml-flow.ts";
 import { type ConfigIssue, type Entry, index, Reader } from "./yaml-reader.ts";
 

@@ -3,6 +3,7 @@
  * rule's `proxy:`; both read the same keys here. Targets naming a node are checked
  * against `nodes:` right away, so the error points at the target as written.
  */
+import { defaultPool } from "./model.ts";
 import { isMap, isScalar, type Node } from "yaml";
 import { DEFAULT_EXPECT, parseExpect, parseHealthSpec } from "../health/http-check.ts";
 import {
@@ -23,18 +24,6 @@ const HEALTH_KEYS = ["check", "path", "expect", "interval", "timeout", "rise", "
 const HEALTH_CHECKS = ["tcp", "http", "none"] as const;
 const PROXY_PROTOCOLS = ["v1", "v2", "off"] as const;
 
-/** What a pool is when only its targets are given: the defaults of every other key. */
-export function defaultPool(name: string, targets: TargetSpec[]): PoolConfig {
-  return {
-    name,
-    strategy: "serial",
-    targets,
-    fallback: [],
-    health: { ...DEFAULT_HEALTH },
-    sendProxy: null,
-    passive: { ...DEFAULT_PASSIVE },
-  };
-}
 
 /** The body of a pool (`pools.NAME` or an inline `proxy: {...}`). */
 export function readPool(
