@@ -277,12 +277,15 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     // Keep-alive connections idle on the old config close now (nginx's old workers do
     // the same); busy ones close after the response in flight. Clients reconnect and
     // meet the new config. Tunnels (WebSocket, TCP) are not idle: they keep going.
+    let closedIdle = 0;
     for (const [conn, g] of deps.idleHttp) {
       if (g !== next) {
         deps.idleHttp.delete(conn);
         conn.close();
+        closedIdle++;
       }
     }
+    if (closedIdle > 0) log.debug("closed idle keep-alive connections of the older config", { connections: closedIdle });
     if (previous) {
       const h = hops.get(previous);
       hops.delete(previous);

@@ -153,7 +153,7 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
   }
   const head = got.head;
   const counts: Counts = { in: got.bytes, out: 0 };
-  const clientKeepAlive = keepAlive(head.version, head.headers) && !ctx.retired?.();
+  const clientKeepAlive = keepAlive(head.version, head.headers);
   const report = (route: HttpRoute | null, code: number) =>
     ctx.onResponse({
       route: route?.name ?? null,
@@ -183,7 +183,7 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
     return false;
   }
   if (decision.kind === "respond") {
-    const close = hasBody || !clientKeepAlive;
+    const close = hasBody || !clientKeepAlive || ctx.retired?.() === true;
     const headers = applyEdits(decision.headers, decision.response);
     const bytes = customResponse(decision.status, headers, decision.body, close, head.method === "HEAD");
     counts.out += bytes.length;
@@ -338,7 +338,8 @@ async function respond(
   }
   // A 1.0 client cannot read chunked: decode the body and end it with the close.
   const dechunk = framing.kind === "chunked" && req.version === "1.0";
-  const close = !clientKeepAlive || framing.kind === "until-close" || dechunk;
+  // A reload while the request was in flight: say this is the connection's last answer.
+  const close = !clientKeepAlive || framing.kind === "until-close" || dechunk || ctx.retired?.() === true;
   const connection = close ? "close" : req.version === "1.0" ? "keep-alive" : null;
   let headers = applyEdits(clientResponseHeaders(res, false, connection), edits);
   if (dechunk) headers = headers.filter(([n]) => n.toLowerCase() !== "transfer-encoding");
