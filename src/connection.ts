@@ -91,7 +91,8 @@ export async function handleConnection(
       port: origin.port,
       listenerPort: raw.local.port,
       protocol: scheme === "http" ? "http" : scheme === "https" ? "tls" : null,
-      sni: raw.sni ?? null,
+      // One spelling for matching, whatever case the runtime's TLS hands over.
+      sni: raw.sni ? raw.sni.toLowerCase().replace(/\.$/, "") : null,
       alpn: null,
     };
     if (scheme === "http" || scheme === "https") {

@@ -19,7 +19,9 @@ import { VERSION } from "./version.ts";
 /** A file change is acted on once writes have settled for this long. */
 const WATCH_DEBOUNCE_MS = 300;
 
-type Loaded = { ok: true; config: Config; text: string } | { ok: false; errors: string[] };
+type Loaded =
+  | { ok: true; config: Config; text: string }
+  | { ok: false; errors: string[]; flagError?: CliError };
 
 /** Reads and validates a config file, then lays the flags over it. Never throws. */
 async function loadFile(rt: Runtime, file: string, apply: (base: Config) => Config): Promise<Loaded> {
@@ -34,7 +36,7 @@ async function loadFile(rt: Runtime, file: string, apply: (base: Config) => Conf
   try {
     return { ok: true, config: apply(result.config), text };
   } catch (err) {
-    if (err instanceof CliError) return { ok: false, errors: [err.message] };
+    if (err instanceof CliError) return { ok: false, errors: [err.message], flagError: err };
     throw err;
   }
 }
@@ -46,7 +48,10 @@ function usageError(rt: Runtime, err: unknown): never {
   return rt.exit(2);
 }
 
-function reportErrors(rt: Runtime, file: string, errors: string[]): never {
+function reportErrors(rt: Runtime, file: string, loaded: Extract<Loaded, { ok: false }>): never {
+  // A flag that does not fit the file is a command-line mistake: said as such, exit 2.
+  if (loaded.flagError) usageError(rt, loaded.flagError);
+  const errors = loaded.errors;
   for (const e of errors) console.error(e);
   console.error(`${file}: ${errors.length} error${errors.length === 1 ? "" : "s"}; nothing was started`);
   return rt.exit(1);
@@ -70,7 +75,7 @@ async function main(): Promise<void> {
   }
   if (parsed.kind === "check") {
     const loaded = await loadFile(rt, parsed.file, parsed.apply);
-    if (!loaded.ok) reportErrors(rt, parsed.file, loaded.errors);
+    if (!loaded.ok) reportErrors(rt, parsed.file, loaded);
     const c = loaded.config;
     console.log(
       `${parsed.file}: ok (${c.listeners.length} listener${c.listeners.length === 1 ? "" : "s"}, ${
@@ -87,7 +92,7 @@ async function main(): Promise<void> {
     config = run.config!;
   } else {
     const loaded = await loadFile(rt, run.file, (base) => run.apply(base));
-    if (!loaded.ok) reportErrors(rt, run.file, loaded.errors);
+    if (!loaded.ok) reportErrors(rt, run.file, loaded);
     config = loaded.config;
     lastText = loaded.text;
   }

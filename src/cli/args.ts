@@ -424,7 +424,10 @@ function buildListeners(
       };
     });
   } else {
-    listeners = base.listeners.map((l) => ({ ...structuredClone(l), ...(flow ? { flow: structuredClone(flow) } : {}) }));
+    listeners = base.listeners.map((l) => {
+      const rules = flow && l.address.protocol === "udp" ? flow.filter((r) => r.when === null) : flow;
+      return { ...structuredClone(l), ...(rules ? { flow: structuredClone(rules) } : {}) };
+    });
   }
   if (acceptProxy) for (const l of listeners) l.acceptProxy = [...acceptProxy];
   return listeners;

@@ -29,7 +29,7 @@ Listening and routing:
                            NAME: letters, digits, "-", "_", ".".
   --node NAME=IP[,IP...]   Define a static node for node:NAME:PORT targets; repeatable.
   --fallback TARGETS       Targets used only when no target of a pool is alive; applies
-                           to every pool defined on the command line. Default: none
+                           to every pool (a config file's too). Default: none
 
 Balancing and health:
   --strategy NAME          random, serial or fastest. Default: serial

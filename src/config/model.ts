@@ -43,8 +43,7 @@ export interface PoolConfig {
 }
 
 /**
- * Passive health: failures seen while forwarding (a connect that fails, an HTTP
- * target that closes without answering). `failures` in a row take the target out
+ * Passive health: connects that fail while forwarding. `failures` in a row take the target out
  * until checks bring it back (with `check: none`, for one interval); 0 turns it off.
  */
 export interface PassiveConfig {

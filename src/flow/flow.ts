@@ -24,7 +24,11 @@ export type { FlowInput, KeyValue } from "./input.ts";
 export { inputOf } from "./input.ts";
 
 /** A header edit for the request sent upstream or the response sent back; `name` is lowercased. */
-export type HeaderEdit = { op: "set"; name: string; value: string } | { op: "remove"; name: string };
+export type HeaderEdit =
+  | { op: "set"; name: string; value: string }
+  /** A second value for a name the same set-headers just set (two Set-Cookie fields). */
+  | { op: "add"; name: string; value: string }
+  | { op: "remove"; name: string };
 
 export type Outcome =
   | { kind: "proxy"; pool: string }
@@ -220,8 +224,8 @@ function compileStep(action: Exclude<Action, { kind: "plugin" | "flow" }>, ctx: 
       return (st) => ({ kind: "respond", status, headers: [["location", location.expand(st)]], body: "" });
     }
     case "set-headers": {
-      const request = action.request.map(([name, value]) => setEdit(name, value));
-      const response = action.response.map(([name, value]) => setEdit(name, value));
+      const request = setEdits(action.request);
+      const response = setEdits(action.response);
       return (st) => {
         for (let i = 0; i < request.length; i++) st.request.push(request[i](st));
         for (let i = 0; i < response.length; i++) st.response.push(response[i](st));
@@ -245,15 +249,25 @@ function compileStep(action: Exclude<Action, { kind: "plugin" | "flow" }>, ctx: 
   }
 }
 
-function setEdit(name: string, value: string): (st: State) => HeaderEdit {
-  const lower = name.toLowerCase();
+/** One set-headers side: the first value of a name replaces that field, later ones add to it. */
+function setEdits(pairs: ReadonlyArray<[string, string]>): Array<(st: State) => HeaderEdit> {
+  const seen = new Set<string>();
+  return pairs.map(([name, value]) => {
+    const lower = name.toLowerCase();
+    const op = seen.has(lower) ? "add" : "set";
+    seen.add(lower);
+    return setEdit(op, lower, value);
+  });
+}
+
+function setEdit(op: "set" | "add", lower: string, value: string): (st: State) => HeaderEdit {
   const tpl: Template = compileTemplate(value, { header: true });
   if (tpl.constant !== null) {
     // Edits without a template are the same every time: made once, frozen, shared.
-    const edit: HeaderEdit = Object.freeze({ op: "set", name: lower, value: tpl.constant });
+    const edit: HeaderEdit = Object.freeze({ op, name: lower, value: tpl.constant });
     return () => edit;
   }
-  return (st) => ({ op: "set", name: lower, value: tpl.expand(st) });
+  return (st) => ({ op, name: lower, value: tpl.expand(st) });
 }
 
 function removeEdit(name: string): HeaderEdit {
@@ -308,7 +322,8 @@ function needsDetection(rules: readonly Rule[]): boolean {
   return rules.some((rule) => {
     if (rule.when && [...conditionKeys(rule.when)].some(needsPeek)) return true;
     const a = rule.action;
-    if (HTTP_ONLY.has(a.kind)) return true;
+    // A terminate step needs the ClientHello read (and its SNI) before it can hand over.
+    if (HTTP_ONLY.has(a.kind) || a.kind === "terminate") return true;
     switch (a.kind) {
       case "rate-limit":
         return compileTemplate(a.key, { header: false }).keys.some(needsPeek);

@@ -162,15 +162,22 @@ export function customResponse(
 const FRAMING = new Set(["content-length", "transfer-encoding", "connection"]);
 
 /** One change a flow makes to headers, in order (names lowercased). */
-export type HeaderEdit = { op: "set"; name: string; value: string } | { op: "remove"; name: string };
+export type HeaderEdit =
+  | { op: "set"; name: string; value: string }
+  | { op: "add"; name: string; value: string }
+  | { op: "remove"; name: string };
 
-/** Applies edits in order: `set` replaces every field of that name, `remove` drops them. */
+/**
+ * Applies edits in order: `set` replaces every field of that name, `add` appends one
+ * more, `remove` drops them all.
+ */
 export function applyEdits(headers: Header[], edits: readonly HeaderEdit[]): Header[] {
   if (edits.length === 0) return headers;
   let out = headers;
   for (const e of edits) {
-    out = out.filter(([n]) => n.toLowerCase() !== e.name);
-    if (e.op === "set") out.push([e.name, e.value]);
+    if (e.op !== "add") out = out.filter(([n]) => n.toLowerCase() !== e.name);
+    else if (out === headers) out = [...headers];
+    if (e.op !== "remove") out.push([e.name, e.value]);
   }
   return out;
 }

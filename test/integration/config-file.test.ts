@@ -69,6 +69,18 @@ timeouts: { connect: 5 }
     expect(p.stdout()).toBe("");
   }, 20000);
 
+  it("exits 2 naming the flag when a flag does not fit the file", async () => {
+    const path = file(
+      "two.yaml",
+      "listeners:\n  - { listen: ':8080', flow: [{ abort: true }] }\n  - { listen: ':8081', flow: [{ abort: true }] }\n",
+    );
+    const p = spawnVane(["run", path, "--listen", ":9"]);
+    expect(await p.exited).toBe(2);
+    expect(p.stderr().split("\n")[0]).toBe(
+      "vane: --listen: expected a config file with one listener to override; it has 2 (edit them in the file)",
+    );
+  }, 20000);
+
   it("says plainly when the file cannot be read", async () => {
     const p = spawnVane(["run", join(dir, "missing.yaml")]);
     expect(await p.exited).toBe(1);

@@ -282,6 +282,19 @@ listeners:
     expect((await exchange(v.port, "ping\n")).toString()).toBe("ping\n");
   }, 30000);
 
+  it("terminates every TLS connection with a terminate rule that has no condition", async () => {
+    const v = await startYaml(`${CONTROL}
+tls: [{ cert: ${secure.certPath}, key: ${secure.keyPath} }]
+listeners:
+  - listen: tcp://127.0.0.1:0
+    flow:
+      - terminate:
+          flow: [{ respond: { body: "terminated {{tls.sni}}\\n" } }]
+`);
+    const r = await curl(["-k", "--resolve", `secure.test:${v.port}:127.0.0.1`, `https://secure.test:${v.port}/`]);
+    expect(r.stdout.toString()).toBe("terminated secure.test\n");
+  }, 30000);
+
   it("closes a TLS connection no rule takes, and rate-limits connections by address", async () => {
     const echo = await echoServer();
     const v = await startYaml(`${CONTROL}

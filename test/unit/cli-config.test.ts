@@ -166,3 +166,13 @@ describe("run and check", () => {
     expect(() => parseCli(argv as string[])).toThrow(message as string);
   });
 });
+
+describe("--route over a file with a udp:// listener", () => {
+  it("gives the udp listener only the routes without a host, so the printed file loads", () => {
+    const withUdp = FILE.replace("listeners:\n", "listeners:\n  - listen: udp://127.0.0.1:7002\n    flow: [{ proxy: other }]\n");
+    const c = overlay(withUdp, "--route", "a.test=127.0.0.1:5", "--route", "*=127.0.0.1:6");
+    expect(c.listeners[0].flow).toEqual([{ when: null, action: { kind: "proxy", pool: "default" } }]);
+    expect(c.listeners[1].flow).toHaveLength(2);
+    expect(fromYaml(printConfig(c))).toEqual(c);
+  });
+});

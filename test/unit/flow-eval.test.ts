@@ -243,16 +243,35 @@ describe("needsDetection", () => {
     expect(nd([always({ kind: "remove-headers", request: [], response: [] })])).toBe(true);
   });
 
-  it("looks into sub-flows and plugin branches but not into terminate's flow", () => {
+  it("looks into sub-flows and plugin branches; a terminate needs the ClientHello itself", () => {
     expect(nd([always({ kind: "flow", rules: [on(key("tls.sni"), proxy("A"))] })])).toBe(true);
     expect(nd([always(plugin("f", { branches: { b: [always({ kind: "abort" })] } }))])).toBe(false);
     expect(nd([always(plugin("f", { branches: { b: [on(key("host"), proxy("A"))] } }))])).toBe(true);
     expect(nd([always(plugin("f", { failure: [always({ kind: "redirect", status: 302, location: "/" })] }))]))
       .toBe(true);
-    expect(nd([always({ kind: "terminate", tls: [], flow: [on(key("req.path"), proxy("A"))] })])).toBe(false);
+    expect(nd([always({ kind: "terminate", tls: [], flow: [on(key("req.path"), proxy("A"))] })])).toBe(true);
   });
 
   it("does not count plugin keys, which come from plugins rather than bytes", () => {
     expect(nd([always(plugin("f")), on(key("plugin.user"), proxy("A"))])).toBe(false);
+  });
+});
+
+describe("set-headers with a repeated name", () => {
+  it("sets the first value and adds the rest, so two Set-Cookie fields both go out", async () => {
+    const { compileFlow, inputOf } = await import("../../src/flow/flow.ts");
+    const { applyEdits } = await import("../../src/http/headers.ts");
+    const { silentLogger } = await import("../../src/telemetry/logger.ts");
+    const flow = compileFlow([
+      { when: null, action: { kind: "set-headers", request: [], response: [["Set-Cookie", "a=1"], ["set-cookie", "b=2"]] } },
+      { when: null, action: { kind: "abort" } },
+    ], { log: silentLogger });
+    const r = flow.runSync(inputOf({}));
+    expect(r.response.map((e) => e.op)).toEqual(["set", "add"]);
+    expect(applyEdits([["Set-Cookie", "old=0"], ["X", "y"]], r.response)).toEqual([
+      ["X", "y"],
+      ["set-cookie", "a=1"],
+      ["set-cookie", "b=2"],
+    ]);
   });
 });
