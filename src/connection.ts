@@ -91,8 +91,7 @@ export async function handleConnection(
       port: origin.port,
       listenerPort: raw.local.port,
       protocol: scheme === "http" ? "http" : scheme === "https" ? "tls" : null,
-      // One spelling for matching, whatever case the runtime's TLS hands over.
-      sni: raw.sni ? raw.sni.toLowerCase().replace(/\.$/, "") : null,
+      sni: raw.sni ?? null,
       alpn: null,
     };
     if (scheme === "http" || scheme === "https") {

@@ -43,10 +43,9 @@ export class Generation {
     readonly config: Config,
     readonly loadedAt: Date,
     readonly deps: GenerationDeps,
-    readonly resolver: TargetResolver,
     private readonly certs: Map<string, TlsCertificate>,
   ) {
-    for (const p of Object.values(config.pools)) this.pools.set(p.name, new Pool(p, deps.registry, resolver));
+    for (const p of Object.values(config.pools)) this.pools.set(p.name, new Pool(p, deps.registry, deps.resolver));
     this.listeners = config.listeners.map((l) => ({
       config: l,
       flow: compileFlow(l.flow, { log: deps.log, functions: deps.functions }),
@@ -71,7 +70,7 @@ export class Generation {
         key: await readFile(deps.rt, files.keyPath, "key"),
       });
     }
-    return new Generation(id, config, new Date(), deps, deps.resolver, certs);
+    return new Generation(id, config, new Date(), deps, certs);
   }
 
   /** The certificates for a listener or terminate step (empty: the config's list). */
@@ -94,6 +93,10 @@ export class Generation {
     });
     this.#routes.set(pool, r);
     return r;
+  }
+
+  get resolver(): TargetResolver {
+    return this.deps.resolver;
   }
 
   entries(): TargetHealth[] {

@@ -12,7 +12,7 @@ import { HELP } from "./cli/help.ts";
 import type { Config } from "./config/model.ts";
 import { formatIssue, loadConfigText } from "./config/yaml-load.ts";
 import { printConfig } from "./config/print.ts";
-import { createLogger } from "./telemetry/logger.ts";
+import { createLogger, type Logger } from "./telemetry/logger.ts";
 import { createVane } from "./vane.ts";
 import { VERSION } from "./version.ts";
 
@@ -146,7 +146,7 @@ function watchConfig(
   file: string,
   current: () => string | null,
   reload: () => void,
-  log: ReturnType<typeof createLogger>,
+  log: Logger,
 ): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null;
   const settled = async () => {

@@ -232,8 +232,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     const unclaimed = new Set(bound);
     for (const plan of next.listeners) {
       const key = socketKey(plan.config, next);
-      const same = [...unclaimed].find((b) => b.key === key && sameAddress(b.plan.config, plan.config));
-      const reuse = same ?? [...unclaimed].find((b) => b.key === key && b.plan.config.address.raw === plan.config.address.raw);
+      const reuse = [...unclaimed].find((b) => b.key === key);
       if (reuse) {
         unclaimed.delete(reuse);
         kept.set(reuse, plan);

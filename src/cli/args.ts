@@ -288,8 +288,6 @@ function buildConfig(v: Values, base: Config | null): Config {
   // A Map, not an object, so that a pool named "__proto__" is just a name.
   const pools = new Map<string, PoolConfig>();
   for (const p of Object.values(base?.pools ?? {})) pools.set(p.name, structuredClone(p));
-  // Each pool gets its own copies so that nothing downstream can change two pools at once.
-  const makePool = defaultPool;
   const flagPools = new Set<string>();
   for (const text of v.pool ?? []) {
     const [name, list] = splitPair("pool", text);
@@ -298,7 +296,7 @@ function buildConfig(v: Values, base: Config | null): Config {
     }
     if (flagPools.has(name)) throw new CliError(`--pool: expected each pool name once; got ${q(name)} twice`);
     flagPools.add(name);
-    pools.set(name, makePool(name, targets("pool", list)));
+    pools.set(name, defaultPool(name, targets("pool", list)));
   }
 
   let routes: RouteConfig[] | null = null;
@@ -318,7 +316,7 @@ function buildConfig(v: Values, base: Config | null): Config {
       let name = stem;
       for (let n = 2; routePools.has(name) || flagPools.has(name); n++) name = `${stem}#${n}`;
       routePools.add(name);
-      pools.set(name, makePool(name, list));
+      pools.set(name, defaultPool(name, list));
       return { raw, match, pool: name };
     });
   }
@@ -404,6 +402,8 @@ function buildListeners(
   acceptProxy: string[] | undefined,
 ): ListenerConfig[] {
   const flow = routes ? routesToFlow(routes) : null;
+  // Datagrams carry no host: a UDP listener takes the routes without one (`*`).
+  const flowFor = (protocol: string) => (flow && protocol === "udp" ? flow.filter((r) => r.when === null) : flow);
   let listeners: ListenerConfig[];
   if (base === null || v.listen !== undefined) {
     if (base !== null && base.listeners.length > 1) {
@@ -414,8 +414,7 @@ function buildListeners(
     const template = base?.listeners[0];
     listeners = (v.listen ?? [DEFAULT_LISTEN]).map((text) => {
       const address = forFlag("listen", () => parseListen(text));
-      // Datagrams carry no host: a UDP listener takes the routes without one (`*`).
-      const rules = flow && address.protocol === "udp" ? flow.filter((r) => r.when === null) : flow;
+      const rules = flowFor(address.protocol);
       return {
         address,
         flow: structuredClone(rules ?? template!.flow),
@@ -425,7 +424,7 @@ function buildListeners(
     });
   } else {
     listeners = base.listeners.map((l) => {
-      const rules = flow && l.address.protocol === "udp" ? flow.filter((r) => r.when === null) : flow;
+      const rules = flowFor(l.address.protocol);
       return { ...structuredClone(l), ...(rules ? { flow: structuredClone(rules) } : {}) };
     });
   }

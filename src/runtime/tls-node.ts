@@ -12,7 +12,7 @@
 import tls from "node:tls";
 import type { SocketAddress, TcpConn, TcpListener, TlsCertificate } from "./types.ts";
 import { listenError } from "./net-common.ts";
-import { certNames, selectCert } from "./tls-select.ts";
+import { certNames, normalize, selectCert } from "./tls-select.ts";
 
 function plainAddress(a: string | undefined): string {
   // An IPv4 peer on a dual-stack socket shows as ::ffff:1.2.3.4.
@@ -36,7 +36,8 @@ export class NodeTlsConn implements TcpConn {
   constructor(socket: tls.TLSSocket) {
     this.#socket = socket;
     const s = socket as tls.TLSSocket & { servername?: string | false | null };
-    this.sni = typeof s.servername === "string" && s.servername !== "" ? s.servername : null;
+    // node:tls reports the name as the client wrote it; the ClientHello parser (Deno) normalises.
+    this.sni = typeof s.servername === "string" && s.servername !== "" ? normalize(s.servername) : null;
     this.remote = { hostname: plainAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
     this.local = { hostname: plainAddress(socket.localAddress), port: socket.localPort ?? 0 };
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));

@@ -20,7 +20,8 @@ export function certNames(pem: string): string[] {
   return cn ? [normalize(cn)] : [];
 }
 
-function normalize(name: string): string {
+/** A DNS name in one spelling: trimmed, lower-cased, without a trailing dot. */
+export function normalize(name: string): string {
   return name.trim().toLowerCase().replace(/\.$/, "");
 }
 
