@@ -17,6 +17,8 @@ import {
   STRATEGIES,
   type StrategyName,
   type TargetSpec,
+  MAX_WORKERS,
+  WORKERS_EXPECTED,
 } from "../config/model.ts";
 import { routesToFlow } from "./routes-to-flow.ts";
 import {
@@ -83,6 +85,7 @@ const OPTIONS = {
   "print-config": { type: "boolean" },
   "admin-token": { type: "string" },
   "log-level": { type: "string" },
+  workers: { type: "string" },
   version: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -118,6 +121,7 @@ const EXPECTED: Record<FlagName, string> = {
   "accept-proxy": "CIDR[,CIDR...], e.g. 10.0.0.0/8,::1",
   tls: "CERT.pem,KEY.pem",
   config: "a YAML config FILE",
+  workers: WORKERS_EXPECTED,
   "print-config": "no value",
   "admin-token": "a non-empty token",
   "log-level": "debug, info, warn or error",
@@ -387,6 +391,7 @@ function buildConfig(v: Values, base: Config | null): Config {
     log,
     resolver,
     tls,
+    workers: v.workers === undefined ? (base?.workers ?? null) : parseWorkers(v.workers),
   };
 }
 
@@ -430,6 +435,14 @@ function buildListeners(
   }
   if (acceptProxy) for (const l of listeners) l.acceptProxy = [...acceptProxy];
   return listeners;
+}
+
+/** `--workers N` or `--workers auto`. */
+function parseWorkers(text: string): number | null {
+  if (text === "auto") return null;
+  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= MAX_WORKERS)) throw new CliError(`--workers: expected ${WORKERS_EXPECTED}; got ${q(text)}`);
+  return n;
 }
 
 /** `--node NAME=IP[,IP...]`: a static registry of IP literals, one entry per name. */

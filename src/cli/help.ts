@@ -61,6 +61,9 @@ PROXY protocol:
                            Repeatable. Default: none
 
 Operations:
+  --workers N|auto         Processes serving the listeners, each with its own
+                           SO_REUSEPORT socket; 1 is a single event loop.
+                           Default: auto (one per CPU)
   --status ADDR|off        Status endpoint, HOST:PORT, :PORT or [IPv6]:PORT.
                            Default: 127.0.0.1:9901
   --admin-token TOKEN      Required as 'Authorization: Bearer TOKEN' for POST /reload.

@@ -217,7 +217,16 @@ export interface Config {
   tls: TlsFiles[];
   /** DNS server to ask instead of the system's (`HOST:PORT`), like nginx's `resolver`. */
   resolver: { host: string; port: number } | null;
+  /**
+   * Processes serving the listeners, each on its own SO_REUSEPORT socket; null means
+   * one per CPU. The executable reads it; an embedded vane is always one event loop.
+   */
+  workers: number | null;
 }
+
+/** The most workers a config may ask for. */
+export const MAX_WORKERS = 64;
+export const WORKERS_EXPECTED = `auto or an integer 1..${MAX_WORKERS}`;
 
 export interface ControlConfig {
   /** Status endpoint address, or null when off. */

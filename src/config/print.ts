@@ -53,6 +53,7 @@ export function configToDocument(config: Config): Record<string, unknown> {
     tls: tlsDoc(config.tls),
   };
   if (config.resolver) doc.resolver = hostPort(config.resolver);
+  doc.workers = config.workers ?? "auto";
   return doc;
 }
 

@@ -17,7 +17,7 @@ import {
 } from "./model.ts";
 import { isPoolName, isValidName, parseBindAddress, POOL_NAME_EXPECTED, parseHostPort, parseIp, parseListen, q } from "./target.ts";
 import { readPool } from "./yaml-pools.ts";
-import { defaultPool } from "./model.ts";
+import { defaultPool, MAX_WORKERS, WORKERS_EXPECTED } from "./model.ts";
 import { type FlowState, readFlow, readTlsList } from "./yaml-flow.ts";
 import { type ConfigIssue, type Entry, index, Reader } from "./yaml-reader.ts";
 
@@ -30,7 +30,7 @@ export interface LoadOptions {
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
 
-const TOP_KEYS = ["listeners", "pools", "nodes", "control", "timeouts", "log", "tls", "resolver"];
+const TOP_KEYS = ["listeners", "pools", "nodes", "control", "timeouts", "log", "tls", "resolver", "workers"];
 const LISTENER_KEYS = ["listen", "accept-proxy", "tls", "flow"];
 const TIMEOUT_KEYS: ReadonlyArray<readonly [string, keyof TimeoutsConfig]> = [
   ["connect", "connectMs"],
@@ -111,6 +111,7 @@ function readConfig(r: Reader, node: Node, functions: ReadonlySet<string>): Conf
     log: readLog(r, e.get("log")),
     tls: tls ?? [],
     resolver: readResolver(r, e.get("resolver")),
+    workers: readWorkers(r, e.get("workers")),
   };
 }
 
@@ -265,6 +266,17 @@ function readLog(r: Reader, entry: Entry | undefined): Config["log"] {
   if (f) log.format = r.keyword(f.value, f.path, LOG_FORMATS) ?? log.format;
   if (l) log.level = r.keyword(l.value, l.path, LOG_LEVELS) ?? log.level;
   return log;
+}
+
+/** `workers: N` or `workers: auto` (one per CPU, the default). */
+function readWorkers(r: Reader, entry: Entry | undefined): number | null {
+  if (!entry) return null;
+  const v = entry.value;
+  if (isScalar(v) && v.value === "auto") return null;
+  if (isScalar(v) && Number.isInteger(v.value) && (v.value as number) >= 1 && (v.value as number) <= MAX_WORKERS) {
+    return v.value as number;
+  }
+  return r.fail(v, entry.path, WORKERS_EXPECTED) ?? null;
 }
 
 /** A DNS server as IP:PORT (it cannot itself need DNS); null or absent: the system's. */

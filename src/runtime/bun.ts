@@ -170,13 +170,14 @@ export function createBunRuntime(): Runtime {
     version: Bun.version,
     args: process.argv.slice(2),
 
-    async listenTcp(addr, onConn): Promise<TcpListener> {
+    async listenTcp(addr, onConn, options): Promise<TcpListener> {
       let listener: any;
       try {
         listener = Bun.listen({
           hostname: addr.hostname,
           port: addr.port,
           allowHalfOpen: true,
+          reusePort: options?.reusePort ?? false,
           socket: {
             ...handlers,
             open(s: any) {

@@ -26,10 +26,15 @@ export function createDenoRuntime(): Runtime {
     version: Deno.version.deno,
     args: [...Deno.args],
 
-    async listenTcp(addr, onConn): Promise<TcpListener> {
+    async listenTcp(addr, onConn, options): Promise<TcpListener> {
       let listener: any;
       try {
-        listener = Deno.listen({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
+        listener = Deno.listen({
+          hostname: addr.hostname,
+          port: addr.port,
+          transport: "tcp",
+          ...(options?.reusePort ? { reusePort: true } : {}),
+        });
       } catch (err) {
         throw listenError(addr, err);
       }

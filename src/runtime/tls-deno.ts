@@ -13,7 +13,7 @@
  * followed by FIN hung. Unbounded buffering instead would drop backpressure.
  */
 import { acceptEach, DenoTcpConn } from "./deno-conn.ts";
-import type { SocketAddress, TcpConn, TcpListener, TlsCertificate } from "./types.ts";
+import type { ListenOptions, SocketAddress, TcpConn, TcpListener, TlsCertificate } from "./types.ts";
 import { listenError } from "./net-common.ts";
 import { certNames, selectCert } from "./tls-select.ts";
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from "../detect/tls-client-hello.ts";
@@ -79,6 +79,7 @@ export async function listenTlsDeno(
   certs: TlsCertificate[],
   alpn: string[],
   onConn: (conn: TcpConn & { sni: string | null }) => void,
+  options?: ListenOptions,
 ): Promise<TcpListener> {
   if (certs.length === 0) throw new Error("listenTls needs at least one certificate");
   const names = certs.map((c) => certNames(c.cert));
@@ -97,7 +98,12 @@ export async function listenTlsDeno(
         ...(alpn.length ? { alpnProtocols: alpn } : {}),
       }));
     }
-    front = Deno.listen({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
+    front = Deno.listen({
+      hostname: addr.hostname,
+      port: addr.port,
+      transport: "tcp",
+      ...(options?.reusePort ? { reusePort: true } : {}),
+    });
   } catch (err) {
     internal.forEach(closeQuietly);
     throw listenError(addr, err);

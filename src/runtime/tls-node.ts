@@ -10,7 +10,7 @@
  * backpressure never reported the client's FIN afterwards, see tls-deno.ts.
  */
 import tls from "node:tls";
-import type { SocketAddress, TcpConn, TcpListener, TlsCertificate } from "./types.ts";
+import type { ListenOptions, SocketAddress, TcpConn, TcpListener, TlsCertificate } from "./types.ts";
 import { listenError } from "./net-common.ts";
 import { certNames, normalize, selectCert } from "./tls-select.ts";
 
@@ -116,6 +116,7 @@ export async function listenTlsNode(
   certs: TlsCertificate[],
   alpn: string[],
   onConn: (conn: TcpConn & { sni: string | null }) => void,
+  options?: ListenOptions,
 ): Promise<TcpListener> {
   if (certs.length === 0) throw new Error("listenTls needs at least one certificate");
   const names = certs.map((c) => certNames(c.cert));
@@ -132,7 +133,7 @@ export async function listenTlsNode(
   await new Promise<void>((resolve, reject) => {
     const onError = (err: unknown) => reject(listenError(addr, err));
     server.once("error", onError);
-    server.listen(addr.port, addr.hostname, () => {
+    server.listen({ port: addr.port, host: addr.hostname, reusePort: options?.reusePort ?? false }, () => {
       server.off("error", onError);
       resolve();
     });

@@ -35,6 +35,15 @@ export interface TcpListener {
   close(): void;
 }
 
+/** How a listening socket is opened. */
+export interface ListenOptions {
+  /**
+   * SO_REUSEPORT (Linux): several processes bind the same address and the kernel
+   * spreads new connections among them. Needs --unstable-net on Deno.
+   */
+  reusePort?: boolean;
+}
+
 export interface HttpServer {
   readonly addr: SocketAddress;
   close(): Promise<void>;
@@ -68,7 +77,7 @@ export interface Runtime {
   readonly version: string;
   /** Command-line arguments after the program (and script) name. */
   readonly args: string[];
-  listenTcp(addr: SocketAddress, onConn: (conn: TcpConn) => void): Promise<TcpListener>;
+  listenTcp(addr: SocketAddress, onConn: (conn: TcpConn) => void, options?: ListenOptions): Promise<TcpListener>;
   /** Rejects on refusal, on error, and after `timeoutMs` without a connection. */
   connectTcp(addr: SocketAddress, timeoutMs: number): Promise<TcpConn>;
   /**
@@ -83,6 +92,7 @@ export interface Runtime {
     certs: TlsCertificate[],
     alpn: string[],
     onConn: (conn: TcpConn & { sni: string | null }) => void,
+    options?: ListenOptions,
   ): Promise<TcpListener>;
   /**
    * Asks DNS (the system's servers, or `server` when given) for records of one type.

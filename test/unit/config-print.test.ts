@@ -65,6 +65,7 @@ const base = (listenRaw: string, flow: Rule[], more: Partial<Config> = {}): Conf
   log: { format: "text", level: "info" },
   tls: [],
   resolver: null,
+  workers: null,
   ...more,
 });
 
@@ -330,6 +331,7 @@ function richConfig(): Config {
     log: { format: "json", level: "warn" },
     tls: [{ certPath: "/etc/vane/default.pem", keyPath: "/etc/vane/default.key" }],
     resolver: { host: "2001:4860:4860::8888", port: 53 },
+    workers: 3,
   };
 }
 
@@ -375,6 +377,7 @@ describe("configToDocument", () => {
       timeouts: { connect: "5s", idle: "10m", grace: "10s", "udp-idle": "30s", upstream: "1m" },
       log: { format: "text", level: "info" },
       tls: [],
+      workers: "auto",
     });
   });
 
@@ -470,6 +473,7 @@ log:
   format: text
   level: info
 tls: []
+workers: auto
 `);
   });
 

@@ -87,6 +87,7 @@ describe("loadConfigText: defaults", () => {
         log: { format: "text", level: "info" },
         tls: [],
         resolver: null,
+        workers: null,
       } satisfies Config,
     );
   });
