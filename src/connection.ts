@@ -61,6 +61,7 @@ export async function handleConnection(
 ): Promise<void> {
   if (deps.draining()) return raw.close();
   const { log, counters } = deps;
+  counters.accepted++;
   const scheme = plan.config.address.protocol;
   const listen = plan.config.address.raw;
   // Only listeners that look at first bytes (the flow asks, PROXY headers, HTTP) wrap

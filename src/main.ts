@@ -15,6 +15,10 @@ import { printConfig } from "./config/print.ts";
 import { createLogger, type Logger } from "./telemetry/logger.ts";
 import { createVane } from "./vane.ts";
 import { VERSION } from "./version.ts";
+import process from "node:process";
+import { WORKER_ENV } from "./cluster/messages.ts";
+import { runWorker } from "./cluster/worker.ts";
+import { startWorkers, type Workers } from "./cluster/primary.ts";
 
 /** A file change is acted on once writes have settled for this long. */
 const WATCH_DEBOUNCE_MS = 300;
@@ -59,6 +63,8 @@ function reportErrors(rt: Runtime, file: string, loaded: Extract<Loaded, { ok: f
 
 async function main(): Promise<void> {
   const rt = runtime();
+  // A worker of --workers N takes its config from the primary, not from argv.
+  if (process.env[WORKER_ENV] !== undefined) return runWorker(rt);
   let parsed: CliResult;
   try {
     parsed = parseCli(rt.args);
@@ -103,12 +109,22 @@ async function main(): Promise<void> {
 
   const log = createLogger(config.log.format, undefined, config.log.level);
   const file = run.file;
+  // UDP listeners stay in the primary, so only TCP ones make workers worth starting.
+  const workerCount = config.listeners.some((l) => l.address.protocol !== "udp") ? config.workers ?? rt.cpuCount() : 1;
+  let workers: Workers | null = null;
   const vane = createVane(config, rt, log, {
     source: file === null ? undefined : async () => {
       const loaded = await loadFile(rt, file, (base) => run.apply(base));
       if (loaded.ok) lastText = loaded.text;
       return loaded;
     },
+    cluster: workerCount > 1
+      ? {
+        index: 0,
+        aggregate: async (own) => (workers ? await workers.aggregate(own) : own),
+        reloaded: async () => await workers?.reload(),
+      }
+      : undefined,
   });
   // Handlers go in before start: a signal that arrives while vane binds must still
   // stop it gracefully rather than kill it.
@@ -120,7 +136,7 @@ async function main(): Promise<void> {
     unwatch();
     const graceMs = vane.config.timeouts.graceMs;
     log.info("shutting down", { signal, graceMs });
-    await vane.stop(graceMs);
+    await Promise.all([vane.stop(graceMs), workers?.stop(graceMs)]);
     log.info("stopped");
     rt.exit(0);
   };
@@ -136,6 +152,11 @@ async function main(): Promise<void> {
   } catch (err) {
     log.error("cannot start", { error: err instanceof Error ? err.message : String(err) });
     rt.exit(1);
+  }
+  if (workerCount > 1 && !stopping) {
+    workers = startWorkers(workerCount, { rt, log, registry: vane.registry, current: () => vane });
+    await workers.ready();
+    log.info("workers serving", { workers: workerCount });
   }
   if (file !== null) unwatch = watchConfig(rt, file, () => lastText, () => void vane.reloadFromSource(), log);
 }

@@ -45,6 +45,23 @@ export interface VaneOptions {
    * `reloadFromSource`): e.g. the config file read again. Absent: /reload says so.
    */
   source?: () => Promise<{ ok: true; config: Config } | { ok: false; errors: string[] }>;
+  /** Set when this vane is one of several worker processes (src/cluster/). */
+  cluster?: ClusterHooks;
+}
+
+/**
+ * What changes when vane runs as one of several workers: its sockets are opened with
+ * SO_REUSEPORT, and the primary (worker 0) decides health and answers for everyone.
+ */
+export interface ClusterHooks {
+  /** This process's worker number; 0 is the primary. */
+  index: number;
+  /** Set in workers: health comes from the primary; called with new entries instead of checking them. */
+  follow?: (entries: TargetHealth[]) => void;
+  /** Set in the primary: what the status endpoint shows, this process's snapshot plus the workers'. */
+  aggregate?: (own: StatusSnapshot) => Promise<StatusSnapshot>;
+  /** Set in the primary: a reload is in service here; resolves once every worker has it too. */
+  reloaded?: (config: Config) => Promise<void>;
 }
 
 export interface Vane {
@@ -154,6 +171,12 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     const entries = [...new Set(next.entries())];
     const fresh = entries.filter((e) => !checked.has(e));
     for (const e of fresh) checked.add(e);
+    const follow = options.cluster?.follow;
+    if (follow) {
+      follow(fresh);
+      registry.retain(entries);
+      return;
+    }
     const nextChecker = new HealthChecker(rt, next.resolver, registry);
     await nextChecker.initial(fresh);
     checker?.stop();
@@ -181,11 +204,13 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     }
     const b: Bound = { key, plan, addr, tcp: null, udp: null };
     const accept = (c: TcpConn & { sni?: string | null }) => void handleConnection(b.plan, c, deps);
+    const shared = { reusePort: options.cluster !== undefined };
     b.tcp = l.address.protocol === "https"
-      ? await rt.listenTls(addr, plan.gen.certificatesFor(l.tls), ["http/1.1"], accept)
-      : await rt.listenTcp(addr, accept);
+      ? await rt.listenTls(addr, plan.gen.certificatesFor(l.tls), ["http/1.1"], accept, shared)
+      : await rt.listenTcp(addr, accept, shared);
     b.addr = b.tcp.addr;
-    log.info("listening", { listen: l.address.raw, port: b.addr.port });
+    // Said once for all workers, by the primary.
+    (options.cluster?.index ? log.debug : log.info)("listening", { listen: l.address.raw, port: b.addr.port });
     return b;
   }
 
@@ -301,8 +326,9 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     await status?.close();
     status = null;
     if (!want) return;
+    const aggregate = options.cluster?.aggregate;
     const app = createControlApp({
-      snapshot,
+      snapshot: aggregate ? () => aggregate(snapshot()) : snapshot,
       token: () => gen?.config.control.token ?? null,
       reload: options.source ? reloadFromSource : null,
     });
@@ -332,6 +358,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
         warnings(config);
         await startChecks(next);
         await install(next);
+        await options.cluster?.reloaded?.(config);
         log.info("config loaded", { generation: next.id });
         return { ok: true, generation: next.id, loadedAt: next.loadedAt.toISOString() };
       } catch (err) {
@@ -398,6 +425,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
         const [route, pool, code] = key.split("\u0000");
         return { route, pool, code: Number(code), count };
       }),
+      workers: [{ worker: options.cluster?.index ?? 0, pid: rt.pid, connections: counters.accepted, open: clients.size }],
     };
   }
 

@@ -44,6 +44,13 @@ function toStatusBody(s: StatusSnapshot): StatusBody {
     config: { generation: s.config.generation, loadedAt: s.config.loadedAt },
     listeners: s.listeners.map(({ listen, protocol, address, flow }) => ({ listen, protocol, address, flow })),
     pools,
+    workers: s.workers.map(({ worker, pid, connections, open, silent }) => ({
+      worker,
+      pid,
+      connections,
+      open,
+      ...(silent ? { silent } : {}),
+    })),
   };
 }
 
@@ -51,7 +58,7 @@ function toStatusBody(s: StatusSnapshot): StatusBody {
 export type ReloadOutcome = { ok: true; generation: number; loadedAt: string } | { ok: false; errors: string[] };
 
 export interface ControlDeps {
-  snapshot: () => StatusSnapshot;
+  snapshot: () => StatusSnapshot | Promise<StatusSnapshot>;
   /** The admin token now in force (it can change with a reload), or null for none. */
   token?: () => string | null;
   /** Reloads the config from its source; null when there is none (no config file). */
@@ -67,16 +74,16 @@ function sameToken(given: string, want: string): boolean {
   return diff === 0;
 }
 
-export function createControlApp(deps: ControlDeps | (() => StatusSnapshot)): Hono {
+export function createControlApp(deps: ControlDeps | ControlDeps["snapshot"]): Hono {
   const { snapshot, token, reload } = typeof deps === "function" ? { snapshot: deps } as ControlDeps : deps;
   const app = new Hono();
 
   // The explicit 200 makes Hono set the content type itself; its bare `c.text()` falls
   // back to `new Response(text)`, whose headers Bun leaves empty until it serves them.
   app.get("/healthz", (c) => c.text("ok", 200));
-  app.get("/status", (c) => c.json(toStatusBody(snapshot())));
-  app.get("/metrics", (c) =>
-    c.body(formatMetrics(snapshot()), 200, { "Content-Type": METRICS_CONTENT_TYPE }));
+  app.get("/status", async (c) => c.json(toStatusBody(await snapshot())));
+  app.get("/metrics", async (c) =>
+    c.body(formatMetrics(await snapshot()), 200, { "Content-Type": METRICS_CONTENT_TYPE }));
 
   // Admin calls change the proxy: with a token configured, only its holder may.
   app.post("/reload", async (c) => {

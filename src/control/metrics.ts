@@ -123,6 +123,18 @@ export function formatMetrics(s: StatusSnapshot): string {
       samples: s.requests.map(({ route, pool, code, count }) => ({ labels: { route, pool, code: String(code) }, value: count })),
     },
     {
+      name: "vane_worker_connections_total",
+      help: "TCP connections accepted, by worker process (0 is the primary).",
+      type: "counter",
+      samples: (s.workers ?? []).map((w) => ({ labels: { worker: String(w.worker) }, value: w.connections })),
+    },
+    {
+      name: "vane_worker_open_connections",
+      help: "TCP connections open now, by worker process.",
+      type: "gauge",
+      samples: (s.workers ?? []).map((w) => ({ labels: { worker: String(w.worker) }, value: w.open })),
+    },
+    {
       name: "vane_uptime_seconds",
       help: "Seconds since the proxy started.",
       type: "gauge",

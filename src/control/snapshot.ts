@@ -46,4 +46,17 @@ export interface StatusSnapshot {
   detections: Record<string, number>;
   /** HTTP responses sent, by route, pool and status code ("" when no route matched). */
   requests: Array<{ route: string; pool: string; code: number; count: number }>;
+  /** One entry per worker process (one in all unless `workers` is above 1). */
+  workers: WorkerStatus[];
+}
+
+export interface WorkerStatus {
+  /** 0 is the primary. */
+  worker: number;
+  pid: number;
+  /** TCP connections accepted since the worker started, and open now. */
+  connections: number;
+  open: number;
+  /** Set when the worker did not answer in time (its numbers are missing). */
+  silent?: boolean;
 }

@@ -10,10 +10,23 @@ import type { Logger } from "../telemetry/logger.ts";
 
 export type TargetRole = "primary" | "fallback";
 
+/** One entry's health as the primary sends it to workers (plain data). */
+export interface SharedHealth {
+  id: string;
+  up: boolean;
+  latencyMs: number | null;
+  lastError: string | null;
+  address: string | null;
+  /** Time left on a passive bench (targets without checks), in ms. */
+  benchedForMs: number;
+}
+
 /** Weight of the newest sample in the latency moving average. */
 const LATENCY_EWMA_ALPHA = 0.3;
 
 export class TargetHealth implements Candidate {
+  /** Pool, role and target: the same in every process that loads the same config. */
+  readonly id: string;
   readonly key: string;
   readonly weight: number;
   up = false;
@@ -38,6 +51,7 @@ export class TargetHealth implements Candidate {
     readonly health: HealthConfig,
     readonly passive: PassiveConfig = DEFAULT_PASSIVE,
   ) {
+    this.id = `${pool}\u0000${role}\u0000${spec.raw}`;
     this.key = spec.raw;
     this.weight = spec.weight;
   }
@@ -53,10 +67,27 @@ export class TargetHealth implements Candidate {
   }
 }
 
+/**
+ * Where a registry's news goes besides its own entries, for workers that share one
+ * health state: the primary publishes every change, a worker reports what it saw
+ * while forwarding (the primary's checks decide, and it tells everyone).
+ */
+export interface HealthHooks {
+  /** An entry's verdict, latency or error changed (checks or passive failures). */
+  changed?(e: TargetHealth): void;
+  /** A connect while forwarding failed (error) or worked after failures (null). */
+  passive?(e: TargetHealth, error: string | null): void;
+}
+
 export class HealthRegistry {
   readonly #entries = new Map<string, TargetHealth>();
+  hooks: HealthHooks = {};
 
   constructor(private readonly log: Logger, private readonly now: () => number = () => performance.now()) {}
+
+  byId(id: string): TargetHealth | undefined {
+    return this.#entries.get(id);
+  }
 
   /**
    * The entry for a pool's target, created on first use. A reload that keeps the
@@ -78,7 +109,7 @@ export class HealthRegistry {
       e = new TargetHealth(pool, role, spec, health, passive);
       // Without active checks there is nothing to wait for: start in service.
       if (health.check === "none") e.up = true;
-      this.#entries.set(id, e);
+      this.#entries.set(e.id, e);
     }
     return e;
   }
@@ -107,10 +138,12 @@ export class HealthRegistry {
       e.up = false;
       this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: outcome.error });
     }
+    this.hooks.changed?.(e);
   }
 
   /** A connection while forwarding worked: the passive run starts over. */
   passiveSuccess(e: TargetHealth): void {
+    if (e.passiveFailures > 0) this.hooks.passive?.(e, null);
     e.passiveFailures = 0;
   }
 
@@ -121,6 +154,7 @@ export class HealthRegistry {
     if (!e.up && e.successes >= e.health.rise) {
       this.#transition(e, true, `${e.successes} checks passed`);
     }
+    this.hooks.changed?.(e);
   }
 
   /** An active check failed: DOWN after `fall` in a row. */
@@ -129,6 +163,7 @@ export class HealthRegistry {
     e.successes = 0;
     e.failures++;
     if (e.up && e.failures >= e.health.fall) this.#transition(e, false, error);
+    this.hooks.changed?.(e);
   }
 
   /**
@@ -138,6 +173,7 @@ export class HealthRegistry {
    */
   passiveFailure(e: TargetHealth, error: string): void {
     const wasAlive = e.alive(this.now());
+    this.hooks.passive?.(e, error);
     e.lastError = error;
     e.passiveFailures++;
     if (e.passive.failures === 0 || e.passiveFailures < e.passive.failures) return;
@@ -150,9 +186,34 @@ export class HealthRegistry {
       // target that was in service is its own transition to log.
       e.benchedUntil = this.now() + e.health.intervalMs;
       if (wasAlive) this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: `connect failed: ${error}` });
-      return;
+    } else {
+      this.#transition(e, false, `connect failed: ${error}`);
     }
-    this.#transition(e, false, `connect failed: ${error}`);
+    this.hooks.changed?.(e);
+  }
+
+  /** The state another process decided (a worker following the primary's verdicts). */
+  adopt(e: TargetHealth, s: SharedHealth): void {
+    if (e.up !== s.up) {
+      e.up = s.up;
+      this.log.debug(s.up ? "target up" : "target down", { pool: e.pool, role: e.role, target: e.key, reason: "primary" });
+    }
+    e.latencyMs = s.latencyMs;
+    e.lastError = s.lastError;
+    e.address = s.address ?? e.address;
+    e.benchedUntil = s.benchedForMs > 0 ? this.now() + s.benchedForMs : 0;
+  }
+
+  /** What a worker needs of an entry to judge it as the primary does. */
+  share(e: TargetHealth): SharedHealth {
+    return {
+      id: e.id,
+      up: e.up,
+      latencyMs: e.latencyMs,
+      lastError: e.lastError,
+      address: e.address,
+      benchedForMs: Math.max(0, e.benchedUntil - this.now()),
+    };
   }
 
   #transition(e: TargetHealth, up: boolean, reason: string): void {

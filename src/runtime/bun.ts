@@ -13,6 +13,7 @@ import type { UdpSocket } from "./types.ts";
 
 declare const Bun: any;
 declare const process: any;
+declare const navigator: { hardwareConcurrency?: number };
 
 // Pause reading once this much is queued and unread; resume when the reader has
 // taken it all. Bun hands over chunks of up to 64 KiB, so this is a few chunks.
@@ -169,6 +170,10 @@ export function createBunRuntime(): Runtime {
     name: "bun",
     version: Bun.version,
     args: process.argv.slice(2),
+    pid: process.pid,
+    cpuCount: () => navigator.hardwareConcurrency || 1,
+    // A compiled executable's entry lives in Bun's embedded file system.
+    selfCommand: () => (String(Bun.main).startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main]),
 
     async listenTcp(addr, onConn, options): Promise<TcpListener> {
       let listener: any;

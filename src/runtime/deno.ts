@@ -25,6 +25,12 @@ export function createDenoRuntime(): Runtime {
     name: "deno",
     version: Deno.version.deno,
     args: [...Deno.args],
+    pid: Deno.pid,
+    cpuCount: () => navigator.hardwareConcurrency || 1,
+    selfCommand: () =>
+      Deno.build.standalone
+        ? [Deno.execPath()]
+        : [Deno.execPath(), "run", "--allow-all", "--unstable-net", decodeURIComponent(new URL(Deno.mainModule).pathname)],
 
     async listenTcp(addr, onConn, options): Promise<TcpListener> {
       let listener: any;

@@ -77,6 +77,14 @@ export interface Runtime {
   readonly version: string;
   /** Command-line arguments after the program (and script) name. */
   readonly args: string[];
+  readonly pid: number;
+  /** CPUs this process may use: the default number of workers. */
+  cpuCount(): number;
+  /**
+   * The command that starts this same program again (a worker): the runtime and the
+   * script from source, or just the executable when compiled.
+   */
+  selfCommand(): string[];
   listenTcp(addr: SocketAddress, onConn: (conn: TcpConn) => void, options?: ListenOptions): Promise<TcpListener>;
   /** Rejects on refusal, on error, and after `timeoutMs` without a connection. */
   connectTcp(addr: SocketAddress, timeoutMs: number): Promise<TcpConn>;

@@ -1,5 +1,7 @@
 /** Process-wide traffic totals, the numbers behind vane_bytes_total and friends. */
 export class TrafficCounters {
+  /** TCP connections accepted on the listeners. */
+  accepted = 0;
   upstreamBytes = 0;
   downstreamBytes = 0;
   /** Connections by what their first bytes were (tls, other, invalid). */

@@ -22,13 +22,19 @@ function formatValue(v: string | number | boolean | null): string {
   return /[\s"=]/.test(s) || s === "" ? JSON.stringify(s) : s;
 }
 
-export function createLogger(format: "text" | "json", sink: LogSink = defaultSink, minLevel: LogLevel = "info"): Logger {
+/** `base` fields go on every line (e.g. which worker process said it). */
+export function createLogger(
+  format: "text" | "json",
+  sink: LogSink = defaultSink,
+  minLevel: LogLevel = "info",
+  base: LogFields = {},
+): Logger {
   const order: LogLevel[] = ["debug", "info", "warn", "error"];
   const threshold = order.indexOf(minLevel);
   const emit = (level: LogLevel, msg: string, fields: LogFields = {}) => {
     if (order.indexOf(level) < threshold) return;
     const time = new Date().toISOString();
-    const defined = Object.entries(fields).filter(([, v]) => v !== undefined) as [string, string | number | boolean | null][];
+    const defined = Object.entries({ ...base, ...fields }).filter(([, v]) => v !== undefined) as [string, string | number | boolean | null][];
     if (format === "json") {
       sink(JSON.stringify({ time, level, msg, ...Object.fromEntries(defined) }));
     } else {

@@ -78,6 +78,10 @@ function snapshot(): StatusSnapshot {
     bytes: { upstream: 1024, downstream: 4096 },
     detections: { tls: 7, other: 2 },
     requests: [{ route: "api.test/v1", pool: "web", code: 200, count: 5 }],
+    workers: [
+      { worker: 0, pid: 4000, connections: 90, open: 3 },
+      { worker: 1, pid: 4001, connections: 0, open: 0, silent: true },
+    ],
   };
 }
 
@@ -162,6 +166,10 @@ describe("GET /status", () => {
           fallback: [],
         },
       },
+      workers: [
+        { worker: 0, pid: 4000, connections: 90, open: 3 },
+        { worker: 1, pid: 4001, connections: 0, open: 0, silent: true },
+      ],
     });
   });
 
@@ -208,6 +216,8 @@ describe("formatMetrics", () => {
     ["vane_bytes_total", "counter"],
     ["vane_detect_total", "counter"],
     ["vane_requests_total", "counter"],
+    ["vane_worker_connections_total", "counter"],
+    ["vane_worker_open_connections", "gauge"],
     ["vane_uptime_seconds", "gauge"],
     ["vane_build_info", "gauge"],
   ])("declares %s as a %s, HELP before TYPE", (name, type) => {
@@ -258,6 +268,12 @@ describe("formatMetrics", () => {
     expect(lines).toContain('vane_requests_total{route="api.test/v1",pool="web",code="200"} 5');
     expect(lines).toContain("vane_uptime_seconds 42.5");
     expect(lines).toContain('vane_build_info{version="0.1.0",runtime="deno"} 1');
+  });
+
+  it("reports connections per worker", () => {
+    expect(lines).toContain('vane_worker_connections_total{worker="0"} 90');
+    expect(lines).toContain('vane_worker_connections_total{worker="1"} 0');
+    expect(lines).toContain('vane_worker_open_connections{worker="0"} 3');
   });
 
   it("escapes backslash, double quote and newline in label values", () => {

@@ -1,0 +1,46 @@
+/**
+ * The status of a vane with workers: the primary's snapshot (config, listeners,
+ * health verdicts, which it alone decides) with every worker's counters added in.
+ */
+import type { PoolStatus, StatusSnapshot, TargetStatus } from "../control/snapshot.ts";
+
+export function mergeSnapshots(primary: StatusSnapshot, workers: StatusSnapshot[]): StatusSnapshot {
+  const out: StatusSnapshot = structuredClone(primary);
+  const targets = new Map<string, TargetStatus>();
+  for (const [name, pool] of Object.entries(out.pools)) {
+    for (const [role, list] of roles(pool)) for (const t of list) targets.set(`${name}\u0000${role}\u0000${t.target}`, t);
+  }
+  const requests = new Map(out.requests.map((r) => [`${r.route}\u0000${r.pool}\u0000${r.code}`, r]));
+  for (const w of workers) {
+    for (const [name, pool] of Object.entries(w.pools)) {
+      for (const [role, list] of roles(pool)) {
+        for (const t of list) {
+          const mine = targets.get(`${name}\u0000${role}\u0000${t.target}`);
+          if (!mine) continue; // a worker between reloads may still name an old target
+          mine.activeConnections += t.activeConnections;
+          mine.totalConnections += t.totalConnections;
+        }
+      }
+    }
+    out.bytes.upstream += w.bytes.upstream;
+    out.bytes.downstream += w.bytes.downstream;
+    for (const [protocol, n] of Object.entries(w.detections)) out.detections[protocol] = (out.detections[protocol] ?? 0) + n;
+    for (const r of w.requests) {
+      const key = `${r.route}\u0000${r.pool}\u0000${r.code}`;
+      const mine = requests.get(key);
+      if (mine) mine.count += r.count;
+      else {
+        const copy = { ...r };
+        requests.set(key, copy);
+        out.requests.push(copy);
+      }
+    }
+    out.workers.push(...w.workers);
+  }
+  out.workers.sort((a, b) => a.worker - b.worker);
+  return out;
+}
+
+function roles(pool: PoolStatus): Array<[string, TargetStatus[]]> {
+  return [["primary", pool.targets], ["fallback", pool.fallback]];
+}

@@ -1,0 +1,27 @@
+/**
+ * What the primary and its workers say to each other: one JSON object per line on the
+ * worker's stdin (primary -> worker) and stdout (worker -> primary). Logs stay on
+ * stderr, which workers share with the primary.
+ */
+import type { SharedHealth } from "../health/registry.ts";
+import type { StatusSnapshot } from "../control/snapshot.ts";
+
+/** The environment variable that makes a started vane a worker, and its number. */
+export const WORKER_ENV = "VANE_WORKER";
+
+export type ToWorker =
+  /** Serve `config` (YAML, as --print-config writes it) with the primary's health verdicts. */
+  | { type: "start"; index: number; config: string; health: SharedHealth[] }
+  | { type: "reload"; id: number; config: string; health: SharedHealth[] }
+  /** Verdicts that changed since the last message. */
+  | { type: "health"; states: SharedHealth[] }
+  | { type: "snapshot"; id: number }
+  | { type: "stop"; graceMs: number };
+
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "failed"; error: string }
+  | { type: "reloaded"; id: number; ok: boolean; errors: string[] }
+  | { type: "snapshot"; id: number; snapshot: StatusSnapshot }
+  /** A connect while forwarding failed (error) or worked again (null). */
+  | { type: "passive"; id: string; error: string | null };
