@@ -28,8 +28,12 @@ import { TerminateHops } from "./terminate.ts";
 import { ConnKeys } from "./flow/conn-keys.ts";
 import { configToDocument } from "./config/print.ts";
 
-/** Idle keep-alive connections kept per target, and for how long. */
-const UPSTREAM_IDLE = { maxIdlePerKey: 32, idleMs: 30_000 };
+/**
+ * Idle keep-alive connections kept per target, and for how long. The bound is high
+ * (HAProxy keeps every idle server connection by default): a pool smaller than the
+ * number of concurrent clients closes and reopens upstream connections all the time.
+ */
+const UPSTREAM_IDLE = { maxIdlePerKey: 1024, idleMs: 30_000 };
 
 export interface BoundListener {
   config: ListenerConfig;

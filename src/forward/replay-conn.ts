@@ -69,16 +69,62 @@ export class ReplayConn implements TcpConn {
   /**
    * `read()` with a deadline: "timeout" when nothing came within `ms`. The chunk a
    * timed-out read brings later is what the next `read()` returns.
+   *
+   * Keep-alive connections read with a deadline twice per request, so there is no
+   * timer per call: one timer per connection is re-armed lazily, and when it fires
+   * it times out the waiting read only if that read's own deadline has passed.
    */
   readWithin(ms: number): Promise<Uint8Array | null | "timeout"> {
     const p = this.read();
-    let timer: ReturnType<typeof setTimeout>;
-    const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms)));
-    return Promise.race([p, deadline]).then((r) => {
-      clearTimeout(timer);
-      if (r === "timeout") this.#pending = p;
-      return r;
+    const deadline = performance.now() + ms;
+    this.#deadline = deadline;
+    if (this.#timer === null || this.#timerAt > deadline) this.#arm(deadline);
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, p };
+      this.#waiter = waiter;
+      p.then(
+        (chunk) => {
+          if (this.#waiter !== waiter) return;
+          this.#waiter = null;
+          // At the end of the stream no deadline is needed any more: free the timer now.
+          if (chunk === null) this.#disarm();
+          resolve(chunk);
+        },
+        (err) => {
+          if (this.#waiter !== waiter) return;
+          this.#waiter = null;
+          this.#disarm();
+          reject(err);
+        },
+      );
     });
+  }
+
+  #waiter: { resolve: (r: "timeout") => void; p: Promise<Uint8Array | null> } | null = null;
+  #deadline = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #timerAt = 0;
+
+  #arm(at: number): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, at - performance.now()));
+  }
+
+  #disarm(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #expire(): void {
+    this.#timer = null;
+    const w = this.#waiter;
+    if (w === null) return; // nothing waits: the next readWithin arms again
+    const left = this.#deadline - performance.now();
+    if (left > 0) return this.#arm(this.#deadline);
+    this.#waiter = null;
+    this.#pending = w.p;
+    w.resolve("timeout");
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -88,6 +134,7 @@ export class ReplayConn implements TcpConn {
     return this.inner.closeWrite();
   }
   close(): void {
+    this.#disarm();
     this.inner.close();
   }
 }

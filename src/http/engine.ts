@@ -135,6 +135,9 @@ export async function serveHttp1(conn: TcpConn, ctx: HttpContext): Promise<void>
   } catch (err) {
     // Only a bug gets here: every I/O failure is handled where it happens.
     ctx.log.error("http engine failure", { client: ctx.client.address, error: String(err) });
+  } finally {
+    // The caller closes `conn` too; closing the wrapper here also frees its deadline timer.
+    client.close();
   }
 }
 
@@ -230,7 +233,9 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
       return answer(route, code, code === 504 ? "upstream timeout" : "bad gateway", bodyConsumed);
     };
 
-    if (!(await send(upstream, requestHead))) {
+    // A body already in hand goes out with the head, in one write.
+    const coalesce = hasBody && got.extra && !expectContinue;
+    if (!coalesce && !(await send(upstream, requestHead))) {
       if (retryable()) {
         route.release(lease, false);
         continue;
@@ -247,7 +252,7 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
         }
       }
       bodyStarted = true;
-      const end = await copyBody(client, upstream, framing, false, counts, "in");
+      const end = await copyBody(client, upstream, framing, false, counts, "in", coalesce ? requestHead : null);
       if (end !== "done" && end !== "done-extra") {
         route.release(lease, false);
         if (end === "bad-chunk") return answer(route, 400, "invalid chunked body", false);
@@ -345,19 +350,23 @@ async function respond(
   if (dechunk) headers = headers.filter(([n]) => n.toLowerCase() !== "transfer-encoding");
   const h = serializeHead(`HTTP/1.1 ${res.status} ${res.reason}`, headers);
   counts.out += h.length;
-  if (!(await send(client, h))) {
+  // The usual small response came whole in one read: head and body go out in one
+  // write. A body still to come (a stream) must not hold the head back.
+  const coalesce = framing.kind !== "none" && extraAfterHead && !dechunk;
+  if (!coalesce && !(await send(client, h))) {
     route.release(lease, false);
     report(route, res.status);
     return false;
   }
   const end: CopyEnd = framing.kind === "none"
     ? (extraAfterHead ? "done-extra" : "done")
-    : await copyBody(upstream, client, framing, dechunk, counts, "out");
+    : await copyBody(upstream, client, framing, dechunk, counts, "out", coalesce ? h : null);
   report(route, res.status);
   if (end !== "done" && end !== "done-extra" && !(end === "src-eof" && framing.kind === "until-close")) {
     // Too late for an error response: the client sees the cut short body and the close.
     route.release(lease, false);
-    ctx.log.warn("response body cut short", { route: route.name, reason: end });
+    // A client that leaves mid-response is its own business (wrk does it at every stop).
+    (end === "dst-error" ? ctx.log.debug : ctx.log.warn)("response body cut short", { route: route.name, reason: end });
     return false;
   }
   // The client's Connection header never reached the upstream, so only the upstream's own
@@ -453,6 +462,13 @@ async function readHead<T>(
   }
 }
 
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /** Writes, reporting failure instead of throwing. */
 async function send(conn: TcpConn, bytes: Uint8Array): Promise<boolean> {
   try {
@@ -475,6 +491,8 @@ async function copyBody(
   dechunk: boolean,
   counts: Counts,
   dir: "in" | "out",
+  /** A head to send in the same write as the first body bytes (counted by the caller). */
+  head: Uint8Array | null = null,
 ): Promise<CopyEnd> {
   let remaining = framing.kind === "length" ? framing.length : Infinity;
   const decoder = framing.kind === "chunked" ? new ChunkedDecoder() : null;
@@ -519,6 +537,10 @@ async function copyBody(
           await to.write(d);
           counts[dir] += d.length;
         }
+      } else if (head !== null) {
+        await to.write(concat(head, out));
+        head = null;
+        counts[dir] += out.length;
       } else if (out.length > 0) {
         await to.write(out);
         counts[dir] += out.length;

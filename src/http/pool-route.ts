@@ -10,6 +10,7 @@ import { connectToPool } from "../forward/connect.ts";
 import type { HttpRoute, UpstreamLease } from "./engine.ts";
 import { proxyHeaderFor } from "../forward/proxy-header.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
+import { asReplay } from "../forward/replay-conn.ts";
 
 export interface PoolRouteDeps {
   rt: Runtime;
@@ -45,7 +46,8 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
       }
       entry.activeConnections++;
       if (!reused) entry.totalConnections++;
-      const lease: UpstreamLease = { conn, key: keyOf(entry), reused };
+      // The engine reads through a ReplayConn; the pool must get that same one back.
+      const lease: UpstreamLease = { conn: asReplay(conn), key: keyOf(entry), reused };
       leased.set(lease, entry);
       return lease;
     },

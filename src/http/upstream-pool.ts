@@ -17,14 +17,23 @@ import { asReplay, type ReplayConn } from "../forward/replay-conn.ts";
 
 interface IdleEntry {
   conn: ReplayConn;
-  timer: ReturnType<typeof setTimeout>;
+  /** When it went idle (performance.now()). */
+  since: number;
 }
+
+/**
+ * Idle connections are expired by one sweep per pool rather than a timer each:
+ * keep-alive puts and takes a connection per request, and a timer per request is a
+ * measurable share of the L7 hot path.
+ */
+const SWEEP_EVERY_MS = 1000;
 
 export class UpstreamPool {
   readonly #maxIdlePerKey: number;
   readonly #idleMs: number;
   /** Per key, oldest first; take() uses the newest (warmest) one. */
   readonly #idle = new Map<string, IdleEntry[]>();
+  #sweeper: ReturnType<typeof setInterval> | null = null;
 
   constructor(opts: { maxIdlePerKey: number; idleMs: number }) {
     this.#maxIdlePerKey = opts.maxIdlePerKey;
@@ -37,7 +46,6 @@ export class UpstreamPool {
     const entry = list?.pop();
     if (!entry) return null;
     if (list!.length === 0) this.#idle.delete(key);
-    clearTimeout(entry.timer);
     return entry.conn;
   }
 
@@ -51,11 +59,9 @@ export class UpstreamPool {
     let list = this.#idle.get(key);
     if (!list) this.#idle.set(key, list = []);
     if (list.length >= this.#maxIdlePerKey) this.#drop(key, list[0]);
-    const entry: IdleEntry = {
-      conn: pooled,
-      timer: setTimeout(() => this.#drop(key, entry), this.#idleMs),
-    };
+    const entry: IdleEntry = { conn: pooled, since: performance.now() };
     list.push(entry);
+    this.#sweeper ??= setInterval(() => this.#sweep(), Math.min(SWEEP_EVERY_MS, this.#idleMs));
     // Anything arriving while idle means the connection is over (or broken).
     const gone = () => this.#drop(key, entry);
     pooled.watch().then(gone, gone);
@@ -66,6 +72,7 @@ export class UpstreamPool {
     for (const [key, list] of this.#idle) {
       for (const entry of [...list]) this.#drop(key, entry);
     }
+    this.#stopSweeping();
   }
 
   /** Number of idle connections for `key` (for tests and status). */
@@ -73,15 +80,29 @@ export class UpstreamPool {
     return this.#idle.get(key)?.length ?? 0;
   }
 
+  /** Closes connections idle for longer than the idle timeout (the oldest come first). */
+  #sweep(): void {
+    const cutoff = performance.now() - this.#idleMs;
+    for (const [key, list] of this.#idle) {
+      while (list.length > 0 && list[0].since <= cutoff) this.#drop(key, list[0]);
+    }
+    if (this.#idle.size === 0) this.#stopSweeping();
+  }
+
+  #stopSweeping(): void {
+    if (this.#sweeper !== null) clearInterval(this.#sweeper);
+    this.#sweeper = null;
+  }
+
   /** Closes `entry` if it is still idle here; a taken one belongs to its user. */
   #drop(key: string, entry: IdleEntry): void {
     const list = this.#idle.get(key);
     if (!list) return;
-    const i = list.indexOf(entry);
+    // A closed connection is usually the newest or the oldest: search from the end.
+    const i = list.lastIndexOf(entry);
     if (i < 0) return;
     list.splice(i, 1);
     if (list.length === 0) this.#idle.delete(key);
-    clearTimeout(entry.timer);
     entry.conn.close();
   }
 }
