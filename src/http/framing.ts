@@ -123,8 +123,13 @@ export function responseFraming(requestMethod: string, head: ResponseHead): Body
   return UNTIL_CLOSE;
 }
 
+/** Shared by every message without a Connection header (most of them): never modified. */
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
 /** Lowercased tokens of every Connection header. */
-export function connectionTokens(headers: Header[]): Set<string> {
+export function connectionTokens(headers: Header[]): ReadonlySet<string> {
+  // Asked several times per message on the hot path: skip the work when there is no such field.
+  if (!headers.some(([n]) => n.length === 10 && n.toLowerCase() === "connection")) return NO_TOKENS;
   const out = new Set<string>();
   for (const t of listTokens(headerValues(headers, "connection"))) out.add(t.toLowerCase());
   return out;
