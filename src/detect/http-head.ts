@@ -70,15 +70,58 @@ function fail(code: number, reason: string): HeadError {
 }
 
 /**
- * Bytes to a string, one char per byte. TextDecoder("latin1") is really
- * windows-1252 (0x80-0x9f map elsewhere), so it cannot be used here.
+ * The head being parsed, decoded once: each field is then a slice of it, not a
+ * decode of its own (a head has a dozen fields, and this runs for every request and
+ * response). Set by `decodeHead` for the one synchronous parse under way.
  */
+let headText: string | null = null;
+let headOf: Uint8Array | null = null;
+
+const ASCII = new TextDecoder("utf-8");
+
+/**
+ * Decodes the head in `buf` (up to its blank line) for `latin1` to slice, when the
+ * blank line is there; an incomplete head is left to field-by-field decoding.
+ */
+function decodeHead(buf: Uint8Array, view: Uint8Array): void {
+  let end = -1;
+  for (let i = view.indexOf(CR); i >= 0 && i + 3 < view.length; i = view.indexOf(CR, i + 1)) {
+    if (view[i + 1] === LF && view[i + 2] === CR && view[i + 3] === LF) {
+      end = i + 4;
+      break;
+    }
+  }
+  if (end < 0) return;
+  headOf = buf;
+  headText = latin1Decode(buf, 0, end);
+}
+
+function forgetHead(): void {
+  headOf = null;
+  headText = null;
+}
+
+/** Bytes to a string, one char per byte. */
 function latin1(buf: Uint8Array, start: number, end: number): string {
+  if (buf === headOf && end <= headText!.length) return headText!.slice(start, end);
+  return latin1Decode(buf, start, end);
+}
+
+/**
+ * TextDecoder("latin1") is really windows-1252 (0x80-0x9f map elsewhere), so it
+ * cannot be used; UTF-8 decodes ASCII (nearly every head) the same, and fast.
+ */
+function latin1Decode(buf: Uint8Array, start: number, end: number): string {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (buf[i] > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return ASCII.decode(buf.subarray(start, end));
   // fromCharCode.apply has an argument-count limit; heads are small, so chunking rarely runs.
   const CHUNK = 4096;
-  if (end - start <= CHUNK) {
-    return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
-  }
   let s = "";
   for (let i = start; i < end; i += CHUNK) {
     s += String.fromCharCode.apply(null, buf.subarray(i, Math.min(end, i + CHUNK)) as unknown as number[]);
@@ -227,6 +270,15 @@ function headView(buf: Uint8Array): Uint8Array {
 
 /** Parses a request head from the start of `buf`. Never throws. */
 export function parseRequestHead(buf: Uint8Array): HeadResult<RequestHead> {
+  decodeHead(buf, headView(buf));
+  try {
+    return requestHead(buf);
+  } finally {
+    forgetHead();
+  }
+}
+
+function requestHead(buf: Uint8Array): HeadResult<RequestHead> {
   const view = headView(buf);
   const limit = view.length;
   let pos = 0;
@@ -277,6 +329,15 @@ export function parseRequestHead(buf: Uint8Array): HeadResult<RequestHead> {
 
 /** Parses a response head (from an upstream) from the start of `buf`. Errors are 502. Never throws. */
 export function parseResponseHead(buf: Uint8Array): HeadResult<ResponseHead> {
+  decodeHead(buf, headView(buf));
+  try {
+    return responseHead(buf);
+  } finally {
+    forgetHead();
+  }
+}
+
+function responseHead(buf: Uint8Array): HeadResult<ResponseHead> {
   const view = headView(buf);
   const limit = view.length;
   const lf = view.indexOf(LF, 0);

@@ -75,8 +75,12 @@ export class ReplayConn implements TcpConn {
    * it times out the waiting read only if that read's own deadline has passed.
    */
   readWithin(ms: number): Promise<Uint8Array | null | "timeout"> {
+    return this.readBy(performance.now() + ms);
+  }
+
+  /** `readWithin` to an absolute deadline (a performance.now() time). */
+  readBy(deadline: number): Promise<Uint8Array | null | "timeout"> {
     const p = this.read();
-    const deadline = performance.now() + ms;
     this.#deadline = deadline;
     if (this.#timer === null || this.#timerAt > deadline) this.#arm(deadline);
     return new Promise((resolve, reject) => {

@@ -422,10 +422,10 @@ async function readHead<T>(
   let acc: Uint8Array | null = null;
   let n = 0;
   for (;;) {
-    const left = deadline - performance.now();
     let chunk: Uint8Array | null | "timeout";
     try {
-      chunk = left <= 0 ? "timeout" : await conn.readWithin(left);
+      // A deadline already past times out at once (the timer fires right away).
+      chunk = await conn.readBy(deadline);
     } catch {
       return { kind: "read-error", bytes: n };
     }

@@ -6,6 +6,10 @@
 import type { Header, RequestHead, ResponseHead } from "../detect/http-head.ts";
 import { connectionTokens } from "./framing.ts";
 
+const ENCODER = new TextEncoder();
+// deno-lint-ignore no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Always hop-by-hop, whatever Connection says. Transfer-Encoding is not here: we forward bodies as framed. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"]);
 /** Set by vane from what it saw; a client-supplied value would be a lie passed on. */
@@ -89,6 +93,8 @@ export function serializeHead(startLine: string, headers: Header[]): Uint8Array 
   let s = startLine + "\r\n";
   for (const [name, value] of headers) s += name + ": " + value + "\r\n";
   s += "\r\n";
+  // Nearly every head is ASCII, which the runtime's (native) UTF-8 encoder writes alike.
+  if (!NON_ASCII.test(s)) return ENCODER.encode(s);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
