@@ -1,0 +1,789 @@
+// The vane benchmark: node scripts/bench/bench.mjs [options] (normally via scripts/bench/run,
+// which installs the tools and builds dist/vane first). See scripts/bench/README.md.
+//
+// Every contender is single-threaded (DESIGN.md, "Benchmark fairness"). All of them are
+// started once, with an L4 listener to the HTTP backend, an L4 listener to iperf3 and an
+// L7 listener routing by Host, and kept running for every round; the idle-memory test
+// starts its own instances (vane with --workers 2). Rounds rotate the contenders' order.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(BENCH_DIR, "../..");
+
+const CONTENDERS = ["direct", "haproxy", "haproxy-tuned", "nginx", "nginx-tuned", "vane-bun", "vane-deno", "vane-bin"];
+const TESTS = {
+  l4: { title: "L4 keep-alive", unit: "req/s", kind: "wrk", listener: "l4", headers: [] },
+  "l4-close": { title: "L4 new conn/req", unit: "req/s", kind: "wrk", listener: "l4", headers: ["Connection: close"] },
+  bulk: { title: "L4 bulk", unit: "Gbit/s", kind: "iperf", listener: "bulk" },
+  l7: { title: "L7 keep-alive, Host routing", unit: "req/s", kind: "wrk", listener: "l7", headers: ["Host: bench.local"] },
+  idle: { title: "idle memory", kind: "idle" },
+};
+const IDLE_CONTENDERS = ["vane-bun", "vane-deno", "vane-bin", "haproxy", "nginx"];
+
+// ---------------------------------------------------------------- options
+
+function usage() {
+  return `usage: scripts/bench/run [options]   (or: npm run bench -- [options])
+  --rounds N         rounds per test (default 3); the order of contenders rotates per round
+  --duration S       seconds per measurement (default 5), after a 1 s warm-up
+  --only LIST        contenders, comma-separated (default all): ${CONTENDERS.join(",")}
+  --tests LIST       tests, comma-separated (default all): ${Object.keys(TESTS).join(",")}
+  --idle-conns N     connections held in the idle test (default 10000)
+  --out FILE         also write the markdown report there (raw numbers: FILE with .json)
+  --no-build         use dist/vane as it is (default: npm run build)
+  --no-install       do not apt-get install missing tools
+  -h, --help`;
+}
+
+function parseOptions(argv) {
+  const o = { rounds: 3, duration: 5, only: [...CONTENDERS], tests: Object.keys(TESTS), idleConns: 10000, out: null };
+  const list = (v, valid, flag) => {
+    const items = v.split(",").map((s) => s.trim()).filter(Boolean);
+    for (const it of items) if (!valid.includes(it)) die(`${flag}: unknown "${it}"; expected some of ${valid.join(",")}`, 2);
+    if (!items.length) die(`${flag}: empty list`, 2);
+    return items;
+  };
+  const int = (v, flag, min) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) die(`${flag}: expected an integer >= ${min}; got "${v}"`, 2);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const val = () => {
+      if (inline !== undefined) return inline;
+      if (i + 1 >= argv.length) die(`${flag}: missing value`, 2);
+      return argv[++i];
+    };
+    switch (flag) {
+      case "--rounds": o.rounds = int(val(), flag, 1); break;
+      case "--duration": o.duration = int(val(), flag, 1); break;
+      case "--only": o.only = list(val(), CONTENDERS, flag); break;
+      case "--tests": o.tests = list(val(), Object.keys(TESTS), flag); break;
+      case "--idle-conns": o.idleConns = int(val(), flag, 1); break;
+      case "--out": o.out = path.resolve(process.env.BENCH_CWD || process.cwd(), val()); break;
+      case "--no-build": case "--no-install": break; // handled by scripts/bench/run
+      case "-h": case "--help": console.log(usage()); process.exit(0);
+      default: die(`unknown option "${a}"\n${usage()}`, 2);
+    }
+  }
+  // canonical order, whatever order the lists were given in
+  o.only = CONTENDERS.filter((c) => o.only.includes(c));
+  o.tests = Object.keys(TESTS).filter((t) => o.tests.includes(t));
+  return o;
+}
+
+// ---------------------------------------------------------------- processes
+
+const TMP = process.env.BENCH_TMP || fs.mkdtempSync(path.join(os.tmpdir(), "vane-bench-"));
+const PGID_FILE = path.join(TMP, "pgids");
+const groups = new Set(); // process-group ids of everything we started (each spawned detached)
+
+function saveGroups() {
+  try { fs.writeFileSync(PGID_FILE, [...groups].join("\n") + "\n"); } catch {}
+}
+
+/** pid -> ppid for every process, from /proc. */
+function processTable() {
+  const table = new Map();
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      table.set(Number(d), { ppid: Number(rest[1]), pgid: Number(rest[2]) });
+    } catch {}
+  }
+  return table;
+}
+
+/** pid and all its descendants (alive). */
+function processTree(pid) {
+  const table = processTable();
+  const out = [];
+  const stack = [pid];
+  while (stack.length) {
+    const p = stack.pop();
+    if (!table.has(p)) continue;
+    out.push(p);
+    for (const [c, { ppid }] of table) if (ppid === p) stack.push(c);
+  }
+  return out;
+}
+
+function killGroupAndTree(pid, signal) {
+  const table = processTable();
+  const victims = new Set(processTree(pid));
+  for (const [p, { pgid }] of table) if (pgid === pid) victims.add(p);
+  try { process.kill(-pid, signal); } catch {}
+  for (const p of victims) { try { process.kill(p, signal); } catch {} }
+}
+
+function killAllSync() {
+  for (const g of groups) killGroupAndTree(g, "SIGKILL");
+  groups.clear();
+  saveGroups();
+}
+
+process.on("exit", killAllSync);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, () => {
+    console.error(`\nbench: ${sig}, stopping everything`);
+    killAllSync();
+    process.exit(sig === "SIGINT" ? 130 : 143);
+  });
+}
+process.on("uncaughtException", (e) => { console.error("bench: internal error:", e); killAllSync(); process.exit(1); });
+process.on("unhandledRejection", (e) => { console.error("bench: internal error:", e); killAllSync(); process.exit(1); });
+
+/** A long-running process, detached into its own group, output to a log file. */
+function startProcess(name, cmd, args, { cwd = ROOT, env } = {}) {
+  const logPath = path.join(TMP, `${name}.log`);
+  const fd = fs.openSync(logPath, "a");
+  fs.writeSync(fd, `# ${new Date().toISOString()} ${cmd} ${args.join(" ")}\n`);
+  const child = spawn(cmd, args, { cwd, env: env ?? process.env, detached: true, stdio: ["ignore", fd, fd] });
+  fs.closeSync(fd);
+  const p = { name, cmd, args, child, logPath, exited: false, exitInfo: null };
+  if (child.pid) { groups.add(child.pid); saveGroups(); }
+  child.on("error", (e) => { p.exited = true; p.exitInfo = `could not start: ${e.message}`; });
+  child.on("exit", (code, sig) => { p.exited = true; p.exitInfo = sig ? `killed by ${sig}` : `exited with code ${code}`; });
+  return p;
+}
+
+async function stopProcess(p, graceMs = 3000) {
+  if (!p?.child?.pid) return;
+  const pid = p.child.pid;
+  if (!p.exited) killGroupAndTree(pid, "SIGTERM");
+  const until = Date.now() + graceMs;
+  while (Date.now() < until && (processTree(pid).length || !p.exited)) await sleep(50);
+  killGroupAndTree(pid, "SIGKILL");
+  groups.delete(pid);
+  saveGroups();
+}
+
+function logTail(p, lines = 25) {
+  try {
+    const text = fs.readFileSync(p.logPath, "utf8").trimEnd().split("\n");
+    return text.slice(-lines).map((l) => "    | " + l).join("\n");
+  } catch { return "    | (no log)"; }
+}
+
+/** Runs a command to completion, bounded by `timeout` and by our own timer. */
+function run(cmd, args, timeoutSec, { input } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn("timeout", ["-k", "3", String(timeoutSec), cmd, ...args], {
+      cwd: ROOT, detached: true, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    groups.add(child.pid); saveGroups();
+    let stdout = "", stderr = "", timedOut = false;
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    if (input !== undefined) child.stdin.end(input);
+    const timer = setTimeout(() => { timedOut = true; killGroupAndTree(child.pid, "SIGKILL"); }, (timeoutSec + 10) * 1000);
+    const done = (code) => {
+      clearTimeout(timer);
+      groups.delete(child.pid); saveGroups();
+      resolve({ code: timedOut ? 124 : code, stdout, stderr, timedOut: timedOut || code === 124 });
+    };
+    child.on("error", (e) => { stderr += e.message; done(127); });
+    child.on("close", done);
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- network helpers
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+async function freePorts(n) {
+  const ports = new Set();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+function tryConnect(port, timeoutMs = 1000) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: "127.0.0.1", port });
+    const t = setTimeout(() => { s.destroy(); resolve(false); }, timeoutMs);
+    s.on("connect", () => { clearTimeout(t); s.destroy(); resolve(true); });
+    s.on("error", () => { clearTimeout(t); resolve(false); });
+  });
+}
+
+/** One GET / with the given Host; resolves the status code (or 0). */
+function httpStatus(port, host, timeoutMs = 2000) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: "127.0.0.1", port });
+    let got = "";
+    const end = (code) => { clearTimeout(t); s.destroy(); resolve(code); };
+    const t = setTimeout(() => end(0), timeoutMs);
+    s.on("connect", () => s.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    s.on("data", (d) => {
+      got += d;
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(got);
+      if (m) end(Number(m[1]));
+    });
+    s.on("error", () => end(0));
+    s.on("close", () => end(0));
+  });
+}
+
+/** Waits until every port accepts (and every L7 port answers 200 for bench.local). */
+async function waitReady(p, { tcp = [], http = [] }, timeoutMs = 60000) {
+  const until = Date.now() + timeoutMs;
+  const pending = new Set(tcp.map((x) => `tcp:${x}`).concat(http.map((x) => `http:${x}`)));
+  while (pending.size) {
+    if (p.exited) return `${p.name} ${p.exitInfo} before it was ready`;
+    if (Date.now() > until) return `${p.name} not ready after ${timeoutMs / 1000}s (waiting for ${[...pending].join(", ")})`;
+    for (const key of [...pending]) {
+      const [kind, port] = key.split(":");
+      const ok = kind === "tcp" ? await tryConnect(Number(port), 500) : (await httpStatus(Number(port), "bench.local", 1000)) === 200;
+      if (ok) pending.delete(key);
+    }
+    if (pending.size) await sleep(100);
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- configs
+
+const USER = os.userInfo().username;
+const GROUP = (() => {
+  try {
+    const gid = os.userInfo().gid;
+    const line = fs.readFileSync("/etc/group", "utf8").split("\n").find((l) => l.split(":")[2] === String(gid));
+    return line ? line.split(":")[0] : USER;
+  } catch { return USER; }
+})();
+
+/** Fills a template from scripts/bench into dir; every @NAME@ must be given. */
+function renderConfig(template, dir, vars) {
+  fs.mkdirSync(dir, { recursive: true });
+  const all = { TMP: dir, USER, GROUP, ...vars };
+  let text = fs.readFileSync(path.join(BENCH_DIR, template), "utf8");
+  text = text.replace(/@([A-Z_0-9]+)@/g, (m, k) => {
+    if (!(k in all)) die(`${template}: no value for ${m}`, 1);
+    return String(all[k]);
+  });
+  const out = path.join(dir, template);
+  fs.writeFileSync(out, text);
+  for (const sub of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+  return out;
+}
+
+const VANE_CMD = {
+  "vane-bun": () => [path.join(ROOT, "node_modules/.bin/bun"), ["src/main.ts"]],
+  "vane-deno": () => [path.join(ROOT, "node_modules/.bin/deno"), ["run", "--allow-all", "--unstable-net", "src/main.ts"]],
+  "vane-bin": () => [path.join(ROOT, "dist/vane"), []],
+};
+
+const HAPROXY = "/usr/sbin/haproxy";
+const NGINX = "/usr/sbin/nginx";
+
+function startContender(name, ports, shared, { idle = false, suffix = "" } = {}) {
+  const dir = path.join(TMP, name + suffix);
+  const vars = {
+    L4_PORT: ports.l4, BULK_PORT: ports.bulk, L7_PORT: ports.l7,
+    BACKEND_PORT: shared.backend, OTHER_PORT: shared.other, IPERF_PORT: shared.iperf,
+    MAXCONN: idle ? shared.idleMaxconn : 8000,
+  };
+  if (name.startsWith("haproxy")) {
+    const tpl = idle ? "haproxy-idle.cfg" : name === "haproxy-tuned" ? "haproxy-tuned.cfg" : "haproxy.cfg";
+    const cfg = renderConfig(tpl, dir, vars);
+    return startProcess(name + suffix, HAPROXY, ["-f", cfg, "-db"]);
+  }
+  if (name.startsWith("nginx")) {
+    const tpl = idle ? "nginx-idle.conf" : name === "nginx-tuned" ? "nginx-tuned.conf" : "nginx.conf";
+    const cfg = renderConfig(tpl, dir, vars);
+    return startProcess(name + suffix, NGINX, ["-p", dir, "-c", cfg, "-g", "daemon off;"]);
+  }
+  if (name.startsWith("vane")) {
+    const cfg = renderConfig("vane.yaml", dir, vars);
+    const [cmd, pre] = VANE_CMD[name]();
+    return startProcess(name + suffix, cmd, [...pre, "run", cfg, ...(idle ? ["--workers", "2"] : [])]);
+  }
+  throw new Error(`no way to start ${name}`);
+}
+
+// ---------------------------------------------------------------- measurements
+
+function toMs(value, unit) {
+  const v = Number(value);
+  return unit === "us" ? v / 1000 : unit === "ms" ? v : unit === "s" ? v * 1000 : unit === "m" ? v * 60000 : unit === "h" ? v * 3600000 : NaN;
+}
+
+function parseWrk(out) {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const p99 = /^\s*99%\s+([\d.]+)(us|ms|s|m|h)\s*$/m.exec(out);
+  const total = /(\d+) requests in/.exec(out);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  return {
+    rps: rps ? Number(rps[1]) : null,
+    p99ms: p99 ? toMs(p99[1], p99[2]) : null,
+    requests: total ? Number(total[1]) : null,
+    errors: sock ? { connect: +sock[1], read: +sock[2], write: +sock[3], timeout: +sock[4] } : null,
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
+  };
+}
+
+async function wrk(port, headers, seconds) {
+  const args = ["-t1", "-c64", `-d${seconds}s`, "--latency"];
+  for (const h of headers) args.push("-H", h);
+  args.push(`http://127.0.0.1:${port}/`);
+  const r = await run("wrk", args, seconds + 15);
+  const parsed = parseWrk(r.stdout);
+  if (r.code !== 0 || parsed.rps === null) {
+    return { error: `wrk ${r.timedOut ? "timed out" : `exited ${r.code}`}: ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" / ")}` };
+  }
+  return parsed;
+}
+
+let iperfServer = null;
+async function ensureIperf(shared) {
+  if (iperfServer && !iperfServer.exited) return;
+  if (iperfServer) { note(`iperf3 server ${iperfServer.exitInfo}; restarted`); await stopProcess(iperfServer); }
+  iperfServer = startProcess("iperf3-server", "iperf3", ["-s", "-p", String(shared.iperf), "-B", "127.0.0.1", "--forceflush"]);
+  const err = await waitReady(iperfServer, { tcp: [] }, 10000);
+  if (err) fail(`iperf3 server: ${err}`, iperfServer);
+  // a bare connect to iperf3's port would count as a (broken) test: look for the socket instead
+  const until = Date.now() + 10000;
+  while (!isListening(shared.iperf)) {
+    if (iperfServer.exited || Date.now() > until) fail("iperf3 server did not start listening", iperfServer);
+    await sleep(100);
+  }
+}
+
+/** Whether something listens on 127.0.0.1:port (from /proc/net/tcp, without connecting). */
+function isListening(port) {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  try {
+    return fs.readFileSync("/proc/net/tcp", "utf8").split("\n").some((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[1] === `0100007F:${hex}` && f[3] === "0A";
+    });
+  } catch { return false; }
+}
+
+async function iperf(port, seconds, shared) {
+  let last = null;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await ensureIperf(shared);
+    const r = await run("iperf3", ["-c", "127.0.0.1", "-p", String(port), "-t", String(seconds), "-O", "1", "-J"], seconds + 20);
+    try {
+      const j = JSON.parse(r.stdout);
+      const bps = j?.end?.sum_received?.bits_per_second;
+      if (!j.error && typeof bps === "number" && bps > 0) return { gbps: bps / 1e9, retransmits: j.end?.sum_sent?.retransmits ?? null };
+      last = j.error || "no sum_received in iperf3's output";
+    } catch {
+      last = `iperf3 ${r.timedOut ? "timed out" : `exited ${r.code}`}: ${(r.stderr || r.stdout).trim().slice(0, 200)}`;
+    }
+    // the server may be stuck on a broken test: restart it and try again
+    if (attempt === 1) { await stopProcess(iperfServer); iperfServer = null; }
+    await sleep(1000);
+  }
+  return { error: last };
+}
+
+function rssKb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch { return 0; }
+}
+
+function treeRss(pid) {
+  const pids = processTree(pid);
+  const each = pids.map((p) => ({ pid: p, kb: rssKb(p) }));
+  return { kb: each.reduce((s, e) => s + e.kb, 0), processes: pids.length, each };
+}
+
+/** The idle test for one contender: its own instance, N connections held, RSS of its tree. */
+async function idleRun(name, shared, count, round) {
+  const deadline = Date.now() + 120000;
+  const [l4, bulk, l7] = await freePorts(3);
+  const p = startContender(name, { l4, bulk, l7 }, shared, { idle: true, suffix: `-idle-r${round + 1}` });
+  let client = null;
+  try {
+    const err = await waitReady(p, { tcp: [l4] }, 60000);
+    if (err) {
+      const tail = logTail(p, 8);
+      if (name === "haproxy") return { skipped: `haproxy refused maxconn ${shared.idleMaxconn} (descriptor limit ${fdLimit()}): ${firstLogError(p)}` , tail };
+      return { error: err, tail };
+    }
+    await sleep(name.startsWith("vane") ? 1500 : 500); // let the workers bind
+    const before = treeRss(p.child.pid);
+    client = spawn(process.execPath, [path.join(BENCH_DIR, "idle-client.mjs"), "127.0.0.1", String(l4), String(count), "500"], {
+      cwd: ROOT, detached: true, stdio: ["pipe", "pipe", "pipe"],
+    });
+    groups.add(client.pid); saveGroups();
+    let out = "", errOut = "";
+    client.stdout.on("data", (d) => (out += d));
+    client.stderr.on("data", (d) => (errOut += d));
+    client.stdin.on("error", () => {});
+    const clientExit = new Promise((r) => client.on("close", r));
+    while (!out.includes("\n")) {
+      if (Date.now() > deadline - 5000) return { error: `idle client not done within the time bound`, tail: logTail(p, 8) };
+      if (client.exitCode !== null) return { error: `idle client exited ${client.exitCode}: ${errOut.trim().slice(-300)}` };
+      await sleep(100);
+    }
+    const status = JSON.parse(out.split("\n")[0]);
+    await sleep(2000);
+    const after = treeRss(p.child.pid);
+    client.stdin.write("status\n");
+    const until = Date.now() + 3000;
+    while (out.split("\n").filter(Boolean).length < 2 && Date.now() < until) await sleep(50);
+    const later = JSON.parse(out.split("\n").filter(Boolean)[1] || "{}");
+    client.stdin.end();
+    await Promise.race([clientExit, sleep(5000)]);
+    return {
+      rssMB: after.kb / 1024, baselineMB: before.kb / 1024, processes: after.processes, perProcessKb: after.each,
+      held: status.ok, failed: status.failed, firstError: status.firstError, stillOpen: later.open ?? null,
+      exited: p.exited ? p.exitInfo : null,
+    };
+  } finally {
+    if (client) { killGroupAndTree(client.pid, "SIGKILL"); groups.delete(client.pid); saveGroups(); }
+    await stopProcess(p);
+  }
+}
+
+function firstLogError(p) {
+  try {
+    const lines = fs.readFileSync(p.logPath, "utf8").split("\n").filter((l) => /ALERT|error|cannot/i.test(l));
+    return (lines[0] || "").replace(/^.*\]\s*/, "").trim().slice(0, 200) || p.exitInfo;
+  } catch { return p.exitInfo; }
+}
+
+function fdLimit() {
+  try { return /Max open files\s+(\d+)/.exec(fs.readFileSync("/proc/self/limits", "utf8"))[1]; } catch { return "?"; }
+}
+
+// ---------------------------------------------------------------- reporting helpers
+
+const notes = [];
+function note(s) { notes.push(s); console.error(`bench: note: ${s}`); }
+function die(msg, code = 1) { console.error(`bench: ${msg}`); process.exit(code); }
+function fail(msg, p) {
+  console.error(`bench: ${msg}`);
+  if (p) console.error(`  log of ${p.name} (${p.logPath}), last lines:\n${logTail(p)}`);
+  process.exit(1);
+}
+
+function median(xs) {
+  const v = xs.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+function fmtNum(x, digits) {
+  if (x === null || x === undefined) return "–";
+  if (digits === undefined) digits = x >= 1000 ? 0 : x >= 100 ? 1 : 2;
+  return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function rotate(list, k) {
+  if (!list.length) return list;
+  const s = k % list.length;
+  return list.slice(s).concat(list.slice(0, s));
+}
+
+function firstLine(cmd, args) {
+  return run(cmd, args, 10).then((r) => (r.stdout + r.stderr).trim().split("\n")[0] || "?");
+}
+
+async function machineInfo() {
+  const cpu = (() => {
+    try { return /model name\s*:\s*(.+)/.exec(fs.readFileSync("/proc/cpuinfo", "utf8"))[1].trim(); } catch { return "?"; }
+  })();
+  const [haproxy, nginx, wrkV, iperfV, deno, bun] = await Promise.all([
+    firstLine(HAPROXY, ["-v"]),
+    firstLine(NGINX, ["-v"]),
+    firstLine("wrk", ["-v"]),
+    firstLine("iperf3", ["-v"]),
+    firstLine(path.join(ROOT, "node_modules/.bin/deno"), ["--version"]),
+    firstLine(path.join(ROOT, "node_modules/.bin/bun"), ["--version"]),
+  ]);
+  const vaneBin = fs.existsSync(path.join(ROOT, "dist/vane")) ? await firstLine(path.join(ROOT, "dist/vane"), ["--version"]) : "missing";
+  let commit = "?";
+  const g = await run("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], 5);
+  if (g.code === 0) commit = g.stdout.trim();
+  const dirty = await run("git", ["-C", ROOT, "status", "--porcelain", "--", "src"], 5);
+  if (dirty.stdout.trim()) commit += " + uncommitted changes in src/";
+  return {
+    date: new Date().toISOString(), nproc: os.availableParallelism?.() ?? os.cpus().length, cpu, kernel: os.release(),
+    haproxy: haproxy.replace(/ - https.*/, ""), nginx: nginx.replace(/^nginx version: /, "").replace("/", " "), wrk: wrkV.replace(/ Copyright.*/, ""),
+    iperf3: iperfV, deno, bun: `bun ${bun}`, node: process.version, vaneBin, commit, fdLimit: fdLimit(),
+  };
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const o = parseOptions(process.argv.slice(2));
+  const cmdline = process.env.BENCH_CMDLINE || `node scripts/bench/bench.mjs ${process.argv.slice(2).join(" ")}`;
+  const needsRunners = o.only.filter((c) => c !== "direct");
+  const perfTests = o.tests.filter((t) => t !== "idle");
+  const idleContenders = o.tests.includes("idle") ? IDLE_CONTENDERS.filter((c) => o.only.includes(c)) : [];
+  if (o.only.includes("vane-bin") && !fs.existsSync(path.join(ROOT, "dist/vane"))) die("dist/vane is missing: run without --no-build (or npm run build)");
+
+  const est = o.rounds * (perfTests.length * o.only.length * (o.duration + 2) + idleContenders.length * 15);
+  console.error(`bench: ${o.rounds} round(s) of ${o.tests.join(", ")} for ${o.only.join(", ")}; ${o.duration}s per run; about ${Math.ceil(est / 60)} min`);
+  console.error(`bench: temporary files and logs in ${TMP}`);
+
+  const info = await machineInfo();
+
+  // shared servers: the HTTP backend (two ports) and iperf3
+  const [backend, other, iperfPort] = await freePorts(3);
+  const shared = { backend, other, iperf: iperfPort, idleMaxconn: o.idleConns + 100 };
+  const backendCfg = renderConfig("backend.conf", path.join(TMP, "backend"), { BACKEND_PORT: backend, OTHER_PORT: other });
+  const be = startProcess("backend", NGINX, ["-p", path.join(TMP, "backend"), "-c", backendCfg, "-g", "daemon off;"]);
+  const beErr = await waitReady(be, { tcp: [backend, other] }, 15000);
+  if (beErr || (await httpStatus(backend, "bench.local")) !== 200) fail(`backend nginx: ${beErr || "does not answer 200"}`, be);
+  if (o.tests.includes("bulk")) await ensureIperf(shared);
+
+  // the contenders, each with its three listeners
+  const running = new Map(); // name -> { p, ports }
+  running.set("direct", { p: null, ports: { l4: backend, bulk: iperfPort, l7: backend } });
+  const startOne = async (name) => {
+    const [l4, bulk, l7] = await freePorts(3);
+    const ports = { l4, bulk, l7 };
+    const p = startContender(name, ports, shared);
+    // a bare connect to the bulk listener would reach iperf3 as a broken test: only L4 and L7 are polled
+    const err = await waitReady(p, { tcp: [l4], http: [l7] }, 90000);
+    if (err) fail(`${name} failed to start: ${err}`, p);
+    await sleep(200);
+    if (p.exited) fail(`${name} ${p.exitInfo} right after starting`, p);
+    running.set(name, { p, ports });
+  };
+  if (perfTests.length) {
+    for (const name of needsRunners) {
+      const t0 = Date.now();
+      await startOne(name);
+      console.error(`bench: ${name} ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    }
+  }
+
+  const raw = { options: o, cmdline, machine: info, shared, rounds: [] };
+  const results = {}; // test -> contender -> [per-round result]
+  for (const t of o.tests) results[t] = {};
+  let crashed = false;
+
+  for (let r = 0; r < o.rounds; r++) {
+    const round = { round: r + 1, runs: [] };
+    raw.rounds.push(round);
+    for (const t of perfTests) {
+      const test = TESTS[t];
+      const order = rotate(o.only, r);
+      for (const name of order) {
+        const entry = running.get(name);
+        if (entry.p?.exited) {
+          crashed = true;
+          note(`${name} ${entry.p.exitInfo} before ${t} round ${r + 1}; log tail:\n${logTail(entry.p, 10)}\n  restarting it`);
+          await stopProcess(entry.p);
+          await startOne(name);
+        }
+        const port = running.get(name).ports[test.listener];
+        let res;
+        if (test.kind === "wrk") {
+          await wrk(port, test.headers, 1); // warm-up
+          res = await wrk(port, test.headers, o.duration);
+        } else {
+          res = await iperf(port, o.duration, shared);
+        }
+        const after = running.get(name).p;
+        if (after?.exited) { crashed = true; res.error = (res.error ? res.error + "; " : "") + `${name} ${after.exitInfo} during the run`; }
+        (results[t][name] ??= []).push(res);
+        round.runs.push({ test: t, contender: name, ...res });
+        const shown = res.error ? `ERROR ${res.error}`
+          : test.kind === "wrk" ? `${fmtNum(res.rps)} req/s, p99 ${fmtNum(res.p99ms)} ms${errorText(res) ? ", " + errorText(res) : ""}`
+          : `${fmtNum(res.gbps)} Gbit/s`;
+        console.error(`bench: round ${r + 1}/${o.rounds} ${t.padEnd(8)} ${name.padEnd(13)} ${shown}`);
+      }
+    }
+    if (idleContenders.length) {
+      for (const name of rotate(idleContenders, r)) {
+        const res = await idleRun(name, shared, o.idleConns, r);
+        (results.idle[name] ??= []).push(res);
+        round.runs.push({ test: "idle", contender: name, ...res });
+        const shown = res.skipped ? `skipped: ${res.skipped}` : res.error ? `ERROR ${res.error}`
+          : `${fmtNum(res.rssMB, 1)} MB over ${res.processes} process(es) (${fmtNum(res.baselineMB, 1)} MB before), ${res.held}/${o.idleConns} held${res.failed ? `, ${res.failed} failed (${res.firstError})` : ""}`;
+        console.error(`bench: round ${r + 1}/${o.rounds} idle     ${name.padEnd(13)} ${shown}`);
+        if (res.error && res.tail) console.error(res.tail);
+      }
+    }
+  }
+
+  // stop everything before writing (the report does not need them)
+  for (const { p } of running.values()) if (p) await stopProcess(p, 1000);
+  if (iperfServer) await stopProcess(iperfServer, 1000);
+  await stopProcess(be, 1000);
+
+  const md = report(o, results, info, cmdline);
+  console.log("\n" + md);
+  const rawPath = o.out ? o.out.replace(/\.md$/, "") + ".json" : path.join(os.tmpdir(), `vane-bench-${info.date.replace(/[:.]/g, "-")}.json`);
+  raw.notes = notes;
+  fs.writeFileSync(rawPath, JSON.stringify(raw, null, 2) + "\n");
+  if (o.out) { fs.writeFileSync(o.out, md + "\n"); console.error(`bench: report written to ${o.out}`); }
+  console.error(`bench: raw per-round numbers in ${rawPath}`);
+  if (crashed) die("a contender died during the run (see the notes)", 1);
+}
+
+function errorText(res) {
+  const parts = [];
+  const e = res.errors;
+  if (e) for (const k of ["connect", "read", "write", "timeout"]) if (e[k]) parts.push(`${e[k]} ${k} errors`);
+  if (res.non2xx) parts.push(`${res.non2xx} non-2xx`);
+  return parts.join(", ");
+}
+
+/** Issue 5's targets, each judged on this run's medians (vane against untuned haproxy). */
+const TARGETS = [
+  { test: "l4", min: 1.0, what: "L4 keep-alive req/s ≥ 1.0× haproxy" },
+  { test: "bulk", min: 1.0, what: "L4 bulk ≥ 1.0× haproxy" },
+  { test: "l4-close", min: 0.9, what: "L4 new-connection req/s ≥ 0.9× haproxy" },
+  { test: "l7", min: 1.0, what: "L7 keep-alive req/s ≥ 1.0× haproxy" },
+];
+const P99_MAX = 1.5;
+const IDLE_MAX_MB = 200;
+
+function targets(o, results, med, valueKey) {
+  const vanes = ["vane-bun", "vane-deno", "vane-bin"].filter((c) => o.only.includes(c));
+  if (!vanes.length || !o.only.includes("haproxy")) return [];
+  const lines = ["", "**Targets** (issue 5), per vane contender: met ✓ / missed ✗ (ratio):"];
+  const mark = (ok) => (ok ? "✓" : "✗");
+  for (const t of TARGETS.filter((x) => o.tests.includes(x.test))) {
+    const h = med(t.test, "haproxy", valueKey(t.test));
+    const cells = vanes.map((c) => {
+      const v = med(t.test, c, valueKey(t.test));
+      if (v === null || !h) return `${c} –`;
+      return `${c} ${mark(v / h >= t.min)} ${fmtNum(v / h, 2)}`;
+    });
+    lines.push(`- ${t.what}: ${cells.join(", ")}`);
+  }
+  const wrkTests = o.tests.filter((t) => TESTS[t].kind === "wrk");
+  if (wrkTests.length) {
+    const cells = [];
+    for (const c of vanes) {
+      const ratios = wrkTests.map((t) => {
+        const v = med(t, c, "p99ms");
+        const h = med(t, "haproxy", "p99ms");
+        return v !== null && h ? v / h : null;
+      }).filter((r) => r !== null);
+      const worst = ratios.length ? Math.max(...ratios) : null;
+      cells.push(worst === null ? `${c} –` : `${c} ${mark(worst <= P99_MAX)} worst ${fmtNum(worst, 2)}`);
+    }
+    lines.push(`- p99 ≤ ${P99_MAX}× haproxy's in every test: ${cells.join(", ")}`);
+  }
+  if (o.tests.includes("idle")) {
+    const cells = vanes.map((c) => {
+      const ok = (results.idle?.[c] ?? []).filter((r) => !r.error && !r.skipped);
+      if (!ok.length) return `${c} –`;
+      const rss = median(ok.map((r) => r.rssMB));
+      const held = Math.min(...ok.map((r) => r.held));
+      return `${c} ${mark(rss < IDLE_MAX_MB && held >= 10000)} ${fmtNum(rss, 1)} MB`;
+    });
+    lines.push(`- ${o.idleConns} idle proxied connections in < ${IDLE_MAX_MB} MB RSS (met only at 10,000 or more): ${cells.join(", ")}`);
+  }
+  return lines;
+}
+
+function report(o, results, info, cmdline) {
+  const perfTests = o.tests.filter((t) => t !== "idle");
+  const lines = [];
+  const med = (t, c, key) => median((results[t]?.[c] ?? []).map((r) => r[key]));
+  const valueKey = (t) => (TESTS[t].kind === "iperf" ? "gbps" : "rps");
+
+  if (perfTests.length) {
+    const head = ["contender"];
+    for (const t of perfTests) {
+      const T = TESTS[t];
+      head.push(`${T.title} ${T.unit}`);
+      if (T.kind === "wrk") head.push("p99 ms");
+      head.push("×haproxy", "×direct");
+    }
+    lines.push(`| ${head.join(" | ")} |`);
+    lines.push(`|${head.map((_, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`);
+    const footnotes = [];
+    for (const c of o.only) {
+      const row = [c];
+      for (const t of perfTests) {
+        const T = TESTS[t];
+        const runs = results[t]?.[c] ?? [];
+        const v = med(t, c, valueKey(t));
+        const failures = runs.filter((r) => r.error).length;
+        const errs = runs.map(errorText).filter(Boolean);
+        let cell = v === null ? "fail" : fmtNum(v, T.kind === "iperf" ? 2 : undefined);
+        if (failures && v !== null) cell += ` (${failures} failed)`;
+        if (failures) footnotes.push(`${c}, ${T.title}: ${runs.filter((r) => r.error).map((r) => r.error).join("; ")}`);
+        if (errs.length) { cell += " †"; footnotes.push(`${c}, ${T.title}: ${errs.join("; ")}`); }
+        row.push(cell);
+        if (T.kind === "wrk") row.push(fmtNum(med(t, c, "p99ms"), 2));
+        const h = o.only.includes("haproxy") ? med(t, "haproxy", valueKey(t)) : null;
+        const d = o.only.includes("direct") ? med(t, "direct", valueKey(t)) : null;
+        row.push(v !== null && h ? fmtNum(v / h, 2) : "–", v !== null && d ? fmtNum(v / d, 2) : "–");
+      }
+      lines.push(`| ${row.join(" | ")} |`);
+    }
+    lines.push("");
+    lines.push(`Medians of ${o.rounds} round(s) of ${o.duration} s each, after a 1 s warm-up; the order of contenders rotates every round. ` +
+      `wrk: \`wrk -t1 -c64 -d${o.duration}s --latency\` (+ \`-H 'Connection: close'\` for new conn/req, + \`-H 'Host: bench.local'\` for L7); ` +
+      `bulk: \`iperf3 -t ${o.duration} -O 1\`, Gbit/s received. ×haproxy: against haproxy (untuned) in the same test; ×direct: against wrk/iperf3 straight to the backend. ` +
+      `All proxies single-threaded (haproxy nbthread 1, nginx worker_processes 1, vane workers 1); *-tuned: haproxy \`option splice-auto\`, nginx \`proxy_buffer_size 64k\`. ` +
+      `wrk, the backend and the proxy share ${info.nproc} cores, which caps any proxy well below direct.`);
+    for (const f of footnotes) lines.push(`- † ${f}`);
+  }
+
+  if (o.tests.includes("idle")) {
+    lines.push("");
+    lines.push(`**Idle memory**, ${o.idleConns} connections held idle through the L4 listener (each with one request answered first), ` +
+      `RSS summed over the process tree 2 s after the last was open; median of ${o.rounds} round(s). ` +
+      `vane runs with \`--workers 2\` here (the descriptor limit is ${info.fdLimit} per process and each proxied connection needs 2), nginx with worker_processes 2 (reuseport), haproxy with maxconn ${o.idleConns + 100}:`);
+    for (const c of IDLE_CONTENDERS.filter((x) => o.only.includes(x))) {
+      const runs = results.idle?.[c] ?? [];
+      if (!runs.length) continue;
+      const ok = runs.filter((r) => !r.error && !r.skipped);
+      if (!ok.length) {
+        const why = runs[0].skipped ? `skipped: ${runs[0].skipped}` : `failed: ${runs.map((r) => r.error).join("; ")}`;
+        lines.push(`- ${c}: ${why}`);
+        continue;
+      }
+      const rss = median(ok.map((r) => r.rssMB));
+      const base = median(ok.map((r) => r.baselineMB));
+      const held = Math.min(...ok.map((r) => r.held));
+      const procs = Math.max(...ok.map((r) => r.processes));
+      const perConn = held ? ((rss - base) * 1024) / held : null;
+      const extra = [];
+      if (held < o.idleConns) extra.push(`only ${held}/${o.idleConns} connections succeeded (${ok.find((r) => r.failed)?.firstError ?? "?"})`);
+      const closed = ok.map((r) => (r.stillOpen === null ? null : r.held - r.stillOpen)).filter((x) => x);
+      if (closed.length) extra.push(`${Math.max(...closed)} closed while idle`);
+      if (runs.length > ok.length) extra.push(`${runs.length - ok.length} round(s) failed`);
+      lines.push(`- ${c}: **${fmtNum(rss, 1)} MB** over ${procs} process(es) (${fmtNum(base, 1)} MB before the connections, ≈ ${fmtNum(perConn, 1)} KB per connection)${extra.length ? "; " + extra.join("; ") : ""}`);
+    }
+  }
+
+  lines.push(...targets(o, results, med, valueKey));
+
+  for (const n of notes) lines.push(`- note: ${n.split("\n")[0]}`);
+  lines.push("");
+  lines.push(`Date: ${info.date}. Machine: ${info.nproc} CPUs, ${info.cpu}, Linux ${info.kernel}, descriptor limit ${info.fdLimit}. ` +
+    `Versions: ${info.haproxy}; ${info.nginx}; ${info.wrk}; ${info.iperf3}; ${info.deno}; ${info.bun}; node ${info.node}; dist/vane: ${info.vaneBin}; vane at ${info.commit}.`);
+  lines.push("");
+  lines.push(`Command: \`${cmdline}\``);
+  return lines.join("\n");
+}
+
+main();
