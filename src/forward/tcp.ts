@@ -1,9 +1,17 @@
 /**
  * The L4 forwarder: copies bytes both ways between two connections until both
- * directions have ended. Each direction is a read/await-write loop, so a slow
- * reader stops its writer from reading (backpressure, nothing buffered beyond one
- * chunk). A FIN in one direction is passed on as a FIN and the other direction keeps
- * flowing (half-close). No activity either way for `idleMs` closes both.
+ * directions have ended. A FIN in one direction is passed on as a FIN and the other
+ * direction keeps flowing (half-close). No bytes either way for `idleMs` (checked a few
+ * times per period, see IDLE_TICKS) closes both.
+ *
+ * Each direction goes through the runtime's own pipe when both connections offer the
+ * same one (`TcpConn.pipeTo`: on Bun the socket handlers write straight to the other
+ * socket; on Deno a loop over reused buffers), else through a read/await-write loop.
+ * Both keep backpressure: a slow reader stops its writer from reading.
+ *
+ * Per chunk the relay only adds to counters. What a relay keeps while its connection
+ * sits idle matters as much (10,000 idle connections): no timer of its own (relays
+ * with the same idle timeout share one, see IdleWatch) and no async frame of its own.
  */
 import type { TcpConn } from "../runtime/types.ts";
 
@@ -21,62 +29,131 @@ export interface RelayCounters {
   downstream(n: number): void;
 }
 
-export async function relay(
+export function relay(
   client: TcpConn,
   upstream: TcpConn,
   idleMs: number,
   counters: RelayCounters,
 ): Promise<RelayResult> {
-  const result: RelayResult = { upstreamBytes: 0, downstreamBytes: 0, reason: "done" };
-  let lastActivity = performance.now();
-  let finished = false;
+  return new Promise((resolve) => new Relay(client, upstream, IdleWatch.for(idleMs), resolve).start(counters));
+}
 
-  const closeBoth = (reason: string) => {
-    if (finished) return;
-    finished = true;
-    result.reason = reason;
-    client.close();
-    upstream.close();
+class Relay {
+  readonly result: RelayResult = { upstreamBytes: 0, downstreamBytes: 0, reason: "done" };
+  /** Bumped per chunk either way; the idle watch compares it from tick to tick. */
+  activity = 0;
+  /** What the last tick saw; -1 so that the first tick counts the start as activity. */
+  seenActivity = -1;
+  quietTicks = 0;
+  #copying = 2;
+  #finished = false;
+
+  constructor(
+    private readonly client: TcpConn,
+    private readonly upstream: TcpConn,
+    private readonly idle: IdleWatch,
+    private readonly done: (result: RelayResult) => void,
+  ) {}
+
+  start(counters: RelayCounters): void {
+    this.idle.add(this);
+    const result = this.result;
+    copy(this.client, this.upstream, (n) => {
+      this.activity++;
+      result.upstreamBytes += n;
+      counters.upstream(n);
+    }).then(this.#settled, this.#failed);
+    copy(this.upstream, this.client, (n) => {
+      this.activity++;
+      result.downstreamBytes += n;
+      counters.downstream(n);
+    }).then(this.#settled, this.#failed);
+  }
+
+  /** Closes both connections once; the first reason given is the relay's. */
+  closeBoth(reason: string): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.result.reason = reason;
+    this.client.close();
+    this.upstream.close();
+  }
+
+  // Either direction failing ends the whole connection at once; the relay is over when
+  // both directions have settled (the other one ends on the connection we closed).
+  #settled = (): void => {
+    if (--this.#copying > 0) return;
+    this.closeBoth("done");
+    this.idle.delete(this);
+    this.done(this.result);
   };
 
-  // One timer per connection, re-armed lazily: activity only stamps a time, so the
-  // copy loop never touches timers.
-  let idleTimer: ReturnType<typeof setTimeout>;
-  const armIdle = (delay: number) => {
-    idleTimer = setTimeout(() => {
-      const quiet = performance.now() - lastActivity;
-      if (quiet >= idleMs) closeBoth("idle");
-      else armIdle(idleMs - quiet);
-    }, delay);
+  #failed = (err: unknown): void => {
+    this.closeBoth(err instanceof Error ? err.message : String(err));
+    this.#settled();
   };
-  armIdle(idleMs);
+}
 
-  const pump = async (from: TcpConn, to: TcpConn, count: (n: number) => void) => {
-    for (;;) {
-      const chunk = await from.read();
-      if (chunk === null) break;
-      lastActivity = performance.now();
-      await to.write(chunk);
-      count(chunk.length);
+/** One direction: the runtime's pipe when both ends share one, else a read/write loop. */
+function copy(from: TcpConn, to: TcpConn, onBytes: (n: number) => void): Promise<void> {
+  if (from.pipeTo !== undefined && from.pipeTo === to.pipeTo) return from.pipeTo(to, onBytes);
+  return pump(from, to, onBytes);
+}
+
+async function pump(from: TcpConn, to: TcpConn, onBytes: (n: number) => void): Promise<void> {
+  for (;;) {
+    const chunk = await from.read();
+    if (chunk === null) break;
+    await to.write(chunk);
+    onBytes(chunk.length);
+  }
+  await to.closeWrite();
+}
+
+/**
+ * The watch looks this many times per idle period: a relay closes after at least
+ * `idleMs` and less than `idleMs * (1 + 1 / IDLE_TICKS)` without a byte.
+ */
+const IDLE_TICKS = 4;
+
+/**
+ * One interval for all relays with the same idle timeout (in practice one per
+ * config), instead of a timer per connection; it stops when no relay is left.
+ */
+class IdleWatch {
+  static readonly #byTimeout = new Map<number, IdleWatch>();
+
+  static for(idleMs: number): IdleWatch {
+    let w = IdleWatch.#byTimeout.get(idleMs);
+    if (!w) IdleWatch.#byTimeout.set(idleMs, w = new IdleWatch(idleMs));
+    return w;
+  }
+
+  readonly #relays = new Set<Relay>();
+  #timer: ReturnType<typeof setInterval> | null = null;
+
+  private constructor(private readonly idleMs: number) {}
+
+  add(r: Relay): void {
+    this.#relays.add(r);
+    this.#timer ??= setInterval(() => this.#tick(), this.idleMs / IDLE_TICKS);
+  }
+
+  delete(r: Relay): void {
+    this.#relays.delete(r);
+    if (this.#relays.size > 0 || this.#timer === null) return;
+    clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  #tick(): void {
+    for (const r of this.#relays) {
+      if (r.activity !== r.seenActivity) {
+        r.seenActivity = r.activity;
+        r.quietTicks = 0;
+      } else if (++r.quietTicks >= IDLE_TICKS) {
+        r.closeBoth("idle");
+      }
     }
-    await to.closeWrite();
-  };
-
-  const up = pump(client, upstream, (n) => {
-    result.upstreamBytes += n;
-    counters.upstream(n);
-  });
-  const down = pump(upstream, client, (n) => {
-    result.downstreamBytes += n;
-    counters.downstream(n);
-  });
-  // Either side failing ends the whole connection; both ending normally ends it too.
-  await Promise.all([up, down]).then(
-    () => closeBoth("done"),
-    (err) => closeBoth(err instanceof Error ? err.message : String(err)),
-  );
-  // The other pump may still be parked in read() on a connection we just closed.
-  await Promise.allSettled([up, down]);
-  clearTimeout(idleTimer!);
-  return result;
+  }
 }

@@ -16,13 +16,29 @@ declare const process: any;
 declare const navigator: { hardwareConcurrency?: number };
 
 // Pause reading once this much is queued and unread; resume when the reader has
-// taken it all. Bun hands over chunks of up to 64 KiB, so this is a few chunks.
+// taken it all. Bun hands over chunks of up to 512 KiB (seen on loopback), so this
+// pauses after a chunk or a few.
 const QUEUE_HIGH_WATER_BYTES = 256 * 1024;
 
+/**
+ * One direction of relay's fast path (pipe mode): `from`'s data handler writes each
+ * chunk straight to `to`'s socket. What the socket does not take waits in `backlog`
+ * with `from` paused, and goes out on `to`'s drain. Bun does not reuse the buffers it
+ * hands to data(), so chunks are kept as they are.
+ */
+interface Pipe {
+  from: BunTcpConn;
+  to: BunTcpConn;
+  onBytes: (n: number) => void;
+  /** Not yet taken by `to`'s socket, oldest first; non-empty only while `from` is paused. */
+  backlog: Uint8Array[];
+  /** `from` sent FIN: `to` sends one once the backlog is out. */
+  ended: boolean;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
 class BunTcpConn implements TcpConn {
-  readonly remote: SocketAddress;
-  readonly local: SocketAddress;
-  readonly closed: Promise<void>;
   #socket: any;
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
@@ -34,21 +50,34 @@ class BunTcpConn implements TcpConn {
   #unwritten: Uint8Array | null = null;
   #writer: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #pendingWrite: Promise<void> | null = null;
-  #resolveClosed!: () => void;
+  /** Made when first asked for: few callers wait on it, every connection would pay for it. */
+  #closed: Promise<void> | null = null;
+  #resolveClosed: (() => void) | null = null;
+  /** Pipe mode: the pipe this socket's data goes into, and the one coming out of it. */
+  #out: Pipe | null = null;
+  #in: Pipe | null = null;
+  #remote: SocketAddress | null = null;
+  #local: SocketAddress | null = null;
 
+  // Bun sets TCP_NODELAY on every socket it opens or accepts: nothing to do here.
   constructor(socket: any) {
     this.#socket = socket;
-    this.remote = { hostname: socket.remoteAddress, port: socket.remotePort };
-    this.local = { hostname: socket.localAddress, port: socket.localPort };
-    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    try {
-      socket.setNoDelay(true);
-    } catch { /* latency only */ }
+  }
+
+  // Asked for when needed: each of Bun's address getters is a system call of its own
+  // (getpeername, getsockname), and most upstream connections never need theirs.
+  get remote(): SocketAddress {
+    return this.#remote ??= { hostname: this.#socket.remoteAddress, port: this.#socket.remotePort };
+  }
+
+  get local(): SocketAddress {
+    return this.#local ??= { hostname: this.#socket.localAddress, port: this.#socket.localPort };
   }
 
   // ---- events from Bun's socket handlers ----
 
   onData(chunk: Uint8Array): void {
+    if (this.#out !== null) return this.#forward(this.#out, chunk);
     if (this.#reader) {
       const r = this.#reader;
       this.#reader = null;
@@ -57,13 +86,11 @@ class BunTcpConn implements TcpConn {
     }
     this.#queue.push(chunk);
     this.#queuedBytes += chunk.length;
-    if (!this.#paused && this.#queuedBytes >= QUEUE_HIGH_WATER_BYTES) {
-      this.#paused = true;
-      this.#socket.pause();
-    }
+    if (!this.#paused && this.#queuedBytes >= QUEUE_HIGH_WATER_BYTES) this.#pause();
   }
 
   onDrain(): void {
+    if (this.#in !== null) return this.#flush(this.#in);
     if (!this.#unwritten) return;
     const n = this.#socket.write(this.#unwritten);
     if (n < 0) return this.#failWrite(new Error("connection closed while writing"));
@@ -77,6 +104,7 @@ class BunTcpConn implements TcpConn {
 
   onEnd(): void {
     this.#ended = true;
+    if (this.#out !== null) return this.#endPipe(this.#out);
     this.#wakeReader();
   }
 
@@ -89,8 +117,27 @@ class BunTcpConn implements TcpConn {
     this.#ended = true;
     this.#isClosed = true;
     this.#wakeReader();
-    this.#failWrite(this.#error ?? new Error("connection closed while writing"));
-    this.#resolveClosed();
+    // (An Error, with its stack trace, only when someone waits for it: this runs per connection.)
+    if (this.#writer) this.#failWrite(this.#error ?? new Error("connection closed while writing"));
+    else this.#unwritten = null;
+    // Closed without an error reads as end of stream here, as read() sees it (Bun may
+    // report a peer's FIN after our own as a close alone); a pipe into it cannot finish.
+    if (this.#out !== null) {
+      if (this.#error) BunTcpConn.#settle(this.#out, this.#error);
+      else this.#endPipe(this.#out);
+    }
+    if (this.#in !== null) BunTcpConn.#settle(this.#in, this.#error ?? new Error("connection closed"));
+    this.#resolveClosed?.();
+  }
+
+  #pause(): void {
+    this.#paused = true;
+    this.#socket.pause();
+  }
+
+  #resume(): void {
+    this.#paused = false;
+    this.#socket.resume();
   }
 
   #wakeReader(): void {
@@ -109,16 +156,76 @@ class BunTcpConn implements TcpConn {
     w.reject(err);
   }
 
+  // ---- pipe mode (relay's fast path) ----
+
+  /** On `from` (this): a chunk goes straight out of `to`'s socket, the rest waits. */
+  #forward(pipe: Pipe, chunk: Uint8Array): void {
+    if (pipe.backlog.length > 0) {
+      pipe.backlog.push(chunk); // a chunk that was on its way when we paused: keep the order
+      return;
+    }
+    const n = pipe.to.#socket.write(chunk);
+    if (n === chunk.length) return pipe.onBytes(n);
+    if (n < 0) return BunTcpConn.#settle(pipe, new Error("connection closed while writing"));
+    if (n > 0) pipe.onBytes(n);
+    pipe.backlog.push(n > 0 ? chunk.subarray(n) : chunk);
+    this.#pause();
+  }
+
+  /** On `to` (this), at drain: the backlog goes out; once it is, `from` reads again. */
+  #flush(pipe: Pipe): void {
+    const backlog = pipe.backlog;
+    while (backlog.length > 0) {
+      const chunk = backlog[0];
+      const n = this.#socket.write(chunk);
+      if (n < 0) return BunTcpConn.#settle(pipe, new Error("connection closed while writing"));
+      if (n > 0) pipe.onBytes(n);
+      if (n < chunk.length) {
+        backlog[0] = chunk.subarray(n); // the socket is full again: wait for the next drain
+        return;
+      }
+      backlog.shift();
+    }
+    if (pipe.ended) this.#finish(pipe);
+    else if (pipe.from.#paused) pipe.from.#resume();
+  }
+
+  /** On `from` (this): its FIN goes on to `to` once everything before it has. */
+  #endPipe(pipe: Pipe): void {
+    pipe.ended = true;
+    if (pipe.backlog.length === 0) this.#finish(pipe);
+  }
+
+  #finish(pipe: Pipe): void {
+    // Settled first: a shutdown() can close the socket at once (its peer had ended too),
+    // and that close must not fail a pipe that has finished.
+    BunTcpConn.#settle(pipe, null);
+    if (!pipe.to.#isClosed) pipe.to.#socket.shutdown();
+  }
+
+  /** A pipe through this socket that has not finished cannot finish any more. */
+  #endPipes(err: Error): void {
+    if (this.#out !== null) BunTcpConn.#settle(this.#out, err);
+    if (this.#in !== null) BunTcpConn.#settle(this.#in, err);
+  }
+
+  /** Ends a pipe once, resolved when `err` is null; later events find it detached. */
+  static #settle(pipe: Pipe, err: Error | null): void {
+    if (pipe.from.#out !== pipe) return;
+    pipe.from.#out = null;
+    pipe.to.#in = null;
+    pipe.backlog.length = 0;
+    if (err) pipe.reject(err);
+    else pipe.resolve();
+  }
+
   // ---- TcpConn ----
 
   read(): Promise<Uint8Array | null> {
     const chunk = this.#queue.shift();
     if (chunk) {
       this.#queuedBytes -= chunk.length;
-      if (this.#paused && this.#queuedBytes === 0) {
-        this.#paused = false;
-        this.#socket.resume();
-      }
+      if (this.#paused && this.#queuedBytes === 0) this.#resume();
       return Promise.resolve(chunk);
     }
     if (this.#ended) return this.#error ? Promise.reject(this.#error) : Promise.resolve(null);
@@ -143,13 +250,45 @@ class BunTcpConn implements TcpConn {
     if (!this.#isClosed) this.#socket.shutdown();
   }
 
+  get closed(): Promise<void> {
+    return this.#closed ??= this.#isClosed
+      ? Promise.resolve()
+      : new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
+
   close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
     this.#ended = true;
     this.#socket.end();
     this.#wakeReader();
-    this.#resolveClosed();
+    if (this.#out !== null || this.#in !== null) this.#endPipes(new Error("connection closed"));
+    this.#resolveClosed?.();
+  }
+
+  /**
+   * Pipe mode: from here on this socket's data handler writes straight to `to`'s
+   * socket (see Pipe), starting with whatever was queued before.
+   */
+  pipeTo(to: TcpConn, onBytes: (n: number) => void): Promise<void> {
+    if (!(to instanceof BunTcpConn)) return Promise.reject(new Error("pipeTo needs another Bun TCP connection"));
+    if (this.#reader || this.#out !== null || to.#in !== null) {
+      return Promise.reject(new Error("pipeTo on a connection that is being read already"));
+    }
+    // A write of its own (a PROXY header) goes out before anything piped.
+    if (to.#pendingWrite) return to.#pendingWrite.then(() => this.pipeTo(to, onBytes));
+    return new Promise<void>((resolve, reject) => {
+      const pipe: Pipe = { from: this, to, onBytes, backlog: [], ended: false, resolve, reject };
+      this.#out = pipe;
+      to.#in = pipe;
+      // Read before the relay began (during a peek, say): it goes first.
+      for (const chunk of this.#queue) this.#forward(pipe, chunk);
+      this.#queue.length = 0;
+      this.#queuedBytes = 0;
+      if (this.#error || to.#isClosed) BunTcpConn.#settle(pipe, this.#error ?? to.#error ?? new Error("connection closed"));
+      else if (this.#ended) this.#endPipe(pipe);
+      else if (this.#paused && pipe.backlog.length === 0) this.#resume();
+    });
   }
 }
 

@@ -27,6 +27,16 @@ export interface TcpConn {
   close(): void;
   /** Resolves when the connection is fully closed, whoever closed it. */
   readonly closed: Promise<void>;
+  /**
+   * The fast path of an L4 relay, where the runtime has one: copies everything this
+   * connection receives to `to`, in order, with backpressure (a slow `to` stops
+   * reading here), until end of stream; then half-closes `to` once every byte was
+   * written, and resolves. Rejects when either side fails or closes first. `onBytes`
+   * gets the size of each piece written to `to`. Bytes this connection read before
+   * (queued, not yet handed out) go first. Only for a `to` of the same kind (relay
+   * checks that both share this method), and with no `read()` in flight here.
+   */
+  pipeTo?(to: TcpConn, onBytes: (n: number) => void): Promise<void>;
 }
 
 export interface TcpListener {
