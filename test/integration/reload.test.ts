@@ -150,7 +150,7 @@ describe("hot reload", () => {
     // 4. The file changes with no signal at all: the watcher reloads it.
     const before = (await statusOf(p.status)).config.generation;
     writeFileSync(file, config(p, b.port, "      - respond: { status: 204 }"));
-    await waitFor("the watcher reloads", async () => (await statusOf(p.status)).config.generation > before);
+    await waitFor("the watcher reloads", async () => (await statusOf(p.status)).config.generation > before, 20_000);
     expect(await apiName(p.listen)).toBe("b");
 
     // Through all of it: the stream, the WebSocket, the socket and the target's history.
