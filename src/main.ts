@@ -22,6 +22,8 @@ import { startWorkers, type Workers } from "./cluster/primary.ts";
 
 /** A file change is acted on once writes have settled for this long. */
 const WATCH_DEBOUNCE_MS = 300;
+/** How long a reload waits for workers that are still starting. */
+const WORKER_WAIT_MS = 5000;
 
 type Loaded =
   | { ok: true; config: Config; text: string }
@@ -114,6 +116,10 @@ async function main(): Promise<void> {
   let workers: Workers | null = null;
   const vane = createVane(config, rt, log, {
     source: file === null ? undefined : async () => {
+      // Workers still starting were handed the config of the moment: let them come up
+      // first, so that a reload reaches them as a reload (bounded: a worker that keeps
+      // crashing does not hold reloads up; it gets the config when it is back).
+      if (workers) await Promise.race([workers.ready(), new Promise((r) => setTimeout(r, WORKER_WAIT_MS))]);
       const loaded = await loadFile(rt, file, (base) => run.apply(base));
       if (loaded.ok) lastText = loaded.text;
       return loaded;
@@ -153,12 +159,14 @@ async function main(): Promise<void> {
     log.error("cannot start", { error: err instanceof Error ? err.message : String(err) });
     rt.exit(1);
   }
+  // Watch from the moment the first config serves: an edit made while workers start
+  // must not be missed (the workers catch up with it when they are ready).
+  if (file !== null) unwatch = watchConfig(rt, file, () => lastText, () => void vane.reloadFromSource(), log);
   if (workerCount > 1 && !stopping) {
     workers = startWorkers(workerCount, { rt, log, registry: vane.registry, current: () => vane });
     await workers.ready();
     log.info("workers serving", { workers: workerCount });
   }
-  if (file !== null) unwatch = watchConfig(rt, file, () => lastText, () => void vane.reloadFromSource(), log);
 }
 
 /** Reloads when the file's text changes, once writes have settled. */

@@ -126,6 +126,8 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
   const hops = new Map<Generation, TerminateHops<HopOrigin>>();
   let bound: Bound[] = [];
   let gen: Generation | null = null;
+  /** The generation /status reports; with workers it follows `gen` once they all have it. */
+  let announced: Generation | null = null;
   let checker: HealthChecker | null = null;
   let status: HttpServer | null = null;
   let draining = false;
@@ -347,6 +349,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     await startChecks(first);
     try {
       await install(first);
+      announced = first;
     } catch (err) {
       // A listener that cannot bind must not leave the others half-started.
       await stop(0);
@@ -363,6 +366,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
         await startChecks(next);
         await install(next);
         await options.cluster?.reloaded?.(config);
+        announced = next;
         log.info("config loaded", { generation: next.id });
         return { ok: true, generation: next.id, loadedAt: next.loadedAt.toISOString() };
       } catch (err) {
@@ -408,7 +412,8 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
       version: VERSION,
       runtime: `${rt.name} ${rt.version}`,
       uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
-      config: { generation: g.id, loadedAt: g.loadedAt.toISOString() },
+      // The generation every worker serves: a reload shows once all of them have it.
+      config: { generation: (announced ?? g).id, loadedAt: (announced ?? g).loadedAt.toISOString() },
       listeners: bound.map((b) => ({
         listen: b.plan.config.address.raw,
         protocol: b.plan.config.address.protocol,

@@ -55,6 +55,8 @@ interface Worker {
   child: ChildProcess | null;
   channel: Channel<ToWorker> | null;
   serving: boolean;
+  /** The config text it was last given (at start or by a reload). */
+  started: string;
   startedAt: number;
   restartMs: number;
   /** Requests waiting for an answer: snapshots and reloads, by id. */
@@ -97,6 +99,8 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
         w.serving = true;
         w.markReady();
         log.debug("worker serving", { worker: w.index, pid: w.child?.pid ?? 0 });
+        // A reload while it started passed it by: hand it the config in service now.
+        if (w.started !== configText()) void catchUp(w);
         return;
       case "failed":
         log.error("worker could not start", { worker: w.index, error: m.error });
@@ -157,7 +161,20 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
       log.error("worker exited; starting it again", { worker: w.index, code: code ?? "none", signal: signal ?? "none" });
       scheduleRestart(w);
     });
-    w.channel.send({ type: "start", index: w.index, config: configText(), health: shared() });
+    w.started = configText();
+    w.channel.send({ type: "start", index: w.index, config: w.started, health: shared() });
+  }
+
+  /** Gives one worker the config in service (a reload), and says when it refuses it. */
+  async function catchUp(w: Worker): Promise<void> {
+    const config = configText();
+    const m = await ask(w, (id) => ({ type: "reload", id, config, health: shared() }), RELOAD_TIMEOUT_MS);
+    if (m?.type === "reloaded") {
+      if (m.ok) w.started = config;
+      else log.error("worker kept its config", { worker: w.index, error: m.errors.join("; ") });
+    } else if (m === null && w.serving) {
+      log.warn("worker did not confirm the reload", { worker: w.index });
+    }
   }
 
   function scheduleRestart(w: Worker): void {
@@ -187,7 +204,7 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
   }
 
   for (let index = 1; index < count; index++) {
-    const w = { index, child: null, channel: null, serving: false, startedAt: 0, restartMs: RESTART_MIN_MS / 2, waiting: new Map() } as unknown as Worker;
+    const w = { index, child: null, channel: null, serving: false, started: "", startedAt: 0, restartMs: RESTART_MIN_MS / 2, waiting: new Map() } as unknown as Worker;
     w.ready = new Promise((r) => (w.markReady = r));
     w.exited = Promise.resolve();
     workers.push(w);
@@ -210,14 +227,8 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
     },
 
     async reload() {
-      const config = configText();
-      const answers = await Promise.all(workers.map((w) =>
-        ask(w, (id) => ({ type: "reload", id, config, health: shared() }), RELOAD_TIMEOUT_MS).then((m) => ({ w, m }))
-      ));
-      for (const { w, m } of answers) {
-        if (m?.type === "reloaded" && !m.ok) log.error("worker kept its config", { worker: w.index, error: m.errors.join("; ") });
-        else if (!m && w.child) log.warn("worker did not confirm the reload", { worker: w.index });
-      }
+      // A worker still starting gets the new config when it says it is ready.
+      await Promise.all(workers.filter((w) => w.serving).map(catchUp));
     },
 
     async ready() {
