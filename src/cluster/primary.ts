@@ -14,7 +14,7 @@ import type { Config } from "../config/model.ts";
 import type { Runtime } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { StatusSnapshot } from "../control/snapshot.ts";
-import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
+import type { HealthRegistry, SharedHealth, TargetHealth } from "../health/registry.ts";
 import type { BoundListener } from "../vane.ts";
 import { type Channel, openChannel } from "./channel.ts";
 import { type FromWorker, type ToWorker, WORKER_ENV } from "./messages.ts";
@@ -95,13 +95,15 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
 
   function onMessage(w: Worker, m: FromWorker): void {
     switch (m.type) {
-      case "ready":
+      case "ready": {
         w.serving = true;
         w.markReady();
         log.debug("worker serving", { worker: w.index, pid: w.child?.pid ?? 0 });
         // A reload while it started passed it by: hand it the config in service now.
-        if (w.started !== configText()) void catchUp(w);
+        const config = configText();
+        if (w.started !== config) void catchUp(w, config, shared());
         return;
+      }
       case "failed":
         log.error("worker could not start", { worker: w.index, error: m.error });
         w.markReady();
@@ -166,9 +168,8 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
   }
 
   /** Gives one worker the config in service (a reload), and says when it refuses it. */
-  async function catchUp(w: Worker): Promise<void> {
-    const config = configText();
-    const m = await ask(w, (id) => ({ type: "reload", id, config, health: shared() }), RELOAD_TIMEOUT_MS);
+  async function catchUp(w: Worker, config: string, health: SharedHealth[]): Promise<void> {
+    const m = await ask(w, (id) => ({ type: "reload", id, config, health }), RELOAD_TIMEOUT_MS);
     if (m?.type === "reloaded") {
       if (m.ok) w.started = config;
       else log.error("worker kept its config", { worker: w.index, error: m.errors.join("; ") });
@@ -179,7 +180,7 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
 
   function scheduleRestart(w: Worker): void {
     const ranLong = performance.now() - w.startedAt >= STABLE_AFTER_MS;
-    w.restartMs = ranLong ? RESTART_MIN_MS : Math.min(w.restartMs * 2, RESTART_MAX_MS);
+    w.restartMs = ranLong ? RESTART_MIN_MS : Math.min(Math.max(w.restartMs * 2, RESTART_MIN_MS), RESTART_MAX_MS);
     w.ready = new Promise((r) => (w.markReady = r));
     setTimeout(() => {
       if (!stopping) launch(w);
@@ -204,9 +205,21 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
   }
 
   for (let index = 1; index < count; index++) {
-    const w = { index, child: null, channel: null, serving: false, started: "", startedAt: 0, restartMs: RESTART_MIN_MS / 2, waiting: new Map() } as unknown as Worker;
-    w.ready = new Promise((r) => (w.markReady = r));
-    w.exited = Promise.resolve();
+    let markReady!: () => void;
+    const ready = new Promise<void>((r) => (markReady = r));
+    const w: Worker = {
+      index,
+      child: null,
+      channel: null,
+      serving: false,
+      started: "",
+      startedAt: 0,
+      restartMs: 0,
+      waiting: new Map(),
+      ready,
+      markReady,
+      exited: Promise.resolve(),
+    };
     workers.push(w);
     launch(w);
   }
@@ -228,7 +241,10 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
 
     async reload() {
       // A worker still starting gets the new config when it says it is ready.
-      await Promise.all(workers.filter((w) => w.serving).map(catchUp));
+      // The config is printed once for all of them.
+      const config = configText();
+      const health = shared();
+      await Promise.all(workers.filter((w) => w.serving).map((w) => catchUp(w, config, health)));
     },
 
     async ready() {

@@ -24,6 +24,8 @@ export function runWorker(rt: Runtime): void {
     await vane?.stop(graceMs);
     rt.exit(0);
   };
+  /** Stops with the grace the config gives (none before there is one). */
+  const stopGracefully = () => void stop(vane?.config.timeouts.graceMs ?? 0);
 
   const learn = (states: SharedHealth[]) => {
     for (const s of states) {
@@ -38,7 +40,7 @@ export function runWorker(rt: Runtime): void {
     process.stdout,
     (m) => void handle(m),
     // The primary is gone: finish what is open, then go too.
-    () => void stop(vane?.config.timeouts.graceMs ?? 0),
+    stopGracefully,
   );
 
   async function handle(m: ToWorker): Promise<void> {
@@ -98,7 +100,7 @@ export function runWorker(rt: Runtime): void {
 
   // The terminal's Ctrl-C reaches the whole process group: stop as the primary does.
   // A hangup is the primary's to act on (it reloads and hands the config over).
-  rt.onSignal("SIGINT", () => void stop(vane?.config.timeouts.graceMs ?? 0));
-  rt.onSignal("SIGTERM", () => void stop(vane?.config.timeouts.graceMs ?? 0));
+  rt.onSignal("SIGINT", stopGracefully);
+  rt.onSignal("SIGTERM", stopGracefully);
   rt.onSignal("SIGHUP", () => {});
 }

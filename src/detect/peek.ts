@@ -5,6 +5,7 @@
  * protocols such as SMTP or MySQL) ends the peek at the timeout with no bytes.
  */
 import type { ReplayConn } from "../forward/replay-conn.ts";
+import { concatBytes } from "./bytes.ts";
 
 /** The detector answers a decision, or undefined while it needs more bytes. */
 export type Detector<T> = (buf: Uint8Array) => T | undefined;
@@ -31,7 +32,7 @@ export async function peek<T>(
       if (chunk === "timeout") return { kind: "timeout", bytes: buf };
       if (chunk === null) return { kind: "eof", bytes: buf };
       // Copied: the adapter may reuse the buffer behind `chunk` on its next read.
-      buf = concat(buf, chunk);
+      buf = concatBytes(buf, chunk);
       const value = detect(buf);
       if (value !== undefined) return { kind: "decided", value, bytes: buf };
       if (buf.length >= maxBytes) return { kind: "too-big", bytes: buf };
@@ -41,9 +42,3 @@ export async function peek<T>(
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}

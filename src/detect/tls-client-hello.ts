@@ -12,6 +12,7 @@
  * Nothing here throws to the caller and nothing reads past an index it has checked:
  * every length is compared with what its parent holds before it is used.
  */
+import { concatBytes } from "./bytes.ts";
 
 /** Bound on what we are willing to buffer to find the hello. Real hellos are < 2 KiB
  * (a post-quantum key share pushes them near 2 KiB), so this is generous. */
@@ -126,24 +127,13 @@ function parse(buf: Uint8Array): ClientHelloResult {
     // belongs to the connection, not to us.
     if (hsLength >= 0 && completeBytes >= 4 + hsLength) {
       // Reassemble once, at the end; the single-record case needs no copy.
-      const hs = fragments.length === 1 ? fragments[0] : concat(fragments);
+      const hs = fragments.length === 1 ? fragments[0] : concatBytes(...fragments);
       return { status: "ok", ...parseBody(hs.subarray(4, 4 + hsLength)), consumed };
     }
   }
   return { status: "need-more" };
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /**
  * A bounds-checked cursor over [start, end) of a buffer. Each read names its field,

@@ -10,6 +10,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { MAX_ANSWER_BYTES, parseJson } from "./plugin-answer.ts";
+import { concatBytes } from "../detect/bytes.ts";
 
 /** The last bytes of stderr kept for the failure message. */
 const STDERR_TAIL = 400;
@@ -95,7 +96,7 @@ export function askCommand(argv: readonly string[], body: string, signal: AbortS
         return settle(new Error(why ? `${how}: ${why}` : how));
       }
       try {
-        settle(null, parseJson(new TextDecoder().decode(concat(out, outSize))));
+        settle(null, parseJson(new TextDecoder().decode(concatBytes(...out))));
       } catch (e) {
         settle(e as Error);
       }
@@ -107,12 +108,3 @@ export function askCommand(argv: readonly string[], body: string, signal: AbortS
   });
 }
 
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return all;
-}

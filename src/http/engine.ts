@@ -31,6 +31,7 @@ import {
   upstreamRequestHeaders,
   vaneResponse,
 } from "./headers.ts";
+import { concatBytes } from "../detect/bytes.ts";
 
 export interface UpstreamLease {
   conn: TcpConn;
@@ -462,12 +463,6 @@ async function readHead<T>(
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 /** Writes, reporting failure instead of throwing. */
 async function send(conn: TcpConn, bytes: Uint8Array): Promise<boolean> {
@@ -538,7 +533,7 @@ async function copyBody(
           counts[dir] += d.length;
         }
       } else if (head !== null) {
-        await to.write(concat(head, out));
+        await to.write(concatBytes(head, out));
         head = null;
         counts[dir] += out.length;
       } else if (out.length > 0) {

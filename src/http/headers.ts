@@ -5,6 +5,7 @@
  */
 import type { Header, RequestHead, ResponseHead } from "../detect/http-head.ts";
 import { connectionTokens } from "./framing.ts";
+import { concatBytes } from "../detect/bytes.ts";
 
 const ENCODER = new TextEncoder();
 // deno-lint-ignore no-control-regex
@@ -158,10 +159,7 @@ export function customResponse(
   if (close) all.push(["Connection", "close"]);
   const head = serializeHead(`HTTP/1.1 ${code} ${reasonPhrase(code)}`, all);
   if (headOnly || bodiless) return head;
-  const out = new Uint8Array(head.length + bodyBytes.length);
-  out.set(head);
-  out.set(bodyBytes, head.length);
-  return out;
+  return concatBytes(head, bodyBytes);
 }
 
 /** Fields vane writes itself on its own responses. */
