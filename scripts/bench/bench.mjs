@@ -31,6 +31,8 @@ function usage() {
   return `usage: scripts/bench/run [options]   (or: npm run bench -- [options])
   --rounds N         rounds per test (default 3); the order of contenders rotates per round
   --duration S       seconds per measurement (default 5), after a 1 s warm-up
+  --warmup S         seconds of traffic each contender serves once, right after it
+                     starts, before any measurement (default 10; 0: none)
   --only LIST        contenders, comma-separated (default all): ${CONTENDERS.join(",")}
   --tests LIST       tests, comma-separated (default all): ${Object.keys(TESTS).join(",")}
   --idle-conns N     connections held in the idle test (default 10000)
@@ -41,7 +43,7 @@ function usage() {
 }
 
 function parseOptions(argv) {
-  const o = { rounds: 3, duration: 5, only: [...CONTENDERS], tests: Object.keys(TESTS), idleConns: 10000, out: null };
+  const o = { rounds: 3, duration: 5, warmup: 10, only: [...CONTENDERS], tests: Object.keys(TESTS), idleConns: 10000, out: null };
   const list = (v, valid, flag) => {
     const items = v.split(",").map((s) => s.trim()).filter(Boolean);
     for (const it of items) if (!valid.includes(it)) die(`${flag}: unknown "${it}"; expected some of ${valid.join(",")}`, 2);
@@ -64,6 +66,7 @@ function parseOptions(argv) {
     switch (flag) {
       case "--rounds": o.rounds = int(val(), flag, 1); break;
       case "--duration": o.duration = int(val(), flag, 1); break;
+      case "--warmup": o.warmup = int(val(), flag, 0); break;
       case "--only": o.only = list(val(), CONTENDERS, flag); break;
       case "--tests": o.tests = list(val(), Object.keys(TESTS), flag); break;
       case "--idle-conns": o.idleConns = int(val(), flag, 1); break;
@@ -540,7 +543,8 @@ async function main() {
   const idleContenders = o.tests.includes("idle") ? IDLE_CONTENDERS.filter((c) => o.only.includes(c)) : [];
   if (o.only.includes("vane-bin") && !fs.existsSync(path.join(ROOT, "dist/vane"))) die("dist/vane is missing: run without --no-build (or npm run build)");
 
-  const est = o.rounds * (perfTests.length * o.only.length * (o.duration + 2) + idleContenders.length * 15);
+  const est = o.rounds * (perfTests.length * o.only.length * (o.duration + 2) + idleContenders.length * 15) +
+    (perfTests.length ? o.only.length * o.warmup : 0);
   console.error(`bench: ${o.rounds} round(s) of ${o.tests.join(", ")} for ${o.only.join(", ")}; ${o.duration}s per run; about ${Math.ceil(est / 60)} min`);
   console.error(`bench: temporary files and logs in ${TMP}`);
 
@@ -568,6 +572,13 @@ async function main() {
     await sleep(200);
     if (p.exited) fail(`${name} ${p.exitInfo} right after starting`, p);
     running.set(name, { p, ports });
+    // A proxy in service has long been warm: the JIT runtimes (vane on Bun and Deno)
+    // compile their hot paths under load, which takes seconds. Every contender gets the
+    // same traffic, split over the wrk tests about to run; haproxy and nginx need none.
+    const wrkTests = perfTests.filter((t) => TESTS[t].kind === "wrk");
+    for (const t of wrkTests) {
+      if (o.warmup > 0) await wrk(ports[TESTS[t].listener], TESTS[t].headers, Math.max(1, Math.round(o.warmup / wrkTests.length)));
+    }
   };
   if (perfTests.length) {
     for (const name of needsRunners) {
@@ -739,7 +750,7 @@ function report(o, results, info, cmdline) {
       lines.push(`| ${row.join(" | ")} |`);
     }
     lines.push("");
-    lines.push(`Medians of ${o.rounds} round(s) of ${o.duration} s each, after a 1 s warm-up; the order of contenders rotates every round. ` +
+    lines.push(`Medians of ${o.rounds} round(s) of ${o.duration} s each, after a 1 s warm-up; every contender first served ${o.warmup} s of the same traffic once, right after it started; the order of contenders rotates every round. ` +
       `wrk: \`wrk -t1 -c64 -d${o.duration}s --latency\` (+ \`-H 'Connection: close'\` for new conn/req, + \`-H 'Host: bench.local'\` for L7); ` +
       `bulk: \`iperf3 -t ${o.duration} -O 1\`, Gbit/s received. ×haproxy: against haproxy (untuned) in the same test; ×direct: against wrk/iperf3 straight to the backend. ` +
       `All proxies single-threaded (haproxy nbthread 1, nginx worker_processes 1, vane workers 1); *-tuned: haproxy \`option splice-auto\`, nginx \`proxy_buffer_size 64k\`. ` +

@@ -48,9 +48,11 @@ export class Pool {
   }
 
   #pickFrom(set: TargetHealth[], strategy: Strategy, exclude: ReadonlySet<TargetHealth>): Pick | null {
-    const now = this.now();
+    // The clock is read only for a target benched by passive failures (per request otherwise).
+    let now = 0;
     const live: TargetHealth[] = [];
     for (const e of set) {
+      if (e.benchedUntil > 0 && now === 0) now = this.now();
       // Weight 0 drains a target (HAProxy's meaning): alive, but given no new traffic.
       if (e.weight === 0 || exclude.has(e) || !e.alive(now)) continue;
       if (this.resolver.current(e.spec).addresses.length > 0) live.push(e);

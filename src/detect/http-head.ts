@@ -19,6 +19,18 @@ const MAX_LEADING_EMPTY_LINES = 4;
 /** Name as received (case kept), value trimmed of OWS. */
 export type Header = [name: string, value: string];
 
+/**
+ * Where a parsed head sits in the bytes it came from, so a proxy can pass its lines on
+ * as received rather than write them anew: `bytes` is the buffer parsed (valid only as
+ * long as that buffer is), which starts with the head; `starts` holds the offset of
+ * each header line, in the order of `headers`, followed by the offset of the blank
+ * line. The start line runs from 0 to `starts[0]`.
+ */
+export interface HeadSource {
+  bytes: Uint8Array;
+  starts: number[];
+}
+
 export interface RequestHead {
   method: string;
   target: string;
@@ -26,6 +38,7 @@ export interface RequestHead {
   headers: Header[];
   /** Host header value, lowercased, port and trailing dot removed; null if absent. */
   host: string | null;
+  source: HeadSource;
 }
 
 export interface ResponseHead {
@@ -33,6 +46,7 @@ export interface ResponseHead {
   status: number;
   reason: string;
   headers: Header[];
+  source: HeadSource;
 }
 
 export type HeadResult<T> =
@@ -119,7 +133,7 @@ function latin1Decode(buf: Uint8Array, start: number, end: number): string {
       break;
     }
   }
-  if (ascii) return ASCII.decode(buf.subarray(start, end));
+  if (ascii) return ASCII.decode(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
   // fromCharCode.apply has an argument-count limit; heads are small, so chunking rarely runs.
   const CHUNK = 4096;
   let s = "";
@@ -145,14 +159,35 @@ export function looksLikeHttpRequest(first: Uint8Array): boolean {
   return true;
 }
 
-/** Case-insensitive lookup of every value of one header, in order received. */
+/**
+ * Whether a field name (a token, as parsed) is `lower` in any case, without making a
+ * lowercased copy: names are compared on every message, most often to say no.
+ */
+export function sameName(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    let c = name.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+const NO_VALUES: readonly string[] = Object.freeze([]);
+
+/**
+ * Case-insensitive lookup of every value of one header, in order received. Asked
+ * several times per message, mostly for fields that are not there: that answer is
+ * one shared empty array (do not modify what this returns).
+ */
 export function headerValues(headers: Header[], name: string): string[] {
   const want = name.toLowerCase();
-  const out: string[] = [];
-  for (const [n, v] of headers) {
-    if (n.length === want.length && n.toLowerCase() === want) out.push(v);
+  let out: string[] | null = null;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i];
+    if (sameName(h[0], want)) (out ??= []).push(h[1]);
   }
-  return out;
+  return out ?? NO_VALUES as string[];
 }
 
 type RequestLine = { method: string; target: string; version: "1.0" | "1.1" };
@@ -228,18 +263,21 @@ function parseHeaderLine(buf: Uint8Array, s: number, e: number): Header | string
 }
 
 /**
- * Header lines from `pos` up to and including the empty line. Returns the
- * offset just past the final CRLF, or a need-more / error result.
+ * Header lines from `pos` up to and including the empty line, each line's offset
+ * going to `starts` (and the empty line's last). Returns the offset just past the
+ * final CRLF, or a need-more / error result.
  */
 function parseHeaders(
   buf: Uint8Array,
   view: Uint8Array,
   pos: number,
   headers: Header[],
+  starts: number[],
   errCode: number,
 ): number | HeadError | typeof NEED_MORE {
   const limit = view.length;
   for (;;) {
+    starts.push(pos);
     if (pos >= limit) return incomplete(buf, errCode);
     if (buf[pos] === CR) {
       if (pos + 1 >= limit) return incomplete(buf, errCode);
@@ -305,7 +343,8 @@ function requestHead(buf: Uint8Array): HeadResult<RequestHead> {
   if ("status" in line) return line;
 
   const headers: Header[] = [];
-  const end = parseHeaders(buf, view, lf + 1, headers, 400);
+  const starts: number[] = [];
+  const end = parseHeaders(buf, view, lf + 1, headers, starts, 400);
   if (typeof end !== "number") return end;
 
   // Host decides routing, so exactly one well-formed Host is required for 1.1
@@ -313,7 +352,7 @@ function requestHead(buf: Uint8Array): HeadResult<RequestHead> {
   let host: string | null = null;
   let hosts = 0;
   for (const [n, v] of headers) {
-    if (n.length !== 4 || n.toLowerCase() !== "host") continue;
+    if (!sameName(n, "host")) continue;
     if (++hosts > 1) return fail(400, "multiple Host headers");
     host = normalizeHost(v);
     if (host === null) return fail(400, "invalid Host header");
@@ -322,7 +361,14 @@ function requestHead(buf: Uint8Array): HeadResult<RequestHead> {
 
   return {
     status: "ok",
-    head: { method: line.method, target: line.target, version: line.version, headers, host },
+    head: {
+      method: line.method,
+      target: line.target,
+      version: line.version,
+      headers,
+      host,
+      source: { bytes: buf, starts },
+    },
     length: end,
   };
 }
@@ -368,9 +414,11 @@ function responseHead(buf: Uint8Array): HeadResult<ResponseHead> {
   }
 
   const headers: Header[] = [];
-  const end = parseHeaders(buf, view, lf + 1, headers, 502);
+  const starts: number[] = [];
+  const end = parseHeaders(buf, view, lf + 1, headers, starts, 502);
   if (typeof end !== "number") return end;
-  return { status: "ok", head: { version, status, reason, headers }, length: end };
+  const source = { bytes: buf, starts };
+  return { status: "ok", head: { version, status, reason, headers, source }, length: end };
 }
 
 const HEX = new Uint8Array(256);

@@ -4,7 +4,7 @@
  * error while any target is alive. The number of attempts is bounded by the pool size.
  */
 import type { Runtime, TcpConn } from "../runtime/types.ts";
-import type { Pool } from "../balance/pool.ts";
+import type { Pick, Pool } from "../balance/pool.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import { errorText } from "../health/tcp-check.ts";
 import { formatAddress } from "../resolve/address.ts";
@@ -25,27 +25,46 @@ const MAX_ATTEMPTS = 16;
 
 /**
  * `reuse` (HTTP keep-alive) may hand back an idle connection to the picked target, so
- * the strategy still chooses per request and only the connect is saved.
+ * the strategy still chooses per request and only the connect is saved. That common
+ * case answers at once, without a promise.
  */
-export async function connectToPool(
+export function connectToPool(
   rt: Runtime,
   pool: Pool,
   registry: HealthRegistry,
   connectTimeoutMs: number,
   reuse?: (entry: TargetHealth) => TcpConn | null,
+): ConnectOutcome | Promise<ConnectOutcome> {
+  const first = pool.pick();
+  if (first === null) return { ok: false, reason: NONE_ALIVE, attempts: 0 };
+  const idle = reuse?.(first.entry);
+  if (idle) return reused(first, idle, 1);
+  return connectFrom(rt, pool, registry, connectTimeoutMs, reuse, first);
+}
+
+const NONE_ALIVE = "no target is alive in the pool or its fallback";
+
+function reused(pick: Pick, conn: TcpConn, attempts: number): ConnectOutcome {
+  const address = pick.entry.address ?? pick.entry.key;
+  return { ok: true, upstream: { conn, entry: pick.entry, address, reused: true }, attempts };
+}
+
+/** Connects to `first`, then to further picks while targets fail, each marked down. */
+async function connectFrom(
+  rt: Runtime,
+  pool: Pool,
+  registry: HealthRegistry,
+  connectTimeoutMs: number,
+  reuse: ((entry: TargetHealth) => TcpConn | null) | undefined,
+  first: Pick,
 ): Promise<ConnectOutcome> {
   const tried = new Set<TargetHealth>();
   let lastError = "no target is alive";
   const limit = Math.min(MAX_ATTEMPTS, pool.primary.length + pool.fallback.length);
-  while (tried.size < limit) {
-    const pick = pool.pick(tried);
-    if (!pick) break;
+  for (let pick: Pick | null = first; pick !== null; pick = tried.size < limit ? pool.pick(tried) : null) {
     tried.add(pick.entry);
-    const idle = reuse?.(pick.entry);
-    if (idle) {
-      const address = pick.entry.address ?? pick.entry.key;
-      return { ok: true, upstream: { conn: idle, entry: pick.entry, address, reused: true }, attempts: tried.size };
-    }
+    const idle = pick === first ? null : reuse?.(pick.entry);
+    if (idle) return reused(pick, idle, tried.size);
     const port = pick.entry.spec.port;
     let error = "";
     for (const host of pick.addresses) {
@@ -64,9 +83,5 @@ export async function connectToPool(
     lastError = `${pick.entry.key}: ${error}`;
     registry.passiveFailure(pick.entry, error);
   }
-  return {
-    ok: false,
-    reason: tried.size === 0 ? "no target is alive in the pool or its fallback" : `all attempts failed, last: ${lastError}`,
-    attempts: tried.size,
-  };
+  return { ok: false, reason: `all attempts failed, last: ${lastError}`, attempts: tried.size };
 }

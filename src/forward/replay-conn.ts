@@ -2,7 +2,8 @@
  * A connection that can give bytes back. Protocol detection reads a client's first
  * bytes, then `unread()`s them so whatever forwards the connection reads them again
  * first, untouched. A read that outlives a deadline stays pending here and is handed
- * to the next `read()`, so no bytes are lost and no two reads race on the socket.
+ * to the next `read()`, so no bytes are lost and no two reads race on the socket; or a
+ * deadline closes the connection (`closeAt`), which is all a wait for an HTTP head needs.
  */
 import type { SocketAddress, TcpConn } from "../runtime/types.ts";
 
@@ -70,9 +71,8 @@ export class ReplayConn implements TcpConn {
    * `read()` with a deadline: "timeout" when nothing came within `ms`. The chunk a
    * timed-out read brings later is what the next `read()` returns.
    *
-   * Keep-alive connections read with a deadline twice per request, so there is no
-   * timer per call: one timer per connection is re-armed lazily, and when it fires
-   * it times out the waiting read only if that read's own deadline has passed.
+   * There is no timer per call: one timer per connection is re-armed lazily, and when
+   * it fires it times out the waiting read only if that read's own deadline has passed.
    */
   readWithin(ms: number): Promise<Uint8Array | null | "timeout"> {
     return this.readBy(performance.now() + ms);
@@ -104,8 +104,30 @@ export class ReplayConn implements TcpConn {
     });
   }
 
+  /**
+   * Closes the connection at `at` (a performance.now() time) unless `clearCloseAt()`
+   * comes first: how the HTTP engine bounds its waits for a head without wrapping
+   * each read. A read pending then ends (null, or an error), and `timedOut` says why.
+   * Shares the lazily re-armed timer of `readBy`.
+   */
+  closeAt(at: number): void {
+    this.#closeAt = at;
+    if (this.#timer === null || this.#timerAt > at) this.#arm(at);
+  }
+
+  clearCloseAt(): void {
+    this.#closeAt = Infinity;
+  }
+
+  /** The connection was closed by `closeAt`. */
+  get timedOut(): boolean {
+    return this.#timedOut;
+  }
+
   #waiter: { resolve: (r: "timeout") => void; p: Promise<Uint8Array | null> } | null = null;
   #deadline = 0;
+  #closeAt = Infinity;
+  #timedOut = false;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt = 0;
 
@@ -122,13 +144,21 @@ export class ReplayConn implements TcpConn {
 
   #expire(): void {
     this.#timer = null;
+    const now = performance.now();
+    if (this.#closeAt <= now) {
+      this.#timedOut = true;
+      this.close();
+      return;
+    }
     const w = this.#waiter;
-    if (w === null) return; // nothing waits: the next readWithin arms again
-    const left = this.#deadline - performance.now();
-    if (left > 0) return this.#arm(this.#deadline);
-    this.#waiter = null;
-    this.#pending = w.p;
-    w.resolve("timeout");
+    if (w !== null && this.#deadline <= now) {
+      this.#waiter = null;
+      this.#pending = w.p;
+      w.resolve("timeout");
+    }
+    // Still to come: a moved deadline of the waiting read, or a close.
+    const next = Math.min(this.#closeAt, this.#waiter !== null ? this.#deadline : Infinity);
+    if (next !== Infinity) this.#arm(next);
   }
 
   write(data: Uint8Array): Promise<void> {

@@ -2,7 +2,7 @@
  * The engine's question "what to do with this request?", answered by a listener's
  * flow: proxy to a pool's route, answer (respond, redirect, 404/421, 429), or close.
  */
-import type { CompiledFlow } from "../flow/flow.ts";
+import type { CompiledFlow, FlowResult } from "../flow/flow.ts";
 import { type ConnKeys, RequestKeys } from "../flow/conn-keys.ts";
 import type { Decision, HttpContext, HttpRoute } from "./engine.ts";
 import type { HeaderEdit } from "./headers.ts";
@@ -20,8 +20,7 @@ export function decider(
   /** 421 when vane terminated the TLS: the SNI named a host not served this way (RFC 9110 §15.5.20). */
   noRouteStatus: 404 | 421,
 ): HttpContext["decide"] {
-  return async (head, target) => {
-    const r = await flow.run(new RequestKeys(conn, head, target));
+  const toDecision = (r: FlowResult): Decision => {
     const o = r.outcome;
     switch (o.kind) {
       case "proxy": {
@@ -46,5 +45,9 @@ export function decider(
           r.response,
         );
     }
+  };
+  return (head, target) => {
+    const r = flow.runNow(new RequestKeys(conn, head, target));
+    return r instanceof Promise ? r.then(toDecision) : toDecision(r);
   };
 }

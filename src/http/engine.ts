@@ -23,12 +23,12 @@ import type { Logger } from "../telemetry/logger.ts";
 import { type BodyFraming, ChunkedDecoder, isUpgrade, keepAlive, requestFraming, responseFraming } from "./framing.ts";
 import {
   applyEdits,
-  clientResponseHeaders,
   CONTINUE_100,
   customResponse,
+  headBytes,
   type HeaderEdit,
-  serializeHead,
-  upstreamRequestHeaders,
+  requestPlan,
+  responsePlan,
   vaneResponse,
 } from "./headers.ts";
 import { concatBytes } from "../detect/bytes.ts";
@@ -46,8 +46,11 @@ export interface HttpRoute {
   /**
    * A connection to a target chosen for this request (idle reuse or new, with vane's
    * retries), for `client` who connected to `local` (a PROXY header may carry both).
+   * An idle connection comes back at once, without a promise.
    */
-  acquire(peer: { client: Endpoint; local: Endpoint }): Promise<UpstreamLease | { error: string }>;
+  acquire(
+    peer: { client: Endpoint; local: Endpoint },
+  ): UpstreamLease | { error: string } | Promise<UpstreamLease | { error: string }>;
   /** Gives the connection back: reusable only when the response was fully read and both sides keep alive. */
   release(lease: UpstreamLease, reusable: boolean): void;
 }
@@ -84,8 +87,8 @@ export interface HttpContext {
   /** The address the client connected to (vane's side). */
   local: Endpoint;
   proto: "http" | "https";
-  /** Runs the flow for one request. */
-  decide(head: RequestHead, target: RequestTarget): Promise<Decision>;
+  /** Runs the flow for one request (without a promise when nothing in it waits). */
+  decide(head: RequestHead, target: RequestTarget): Decision | Promise<Decision>;
   /** No response head within this after the request was sent -> 504. */
   upstreamTimeoutMs: number;
   /** Client keep-alive idle timeout between requests (and WebSocket idle timeout). */
@@ -156,6 +159,9 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
     return false;
   }
   const head = got.head;
+  // Body bytes (or a pipelined request) that came with the head: read again when their turn comes.
+  const extra = got.rest !== null;
+  if (extra) client.unread(got.rest!.slice());
   const counts: Counts = { in: got.bytes, out: 0 };
   const clientKeepAlive = keepAlive(head.version, head.headers);
   const report = (route: HttpRoute | null, code: number) =>
@@ -181,7 +187,8 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
   if (framing.kind === "error") return answer(null, framing.code, framing.reason, false);
   const hasBody = framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0);
 
-  const decision = await ctx.decide(head, routingKey(head));
+  const decided = ctx.decide(head, routingKey(head));
+  const decision = decided instanceof Promise ? await decided : decided;
   if (decision.kind === "abort") {
     ctx.log.debug("request aborted by the flow", { client: ctx.client.address, method: head.method });
     return false;
@@ -202,24 +209,22 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
   // same): the client then sends the body while we stream it, with no guessing wait.
   const expectContinue = hasBody && head.version === "1.1" &&
     headerValues(head.headers, "expect").some((v) => v.toLowerCase() === "100-continue");
-  const requestHead = serializeHead(
+  // Built now, while the head's bytes are still those read (no client read since).
+  const requestHead = headBytes(
+    head.source,
+    head.headers,
+    requestPlan(head, { clientAddress: ctx.client.address, proto: ctx.proto, upgrade, dropExpect: expectContinue }),
     `${head.method} ${head.target} HTTP/1.1`,
-    applyEdits(
-      upstreamRequestHeaders(head, {
-        clientAddress: ctx.client.address,
-        proto: ctx.proto,
-        upgrade,
-        dropExpect: expectContinue,
-      }),
-      decision.request,
-    ),
+    head.version === "1.1",
+    decision.request,
   );
 
   // Send the request; one more try on a fresh connection when a reused one turns out stale.
   let bodyStarted = false;
   let sentContinue = false;
   for (let attempt = 0;; attempt++) {
-    const lease = await route.acquire({ client: ctx.client, local: ctx.local });
+    const acquired = route.acquire({ client: ctx.client, local: ctx.local });
+    const lease = acquired instanceof Promise ? await acquired : acquired;
     if ("error" in lease) {
       ctx.log.warn("upstream unavailable", { route: route.name, error: lease.error });
       return answer(route, 502, "upstream unavailable", !hasBody);
@@ -235,7 +240,7 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
     };
 
     // A body already in hand goes out with the head, in one write.
-    const coalesce = hasBody && got.extra && !expectContinue;
+    const coalesce = hasBody && extra && !expectContinue;
     if (!coalesce && !(await send(upstream, requestHead))) {
       if (retryable()) {
         route.release(lease, false);
@@ -264,25 +269,33 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
 
     // The response head, after any interim 1xx responses.
     const deadline = performance.now() + ctx.upstreamTimeoutMs;
-    let res: ResponseHead | null = null;
-    let extra = false;
+    let res: HeadRead<ResponseHead> | null = null;
     for (;;) {
       const r = await readHead(upstream, parseResponseHead, deadline);
       if (r.kind === "ok") {
-        res = r.head;
-        extra = r.extra;
-        if (res.status >= 200 || res.status === 101) break;
+        if (r.head.status >= 200 || r.head.status === 101) {
+          res = r;
+          break;
+        }
+        const interim = r.head;
         // 100 was already sent by vane; other interim answers (103…) go on to a 1.1 client.
-        if (!(res.status === 100 && sentContinue) && head.version === "1.1") {
-          const interim = serializeHead(
-            `HTTP/1.1 ${res.status} ${res.reason}`,
-            clientResponseHeaders(res, false, null),
+        if (!(interim.status === 100 && sentContinue) && head.version === "1.1") {
+          const bytes = headBytes(
+            interim.source,
+            interim.headers,
+            responsePlan(interim, false, null),
+            `HTTP/1.1 ${interim.status} ${interim.reason}`,
+            interim.version === "1.1",
+            [],
           );
-          counts.out += interim.length;
-          if (!(await send(client, interim))) {
+          counts.out += bytes.length;
+          if (r.rest !== null) upstream.unread(r.rest.slice());
+          if (!(await send(client, bytes))) {
             route.release(lease, false);
             return false;
           }
+        } else if (r.rest !== null) {
+          upstream.unread(r.rest.slice());
         }
         continue;
       }
@@ -296,8 +309,8 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
       return fail(502, r.kind === "eof" ? "upstream closed before responding" : "upstream read failed", true);
     }
     // The retry case broke out without a head.
-    if (res === null) continue;
-    return respond(client, upstream, extra, lease, route, head, res, clientKeepAlive, counts, ctx, report, decision.response);
+    if (res === null || res.kind !== "ok") continue;
+    return respond(client, upstream, res.head, res.rest, lease, route, head, clientKeepAlive, counts, ctx, report, decision.response);
   }
 }
 
@@ -305,12 +318,15 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
 async function respond(
   client: ReplayConn,
   upstream: ReplayConn,
-  /** Bytes followed the response head (a body, or garbage after a bodiless response). */
-  extraAfterHead: boolean,
+  res: ResponseHead,
+  /**
+   * What followed the response head in the same read (a body, or garbage after a
+   * bodiless response): a view valid until the next read on `upstream`.
+   */
+  rest: Uint8Array | null,
   lease: UpstreamLease,
   route: HttpRoute,
   req: RequestHead,
-  res: ResponseHead,
   clientKeepAlive: boolean,
   counts: Counts,
   ctx: HttpContext,
@@ -324,7 +340,9 @@ async function respond(
       await send(client, vaneResponse(502, "unexpected protocol switch", true));
       return false;
     }
-    const h = serializeHead(`HTTP/1.1 101 ${res.reason}`, clientResponseHeaders(res, true, null));
+    const h = headBytes(res.source, res.headers, responsePlan(res, true, null), `HTTP/1.1 101 ${res.reason}`, res.version === "1.1", []);
+    // The tunnel's first bytes, if the upstream spoke at once.
+    if (rest !== null) upstream.unread(rest.slice());
     counts.out += h.length;
     report(route, 101);
     if (await send(client, h)) {
@@ -347,21 +365,43 @@ async function respond(
   // A reload while the request was in flight: say this is the connection's last answer.
   const close = !clientKeepAlive || framing.kind === "until-close" || dechunk || ctx.retired?.() === true;
   const connection = close ? "close" : req.version === "1.0" ? "keep-alive" : null;
-  let headers = applyEdits(clientResponseHeaders(res, false, connection), edits);
-  if (dechunk) headers = headers.filter(([n]) => n.toLowerCase() !== "transfer-encoding");
-  const h = serializeHead(`HTTP/1.1 ${res.status} ${res.reason}`, headers);
-  counts.out += h.length;
-  // The usual small response came whole in one read: head and body go out in one
-  // write. A body still to come (a stream) must not hold the head back.
-  const coalesce = framing.kind !== "none" && extraAfterHead && !dechunk;
-  if (!coalesce && !(await send(client, h))) {
-    route.release(lease, false);
-    report(route, res.status);
-    return false;
+  const plan = responsePlan(res, false, connection, dechunk);
+  const startLine = `HTTP/1.1 ${res.status} ${res.reason}`;
+  const asReceived = res.version === "1.1";
+
+  let end: CopyEnd;
+  if (framing.kind === "none" || framing.kind === "length") {
+    // The usual small response came whole in one read: head and body go out in one
+    // write, built in one buffer. A body still to come (a stream) must not hold the
+    // head back: what is in hand goes now, and the rest follows as it comes.
+    const length = framing.kind === "length" ? framing.length : 0;
+    const inHand = rest === null ? 0 : Math.min(rest.length, length);
+    const body = inHand === 0 ? null : inHand === rest!.length ? rest : rest!.subarray(0, inHand);
+    const bytes = headBytes(res.source, res.headers, plan, startLine, asReceived, edits, body);
+    // Bytes after the body answer nothing; the connection is not reused then.
+    const overflow = rest !== null && rest.length > length;
+    counts.out += bytes.length - inHand;
+    const sent = await send(client, bytes);
+    if (!sent) {
+      end = "dst-error";
+    } else {
+      counts.out += inHand;
+      end = overflow ? "done-extra" : "done";
+      if (inHand < length) end = await copyBody(upstream, client, { kind: "length", length: length - inHand }, false, counts, "out");
+    }
+  } else {
+    // Chunked (checked by the decoder on the way) or until the close: the bytes in
+    // hand go through the copy, the first of them in the head's write.
+    const h = headBytes(res.source, res.headers, plan, startLine, asReceived, edits);
+    if (rest !== null) upstream.unread(rest.slice());
+    counts.out += h.length;
+    const coalesce = rest !== null && !dechunk;
+    if (!coalesce && !(await send(client, h))) {
+      end = "dst-error";
+    } else {
+      end = await copyBody(upstream, client, framing, dechunk, counts, "out", coalesce ? h : null);
+    }
   }
-  const end: CopyEnd = framing.kind === "none"
-    ? (extraAfterHead ? "done-extra" : "done")
-    : await copyBody(upstream, client, framing, dechunk, counts, "out", coalesce ? h : null);
   report(route, res.status);
   if (end !== "done" && end !== "done-extra" && !(end === "src-eof" && framing.kind === "until-close")) {
     // Too late for an error response: the client sees the cut short body and the close.
@@ -406,32 +446,41 @@ function authorityHost(authority: string): string {
 }
 
 type HeadRead<T> =
-  | { kind: "ok"; head: T; bytes: number; extra: boolean }
+  /** `rest`: bytes after the head in the same buffer, a view valid until the next read. */
+  | { kind: "ok"; head: T; bytes: number; rest: Uint8Array | null }
   | { kind: "error"; code: number; reason: string; bytes: number }
   | { kind: "eof" | "read-error" | "timeout"; bytes: number };
 
 /**
  * Reads until `parse` finds a complete head (re-parsing the whole buffer each
- * time, as the parser expects). The common case, a head in one chunk, is parsed
- * in place without copying; bytes after the head are unread for the next step.
+ * time, as the parser expects), or until `deadline` (a performance.now() time),
+ * when the connection is closed. The common case, a head in one chunk, is parsed
+ * in place without copying.
  */
 async function readHead<T>(
   conn: ReplayConn,
   parse: (buf: Uint8Array) => HeadResult<T>,
   deadline: number,
 ): Promise<HeadRead<T>> {
+  conn.closeAt(deadline);
+  try {
+    return await readHeadBytes(conn, parse);
+  } finally {
+    conn.clearCloseAt();
+  }
+}
+
+async function readHeadBytes<T>(conn: ReplayConn, parse: (buf: Uint8Array) => HeadResult<T>): Promise<HeadRead<T>> {
   let acc: Uint8Array | null = null;
   let n = 0;
   for (;;) {
-    let chunk: Uint8Array | null | "timeout";
+    let chunk: Uint8Array | null;
     try {
-      // A deadline already past times out at once (the timer fires right away).
-      chunk = await conn.readBy(deadline);
+      chunk = await conn.read();
     } catch {
-      return { kind: "read-error", bytes: n };
+      return { kind: conn.timedOut ? "timeout" : "read-error", bytes: n };
     }
-    if (chunk === "timeout") return { kind: "timeout", bytes: n };
-    if (chunk === null) return { kind: "eof", bytes: n };
+    if (chunk === null) return { kind: conn.timedOut ? "timeout" : "eof", bytes: n };
     let buf: Uint8Array;
     if (acc === null && n === 0) {
       buf = chunk;
@@ -457,12 +506,10 @@ async function readHead<T>(
     if (result.status === "error") {
       return { kind: "error", code: result.code, reason: result.reason, bytes: buf.length };
     }
-    const extra = result.length < buf.length;
-    if (extra) conn.unread(buf.slice(result.length));
-    return { kind: "ok", head: result.head, bytes: result.length, extra };
+    const rest = result.length < buf.length ? buf.subarray(result.length) : null;
+    return { kind: "ok", head: result.head, bytes: result.length, rest };
   }
 }
-
 
 /** Writes, reporting failure instead of throwing. */
 async function send(conn: TcpConn, bytes: Uint8Array): Promise<boolean> {

@@ -4,7 +4,7 @@
  * smuggling"). So requests follow HAProxy's rules: any framing that two
  * implementations could read differently is refused, never guessed at.
  */
-import { type Header, headerValues, type RequestHead, type ResponseHead } from "../detect/http-head.ts";
+import { type Header, headerValues, type RequestHead, type ResponseHead, sameName } from "../detect/http-head.ts";
 
 export type BodyFraming =
   | { kind: "none" }
@@ -21,8 +21,18 @@ function error(code: number, reason: string): BodyFraming {
   return { kind: "error", code, reason };
 }
 
+/** Not empty, no comma, no whitespace at either end. */
+function isToken(v: string): boolean {
+  if (v === "" || v.includes(",")) return false;
+  const first = v.charCodeAt(0);
+  const last = v.charCodeAt(v.length - 1);
+  return first !== 0x20 && first !== 0x09 && last !== 0x20 && last !== 0x09;
+}
+
 /** Splits comma-separated list values (RFC 9110 §5.6.1), trimming OWS and dropping empty elements. */
 function listTokens(values: string[]): string[] {
+  // The usual one value of one token ("keep-alive", "chunked"): nothing to split or trim.
+  if (values.length === 1 && isToken(values[0])) return values;
   const out: string[] = [];
   for (const v of values) {
     for (const part of v.split(",")) {
@@ -126,13 +136,46 @@ export function responseFraming(requestMethod: string, head: ResponseHead): Body
 /** Shared by every message without a Connection header (most of them): never modified. */
 const NO_TOKENS: ReadonlySet<string> = new Set();
 
+/**
+ * The last two answers of `connectionTokens`: a request and its response are each asked
+ * about several times (keep-alive, upgrade, which fields go on), and heads are never
+ * modified once parsed.
+ */
+const memo: { headers: Header[] | null; tokens: ReadonlySet<string> }[] = [
+  { headers: null, tokens: NO_TOKENS },
+  { headers: null, tokens: NO_TOKENS },
+];
+let memoNext = 0;
+
+/** Token sets of single Connection values seen, shared (they are never modified); bounded. */
+const tokensByValue = new Map<string, ReadonlySet<string>>();
+const TOKEN_SETS_KEPT = 64;
+
+function tokenSet(values: string[]): ReadonlySet<string> {
+  const out = new Set<string>();
+  for (const t of listTokens(values)) out.add(t.toLowerCase());
+  return out;
+}
+
 /** Lowercased tokens of every Connection header. */
 export function connectionTokens(headers: Header[]): ReadonlySet<string> {
-  // Asked several times per message on the hot path: skip the work when there is no such field.
-  if (!headers.some(([n]) => n.length === 10 && n.toLowerCase() === "connection")) return NO_TOKENS;
-  const out = new Set<string>();
-  for (const t of listTokens(headerValues(headers, "connection"))) out.add(t.toLowerCase());
-  return out;
+  if (memo[0].headers === headers) return memo[0].tokens;
+  if (memo[1].headers === headers) return memo[1].tokens;
+  let tokens = NO_TOKENS;
+  // Most messages have no such field: skip the work then.
+  const values = headerValues(headers, "connection");
+  if (values.length === 1) {
+    // Nearly always one of a few values ("keep-alive", "close", "Upgrade"): made once.
+    tokens = tokensByValue.get(values[0]) ?? tokenSet(values);
+    if (tokensByValue.size < TOKEN_SETS_KEPT) tokensByValue.set(values[0], tokens);
+  } else if (values.length > 1) {
+    tokens = tokenSet(values);
+  }
+  const slot = memo[memoNext];
+  memoNext ^= 1;
+  slot.headers = headers;
+  slot.tokens = tokens;
+  return tokens;
 }
 
 /**

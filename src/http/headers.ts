@@ -3,9 +3,9 @@
  * fields describe one connection, so a proxy drops them and speaks for itself on
  * each side; the X-Forwarded-* fields tell the backend who really asked.
  */
-import type { Header, RequestHead, ResponseHead } from "../detect/http-head.ts";
+import { type Header, type HeadSource, type RequestHead, type ResponseHead, sameName } from "../detect/http-head.ts";
 import { connectionTokens } from "./framing.ts";
-import { concatBytes } from "../detect/bytes.ts";
+import { allocBytes, concatBytes } from "../detect/bytes.ts";
 
 const ENCODER = new TextEncoder();
 // deno-lint-ignore no-control-regex
@@ -16,25 +16,46 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te"
 /** Set by vane from what it saw; a client-supplied value would be a lie passed on. */
 const FORWARDED_REPLACED = new Set(["x-forwarded-proto", "x-forwarded-host"]);
 
+/** Whether a field (by lowercased name) stops at this hop; with `upgrade`, Upgrade goes on. */
+function hopByHop(lower: string, upgrade: boolean, named: ReadonlySet<string>): boolean {
+  return lower === "upgrade" ? !upgrade : HOP_BY_HOP.has(lower) || named.has(lower);
+}
+
 /**
- * The headers without hop-by-hop fields (and every field Connection names).
- * With `upgrade`, Upgrade survives and `Connection: upgrade` is re-added: the
- * backend needs both to switch protocols.
+ * The names a plan acts on (hop-by-hop, X-Forwarded-*, Expect, Host,
+ * Transfer-Encoding) and those Connection names: any other field is kept without being
+ * lowercased.
  */
-export function stripHopByHop(headers: Header[], upgrade: boolean): Header[] {
-  const named = connectionTokens(headers);
-  const out: Header[] = [];
-  for (const h of headers) {
-    const lower = h[0].toLowerCase();
-    if (upgrade && lower === "upgrade") {
-      out.push(h);
-      continue;
-    }
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
-    out.push(h);
-  }
-  if (upgrade) out.push(["Connection", "upgrade"]);
-  return out;
+const PLANNED_BY_LENGTH = new Map<number, string[]>();
+for (
+  const n of [...HOP_BY_HOP, ...FORWARDED_REPLACED, "x-forwarded-for", "expect", "host", "transfer-encoding"]
+) {
+  const list = PLANNED_BY_LENGTH.get(n.length) ?? [];
+  list.push(n);
+  PLANNED_BY_LENGTH.set(n.length, list);
+}
+
+/** The lowercased name when a plan may act on it, else null. */
+function plannedName(name: string, named: ReadonlySet<string>): string | null {
+  for (const t of named) if (sameName(name, t)) return t;
+  const candidates = PLANNED_BY_LENGTH.get(name.length);
+  if (candidates === undefined) return null;
+  for (const c of candidates) if (sameName(name, c)) return c;
+  return null;
+}
+
+/**
+ * What goes on of a received head: `keep[i]` says whether field i does (null: every
+ * one), and `append` lists the fields vane adds after them. One plan serves both ways
+ * of writing the head out (see `headBytes`), so they cannot disagree.
+ */
+export interface FieldPlan {
+  keep: boolean[] | null;
+  append: Header[];
+}
+
+function dropField(plan: FieldPlan, count: number, i: number): void {
+  (plan.keep ??= new Array<boolean>(count).fill(true))[i] = false;
 }
 
 export interface ForwardInfo {
@@ -47,43 +68,135 @@ export interface ForwardInfo {
   dropExpect: boolean;
 }
 
-/** Request headers as the upstream should see them. */
-export function upstreamRequestHeaders(head: RequestHead, info: ForwardInfo): Header[] {
-  const kept = stripHopByHop(head.headers, info.upgrade);
-  const out: Header[] = [];
+/**
+ * The request as the upstream should see it: without hop-by-hop fields (and those
+ * Connection names), with vane's X-Forwarded-* fields. With `upgrade`, Upgrade stays
+ * and `Connection: upgrade` is added: the backend needs both to switch protocols.
+ */
+export function requestPlan(head: RequestHead, info: ForwardInfo): FieldPlan {
+  const headers = head.headers;
+  const named = connectionTokens(headers);
+  const plan: FieldPlan = { keep: null, append: [] };
   let xff: string | null = null;
   let host: string | null = null;
-  for (const h of kept) {
-    const lower = h[0].toLowerCase();
-    if (lower === "x-forwarded-for") {
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i];
+    const lower = plannedName(name, named);
+    if (lower === null) continue;
+    if (hopByHop(lower, info.upgrade, named)) {
+      dropField(plan, headers.length, i);
+    } else if (lower === "x-forwarded-for") {
       // Several XFF fields are one list (RFC 9110 §5.3); fold them, then append us.
-      xff = xff === null ? h[1] : `${xff}, ${h[1]}`;
-      continue;
+      xff = xff === null ? value : `${xff}, ${value}`;
+      dropField(plan, headers.length, i);
+    } else if (FORWARDED_REPLACED.has(lower) || (info.dropExpect && lower === "expect")) {
+      dropField(plan, headers.length, i);
+    } else if (lower === "host") {
+      host = value;
     }
-    if (FORWARDED_REPLACED.has(lower)) continue;
-    if (info.dropExpect && lower === "expect") continue;
-    if (lower === "host") host = h[1];
-    out.push(h);
   }
-  out.push(["X-Forwarded-For", xff === null || xff === "" ? info.clientAddress : `${xff}, ${info.clientAddress}`]);
-  out.push(["X-Forwarded-Proto", info.proto]);
-  if (host !== null) out.push(["X-Forwarded-Host", host]);
+  if (info.upgrade) plan.append.push(["Connection", "upgrade"]);
+  plan.append.push(["X-Forwarded-For", xff === null || xff === "" ? info.clientAddress : `${xff}, ${info.clientAddress}`]);
+  plan.append.push(["X-Forwarded-Proto", info.proto]);
+  if (host !== null) plan.append.push(["X-Forwarded-Host", host]);
+  return plan;
+}
+
+/**
+ * The response as the client should see it: without hop-by-hop fields. `connection`
+ * is what vane says about the client connection: "close", "keep-alive" (HTTP/1.0
+ * clients need it spelled out), or null (the HTTP/1.1 default, keep-alive). A 101
+ * (`upgrade`) keeps Upgrade and says `Connection: upgrade`. `dropFraming` takes
+ * Transfer-Encoding out, for a body vane decodes.
+ */
+export function responsePlan(
+  head: ResponseHead,
+  upgrade: boolean,
+  connection: "close" | "keep-alive" | null,
+  dropFraming = false,
+): FieldPlan {
+  const headers = head.headers;
+  const named = connectionTokens(headers);
+  const plan: FieldPlan = { keep: null, append: [] };
+  for (let i = 0; i < headers.length; i++) {
+    const lower = plannedName(headers[i][0], named);
+    if (lower === null) continue;
+    if (hopByHop(lower, upgrade, named) || (dropFraming && lower === "transfer-encoding")) {
+      dropField(plan, headers.length, i);
+    }
+  }
+  if (upgrade) plan.append.push(["Connection", "upgrade"]);
+  else if (connection !== null) plan.append.push(["Connection", connection]);
+  return plan;
+}
+
+/** The fields a plan sends, in order. */
+export function plannedHeaders(headers: Header[], plan: FieldPlan): Header[] {
+  const keep = plan.keep;
+  const out = keep === null ? headers.slice() : headers.filter((_, i) => keep[i]);
+  for (const h of plan.append) out.push(h);
   return out;
 }
 
 /**
- * Response headers as the client should see them. `connection` is what vane
- * says about the client connection: "close", "keep-alive" (HTTP/1.0 clients need
- * it spelled out), or null (the HTTP/1.1 default, keep-alive).
+ * A head to send, with `body` after it in the same buffer. Without edits, and with the
+ * start line as received (`startLine` is only what it would be rewritten to), the kept
+ * lines are copied as they came: one allocation, no decoding or encoding. Otherwise the
+ * fields are written anew. `source` must still be valid (no read since it was parsed).
  */
-export function clientResponseHeaders(
-  head: ResponseHead,
-  upgrade: boolean,
-  connection: "close" | "keep-alive" | null,
-): Header[] {
-  const out = stripHopByHop(head.headers, upgrade);
-  if (connection !== null && !upgrade) out.push(["Connection", connection]);
+export function headBytes(
+  source: HeadSource,
+  headers: Header[],
+  plan: FieldPlan,
+  startLine: string,
+  asReceived: boolean,
+  edits: readonly HeaderEdit[],
+  body: Uint8Array | null = null,
+): Uint8Array {
+  if (!asReceived || edits.length > 0) {
+    const head = serializeHead(startLine, applyEdits(plannedHeaders(headers, plan), edits));
+    return body === null || body.length === 0 ? head : concatBytes(head, body);
+  }
+  const { bytes, starts } = source;
+  const keep = plan.keep;
+  const end = starts[starts.length - 1];
+  let size = end + 2 + (body === null ? 0 : body.length);
+  if (keep !== null) {
+    for (let i = 0; i < keep.length; i++) if (!keep[i]) size -= starts[i + 1] - starts[i];
+  }
+  for (const [name, value] of plan.append) size += name.length + value.length + 4;
+  const out = allocBytes(size);
+  // Runs of kept lines between dropped ones, each copied at once (the start line always goes).
+  let o = 0;
+  let run = 0;
+  if (keep !== null) {
+    for (let i = 0; i < keep.length; i++) {
+      if (keep[i]) continue;
+      out.set(bytes.subarray(run, starts[i]), o);
+      o += starts[i] - run;
+      run = starts[i + 1];
+    }
+  }
+  out.set(bytes.subarray(run, end), o);
+  o += end - run;
+  for (const [name, value] of plan.append) {
+    o = putLatin1(out, o, name);
+    out[o++] = 0x3a;
+    out[o++] = 0x20;
+    o = putLatin1(out, o, value);
+    out[o++] = 0x0d;
+    out[o++] = 0x0a;
+  }
+  out[o++] = 0x0d;
+  out[o++] = 0x0a;
+  if (body !== null) out.set(body, o);
   return out;
+}
+
+/** Writes a field name or value (one char per byte, as parsed) at `o`; returns the end. */
+function putLatin1(out: Uint8Array, o: number, s: string): number {
+  for (let i = 0; i < s.length; i++) out[o++] = s.charCodeAt(i);
+  return o;
 }
 
 /**
@@ -95,8 +208,11 @@ export function serializeHead(startLine: string, headers: Header[]): Uint8Array 
   for (const [name, value] of headers) s += name + ": " + value + "\r\n";
   s += "\r\n";
   // Nearly every head is ASCII, which the runtime's (native) UTF-8 encoder writes alike.
-  if (!NON_ASCII.test(s)) return ENCODER.encode(s);
-  const out = new Uint8Array(s.length);
+  const out = allocBytes(s.length);
+  if (!NON_ASCII.test(s)) {
+    ENCODER.encodeInto(s, out);
+    return out;
+  }
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
 }

@@ -3,10 +3,10 @@
  * the pool's targets per request (the strategy picks each time; an idle keep-alive
  * connection to the picked target is reused) and to give it back.
  */
-import type { Runtime } from "../runtime/types.ts";
+import type { Runtime, TcpConn } from "../runtime/types.ts";
 import type { Pool } from "../balance/pool.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
-import { connectToPool } from "../forward/connect.ts";
+import { type ConnectOutcome, connectToPool } from "../forward/connect.ts";
 import type { HttpRoute, UpstreamLease } from "./engine.ts";
 import { proxyHeaderFor } from "../forward/proxy-header.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
@@ -19,42 +19,52 @@ export interface PoolRouteDeps {
   connectTimeoutMs: number;
 }
 
-/** Idle connections are kept per pool and target, as health is. */
-const keyOf = (e: TargetHealth) => `${e.pool}\u0000${e.role}\u0000${e.key}`;
+/** A lease that knows its target's health entry, to count it back in. */
+class PoolLease implements UpstreamLease {
+  constructor(
+    readonly conn: TcpConn,
+    /** Idle connections are kept per pool, role and target, as health is: the entry's id. */
+    readonly key: string,
+    readonly reused: boolean,
+    readonly entry: TargetHealth,
+  ) {}
+}
 
 /** The HttpRoute of one pool; the route's name (for metrics) is the pool's. */
 export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
-  const leased = new WeakMap<UpstreamLease, TargetHealth>();
+  // A PROXY header speaks for one client, so such connections are never shared
+  // (HAProxy keeps them private the same way): no reuse, a header on each.
+  const reuse = (e: TargetHealth) => pool.config.sendProxy ? null : deps.upstreams.take(e.id);
+  const leaseOf = (outcome: ConnectOutcome): PoolLease | { error: string } => {
+    if (!outcome.ok) return { error: outcome.reason };
+    const { conn, entry, reused } = outcome.upstream;
+    entry.activeConnections++;
+    if (!reused) entry.totalConnections++;
+    // The engine reads through a ReplayConn; the pool must get that same one back.
+    return new PoolLease(asReplay(conn), entry.id, reused, entry);
+  };
   return {
     name: pool.name,
     pool: pool.name,
-    async acquire(peer) {
-      // A PROXY header speaks for one client, so such connections are never shared
-      // (HAProxy keeps them private the same way): no reuse, a header on each.
+    acquire(peer) {
+      const outcome = connectToPool(deps.rt, pool, deps.registry, deps.connectTimeoutMs, reuse);
+      if (!(outcome instanceof Promise)) return leaseOf(outcome);
       const sendProxy = pool.config.sendProxy;
-      const reuse = sendProxy ? undefined : (e: TargetHealth) => deps.upstreams.take(keyOf(e));
-      const outcome = await connectToPool(deps.rt, pool, deps.registry, deps.connectTimeoutMs, reuse);
-      if (!outcome.ok) return { error: outcome.reason };
-      const { conn, entry, reused } = outcome.upstream;
-      if (sendProxy) {
+      if (!sendProxy) return outcome.then(leaseOf);
+      return outcome.then(async (o) => {
+        if (!o.ok) return { error: o.reason };
         try {
-          await conn.write(proxyHeaderFor(sendProxy, peer.client, peer.local));
+          await o.upstream.conn.write(proxyHeaderFor(sendProxy, peer.client, peer.local));
         } catch (err) {
-          conn.close();
-          return { error: `${entry.key}: ${err instanceof Error ? err.message : String(err)}` };
+          o.upstream.conn.close();
+          return { error: `${o.upstream.entry.key}: ${err instanceof Error ? err.message : String(err)}` };
         }
-      }
-      entry.activeConnections++;
-      if (!reused) entry.totalConnections++;
-      // The engine reads through a ReplayConn; the pool must get that same one back.
-      const lease: UpstreamLease = { conn: asReplay(conn), key: keyOf(entry), reused };
-      leased.set(lease, entry);
-      return lease;
+        return leaseOf(o);
+      });
     },
     release(lease, reusable) {
-      const entry = leased.get(lease);
-      if (entry) entry.activeConnections--;
-      leased.delete(lease);
+      const entry = (lease as PoolLease).entry;
+      entry.activeConnections--;
       if (reusable && !pool.config.sendProxy) deps.upstreams.put(lease.key, lease.conn);
       else lease.conn.close();
     },

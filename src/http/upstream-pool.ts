@@ -17,7 +17,7 @@ import { asReplay, type ReplayConn } from "../forward/replay-conn.ts";
 
 interface IdleEntry {
   conn: ReplayConn;
-  /** When it went idle (performance.now()). */
+  /** The sweep count when it went idle (a clock read per request costs more). */
   since: number;
 }
 
@@ -34,10 +34,14 @@ export class UpstreamPool {
   /** Per key, oldest first; take() uses the newest (warmest) one. */
   readonly #idle = new Map<string, IdleEntry[]>();
   #sweeper: ReturnType<typeof setInterval> | null = null;
+  #sweepMs: number;
+  /** Sweeps made so far: the pool's clock. */
+  #sweeps = 0;
 
   constructor(opts: { maxIdlePerKey: number; idleMs: number }) {
     this.#maxIdlePerKey = opts.maxIdlePerKey;
     this.#idleMs = opts.idleMs;
+    this.#sweepMs = Math.min(SWEEP_EVERY_MS, opts.idleMs);
   }
 
   /** An idle connection to `key`, or null. The caller owns it from here. */
@@ -59,9 +63,9 @@ export class UpstreamPool {
     let list = this.#idle.get(key);
     if (!list) this.#idle.set(key, list = []);
     if (list.length >= this.#maxIdlePerKey) this.#drop(key, list[0]);
-    const entry: IdleEntry = { conn: pooled, since: performance.now() };
+    const entry: IdleEntry = { conn: pooled, since: this.#sweeps };
     list.push(entry);
-    this.#sweeper ??= setInterval(() => this.#sweep(), Math.min(SWEEP_EVERY_MS, this.#idleMs));
+    this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepMs);
     // Anything arriving while idle means the connection is over (or broken).
     const gone = () => this.#drop(key, entry);
     pooled.watch().then(gone, gone);
@@ -80,9 +84,15 @@ export class UpstreamPool {
     return this.#idle.get(key)?.length ?? 0;
   }
 
-  /** Closes connections idle for longer than the idle timeout (the oldest come first). */
+  /**
+   * Closes connections idle for longer than the idle timeout (the oldest come first):
+   * at most one sweep interval late.
+   */
   #sweep(): void {
-    const cutoff = performance.now() - this.#idleMs;
+    this.#sweeps++;
+    // Put between sweeps `since` and `since + 1`: idle for the whole timeout once
+    // that many more intervals have passed.
+    const cutoff = this.#sweeps - Math.ceil(this.#idleMs / this.#sweepMs) - 1;
     for (const [key, list] of this.#idle) {
       while (list.length > 0 && list[0].since <= cutoff) this.#drop(key, list[0]);
     }

@@ -10,8 +10,16 @@ export class TrafficCounters {
   /** HTTP responses by route, pool and status code (key: the three joined by NUL). */
   readonly requests = new Map<string, number>();
 
+  /** The keys of `requests` by route, pool and code: made once, not per response. */
+  readonly #keys = new Map<string | null, Map<string | null, Map<number, string>>>();
+
   countResponse(route: string | null, pool: string | null, code: number): void {
-    const key = `${route ?? ""}\u0000${pool ?? ""}\u0000${code}`;
+    let byPool = this.#keys.get(route);
+    if (!byPool) this.#keys.set(route, byPool = new Map());
+    let byCode = byPool.get(pool);
+    if (!byCode) byPool.set(pool, byCode = new Map());
+    let key = byCode.get(code);
+    if (key === undefined) byCode.set(code, key = `${route ?? ""}\u0000${pool ?? ""}\u0000${code}`);
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 

@@ -10,12 +10,15 @@ import {
   responseFraming,
 } from "../../src/http/framing.ts";
 
+/** Framing reads fields only, never the bytes they came in. */
+const NO_SOURCE = { bytes: new Uint8Array(0), starts: [0] };
+
 function request(headers: Header[], version: "1.0" | "1.1" = "1.1", method = "POST"): RequestHead {
-  return { method, target: "/", version, headers: [["Host", "h"], ...headers], host: "h" };
+  return { method, target: "/", version, headers: [["Host", "h"], ...headers], host: "h", source: NO_SOURCE };
 }
 
 function response(status: number, headers: Header[], version: "1.0" | "1.1" = "1.1"): ResponseHead {
-  return { version, status, reason: "", headers };
+  return { version, status, reason: "", headers, source: NO_SOURCE };
 }
 
 /** The framing kind, or the error code. */

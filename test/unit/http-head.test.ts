@@ -347,12 +347,18 @@ describe("parseRequestHead: errors", () => {
 describe("parseResponseHead", () => {
   it("parses a typical response head", () => {
     const h = okRes("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n");
-    expect(h).toEqual({
+    const { source, ...rest } = h;
+    expect(rest).toEqual({
       version: "1.1",
       status: 200,
       reason: "OK",
       headers: [["Content-Type", "text/plain"], ["Content-Length", "5"]],
     });
+    // Where each line sits, for passing them on as received: the blank line's offset last.
+    expect(source.starts).toEqual([17, 43, 62]);
+    expect(new TextDecoder().decode(source.bytes.subarray(0, 62))).toBe(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n",
+    );
   });
 
   const good: [string, number, string, "1.0" | "1.1"][] = [

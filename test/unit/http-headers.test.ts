@@ -1,0 +1,107 @@
+/**
+ * How heads go on through the proxy: which fields are dropped and added (the plans),
+ * and the two ways of writing a head out (lines copied as received, or written anew),
+ * which must carry the same fields.
+ */
+import { describe, expect, it } from "vitest";
+import { type HeadResult, parseRequestHead, parseResponseHead } from "../../src/detect/http-head.ts";
+import { headBytes, plannedHeaders, requestPlan, responsePlan } from "../../src/http/headers.ts";
+
+function bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+  return out;
+}
+
+function text(b: Uint8Array): string {
+  let s = "";
+  for (const c of b) s += String.fromCharCode(c);
+  return s;
+}
+
+function ok<T>(r: HeadResult<T>): T {
+  if (r.status !== "ok") throw new Error(`expected a head, got ${JSON.stringify(r)}`);
+  return r.head;
+}
+
+const forward = { clientAddress: "192.0.2.7", proto: "http" as const, upgrade: false, dropExpect: false };
+
+/** The upstream request as vane sends it: copied as received, or written anew. */
+function upstream(raw: string, asReceived: boolean, info = forward): string {
+  const head = ok(parseRequestHead(bytes(raw)));
+  const plan = requestPlan(head, info);
+  return text(headBytes(head.source, head.headers, plan, `${head.method} ${head.target} HTTP/1.1`, asReceived, []));
+}
+
+describe("requestPlan with headBytes", () => {
+  it("passes the lines on as received, without hop-by-hop fields, with vane's X-Forwarded-* last", () => {
+    const raw = "GET /a?b=1 HTTP/1.1\r\nHost:Bench.Local  \r\nConnection: keep-alive, X-Secret\r\n" +
+      "X-Secret: s\r\nKeep-Alive: timeout=5\r\nUser-Agent: t/1\r\nX-Forwarded-For: 10.0.0.1\r\n" +
+      "X-Forwarded-Proto: https\r\nTE: trailers\r\nX-Forwarded-For: 10.0.0.2\r\nAccept: */*\r\n\r\n";
+    expect(upstream(raw, true)).toBe(
+      "GET /a?b=1 HTTP/1.1\r\nHost:Bench.Local  \r\nUser-Agent: t/1\r\nAccept: */*\r\n" +
+        "X-Forwarded-For: 10.0.0.1, 10.0.0.2, 192.0.2.7\r\nX-Forwarded-Proto: http\r\n" +
+        "X-Forwarded-Host: Bench.Local\r\n\r\n",
+    );
+  });
+
+  it("writes the same fields either way, for every kind of head", () => {
+    const heads = [
+      "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET / HTTP/1.1\r\nhost: a\r\nCONNECTION: close\r\nX-Forwarded-Host: evil\r\n\r\n",
+      "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nX-Name: caf\xe9 \x80\xff\r\nProxy-Connection: x\r\nTrailer: y\r\n\r\n",
+      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+      "GET / HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n",
+    ];
+    for (const raw of heads) {
+      for (const info of [forward, { ...forward, upgrade: true, dropExpect: true }]) {
+        const copied = ok(parseRequestHead(bytes(upstream(raw, true, info))));
+        const written = ok(parseRequestHead(bytes(upstream(raw, false, info))));
+        expect(copied.headers, raw).toEqual(written.headers);
+      }
+    }
+  });
+
+  it("keeps Upgrade and says Connection: upgrade for a protocol switch, and drops Expect when vane answers it", () => {
+    const raw = "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nExpect: 100-continue\r\n\r\n";
+    const out = upstream(raw, true, { ...forward, upgrade: true, dropExpect: true });
+    expect(out).toBe(
+      "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n" +
+        "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\n\r\n",
+    );
+  });
+
+  it("writes an HTTP/1.0 request line anew as HTTP/1.1", () => {
+    expect(upstream("GET /x HTTP/1.0\r\nUser-Agent: old\r\n\r\n", false)).toBe(
+      "GET /x HTTP/1.1\r\nUser-Agent: old\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n\r\n",
+    );
+  });
+});
+
+describe("responsePlan with headBytes", () => {
+  const raw = "HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nok\n";
+
+  it("drops hop-by-hop fields and puts the body in the same buffer", () => {
+    const res = ok(parseResponseHead(bytes(raw)));
+    const out = headBytes(res.source, res.headers, responsePlan(res, false, null), "", true, [], bytes("ok\n"));
+    expect(text(out)).toBe("HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\n\r\nok\n");
+  });
+
+  it("says Connection: close when vane closes, and drops Transfer-Encoding for a body it decodes", () => {
+    const res = ok(parseResponseHead(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX: 1\r\n\r\n")));
+    const out = headBytes(res.source, res.headers, responsePlan(res, false, "close", true), "", true, []);
+    expect(text(out)).toBe("HTTP/1.1 200 OK\r\nX: 1\r\nConnection: close\r\n\r\n");
+  });
+
+  it("applies a flow's edits by writing the head anew", () => {
+    const res = ok(parseResponseHead(bytes(raw)));
+    const plan = responsePlan(res, false, null);
+    expect(plannedHeaders(res.headers, plan)).toEqual([["Server", "s"], ["Content-Length", "3"]]);
+    const out = headBytes(res.source, res.headers, plan, "HTTP/1.1 200 OK", true, [
+      { op: "set", name: "server", value: "vane" },
+      { op: "add", name: "x-cache", value: "miss" },
+    ]);
+    expect(text(out)).toBe("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nserver: vane\r\nx-cache: miss\r\n\r\n");
+  });
+});
