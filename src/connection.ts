@@ -69,41 +69,54 @@ export async function handleConnection(
   const reads = plan.flow.needsDetection || plan.trusted.length > 0 || scheme === "http";
   const client = reads ? new ReplayConn(raw) : raw;
   deps.clients.add(client);
-  // The client as vane sees it; a trusted PROXY header replaces it.
-  let origin: Endpoint = { address: raw.remote.hostname, port: raw.remote.port };
-  const local: Endpoint = { address: raw.local.hostname, port: raw.local.port };
+  // The client as vane sees it (a trusted PROXY header replaces it), and the address it
+  // reached. Read when first needed: Bun asks the kernel for each, and a plain L4 flow
+  // asks for neither.
+  let source: Endpoint | null = null;
+  const origin = (): Endpoint => source ??= { address: raw.remote.hostname, port: raw.remote.port };
+  let reached: Endpoint | null = null;
+  const local = (): Endpoint => reached ??= { address: raw.local.hostname, port: raw.local.port };
+  // Bun cannot tell a closed socket's addresses: read them now if the per-connection
+  // debug line will name the client after the relay.
+  if (log.debugging !== false) origin();
+  const peer = () => origin().address === undefined ? "(gone)" : formatAddress(origin().address, origin().port);
   try {
-    if (client instanceof ReplayConn && plan.trusted.some((c) => cidrContains(c, origin.address))) {
+    if (client instanceof ReplayConn && plan.trusted.length > 0 && plan.trusted.some((c) => cidrContains(c, origin().address))) {
       const header = await readProxyHeader(client, DETECT_TIMEOUT_MS);
       if (!header.ok) {
         counters.countDetection("invalid");
         log.warn("connection closed: PROXY header required from this peer", {
           listener: listen,
-          client: formatAddress(origin.address, origin.port),
+          client: peer(),
           reason: header.reason,
         });
         return;
       }
-      if (header.source) origin = header.source;
+      if (header.source) source = header.source;
     }
-    const peer = formatAddress(origin.address, origin.port);
     const facts: ConnFacts = {
-      ip: origin.address,
-      port: origin.port,
-      listenerPort: raw.local.port,
+      get ip() {
+        return origin().address;
+      },
+      get port() {
+        return origin().port;
+      },
+      get listenerPort() {
+        return raw.local.port;
+      },
       protocol: scheme === "http" ? "http" : scheme === "https" ? "tls" : null,
       sni: raw.sni ?? null,
       alpn: null,
     };
     if (scheme === "http" || scheme === "https") {
-      return await serveRequests(client, plan, plan.flow, facts, origin, local, deps);
+      return await serveRequests(client, plan, plan.flow, facts, origin(), local(), deps);
     }
 
     if (client instanceof ReplayConn && plan.flow.needsDetection) {
       const detection = await detect(client);
       counters.countDetection(detection.protocol);
       if (detection.protocol === "invalid") {
-        log.warn("connection closed: malformed first bytes", { listener: listen, client: peer, reason: detection.reason });
+        log.warn("connection closed: malformed first bytes", { listener: listen, client: peer(), reason: detection.reason });
         return;
       }
       facts.protocol = detection.protocol;
@@ -111,7 +124,9 @@ export async function handleConnection(
         facts.sni = detection.sni;
         facts.alpn = detection.alpn;
       }
-      if (detection.protocol === "http") return await serveRequests(client, plan, plan.flow, facts, origin, local, deps);
+      if (detection.protocol === "http") {
+        return await serveRequests(client, plan, plan.flow, facts, origin(), local(), deps);
+      }
     }
 
     const result = await plan.flow.run(new ConnKeys(facts));
@@ -122,14 +137,14 @@ export async function handleConnection(
         return await proxyConnection(client, plan, o.pool, origin, local, peer, deps);
       case "terminate":
         if (facts.protocol !== "tls") {
-          log.warn("connection closed: terminate needs a TLS client", { listener: listen, client: peer, for: what });
+          log.warn("connection closed: terminate needs a TLS client", { listener: listen, client: peer(), for: what });
           return;
         }
         return await deps.hopsOf(plan.gen).forward(
           o.step,
           plan.gen.certificatesFor(o.step.tls),
           client,
-          { plan, client: origin, local, facts },
+          { plan, client: origin(), local: local(), facts },
           {
             connectMs: plan.gen.config.timeouts.connectMs,
             idleMs: plan.gen.config.timeouts.idleMs,
@@ -137,21 +152,21 @@ export async function handleConnection(
           },
         );
       case "respond":
-        log.warn("connection closed: respond needs HTTP", { listener: listen, client: peer, for: what });
+        log.warn("connection closed: respond needs HTTP", { listener: listen, client: peer(), for: what });
         return;
       case "abort":
-        log.debug("connection aborted by the flow", { listener: listen, client: peer, for: what });
+        log.debug("connection aborted by the flow", { listener: listen, client: peer(), for: what });
         return;
       case "limited":
-        log.debug("connection closed: rate limit", { listener: listen, client: peer, for: what });
+        log.debug("connection closed: rate limit", { listener: listen, client: peer(), for: what });
         return;
       case "none":
-        log.warn("connection closed: no route", { listener: listen, client: peer, for: what });
+        log.warn("connection closed: no route", { listener: listen, client: peer(), for: what });
         return;
     }
   } catch (err) {
     log.error("connection failed", {
-      client: formatAddress(origin.address, origin.port),
+      client: peer(),
       error: err instanceof Error ? err.message : String(err),
     });
   } finally {
@@ -216,9 +231,9 @@ async function proxyConnection(
   client: TcpConn,
   plan: ListenerPlan,
   poolName: string,
-  origin: Endpoint,
-  local: Endpoint,
-  peer: string,
+  origin: () => Endpoint,
+  local: () => Endpoint,
+  peer: () => string,
   deps: ConnectionDeps,
 ): Promise<void> {
   const { log, counters } = deps;
@@ -227,26 +242,28 @@ async function proxyConnection(
   const timeouts = plan.gen.config.timeouts;
   const outcome = await connectToPool(deps.rt, pool, deps.registry, timeouts.connectMs);
   if (!outcome.ok) {
-    log.error("connection closed: no target available", { pool: pool.name, client: peer, reason: outcome.reason });
+    log.error("connection closed: no target available", { pool: pool.name, client: peer(), reason: outcome.reason });
     return;
   }
   const { conn, entry } = outcome.upstream;
   entry.activeConnections++;
   entry.totalConnections++;
   try {
-    if (pool.config.sendProxy) await conn.write(proxyHeaderFor(pool.config.sendProxy, origin, local));
+    if (pool.config.sendProxy) await conn.write(proxyHeaderFor(pool.config.sendProxy, origin(), local()));
     const result = await relay(client, conn, timeouts.idleMs, {
       upstream: (n) => (counters.upstreamBytes += n),
       downstream: (n) => (counters.downstreamBytes += n),
     });
-    log.debug("connection done", {
-      pool: pool.name,
-      target: entry.key,
-      client: peer,
-      up: result.upstreamBytes,
-      down: result.downstreamBytes,
-      reason: result.reason,
-    });
+    if (log.debugging !== false) {
+      log.debug("connection done", {
+        pool: pool.name,
+        target: entry.key,
+        client: peer(),
+        up: result.upstreamBytes,
+        down: result.downstreamBytes,
+        reason: result.reason,
+      });
+    }
   } finally {
     entry.activeConnections--;
     conn.close();

@@ -58,12 +58,14 @@ class Relay {
   start(counters: RelayCounters): void {
     this.idle.add(this);
     const result = this.result;
-    copy(this.client, this.upstream, (n) => {
+    // The direction that ends second needs no FIN of its own: both connections close now.
+    const halfClose = () => this.#copying === 2;
+    copy(this.client, this.upstream, halfClose, (n) => {
       this.activity++;
       result.upstreamBytes += n;
       counters.upstream(n);
     }).then(this.#settled, this.#failed);
-    copy(this.upstream, this.client, (n) => {
+    copy(this.upstream, this.client, halfClose, (n) => {
       this.activity++;
       result.downstreamBytes += n;
       counters.downstream(n);
@@ -95,19 +97,19 @@ class Relay {
 }
 
 /** One direction: the runtime's pipe when both ends share one, else a read/write loop. */
-function copy(from: TcpConn, to: TcpConn, onBytes: (n: number) => void): Promise<void> {
-  if (from.pipeTo !== undefined && from.pipeTo === to.pipeTo) return from.pipeTo(to, onBytes);
-  return pump(from, to, onBytes);
+function copy(from: TcpConn, to: TcpConn, halfClose: () => boolean, onBytes: (n: number) => void): Promise<void> {
+  if (from.pipeTo !== undefined && from.pipeTo === to.pipeTo) return from.pipeTo(to, onBytes, halfClose);
+  return pump(from, to, halfClose, onBytes);
 }
 
-async function pump(from: TcpConn, to: TcpConn, onBytes: (n: number) => void): Promise<void> {
+async function pump(from: TcpConn, to: TcpConn, halfClose: () => boolean, onBytes: (n: number) => void): Promise<void> {
   for (;;) {
     const chunk = await from.read();
     if (chunk === null) break;
     await to.write(chunk);
     onBytes(chunk.length);
   }
-  await to.closeWrite();
+  if (halfClose()) await to.closeWrite();
 }
 
 /**

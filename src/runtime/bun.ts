@@ -26,6 +26,8 @@ const QUEUE_HIGH_WATER_BYTES = 256 * 1024;
  * with `from` paused, and goes out on `to`'s drain. Bun does not reuse the buffers it
  * hands to data(), so chunks are kept as they are.
  */
+const ALWAYS = () => true;
+
 interface Pipe {
   from: BunTcpConn;
   to: BunTcpConn;
@@ -34,6 +36,8 @@ interface Pipe {
   backlog: Uint8Array[];
   /** `from` sent FIN: `to` sends one once the backlog is out. */
   ended: boolean;
+  /** Whether that FIN is wanted (see TcpConn.pipeTo). */
+  halfClose: () => boolean;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -200,7 +204,7 @@ class BunTcpConn implements TcpConn {
     // Settled first: a shutdown() can close the socket at once (its peer had ended too),
     // and that close must not fail a pipe that has finished.
     BunTcpConn.#settle(pipe, null);
-    if (!pipe.to.#isClosed) pipe.to.#socket.shutdown();
+    if (!pipe.to.#isClosed && pipe.halfClose()) pipe.to.#socket.shutdown();
   }
 
   /** A pipe through this socket that has not finished cannot finish any more. */
@@ -270,15 +274,15 @@ class BunTcpConn implements TcpConn {
    * Pipe mode: from here on this socket's data handler writes straight to `to`'s
    * socket (see Pipe), starting with whatever was queued before.
    */
-  pipeTo(to: TcpConn, onBytes: (n: number) => void): Promise<void> {
+  pipeTo(to: TcpConn, onBytes: (n: number) => void, halfClose: () => boolean = ALWAYS): Promise<void> {
     if (!(to instanceof BunTcpConn)) return Promise.reject(new Error("pipeTo needs another Bun TCP connection"));
     if (this.#reader || this.#out !== null || to.#in !== null) {
       return Promise.reject(new Error("pipeTo on a connection that is being read already"));
     }
     // A write of its own (a PROXY header) goes out before anything piped.
-    if (to.#pendingWrite) return to.#pendingWrite.then(() => this.pipeTo(to, onBytes));
+    if (to.#pendingWrite) return to.#pendingWrite.then(() => this.pipeTo(to, onBytes, halfClose));
     return new Promise<void>((resolve, reject) => {
-      const pipe: Pipe = { from: this, to, onBytes, backlog: [], ended: false, resolve, reject };
+      const pipe: Pipe = { from: this, to, onBytes, backlog: [], ended: false, halfClose, resolve, reject };
       this.#out = pipe;
       to.#in = pipe;
       // Read before the relay began (during a peek, say): it goes first.

@@ -107,7 +107,7 @@ export class DenoTcpConn implements TcpConn {
    * Relay's loop, with nothing between Deno's read and write ops: one buffer per
    * direction, small while the sender pauses, a pooled big one while reads fill it.
    */
-  async pipeTo(to: TcpConn, onBytes: (n: number) => void): Promise<void> {
+  async pipeTo(to: TcpConn, onBytes: (n: number) => void, halfClose?: () => boolean): Promise<void> {
     if (!(to instanceof DenoTcpConn)) throw new Error("pipeTo needs another Deno connection");
     const from = this.#conn;
     const dest = to.#conn;
@@ -132,7 +132,7 @@ export class DenoTcpConn implements TcpConn {
       // Every op on `buf` has settled by now, so no one writes into it any more.
       if (buf !== small) giveBig(buf);
     }
-    await to.closeWrite();
+    if (halfClose?.() ?? true) await to.closeWrite();
   }
 
   async closeWrite(): Promise<void> {

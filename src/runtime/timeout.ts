@@ -2,6 +2,10 @@
  * Races a pending resource against a timer. When the timer wins, the resource that
  * arrives later is handed to `dispose`, so a slow connect that succeeds after its
  * timeout does not leak a socket.
+ *
+ * Every connect has a timeout and nearly all of them finish long before it, so no
+ * timer is made per call: races with the same `ms` wait in one queue, in the order of
+ * their deadlines, with one timer for the oldest pending one (see TimeoutQueue).
  */
 export function withTimeout<T>(
   pending: Promise<T>,
@@ -10,21 +14,95 @@ export function withTimeout<T>(
   dispose: (value: T) => void,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      reject(new Error(message));
-    }, ms);
+    const entry = TimeoutQueue.for(ms).add(() => reject(new Error(message)));
     pending.then(
       (value) => {
-        clearTimeout(timer);
-        if (timedOut) dispose(value);
-        else resolve(value);
+        if (entry.settle()) resolve(value);
+        else dispose(value);
       },
       (err) => {
-        clearTimeout(timer);
-        if (!timedOut) reject(err);
+        if (entry.settle()) reject(err);
       },
     );
   });
+}
+
+class Entry {
+  #done = false;
+  constructor(readonly at: number, readonly expire: () => void, private readonly queue: TimeoutQueue) {}
+
+  /** Ends the race for the resource; false when the timeout already won it. */
+  settle(): boolean {
+    if (this.#done) return false;
+    this.#done = true;
+    this.queue.settled();
+    return true;
+  }
+
+  /** Ends the race for the timer; false when the resource already won it. */
+  fire(): boolean {
+    if (this.#done) return false;
+    this.#done = true;
+    this.expire();
+    return true;
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+}
+
+/** Deadlines of one length: added in order, so the oldest always expires first. */
+class TimeoutQueue {
+  static readonly #byMs = new Map<number, TimeoutQueue>();
+
+  static for(ms: number): TimeoutQueue {
+    let q = TimeoutQueue.#byMs.get(ms);
+    if (!q) TimeoutQueue.#byMs.set(ms, q = new TimeoutQueue(ms));
+    return q;
+  }
+
+  #entries: Entry[] = [];
+  #head = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  private constructor(private readonly ms: number) {}
+
+  add(expire: () => void): Entry {
+    const entry = new Entry(performance.now() + this.ms, expire, this);
+    this.#entries.push(entry);
+    if (this.#timer === null) this.#arm();
+    return entry;
+  }
+
+  /** Drops settled races from the front, so the queue holds about what is pending. */
+  settled(): void {
+    const list = this.#entries;
+    while (this.#head < list.length && list[this.#head].done) this.#head++;
+    if (this.#head === list.length) {
+      this.#entries = [];
+      this.#head = 0;
+      if (this.#timer !== null) clearTimeout(this.#timer);
+      this.#timer = null;
+    } else if (this.#head > 1024 && this.#head * 2 > list.length) {
+      this.#entries = list.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #arm(): void {
+    const first = this.#entries[this.#head];
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, first.at - performance.now()));
+  }
+
+  #expire(): void {
+    this.#timer = null;
+    const now = performance.now();
+    const list = this.#entries;
+    while (this.#head < list.length && (list[this.#head].done || list[this.#head].at <= now)) {
+      list[this.#head++].fire();
+    }
+    this.settled();
+    if (this.#head < this.#entries.length && this.#timer === null) this.#arm();
+  }
 }

@@ -35,8 +35,10 @@ export interface TcpConn {
    * gets the size of each piece written to `to`. Bytes this connection read before
    * (queued, not yet handed out) go first. Only for a `to` of the same kind (relay
    * checks that both share this method), and with no `read()` in flight here.
+   * `halfClose`, asked at the end, may say no: the caller closes `to` right after
+   * (the other direction has ended too), and a close sends the FIN by itself.
    */
-  pipeTo?(to: TcpConn, onBytes: (n: number) => void): Promise<void>;
+  pipeTo?(to: TcpConn, onBytes: (n: number) => void, halfClose?: () => boolean): Promise<void>;
 }
 
 export interface TcpListener {

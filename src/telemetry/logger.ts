@@ -7,6 +7,11 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 
 export interface Logger {
+  /**
+   * False when debug lines go nowhere, so a per-connection line can skip building its
+   * fields; a logger without it is taken to want them.
+   */
+  readonly debugging?: boolean;
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
@@ -43,6 +48,7 @@ export function createLogger(
     }
   };
   return {
+    debugging: threshold === 0,
     debug: (m, f) => emit("debug", m, f),
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
@@ -51,4 +57,4 @@ export function createLogger(
 }
 
 /** For embedding and tests that do not want output. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export const silentLogger: Logger = { debugging: false, debug() {}, info() {}, warn() {}, error() {} };

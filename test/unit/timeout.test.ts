@@ -18,6 +18,27 @@ describe("withTimeout (connect timeouts)", () => {
     expect(disposed).toEqual(["late conn"]);
   });
 
+  it("times out only the races still pending, each no sooner than its own time", async () => {
+    const started = performance.now();
+    const never = new Promise<string>(() => {});
+    let arrive!: (v: string) => void;
+    const soon = new Promise<string>((r) => (arrive = r));
+    const first = withTimeout(never, 40, "first timed out", () => {});
+    const second = withTimeout(soon, 40, "second timed out", () => {});
+    await new Promise((r) => setTimeout(r, 15));
+    const third = withTimeout(never, 40, "third timed out", () => {});
+    arrive("conn");
+    expect(await second).toBe("conn");
+    await expect(first).rejects.toThrow("first timed out");
+    const firstAt = performance.now() - started;
+    await expect(third).rejects.toThrow("third timed out");
+    const thirdAt = performance.now() - started;
+    // Order, not speed: each waited its whole timeout, the later one longer.
+    expect(firstAt).toBeGreaterThanOrEqual(39);
+    expect(thirdAt).toBeGreaterThanOrEqual(54);
+    expect(thirdAt).toBeGreaterThan(firstAt);
+  });
+
   it("passes an early failure through as it is", async () => {
     await expect(withTimeout(Promise.reject(new Error("refused")), 1000, "too slow", () => {}))
       .rejects.toThrow("refused");
