@@ -78,8 +78,22 @@ export interface CompiledFlow {
 
 /** One evaluation: the keys it reads and the edits it has made so far. */
 interface State extends Scope {
-  readonly request: HeaderEdit[];
-  readonly response: HeaderEdit[];
+  /** NO_EDITS until a rule adds one (most evaluations never do). */
+  request: HeaderEdit[];
+  response: HeaderEdit[];
+}
+
+/** Shared by every evaluation without edits: never modified (see addEdits). */
+const NO_EDITS: HeaderEdit[] = Object.freeze([]) as unknown as HeaderEdit[];
+
+function newState(input: FlowInput): State {
+  return { input, plugin: null, request: NO_EDITS, response: NO_EDITS };
+}
+
+function addEdits(st: State, side: "request" | "response", edits: HeaderEdit[]): void {
+  if (edits.length === 0) return;
+  if (st[side] === NO_EDITS) st[side] = [];
+  for (let i = 0; i < edits.length; i++) st[side].push(edits[i]);
 }
 
 /** null: not terminal, go on with the next rule. */
@@ -106,7 +120,7 @@ export function compileFlow(rules: Rule[], deps: FlowDeps): CompiledFlow {
   const list = compileList(rules, ctx);
 
   const runSync = (input: FlowInput): FlowResult => {
-    const st: State = { input, plugin: null, request: [], response: [] };
+    const st = newState(input);
     return result(evalSync(list, st) ?? NONE, st);
   };
 
@@ -119,7 +133,7 @@ export function compileFlow(rules: Rule[], deps: FlowDeps): CompiledFlow {
 
   const runNow = list.waits
     ? async (input: FlowInput): Promise<FlowResult> => {
-      const st: State = { input, plugin: null, request: [], response: [] };
+      const st = newState(input);
       try {
         return result((await evalAsync(list, st)) ?? NONE, st);
       } catch (e) {
@@ -230,8 +244,8 @@ function compileStep(action: Exclude<Action, { kind: "plugin" | "flow" }>, ctx: 
       const request = setEdits(action.request);
       const response = setEdits(action.response);
       return (st) => {
-        for (let i = 0; i < request.length; i++) st.request.push(request[i](st));
-        for (let i = 0; i < response.length; i++) st.response.push(response[i](st));
+        addEdits(st, "request", request.map((e) => e(st)));
+        addEdits(st, "response", response.map((e) => e(st)));
         return null;
       };
     }
@@ -239,8 +253,8 @@ function compileStep(action: Exclude<Action, { kind: "plugin" | "flow" }>, ctx: 
       const request = action.request.map(removeEdit);
       const response = action.response.map(removeEdit);
       return (st) => {
-        for (let i = 0; i < request.length; i++) st.request.push(request[i]);
-        for (let i = 0; i < response.length; i++) st.response.push(response[i]);
+        addEdits(st, "request", request);
+        addEdits(st, "response", response);
         return null;
       };
     }

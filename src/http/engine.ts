@@ -120,6 +120,51 @@ interface Counts {
   out: number;
 }
 
+/** One request on its way: its byte counts, and how vane reports and answers it. */
+class Exchange implements Counts {
+  in: number;
+  out = 0;
+
+  constructor(
+    readonly ctx: HttpContext,
+    readonly client: ReplayConn,
+    readonly method: string,
+    /** The client's word: it may send another request after this one. */
+    readonly keepAlive: boolean,
+    bytesIn: number,
+  ) {
+    this.in = bytesIn;
+  }
+
+  report(route: HttpRoute | null, code: number): void {
+    this.ctx.onResponse({
+      route: route?.name ?? null,
+      pool: route?.pool ?? null,
+      code,
+      method: this.method,
+      bytesIn: this.in,
+      bytesOut: this.out,
+    });
+  }
+
+  /** vane's own answer. The connection can only go on when the request body is behind us. */
+  async answer(route: HttpRoute | null, code: number, text: string, bodyConsumed: boolean): Promise<boolean> {
+    const close = !bodyConsumed || !this.keepAlive;
+    const bytes = vaneResponse(code, text, close);
+    this.out += bytes.length;
+    const ok = await send(this.client, bytes);
+    this.report(route, code);
+    return ok && !close;
+  }
+
+  /** The upstream failed before a response began: 502 or 504, and the connection is not reused. */
+  failed(route: HttpRoute, lease: UpstreamLease, code: 502 | 504, why: string, bodyConsumed: boolean): Promise<boolean> {
+    route.release(lease, false);
+    this.ctx.log.warn(code === 504 ? "upstream timeout" : "upstream failed", { route: route.name, error: why });
+    return this.answer(route, code, code === 504 ? "upstream timeout" : "bad gateway", bodyConsumed);
+  }
+}
+
 /**
  * How a body copy ended. "done-extra": complete, and more bytes followed it. "src-*"
  * is the side read from, "dst-error" the side written to.
@@ -162,29 +207,11 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
   // Body bytes (or a pipelined request) that came with the head: read again when their turn comes.
   const extra = got.rest !== null;
   if (extra) client.unread(got.rest!.slice());
-  const counts: Counts = { in: got.bytes, out: 0 };
   const clientKeepAlive = keepAlive(head.version, head.headers);
-  const report = (route: HttpRoute | null, code: number) =>
-    ctx.onResponse({
-      route: route?.name ?? null,
-      pool: route?.pool ?? null,
-      code,
-      method: head.method,
-      bytesIn: counts.in,
-      bytesOut: counts.out,
-    });
-  // vane's own answer. The connection can only go on when the request body is behind us.
-  const answer = async (route: HttpRoute | null, code: number, text: string, bodyConsumed: boolean) => {
-    const close = !bodyConsumed || !clientKeepAlive;
-    const bytes = vaneResponse(code, text, close);
-    counts.out += bytes.length;
-    const ok = await send(client, bytes);
-    report(route, code);
-    return ok && !close;
-  };
+  const x = new Exchange(ctx, client, head.method, clientKeepAlive, got.bytes);
 
   const framing = requestFraming(head);
-  if (framing.kind === "error") return answer(null, framing.code, framing.reason, false);
+  if (framing.kind === "error") return x.answer(null, framing.code, framing.reason, false);
   const hasBody = framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0);
 
   const decided = ctx.decide(head, routingKey(head));
@@ -197,9 +224,9 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
     const close = hasBody || !clientKeepAlive || ctx.retired?.() === true;
     const headers = applyEdits(decision.headers, decision.response);
     const bytes = customResponse(decision.status, headers, decision.body, close, head.method === "HEAD");
-    counts.out += bytes.length;
+    x.out += bytes.length;
     const ok = await send(client, bytes);
-    report(null, decision.status);
+    x.report(null, decision.status);
     return ok && !close;
   }
   const route = decision.route;
@@ -227,42 +254,45 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
     const lease = acquired instanceof Promise ? await acquired : acquired;
     if ("error" in lease) {
       ctx.log.warn("upstream unavailable", { route: route.name, error: lease.error });
-      return answer(route, 502, "upstream unavailable", !hasBody);
+      return x.answer(route, 502, "upstream unavailable", !hasBody);
     }
     const upstream = asReplay(lease.conn);
-    // May this failure be retried? Only before any response byte, and only if the
-    // request can be sent again whole.
-    const retryable = () => lease.reused && attempt === 0 && IDEMPOTENT.has(head.method) && !bodyStarted;
-    const fail = (code: 502 | 504, why: string, bodyConsumed: boolean) => {
-      route.release(lease, false);
-      ctx.log.warn(code === 504 ? "upstream timeout" : "upstream failed", { route: route.name, error: why });
-      return answer(route, code, code === 504 ? "upstream timeout" : "bad gateway", bodyConsumed);
-    };
+    // May a failure be retried? Only before any response byte, and only if the request
+    // can be sent again whole (and the body has not started).
+    const retryable = lease.reused && attempt === 0 && IDEMPOTENT.has(head.method);
 
     // A body already in hand goes out with the head, in one write.
     const coalesce = hasBody && extra && !expectContinue;
-    if (!coalesce && !(await send(upstream, requestHead))) {
-      if (retryable()) {
-        route.release(lease, false);
-        continue;
+    if (!coalesce) {
+      let sent = true;
+      try {
+        await upstream.write(requestHead);
+      } catch {
+        sent = false;
       }
-      return fail(502, "write failed", !hasBody);
+      if (!sent) {
+        if (retryable && !bodyStarted) {
+          route.release(lease, false);
+          continue;
+        }
+        return x.failed(route, lease, 502, "write failed", !hasBody);
+      }
     }
     if (hasBody) {
       if (expectContinue && !sentContinue) {
         sentContinue = true;
-        counts.out += CONTINUE_100.length;
+        x.out += CONTINUE_100.length;
         if (!(await send(client, CONTINUE_100))) {
           route.release(lease, false);
           return false;
         }
       }
       bodyStarted = true;
-      const end = await copyBody(client, upstream, framing, false, counts, "in", coalesce ? requestHead : null);
+      const end = await copyBody(client, upstream, framing, false, x, "in", coalesce ? requestHead : null);
       if (end !== "done" && end !== "done-extra") {
         route.release(lease, false);
-        if (end === "bad-chunk") return answer(route, 400, "invalid chunked body", false);
-        if (end === "dst-error") return answer(route, 502, "bad gateway", false);
+        if (end === "bad-chunk") return x.answer(route, 400, "invalid chunked body", false);
+        if (end === "dst-error") return x.answer(route, 502, "bad gateway", false);
         return false; // the client went away mid-body
       }
     }
@@ -288,7 +318,7 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
             interim.version === "1.1",
             [],
           );
-          counts.out += bytes.length;
+          x.out += bytes.length;
           if (r.rest !== null) upstream.unread(r.rest.slice());
           if (!(await send(client, bytes))) {
             route.release(lease, false);
@@ -299,24 +329,24 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
         }
         continue;
       }
-      if (r.kind === "timeout") return fail(504, "no response head in time", true);
-      if (r.kind === "error") return fail(502, r.reason, true);
+      if (r.kind === "timeout") return x.failed(route, lease, 504, "no response head in time", true);
+      if (r.kind === "error") return x.failed(route, lease, 502, r.reason, true);
       // EOF or read error: a stale reused connection if nothing came back at all.
-      if (r.bytes === 0 && retryable()) {
+      if (r.bytes === 0 && retryable && !bodyStarted) {
         route.release(lease, false);
         break;
       }
-      return fail(502, r.kind === "eof" ? "upstream closed before responding" : "upstream read failed", true);
+      return x.failed(route, lease, 502, r.kind === "eof" ? "upstream closed before responding" : "upstream read failed", true);
     }
     // The retry case broke out without a head.
     if (res === null || res.kind !== "ok") continue;
-    return respond(client, upstream, res.head, res.rest, lease, route, head, clientKeepAlive, counts, ctx, report, decision.response);
+    return respond(x, upstream, res.head, res.rest, lease, route, head, decision.response);
   }
 }
 
 /** Streams the upstream response to the client. Returns whether the client connection goes on. */
 async function respond(
-  client: ReplayConn,
+  x: Exchange,
   upstream: ReplayConn,
   res: ResponseHead,
   /**
@@ -327,24 +357,21 @@ async function respond(
   lease: UpstreamLease,
   route: HttpRoute,
   req: RequestHead,
-  clientKeepAlive: boolean,
-  counts: Counts,
-  ctx: HttpContext,
-  report: (route: HttpRoute | null, code: number) => void,
   edits: readonly HeaderEdit[],
 ): Promise<boolean> {
+  const { client, ctx } = x;
   if (res.status === 101) {
     if (isUpgrade(req) === null) {
       route.release(lease, false);
-      report(route, 502);
+      x.report(route, 502);
       await send(client, vaneResponse(502, "unexpected protocol switch", true));
       return false;
     }
     const h = headBytes(res.source, res.headers, responsePlan(res, true, null), `HTTP/1.1 101 ${res.reason}`, res.version === "1.1", []);
     // The tunnel's first bytes, if the upstream spoke at once.
     if (rest !== null) upstream.unread(rest.slice());
-    counts.out += h.length;
-    report(route, 101);
+    x.out += h.length;
+    x.report(route, 101);
     if (await send(client, h)) {
       // From here the connection is a tunnel; relay closes both ends when it is over.
       await relay(client, upstream, ctx.idleMs, { upstream() {}, downstream() {} });
@@ -356,14 +383,14 @@ async function respond(
   const framing = responseFraming(req.method, res);
   if (framing.kind === "error") {
     route.release(lease, false);
-    report(route, 502);
+    x.report(route, 502);
     await send(client, vaneResponse(502, framing.reason, true));
     return false;
   }
   // A 1.0 client cannot read chunked: decode the body and end it with the close.
   const dechunk = framing.kind === "chunked" && req.version === "1.0";
   // A reload while the request was in flight: say this is the connection's last answer.
-  const close = !clientKeepAlive || framing.kind === "until-close" || dechunk || ctx.retired?.() === true;
+  const close = !x.keepAlive || framing.kind === "until-close" || dechunk || ctx.retired?.() === true;
   const connection = close ? "close" : req.version === "1.0" ? "keep-alive" : null;
   const plan = responsePlan(res, false, connection, dechunk);
   const startLine = `HTTP/1.1 ${res.status} ${res.reason}`;
@@ -380,29 +407,34 @@ async function respond(
     const bytes = headBytes(res.source, res.headers, plan, startLine, asReceived, edits, body);
     // Bytes after the body answer nothing; the connection is not reused then.
     const overflow = rest !== null && rest.length > length;
-    counts.out += bytes.length - inHand;
-    const sent = await send(client, bytes);
+    x.out += bytes.length - inHand;
+    let sent = true;
+    try {
+      await client.write(bytes);
+    } catch {
+      sent = false;
+    }
     if (!sent) {
       end = "dst-error";
     } else {
-      counts.out += inHand;
+      x.out += inHand;
       end = overflow ? "done-extra" : "done";
-      if (inHand < length) end = await copyBody(upstream, client, { kind: "length", length: length - inHand }, false, counts, "out");
+      if (inHand < length) end = await copyBody(upstream, client, { kind: "length", length: length - inHand }, false, x, "out");
     }
   } else {
     // Chunked (checked by the decoder on the way) or until the close: the bytes in
     // hand go through the copy, the first of them in the head's write.
     const h = headBytes(res.source, res.headers, plan, startLine, asReceived, edits);
     if (rest !== null) upstream.unread(rest.slice());
-    counts.out += h.length;
+    x.out += h.length;
     const coalesce = rest !== null && !dechunk;
     if (!coalesce && !(await send(client, h))) {
       end = "dst-error";
     } else {
-      end = await copyBody(upstream, client, framing, dechunk, counts, "out", coalesce ? h : null);
+      end = await copyBody(upstream, client, framing, dechunk, x, "out", coalesce ? h : null);
     }
   }
-  report(route, res.status);
+  x.report(route, res.status);
   if (end !== "done" && end !== "done-extra" && !(end === "src-eof" && framing.kind === "until-close")) {
     // Too late for an error response: the client sees the cut short body and the close.
     route.release(lease, false);

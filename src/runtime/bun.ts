@@ -28,6 +28,9 @@ const QUEUE_HIGH_WATER_BYTES = 256 * 1024;
  */
 const ALWAYS = () => true;
 
+/** What a write the socket took whole returns: one settled promise for all of them. */
+const WRITTEN: Promise<void> = Promise.resolve();
+
 interface Pipe {
   from: BunTcpConn;
   to: BunTcpConn;
@@ -242,7 +245,7 @@ class BunTcpConn implements TcpConn {
     if (this.#pendingWrite) return this.#pendingWrite.then(() => this.write(data));
     const n = this.#socket.write(data);
     if (n < 0) return Promise.reject(new Error("connection closed while writing"));
-    if (n === data.length) return Promise.resolve();
+    if (n === data.length) return WRITTEN;
     this.#unwritten = data.subarray(n);
     this.#pendingWrite = new Promise<void>((resolve, reject) => (this.#writer = { resolve, reject }))
       .finally(() => (this.#pendingWrite = null));
