@@ -22,8 +22,7 @@ import { connectToPool } from "./forward/connect.ts";
 import { relay } from "./forward/tcp.ts";
 import { serveHttp1 } from "./http/engine.ts";
 import { decider } from "./http/decide.ts";
-import { type ConnFacts, ConnKeys } from "./flow/conn-keys.ts";
-import { formatAddress } from "./resolve/address.ts";
+import { AcceptedFacts, type ConnFacts, ConnKeys } from "./flow/conn-keys.ts";
 
 /**
  * How long a connection may stay silent before it is routed as raw TCP (caddy-l4's
@@ -69,54 +68,33 @@ export async function handleConnection(
   const reads = plan.flow.needsDetection || plan.trusted.length > 0 || scheme === "http";
   const client = reads ? new ReplayConn(raw) : raw;
   deps.clients.add(client);
-  // The client as vane sees it (a trusted PROXY header replaces it), and the address it
-  // reached. Read when first needed: Bun asks the kernel for each, and a plain L4 flow
-  // asks for neither.
-  let source: Endpoint | null = null;
-  const origin = (): Endpoint => source ??= { address: raw.remote.hostname, port: raw.remote.port };
-  let reached: Endpoint | null = null;
-  const local = (): Endpoint => reached ??= { address: raw.local.hostname, port: raw.local.port };
+  const facts = new AcceptedFacts(raw, scheme === "http" ? "http" : scheme === "https" ? "tls" : null, raw.sni ?? null);
   // Bun cannot tell a closed socket's addresses: read them now if the per-connection
   // debug line will name the client after the relay.
-  if (log.debugging !== false) origin();
-  const peer = () => origin().address === undefined ? "(gone)" : formatAddress(origin().address, origin().port);
+  if (log.debugging !== false) facts.client();
   try {
-    if (client instanceof ReplayConn && plan.trusted.length > 0 && plan.trusted.some((c) => cidrContains(c, origin().address))) {
+    if (client instanceof ReplayConn && plan.trusted.length > 0 && plan.trusted.some((c) => cidrContains(c, facts.ip))) {
       const header = await readProxyHeader(client, DETECT_TIMEOUT_MS);
       if (!header.ok) {
         counters.countDetection("invalid");
         log.warn("connection closed: PROXY header required from this peer", {
           listener: listen,
-          client: peer(),
+          client: facts.peer(),
           reason: header.reason,
         });
         return;
       }
-      if (header.source) source = header.source;
+      if (header.source) facts.useSource(header.source);
     }
-    const facts: ConnFacts = {
-      get ip() {
-        return origin().address;
-      },
-      get port() {
-        return origin().port;
-      },
-      get listenerPort() {
-        return raw.local.port;
-      },
-      protocol: scheme === "http" ? "http" : scheme === "https" ? "tls" : null,
-      sni: raw.sni ?? null,
-      alpn: null,
-    };
     if (scheme === "http" || scheme === "https") {
-      return await serveRequests(client, plan, plan.flow, facts, origin(), local(), deps);
+      return await serveRequests(client, plan, plan.flow, facts, facts.client(), facts.local(), deps);
     }
 
     if (client instanceof ReplayConn && plan.flow.needsDetection) {
       const detection = await detect(client);
       counters.countDetection(detection.protocol);
       if (detection.protocol === "invalid") {
-        log.warn("connection closed: malformed first bytes", { listener: listen, client: peer(), reason: detection.reason });
+        log.warn("connection closed: malformed first bytes", { listener: listen, client: facts.peer(), reason: detection.reason });
         return;
       }
       facts.protocol = detection.protocol;
@@ -125,7 +103,7 @@ export async function handleConnection(
         facts.alpn = detection.alpn;
       }
       if (detection.protocol === "http") {
-        return await serveRequests(client, plan, plan.flow, facts, origin(), local(), deps);
+        return await serveRequests(client, plan, plan.flow, facts, facts.client(), facts.local(), deps);
       }
     }
 
@@ -134,17 +112,17 @@ export async function handleConnection(
     const what = facts.protocol === "tls" ? `tls sni=${facts.sni ?? "(none)"}` : "raw tcp";
     switch (o.kind) {
       case "proxy":
-        return await proxyConnection(client, plan, o.pool, origin, local, peer, deps);
+        return await proxyConnection(client, plan, o.pool, facts, deps);
       case "terminate":
         if (facts.protocol !== "tls") {
-          log.warn("connection closed: terminate needs a TLS client", { listener: listen, client: peer(), for: what });
+          log.warn("connection closed: terminate needs a TLS client", { listener: listen, client: facts.peer(), for: what });
           return;
         }
         return await deps.hopsOf(plan.gen).forward(
           o.step,
           plan.gen.certificatesFor(o.step.tls),
           client,
-          { plan, client: origin(), local: local(), facts },
+          { plan, client: facts.client(), local: facts.local(), facts },
           {
             connectMs: plan.gen.config.timeouts.connectMs,
             idleMs: plan.gen.config.timeouts.idleMs,
@@ -152,21 +130,21 @@ export async function handleConnection(
           },
         );
       case "respond":
-        log.warn("connection closed: respond needs HTTP", { listener: listen, client: peer(), for: what });
+        log.warn("connection closed: respond needs HTTP", { listener: listen, client: facts.peer(), for: what });
         return;
       case "abort":
-        log.debug("connection aborted by the flow", { listener: listen, client: peer(), for: what });
+        log.debug("connection aborted by the flow", { listener: listen, client: facts.peer(), for: what });
         return;
       case "limited":
-        log.debug("connection closed: rate limit", { listener: listen, client: peer(), for: what });
+        log.debug("connection closed: rate limit", { listener: listen, client: facts.peer(), for: what });
         return;
       case "none":
-        log.warn("connection closed: no route", { listener: listen, client: peer(), for: what });
+        log.warn("connection closed: no route", { listener: listen, client: facts.peer(), for: what });
         return;
     }
   } catch (err) {
     log.error("connection failed", {
-      client: peer(),
+      client: facts.peer(),
       error: err instanceof Error ? err.message : String(err),
     });
   } finally {
@@ -231,9 +209,7 @@ async function proxyConnection(
   client: TcpConn,
   plan: ListenerPlan,
   poolName: string,
-  origin: () => Endpoint,
-  local: () => Endpoint,
-  peer: () => string,
+  facts: AcceptedFacts,
   deps: ConnectionDeps,
 ): Promise<void> {
   const { log, counters } = deps;
@@ -242,14 +218,14 @@ async function proxyConnection(
   const timeouts = plan.gen.config.timeouts;
   const outcome = await connectToPool(deps.rt, pool, deps.registry, timeouts.connectMs);
   if (!outcome.ok) {
-    log.error("connection closed: no target available", { pool: pool.name, client: peer(), reason: outcome.reason });
+    log.error("connection closed: no target available", { pool: pool.name, client: facts.peer(), reason: outcome.reason });
     return;
   }
   const { conn, entry } = outcome.upstream;
   entry.activeConnections++;
   entry.totalConnections++;
   try {
-    if (pool.config.sendProxy) await conn.write(proxyHeaderFor(pool.config.sendProxy, origin(), local()));
+    if (pool.config.sendProxy) await conn.write(proxyHeaderFor(pool.config.sendProxy, facts.client(), facts.local()));
     const result = await relay(client, conn, timeouts.idleMs, {
       upstream: (n) => (counters.upstreamBytes += n),
       downstream: (n) => (counters.downstreamBytes += n),
@@ -258,7 +234,7 @@ async function proxyConnection(
       log.debug("connection done", {
         pool: pool.name,
         target: entry.key,
-        client: peer(),
+        client: facts.peer(),
         up: result.upstreamBytes,
         down: result.downstreamBytes,
         reason: result.reason,

@@ -7,6 +7,9 @@
 import type { RequestHead } from "../detect/http-head.ts";
 import type { RequestTarget } from "../http/engine.ts";
 import type { FlowInput, KeyValue } from "./input.ts";
+import type { TcpConn } from "../runtime/types.ts";
+import type { Endpoint } from "../forward/proxy-header.ts";
+import { formatAddress } from "../resolve/address.ts";
 
 export interface ConnFacts {
   ip: string;
@@ -17,6 +20,56 @@ export interface ConnFacts {
   /** Lowercased, without a trailing dot. */
   sni: string | null;
   alpn: readonly string[] | null;
+}
+
+/**
+ * The facts of an accepted connection, with its addresses read when first asked for:
+ * Bun asks the kernel for each, and a plain L4 flow asks for neither. A trusted PROXY
+ * header replaces the client (`useSource`). One object, no closures: it lives as long
+ * as the connection, idle ones included.
+ */
+export class AcceptedFacts implements ConnFacts {
+  #client: Endpoint | null = null;
+  #local: Endpoint | null = null;
+  alpn: readonly string[] | null = null;
+
+  constructor(
+    private readonly conn: TcpConn,
+    public protocol: ConnFacts["protocol"],
+    public sni: string | null,
+  ) {}
+
+  get ip(): string {
+    return this.client().address;
+  }
+
+  get port(): number {
+    return this.client().port;
+  }
+
+  get listenerPort(): number {
+    return this.local().port;
+  }
+
+  /** The client as vane sees it. */
+  client(): Endpoint {
+    return this.#client ??= { address: this.conn.remote.hostname, port: this.conn.remote.port };
+  }
+
+  /** The address the client connected to. */
+  local(): Endpoint {
+    return this.#local ??= { address: this.conn.local.hostname, port: this.conn.local.port };
+  }
+
+  useSource(source: Endpoint): void {
+    this.#client = source;
+  }
+
+  /** The client as logs show it; a socket closed before anyone asked (Bun) can no longer tell. */
+  peer(): string {
+    const c = this.client();
+    return c.address === undefined ? "(gone)" : formatAddress(c.address, c.port);
+  }
 }
 
 const CONN_ORDER = ["conn.ip", "conn.port", "listener.port", "protocol", "host", "tls.sni", "tls.alpn"];
