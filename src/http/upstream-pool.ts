@@ -17,6 +17,8 @@ import { asReplay, type ReplayConn } from "../forward/replay-conn.ts";
 
 interface IdleEntry {
   conn: ReplayConn;
+  /** Handed out: its watch ending later is its user's read, not a close while idle. */
+  taken: boolean;
   /** The sweep count when it went idle (a clock read per request costs more). */
   since: number;
 }
@@ -49,6 +51,7 @@ export class UpstreamPool {
     const list = this.#idle.get(key);
     const entry = list?.pop();
     if (!entry) return null;
+    entry.taken = true;
     if (list!.length === 0) this.#idle.delete(key);
     return entry.conn;
   }
@@ -63,11 +66,13 @@ export class UpstreamPool {
     let list = this.#idle.get(key);
     if (!list) this.#idle.set(key, list = []);
     if (list.length >= this.#maxIdlePerKey) this.#drop(key, list[0]);
-    const entry: IdleEntry = { conn: pooled, since: this.#sweeps };
+    const entry: IdleEntry = { conn: pooled, taken: false, since: this.#sweeps };
     list.push(entry);
     this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepMs);
     // Anything arriving while idle means the connection is over (or broken).
-    const gone = () => this.#drop(key, entry);
+    const gone = () => {
+      if (!entry.taken) this.#drop(key, entry);
+    };
     pooled.watch().then(gone, gone);
   }
 
