@@ -4,10 +4,12 @@
  * Small arrays are carved out of a shared slab, as Node's Buffer pool does: on V8 a
  * `new Uint8Array` costs about 0.5-1 µs (a zeroed backing store of its own), a view on
  * a slab a few dozen ns, and the HTTP engine makes two per request. A slab is freed
- * once no view of it is left; a carved array is never handed out twice.
+ * once no view of it is left; a carved array is never handed out twice. Slabs are
+ * small (twice Node's 8 KiB) because one view still held, say by a write a client is
+ * slow to take, keeps its whole slab alive.
  */
-const SLAB_BYTES = 64 * 1024;
-const SLAB_MAX_PIECE = 4096;
+const SLAB_BYTES = 16 * 1024;
+const SLAB_MAX_PIECE = 2048;
 let slab = new ArrayBuffer(SLAB_BYTES);
 let slabUsed = 0;
 
