@@ -177,8 +177,10 @@ type CopyEnd = "done" | "done-extra" | "src-eof" | "src-error" | "dst-error" | "
  */
 export async function serveHttp1(conn: TcpConn, ctx: HttpContext): Promise<void> {
   const client = asReplay(conn);
+  // Who is asking, for every upstream lease of this connection.
+  const peer = { client: ctx.client, local: ctx.local };
   try {
-    for (let first = true; await serveOne(client, ctx, first); first = false) {
+    for (let first = true; await serveOne(client, ctx, peer, first); first = false) {
       if (ctx.retired?.()) break;
     }
   } catch (err) {
@@ -191,7 +193,12 @@ export async function serveHttp1(conn: TcpConn, ctx: HttpContext): Promise<void>
 }
 
 /** One request/response exchange. Returns whether the client connection may carry another. */
-async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): Promise<boolean> {
+async function serveOne(
+  client: ReplayConn,
+  ctx: HttpContext,
+  peer: { client: Endpoint; local: Endpoint },
+  first: boolean,
+): Promise<boolean> {
   if (!first) ctx.idle?.(true);
   const got = await readHead(client, parseRequestHead, performance.now() + ctx.idleMs);
   if (!first) ctx.idle?.(false);
@@ -250,7 +257,7 @@ async function serveOne(client: ReplayConn, ctx: HttpContext, first: boolean): P
   let bodyStarted = false;
   let sentContinue = false;
   for (let attempt = 0;; attempt++) {
-    const acquired = route.acquire({ client: ctx.client, local: ctx.local });
+    const acquired = route.acquire(peer);
     const lease = acquired instanceof Promise ? await acquired : acquired;
     if ("error" in lease) {
       ctx.log.warn("upstream unavailable", { route: route.name, error: lease.error });
@@ -495,24 +502,23 @@ async function readHead<T>(
   deadline: number,
 ): Promise<HeadRead<T>> {
   conn.closeAt(deadline);
-  try {
-    return await readHeadBytes(conn, parse);
-  } finally {
-    conn.clearCloseAt();
-  }
-}
-
-async function readHeadBytes<T>(conn: ReplayConn, parse: (buf: Uint8Array) => HeadResult<T>): Promise<HeadRead<T>> {
   let acc: Uint8Array | null = null;
   let n = 0;
+  let out: HeadRead<T>;
+  // One async frame per head (this runs twice per request): every way out breaks to
+  // the end, where the deadline is lifted.
   for (;;) {
     let chunk: Uint8Array | null;
     try {
       chunk = await conn.read();
     } catch {
-      return { kind: conn.timedOut ? "timeout" : "read-error", bytes: n };
+      out = { kind: conn.timedOut ? "timeout" : "read-error", bytes: n };
+      break;
     }
-    if (chunk === null) return { kind: conn.timedOut ? "timeout" : "eof", bytes: n };
+    if (chunk === null) {
+      out = { kind: conn.timedOut ? "timeout" : "eof", bytes: n };
+      break;
+    }
     let buf: Uint8Array;
     if (acc === null && n === 0) {
       buf = chunk;
@@ -536,11 +542,15 @@ async function readHeadBytes<T>(conn: ReplayConn, parse: (buf: Uint8Array) => He
       continue;
     }
     if (result.status === "error") {
-      return { kind: "error", code: result.code, reason: result.reason, bytes: buf.length };
+      out = { kind: "error", code: result.code, reason: result.reason, bytes: buf.length };
+    } else {
+      const rest = result.length < buf.length ? buf.subarray(result.length) : null;
+      out = { kind: "ok", head: result.head, bytes: result.length, rest };
     }
-    const rest = result.length < buf.length ? buf.subarray(result.length) : null;
-    return { kind: "ok", head: result.head, bytes: result.length, rest };
+    break;
   }
+  conn.clearCloseAt();
+  return out;
 }
 
 /** Writes, reporting failure instead of throwing. */
