@@ -73,7 +73,7 @@ export async function handleConnection(
   // debug line will name the client after the relay.
   if (log.debugging !== false) facts.client();
   try {
-    if (client instanceof ReplayConn && plan.trusted.length > 0 && plan.trusted.some((c) => cidrContains(c, facts.ip))) {
+    if (client instanceof ReplayConn && plan.trusted.some((c) => cidrContains(c, facts.ip))) {
       const header = await readProxyHeader(client, DETECT_TIMEOUT_MS);
       if (!header.ok) {
         counters.countDetection("invalid");

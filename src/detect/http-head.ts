@@ -306,14 +306,19 @@ function headView(buf: Uint8Array): Uint8Array {
   return buf.length > MAX_HEAD_BYTES ? buf.subarray(0, MAX_HEAD_BYTES) : buf;
 }
 
-/** Parses a request head from the start of `buf`. Never throws. */
-export function parseRequestHead(buf: Uint8Array): HeadResult<RequestHead> {
+/** Runs one of the head parsers with the head decoded once for it (see `latin1`). */
+function withDecodedHead<T>(buf: Uint8Array, parse: (buf: Uint8Array) => HeadResult<T>): HeadResult<T> {
   decodeHead(buf, headView(buf));
   try {
-    return requestHead(buf);
+    return parse(buf);
   } finally {
     forgetHead();
   }
+}
+
+/** Parses a request head from the start of `buf`. Never throws. */
+export function parseRequestHead(buf: Uint8Array): HeadResult<RequestHead> {
+  return withDecodedHead(buf, requestHead);
 }
 
 function requestHead(buf: Uint8Array): HeadResult<RequestHead> {
@@ -375,12 +380,7 @@ function requestHead(buf: Uint8Array): HeadResult<RequestHead> {
 
 /** Parses a response head (from an upstream) from the start of `buf`. Errors are 502. Never throws. */
 export function parseResponseHead(buf: Uint8Array): HeadResult<ResponseHead> {
-  decodeHead(buf, headView(buf));
-  try {
-    return responseHead(buf);
-  } finally {
-    forgetHead();
-  }
+  return withDecodedHead(buf, responseHead);
 }
 
 function responseHead(buf: Uint8Array): HeadResult<ResponseHead> {

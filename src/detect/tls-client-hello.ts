@@ -134,7 +134,6 @@ function parse(buf: Uint8Array): ClientHelloResult {
   return { status: "need-more" };
 }
 
-
 /**
  * A bounds-checked cursor over [start, end) of a buffer. Each read names its field,
  * so an overrun error says which length lied. `sub` returns a child cursor limited to

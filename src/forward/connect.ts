@@ -59,7 +59,7 @@ async function connectFrom(
   first: Pick,
 ): Promise<ConnectOutcome> {
   const tried = new Set<TargetHealth>();
-  let lastError = "no target is alive";
+  let lastError = "";
   const limit = Math.min(MAX_ATTEMPTS, pool.primary.length + pool.fallback.length);
   for (let pick: Pick | null = first; pick !== null; pick = tried.size < limit ? pool.pick(tried) : null) {
     tried.add(pick.entry);

@@ -270,20 +270,12 @@ async function serveOne(
 
     // A body already in hand goes out with the head, in one write.
     const coalesce = hasBody && extra && !expectContinue;
-    if (!coalesce) {
-      let sent = true;
-      try {
-        await upstream.write(requestHead);
-      } catch {
-        sent = false;
+    if (!coalesce && !(await send(upstream, requestHead))) {
+      if (retryable && !bodyStarted) {
+        route.release(lease, false);
+        continue;
       }
-      if (!sent) {
-        if (retryable && !bodyStarted) {
-          route.release(lease, false);
-          continue;
-        }
-        return x.failed(route, lease, 502, "write failed", !hasBody);
-      }
+      return x.failed(route, lease, 502, "write failed", !hasBody);
     }
     if (hasBody) {
       if (expectContinue && !sentContinue) {
@@ -415,13 +407,7 @@ async function respond(
     // Bytes after the body answer nothing; the connection is not reused then.
     const overflow = rest !== null && rest.length > length;
     x.out += bytes.length - inHand;
-    let sent = true;
-    try {
-      await client.write(bytes);
-    } catch {
-      sent = false;
-    }
-    if (!sent) {
+    if (!(await send(client, bytes))) {
       end = "dst-error";
     } else {
       x.out += inHand;

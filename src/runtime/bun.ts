@@ -20,17 +20,18 @@ declare const navigator: { hardwareConcurrency?: number };
 // pauses after a chunk or a few.
 const QUEUE_HIGH_WATER_BYTES = 256 * 1024;
 
+/** A pipe half-closes `to` at its end unless its caller says otherwise. */
+const ALWAYS = () => true;
+
+/** What a write the socket took whole returns: one settled promise for all of them. */
+const WRITTEN: Promise<void> = Promise.resolve();
+
 /**
  * One direction of relay's fast path (pipe mode): `from`'s data handler writes each
  * chunk straight to `to`'s socket. What the socket does not take waits in `backlog`
  * with `from` paused, and goes out on `to`'s drain. Bun does not reuse the buffers it
  * hands to data(), so chunks are kept as they are.
  */
-const ALWAYS = () => true;
-
-/** What a write the socket took whole returns: one settled promise for all of them. */
-const WRITTEN: Promise<void> = Promise.resolve();
-
 interface Pipe {
   from: BunTcpConn;
   to: BunTcpConn;

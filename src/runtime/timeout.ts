@@ -39,12 +39,11 @@ class Entry {
     return true;
   }
 
-  /** Ends the race for the timer; false when the resource already won it. */
-  fire(): boolean {
-    if (this.#done) return false;
+  /** Ends the race for the timer, unless the resource already won it. */
+  fire(): void {
+    if (this.#done) return;
     this.#done = true;
     this.expire();
-    return true;
   }
 
   get done(): boolean {
