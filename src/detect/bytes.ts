@@ -38,3 +38,34 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+const UTF8 = new TextDecoder("utf-8");
+
+/**
+ * buf[start, end) as a string of one char per byte (latin1), as HTTP fields are read.
+ * TextDecoder("latin1") is really windows-1252 (0x80-0x9f map elsewhere), so it cannot
+ * be used; UTF-8 decodes ASCII (nearly every head) the same, natively. Short strings
+ * (a method, "/", "keep-alive") cost less made char by char than a decoder call.
+ */
+export function latin1Decode(buf: Uint8Array, start: number, end: number): string {
+  if (end - start <= 16) {
+    let s = "";
+    for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
+    return s;
+  }
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (buf[i] > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return UTF8.decode(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+  // fromCharCode.apply has an argument-count limit; heads are small, so chunking rarely runs.
+  const CHUNK = 4096;
+  let s = "";
+  for (let i = start; i < end; i += CHUNK) {
+    s += String.fromCharCode.apply(null, buf.subarray(i, Math.min(end, i + CHUNK)) as unknown as number[]);
+  }
+  return s;
+}

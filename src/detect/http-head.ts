@@ -5,8 +5,9 @@
  *
  * The parsers are incremental by re-scanning: call them with everything
  * received so far and they answer "need-more" until the head is complete. They
- * scan bytes with a lookup table and `indexOf`, and only build strings for the
- * fields they return.
+ * scan bytes with a lookup table and `indexOf`, number the fields a proxy acts on,
+ * and leave the fields as offsets (see http-fields.ts): strings are made for the
+ * start line and Host, and for any field only when it is read.
  */
 
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -16,37 +17,57 @@ export const MAX_TARGET_BYTES = 8 * 1024;
 /** RFC 9112 §2.2 lets a server skip empty lines before the request line; a flood of them is not a client. */
 const MAX_LEADING_EMPTY_LINES = 4;
 
-/** Name as received (case kept), value trimmed of OWS. */
-export type Header = [name: string, value: string];
+import { latin1Decode } from "./bytes.ts";
+import { bit, F_HOST, Fields, type Header, kindAt } from "./http-fields.ts";
 
-/**
- * Where a parsed head sits in the bytes it came from, so a proxy can pass its lines on
- * as received rather than write them anew: `bytes` is the buffer parsed (valid only as
- * long as that buffer is), which starts with the head; `starts` holds the offset of
- * each header line, in the order of `headers`, followed by the offset of the blank
- * line. The start line runs from 0 to `starts[0]`.
- */
-export interface HeadSource {
-  bytes: Uint8Array;
-  starts: number[];
-}
+export type { Header } from "./http-fields.ts";
+export { Fields, headerValues } from "./http-fields.ts";
 
 export interface RequestHead {
   method: string;
   target: string;
   version: "1.0" | "1.1";
-  headers: Header[];
   /** Host header value, lowercased, port and trailing dot removed; null if absent. */
   host: string | null;
-  source: HeadSource;
+  fields: Fields;
+  /** Every field as strings, made when first asked for (see Fields: only while the bytes are good). */
+  readonly headers: Header[];
 }
 
 export interface ResponseHead {
   version: "1.0" | "1.1";
   status: number;
   reason: string;
-  headers: Header[];
-  source: HeadSource;
+  fields: Fields;
+  /** As RequestHead.headers. */
+  readonly headers: Header[];
+}
+
+class ParsedRequest implements RequestHead {
+  constructor(
+    readonly method: string,
+    readonly target: string,
+    readonly version: "1.0" | "1.1",
+    readonly host: string | null,
+    readonly fields: Fields,
+  ) {}
+
+  get headers(): Header[] {
+    return this.fields.list;
+  }
+}
+
+class ParsedResponse implements ResponseHead {
+  constructor(
+    readonly version: "1.0" | "1.1",
+    readonly status: number,
+    readonly reason: string,
+    readonly fields: Fields,
+  ) {}
+
+  get headers(): Header[] {
+    return this.fields.list;
+  }
 }
 
 export type HeadResult<T> =
@@ -84,66 +105,6 @@ function fail(code: number, reason: string): HeadError {
 }
 
 /**
- * The head being parsed, decoded once: each field is then a slice of it, not a
- * decode of its own (a head has a dozen fields, and this runs for every request and
- * response). Set by `decodeHead` for the one synchronous parse under way.
- */
-let headText: string | null = null;
-let headOf: Uint8Array | null = null;
-
-const ASCII = new TextDecoder("utf-8");
-
-/**
- * Decodes the head in `buf` (up to its blank line) for `latin1` to slice, when the
- * blank line is there; an incomplete head is left to field-by-field decoding.
- */
-function decodeHead(buf: Uint8Array, view: Uint8Array): void {
-  let end = -1;
-  for (let i = view.indexOf(CR); i >= 0 && i + 3 < view.length; i = view.indexOf(CR, i + 1)) {
-    if (view[i + 1] === LF && view[i + 2] === CR && view[i + 3] === LF) {
-      end = i + 4;
-      break;
-    }
-  }
-  if (end < 0) return;
-  headOf = buf;
-  headText = latin1Decode(buf, 0, end);
-}
-
-function forgetHead(): void {
-  headOf = null;
-  headText = null;
-}
-
-/** Bytes to a string, one char per byte. */
-function latin1(buf: Uint8Array, start: number, end: number): string {
-  if (buf === headOf && end <= headText!.length) return headText!.slice(start, end);
-  return latin1Decode(buf, start, end);
-}
-
-/**
- * TextDecoder("latin1") is really windows-1252 (0x80-0x9f map elsewhere), so it
- * cannot be used; UTF-8 decodes ASCII (nearly every head) the same, and fast.
- */
-function latin1Decode(buf: Uint8Array, start: number, end: number): string {
-  let ascii = true;
-  for (let i = start; i < end; i++) {
-    if (buf[i] > 0x7f) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) return ASCII.decode(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
-  // fromCharCode.apply has an argument-count limit; heads are small, so chunking rarely runs.
-  const CHUNK = 4096;
-  let s = "";
-  for (let i = start; i < end; i += CHUNK) {
-    s += String.fromCharCode.apply(null, buf.subarray(i, Math.min(end, i + CHUNK)) as unknown as number[]);
-  }
-  return s;
-}
-
-/**
  * A plausible start of an HTTP/1 request: an uppercase method (1..20 letters)
  * and a space, or a prefix of that. Used to sniff a connection's protocol
  * before committing to the HTTP parser (TLS starts 0x16, SSH starts "SSH-").
@@ -159,35 +120,17 @@ export function looksLikeHttpRequest(first: Uint8Array): boolean {
   return true;
 }
 
-/**
- * Whether a field name (a token, as parsed) is `lower` in any case, without making a
- * lowercased copy: names are compared on every message, most often to say no.
- */
-export function sameName(name: string, lower: string): boolean {
-  if (name.length !== lower.length) return false;
-  for (let i = 0; i < name.length; i++) {
-    let c = name.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    if (c !== lower.charCodeAt(i)) return false;
-  }
-  return true;
-}
+/** Methods nearly every request uses, so their strings are not made anew each time. */
+const COMMON_METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"];
 
-const NO_VALUES: readonly string[] = Object.freeze([]);
-
-/**
- * Case-insensitive lookup of every value of one header, in order received. Asked
- * several times per message, mostly for fields that are not there: that answer is
- * one shared empty array (do not modify what this returns).
- */
-export function headerValues(headers: Header[], name: string): string[] {
-  const want = name.toLowerCase();
-  let out: string[] | null = null;
-  for (let i = 0; i < headers.length; i++) {
-    const h = headers[i];
-    if (sameName(h[0], want)) (out ??= []).push(h[1]);
+function methodOf(buf: Uint8Array, s: number, e: number): string {
+  for (const m of COMMON_METHODS) {
+    if (m.length !== e - s) continue;
+    let i = 0;
+    while (i < m.length && buf[s + i] === m.charCodeAt(i)) i++;
+    if (i === m.length) return m;
   }
-  return out ?? NO_VALUES as string[];
+  return latin1Decode(buf, s, e);
 }
 
 type RequestLine = { method: string; target: string; version: "1.0" | "1.1" };
@@ -227,7 +170,7 @@ function parseRequestLine(buf: Uint8Array, s: number, e: number, complete: boole
   if (n !== 8) return fail(400, "malformed request line");
   const version = versionOf(buf, v);
   if (version === null) return fail(505, "HTTP version not supported");
-  return { method: latin1(buf, s, methodEnd), target: latin1(buf, t, targetEnd), version };
+  return { method: methodOf(buf, s, methodEnd), target: latin1Decode(buf, t, targetEnd), version };
 }
 
 /** "1.0" / "1.1" from a validated "HTTP/d.d" at `v`; null for any other version (HTTP/2 preface included). */
@@ -237,11 +180,19 @@ function versionOf(buf: Uint8Array, v: number): "1.0" | "1.1" | null {
   return minor === 0x30 ? "1.0" : minor === 0x31 ? "1.1" : null;
 }
 
+/** The fields being parsed: one line's start, name end, value span and field number each. */
+interface FieldScan {
+  starts: number[];
+  spans: number[];
+  kinds: number[];
+  present: number;
+}
+
 /**
- * `field-name ":" OWS field-value OWS` in [s, e) (CRLF excluded). Returns the
- * header or an error reason.
+ * `field-name ":" OWS field-value OWS` in [s, e) (CRLF excluded), recorded in `scan`.
+ * Returns null, or an error reason.
  */
-function parseHeaderLine(buf: Uint8Array, s: number, e: number): Header | string {
+function parseHeaderLine(buf: Uint8Array, s: number, e: number, scan: FieldScan): string | null {
   // obs-fold is deprecated (RFC 9112 §5.2) and a classic smuggling vector.
   if (buf[s] === SP || buf[s] === HT) return "obsolete line folding";
   let i = s;
@@ -259,25 +210,28 @@ function parseHeaderLine(buf: Uint8Array, s: number, e: number): Header | string
     // CTLs except HT: NUL, and CR/LF that some backend would take as a line end.
     if ((b < SP && b !== HT) || b === DEL) return "invalid character in header value";
   }
-  return [latin1(buf, s, nameEnd), latin1(buf, i, end)];
+  const kind = kindAt(buf, s, nameEnd);
+  scan.kinds.push(kind);
+  if (kind !== 0) scan.present |= bit(kind);
+  scan.spans.push(nameEnd, i, end);
+  return null;
 }
 
 /**
  * Header lines from `pos` up to and including the empty line, each line's offset
- * going to `starts` (and the empty line's last). Returns the offset just past the
+ * going to `scan.starts` (and the empty line's last). Returns the offset just past the
  * final CRLF, or a need-more / error result.
  */
 function parseHeaders(
   buf: Uint8Array,
   view: Uint8Array,
   pos: number,
-  headers: Header[],
-  starts: number[],
+  scan: FieldScan,
   errCode: number,
 ): number | HeadError | typeof NEED_MORE {
   const limit = view.length;
   for (;;) {
-    starts.push(pos);
+    scan.starts.push(pos);
     if (pos >= limit) return incomplete(buf, errCode);
     if (buf[pos] === CR) {
       if (pos + 1 >= limit) return incomplete(buf, errCode);
@@ -287,12 +241,18 @@ function parseHeaders(
     const lf = view.indexOf(LF, pos);
     if (lf < 0) return incomplete(buf, errCode);
     if (lf === pos || buf[lf - 1] !== CR) return fail(errCode, "bare LF line ending");
-    const h = parseHeaderLine(buf, pos, lf - 1);
-    if (typeof h === "string") return fail(errCode, h);
-    if (headers.length >= MAX_HEADERS) return fail(errCode === 400 ? 431 : errCode, "too many header fields");
-    headers.push(h);
+    if (scan.kinds.length >= MAX_HEADERS) return fail(errCode === 400 ? 431 : errCode, "too many header fields");
+    const bad = parseHeaderLine(buf, pos, lf - 1, scan);
+    if (bad !== null) return fail(errCode, bad);
     pos = lf + 1;
   }
+}
+
+/** The scanned fields of a complete head in `buf`. */
+function fieldsOf(buf: Uint8Array, scan: FieldScan): Fields {
+  const fields = new Fields(buf, scan.starts, scan.kinds, scan.spans, null);
+  fields.present = scan.present;
+  return fields;
 }
 
 /** No end of head yet: wait, unless the head can no longer fit. */
@@ -306,22 +266,8 @@ function headView(buf: Uint8Array): Uint8Array {
   return buf.length > MAX_HEAD_BYTES ? buf.subarray(0, MAX_HEAD_BYTES) : buf;
 }
 
-/** Runs one of the head parsers with the head decoded once for it (see `latin1`). */
-function withDecodedHead<T>(buf: Uint8Array, parse: (buf: Uint8Array) => HeadResult<T>): HeadResult<T> {
-  decodeHead(buf, headView(buf));
-  try {
-    return parse(buf);
-  } finally {
-    forgetHead();
-  }
-}
-
 /** Parses a request head from the start of `buf`. Never throws. */
 export function parseRequestHead(buf: Uint8Array): HeadResult<RequestHead> {
-  return withDecodedHead(buf, requestHead);
-}
-
-function requestHead(buf: Uint8Array): HeadResult<RequestHead> {
   const view = headView(buf);
   const limit = view.length;
   let pos = 0;
@@ -347,43 +293,32 @@ function requestHead(buf: Uint8Array): HeadResult<RequestHead> {
   if (line === null) return NEED_MORE; // unreachable: a complete line is always judged
   if ("status" in line) return line;
 
-  const headers: Header[] = [];
-  const starts: number[] = [];
-  const end = parseHeaders(buf, view, lf + 1, headers, starts, 400);
+  const scan: FieldScan = { starts: [], spans: [], kinds: [], present: 0 };
+  const end = parseHeaders(buf, view, lf + 1, scan, 400);
   if (typeof end !== "number") return end;
+  const fields = fieldsOf(buf, scan);
 
   // Host decides routing, so exactly one well-formed Host is required for 1.1
   // (RFC 9112 §3.2); two could route differently here and at the backend.
   let host: string | null = null;
-  let hosts = 0;
-  for (const [n, v] of headers) {
-    if (!sameName(n, "host")) continue;
-    if (++hosts > 1) return fail(400, "multiple Host headers");
-    host = normalizeHost(v);
+  const hosts = fields.countOf(F_HOST);
+  if (hosts > 1) return fail(400, "multiple Host headers");
+  if (hosts === 1) {
+    host = normalizeHost(fields.value(fields.first(F_HOST)));
     if (host === null) return fail(400, "invalid Host header");
+  } else if (line.version === "1.1") {
+    return fail(400, "missing Host header");
   }
-  if (hosts === 0 && line.version === "1.1") return fail(400, "missing Host header");
 
   return {
     status: "ok",
-    head: {
-      method: line.method,
-      target: line.target,
-      version: line.version,
-      headers,
-      host,
-      source: { bytes: buf, starts },
-    },
+    head: new ParsedRequest(line.method, line.target, line.version, host, fields),
     length: end,
   };
 }
 
 /** Parses a response head (from an upstream) from the start of `buf`. Errors are 502. Never throws. */
 export function parseResponseHead(buf: Uint8Array): HeadResult<ResponseHead> {
-  return withDecodedHead(buf, responseHead);
-}
-
-function responseHead(buf: Uint8Array): HeadResult<ResponseHead> {
   const view = headView(buf);
   const limit = view.length;
   const lf = view.indexOf(LF, 0);
@@ -410,15 +345,13 @@ function responseHead(buf: Uint8Array): HeadResult<ResponseHead> {
       const b = buf[k];
       if ((b < SP && b !== HT) || b === DEL) return fail(502, "invalid character in reason phrase");
     }
-    reason = latin1(buf, 13, e);
+    reason = e === 15 && buf[13] === 0x4f && buf[14] === 0x4b ? "OK" : latin1Decode(buf, 13, e);
   }
 
-  const headers: Header[] = [];
-  const starts: number[] = [];
-  const end = parseHeaders(buf, view, lf + 1, headers, starts, 502);
+  const scan: FieldScan = { starts: [], spans: [], kinds: [], present: 0 };
+  const end = parseHeaders(buf, view, lf + 1, scan, 502);
   if (typeof end !== "number") return end;
-  const source = { bytes: buf, starts };
-  return { status: "ok", head: { version, status, reason, headers, source }, length: end };
+  return { status: "ok", head: new ParsedResponse(version, status, reason, fieldsOf(buf, scan)), length: end };
 }
 
 const HEX = new Uint8Array(256);
@@ -435,12 +368,25 @@ for (let c = 0x41; c <= 0x5a; c++) REG_NAME[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) REG_NAME[c] = 1;
 
 /**
+ * Whether `v` is already its own routing key: lowercase letters, digits, "-" and
+ * inner dots only (the usual Host), so nothing is cut, lowercased or copied.
+ */
+function plainHost(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e)) return false;
+  }
+  return v.charCodeAt(v.length - 1) !== 0x2e;
+}
+
+/**
  * `host [":" port]` to the routing key: lowercased, port and one trailing dot
  * dropped, IPv6 kept in brackets. "" stays "" (RFC 9112 §3.2 allows an empty
  * Host). Returns null when malformed.
  */
 function normalizeHost(v: string): string | null {
   if (v === "") return "";
+  if (plainHost(v)) return v;
   let i: number;
   if (v.charCodeAt(0) === 0x5b) {
     // "[" IPv6address "]": hex digits, colons and (for embedded IPv4) dots.

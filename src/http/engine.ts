@@ -9,7 +9,6 @@
  * message starts with them, which is how pipelined requests work.
  */
 import {
-  headerValues,
   type HeadResult,
   parseRequestHead,
   parseResponseHead,
@@ -32,6 +31,7 @@ import {
   vaneResponse,
 } from "./headers.ts";
 import { concatBytes } from "../detect/bytes.ts";
+import { F_EXPECT } from "../detect/http-fields.ts";
 
 export interface UpstreamLease {
   conn: TcpConn;
@@ -214,7 +214,7 @@ async function serveOne(
   // Body bytes (or a pipelined request) that came with the head: read again when their turn comes.
   const extra = got.rest !== null;
   if (extra) client.unread(got.rest!.slice());
-  const clientKeepAlive = keepAlive(head.version, head.headers);
+  const clientKeepAlive = keepAlive(head.version, head.fields);
   const x = new Exchange(ctx, client, head.method, clientKeepAlive, got.bytes);
 
   const framing = requestFraming(head);
@@ -242,11 +242,10 @@ async function serveOne(
   // Answer `Expect: 100-continue` ourselves once an upstream is ready (nginx does the
   // same): the client then sends the body while we stream it, with no guessing wait.
   const expectContinue = hasBody && head.version === "1.1" &&
-    headerValues(head.headers, "expect").some((v) => v.toLowerCase() === "100-continue");
+    head.fields.values(F_EXPECT).some((v) => v.toLowerCase() === "100-continue");
   // Built now, while the head's bytes are still those read (no client read since).
   const requestHead = headBytes(
-    head.source,
-    head.headers,
+    head.fields,
     requestPlan(head, { clientAddress: ctx.client.address, proto: ctx.proto, upgrade, dropExpect: expectContinue }),
     `${head.method} ${head.target} HTTP/1.1`,
     head.version === "1.1",
@@ -310,8 +309,7 @@ async function serveOne(
         // 100 was already sent by vane; other interim answers (103…) go on to a 1.1 client.
         if (!(interim.status === 100 && sentContinue) && head.version === "1.1") {
           const bytes = headBytes(
-            interim.source,
-            interim.headers,
+            interim.fields,
             responsePlan(interim, false, null),
             `HTTP/1.1 ${interim.status} ${interim.reason}`,
             interim.version === "1.1",
@@ -339,7 +337,7 @@ async function serveOne(
     }
     // The retry case broke out without a head.
     if (res === null || res.kind !== "ok") continue;
-    return respond(x, upstream, res.head, res.rest, lease, route, head, decision.response);
+    return respond(x, upstream, res.head, res.rest, lease, route, head, upgrade, decision.response);
   }
 }
 
@@ -356,17 +354,19 @@ async function respond(
   lease: UpstreamLease,
   route: HttpRoute,
   req: RequestHead,
+  /** Whether the request asked to switch protocols (read while its fields were good). */
+  upgradeAsked: boolean,
   edits: readonly HeaderEdit[],
 ): Promise<boolean> {
   const { client, ctx } = x;
   if (res.status === 101) {
-    if (isUpgrade(req) === null) {
+    if (!upgradeAsked) {
       route.release(lease, false);
       x.report(route, 502);
       await send(client, vaneResponse(502, "unexpected protocol switch", true));
       return false;
     }
-    const h = headBytes(res.source, res.headers, responsePlan(res, true, null), `HTTP/1.1 101 ${res.reason}`, res.version === "1.1", []);
+    const h = headBytes(res.fields, responsePlan(res, true, null), `HTTP/1.1 101 ${res.reason}`, res.version === "1.1", []);
     // The tunnel's first bytes, if the upstream spoke at once.
     if (rest !== null) upstream.unread(rest.slice());
     x.out += h.length;
@@ -392,6 +392,8 @@ async function respond(
   const close = !x.keepAlive || framing.kind === "until-close" || dechunk || ctx.retired?.() === true;
   const connection = close ? "close" : req.version === "1.0" ? "keep-alive" : null;
   const plan = responsePlan(res, false, connection, dechunk);
+  // Read now: the response's fields are only good until the next read of the upstream.
+  const upstreamKeepAlive = keepAlive(res.version, res.fields);
   const startLine = `HTTP/1.1 ${res.status} ${res.reason}`;
   const asReceived = res.version === "1.1";
 
@@ -403,7 +405,7 @@ async function respond(
     const length = framing.kind === "length" ? framing.length : 0;
     const inHand = rest === null ? 0 : Math.min(rest.length, length);
     const body = inHand === 0 ? null : inHand === rest!.length ? rest : rest!.subarray(0, inHand);
-    const bytes = headBytes(res.source, res.headers, plan, startLine, asReceived, edits, body);
+    const bytes = headBytes(res.fields, plan, startLine, asReceived, edits, body);
     // Bytes after the body answer nothing; the connection is not reused then.
     const overflow = rest !== null && rest.length > length;
     x.out += bytes.length - inHand;
@@ -417,7 +419,7 @@ async function respond(
   } else {
     // Chunked (checked by the decoder on the way) or until the close: the bytes in
     // hand go through the copy, the first of them in the head's write.
-    const h = headBytes(res.source, res.headers, plan, startLine, asReceived, edits);
+    const h = headBytes(res.fields, plan, startLine, asReceived, edits);
     if (rest !== null) upstream.unread(rest.slice());
     x.out += h.length;
     const coalesce = rest !== null && !dechunk;
@@ -437,7 +439,7 @@ async function respond(
   }
   // The client's Connection header never reached the upstream, so only the upstream's own
   // word counts; bytes after the response would be an answer to nothing: do not reuse.
-  const upstreamReusable = end === "done" && framing.kind !== "until-close" && keepAlive(res.version, res.headers);
+  const upstreamReusable = end === "done" && framing.kind !== "until-close" && upstreamKeepAlive;
   route.release(lease, upstreamReusable);
   return !close;
 }

@@ -4,7 +4,15 @@
  * smuggling"). So requests follow HAProxy's rules: any framing that two
  * implementations could read differently is refused, never guessed at.
  */
-import { type Header, headerValues, type RequestHead, type ResponseHead, sameName } from "../detect/http-head.ts";
+import type { RequestHead, ResponseHead } from "../detect/http-head.ts";
+import {
+  bit,
+  F_CONNECTION,
+  F_CONTENT_LENGTH,
+  F_TRANSFER_ENCODING,
+  F_UPGRADE,
+  type Fields,
+} from "../detect/http-fields.ts";
 
 export type BodyFraming =
   | { kind: "none" }
@@ -68,10 +76,25 @@ function contentLength(values: string[]): number | null {
   return result;
 }
 
+/** Either framing field: most requests (GET) have neither. */
+const FRAMING_FIELDS = bit(F_TRANSFER_ENCODING) | bit(F_CONTENT_LENGTH);
+
+/** The one Content-Length of `fields`, read from its bytes when it is plain digits; null if invalid. */
+function lengthOf(fields: Fields): number | null {
+  const i = fields.first(F_CONTENT_LENGTH);
+  if (fields.countOf(F_CONTENT_LENGTH) === 1) {
+    const n = fields.digits(i);
+    if (n >= 0) return n;
+  }
+  return contentLength(fields.values(F_CONTENT_LENGTH));
+}
+
 /** Where the request body ends, or a 400/501 error for framing that could be read two ways. */
 export function requestFraming(head: RequestHead): BodyFraming {
-  const te = headerValues(head.headers, "transfer-encoding");
-  const cl = headerValues(head.headers, "content-length");
+  const fields = head.fields;
+  if ((fields.present & FRAMING_FIELDS) === 0) return NONE;
+  const te = fields.values(F_TRANSFER_ENCODING);
+  const cl = fields.values(F_CONTENT_LENGTH);
   if (te.length > 0) {
     // HTTP/1.0 has no chunked coding; a 1.0 server would read the body by Content-Length or not at all.
     if (head.version === "1.0") return error(400, "Transfer-Encoding in an HTTP/1.0 request");
@@ -92,7 +115,7 @@ export function requestFraming(head: RequestHead): BodyFraming {
     return CHUNKED;
   }
   if (cl.length > 0) {
-    const length = contentLength(cl);
+    const length = lengthOf(fields);
     if (length === null) return error(400, "invalid Content-Length");
     return { kind: "length", length };
   }
@@ -111,7 +134,8 @@ export function responseFraming(requestMethod: string, head: ResponseHead): Body
   // After a 2xx to CONNECT the connection is a tunnel; its bytes are not a body.
   if (requestMethod === "CONNECT" && status < 300) return NONE;
 
-  const te = headerValues(head.headers, "transfer-encoding");
+  const fields = head.fields;
+  const te = fields.values(F_TRANSFER_ENCODING);
   if (te.length > 0) {
     // §6.1: TE in a 1.0 message means the framing is faulty.
     if (head.version === "1.0") return error(502, "Transfer-Encoding in an HTTP/1.0 response");
@@ -124,9 +148,8 @@ export function responseFraming(requestMethod: string, head: ResponseHead): Body
     // chunked the body runs to the close (rule 4).
     return last ? CHUNKED : UNTIL_CLOSE;
   }
-  const cl = headerValues(head.headers, "content-length");
-  if (cl.length > 0) {
-    const length = contentLength(cl);
+  if ((fields.present & bit(F_CONTENT_LENGTH)) !== 0) {
+    const length = lengthOf(fields);
     if (length === null) return error(502, "invalid Content-Length in response");
     return { kind: "length", length };
   }
@@ -136,18 +159,10 @@ export function responseFraming(requestMethod: string, head: ResponseHead): Body
 /** Shared by every message without a Connection header (most of them): never modified. */
 const NO_TOKENS: ReadonlySet<string> = new Set();
 
-/**
- * The last two answers of `connectionTokens`: a request and its response are each asked
- * about several times (keep-alive, upgrade, which fields go on), and heads are never
- * modified once parsed.
- */
-const memo: { headers: Header[] | null; tokens: ReadonlySet<string> }[] = [
-  { headers: null, tokens: NO_TOKENS },
-  { headers: null, tokens: NO_TOKENS },
-];
-let memoNext = 0;
+/** The sets of the usual single Connection values, matched on their bytes. */
+const USUAL_TOKENS: [string, ReadonlySet<string>][] = ["keep-alive", "close", "upgrade"].map((t) => [t, new Set([t])]);
 
-/** Token sets of single Connection values seen, shared (they are never modified); bounded. */
+/** Token sets of other single Connection values seen, shared (they are never modified); bounded. */
 const tokensByValue = new Map<string, ReadonlySet<string>>();
 const TOKEN_SETS_KEPT = 64;
 
@@ -157,25 +172,22 @@ function tokenSet(values: string[]): ReadonlySet<string> {
   return out;
 }
 
-/** Lowercased tokens of every Connection header. */
-export function connectionTokens(headers: Header[]): ReadonlySet<string> {
-  if (memo[0].headers === headers) return memo[0].tokens;
-  if (memo[1].headers === headers) return memo[1].tokens;
-  let tokens = NO_TOKENS;
-  // Most messages have no such field: skip the work then.
-  const values = headerValues(headers, "connection");
-  if (values.length === 1) {
-    // Nearly always one of a few values ("keep-alive", "close", "Upgrade"): made once.
-    tokens = tokensByValue.get(values[0]) ?? tokenSet(values);
-    if (tokensByValue.size < TOKEN_SETS_KEPT) tokensByValue.set(values[0], tokens);
-  } else if (values.length > 1) {
-    tokens = tokenSet(values);
+/** Lowercased tokens of every Connection field; worked out once per head. */
+export function connectionTokens(fields: Fields): ReadonlySet<string> {
+  return fields.connection ??= readConnection(fields);
+}
+
+function readConnection(fields: Fields): ReadonlySet<string> {
+  if ((fields.present & bit(F_CONNECTION)) === 0) return NO_TOKENS;
+  if (fields.countOf(F_CONNECTION) === 1) {
+    const i = fields.first(F_CONNECTION);
+    for (const [value, tokens] of USUAL_TOKENS) if (fields.valueIs(i, value)) return tokens;
+    const value = fields.value(i);
+    const tokens = tokensByValue.get(value) ?? tokenSet([value]);
+    if (tokensByValue.size < TOKEN_SETS_KEPT) tokensByValue.set(value, tokens);
+    return tokens;
   }
-  const slot = memo[memoNext];
-  memoNext ^= 1;
-  slot.headers = headers;
-  slot.tokens = tokens;
-  return tokens;
+  return tokenSet(fields.values(F_CONNECTION));
 }
 
 /**
@@ -184,14 +196,14 @@ export function connectionTokens(headers: Header[]): ReadonlySet<string> {
  * "upgrade" must also be a Connection option (RFC 9110 §7.8).
  */
 export function isUpgrade(head: RequestHead): string | null {
-  if (!connectionTokens(head.headers).has("upgrade")) return null;
-  const protocols = listTokens(headerValues(head.headers, "upgrade"));
+  if (!connectionTokens(head.fields).has("upgrade")) return null;
+  const protocols = listTokens(head.fields.values(F_UPGRADE));
   return protocols.length > 0 ? protocols[0].toLowerCase() : null;
 }
 
 /** Whether the connection stays open after this message (RFC 9112 §9.3). */
-export function keepAlive(version: "1.0" | "1.1", headers: Header[]): boolean {
-  const tokens = connectionTokens(headers);
+export function keepAlive(version: "1.0" | "1.1", fields: Fields): boolean {
+  const tokens = connectionTokens(fields);
   if (tokens.has("close")) return false;
   return version === "1.1" || tokens.has("keep-alive");
 }

@@ -3,7 +3,25 @@
  * fields describe one connection, so a proxy drops them and speaks for itself on
  * each side; the X-Forwarded-* fields tell the backend who really asked.
  */
-import { type Header, type HeadSource, type RequestHead, type ResponseHead, sameName } from "../detect/http-head.ts";
+import type { RequestHead, ResponseHead } from "../detect/http-head.ts";
+import {
+  bit,
+  F_CONNECTION,
+  F_EXPECT,
+  F_HOST,
+  F_KEEP_ALIVE,
+  F_PROXY_CONNECTION,
+  F_TE,
+  F_TRAILER,
+  F_TRANSFER_ENCODING,
+  F_UPGRADE,
+  F_X_FORWARDED_FOR,
+  F_X_FORWARDED_HOST,
+  F_X_FORWARDED_PROTO,
+  type Fields,
+  type Header,
+  KNOWN_NAMES,
+} from "../detect/http-fields.ts";
 import { connectionTokens } from "./framing.ts";
 import { allocBytes, concatBytes } from "../detect/bytes.ts";
 
@@ -11,37 +29,37 @@ const ENCODER = new TextEncoder();
 // deno-lint-ignore no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
 
-/** Always hop-by-hop, whatever Connection says. Transfer-Encoding is not here: we forward bodies as framed. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"]);
+/**
+ * Always hop-by-hop, whatever Connection says (Upgrade goes on for a protocol switch).
+ * Transfer-Encoding is not here: we forward bodies as framed.
+ */
+const HOP_BY_HOP = bit(F_CONNECTION) | bit(F_KEEP_ALIVE) | bit(F_PROXY_CONNECTION) | bit(F_TE) | bit(F_TRAILER) |
+  bit(F_UPGRADE);
 /** Set by vane from what it saw; a client-supplied value would be a lie passed on. */
-const FORWARDED_REPLACED = new Set(["x-forwarded-proto", "x-forwarded-host"]);
+const FORWARDED_REPLACED = bit(F_X_FORWARDED_PROTO) | bit(F_X_FORWARDED_HOST);
+/** Every field a request plan may act on, whatever Connection names. */
+const REQUEST_PLANNED = HOP_BY_HOP | FORWARDED_REPLACED | bit(F_X_FORWARDED_FOR) | bit(F_EXPECT) | bit(F_HOST);
 
-/** Whether a field (by lowercased name) stops at this hop; with `upgrade`, Upgrade goes on. */
-function hopByHop(lower: string, upgrade: boolean, named: ReadonlySet<string>): boolean {
-  return lower === "upgrade" ? !upgrade : HOP_BY_HOP.has(lower) || named.has(lower);
-}
+/** Connection options that name no field, or a field the plans know by number. */
+const NAMES_NO_OTHER = new Set(["close", ...KNOWN_NAMES.slice(1)]);
 
 /**
- * The names a plan acts on (hop-by-hop, X-Forwarded-*, Expect, Host,
- * Transfer-Encoding) and those Connection names: any other field is kept without being
- * lowercased.
+ * Whether field i stops at this hop: always for HOP_BY_HOP, and for every field the
+ * Connection options name (`named`); with `upgrade`, Upgrade goes on. `other` says
+ * whether `named` holds names beyond the known fields, which only then are compared.
  */
-const PLANNED_BY_LENGTH = new Map<number, string[]>();
-for (
-  const n of [...HOP_BY_HOP, ...FORWARDED_REPLACED, "x-forwarded-for", "expect", "host", "transfer-encoding"]
-) {
-  const list = PLANNED_BY_LENGTH.get(n.length) ?? [];
-  list.push(n);
-  PLANNED_BY_LENGTH.set(n.length, list);
+function hopByHop(fields: Fields, i: number, upgrade: boolean, named: ReadonlySet<string>, other: boolean): boolean {
+  const kind = fields.kinds[i];
+  if (kind === F_UPGRADE) return !upgrade;
+  if (kind !== 0) return (HOP_BY_HOP & bit(kind)) !== 0 || (named.size > 0 && named.has(KNOWN_NAMES[kind]));
+  return other && named.has(fields.name(i).toLowerCase());
 }
 
-/** The lowercased name when a plan may act on it, else null. */
-function plannedName(name: string, named: ReadonlySet<string>): string | null {
-  for (const t of named) if (sameName(name, t)) return t;
-  const candidates = PLANNED_BY_LENGTH.get(name.length);
-  if (candidates === undefined) return null;
-  for (const c of candidates) if (sameName(name, c)) return c;
-  return null;
+/** Whether Connection names a field beyond the known ones ("Connection: x-foo"). */
+function namesOther(named: ReadonlySet<string>): boolean {
+  if (named.size === 0) return false;
+  for (const t of named) if (!NAMES_NO_OTHER.has(t)) return true;
+  return false;
 }
 
 /**
@@ -74,25 +92,33 @@ export interface ForwardInfo {
  * and `Connection: upgrade` is added: the backend needs both to switch protocols.
  */
 export function requestPlan(head: RequestHead, info: ForwardInfo): FieldPlan {
-  const headers = head.headers;
-  const named = connectionTokens(headers);
+  const fields = head.fields;
+  const named = connectionTokens(fields);
+  const other = namesOther(named);
   const plan: FieldPlan = { keep: null, append: [] };
   let xff: string | null = null;
   let host: string | null = null;
-  for (let i = 0; i < headers.length; i++) {
-    const [name, value] = headers[i];
-    const lower = plannedName(name, named);
-    if (lower === null) continue;
-    if (hopByHop(lower, info.upgrade, named)) {
-      dropField(plan, headers.length, i);
-    } else if (lower === "x-forwarded-for") {
-      // Several XFF fields are one list (RFC 9110 §5.3); fold them, then append us.
-      xff = xff === null ? value : `${xff}, ${value}`;
-      dropField(plan, headers.length, i);
-    } else if (FORWARDED_REPLACED.has(lower) || (info.dropExpect && lower === "expect")) {
-      dropField(plan, headers.length, i);
-    } else if (lower === "host") {
-      host = value;
+  // Most requests carry no field a plan acts on but Host: then only Host is looked at.
+  if ((fields.present & ~bit(F_HOST) & REQUEST_PLANNED) === 0 && !other) {
+    const h = fields.first(F_HOST);
+    if (h >= 0) host = fields.value(h);
+  } else {
+    const n = fields.count;
+    for (let i = 0; i < n; i++) {
+      const kind = fields.kinds[i];
+      if (kind === 0 && !other) continue;
+      if (hopByHop(fields, i, info.upgrade, named, other)) {
+        dropField(plan, n, i);
+      } else if (kind === F_X_FORWARDED_FOR) {
+        // Several XFF fields are one list (RFC 9110 §5.3); fold them, then append us.
+        const value = fields.value(i);
+        xff = xff === null ? value : `${xff}, ${value}`;
+        dropField(plan, n, i);
+      } else if ((FORWARDED_REPLACED & bit(kind)) !== 0 || (info.dropExpect && kind === F_EXPECT)) {
+        dropField(plan, n, i);
+      } else if (kind === F_HOST) {
+        host = fields.value(i);
+      }
     }
   }
   if (info.upgrade) plan.append.push(["Connection", "upgrade"]);
@@ -115,14 +141,19 @@ export function responsePlan(
   connection: "close" | "keep-alive" | null,
   dropFraming = false,
 ): FieldPlan {
-  const headers = head.headers;
-  const named = connectionTokens(headers);
+  const fields = head.fields;
+  const named = connectionTokens(fields);
+  const other = namesOther(named);
   const plan: FieldPlan = { keep: null, append: [] };
-  for (let i = 0; i < headers.length; i++) {
-    const lower = plannedName(headers[i][0], named);
-    if (lower === null) continue;
-    if (hopByHop(lower, upgrade, named) || (dropFraming && lower === "transfer-encoding")) {
-      dropField(plan, headers.length, i);
+  const planned = HOP_BY_HOP | (dropFraming ? bit(F_TRANSFER_ENCODING) : 0);
+  if ((fields.present & planned) !== 0 || named.size > 0) {
+    const n = fields.count;
+    for (let i = 0; i < n; i++) {
+      const kind = fields.kinds[i];
+      if (kind === 0 && !other) continue;
+      if (hopByHop(fields, i, upgrade, named, other) || (dropFraming && kind === F_TRANSFER_ENCODING)) {
+        dropField(plan, n, i);
+      }
     }
   }
   if (upgrade) plan.append.push(["Connection", "upgrade"]);
@@ -142,11 +173,10 @@ export function plannedHeaders(headers: Header[], plan: FieldPlan): Header[] {
  * A head to send, with `body` after it in the same buffer. Without edits, and with the
  * start line as received (`startLine` is only what it would be rewritten to), the kept
  * lines are copied as they came: one allocation, no decoding or encoding. Otherwise the
- * fields are written anew. `source` must still be valid (no read since it was parsed).
+ * fields are written anew. `fields` must still be valid (no read since it was parsed).
  */
 export function headBytes(
-  source: HeadSource,
-  headers: Header[],
+  fields: Fields,
   plan: FieldPlan,
   startLine: string,
   asReceived: boolean,
@@ -154,10 +184,10 @@ export function headBytes(
   body: Uint8Array | null = null,
 ): Uint8Array {
   if (!asReceived || edits.length > 0) {
-    const head = serializeHead(startLine, applyEdits(plannedHeaders(headers, plan), edits));
+    const head = serializeHead(startLine, applyEdits(plannedHeaders(fields.list, plan), edits));
     return body === null || body.length === 0 ? head : concatBytes(head, body);
   }
-  const { bytes, starts } = source;
+  const { bytes, starts } = fields;
   const keep = plan.keep;
   const end = starts[starts.length - 1];
   let size = end + 2 + (body === null ? 0 : body.length);

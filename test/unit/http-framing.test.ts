@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Header, RequestHead, ResponseHead } from "../../src/detect/http-head.ts";
+import { Fields, type Header, parseResponseHead, type RequestHead, type ResponseHead } from "../../src/detect/http-head.ts";
 import {
   type BodyFraming,
   ChunkedDecoder,
@@ -10,15 +10,30 @@ import {
   responseFraming,
 } from "../../src/http/framing.ts";
 
-/** Framing reads fields only, never the bytes they came in. */
-const NO_SOURCE = { bytes: new Uint8Array(0), starts: [0] };
+/**
+ * Fields are read two ways: from the bytes they were parsed from ("parsed"), and from
+ * strings (a head made by hand, "listed"). Every case runs both.
+ */
+type Made = "parsed" | "listed";
+const MADE: Made[] = ["parsed", "listed"];
 
-function request(headers: Header[], version: "1.0" | "1.1" = "1.1", method = "POST"): RequestHead {
-  return { method, target: "/", version, headers: [["Host", "h"], ...headers], host: "h", source: NO_SOURCE };
+function fieldsFrom(headers: Header[], made: Made): Fields {
+  if (made === "listed") return Fields.fromList(headers);
+  const head = "HTTP/1.1 200 OK\r\n" + headers.map(([n, v]) => `${n}: ${v}\r\n`).join("") + "\r\n";
+  const r = parseResponseHead(bytes(head));
+  if (r.status !== "ok") throw new Error(`test head did not parse: ${JSON.stringify(head)}`);
+  return r.head.fields;
 }
 
-function response(status: number, headers: Header[], version: "1.0" | "1.1" = "1.1"): ResponseHead {
-  return { version, status, reason: "", headers, source: NO_SOURCE };
+function request(headers: Header[], version: "1.0" | "1.1" = "1.1", method = "POST", made: Made = "parsed"): RequestHead {
+  const fields = fieldsFrom([["Host", "h"], ...headers], made);
+  // A getter, as on parsed heads: reading the strings first would hide the bytes' path.
+  return { method, target: "/", version, host: "h", fields, get headers() { return fields.list; } };
+}
+
+function response(status: number, headers: Header[], version: "1.0" | "1.1" = "1.1", made: Made = "parsed"): ResponseHead {
+  const fields = fieldsFrom(headers, made);
+  return { version, status, reason: "", fields, get headers() { return fields.list; } };
 }
 
 /** The framing kind, or the error code. */
@@ -80,9 +95,11 @@ describe("requestFraming", () => {
     ["gzip and chunked headers", [["Transfer-Encoding", "gzip"], ["Transfer-Encoding", "chunked"]], 501],
   ];
   for (const [name, headers, want, version] of cases) {
-    it(`${name} -> ${want}`, () => {
-      expect(summary(requestFraming(request(headers, version)))).toBe(want);
-    });
+    for (const made of MADE) {
+      it(`${name} -> ${want} (${made})`, () => {
+        expect(summary(requestFraming(request(headers, version, "POST", made)))).toBe(want);
+      });
+    }
   }
 });
 
@@ -112,17 +129,26 @@ describe("responseFraming", () => {
     ["404 with CL", "POST", 404, [["Content-Length", "0"]], "length 0"],
   ];
   for (const [name, method, status, headers, want, version] of cases) {
-    it(`${name} -> ${want}`, () => {
-      expect(summary(responseFraming(method, response(status, headers, version)))).toBe(want);
-    });
+    for (const made of MADE) {
+      it(`${name} -> ${want} (${made})`, () => {
+        expect(summary(responseFraming(method, response(status, headers, version, made)))).toBe(want);
+      });
+    }
   }
 });
 
 describe("connectionTokens, keepAlive, isUpgrade", () => {
   it("collects lowercased tokens from every Connection header", () => {
     const h: Header[] = [["Connection", "Keep-Alive, Upgrade"], ["connection", " ,X-Foo ,"]];
-    expect([...connectionTokens(h)].sort()).toEqual(["keep-alive", "upgrade", "x-foo"]);
-    expect(connectionTokens([]).size).toBe(0);
+    for (const made of MADE) {
+      expect([...connectionTokens(fieldsFrom(h, made))].sort()).toEqual(["keep-alive", "upgrade", "x-foo"]);
+      expect(connectionTokens(fieldsFrom([], made)).size).toBe(0);
+      // The usual single values, matched on their bytes, in any case.
+      expect([...connectionTokens(fieldsFrom([["Connection", "Keep-ALIVE"]], made))]).toEqual(["keep-alive"]);
+      expect([...connectionTokens(fieldsFrom([["Connection", "close"]], made))]).toEqual(["close"]);
+      expect([...connectionTokens(fieldsFrom([["Connection", "UPGRADE"]], made))]).toEqual(["upgrade"]);
+      expect([...connectionTokens(fieldsFrom([["Connection", "keep-alives"]], made))]).toEqual(["keep-alives"]);
+    }
   });
 
   const ka: ["1.0" | "1.1", Header[], boolean][] = [
@@ -136,19 +162,24 @@ describe("connectionTokens, keepAlive, isUpgrade", () => {
     ["1.0", [["Connection", "keepalive"]], false],
   ];
   for (const [version, headers, want] of ka) {
-    it(`keepAlive ${version} ${JSON.stringify(headers)} -> ${want}`, () => {
-      expect(keepAlive(version, headers)).toBe(want);
-    });
+    for (const made of MADE) {
+      it(`keepAlive ${version} ${JSON.stringify(headers)} -> ${want} (${made})`, () => {
+        expect(keepAlive(version, fieldsFrom(headers, made))).toBe(want);
+      });
+    }
   }
 
-  it("isUpgrade needs both the Connection option and an Upgrade header", () => {
-    expect(isUpgrade(request([["Connection", "Upgrade"], ["Upgrade", "WebSocket"]], "1.1", "GET"))).toBe("websocket");
-    expect(isUpgrade(request([["Connection", "keep-alive, upgrade"], ["Upgrade", "h2c, websocket"]]))).toBe("h2c");
-    expect(isUpgrade(request([["Upgrade", "websocket"]]))).toBeNull();
-    expect(isUpgrade(request([["Connection", "upgrade"]]))).toBeNull();
-    expect(isUpgrade(request([["Connection", "upgrade"], ["Upgrade", " "]]))).toBeNull();
-    expect(isUpgrade(request([["Connection", "upgraded"], ["Upgrade", "websocket"]]))).toBeNull();
-  });
+  for (const made of MADE) {
+    it(`isUpgrade needs both the Connection option and an Upgrade header (${made})`, () => {
+      const req = (h: Header[]) => request(h, "1.1", "GET", made);
+      expect(isUpgrade(req([["Connection", "Upgrade"], ["Upgrade", "WebSocket"]]))).toBe("websocket");
+      expect(isUpgrade(req([["Connection", "keep-alive, upgrade"], ["Upgrade", "h2c, websocket"]]))).toBe("h2c");
+      expect(isUpgrade(req([["Upgrade", "websocket"]]))).toBeNull();
+      expect(isUpgrade(req([["Connection", "upgrade"]]))).toBeNull();
+      expect(isUpgrade(req([["Connection", "upgrade"], ["Upgrade", ","]]))).toBeNull();
+      expect(isUpgrade(req([["Connection", "upgraded"], ["Upgrade", "websocket"]]))).toBeNull();
+    });
+  }
 });
 
 /** Feeds chunks in order; returns the decoded body, the decoder, and the rest joined. */

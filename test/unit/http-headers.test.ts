@@ -30,7 +30,7 @@ const forward = { clientAddress: "192.0.2.7", proto: "http" as const, upgrade: f
 function upstream(raw: string, asReceived: boolean, info = forward): string {
   const head = ok(parseRequestHead(bytes(raw)));
   const plan = requestPlan(head, info);
-  return text(headBytes(head.source, head.headers, plan, `${head.method} ${head.target} HTTP/1.1`, asReceived, []));
+  return text(headBytes(head.fields, plan, `${head.method} ${head.target} HTTP/1.1`, asReceived, []));
 }
 
 describe("requestPlan with headBytes", () => {
@@ -84,13 +84,13 @@ describe("responsePlan with headBytes", () => {
 
   it("drops hop-by-hop fields and puts the body in the same buffer", () => {
     const res = ok(parseResponseHead(bytes(raw)));
-    const out = headBytes(res.source, res.headers, responsePlan(res, false, null), "", true, [], bytes("ok\n"));
+    const out = headBytes(res.fields, responsePlan(res, false, null), "", true, [], bytes("ok\n"));
     expect(text(out)).toBe("HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\n\r\nok\n");
   });
 
   it("says Connection: close when vane closes, and drops Transfer-Encoding for a body it decodes", () => {
     const res = ok(parseResponseHead(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX: 1\r\n\r\n")));
-    const out = headBytes(res.source, res.headers, responsePlan(res, false, "close", true), "", true, []);
+    const out = headBytes(res.fields, responsePlan(res, false, "close", true), "", true, []);
     expect(text(out)).toBe("HTTP/1.1 200 OK\r\nX: 1\r\nConnection: close\r\n\r\n");
   });
 
@@ -98,7 +98,7 @@ describe("responsePlan with headBytes", () => {
     const res = ok(parseResponseHead(bytes(raw)));
     const plan = responsePlan(res, false, null);
     expect(plannedHeaders(res.headers, plan)).toEqual([["Server", "s"], ["Content-Length", "3"]]);
-    const out = headBytes(res.source, res.headers, plan, "HTTP/1.1 200 OK", true, [
+    const out = headBytes(res.fields, plan, "HTTP/1.1 200 OK", true, [
       { op: "set", name: "server", value: "vane" },
       { op: "add", name: "x-cache", value: "miss" },
     ]);
