@@ -84,20 +84,21 @@ export function kindOf(name: string): number {
 
 const NO_VALUES: readonly string[] = Object.freeze([]);
 
+/** Numbers per line in a layout: start, end of name, start and end of value, field number. */
+export const LINE = 5;
+
 /**
- * One head's fields. `starts[i]` is where line i begins, and `starts[count]` where the
- * blank line does; the start line runs from 0 to `starts[0]` (see headBytes).
+ * One head's fields, as `layout` says where they are: per line, LINE numbers (see
+ * there), then where the blank line starts. The start line runs from 0 to `start(0)`
+ * (see headBytes). One array per head, as the parser allocates little per message.
  */
 export class Fields {
   /** The buffer parsed, which starts with the head. */
   readonly bytes: Uint8Array;
-  readonly starts: number[];
-  /** The field number of each line (0: another field). */
-  readonly kinds: number[];
+  readonly count: number;
   /** `bit(kind)` set for every known field present. */
-  present = 0;
-  /** Per line: end of the name, start and end of the trimmed value. */
-  readonly #spans: number[];
+  readonly present: number;
+  readonly #layout: number[];
   #list: Header[] | null;
   #lastValueAt = -1;
   #lastValue = "";
@@ -107,41 +108,50 @@ export class Fields {
    */
   connection: ReadonlySet<string> | null = null;
 
-  constructor(bytes: Uint8Array, starts: number[], kinds: number[], spans: number[], list: Header[] | null) {
+  constructor(bytes: Uint8Array, layout: number[], present: number, list: Header[] | null) {
     this.bytes = bytes;
-    this.starts = starts;
-    this.kinds = kinds;
-    this.#spans = spans;
+    this.#layout = layout;
+    this.count = (layout.length - 1) / LINE;
+    this.present = present;
     this.#list = list;
   }
 
   /** Fields from strings (a head made by hand, as tests do): no bytes to copy lines from. */
   static fromList(list: Header[]): Fields {
-    const f = new Fields(new Uint8Array(0), [0], list.map(([n]) => kindOf(n)), [], list);
-    for (const k of f.kinds) if (k !== 0) f.present |= bit(k);
-    return f;
+    const layout: number[] = [];
+    let present = 0;
+    for (const [name] of list) {
+      const k = kindOf(name);
+      if (k !== 0) present |= bit(k);
+      layout.push(0, 0, 0, 0, k);
+    }
+    layout.push(0);
+    return new Fields(new Uint8Array(0), layout, present, list);
   }
 
-  get count(): number {
-    return this.kinds.length;
+  /** Where line i starts; `start(count)` is where the blank line does. */
+  start(i: number): number {
+    return this.#layout[LINE * i];
+  }
+
+  /** The field number of line i (0: another field). */
+  kind(i: number): number {
+    return this.#layout[LINE * i + 4];
   }
 
   /** Every field as strings, in the order received; made once (do not modify). */
   get list(): Header[] {
     if (this.#list !== null) return this.#list;
-    const n = this.kinds.length;
+    const n = this.count;
     const list = new Array<Header>(n);
     if (n > 0) {
       // One decode for the whole section, then slices of it.
-      const base = this.starts[0];
-      const text = latin1Decode(this.bytes, base, this.starts[n]);
-      const spans = this.#spans;
+      const l = this.#layout;
+      const base = l[0];
+      const text = latin1Decode(this.bytes, base, l[LINE * n]);
       for (let i = 0; i < n; i++) {
-        const at = 3 * i;
-        list[i] = [
-          text.slice(this.starts[i] - base, spans[at] - base),
-          text.slice(spans[at + 1] - base, spans[at + 2] - base),
-        ];
+        const at = LINE * i;
+        list[i] = [text.slice(l[at] - base, l[at + 1] - base), text.slice(l[at + 2] - base, l[at + 3] - base)];
       }
     }
     return (this.#list = list);
@@ -149,14 +159,14 @@ export class Fields {
 
   name(i: number): string {
     if (this.#list !== null) return this.#list[i][0];
-    return latin1Decode(this.bytes, this.starts[i], this.#spans[3 * i]);
+    return latin1Decode(this.bytes, this.#layout[LINE * i], this.#layout[LINE * i + 1]);
   }
 
   value(i: number): string {
     if (this.#list !== null) return this.#list[i][1];
     // The same value is often asked for twice (Host: for routing, then for X-Forwarded-Host).
     if (this.#lastValueAt === i) return this.#lastValue;
-    this.#lastValue = latin1Decode(this.bytes, this.#spans[3 * i + 1], this.#spans[3 * i + 2]);
+    this.#lastValue = latin1Decode(this.bytes, this.#layout[LINE * i + 2], this.#layout[LINE * i + 3]);
     this.#lastValueAt = i;
     return this.#lastValue;
   }
@@ -168,21 +178,22 @@ export class Fields {
   values(kind: number): string[] {
     if ((this.present & bit(kind)) === 0) return NO_VALUES as string[];
     const out: string[] = [];
-    for (let i = 0; i < this.kinds.length; i++) if (this.kinds[i] === kind) out.push(this.value(i));
+    for (let i = 0; i < this.count; i++) if (this.kind(i) === kind) out.push(this.value(i));
     return out;
   }
 
   /** The line of the first field of this number, or -1. */
   first(kind: number): number {
     if ((this.present & bit(kind)) === 0) return -1;
-    return this.kinds.indexOf(kind);
+    for (let i = 0; i < this.count; i++) if (this.kind(i) === kind) return i;
+    return -1;
   }
 
   /** How many fields of this number there are. */
   countOf(kind: number): number {
     if ((this.present & bit(kind)) === 0) return 0;
     let n = 0;
-    for (let i = 0; i < this.kinds.length; i++) if (this.kinds[i] === kind) n++;
+    for (let i = 0; i < this.count; i++) if (this.kind(i) === kind) n++;
     return n;
   }
 
@@ -192,8 +203,8 @@ export class Fields {
    */
   digits(i: number): number {
     if (this.#list !== null) return -1;
-    const s = this.#spans[3 * i + 1];
-    const e = this.#spans[3 * i + 2];
+    const s = this.#layout[LINE * i + 2];
+    const e = this.#layout[LINE * i + 3];
     if (e === s || e - s > 15) return -1;
     let n = 0;
     for (let k = s; k < e; k++) {
@@ -207,8 +218,8 @@ export class Fields {
   /** Whether field i's value is `lower` in any case (letters and "-" only in `lower`). */
   valueIs(i: number, lower: string): boolean {
     if (this.#list !== null) return this.#list[i][1].toLowerCase() === lower;
-    const s = this.#spans[3 * i + 1];
-    if (this.#spans[3 * i + 2] - s !== lower.length) return false;
+    const s = this.#layout[LINE * i + 2];
+    if (this.#layout[LINE * i + 3] - s !== lower.length) return false;
     for (let k = 0; k < lower.length; k++) if ((this.bytes[s + k] | 0x20) !== lower.charCodeAt(k)) return false;
     return true;
   }

@@ -18,7 +18,7 @@ export const MAX_TARGET_BYTES = 8 * 1024;
 const MAX_LEADING_EMPTY_LINES = 4;
 
 import { latin1Decode } from "./bytes.ts";
-import { bit, F_HOST, Fields, type Header, kindAt } from "./http-fields.ts";
+import { bit, F_HOST, Fields, type Header, kindAt, LINE } from "./http-fields.ts";
 
 export type { Header } from "./http-fields.ts";
 export { Fields, headerValues } from "./http-fields.ts";
@@ -180,19 +180,18 @@ function versionOf(buf: Uint8Array, v: number): "1.0" | "1.1" | null {
   return minor === 0x30 ? "1.0" : minor === 0x31 ? "1.1" : null;
 }
 
-/** The fields being parsed: one line's start, name end, value span and field number each. */
-interface FieldScan {
-  starts: number[];
-  spans: number[];
-  kinds: number[];
-  present: number;
-}
+/**
+ * The layout of the head being parsed (see Fields), reused from one parse to the next
+ * (parsing is synchronous): a finished head takes an exact-size copy.
+ */
+const scan: number[] = [];
+let scanPresent = 0;
 
 /**
- * `field-name ":" OWS field-value OWS` in [s, e) (CRLF excluded), recorded in `scan`.
+ * `field-name ":" OWS field-value OWS` in [s, e) (CRLF excluded), added to `scan`.
  * Returns null, or an error reason.
  */
-function parseHeaderLine(buf: Uint8Array, s: number, e: number, scan: FieldScan): string | null {
+function parseHeaderLine(buf: Uint8Array, s: number, e: number): string | null {
   // obs-fold is deprecated (RFC 9112 §5.2) and a classic smuggling vector.
   if (buf[s] === SP || buf[s] === HT) return "obsolete line folding";
   let i = s;
@@ -211,48 +210,46 @@ function parseHeaderLine(buf: Uint8Array, s: number, e: number, scan: FieldScan)
     if ((b < SP && b !== HT) || b === DEL) return "invalid character in header value";
   }
   const kind = kindAt(buf, s, nameEnd);
-  scan.kinds.push(kind);
-  if (kind !== 0) scan.present |= bit(kind);
-  scan.spans.push(nameEnd, i, end);
+  if (kind !== 0) scanPresent |= bit(kind);
+  scan.push(s, nameEnd, i, end, kind);
   return null;
 }
 
 /**
- * Header lines from `pos` up to and including the empty line, each line's offset
- * going to `scan.starts` (and the empty line's last). Returns the offset just past the
- * final CRLF, or a need-more / error result.
+ * Header lines from `pos` up to and including the empty line, laid out in `scan` (which
+ * this empties first). Returns the offset just past the final CRLF, or a need-more /
+ * error result.
  */
 function parseHeaders(
   buf: Uint8Array,
   view: Uint8Array,
   pos: number,
-  scan: FieldScan,
   errCode: number,
 ): number | HeadError | typeof NEED_MORE {
   const limit = view.length;
+  scan.length = 0;
+  scanPresent = 0;
   for (;;) {
-    scan.starts.push(pos);
     if (pos >= limit) return incomplete(buf, errCode);
     if (buf[pos] === CR) {
       if (pos + 1 >= limit) return incomplete(buf, errCode);
       if (buf[pos + 1] !== LF) return fail(errCode, "bare CR");
+      scan.push(pos);
       return pos + 2;
     }
     const lf = view.indexOf(LF, pos);
     if (lf < 0) return incomplete(buf, errCode);
     if (lf === pos || buf[lf - 1] !== CR) return fail(errCode, "bare LF line ending");
-    if (scan.kinds.length >= MAX_HEADERS) return fail(errCode === 400 ? 431 : errCode, "too many header fields");
-    const bad = parseHeaderLine(buf, pos, lf - 1, scan);
+    if (scan.length >= MAX_HEADERS * LINE) return fail(errCode === 400 ? 431 : errCode, "too many header fields");
+    const bad = parseHeaderLine(buf, pos, lf - 1);
     if (bad !== null) return fail(errCode, bad);
     pos = lf + 1;
   }
 }
 
-/** The scanned fields of a complete head in `buf`. */
-function fieldsOf(buf: Uint8Array, scan: FieldScan): Fields {
-  const fields = new Fields(buf, scan.starts, scan.kinds, scan.spans, null);
-  fields.present = scan.present;
-  return fields;
+/** The fields of a complete head in `buf`, just scanned. */
+function scannedFields(buf: Uint8Array): Fields {
+  return new Fields(buf, scan.slice(), scanPresent, null);
 }
 
 /** No end of head yet: wait, unless the head can no longer fit. */
@@ -293,10 +290,9 @@ export function parseRequestHead(buf: Uint8Array): HeadResult<RequestHead> {
   if (line === null) return NEED_MORE; // unreachable: a complete line is always judged
   if ("status" in line) return line;
 
-  const scan: FieldScan = { starts: [], spans: [], kinds: [], present: 0 };
-  const end = parseHeaders(buf, view, lf + 1, scan, 400);
+  const end = parseHeaders(buf, view, lf + 1, 400);
   if (typeof end !== "number") return end;
-  const fields = fieldsOf(buf, scan);
+  const fields = scannedFields(buf);
 
   // Host decides routing, so exactly one well-formed Host is required for 1.1
   // (RFC 9112 §3.2); two could route differently here and at the backend.
@@ -348,10 +344,9 @@ export function parseResponseHead(buf: Uint8Array): HeadResult<ResponseHead> {
     reason = e === 15 && buf[13] === 0x4f && buf[14] === 0x4b ? "OK" : latin1Decode(buf, 13, e);
   }
 
-  const scan: FieldScan = { starts: [], spans: [], kinds: [], present: 0 };
-  const end = parseHeaders(buf, view, lf + 1, scan, 502);
+  const end = parseHeaders(buf, view, lf + 1, 502);
   if (typeof end !== "number") return end;
-  return { status: "ok", head: new ParsedResponse(version, status, reason, fieldsOf(buf, scan)), length: end };
+  return { status: "ok", head: new ParsedResponse(version, status, reason, scannedFields(buf)), length: end };
 }
 
 const HEX = new Uint8Array(256);

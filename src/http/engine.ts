@@ -247,7 +247,7 @@ async function serveOne(
   const requestHead = headBytes(
     head.fields,
     requestPlan(head, { clientAddress: ctx.client.address, proto: ctx.proto, upgrade, dropExpect: expectContinue }),
-    `${head.method} ${head.target} HTTP/1.1`,
+    head.version === "1.1" && decision.request.length === 0 ? "" : `${head.method} ${head.target} HTTP/1.1`,
     head.version === "1.1",
     decision.request,
   );
@@ -394,8 +394,9 @@ async function respond(
   const plan = responsePlan(res, false, connection, dechunk);
   // Read now: the response's fields are only good until the next read of the upstream.
   const upstreamKeepAlive = keepAlive(res.version, res.fields);
-  const startLine = `HTTP/1.1 ${res.status} ${res.reason}`;
   const asReceived = res.version === "1.1";
+  // Only a head written anew needs its start line as a string.
+  const startLine = asReceived && edits.length === 0 ? "" : `HTTP/1.1 ${res.status} ${res.reason}`;
 
   let end: CopyEnd;
   if (framing.kind === "none" || framing.kind === "length") {

@@ -49,7 +49,7 @@ const NAMES_NO_OTHER = new Set(["close", ...KNOWN_NAMES.slice(1)]);
  * whether `named` holds names beyond the known fields, which only then are compared.
  */
 function hopByHop(fields: Fields, i: number, upgrade: boolean, named: ReadonlySet<string>, other: boolean): boolean {
-  const kind = fields.kinds[i];
+  const kind = fields.kind(i);
   if (kind === F_UPGRADE) return !upgrade;
   if (kind !== 0) return (HOP_BY_HOP & bit(kind)) !== 0 || (named.size > 0 && named.has(KNOWN_NAMES[kind]));
   return other && named.has(fields.name(i).toLowerCase());
@@ -64,13 +64,21 @@ function namesOther(named: ReadonlySet<string>): boolean {
 
 /**
  * What goes on of a received head: `keep[i]` says whether field i does (null: every
- * one), and `append` lists the fields vane adds after them. One plan serves both ways
+ * one), and `append` lists the fields vane adds after them (shared: do not modify). One plan serves both ways
  * of writing the head out (see `headBytes`), so they cannot disagree.
  */
 export interface FieldPlan {
   keep: boolean[] | null;
   append: Header[];
 }
+
+// Fields vane adds that are the same every time, shared by every plan (never modified).
+const CONNECTION_UPGRADE: Header = ["Connection", "upgrade"];
+const CONNECTION_SAYS = { close: ["Connection", "close"] as Header, "keep-alive": ["Connection", "keep-alive"] as Header };
+const FORWARDED_PROTO = { http: ["X-Forwarded-Proto", "http"] as Header, https: ["X-Forwarded-Proto", "https"] as Header };
+const NOTHING_ADDED: Header[] = [];
+const ADD_UPGRADE = [CONNECTION_UPGRADE];
+const ADD_CONNECTION = { close: [CONNECTION_SAYS.close], "keep-alive": [CONNECTION_SAYS["keep-alive"]] };
 
 function dropField(plan: FieldPlan, count: number, i: number): void {
   (plan.keep ??= new Array<boolean>(count).fill(true))[i] = false;
@@ -105,7 +113,7 @@ export function requestPlan(head: RequestHead, info: ForwardInfo): FieldPlan {
   } else {
     const n = fields.count;
     for (let i = 0; i < n; i++) {
-      const kind = fields.kinds[i];
+      const kind = fields.kind(i);
       if (kind === 0 && !other) continue;
       if (hopByHop(fields, i, info.upgrade, named, other)) {
         dropField(plan, n, i);
@@ -121,9 +129,9 @@ export function requestPlan(head: RequestHead, info: ForwardInfo): FieldPlan {
       }
     }
   }
-  if (info.upgrade) plan.append.push(["Connection", "upgrade"]);
+  if (info.upgrade) plan.append.push(CONNECTION_UPGRADE);
   plan.append.push(["X-Forwarded-For", xff === null || xff === "" ? info.clientAddress : `${xff}, ${info.clientAddress}`]);
-  plan.append.push(["X-Forwarded-Proto", info.proto]);
+  plan.append.push(FORWARDED_PROTO[info.proto]);
   if (host !== null) plan.append.push(["X-Forwarded-Host", host]);
   return plan;
 }
@@ -144,20 +152,19 @@ export function responsePlan(
   const fields = head.fields;
   const named = connectionTokens(fields);
   const other = namesOther(named);
-  const plan: FieldPlan = { keep: null, append: [] };
+  const append = upgrade ? ADD_UPGRADE : connection !== null ? ADD_CONNECTION[connection] : NOTHING_ADDED;
+  const plan: FieldPlan = { keep: null, append };
   const planned = HOP_BY_HOP | (dropFraming ? bit(F_TRANSFER_ENCODING) : 0);
   if ((fields.present & planned) !== 0 || named.size > 0) {
     const n = fields.count;
     for (let i = 0; i < n; i++) {
-      const kind = fields.kinds[i];
+      const kind = fields.kind(i);
       if (kind === 0 && !other) continue;
       if (hopByHop(fields, i, upgrade, named, other) || (dropFraming && kind === F_TRANSFER_ENCODING)) {
         dropField(plan, n, i);
       }
     }
   }
-  if (upgrade) plan.append.push(["Connection", "upgrade"]);
-  else if (connection !== null) plan.append.push(["Connection", connection]);
   return plan;
 }
 
@@ -187,12 +194,12 @@ export function headBytes(
     const head = serializeHead(startLine, applyEdits(plannedHeaders(fields.list, plan), edits));
     return body === null || body.length === 0 ? head : concatBytes(head, body);
   }
-  const { bytes, starts } = fields;
+  const bytes = fields.bytes;
   const keep = plan.keep;
-  const end = starts[starts.length - 1];
+  const end = fields.start(fields.count);
   let size = end + 2 + (body === null ? 0 : body.length);
   if (keep !== null) {
-    for (let i = 0; i < keep.length; i++) if (!keep[i]) size -= starts[i + 1] - starts[i];
+    for (let i = 0; i < keep.length; i++) if (!keep[i]) size -= fields.start(i + 1) - fields.start(i);
   }
   for (const [name, value] of plan.append) size += name.length + value.length + 4;
   const out = allocBytes(size);
@@ -202,9 +209,10 @@ export function headBytes(
   if (keep !== null) {
     for (let i = 0; i < keep.length; i++) {
       if (keep[i]) continue;
-      out.set(bytes.subarray(run, starts[i]), o);
-      o += starts[i] - run;
-      run = starts[i + 1];
+      const at = fields.start(i);
+      out.set(bytes.subarray(run, at), o);
+      o += at - run;
+      run = fields.start(i + 1);
     }
   }
   out.set(bytes.subarray(run, end), o);

@@ -78,7 +78,7 @@ describe("Fields from bytes", () => {
   it("reads single values before the list and the same strings after", () => {
     const f = parsed("Server: nginx\r\nContent-Length: 42\r\nconnection: Keep-Alive\r\nX-Cafe: a\xe9\r\n");
     expect(f.present).toBe(bit(F_CONTENT_LENGTH) | bit(F_CONNECTION));
-    expect(f.kinds).toEqual([0, F_CONTENT_LENGTH, F_CONNECTION, 0]);
+    expect([0, 1, 2, 3].map((i) => f.kind(i))).toEqual([0, F_CONTENT_LENGTH, F_CONNECTION, 0]);
     expect(f.value(0)).toBe("nginx");
     expect(f.name(2)).toBe("connection");
     expect(f.value(3)).toBe("a\xe9");
@@ -134,7 +134,8 @@ describe("Fields from bytes", () => {
         expect(f.countOf(k)).toBe(want.length);
         expect((f.present & bit(k)) !== 0).toBe(want.length > 0);
       }
-      expect(f.kinds).toEqual(listed.kinds);
+      expect(f.count).toBe(count);
+      for (let i = 0; i < count; i++) expect(f.kind(i)).toBe(listed.kind(i));
       expect(f.present).toBe(listed.present);
       expect(f.list).toEqual(lines);
     }

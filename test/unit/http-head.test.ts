@@ -355,7 +355,7 @@ describe("parseResponseHead", () => {
     });
     // Where each line sits, for passing them on as received: the blank line's offset last.
     const fields = h.fields;
-    expect(fields.starts).toEqual([17, 43, 62]);
+    expect([0, 1, 2].map((i) => fields.start(i))).toEqual([17, 43, 62]);
     expect(new TextDecoder().decode(fields.bytes.subarray(0, 62))).toBe(
       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n",
     );
