@@ -164,7 +164,8 @@ export class Fields {
 
   value(i: number): string {
     if (this.#list !== null) return this.#list[i][1];
-    // The same value is often asked for twice (Host: for routing, then for X-Forwarded-Host).
+    // Host is read twice (for routing, then for X-Forwarded-Host). The short-string
+    // table in latin1Decode serves a short one again; this serves a long one.
     if (this.#lastValueAt === i) return this.#lastValue;
     this.#lastValue = latin1Decode(this.bytes, this.#layout[LINE * i + 2], this.#layout[LINE * i + 3]);
     this.#lastValueAt = i;

@@ -120,19 +120,6 @@ export function looksLikeHttpRequest(first: Uint8Array): boolean {
   return true;
 }
 
-/** Methods nearly every request uses, so their strings are not made anew each time. */
-const COMMON_METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"];
-
-function methodOf(buf: Uint8Array, s: number, e: number): string {
-  for (const m of COMMON_METHODS) {
-    if (m.length !== e - s) continue;
-    let i = 0;
-    while (i < m.length && buf[s + i] === m.charCodeAt(i)) i++;
-    if (i === m.length) return m;
-  }
-  return latin1Decode(buf, s, e);
-}
-
 type RequestLine = { method: string; target: string; version: "1.0" | "1.1" };
 
 /**
@@ -170,7 +157,7 @@ function parseRequestLine(buf: Uint8Array, s: number, e: number, complete: boole
   if (n !== 8) return fail(400, "malformed request line");
   const version = versionOf(buf, v);
   if (version === null) return fail(505, "HTTP version not supported");
-  return { method: methodOf(buf, s, methodEnd), target: latin1Decode(buf, t, targetEnd), version };
+  return { method: latin1Decode(buf, s, methodEnd), target: latin1Decode(buf, t, targetEnd), version };
 }
 
 /** "1.0" / "1.1" from a validated "HTTP/d.d" at `v`; null for any other version (HTTP/2 preface included). */
@@ -341,7 +328,7 @@ export function parseResponseHead(buf: Uint8Array): HeadResult<ResponseHead> {
       const b = buf[k];
       if ((b < SP && b !== HT) || b === DEL) return fail(502, "invalid character in reason phrase");
     }
-    reason = e === 15 && buf[13] === 0x4f && buf[14] === 0x4b ? "OK" : latin1Decode(buf, 13, e);
+    reason = latin1Decode(buf, 13, e);
   }
 
   const end = parseHeaders(buf, view, lf + 1, 502);

@@ -29,6 +29,7 @@ import {
   requestPlan,
   responsePlan,
   vaneResponse,
+  writtenAnew,
 } from "./headers.ts";
 import { concatBytes } from "../detect/bytes.ts";
 import { F_EXPECT } from "../detect/http-fields.ts";
@@ -247,7 +248,7 @@ async function serveOne(
   const requestHead = headBytes(
     head.fields,
     requestPlan(head, { clientAddress: ctx.client.address, proto: ctx.proto, upgrade, dropExpect: expectContinue }),
-    head.version === "1.1" && decision.request.length === 0 ? "" : `${head.method} ${head.target} HTTP/1.1`,
+    writtenAnew(head.version === "1.1", decision.request) ? `${head.method} ${head.target} HTTP/1.1` : "",
     head.version === "1.1",
     decision.request,
   );
@@ -396,7 +397,7 @@ async function respond(
   const upstreamKeepAlive = keepAlive(res.version, res.fields);
   const asReceived = res.version === "1.1";
   // Only a head written anew needs its start line as a string.
-  const startLine = asReceived && edits.length === 0 ? "" : `HTTP/1.1 ${res.status} ${res.reason}`;
+  const startLine = writtenAnew(asReceived, edits) ? `HTTP/1.1 ${res.status} ${res.reason}` : "";
 
   let end: CopyEnd;
   if (framing.kind === "none" || framing.kind === "length") {

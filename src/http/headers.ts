@@ -177,6 +177,14 @@ export function plannedHeaders(headers: Header[], plan: FieldPlan): Header[] {
 }
 
 /**
+ * Whether `headBytes` writes a head anew (and so needs its start line) rather than
+ * copying the lines as received.
+ */
+export function writtenAnew(asReceived: boolean, edits: readonly HeaderEdit[]): boolean {
+  return !asReceived || edits.length > 0;
+}
+
+/**
  * A head to send, with `body` after it in the same buffer. Without edits, and with the
  * start line as received (`startLine` is only what it would be rewritten to), the kept
  * lines are copied as they came: one allocation, no decoding or encoding. Otherwise the
@@ -190,7 +198,7 @@ export function headBytes(
   edits: readonly HeaderEdit[],
   body: Uint8Array | null = null,
 ): Uint8Array {
-  if (!asReceived || edits.length > 0) {
+  if (writtenAnew(asReceived, edits)) {
     const head = serializeHead(startLine, applyEdits(plannedHeaders(fields.list, plan), edits));
     return body === null || body.length === 0 ? head : concatBytes(head, body);
   }
