@@ -146,7 +146,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     clients,
     draining: () => draining,
     current: () => gen,
-    idleHttp: new Map(),
+    httpConns: new Map(),
     hopsOf(g) {
       let h = hops.get(g);
       if (!h) {
@@ -308,9 +308,9 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     // the same); busy ones close after the response in flight. Clients reconnect and
     // meet the new config. Tunnels (WebSocket, TCP) are not idle: they keep going.
     let closedIdle = 0;
-    for (const [conn, g] of deps.idleHttp) {
-      if (g !== next) {
-        deps.idleHttp.delete(conn);
+    for (const [conn, c] of deps.httpConns) {
+      if (c.waiting && c.gen !== next) {
+        deps.httpConns.delete(conn);
         conn.close();
         closedIdle++;
       }

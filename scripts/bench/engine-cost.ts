@@ -13,6 +13,7 @@ import type { Runtime, SocketAddress, TcpConn } from "../../src/runtime/types.ts
 import { createVane } from "../../src/vane.ts";
 import { loadConfigText } from "../../src/config/yaml-load.ts";
 import { silentLogger } from "../../src/telemetry/logger.ts";
+import { WRITTEN } from "../../src/runtime/written.ts";
 
 const WARMUP = 20_000;
 const CLIENTS = 64;
@@ -66,7 +67,7 @@ class MemoryConn implements TcpConn {
 
   write(_data: Uint8Array): Promise<void> {
     this.onWrite(this);
-    return Promise.resolve();
+    return WRITE_DONE();
   }
 
   closeWrite(): Promise<void> {
@@ -79,6 +80,11 @@ class MemoryConn implements TcpConn {
 }
 
 const rt0 = runtime();
+/**
+ * What a write returns, as each runtime's adapter does for a small one: Bun's socket
+ * takes it at once (WRITTEN), Deno's write is an op that settles later.
+ */
+const WRITE_DONE = rt0.name === "bun" ? () => WRITTEN : () => Promise.resolve();
 const total = Number(rt0.args[0] ?? 300_000);
 if (!Number.isInteger(total) || total <= WARMUP) {
   console.error(`engine-cost: REQUESTS must be an integer above ${WARMUP}`);

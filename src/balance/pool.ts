@@ -50,13 +50,18 @@ export class Pool {
   #pickFrom(set: TargetHealth[], strategy: Strategy, exclude: ReadonlySet<TargetHealth>): Pick | null {
     // The clock is read only for a target benched by passive failures (per request otherwise).
     let now = 0;
-    const live: TargetHealth[] = [];
-    for (const e of set) {
+    // The usual case, every target a candidate, asks for no array of its own.
+    let live: TargetHealth[] | null = null;
+    for (let i = 0; i < set.length; i++) {
+      const e = set[i];
       if (e.benchedUntil > 0 && now === 0) now = this.now();
       // Weight 0 drains a target (HAProxy's meaning): alive, but given no new traffic.
-      if (e.weight === 0 || exclude.has(e) || !e.alive(now)) continue;
-      if (this.resolver.current(e.spec).addresses.length > 0) live.push(e);
+      const candidate = e.weight !== 0 && !exclude.has(e) && e.alive(now) &&
+        this.resolver.current(e.spec).addresses.length > 0;
+      if (candidate) live?.push(e);
+      else live ??= set.slice(0, i);
     }
+    if (live === null) live = set;
     if (live.length === 0) return null;
     const entry = strategy.pick(live) as TargetHealth;
     return { entry, addresses: this.resolver.current(entry.spec).addresses };

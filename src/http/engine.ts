@@ -18,6 +18,7 @@ import {
 import { asReplay, type ReplayConn } from "../forward/replay-conn.ts";
 import { relay } from "../forward/tcp.ts";
 import type { TcpConn } from "../runtime/types.ts";
+import { WRITTEN } from "../runtime/written.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { type BodyFraming, ChunkedDecoder, isUpgrade, keepAlive, requestFraming, responseFraming } from "./framing.ts";
 import {
@@ -201,7 +202,14 @@ async function serveOne(
   first: boolean,
 ): Promise<boolean> {
   if (!first) ctx.idle?.(true);
-  const got = await readHead(client, parseRequestHead, performance.now() + ctx.idleMs);
+  client.closeAt(performance.now() + ctx.idleMs);
+  let chunk: Uint8Array | null | undefined;
+  try {
+    chunk = await client.read();
+  } catch {
+    chunk = undefined;
+  }
+  const got = headFrom(client, chunk, parseRequestHead) ?? await readHead(client, parseRequestHead, chunk!);
   if (!first) ctx.idle?.(false);
   if (got.kind !== "ok") {
     if (got.kind === "error") {
@@ -270,7 +278,8 @@ async function serveOne(
 
     // A body already in hand goes out with the head, in one write.
     const coalesce = hasBody && extra && !expectContinue;
-    if (!coalesce && !(await send(upstream, requestHead))) {
+    const sent = coalesce || send(upstream, requestHead);
+    if (sent !== true && !(await sent)) {
       if (retryable && !bodyStarted) {
         route.release(lease, false);
         continue;
@@ -300,7 +309,14 @@ async function serveOne(
     const deadline = performance.now() + ctx.upstreamTimeoutMs;
     let res: HeadRead<ResponseHead> | null = null;
     for (;;) {
-      const r = await readHead(upstream, parseResponseHead, deadline);
+      upstream.closeAt(deadline);
+      let chunk: Uint8Array | null | undefined;
+      try {
+        chunk = await upstream.read();
+      } catch {
+        chunk = undefined;
+      }
+      const r = headFrom(upstream, chunk, parseResponseHead) ?? await readHead(upstream, parseResponseHead, chunk!);
       if (r.kind === "ok") {
         if (r.head.status >= 200 || r.head.status === 101) {
           res = r;
@@ -338,7 +354,9 @@ async function serveOne(
     }
     // The retry case broke out without a head.
     if (res === null || res.kind !== "ok") continue;
-    return respond(x, upstream, res.head, res.rest, lease, route, head, upgrade, decision.response);
+    // Awaited here, not handed on: a promise returned from an async function costs
+    // two more turns of the microtask queue.
+    return await respond(x, upstream, res.head, res.rest, lease, route, head, upgrade, decision.response);
   }
 }
 
@@ -411,7 +429,8 @@ async function respond(
     // Bytes after the body answer nothing; the connection is not reused then.
     const overflow = rest !== null && rest.length > length;
     x.out += bytes.length - inHand;
-    if (!(await send(client, bytes))) {
+    const sent = send(client, bytes);
+    if (sent !== true && !(await sent)) {
       end = "dst-error";
     } else {
       x.out += inHand;
@@ -481,22 +500,44 @@ type HeadRead<T> =
   | { kind: "eof" | "read-error" | "timeout"; bytes: number };
 
 /**
- * Reads until `parse` finds a complete head (re-parsing the whole buffer each
- * time, as the parser expects), or until `deadline` (a performance.now() time),
- * when the connection is closed. The common case, a head in one chunk, is parsed
- * in place without copying.
+ * The head at the start of what one read brought (`chunk`; undefined: the read
+ * failed). The common case, a head whole in one chunk, is parsed in place, and with
+ * no async frame of its own (the caller awaits the read: one frame per head is a
+ * measurable share of the L7 path). null when the head goes on past the chunk:
+ * `readHead` reads on. Otherwise lifts the deadline the caller set with `closeAt`.
+ */
+function headFrom<T>(
+  conn: ReplayConn,
+  chunk: Uint8Array | null | undefined,
+  parse: (buf: Uint8Array) => HeadResult<T>,
+): HeadRead<T> | null {
+  let out: HeadRead<T>;
+  if (chunk === undefined) out = { kind: conn.timedOut ? "timeout" : "read-error", bytes: 0 };
+  else if (chunk === null) out = { kind: conn.timedOut ? "timeout" : "eof", bytes: 0 };
+  else {
+    const result = parse(chunk);
+    if (result.status === "need-more") return null;
+    out = headRead(result, chunk);
+  }
+  conn.clearCloseAt();
+  return out;
+}
+
+/**
+ * Reads on after `first` (a chunk with a head's beginning) until `parse` finds the
+ * whole head (re-parsing all of it each time, as the parser expects), or until the
+ * deadline set with `closeAt` closes the connection; then lifts that deadline.
  */
 async function readHead<T>(
   conn: ReplayConn,
   parse: (buf: Uint8Array) => HeadResult<T>,
-  deadline: number,
+  first: Uint8Array,
 ): Promise<HeadRead<T>> {
-  conn.closeAt(deadline);
-  let acc: Uint8Array | null = null;
-  let n = 0;
+  // The chunk is only valid until the next read: keep a copy.
+  let acc = new Uint8Array(Math.max(2 * first.length, 4096));
+  acc.set(first);
+  let n = first.length;
   let out: HeadRead<T>;
-  // One async frame per head (this runs twice per request): every way out breaks to
-  // the end, where the deadline is lifted.
   for (;;) {
     let chunk: Uint8Array | null;
     try {
@@ -509,50 +550,47 @@ async function readHead<T>(
       out = { kind: conn.timedOut ? "timeout" : "eof", bytes: n };
       break;
     }
-    let buf: Uint8Array;
-    if (acc === null && n === 0) {
-      buf = chunk;
-    } else {
-      if (acc === null || n + chunk.length > acc.length) {
-        const grown = new Uint8Array(Math.max(2 * (n + chunk.length), 4096));
-        if (acc !== null) grown.set(acc.subarray(0, n));
-        acc = grown;
-      }
-      acc.set(chunk, n);
-      buf = acc.subarray(0, n + chunk.length);
+    if (n + chunk.length > acc.length) {
+      const grown = new Uint8Array(2 * (n + chunk.length));
+      grown.set(acc.subarray(0, n));
+      acc = grown;
     }
+    acc.set(chunk, n);
+    n += chunk.length;
+    const buf = acc.subarray(0, n);
     const result = parse(buf);
-    if (result.status === "need-more") {
-      if (acc === null) {
-        // The chunk is only valid until the next read: keep a copy.
-        acc = new Uint8Array(Math.max(2 * chunk.length, 4096));
-        acc.set(chunk);
-      }
-      n = buf.length;
-      continue;
+    if (result.status !== "need-more") {
+      out = headRead(result, buf);
+      break;
     }
-    if (result.status === "error") {
-      out = { kind: "error", code: result.code, reason: result.reason, bytes: buf.length };
-    } else {
-      const rest = result.length < buf.length ? buf.subarray(result.length) : null;
-      out = { kind: "ok", head: result.head, bytes: result.length, rest };
-    }
-    break;
   }
   conn.clearCloseAt();
   return out;
 }
 
-/** Writes, reporting failure instead of throwing. */
-async function send(conn: TcpConn, bytes: Uint8Array): Promise<boolean> {
+/** A parser's verdict on a complete head (or a bad one) in `buf`, as a HeadRead. */
+function headRead<T>(result: Exclude<HeadResult<T>, { status: "need-more" }>, buf: Uint8Array): HeadRead<T> {
+  if (result.status === "error") return { kind: "error", code: result.code, reason: result.reason, bytes: buf.length };
+  const rest = result.length < buf.length ? buf.subarray(result.length) : null;
+  return { kind: "ok", head: result.head, bytes: result.length, rest };
+}
+
+const SENT = () => true;
+const NOT_SENT = () => false;
+
+/**
+ * Writes, reporting failure instead of throwing: true at once when the socket took
+ * every byte (nothing to await), else a promise of whether the write went through.
+ */
+function send(conn: TcpConn, bytes: Uint8Array): boolean | Promise<boolean> {
+  let written: Promise<void>;
   try {
-    await conn.write(bytes);
-    return true;
+    written = conn.write(bytes);
   } catch {
     return false;
   }
+  return written === WRITTEN || written.then(SENT, NOT_SENT);
 }
-
 /**
  * Copies one body from `from` to `to` as framed. Chunked bodies go through raw
  * (a decoder only finds the end and checks the syntax), unless `dechunk` asks for

@@ -63,12 +63,12 @@ function namesOther(named: ReadonlySet<string>): boolean {
 }
 
 /**
- * What goes on of a received head: `keep[i]` says whether field i does (null: every
- * one), and `append` lists the fields vane adds after them (shared: do not modify). One plan serves both ways
+ * What goes on of a received head: `drop[i]` is true for a field that does not (null:
+ * every one goes on), and `append` lists the fields vane adds after them (shared: do not modify). One plan serves both ways
  * of writing the head out (see `headBytes`), so they cannot disagree.
  */
 export interface FieldPlan {
-  keep: boolean[] | null;
+  drop: boolean[] | null;
   append: Header[];
 }
 
@@ -80,8 +80,27 @@ const NOTHING_ADDED: Header[] = [];
 const ADD_UPGRADE = [CONNECTION_UPGRADE];
 const ADD_CONNECTION = { close: [CONNECTION_SAYS.close], "keep-alive": [CONNECTION_SAYS["keep-alive"]] };
 
+/**
+ * The last field of one name vane made, handed out again while the value is the same:
+ * a connection's requests, and often all of them, come from one client for one host.
+ */
+class LastField {
+  #last: Header;
+
+  constructor(readonly name: string) {
+    this.#last = [name, ""];
+  }
+
+  of(value: string): Header {
+    return this.#last[1] === value ? this.#last : (this.#last = [this.name, value]);
+  }
+}
+const lastFor = new LastField("X-Forwarded-For");
+const lastHost = new LastField("X-Forwarded-Host");
+
 function dropField(plan: FieldPlan, count: number, i: number): void {
-  (plan.keep ??= new Array<boolean>(count).fill(true))[i] = false;
+  // Left holey (a hole keeps its field): a fill per head cost more than the reads.
+  (plan.drop ??= new Array<boolean>(count))[i] = true;
 }
 
 export interface ForwardInfo {
@@ -103,7 +122,7 @@ export function requestPlan(head: RequestHead, info: ForwardInfo): FieldPlan {
   const fields = head.fields;
   const named = connectionTokens(fields);
   const other = namesOther(named);
-  const plan: FieldPlan = { keep: null, append: [] };
+  const plan: FieldPlan = { drop: null, append: NOTHING_ADDED };
   let xff: string | null = null;
   let host: string | null = null;
   // Most requests carry no field a plan acts on but Host: then only Host is looked at.
@@ -129,10 +148,10 @@ export function requestPlan(head: RequestHead, info: ForwardInfo): FieldPlan {
       }
     }
   }
-  if (info.upgrade) plan.append.push(CONNECTION_UPGRADE);
-  plan.append.push(["X-Forwarded-For", xff === null || xff === "" ? info.clientAddress : `${xff}, ${info.clientAddress}`]);
-  plan.append.push(FORWARDED_PROTO[info.proto]);
-  if (host !== null) plan.append.push(["X-Forwarded-Host", host]);
+  const forwardedFor = lastFor.of(xff === null || xff === "" ? info.clientAddress : `${xff}, ${info.clientAddress}`);
+  const proto = FORWARDED_PROTO[info.proto];
+  plan.append = host === null ? [forwardedFor, proto] : [forwardedFor, proto, lastHost.of(host)];
+  if (info.upgrade) plan.append.unshift(CONNECTION_UPGRADE);
   return plan;
 }
 
@@ -153,7 +172,7 @@ export function responsePlan(
   const named = connectionTokens(fields);
   const other = namesOther(named);
   const append = upgrade ? ADD_UPGRADE : connection !== null ? ADD_CONNECTION[connection] : NOTHING_ADDED;
-  const plan: FieldPlan = { keep: null, append };
+  const plan: FieldPlan = { drop: null, append };
   const planned = HOP_BY_HOP | (dropFraming ? bit(F_TRANSFER_ENCODING) : 0);
   if ((fields.present & planned) !== 0 || named.size > 0) {
     const n = fields.count;
@@ -170,8 +189,8 @@ export function responsePlan(
 
 /** The fields a plan sends, in order. */
 export function plannedHeaders(headers: Header[], plan: FieldPlan): Header[] {
-  const keep = plan.keep;
-  const out = keep === null ? headers.slice() : headers.filter((_, i) => keep[i]);
+  const drop = plan.drop;
+  const out = drop === null ? headers.slice() : headers.filter((_, i) => drop[i] !== true);
   for (const h of plan.append) out.push(h);
   return out;
 }
@@ -203,28 +222,25 @@ export function headBytes(
     return body === null || body.length === 0 ? head : concatBytes(head, body);
   }
   const bytes = fields.bytes;
-  const keep = plan.keep;
+  const drop = plan.drop;
   const end = fields.start(fields.count);
   let size = end + 2 + (body === null ? 0 : body.length);
-  if (keep !== null) {
-    for (let i = 0; i < keep.length; i++) if (!keep[i]) size -= fields.start(i + 1) - fields.start(i);
+  if (drop !== null) {
+    for (let i = 0; i < drop.length; i++) if (drop[i] === true) size -= fields.start(i + 1) - fields.start(i);
   }
   for (const [name, value] of plan.append) size += name.length + value.length + 4;
   const out = allocBytes(size);
   // Runs of kept lines between dropped ones, each copied at once (the start line always goes).
   let o = 0;
   let run = 0;
-  if (keep !== null) {
-    for (let i = 0; i < keep.length; i++) {
-      if (keep[i]) continue;
-      const at = fields.start(i);
-      out.set(bytes.subarray(run, at), o);
-      o += at - run;
+  if (drop !== null) {
+    for (let i = 0; i < drop.length; i++) {
+      if (drop[i] !== true) continue;
+      o = copyRun(out, o, bytes, run, fields.start(i));
       run = fields.start(i + 1);
     }
   }
-  out.set(bytes.subarray(run, end), o);
-  o += end - run;
+  o = copyRun(out, o, bytes, run, end);
   for (const [name, value] of plan.append) {
     o = putLatin1(out, o, name);
     out[o++] = 0x3a;
@@ -235,8 +251,19 @@ export function headBytes(
   }
   out[o++] = 0x0d;
   out[o++] = 0x0a;
-  if (body !== null) out.set(body, o);
+  if (body !== null) copyRun(out, o, body, 0, body.length);
   return out;
+}
+
+/** Runs up to this long are copied byte by byte: cheaper than the view set() needs. */
+const SHORT_RUN = 48;
+
+/** Copies src[from, to) to out at `o`; returns the end. */
+function copyRun(out: Uint8Array, o: number, src: Uint8Array, from: number, to: number): number {
+  const n = to - from;
+  if (n > SHORT_RUN) out.set(n === src.length ? src : src.subarray(from, to), o);
+  else for (let i = 0; i < n; i++) out[o + i] = src[from + i];
+  return o + n;
 }
 
 /** Writes a field name or value (one char per byte, as parsed) at `o`; returns the end. */

@@ -26,13 +26,19 @@ export interface Resolution {
 const PENDING: Resolution = { addresses: [], error: "not resolved yet" };
 
 export class TargetResolver {
+  readonly #literal = new WeakMap<TargetSpec, Resolution>();
+
   constructor(private readonly dns: DnsCache, private readonly nodes: NodeRegistry) {}
 
   /** What is known now, without waiting (the data path). */
   current(spec: TargetSpec): Resolution {
     switch (spec.kind) {
-      case "ip":
-        return { addresses: [spec.host], error: null };
+      case "ip": {
+        // Asked per request: made once per target (a spec never changes).
+        let known = this.#literal.get(spec);
+        if (known === undefined) this.#literal.set(spec, known = { addresses: [spec.host], error: null });
+        return known;
+      }
       case "node":
         return this.#node(spec.node);
       case "dns": {

@@ -10,6 +10,7 @@ import { withTimeout } from "./timeout.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsNode } from "./tls-node.ts";
 import type { UdpSocket } from "./types.ts";
+import { WRITTEN } from "./written.ts";
 
 declare const Bun: any;
 declare const process: any;
@@ -23,8 +24,6 @@ const QUEUE_HIGH_WATER_BYTES = 256 * 1024;
 /** A pipe half-closes `to` at its end unless its caller says otherwise. */
 const ALWAYS = () => true;
 
-/** What a write the socket took whole returns: one settled promise for all of them. */
-const WRITTEN: Promise<void> = Promise.resolve();
 
 /**
  * One direction of relay's fast path (pipe mode): `from`'s data handler writes each
@@ -230,8 +229,8 @@ class BunTcpConn implements TcpConn {
   // ---- TcpConn ----
 
   read(): Promise<Uint8Array | null> {
-    const chunk = this.#queue.shift();
-    if (chunk) {
+    if (this.#queue.length > 0) {
+      const chunk = this.#queue.shift()!;
       this.#queuedBytes -= chunk.length;
       if (this.#paused && this.#queuedBytes === 0) this.#resume();
       return Promise.resolve(chunk);

@@ -15,7 +15,8 @@ export interface SocketAddress {
  * chunk may be a view into a buffer the adapter reuses: it is valid only until the
  * next `read()` on the same connection, so a caller that keeps it must copy it.
  * `write()` resolves once the runtime has taken the bytes, so awaiting it is the
- * backpressure. `closeWrite()` sends FIN and leaves reading open (half-close).
+ * backpressure; it returns `WRITTEN` (runtime/written.ts) when they were taken at
+ * once. `closeWrite()` sends FIN and leaves reading open (half-close).
  */
 export interface TcpConn {
   readonly remote: SocketAddress;

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type net from "node:net";
+import net from "node:net";
 import { closeAll, exchange, freePort, startServer } from "../helpers/net.ts";
 import { curl, echoBackend, infoBackend, startBackend, startEngine, stopAllHttp, wsEchoBackend } from "../helpers/http-engine.ts";
 import { runtime } from "../../src/runtime/mod.ts";
@@ -145,7 +145,53 @@ describe("HTTP engine: bodies and keep-alive", () => {
     expect(out.match(/HTTP\/1\.1 200/g)?.length).toBe(2);
     expect(out).toContain('"/after"');
   });
+  it("reads heads that come in pieces, on both sides, and keeps the connection going", async () => {
+    const pause = () => new Promise((r) => setTimeout(r, 30));
+    // The backend takes the request head whole, then answers its head in three writes.
+    let seen = "";
+    const pieced = await startServer((s) => {
+      let got = "";
+      s.on("data", async (d: Buffer) => {
+        got += d.toString("latin1");
+        if (!got.includes("\r\n\r\n")) return;
+        seen = got;
+        got = "";
+        for (const piece of ["HTTP/1.1 200 OK\r\nContent-", "Length: 5\r\nX-Piece", "s: 3\r\n\r\nhello"]) {
+          s.write(piece);
+          await pause();
+        }
+      });
+    });
+    const e = await startEngine([{ host: "a.test", port: pieced.port }]);
+    const client = net.createConnection({ host: "127.0.0.1", port: e.port });
+    await new Promise<void>((r) => client.once("connect", () => r()));
+    let reply = "";
+    client.on("data", (d: Buffer) => (reply += d.toString("latin1")));
+    const answered = async (n: number) => {
+      for (let i = 0; i < 100 && reply.split("hello").length - 1 < n; i++) await pause();
+    };
+    for (let round = 1; round <= 2; round++) {
+      for (const piece of ["GET /in-pieces HT", "TP/1.1\r\nHo", "st: a.test\r\n", "\r\n"]) {
+        client.write(piece);
+        await pause();
+      }
+      await answered(round);
+    }
+    client.destroy();
+    const answers = reply.split(/(?=HTTP\/1\.1 )/);
+    expect(answers.length).toBe(2);
+    for (const answer of answers) {
+      expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(answer).toContain("X-Pieces: 3\r\n");
+      expect(answer.endsWith("\r\n\r\nhello")).toBe(true);
+    }
+    expect(seen).toMatch(/^GET \/in-pieces HTTP\/1\.1\r\nHost: a\.test\r\n/);
+    expect(seen).toContain("X-Forwarded-For: 127.0.0.1\r\n");
+    // Both requests went over one upstream connection: the pieced response was read whole.
+    expect(pieced.accepted).toBe(1);
+  });
 });
+
 
 describe("HTTP engine: upstream pool", () => {
   it("drops an idle upstream connection the server closed, and dials anew", async () => {
