@@ -114,7 +114,9 @@ export async function handleConnection(
       }
     }
 
-    const result = await plan.flow.run(new ConnKeys(facts));
+    // Nearly every flow decides without waiting: no promise then.
+    const decided = plan.flow.runNow(new ConnKeys(facts));
+    const result = decided instanceof Promise ? await decided : decided;
     const o = result.outcome;
     const what = facts.protocol === "tls" ? `tls sni=${facts.sni ?? "(none)"}` : "raw tcp";
     switch (o.kind) {

@@ -53,7 +53,14 @@ class BunTcpConn implements TcpConn {
   #ended = false;
   #error: Error | null = null;
   #isClosed = false;
-  #reader: { resolve: (c: Uint8Array | null) => void; reject: (e: Error) => void } | null = null;
+  /** The waiting read's settle functions (null: no read waits). Fields, not an object per read. */
+  #reader: ((c: Uint8Array | null) => void) | null = null;
+  #readerFails: ((e: Error) => void) | null = null;
+  /**
+   * The executor of every waiting read's promise, made at the first read (a relay in
+   * pipe mode never reads) and kept: a closure per read is garbage per request.
+   */
+  #waitForData: ((resolve: (c: Uint8Array | null) => void, reject: (e: Error) => void) => void) | null = null;
   #unwritten: Uint8Array | null = null;
   #writer: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #pendingWrite: Promise<void> | null = null;
@@ -87,8 +94,8 @@ class BunTcpConn implements TcpConn {
     if (this.#out !== null) return this.#forward(this.#out, chunk);
     if (this.#reader) {
       const r = this.#reader;
-      this.#reader = null;
-      r.resolve(chunk);
+      this.#reader = this.#readerFails = null;
+      r(chunk);
       return;
     }
     this.#queue.push(chunk);
@@ -150,9 +157,10 @@ class BunTcpConn implements TcpConn {
   #wakeReader(): void {
     if (!this.#reader || this.#queue.length) return;
     const r = this.#reader;
-    this.#reader = null;
-    if (this.#error) r.reject(this.#error);
-    else r.resolve(null);
+    const fails = this.#readerFails!;
+    this.#reader = this.#readerFails = null;
+    if (this.#error) fails(this.#error);
+    else r(null);
   }
 
   #failWrite(err: Error): void {
@@ -236,7 +244,12 @@ class BunTcpConn implements TcpConn {
       return Promise.resolve(chunk);
     }
     if (this.#ended) return this.#error ? Promise.reject(this.#error) : Promise.resolve(null);
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    return new Promise(
+      this.#waitForData ??= (resolve, reject) => {
+        this.#reader = resolve;
+        this.#readerFails = reject;
+      },
+    );
   }
 
   write(data: Uint8Array): Promise<void> {
