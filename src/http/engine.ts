@@ -25,6 +25,7 @@ import {
   applyEdits,
   CONTINUE_100,
   customResponse,
+  type ForwardInfo,
   headBytes,
   type HeaderEdit,
   requestPlan,
@@ -181,8 +182,10 @@ export async function serveHttp1(conn: TcpConn, ctx: HttpContext): Promise<void>
   const client = asReplay(conn);
   // Who is asking, for every upstream lease of this connection.
   const peer = { client: ctx.client, local: ctx.local };
+  // What the upstream is told of the client, for the usual request (no upgrade, no Expect).
+  const forward: ForwardInfo = { clientAddress: ctx.client.address, proto: ctx.proto, upgrade: false, dropExpect: false };
   try {
-    for (let first = true; await serveOne(client, ctx, peer, first); first = false) {
+    for (let first = true; await serveOne(client, ctx, peer, forward, first); first = false) {
       if (ctx.retired?.()) break;
     }
   } catch (err) {
@@ -199,6 +202,7 @@ async function serveOne(
   client: ReplayConn,
   ctx: HttpContext,
   peer: { client: Endpoint; local: Endpoint },
+  forward: ForwardInfo,
   first: boolean,
 ): Promise<boolean> {
   if (!first) ctx.idle?.(true);
@@ -221,8 +225,8 @@ async function serveOne(
   }
   const head = got.head;
   // Body bytes (or a pipelined request) that came with the head: read again when their turn comes.
-  const extra = got.rest !== null;
-  if (extra) client.unread(got.rest!.slice());
+  const extra = got.bytes < got.buf.length;
+  if (extra) client.unread(got.buf.slice(got.bytes));
   const clientKeepAlive = keepAlive(head.version, head.fields);
   const x = new Exchange(ctx, client, head.method, clientKeepAlive, got.bytes);
 
@@ -255,7 +259,7 @@ async function serveOne(
   // Built now, while the head's bytes are still those read (no client read since).
   const requestHead = headBytes(
     head.fields,
-    requestPlan(head, { clientAddress: ctx.client.address, proto: ctx.proto, upgrade, dropExpect: expectContinue }),
+    requestPlan(head, upgrade || expectContinue ? { ...forward, upgrade, dropExpect: expectContinue } : forward),
     writtenAnew(head.version === "1.1", decision.request) ? `${head.method} ${head.target} HTTP/1.1` : "",
     head.version === "1.1",
     decision.request,
@@ -333,13 +337,13 @@ async function serveOne(
             [],
           );
           x.out += bytes.length;
-          if (r.rest !== null) upstream.unread(r.rest.slice());
+          if (r.bytes < r.buf.length) upstream.unread(r.buf.slice(r.bytes));
           if (!(await send(client, bytes))) {
             route.release(lease, false);
             return false;
           }
-        } else if (r.rest !== null) {
-          upstream.unread(r.rest.slice());
+        } else if (r.bytes < r.buf.length) {
+          upstream.unread(r.buf.slice(r.bytes));
         }
         continue;
       }
@@ -356,7 +360,7 @@ async function serveOne(
     if (res === null || res.kind !== "ok") continue;
     // Awaited here, not handed on: a promise returned from an async function costs
     // two more turns of the microtask queue.
-    return await respond(x, upstream, res.head, res.rest, lease, route, head, upgrade, decision.response);
+    return await respond(x, upstream, res.head, res.buf, res.bytes, lease, route, head, upgrade, decision.response);
   }
 }
 
@@ -366,10 +370,12 @@ async function respond(
   upstream: ReplayConn,
   res: ResponseHead,
   /**
-   * What followed the response head in the same read (a body, or garbage after a
-   * bodiless response): a view valid until the next read on `upstream`.
+   * The read the head came in, valid until the next read on `upstream`: what follows
+   * the head from `restAt` on (a body, or garbage after a bodiless response) is sent
+   * or given back from there, with no view made of it.
    */
-  rest: Uint8Array | null,
+  read: Uint8Array,
+  restAt: number,
   lease: UpstreamLease,
   route: HttpRoute,
   req: RequestHead,
@@ -378,6 +384,7 @@ async function respond(
   edits: readonly HeaderEdit[],
 ): Promise<boolean> {
   const { client, ctx } = x;
+  const restLen = read.length - restAt;
   if (res.status === 101) {
     if (!upgradeAsked) {
       route.release(lease, false);
@@ -387,7 +394,7 @@ async function respond(
     }
     const h = headBytes(res.fields, responsePlan(res, true, null), `HTTP/1.1 101 ${res.reason}`, res.version === "1.1", []);
     // The tunnel's first bytes, if the upstream spoke at once.
-    if (rest !== null) upstream.unread(rest.slice());
+    if (restLen > 0) upstream.unread(read.slice(restAt));
     x.out += h.length;
     x.report(route, 101);
     if (await send(client, h)) {
@@ -423,11 +430,10 @@ async function respond(
     // write, built in one buffer. A body still to come (a stream) must not hold the
     // head back: what is in hand goes now, and the rest follows as it comes.
     const length = framing.kind === "length" ? framing.length : 0;
-    const inHand = rest === null ? 0 : Math.min(rest.length, length);
-    const body = inHand === 0 ? null : inHand === rest!.length ? rest : rest!.subarray(0, inHand);
-    const bytes = headBytes(res.fields, plan, startLine, asReceived, edits, body);
+    const inHand = Math.min(restLen, length);
+    const bytes = headBytes(res.fields, plan, startLine, asReceived, edits, read, restAt, restAt + inHand);
     // Bytes after the body answer nothing; the connection is not reused then.
-    const overflow = rest !== null && rest.length > length;
+    const overflow = restLen > length;
     x.out += bytes.length - inHand;
     const sent = send(client, bytes);
     if (sent !== true && !(await sent)) {
@@ -441,9 +447,9 @@ async function respond(
     // Chunked (checked by the decoder on the way) or until the close: the bytes in
     // hand go through the copy, the first of them in the head's write.
     const h = headBytes(res.fields, plan, startLine, asReceived, edits);
-    if (rest !== null) upstream.unread(rest.slice());
+    if (restLen > 0) upstream.unread(read.slice(restAt));
     x.out += h.length;
-    const coalesce = rest !== null && !dechunk;
+    const coalesce = restLen > 0 && !dechunk;
     if (!coalesce && !(await send(client, h))) {
       end = "dst-error";
     } else {
@@ -494,8 +500,11 @@ function authorityHost(authority: string): string {
 }
 
 type HeadRead<T> =
-  /** `rest`: bytes after the head in the same buffer, a view valid until the next read. */
-  | { kind: "ok"; head: T; bytes: number; rest: Uint8Array | null }
+  /**
+   * `buf`: what was read, valid until the next read: the head (`bytes` long), then
+   * whatever followed it.
+   */
+  | { kind: "ok"; head: T; bytes: number; buf: Uint8Array }
   | { kind: "error"; code: number; reason: string; bytes: number }
   | { kind: "eof" | "read-error" | "timeout"; bytes: number };
 
@@ -571,8 +580,7 @@ async function readHead<T>(
 /** A parser's verdict on a complete head (or a bad one) in `buf`, as a HeadRead. */
 function headRead<T>(result: Exclude<HeadResult<T>, { status: "need-more" }>, buf: Uint8Array): HeadRead<T> {
   if (result.status === "error") return { kind: "error", code: result.code, reason: result.reason, bytes: buf.length };
-  const rest = result.length < buf.length ? buf.subarray(result.length) : null;
-  return { kind: "ok", head: result.head, bytes: result.length, rest };
+  return { kind: "ok", head: result.head, bytes: result.length, buf };
 }
 
 const SENT = () => true;

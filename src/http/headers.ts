@@ -204,7 +204,7 @@ export function writtenAnew(asReceived: boolean, edits: readonly HeaderEdit[]): 
 }
 
 /**
- * A head to send, with `body` after it in the same buffer. Without edits, and with the
+ * A head to send, with body[bodyFrom, bodyTo) after it in the same buffer. Without edits, and with the
  * start line as received (`startLine` is only what it would be rewritten to), the kept
  * lines are copied as they came: one allocation, no decoding or encoding. Otherwise the
  * fields are written anew. `fields` must still be valid (no read since it was parsed).
@@ -216,15 +216,17 @@ export function headBytes(
   asReceived: boolean,
   edits: readonly HeaderEdit[],
   body: Uint8Array | null = null,
+  bodyFrom = 0,
+  bodyTo = body === null ? 0 : body.length,
 ): Uint8Array {
   if (writtenAnew(asReceived, edits)) {
     const head = serializeHead(startLine, applyEdits(plannedHeaders(fields.list, plan), edits));
-    return body === null || body.length === 0 ? head : concatBytes(head, body);
+    return body === null || bodyTo === bodyFrom ? head : concatBytes(head, body.subarray(bodyFrom, bodyTo));
   }
   const bytes = fields.bytes;
   const drop = plan.drop;
   const end = fields.start(fields.count);
-  let size = end + 2 + (body === null ? 0 : body.length);
+  let size = end + 2 + bodyTo - bodyFrom;
   if (drop !== null) {
     for (let i = 0; i < drop.length; i++) if (drop[i] === true) size -= fields.start(i + 1) - fields.start(i);
   }
@@ -251,7 +253,7 @@ export function headBytes(
   }
   out[o++] = 0x0d;
   out[o++] = 0x0a;
-  if (body !== null) copyRun(out, o, body, 0, body.length);
+  if (body !== null) copyRun(out, o, body, bodyFrom, bodyTo);
   return out;
 }
 

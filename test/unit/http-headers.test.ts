@@ -88,6 +88,28 @@ describe("responsePlan with headBytes", () => {
     expect(text(out)).toBe("HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\n\r\nok\n");
   });
 
+  it("takes the body as a range of the buffer it was read in, as received and written anew", () => {
+    const read = bytes(raw + "GARBAGE");
+    const res = ok(parseResponseHead(read));
+    const at = raw.length - 3;
+    const plan = responsePlan(res, false, null);
+    // A short range (copied byte by byte) and a long one (copied as a view) read alike.
+    expect(text(headBytes(res.fields, plan, "", true, [], read, at, at + 3))).toBe(
+      "HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\n\r\nok\n",
+    );
+    const long = bytes(raw.replace("ok\n", "") + "x".repeat(100) + "GARBAGE");
+    const longRes = ok(parseResponseHead(long));
+    const longAt = raw.length - 3;
+    expect(text(headBytes(longRes.fields, responsePlan(longRes, false, null), "", true, [], long, longAt, longAt + 100)))
+      .toBe("HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\n\r\n" + "x".repeat(100));
+    // An empty range sends the head alone; a flow's edit writes the head anew, the range after it.
+    expect(text(headBytes(res.fields, plan, "", true, [], read, at, at))).toBe(
+      "HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\n\r\n",
+    );
+    expect(text(headBytes(res.fields, plan, "HTTP/1.1 200 OK", true, [{ op: "remove", name: "server" }], read, at, at + 3)))
+      .toBe("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+  });
+
   it("says Connection: close when vane closes, and drops Transfer-Encoding for a body it decodes", () => {
     const res = ok(parseResponseHead(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX: 1\r\n\r\n")));
     const out = headBytes(res.fields, responsePlan(res, false, "close", true), "", true, []);
