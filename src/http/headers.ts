@@ -23,7 +23,7 @@ import {
   KNOWN_NAMES,
 } from "../detect/http-fields.ts";
 import { connectionTokens } from "./framing.ts";
-import { allocBytes, concatBytes } from "../detect/bytes.ts";
+import { allocBytes, concatBytes, copyBytes } from "../detect/bytes.ts";
 
 const ENCODER = new TextEncoder();
 // deno-lint-ignore no-control-regex
@@ -238,11 +238,11 @@ export function headBytes(
   if (drop !== null) {
     for (let i = 0; i < drop.length; i++) {
       if (drop[i] !== true) continue;
-      o = copyRun(out, o, bytes, run, fields.start(i));
+      o = copyBytes(out, o, bytes, run, fields.start(i));
       run = fields.start(i + 1);
     }
   }
-  o = copyRun(out, o, bytes, run, end);
+  o = copyBytes(out, o, bytes, run, end);
   for (const [name, value] of plan.append) {
     o = putLatin1(out, o, name);
     out[o++] = 0x3a;
@@ -253,19 +253,8 @@ export function headBytes(
   }
   out[o++] = 0x0d;
   out[o++] = 0x0a;
-  if (body !== null) copyRun(out, o, body, bodyFrom, bodyTo);
+  if (body !== null) copyBytes(out, o, body, bodyFrom, bodyTo);
   return out;
-}
-
-/** Runs up to this long are copied byte by byte: cheaper than the view set() needs. */
-const SHORT_RUN = 48;
-
-/** Copies src[from, to) to out at `o`; returns the end. */
-function copyRun(out: Uint8Array, o: number, src: Uint8Array, from: number, to: number): number {
-  const n = to - from;
-  if (n > SHORT_RUN) out.set(n === src.length ? src : src.subarray(from, to), o);
-  else for (let i = 0; i < n; i++) out[o + i] = src[from + i];
-  return o + n;
 }
 
 /** Writes a field name or value (one char per byte, as parsed) at `o`; returns the end. */
