@@ -5,7 +5,7 @@
  *
  * The parsers are incremental by re-scanning: call them with everything
  * received so far and they answer "need-more" until the head is complete. They
- * scan bytes with a lookup table and `indexOf`, number the fields a proxy acts on,
+ * scan bytes with a lookup table and short loops, number the fields a proxy acts on,
  * and leave the fields as offsets (see http-fields.ts): strings are made for the
  * start line and Host, and for any field only when it is read.
  */
@@ -224,7 +224,7 @@ function parseHeaders(
       scan.push(pos);
       return pos + 2;
     }
-    const lf = view.indexOf(LF, pos);
+    const lf = lineEnd(view, pos);
     if (lf < 0) return incomplete(buf, errCode);
     if (lf === pos || buf[lf - 1] !== CR) return fail(errCode, "bare LF line ending");
     if (scan.length >= MAX_HEADERS * LINE) return fail(errCode === 400 ? 431 : errCode, "too many header fields");
@@ -243,6 +243,20 @@ function scannedFields(buf: Uint8Array): Fields {
 function incomplete(buf: Uint8Array, errCode: number): HeadError | typeof NEED_MORE {
   if (buf.length >= MAX_HEAD_BYTES) return fail(errCode === 400 ? 431 : errCode, "header section too large");
   return NEED_MORE;
+}
+
+/** Lines up to this long are scanned by a loop; a longer one's end is looked for natively. */
+const SHORT_LINE = 64;
+
+/**
+ * Where the line from `pos` ends (its LF), or -1. Most lines of a head are short, and
+ * a native indexOf call costs more than looking at their bytes (on JavaScriptCore
+ * most); a long line (a cookie) goes to indexOf after the first bytes.
+ */
+function lineEnd(view: Uint8Array, pos: number): number {
+  const near = Math.min(view.length, pos + SHORT_LINE);
+  for (let i = pos; i < near; i++) if (view[i] === LF) return i;
+  return near === view.length ? -1 : view.indexOf(LF, near);
 }
 
 /** Only the first MAX_HEAD_BYTES can hold a head, so scans never look further (into a body). */
@@ -266,7 +280,7 @@ export function parseRequestHead(buf: Uint8Array): HeadResult<RequestHead> {
     pos += 2;
   }
 
-  const lf = view.indexOf(LF, pos);
+  const lf = lineEnd(view, pos);
   if (lf < 0) {
     const partial = parseRequestLine(buf, pos, limit, false);
     if (partial !== null) return partial as HeadError;
@@ -304,7 +318,7 @@ export function parseRequestHead(buf: Uint8Array): HeadResult<RequestHead> {
 export function parseResponseHead(buf: Uint8Array): HeadResult<ResponseHead> {
   const view = headView(buf);
   const limit = view.length;
-  const lf = view.indexOf(LF, 0);
+  const lf = lineEnd(view, 0);
   // "HTTP/d.d SP ddd" is a fixed 12-byte prefix: check what has arrived so garbage fails fast.
   const known = Math.min(lf < 0 ? limit : lf, 12);
   for (let k = 0; k < known; k++) {

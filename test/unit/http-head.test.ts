@@ -186,6 +186,26 @@ describe("parseRequestHead: valid heads", () => {
   });
 });
 
+describe("line ends near and past the length scanned byte by byte (64)", () => {
+  for (const n of [0, 40, 58, 59, 60, 61, 62, 63, 64, 65, 66, 200, 5000]) {
+    it(`finds the ends of lines whose value is ${n} bytes, and waits for a line cut short`, () => {
+      const value = "v".repeat(n);
+      const request = `GET /${value} HTTP/1.1\r\nHost: a\r\nX-Long: ${value}\r\nX-Next: 1\r\n\r\n`;
+      const head = okReq(request);
+      expect(head.target).toBe("/" + value);
+      expect(head.headers).toEqual([["Host", "a"], ["X-Long", value], ["X-Next", "1"]]);
+      const response = `HTTP/1.1 200 ${value}\r\nX-Long: ${value}\r\n\r\n`;
+      expect(okRes(response).headers).toEqual([["X-Long", value]]);
+      // Cut inside the long line, and just before its LF: nothing to decide yet.
+      const cut = request.indexOf("X-Long") + 8 + Math.floor(n / 2);
+      expect(req(request.slice(0, cut)).status).toBe("need-more");
+      expect(req(request.slice(0, request.indexOf("\r\nX-Next") + 1)).status).toBe("need-more");
+      // A bare LF at the end of the long line is refused wherever it falls.
+      expect(code(req(request.replace(`${value}\r\nX-Next`, `${value}\nX-Next`)))).toBe(400);
+    });
+  }
+});
+
 describe("parseRequestHead: need-more", () => {
   for (const [name, s] of [["curl", CURL], ["firefox", FIREFOX], ["post", POST], ["leading CRLF", "\r\n" + CURL]]) {
     it(`answers need-more for every strict prefix of the ${name} head`, () => {
