@@ -314,13 +314,13 @@ async function serveOne(
     let res: HeadRead<ResponseHead> | null = null;
     for (;;) {
       upstream.closeAt(deadline);
-      let chunk: Uint8Array | null | undefined;
+      let answer: Uint8Array | null | undefined;
       try {
-        chunk = await upstream.read();
+        answer = await upstream.read();
       } catch {
-        chunk = undefined;
+        answer = undefined;
       }
-      const r = headFrom(upstream, chunk, parseResponseHead) ?? await readHead(upstream, parseResponseHead, chunk!);
+      const r = headFrom(upstream, answer, parseResponseHead) ?? await readHead(upstream, parseResponseHead, answer!);
       if (r.kind === "ok") {
         if (r.head.status >= 200 || r.head.status === 101) {
           res = r;
