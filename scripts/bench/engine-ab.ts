@@ -1,0 +1,42 @@
+/**
+ * The L7 engine of another tree (BASE: a checkout of another commit, e.g. made with
+ * `git worktree add /tmp/base HEAD~1`) against this one, in one process: each serves
+ * its own 64 in-memory clients (see engine-harness.ts), in alternating slices of
+ * 20,000 requests, so that the machine's drift, which moves runs minutes apart by
+ * 10-50% here, hits both alike. Prints the median of the per-slice ratios.
+ *
+ *   bun scripts/bench/engine-ab.ts BASE [SLICES]
+ *   deno run --allow-all --unstable-net --config deno.json scripts/bench/engine-ab.ts BASE [SLICES]
+ *
+ * BASE needs its dependencies (a `node_modules`, or a symlink to this tree's).
+ */
+import { type EngineRun, startEngine, treeRoot } from "./engine-harness.ts";
+
+const SLICE = 20_000;
+const WARMUP_SLICES = 3;
+
+const here = await startEngine(treeRoot(new URL("../..", import.meta.url).pathname));
+const rt = here.runtime;
+const [baseDir, slicesArg] = rt.args;
+const slices = Number(slicesArg ?? 16);
+if (!baseDir || !Number.isInteger(slices) || slices < 2) {
+  console.error("usage: engine-ab.ts BASE [SLICES]  (BASE: another checkout of vane; SLICES: 2 or more, default 16)");
+  rt.exit(2);
+}
+const base = await startEngine(treeRoot(baseDir));
+
+const runs: EngineRun[] = [base.run, here.run];
+for (let w = 0; w < WARMUP_SLICES; w++) for (const run of runs) await run(SLICE);
+const perRequest: [number[], number[]] = [[], []];
+for (let s = 0; s < slices; s++) {
+  // Who goes first alternates too.
+  for (const i of s % 2 === 0 ? [0, 1] : [1, 0]) perRequest[i].push((await runs[i](SLICE)) * 1000 / SLICE);
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const ratios = perRequest[1].map((t, i) => t / perRequest[0][i]);
+console.log(
+  `engine-ab: ${rt.name} ${rt.version}: base ${median(perRequest[0]).toFixed(2)} µs, this tree ` +
+    `${median(perRequest[1]).toFixed(2)} µs per request; this/base ${median(ratios).toFixed(3)} ` +
+    `(median of ${slices} slice pairs of ${SLICE}; slices ranged ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`,
+);
+rt.exit(0);
