@@ -521,8 +521,7 @@ function headFrom<T>(
   parse: (buf: Uint8Array) => HeadResult<T>,
 ): HeadRead<T> | null {
   let out: HeadRead<T>;
-  if (chunk === undefined) out = { kind: conn.timedOut ? "timeout" : "read-error", bytes: 0 };
-  else if (chunk === null) out = { kind: conn.timedOut ? "timeout" : "eof", bytes: 0 };
+  if (chunk === undefined || chunk === null) out = noHead(conn, chunk, 0);
   else {
     const result = parse(chunk);
     if (result.status === "need-more") return null;
@@ -548,15 +547,14 @@ async function readHead<T>(
   let n = first.length;
   let out: HeadRead<T>;
   for (;;) {
-    let chunk: Uint8Array | null;
+    let chunk: Uint8Array | null | undefined;
     try {
       chunk = await conn.read();
     } catch {
-      out = { kind: conn.timedOut ? "timeout" : "read-error", bytes: n };
-      break;
+      chunk = undefined;
     }
-    if (chunk === null) {
-      out = { kind: conn.timedOut ? "timeout" : "eof", bytes: n };
+    if (chunk === undefined || chunk === null) {
+      out = noHead(conn, chunk, n);
       break;
     }
     if (n + chunk.length > acc.length) {
@@ -575,6 +573,14 @@ async function readHead<T>(
   }
   conn.clearCloseAt();
   return out;
+}
+
+/**
+ * A wait for a head that ended without one, `bytes` into it: the read failed
+ * (undefined) or the stream ended (null), or the deadline closed the connection.
+ */
+function noHead(conn: ReplayConn, chunk: null | undefined, bytes: number): HeadRead<never> {
+  return { kind: conn.timedOut ? "timeout" : chunk === undefined ? "read-error" : "eof", bytes };
 }
 
 /** A parser's verdict on a complete head (or a bad one) in `buf`, as a HeadRead. */
@@ -599,6 +605,7 @@ function send(conn: TcpConn, bytes: Uint8Array): boolean | Promise<boolean> {
   }
   return written === WRITTEN || written.then(SENT, NOT_SENT);
 }
+
 /**
  * Copies one body from `from` to `to` as framed. Chunked bodies go through raw
  * (a decoder only finds the end and checks the syntax), unless `dechunk` asks for

@@ -64,8 +64,9 @@ function namesOther(named: ReadonlySet<string>): boolean {
 
 /**
  * What goes on of a received head: `drop[i]` is true for a field that does not (null:
- * every one goes on), and `append` lists the fields vane adds after them (shared: do not modify). One plan serves both ways
- * of writing the head out (see `headBytes`), so they cannot disagree.
+ * every one goes on), and `append` lists the fields vane adds after them (shared: do
+ * not modify). One plan serves both ways of writing the head out (see `headBytes`), so
+ * they cannot disagree.
  */
 export interface FieldPlan {
   drop: boolean[] | null;
@@ -204,10 +205,11 @@ export function writtenAnew(asReceived: boolean, edits: readonly HeaderEdit[]): 
 }
 
 /**
- * A head to send, with body[bodyFrom, bodyTo) after it in the same buffer. Without edits, and with the
- * start line as received (`startLine` is only what it would be rewritten to), the kept
- * lines are copied as they came: one allocation, no decoding or encoding. Otherwise the
- * fields are written anew. `fields` must still be valid (no read since it was parsed).
+ * A head to send, with body[bodyFrom, bodyTo) after it in the same buffer. Without
+ * edits, and with the start line as received (`startLine` is only what it would be
+ * rewritten to), the kept lines are copied as they came: one allocation, no decoding or
+ * encoding. Otherwise the fields are written anew. `fields` must still be valid (no
+ * read since it was parsed).
  */
 export function headBytes(
   fields: Fields,
@@ -277,7 +279,7 @@ export function serializeHead(startLine: string, headers: Header[]): Uint8Array 
     ENCODER.encodeInto(s, out);
     return out;
   }
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  putLatin1(out, 0, s);
   return out;
 }
 

@@ -36,7 +36,7 @@ export class UpstreamPool {
   /** Per key, oldest first; take() uses the newest (warmest) one. */
   readonly #idle = new Map<string, IdleEntry[]>();
   #sweeper: ReturnType<typeof setInterval> | null = null;
-  #sweepMs: number;
+  readonly #sweepMs: number;
   /** Sweeps made so far: the pool's clock. */
   #sweeps = 0;
 

@@ -24,7 +24,6 @@ const QUEUE_HIGH_WATER_BYTES = 256 * 1024;
 /** A pipe half-closes `to` at its end unless its caller says otherwise. */
 const ALWAYS = () => true;
 
-
 /**
  * One direction of relay's fast path (pipe mode): `from`'s data handler writes each
  * chunk straight to `to`'s socket. What the socket does not take waits in `backlog`

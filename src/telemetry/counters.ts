@@ -13,15 +13,7 @@ export class TrafficCounters {
   /** The keys of `requests` by route, pool and code: made once, not per response. */
   readonly #keys = new Map<string | null, Map<string | null, Map<number, string>>>();
 
-  /** The key counted last: a run of responses of one route and code skips the lookups. */
-  #last: { route: string | null; pool: string | null; code: number; key: string } | null = null;
-
   countResponse(route: string | null, pool: string | null, code: number): void {
-    const last = this.#last;
-    if (last !== null && last.code === code && last.route === route && last.pool === pool) {
-      this.requests.set(last.key, this.requests.get(last.key)! + 1);
-      return;
-    }
     let byPool = this.#keys.get(route);
     if (!byPool) this.#keys.set(route, byPool = new Map());
     let byCode = byPool.get(pool);
@@ -29,7 +21,6 @@ export class TrafficCounters {
     let key = byCode.get(code);
     if (key === undefined) byCode.set(code, key = `${route ?? ""}\u0000${pool ?? ""}\u0000${code}`);
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-    this.#last = { route, pool, code, key };
   }
 
   countDetection(protocol: string): void {
