@@ -23,6 +23,7 @@ import { relay } from "./forward/tcp.ts";
 import { serveHttp1 } from "./http/engine.ts";
 import { decider } from "./http/decide.ts";
 import { AcceptedFacts, type ConnFacts, ConnKeys } from "./flow/conn-keys.ts";
+import type { Member, Members } from "./members.ts";
 
 /**
  * How long a connection may stay silent before it is routed as raw TCP (caddy-l4's
@@ -44,17 +45,23 @@ export interface ConnectionDeps {
   registry: HealthRegistry;
   counters: TrafficCounters;
   /** Every client connection open now, for the drain on stop. */
-  clients: Set<TcpConn>;
+  clients: Members<OpenClient>;
   draining(): boolean;
   /** The generation serving new connections. */
   current(): Generation | null;
   /** HTTP connections, with the generation they run on and whether they wait for a request. */
-  httpConns: Map<TcpConn, HttpKeepAlive>;
+  httpConns: Members<HttpKeepAlive>;
   hopsOf(gen: Generation): TerminateHops<HopOrigin>;
 }
 
+/** A client connection, as the drain on stop knows it. */
+export interface OpenClient extends Member {
+  readonly conn: TcpConn;
+}
+
 /** An HTTP connection's standing, for a reload to close the idle ones of older configs. */
-export interface HttpKeepAlive {
+export interface HttpKeepAlive extends Member {
+  readonly conn: TcpConn;
   readonly gen: Generation;
   /** Waiting for its next request (not for the first one: that client is about to speak). */
   waiting: boolean;
@@ -74,7 +81,8 @@ export async function handleConnection(
   // the connection for replay; pure L4 keeps the bare one.
   const reads = plan.flow.needsDetection || plan.trusted.length > 0 || scheme === "http";
   const client = reads ? new ReplayConn(raw) : raw;
-  deps.clients.add(client);
+  const open: OpenClient = { conn: client, slot: -1 };
+  deps.clients.add(open);
   const facts = new AcceptedFacts(raw, scheme === "http" ? "http" : scheme === "https" ? "tls" : null, raw.sni ?? null);
   // Bun cannot tell a closed socket's addresses: read them now if the per-connection
   // debug line will name the client after the relay.
@@ -158,7 +166,7 @@ export async function handleConnection(
     });
   } finally {
     client.close();
-    deps.clients.delete(client);
+    deps.clients.delete(open);
   }
 }
 
@@ -169,12 +177,13 @@ export async function handleDecrypted(
   origin: HopOrigin,
   deps: ConnectionDeps,
 ): Promise<void> {
-  deps.clients.add(conn);
+  const open: OpenClient = { conn, slot: -1 };
+  deps.clients.add(open);
   try {
     await serveRequests(conn, origin.plan, step.flow, origin.facts, origin.client, origin.local, deps);
   } finally {
     conn.close();
-    deps.clients.delete(conn);
+    deps.clients.delete(open);
   }
 }
 
@@ -198,8 +207,8 @@ function serveRequests(
   const tls = facts.protocol === "tls";
   // Registered once; between requests only the flag flips (a map update per request
   // was a measurable share of the L7 path).
-  const state: HttpKeepAlive = { gen, waiting: false };
-  deps.httpConns.set(conn, state);
+  const state: HttpKeepAlive = { conn, gen, waiting: false, slot: -1 };
+  deps.httpConns.add(state);
   return serveHttp1(conn, {
     client,
     local,
@@ -211,7 +220,7 @@ function serveRequests(
     retired: () => deps.current() !== gen,
     idle: (waiting) => (state.waiting = waiting),
     onResponse: (r) => deps.counters.countResponse(r.route, r.pool, r.code),
-  }).finally(() => deps.httpConns.delete(conn));
+  }).finally(() => deps.httpConns.delete(state));
 }
 
 /** L4: connect to the pool (with vane's retries) and copy bytes both ways. */

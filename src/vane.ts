@@ -23,7 +23,8 @@ import { createControlApp, type ReloadOutcome } from "./control/app.ts";
 import { formatAddress } from "./resolve/address.ts";
 import { VERSION } from "./version.ts";
 import { Generation, type ListenerPlan } from "./generation.ts";
-import { type ConnectionDeps, handleConnection, handleDecrypted, type HopOrigin } from "./connection.ts";
+import { type ConnectionDeps, handleConnection, handleDecrypted, type HopOrigin, type OpenClient } from "./connection.ts";
+import { Members } from "./members.ts";
 import { TerminateHops } from "./terminate.ts";
 import { ConnKeys } from "./flow/conn-keys.ts";
 import { configToDocument } from "./config/print.ts";
@@ -122,7 +123,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     : new Map(Object.entries(options.functions ?? {}));
   const startedAt = performance.now();
   const upstreams = new UpstreamPool(UPSTREAM_IDLE);
-  const clients = new Set<TcpConn>();
+  const clients = new Members<OpenClient>();
   const hops = new Map<Generation, TerminateHops<HopOrigin>>();
   let bound: Bound[] = [];
   let gen: Generation | null = null;
@@ -146,7 +147,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     clients,
     draining: () => draining,
     current: () => gen,
-    httpConns: new Map(),
+    httpConns: new Members(),
     hopsOf(g) {
       let h = hops.get(g);
       if (!h) {
@@ -308,10 +309,10 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     // the same); busy ones close after the response in flight. Clients reconnect and
     // meet the new config. Tunnels (WebSocket, TCP) are not idle: they keep going.
     let closedIdle = 0;
-    for (const [conn, c] of deps.httpConns) {
+    for (const c of deps.httpConns.list()) {
       if (c.waiting && c.gen !== next) {
-        deps.httpConns.delete(conn);
-        conn.close();
+        deps.httpConns.delete(c);
+        c.conn.close();
         closedIdle++;
       }
     }
@@ -452,7 +453,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
       }
     }
     if (clients.size > 0) log.warn("closing connections still open after grace", { connections: clients.size });
-    for (const c of clients) c.close();
+    for (const c of clients.list()) c.conn.close();
     clients.clear();
     upstreams.closeAll();
     for (const b of bound) unbind(b);

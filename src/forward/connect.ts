@@ -58,30 +58,33 @@ async function connectFrom(
   reuse: ((entry: TargetHealth) => TcpConn | null) | undefined,
   first: Pick,
 ): Promise<ConnectOutcome> {
-  const tried = new Set<TargetHealth>();
+  // Made at the first failure: most connections never need it.
+  let failed: Set<TargetHealth> | null = null;
+  let attempts = 0;
   let lastError = "";
   const limit = Math.min(MAX_ATTEMPTS, pool.primary.length + pool.fallback.length);
-  for (let pick: Pick | null = first; pick !== null; pick = tried.size < limit ? pool.pick(tried) : null) {
-    tried.add(pick.entry);
+  for (let pick: Pick | null = first; pick !== null; pick = attempts < limit ? pool.pick(failed!) : null) {
+    attempts++;
     const idle = pick === first ? null : reuse?.(pick.entry);
-    if (idle) return reused(pick, idle, tried.size);
-    const port = pick.entry.spec.port;
+    if (idle) return reused(pick, idle, attempts);
+    const entry = pick.entry;
+    const port = entry.spec.port;
     let error = "";
     for (const host of pick.addresses) {
       const started = performance.now();
       try {
         const conn = await rt.connectTcp({ hostname: host, port }, connectTimeoutMs);
-        pick.entry.observeLatency(performance.now() - started);
-        registry.passiveSuccess(pick.entry);
-        pick.entry.address = formatAddress(host, port);
-        const upstream = { conn, entry: pick.entry, address: pick.entry.address, reused: false };
-        return { ok: true, upstream, attempts: tried.size };
+        entry.observeLatency(performance.now() - started);
+        registry.passiveSuccess(entry);
+        const address = entry.address = formatAddress(host, port);
+        return { ok: true, upstream: { conn, entry, address, reused: false }, attempts };
       } catch (err) {
         error = errorText(err);
       }
     }
-    lastError = `${pick.entry.key}: ${error}`;
-    registry.passiveFailure(pick.entry, error);
+    (failed ??= new Set()).add(entry);
+    lastError = `${entry.key}: ${error}`;
+    registry.passiveFailure(entry, error);
   }
-  return { ok: false, reason: `all attempts failed, last: ${lastError}`, attempts: tried.size };
+  return { ok: false, reason: `all attempts failed, last: ${lastError}`, attempts };
 }

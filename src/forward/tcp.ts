@@ -13,7 +13,8 @@
  * sits idle matters as much (10,000 idle connections): no timer of its own (relays
  * with the same idle timeout share one, see IdleWatch) and no async frame of its own.
  */
-import type { TcpConn } from "../runtime/types.ts";
+import type { PipeEnds, TcpConn } from "../runtime/types.ts";
+import { type Member, Members } from "../members.ts";
 
 export interface RelayResult {
   /** Bytes from client to upstream, and back. */
@@ -35,41 +36,34 @@ export function relay(
   idleMs: number,
   counters: RelayCounters,
 ): Promise<RelayResult> {
-  return new Promise((resolve) => new Relay(client, upstream, IdleWatch.for(idleMs), resolve).start(counters));
+  return new Promise((resolve) => new Relay(client, upstream, IdleWatch.for(idleMs), counters, resolve).start());
 }
 
-class Relay {
+class Relay implements Member {
+  /** Where the idle watch keeps it. */
+  slot = -1;
   readonly result: RelayResult = { upstreamBytes: 0, downstreamBytes: 0, reason: "done" };
   /** Bumped per chunk either way; the idle watch compares it from tick to tick. */
   activity = 0;
   /** What the last tick saw; -1 so that the first tick counts the start as activity. */
   seenActivity = -1;
   quietTicks = 0;
-  #copying = 2;
+  /** Directions still copying. */
+  copying = 2;
   #finished = false;
 
   constructor(
     private readonly client: TcpConn,
     private readonly upstream: TcpConn,
     private readonly idle: IdleWatch,
+    readonly counters: RelayCounters,
     private readonly done: (result: RelayResult) => void,
   ) {}
 
-  start(counters: RelayCounters): void {
+  start(): void {
     this.idle.add(this);
-    const result = this.result;
-    // The direction that ends second needs no FIN of its own: both connections close now.
-    const halfClose = () => this.#copying === 2;
-    copy(this.client, this.upstream, halfClose, (n) => {
-      this.activity++;
-      result.upstreamBytes += n;
-      counters.upstream(n);
-    }).then(this.#settled, this.#failed);
-    copy(this.upstream, this.client, halfClose, (n) => {
-      this.activity++;
-      result.downstreamBytes += n;
-      counters.downstream(n);
-    }).then(this.#settled, this.#failed);
+    copy(this.client, this.upstream, new Direction(this, true));
+    copy(this.upstream, this.client, new Direction(this, false));
   }
 
   /** Closes both connections once; the first reason given is the relay's. */
@@ -82,34 +76,59 @@ class Relay {
   }
 
   // Either direction failing ends the whole connection at once; the relay is over when
-  // both directions have settled (the other one ends on the connection we closed).
-  #settled = (): void => {
-    if (--this.#copying > 0) return;
+  // both directions have ended (the other one ends on the connection we closed).
+  directionEnded(err: Error | null): void {
+    if (err) this.closeBoth(err.message);
+    if (--this.copying > 0) return;
     this.closeBoth("done");
     this.idle.delete(this);
     this.done(this.result);
-  };
+  }
+}
 
-  #failed = (err: unknown): void => {
-    this.closeBoth(err instanceof Error ? err.message : String(err));
-    this.#settled();
-  };
+/** One direction of a relay: counts its bytes and tells the relay when it ends. */
+class Direction implements PipeEnds {
+  constructor(private readonly relay: Relay, private readonly up: boolean) {}
+
+  bytes(n: number): void {
+    const relay = this.relay;
+    relay.activity++;
+    if (this.up) {
+      relay.result.upstreamBytes += n;
+      relay.counters.upstream(n);
+    } else {
+      relay.result.downstreamBytes += n;
+      relay.counters.downstream(n);
+    }
+  }
+
+  // The direction that ends second needs no FIN of its own: both connections close now.
+  halfClose(): boolean {
+    return this.relay.copying === 2;
+  }
+
+  ended(err: Error | null): void {
+    this.relay.directionEnded(err);
+  }
 }
 
 /** One direction: the runtime's pipe when both ends share one, else a read/write loop. */
-function copy(from: TcpConn, to: TcpConn, halfClose: () => boolean, onBytes: (n: number) => void): Promise<void> {
-  if (from.pipeTo !== undefined && from.pipeTo === to.pipeTo) return from.pipeTo(to, onBytes, halfClose);
-  return pump(from, to, halfClose, onBytes);
+function copy(from: TcpConn, to: TcpConn, ends: PipeEnds): void {
+  if (from.pipeTo !== undefined && from.pipeTo === to.pipeTo) return from.pipeTo(to, ends);
+  pump(from, to, ends).then(
+    () => ends.ended(null),
+    (err) => ends.ended(err instanceof Error ? err : new Error(String(err))),
+  );
 }
 
-async function pump(from: TcpConn, to: TcpConn, halfClose: () => boolean, onBytes: (n: number) => void): Promise<void> {
+async function pump(from: TcpConn, to: TcpConn, ends: PipeEnds): Promise<void> {
   for (;;) {
     const chunk = await from.read();
     if (chunk === null) break;
     await to.write(chunk);
-    onBytes(chunk.length);
+    ends.bytes(chunk.length);
   }
-  if (halfClose()) await to.closeWrite();
+  if (ends.halfClose()) await to.closeWrite();
 }
 
 /**
@@ -131,7 +150,7 @@ class IdleWatch {
     return w;
   }
 
-  readonly #relays = new Set<Relay>();
+  readonly #relays = new Members<Relay>();
   #timer: ReturnType<typeof setInterval> | null = null;
 
   private constructor(private readonly idleMs: number) {}
@@ -149,7 +168,7 @@ class IdleWatch {
   }
 
   #tick(): void {
-    for (const r of this.#relays) {
+    for (const r of this.#relays.list()) {
       if (r.activity !== r.seenActivity) {
         r.seenActivity = r.activity;
         r.quietTicks = 0;

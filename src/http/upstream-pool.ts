@@ -33,8 +33,15 @@ const SWEEP_EVERY_MS = 1000;
 export class UpstreamPool {
   readonly #maxIdlePerKey: number;
   readonly #idleMs: number;
-  /** Per key, oldest first; take() uses the newest (warmest) one. */
+  /**
+   * Per key, oldest first; take() uses the newest (warmest) one. A key's list stays
+   * when it runs empty (there is one key per target): taking the last idle connection
+   * is common under load, and a Map entry deleted and made again per request keeps
+   * garbage alive on JavaScriptCore (see Members).
+   */
   readonly #idle = new Map<string, IdleEntry[]>();
+  /** Connections idle now, over all keys. */
+  #count = 0;
   #sweeper: ReturnType<typeof setInterval> | null = null;
   readonly #sweepMs: number;
   /** Sweeps made so far: the pool's clock. */
@@ -51,8 +58,8 @@ export class UpstreamPool {
     const list = this.#idle.get(key);
     const entry = list?.pop();
     if (!entry) return null;
+    this.#count--;
     entry.taken = true;
-    if (list!.length === 0) this.#idle.delete(key);
     return entry.conn;
   }
 
@@ -68,6 +75,7 @@ export class UpstreamPool {
     if (list.length >= this.#maxIdlePerKey) this.#drop(key, list[0]);
     const entry: IdleEntry = { conn: pooled, taken: false, since: this.#sweeps };
     list.push(entry);
+    this.#count++;
     this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepMs);
     // Anything arriving while idle means the connection is over (or broken).
     const gone = () => {
@@ -101,7 +109,7 @@ export class UpstreamPool {
     for (const [key, list] of this.#idle) {
       while (list.length > 0 && list[0].since <= cutoff) this.#drop(key, list[0]);
     }
-    if (this.#idle.size === 0) this.#stopSweeping();
+    if (this.#count === 0) this.#stopSweeping();
   }
 
   #stopSweeping(): void {
@@ -117,7 +125,7 @@ export class UpstreamPool {
     const i = list.lastIndexOf(entry);
     if (i < 0) return;
     list.splice(i, 1);
-    if (list.length === 0) this.#idle.delete(key);
+    this.#count--;
     entry.conn.close();
   }
 }

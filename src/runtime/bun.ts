@@ -5,7 +5,7 @@
  * to a bound and the socket paused beyond it, so neither side buffers unboundedly.
  */
 import { watchFile } from "./watch.ts";
-import type { HttpServer, Runtime, SignalName, SocketAddress, TcpConn, TcpListener } from "./types.ts";
+import type { HttpServer, PipeEnds, Runtime, SignalName, SocketAddress, TcpConn, TcpListener } from "./types.ts";
 import { withTimeout } from "./timeout.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsNode } from "./tls-node.ts";
@@ -21,9 +21,6 @@ declare const navigator: { hardwareConcurrency?: number };
 // pauses after a chunk or a few.
 const QUEUE_HIGH_WATER_BYTES = 256 * 1024;
 
-/** A pipe half-closes `to` at its end unless its caller says otherwise. */
-const ALWAYS = () => true;
-
 /**
  * One direction of relay's fast path (pipe mode): `from`'s data handler writes each
  * chunk straight to `to`'s socket. What the socket does not take waits in `backlog`
@@ -33,15 +30,11 @@ const ALWAYS = () => true;
 interface Pipe {
   from: BunTcpConn;
   to: BunTcpConn;
-  onBytes: (n: number) => void;
+  ends: PipeEnds;
   /** Not yet taken by `to`'s socket, oldest first; non-empty only while `from` is paused. */
   backlog: Uint8Array[];
   /** `from` sent FIN: `to` sends one once the backlog is out. */
   ended: boolean;
-  /** Whether that FIN is wanted (see TcpConn.pipeTo). */
-  halfClose: () => boolean;
-  resolve: () => void;
-  reject: (err: Error) => void;
 }
 
 class BunTcpConn implements TcpConn {
@@ -179,9 +172,9 @@ class BunTcpConn implements TcpConn {
       return;
     }
     const n = pipe.to.#socket.write(chunk);
-    if (n === chunk.length) return pipe.onBytes(n);
+    if (n === chunk.length) return pipe.ends.bytes(n);
     if (n < 0) return BunTcpConn.#settle(pipe, new Error("connection closed while writing"));
-    if (n > 0) pipe.onBytes(n);
+    if (n > 0) pipe.ends.bytes(n);
     pipe.backlog.push(n > 0 ? chunk.subarray(n) : chunk);
     this.#pause();
   }
@@ -193,7 +186,7 @@ class BunTcpConn implements TcpConn {
       const chunk = backlog[0];
       const n = this.#socket.write(chunk);
       if (n < 0) return BunTcpConn.#settle(pipe, new Error("connection closed while writing"));
-      if (n > 0) pipe.onBytes(n);
+      if (n > 0) pipe.ends.bytes(n);
       if (n < chunk.length) {
         backlog[0] = chunk.subarray(n); // the socket is full again: wait for the next drain
         return;
@@ -211,10 +204,12 @@ class BunTcpConn implements TcpConn {
   }
 
   #finish(pipe: Pipe): void {
-    // Settled first: a shutdown() can close the socket at once (its peer had ended too),
-    // and that close must not fail a pipe that has finished.
+    // Asked before the end is reported (that may close both connections), and the end
+    // reported before the shutdown(): it can close the socket at once (its peer had
+    // ended too), and that close must not fail a pipe that has finished.
+    const fin = pipe.ends.halfClose();
     BunTcpConn.#settle(pipe, null);
-    if (!pipe.to.#isClosed && pipe.halfClose()) pipe.to.#socket.shutdown();
+    if (fin && !pipe.to.#isClosed) pipe.to.#socket.shutdown();
   }
 
   /** A pipe through this socket that has not finished cannot finish any more. */
@@ -223,14 +218,13 @@ class BunTcpConn implements TcpConn {
     if (this.#in !== null) BunTcpConn.#settle(this.#in, err);
   }
 
-  /** Ends a pipe once, resolved when `err` is null; later events find it detached. */
+  /** Ends a pipe once, well when `err` is null; later events find it detached. */
   static #settle(pipe: Pipe, err: Error | null): void {
     if (pipe.from.#out !== pipe) return;
     pipe.from.#out = null;
     pipe.to.#in = null;
     pipe.backlog.length = 0;
-    if (err) pipe.reject(err);
-    else pipe.resolve();
+    pipe.ends.ended(err);
   }
 
   // ---- TcpConn ----
@@ -289,25 +283,27 @@ class BunTcpConn implements TcpConn {
    * Pipe mode: from here on this socket's data handler writes straight to `to`'s
    * socket (see Pipe), starting with whatever was queued before.
    */
-  pipeTo(to: TcpConn, onBytes: (n: number) => void, halfClose: () => boolean = ALWAYS): Promise<void> {
-    if (!(to instanceof BunTcpConn)) return Promise.reject(new Error("pipeTo needs another Bun TCP connection"));
+  pipeTo(to: TcpConn, ends: PipeEnds): void {
+    if (!(to instanceof BunTcpConn)) return ends.ended(new Error("pipeTo needs another Bun TCP connection"));
     if (this.#reader || this.#out !== null || to.#in !== null) {
-      return Promise.reject(new Error("pipeTo on a connection that is being read already"));
+      return ends.ended(new Error("pipeTo on a connection that is being read already"));
     }
     // A write of its own (a PROXY header) goes out before anything piped.
-    if (to.#pendingWrite) return to.#pendingWrite.then(() => this.pipeTo(to, onBytes, halfClose));
-    return new Promise<void>((resolve, reject) => {
-      const pipe: Pipe = { from: this, to, onBytes, backlog: [], ended: false, halfClose, resolve, reject };
-      this.#out = pipe;
-      to.#in = pipe;
-      // Read before the relay began (during a peek, say): it goes first.
-      for (const chunk of this.#queue) this.#forward(pipe, chunk);
-      this.#queue.length = 0;
-      this.#queuedBytes = 0;
-      if (this.#error || to.#isClosed) BunTcpConn.#settle(pipe, this.#error ?? to.#error ?? new Error("connection closed"));
-      else if (this.#ended) this.#endPipe(pipe);
-      else if (this.#paused && pipe.backlog.length === 0) this.#resume();
-    });
+    if (to.#pendingWrite) {
+      to.#pendingWrite.then(() => this.pipeTo(to, ends), (err) => ends.ended(err));
+      return;
+    }
+    const pipe: Pipe = { from: this, to, ends, backlog: [], ended: false };
+    this.#out = pipe;
+    to.#in = pipe;
+    // Read before the relay began (during a peek, say): it goes first.
+    const queue = this.#queue;
+    for (let i = 0; i < queue.length; i++) this.#forward(pipe, queue[i]);
+    queue.length = 0;
+    this.#queuedBytes = 0;
+    if (this.#error || to.#isClosed) BunTcpConn.#settle(pipe, this.#error ?? to.#error ?? new Error("connection closed"));
+    else if (this.#ended) this.#endPipe(pipe);
+    else if (this.#paused && pipe.backlog.length === 0) this.#resume();
   }
 }
 
@@ -322,6 +318,9 @@ const handlers = {
   error: (s: any, err: Error) => s.data?.onError(err),
   close: (s: any, err?: Error) => s.data?.onClose(err),
 };
+
+const terminate = (s: any) => s.terminate();
+const connOf = (s: any): TcpConn => s.data;
 
 export function createBunRuntime(): Runtime {
   return {
@@ -358,15 +357,14 @@ export function createBunRuntime(): Runtime {
       };
     },
 
-    async connectTcp(addr, timeoutMs): Promise<TcpConn> {
+    connectTcp(addr, timeoutMs): Promise<TcpConn> {
       const pending = Bun.connect({
         hostname: addr.hostname,
         port: addr.port,
         allowHalfOpen: true,
         socket: handlers,
       });
-      const socket = await withTimeout(pending, timeoutMs, `connect timed out after ${timeoutMs}ms`, (s: any) => s.terminate());
-      return socket.data;
+      return withTimeout(pending, timeoutMs, "connect", terminate, connOf);
     },
 
     listenTls: listenTlsNode,

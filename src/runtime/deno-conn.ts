@@ -9,7 +9,7 @@
  * 26 Gbit/s, 16 KiB only 19), and a read that does not fill the big one (the sender
  * paused) moves back down.
  */
-import type { SocketAddress, TcpConn } from "./types.ts";
+import type { PipeEnds, SocketAddress, TcpConn } from "./types.ts";
 
 /** Holds a typical request or response head; what a waiting connection keeps. */
 const SMALL_READ_BYTES = 1024;
@@ -107,8 +107,16 @@ export class DenoTcpConn implements TcpConn {
    * Relay's loop, with nothing between Deno's read and write ops: one buffer per
    * direction, small while the sender pauses, a pooled big one while reads fill it.
    */
-  async pipeTo(to: TcpConn, onBytes: (n: number) => void, halfClose?: () => boolean): Promise<void> {
-    if (!(to instanceof DenoTcpConn)) throw new Error("pipeTo needs another Deno connection");
+  pipeTo(to: TcpConn, ends: PipeEnds): void {
+    if (!(to instanceof DenoTcpConn)) return ends.ended(new Error("pipeTo needs another Deno connection"));
+    this.#copyTo(to, ends).then(
+      () => ends.ended(null),
+      (err) => ends.ended(err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+
+  /** The loop behind pipeTo: reads into reused buffers, writes each piece whole. */
+  async #copyTo(to: DenoTcpConn, ends: PipeEnds): Promise<void> {
     const from = this.#conn;
     const dest = to.#conn;
     const small = this.#small ??= new Uint8Array(SMALL_READ_BYTES);
@@ -120,7 +128,7 @@ export class DenoTcpConn implements TcpConn {
         const data = n === buf.length ? buf : buf.subarray(0, n);
         let off = await dest.write(data);
         while (off < n) off += await dest.write(data.subarray(off));
-        onBytes(n);
+        ends.bytes(n);
         if (n === buf.length) {
           if (buf === small) buf = takeBig();
         } else if (buf !== small) {
@@ -132,7 +140,7 @@ export class DenoTcpConn implements TcpConn {
       // Every op on `buf` has settled by now, so no one writes into it any more.
       if (buf !== small) giveBig(buf);
     }
-    if (halfClose?.() ?? true) await to.closeWrite();
+    if (ends.halfClose()) await to.closeWrite();
   }
 
   async closeWrite(): Promise<void> {

@@ -20,6 +20,9 @@ import { listenTlsDeno } from "./tls-deno.ts";
 import type { UdpSocket } from "./types.ts";
 
 
+const closeConn = (c: any) => c.close();
+const connOf = (c: any): TcpConn => new DenoTcpConn(c);
+
 export function createDenoRuntime(): Runtime {
   return {
     name: "deno",
@@ -55,10 +58,9 @@ export function createDenoRuntime(): Runtime {
       };
     },
 
-    async connectTcp(addr, timeoutMs): Promise<TcpConn> {
+    connectTcp(addr, timeoutMs): Promise<TcpConn> {
       const pending = Deno.connect({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
-      const conn = await withTimeout(pending, timeoutMs, `connect timed out after ${timeoutMs}ms`, (c: any) => c.close());
-      return new DenoTcpConn(conn);
+      return withTimeout(pending, timeoutMs, "connect", closeConn, connOf);
     },
 
     listenTls: listenTlsDeno,

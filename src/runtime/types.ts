@@ -32,14 +32,27 @@ export interface TcpConn {
    * The fast path of an L4 relay, where the runtime has one: copies everything this
    * connection receives to `to`, in order, with backpressure (a slow `to` stops
    * reading here), until end of stream; then half-closes `to` once every byte was
-   * written, and resolves. Rejects when either side fails or closes first. `onBytes`
-   * gets the size of each piece written to `to`. Bytes this connection read before
-   * (queued, not yet handed out) go first. Only for a `to` of the same kind (relay
-   * checks that both share this method), and with no `read()` in flight here.
-   * `halfClose`, asked at the end, may say no: the caller closes `to` right after
-   * (the other direction has ended too), and a close sends the FIN by itself.
+   * written (if `ends.halfClose()` says so) and reports `ends.ended(null)`. Either side
+   * failing or closing first reports the error instead. Bytes this connection read
+   * before (queued, not yet handed out) go first. Only for a `to` of the same kind
+   * (relay checks that both share this method), and with no `read()` in flight here.
+   * Callbacks rather than a promise: a relay per connection would make two promises
+   * and their reactions.
    */
-  pipeTo?(to: TcpConn, onBytes: (n: number) => void, halfClose?: () => boolean): Promise<void>;
+  pipeTo?(to: TcpConn, ends: PipeEnds): void;
+}
+
+/** What one direction of a relay (TcpConn.pipeTo) reports to, and asks. */
+export interface PipeEnds {
+  /** Each piece written to `to`, by size. */
+  bytes(n: number): void;
+  /**
+   * Asked at the end of stream, before `ended`: whether to pass the FIN on to `to`.
+   * No when the caller closes `to` right after (the other direction has ended too).
+   */
+  halfClose(): boolean;
+  /** Once: null when everything went on, else what stopped it. */
+  ended(err: Error | null): void;
 }
 
 export interface TcpListener {

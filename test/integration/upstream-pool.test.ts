@@ -62,6 +62,24 @@ describe("UpstreamPool", () => {
     expect(pool.idleCount("k")).toBe(0);
   });
 
+  it("hands out a target's last idle connection, then keeps and expires one put back", async () => {
+    const srv = await server();
+    const pool = new UpstreamPool({ maxIdlePerKey: 8, idleMs: 200 });
+    const c = await rt.connectTcp({ hostname: "127.0.0.1", port: srv.port }, 1000);
+    pool.put("k", c);
+    const taken = pool.take("k")!;
+    expect(taken.local.port).toBe(c.local.port);
+    expect(pool.idleCount("k")).toBe(0);
+    expect(pool.take("k")).toBeNull();
+    // Long enough for the sweeps to find nothing idle and stop.
+    await new Promise((r) => setTimeout(r, 450));
+    pool.put("k", taken);
+    expect(pool.idleCount("k")).toBe(1);
+    await waitFor("the one put back expired", () => pool.idleCount("k") === 0, 5000);
+    await waitFor("the server saw it close", () => srv.closed.size === 1, 5000);
+    pool.closeAll();
+  });
+
   it("drops a connection the server closes while it is idle", async () => {
     const srv = await server();
     const pool = new UpstreamPool({ maxIdlePerKey: 8, idleMs: 60_000 });

@@ -1,16 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { withTimeout } from "../../src/runtime/timeout.ts";
 
+const same = (v: string) => v;
+
 describe("withTimeout (connect timeouts)", () => {
-  it("passes the value through when it arrives in time", async () => {
-    expect(await withTimeout(Promise.resolve("conn"), 1000, "too slow", () => {})).toBe("conn");
+  it("hands the value to take when it arrives in time", async () => {
+    expect(await withTimeout(Promise.resolve("conn"), 1000, "connect", () => {}, same)).toBe("conn");
+    expect(await withTimeout(Promise.resolve("conn"), 1000, "connect", () => {}, (v) => `${v} 1`)).toBe("conn 1");
   });
 
-  it("rejects with the message when the timer wins, and disposes of the late arrival", async () => {
+  it("rejects saying what timed out when the timer wins, and disposes of the late arrival", async () => {
     const disposed: string[] = [];
     let arrive!: (v: string) => void;
     const late = new Promise<string>((r) => (arrive = r));
-    await expect(withTimeout(late, 20, "connect timed out after 20ms", (v) => disposed.push(v)))
+    await expect(withTimeout(late, 20, "connect", (v) => disposed.push(v), same))
       .rejects.toThrow("connect timed out after 20ms");
     arrive("late conn");
     await late;
@@ -23,15 +26,15 @@ describe("withTimeout (connect timeouts)", () => {
     const never = new Promise<string>(() => {});
     let arrive!: (v: string) => void;
     const soon = new Promise<string>((r) => (arrive = r));
-    const first = withTimeout(never, 40, "first timed out", () => {});
-    const second = withTimeout(soon, 40, "second timed out", () => {});
+    const first = withTimeout(never, 40, "first", () => {}, same);
+    const second = withTimeout(soon, 40, "second", () => {}, same);
     await new Promise((r) => setTimeout(r, 15));
-    const third = withTimeout(never, 40, "third timed out", () => {});
+    const third = withTimeout(never, 40, "third", () => {}, same);
     arrive("conn");
     expect(await second).toBe("conn");
-    await expect(first).rejects.toThrow("first timed out");
+    await expect(first).rejects.toThrow("first timed out after 40ms");
     const firstAt = performance.now() - started;
-    await expect(third).rejects.toThrow("third timed out");
+    await expect(third).rejects.toThrow("third timed out after 40ms");
     const thirdAt = performance.now() - started;
     // Order, not speed: each waited its whole timeout, the later one longer.
     expect(firstAt).toBeGreaterThanOrEqual(39);
@@ -40,7 +43,7 @@ describe("withTimeout (connect timeouts)", () => {
   });
 
   it("passes an early failure through as it is", async () => {
-    await expect(withTimeout(Promise.reject(new Error("refused")), 1000, "too slow", () => {}))
+    await expect(withTimeout(Promise.reject(new Error("refused")), 1000, "connect", () => {}, same))
       .rejects.toThrow("refused");
   });
 });
