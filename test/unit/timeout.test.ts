@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
 import { withTimeout } from "../../src/runtime/timeout.ts";
 
 const same = (v: string) => v;
@@ -46,4 +47,23 @@ describe("withTimeout (connect timeouts)", () => {
     await expect(withTimeout(Promise.reject(new Error("refused")), 1000, "connect", () => {}, same))
       .rejects.toThrow("refused");
   });
+
+  it("leaves no timer that keeps the process running once the race is won", async () => {
+    // The queue's timer stays set after the last race (re-arming per connect costs);
+    // it must not hold the process for the 60 s of its timeout.
+    const url = new URL("../../src/runtime/timeout.ts", import.meta.url).href;
+    const code = `const { withTimeout } = await import(${JSON.stringify(url)});
+      console.log(await withTimeout(Promise.resolve("won"), 60000, "connect", () => {}, (v) => v));`;
+    const isDeno = "Deno" in globalThis;
+    const args = isDeno ? ["eval", "--ext=ts", code] : ["-e", code];
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const [code_, sig] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on("close", (c, s) => resolve([c, s]))
+    );
+    clearTimeout(killer);
+    expect({ code: code_, sig, out: out.trim() }).toEqual({ code: 0, sig: null, out: "won" });
+  }, 40_000);
 });
