@@ -25,21 +25,29 @@ import {
   applyEdits,
   CONTINUE_100,
   customResponse,
+  type FieldPlan,
   type ForwardInfo,
   headBytes,
   type HeaderEdit,
+  plannedHeaders,
   requestPlan,
   responsePlan,
+  serializeHead,
   vaneResponse,
   writtenAnew,
 } from "./headers.ts";
 import { concatBytes } from "../detect/bytes.ts";
-import { F_EXPECT } from "../detect/http-fields.ts";
+import { F_EXPECT, type Header } from "../detect/http-fields.ts";
 
 export interface UpstreamLease {
   conn: TcpConn;
   key: string;
   reused: boolean;
+  /**
+   * The target as a Host field names it (`name:port`, without `:80`, as nginx's
+   * $proxy_host): sent for an HTTP/1.0 request that came without a Host.
+   */
+  readonly authority: string;
 }
 
 export interface HttpRoute {
@@ -256,14 +264,17 @@ async function serveOne(
   // same): the client then sends the body while we stream it, with no guessing wait.
   const expectContinue = hasBody && head.version === "1.1" &&
     head.fields.values(F_EXPECT).some((v) => v.toLowerCase() === "100-continue");
+  const plan = requestPlan(head, upgrade || expectContinue ? { ...forward, upgrade, dropExpect: expectContinue } : forward);
+  const startLine = writtenAnew(head.version === "1.1", decision.request) ? `${head.method} ${head.target} HTTP/1.1` : "";
+  // Only HTTP/1.0 may come without a Host, and the HTTP/1.1 sent upstream must carry
+  // one (RFC 9112 §3.2; nginx and node answer 400 without). It names the target, as
+  // nginx and Caddy do: an absolute target's authority, else the upstream's, known
+  // once a lease is in hand. Kept as strings till then: the bytes may be gone.
+  const hostless = head.host === null ? hostlessHeaders(head, plan, decision.request) : null;
   // Built now, while the head's bytes are still those read (no client read since).
-  const requestHead = headBytes(
-    head.fields,
-    requestPlan(head, upgrade || expectContinue ? { ...forward, upgrade, dropExpect: expectContinue } : forward),
-    writtenAnew(head.version === "1.1", decision.request) ? `${head.method} ${head.target} HTTP/1.1` : "",
-    head.version === "1.1",
-    decision.request,
-  );
+  const requestHead = hostless !== null
+    ? null
+    : headBytes(head.fields, plan, startLine, head.version === "1.1", decision.request);
 
   // Send the request; one more try on a fresh connection when a reused one turns out stale.
   let bodyStarted = false;
@@ -276,13 +287,14 @@ async function serveOne(
       return x.answer(route, 502, "upstream unavailable", !hasBody);
     }
     const upstream = asReplay(lease.conn);
+    const headOut = requestHead ?? serializeHead(startLine, withHost(hostless!, lease.authority));
     // May a failure be retried? Only before any response byte, and only if the request
     // can be sent again whole (and the body has not started).
     const retryable = lease.reused && attempt === 0 && IDEMPOTENT.has(head.method);
 
     // A body already in hand goes out with the head, in one write.
     const coalesce = hasBody && extra && !expectContinue;
-    const sent = coalesce || send(upstream, requestHead);
+    const sent = coalesce || send(upstream, headOut);
     if (sent !== true && !(await sent)) {
       if (retryable && !bodyStarted) {
         route.release(lease, false);
@@ -300,7 +312,7 @@ async function serveOne(
         }
       }
       bodyStarted = true;
-      const end = await copyBody(client, upstream, framing, false, x, "in", coalesce ? requestHead : null);
+      const end = await copyBody(client, upstream, framing, false, x, "in", coalesce ? headOut : null);
       if (end !== "done" && end !== "done-extra") {
         route.release(lease, false);
         if (end === "bad-chunk") return x.answer(route, 400, "invalid chunked body", false);
@@ -475,19 +487,55 @@ async function respond(
 function routingKey(head: RequestHead): RequestTarget {
   let target = head.target;
   let host = head.host;
-  const scheme = target.startsWith("http://") ? 7 : target.startsWith("https://") ? 8 : 0;
+  const scheme = schemeLength(target);
   if (scheme > 0) {
     // RFC 9112 §3.2.2: with an absolute-form target, its authority is the host.
-    let end = target.length;
-    for (const c of "/?#") {
-      const i = target.indexOf(c, scheme);
-      if (i >= 0 && i < end) end = i;
-    }
+    const end = authorityEnd(target, scheme);
     host = authorityHost(target.slice(scheme, end));
     target = target.slice(end) || "/";
   }
   const q = target.indexOf("?");
   return q < 0 ? { host, path: target, query: "" } : { host, path: target.slice(0, q), query: target.slice(q + 1) };
+}
+
+/** The length of an absolute-form target's "http://" or "https://", else 0. */
+function schemeLength(target: string): number {
+  return target.startsWith("http://") ? 7 : target.startsWith("https://") ? 8 : 0;
+}
+
+/** Where the authority that starts at `from` ends: at the path, query or fragment. */
+function authorityEnd(target: string, from: number): number {
+  let end = target.length;
+  for (const c of "/?#") {
+    const i = target.indexOf(c, from);
+    if (i >= 0 && i < end) end = i;
+  }
+  return end;
+}
+
+/**
+ * The fields to send for a request without Host, as strings: Host is added per lease
+ * (`withHost`), first, unless the flow set one itself.
+ */
+function hostlessHeaders(head: RequestHead, plan: FieldPlan, edits: readonly HeaderEdit[]): Header[] {
+  const headers = applyEdits(plannedHeaders(head.fields.list, plan), edits);
+  if (headers.some(([name]) => name.toLowerCase() === "host")) return headers;
+  const scheme = schemeLength(head.target);
+  if (scheme > 0) {
+    const authority = head.target.slice(scheme, authorityEnd(head.target, scheme));
+    const host = authority.slice(authority.lastIndexOf("@") + 1);
+    if (host !== "") return [["Host", host], ...headers];
+  }
+  return [["Host", ""], ...headers];
+}
+
+/** `headers` with the empty Host that `hostlessHeaders` put first filled with `authority`. */
+function withHost(headers: Header[], authority: string): Header[] {
+  const first = headers[0];
+  if (first[0] !== "Host" || first[1] !== "") return headers;
+  const out = headers.slice();
+  out[0] = ["Host", authority];
+  return out;
 }
 
 /** "user@Host:port" -> "host", lowercased, without port and trailing dot. */

@@ -11,6 +11,8 @@ import type { HttpRoute, UpstreamLease } from "./engine.ts";
 import { proxyHeaderFor } from "../forward/proxy-header.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
 import { asReplay } from "../forward/replay-conn.ts";
+import { formatAddress } from "../resolve/address.ts";
+import type { TargetSpec } from "../config/model.ts";
 
 export interface PoolRouteDeps {
   rt: Runtime;
@@ -28,6 +30,22 @@ class PoolLease implements UpstreamLease {
     readonly reused: boolean,
     readonly entry: TargetHealth,
   ) {}
+
+  /** Asked only for an HTTP/1.0 request without Host: not made per request. */
+  get authority(): string {
+    return hostField(this.entry.spec, this.entry.address);
+  }
+}
+
+/**
+ * A target as a Host field names it, as nginx's `$proxy_host` does: the name or IP
+ * the config gave, with the port unless it is 80. A node of the registry is not a
+ * host name: it is named by the address connected to (`IP:PORT`).
+ */
+export function hostField(spec: TargetSpec, address: string | null): string {
+  if (spec.kind === "node") return address ?? spec.node;
+  const host = formatAddress(spec.host, spec.port);
+  return spec.port === 80 ? host.slice(0, host.lastIndexOf(":")) : host;
 }
 
 /** The HttpRoute of one pool; the route's name (for metrics) is the pool's. */

@@ -57,12 +57,12 @@ export async function startEngine(
       pool: key,
       acquire: spec.acquire ?? (async () => {
         const idle = pool.take(key);
-        if (idle) return { conn: idle, key, reused: true };
+        if (idle) return { conn: idle, key, reused: true, authority: key };
         try {
           const conn = await rt.connectTcp({ hostname: "127.0.0.1", port: spec.port }, 1000);
           handle.dials++;
           conns.add(conn);
-          return { conn, key, reused: false };
+          return { conn, key, reused: false, authority: key };
         } catch (err) {
           return { error: String(err) };
         }

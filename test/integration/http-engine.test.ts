@@ -305,7 +305,7 @@ describe("HTTP engine: errors", () => {
         const conn = await rt.connectTcp({ hostname: "127.0.0.1", port: stale ? dead.port : a.port }, 1000);
         // Let the server's close arrive first, as it would on an idle pooled connection.
         if (stale) await new Promise((r) => setTimeout(r, 50));
-        return { conn, key: "k", reused: stale };
+        return { conn, key: "k", reused: stale, authority: "k" };
       },
     }]);
     const res = await fetch(url(e.port, "/retry"));
@@ -325,7 +325,7 @@ describe("HTTP engine: errors", () => {
       acquire: async () => {
         calls++;
         const conn = await rt.connectTcp({ hostname: "127.0.0.1", port: dead.port }, 1000);
-        return { conn, key: "k", reused: true };
+        return { conn, key: "k", reused: true, authority: "k" };
       },
     }]);
     const res = await fetch(url(e.port, "/"), { method: "POST", body: "data" });

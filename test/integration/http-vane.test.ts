@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { closeAll, echoServer, exchange } from "../helpers/net.ts";
 import { curl, infoBackend, stopAllHttp, wsEchoBackend } from "../helpers/http-engine.ts";
 import { makeCert, removeCerts, sClient, tlsNameServer } from "../helpers/tls.ts";
-import { metrics, startVane, stopAllVanes } from "../helpers/vane.ts";
+import { metrics, startVane, startYaml, stopAllVanes } from "../helpers/vane.ts";
 
 const tlsServers: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
@@ -114,5 +114,42 @@ describe("HTTP routing through vane", () => {
     expect(JSON.parse(await get(httpPort, "any.test", "/")).name).toBe("api");
     const reply = (await exchange(httpPort, "not http at all\r\n\r\n")).toString();
     expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
+  it("gives an HTTP/1.0 request without Host the target's name as Host, as nginx does", async () => {
+    const api = await infoBackend("api");
+    const v = await startVane(["--listen", "http://127.0.0.1:0", "--route", `*=127.0.0.1:${api.port}`]);
+    const httpPort = v.vane.listeners[1].addr.port;
+    // What the backend saw, from the answer to an HTTP/1.0 request (which ends with the close).
+    const seen = async (request: string) => {
+      const reply = (await exchange(httpPort, request, { end: false })).toString();
+      expect(reply).toMatch(/^HTTP\/1\.1 200 /);
+      return JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4));
+    };
+    const plain = await seen("GET /legacy HTTP/1.0\r\nUser-Agent: old\r\n\r\n");
+    expect(plain.headers.host).toBe(`127.0.0.1:${api.port}`);
+    expect(plain.url).toBe("/legacy");
+    expect(plain.headers["user-agent"]).toBe("old");
+    expect(plain.headers["x-forwarded-for"]).toBe("127.0.0.1");
+    // An absolute target names the host itself.
+    const absolute = await seen("GET http://user@legacy.test:8080/y HTTP/1.0\r\n\r\n");
+    expect(absolute.headers.host).toBe("legacy.test:8080");
+    // With a Host, nothing changes.
+    expect((await seen("GET / HTTP/1.0\r\nHost: given.test\r\n\r\n")).headers.host).toBe("given.test");
+  });
+
+  it("keeps the Host a flow sets on an HTTP/1.0 request that came without one", async () => {
+    const api = await infoBackend("api");
+    const v = await startYaml(`control: { listen: 127.0.0.1:0 }
+listeners:
+  - listen: http://127.0.0.1:0
+    flow:
+      - set-headers: { request: { Host: set.test } }
+      - proxy: [127.0.0.1:${api.port}]
+`);
+    const reply = (await exchange(v.port, "GET / HTTP/1.0\r\n\r\n", { end: false })).toString();
+    expect(reply).toMatch(/^HTTP\/1\.1 200 /);
+    const seen = JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4));
+    expect(seen.headers.host).toBe("set.test");
   });
 });
