@@ -37,7 +37,7 @@ import {
   writtenAnew,
 } from "./headers.ts";
 import { concatBytes } from "../detect/bytes.ts";
-import { F_EXPECT, type Header } from "../detect/http-fields.ts";
+import { F_EXPECT } from "../detect/http-fields.ts";
 
 export interface UpstreamLease {
   conn: TcpConn;
@@ -267,12 +267,10 @@ async function serveOne(
   const plan = requestPlan(head, upgrade || expectContinue ? { ...forward, upgrade, dropExpect: expectContinue } : forward);
   const startLine = writtenAnew(head.version === "1.1", decision.request) ? `${head.method} ${head.target} HTTP/1.1` : "";
   // Only HTTP/1.0 may come without a Host, and the HTTP/1.1 sent upstream must carry
-  // one (RFC 9112 §3.2; nginx and node answer 400 without). It names the target, as
-  // nginx and Caddy do: an absolute target's authority, else the upstream's, known
-  // once a lease is in hand. Kept as strings till then: the bytes may be gone.
-  const hostless = head.host === null ? hostlessHeaders(head, plan, decision.request) : null;
+  // one (RFC 9112 §3.2; nginx and node answer 400 without): see hostlessHead.
+  const headFor = head.host === null ? hostlessHead(head, plan, startLine, decision.request) : null;
   // Built now, while the head's bytes are still those read (no client read since).
-  const requestHead = hostless !== null
+  const requestHead = headFor !== null
     ? null
     : headBytes(head.fields, plan, startLine, head.version === "1.1", decision.request);
 
@@ -287,7 +285,7 @@ async function serveOne(
       return x.answer(route, 502, "upstream unavailable", !hasBody);
     }
     const upstream = asReplay(lease.conn);
-    const headOut = requestHead ?? serializeHead(startLine, withHost(hostless!, lease.authority));
+    const headOut = requestHead ?? headFor!(lease.authority);
     // May a failure be retried? Only before any response byte, and only if the request
     // can be sent again whole (and the body has not started).
     const retryable = lease.reused && attempt === 0 && IDEMPOTENT.has(head.method);
@@ -514,33 +512,37 @@ function authorityEnd(target: string, from: number): number {
 }
 
 /**
- * The fields to send for a request without Host, as strings: Host is added per lease
- * (`withHost`), first, unless the flow set one itself.
+ * The head of a request that came without Host, for an upstream named `authority`.
+ * Its Host names the target, as nginx and Caddy do: the one the flow set, else an
+ * absolute target's authority, else the upstream's (known once a lease is in hand).
+ * Made from strings: the head's bytes may be gone by then.
  */
-function hostlessHeaders(head: RequestHead, plan: FieldPlan, edits: readonly HeaderEdit[]): Header[] {
+function hostlessHead(
+  head: RequestHead,
+  plan: FieldPlan,
+  startLine: string,
+  edits: readonly HeaderEdit[],
+): (authority: string) => Uint8Array {
   const headers = applyEdits(plannedHeaders(head.fields.list, plan), edits);
-  if (headers.some(([name]) => name.toLowerCase() === "host")) return headers;
-  const scheme = schemeLength(head.target);
-  if (scheme > 0) {
-    const authority = head.target.slice(scheme, authorityEnd(head.target, scheme));
-    const host = authority.slice(authority.lastIndexOf("@") + 1);
-    if (host !== "") return [["Host", host], ...headers];
+  if (headers.some(([name]) => name.toLowerCase() === "host")) {
+    const bytes = serializeHead(startLine, headers);
+    return () => bytes;
   }
-  return [["Host", ""], ...headers];
+  const scheme = schemeLength(head.target);
+  const named = scheme > 0 ? withoutUserinfo(head.target.slice(scheme, authorityEnd(head.target, scheme))) : "";
+  if (named === "") return (authority) => serializeHead(startLine, [["Host", authority], ...headers]);
+  const bytes = serializeHead(startLine, [["Host", named], ...headers]);
+  return () => bytes;
 }
 
-/** `headers` with the empty Host that `hostlessHeaders` put first filled with `authority`. */
-function withHost(headers: Header[], authority: string): Header[] {
-  const first = headers[0];
-  if (first[0] !== "Host" || first[1] !== "") return headers;
-  const out = headers.slice();
-  out[0] = ["Host", authority];
-  return out;
+/** "user@host:port" -> "host:port". */
+function withoutUserinfo(authority: string): string {
+  return authority.slice(authority.lastIndexOf("@") + 1);
 }
 
 /** "user@Host:port" -> "host", lowercased, without port and trailing dot. */
 function authorityHost(authority: string): string {
-  let a = authority.slice(authority.lastIndexOf("@") + 1);
+  let a = withoutUserinfo(authority);
   if (a.startsWith("[")) a = a.slice(0, a.indexOf("]") + 1);
   else if (a.includes(":")) a = a.slice(0, a.indexOf(":"));
   if (a.endsWith(".")) a = a.slice(0, -1);
