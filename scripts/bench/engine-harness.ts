@@ -3,7 +3,8 @@
  * request (engine-cost.ts) and for comparing two trees of it in one process
  * (engine-ab.ts). 64 clients in a closed loop, each request answered on the next
  * microtask by an in-memory upstream: the real flow, pools, engine and counters, and
- * no kernel or load generator.
+ * no kernel or load generator. Reads come as the runtime's adapter gives them: to
+ * callbacks (readNext) on Bun, through promises on Deno.
  *
  * A tree is loaded by its root directory, so a checkout of another commit can be
  * measured side by side with this one (its modules are separate instances).
@@ -63,6 +64,14 @@ class MemoryConn implements TcpConn {
     return new Promise((resolve) => (this.#waiting = resolve));
   }
 
+  /** As Bun's adapter has it (the harness takes it away on other runtimes). */
+  readNext?(next: (chunk: Uint8Array | null | Error) => void): void {
+    const chunk = this.#queue.shift();
+    if (chunk !== undefined) return next(chunk);
+    if (this.#ended) return next(null);
+    this.#waiting = next;
+  }
+
   write(_data: Uint8Array): Promise<void> {
     this.onWrite(this);
     return this.written();
@@ -91,6 +100,8 @@ export async function startEngine(root: string): Promise<{ runtime: Runtime; run
   // takes it at once (the tree's shared settled promise, where it has one), Deno's
   // write is an op that settles later.
   let written = () => Promise.resolve();
+  // Deno's adapter reads through promises only.
+  if (rt0.name !== "bun") MemoryConn.prototype.readNext = undefined;
   if (rt0.name === "bun") {
     // (Wrapped: a promise handed out of then() would be waited for, not returned.)
     const shared = await import(`${root}/src/runtime/written.ts`).then(

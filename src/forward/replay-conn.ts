@@ -5,16 +5,30 @@
  * to the next `read()`, so no bytes are lost and no two reads race on the socket; or a
  * deadline closes the connection (`closeAt`), which is all a wait for an HTTP head needs.
  */
-import type { SocketAddress, TcpConn } from "../runtime/types.ts";
+import type { ReadNext, SocketAddress, TcpConn } from "../runtime/types.ts";
 
 /** The connection as a ReplayConn, wrapping it only if it is not one already. */
 export function asReplay(conn: TcpConn): ReplayConn {
   return conn instanceof ReplayConn ? conn : new ReplayConn(conn);
 }
 
+/** Nothing held (see ReplayConn's #held). */
+const NOTHING = undefined;
+
 export class ReplayConn implements TcpConn {
   #replay: Uint8Array[] = [];
   #pending: Promise<Uint8Array | null> | null = null;
+  /**
+   * A watch's callback read on the inner connection is in flight: its result goes to
+   * `#deliver` if a read waits for it, else it is held for the next one.
+   */
+  #inFlight = false;
+  #deliver: ReadNext | null = null;
+  #held: Uint8Array | null | Error | typeof NOTHING = NOTHING;
+  /** Told when the watched read ends with nobody reading (see watch). */
+  #idleEnded: (() => void) | null = null;
+  /** Made once per connection: the watched read's callback. */
+  #arrived: ReadNext | null = null;
 
   constructor(private readonly inner: TcpConn) {}
 
@@ -47,9 +61,24 @@ export class ReplayConn implements TcpConn {
     }
   }
 
+  /** Whether `readNext` goes without promises (the inner connection has it). */
+  get callbacks(): boolean {
+    return this.inner.readNext !== undefined;
+  }
+
   read(): Promise<Uint8Array | null> {
     // (shift() on the usual empty list is not free: looked at first.)
     if (this.#replay.length > 0) return Promise.resolve(this.#replay.shift()!);
+    if (this.#held !== NOTHING) {
+      const held = this.#held;
+      this.#held = NOTHING;
+      return held instanceof Error ? Promise.reject(held) : Promise.resolve(held);
+    }
+    if (this.#inFlight) {
+      return new Promise((resolve, reject) => {
+        this.#deliver = (r) => r instanceof Error ? reject(r) : resolve(r);
+      });
+    }
     if (this.#pending) {
       const p = this.#pending;
       this.#pending = null;
@@ -58,13 +87,60 @@ export class ReplayConn implements TcpConn {
     return this.inner.read();
   }
 
+  /** `read()` to a callback (see TcpConn.readNext); through a promise when the inner connection has no readNext. */
+  readNext(next: ReadNext): void {
+    if (this.#replay.length > 0) return next(this.#replay.shift()!);
+    if (this.#held !== NOTHING) {
+      const held = this.#held;
+      this.#held = NOTHING;
+      return next(held);
+    }
+    if (this.#inFlight) {
+      this.#deliver = next;
+      return;
+    }
+    if (this.#pending) {
+      const p = this.#pending;
+      this.#pending = null;
+      p.then(next, next);
+      return;
+    }
+    if (this.inner.readNext !== undefined) return this.inner.readNext(next);
+    this.inner.read().then(next, next);
+  }
+
   /**
-   * Starts a read now, if none is in flight, and keeps it for the next `read()`. An
-   * idle pooled connection watches this way: data or EOF while idle means it is over.
+   * Starts a read now, if none is in flight, and keeps its result for the next read.
+   * An idle pooled connection watches this way: data or EOF while idle means it is
+   * over, and `ended` is told when the read ends before anyone reads (a reader that
+   * came first gets the result instead).
    */
-  watch(): Promise<Uint8Array | null> {
-    this.#pending ??= this.inner.read();
-    return this.#pending;
+  watch(ended: () => void): void {
+    this.#idleEnded = ended;
+    // Bytes or an end already in hand: over before it began.
+    if (this.#replay.length > 0 || this.#held !== NOTHING) return ended();
+    if (this.#pending !== null) {
+      this.#pending.then(ended, ended);
+      return;
+    }
+    if (this.#inFlight) return; // its end reaches #idleEnded
+    if (this.inner.readNext === undefined) {
+      const p = this.inner.read();
+      this.#pending = p;
+      p.then(ended, ended);
+      return;
+    }
+    this.#inFlight = true;
+    this.inner.readNext(this.#arrived ??= (r) => {
+      this.#inFlight = false;
+      const deliver = this.#deliver;
+      if (deliver !== null) {
+        this.#deliver = null;
+        return deliver(r);
+      }
+      this.#held = r;
+      this.#idleEnded?.();
+    });
   }
 
   /**

@@ -3,11 +3,11 @@
  *
  * An idle connection must be watched: the server may close it at any time, and
  * handing out a dead one costs a failed request. So each idle connection has one
- * read() in flight. If it resolves while idle (FIN, error, or stray bytes, which
+ * read in flight (ReplayConn.watch). If it ends while idle (FIN, error, or stray bytes, which
  * no server may send unasked), the connection is dropped. When a connection is
  * taken, that read is still in flight and cannot be cancelled, so the connection
- * is handed out as the ReplayConn that holds it, whose next read() returns that same
- * promise: no bytes are lost and no two reads race on the socket.
+ * is handed out as the ReplayConn that holds it, whose next read gets that read's
+ * result: no bytes are lost and no two reads race on the socket.
  *
  * A close that has happened but whose read has not been seen yet can still slip
  * through; the engine retries idempotent requests on a reused connection for that.
@@ -81,7 +81,7 @@ export class UpstreamPool {
     const gone = () => {
       if (!entry.taken) this.#drop(key, entry);
     };
-    pooled.watch().then(gone, gone);
+    pooled.watch(gone);
   }
 
   /** Closes every idle connection (at shutdown). */

@@ -5,7 +5,7 @@
  * to a bound and the socket paused beyond it, so neither side buffers unboundedly.
  */
 import { watchFile } from "./watch.ts";
-import type { HttpServer, PipeEnds, Runtime, SignalName, SocketAddress, TcpConn, TcpListener } from "./types.ts";
+import type { HttpServer, PipeEnds, ReadNext, Runtime, SignalName, SocketAddress, TcpConn, TcpListener } from "./types.ts";
 import { withTimeout } from "./timeout.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsNode } from "./tls-node.ts";
@@ -45,7 +45,10 @@ class BunTcpConn implements TcpConn {
   #ended = false;
   #error: Error | null = null;
   #isClosed = false;
-  /** The waiting read's settle functions (null: no read waits). Fields, not an object per read. */
+  /**
+   * The waiting read's settle functions (null: no read waits), or a readNext callback in
+   * both. Fields, not an object per read.
+   */
   #reader: ((c: Uint8Array | null) => void) | null = null;
   #readerFails: ((e: Error) => void) | null = null;
   /**
@@ -243,6 +246,18 @@ class BunTcpConn implements TcpConn {
         this.#readerFails = reject;
       },
     );
+  }
+
+  readNext(next: ReadNext): void {
+    if (this.#queue.length > 0) {
+      const chunk = this.#queue.shift()!;
+      this.#queuedBytes -= chunk.length;
+      if (this.#paused && this.#queuedBytes === 0) this.#resume();
+      return next(chunk);
+    }
+    if (this.#ended) return next(this.#error ?? null);
+    this.#reader = next;
+    this.#readerFails = next;
   }
 
   write(data: Uint8Array): Promise<void> {

@@ -22,6 +22,13 @@ export interface TcpConn {
   readonly remote: SocketAddress;
   readonly local: SocketAddress;
   read(): Promise<Uint8Array | null>;
+  /**
+   * `read()` with a callback instead of a promise, where the runtime's events allow it
+   * (Bun): `next` gets what read() would resolve with (a chunk, null at end of stream)
+   * or the error, once, and at once when a chunk is already queued. The HTTP engine
+   * serves its common exchange this way with no promise at all.
+   */
+  readNext?(next: ReadNext): void;
   write(data: Uint8Array): Promise<void>;
   closeWrite(): Promise<void>;
   /** Closes both directions at once. Safe to call more than once. */
@@ -41,6 +48,9 @@ export interface TcpConn {
    */
   pipeTo?(to: TcpConn, ends: PipeEnds): void;
 }
+
+/** Where `readNext` delivers: a chunk, null at end of stream, or the error. */
+export type ReadNext = (result: Uint8Array | null | Error) => void;
 
 /** What one direction of a relay (TcpConn.pipeTo) reports to, and asks. */
 export interface PipeEnds {

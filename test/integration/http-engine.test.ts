@@ -134,6 +134,17 @@ describe("HTTP engine: bodies and keep-alive", () => {
     expect(out.indexOf('"/p2"')).toBeLessThan(out.indexOf('"/p3"'));
   });
 
+  it("answers 50 pipelined requests it answers itself, each in turn", async () => {
+    // vane's own answers (404 here) need no upstream: each next request is served at once.
+    const e = await startEngine([]);
+    const req = (i: number, close = false) =>
+      `GET /n${i} HTTP/1.1\r\nHost: none.test\r\n${close ? "Connection: close\r\n" : ""}\r\n`;
+    let all = "";
+    for (let i = 0; i < 49; i++) all += req(i);
+    const out = (await exchange(e.port, all + req(49, true), { end: false })).toString();
+    expect(out.match(/HTTP\/1\.1 404/g)?.length).toBe(50);
+  });
+
   it("gives HEAD responses no body", async () => {
     const a = await infoBackend("A");
     const e = await startEngine([{ host: "a.test", port: a.port }]);

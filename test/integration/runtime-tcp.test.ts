@@ -4,6 +4,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { runtime } from "../../src/runtime/mod.ts";
+import { asReplay } from "../../src/forward/replay-conn.ts";
 import { closeAll, echoServer, freePort } from "../helpers/net.ts";
 import { randomBytes } from "node:crypto";
 
@@ -27,6 +28,26 @@ describe("runtime TCP adapter", () => {
     conn.close();
     expect(back.length).toBe(payload.length);
     expect(back.equals(payload)).toBe(true);
+  });
+
+  it("reads by callback (readNext) the same bytes as by promise, then the end", async () => {
+    const echo = await echoServer();
+    const conn = asReplay(await runtime().connectTcp({ hostname: "127.0.0.1", port: echo.port }, 2000));
+    const payload = randomBytes(1 << 20);
+    const parts: Buffer[] = [];
+    const reading = new Promise<Error | null>((resolve) => {
+      const next = (r: Uint8Array | null | Error) => {
+        if (r === null || r instanceof Error) return resolve(r);
+        parts.push(Buffer.from(r));
+        conn.readNext(next);
+      };
+      conn.readNext(next);
+    });
+    await conn.write(payload);
+    await conn.closeWrite();
+    expect(await reading).toBeNull();
+    conn.close();
+    expect(Buffer.concat(parts).equals(payload)).toBe(true);
   });
 
   it("accepts connections and reports the peer address", async () => {

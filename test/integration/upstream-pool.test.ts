@@ -1,12 +1,14 @@
 /**
  * The idle upstream pool with real connections: idle ones expire after the idle
  * timeout (one sweep for all, not a timer each), the newest is handed out first,
- * the bound per target closes the oldest, and a server's close drops its connection.
+ * the bound per target closes the oldest, a server's close drops its connection, and
+ * what a taken connection's watch read is its user's.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type net from "node:net";
 import { runtime } from "../../src/runtime/mod.ts";
 import { UpstreamPool } from "../../src/http/upstream-pool.ts";
+import { asReplay } from "../../src/forward/replay-conn.ts";
 import { closeAll, startServer } from "../helpers/net.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -77,6 +79,26 @@ describe("UpstreamPool", () => {
     expect(pool.idleCount("k")).toBe(1);
     await waitFor("the one put back expired", () => pool.idleCount("k") === 0, 5000);
     await waitFor("the server saw it close", () => srv.closed.size === 1, 5000);
+    pool.closeAll();
+  });
+
+  it("hands a taken connection's watched read to its user: bytes sent before and after the user reads", async () => {
+    const srv = await server();
+    const pool = new UpstreamPool({ maxIdlePerKey: 8, idleMs: 60_000 });
+    const c = await rt.connectTcp({ hostname: "127.0.0.1", port: srv.port }, 1000);
+    pool.put("k", c);
+    await waitFor("server accepted", () => srv.sockets.length === 1);
+    const taken = asReplay(pool.take("k")!);
+    // Sent after the take, before anyone reads: the watch's read holds it.
+    srv.sockets[0].write("first");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(new TextDecoder().decode((await taken.read())!)).toBe("first");
+    // Read first, sent after: the same way, by callback.
+    const next = new Promise<Uint8Array | null | Error>((resolve) => taken.readNext(resolve));
+    srv.sockets[0].write("second");
+    expect(new TextDecoder().decode((await next) as Uint8Array)).toBe("second");
+    expect(pool.idleCount("k")).toBe(0);
+    taken.close();
     pool.closeAll();
   });
 
