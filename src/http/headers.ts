@@ -64,22 +64,46 @@ function namesOther(named: ReadonlySet<string>): boolean {
 
 /**
  * What goes on of a received head: `drop[i]` is true for a field that does not (null:
- * every one goes on), and `append` lists the fields vane adds after them (shared: do
+ * every one goes on), and `append` holds the fields vane adds after them (shared: do
  * not modify). One plan serves both ways of writing the head out (see `headBytes`), so
  * they cannot disagree.
  */
 export interface FieldPlan {
   drop: boolean[] | null;
-  append: Header[];
+  append: Appended;
+}
+
+/** Fields vane adds, and the same as the lines that end a head, made once. */
+interface Appended {
+  readonly fields: readonly Header[];
+  readonly bytes: Uint8Array;
+}
+
+function appended(fields: Header[]): Appended {
+  let size = 0;
+  for (const [name, value] of fields) size += name.length + value.length + 4;
+  const bytes = new Uint8Array(size);
+  let o = 0;
+  for (const [name, value] of fields) {
+    o = putLatin1(bytes, o, name);
+    bytes[o++] = 0x3a;
+    bytes[o++] = 0x20;
+    o = putLatin1(bytes, o, value);
+    bytes[o++] = 0x0d;
+    bytes[o++] = 0x0a;
+  }
+  return { fields, bytes };
 }
 
 // Fields vane adds that are the same every time, shared by every plan (never modified).
 const CONNECTION_UPGRADE: Header = ["Connection", "upgrade"];
-const CONNECTION_SAYS = { close: ["Connection", "close"] as Header, "keep-alive": ["Connection", "keep-alive"] as Header };
 const FORWARDED_PROTO = { http: ["X-Forwarded-Proto", "http"] as Header, https: ["X-Forwarded-Proto", "https"] as Header };
-const NOTHING_ADDED: Header[] = [];
-const ADD_UPGRADE = [CONNECTION_UPGRADE];
-const ADD_CONNECTION = { close: [CONNECTION_SAYS.close], "keep-alive": [CONNECTION_SAYS["keep-alive"]] };
+const NOTHING_ADDED = appended([]);
+const ADD_UPGRADE = appended([CONNECTION_UPGRADE]);
+const ADD_CONNECTION = {
+  close: appended([["Connection", "close"]]),
+  "keep-alive": appended([["Connection", "keep-alive"]]),
+};
 
 /**
  * The last field of one name vane made, handed out again while the value is the same:
@@ -96,6 +120,29 @@ class LastField {
     return this.#last[1] === value ? this.#last : (this.#last = [this.name, value]);
   }
 }
+
+/**
+ * The X-Forwarded-* fields of the last request, with their bytes, handed out again
+ * while they are the same fields (LastField hands out the same ones for the same
+ * values): encoding them per request was a tenth of the head's cost.
+ */
+class LastForwarded {
+  #for: Header | null = null;
+  #proto: Header | null = null;
+  #host: Header | null = null;
+  #last: Appended = NOTHING_ADDED;
+
+  of(forwardedFor: Header, proto: Header, host: Header | null): Appended {
+    if (forwardedFor !== this.#for || proto !== this.#proto || host !== this.#host) {
+      this.#for = forwardedFor;
+      this.#proto = proto;
+      this.#host = host;
+      this.#last = appended(host === null ? [forwardedFor, proto] : [forwardedFor, proto, host]);
+    }
+    return this.#last;
+  }
+}
+const lastForwarded = new LastForwarded();
 const lastFor = new LastField("X-Forwarded-For");
 const lastHost = new LastField("X-Forwarded-Host");
 
@@ -151,8 +198,12 @@ export function requestPlan(head: RequestHead, info: ForwardInfo): FieldPlan {
   }
   const forwardedFor = lastFor.of(xff === null || xff === "" ? info.clientAddress : `${xff}, ${info.clientAddress}`);
   const proto = FORWARDED_PROTO[info.proto];
-  plan.append = host === null ? [forwardedFor, proto] : [forwardedFor, proto, lastHost.of(host)];
-  if (info.upgrade) plan.append.unshift(CONNECTION_UPGRADE);
+  const hostField = host === null ? null : lastHost.of(host);
+  if (info.upgrade) {
+    plan.append = appended([CONNECTION_UPGRADE, forwardedFor, proto, ...(hostField === null ? [] : [hostField])]);
+  } else {
+    plan.append = lastForwarded.of(forwardedFor, proto, hostField);
+  }
   return plan;
 }
 
@@ -192,7 +243,7 @@ export function responsePlan(
 export function plannedHeaders(headers: Header[], plan: FieldPlan): Header[] {
   const drop = plan.drop;
   const out = drop === null ? headers.slice() : headers.filter((_, i) => drop[i] !== true);
-  for (const h of plan.append) out.push(h);
+  for (const h of plan.append.fields) out.push(h);
   return out;
 }
 
@@ -232,7 +283,8 @@ export function headBytes(
   if (drop !== null) {
     for (let i = 0; i < drop.length; i++) if (drop[i] === true) size -= fields.start(i + 1) - fields.start(i);
   }
-  for (const [name, value] of plan.append) size += name.length + value.length + 4;
+  const appendBytes = plan.append.bytes;
+  size += appendBytes.length;
   const out = allocBytes(size);
   // Runs of kept lines between dropped ones, each copied at once (the start line always goes).
   let o = 0;
@@ -245,14 +297,7 @@ export function headBytes(
     }
   }
   o = copyBytes(out, o, bytes, run, end);
-  for (const [name, value] of plan.append) {
-    o = putLatin1(out, o, name);
-    out[o++] = 0x3a;
-    out[o++] = 0x20;
-    o = putLatin1(out, o, value);
-    out[o++] = 0x0d;
-    out[o++] = 0x0a;
-  }
+  o = copyBytes(out, o, appendBytes, 0, appendBytes.length);
   out[o++] = 0x0d;
   out[o++] = 0x0a;
   if (body !== null) copyBytes(out, o, body, bodyFrom, bodyTo);
