@@ -69,15 +69,9 @@ export class ReplayConn implements TcpConn {
   read(): Promise<Uint8Array | null> {
     // (shift() on the usual empty list is not free: looked at first.)
     if (this.#replay.length > 0) return Promise.resolve(this.#replay.shift()!);
-    if (this.#held !== NOTHING) {
-      const held = this.#held;
-      this.#held = NOTHING;
-      return held instanceof Error ? Promise.reject(held) : Promise.resolve(held);
-    }
-    if (this.#inFlight) {
-      return new Promise((resolve, reject) => {
-        this.#deliver = (r) => r instanceof Error ? reject(r) : resolve(r);
-      });
+    // A watch's read, held or in flight (only on a connection with readNext).
+    if (this.#held !== NOTHING || this.#inFlight) {
+      return new Promise((resolve, reject) => this.readNext((r) => r instanceof Error ? reject(r) : resolve(r)));
     }
     if (this.#pending) {
       const p = this.#pending;

@@ -171,30 +171,34 @@ class Session {
     this.client.closeAt(performance.now() + this.ctx.idleMs);
   }
 
+  /**
+   * The step a read leads to: the next request's, or the answer's of the request
+   * `Waiting` for one.
+   */
+  #stepOn(chunk: Uint8Array | null | undefined): Step {
+    const waiting = this.#waiting;
+    if (waiting === null) return requestStep(this, chunk);
+    this.#waiting = null;
+    return responseStep(waiting, chunk);
+  }
+
   /** With promises: each read awaited. */
   async byAwaits(): Promise<void> {
     const { client, ctx } = this;
     try {
       for (;;) {
-        this.#awaitRequest();
+        if (this.#waiting === null) this.#awaitRequest();
         let chunk: Uint8Array | null | undefined;
         try {
-          chunk = await client.read();
+          chunk = await (this.#waiting?.upstream ?? client).read();
         } catch {
           chunk = undefined;
         }
-        let step = requestStep(this, chunk);
-        for (;;) {
-          if (step instanceof Promise) step = await step;
-          else if (step instanceof Waiting) {
-            let answer: Uint8Array | null | undefined;
-            try {
-              answer = await step.upstream.read();
-            } catch {
-              answer = undefined;
-            }
-            step = responseStep(step, answer);
-          } else break;
+        let step = this.#stepOn(chunk);
+        if (step instanceof Promise) step = await step;
+        if (step instanceof Waiting) {
+          this.#waiting = step;
+          continue;
         }
         if (!step || ctx.retired?.()) break;
         this.first = false;
@@ -220,25 +224,13 @@ class Session {
 
   #next(): void {
     this.#awaitRequest();
-    this.client.readNext(this.#onRequest);
+    this.client.readNext(this.#onRead);
   }
 
-  readonly #onRequest = (r: Uint8Array | null | Error): void => {
+  readonly #onRead = (r: Uint8Array | null | Error): void => {
     let step: Step;
     try {
-      step = requestStep(this, r instanceof Error ? undefined : r);
-    } catch (err) {
-      return this.#fail(err);
-    }
-    this.#drive(step);
-  };
-
-  readonly #onResponse = (r: Uint8Array | null | Error): void => {
-    const waiting = this.#waiting!;
-    this.#waiting = null;
-    let step: Step;
-    try {
-      step = responseStep(waiting, r instanceof Error ? undefined : r);
+      step = this.#stepOn(r instanceof Error ? undefined : r);
     } catch (err) {
       return this.#fail(err);
     }
@@ -248,7 +240,7 @@ class Session {
   #drive(step: Step): void {
     if (step instanceof Waiting) {
       this.#waiting = step;
-      step.upstream.readNext(this.#onResponse);
+      step.upstream.readNext(this.#onRead);
       return;
     }
     if (step instanceof Promise) {
@@ -354,7 +346,7 @@ function decisionStep(
 }
 
 /** A request on its way to a route's upstream, over one or two attempts. */
-class Proxied {
+export class Proxied {
   readonly route: HttpRoute;
   readonly upgrade: boolean;
   /**
@@ -397,7 +389,7 @@ class Proxied {
 }
 
 /** The request sent, its body copied: the upstream's answer is awaited. */
-class Waiting {
+export class Waiting {
   constructor(
     readonly p: Proxied,
     readonly lease: UpstreamLease,
@@ -408,11 +400,13 @@ class Waiting {
      * can be sent again whole (and the body has not started).
      */
     readonly retryable: boolean,
-    /** No response head after this (a performance.now() time) -> 504. */
-    readonly deadline: number,
   ) {
-    upstream.closeAt(deadline);
+    this.deadline = performance.now() + p.x.ctx.upstreamTimeoutMs;
+    upstream.closeAt(this.deadline);
   }
+
+  /** No response head after this (a performance.now() time) -> 504. */
+  readonly deadline: number;
 }
 
 /** One attempt at sending the request, on the connection `acquired` for it. */
@@ -433,14 +427,11 @@ function attemptStep(
   const retryable = lease.reused && attempt === 0 && IDEMPOTENT.has(p.head.method);
   if (!p.hasBody) {
     const sent = send(upstream, headOut);
-    if (sent === true) return new Waiting(p, lease, upstream, attempt, retryable, performance.now() + x.ctx.upstreamTimeoutMs);
-    return afterSend(sent, (ok) => ok ? waitFor(p, lease, upstream, attempt, retryable) : sendFailed(p, lease, attempt, retryable));
+    // (Tested first: the usual write goes through at once, and a closure per request is garbage.)
+    if (sent === true) return new Waiting(p, lease, upstream, attempt, retryable);
+    return afterSend(sent, (ok) => ok ? new Waiting(p, lease, upstream, attempt, retryable) : sendFailed(p, lease, attempt, retryable));
   }
   return sendBody(p, lease, upstream, headOut, attempt, retryable);
-}
-
-function waitFor(p: Proxied, lease: UpstreamLease, upstream: ReplayConn, attempt: number, retryable: boolean): Waiting {
-  return new Waiting(p, lease, upstream, attempt, retryable, performance.now() + p.x.ctx.upstreamTimeoutMs);
 }
 
 /** The request could not be written: another attempt if it may, else a 502. */
@@ -481,7 +472,7 @@ async function sendBody(
     if (end === "dst-error") return x.answer(route, 502, "bad gateway", false);
     return false; // the client went away mid-body
   }
-  return waitFor(p, lease, upstream, attempt, retryable);
+  return new Waiting(p, lease, upstream, attempt, retryable);
 }
 
 /** The upstream's answer begins in `answer` (undefined: the read failed). */
@@ -493,8 +484,7 @@ function responseStep(w: Waiting, answer: Uint8Array | null | undefined): Step {
 
 function responseHead(w: Waiting, r: HeadRead<ResponseHead>): Step {
   if (r.kind === "ok" && (r.head.status >= 200 || r.head.status === 101)) {
-    const { p, lease, upstream } = w;
-    return respond(p.x, upstream, r.head, r.buf, r.bytes, lease, p.route, p.head, p.upgrade, p.decision.response);
+    return respond(w, r.head, r.buf, r.bytes);
   }
   return otherAnswer(w, r);
 }

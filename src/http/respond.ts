@@ -4,40 +4,36 @@
  * that brought them, taken by the client's socket at once) is done without a promise;
  * anything that must wait goes on in async code.
  */
-import type { RequestHead, ResponseHead } from "../detect/http-head.ts";
+import type { ResponseHead } from "../detect/http-head.ts";
 import type { ReplayConn } from "../forward/replay-conn.ts";
 import { relay } from "../forward/tcp.ts";
 import { type BodyFraming, keepAlive, responseFraming } from "./framing.ts";
-import { headBytes, type HeaderEdit, responsePlan, vaneResponse, writtenAnew } from "./headers.ts";
+import { headBytes, responsePlan, vaneResponse, writtenAnew } from "./headers.ts";
 import { copyBody, type CopyEnd, type Exchange, send } from "./exchange.ts";
-import type { HttpRoute, UpstreamLease } from "./engine.ts";
+import type { HttpRoute, UpstreamLease, Waiting } from "./engine.ts";
 
 /**
- * Streams the upstream response to the client: whether the client connection goes
- * on, at once when nothing had to wait.
+ * Streams the upstream response to the client, for the request `w` waited for:
+ * whether the client connection goes on, at once when nothing had to wait.
  */
 export function respond(
-  x: Exchange,
-  upstream: ReplayConn,
+  w: Waiting,
   res: ResponseHead,
   /**
-   * The read the head came in, valid until the next read on `upstream`: what follows
+   * The read the head came in, valid until the next read on the upstream: what follows
    * the head from `restAt` on (a body, or garbage after a bodiless response) is sent
    * or given back from there, with no view made of it.
    */
   read: Uint8Array,
   restAt: number,
-  lease: UpstreamLease,
-  route: HttpRoute,
-  req: RequestHead,
-  /** Whether the request asked to switch protocols (read while its fields were good). */
-  upgradeAsked: boolean,
-  edits: readonly HeaderEdit[],
 ): boolean | Promise<boolean> {
-  if (res.status === 101) return switchProtocols(x, upstream, res, read, restAt, lease, route, upgradeAsked);
+  const { p, upstream } = w;
+  const { x, route } = p;
+  const req = p.head;
+  if (res.status === 101) return switchProtocols(w, res, read, restAt);
   const framing = responseFraming(req.method, res);
   if (framing.kind === "error") {
-    route.release(lease, false);
+    route.release(w.lease, false);
     x.report(route, 502);
     return sendThenClose(x, vaneResponse(502, framing.reason, true));
   }
@@ -52,9 +48,11 @@ export function respond(
   // Read now: the response's fields are only good until the next read of the upstream.
   const upstreamKeepAlive = keepAlive(res.version, res.fields);
   const asReceived = res.version === "1.1";
+  // The flow's response edits (set and add), applied to the head.
+  const edits = p.decision.response;
   // Only a head written anew needs its start line as a string.
   const startLine = writtenAnew(asReceived, edits) ? `HTTP/1.1 ${res.status} ${res.reason}` : "";
-  const done = new Done(x, route, lease, res.status, framing, upstreamKeepAlive, close);
+  const done = new Done(x, route, w.lease, res.status, framing, upstreamKeepAlive, close);
 
   if (framing.kind === "none" || framing.kind === "length") {
     // The usual small response came whole in one read: head and body go out in one
@@ -143,17 +141,10 @@ async function streamedBody(
 }
 
 /** A 101: the connection becomes a tunnel, if the client asked for one. */
-async function switchProtocols(
-  x: Exchange,
-  upstream: ReplayConn,
-  res: ResponseHead,
-  read: Uint8Array,
-  restAt: number,
-  lease: UpstreamLease,
-  route: HttpRoute,
-  upgradeAsked: boolean,
-): Promise<boolean> {
-  if (!upgradeAsked) {
+async function switchProtocols(w: Waiting, res: ResponseHead, read: Uint8Array, restAt: number): Promise<boolean> {
+  const { p, lease, upstream } = w;
+  const { x, route } = p;
+  if (!p.upgrade) {
     route.release(lease, false);
     x.report(route, 502);
     return await sendThenClose(x, vaneResponse(502, "unexpected protocol switch", true));

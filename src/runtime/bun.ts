@@ -232,13 +232,16 @@ class BunTcpConn implements TcpConn {
 
   // ---- TcpConn ----
 
+  /** The oldest queued chunk (there is one); reading resumes once the queue is empty. */
+  #takeQueued(): Uint8Array {
+    const chunk = this.#queue.shift()!;
+    this.#queuedBytes -= chunk.length;
+    if (this.#paused && this.#queuedBytes === 0) this.#resume();
+    return chunk;
+  }
+
   read(): Promise<Uint8Array | null> {
-    if (this.#queue.length > 0) {
-      const chunk = this.#queue.shift()!;
-      this.#queuedBytes -= chunk.length;
-      if (this.#paused && this.#queuedBytes === 0) this.#resume();
-      return Promise.resolve(chunk);
-    }
+    if (this.#queue.length > 0) return Promise.resolve(this.#takeQueued());
     if (this.#ended) return this.#error ? Promise.reject(this.#error) : Promise.resolve(null);
     return new Promise(
       this.#waitForData ??= (resolve, reject) => {
@@ -249,12 +252,7 @@ class BunTcpConn implements TcpConn {
   }
 
   readNext(next: ReadNext): void {
-    if (this.#queue.length > 0) {
-      const chunk = this.#queue.shift()!;
-      this.#queuedBytes -= chunk.length;
-      if (this.#paused && this.#queuedBytes === 0) this.#resume();
-      return next(chunk);
-    }
+    if (this.#queue.length > 0) return next(this.#takeQueued());
     if (this.#ended) return next(this.#error ?? null);
     this.#reader = next;
     this.#readerFails = next;
