@@ -16,6 +16,7 @@ import type { TerminateHops } from "./terminate.ts";
 import { ReplayConn } from "./forward/replay-conn.ts";
 import { peek } from "./detect/peek.ts";
 import { type Detection, detectProtocol, MAX_DETECT_BYTES } from "./detect/detect.ts";
+import { DEFAULT_HTTP } from "./config/model.ts";
 import { type Endpoint, proxyHeaderFor, readProxyHeader } from "./forward/proxy-header.ts";
 import { cidrContains } from "./config/cidr.ts";
 import { connectToPool } from "./forward/connect.ts";
@@ -215,6 +216,7 @@ function serveRequests(
     proto: tls ? "https" : "http",
     decide: decider(flow, new ConnKeys(facts), (pool) => gen.httpRoute(pool), tls ? 421 : 404),
     upstreamTimeoutMs: gen.config.timeouts.upstreamMs,
+    http: gen.config.http ?? DEFAULT_HTTP,
     idleMs: gen.config.timeouts.idleMs,
     log: deps.log,
     retired: () => deps.current() !== gen,

@@ -141,9 +141,18 @@ export type PluginSpec =
   /** A function registered by code embedding vane (mod.ts), by name. */
   | { kind: "function"; name: string };
 
+/**
+ * What a `proxy` rule lets through that vane refuses by default: `connect` (CONNECT
+ * tunnels, else 405), `trace` (TRACE, else 405: it echoes cookies back to scripts),
+ * `h2c` (an `Upgrade: h2c` switch, else the upgrade is stripped: a tunnel past every
+ * path rule).
+ */
+export type Allowance = "connect" | "trace" | "h2c";
+export const ALLOWANCES: readonly Allowance[] = ["connect", "trace", "h2c"];
+
 export type Action =
   /** Forward to a pool (inline targets in YAML become a pool of their own). */
-  | { kind: "proxy"; pool: string }
+  | { kind: "proxy"; pool: string; allow?: Allowance[] }
   /** Terminate TLS (tcp:// listeners, before any request), then run `flow` per request. */
   | { kind: "terminate"; tls: TlsFiles[]; flow: Rule[] }
   /** Answer from vane itself. HTTP only: a non-HTTP connection is closed. */
@@ -211,6 +220,8 @@ export interface Config {
   /** Static node registry: node name -> its addresses. */
   nodes: Record<string, string[]>;
   timeouts: TimeoutsConfig;
+  /** The HTTP edge's limits and path policy. */
+  http: HttpConfig;
   control: ControlConfig;
   log: { format: "text" | "json"; level: "debug" | "info" | "warn" | "error" };
   /** Certificates for https:// listeners and `terminate`, chosen by SNI; the first is the default. */
@@ -223,6 +234,21 @@ export interface Config {
    */
   workers: number | null;
 }
+
+/**
+ * How the HTTP engine guards the edge: limits on what a client may send, and how
+ * ambiguous paths are treated (see docs/security.md).
+ */
+export interface HttpConfig {
+  /** Longest request header line in bytes; longer is 431. */
+  maxHeaderLine: number;
+  /** Connections from one client address that may be in the middle of a head at once; 0: no limit. */
+  maxPartialHeads: number;
+  /** `%2F`, `%5C`, `\` and `..;` in a path: refused with 400, or kept as data (not separators). */
+  encodedSlash: "reject" | "keep";
+}
+
+export const DEFAULT_HTTP: HttpConfig = { maxHeaderLine: 8192, maxPartialHeads: 32, encodedSlash: "reject" };
 
 /** The most workers a config may ask for. */
 export const MAX_WORKERS = 64;

@@ -108,7 +108,9 @@ function expectText([low, high]: [number, number]): string {
 function flowDoc(rules: Rule[]): unknown[] {
   return rules.map((rule) => {
     const [key, value] = actionDoc(rule.action);
-    return rule.when === null ? { [key]: value } : { when: conditionDoc(rule.when), [key]: value };
+    const doc: Record<string, unknown> = rule.when === null ? { [key]: value } : { when: conditionDoc(rule.when), [key]: value };
+    if (rule.action.kind === "proxy" && rule.action.allow?.length) doc.allow = [...rule.action.allow];
+    return doc;
   });
 }
 

@@ -6,7 +6,8 @@
  */
 import { isMap, isScalar, isSeq, type Node } from "yaml";
 import { isHttpToken, TOKEN_EXPECTED } from "./flow-keys.ts";
-import type { Action, HeaderList, PluginSpec, PoolConfig, Rule, TlsFiles } from "./model.ts";
+import type { Action, Allowance, HeaderList, PluginSpec, PoolConfig, Rule, TlsFiles } from "./model.ts";
+import { ALLOWANCES } from "./model.ts";
 import { suggest, undefinedMessage, wordList } from "./suggest.ts";
 import { q } from "./target.ts";
 import { readPool, readTargets } from "./yaml-pools.ts";
@@ -41,7 +42,8 @@ export const ACTIONS = [
   "plugin",
   "flow",
 ];
-const RULE_KEYS = ["when", ...ACTIONS];
+/** Beside `proxy`: what the rule lets through that vane refuses by default. */
+const RULE_KEYS = ["when", "allow", ...ACTIONS];
 const UDP_ACTIONS = ["proxy", "abort", "rate-limit", "flow"];
 const REDIRECT_STATUSES = [301, 302, 303, 307, 308] as const;
 const PLUGIN_KINDS = ["http", "command", "function"];
@@ -71,7 +73,7 @@ function readRule(st: FlowState, node: Node, path: string, scope: FlowScope): Ru
   if (!e) return undefined;
   const w = e.get("when");
   const when = w ? readCondition(r, w.value, w.path, scope) : null;
-  const actions = [...e.values()].filter((x) => x.key !== "when");
+  const actions = [...e.values()].filter((x) => x.key !== "when" && x.key !== "allow");
   if (actions.length === 0) {
     // An unknown key was already reported (likely the misspelt action): once is enough.
     if (r.complete(node, e)) r.error(node, path, `expected one action (${wordList(ACTIONS)}); got none`);
@@ -83,8 +85,32 @@ function readRule(st: FlowState, node: Node, path: string, scope: FlowScope): Ru
   }
   // Each action is still read, so that its own errors show up in this run too.
   const read = actions.map((a) => readAction(st, a, scope));
-  if (actions.length > 1 || read[0] === undefined || when === undefined) return undefined;
-  return { when, action: read[0] };
+  const a = e.get("allow");
+  const allow = a ? readAllow(st, a, actions[0].key, scope) : [];
+  if (actions.length > 1 || read[0] === undefined || when === undefined || allow === undefined) return undefined;
+  const action = read[0];
+  if (allow.length > 0 && action.kind === "proxy") action.allow = allow;
+  return { when, action };
+}
+
+/** `allow: [connect, trace, h2c]`, only beside `proxy` on an HTTP-capable listener. */
+function readAllow(st: FlowState, a: Entry, action: string, scope: FlowScope): Allowance[] | undefined {
+  const { r } = st;
+  if (action !== "proxy") return r.error(a.keyNode, a.path, `expected allow only beside proxy; got it beside ${action}`);
+  if (scope.protocol === "udp") return r.error(a.keyNode, a.path, "expected allow only on HTTP; got it in a udp:// listener");
+  const expected = `a list of ${wordList([...ALLOWANCES])}`;
+  const items = r.list(a.value, a.path, expected);
+  if (!items) return undefined;
+  const out: Allowance[] = [];
+  for (const [i, n] of items.entries()) {
+    const v = isScalar(n) ? n.value : undefined;
+    if (typeof v !== "string" || !ALLOWANCES.includes(v as Allowance)) {
+      r.error(n, index(a.path, i), `expected one of ${wordList([...ALLOWANCES])}; got ${JSON.stringify(v ?? null)}`);
+      return undefined;
+    }
+    if (!out.includes(v as Allowance)) out.push(v as Allowance);
+  }
+  return out;
 }
 
 function readAction(st: FlowState, a: Entry, scope: FlowScope): Action | undefined {

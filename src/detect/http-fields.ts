@@ -29,6 +29,8 @@ export const F_TRAILER = 10;
 export const F_X_FORWARDED_FOR = 11;
 export const F_X_FORWARDED_PROTO = 12;
 export const F_X_FORWARDED_HOST = 13;
+export const F_FORWARDED = 14;
+export const F_HTTP2_SETTINGS = 15;
 
 /** Lowercased names of the known fields, by number. */
 export const KNOWN_NAMES: readonly string[] = [
@@ -46,6 +48,8 @@ export const KNOWN_NAMES: readonly string[] = [
   "x-forwarded-for",
   "x-forwarded-proto",
   "x-forwarded-host",
+  "forwarded",
+  "http2-settings",
 ];
 
 /** The bit of a field number in `Fields.present`. */

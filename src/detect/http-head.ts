@@ -14,6 +14,11 @@ export const MAX_HEAD_BYTES = 64 * 1024;
 export const MAX_HEADERS = 100;
 /** Longest request-target accepted; longer is 414 (HAProxy and nginx use 8 KiB too). */
 export const MAX_TARGET_BYTES = 8 * 1024;
+/**
+ * Longest header line (name, colon and value) a request may carry; longer is 431. nginx's
+ * `large_client_header_buffers` is 8 KiB too. Set per listener (`http.max-header-line`).
+ */
+export const MAX_HEADER_LINE = 8 * 1024;
 /** RFC 9112 §2.2 lets a server skip empty lines before the request line; a flood of them is not a client. */
 const MAX_LEADING_EMPTY_LINES = 4;
 
@@ -205,13 +210,15 @@ function parseHeaderLine(buf: Uint8Array, s: number, e: number): string | null {
 /**
  * Header lines from `pos` up to and including the empty line, laid out in `scan` (which
  * this empties first). Returns the offset just past the final CRLF, or a need-more /
- * error result.
+ * error result. A line longer than `maxLine` is an error at once (431 for a request),
+ * even while its end has not arrived.
  */
 function parseHeaders(
   buf: Uint8Array,
   view: Uint8Array,
   pos: number,
   errCode: number,
+  maxLine: number,
 ): number | HeadError | typeof NEED_MORE {
   const limit = view.length;
   scan.length = 0;
@@ -225,8 +232,12 @@ function parseHeaders(
       return pos + 2;
     }
     const lf = lineEnd(view, pos);
-    if (lf < 0) return incomplete(buf, errCode);
+    if (lf < 0) {
+      if (limit - pos > maxLine + 1) return fail(errCode === 400 ? 431 : errCode, "header line too long");
+      return incomplete(buf, errCode);
+    }
     if (lf === pos || buf[lf - 1] !== CR) return fail(errCode, "bare LF line ending");
+    if (lf - 1 - pos > maxLine) return fail(errCode === 400 ? 431 : errCode, "header line too long");
     if (scan.length >= MAX_HEADERS * LINE) return fail(errCode === 400 ? 431 : errCode, "too many header fields");
     const bad = parseHeaderLine(buf, pos, lf - 1);
     if (bad !== null) return fail(errCode, bad);
@@ -264,8 +275,11 @@ function headView(buf: Uint8Array): Uint8Array {
   return buf.length > MAX_HEAD_BYTES ? buf.subarray(0, MAX_HEAD_BYTES) : buf;
 }
 
-/** Parses a request head from the start of `buf`. Never throws. */
-export function parseRequestHead(buf: Uint8Array): HeadResult<RequestHead> {
+/**
+ * Parses a request head from the start of `buf`; a header line longer than `maxLine`
+ * bytes is 431. Never throws.
+ */
+export function parseRequestHead(buf: Uint8Array, maxLine = MAX_HEADER_LINE): HeadResult<RequestHead> {
   const view = headView(buf);
   const limit = view.length;
   let pos = 0;
@@ -291,7 +305,7 @@ export function parseRequestHead(buf: Uint8Array): HeadResult<RequestHead> {
   if (line === null) return NEED_MORE; // unreachable: a complete line is always judged
   if ("status" in line) return line;
 
-  const end = parseHeaders(buf, view, lf + 1, 400);
+  const end = parseHeaders(buf, view, lf + 1, 400, maxLine);
   if (typeof end !== "number") return end;
   const fields = scannedFields(buf);
 
@@ -345,7 +359,8 @@ export function parseResponseHead(buf: Uint8Array): HeadResult<ResponseHead> {
     reason = latin1Decode(buf, 13, e);
   }
 
-  const end = parseHeaders(buf, view, lf + 1, 502);
+  // A response's lines are bounded by the head's size alone (the target is trusted more).
+  const end = parseHeaders(buf, view, lf + 1, 502, MAX_HEAD_BYTES);
   if (typeof end !== "number") return end;
   return { status: "ok", head: new ParsedResponse(version, status, reason, scannedFields(buf)), length: end };
 }
@@ -380,7 +395,7 @@ function plainHost(v: string): boolean {
  * dropped, IPv6 kept in brackets. "" stays "" (RFC 9112 §3.2 allows an empty
  * Host). Returns null when malformed.
  */
-function normalizeHost(v: string): string | null {
+export function normalizeHost(v: string): string | null {
   if (v === "") return "";
   if (plainHost(v)) return v;
   let i: number;

@@ -11,7 +11,7 @@
  * Only plugins need to wait, so a list of rules without one (the common case) is
  * evaluated synchronously even by `run`, and a single Promise wraps the result.
  */
-import { type Action, CONN_KEYS, PLUGIN_KEY_PREFIX, type Rule, type TlsFiles } from "../config/model.ts";
+import { type Action, type Allowance, CONN_KEYS, PLUGIN_KEY_PREFIX, type Rule, type TlsFiles } from "../config/model.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { compileCondition, conditionKeys, type Predicate } from "./condition.ts";
 import { type FlowInput, pluginKeysOf, type Scope } from "./input.ts";
@@ -31,7 +31,8 @@ export type HeaderEdit =
   | { op: "remove"; name: string };
 
 export type Outcome =
-  | { kind: "proxy"; pool: string }
+  /** `allow`: what the rule lets through that vane refuses by default (see Allowance); absent: none. */
+  | { kind: "proxy"; pool: string; allow?: readonly Allowance[] }
   | { kind: "terminate"; step: TerminateStep }
   /** A redirect comes out as respond with a Location header and an empty body. */
   | { kind: "respond"; status: number; headers: Array<[string, string]>; body: string }
@@ -211,7 +212,8 @@ function compileRule(rule: Rule, ctx: Ctx): CompiledRule {
 function compileStep(action: Exclude<Action, { kind: "plugin" | "flow" }>, ctx: Ctx): (st: State) => Step {
   switch (action.kind) {
     case "proxy": {
-      const outcome: Outcome = Object.freeze({ kind: "proxy", pool: action.pool });
+      const allow = action.allow?.length ? { allow: Object.freeze([...action.allow]) } : {};
+      const outcome: Outcome = Object.freeze({ kind: "proxy", pool: action.pool, ...allow });
       return () => outcome;
     }
     case "terminate": {

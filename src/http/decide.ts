@@ -6,8 +6,10 @@ import type { CompiledFlow, FlowResult } from "../flow/flow.ts";
 import { type ConnKeys, RequestKeys } from "../flow/conn-keys.ts";
 import type { Decision, HttpContext, HttpRoute } from "./engine.ts";
 import type { HeaderEdit } from "./headers.ts";
+import type { Allowance } from "../config/model.ts";
 
 const TEXT = [["content-type", "text/plain; charset=utf-8"]] as const;
+const NOTHING_ALLOWED: readonly Allowance[] = Object.freeze([]);
 
 function text(status: number, message: string, response: readonly HeaderEdit[]): Decision {
   return { kind: "respond", status, headers: TEXT.map(([n, v]) => [n, v]), body: message + "\n", response };
@@ -27,7 +29,7 @@ export function decider(
         const route = routeFor(o.pool);
         // Config validation refuses unknown pools; this is the belt to its braces.
         if (!route) return text(502, `no pool named ${o.pool}`, r.response);
-        return { kind: "proxy", route, request: r.request, response: r.response };
+        return { kind: "proxy", route, request: r.request, response: r.response, allow: o.allow ?? NOTHING_ALLOWED };
       }
       case "respond":
         return { kind: "respond", status: o.status, headers: o.headers, body: o.body, response: r.response };

@@ -13,11 +13,17 @@
  * head or body are given back to the connection (ReplayConn.unread) so the next
  * message starts with them, which is how pipelined requests work.
  */
-import { parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from "../detect/http-head.ts";
+import {
+  MAX_HEADER_LINE,
+  parseRequestHead,
+  parseResponseHead,
+  type RequestHead,
+  type ResponseHead,
+} from "../detect/http-head.ts";
 import { asReplay, type ReplayConn } from "../forward/replay-conn.ts";
 import type { TcpConn } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import { type BodyFraming, isUpgrade, keepAlive, requestFraming } from "./framing.ts";
+import { type BodyFraming, keepAlive, requestFraming, upgradeProtocols } from "./framing.ts";
 import {
   applyEdits,
   CONTINUE_100,
@@ -30,10 +36,12 @@ import {
   vaneResponse,
   writtenAnew,
 } from "./headers.ts";
-import { F_EXPECT } from "../detect/http-fields.ts";
+import { F_EXPECT, F_HTTP2_SETTINGS, headerValues } from "../detect/http-fields.ts";
+import type { Allowance, HttpConfig } from "../config/model.ts";
 import { copyBody, Exchange, send } from "./exchange.ts";
 import { type HeadRead, headFrom, readHead } from "./head-read.ts";
-import { hostlessHead, routingKey } from "./request-target.ts";
+import { hostlessHead, parseTarget, type RequestTarget } from "./request-target.ts";
+import { websocketAccept } from "./upgrade.ts";
 import { respond } from "./respond.ts";
 
 export interface UpstreamLease {
@@ -70,7 +78,14 @@ export interface Endpoint {
 
 /** What the flow decided for one request. */
 export type Decision =
-  | { kind: "proxy"; route: HttpRoute; request: readonly HeaderEdit[]; response: readonly HeaderEdit[] }
+  | {
+    kind: "proxy";
+    route: HttpRoute;
+    request: readonly HeaderEdit[];
+    response: readonly HeaderEdit[];
+    /** What the rule lets through that vane refuses by default (CONNECT, TRACE, h2c). */
+    allow: readonly Allowance[];
+  }
   /** vane answers itself (a flow's respond or redirect, or a 404/421/429). */
   | {
     kind: "respond";
@@ -82,12 +97,7 @@ export type Decision =
   /** Close the connection without a word. */
   | { kind: "abort" };
 
-/** Where a request goes, as the flow reads it: Host (or the absolute target's), path and query. */
-export interface RequestTarget {
-  host: string | null;
-  path: string;
-  query: string;
-}
+export type { RequestTarget } from "./request-target.ts";
 
 export interface HttpContext {
   /** The real client (after a PROXY header), for X-Forwarded-For and logs. */
@@ -99,6 +109,8 @@ export interface HttpContext {
   decide(head: RequestHead, target: RequestTarget): Decision | Promise<Decision>;
   /** No response head within this after the request was sent -> 504. */
   upstreamTimeoutMs: number;
+  /** The listener's limits and path policy (config `http`). */
+  http: HttpConfig;
   /** Client keep-alive idle timeout between requests (and WebSocket idle timeout). */
   idleMs: number;
   log: Logger;
@@ -154,6 +166,8 @@ class Session {
   readonly peer: { client: Endpoint; local: Endpoint };
   /** What the upstream is told of the client, for the usual request (no upgrade, no Expect). */
   readonly forward: ForwardInfo;
+  /** The request head parser, with this listener's header line limit. */
+  readonly parseRequest: (buf: Uint8Array) => ReturnType<typeof parseRequestHead>;
   #waiting: Waiting | null = null;
   #depth = 0;
   #over: (() => void) | null = null;
@@ -162,7 +176,15 @@ class Session {
 
   constructor(readonly client: ReplayConn, readonly ctx: HttpContext) {
     this.peer = { client: ctx.client, local: ctx.local };
-    this.forward = { clientAddress: ctx.client.address, proto: ctx.proto, upgrade: false, dropExpect: false };
+    this.forward = {
+      clientAddress: ctx.client.address,
+      proto: ctx.proto,
+      upgrade: false,
+      dropExpect: false,
+      authority: null,
+    };
+    const maxLine = ctx.http.maxHeaderLine;
+    this.parseRequest = maxLine === MAX_HEADER_LINE ? parseRequestHead : (buf) => parseRequestHead(buf, maxLine);
   }
 
   /** The wait for the next request: the idle timeout closes the connection. */
@@ -289,8 +311,8 @@ function afterSend(sent: boolean | Promise<boolean>, then: (ok: boolean) => Step
 
 /** The request whose head begins in `chunk` (undefined: the read failed), up to its upstream's answer. */
 function requestStep(s: Session, chunk: Uint8Array | null | undefined): Step {
-  const got = headFrom(s.client, chunk, parseRequestHead);
-  if (got === null) return readHead(s.client, parseRequestHead, chunk!).then((g) => fromHead(s, g));
+  const got = headFrom(s.client, chunk, s.parseRequest);
+  if (got === null) return readHead(s.client, s.parseRequest, chunk!).then((g) => fromHead(s, g));
   return fromHead(s, got);
 }
 
@@ -312,16 +334,25 @@ function fromHead(s: Session, got: HeadRead<RequestHead>): Step {
   const x = new Exchange(ctx, client, head.method, keepAlive(head.version, head.fields), got.bytes);
   const framing = requestFraming(head);
   if (framing.kind === "error") return x.answer(null, framing.code, framing.reason, false);
-  const decided = ctx.decide(head, routingKey(head));
-  if (decided instanceof Promise) return decided.then((d) => decisionStep(s, x, head, framing, extra, d));
-  return decisionStep(s, x, head, framing, extra, decided);
+  const target = parseTarget(head, ctx.http.encodedSlash);
+  if ("error" in target) return x.answer(null, target.error, target.reason, false);
+  const decided = ctx.decide(head, target);
+  if (decided instanceof Promise) return decided.then((d) => decisionStep(s, x, head, target, framing, extra, d));
+  return decisionStep(s, x, head, target, framing, extra, decided);
 }
+
+/**
+ * Methods vane refuses unless the rule allows them: CONNECT opens a tunnel past every
+ * rule, and TRACE echoes the request (cookies included) back to a script.
+ */
+const GUARDED: Record<string, Allowance> = { CONNECT: "connect", TRACE: "trace" };
 
 /** What the flow decided, carried out. */
 function decisionStep(
   s: Session,
   x: Exchange,
   head: RequestHead,
+  target: RequestTarget,
   framing: BodyFraming,
   extra: boolean,
   decision: Decision,
@@ -341,7 +372,11 @@ function decisionStep(
       return ok && !close;
     });
   }
-  const p = new Proxied(s, x, head, framing, hasBody, extra, decision);
+  const guarded = GUARDED[head.method];
+  if (guarded !== undefined && !decision.allow.includes(guarded)) {
+    return x.answer(decision.route, 405, `${head.method} is not allowed here`, !hasBody);
+  }
+  const p = new Proxied(s, x, head, target, framing, hasBody, extra, decision);
   return attemptStep(p, 0, p.route.acquire(s.peer));
 }
 
@@ -358,6 +393,12 @@ export class Proxied {
   readonly requestHead: Uint8Array | null;
   /** Or, for a request without Host, the head per upstream (see hostlessHead). */
   readonly headFor: ((authority: string) => Uint8Array) | null;
+  /**
+   * What a 101 may switch to, read while the head's bytes are good: the protocols
+   * offered (lowercased), and for WebSocket the Sec-WebSocket-Accept the key calls for.
+   */
+  readonly offered: readonly string[];
+  readonly websocketAccept: string | null;
   bodyStarted = false;
   sentContinue = false;
 
@@ -365,6 +406,7 @@ export class Proxied {
     readonly s: Session,
     readonly x: Exchange,
     readonly head: RequestHead,
+    target: RequestTarget,
     readonly framing: BodyFraming,
     readonly hasBody: boolean,
     /** Body bytes came with the head (unread into the client connection). */
@@ -372,19 +414,29 @@ export class Proxied {
     readonly decision: Extract<Decision, { kind: "proxy" }>,
   ) {
     this.route = decision.route;
-    this.upgrade = isUpgrade(head) !== null;
+    const offered = upgradeProtocols(head);
+    // h2c (and an HTTP2-Settings that would come with it) switches the connection to a
+    // protocol vane does not read: every later request would pass every rule unseen.
+    const h2c = offered.includes("h2c") || head.fields.first(F_HTTP2_SETTINGS) >= 0;
+    this.upgrade = offered.length > 0 && (!h2c || decision.allow.includes("h2c"));
+    this.offered = this.upgrade ? offered : [];
+    this.websocketAccept = this.upgrade && offered.includes("websocket")
+      ? websocketAccept(headerValues(head.headers, "sec-websocket-key"))
+      : null;
     this.expectContinue = hasBody && head.version === "1.1" &&
       head.fields.values(F_EXPECT).some((v) => v.toLowerCase() === "100-continue");
-    const forward = this.upgrade || this.expectContinue
-      ? { ...s.forward, upgrade: this.upgrade, dropExpect: this.expectContinue }
+    const forward = this.upgrade || this.expectContinue || target.authority !== null
+      ? { ...s.forward, upgrade: this.upgrade, dropExpect: this.expectContinue, authority: target.authority }
       : s.forward;
-    const plan = requestPlan(head, forward);
+    const plan = requestPlan(head, forward, framing.kind === "length" ? framing.length : -1);
     const edits = decision.request;
-    const startLine = writtenAnew(head.version === "1.1", edits) ? `${head.method} ${head.target} HTTP/1.1` : "";
+    // The target as received when it is already normal, else its normalised origin form.
+    const asReceived = head.version === "1.1" && target.forward === head.target;
+    const startLine = writtenAnew(asReceived, edits) ? `${head.method} ${target.forward} HTTP/1.1` : "";
     // Only HTTP/1.0 may come without a Host, and the HTTP/1.1 sent upstream must carry
     // one (RFC 9112 §3.2; nginx and node answer 400 without): see hostlessHead.
-    this.headFor = head.host === null ? hostlessHead(head, plan, startLine, edits) : null;
-    this.requestHead = this.headFor !== null ? null : headBytes(head.fields, plan, startLine, head.version === "1.1", edits);
+    this.headFor = head.host === null && target.authority === null ? hostlessHead(head, plan, startLine, edits) : null;
+    this.requestHead = this.headFor !== null ? null : headBytes(head.fields, plan, startLine, asReceived, edits);
   }
 }
 

@@ -190,15 +190,21 @@ function readConnection(fields: Fields): ReadonlySet<string> {
   return tokenSet(fields.values(F_CONNECTION));
 }
 
+const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
+
 /**
- * The protocol a request asks to switch to ("websocket", "h2c", …; the first
- * one offered, lowercased), or null. An Upgrade header alone does not count:
- * "upgrade" must also be a Connection option (RFC 9110 §7.8).
+ * The protocols a request offers to switch to ("websocket", "h2c", …; lowercased, in
+ * order), or none. An Upgrade header alone does not count: "upgrade" must also be a
+ * Connection option (RFC 9110 §7.8).
  */
-export function isUpgrade(head: RequestHead): string | null {
-  if (!connectionTokens(head.fields).has("upgrade")) return null;
-  const protocols = listTokens(head.fields.values(F_UPGRADE));
-  return protocols.length > 0 ? protocols[0].toLowerCase() : null;
+export function upgradeProtocols(head: RequestHead): readonly string[] {
+  if (!connectionTokens(head.fields).has("upgrade")) return NO_PROTOCOLS;
+  return listTokens(head.fields.values(F_UPGRADE)).map((t) => t.toLowerCase());
+}
+
+/** The protocols of a response's Upgrade fields (a 101's answer), lowercased. */
+export function answeredProtocols(fields: Fields): string[] {
+  return listTokens(fields.values(F_UPGRADE)).map((t) => t.toLowerCase());
 }
 
 /** Whether the connection stays open after this message (RFC 9112 §9.3). */

@@ -7,8 +7,11 @@ import type { RequestHead, ResponseHead } from "../detect/http-head.ts";
 import {
   bit,
   F_CONNECTION,
+  F_CONTENT_LENGTH,
   F_EXPECT,
+  F_FORWARDED,
   F_HOST,
+  F_HTTP2_SETTINGS,
   F_KEEP_ALIVE,
   F_PROXY_CONNECTION,
   F_TE,
@@ -30,11 +33,20 @@ const ENCODER = new TextEncoder();
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
- * Always hop-by-hop, whatever Connection says (Upgrade goes on for a protocol switch).
- * Transfer-Encoding is not here: we forward bodies as framed.
+ * Always hop-by-hop, whatever Connection says (Upgrade and HTTP2-Settings go on for a
+ * protocol switch). Transfer-Encoding is not here: we forward bodies as framed.
  */
 const HOP_BY_HOP = bit(F_CONNECTION) | bit(F_KEEP_ALIVE) | bit(F_PROXY_CONNECTION) | bit(F_TE) | bit(F_TRAILER) |
-  bit(F_UPGRADE);
+  bit(F_UPGRADE) | bit(F_HTTP2_SETTINGS);
+/**
+ * Fields that Connection may name and still go on. A message's framing and its Host are
+ * for every hop (RFC 9110 §7.6.1 forbids naming them): dropping the framing fields while
+ * forwarding the body as framed by them would make its body a second request, and
+ * dropping Host or the client's address would route or log as someone else. nginx and
+ * HAProxy do not drop them either; vane drops the option and keeps the field.
+ */
+const NEVER_NAMED = bit(F_HOST) | bit(F_CONTENT_LENGTH) | bit(F_TRANSFER_ENCODING) | bit(F_X_FORWARDED_FOR) |
+  bit(F_FORWARDED);
 /** Set by vane from what it saw; a client-supplied value would be a lie passed on. */
 const FORWARDED_REPLACED = bit(F_X_FORWARDED_PROTO) | bit(F_X_FORWARDED_HOST);
 /** Every field a request plan may act on, whatever Connection names. */
@@ -50,8 +62,11 @@ const NAMES_NO_OTHER = new Set(["close", ...KNOWN_NAMES.slice(1)]);
  */
 function hopByHop(fields: Fields, i: number, upgrade: boolean, named: ReadonlySet<string>, other: boolean): boolean {
   const kind = fields.kind(i);
-  if (kind === F_UPGRADE) return !upgrade;
-  if (kind !== 0) return (HOP_BY_HOP & bit(kind)) !== 0 || (named.size > 0 && named.has(KNOWN_NAMES[kind]));
+  if (kind === F_UPGRADE || kind === F_HTTP2_SETTINGS) return !upgrade;
+  if (kind !== 0) {
+    if ((HOP_BY_HOP & bit(kind)) !== 0) return true;
+    return named.size > 0 && (NEVER_NAMED & bit(kind)) === 0 && named.has(KNOWN_NAMES[kind]);
+  }
   return other && named.has(fields.name(i).toLowerCase());
 }
 
@@ -159,6 +174,21 @@ export interface ForwardInfo {
   upgrade: boolean;
   /** vane answers `Expect: 100-continue` itself, so the field stops here. */
   dropExpect: boolean;
+  /**
+   * An absolute-form target's authority (`host[:port]`), which replaces every Host
+   * field (RFC 9112 §3.2.2), so routing and the target see one host; else null.
+   */
+  authority: string | null;
+}
+
+/**
+ * Whether a message's Content-Length fields are to be written anew as one: several
+ * fields, or a list ("5, 5"), that agreed on one length. Passed on as they came, a
+ * server that takes the first and one that refuses the list would disagree.
+ */
+function foldsLength(fields: Fields, length: number): boolean {
+  if (length < 0 || (fields.present & bit(F_CONTENT_LENGTH)) === 0) return false;
+  return fields.countOf(F_CONTENT_LENGTH) > 1 || fields.digits(fields.first(F_CONTENT_LENGTH)) !== length;
 }
 
 /**
@@ -166,15 +196,16 @@ export interface ForwardInfo {
  * Connection names), with vane's X-Forwarded-* fields. With `upgrade`, Upgrade stays
  * and `Connection: upgrade` is added: the backend needs both to switch protocols.
  */
-export function requestPlan(head: RequestHead, info: ForwardInfo): FieldPlan {
+export function requestPlan(head: RequestHead, info: ForwardInfo, length = -1): FieldPlan {
   const fields = head.fields;
   const named = connectionTokens(fields);
   const other = namesOther(named);
+  const fold = foldsLength(fields, length);
   const plan: FieldPlan = { drop: null, append: NOTHING_ADDED };
   let xff: string | null = null;
   let host: string | null = null;
   // Most requests carry no field a plan acts on but Host: then only Host is looked at.
-  if ((fields.present & ~bit(F_HOST) & REQUEST_PLANNED) === 0 && !other) {
+  if ((fields.present & ~bit(F_HOST) & REQUEST_PLANNED) === 0 && !other && !fold && info.authority === null) {
     const h = fields.first(F_HOST);
     if (h >= 0) host = fields.value(h);
   } else {
@@ -192,15 +223,26 @@ export function requestPlan(head: RequestHead, info: ForwardInfo): FieldPlan {
       } else if ((FORWARDED_REPLACED & bit(kind)) !== 0 || (info.dropExpect && kind === F_EXPECT)) {
         dropField(plan, n, i);
       } else if (kind === F_HOST) {
-        host = fields.value(i);
+        if (info.authority === null) host = fields.value(i);
+        else dropField(plan, n, i);
+      } else if (kind === F_CONTENT_LENGTH && fold) {
+        dropField(plan, n, i);
       }
     }
   }
   const forwardedFor = lastFor.of(xff === null || xff === "" ? info.clientAddress : `${xff}, ${info.clientAddress}`);
   const proto = FORWARDED_PROTO[info.proto];
+  if (info.authority !== null) host = info.authority;
   const hostField = host === null ? null : lastHost.of(host);
-  if (info.upgrade) {
-    plan.append = appended([CONNECTION_UPGRADE, forwardedFor, proto, ...(hostField === null ? [] : [hostField])]);
+  // Written anew in front of vane's own: the Host an absolute target names, one length.
+  const anew: Header[] = [];
+  if (info.authority !== null) anew.push(["Host", info.authority]);
+  if (fold) anew.push(["Content-Length", String(length)]);
+  if (info.upgrade || anew.length > 0) {
+    if (info.upgrade) anew.push(CONNECTION_UPGRADE);
+    anew.push(forwardedFor, proto);
+    if (hostField !== null) anew.push(hostField);
+    plan.append = appended(anew);
   } else {
     plan.append = lastForwarded.of(forwardedFor, proto, hostField);
   }
@@ -219,19 +261,26 @@ export function responsePlan(
   upgrade: boolean,
   connection: "close" | "keep-alive" | null,
   dropFraming = false,
+  /** The body's length when framed by Content-Length (else -1): see foldsLength. */
+  length = -1,
 ): FieldPlan {
   const fields = head.fields;
   const named = connectionTokens(fields);
   const other = namesOther(named);
-  const append = upgrade ? ADD_UPGRADE : connection !== null ? ADD_CONNECTION[connection] : NOTHING_ADDED;
+  const fold = foldsLength(fields, length);
+  let append = upgrade ? ADD_UPGRADE : connection !== null ? ADD_CONNECTION[connection] : NOTHING_ADDED;
+  if (fold) append = appended([["Content-Length", String(length)], ...append.fields]);
   const plan: FieldPlan = { drop: null, append };
-  const planned = HOP_BY_HOP | (dropFraming ? bit(F_TRANSFER_ENCODING) : 0);
+  const planned = HOP_BY_HOP | (dropFraming ? bit(F_TRANSFER_ENCODING) : 0) | (fold ? bit(F_CONTENT_LENGTH) : 0);
   if ((fields.present & planned) !== 0 || named.size > 0) {
     const n = fields.count;
     for (let i = 0; i < n; i++) {
       const kind = fields.kind(i);
       if (kind === 0 && !other) continue;
-      if (hopByHop(fields, i, upgrade, named, other) || (dropFraming && kind === F_TRANSFER_ENCODING)) {
+      if (
+        hopByHop(fields, i, upgrade, named, other) || (dropFraming && kind === F_TRANSFER_ENCODING) ||
+        (fold && kind === F_CONTENT_LENGTH)
+      ) {
         dropField(plan, n, i);
       }
     }
@@ -344,6 +393,7 @@ const REASONS: Record<number, string> = {
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
+  408: "Request Timeout",
   410: "Gone",
   429: "Too Many Requests",
   500: "Internal Server Error",

@@ -10,6 +10,7 @@ import { relay } from "../forward/tcp.ts";
 import { type BodyFraming, keepAlive, responseFraming } from "./framing.ts";
 import { headBytes, responsePlan, vaneResponse, writtenAnew } from "./headers.ts";
 import { copyBody, type CopyEnd, type Exchange, send } from "./exchange.ts";
+import { switchRefusal } from "./upgrade.ts";
 import type { HttpRoute, UpstreamLease, Waiting } from "./engine.ts";
 
 /**
@@ -31,6 +32,8 @@ export function respond(
   const { x, route } = p;
   const req = p.head;
   if (res.status === 101) return switchProtocols(w, res, read, restAt);
+  const connect = req.method === "CONNECT";
+  if (connect && res.status >= 200 && res.status < 300) return connectTunnel(w, res, read, restAt);
   const framing = responseFraming(req.method, res);
   if (framing.kind === "error") {
     route.release(w.lease, false);
@@ -44,9 +47,10 @@ export function respond(
   // A reload while the request was in flight: say this is the connection's last answer.
   const close = !x.keepAlive || framing.kind === "until-close" || dechunk || ctx.retired?.() === true;
   const connection = close ? "close" : req.version === "1.0" ? "keep-alive" : null;
-  const plan = responsePlan(res, false, connection, dechunk);
+  const plan = responsePlan(res, false, connection, dechunk, framing.kind === "length" ? framing.length : -1);
   // Read now: the response's fields are only good until the next read of the upstream.
-  const upstreamKeepAlive = keepAlive(res.version, res.fields);
+  // A connection that carried a CONNECT is never reused, whatever the answer.
+  const upstreamKeepAlive = keepAlive(res.version, res.fields) && !connect;
   const asReceived = res.version === "1.1";
   // The flow's response edits (set and add), applied to the head.
   const edits = p.decision.response;
@@ -140,20 +144,42 @@ async function streamedBody(
   return done.with(await copyBody(upstream, x.client, done.framing, dechunk, x, "out", coalesce ? h : null));
 }
 
-/** A 101: the connection becomes a tunnel, if the client asked for one. */
-async function switchProtocols(w: Waiting, res: ResponseHead, read: Uint8Array, restAt: number): Promise<boolean> {
-  const { p, lease, upstream } = w;
+/**
+ * A 101: the connection becomes a tunnel, if it answers the switch the client asked
+ * for (see switchRefusal); else a 502 and the close.
+ */
+function switchProtocols(w: Waiting, res: ResponseHead, read: Uint8Array, restAt: number): Promise<boolean> {
+  const { p, lease } = w;
   const { x, route } = p;
-  if (!p.upgrade) {
+  const refusal = p.upgrade ? switchRefusal(res, p.offered, p.websocketAccept) : "unexpected protocol switch";
+  if (refusal !== null) {
     route.release(lease, false);
+    x.ctx.log.warn("upstream failed", { route: route.name, error: refusal });
     x.report(route, 502);
-    return await sendThenClose(x, vaneResponse(502, "unexpected protocol switch", true));
+    return sendThenClose(x, vaneResponse(502, "bad gateway", true));
   }
   const h = headBytes(res.fields, responsePlan(res, true, null), `HTTP/1.1 101 ${res.reason}`, res.version === "1.1", []);
+  return tunnel(w, h, 101, read, restAt);
+}
+
+/**
+ * A 2xx to an allowed CONNECT: the connection becomes a tunnel to what the target
+ * (a forward proxy) connected to. Its upstream connection is never pooled again.
+ */
+function connectTunnel(w: Waiting, res: ResponseHead, read: Uint8Array, restAt: number): Promise<boolean> {
+  const plan = responsePlan(res, false, null);
+  const h = headBytes(res.fields, plan, `HTTP/1.1 ${res.status} ${res.reason}`, res.version === "1.1", []);
+  return tunnel(w, h, res.status, read, restAt);
+}
+
+/** Sends the head `h`, then relays both ways until either side is done; never goes on. */
+async function tunnel(w: Waiting, h: Uint8Array, status: number, read: Uint8Array, restAt: number): Promise<boolean> {
+  const { p, lease, upstream } = w;
+  const { x, route } = p;
   // The tunnel's first bytes, if the upstream spoke at once.
   if (restAt < read.length) upstream.unread(read.slice(restAt));
   x.out += h.length;
-  x.report(route, 101);
+  x.report(route, status);
   if (await send(x.client, h)) {
     // From here the connection is a tunnel; relay closes both ends when it is over.
     await relay(x.client, upstream, x.ctx.idleMs, { upstream() {}, downstream() {} });

@@ -12,6 +12,7 @@ import { UpstreamPool } from "../../src/http/upstream-pool.ts";
 import { runtime } from "../../src/runtime/mod.ts";
 import type { TcpConn } from "../../src/runtime/types.ts";
 import { silentLogger } from "../../src/telemetry/logger.ts";
+import { DEFAULT_HTTP } from "../../src/config/model.ts";
 
 const cleanups = new Set<() => Promise<void> | void>();
 
@@ -90,7 +91,7 @@ export async function startEngine(
           if (t.spec.host !== host || !path.startsWith(prefix)) continue;
           if (!best || prefix.length > (best.spec.prefix ?? "").length) best = t;
         }
-        if (best) return { kind: "proxy", route: best.route, request: [], response: [] };
+        if (best) return { kind: "proxy", route: best.route, request: [], response: [], allow: [] };
         const code = opts.noRouteStatus ?? 404;
         return {
           kind: "respond",
@@ -101,6 +102,7 @@ export async function startEngine(
         };
       },
       upstreamTimeoutMs: opts.upstreamTimeoutMs ?? 2000,
+      http: DEFAULT_HTTP,
       idleMs: opts.idleMs ?? 5000,
       log: silentLogger,
       onResponse: (info) => handle.responses.push(info),

@@ -673,3 +673,34 @@ describe("config errors: redirect locations", () => {
     ]);
   });
 });
+
+describe("config errors: allow beside proxy", () => {
+  const file = (rule: string) => `listeners:
+  - listen: http://127.0.0.1:8080
+    flow:
+${rule}
+pools:
+  web: { targets: [127.0.0.1:9000] }
+`;
+
+  it("names an unknown word and where it stands", () => {
+    expect(errors(file("      - proxy: web\n        allow: [connect, tunnel]"))).toEqual([
+      'vane.yaml:5:26: listeners[0].flow[0].allow[1]: expected one of connect, trace or h2c; got "tunnel"',
+    ]);
+  });
+
+  it("refuses allow beside another action, and a value that is no list", () => {
+    expect(errors(file("      - respond: { status: 200 }\n        allow: [trace]"))).toEqual([
+      "vane.yaml:5:9: listeners[0].flow[0].allow: expected allow only beside proxy; got it beside respond",
+    ]);
+    expect(errors(file("      - proxy: web\n        allow: connect"))).toEqual([
+      "vane.yaml:5:16: listeners[0].flow[0].allow: expected a list of connect, trace or h2c; got \"connect\"",
+    ]);
+  });
+
+  it("loads allow into the proxy action, each word once", () => {
+    const r = loadConfigText(file("      - proxy: web\n        allow: [trace, connect, trace]"));
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    expect(r.config.listeners[0].flow[0].action).toEqual({ kind: "proxy", pool: "web", allow: ["trace", "connect"] });
+  });
+});

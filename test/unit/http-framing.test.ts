@@ -4,7 +4,7 @@ import {
   type BodyFraming,
   ChunkedDecoder,
   connectionTokens,
-  isUpgrade,
+  upgradeProtocols,
   keepAlive,
   requestFraming,
   responseFraming,
@@ -137,7 +137,7 @@ describe("responseFraming", () => {
   }
 });
 
-describe("connectionTokens, keepAlive, isUpgrade", () => {
+describe("connectionTokens, keepAlive, upgradeProtocols", () => {
   it("collects lowercased tokens from every Connection header", () => {
     const h: Header[] = [["Connection", "Keep-Alive, Upgrade"], ["connection", " ,X-Foo ,"]];
     for (const made of MADE) {
@@ -170,14 +170,15 @@ describe("connectionTokens, keepAlive, isUpgrade", () => {
   }
 
   for (const made of MADE) {
-    it(`isUpgrade needs both the Connection option and an Upgrade header (${made})`, () => {
+    it(`upgradeProtocols needs both the Connection option and an Upgrade header (${made})`, () => {
       const req = (h: Header[]) => request(h, "1.1", "GET", made);
-      expect(isUpgrade(req([["Connection", "Upgrade"], ["Upgrade", "WebSocket"]]))).toBe("websocket");
-      expect(isUpgrade(req([["Connection", "keep-alive, upgrade"], ["Upgrade", "h2c, websocket"]]))).toBe("h2c");
-      expect(isUpgrade(req([["Upgrade", "websocket"]]))).toBeNull();
-      expect(isUpgrade(req([["Connection", "upgrade"]]))).toBeNull();
-      expect(isUpgrade(req([["Connection", "upgrade"], ["Upgrade", ","]]))).toBeNull();
-      expect(isUpgrade(req([["Connection", "upgraded"], ["Upgrade", "websocket"]]))).toBeNull();
+      expect(upgradeProtocols(req([["Connection", "Upgrade"], ["Upgrade", "WebSocket"]]))).toEqual(["websocket"]);
+      expect(upgradeProtocols(req([["Connection", "keep-alive, upgrade"], ["Upgrade", "h2c, websocket"]])))
+        .toEqual(["h2c", "websocket"]);
+      expect(upgradeProtocols(req([["Upgrade", "websocket"]]))).toEqual([]);
+      expect(upgradeProtocols(req([["Connection", "upgrade"]]))).toEqual([]);
+      expect(upgradeProtocols(req([["Connection", "upgrade"], ["Upgrade", ","]]))).toEqual([]);
+      expect(upgradeProtocols(req([["Connection", "upgraded"], ["Upgrade", "websocket"]]))).toEqual([]);
     });
   }
 });

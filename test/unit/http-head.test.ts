@@ -4,6 +4,7 @@ import {
   type HeadResult,
   looksLikeHttpRequest,
   MAX_HEAD_BYTES,
+  MAX_HEADER_LINE,
   MAX_HEADERS,
   parseRequestHead,
   parseResponseHead,
@@ -343,13 +344,40 @@ describe("parseRequestHead: errors", () => {
     expect(code(req(s))).toBe(431);
   });
 
+  it("a header line longer than MAX_HEADER_LINE -> 431, one of that length is taken", () => {
+    const at = (n: number) => "GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + "x".repeat(n - 7) + "\r\n\r\n";
+    expect(code(req(at(MAX_HEADER_LINE + 1)))).toBe(431);
+    expect(code(req(at(MAX_HEADER_LINE)))).toBe("ok");
+  });
+
+  it("a header line that is already too long is refused before its end arrives", () => {
+    const start = "GET / HTTP/1.1\r\nHost: h\r\nX-Big: ";
+    expect(code(req(start + "x".repeat(MAX_HEADER_LINE)))).toBe(431);
+    // Its CR may be in before its LF: that is still a line of MAX_HEADER_LINE.
+    expect(code(req(start + "x".repeat(MAX_HEADER_LINE - 7) + "\r"))).toBe("need-more");
+  });
+
+  it("takes a header line limit per call", () => {
+    const s = "GET / HTTP/1.1\r\nHost: h\r\nX-Mid: " + "x".repeat(2000) + "\r\n\r\n";
+    expect(code(parseRequestHead(bytes(s), 1024))).toBe(431);
+    expect(code(parseRequestHead(bytes(s), 4096))).toBe("ok");
+  });
+
+  it("bounds a response's lines by the head's size alone", () => {
+    const s = "HTTP/1.1 200 OK\r\nX-Big: " + "x".repeat(MAX_HEADER_LINE * 2) + "\r\n\r\n";
+    expect(code(res(s))).toBe("ok");
+  });
+
   it("a complete head larger than MAX_HEAD_BYTES -> 431", () => {
     const s = "GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + "x".repeat(MAX_HEAD_BYTES) + "\r\n\r\n";
     expect(code(req(s))).toBe(431);
   });
 
   it("a head of exactly MAX_HEAD_BYTES is accepted", () => {
-    const start = "GET / HTTP/1.1\r\nHost: h\r\nX-Big: ";
+    // In lines under MAX_HEADER_LINE, the last one padded to the exact size.
+    let start = "GET / HTTP/1.1\r\nHost: h\r\n";
+    while (MAX_HEAD_BYTES - start.length > 8000) start += "X-Part: " + "x".repeat(6000) + "\r\n";
+    start += "X-Big: ";
     const s = start + "x".repeat(MAX_HEAD_BYTES - start.length - 4) + "\r\n\r\n";
     expect(s.length).toBe(MAX_HEAD_BYTES);
     expect(req(s).status).toBe("ok");

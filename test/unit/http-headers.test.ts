@@ -24,7 +24,7 @@ function ok<T>(r: HeadResult<T>): T {
   return r.head;
 }
 
-const forward = { clientAddress: "192.0.2.7", proto: "http" as const, upgrade: false, dropExpect: false };
+const forward = { clientAddress: "192.0.2.7", proto: "http" as const, upgrade: false, dropExpect: false, authority: null };
 
 /** The upstream request as vane sends it: copied as received, or written anew. */
 function upstream(raw: string, asReceived: boolean, info = forward): string {
@@ -75,6 +75,59 @@ describe("requestPlan with headBytes", () => {
   it("writes an HTTP/1.0 request line anew as HTTP/1.1", () => {
     expect(upstream("GET /x HTTP/1.0\r\nUser-Agent: old\r\n\r\n", false)).toBe(
       "GET /x HTTP/1.1\r\nUser-Agent: old\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n\r\n",
+    );
+  });
+});
+
+describe("fields Connection may not name", () => {
+  it("keeps Host, Content-Length, Transfer-Encoding, X-Forwarded-For and Forwarded that Connection names", () => {
+    const raw = "POST /u HTTP/1.1\r\nHost: a\r\nConnection: host, content-length, forwarded, x-forwarded-for, x-other\r\n" +
+      "Content-Length: 3\r\nForwarded: for=1.2.3.4\r\nX-Forwarded-For: 1.2.3.4\r\nX-Other: 1\r\n\r\n";
+    for (const asReceived of [true, false]) {
+      expect(upstream(raw, asReceived)).toBe(
+        "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nForwarded: for=1.2.3.4\r\n" +
+          "X-Forwarded-For: 1.2.3.4, 192.0.2.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\n\r\n",
+      );
+    }
+    const te = "POST /u HTTP/1.1\r\nHost: a\r\nConnection: Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n";
+    expect(upstream(te, true)).toContain("\r\nTransfer-Encoding: chunked\r\n");
+  });
+
+  it("keeps a response's Content-Length and Transfer-Encoding that its Connection names", () => {
+    const head = ok(parseResponseHead(bytes(
+      "HTTP/1.1 200 OK\r\nConnection: Content-Length, Transfer-Encoding, X-Hop\r\nContent-Length: 5\r\nX-Hop: 1\r\n\r\n",
+    )));
+    const out = text(headBytes(head.fields, responsePlan(head, false, null), "", true, []));
+    expect(out).toBe("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+  });
+});
+
+describe("Content-Length folding and the authority of an absolute target", () => {
+  it("folds agreeing Content-Length fields and lists into one", () => {
+    const raw = "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nX-A: 1\r\nContent-Length: 5, 5\r\n\r\n";
+    const head = ok(parseRequestHead(bytes(raw)));
+    for (const asReceived of [true, false]) {
+      const out = text(headBytes(head.fields, requestPlan(head, forward, 5), "POST /u HTTP/1.1", asReceived, []));
+      expect(out.match(/content-length/gi)).toHaveLength(1);
+      expect(out).toContain("\r\nContent-Length: 5\r\n");
+    }
+    const one = ok(parseRequestHead(bytes("POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n")));
+    expect(requestPlan(one, forward, 5).drop).toBe(null);
+  });
+
+  it("folds a response's agreeing Content-Length fields into one", () => {
+    const head = ok(parseResponseHead(bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n")));
+    const out = text(headBytes(head.fields, responsePlan(head, false, null, false, 2), "", true, []));
+    expect(out).toBe("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+  });
+
+  it("replaces every Host field with an absolute target's authority", () => {
+    const raw = "GET http://b.test:81/x HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\r\n";
+    const head = ok(parseRequestHead(bytes(raw)));
+    const out = text(headBytes(head.fields, requestPlan(head, { ...forward, authority: "b.test:81" }), "GET /x HTTP/1.1", false, []));
+    expect(out).toBe(
+      "GET /x HTTP/1.1\r\nX-A: 1\r\nHost: b.test:81\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n" +
+        "X-Forwarded-Host: b.test:81\r\n\r\n",
     );
   });
 });
