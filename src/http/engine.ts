@@ -342,10 +342,13 @@ function fromHead(s: Session, got: HeadRead<RequestHead>): Step {
 }
 
 /**
- * Methods vane refuses unless the rule allows them: CONNECT opens a tunnel past every
- * rule, and TRACE echoes the request (cookies included) back to a script.
+ * What a rule must allow for vane to forward a request of this method: CONNECT opens a
+ * tunnel past every rule, and TRACE echoes the request (cookies included) back to a
+ * script. null: any rule forwards it.
  */
-const GUARDED: Record<string, Allowance> = { CONNECT: "connect", TRACE: "trace" };
+function guardOf(method: string): Allowance | null {
+  return method === "CONNECT" ? "connect" : method === "TRACE" ? "trace" : null;
+}
 
 /** What the flow decided, carried out. */
 function decisionStep(
@@ -372,8 +375,8 @@ function decisionStep(
       return ok && !close;
     });
   }
-  const guarded = GUARDED[head.method];
-  if (guarded !== undefined && !decision.allow.includes(guarded)) {
+  const guarded = guardOf(head.method);
+  if (guarded !== null && !decision.allow.includes(guarded)) {
     return x.answer(decision.route, 405, `${head.method} is not allowed here`, !hasBody);
   }
   const p = new Proxied(s, x, head, target, framing, hasBody, extra, decision);
@@ -428,7 +431,7 @@ export class Proxied {
     const forward = this.upgrade || this.expectContinue || target.authority !== null
       ? { ...s.forward, upgrade: this.upgrade, dropExpect: this.expectContinue, authority: target.authority }
       : s.forward;
-    const plan = requestPlan(head, forward, framing.kind === "length" ? framing.length : -1);
+    const plan = requestPlan(head, forward, framing.kind === "length" && framing.listed ? framing.length : -1);
     const edits = decision.request;
     // The target as received when it is already normal, else its normalised origin form.
     const asReceived = head.version === "1.1" && target.forward === head.target;

@@ -16,7 +16,11 @@ import {
 
 export type BodyFraming =
   | { kind: "none" }
-  | { kind: "length"; length: number }
+  /**
+   * `listed`: the length came as several Content-Length fields or a list ("5, 5") that
+   * agree; it goes on as one field (see foldTo in headers.ts).
+   */
+  | { kind: "length"; length: number; listed?: boolean }
   | { kind: "chunked" }
   | { kind: "until-close" } // responses only
   | { kind: "error"; code: number; reason: string };
@@ -79,14 +83,18 @@ function contentLength(values: string[]): number | null {
 /** Either framing field: most requests (GET) have neither. */
 const FRAMING_FIELDS = bit(F_TRANSFER_ENCODING) | bit(F_CONTENT_LENGTH);
 
-/** The one Content-Length of `fields`, read from its bytes when it is plain digits; null if invalid. */
-function lengthOf(fields: Fields): number | null {
+/**
+ * The framing of the one Content-Length of `fields`, read from its bytes when it is one
+ * field of plain digits; null if invalid.
+ */
+function lengthOf(fields: Fields): BodyFraming | null {
   const i = fields.first(F_CONTENT_LENGTH);
   if (fields.countOf(F_CONTENT_LENGTH) === 1) {
     const n = fields.digits(i);
-    if (n >= 0) return n;
+    if (n >= 0) return { kind: "length", length: n };
   }
-  return contentLength(fields.values(F_CONTENT_LENGTH));
+  const length = contentLength(fields.values(F_CONTENT_LENGTH));
+  return length === null ? null : { kind: "length", length, listed: true };
 }
 
 /** Where the request body ends, or a 400/501 error for framing that could be read two ways. */
@@ -115,9 +123,7 @@ export function requestFraming(head: RequestHead): BodyFraming {
     return CHUNKED;
   }
   if (cl.length > 0) {
-    const length = lengthOf(fields);
-    if (length === null) return error(400, "invalid Content-Length");
-    return { kind: "length", length };
+    return lengthOf(fields) ?? error(400, "invalid Content-Length");
   }
   return NONE;
 }
@@ -149,9 +155,7 @@ export function responseFraming(requestMethod: string, head: ResponseHead): Body
     return last ? CHUNKED : UNTIL_CLOSE;
   }
   if ((fields.present & bit(F_CONTENT_LENGTH)) !== 0) {
-    const length = lengthOf(fields);
-    if (length === null) return error(502, "invalid Content-Length in response");
-    return { kind: "length", length };
+    return lengthOf(fields) ?? error(502, "invalid Content-Length in response");
   }
   return UNTIL_CLOSE;
 }

@@ -182,25 +182,22 @@ export interface ForwardInfo {
 }
 
 /**
- * Whether a message's Content-Length fields are to be written anew as one: several
- * fields, or a list ("5, 5"), that agreed on one length. Passed on as they came, a
- * server that takes the first and one that refuses the list would disagree.
+ * `foldTo`, where plans take it: -1, or the length that several Content-Length fields
+ * or a list ("5, 5") agreed on (BodyFraming's `listed`), which goes on as one field.
+ * Passed on as they came, a server that takes the first and one that refuses the list
+ * would disagree about the body.
  */
-function foldsLength(fields: Fields, length: number): boolean {
-  if (length < 0 || (fields.present & bit(F_CONTENT_LENGTH)) === 0) return false;
-  return fields.countOf(F_CONTENT_LENGTH) > 1 || fields.digits(fields.first(F_CONTENT_LENGTH)) !== length;
-}
 
 /**
  * The request as the upstream should see it: without hop-by-hop fields (and those
  * Connection names), with vane's X-Forwarded-* fields. With `upgrade`, Upgrade stays
  * and `Connection: upgrade` is added: the backend needs both to switch protocols.
  */
-export function requestPlan(head: RequestHead, info: ForwardInfo, length = -1): FieldPlan {
+export function requestPlan(head: RequestHead, info: ForwardInfo, foldTo = -1): FieldPlan {
   const fields = head.fields;
   const named = connectionTokens(fields);
   const other = namesOther(named);
-  const fold = foldsLength(fields, length);
+  const fold = foldTo >= 0;
   const plan: FieldPlan = { drop: null, append: NOTHING_ADDED };
   let xff: string | null = null;
   let host: string | null = null;
@@ -237,7 +234,7 @@ export function requestPlan(head: RequestHead, info: ForwardInfo, length = -1): 
   // Written anew in front of vane's own: the Host an absolute target names, one length.
   const anew: Header[] = [];
   if (info.authority !== null) anew.push(["Host", info.authority]);
-  if (fold) anew.push(["Content-Length", String(length)]);
+  if (fold) anew.push(["Content-Length", String(foldTo)]);
   if (info.upgrade || anew.length > 0) {
     if (info.upgrade) anew.push(CONNECTION_UPGRADE);
     anew.push(forwardedFor, proto);
@@ -261,15 +258,14 @@ export function responsePlan(
   upgrade: boolean,
   connection: "close" | "keep-alive" | null,
   dropFraming = false,
-  /** The body's length when framed by Content-Length (else -1): see foldsLength. */
-  length = -1,
+  foldTo = -1,
 ): FieldPlan {
   const fields = head.fields;
   const named = connectionTokens(fields);
   const other = namesOther(named);
-  const fold = foldsLength(fields, length);
+  const fold = foldTo >= 0;
   let append = upgrade ? ADD_UPGRADE : connection !== null ? ADD_CONNECTION[connection] : NOTHING_ADDED;
-  if (fold) append = appended([["Content-Length", String(length)], ...append.fields]);
+  if (fold) append = appended([["Content-Length", String(foldTo)], ...append.fields]);
   const plan: FieldPlan = { drop: null, append };
   const planned = HOP_BY_HOP | (dropFraming ? bit(F_TRANSFER_ENCODING) : 0) | (fold ? bit(F_CONTENT_LENGTH) : 0);
   if ((fields.present & planned) !== 0 || named.size > 0) {

@@ -97,40 +97,56 @@ function originForm(
   authority: string | null,
   slashes: SlashPolicy,
 ): RequestTarget | TargetError {
+  const q = normalUpTo(target);
+  if (q === ABNORMAL) return normalizedForm(target, host, authority, slashes);
+  if (q === target.length) return { host, path: target, query: "", forward: target, authority };
+  if (target.indexOf("#", q) >= 0) return bad("fragment in request-target");
+  return { host, path: target.slice(0, q), query: target.slice(q + 1), forward: target, authority };
+}
+
+/** A target whose path needs normalising (or refusing). */
+function normalizedForm(
+  target: string,
+  host: string | null,
+  authority: string | null,
+  slashes: SlashPolicy,
+): RequestTarget | TargetError {
+  if (target.indexOf("#") >= 0) return bad("fragment in request-target");
   const q = target.indexOf("?");
   const rawPath = q < 0 ? target : target.slice(0, q);
   const query = q < 0 ? "" : target.slice(q + 1);
-  if (target.indexOf("#") >= 0) return bad("fragment in request-target");
-  if (isNormal(rawPath)) return { host, path: rawPath, query, forward: target, authority };
   const path = normalizePath(rawPath, slashes);
   if (typeof path !== "string") return path;
-  return { host, path, query, forward: path === rawPath ? target : joinQuery(path, q < 0 ? null : query), authority };
+  const forward = path === rawPath ? target : q < 0 ? path : `${path}?${query}`;
+  return { host, path, query, forward, authority };
 }
 
-function joinQuery(path: string, query: string | null): string {
-  return query === null ? path : `${path}?${query}`;
-}
+const ABNORMAL = -1;
 
 /**
- * The usual path, with nothing to normalise: no "%", no "\", no "#", and no empty, "."
- * or ".." segment. One pass over the characters, no allocation.
+ * Where the usual target's path ends (its "?", or the end), in one pass with no
+ * allocation; ABNORMAL when the path has anything to normalise or refuse: "%", "\",
+ * ";", "#", or an empty, "." or ".." segment.
  */
-function isNormal(path: string): boolean {
-  const n = path.length;
+function normalUpTo(target: string): number {
+  const n = target.length;
   for (let i = 0; i < n; i++) {
-    const c = path.charCodeAt(i);
-    if (c === PERCENT || c === BACKSLASH || c === SEMICOLON) return false;
-    if (c === SLASH && i + 1 < n) {
-      const d = path.charCodeAt(i + 1);
-      if (d === SLASH) return false;
-      if (d === DOT) {
-        // "/." then "/", "." or the end is a dot segment.
-        const e = i + 2 < n ? path.charCodeAt(i + 2) : SLASH;
-        if (e === SLASH || (e === DOT && (i + 3 >= n || path.charCodeAt(i + 3) === SLASH))) return false;
-      }
+    const c = target.charCodeAt(i);
+    if (c === QUESTION) return i;
+    if (c === PERCENT || c === BACKSLASH || c === SEMICOLON || c === HASH) return ABNORMAL;
+    if (c !== SLASH || i + 1 === n) continue;
+    const d = target.charCodeAt(i + 1);
+    if (d === SLASH) return ABNORMAL;
+    if (d !== DOT) continue;
+    // "/." then "/", "?", "." (then "/", "?" or the end) or the end is a dot segment.
+    const e = i + 2 < n ? target.charCodeAt(i + 2) : QUESTION;
+    if (e === SLASH || e === QUESTION) return ABNORMAL;
+    if (e === DOT) {
+      const f = i + 3 < n ? target.charCodeAt(i + 3) : QUESTION;
+      if (f === SLASH || f === QUESTION) return ABNORMAL;
     }
   }
-  return true;
+  return n;
 }
 
 const HEX = "0123456789ABCDEF";

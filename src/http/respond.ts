@@ -47,7 +47,7 @@ export function respond(
   // A reload while the request was in flight: say this is the connection's last answer.
   const close = !x.keepAlive || framing.kind === "until-close" || dechunk || ctx.retired?.() === true;
   const connection = close ? "close" : req.version === "1.0" ? "keep-alive" : null;
-  const plan = responsePlan(res, false, connection, dechunk, framing.kind === "length" ? framing.length : -1);
+  const plan = responsePlan(res, false, connection, dechunk, framing.kind === "length" && framing.listed ? framing.length : -1);
   // Read now: the response's fields are only good until the next read of the upstream.
   // A connection that carried a CONNECT is never reused, whatever the answer.
   const upstreamKeepAlive = keepAlive(res.version, res.fields) && !connect;

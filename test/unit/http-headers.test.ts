@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { type HeadResult, parseRequestHead, parseResponseHead } from "../../src/detect/http-head.ts";
 import { headBytes, plannedHeaders, requestPlan, responsePlan } from "../../src/http/headers.ts";
+import { requestFraming } from "../../src/http/framing.ts";
 
 function bytes(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
@@ -111,8 +112,11 @@ describe("Content-Length folding and the authority of an absolute target", () =>
       expect(out.match(/content-length/gi)).toHaveLength(1);
       expect(out).toContain("\r\nContent-Length: 5\r\n");
     }
+    // The framing says when a length came listed, and only then is it folded.
+    expect(requestFraming(head)).toEqual({ kind: "length", length: 5, listed: true });
     const one = ok(parseRequestHead(bytes("POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n")));
-    expect(requestPlan(one, forward, 5).drop).toBe(null);
+    expect(requestFraming(one)).toEqual({ kind: "length", length: 5 });
+    expect(requestPlan(one, forward).drop).toBe(null);
   });
 
   it("folds a response's agreeing Content-Length fields into one", () => {
