@@ -16,12 +16,12 @@ import type { TerminateHops } from "./terminate.ts";
 import { ReplayConn } from "./forward/replay-conn.ts";
 import { peek } from "./detect/peek.ts";
 import { type Detection, detectProtocol, MAX_DETECT_BYTES } from "./detect/detect.ts";
-import { DEFAULT_HTTP } from "./config/model.ts";
 import { type Endpoint, proxyHeaderFor, readProxyHeader } from "./forward/proxy-header.ts";
 import { cidrContains } from "./config/cidr.ts";
 import { connectToPool } from "./forward/connect.ts";
 import { relay } from "./forward/tcp.ts";
 import { serveHttp1 } from "./http/engine.ts";
+import type { PartialHeads } from "./http/partial-heads.ts";
 import { decider } from "./http/decide.ts";
 import { AcceptedFacts, type ConnFacts, ConnKeys } from "./flow/conn-keys.ts";
 import type { Member, Members } from "./members.ts";
@@ -53,6 +53,8 @@ export interface ConnectionDeps {
   /** HTTP connections, with the generation they run on and whether they wait for a request. */
   httpConns: Members<HttpKeepAlive>;
   hopsOf(gen: Generation): TerminateHops<HopOrigin>;
+  /** Unfinished request heads per client address, for `http.max-partial-heads` (this process's). */
+  partialHeads: PartialHeads;
 }
 
 /** A client connection, as the drain on stop knows it. */
@@ -216,8 +218,12 @@ function serveRequests(
     proto: tls ? "https" : "http",
     decide: decider(flow, new ConnKeys(facts), (pool) => gen.httpRoute(pool), tls ? 421 : 404),
     upstreamTimeoutMs: gen.config.timeouts.upstreamMs,
-    http: gen.config.http ?? DEFAULT_HTTP,
+    http: gen.config.http,
     idleMs: gen.config.timeouts.idleMs,
+    requestHeadMs: gen.config.timeouts.requestHeadMs,
+    keepAliveMs: gen.config.timeouts.keepAliveMs,
+    bodyMs: gen.config.timeouts.bodyMs,
+    partialHeads: deps.partialHeads,
     log: deps.log,
     retired: () => deps.current() !== gen,
     idle: (waiting) => (state.waiting = waiting),

@@ -61,6 +61,11 @@ export class ReplayConn implements TcpConn {
     }
   }
 
+  /** A read now would be answered at once, from bytes or an end already in hand (no wait, no deadline needed). */
+  get buffered(): boolean {
+    return this.#replay.length > 0 || this.#held !== NOTHING;
+  }
+
   /** Whether `readNext` goes without promises (the inner connection has it). */
   get callbacks(): boolean {
     return this.inner.readNext !== undefined;

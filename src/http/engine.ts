@@ -43,6 +43,7 @@ import { type HeadRead, headFrom, readHead } from "./head-read.ts";
 import { hostlessHead, parseTarget, type RequestTarget } from "./request-target.ts";
 import { websocketAccept } from "./upgrade.ts";
 import { respond } from "./respond.ts";
+import type { PartialHeads } from "./partial-heads.ts";
 
 export interface UpstreamLease {
   conn: TcpConn;
@@ -111,8 +112,19 @@ export interface HttpContext {
   upstreamTimeoutMs: number;
   /** The listener's limits and path policy (config `http`). */
   http: HttpConfig;
-  /** Client keep-alive idle timeout between requests (and WebSocket idle timeout). */
+  /** A tunnel (WebSocket, CONNECT) quiet both ways this long is closed. */
   idleMs: number;
+  /**
+   * The first request's head must be whole this long after the session began; a later
+   * one's this long after its first byte. Else 408 (or a silent close if no byte came).
+   */
+  requestHeadMs: number;
+  /** Between requests: no first byte of the next one this long -> a silent close. */
+  keepAliveMs: number;
+  /** A request or response body that moves no byte this long ends the exchange (408 if it still can). */
+  bodyMs: number;
+  /** Heads in progress per client address, shared by the connections of this vane (`http.maxPartialHeads`). */
+  partialHeads: PartialHeads;
   log: Logger;
   /**
    * A reload retired the config this connection started with: finish the request in
@@ -173,8 +185,11 @@ class Session {
   #over: (() => void) | null = null;
   #resume: ((step: Settled) => void) | null = null;
   #broke: ((err: unknown) => void) | null = null;
+  /** The first head's deadline (a performance.now() time): it runs from the session's start. */
+  readonly #firstBy: number;
 
   constructor(readonly client: ReplayConn, readonly ctx: HttpContext) {
+    this.#firstBy = performance.now() + ctx.requestHeadMs;
     this.peer = { client: ctx.client, local: ctx.local };
     this.forward = {
       clientAddress: ctx.client.address,
@@ -187,10 +202,38 @@ class Session {
     this.parseRequest = maxLine === MAX_HEADER_LINE ? parseRequestHead : (buf) => parseRequestHead(buf, maxLine);
   }
 
-  /** The wait for the next request: the idle timeout closes the connection. */
+  /**
+   * The wait for the next request, which its deadline ends with a close: the first
+   * head's whole deadline, or the keep-alive wait for a later head's first byte. A head
+   * whole in one read lifts it (headFrom); one that is not goes on in `restOfHead`.
+   */
   #awaitRequest(): void {
-    if (!this.first) this.ctx.idle?.(true);
-    this.client.closeAt(performance.now() + this.ctx.idleMs);
+    if (this.first) return this.client.closeAt(this.#firstBy);
+    this.ctx.idle?.(true);
+    this.client.closeAt(performance.now() + this.ctx.keepAliveMs);
+  }
+
+  /**
+   * The rest of a head that did not come whole in one read (`first`: what did): the
+   * slow path, where slowloris lives. It must be whole by the first head's deadline, or
+   * within requestHeadMs of its first byte, however it trickles in; and only so many
+   * heads of one client address may be in progress at once.
+   */
+  async restOfHead(first: Uint8Array): Promise<Settled> {
+    const { ctx } = this;
+    const address = ctx.client.address;
+    // Refused with a close, not a 429: nothing was asked yet (the head is not whole),
+    // closing on a client still sending makes a reset that would lose the answer anyway,
+    // and under attack a write per refused connection is work for nothing.
+    if (!ctx.partialHeads.enter(address, ctx.http.maxPartialHeads)) return false;
+    let got: HeadRead<RequestHead>;
+    try {
+      const by = this.first ? this.#firstBy : performance.now() + ctx.requestHeadMs;
+      got = await readHead(this.client, this.parseRequest, first, by);
+    } finally {
+      ctx.partialHeads.leave(address);
+    }
+    return fromHead(this, got);
   }
 
   /**
@@ -312,18 +355,25 @@ function afterSend(sent: boolean | Promise<boolean>, then: (ok: boolean) => Step
 /** The request whose head begins in `chunk` (undefined: the read failed), up to its upstream's answer. */
 function requestStep(s: Session, chunk: Uint8Array | null | undefined): Step {
   const got = headFrom(s.client, chunk, s.parseRequest);
-  if (got === null) return readHead(s.client, s.parseRequest, chunk!).then((g) => fromHead(s, g));
+  if (got === null) return s.restOfHead(chunk!);
   return fromHead(s, got);
 }
+
+/** vane's answer to a head begun and not finished by its deadline (HAProxy's and nginx's too). */
+const HEAD_TIMEOUT = { code: 408, reason: "request head timeout" } as const;
 
 function fromHead(s: Session, got: HeadRead<RequestHead>): Step {
   const { client, ctx } = s;
   if (!s.first) ctx.idle?.(false);
   if (got.kind !== "ok") {
-    if (got.kind !== "error") return false;
+    // A head begun and not finished in time gets a 408; a deadline that met no byte at
+    // all (or an end, or a read error) closes without a word, as nginx and HAProxy do.
+    const answer = got.kind === "error" ? got : got.kind === "timeout" && got.bytes > 0 ? HEAD_TIMEOUT : null;
+    if (answer === null) return false;
+    if (answer === HEAD_TIMEOUT) ctx.log.debug("request head timeout", { client: ctx.client.address, bytes: got.bytes });
     // A client that sent nothing parseable gets told why; its connection state is unknown.
-    return afterSend(send(client, vaneResponse(got.code, got.reason, true)), () => {
-      ctx.onResponse({ route: null, pool: null, code: got.code, method: "-", bytesIn: got.bytes, bytesOut: 0 });
+    return afterSend(send(client, vaneResponse(answer.code, answer.reason, true)), () => {
+      ctx.onResponse({ route: null, pool: null, code: answer.code, method: "-", bytesIn: got.bytes, bytesOut: 0 });
       return false;
     });
   }
@@ -524,6 +574,11 @@ async function sendBody(
   if (end !== "done" && end !== "done-extra") {
     route.release(lease, false);
     if (end === "bad-chunk") return x.answer(route, 400, "invalid chunked body", false);
+    if (end === "src-timeout") {
+      // No response byte went out yet (the answer is read after the body): the client is told.
+      s.ctx.log.debug("request body timeout", { client: s.ctx.client.address, route: route.name });
+      return x.answer(route, 408, "request body timeout", false);
+    }
     if (end === "dst-error") return x.answer(route, 502, "bad gateway", false);
     return false; // the client went away mid-body
   }

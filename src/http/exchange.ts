@@ -64,9 +64,10 @@ export class Exchange implements Counts {
 
 /**
  * How a body copy ended. "done-extra": complete, and more bytes followed it. "src-*"
- * is the side read from, "dst-error" the side written to.
+ * is the side read from ("src-timeout": nothing came for the body deadline), "dst-error"
+ * the side written to (failed, or took nothing for the body deadline and was closed).
  */
-export type CopyEnd = "done" | "done-extra" | "src-eof" | "src-error" | "dst-error" | "bad-chunk";
+export type CopyEnd = "done" | "done-extra" | "src-eof" | "src-error" | "src-timeout" | "dst-error" | "bad-chunk";
 
 const SENT = () => true;
 const NOT_SENT = () => false;
@@ -89,28 +90,47 @@ export function send(conn: TcpConn, bytes: Uint8Array): boolean | Promise<boolea
  * Copies one body from `from` to `to` as framed. Chunked bodies go through raw
  * (a decoder only finds the end and checks the syntax), unless `dechunk` asks for
  * the decoded data. Bytes past the end are unread into `from`.
+ *
+ * Both ways are bounded by the body deadline (`ctx.bodyMs`): a read that brings
+ * nothing for that long ends the copy ("src-timeout"), and so does a write the receiver
+ * does not take for that long (its connection is closed: "dst-error"). A read from the
+ * client (`in`) times out with its connection left open, so that the client can still
+ * be told (408); a read from the upstream (`out`) closes the upstream, which is the end
+ * of it anyway and costs no promise (ReplayConn.closeAt). Bytes already in hand and
+ * writes taken at once touch no deadline.
  */
 export async function copyBody(
   from: ReplayConn,
-  to: TcpConn,
+  to: ReplayConn,
   framing: BodyFraming,
   dechunk: boolean,
-  counts: Counts,
+  x: Exchange,
   dir: "in" | "out",
   /** A head to send in the same write as the first body bytes (counted by the caller). */
   head: Uint8Array | null = null,
 ): Promise<CopyEnd> {
   let remaining = framing.kind === "length" ? framing.length : Infinity;
   const decoder = framing.kind === "chunked" ? new ChunkedDecoder() : null;
+  const idleMs = x.ctx.bodyMs;
   let extra = false;
   while (remaining > 0) {
     let chunk: Uint8Array | null;
     try {
-      chunk = await from.read();
+      if (from.buffered) chunk = await from.read();
+      else if (dir === "in") {
+        const r = await from.readBy(performance.now() + idleMs);
+        if (r === "timeout") return "src-timeout";
+        chunk = r;
+      } else {
+        from.closeAt(performance.now() + idleMs);
+        chunk = await from.read();
+        from.clearCloseAt();
+      }
     } catch {
-      return "src-error";
+      from.clearCloseAt();
+      return from.timedOut ? "src-timeout" : "src-error";
     }
-    if (chunk === null) return "src-eof";
+    if (chunk === null) return from.timedOut ? "src-timeout" : "src-eof";
     let out = chunk;
     let done = false;
     let data: Uint8Array[] | null = null;
@@ -140,21 +160,32 @@ export async function copyBody(
     try {
       if (dechunk) {
         for (const d of data!) {
-          await to.write(d);
-          counts[dir] += d.length;
+          await taken(to, to.write(d), idleMs);
+          x[dir] += d.length;
         }
       } else if (head !== null) {
-        await to.write(concatBytes(head, out));
+        await taken(to, to.write(concatBytes(head, out)), idleMs);
         head = null;
-        counts[dir] += out.length;
+        x[dir] += out.length;
       } else if (out.length > 0) {
-        await to.write(out);
-        counts[dir] += out.length;
+        await taken(to, to.write(out), idleMs);
+        x[dir] += out.length;
       }
     } catch {
       return "dst-error";
+    } finally {
+      to.clearCloseAt();
     }
     if (done) return extra ? "done-extra" : "done";
   }
   return "done";
+}
+
+/**
+ * A write `to` must take within `ms`, else the deadline closes `to` (and the write
+ * fails): nginx's `send_timeout`. A write taken at once sets nothing.
+ */
+function taken(to: ReplayConn, written: Promise<void>, ms: number): Promise<void> {
+  if (written !== WRITTEN) to.closeAt(performance.now() + ms);
+  return written;
 }

@@ -41,21 +41,32 @@ export function headFrom<T>(
  * Reads on after `first` (a chunk with a head's beginning) until `parse` finds the
  * whole head (re-parsing all of it each time, as the parser expects), or until the
  * deadline set with `closeAt` closes the connection; then lifts that deadline.
+ *
+ * With `by` (a performance.now() time), that is the deadline instead, for the whole
+ * rest of the head however it trickles in, and it leaves the connection open: a
+ * "timeout" can still be answered (408). The read it cut short stays pending on `conn`.
  */
 export async function readHead<T>(
   conn: ReplayConn,
   parse: (buf: Uint8Array) => HeadResult<T>,
   first: Uint8Array,
+  by?: number,
 ): Promise<HeadRead<T>> {
   // The chunk is only valid until the next read: keep a copy.
   let acc = new Uint8Array(Math.max(2 * first.length, 4096));
   acc.set(first);
   let n = first.length;
   let out: HeadRead<T>;
+  if (by !== undefined) conn.clearCloseAt();
   for (;;) {
     let chunk: Uint8Array | null | undefined;
     try {
-      chunk = await conn.read();
+      const r = by === undefined ? await conn.read() : await conn.readBy(by);
+      if (r === "timeout") {
+        out = { kind: "timeout", bytes: n };
+        break;
+      }
+      chunk = r;
     } catch {
       chunk = undefined;
     }

@@ -12,7 +12,8 @@ import { UpstreamPool } from "../../src/http/upstream-pool.ts";
 import { runtime } from "../../src/runtime/mod.ts";
 import type { TcpConn } from "../../src/runtime/types.ts";
 import { silentLogger } from "../../src/telemetry/logger.ts";
-import { DEFAULT_HTTP } from "../../src/config/model.ts";
+import { DEFAULT_HTTP, DEFAULT_TIMEOUTS } from "../../src/config/model.ts";
+import { PartialHeads } from "../../src/http/partial-heads.ts";
 
 const cleanups = new Set<() => Promise<void> | void>();
 
@@ -44,11 +45,14 @@ export interface EngineHandle {
 
 export async function startEngine(
   routes: RouteSpec[],
-  opts: Partial<Pick<HttpContext, "upstreamTimeoutMs" | "idleMs">> & { noRouteStatus?: 404 | 421 } = {},
+  opts:
+    & Partial<Pick<HttpContext, "upstreamTimeoutMs" | "idleMs" | "requestHeadMs" | "keepAliveMs" | "bodyMs" | "http">>
+    & { noRouteStatus?: 404 | 421 } = {},
 ): Promise<EngineHandle> {
   const rt = runtime();
   const pool = new UpstreamPool({ maxIdlePerKey: 8, idleMs: 5000 });
   const conns = new Set<TcpConn>();
+  const partialHeads = new PartialHeads(silentLogger);
   const handle: EngineHandle = { port: 0, pool, accepted: 0, dials: 0, responses: [] };
 
   const makeRoute = (spec: RouteSpec): HttpRoute => {
@@ -102,8 +106,12 @@ export async function startEngine(
         };
       },
       upstreamTimeoutMs: opts.upstreamTimeoutMs ?? 2000,
-      http: DEFAULT_HTTP,
+      http: opts.http ?? DEFAULT_HTTP,
       idleMs: opts.idleMs ?? 5000,
+      requestHeadMs: opts.requestHeadMs ?? DEFAULT_TIMEOUTS.requestHeadMs,
+      keepAliveMs: opts.keepAliveMs ?? 5000,
+      bodyMs: opts.bodyMs ?? DEFAULT_TIMEOUTS.bodyMs,
+      partialHeads,
       log: silentLogger,
       onResponse: (info) => handle.responses.push(info),
     };

@@ -279,17 +279,17 @@ describe("HTTP engine: errors", () => {
     await res.text();
   });
 
-  it("closes a keep-alive client silent past the idle timeout, and a head that never completes", async () => {
+  it("closes a keep-alive client silent past the keep-alive timeout, and answers 408 to a head that never completes", async () => {
     const a = await infoBackend("A");
-    const e = await startEngine([{ host: "127.0.0.1", port: a.port }], { idleMs: 300 });
+    const e = await startEngine([{ host: "127.0.0.1", port: a.port }], { keepAliveMs: 300, requestHeadMs: 300 });
     // One request answered, then silence: vane ends the connection, not before its time.
     const t0 = performance.now();
     const got = await exchange(e.port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", { end: false });
     expect(got.toString()).toMatch(/^HTTP\/1\.1 200 /);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
-    // A head that never ends (a slowloris client) is closed the same way, unanswered.
+    // A head that never ends (a slowloris client) is told 408 at its deadline, then closed.
     const partial = await exchange(e.port, "GET / HTTP/1.1\r\nHost: 127.0", { end: false });
-    expect(partial.length).toBe(0);
+    expect(partial.toString()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
   });
 
   it("answers 502 when the upstream is down", async () => {

@@ -47,8 +47,8 @@ describe("TLS termination", () => {
   }, 20000);
 
   it("presents the certificate the SNI names, wildcards included, and the first by default", async () => {
-    // s_client waits for the server to close: a short idle timeout ends each connection.
-    const { port } = await httpsVane("--idle-timeout", "500ms");
+    // s_client waits for the server to close: a short deadline for the first head ends each connection.
+    const { port } = await httpsVane("--request-head-timeout", "500ms");
     expect((await sClient(port, "alpha.test")).peerCN).toBe("alpha.test");
     expect((await sClient(port, "www.beta.test")).peerCN).toBe("beta.test");
     expect((await sClient(port, null)).peerCN).toBe("alpha.test");
