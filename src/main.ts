@@ -10,7 +10,8 @@ import { type CliResult, parseCli } from "./cli/args.ts";
 import { CliError } from "./cli/errors.ts";
 import { HELP } from "./cli/help.ts";
 import type { Config } from "./config/model.ts";
-import { formatIssue, loadConfigText } from "./config/yaml-load.ts";
+import { formatIssue, issueAt, loadConfigText } from "./config/yaml-load.ts";
+import { ADMIN_TOKEN_ENV, readAdminToken } from "./control/token.ts";
 import { printConfig } from "./config/print.ts";
 import { createLogger, type Logger } from "./telemetry/logger.ts";
 import { createVane } from "./vane.ts";
@@ -29,8 +30,16 @@ type Loaded =
   | { ok: true; config: Config; text: string }
   | { ok: false; errors: string[]; flagError?: CliError };
 
-/** Reads and validates a config file, then lays the flags over it. Never throws. */
-async function loadFile(rt: Runtime, file: string, apply: (base: Config) => Config): Promise<Loaded> {
+/**
+ * Reads and validates a config file, then lays the flags over it; with `token`, also
+ * checks that the admin token file gives a token. Never throws.
+ */
+async function loadFile(
+  rt: Runtime,
+  file: string,
+  apply: (base: Config) => Config,
+  token?: { flag: string | null },
+): Promise<Loaded> {
   let text: string;
   try {
     text = await rt.readTextFile(file);
@@ -39,12 +48,35 @@ async function loadFile(rt: Runtime, file: string, apply: (base: Config) => Conf
   }
   const result = loadConfigText(text);
   if (!result.ok) return { ok: false, errors: result.issues.map((i) => formatIssue(file, i)) };
+  let config: Config;
   try {
-    return { ok: true, config: apply(result.config), text };
+    config = apply(result.config);
   } catch (err) {
     if (err instanceof CliError) return { ok: false, errors: [err.message], flagError: err };
     throw err;
   }
+  const bad = token && await tokenFileError(rt, config, token.flag, { file, text });
+  return bad || { ok: true, config, text };
+}
+
+/**
+ * A token file that gives no token, said where it was named: `--admin-token-file`
+ * (a command-line mistake) or the file's `control.token-file`, with its position.
+ */
+async function tokenFileError(
+  rt: Runtime,
+  config: Config,
+  flag: string | null,
+  source: { file: string; text: string } | null,
+): Promise<Extract<Loaded, { ok: false }> | null> {
+  if (config.control.listen === null || config.control.tokenFile === undefined) return null;
+  const outcome = await readAdminToken(config.control, (path) => rt.readTextFile(path));
+  if (outcome.ok) return null;
+  if (flag !== null || source === null) {
+    const err = new CliError(`--admin-token-file: ${outcome.reason}`);
+    return { ok: false, errors: [err.message], flagError: err };
+  }
+  return { ok: false, errors: [formatIssue(source.file, issueAt(source.text, ["control", "token-file"], outcome.reason))] };
 }
 
 function usageError(rt: Runtime, err: unknown): never {
@@ -82,7 +114,7 @@ async function main(): Promise<void> {
     return;
   }
   if (parsed.kind === "check") {
-    const loaded = await loadFile(rt, parsed.file, parsed.apply);
+    const loaded = await loadFile(rt, parsed.file, parsed.apply, { flag: parsed.adminTokenFile });
     if (!loaded.ok) reportErrors(rt, parsed.file, loaded);
     const c = loaded.config;
     console.log(
@@ -99,7 +131,8 @@ async function main(): Promise<void> {
   if (run.file === null) {
     config = run.config!;
   } else {
-    const loaded = await loadFile(rt, run.file, (base) => run.apply(base));
+    const token = run.printConfig ? undefined : { flag: run.adminTokenFile };
+    const loaded = await loadFile(rt, run.file, (base) => run.apply(base), token);
     if (!loaded.ok) reportErrors(rt, run.file, loaded);
     config = loaded.config;
     lastText = loaded.text;
@@ -108,6 +141,10 @@ async function main(): Promise<void> {
     console.log(printConfig(config));
     return;
   }
+  if (run.file === null) {
+    const bad = await tokenFileError(rt, config, run.adminTokenFile, null);
+    if (bad) reportErrors(rt, "", bad);
+  }
 
   const log = createLogger(config.log.format, undefined, config.log.level);
   const file = run.file;
@@ -115,12 +152,13 @@ async function main(): Promise<void> {
   const workerCount = config.listeners.some((l) => l.address.protocol !== "udp") ? config.workers ?? rt.cpuCount() : 1;
   let workers: Workers | null = null;
   const vane = createVane(config, rt, log, {
+    adminToken: process.env[ADMIN_TOKEN_ENV] || undefined,
     source: file === null ? undefined : async () => {
       // Workers still starting were handed the config of the moment: let them come up
       // first, so that a reload reaches them as a reload (bounded: a worker that keeps
       // crashing does not hold reloads up; it gets the config when it is back).
       if (workers) await Promise.race([workers.ready(), new Promise((r) => setTimeout(r, WORKER_WAIT_MS))]);
-      const loaded = await loadFile(rt, file, (base) => run.apply(base));
+      const loaded = await loadFile(rt, file, (base) => run.apply(base), { flag: run.adminTokenFile });
       if (loaded.ok) lastText = loaded.text;
       return loaded;
     },

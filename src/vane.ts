@@ -23,11 +23,15 @@ import { createControlApp, type ReloadOutcome } from "./control/app.ts";
 import { formatAddress } from "./resolve/address.ts";
 import { VERSION } from "./version.ts";
 import { Generation, type ListenerPlan } from "./generation.ts";
+import { PartialHeads } from "./http/partial-heads.ts";
 import { type ConnectionDeps, handleConnection, handleDecrypted, type HopOrigin, type OpenClient } from "./connection.ts";
 import { Members } from "./members.ts";
 import { TerminateHops } from "./terminate.ts";
 import { ConnKeys } from "./flow/conn-keys.ts";
 import { configToDocument } from "./config/print.ts";
+import { readAdminToken } from "./control/token.ts";
+import { redactConfig } from "./control/redact.ts";
+import { udpOnlyPools } from "./config/udp-pools.ts";
 
 /**
  * Idle keep-alive connections kept per target, and for how long. The bound is high
@@ -52,6 +56,11 @@ export interface VaneOptions {
   source?: () => Promise<{ ok: true; config: Config } | { ok: false; errors: string[] }>;
   /** Set when this vane is one of several worker processes (src/cluster/). */
   cluster?: ClusterHooks;
+  /**
+   * The admin token when the config names none (neither `token` nor `token-file`):
+   * the executable passes `VANE_ADMIN_TOKEN`.
+   */
+  adminToken?: string;
 }
 
 /**
@@ -138,6 +147,10 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
   let reloading: Promise<unknown> = Promise.resolve();
   /** Targets that had their first check; a reload that keeps one keeps its verdict. */
   const checked = new WeakSet<TargetHealth>();
+  /** The admin token each generation read (from `token`, `token-file` or options.adminToken). */
+  const adminTokens = new WeakMap<Generation, string | null>();
+  /** The flow each generation shows on /status, secrets redacted; made on first ask. */
+  const shownFlows = new WeakMap<Generation, Array<{ flow: unknown[] }>>();
 
   const deps: ConnectionDeps = {
     rt,
@@ -148,6 +161,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     draining: () => draining,
     current: () => gen,
     httpConns: new Members(),
+    partialHeads: new PartialHeads(log),
     hopsOf(g) {
       let h = hops.get(g);
       if (!h) {
@@ -170,7 +184,13 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
   async function buildGeneration(config: Config): Promise<Generation> {
     hosts ??= await loadHosts(rt.readTextFile);
     const resolver = new TargetResolver(dnsFor(config), new StaticNodeRegistry(config.nodes));
-    return await Generation.build((gen?.id ?? 0) + 1, config, { rt, log, registry, resolver, upstreams, functions });
+    const token = config.control.listen === null
+      ? { ok: true as const, token: null }
+      : await readAdminToken(config.control, (path) => rt.readTextFile(path), options.adminToken ?? null);
+    if (!token.ok) throw new Error(`control.token-file: ${token.reason}`);
+    const next = await Generation.build((gen?.id ?? 0) + 1, config, { rt, log, registry, resolver, upstreams, functions });
+    adminTokens.set(next, token.token);
+    return next;
   }
 
   /** Starts health checks for `next`: new targets are checked once before they serve. */
@@ -249,6 +269,17 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     for (const l of config.listeners) {
       if (l.address.protocol === "https" && l.acceptProxy.length > 0) {
         log.warn("accept-proxy is not applied to https:// listeners", { listener: l.address.raw });
+      }
+    }
+    // Said once per load: a UDP pool is either unchecked (the default) or judged by TCP.
+    for (const name of udpOnlyPools(config.listeners)) {
+      const check = config.pools[name]?.health.check;
+      if (check === "none") log.info("UDP pool: no active health check runs; its targets count as up", { pool: name });
+      else if (check) {
+        log.warn(`UDP pool: the ${check} check judges its targets by TCP, not by the UDP service it proxies`, {
+          pool: name,
+          check,
+        });
       }
     }
   }
@@ -334,12 +365,15 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     status = null;
     if (!want) return;
     const aggregate = options.cluster?.aggregate;
+    let server: HttpServer | null = null;
     const app = createControlApp({
       snapshot: aggregate ? () => aggregate(snapshot()) : snapshot,
-      token: () => gen?.config.control.token ?? null,
+      token: () => (gen && adminTokens.get(gen)) ?? null,
       reload: options.source ? reloadFromSource : null,
+      address: () => server?.addr ?? null,
     });
-    status = await rt.serveHttp({ hostname: want.host, port: want.port }, (req) => app.fetch(req));
+    server = await rt.serveHttp({ hostname: want.host, port: want.port }, (req, peer) => app.fetch(req, peer));
+    status = server;
     log.info("status endpoint", { listen: formatAddress(status.addr.hostname, status.addr.port) });
   }
 
@@ -408,7 +442,11 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
 
   function snapshot(): StatusSnapshot {
     const g = gen!;
-    const doc = configToDocument(g.config) as { listeners: Array<{ flow: unknown[] }> };
+    let shown = shownFlows.get(g);
+    if (!shown) {
+      shown = (configToDocument(redactConfig(g.config)) as { listeners: Array<{ flow: unknown[] }> }).listeners;
+      shownFlows.set(g, shown);
+    }
     return {
       version: VERSION,
       runtime: `${rt.name} ${rt.version}`,
@@ -419,7 +457,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
         listen: b.plan.config.address.raw,
         protocol: b.plan.config.address.protocol,
         address: formatAddress(b.addr.hostname, b.addr.port),
-        flow: doc.listeners[g.listeners.indexOf(b.plan)]?.flow ?? [],
+        flow: shown[g.listeners.indexOf(b.plan)]?.flow ?? [],
       })),
       pools: Object.fromEntries([...g.pools.values()].map((p) => [p.name, {
         strategy: p.config.strategy,

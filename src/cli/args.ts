@@ -9,7 +9,14 @@ import { ConfigError } from "../config/errors.ts";
 import {
   type Config,
   defaultPool,
+  DEFAULT_HTTP,
   DEFAULT_TIMEOUTS,
+  ENCODED_SLASH,
+  HEADER_LINE_EXPECTED,
+  HEADER_LINE_MAX,
+  HEADER_LINE_MIN,
+  type HttpConfig,
+  PARTIAL_HEADS_EXPECTED,
   type HealthConfig,
   type ListenerConfig,
   type PoolConfig,
@@ -21,6 +28,7 @@ import {
   WORKERS_EXPECTED,
 } from "../config/model.ts";
 import { routesToFlow } from "./routes-to-flow.ts";
+import { uncheckUdpPools } from "../config/udp-pools.ts";
 import {
   isValidName,
   parseBindAddress,
@@ -43,10 +51,12 @@ import { CliError } from "./errors.ts";
 export type CliResult =
   | { kind: "help" }
   | { kind: "version" }
-  | { kind: "check"; file: string; apply: (base: Config) => Config }
+  | { kind: "check"; file: string; apply: (base: Config) => Config; adminTokenFile: string | null }
   | {
     kind: "run";
     file: string | null;
+    /** `--admin-token-file` as given: a token file that cannot be read is then a flag error. */
+    adminTokenFile: string | null;
     printConfig: boolean;
     config: Config | null;
     apply: (base: Config | null) => Config;
@@ -75,6 +85,12 @@ const OPTIONS = {
   grace: { type: "string" },
   "udp-idle-timeout": { type: "string" },
   "upstream-timeout": { type: "string" },
+  "request-head-timeout": { type: "string" },
+  "keep-alive-timeout": { type: "string" },
+  "body-timeout": { type: "string" },
+  "max-header-line": { type: "string" },
+  "max-partial-heads": { type: "string" },
+  "encoded-slash": { type: "string" },
   status: { type: "string" },
   "log-format": { type: "string" },
   resolver: { type: "string" },
@@ -84,6 +100,7 @@ const OPTIONS = {
   config: { type: "string" },
   "print-config": { type: "boolean" },
   "admin-token": { type: "string" },
+  "admin-token-file": { type: "string" },
   "log-level": { type: "string" },
   workers: { type: "string" },
   version: { type: "boolean" },
@@ -114,6 +131,12 @@ const EXPECTED: Record<FlagName, string> = {
   grace: DURATION_EXPECTED,
   "udp-idle-timeout": DURATION_EXPECTED,
   "upstream-timeout": DURATION_EXPECTED,
+  "request-head-timeout": DURATION_EXPECTED,
+  "keep-alive-timeout": DURATION_EXPECTED,
+  "body-timeout": DURATION_EXPECTED,
+  "max-header-line": HEADER_LINE_EXPECTED,
+  "max-partial-heads": PARTIAL_HEADS_EXPECTED,
+  "encoded-slash": "reject or keep",
   status: "HOST:PORT, :PORT, [IPv6]:PORT or off",
   "log-format": "text or json",
   resolver: "IP:PORT of a DNS server",
@@ -124,6 +147,7 @@ const EXPECTED: Record<FlagName, string> = {
   workers: WORKERS_EXPECTED,
   "print-config": "no value",
   "admin-token": "a non-empty token",
+  "admin-token-file": "a FILE whose first line is the admin token",
   "log-level": "debug, info, warn or error",
   version: "no value",
   help: "no value",
@@ -153,11 +177,13 @@ export function parseCli(argv: string[]): CliResult {
   if (command !== undefined && v.config !== undefined) {
     throw new CliError(`--config: expected either --config FILE or ${command} FILE; got both`);
   }
-  if (command === "check") return { kind: "check", file, apply: (base) => buildConfig(v, base) };
+  const adminTokenFile = v["admin-token-file"] ?? null;
+  if (command === "check") return { kind: "check", file, apply: (base) => buildConfig(v, base), adminTokenFile };
   const configFile = file ?? v.config ?? null;
   return {
     kind: "run",
     file: configFile,
+    adminTokenFile,
     printConfig: v["print-config"] === true,
     config: configFile === null ? buildConfig(v, null) : null,
     apply: (base) => buildConfig(v, base),
@@ -226,6 +252,14 @@ function count(flag: FlagName, text: string | undefined, dflt: number): number {
   if (text === undefined) return dflt;
   const n = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
   if (!(n >= 1 && n <= 100)) throw new CliError(`--${flag}: expected ${EXPECTED[flag]}; got ${q(text)}`);
+  return n;
+}
+
+/** A whole number in min..max, written in decimal digits. */
+function integer(flag: FlagName, text: string | undefined, dflt: number, min: number, max: number): number {
+  if (text === undefined) return dflt;
+  const n = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= max)) throw new CliError(`--${flag}: expected ${EXPECTED[flag]}; got ${q(text)}`);
   return n;
 }
 
@@ -349,6 +383,9 @@ function buildConfig(v: Values, base: Config | null): Config {
   );
 
   const listeners = buildListeners(v, base, routes, acceptProxy);
+  // A pool of the flags that only udp:// listeners use takes no TCP check unless --health names one.
+  const fromFile = (name: string) => base !== null && !flagPools.has(name) && Object.hasOwn(base.pools, name);
+  uncheckUdpPools(pools.values(), listeners, (p) => spec !== undefined || fromFile(p.name));
   const https = listeners.find((l) => l.address.protocol === "https" && l.tls.length === 0);
   if (https && tls.length === 0) {
     throw new CliError(`--tls: expected at least one CERT.pem,KEY.pem for ${q(https.address.raw)}; got none`);
@@ -361,6 +398,15 @@ function buildConfig(v: Values, base: Config | null): Config {
     graceMs: duration("grace", v.grace, t.graceMs, true),
     udpIdleMs: duration("udp-idle-timeout", v["udp-idle-timeout"], t.udpIdleMs),
     upstreamMs: duration("upstream-timeout", v["upstream-timeout"], t.upstreamMs),
+    requestHeadMs: duration("request-head-timeout", v["request-head-timeout"], t.requestHeadMs),
+    keepAliveMs: duration("keep-alive-timeout", v["keep-alive-timeout"], t.keepAliveMs),
+    bodyMs: duration("body-timeout", v["body-timeout"], t.bodyMs),
+  };
+  const h = base?.http ?? DEFAULT_HTTP;
+  const http: HttpConfig = {
+    maxHeaderLine: integer("max-header-line", v["max-header-line"], h.maxHeaderLine, HEADER_LINE_MIN, HEADER_LINE_MAX),
+    maxPartialHeads: integer("max-partial-heads", v["max-partial-heads"], h.maxPartialHeads, 0, Number.MAX_SAFE_INTEGER),
+    encodedSlash: oneOf("encoded-slash", v["encoded-slash"], ENCODED_SLASH, h.encodedSlash),
   };
   const statusText = v.status ?? (base ? undefined : DEFAULT_STATUS);
   const listen = statusText === undefined
@@ -368,10 +414,7 @@ function buildConfig(v: Values, base: Config | null): Config {
     : statusText === "off"
     ? null
     : forFlag("status", () => parseBindAddress(statusText));
-  if (v["admin-token"] !== undefined && v["admin-token"] === "") {
-    throw new CliError(`--admin-token: expected ${EXPECTED["admin-token"]}; got ""`);
-  }
-  const control = { listen, token: v["admin-token"] ?? base?.control.token ?? null };
+  const control = adminToken(v, listen, base);
   const log = {
     format: oneOf("log-format", v["log-format"], ["text", "json"] as const, base?.log.format ?? "text"),
     level: oneOf("log-level", v["log-level"], ["debug", "info", "warn", "error"] as const, base?.log.level ?? "info"),
@@ -387,12 +430,32 @@ function buildConfig(v: Values, base: Config | null): Config {
     pools: Object.fromEntries(pools),
     nodes: Object.fromEntries(nodes),
     timeouts,
+    http,
     control,
     log,
     resolver,
     tls,
     workers: v.workers === undefined ? (base?.workers ?? null) : parseWorkers(v.workers),
   };
+}
+
+/**
+ * --admin-token or --admin-token-file (one of them), else the file's token or token-file.
+ * The token file is only named here; it is read at start, where a bad one names this flag.
+ */
+function adminToken(v: Values, listen: Config["control"]["listen"], base: Config | null): Config["control"] {
+  const token = v["admin-token"];
+  const file = v["admin-token-file"];
+  if (token !== undefined && file !== undefined) {
+    throw new CliError(`--admin-token-file: expected either --admin-token or --admin-token-file; got both`);
+  }
+  if (token === "") throw new CliError(`--admin-token: expected ${EXPECTED["admin-token"]}; got ""`);
+  if (file === "") throw new CliError(`--admin-token-file: expected ${EXPECTED["admin-token-file"]}; got ""`);
+  if (token !== undefined) return { listen, token };
+  if (file !== undefined) return { listen, token: null, tokenFile: file };
+  const control: Config["control"] = { listen, token: base?.control.token ?? null };
+  if (base?.control.tokenFile !== undefined) control.tokenFile = base.control.tokenFile;
+  return control;
 }
 
 /**

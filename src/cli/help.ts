@@ -48,6 +48,23 @@ Timeouts:
   --udp-idle-timeout DUR   Close a UDP session quiet both ways this long. Default: 30s
   --upstream-timeout DUR   HTTP: answer 504 when a target sends no response head this
                            long after the request. Default: 60s
+  --request-head-timeout DUR
+                           HTTP: a request head must be whole this long after the
+                           connection opened (first request) or after its first byte;
+                           else 408 and close. Default: 10s
+  --keep-alive-timeout DUR HTTP: close a kept-alive connection with no next request
+                           this long. Default: 60s
+  --body-timeout DUR       HTTP: end an exchange whose request or response body moves
+                           no byte this long (408 if no answer began). Default: 60s
+
+HTTP limits:
+  --max-header-line N      Longest request line or header line, 1024..65536 bytes;
+                           longer gets 431. Default: 8192
+  --max-partial-heads N    Connections from one client address that may be in the
+                           middle of a request head at once, per worker; one more is
+                           closed (0: no limit). Default: 32
+  --encoded-slash MODE     reject (400) or keep a path with %2F, %5C, \\ or ..;
+                           Default: reject
 
 TLS termination:
   --tls CERT.pem,KEY.pem   A certificate for https:// listeners, chosen by SNI (wildcard
@@ -67,7 +84,9 @@ Operations:
   --status ADDR|off        Status endpoint, HOST:PORT, :PORT or [IPv6]:PORT.
                            Default: 127.0.0.1:9901
   --admin-token TOKEN      Required as 'Authorization: Bearer TOKEN' for POST /reload.
-                           Default: none (anyone who reaches the status address)
+                           Default: $VANE_ADMIN_TOKEN, else none (POST only from
+                           loopback, and not from another site's page)
+  --admin-token-file FILE  The same, from FILE's first line (kept out of ps).
   --log-format FORMAT      text or json. Default: text
   --log-level LEVEL        debug, info, warn or error. Default: info
   --resolver IP:PORT       DNS server to ask instead of the system's. Default: system

@@ -212,6 +212,16 @@ export interface TimeoutsConfig {
   udpIdleMs: number;
   /** HTTP: no response head from the target this long after the request -> 504. */
   upstreamMs: number;
+  /**
+   * HTTP: a request head must be whole this long after the connection began (its first
+   * request) or after the head's first byte (later ones); else 408 and close. The whole
+   * head, not each read: HAProxy's `timeout http-request`, nginx's `client_header_timeout`.
+   */
+  requestHeadMs: number;
+  /** HTTP: the wait for the first byte of the next request on a kept-alive connection (then a silent close). */
+  keepAliveMs: number;
+  /** HTTP: a request or response body that moves no byte this long ends the exchange (408 where it still can). */
+  bodyMs: number;
 }
 
 export interface Config {
@@ -249,6 +259,12 @@ export interface HttpConfig {
 }
 
 export const DEFAULT_HTTP: HttpConfig = { maxHeaderLine: 8192, maxPartialHeads: 32, encodedSlash: "reject" };
+export const ENCODED_SLASH: readonly HttpConfig["encodedSlash"][] = ["reject", "keep"];
+/** The range `http.max-header-line` may take, in bytes. */
+export const HEADER_LINE_MIN = 1024;
+export const HEADER_LINE_MAX = 65536;
+export const HEADER_LINE_EXPECTED = `an integer ${HEADER_LINE_MIN}..${HEADER_LINE_MAX} (bytes)`;
+export const PARTIAL_HEADS_EXPECTED = "an integer 0 or more (0: no limit)";
 
 /** The most workers a config may ask for. */
 export const MAX_WORKERS = 64;
@@ -259,6 +275,11 @@ export interface ControlConfig {
   listen: { host: string; port: number } | null;
   /** When set, `POST /reload` (and any later admin call) needs `Authorization: Bearer TOKEN`. */
   token: string | null;
+  /**
+   * A file whose first line is the token (`token-file`, `--admin-token-file`), read at
+   * start and at each reload; absent: none. Never set together with `token`.
+   */
+  tokenFile?: string;
 }
 
 export const DEFAULT_PASSIVE: PassiveConfig = { failures: 1 };
@@ -277,6 +298,9 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = {
   graceMs: 10_000,
   udpIdleMs: 30_000,
   upstreamMs: 60_000,
+  requestHeadMs: 10_000,
+  keepAliveMs: 60_000,
+  bodyMs: 60_000,
 };
 
 /** What a pool is when only its targets are given: the defaults of every other key. */

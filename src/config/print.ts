@@ -41,6 +41,7 @@ export function configToDocument(config: Config): Record<string, unknown> {
     control: {
       listen: config.control.listen ? hostPort(config.control.listen) : "off",
       ...(config.control.token === null ? {} : { token: config.control.token }),
+      ...(config.control.tokenFile === undefined ? {} : { "token-file": config.control.tokenFile }),
     },
     timeouts: {
       connect: formatDuration(config.timeouts.connectMs),
@@ -48,6 +49,14 @@ export function configToDocument(config: Config): Record<string, unknown> {
       grace: formatDuration(config.timeouts.graceMs),
       "udp-idle": formatDuration(config.timeouts.udpIdleMs),
       upstream: formatDuration(config.timeouts.upstreamMs),
+      "request-head": formatDuration(config.timeouts.requestHeadMs),
+      "keep-alive": formatDuration(config.timeouts.keepAliveMs),
+      body: formatDuration(config.timeouts.bodyMs),
+    },
+    http: {
+      "max-header-line": config.http.maxHeaderLine,
+      "max-partial-heads": config.http.maxPartialHeads,
+      "encoded-slash": config.http.encodedSlash,
     },
     log: { format: config.log.format, level: config.log.level },
     tls: tlsDoc(config.tls),

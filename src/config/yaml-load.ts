@@ -9,14 +9,22 @@ import { formatIpBytes, parseCidr, parseCidrList, parseIpBytes } from "./cidr.ts
 import {
   type Config,
   type ControlConfig,
+  DEFAULT_HTTP,
   DEFAULT_TIMEOUTS,
+  ENCODED_SLASH,
+  HEADER_LINE_EXPECTED,
+  HEADER_LINE_MAX,
+  HEADER_LINE_MIN,
+  type HttpConfig,
   type ListenerConfig,
+  PARTIAL_HEADS_EXPECTED,
   type PoolConfig,
   type TimeoutsConfig,
   type TlsFiles,
 } from "./model.ts";
 import { isPoolName, isValidName, parseBindAddress, POOL_NAME_EXPECTED, parseHostPort, parseIp, parseListen, q } from "./target.ts";
-import { readPool } from "./yaml-pools.ts";
+import { checkNamed, readPool } from "./yaml-pools.ts";
+import { uncheckUdpPools } from "./udp-pools.ts";
 import { defaultPool, MAX_WORKERS, WORKERS_EXPECTED } from "./model.ts";
 import { type FlowState, readFlow, readTlsList } from "./yaml-flow.ts";
 import { type ConfigIssue, type Entry, index, Reader } from "./yaml-reader.ts";
@@ -30,7 +38,7 @@ export interface LoadOptions {
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
 
-const TOP_KEYS = ["listeners", "pools", "nodes", "control", "timeouts", "log", "tls", "resolver", "workers"];
+const TOP_KEYS = ["listeners", "pools", "nodes", "control", "timeouts", "http", "log", "tls", "resolver", "workers"];
 const LISTENER_KEYS = ["listen", "accept-proxy", "tls", "flow"];
 const TIMEOUT_KEYS: ReadonlyArray<readonly [string, keyof TimeoutsConfig]> = [
   ["connect", "connectMs"],
@@ -38,7 +46,11 @@ const TIMEOUT_KEYS: ReadonlyArray<readonly [string, keyof TimeoutsConfig]> = [
   ["grace", "graceMs"],
   ["udp-idle", "udpIdleMs"],
   ["upstream", "upstreamMs"],
+  ["request-head", "requestHeadMs"],
+  ["keep-alive", "keepAliveMs"],
+  ["body", "bodyMs"],
 ];
+const HTTP_KEYS = ["max-header-line", "max-partial-heads", "encoded-slash"];
 const LOG_FORMATS = ["text", "json"] as const;
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export const DEFAULT_CONTROL_LISTEN = { host: "127.0.0.1", port: 9901 };
@@ -102,11 +114,13 @@ function readConfig(r: Reader, node: Node, functions: ReadonlySet<string>): Conf
   const l = r.required(e, "listeners", node, "");
   const listeners = l ? readListeners(st, l) : [];
   nameInlinePools(st, pools);
+  uncheckUdpPools(pools.values(), listeners, (p) => checkNamed(p.health));
   return {
     listeners,
     pools: Object.fromEntries(pools),
     nodes: Object.fromEntries(nodes),
     timeouts: readTimeouts(r, e.get("timeouts")),
+    http: readHttp(r, e.get("http")),
     control: readControl(r, e.get("control")),
     log: readLog(r, e.get("log")),
     tls: tls ?? [],
@@ -242,10 +256,35 @@ function readTimeouts(r: Reader, entry: Entry | undefined): TimeoutsConfig {
   return t;
 }
 
+/** `http: { max-header-line: 8192, max-partial-heads: 32, encoded-slash: reject }`. */
+function readHttp(r: Reader, entry: Entry | undefined): HttpConfig {
+  const h: HttpConfig = { ...DEFAULT_HTTP };
+  if (!entry) return h;
+  const e = r.entries(entry.value, entry.path, "a map of HTTP settings", HTTP_KEYS);
+  const line = e?.get("max-header-line");
+  if (line) h.maxHeaderLine = intIn(r, line, HEADER_LINE_MIN, HEADER_LINE_MAX, HEADER_LINE_EXPECTED) ?? h.maxHeaderLine;
+  const partial = e?.get("max-partial-heads");
+  if (partial) h.maxPartialHeads = intIn(r, partial, 0, Number.MAX_SAFE_INTEGER, PARTIAL_HEADS_EXPECTED) ?? h.maxPartialHeads;
+  const slash = e?.get("encoded-slash");
+  if (slash) h.encodedSlash = r.keyword(slash.value, slash.path, ENCODED_SLASH) ?? h.encodedSlash;
+  return h;
+}
+
+/** An integer in min..max, or an issue saying `expected`. */
+function intIn(r: Reader, { value, path }: Entry, min: number, max: number, expected: string): number | undefined {
+  const v = isScalar(value) ? value.value : undefined;
+  if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) return v;
+  return r.fail(value, path, expected);
+}
+
 function readControl(r: Reader, entry: Entry | undefined): ControlConfig {
   const c: ControlConfig = { listen: { ...DEFAULT_CONTROL_LISTEN }, token: null };
   if (!entry) return c;
-  const e = r.entries(entry.value, entry.path, "{listen: 127.0.0.1:9901, token: SECRET}", ["listen", "token"]);
+  const e = r.entries(entry.value, entry.path, "{listen: 127.0.0.1:9901, token-file: PATH}", [
+    "listen",
+    "token",
+    "token-file",
+  ]);
   const l = e?.get("listen");
   if (l) {
     c.listen = isScalar(l.value) && l.value.value === "off"
@@ -254,7 +293,27 @@ function readControl(r: Reader, entry: Entry | undefined): ControlConfig {
   }
   const t = e?.get("token");
   if (t) c.token = r.nonEmpty(t.value, t.path, "a non-empty token") ?? null;
+  // The file is read at start (and at each reload), where a missing one is named with this position.
+  const f = e?.get("token-file");
+  if (f && t) r.error(f.keyNode, f.path, "expected either token or token-file; got both");
+  else if (f) {
+    const path = r.nonEmpty(f.value, f.path, "the path of a file whose first line is the token");
+    if (path !== undefined) c.tokenFile = path;
+  }
   return c;
+}
+
+/**
+ * Where the value at `keys` stands in `text` (e.g. ["control", "token-file"]), as an
+ * issue with `message`: for what is found wrong after loading, like a token file that
+ * cannot be read. Line 1, column 1 when the text has no such key.
+ */
+export function issueAt(text: string, keys: string[], message: string): ConfigIssue {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
+  const node = doc.getIn(keys, true) as Node | undefined;
+  const { line, col } = node?.range ? lines.linePos(node.range[0]) : { line: 1, col: 1 };
+  return { line, col, path: keys.join("."), message };
 }
 
 function readLog(r: Reader, entry: Entry | undefined): Config["log"] {

@@ -25,6 +25,14 @@ const HEALTH_CHECKS = ["tcp", "http", "none"] as const;
 const PROXY_PROTOCOLS = ["v1", "v2", "off"] as const;
 
 
+/** Health configs whose `check` the file names; the others may take a UDP pool's default (udp-pools.ts). */
+const namedChecks = new WeakSet<HealthConfig>();
+
+/** Whether the file named this health config's `check` (rather than leaving the default). */
+export function checkNamed(h: HealthConfig): boolean {
+  return namedChecks.has(h);
+}
+
 /** The body of a pool (`pools.NAME` or an inline `proxy: {...}`). */
 export function readPool(
   r: Reader,
@@ -122,6 +130,7 @@ function readHealth(r: Reader, node: Node, path: string): HealthConfig | undefin
   const checkEntry = e.get("check");
   const check = checkEntry ? r.keyword(checkEntry.value, checkEntry.path, HEALTH_CHECKS) : "tcp";
   const h: HealthConfig = { ...DEFAULT_HEALTH, check: check ?? "tcp" };
+  if (checkEntry) namedChecks.add(h);
   if (check === "http") {
     const p = r.required(e, "path", node, path, "check: http asks for it");
     const text = p && r.string(p.value, p.path, "a path like /healthz");

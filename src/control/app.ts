@@ -4,6 +4,8 @@
  */
 
 import { Hono } from "hono";
+import type { HttpPeer, SocketAddress } from "../runtime/types.ts";
+import { adminRefusal, hostRefusal } from "./guard.ts";
 import { formatMetrics } from "./metrics.ts";
 import type { StatusSnapshot, TargetStatus } from "./snapshot.ts";
 
@@ -63,7 +65,18 @@ export interface ControlDeps {
   token?: () => string | null;
   /** Reloads the config from its source; null when there is none (no config file). */
   reload?: (() => Promise<ReloadOutcome>) | null;
+  /**
+   * The address the endpoint is bound to: requests must name it in their Host (see
+   * guard.ts). Absent or null: no Host check (an app not served on a socket).
+   */
+  address?: () => SocketAddress | null;
 }
+
+/**
+ * What `app.fetch(req, peer)` is given beside the request: the peer's address (from
+ * the runtime's server), which admin calls without a token need to be from loopback.
+ */
+export type ControlEnv = { Bindings: Partial<HttpPeer> };
 
 /** Compares without an early exit, so response timing does not reveal the token's prefix. */
 function sameToken(given: string, want: string): boolean {
@@ -74,19 +87,25 @@ function sameToken(given: string, want: string): boolean {
   return diff === 0;
 }
 
-export function createControlApp(deps: ControlDeps | ControlDeps["snapshot"]): Hono {
-  const { snapshot, token, reload } = typeof deps === "function" ? { snapshot: deps } as ControlDeps : deps;
-  const app = new Hono();
+export function createControlApp(deps: ControlDeps | ControlDeps["snapshot"]): Hono<ControlEnv> {
+  const { snapshot, token, reload, address } = typeof deps === "function" ? { snapshot: deps } as ControlDeps : deps;
+  const app = new Hono<ControlEnv>();
 
-  // The explicit 200 makes Hono set the content type itself; its bare `c.text()` falls
-  // back to `new Response(text)`, whose headers Bun leaves empty until it serves them.
-  app.get("/healthz", (c) => c.text("ok", 200));
-  app.get("/status", async (c) => c.json(toStatusBody(await snapshot())));
-  app.get("/metrics", async (c) =>
-    c.body(formatMetrics(await snapshot()), 200, { "Content-Type": METRICS_CONTENT_TYPE }));
+  // Every request names the endpoint by its address (DNS rebinding). /healthz says
+  // nothing but "ok", so load balancers may keep asking for it by name.
+  app.use("*", async (c, next) => {
+    const bound = address?.() ?? null;
+    if (bound && c.req.path !== "/healthz") {
+      const refusal = hostRefusal(c.req.header("host"), bound);
+      if (refusal) return c.text(`${refusal}\n`, 421);
+    }
+    await next();
+  });
 
-  // Admin calls change the proxy: with a token configured, only its holder may.
-  app.post("/reload", async (c) => {
+  // Admin calls (any method but GET and HEAD, on any path) change the proxy: with a
+  // token configured, only its holder may; without, only loopback, and no other site's page.
+  app.use("*", async (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return await next();
     const want = token?.() ?? null;
     if (want !== null) {
       const auth = c.req.header("authorization") ?? "";
@@ -96,7 +115,21 @@ export function createControlApp(deps: ControlDeps | ControlDeps["snapshot"]): H
           "WWW-Authenticate": 'Bearer realm="vane"',
         });
       }
+      return await next();
     }
+    const refusal = adminRefusal(c.env?.remote ?? null, c.req.header("origin"), c.req.header("host"));
+    if (refusal) return c.json({ ok: false, errors: [refusal] }, 403);
+    await next();
+  });
+
+  // The explicit 200 makes Hono set the content type itself; its bare `c.text()` falls
+  // back to `new Response(text)`, whose headers Bun leaves empty until it serves them.
+  app.get("/healthz", (c) => c.text("ok", 200));
+  app.get("/status", async (c) => c.json(toStatusBody(await snapshot())));
+  app.get("/metrics", async (c) =>
+    c.body(formatMetrics(await snapshot()), 200, { "Content-Type": METRICS_CONTENT_TYPE }));
+
+  app.post("/reload", async (c) => {
     if (!reload) return c.json({ ok: false, errors: ["vane was started without a config file; nothing to reload"] }, 409);
     const outcome = await reload();
     return c.json(outcome, outcome.ok ? 200 : 422);

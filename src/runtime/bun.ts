@@ -387,7 +387,14 @@ export function createBunRuntime(): Runtime {
     async serveHttp(addr, handler): Promise<HttpServer> {
       let server: any;
       try {
-        server = Bun.serve({ hostname: addr.hostname, port: addr.port, fetch: handler });
+        server = Bun.serve({
+          hostname: addr.hostname,
+          port: addr.port,
+          fetch: (req: Request, srv: any) => {
+            const ip = srv.requestIP(req);
+            return handler(req, { remote: ip ? { hostname: ip.address, port: ip.port } : null });
+          },
+        });
       } catch (err) {
         throw listenError(addr, err);
       }

@@ -76,7 +76,8 @@ export function createDenoRuntime(): Runtime {
             port: addr.port,
             onListen: () => resolve(),
             onError: () => new Response("internal error", { status: 500 }),
-          }, handler);
+          }, (req: Request, info: { remoteAddr?: { hostname: string; port: number } }) =>
+            handler(req, { remote: info.remoteAddr ? addrOf(info.remoteAddr) : null }));
         } catch (err) {
           reject(listenError(addr, err));
         }

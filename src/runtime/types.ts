@@ -80,6 +80,11 @@ export interface ListenOptions {
   reusePort?: boolean;
 }
 
+/** Who sent a request to serveHttp: the TCP peer (null when the runtime cannot tell). */
+export interface HttpPeer {
+  remote: SocketAddress | null;
+}
+
 export interface HttpServer {
   readonly addr: SocketAddress;
   close(): Promise<void>;
@@ -145,9 +150,10 @@ export interface Runtime {
    * two cannot be told apart here: ask for A and AAAA and judge by both.
    */
   resolveDns(name: string, type: DnsRecordType, server?: SocketAddress): Promise<DnsAnswer[]>;
+  /** Serves HTTP with the runtime's own server; the handler learns the peer's address too. */
   serveHttp(
     addr: SocketAddress,
-    handler: (req: Request) => Response | Promise<Response>,
+    handler: (req: Request, peer: HttpPeer) => Response | Promise<Response>,
   ): Promise<HttpServer>;
   /** Binds a UDP socket; rejects with the same wording as listenTcp (address in use). */
   bindUdp(addr: SocketAddress, onMessage: (data: Uint8Array, from: SocketAddress) => void): Promise<UdpSocket>;

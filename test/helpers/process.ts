@@ -16,11 +16,12 @@ export interface VaneProcess {
   exited: Promise<number | null>;
 }
 
-export function spawnVane(args: string[]): VaneProcess {
+/** `env` is added to this process's environment for the child. */
+export function spawnVane(args: string[], env: Record<string, string> = {}): VaneProcess {
   const isDeno = "Deno" in globalThis;
   const cmd = process.execPath;
   const argv = isDeno ? ["run", "--allow-all", "--unstable-net", MAIN, ...args] : [MAIN, ...args];
-  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   children.add(child);
   let out = "";
   let err = "";

@@ -55,6 +55,8 @@ const ONE_LINERS: string[][] = [
     "--status", "off", "--log-format", "json", "--log-level", "debug", "--resolver", "[::1]:53",
     "--admin-token", "s3cret", "--connect-timeout", "1m", "--idle-timeout", "1h", "--grace", "0s",
     "--udp-idle-timeout", "45s", "--upstream-timeout", "250ms",
+    "--request-head-timeout", "2500ms", "--keep-alive-timeout", "75s", "--body-timeout", "1s",
+    "--max-header-line", "4096", "--max-partial-heads", "0", "--encoded-slash", "keep",
   ],
   ["--listen", "udp://127.0.0.1:5353", "--listen", "127.0.0.1:53", "--route", "dns.test=127.0.0.1:1", "--route", "*=127.0.0.1:2", "--health", "none"],
 ];
@@ -101,6 +103,14 @@ describe("flags over a config file", () => {
     expect(c.timeouts.connectMs).toBe(3000);
     expect(c.timeouts.idleMs).toBe(fromYaml(FILE).timeouts.idleMs);
     expect(overlay(FILE, "--status", "off").control.listen).toBeNull();
+  });
+
+  it("replaces the HTTP deadlines and http settings given, keeping the file's others", () => {
+    const file = `${FILE}http: { max-header-line: 2048, encoded-slash: keep }\ntimeouts: { body: 5s, keep-alive: 5s }\n`
+      .replace("timeouts: { connect: 2s }\n", "");
+    const c = overlay(file, "--max-partial-heads", "3", "--keep-alive-timeout", "9s");
+    expect(c.http).toEqual({ maxHeaderLine: 2048, maxPartialHeads: 3, encodedSlash: "keep" });
+    expect(c.timeouts).toMatchObject({ bodyMs: 5_000, keepAliveMs: 9_000, requestHeadMs: 10_000 });
   });
 
   it("applies pool flags to every pool, and only those given", () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { FLAG_NAMES, parseCli } from "../../src/cli/args.ts";
 import { CliError } from "../../src/cli/errors.ts";
 import { HELP } from "../../src/cli/help.ts";
-import { type Config, DEFAULT_HEALTH, DEFAULT_TIMEOUTS, type ListenerConfig } from "../../src/config/model.ts";
+import { type Config, DEFAULT_HEALTH, DEFAULT_HTTP, DEFAULT_TIMEOUTS, type ListenerConfig } from "../../src/config/model.ts";
 
 /** The pools a listener's flow proxies to, in rule order. */
 const poolsOf = (l: ListenerConfig) => l.flow.map((r) => (r.action.kind === "proxy" ? r.action.pool : r.action.kind));
@@ -35,7 +35,18 @@ describe("parseCli: defaults", () => {
     expect(c.listeners).toHaveLength(1);
     expect(c.listeners[0].address).toEqual({ protocol: "tcp", host: "0.0.0.0", port: 8080, raw: "0.0.0.0:8080" });
     expect(c.timeouts).toEqual(DEFAULT_TIMEOUTS);
-    expect(c.timeouts).toEqual({ connectMs: 5_000, idleMs: 600_000, graceMs: 10_000, udpIdleMs: 30_000, upstreamMs: 60_000 });
+    expect(c.timeouts).toEqual({
+      connectMs: 5_000,
+      idleMs: 600_000,
+      graceMs: 10_000,
+      udpIdleMs: 30_000,
+      upstreamMs: 60_000,
+      requestHeadMs: 10_000,
+      keepAliveMs: 60_000,
+      bodyMs: 60_000,
+    });
+    expect(c.http).toEqual(DEFAULT_HTTP);
+    expect(c.http).toEqual({ maxHeaderLine: 8192, maxPartialHeads: 32, encodedSlash: "reject" });
     expect(c.control).toEqual({ listen: { host: "127.0.0.1", port: 9901 }, token: null });
     expect(c.log).toEqual({ format: "text", level: "info" });
     expect(c.resolver).toBeNull();
@@ -333,10 +344,53 @@ describe("parseCli: scalar flags", () => {
     expect(c.pools.default.strategy).toBe("random");
     expect(c.pools.default.health.intervalMs).toBe(500);
     expect(c.pools.default.health.timeoutMs).toBe(1_500);
-    expect(c.timeouts).toEqual({ connectMs: 60_000, idleMs: 3_600_000, graceMs: 0, udpIdleMs: 30_000, upstreamMs: 60_000 });
+    expect(c.timeouts).toEqual({ ...DEFAULT_TIMEOUTS, connectMs: 60_000, idleMs: 3_600_000, graceMs: 0 });
     expect(c.control.listen).toEqual({ host: "::1", port: 0 });
     expect(c.log.format).toBe("json");
     expect(c.resolver).toEqual({ host: "::1", port: 53 });
+  });
+
+  it("reads the HTTP deadlines and the http flags", () => {
+    const c = config(
+      ...ROUTE,
+      "--request-head-timeout",
+      "1s",
+      "--keep-alive-timeout",
+      "75s",
+      "--body-timeout",
+      "250ms",
+      "--max-header-line",
+      "16384",
+      "--max-partial-heads",
+      "0",
+      "--encoded-slash",
+      "keep",
+    );
+    expect(c.timeouts).toEqual({ ...DEFAULT_TIMEOUTS, requestHeadMs: 1_000, keepAliveMs: 75_000, bodyMs: 250 });
+    expect(c.http).toEqual({ maxHeaderLine: 16384, maxPartialHeads: 0, encodedSlash: "keep" });
+    expect(config(...ROUTE, "--max-header-line=1024", "--max-partial-heads=5").http).toEqual({
+      ...DEFAULT_HTTP,
+      maxHeaderLine: 1024,
+      maxPartialHeads: 5,
+    });
+    expect(config(...ROUTE, "--max-header-line", "65536").http.maxHeaderLine).toBe(65536);
+  });
+
+  it("refuses bad http flags in one line", () => {
+    for (const bad of ["1023", "65537", "8k", "", "-1", "1e4"]) {
+      expect(failure(...ROUTE, `--max-header-line=${bad}`)).toBe(
+        `--max-header-line: expected an integer 1024..65536 (bytes); got ${JSON.stringify(bad)}`,
+      );
+    }
+    for (const bad of ["-1", "1.5", "x", ""]) {
+      expect(failure(...ROUTE, `--max-partial-heads=${bad}`)).toBe(
+        `--max-partial-heads: expected an integer 0 or more (0: no limit); got ${JSON.stringify(bad)}`,
+      );
+    }
+    expect(failure(...ROUTE, "--encoded-slash", "decode")).toBe('--encoded-slash: expected reject or keep; got "decode"');
+    expect(failure(...ROUTE, "--max-header-line")).toBe(
+      "--max-header-line: expected an integer 1024..65536 (bytes); got nothing",
+    );
   });
 
   it("lets the last of a repeated flag win", () => {
@@ -358,13 +412,15 @@ describe("parseCli: scalar flags", () => {
     expect(failure(...ROUTE, "--health-interval", "abc")).toBe(
       '--health-interval: expected a duration like 500ms, 2s, 1m; got "abc"',
     );
-    for (const flag of ["--health-interval", "--health-timeout", "--connect-timeout", "--idle-timeout", "--grace"]) {
+    const durations = ["--health-interval", "--health-timeout", "--connect-timeout", "--idle-timeout", "--grace"];
+    for (const flag of [...durations, "--request-head-timeout", "--keep-alive-timeout", "--body-timeout"]) {
       expect(failure(...ROUTE, flag, "5")).toBe(`${flag}: expected a duration like 500ms, 2s, 1m; got "5"`);
     }
   });
 
   it("refuses zero durations except --grace", () => {
-    for (const flag of ["--health-interval", "--health-timeout", "--connect-timeout", "--idle-timeout"]) {
+    const flags = ["--health-interval", "--health-timeout", "--connect-timeout", "--idle-timeout"];
+    for (const flag of [...flags, "--request-head-timeout", "--keep-alive-timeout", "--body-timeout"]) {
       expect(failure(...ROUTE, flag, "0s")).toBe(`${flag}: expected a duration greater than 0; got "0s"`);
     }
     expect(config(...ROUTE, "--grace", "0ms").timeouts.graceMs).toBe(0);

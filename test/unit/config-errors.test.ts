@@ -118,7 +118,7 @@ frobnicate: 1
     expect(errors(text)).toEqual([
       'vane.yaml:1:1: listenrs: unknown key "listenrs"; did you mean "listeners"?',
       'vane.yaml:4:5: listeners[0].Flow: unknown key "Flow"; did you mean "flow"?',
-      'vane.yaml:6:1: frobnicate: unknown key "frobnicate"; expected one of listeners, pools, nodes, control, timeouts, log, tls, resolver or workers',
+      'vane.yaml:6:1: frobnicate: unknown key "frobnicate"; expected one of listeners, pools, nodes, control, timeouts, http, log, tls, resolver or workers',
     ]);
   });
 
@@ -206,6 +206,41 @@ pools:
       'vane.yaml:2:75: timeouts.udp-idle: expected a duration like 500ms, 2s, 1m; got "30d"',
       'vane.yaml:6:25: pools.p.health.interval: expected whole milliseconds; got "1.5ms"',
       'vane.yaml:6:41: pools.p.health.timeout: expected a duration like 500ms, 2s, 1m; got "25d"',
+    ]);
+  });
+
+  it("reports bad HTTP deadlines: none may be 0s", () => {
+    const text = `listeners: [{ listen: ":1", flow: [{ abort: true }] }]
+timeouts: { request-head: 0s, keep-alive: 10, body: soon }
+`;
+    expect(errors(text)).toEqual([
+      'vane.yaml:2:27: timeouts.request-head: expected a duration above 0; got "0s"',
+      "vane.yaml:2:43: timeouts.keep-alive: expected a duration like 500ms, 2s, 1m; got a number (10)",
+      'vane.yaml:2:53: timeouts.body: expected a duration like 500ms, 2s, 1m; got "soon"',
+    ]);
+  });
+
+  it("reports bad http settings and unknown keys under http", () => {
+    const text = `listeners: [{ listen: ":1", flow: [{ abort: true }] }]
+http:
+  max-header-line: 1023
+  max-partial-heads: -1
+  encoded-slash: decode
+  max-heads: 3
+`;
+    expect(errors(text)).toEqual([
+      "vane.yaml:3:20: http.max-header-line: expected an integer 1024..65536 (bytes); got a number (1023)",
+      "vane.yaml:4:22: http.max-partial-heads: expected an integer 0 or more (0: no limit); got a number (-1)",
+      'vane.yaml:5:18: http.encoded-slash: expected reject or keep; got "decode"',
+      'vane.yaml:6:3: http.max-heads: unknown key "max-heads"; expected one of max-header-line, max-partial-heads or encoded-slash',
+    ]);
+    expect(errors(`listeners: [{ listen: ":1", flow: [{ abort: true }] }]\nhttp: { max-header-line: 65537, max-partial-heads: 1.5 }\n`))
+      .toEqual([
+        "vane.yaml:2:26: http.max-header-line: expected an integer 1024..65536 (bytes); got a number (65537)",
+        "vane.yaml:2:52: http.max-partial-heads: expected an integer 0 or more (0: no limit); got a number (1.5)",
+      ]);
+    expect(errors(`listeners: [{ listen: ":1", flow: [{ abort: true }] }]\nhttp: [reject]\n`)).toEqual([
+      "vane.yaml:2:7: http: expected a map of HTTP settings; got a list",
     ]);
   });
 

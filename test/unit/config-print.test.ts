@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import {
   type Config,
   DEFAULT_HEALTH,
+  DEFAULT_HTTP,
   DEFAULT_PASSIVE,
   DEFAULT_TIMEOUTS,
   type Matcher,
@@ -61,6 +62,7 @@ const base = (listenRaw: string, flow: Rule[], more: Partial<Config> = {}): Conf
   pools: {},
   nodes: {},
   timeouts: { ...DEFAULT_TIMEOUTS },
+  http: { ...DEFAULT_HTTP },
   control: { listen: { host: "127.0.0.1", port: 9901 }, token: null },
   log: { format: "text", level: "info" },
   tls: [],
@@ -326,7 +328,17 @@ function richConfig(): Config {
       "inline-1": pool("inline-1", [target("[::ffff:10.0.0.1]:80")]),
     },
     nodes: { web: ["10.0.0.7", "2001:db8::7"], db: ["10.0.0.5"], "null": ["::1"] },
-    timeouts: { connectMs: 1_500, idleMs: 3_600_000, graceMs: 0, udpIdleMs: 45_000, upstreamMs: 90_061 },
+    timeouts: {
+      connectMs: 1_500,
+      idleMs: 3_600_000,
+      graceMs: 0,
+      udpIdleMs: 45_000,
+      upstreamMs: 90_061,
+      requestHeadMs: 2_500,
+      keepAliveMs: 75_000,
+      bodyMs: 1,
+    },
+    http: { maxHeaderLine: 65536, maxPartialHeads: 0, encodedSlash: "keep" },
     control: { listen: null, token: "0x1F" },
     log: { format: "json", level: "warn" },
     tls: [{ certPath: "/etc/vane/default.pem", keyPath: "/etc/vane/default.key" }],
@@ -374,7 +386,17 @@ describe("configToDocument", () => {
       },
       nodes: {},
       control: { listen: "127.0.0.1:9901" },
-      timeouts: { connect: "5s", idle: "10m", grace: "10s", "udp-idle": "30s", upstream: "1m" },
+      timeouts: {
+        connect: "5s",
+        idle: "10m",
+        grace: "10s",
+        "udp-idle": "30s",
+        upstream: "1m",
+        "request-head": "10s",
+        "keep-alive": "1m",
+        body: "1m",
+      },
+      http: { "max-header-line": 8192, "max-partial-heads": 32, "encoded-slash": "reject" },
       log: { format: "text", level: "info" },
       tls: [],
       workers: "auto",
@@ -469,6 +491,13 @@ timeouts:
   grace: 10s
   udp-idle: 30s
   upstream: 1m
+  request-head: 10s
+  keep-alive: 1m
+  body: 1m
+http:
+  max-header-line: 8192
+  max-partial-heads: 32
+  encoded-slash: reject
 log:
   format: text
   level: info

@@ -4,6 +4,7 @@ import {
   type Condition,
   type Config,
   DEFAULT_HEALTH,
+  DEFAULT_HTTP,
   DEFAULT_PASSIVE,
   DEFAULT_TIMEOUTS,
   type Matcher,
@@ -83,6 +84,7 @@ describe("loadConfigText: defaults", () => {
         pools: { web: pool("web", [ip("10.0.0.1", 80)]) },
         nodes: {},
         timeouts: DEFAULT_TIMEOUTS,
+        http: DEFAULT_HTTP,
         control: { listen: { host: "127.0.0.1", port: 9901 }, token: null },
         log: { format: "text", level: "info" },
         tls: [],
@@ -274,7 +276,7 @@ nodes:
   });
 });
 
-describe("loadConfigText: nodes, control, timeouts, log, tls, resolver", () => {
+describe("loadConfigText: nodes, control, timeouts, http, log, tls, resolver", () => {
   it("reads nodes from lists and strings, normalising IPv6", () => {
     const c = load(
       `${MINIMAL}nodes:\n  a: [10.0.0.1, "2001:DB8::1", "[::1]"]\n  b: 10.0.0.2\n  c: "10.0.0.3, 10.0.0.4"\n`,
@@ -298,15 +300,34 @@ describe("loadConfigText: nodes, control, timeouts, log, tls, resolver", () => {
   });
 
   it("reads every timeout; grace may be 0s", () => {
-    const c = load(`${MINIMAL}timeouts: { connect: 3s, idle: 1h, grace: 0s, udp-idle: 45s, upstream: 1.5m }\n`);
+    const c = load(
+      `${MINIMAL}timeouts: { connect: 3s, idle: 1h, grace: 0s, udp-idle: 45s, upstream: 1.5m, ` +
+        `request-head: 5s, keep-alive: 75s, body: 500ms }\n`,
+    );
     expect(c.timeouts).toEqual({
       connectMs: 3_000,
       idleMs: 3_600_000,
       graceMs: 0,
       udpIdleMs: 45_000,
       upstreamMs: 90_000,
+      requestHeadMs: 5_000,
+      keepAliveMs: 75_000,
+      bodyMs: 500,
     });
     expect(load(`${MINIMAL}timeouts: { idle: 250ms }\n`).timeouts).toEqual({ ...DEFAULT_TIMEOUTS, idleMs: 250 });
+  });
+
+  it("has the documented HTTP deadlines by default: head 10s, keep-alive 60s, body 60s", () => {
+    expect(load(MINIMAL).timeouts).toMatchObject({ requestHeadMs: 10_000, keepAliveMs: 60_000, bodyMs: 60_000 });
+  });
+
+  it("reads the http section, each key alone keeping the others' defaults", () => {
+    expect(load(MINIMAL).http).toEqual({ maxHeaderLine: 8192, maxPartialHeads: 32, encodedSlash: "reject" });
+    expect(load(`${MINIMAL}http: { max-header-line: 16384, max-partial-heads: 0, encoded-slash: keep }\n`).http)
+      .toEqual({ maxHeaderLine: 16384, maxPartialHeads: 0, encodedSlash: "keep" });
+    expect(load(`${MINIMAL}http: { max-partial-heads: 5 }\n`).http).toEqual({ ...DEFAULT_HTTP, maxPartialHeads: 5 });
+    expect(load(`${MINIMAL}http: { max-header-line: 1024 }\n`).http.maxHeaderLine).toBe(1024);
+    expect(load(`${MINIMAL}http: { max-header-line: 65536 }\n`).http.maxHeaderLine).toBe(65536);
   });
 
   it.each([
@@ -329,8 +350,9 @@ describe("loadConfigText: nodes, control, timeouts, log, tls, resolver", () => {
   });
 
   it("reads an optional section left empty as its defaults", () => {
-    const c = load(`${MINIMAL}nodes:\ncontrol:\ntimeouts:\nlog:\ntls:\nresolver:\n`);
+    const c = load(`${MINIMAL}nodes:\ncontrol:\ntimeouts:\nhttp:\nlog:\ntls:\nresolver:\n`);
     expect(c.nodes).toEqual({});
+    expect(c.http).toEqual(DEFAULT_HTTP);
     expect(c.control).toEqual({ listen: { host: "127.0.0.1", port: 9901 }, token: null });
     expect(c.timeouts).toEqual(DEFAULT_TIMEOUTS);
     expect(c.log).toEqual({ format: "text", level: "info" });

@@ -87,6 +87,9 @@ function snapshot(): StatusSnapshot {
 
 const app = createControlApp(snapshot);
 
+/** What the runtime's server hands the app beside a request from loopback (see vane.ts). */
+const LOOPBACK = { remote: { hostname: "127.0.0.1", port: 50000 } };
+
 describe("GET /healthz", () => {
   it("answers ok as plain text", async () => {
     const res = await app.request("/healthz");
@@ -314,15 +317,15 @@ describe("routing", () => {
   });
 
   it.each(["/healthz", "/status", "/metrics"])("answers POST %s with 405", async (path) => {
-    const res = await app.request(path, { method: "POST" });
+    const res = await app.request(path, { method: "POST" }, LOOPBACK);
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("GET, HEAD");
     expect(await res.text()).toBe("method not allowed\n");
   });
 
   it("answers DELETE on a known path with 405 and on an unknown one with 404", async () => {
-    expect((await app.request("/status", { method: "DELETE" })).status).toBe(405);
-    expect((await app.request("/statuz", { method: "DELETE" })).status).toBe(404);
+    expect((await app.request("/status", { method: "DELETE" }, LOOPBACK)).status).toBe(405);
+    expect((await app.request("/statuz", { method: "DELETE" }, LOOPBACK)).status).toBe(404);
   });
 
   it("answers HEAD like GET, without a body", async () => {
@@ -375,9 +378,113 @@ describe("POST /reload", () => {
 
   it("needs no token when none is configured, and says when there is nothing to reload", async () => {
     const open = createControlApp({ snapshot, token: () => null, reload: null });
-    const res = await open.request("/reload", { method: "POST" });
+    const res = await open.request("/reload", { method: "POST" }, LOOPBACK);
     expect(res.status).toBe(409);
     expect((await res.json()).errors[0]).toMatch(/without a config file/);
     expect((await open.request("/reload")).status).toBe(405);
+  });
+});
+
+describe("the Host check (DNS rebinding)", () => {
+  const bound = (hostname: string) => createControlApp({ snapshot, address: () => ({ hostname, port: 9901 }) });
+  const get = (a: ReturnType<typeof bound>, host: string | null, path = "/status") =>
+    a.request(path, { headers: host === null ? {} : { Host: host } }, LOOPBACK);
+
+  it("serves a Host naming the bound loopback address or localhost, with its port", async () => {
+    const a = bound("127.0.0.1");
+    for (const host of ["127.0.0.1:9901", "localhost:9901", "LocalHost:9901"]) {
+      expect((await get(a, host)).status).toBe(200);
+    }
+  });
+
+  it("refuses a DNS name, another port and a missing Host with 421 and one line of text", async () => {
+    const a = bound("127.0.0.1");
+    for (const host of ["evil.example:9901", "127.0.0.1:9902", "127.0.0.1", "10.0.0.1:9901", null]) {
+      const res = await get(a, host);
+      expect(res.status).toBe(421);
+      expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+      const text = await res.text();
+      expect(text).toMatch(/^[^\n]+\n$/);
+      expect(text).toContain("http://127.0.0.1:9901/");
+    }
+    expect((await get(a, "evil.example:9901", "/metrics")).status).toBe(421);
+    expect(await (await get(a, "evil.example:9901")).text()).toContain('Host "evil.example:9901" does not name');
+  });
+
+  it("checks the Host before the token: a rebound page cannot even try one", async () => {
+    const a = createControlApp({ snapshot, token: () => "t", address: () => ({ hostname: "127.0.0.1", port: 9901 }) });
+    const res = await a.request("/reload", { method: "POST", headers: { Host: "evil.example:9901" } }, LOOPBACK);
+    expect(res.status).toBe(421);
+  });
+
+  it("answers /healthz whatever the Host, for load balancers that ask by name", async () => {
+    expect((await get(bound("127.0.0.1"), "vane.internal:9901", "/healthz")).status).toBe(200);
+  });
+
+  it("takes any IP literal and localhost, but no DNS name, when bound to every address", async () => {
+    for (const wildcard of ["0.0.0.0", "::"]) {
+      const a = bound(wildcard);
+      for (const host of ["10.1.2.3:9901", "[::1]:9901", "[fd00::5]:9901", "localhost:9901"]) {
+        expect((await get(a, host)).status).toBe(200);
+      }
+      expect((await get(a, "vane.example.com:9901")).status).toBe(421);
+      expect((await get(a, "10.1.2.3:80")).status).toBe(421);
+    }
+  });
+
+  it("takes only the bound IP when bound to one other address", async () => {
+    const a = bound("10.0.0.5");
+    expect((await get(a, "10.0.0.5:9901")).status).toBe(200);
+    for (const host of ["localhost:9901", "127.0.0.1:9901", "10.0.0.6:9901"]) expect((await get(a, host)).status).toBe(421);
+    const v6 = bound("::1");
+    for (const host of ["[::1]:9901", "[0:0::1]:9901", "localhost:9901"]) expect((await get(v6, host)).status).toBe(200);
+  });
+});
+
+describe("admin calls without a token", () => {
+  const open = createControlApp({ snapshot, token: () => null, reload: null });
+  const post = (path: string, headers: Record<string, string>, peer: unknown) =>
+    open.request(path, { method: "POST", headers }, peer as typeof LOOPBACK);
+  const REMOTE = { remote: { hostname: "10.0.0.7", port: 40000 } };
+
+  it("are taken from loopback without an Origin, or with the endpoint's own", async () => {
+    expect((await post("/reload", {}, LOOPBACK)).status).toBe(409);
+    expect((await post("/reload", {}, { remote: { hostname: "::ffff:127.0.0.1", port: 1 } })).status).toBe(409);
+    expect((await post("/reload", {}, { remote: { hostname: "::1", port: 1 } })).status).toBe(409);
+    const own = { Host: "127.0.0.1:9901", Origin: "http://127.0.0.1:9901" };
+    expect((await post("/reload", own, LOOPBACK)).status).toBe(409);
+  });
+
+  it("are refused with 403 and a hint from another address, or when the address is unknown", async () => {
+    for (const peer of [REMOTE, undefined, { remote: null }]) {
+      const res = await post("/reload", {}, peer);
+      expect(res.status).toBe(403);
+      const body = await res.json();
+      expect(body.ok).toBe(false);
+      expect(body.errors[0]).toContain("only from loopback");
+      expect(body.errors[0]).toContain("VANE_ADMIN_TOKEN");
+    }
+    // Every method but GET and HEAD is an admin call, whatever the path.
+    expect((await open.request("/status", { method: "DELETE" }, REMOTE)).status).toBe(403);
+    expect((await open.request("/status", {}, REMOTE)).status).toBe(200);
+  });
+
+  it("are refused from loopback when a page of another site sends them", async () => {
+    const origins = ["http://evil.example", "null", "http://127.0.0.1:9902", "https://127.0.0.1:9901", "http://localhost:9901"];
+    for (const origin of origins) {
+      const res = await post("/reload", { Host: "127.0.0.1:9901", Origin: origin }, LOOPBACK);
+      expect(res.status).toBe(403);
+      const error = (await res.json()).errors[0];
+      expect(error).toContain("another site");
+      expect(error).toContain("--admin-token-file");
+    }
+  });
+
+  it("need only the token, from any address, once one is set", async () => {
+    const locked = createControlApp({ snapshot, token: () => "s3cret", reload: null });
+    const res = await locked.request("/reload", { method: "POST", headers: { Authorization: "Bearer s3cret" } }, REMOTE);
+    expect(res.status).toBe(409);
+    const without = await locked.request("/reload", { method: "POST" }, LOOPBACK);
+    expect(without.status).toBe(401);
   });
 });
