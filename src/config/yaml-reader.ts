@@ -133,7 +133,16 @@ export class Reader {
     const out = new Map<string, Entry>();
     for (const pair of node.items) {
       const keyNode = this.resolve(pair.key);
-      if (keyNode === null) continue; // `? ` with nothing: the parser reports it
+      if (keyNode === null) {
+        // A key that is an alias naming no anchor (`{rate: 1, *a}`) is no key at all, and the
+        // pair would go unreported while the map counts as incomplete; `? ` with nothing is
+        // reported by the parser.
+        if (isAlias(pair.key)) {
+          const name = `*${pair.key.source}`;
+          this.error(pair.key as unknown as Node, path, `unknown YAML alias ${name}; a key starting with "*" must be quoted: ${q(name)}`);
+        }
+        continue;
+      }
       const key = this.scalarText(keyNode);
       if (key === undefined) {
         this.error(keyNode, path, `expected a plain key; got ${this.describe(keyNode)}`);

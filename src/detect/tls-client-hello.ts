@@ -266,6 +266,8 @@ function normalizeHostName(bytes: Uint8Array): string {
     out += String.fromCharCode(c);
     prev = c;
   }
+  // "a.." is "a." plus an empty label: only one trailing dot is dropped, so a second one is refused.
+  if (prev === 0x2e) throw new Malformed("server_name: empty label in host name");
   return out;
 }
 

@@ -683,6 +683,19 @@ describe("config errors: YAML aliases", () => {
     ]);
   });
 
+  it("reports a key that is an alias naming no anchor, rather than loading without the listener", () => {
+    // Found by npm run fuzz: the pair was skipped unreported, the rule counted as incomplete,
+    // and the file loaded "ok" with no listeners at all.
+    const text = `listeners:
+  - listen: udp://0.0.0.0:53
+    flow:
+      - rate-limit: { rate: 20/s, *a }
+`;
+    expect(errors(text)).toEqual([
+      'vane.yaml:4:35: listeners[0].flow[0].rate-limit: unknown YAML alias *a; a key starting with "*" must be quoted: "*a"',
+    ]);
+  });
+
   it("stops an alias bomb after 1000 expansions, reporting it once", () => {
     const lines = ["listeners:", "  - listen: :80", "    flow:", "      - flow: &a0 [{ abort: true }]"];
     for (let i = 1; i < 8; i++) {

@@ -296,6 +296,10 @@ describe("parseClientHello refusals", () => {
     expectError(parseClientHello(hello({ sni: "" })), /server_name/);
     expectError(parseClientHello(hello({ sni: "." })), /server_name/);
     expectError(parseClientHello(hello({ sni: "a..b" })), /server_name/);
+    // Two trailing dots: one is dropped, the other ends an empty label (found by npm run fuzz,
+    // which saw sni "1.2.3." come back for "1.2.3..").
+    expectError(parseClientHello(hello({ sni: "1.2.3.." })), /server_name: empty label/);
+    expectError(parseClientHello(hello({ sni: "example.com.." })), /server_name: empty label/);
     // 253 characters is the longest accepted, with or without the trailing dot.
     const long = ["a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61)].join(".");
     expect(long.length).toBe(253);
