@@ -8,6 +8,7 @@
  */
 import type { Runtime, TcpConn } from "./runtime/types.ts";
 import type { Logger } from "./telemetry/logger.ts";
+import { limited } from "./telemetry/log-limit.ts";
 import type { HealthRegistry } from "./health/registry.ts";
 import type { TrafficCounters } from "./telemetry/counters.ts";
 import type { Generation, ListenerPlan } from "./generation.ts";
@@ -62,12 +63,15 @@ export interface OpenClient extends Member {
   readonly conn: TcpConn;
 }
 
-/** An HTTP connection's standing, for a reload to close the idle ones of older configs. */
+/** An HTTP connection's standing, for a reload or a shutdown to retire it. */
 export interface HttpKeepAlive extends Member {
   readonly conn: TcpConn;
   readonly gen: Generation;
-  /** Waiting for its next request (not for the first one: that client is about to speak). */
-  waiting: boolean;
+  /**
+   * Its config was retired or vane is stopping: a wait for the next request ends soon
+   * (see RETIRE_QUIET_MS), and the next answer is the last. Set once the session starts.
+   */
+  retire: () => void;
 }
 
 export async function handleConnection(
@@ -75,7 +79,9 @@ export async function handleConnection(
   raw: TcpConn & { sni?: string | null },
   deps: ConnectionDeps,
 ): Promise<void> {
-  if (deps.draining()) return raw.close();
+  // A connection the kernel accepted before the listener closed is served even while
+  // vane drains: its client sent a request already, and an HTTP one gets a single
+  // answer saying `Connection: close` (the session sees `retired()`).
   const { log, counters } = deps;
   counters.accepted++;
   const scheme = plan.config.address.protocol;
@@ -95,7 +101,7 @@ export async function handleConnection(
       const header = await readProxyHeader(client, DETECT_TIMEOUT_MS);
       if (!header.ok) {
         counters.countDetection("invalid");
-        log.warn("connection closed: PROXY header required from this peer", {
+        limited(log).warn("connection closed: PROXY header required from this peer", "listener", {
           listener: listen,
           client: facts.peer(),
           reason: header.reason,
@@ -112,7 +118,11 @@ export async function handleConnection(
       const detection = await detect(client);
       counters.countDetection(detection.protocol);
       if (detection.protocol === "invalid") {
-        log.warn("connection closed: malformed first bytes", { listener: listen, client: facts.peer(), reason: detection.reason });
+        limited(log).warn("connection closed: malformed first bytes", "listener", {
+          listener: listen,
+          client: facts.peer(),
+          reason: detection.reason,
+        });
         return;
       }
       facts.protocol = detection.protocol;
@@ -135,7 +145,11 @@ export async function handleConnection(
         return await proxyConnection(client, plan, o.pool, facts, deps);
       case "terminate":
         if (facts.protocol !== "tls") {
-          log.warn("connection closed: terminate needs a TLS client", { listener: listen, client: facts.peer(), for: what });
+          limited(log).warn("connection closed: terminate needs a TLS client", "listener", {
+            listener: listen,
+            client: facts.peer(),
+            for: what,
+          });
           return;
         }
         return await deps.hopsOf(plan.gen).forward(
@@ -150,7 +164,11 @@ export async function handleConnection(
           },
         );
       case "respond":
-        log.warn("connection closed: respond needs HTTP", { listener: listen, client: facts.peer(), for: what });
+        limited(log).warn("connection closed: respond needs HTTP", "listener", {
+          listener: listen,
+          client: facts.peer(),
+          for: what,
+        });
         return;
       case "abort":
         log.debug("connection aborted by the flow", { listener: listen, client: facts.peer(), for: what });
@@ -159,11 +177,16 @@ export async function handleConnection(
         log.debug("connection closed: rate limit", { listener: listen, client: facts.peer(), for: what });
         return;
       case "none":
-        log.warn("connection closed: no route", { listener: listen, client: facts.peer(), for: what });
+        limited(log).warn("connection closed: no route", "listener", {
+          listener: listen,
+          client: facts.peer(),
+          for: what,
+        });
         return;
     }
   } catch (err) {
-    log.error("connection failed", {
+    limited(log).error("connection failed", "listener", {
+      listener: listen,
       client: facts.peer(),
       error: err instanceof Error ? err.message : String(err),
     });
@@ -208,9 +231,9 @@ function serveRequests(
 ): Promise<void> {
   const gen = plan.gen;
   const tls = facts.protocol === "tls";
-  // Registered once; between requests only the flag flips (a map update per request
-  // was a measurable share of the L7 path).
-  const state: HttpKeepAlive = { conn, gen, waiting: false, slot: -1 };
+  // Registered once per connection, not per request (a map update per request was a
+  // measurable share of the L7 path).
+  const state: HttpKeepAlive = { conn, gen, slot: -1, retire: () => {} };
   deps.httpConns.add(state);
   return serveHttp1(conn, {
     client,
@@ -225,8 +248,8 @@ function serveRequests(
     bodyMs: gen.config.timeouts.bodyMs,
     partialHeads: deps.partialHeads,
     log: deps.log,
-    retired: () => deps.current() !== gen,
-    idle: (waiting) => (state.waiting = waiting),
+    retired: () => deps.current() !== gen || deps.draining(),
+    onRetire: (retire) => (state.retire = retire),
     onResponse: (r) => deps.counters.countResponse(r.route, r.pool, r.code),
   }).finally(() => deps.httpConns.delete(state));
 }
@@ -245,7 +268,11 @@ async function proxyConnection(
   const timeouts = plan.gen.config.timeouts;
   const outcome = await connectToPool(deps.rt, pool, deps.registry, timeouts.connectMs);
   if (!outcome.ok) {
-    log.error("connection closed: no target available", { pool: pool.name, client: facts.peer(), reason: outcome.reason });
+    limited(log).error("connection closed: no target available", "pool", {
+      pool: pool.name,
+      client: facts.peer(),
+      reason: outcome.reason,
+    });
     return;
   }
   const { conn, entry } = outcome.upstream;

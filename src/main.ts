@@ -148,8 +148,10 @@ async function main(): Promise<void> {
 
   const log = createLogger(config.log.format, undefined, config.log.level);
   const file = run.file;
-  // UDP listeners stay in the primary, so only TCP ones make workers worth starting.
-  const workerCount = config.listeners.some((l) => l.address.protocol !== "udp") ? config.workers ?? rt.cpuCount() : 1;
+  // Where the runtime cannot share a UDP port (Deno), UDP listeners stay in the primary,
+  // so only TCP ones make workers worth starting there.
+  const shared = config.listeners.some((l) => l.address.protocol !== "udp" || rt.udpReusePort);
+  const workerCount = shared ? config.workers ?? rt.cpuCount() : 1;
   let workers: Workers | null = null;
   const vane = createVane(config, rt, log, {
     adminToken: process.env[ADMIN_TOKEN_ENV] || undefined,
@@ -200,6 +202,11 @@ async function main(): Promise<void> {
   // Watch from the moment the first config serves: an edit made while workers start
   // must not be missed (the workers catch up with it when they are ready).
   if (file !== null) unwatch = watchConfig(rt, file, () => lastText, () => void vane.reloadFromSource(), log);
+  if ((config.workers ?? rt.cpuCount()) > 1 && !rt.udpReusePort && config.listeners.some((l) => l.address.protocol === "udp")) {
+    log.warn("UDP listeners are served by the primary alone: this runtime cannot share a UDP port (SO_REUSEPORT)", {
+      runtime: rt.name,
+    });
+  }
   if (workerCount > 1 && !stopping) {
     workers = startWorkers(workerCount, { rt, log, registry: vane.registry, current: () => vane });
     await workers.ready();

@@ -10,6 +10,7 @@ import type { Runtime, TcpConn, TcpListener, TlsCertificate } from "./runtime/ty
 import type { Logger } from "./telemetry/logger.ts";
 import type { TerminateStep } from "./flow/flow.ts";
 import { relay, type RelayCounters } from "./forward/tcp.ts";
+import { limited } from "./telemetry/log-limit.ts";
 
 
 export class TerminateHops<T> {
@@ -52,7 +53,9 @@ export class TerminateHops<T> {
         const origin = this.#origins.get(conn.remote.port);
         if (origin === undefined) {
           // Only vane's own hops may connect here.
-          this.log.warn("internal TLS hop: connection from an unknown source closed", { port: conn.remote.port });
+          limited(this.log).warn("internal TLS hop: connection from an unknown source closed", null, {
+            port: conn.remote.port,
+          });
           conn.close();
           return;
         }

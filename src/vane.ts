@@ -6,8 +6,8 @@
  * grace.
  */
 import type { Config, ListenerConfig } from "./config/model.ts";
-import type { HttpServer, Runtime, TcpConn, TcpListener, UdpSocket } from "./runtime/types.ts";
-import type { Logger } from "./telemetry/logger.ts";
+import type { FileLimit, HttpServer, Runtime, TcpConn, TcpListener, UdpSocket } from "./runtime/types.ts";
+import type { LogFields, Logger } from "./telemetry/logger.ts";
 import type { StatusSnapshot, TargetStatus } from "./control/snapshot.ts";
 import type { TargetHealth } from "./health/registry.ts";
 import type { FlowFunction } from "./flow/flow.ts";
@@ -16,7 +16,7 @@ import { HealthChecker } from "./health/checker.ts";
 import { DnsCache } from "./resolve/dns-cache.ts";
 import { type HostsTable, loadHosts } from "./resolve/hosts.ts";
 import { StaticNodeRegistry, TargetResolver } from "./resolve/resolver.ts";
-import { listenUdp, type UdpForwarder } from "./forward/udp.ts";
+import { listenUdp, UDP_RECEIVE_BUFFER_BYTES, type UdpForwarder } from "./forward/udp.ts";
 import { UpstreamPool } from "./http/upstream-pool.ts";
 import { TrafficCounters } from "./telemetry/counters.ts";
 import { createControlApp, type ReloadOutcome } from "./control/app.ts";
@@ -26,12 +26,14 @@ import { Generation, type ListenerPlan } from "./generation.ts";
 import { PartialHeads } from "./http/partial-heads.ts";
 import { type ConnectionDeps, handleConnection, handleDecrypted, type HopOrigin, type OpenClient } from "./connection.ts";
 import { Members } from "./members.ts";
+import { ClientSlots, defaultMaxConns, fdReserve } from "./connection-limit.ts";
 import { TerminateHops } from "./terminate.ts";
 import { ConnKeys } from "./flow/conn-keys.ts";
 import { configToDocument } from "./config/print.ts";
 import { readAdminToken } from "./control/token.ts";
 import { redactConfig } from "./control/redact.ts";
 import { udpOnlyPools } from "./config/udp-pools.ts";
+import { limited } from "./telemetry/log-limit.ts";
 
 /**
  * Idle keep-alive connections kept per target, and for how long. The bound is high
@@ -125,6 +127,11 @@ const sameAddress = (a: ListenerConfig, b: ListenerConfig) =>
   a.address.host === b.address.host && a.address.port === b.address.port && a.address.port !== 0;
 
 export function createVane(initial: Config, rt: Runtime, log: Logger, options: VaneOptions = {}): Vane {
+  // Lines every process would say alike (what it listens on, its limits) are said by
+  // the primary; workers keep them at debug level.
+  const worker = (options.cluster?.index ?? 0) > 0;
+  const primaryInfo = (msg: string, fields?: LogFields) => (worker ? log.debug(msg, fields) : log.info(msg, fields));
+  const primaryWarn = (msg: string, fields?: LogFields) => (worker ? log.debug(msg, fields) : log.warn(msg, fields));
   const registry = new HealthRegistry(log);
   const counters = new TrafficCounters();
   const functions = options.functions instanceof Map
@@ -132,7 +139,10 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     : new Map(Object.entries(options.functions ?? {}));
   const startedAt = performance.now();
   const upstreams = new UpstreamPool(UPSTREAM_IDLE);
-  const clients = new Members<OpenClient>();
+  /** The open-file limit, read (and raised) at start; the default max-conns follows from it. */
+  let fileLimit: FileLimit | null = null;
+  let derivedMaxConns = defaultMaxConns(null);
+  const clients = new ClientSlots<OpenClient>(() => (gen?.config ?? initial).maxConns ?? derivedMaxConns, log);
   const hops = new Map<Generation, TerminateHops<HopOrigin>>();
   let bound: Bound[] = [];
   let gen: Generation | null = null;
@@ -141,6 +151,8 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
   let checker: HealthChecker | null = null;
   let status: HttpServer | null = null;
   let draining = false;
+  /** The UDP receive buffer is reported for the first UDP listener bound, once. */
+  let udpBufferSaid = false;
   let hosts: HostsTable | null = null;
   let dns: { cache: DnsCache; server: string } | null = null;
   // Reloads run one at a time, in the order asked.
@@ -218,26 +230,43 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     const addr = { hostname: l.address.host, port: l.address.port };
     if (l.address.protocol === "udp") {
       const b: Bound = { key, plan, addr, tcp: null, udp: null };
+      // Workers share the port where the runtime can (SO_REUSEPORT); where it cannot,
+      // the primary alone binds UDP (cluster/worker-config.ts leaves it out of workers').
       const u = await listenUdp(addr, {
         pick: (client) => pickUdp(b.plan, client),
         idleMs: plan.gen.config.timeouts.udpIdleMs,
         logger: log,
         bindUdp: rt.bindUdp,
-      });
+      }, { reusePort: options.cluster !== undefined && rt.udpReusePort, receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES });
       b.udp = u;
       b.addr = u.socket.addr;
-      log.info("listening", { listen: l.address.raw, port: b.addr.port });
+      primaryInfo("listening", { listen: l.address.raw, port: b.addr.port });
+      if (!udpBufferSaid) {
+        udpBufferSaid = true;
+        const granted = u.socket.receiveBufferBytes;
+        if (granted === null) {
+          primaryInfo("UDP receive buffer: the system default (net.core.rmem_default); this runtime cannot set SO_RCVBUF", {
+            runtime: rt.name,
+          });
+        } else if (granted < 2 * UDP_RECEIVE_BUFFER_BYTES) {
+          // Linux reports twice what it grants (bookkeeping), and grants at most rmem_max.
+          primaryInfo("UDP receive buffer capped by net.core.rmem_max (raise it to absorb bigger bursts)", {
+            asked: UDP_RECEIVE_BUFFER_BYTES,
+            got: granted / 2,
+          });
+        } else primaryInfo("UDP receive buffer", { bytes: granted / 2 });
+      }
       return b;
     }
     const b: Bound = { key, plan, addr, tcp: null, udp: null };
     const accept = (c: TcpConn & { sni?: string | null }) => void handleConnection(b.plan, c, deps);
-    const shared = { reusePort: options.cluster !== undefined };
+    const shared = { reusePort: options.cluster !== undefined, gate: clients };
     b.tcp = l.address.protocol === "https"
       ? await rt.listenTls(addr, plan.gen.certificatesFor(l.tls), ["http/1.1"], accept, shared)
       : await rt.listenTcp(addr, accept, shared);
     b.addr = b.tcp.addr;
     // Said once for all workers, by the primary.
-    (options.cluster?.index ? log.debug : log.info)("listening", { listen: l.address.raw, port: b.addr.port });
+    primaryInfo("listening", { listen: l.address.raw, port: b.addr.port });
     return b;
   }
 
@@ -272,11 +301,12 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
       }
     }
     // Said once per load: a UDP pool is either unchecked (the default) or judged by TCP.
+    // Workers that share UDP listeners leave it to the primary.
     for (const name of udpOnlyPools(config.listeners)) {
       const check = config.pools[name]?.health.check;
-      if (check === "none") log.info("UDP pool: no active health check runs; its targets count as up", { pool: name });
+      if (check === "none") primaryInfo("UDP pool: no active health check runs; its targets count as up", { pool: name });
       else if (check) {
-        log.warn(`UDP pool: the ${check} check judges its targets by TCP, not by the UDP service it proxies`, {
+        primaryWarn(`UDP pool: the ${check} check judges its targets by TCP, not by the UDP service it proxies`, {
           pool: name,
           check,
         });
@@ -336,18 +366,18 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     bound.sort((a, b) => order.get(a.plan)! - order.get(b.plan)!);
     const previous = gen;
     gen = next;
-    // Keep-alive connections idle on the old config close now (nginx's old workers do
-    // the same); busy ones close after the response in flight. Clients reconnect and
-    // meet the new config. Tunnels (WebSocket, TCP) are not idle: they keep going.
-    let closedIdle = 0;
+    // Connections of older configs are retired: the answer in flight or the next one
+    // says `Connection: close`, and one idle for a second closes, so clients reconnect
+    // and meet the new config without losing a request sent as the reload happened.
+    // Tunnels (WebSocket, TCP) are not requests: they keep going.
+    let retired = 0;
     for (const c of deps.httpConns.list()) {
-      if (c.waiting && c.gen !== next) {
-        deps.httpConns.delete(c);
-        c.conn.close();
-        closedIdle++;
+      if (c.gen !== next) {
+        c.retire();
+        retired++;
       }
     }
-    if (closedIdle > 0) log.debug("closed idle keep-alive connections of the older config", { connections: closedIdle });
+    if (retired > 0) log.debug("retired keep-alive connections of the older config", { connections: retired });
     if (previous) {
       const h = hops.get(previous);
       hops.delete(previous);
@@ -377,7 +407,29 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     log.info("status endpoint", { listen: formatAddress(status.addr.hostname, status.addr.port) });
   }
 
+  /** Raises the open-file limit and says it, with the max-conns it makes (once per process). */
+  function applyFileLimit(): void {
+    fileLimit = rt.raiseFileLimit();
+    derivedMaxConns = defaultMaxConns(fileLimit?.soft ?? null);
+    const soft = fileLimit?.soft ?? null;
+    const maxConns = initial.maxConns ?? derivedMaxConns;
+    if (soft === null) {
+      primaryInfo("file descriptors: limit unknown", { maxConns });
+    } else {
+      const raised = fileLimit!.raisedFrom === null ? "" : ` (raised from ${fileLimit!.raisedFrom})`;
+      primaryInfo(`file descriptors: limit ${soft}${raised}`, { maxConns, reserve: Number.isFinite(soft) ? fdReserve(soft) : null });
+    }
+    if (initial.maxConns !== null && soft !== null && initial.maxConns > derivedMaxConns) {
+      log.warn("max-conns is more than the open-file limit allows; vane may run out of descriptors", {
+        maxConns: initial.maxConns,
+        fits: derivedMaxConns,
+        limit: soft,
+      });
+    }
+  }
+
   async function start(): Promise<void> {
+    applyFileLimit();
     const first = await buildGeneration(initial);
     warnings(initial);
     // Resolve and check everything once, so the first connection already has a verdict.
@@ -473,13 +525,22 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
         const [route, pool, code] = key.split("\u0000");
         return { route, pool, code: Number(code), count };
       }),
-      workers: [{ worker: options.cluster?.index ?? 0, pid: rt.pid, connections: counters.accepted, open: clients.size }],
+      workers: [{
+        worker: options.cluster?.index ?? 0,
+        pid: rt.pid,
+        connections: counters.accepted,
+        open: clients.size,
+        ...(bound.some((b) => b.udp) ? { datagrams: bound.reduce((n, b) => n + (b.udp?.forwarder.datagramsFromClients ?? 0), 0) } : {}),
+      }],
     };
   }
 
   async function stop(graceMs = gen?.config.timeouts.graceMs ?? initial.timeouts.graceMs): Promise<void> {
     draining = true;
     for (const b of bound) b.tcp?.close();
+    // Every HTTP answer from now says `Connection: close`; idle keep-alive connections
+    // close within a second of their last answer (at once if they were quiet longer).
+    for (const c of deps.httpConns.list()) c.retire();
     for (const h of hops.values()) await h.close();
     hops.clear();
     checker?.stop();
@@ -497,6 +558,8 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     for (const b of bound) unbind(b);
     await status?.close();
     status = null;
+    // Repeats counted but not yet summed up are said now, not lost with the process.
+    limited(log).flush();
   }
 
   return {

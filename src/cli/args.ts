@@ -20,12 +20,15 @@ import {
   type HealthConfig,
   type ListenerConfig,
   type PoolConfig,
+  RETRY_ON,
+  type RetryOn,
   type RouteConfig,
   STRATEGIES,
   type StrategyName,
   type TargetSpec,
   MAX_WORKERS,
   WORKERS_EXPECTED,
+  MAX_CONNS_EXPECTED,
 } from "../config/model.ts";
 import { routesToFlow } from "./routes-to-flow.ts";
 import { uncheckUdpPools } from "../config/udp-pools.ts";
@@ -80,6 +83,7 @@ const OPTIONS = {
   "health-timeout": { type: "string" },
   rise: { type: "string" },
   fall: { type: "string" },
+  "retry-on": { type: "string" },
   "connect-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
   grace: { type: "string" },
@@ -103,6 +107,7 @@ const OPTIONS = {
   "admin-token-file": { type: "string" },
   "log-level": { type: "string" },
   workers: { type: "string" },
+  "max-conns": { type: "string" },
   version: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -126,6 +131,7 @@ const EXPECTED: Record<FlagName, string> = {
   "health-timeout": DURATION_EXPECTED,
   rise: "an integer 1..100",
   fall: "an integer 1..100",
+  "retry-on": `${RETRY_ON.join(", ")} (comma-separated) or none`,
   "connect-timeout": DURATION_EXPECTED,
   "idle-timeout": DURATION_EXPECTED,
   grace: DURATION_EXPECTED,
@@ -145,6 +151,7 @@ const EXPECTED: Record<FlagName, string> = {
   tls: "CERT.pem,KEY.pem",
   config: "a YAML config FILE",
   workers: WORKERS_EXPECTED,
+  "max-conns": MAX_CONNS_EXPECTED,
   "print-config": "no value",
   "admin-token": "a non-empty token",
   "admin-token-file": "a FILE whose first line is the admin token",
@@ -241,6 +248,18 @@ function oneOf<T extends string>(flag: FlagName, text: string | undefined, allow
   throw new CliError(`--${flag}: expected ${EXPECTED[flag]}; got ${q(text)}`);
 }
 
+/** `--retry-on conn-failure,empty-response` (kept in RETRY_ON's order, as YAML keeps it), or `none`. */
+function retryOnList(text: string): RetryOn[] {
+  if (text === "none") return [];
+  const words = text.split(",").map((w) => w.trim());
+  for (const w of words) {
+    if (!(RETRY_ON as readonly string[]).includes(w)) {
+      throw new CliError(`--retry-on: expected ${EXPECTED["retry-on"]}; got ${q(w)}`);
+    }
+  }
+  return RETRY_ON.filter((w) => words.includes(w));
+}
+
 function duration(flag: FlagName, text: string | undefined, dflt: number, allowZero = false): number {
   if (text === undefined) return dflt;
   const ms = forFlag(flag, () => parseDuration(text));
@@ -304,6 +323,7 @@ function buildConfig(v: Values, base: Config | null): Config {
     sendProxy: v["proxy-protocol"] === undefined
       ? undefined
       : oneOf("proxy-protocol", v["proxy-protocol"], ["v1", "v2"] as const, "v1"),
+    retryOn: v["retry-on"] === undefined ? undefined : retryOnList(v["retry-on"]),
   };
 
   const nodes = new Map(Object.entries(base?.nodes ?? {}));
@@ -363,6 +383,7 @@ function buildConfig(v: Values, base: Config | null): Config {
     const fromFlags = !base || flagPools.has(p.name) || !Object.hasOwn(base.pools, p.name);
     if (poolFlags.strategy !== undefined) p.strategy = poolFlags.strategy;
     if (poolFlags.sendProxy !== undefined) p.sendProxy = poolFlags.sendProxy;
+    if (poolFlags.retryOn !== undefined) p.retryOn = [...poolFlags.retryOn];
     if (fallback !== undefined) p.fallback = [...fallback];
     if (fromFlags || spec || v["health-interval"] || v["health-timeout"] || v.rise || v.fall) {
       p.health = poolFlags.health(p.health);
@@ -436,6 +457,7 @@ function buildConfig(v: Values, base: Config | null): Config {
     resolver,
     tls,
     workers: v.workers === undefined ? (base?.workers ?? null) : parseWorkers(v.workers),
+    maxConns: v["max-conns"] === undefined ? (base?.maxConns ?? null) : parseMaxConns(v["max-conns"]),
   };
 }
 
@@ -498,6 +520,12 @@ function buildListeners(
   }
   if (acceptProxy) for (const l of listeners) l.acceptProxy = [...acceptProxy];
   return listeners;
+}
+
+/** `--max-conns N` or `--max-conns auto` (derived from the open-file limit). */
+function parseMaxConns(text: string): number | null {
+  if (text === "auto") return null;
+  return integer("max-conns", text, 0, 1, Number.MAX_SAFE_INTEGER);
 }
 
 /** `--workers N` or `--workers auto`. */

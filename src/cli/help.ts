@@ -39,6 +39,11 @@ Balancing and health:
   --health-timeout DUR     Time a health check may take. Default: 1s
   --rise N                 Passed checks before a target is up (1..100). Default: 2
   --fall N                 Failed checks before a target is down (1..100). Default: 3
+  --retry-on LIST          Failures that send a request on to another target:
+                           conn-failure (a failed connect), empty-response and
+                           response-timeout (HTTP: an idempotent request without a
+                           body, before any response byte; once), comma-separated,
+                           or none. Default: conn-failure
 
 Timeouts:
   --connect-timeout DUR    Time to connect to a target. Default: 5s
@@ -81,6 +86,9 @@ Operations:
   --workers N|auto         Processes serving the listeners, each with its own
                            SO_REUSEPORT socket; 1 is a single event loop.
                            Default: auto (one per CPU)
+  --max-conns N|auto       Client connections each process serves at once; more wait
+                           (Deno: in the listen queue) or are closed unread (Bun).
+                           Default: auto, (open-file limit - reserve) / 2
   --status ADDR|off        Status endpoint, HOST:PORT, :PORT or [IPv6]:PORT.
                            Default: 127.0.0.1:9901
   --admin-token TOKEN      Required as 'Authorization: Bearer TOKEN' for POST /reload.

@@ -4,6 +4,7 @@
  * stderr, which workers share with the primary.
  */
 import type { SharedHealth } from "../health/registry.ts";
+import type { PassiveKind } from "../config/model.ts";
 import type { StatusSnapshot } from "../control/snapshot.ts";
 
 /** The environment variable that makes a started vane a worker, and its number. */
@@ -23,5 +24,5 @@ export type FromWorker =
   | { type: "failed"; error: string }
   | { type: "reloaded"; id: number; ok: boolean; errors: string[] }
   | { type: "snapshot"; id: number; snapshot: StatusSnapshot }
-  /** A connect while forwarding failed (error) or worked again (null). */
-  | { type: "passive"; id: string; error: string | null };
+  /** Something failed while forwarding (error, of kind), or after failures a connect worked or a target answered (null). */
+  | { type: "passive"; id: string; error: string | null; kind: PassiveKind | "answer" };

@@ -75,7 +75,7 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
   const shared = () => registry.all().map((e) => registry.share(e));
   const configText = () => {
     const { config, listeners } = deps.current();
-    return workerConfigText(config, listeners);
+    return workerConfigText(config, listeners, { udp: rt.udpReusePort });
   };
 
   // Verdicts are batched per turn of the event loop: a round of checks is one message.
@@ -112,8 +112,8 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
         // The primary keeps the count and decides; everyone hears the verdict.
         const e = registry.byId(m.id);
         if (!e) return;
-        if (m.error === null) registry.passiveSuccess(e);
-        else registry.passiveFailure(e, m.error);
+        if (m.error === null) registry.passiveSuccess(e, m.kind === "answer");
+        else registry.passiveFailure(e, m.error, m.kind === "answer" ? "connect" : m.kind);
         return;
       }
       case "snapshot":

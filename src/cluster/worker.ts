@@ -65,7 +65,7 @@ export function runWorker(rt: Runtime): void {
             },
           },
         });
-        vane.registry.hooks.passive = (e, error) => channel.send({ type: "passive", id: e.id, error });
+        vane.registry.hooks.passive = (e, error, kind) => channel.send({ type: "passive", id: e.id, error, kind });
         try {
           await vane.start();
         } catch (err) {

@@ -34,3 +34,12 @@ export function parseDuration(text: string): number {
   }
   return ms;
 }
+
+/** The largest exact unit: 90000 -> "90s", 120000 -> "2m", 1500 -> "1500ms" (what parseDuration reads back). */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return "0s";
+  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1_000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

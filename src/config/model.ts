@@ -40,15 +40,39 @@ export interface PoolConfig {
   /** PROXY protocol header sent to this pool's targets first, or null for none. */
   sendProxy: "v1" | "v2" | null;
   passive: PassiveConfig;
+  /**
+   * Which failures send a request on to another target (HAProxy's `retry-on`):
+   * `conn-failure` (a connect that failed: the next target, for TCP and HTTP alike),
+   * `empty-response` and `response-timeout` (HTTP: an idempotent request without a
+   * body whose target closed, or said nothing within the upstream timeout, before any
+   * response byte; once, on another target). Empty: never.
+   */
+  retryOn: RetryOn[];
 }
 
 /**
- * Passive health: connects that fail while forwarding. `failures` in a row take the target out
- * until checks bring it back (with `check: none`, for one interval); 0 turns it off.
+ * Passive health: failures seen while forwarding. `failures` in a row of the kinds in
+ * `on` take the target out until checks bring it back (with `check: none`, for one
+ * interval); 0 turns it off.
  */
 export interface PassiveConfig {
   failures: number;
+  on: PassiveKind[];
 }
+
+/**
+ * What can fail while forwarding: the connect (refused, unreachable, connect timeout);
+ * the wait for a response head (HTTP: none within the upstream timeout); or the
+ * connection, closed or reset before a response head came (HTTP).
+ */
+export type PassiveKind = "connect" | "timeout" | "reset";
+export const PASSIVE_KINDS: readonly PassiveKind[] = ["connect", "timeout", "reset"];
+
+/** HAProxy's `retry-on` keywords that vane knows (see `PoolConfig.retryOn`). */
+export type RetryOn = "conn-failure" | "empty-response" | "response-timeout";
+export const RETRY_ON: readonly RetryOn[] = ["conn-failure", "empty-response", "response-timeout"];
+/** HAProxy's default: only a failed connect goes on to the next target. */
+export const DEFAULT_RETRY_ON: readonly RetryOn[] = ["conn-failure"];
 
 /**
  * What a CLI route matches on (`--route MATCH=TARGETS`). Routes exist only on the
@@ -243,6 +267,12 @@ export interface Config {
    * one per CPU. The executable reads it; an embedded vane is always one event loop.
    */
   workers: number | null;
+  /**
+   * Client connections one process serves at once (HAProxy's `maxconn`); null means
+   * derived from its open-file limit (src/connection-limit.ts). Per process: each
+   * worker has its own descriptors and its own count.
+   */
+  maxConns: number | null;
 }
 
 /**
@@ -269,6 +299,7 @@ export const PARTIAL_HEADS_EXPECTED = "an integer 0 or more (0: no limit)";
 /** The most workers a config may ask for. */
 export const MAX_WORKERS = 64;
 export const WORKERS_EXPECTED = `auto or an integer 1..${MAX_WORKERS}`;
+export const MAX_CONNS_EXPECTED = "auto or an integer 1 or more (client connections per process)";
 
 export interface ControlConfig {
   /** Status endpoint address, or null when off. */
@@ -282,7 +313,8 @@ export interface ControlConfig {
   tokenFile?: string;
 }
 
-export const DEFAULT_PASSIVE: PassiveConfig = { failures: 1 };
+/** Every kind counts, as nginx's `max_fails` counts `error` and `timeout` (its default is 1 too). */
+export const DEFAULT_PASSIVE: PassiveConfig = { failures: 1, on: [...PASSIVE_KINDS] };
 
 export const DEFAULT_HEALTH: HealthConfig = {
   check: "tcp",
@@ -312,6 +344,7 @@ export function defaultPool(name: string, targets: TargetSpec[]): PoolConfig {
     fallback: [],
     health: { ...DEFAULT_HEALTH },
     sendProxy: null,
-    passive: { ...DEFAULT_PASSIVE },
+    passive: { ...DEFAULT_PASSIVE, on: [...DEFAULT_PASSIVE.on] },
+    retryOn: [...DEFAULT_RETRY_ON],
   };
 }

@@ -5,6 +5,7 @@
  */
 import { stringify } from "yaml";
 import { DEFAULT_EXPECT } from "../health/http-check.ts";
+import { formatDuration } from "./duration.ts";
 import type {
   Action,
   Condition,
@@ -63,17 +64,11 @@ export function configToDocument(config: Config): Record<string, unknown> {
   };
   if (config.resolver) doc.resolver = hostPort(config.resolver);
   doc.workers = config.workers ?? "auto";
+  doc["max-conns"] = config.maxConns ?? "auto";
   return doc;
 }
 
-/** The largest exact unit: 90000 -> "90s", 120000 -> "2m", 1500 -> "1500ms". */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return "0s";
-  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1_000]] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
+export { formatDuration };
 
 function hostPort({ host, port }: { host: string; port: number }): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
@@ -93,7 +88,8 @@ function poolDoc(p: PoolConfig): Record<string, unknown> {
     strategy: p.strategy,
     fallback: p.fallback.map(targetText),
     health: healthDoc(p.health),
-    passive: { failures: p.passive.failures },
+    passive: { failures: p.passive.failures, on: [...p.passive.on] },
+    "retry-on": p.retryOn.length > 0 ? [...p.retryOn] : "none",
     "proxy-protocol": p.sendProxy ?? "off",
   };
 }

@@ -25,7 +25,7 @@ import {
 import { isPoolName, isValidName, parseBindAddress, POOL_NAME_EXPECTED, parseHostPort, parseIp, parseListen, q } from "./target.ts";
 import { checkNamed, readPool } from "./yaml-pools.ts";
 import { uncheckUdpPools } from "./udp-pools.ts";
-import { defaultPool, MAX_WORKERS, WORKERS_EXPECTED } from "./model.ts";
+import { defaultPool, MAX_CONNS_EXPECTED, MAX_WORKERS, WORKERS_EXPECTED } from "./model.ts";
 import { type FlowState, readFlow, readTlsList } from "./yaml-flow.ts";
 import { type ConfigIssue, type Entry, index, Reader } from "./yaml-reader.ts";
 
@@ -38,7 +38,19 @@ export interface LoadOptions {
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
 
-const TOP_KEYS = ["listeners", "pools", "nodes", "control", "timeouts", "http", "log", "tls", "resolver", "workers"];
+const TOP_KEYS = [
+  "listeners",
+  "pools",
+  "nodes",
+  "control",
+  "timeouts",
+  "http",
+  "log",
+  "tls",
+  "resolver",
+  "workers",
+  "max-conns",
+];
 const LISTENER_KEYS = ["listen", "accept-proxy", "tls", "flow"];
 const TIMEOUT_KEYS: ReadonlyArray<readonly [string, keyof TimeoutsConfig]> = [
   ["connect", "connectMs"],
@@ -126,6 +138,7 @@ function readConfig(r: Reader, node: Node, functions: ReadonlySet<string>): Conf
     tls: tls ?? [],
     resolver: readResolver(r, e.get("resolver")),
     workers: readWorkers(r, e.get("workers")),
+    maxConns: readMaxConns(r, e.get("max-conns")),
   };
 }
 
@@ -336,6 +349,15 @@ function readWorkers(r: Reader, entry: Entry | undefined): number | null {
     return v.value as number;
   }
   return r.fail(v, entry.path, WORKERS_EXPECTED) ?? null;
+}
+
+/** `max-conns: N` or `max-conns: auto` (derived from the open-file limit, the default). */
+function readMaxConns(r: Reader, entry: Entry | undefined): number | null {
+  if (!entry) return null;
+  const v = entry.value;
+  if (isScalar(v) && v.value === "auto") return null;
+  if (isScalar(v) && Number.isSafeInteger(v.value) && (v.value as number) >= 1) return v.value as number;
+  return r.fail(v, entry.path, MAX_CONNS_EXPECTED) ?? null;
 }
 
 /** A DNS server as IP:PORT (it cannot itself need DNS); null or absent: the system's. */

@@ -10,8 +10,11 @@ import {
   DEFAULT_HEALTH,
   DEFAULT_PASSIVE,
   type HealthConfig,
+  PASSIVE_KINDS,
   type PassiveConfig,
   type PoolConfig,
+  RETRY_ON,
+  type RetryOn,
   STRATEGIES,
   type TargetSpec,
 } from "./model.ts";
@@ -19,7 +22,7 @@ import { undefinedMessage } from "./suggest.ts";
 import { MAX_WEIGHT, parseTarget, parseTargetList, q, TARGET_EXPECTED } from "./target.ts";
 import { index, join, type Reader } from "./yaml-reader.ts";
 
-export const POOL_KEYS = ["targets", "strategy", "fallback", "health", "passive", "proxy-protocol"];
+export const POOL_KEYS = ["targets", "strategy", "fallback", "health", "passive", "retry-on", "proxy-protocol"];
 const HEALTH_KEYS = ["check", "path", "expect", "interval", "timeout", "rise", "fall"];
 const HEALTH_CHECKS = ["tcp", "http", "none"] as const;
 const PROXY_PROTOCOLS = ["v1", "v2", "off"] as const;
@@ -51,6 +54,7 @@ export function readPool(
     else if (key === "fallback") pool.fallback = readTargets(r, value, p, nodes, true) ?? [];
     else if (key === "health") pool.health = readHealth(r, value, p) ?? pool.health;
     else if (key === "passive") pool.passive = readPassive(r, value, p) ?? pool.passive;
+    else if (key === "retry-on") pool.retryOn = readRetryOn(r, value, p) ?? pool.retryOn;
     else if (key === "proxy-protocol") {
       const v = r.keyword(value, p, PROXY_PROTOCOLS);
       pool.sendProxy = v === "v1" || v === "v2" ? v : null;
@@ -157,13 +161,51 @@ function readHealth(r: Reader, node: Node, path: string): HealthConfig | undefin
   return h;
 }
 
-/** `{failures: N}` (0 = off) or `off`. */
+/** `{failures: N, on: [connect, timeout, reset]}` (0 = off; each key optional) or `off`. */
 function readPassive(r: Reader, node: Node, path: string): PassiveConfig | undefined {
-  if (isScalar(node) && node.value === "off") return { failures: 0 };
-  const e = r.entries(node, path, "{failures: N} or off", ["failures"]);
+  if (isScalar(node) && node.value === "off") return { failures: 0, on: [...DEFAULT_PASSIVE.on] };
+  const e = r.entries(node, path, "{failures: N, on: [...]} or off", ["failures", "on"]);
   if (!e) return undefined;
   const f = e.get("failures");
-  return { failures: f ? r.int(f.value, join(path, "failures"), 0, 100) ?? 0 : DEFAULT_PASSIVE.failures };
+  const o = e.get("on");
+  const on = o ? wordSet(r, o.value, o.path, PASSIVE_KINDS, "none") : [...DEFAULT_PASSIVE.on];
+  return {
+    failures: f ? r.int(f.value, join(path, "failures"), 0, 100) ?? 0 : DEFAULT_PASSIVE.failures,
+    on: on ?? [...DEFAULT_PASSIVE.on],
+  };
+}
+
+/** `retry-on: [conn-failure, empty-response, response-timeout]`, one of them alone, or `none`. */
+function readRetryOn(r: Reader, node: Node, path: string): RetryOn[] | undefined {
+  return wordSet(r, node, path, RETRY_ON, "none");
+}
+
+/**
+ * A list of keywords from `words`, each at most once, kept in `words`' order (so that
+ * printing gives one form); or one keyword alone, or `none` for the empty list.
+ */
+function wordSet<T extends string>(
+  r: Reader,
+  node: Node,
+  path: string,
+  words: readonly T[],
+  none: string,
+): T[] | undefined {
+  const expected = `a list of ${words.join(", ")}, or ${none}`;
+  const one = isScalar(node) && typeof node.value === "string" ? node.value : undefined;
+  if (one === none) return [];
+  if (one !== undefined && (words as readonly string[]).includes(one)) return [one as T];
+  const items = r.list(node, path, expected);
+  if (!items) return undefined;
+  const got = new Set<string>();
+  for (const [i, n] of items.entries()) {
+    const v = isScalar(n) ? n.value : undefined;
+    if (typeof v !== "string" || !(words as readonly string[]).includes(v)) {
+      return r.error(n, index(path, i), `expected one of ${words.join(", ")}; got ${JSON.stringify(v ?? null)}`);
+    }
+    got.add(v);
+  }
+  return words.filter((w) => got.has(w));
 }
 
 /** parseHealthSpec knows what a safe request path is; its message speaks of the CLI form, so ask it yes or no. */

@@ -46,11 +46,12 @@ function toStatusBody(s: StatusSnapshot): StatusBody {
     config: { generation: s.config.generation, loadedAt: s.config.loadedAt },
     listeners: s.listeners.map(({ listen, protocol, address, flow }) => ({ listen, protocol, address, flow })),
     pools,
-    workers: s.workers.map(({ worker, pid, connections, open, silent }) => ({
+    workers: s.workers.map(({ worker, pid, connections, open, datagrams, silent }) => ({
       worker,
       pid,
       connections,
       open,
+      ...(datagrams !== undefined ? { datagrams } : {}),
       ...(silent ? { silent } : {}),
     })),
   };

@@ -129,6 +129,14 @@ export function formatMetrics(s: StatusSnapshot): string {
       samples: (s.workers ?? []).map((w) => ({ labels: { worker: String(w.worker) }, value: w.connections })),
     },
     {
+      name: "vane_worker_datagrams_total",
+      help: "UDP datagrams received from clients, by worker process.",
+      type: "counter",
+      samples: (s.workers ?? []).flatMap((w) =>
+        w.datagrams === undefined ? [] : [{ labels: { worker: String(w.worker) }, value: w.datagrams }]
+      ),
+    },
+    {
       name: "vane_worker_open_connections",
       help: "TCP connections open now, by worker process.",
       type: "gauge",

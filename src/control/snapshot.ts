@@ -57,6 +57,8 @@ export interface WorkerStatus {
   /** TCP connections accepted since the worker started, and open now. */
   connections: number;
   open: number;
+  /** UDP datagrams received from clients since the worker started (absent: no UDP listener). */
+  datagrams?: number;
   /** Set when the worker did not answer in time (its numbers are missing). */
   silent?: boolean;
 }

@@ -18,6 +18,7 @@ import { type FlowInput, pluginKeysOf, type Scope } from "./input.ts";
 import { type FlowFunction, type PluginAnswer, PluginClient } from "./plugin.ts";
 import { TokenBuckets } from "./rate-limit.ts";
 import { compileTemplate, type Template } from "./template.ts";
+import { limited } from "../telemetry/log-limit.ts";
 
 export type { FlowFunction, PluginAnswer } from "./plugin.ts";
 export type { FlowInput, KeyValue } from "./input.ts";
@@ -128,7 +129,9 @@ export function compileFlow(rules: Rule[], deps: FlowDeps): CompiledFlow {
   const failed = (e: unknown): FlowResult => {
     // A bug or a throwing input, not a plugin failure (those are handled where they
     // happen): closing is safer than guessing a route.
-    deps.log.error("flow evaluation failed; aborting", { error: e instanceof Error ? e.message : String(e) });
+    limited(deps.log).error("flow evaluation failed; aborting", null, {
+      error: e instanceof Error ? e.message : String(e),
+    });
     return { outcome: ABORT, request: [], response: [] };
   };
 

@@ -1,6 +1,7 @@
 /**
  * One `plugin` action's client: dispatch to the http, command or function kind under
- * one deadline, answer validation, a circuit breaker, and rate-limited warnings.
+ * one deadline, answer validation, a circuit breaker, and warnings limited per plugin
+ * (telemetry/log-limit.ts).
  *
  * The breaker: after `failures` failures in a row the plugin is not asked for
  * `quietMs`, and every evaluation meanwhile takes the failure path at once (a plugin
@@ -11,6 +12,7 @@
  */
 import type { PluginSpec } from "../config/model.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import { limited } from "../telemetry/log-limit.ts";
 import { type PluginAnswer, toAnswer } from "./plugin-answer.ts";
 import { askCommand } from "./plugin-command.ts";
 import { askHttp } from "./plugin-http.ts";
@@ -36,9 +38,6 @@ export interface PluginDeps {
   now: () => number;
 }
 
-/** At most one failure warning per plugin per this many ms; the rest are counted into the next. */
-const WARN_EVERY_MS = 1000;
-
 export function describePlugin(spec: PluginSpec): string {
   switch (spec.kind) {
     case "http":
@@ -56,8 +55,6 @@ export class PluginClient {
   /** While open: the clock time at which a trial may go. */
   #openUntil: number | null = null;
   #trialOut = false;
-  #lastWarnAt = -Infinity;
-  #suppressed = 0;
 
   constructor(readonly options: PluginOptions, private readonly deps: PluginDeps) {
     this.name = describePlugin(options.spec);
@@ -146,21 +143,12 @@ export class PluginClient {
         plugin: this.name,
         reason,
       });
-      this.#lastWarnAt = this.deps.now();
     } else {
       this.#warn("plugin failed", reason);
     }
   }
 
   #warn(msg: string, reason: string): void {
-    const now = this.deps.now();
-    if (now - this.#lastWarnAt < WARN_EVERY_MS) {
-      this.#suppressed++;
-      return;
-    }
-    this.#lastWarnAt = now;
-    const suppressed = this.#suppressed || undefined;
-    this.#suppressed = 0;
-    this.deps.log.warn(msg, { plugin: this.name, reason, suppressed });
+    limited(this.deps.log).warn(msg, "plugin", { plugin: this.name, reason });
   }
 }

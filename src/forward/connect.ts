@@ -7,6 +7,7 @@ import type { Runtime, TcpConn } from "../runtime/types.ts";
 import type { Pick, Pool } from "../balance/pool.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import { errorText } from "../health/tcp-check.ts";
+import { localErrorCode } from "../health/local-error.ts";
 import { formatAddress } from "../resolve/address.ts";
 
 export interface Upstream {
@@ -34,15 +35,18 @@ export function connectToPool(
   registry: HealthRegistry,
   connectTimeoutMs: number,
   reuse?: (entry: TargetHealth) => TcpConn | null,
+  /** Targets not to pick (an HTTP request retried elsewhere after its target failed it). */
+  exclude?: ReadonlySet<TargetHealth>,
 ): ConnectOutcome | Promise<ConnectOutcome> {
-  const first = pool.pick();
-  if (first === null) return { ok: false, reason: NONE_ALIVE, attempts: 0 };
+  const first = pool.pick(exclude);
+  if (first === null) return { ok: false, reason: exclude ? NONE_OTHER : NONE_ALIVE, attempts: 0 };
   const idle = reuse?.(first.entry);
   if (idle) return reused(first, idle, 1);
-  return connectFrom(rt, pool, registry, connectTimeoutMs, reuse, first);
+  return connectFrom(rt, pool, registry, connectTimeoutMs, reuse, first, exclude);
 }
 
 const NONE_ALIVE = "no target is alive in the pool or its fallback";
+const NONE_OTHER = "no other target is alive in the pool or its fallback";
 
 function reused(pick: Pick, conn: TcpConn, attempts: number): ConnectOutcome {
   const address = pick.entry.address ?? pick.entry.key;
@@ -57,12 +61,17 @@ async function connectFrom(
   connectTimeoutMs: number,
   reuse: ((entry: TargetHealth) => TcpConn | null) | undefined,
   first: Pick,
+  exclude: ReadonlySet<TargetHealth> | undefined,
 ): Promise<ConnectOutcome> {
   // Made at the first failure: most connections never need it.
   let failed: Set<TargetHealth> | null = null;
   let attempts = 0;
   let lastError = "";
-  const limit = Math.min(MAX_ATTEMPTS, pool.primary.length + pool.fallback.length);
+  // Without `retry-on: conn-failure`, a failed connect is the client's answer (HAProxy's `retry-on none`).
+  const limit = pool.config.retryOn.includes("conn-failure")
+    ? Math.min(MAX_ATTEMPTS, pool.primary.length + pool.fallback.length)
+    : 1;
+  if (exclude) failed = new Set(exclude);
   for (let pick: Pick | null = first; pick !== null; pick = attempts < limit ? pool.pick(failed!) : null) {
     attempts++;
     const idle = pick === first ? null : reuse?.(pick.entry);
@@ -80,6 +89,12 @@ async function connectFrom(
         return { ok: true, upstream: { conn, entry, address, reused: false }, attempts };
       } catch (err) {
         error = errorText(err);
+        // This host is short of descriptors or ports: not the target's fault, and the
+        // next target would fare no better.
+        if (localErrorCode(err) !== null) {
+          registry.localFailure(entry, error);
+          return { ok: false, reason: `${entry.key}: ${error}`, attempts };
+        }
       }
     }
     (failed ??= new Set()).add(entry);

@@ -5,10 +5,11 @@
  * ends after `idleMs` without a datagram either way; one sweep timer finds those,
  * instead of a timer reset on every datagram.
  */
-import type { Runtime, SocketAddress, UdpSocket } from "../runtime/types.ts";
+import type { Runtime, SocketAddress, UdpBindOptions, UdpSocket } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { formatAddress } from "../resolve/address.ts";
 import { runtime } from "../runtime/mod.ts";
+import { limited } from "../telemetry/log-limit.ts";
 
 export interface UdpTarget {
   /** The target's name in logs (a pool entry's key). */
@@ -30,10 +31,21 @@ export interface UdpForwarderOptions {
   maxPendingDatagrams?: number;
 }
 
+/**
+ * SO_RCVBUF asked for a listening socket. The kernel charges each queued datagram its
+ * buffer's true size (about 1 KiB even for a small one), so the usual default of
+ * 208 KiB holds a couple of hundred: one busy moment of the event loop. Linux grants
+ * at most net.core.rmem_max.
+ */
+export const UDP_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
+/**
+ * A session's upstream socket asks for the same buffer: with a big queue in front of
+ * the listener alone, an overloaded event loop keeps taking new datagrams in while the
+ * replies overflow the sessions' small default queues (work done, then lost).
+ */
+const SESSION_BIND = { receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES };
 const DEFAULT_MAX_SESSIONS = 10_000;
 const DEFAULT_MAX_PENDING = 64;
-/** At most one line per reason per this interval: a flood must not flood the log. */
-const DROP_LOG_INTERVAL_MS = 1000;
 
 interface Session {
   readonly client: SocketAddress;
@@ -48,15 +60,28 @@ interface Session {
 
 type DropReason = "no target" | "too many sessions" | "bind failed";
 
+/**
+ * One message per reason, limited per listener (telemetry/log-limit.ts): a flood of
+ * datagrams must not flood the log.
+ */
+const DROP_MESSAGES: Record<DropReason, string> = {
+  "no target": "udp datagram dropped: no target",
+  "too many sessions": "udp datagram dropped: too many sessions",
+  "bind failed": "udp datagram dropped: bind failed",
+};
+
 export class UdpForwarder {
   bytesUpstream = 0;
   bytesDownstream = 0;
+  /** Datagrams received from clients, dropped or not. */
+  datagramsFromClients = 0;
   datagramsDropped = 0;
   readonly #listener: UdpSocket;
   readonly #opts: Required<UdpForwarderOptions>;
   readonly #sessions = new Map<string, Session>();
   readonly #sweep: ReturnType<typeof setInterval>;
-  readonly #lastDropLog = new Map<DropReason, { at: number; suppressed: number }>();
+  /** The listening address, the key of the drop lines' limit. */
+  readonly #listenerName: string;
   #closed = false;
 
   /**
@@ -65,6 +90,7 @@ export class UdpForwarder {
    */
   constructor(listener: UdpSocket, opts: UdpForwarderOptions) {
     this.#listener = listener;
+    this.#listenerName = formatAddress(listener.addr.hostname, listener.addr.port);
     this.#opts = {
       ...opts,
       // `??`, not spread defaults: an option passed as undefined still gets its default.
@@ -83,6 +109,7 @@ export class UdpForwarder {
   /** A datagram from a client, as received on the listening socket. */
   fromClient(data: Uint8Array, from: SocketAddress): void {
     if (this.#closed) return;
+    this.datagramsFromClients++;
     const id = formatAddress(from.hostname, from.port);
     let session = this.#sessions.get(id);
     if (!session) {
@@ -130,7 +157,7 @@ export class UdpForwarder {
     // Bind on the wildcard of the target's family: the kernel picks the source address
     // that routes to it, and the port is this session's alone.
     const any = target.address.includes(":") ? "::" : "0.0.0.0";
-    this.#opts.bindUdp({ hostname: any, port: 0 }, (data, from) => this.#fromTarget(session, data, from))
+    this.#opts.bindUdp({ hostname: any, port: 0 }, (data, from) => this.#fromTarget(session, data, from), SESSION_BIND)
       .then((upstream) => {
         if (session.closed) return upstream.close();
         session.upstream = upstream;
@@ -177,14 +204,7 @@ export class UdpForwarder {
 
   #drop(reason: DropReason, fields: Record<string, string | number>): void {
     this.datagramsDropped++;
-    const now = performance.now();
-    const last = this.#lastDropLog.get(reason);
-    if (last && now - last.at < DROP_LOG_INTERVAL_MS) {
-      last.suppressed++;
-      return;
-    }
-    this.#opts.logger.warn(`udp datagram dropped: ${reason}`, { ...fields, suppressed: last?.suppressed ?? 0 });
-    this.#lastDropLog.set(reason, { at: now, suppressed: 0 });
+    limited(this.#opts.logger).warn(DROP_MESSAGES[reason], "listener", { listener: this.#listenerName, ...fields });
   }
 }
 
@@ -201,12 +221,13 @@ function sameHost(a: string, b: string): boolean {
 export async function listenUdp(
   addr: SocketAddress,
   opts: UdpForwarderOptions,
+  bindOptions?: UdpBindOptions,
 ): Promise<{ socket: UdpSocket; forwarder: UdpForwarder }> {
   let forwarder: UdpForwarder | null = null;
   // A datagram in the instant between bind and construction has no session to go to;
   // dropping it is what UDP allows.
-  const bind = opts.bindUdp ?? ((a, onMessage) => runtime().bindUdp(a, onMessage));
-  const socket = await bind(addr, (data, from) => forwarder?.fromClient(data, from));
+  const bind = opts.bindUdp ?? ((a, onMessage, o) => runtime().bindUdp(a, onMessage, o));
+  const socket = await bind(addr, (data, from) => forwarder?.fromClient(data, from), bindOptions);
   forwarder = new UdpForwarder(socket, opts);
   return { socket, forwarder };
 }

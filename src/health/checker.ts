@@ -7,6 +7,7 @@ import type { Runtime } from "../runtime/types.ts";
 import type { TargetResolver } from "../resolve/resolver.ts";
 import type { HealthRegistry, TargetHealth } from "./registry.ts";
 import { tcpCheck } from "./tcp-check.ts";
+import { localErrorCode } from "./local-error.ts";
 import { DEFAULT_EXPECT, httpCheck } from "./http-check.ts";
 import type { TargetSpec } from "../config/model.ts";
 
@@ -51,6 +52,8 @@ export class HealthChecker {
         const outcome = await this.#check(e);
         if (this.#stopped) return;
         if (outcome.ok) this.registry.success(e, outcome.latencyMs);
+        // Out of descriptors here says nothing about the target (health/local-error.ts).
+        else if (localErrorCode(outcome.error) !== null) this.registry.localFailure(e, outcome.error);
         else this.registry.failure(e, outcome.error);
       } catch (err) {
         // A check that throws is a failed check, never the end of the checking.

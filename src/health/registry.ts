@@ -4,9 +4,16 @@
  * (its primary set or its fallback), so the same address in two pools is judged
  * separately, as its pools' checks may differ.
  */
-import { DEFAULT_PASSIVE, type HealthConfig, type PassiveConfig, type TargetSpec } from "../config/model.ts";
+import {
+  DEFAULT_PASSIVE,
+  type HealthConfig,
+  type PassiveConfig,
+  type PassiveKind,
+  type TargetSpec,
+} from "../config/model.ts";
 import type { Candidate } from "../balance/strategy.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import { limited } from "../telemetry/log-limit.ts";
 
 export type TargetRole = "primary" | "fallback";
 
@@ -41,8 +48,13 @@ export class TargetHealth implements Candidate {
   totalConnections = 0;
   /** With active checks off, a passive failure benches the target until then. */
   benchedUntil = 0;
-  /** Failures seen while forwarding, in a row; reset by any success. */
+  /** Failures seen while forwarding, in a row (of the kinds the pool counts); reset by a success. */
   passiveFailures = 0;
+  /**
+   * The run holds a failure after a connect that worked (a timeout or a reset): only
+   * an answer ends it, not the next connect (a hung target accepts every one).
+   */
+  passiveAfterConnect = false;
 
   constructor(
     readonly pool: string,
@@ -75,8 +87,11 @@ export class TargetHealth implements Candidate {
 export interface HealthHooks {
   /** An entry's verdict, latency or error changed (checks or passive failures). */
   changed?(e: TargetHealth): void;
-  /** A connect while forwarding failed (error) or worked after failures (null). */
-  passive?(e: TargetHealth, error: string | null): void;
+  /**
+   * Something failed while forwarding (`error`, of `kind`), or after failures a connect
+   * worked (null, "connect") or a target answered (null, "answer").
+   */
+  passive?(e: TargetHealth, error: string | null, kind: PassiveKind | "answer"): void;
 }
 
 export class HealthRegistry {
@@ -141,10 +156,16 @@ export class HealthRegistry {
     this.hooks.changed?.(e);
   }
 
-  /** A connection while forwarding worked: the passive run starts over. */
-  passiveSuccess(e: TargetHealth): void {
-    if (e.passiveFailures > 0) this.hooks.passive?.(e, null);
+  /**
+   * A connect while forwarding worked, or (`answered`) an HTTP target sent a response
+   * head: the passive run starts over; a run with a timeout or reset in it only on an
+   * answer. Called per request: the usual case is one comparison.
+   */
+  passiveSuccess(e: TargetHealth, answered = false): void {
+    if (e.passiveFailures === 0 || (e.passiveAfterConnect && !answered)) return;
+    this.hooks.passive?.(e, null, answered ? "answer" : "connect");
     e.passiveFailures = 0;
+    e.passiveAfterConnect = false;
   }
 
   success(e: TargetHealth, latencyMs: number): void {
@@ -167,27 +188,33 @@ export class HealthRegistry {
   }
 
   /**
-   * A connect failed while forwarding. After `passive.failures` in a row (default 1)
-   * the target is taken out at once (HAProxy's `on-error mark-down`), since clients
+   * Something failed while forwarding: a connect (`kind` "connect"), or an HTTP target
+   * that said nothing within the upstream timeout ("timeout") or closed before a
+   * response head ("reset"). It is the target's `lastError` either way; it counts when
+   * the pool's `passive.on` names its kind. After `passive.failures` in a row (default
+   * 1) the target is taken out at once (HAProxy's `on-error mark-down`), since clients
    * just paid for it; checks bring it back. 0 turns passive health off.
    */
-  passiveFailure(e: TargetHealth, error: string): void {
+  passiveFailure(e: TargetHealth, error: string, kind: PassiveKind = "connect"): void {
     const wasAlive = e.alive(this.now());
-    this.hooks.passive?.(e, error);
+    this.hooks.passive?.(e, error, kind);
     e.lastError = error;
+    if (!e.passive.on.includes(kind)) return;
     e.passiveFailures++;
+    if (kind !== "connect") e.passiveAfterConnect = true;
     if (e.passive.failures === 0 || e.passiveFailures < e.passive.failures) return;
     // The run is spent on this verdict; the next one counts afresh.
     e.passiveFailures = 0;
+    e.passiveAfterConnect = false;
     e.successes = 0;
     e.failures = Math.max(e.failures + 1, e.health.fall);
     if (e.health.check === "none") {
       // No checks to bring it back: the bench runs out by itself, so each bench of a
       // target that was in service is its own transition to log.
       e.benchedUntil = this.now() + e.health.intervalMs;
-      if (wasAlive) this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: `connect failed: ${error}` });
+      if (wasAlive) this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: passiveReason(error, kind) });
     } else {
-      this.#transition(e, false, `connect failed: ${error}`);
+      this.#transition(e, false, passiveReason(error, kind));
     }
     this.hooks.changed?.(e);
   }
@@ -216,10 +243,28 @@ export class HealthRegistry {
     };
   }
 
+  /**
+   * A connect or check to `e` failed on this host (health/local-error.ts: out of
+   * descriptors, ports or buffers): it does not count against the target, and its
+   * lastError stays. Logged at once, then counted per target (telemetry/log-limit.ts).
+   */
+  localFailure(e: TargetHealth, error: string): void {
+    limited(this.log).error("connect failed on this host, not counted against the target", "target", {
+      pool: e.pool,
+      target: e.key,
+      error,
+    });
+  }
+
   #transition(e: TargetHealth, up: boolean, reason: string): void {
     if (e.up === up) return;
     e.up = up;
     if (up) this.log.info("target up", { pool: e.pool, role: e.role, target: e.key, reason });
     else this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason });
   }
+}
+
+/** Why a target went down for a failure seen while forwarding, as the log says it. */
+function passiveReason(error: string, kind: PassiveKind): string {
+  return kind === "connect" ? `connect failed: ${error}` : error;
 }

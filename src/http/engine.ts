@@ -37,13 +37,15 @@ import {
   writtenAnew,
 } from "./headers.ts";
 import { F_EXPECT, F_HTTP2_SETTINGS, headerValues } from "../detect/http-fields.ts";
-import type { Allowance, HttpConfig } from "../config/model.ts";
+import { type Allowance, DEFAULT_RETRY_ON, type HttpConfig, type RetryOn } from "../config/model.ts";
+import { formatDuration } from "../config/duration.ts";
 import { copyBody, Exchange, send } from "./exchange.ts";
 import { type HeadRead, headFrom, readHead } from "./head-read.ts";
 import { hostlessHead, parseTarget, type RequestTarget } from "./request-target.ts";
 import { websocketAccept } from "./upgrade.ts";
 import { respond } from "./respond.ts";
 import type { PartialHeads } from "./partial-heads.ts";
+import { limited } from "../telemetry/log-limit.ts";
 
 export interface UpstreamLease {
   conn: TcpConn;
@@ -63,13 +65,24 @@ export interface HttpRoute {
   /**
    * A connection to a target chosen for this request (idle reuse or new, with vane's
    * retries), for `client` who connected to `local` (a PROXY header may carry both).
-   * An idle connection comes back at once, without a promise.
+   * An idle connection comes back at once, without a promise. `avoid`: a lease whose
+   * target just failed this request, for a retry on another one.
    */
   acquire(
     peer: { client: Endpoint; local: Endpoint },
+    avoid?: UpstreamLease,
   ): UpstreamLease | { error: string } | Promise<UpstreamLease | { error: string }>;
   /** Gives the connection back: reusable only when the response was fully read and both sides keep alive. */
   release(lease: UpstreamLease, reusable: boolean): void;
+  /** The pool's `retry-on`; absent: HAProxy's default, `conn-failure` alone. */
+  readonly retryOn?: readonly RetryOn[];
+  /** The lease's target sent a response head (passive health: a run of failures ends). Per response. */
+  answered?(lease: UpstreamLease): void;
+  /**
+   * The lease's target failed this request before a response head: said nothing within
+   * the upstream timeout, or closed. For passive health and the target's `lastError`.
+   */
+  faulted?(lease: UpstreamLease, kind: "timeout" | "reset", error: string): void;
 }
 
 export interface Endpoint {
@@ -127,12 +140,17 @@ export interface HttpContext {
   partialHeads: PartialHeads;
   log: Logger;
   /**
-   * A reload retired the config this connection started with: finish the request in
-   * flight, then close (as nginx's old workers do), so the next one meets the new config.
+   * A reload retired the config this connection started with, or vane is shutting down:
+   * the next answer says `Connection: close` and is the connection's last. A connection
+   * whose last answer went out before that still takes one more request (its client may
+   * have sent it already), waiting at most RETIRE_QUIET_MS after that answer for it.
    */
   retired?(): boolean;
-  /** Told when the connection waits for its next request (true) and when one arrives. */
-  idle?(waiting: boolean): void;
+  /**
+   * Given once, at the start: the call that applies `retired()` to a wait for the next
+   * request already under way (vane makes it on reload and on shutdown).
+   */
+  onRetire?(retire: () => void): void;
   onResponse(info: {
     route: string | null;
     pool: string | null;
@@ -142,6 +160,14 @@ export interface HttpContext {
     bytesOut: number;
   }): void;
 }
+
+/**
+ * How long a retired connection waits for one more request after its last answer. A
+ * client in a request loop sends its next request within this (it is answered, with
+ * `Connection: close`); one quiet this long is idle, and closing it loses nothing a
+ * request was on its way. A keep-alive client thus costs a shutdown a second at most.
+ */
+export const RETIRE_QUIET_MS = 1000;
 
 /** RFC 9110 §9.2.2: safe to send twice. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
@@ -187,9 +213,14 @@ class Session {
   #broke: ((err: unknown) => void) | null = null;
   /** The first head's deadline (a performance.now() time): it runs from the session's start. */
   readonly #firstBy: number;
+  /** Since when the session waits for a request's first byte (a performance.now() time); -1: it does not. */
+  #awaitingSince: number;
 
   constructor(readonly client: ReplayConn, readonly ctx: HttpContext) {
-    this.#firstBy = performance.now() + ctx.requestHeadMs;
+    const now = performance.now();
+    this.#firstBy = now + ctx.requestHeadMs;
+    this.#awaitingSince = now;
+    ctx.onRetire?.(() => this.#retire());
     this.peer = { client: ctx.client, local: ctx.local };
     this.forward = {
       clientAddress: ctx.client.address,
@@ -208,9 +239,26 @@ class Session {
    * whole in one read lifts it (headFrom); one that is not goes on in `restOfHead`.
    */
   #awaitRequest(): void {
+    const now = performance.now();
+    this.#awaitingSince = now;
+    if (this.ctx.retired?.()) return this.client.closeAt(now + RETIRE_QUIET_MS);
     if (this.first) return this.client.closeAt(this.#firstBy);
-    this.ctx.idle?.(true);
-    this.client.closeAt(performance.now() + this.ctx.keepAliveMs);
+    this.client.closeAt(now + this.ctx.keepAliveMs);
+  }
+
+  /**
+   * The session's config was retired (a reload) or vane is shutting down: a wait for
+   * the next request under way ends RETIRE_QUIET_MS after it began (at once when it has
+   * lasted that long), so idle connections close and a request on its way is answered.
+   */
+  #retire(): void {
+    if (this.#awaitingSince < 0) return;
+    this.client.closeAt(this.#awaitingSince + RETIRE_QUIET_MS);
+  }
+
+  /** A request's first byte came: the wait for it is over. */
+  arrived(): void {
+    this.#awaitingSince = -1;
   }
 
   /**
@@ -249,7 +297,7 @@ class Session {
 
   /** With promises: each read awaited. */
   async byAwaits(): Promise<void> {
-    const { client, ctx } = this;
+    const { client } = this;
     try {
       for (;;) {
         if (this.#waiting === null) this.#awaitRequest();
@@ -265,7 +313,7 @@ class Session {
           this.#waiting = step;
           continue;
         }
-        if (!step || ctx.retired?.()) break;
+        if (!step) break;
         this.first = false;
       }
     } catch (err) {
@@ -312,7 +360,7 @@ class Session {
       step.then(this.#resume ??= (s) => this.#drive(s), this.#broke ??= (err) => this.#fail(err));
       return;
     }
-    if (!step || this.ctx.retired?.()) return this.#end();
+    if (!step) return this.#end();
     this.first = false;
     if (this.#depth >= MAX_SYNC_DEPTH) {
       queueMicrotask(() => this.#drive(true));
@@ -335,7 +383,7 @@ class Session {
 
   /** Only a bug gets here: every I/O failure is handled where it happens. */
   #bug(err: unknown): void {
-    this.ctx.log.error("http engine failure", { client: this.ctx.client.address, error: String(err) });
+    limited(this.ctx.log).error("http engine failure", null, { client: this.ctx.client.address, error: String(err) });
   }
 
   #end(): void {
@@ -354,6 +402,7 @@ function afterSend(sent: boolean | Promise<boolean>, then: (ok: boolean) => Step
 
 /** The request whose head begins in `chunk` (undefined: the read failed), up to its upstream's answer. */
 function requestStep(s: Session, chunk: Uint8Array | null | undefined): Step {
+  s.arrived();
   const got = headFrom(s.client, chunk, s.parseRequest);
   if (got === null) return s.restOfHead(chunk!);
   return fromHead(s, got);
@@ -364,7 +413,6 @@ const HEAD_TIMEOUT = { code: 408, reason: "request head timeout" } as const;
 
 function fromHead(s: Session, got: HeadRead<RequestHead>): Step {
   const { client, ctx } = s;
-  if (!s.first) ctx.idle?.(false);
   if (got.kind !== "ok") {
     // A head begun and not finished in time gets a 408; a deadline that met no byte at
     // all (or an end, or a read error) closes without a word, as nginx and HAProxy do.
@@ -454,6 +502,11 @@ export class Proxied {
   readonly websocketAccept: string | null;
   bodyStarted = false;
   sentContinue = false;
+  /**
+   * The failure that sent this request on to another target (`retry-on`): each
+   * request gets one such retry. If no other target takes it, it is the answer.
+   */
+  retriedAfter: { code: 502 | 504; why: string } | null = null;
 
   constructor(
     readonly s: Session,
@@ -523,7 +576,9 @@ function attemptStep(
   if (acquired instanceof Promise) return acquired.then((lease) => attemptStep(p, attempt, lease));
   const { x, route } = p;
   if ("error" in acquired) {
-    p.s.ctx.log.warn("upstream unavailable", { route: route.name, error: acquired.error });
+    const first = p.retriedAfter;
+    if (first !== null) return x.gaveUp(route, first.code, `${first.why}; no retry: ${acquired.error}`, !p.hasBody);
+    limited(p.s.ctx.log).warn("upstream unavailable", "route", { route: route.name, error: acquired.error });
     return x.answer(route, 502, "upstream unavailable", !p.hasBody);
   }
   const lease = acquired;
@@ -545,7 +600,32 @@ function sendFailed(p: Proxied, lease: UpstreamLease, attempt: number, retryable
     p.route.release(lease, false);
     return attemptStep(p, attempt + 1, p.route.acquire(p.s.peer));
   }
-  return p.x.failed(p.route, lease, 502, "write failed", !p.hasBody);
+  const why = "upstream closed before the request was sent";
+  // A reused connection closed while idle is the keep-alive race, not the target's doing.
+  if (!lease.reused) p.route.faulted?.(lease, "reset", why);
+  // Nothing could be sent: HAProxy counts this as a connection failure.
+  if (!p.bodyStarted && mayRetry(p, "conn-failure")) return retryElsewhere(p, lease, attempt, 502, why);
+  return p.x.failed(p.route, lease, 502, why, !p.hasBody);
+}
+
+/**
+ * Whether a request its target failed before answering goes on to another target of
+ * the pool: the pool's `retry-on` names the failure (`cause`), the method is idempotent
+ * and the request has no body (so it can be sent again whole, and sending it twice is
+ * safe: RFC 9110 §9.2.2), the client has had no byte of an answer, and this request has
+ * not been retried before. The caller makes sure no byte of the target's answer came.
+ */
+function mayRetry(p: Proxied, cause: RetryOn): boolean {
+  return p.retriedAfter === null && !p.hasBody && p.x.out === 0 && IDEMPOTENT.has(p.head.method) &&
+    (p.route.retryOn ?? DEFAULT_RETRY_ON).includes(cause);
+}
+
+/** The request once more, on another target than `lease`'s (which failed it with `why`). */
+function retryElsewhere(p: Proxied, lease: UpstreamLease, attempt: number, code: 502 | 504, why: string): Step {
+  p.retriedAfter = { code, why };
+  p.route.release(lease, false);
+  limited(p.s.ctx.log).info("upstream failed; retrying on another target", "route", { route: p.route.name, error: why });
+  return attemptStep(p, attempt + 1, p.route.acquire(p.s.peer, lease));
 }
 
 /** A request with a body: the head, then the body streamed through (after a 100 Continue if asked). */
@@ -594,6 +674,7 @@ function responseStep(w: Waiting, answer: Uint8Array | null | undefined): Step {
 
 function responseHead(w: Waiting, r: HeadRead<ResponseHead>): Step {
   if (r.kind === "ok" && (r.head.status >= 200 || r.head.status === 101)) {
+    w.p.route.answered?.(w.lease);
     return respond(w, r.head, r.buf, r.bytes);
   }
   return otherAnswer(w, r);
@@ -603,9 +684,12 @@ function responseHead(w: Waiting, r: HeadRead<ResponseHead>): Step {
 async function otherAnswer(w: Waiting, r: HeadRead<ResponseHead>): Promise<Settled> {
   const { p, lease, upstream } = w;
   const { x, route } = p;
+  // An interim answer came: the target is working on the request, which is not sent again.
+  let heard = false;
   for (;;) {
     if (r.kind === "ok") {
       if (r.head.status >= 200 || r.head.status === 101) return responseHead(w, r);
+      heard = true;
       const interim = r.head;
       // 100 was already sent by vane; other interim answers (103…) go on to a 1.1 client.
       if (!(interim.status === 100 && p.sentContinue) && p.head.version === "1.1") {
@@ -635,13 +719,24 @@ async function otherAnswer(w: Waiting, r: HeadRead<ResponseHead>): Promise<Settl
       r = headFrom(upstream, answer, parseResponseHead) ?? await readHead(upstream, parseResponseHead, answer!);
       continue;
     }
-    if (r.kind === "timeout") return x.failed(route, lease, 504, "no response head in time", true);
+    // Nothing of the answer came back (a partial head is junk, never retried).
+    const empty = r.bytes === 0 && !heard;
+    if (r.kind === "timeout") {
+      const why = `no response within ${formatDuration(x.ctx.upstreamTimeoutMs)}`;
+      route.faulted?.(lease, "timeout", why);
+      if (empty && mayRetry(p, "response-timeout")) return retryElsewhere(p, lease, w.attempt, 504, why);
+      return x.failed(route, lease, 504, why, true);
+    }
     if (r.kind === "error") return x.failed(route, lease, 502, r.reason, true);
     // EOF or read error: a stale reused connection if nothing came back at all.
-    if (r.bytes === 0 && w.retryable && !p.bodyStarted) {
+    if (empty && w.retryable && !p.bodyStarted) {
       route.release(lease, false);
       return attemptStep(p, w.attempt + 1, route.acquire(p.s.peer));
     }
-    return x.failed(route, lease, 502, r.kind === "eof" ? "upstream closed before responding" : "upstream read failed", true);
+    const why = r.kind === "eof" ? "upstream closed before responding" : "upstream read failed";
+    // A reused connection closed unasked may be the keep-alive race: not the target's doing.
+    if (!lease.reused || !empty) route.faulted?.(lease, "reset", why);
+    if (empty && mayRetry(p, "empty-response")) return retryElsewhere(p, lease, w.attempt, 502, why);
+    return x.failed(route, lease, 502, why, true);
   }
 }

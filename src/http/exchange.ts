@@ -10,6 +10,7 @@ import { concatBytes } from "../detect/bytes.ts";
 import { type BodyFraming, ChunkedDecoder } from "./framing.ts";
 import { vaneResponse } from "./headers.ts";
 import type { HttpContext, HttpRoute, UpstreamLease } from "./engine.ts";
+import { limited } from "../telemetry/log-limit.ts";
 
 /** Byte counts of one exchange; mutated in place on the hot path, so no per-chunk objects. */
 export interface Counts {
@@ -57,7 +58,15 @@ export class Exchange implements Counts {
   /** The upstream failed before a response began: 502 or 504, and the connection is not reused. */
   failed(route: HttpRoute, lease: UpstreamLease, code: 502 | 504, why: string, bodyConsumed: boolean): Promise<boolean> {
     route.release(lease, false);
-    this.ctx.log.warn(code === 504 ? "upstream timeout" : "upstream failed", { route: route.name, error: why });
+    return this.gaveUp(route, code, why, bodyConsumed);
+  }
+
+  /** The request failed upstream (`why`), with no connection left to give back: 502 or 504. */
+  gaveUp(route: HttpRoute, code: 502 | 504, why: string, bodyConsumed: boolean): Promise<boolean> {
+    limited(this.ctx.log).warn(code === 504 ? "upstream timeout" : "upstream failed", "route", {
+      route: route.name,
+      error: why,
+    });
     return this.answer(route, code, code === 504 ? "upstream timeout" : "bad gateway", bodyConsumed);
   }
 }

@@ -10,18 +10,14 @@
  * connections (HAProxy's per-source trackers are per process too unless shared by peers).
  */
 import type { Logger } from "../telemetry/logger.ts";
-
-/** A refused address is logged at most once in this long. */
-export const PARTIAL_HEADS_LOG_MS = 10_000;
+import { limited } from "../telemetry/log-limit.ts";
 
 export class PartialHeads {
   /** Address -> heads in progress; an address leaves the map when its count is back to 0. */
   #counts = new Map<string, number>();
-  /** Address -> when its refusal was last logged (performance.now() time). */
-  #logged = new Map<string, number>();
-  #sweptAt = -Infinity;
 
-  constructor(readonly log: Logger, readonly now: () => number = () => performance.now()) {}
+  /** `log`'s refusal lines are limited per address (telemetry/log-limit.ts). */
+  constructor(readonly log: Logger) {}
 
   /**
    * A head from `address` began and did not come whole: counted, unless `limit` heads
@@ -51,17 +47,7 @@ export class PartialHeads {
   }
 
   #refused(address: string, limit: number): void {
-    const now = this.now();
-    const last = this.#logged.get(address);
-    if (last !== undefined && now - last < PARTIAL_HEADS_LOG_MS) return;
-    // Old entries go when the map grows (at most once per period, so that many addresses
-    // refused at once do not make each refusal walk the map).
-    if (this.#logged.size >= 1024 && now - this.#sweptAt >= PARTIAL_HEADS_LOG_MS) {
-      this.#sweptAt = now;
-      for (const [a, at] of this.#logged) if (now - at >= PARTIAL_HEADS_LOG_MS) this.#logged.delete(a);
-    }
-    this.#logged.set(address, now);
-    this.log.warn("connection closed: too many unfinished request heads from this address", {
+    limited(this.log).warn("connection closed: too many unfinished request heads from this address", "client", {
       client: address,
       limit,
     });

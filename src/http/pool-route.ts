@@ -1,7 +1,8 @@
 /**
  * Turns a pool into what the HTTP engine needs: a way to lease a connection to one of
  * the pool's targets per request (the strategy picks each time; an idle keep-alive
- * connection to the picked target is reused) and to give it back.
+ * connection to the picked target is reused) and to give it back; and the way the
+ * engine tells the health registry how a target answered (passive health).
  */
 import type { Runtime, TcpConn } from "../runtime/types.ts";
 import type { Pool } from "../balance/pool.ts";
@@ -64,8 +65,10 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
   return {
     name: pool.name,
     pool: pool.name,
-    acquire(peer) {
-      const outcome = connectToPool(deps.rt, pool, deps.registry, deps.connectTimeoutMs, reuse);
+    retryOn: pool.config.retryOn,
+    acquire(peer, avoid) {
+      const exclude = avoid ? new Set([(avoid as PoolLease).entry]) : undefined;
+      const outcome = connectToPool(deps.rt, pool, deps.registry, deps.connectTimeoutMs, reuse, exclude);
       if (!(outcome instanceof Promise)) return leaseOf(outcome);
       const sendProxy = pool.config.sendProxy;
       if (!sendProxy) return outcome.then(leaseOf);
@@ -85,6 +88,14 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
       entry.activeConnections--;
       if (reusable && !pool.config.sendProxy) deps.upstreams.put(lease.key, lease.conn);
       else lease.conn.close();
+    },
+    answered(lease) {
+      const entry = (lease as PoolLease).entry;
+      // Per response: only a target in a run of failures has anything to clear.
+      if (entry.passiveFailures > 0) deps.registry.passiveSuccess(entry, true);
+    },
+    faulted(lease, kind, error) {
+      deps.registry.passiveFailure((lease as PoolLease).entry, error, kind);
     },
   };
 }

@@ -12,6 +12,7 @@ import { headBytes, responsePlan, vaneResponse, writtenAnew } from "./headers.ts
 import { copyBody, type CopyEnd, type Exchange, send } from "./exchange.ts";
 import { switchRefusal } from "./upgrade.ts";
 import type { HttpRoute, UpstreamLease, Waiting } from "./engine.ts";
+import { limited } from "../telemetry/log-limit.ts";
 
 /**
  * Streams the upstream response to the client, for the request `w` waited for:
@@ -158,7 +159,7 @@ function switchProtocols(w: Waiting, res: ResponseHead, read: Uint8Array, restAt
   const refusal = p.upgrade ? switchRefusal(res, p.offered, p.websocketAccept) : "unexpected protocol switch";
   if (refusal !== null) {
     route.release(lease, false);
-    x.ctx.log.warn("upstream failed", { route: route.name, error: refusal });
+    limited(x.ctx.log).warn("upstream failed", "route", { route: route.name, error: refusal });
     x.report(route, 502);
     return sendThenClose(x, vaneResponse(502, "bad gateway", true));
   }

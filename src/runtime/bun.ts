@@ -5,12 +5,23 @@
  * to a bound and the socket paused beyond it, so neither side buffers unboundedly.
  */
 import { watchFile } from "./watch.ts";
-import type { HttpServer, PipeEnds, ReadNext, Runtime, SignalName, SocketAddress, TcpConn, TcpListener } from "./types.ts";
+import type {
+  HttpServer,
+  PipeEnds,
+  ReadNext,
+  Runtime,
+  SignalName,
+  SocketAddress,
+  TcpConn,
+  TcpListener,
+} from "./types.ts";
 import { withTimeout } from "./timeout.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsNode } from "./tls-node.ts";
-import type { UdpSocket } from "./types.ts";
 import { WRITTEN } from "./written.ts";
+import { localCause, outOfFiles, raiseFileLimit } from "./fd-limit.ts";
+import { bunLibc, GatedListener } from "./bun-gated-listener.ts";
+import { bindBunUdp, bindDgramUdp } from "./bun-udp.ts";
 
 declare const Bun: any;
 declare const process: any;
@@ -345,29 +356,47 @@ export function createBunRuntime(): Runtime {
     // A compiled executable's entry lives in Bun's embedded file system.
     selfCommand: () => (String(Bun.main).startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main]),
 
+    raiseFileLimit: () => raiseFileLimit(bunLibc()),
+    outOfFiles,
+
     async listenTcp(addr, onConn, options): Promise<TcpListener> {
-      let listener: any;
-      try {
-        listener = Bun.listen({
-          hostname: addr.hostname,
-          port: addr.port,
+      const gate = options?.gate;
+      let gated: GatedListener | null = null;
+      const open = gate
+        ? (s: any) => {
+          handlers.open(s);
+          if (!gate.open()) {
+            // Accepted in the same turn as the one that filled the last slot.
+            s.data.close();
+            gate.refused();
+            return gated?.pause();
+          }
+          onConn(s.data);
+          if (!gate.open()) gated?.pause();
+        }
+        : (s: any) => {
+          handlers.open(s);
+          onConn(s.data);
+        };
+      // `fd`: take over a listening socket that is open already (see GatedListener).
+      const listen = (port: number, fd?: number) =>
+        Bun.listen({
+          ...(fd === undefined ? { hostname: addr.hostname, port } : { fd }),
           allowHalfOpen: true,
           reusePort: options?.reusePort ?? false,
-          socket: {
-            ...handlers,
-            open(s: any) {
-              handlers.open(s);
-              onConn(s.data);
-            },
-          },
+          socket: { ...handlers, open },
         });
+      let listener: any;
+      try {
+        listener = listen(addr.port);
       } catch (err) {
         throw listenError(addr, err);
       }
-      return {
-        addr: { hostname: listener.hostname, port: listener.port },
-        close: () => listener.stop(false),
-      };
+      const bound = { hostname: listener.hostname, port: listener.port };
+      if (!gate) return { addr: bound, close: () => listener.stop(false) };
+      gated = new GatedListener(listener, (fd) => listen(bound.port, fd), gate);
+      const g = gated;
+      return { addr: bound, close: () => g.close() };
     },
 
     connectTcp(addr, timeoutMs): Promise<TcpConn> {
@@ -377,7 +406,8 @@ export function createBunRuntime(): Runtime {
         allowHalfOpen: true,
         socket: handlers,
       });
-      return withTimeout(pending, timeoutMs, "connect", terminate, connOf);
+      // Bun reports a connect that found no free descriptor as ECONNREFUSED: say what it was.
+      return withTimeout(pending, timeoutMs, "connect", terminate, connOf).catch(rejectLocal);
     },
 
     listenTls: listenTlsNode,
@@ -404,7 +434,12 @@ export function createBunRuntime(): Runtime {
       };
     },
 
-    bindUdp: (addr, onMessage) => bindBunUdp(addr, onMessage),
+    bindUdp: (addr, onMessage, options) =>
+      options?.reusePort || options?.receiveBufferBytes
+        ? bindDgramUdp(addr, onMessage, options)
+        : bindBunUdp(addr, onMessage),
+    udpReusePort: true,
+    udpReceiveBuffer: true,
 
     onSignal(signal: SignalName, handler: () => void) {
       process.on(signal, handler);
@@ -420,49 +455,6 @@ export function createBunRuntime(): Runtime {
   };
 }
 
-// ---- UDP ----
-
-/** Bun.udpSocket does not resolve names: `to` must be an IP literal (DESIGN). */
-async function bindBunUdp(
-  addr: SocketAddress,
-  onMessage: (data: Uint8Array, from: SocketAddress) => void,
-): Promise<UdpSocket> {
-  let sock: any;
-  try {
-    sock = await Bun.udpSocket({
-      hostname: addr.hostname,
-      port: addr.port,
-      socket: {
-        data(_s: any, buf: Uint8Array, port: number, address: string) {
-          // Copy: whether Bun reuses this buffer for UDP is not documented, and the
-          // contract promises data the caller may keep.
-          const data = new Uint8Array(buf);
-          try {
-            onMessage(data, { hostname: address, port });
-          } catch (err) {
-            // A handler's bug must not take the socket's event loop with it.
-            console.error("udp handler failed:", err);
-          }
-        },
-      },
-    });
-  } catch (err) {
-    throw listenError(addr, err);
-  }
-  let closed = false;
-  return {
-    addr: { hostname: sock.address?.address ?? sock.hostname, port: sock.port },
-    send(data, to) {
-      if (closed) return;
-      // false means the kernel buffer is full: the datagram is lost, as on the wire.
-      try {
-        sock.send(data, to.port, to.hostname);
-      } catch { /* best effort, like any datagram */ }
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      sock.close();
-    },
-  };
-}
+const rejectLocal = (err: unknown): never => {
+  throw localCause(err);
+};

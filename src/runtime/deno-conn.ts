@@ -9,7 +9,7 @@
  * 26 Gbit/s, 16 KiB only 19), and a read that does not fill the big one (the sender
  * paused) moves back down.
  */
-import type { PipeEnds, SocketAddress, TcpConn } from "./types.ts";
+import type { AcceptGate, PipeEnds, SocketAddress, TcpConn } from "./types.ts";
 
 /** Holds a typical request or response head; what a waiting connection keeps. */
 const SMALL_READ_BYTES = 1024;
@@ -33,18 +33,28 @@ function giveBig(buf: Uint8Array): void {
 
 declare const Deno: any;
 
+/** How long accepting rests after it failed (out of descriptors), before it tries again. */
+const ACCEPT_BACKOFF_MS = 50;
+
 /**
  * Accepts until the listener is closed, handing each raw Deno.Conn to `onAccept`.
- * EMFILE and friends back off instead of spinning, and accepting goes on.
+ * EMFILE and friends back off instead of spinning (told to `gate.failed`), and
+ * accepting goes on. While `gate` is shut nothing is accepted: new connections wait
+ * in the kernel's listen backlog until a slot frees.
  */
-export async function acceptEach(listener: any, onAccept: (conn: any) => void): Promise<void> {
+export async function acceptEach(listener: any, onAccept: (conn: any) => void, gate?: AcceptGate): Promise<void> {
   for (;;) {
+    if (gate && !gate.open()) {
+      await gate.opened();
+      continue;
+    }
     let conn;
     try {
       conn = await listener.accept();
     } catch (err) {
       if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
-      await new Promise((r) => setTimeout(r, 50));
+      gate?.failed(err instanceof Error ? err : new Error(String(err)));
+      await new Promise((r) => setTimeout(r, ACCEPT_BACKOFF_MS));
       continue;
     }
     onAccept(conn);

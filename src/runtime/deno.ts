@@ -18,9 +18,35 @@ import { acceptEach, addrOf, DenoTcpConn } from "./deno-conn.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsDeno } from "./tls-deno.ts";
 import type { UdpSocket } from "./types.ts";
+import { outOfFiles, raiseFileLimit, type RlimitCalls } from "./fd-limit.ts";
 
+
+/** How long the status endpoint rests before it serves again after its accept failed. */
+const SERVE_RETRY_MS = 250;
 
 const closeConn = (c: any) => c.close();
+
+/** libc's getrlimit/setrlimit through Deno.dlopen (needs --allow-ffi), or null. */
+function denoRlimit(): RlimitCalls | null {
+  try {
+    const darwin = Deno.build.os === "darwin";
+    const lib = Deno.dlopen(darwin ? "libSystem.B.dylib" : "libc.so.6", {
+      getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+      setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+    } as const);
+    const RLIMIT_NOFILE = darwin ? 8 : 7;
+    const buf = new BigUint64Array(2);
+    return {
+      get: () => (lib.symbols.getrlimit(RLIMIT_NOFILE, buf) === 0 ? [Number(buf[0]), Number(buf[1])] : null),
+      set(soft: number) {
+        buf[0] = BigInt(soft);
+        return lib.symbols.setrlimit(RLIMIT_NOFILE, buf) === 0;
+      },
+    };
+  } catch {
+    return null;
+  }
+}
 const connOf = (c: any): TcpConn => new DenoTcpConn(c);
 
 export function createDenoRuntime(): Runtime {
@@ -35,6 +61,9 @@ export function createDenoRuntime(): Runtime {
         ? [Deno.execPath()]
         : [Deno.execPath(), "run", "--allow-all", "--unstable-net", decodeURIComponent(new URL(Deno.mainModule).pathname)],
 
+    raiseFileLimit: () => raiseFileLimit(denoRlimit()),
+    outOfFiles,
+
     async listenTcp(addr, onConn, options): Promise<TcpListener> {
       let listener: any;
       try {
@@ -47,7 +76,7 @@ export function createDenoRuntime(): Runtime {
       } catch (err) {
         throw listenError(addr, err);
       }
-      acceptEach(listener, (c) => onConn(new DenoTcpConn(c)));
+      acceptEach(listener, (c) => onConn(new DenoTcpConn(c)), options?.gate);
       return {
         addr: addrOf(listener.addr),
         close: () => {
@@ -68,24 +97,57 @@ export function createDenoRuntime(): Runtime {
     resolveDns: resolveWithTtl,
 
     async serveHttp(addr, handler): Promise<HttpServer> {
-      let server: any;
-      await new Promise<void>((resolve, reject) => {
-        try {
-          server = Deno.serve({
-            hostname: addr.hostname,
-            port: addr.port,
-            onListen: () => resolve(),
-            onError: () => new Response("internal error", { status: 500 }),
-          }, (req: Request, info: { remoteAddr?: { hostname: string; port: number } }) =>
-            handler(req, { remote: info.remoteAddr ? addrOf(info.remoteAddr) : null }));
-        } catch (err) {
-          reject(listenError(addr, err));
-        }
-      });
-      return { addr: addrOf(server.addr), close: () => server.shutdown() };
+      const serve = (port: number) =>
+        new Promise<any>((resolve, reject) => {
+          try {
+            // onListen runs within Deno.serve, before it returns the server.
+            const server: any = Deno.serve({
+              hostname: addr.hostname,
+              port,
+              onListen: () => queueMicrotask(() => resolve(server)),
+              onError: () => new Response("internal error", { status: 500 }),
+            }, (req: Request, info: { remoteAddr?: { hostname: string; port: number } }) =>
+              handler(req, { remote: info.remoteAddr ? addrOf(info.remoteAddr) : null }));
+          } catch (err) {
+            reject(listenError(addr, err));
+          }
+        });
+      let server = await serve(addr.port);
+      const bound = addrOf(server.addr);
+      let closed = false;
+      // Deno.serve ends (its `finished` rejects, uncaught: the process dies) when an
+      // accept fails, e.g. for want of a descriptor (EMFILE). Serve again on the same
+      // port after a rest, for as long as it is not closed.
+      const keep = (s: any) =>
+        s.finished.catch(async () => {
+          while (!closed) {
+            try {
+              await s.shutdown();
+            } catch { /* it is down already */ }
+            await new Promise((r) => setTimeout(r, SERVE_RETRY_MS));
+            if (closed) return;
+            try {
+              server = s = await serve(bound.port);
+              return keep(s);
+            } catch { /* still out of descriptors: rest and try again */ }
+          }
+        });
+      keep(server);
+      return {
+        addr: bound,
+        close: () => {
+          closed = true;
+          return server.shutdown();
+        },
+      };
     },
 
-    bindUdp: async (addr, onMessage) => bindDenoUdp(addr, onMessage),
+    bindUdp: async (addr, onMessage, options) => {
+      if (options?.reusePort) throw new Error(UDP_NO_REUSE_PORT);
+      return bindDenoUdp(addr, onMessage);
+    },
+    udpReusePort: false,
+    udpReceiveBuffer: false,
 
     onSignal(signal: SignalName, handler: () => void) {
       Deno.addSignalListener(signal, handler);
@@ -107,6 +169,16 @@ export function createDenoRuntime(): Runtime {
 // socket, reused; each datagram is copied out at its own size, so a kept small datagram
 // does not pin 64 KiB.
 const UDP_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Why Deno's UDP cannot be shared or tuned (Deno 2.9, Linux; see docs/benchmarks.md):
+ * Deno.listenDatagram's only sharing option, `reuseAddress`, sets SO_REUSEADDR, with
+ * which the socket bound last takes every datagram (it steals the port, as Deno's own
+ * docs say); node:dgram on Deno ignores `reusePort` (a second bind gets EADDRINUSE)
+ * and its setRecvBufferSize only records the number (no setsockopt; `ss` shows the
+ * system default). Neither exposes the descriptor for anything else.
+ */
+const UDP_NO_REUSE_PORT = "Deno cannot share a UDP port between processes (no SO_REUSEPORT for datagram sockets)";
 
 /** Deno.listenDatagram needs --unstable-net (DESIGN, "Runtime facts"). */
 function bindDenoUdp(addr: SocketAddress, onMessage: (data: Uint8Array, from: SocketAddress) => void): UdpSocket {
@@ -144,6 +216,7 @@ function bindDenoUdp(addr: SocketAddress, onMessage: (data: Uint8Array, from: So
   })();
   return {
     addr: addrOf(conn.addr),
+    receiveBufferBytes: null,
     send(data, to) {
       // Datagram send is best effort; a failed one is a lost datagram, as on the wire.
       conn.send(data, { transport: "udp", hostname: to.hostname, port: to.port }).catch(() => {});

@@ -126,7 +126,7 @@ class TimeoutQueue {
 }
 
 /** Lets the process end while `timer` is pending (Bun's timers have unref; Deno's are ids). */
-function unref(timer: ReturnType<typeof setTimeout>): ReturnType<typeof setTimeout> {
+export function unref(timer: ReturnType<typeof setTimeout>): ReturnType<typeof setTimeout> {
   if (typeof timer === "number") (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(timer);
   else (timer as { unref?: () => void }).unref?.();
   return timer;

@@ -158,7 +158,7 @@ export async function listenTlsDeno(
     closeQuietly(up);
   };
 
-  void acceptEach(front, (c) => void splice(c));
+  void acceptEach(front, (c) => void splice(c), options?.gate);
 
   return {
     addr: addrOf(front.addr),

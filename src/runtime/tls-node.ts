@@ -127,7 +127,12 @@ export async function listenTlsNode(
     allowHalfOpen: true,
     ...(alpn.length ? { ALPNProtocols: alpn } : {}),
     SNICallback: (servername, cb) => cb(null, contexts[selectCert(names, servername)]),
-  }, (socket) => onConn(new NodeTlsConn(socket)));
+  }, (socket) => {
+    const gate = options?.gate;
+    if (!gate || gate.open()) return onConn(new NodeTlsConn(socket));
+    socket.destroy();
+    gate.refused();
+  });
   // A failed handshake (bad client, scanner) concerns only that connection.
   server.on("tlsClientError", (_err, socket) => socket?.destroy());
   await new Promise<void>((resolve, reject) => {

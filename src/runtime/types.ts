@@ -78,6 +78,38 @@ export interface ListenOptions {
    * spreads new connections among them. Needs --unstable-net on Deno.
    */
   reusePort?: boolean;
+  /** Asked before each accept: vane's connection limit (--max-conns). None: accept all. */
+  gate?: AcceptGate;
+}
+
+/**
+ * Whether a listener may take one more connection now (vane's --max-conns), and what
+ * it reports when it cannot. Where the runtime lets a listener stop accepting (Deno),
+ * it waits for `opened()` and new connections queue in the kernel's listen backlog;
+ * where the runtime accepts on its own (Bun.listen, node:tls), a connection that
+ * arrives while the gate is shut is closed unread and reported to `refused()`.
+ */
+export interface AcceptGate {
+  open(): boolean;
+  /** Resolves once a connection has left (open() may be true again). */
+  opened(): Promise<void>;
+  /** A connection was accepted while the gate was shut, and closed before a byte was read. */
+  refused(): void;
+  /**
+   * Accepting failed (out of file descriptors: EMFILE, ENFILE, ENOBUFS); the listener
+   * backs off and tries again, or (Bun, see bun.ts) closes its socket until
+   * descriptors are free and listens again.
+   */
+  failed(err: Error): void;
+}
+
+/** The process's open-file limit (RLIMIT_NOFILE) after vane raised the soft one to the hard one. */
+export interface FileLimit {
+  /** Descriptors this process may have open (Infinity: no limit). */
+  soft: number;
+  hard: number;
+  /** The soft limit before vane raised it; null when vane did not (it was at the hard one). */
+  raisedFrom: number | null;
 }
 
 /** Who sent a request to serveHttp: the TCP peer (null when the runtime cannot tell). */
@@ -105,10 +137,32 @@ export type DnsRecordType = "A" | "AAAA";
  */
 export interface UdpSocket {
   readonly addr: SocketAddress;
+  /**
+   * The kernel's receive buffer (SO_RCVBUF as getsockopt reports it, which Linux
+   * doubles for its bookkeeping), or null when the runtime cannot tell.
+   */
+  readonly receiveBufferBytes: number | null;
   /** Sends one datagram to an IP literal address (no name resolution). */
   send(data: Uint8Array, to: SocketAddress): void;
   /** Stops receiving and frees the port. Safe to call more than once. */
   close(): void;
+}
+
+/** How a UDP socket is bound; only listening sockets ask for these. */
+export interface UdpBindOptions {
+  /**
+   * SO_REUSEPORT (Linux): several processes bind the same address and the kernel
+   * hashes each client's address to one of their sockets, so a client's datagrams
+   * always reach the same process while the group of sockets stays the same. Only
+   * where `Runtime.udpReusePort` is true; elsewhere the bind rejects.
+   */
+  reusePort?: boolean;
+  /**
+   * SO_RCVBUF to ask for: the queue that absorbs bursts while the event loop is busy.
+   * Linux caps it at net.core.rmem_max. Ignored where `Runtime.udpReceiveBuffer` is
+   * false (the system default, net.core.rmem_default, stays).
+   */
+  receiveBufferBytes?: number;
 }
 
 export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
@@ -121,6 +175,17 @@ export interface Runtime {
   readonly pid: number;
   /** CPUs this process may use: the default number of workers. */
   cpuCount(): number;
+  /**
+   * Raises the soft open-file limit to the hard one where it is lower (Deno and Bun
+   * already do so as they start), and says what it is; null where it cannot be read.
+   */
+  raiseFileLimit(): FileLimit | null;
+  /**
+   * Whether this process is out of file descriptors right now: the error code of
+   * opening /dev/null (EMFILE, ENFILE), or null. A cheap probe for telling a local
+   * failure from a remote one where the runtime reports them alike.
+   */
+  outOfFiles(): string | null;
   /**
    * The command that starts this same program again (a worker): the runtime and the
    * script from source, or just the executable when compiled.
@@ -156,7 +221,15 @@ export interface Runtime {
     handler: (req: Request, peer: HttpPeer) => Response | Promise<Response>,
   ): Promise<HttpServer>;
   /** Binds a UDP socket; rejects with the same wording as listenTcp (address in use). */
-  bindUdp(addr: SocketAddress, onMessage: (data: Uint8Array, from: SocketAddress) => void): Promise<UdpSocket>;
+  bindUdp(
+    addr: SocketAddress,
+    onMessage: (data: Uint8Array, from: SocketAddress) => void,
+    options?: UdpBindOptions,
+  ): Promise<UdpSocket>;
+  /** Whether `bindUdp` can share a port between processes (`reusePort`): Bun yes, Deno no. */
+  readonly udpReusePort: boolean;
+  /** Whether `bindUdp` can set the receive buffer (`receiveBufferBytes`): Bun yes, Deno no. */
+  readonly udpReceiveBuffer: boolean;
   onSignal(signal: SignalName, handler: () => void): void;
   readTextFile(path: string): Promise<string>;
   /** Calls `onChange` when the file may have changed (created, written, renamed over); returns a stop function. */

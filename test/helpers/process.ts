@@ -16,11 +16,19 @@ export interface VaneProcess {
   exited: Promise<number | null>;
 }
 
-/** `env` is added to this process's environment for the child. */
-export function spawnVane(args: string[], env: Record<string, string> = {}): VaneProcess {
+/**
+ * `env` is added to this process's environment for the child. `ulimit` runs vane under
+ * those limits (the arguments of bash's ulimit, e.g. "-n 256"): bash sets them and
+ * execs vane, so the child's pid is vane's.
+ */
+export function spawnVane(args: string[], env: Record<string, string> = {}, opts: { ulimit?: string } = {}): VaneProcess {
   const isDeno = "Deno" in globalThis;
-  const cmd = process.execPath;
-  const argv = isDeno ? ["run", "--allow-all", "--unstable-net", MAIN, ...args] : [MAIN, ...args];
+  let cmd = process.execPath;
+  let argv = isDeno ? ["run", "--allow-all", "--unstable-net", MAIN, ...args] : [MAIN, ...args];
+  if (opts.ulimit !== undefined) {
+    argv = ["-c", `ulimit ${opts.ulimit} && exec "$@"`, "vane", cmd, ...argv];
+    cmd = "bash";
+  }
   const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   children.add(child);
   let out = "";

@@ -12,6 +12,7 @@ import type net from "node:net";
 import { closeAll, connect, echoServer, freePort, readBytes } from "../helpers/net.ts";
 import { curl, infoBackend, stopAllHttp, wsEchoBackend } from "../helpers/http-engine.ts";
 import { killAll, spawnVane } from "../helpers/process.ts";
+import { statusOf } from "../helpers/status.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vane-reload-"));
@@ -52,10 +53,6 @@ control:
   token: s3cret
 log: { format: json }
 `;
-}
-
-async function statusOf(port: number): Promise<any> {
-  return await (await fetch(`http://127.0.0.1:${port}/status`)).json();
 }
 
 /** A request on a new connection (curl), as a new client would send it. */

@@ -182,7 +182,7 @@ describe("UdpForwarder", () => {
     const c = await client();
     for (let i = 0; i < 5; i++) c.send(`lost${i}`, port);
     await waitFor("drops counted", () => fwd.datagramsDropped === 5, 3000);
-    // Logged once, not once per datagram (at most one line a second).
+    // Logged once, not once per datagram (then counted into one summary per window).
     expect(lines.filter((l) => l.includes("udp datagram dropped: no target")).length).toBe(1);
     expect(fwd.sessions).toBe(0);
     expect(echo.sources.length).toBe(0);

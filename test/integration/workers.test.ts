@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { freePort } from "../helpers/net.ts";
 import { curl, startBackend, stopAllHttp, type Backend } from "../helpers/http-engine.ts";
 import { killAll, spawnVane, type VaneProcess } from "../helpers/process.ts";
+import { serving, statusOf } from "../helpers/status.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vane-workers-"));
@@ -34,24 +35,6 @@ async function namedBackend(name: string): Promise<{ port: number; checks: numbe
   });
   state.port = b.port;
   return state;
-}
-
-async function statusOf(port: number): Promise<any> {
-  return await (await fetch(`http://127.0.0.1:${port}/status`)).json();
-}
-
-/** Waits until /status lists `n` workers that all answered, and returns the status. */
-async function serving(statusPort: number, n: number): Promise<any> {
-  let s: any = null;
-  await waitFor(`${n} workers serving`, async () => {
-    try {
-      s = await statusOf(statusPort);
-    } catch {
-      return false;
-    }
-    return s.workers.length === n && s.workers.every((w: any) => !w.silent && w.pid > 0);
-  }, 15_000);
-  return s;
 }
 
 /** One request on a new connection, as a new client would make it; the body says who answered. */

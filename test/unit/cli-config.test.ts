@@ -54,7 +54,7 @@ const ONE_LINERS: string[][] = [
     "--route", "a.test=127.0.0.1:1", "--proxy-protocol", "v2", "--accept-proxy", "10.0.0.0/8,::1",
     "--status", "off", "--log-format", "json", "--log-level", "debug", "--resolver", "[::1]:53",
     "--admin-token", "s3cret", "--connect-timeout", "1m", "--idle-timeout", "1h", "--grace", "0s",
-    "--udp-idle-timeout", "45s", "--upstream-timeout", "250ms",
+    "--udp-idle-timeout", "45s", "--upstream-timeout", "250ms", "--retry-on", "empty-response,conn-failure",
     "--request-head-timeout", "2500ms", "--keep-alive-timeout", "75s", "--body-timeout", "1s",
     "--max-header-line", "4096", "--max-partial-heads", "0", "--encoded-slash", "keep",
   ],
@@ -121,6 +121,8 @@ describe("flags over a config file", () => {
     expect(c.pools.web.health.fall).toBe(7);
     expect(c.pools.other.health.fall).toBe(7);
     expect(c.pools.other.health.rise).toBe(fromYaml(FILE).pools.other.health.rise);
+    expect(c.pools.web.retryOn).toEqual(fromYaml(FILE).pools.web.retryOn);
+    expect(overlay(FILE, "--retry-on", "none").pools.web.retryOn).toEqual([]);
   });
 
   it("replaces every flow with --route, adding its pools next to the file's", () => {

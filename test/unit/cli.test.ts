@@ -58,7 +58,8 @@ describe("parseCli: defaults", () => {
       fallback: [],
       health: { check: "tcp", intervalMs: 2_000, timeoutMs: 1_000, rise: 2, fall: 3 },
       sendProxy: null,
-      passive: { failures: 1 },
+      passive: { failures: 1, on: ["connect", "timeout", "reset"] },
+      retryOn: ["conn-failure"],
     });
     expect(c.pools.default.health).toEqual(DEFAULT_HEALTH);
     expect(c.listeners[0].acceptProxy).toEqual([]);
@@ -493,6 +494,31 @@ describe("parseCli: PROXY protocol", () => {
 
   it("refuses other versions, naming the flag", () => {
     expect(() => run("--proxy-protocol", "v3")).toThrowError('--proxy-protocol: expected v1 or v2; got "v3"');
+  });
+});
+
+describe("parseCli: --retry-on", () => {
+  const run = (...flags: string[]) => {
+    const r = parseCli(["--route", "*=127.0.0.1:9000", ...flags]);
+    if (r.kind !== "run") throw new Error("not a run");
+    return r.config!;
+  };
+
+  it("keeps HAProxy's default, conn-failure alone, when not given", () => {
+    expect(run().pools.default.retryOn).toEqual(["conn-failure"]);
+  });
+
+  it("sets every pool's retry-on from a comma-separated list, in one order, or none", () => {
+    const c = run("--pool", "p=127.0.0.1:1", "--retry-on", "response-timeout,conn-failure,empty-response");
+    expect(c.pools.default.retryOn).toEqual(["conn-failure", "empty-response", "response-timeout"]);
+    expect(c.pools.p.retryOn).toEqual(["conn-failure", "empty-response", "response-timeout"]);
+    expect(run("--retry-on", "none").pools.default.retryOn).toEqual([]);
+  });
+
+  it("refuses a keyword vane does not know, naming it", () => {
+    expect(() => run("--retry-on", "conn-failure,503")).toThrowError(
+      '--retry-on: expected conn-failure, empty-response, response-timeout (comma-separated) or none; got "503"',
+    );
   });
 
   it("collects trusted peers from every --accept-proxy, as written, on every listener", () => {

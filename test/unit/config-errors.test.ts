@@ -118,7 +118,7 @@ frobnicate: 1
     expect(errors(text)).toEqual([
       'vane.yaml:1:1: listenrs: unknown key "listenrs"; did you mean "listeners"?',
       'vane.yaml:4:5: listeners[0].Flow: unknown key "Flow"; did you mean "flow"?',
-      'vane.yaml:6:1: frobnicate: unknown key "frobnicate"; expected one of listeners, pools, nodes, control, timeouts, http, log, tls, resolver or workers',
+      'vane.yaml:6:1: frobnicate: unknown key "frobnicate"; expected one of listeners, pools, nodes, control, timeouts, http, log, tls, resolver, workers or max-conns',
     ]);
   });
 
@@ -289,13 +289,33 @@ pools:
       'vane.yaml:4:53: pools.b.health.path: expected a path like /healthz (starting with one "/", no spaces or control characters); got "healthz"',
       'vane.yaml:4:70: pools.b.health.expect: expected a status or range like 200-299; got "600"',
       'vane.yaml:5:41: pools.c.health.check: expected tcp, http or none; got "https"',
-      'vane.yaml:6:33: pools.d.passive: expected {failures: N} or off; got "on"',
+      'vane.yaml:6:33: pools.d.passive: expected {failures: N, on: [...]} or off; got "on"',
       'vane.yaml:6:53: pools.d.proxy-protocol: expected v1, v2 or off; got "v3"',
       "vane.yaml:6:67: pools.d.strategy: expected random, serial or fastest; got a number (1)",
       'vane.yaml:7:53: pools.e.health.path: expected a path like /healthz (starting with one "/", no spaces or control characters); got "/a b"',
       "vane.yaml:8:6: pools.f: expected a pool (a map with targets, strategy, health, ...); got a list",
       "vane.yaml:9:3: pools.g: expected a pool (a map with targets, strategy, health, ...); got an empty value",
       'vane.yaml:10:3: pools.bad name: expected a pool name without spaces, ":" or ","; got "bad name"',
+    ]);
+  });
+
+  it("reports bad passive kinds and retry-on keywords where they stand", () => {
+    const text = `listeners: [{ listen: ":1", flow: [{ abort: true }] }]
+pools:
+  a: { targets: [a:1], passive: { on: [connect, hang] } }
+  b: { targets: [a:1], passive: { on: 5 } }
+  c: { targets: [a:1], retry-on: [conn-failure, 503] }
+  d: { targets: [a:1], retry-on: all-retryable-errors }
+  e: { targets: [a:1], retry-on: { empty-response: true } }
+  f: { targets: [a:1], retrie-on: none }
+`;
+    expect(errors(text)).toEqual([
+      'vane.yaml:3:49: pools.a.passive.on[1]: expected one of connect, timeout, reset; got "hang"',
+      "vane.yaml:4:39: pools.b.passive.on: expected a list of connect, timeout, reset, or none; got a number (5)",
+      "vane.yaml:5:49: pools.c.retry-on[1]: expected one of conn-failure, empty-response, response-timeout; got 503",
+      'vane.yaml:6:34: pools.d.retry-on: expected a list of conn-failure, empty-response, response-timeout, or none; got "all-retryable-errors"',
+      "vane.yaml:7:34: pools.e.retry-on: expected a list of conn-failure, empty-response, response-timeout, or none; got a map",
+      'vane.yaml:8:24: pools.f.retrie-on: unknown key "retrie-on"; did you mean "retry-on"?',
     ]);
   });
 

@@ -49,6 +49,7 @@ const pool = (name: string, targets: TargetSpec[], more: Partial<PoolConfig> = {
   health: { ...DEFAULT_HEALTH },
   sendProxy: null,
   passive: { ...DEFAULT_PASSIVE },
+  retryOn: ["conn-failure"],
   ...more,
 });
 
@@ -68,6 +69,7 @@ const base = (listenRaw: string, flow: Rule[], more: Partial<Config> = {}): Conf
   tls: [],
   resolver: null,
   workers: null,
+  maxConns: null,
   ...more,
 });
 
@@ -303,7 +305,8 @@ function richConfig(): Config {
         strategy: "fastest",
         fallback: [target("backup.example.net:443"), target("[2001:db8::9]:443", 2)],
         health: { check: "tcp", intervalMs: 5_000, timeoutMs: 1_500, rise: 1, fall: 100 },
-        passive: { failures: 0 },
+        passive: { failures: 0, on: ["connect"] },
+        retryOn: [],
         sendProxy: "v2",
       }),
       api: pool("api", [target("10.1.0.1:80"), target("10.1.0.2:80")], {
@@ -318,12 +321,13 @@ function richConfig(): Config {
           fall: 3,
         },
         sendProxy: "v1",
+        retryOn: ["conn-failure", "empty-response", "response-timeout"],
       }),
       dns: pool("dns", [target("[2001:db8::53]:53")], { health: { ...DEFAULT_HEALTH, check: "none" } }),
       "1": pool("1", [target("node:db:5432")], {
         health: { ...DEFAULT_HEALTH, check: "http", path: "/", expect: [204, 204] },
       }),
-      "true": pool("true", [target("127.0.0.1:1")], { passive: { failures: 100 } }),
+      "true": pool("true", [target("127.0.0.1:1")], { passive: { failures: 100, on: ["timeout", "reset"] } }),
       ["__proto__"]: pool("__proto__", [target("127.0.0.1:2")]),
       "inline-1": pool("inline-1", [target("[::ffff:10.0.0.1]:80")]),
     },
@@ -344,6 +348,7 @@ function richConfig(): Config {
     tls: [{ certPath: "/etc/vane/default.pem", keyPath: "/etc/vane/default.key" }],
     resolver: { host: "2001:4860:4860::8888", port: 53 },
     workers: 3,
+    maxConns: 5000,
   };
 }
 
@@ -380,7 +385,8 @@ describe("configToDocument", () => {
           strategy: "serial",
           fallback: [],
           health: { check: "tcp", interval: "2s", timeout: "1s", rise: 2, fall: 3 },
-          passive: { failures: 1 },
+          passive: { failures: 1, on: ["connect", "timeout", "reset"] },
+          "retry-on": ["conn-failure"],
           "proxy-protocol": "off",
         },
       },
@@ -400,6 +406,7 @@ describe("configToDocument", () => {
       log: { format: "text", level: "info" },
       tls: [],
       workers: "auto",
+      "max-conns": "auto",
     });
   });
 
@@ -481,6 +488,12 @@ pools:
       fall: 3
     passive:
       failures: 1
+      on:
+        - connect
+        - timeout
+        - reset
+    retry-on:
+      - conn-failure
     proxy-protocol: off
 nodes: {}
 control:
@@ -503,6 +516,7 @@ log:
   level: info
 tls: []
 workers: auto
+max-conns: auto
 `);
   });
 

@@ -59,6 +59,7 @@ const pool = (name: string, targets: TargetSpec[], more: Partial<PoolConfig> = {
   health: { ...DEFAULT_HEALTH },
   sendProxy: null,
   passive: { ...DEFAULT_PASSIVE },
+  retryOn: ["conn-failure"],
   ...more,
 });
 
@@ -90,6 +91,7 @@ describe("loadConfigText: defaults", () => {
         tls: [],
         resolver: null,
         workers: null,
+        maxConns: null,
       } satisfies Config,
     );
   });
@@ -99,7 +101,8 @@ describe("loadConfigText: defaults", () => {
     expect(p.strategy).toBe("serial");
     expect(p.fallback).toEqual([]);
     expect(p.health).toEqual({ check: "tcp", intervalMs: 2_000, timeoutMs: 1_000, rise: 2, fall: 3 });
-    expect(p.passive).toEqual({ failures: 1 });
+    expect(p.passive).toEqual({ failures: 1, on: ["connect", "timeout", "reset"] });
+    expect(p.retryOn).toEqual(["conn-failure"]);
     expect(p.sendProxy).toBeNull();
   });
 
@@ -180,7 +183,8 @@ pools:
     strategy: fastest
     fallback: [backup.example.net:80]
     health: { check: http, path: /healthz, expect: 200-299, interval: 5s, timeout: 500ms, rise: 1, fall: 100 }
-    passive: { failures: 5 }
+    passive: { failures: 5, on: [reset, timeout] }
+    retry-on: [empty-response, conn-failure]
     proxy-protocol: v2
 nodes:
   app: [10.0.0.9]
@@ -205,7 +209,8 @@ nodes:
           rise: 1,
           fall: 100,
         },
-        passive: { failures: 5 },
+        passive: { failures: 5, on: ["timeout", "reset"] },
+        retryOn: ["conn-failure", "empty-response"],
         sendProxy: "v2",
       } satisfies PoolConfig,
     );
@@ -256,10 +261,33 @@ nodes:
   });
 
   it("reads passive: off, {failures: 0} and a count", () => {
-    expect(poolWith(`{ targets: [a:1], passive: off }`).passive).toEqual({ failures: 0 });
-    expect(poolWith(`{ targets: [a:1], passive: { failures: 0 } }`).passive).toEqual({ failures: 0 });
-    expect(poolWith(`{ targets: [a:1], passive: { failures: 100 } }`).passive).toEqual({ failures: 100 });
+    const all = ["connect", "timeout", "reset"];
+    expect(poolWith(`{ targets: [a:1], passive: off }`).passive).toEqual({ failures: 0, on: all });
+    expect(poolWith(`{ targets: [a:1], passive: { failures: 0 } }`).passive).toEqual({ failures: 0, on: all });
+    expect(poolWith(`{ targets: [a:1], passive: { failures: 100 } }`).passive).toEqual({ failures: 100, on: all });
     expect(poolWith(`{ targets: [a:1], passive: {} }`).passive).toEqual(DEFAULT_PASSIVE);
+  });
+
+  it("reads passive.on as a list, one kind alone or none, each kind once in a fixed order", () => {
+    const on = (text: string) => poolWith(`{ targets: [a:1], passive: { on: ${text} } }`).passive;
+    expect(on("[connect]")).toEqual({ failures: 1, on: ["connect"] });
+    expect(on("timeout")).toEqual({ failures: 1, on: ["timeout"] });
+    expect(on("[reset, connect, reset]")).toEqual({ failures: 1, on: ["connect", "reset"] });
+    expect(on("none")).toEqual({ failures: 1, on: [] });
+    expect(on("[]")).toEqual({ failures: 1, on: [] });
+  });
+
+  it("reads retry-on as a list, one keyword alone or none; conn-failure alone by default", () => {
+    const retry = (text: string) => poolWith(`{ targets: [a:1], retry-on: ${text} }`).retryOn;
+    expect(poolWith(`{ targets: [a:1] }`).retryOn).toEqual(["conn-failure"]);
+    expect(retry("none")).toEqual([]);
+    expect(retry("[]")).toEqual([]);
+    expect(retry("empty-response")).toEqual(["empty-response"]);
+    expect(retry("[response-timeout, empty-response, conn-failure]")).toEqual([
+      "conn-failure",
+      "empty-response",
+      "response-timeout",
+    ]);
   });
 
   it.each([["v1", "v1"], ["v2", "v2"], ["off", null]])("reads proxy-protocol: %s", (text, sendProxy) => {

@@ -237,7 +237,7 @@ describe("HealthRegistry: passive failures", () => {
 
 describe("HealthRegistry: passive settings", () => {
   const passive = (failures: number, target = "10.0.0.1:80") =>
-    registry.entry("web", "primary", parseTarget(target), TCP, { failures });
+    registry.entry("web", "primary", parseTarget(target), TCP, { failures, on: ["connect", "timeout", "reset"] });
 
   it("takes the target out after `failures` in a row, a success in between starting over", () => {
     const e = passive(3);
@@ -278,6 +278,67 @@ describe("HealthRegistry: passive settings", () => {
     registry.retain([a]);
     expect(registry.all()).toEqual([a]);
     expect(passive(1, "10.0.0.2:80")).not.toBe(b);
+  });
+});
+
+describe("HealthRegistry: timeouts and resets", () => {
+  const ALL = ["connect", "timeout", "reset"] as const;
+  const counting = (failures: number, on: readonly ("connect" | "timeout" | "reset")[] = ALL, target = "10.0.0.1:80") =>
+    registry.entry("web", "primary", parseTarget(target), TCP, { failures, on: [...on] });
+
+  it("take a target out like a failed connect, saying why in lastError and the log", () => {
+    const e = counting(1);
+    registry.initial(e, { ok: true, latencyMs: 1 });
+    registry.passiveFailure(e, "no response within 30s", "timeout");
+    expect(e.up).toBe(false);
+    expect(e.lastError).toBe("no response within 30s");
+    expect(lines.at(-1)).toMatchObject({ msg: "target down", reason: "no response within 30s" });
+  });
+
+  it("are not ended by the next connect (a hung target accepts them all), only by an answer", () => {
+    const e = counting(2);
+    registry.initial(e, { ok: true, latencyMs: 1 });
+    registry.passiveFailure(e, "no response within 1s", "timeout");
+    registry.passiveSuccess(e);
+    registry.passiveFailure(e, "upstream closed before responding", "reset");
+    expect(e.up).toBe(false);
+
+    const g = counting(2, ALL, "10.0.0.2:80");
+    registry.initial(g, { ok: true, latencyMs: 1 });
+    registry.passiveFailure(g, "no response within 1s", "timeout");
+    registry.passiveSuccess(g, true);
+    registry.passiveFailure(g, "no response within 1s", "timeout");
+    expect(g.up).toBe(true);
+  });
+
+  it("count only the kinds passive.on names, yet always show as lastError", () => {
+    const e = counting(1, ["connect"]);
+    registry.initial(e, { ok: true, latencyMs: 1 });
+    for (let i = 0; i < 5; i++) registry.passiveFailure(e, "no response within 1s", "timeout");
+    expect(e.up).toBe(true);
+    expect(e.lastError).toBe("no response within 1s");
+    registry.passiveFailure(e, "ECONNREFUSED");
+    expect(e.up).toBe(false);
+
+    const quiet = counting(1, ["timeout"], "10.0.0.3:80");
+    registry.initial(quiet, { ok: true, latencyMs: 1 });
+    registry.passiveFailure(quiet, "ECONNREFUSED");
+    registry.passiveFailure(quiet, "upstream closed before responding", "reset");
+    expect(quiet.up).toBe(true);
+  });
+
+  it("tell the hook each kind, and an answer that ends a run", () => {
+    const seen: Array<[string | null, string]> = [];
+    registry.hooks.passive = (_e, error, kind) => seen.push([error, kind]);
+    const e = counting(3);
+    registry.initial(e, { ok: true, latencyMs: 1 });
+    registry.passiveFailure(e, "refused");
+    registry.passiveSuccess(e);
+    registry.passiveFailure(e, "no response within 1s", "timeout");
+    registry.passiveSuccess(e);
+    registry.passiveSuccess(e, true);
+    registry.passiveSuccess(e, true);
+    expect(seen).toEqual([["refused", "connect"], [null, "connect"], ["no response within 1s", "timeout"], [null, "answer"]]);
   });
 });
 

@@ -1,13 +1,14 @@
 /** The count of unfinished request heads per client address, and its cap. */
 import { describe, expect, it } from "vitest";
-import { PARTIAL_HEADS_LOG_MS, PartialHeads } from "../../src/http/partial-heads.ts";
+import { PartialHeads } from "../../src/http/partial-heads.ts";
+import { limited } from "../../src/telemetry/log-limit.ts";
 import { createLogger } from "../../src/telemetry/logger.ts";
 
 function counter() {
   const lines: string[] = [];
-  let now = 0;
-  const heads = new PartialHeads(createLogger("json", (l) => lines.push(l), "debug"), () => now);
-  return { heads, lines, at: (t: number) => (now = t) };
+  const log = createLogger("json", (l) => lines.push(l), "debug");
+  const heads = new PartialHeads(log);
+  return { heads, lines, flush: () => limited(log).flush() };
 }
 
 describe("PartialHeads", () => {
@@ -38,18 +39,19 @@ describe("PartialHeads", () => {
     expect(heads.count("a")).toBe(1000);
   });
 
-  it("logs a refused address at most once per period", () => {
-    const { heads, lines, at } = counter();
+  it("logs a refused address once, and counts its further refusals into one summary", () => {
+    const { heads, lines, flush } = counter();
     heads.enter("a", 1);
     for (let i = 0; i < 5; i++) heads.enter("a", 1);
     heads.enter("b", 0);
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0])).toMatchObject({ level: "warn", client: "a", limit: 1 });
-    at(PARTIAL_HEADS_LOG_MS - 1);
-    heads.enter("a", 1);
-    expect(lines).toHaveLength(1);
-    at(PARTIAL_HEADS_LOG_MS);
-    heads.enter("a", 1);
+    heads.enter("c", 1);
+    heads.enter("c", 1);
     expect(lines).toHaveLength(2);
+    flush();
+    expect(lines.slice(2).map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ msg: "4 more like this in the last 10s", client: "a", suppressed: 4 }),
+    ]);
   });
 });

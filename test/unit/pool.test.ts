@@ -35,7 +35,8 @@ function pool(targets: string[], fallback: string[] = [], strategy: StrategyName
     fallback: fallback.map(parseTarget),
     health: { ...DEFAULT_HEALTH, rise: 1, fall: 1 },
     sendProxy: null,
-    passive: { failures: 1 },
+    passive: { failures: 1, on: ["connect", "timeout", "reset"] },
+    retryOn: ["conn-failure"],
   };
   return new Pool(config, registry, resolver);
 }
