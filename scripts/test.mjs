@@ -32,8 +32,15 @@ const results = [];
 {
   const report = join(tmp, "vitest.json");
   const r = run("deno+vitest", "node_modules/.bin/deno", [
-    "run", "--allow-all", "--unstable-net", "node_modules/vitest/vitest.mjs", "run",
-    "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra,
+    "run",
+    "--allow-all",
+    "--unstable-net",
+    "node_modules/vitest/vitest.mjs",
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${report}`,
+    ...extra,
   ]);
   let passed = 0, failed = 0, skipped = 0;
   try {

@@ -14,7 +14,7 @@ import { formatIssue, issueAt, loadConfigText } from "./config/yaml-load.ts";
 import { ADMIN_TOKEN_ENV, readAdminToken } from "./control/token.ts";
 import { printConfig } from "./config/print.ts";
 import { createLogger, type Logger } from "./telemetry/logger.ts";
-import { createVane } from "./vane.ts";
+import { createVane } from "./server/vane.ts";
 import { VERSION } from "./version.ts";
 import process from "node:process";
 import { WORKER_ENV } from "./cluster/messages.ts";
@@ -76,7 +76,10 @@ async function tokenFileError(
     const err = new CliError(`--admin-token-file: ${outcome.reason}`);
     return { ok: false, errors: [err.message], flagError: err };
   }
-  return { ok: false, errors: [formatIssue(source.file, issueAt(source.text, ["control", "token-file"], outcome.reason))] };
+  return {
+    ok: false,
+    errors: [formatIssue(source.file, issueAt(source.text, ["control", "token-file"], outcome.reason))],
+  };
 }
 
 function usageError(rt: Runtime, err: unknown): never {
@@ -202,7 +205,10 @@ async function main(): Promise<void> {
   // Watch from the moment the first config serves: an edit made while workers start
   // must not be missed (the workers catch up with it when they are ready).
   if (file !== null) unwatch = watchConfig(rt, file, () => lastText, () => void vane.reloadFromSource(), log);
-  if ((config.workers ?? rt.cpuCount()) > 1 && !rt.udpReusePort && config.listeners.some((l) => l.address.protocol === "udp")) {
+  if (
+    (config.workers ?? rt.cpuCount()) > 1 && !rt.udpReusePort &&
+    config.listeners.some((l) => l.address.protocol === "udp")
+  ) {
     log.warn("UDP listeners are served by the primary alone: this runtime cannot share a UDP port (SO_REUSEPORT)", {
       runtime: rt.name,
     });

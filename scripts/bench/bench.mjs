@@ -20,7 +20,13 @@ const TESTS = {
   l4: { title: "L4 keep-alive", unit: "req/s", kind: "wrk", listener: "l4", headers: [] },
   "l4-close": { title: "L4 new conn/req", unit: "req/s", kind: "wrk", listener: "l4", headers: ["Connection: close"] },
   bulk: { title: "L4 bulk", unit: "Gbit/s", kind: "iperf", listener: "bulk" },
-  l7: { title: "L7 keep-alive, Host routing", unit: "req/s", kind: "wrk", listener: "l7", headers: ["Host: bench.local"] },
+  l7: {
+    title: "L7 keep-alive, Host routing",
+    unit: "req/s",
+    kind: "wrk",
+    listener: "l7",
+    headers: ["Host: bench.local"],
+  },
   idle: { title: "idle memory", kind: "idle" },
 };
 const IDLE_CONTENDERS = ["vane-bun", "vane-deno", "vane-bin", "haproxy", "nginx"];
@@ -43,10 +49,20 @@ function usage() {
 }
 
 function parseOptions(argv) {
-  const o = { rounds: 3, duration: 5, warmup: 10, only: [...CONTENDERS], tests: Object.keys(TESTS), idleConns: 10000, out: null };
+  const o = {
+    rounds: 3,
+    duration: 5,
+    warmup: 10,
+    only: [...CONTENDERS],
+    tests: Object.keys(TESTS),
+    idleConns: 10000,
+    out: null,
+  };
   const list = (v, valid, flag) => {
     const items = v.split(",").map((s) => s.trim()).filter(Boolean);
-    for (const it of items) if (!valid.includes(it)) die(`${flag}: unknown "${it}"; expected some of ${valid.join(",")}`, 2);
+    for (const it of items) {
+      if (!valid.includes(it)) die(`${flag}: unknown "${it}"; expected some of ${valid.join(",")}`, 2);
+    }
     if (!items.length) die(`${flag}: empty list`, 2);
     return items;
   };
@@ -57,23 +73,46 @@ function parseOptions(argv) {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const [flag, inline] = a.startsWith("--") && a.includes("=")
+      ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
+      : [a, undefined];
     const val = () => {
       if (inline !== undefined) return inline;
       if (i + 1 >= argv.length) die(`${flag}: missing value`, 2);
       return argv[++i];
     };
     switch (flag) {
-      case "--rounds": o.rounds = int(val(), flag, 1); break;
-      case "--duration": o.duration = int(val(), flag, 1); break;
-      case "--warmup": o.warmup = int(val(), flag, 0); break;
-      case "--only": o.only = list(val(), CONTENDERS, flag); break;
-      case "--tests": o.tests = list(val(), Object.keys(TESTS), flag); break;
-      case "--idle-conns": o.idleConns = int(val(), flag, 1); break;
-      case "--out": o.out = path.resolve(process.env.BENCH_CWD || process.cwd(), val()); break;
-      case "--no-build": case "--no-install": break; // handled by scripts/bench/run
-      case "-h": case "--help": console.log(usage()); process.exit(0);
-      default: die(`unknown option "${a}"\n${usage()}`, 2);
+      case "--rounds":
+        o.rounds = int(val(), flag, 1);
+        break;
+      case "--duration":
+        o.duration = int(val(), flag, 1);
+        break;
+      case "--warmup":
+        o.warmup = int(val(), flag, 0);
+        break;
+      case "--only":
+        o.only = list(val(), CONTENDERS, flag);
+        break;
+      case "--tests":
+        o.tests = list(val(), Object.keys(TESTS), flag);
+        break;
+      case "--idle-conns":
+        o.idleConns = int(val(), flag, 1);
+        break;
+      case "--out":
+        o.out = path.resolve(process.env.BENCH_CWD || process.cwd(), val());
+        break;
+      case "--no-build":
+      case "--no-install":
+        break; // handled by scripts/bench/run
+      case "-h":
+      case "--help":
+        console.log(usage());
+        process.exit(0);
+        break;
+      default:
+        die(`unknown option "${a}"\n${usage()}`, 2);
     }
   }
   // canonical order, whatever order the lists were given in
@@ -89,7 +128,9 @@ const PGID_FILE = path.join(TMP, "pgids");
 const groups = new Set(); // process-group ids of everything we started (each spawned detached)
 
 function saveGroups() {
-  try { fs.writeFileSync(PGID_FILE, [...groups].join("\n") + "\n"); } catch {}
+  try {
+    fs.writeFileSync(PGID_FILE, [...groups].join("\n") + "\n");
+  } catch { /* best effort */ }
 }
 
 /** pid -> ppid for every process, from /proc. */
@@ -101,7 +142,7 @@ function processTable() {
       const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
       const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       table.set(Number(d), { ppid: Number(rest[1]), pgid: Number(rest[2]) });
-    } catch {}
+    } catch { /* best effort */ }
   }
   return table;
 }
@@ -124,8 +165,14 @@ function killGroupAndTree(pid, signal) {
   const table = processTable();
   const victims = new Set(processTree(pid));
   for (const [p, { pgid }] of table) if (pgid === pid) victims.add(p);
-  try { process.kill(-pid, signal); } catch {}
-  for (const p of victims) { try { process.kill(p, signal); } catch {} }
+  try {
+    process.kill(-pid, signal);
+  } catch { /* best effort */ }
+  for (const p of victims) {
+    try {
+      process.kill(p, signal);
+    } catch { /* best effort */ }
+  }
 }
 
 function killAllSync() {
@@ -142,8 +189,16 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     process.exit(sig === "SIGINT" ? 130 : 143);
   });
 }
-process.on("uncaughtException", (e) => { console.error("bench: internal error:", e); killAllSync(); process.exit(1); });
-process.on("unhandledRejection", (e) => { console.error("bench: internal error:", e); killAllSync(); process.exit(1); });
+process.on("uncaughtException", (e) => {
+  console.error("bench: internal error:", e);
+  killAllSync();
+  process.exit(1);
+});
+process.on("unhandledRejection", (e) => {
+  console.error("bench: internal error:", e);
+  killAllSync();
+  process.exit(1);
+});
 
 /** A long-running process, detached into its own group, output to a log file. */
 function startProcess(name, cmd, args, { cwd = ROOT, env } = {}) {
@@ -153,9 +208,18 @@ function startProcess(name, cmd, args, { cwd = ROOT, env } = {}) {
   const child = spawn(cmd, args, { cwd, env: env ?? process.env, detached: true, stdio: ["ignore", fd, fd] });
   fs.closeSync(fd);
   const p = { name, cmd, args, child, logPath, exited: false, exitInfo: null };
-  if (child.pid) { groups.add(child.pid); saveGroups(); }
-  child.on("error", (e) => { p.exited = true; p.exitInfo = `could not start: ${e.message}`; });
-  child.on("exit", (code, sig) => { p.exited = true; p.exitInfo = sig ? `killed by ${sig}` : `exited with code ${code}`; });
+  if (child.pid) {
+    groups.add(child.pid);
+    saveGroups();
+  }
+  child.on("error", (e) => {
+    p.exited = true;
+    p.exitInfo = `could not start: ${e.message}`;
+  });
+  child.on("exit", (code, sig) => {
+    p.exited = true;
+    p.exitInfo = sig ? `killed by ${sig}` : `exited with code ${code}`;
+  });
   return p;
 }
 
@@ -174,27 +238,39 @@ function logTail(p, lines = 25) {
   try {
     const text = fs.readFileSync(p.logPath, "utf8").trimEnd().split("\n");
     return text.slice(-lines).map((l) => "    | " + l).join("\n");
-  } catch { return "    | (no log)"; }
+  } catch {
+    return "    | (no log)";
+  }
 }
 
 /** Runs a command to completion, bounded by `timeout` and by our own timer. */
 function run(cmd, args, timeoutSec, { input } = {}) {
   return new Promise((resolve) => {
     const child = spawn("timeout", ["-k", "3", String(timeoutSec), cmd, ...args], {
-      cwd: ROOT, detached: true, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      cwd: ROOT,
+      detached: true,
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
-    groups.add(child.pid); saveGroups();
+    groups.add(child.pid);
+    saveGroups();
     let stdout = "", stderr = "", timedOut = false;
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     if (input !== undefined) child.stdin.end(input);
-    const timer = setTimeout(() => { timedOut = true; killGroupAndTree(child.pid, "SIGKILL"); }, (timeoutSec + 10) * 1000);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroupAndTree(child.pid, "SIGKILL");
+    }, (timeoutSec + 10) * 1000);
     const done = (code) => {
       clearTimeout(timer);
-      groups.delete(child.pid); saveGroups();
+      groups.delete(child.pid);
+      saveGroups();
       resolve({ code: timedOut ? 124 : code, stdout, stderr, timedOut: timedOut || code === 124 });
     };
-    child.on("error", (e) => { stderr += e.message; done(127); });
+    child.on("error", (e) => {
+      stderr += e.message;
+      done(127);
+    });
     child.on("close", done);
   });
 }
@@ -207,7 +283,10 @@ async function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
   });
 }
 
@@ -220,9 +299,19 @@ async function freePorts(n) {
 function tryConnect(port, timeoutMs = 1000) {
   return new Promise((resolve) => {
     const s = net.connect({ host: "127.0.0.1", port });
-    const t = setTimeout(() => { s.destroy(); resolve(false); }, timeoutMs);
-    s.on("connect", () => { clearTimeout(t); s.destroy(); resolve(true); });
-    s.on("error", () => { clearTimeout(t); resolve(false); });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, timeoutMs);
+    s.on("connect", () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(true);
+    });
+    s.on("error", () => {
+      clearTimeout(t);
+      resolve(false);
+    });
   });
 }
 
@@ -231,7 +320,11 @@ function httpStatus(port, host, timeoutMs = 2000) {
   return new Promise((resolve) => {
     const s = net.connect({ host: "127.0.0.1", port });
     let got = "";
-    const end = (code) => { clearTimeout(t); s.destroy(); resolve(code); };
+    const end = (code) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(code);
+    };
     const t = setTimeout(() => end(0), timeoutMs);
     s.on("connect", () => s.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
     s.on("data", (d) => {
@@ -250,10 +343,14 @@ async function waitReady(p, { tcp = [], http = [] }, timeoutMs = 60000) {
   const pending = new Set(tcp.map((x) => `tcp:${x}`).concat(http.map((x) => `http:${x}`)));
   while (pending.size) {
     if (p.exited) return `${p.name} ${p.exitInfo} before it was ready`;
-    if (Date.now() > until) return `${p.name} not ready after ${timeoutMs / 1000}s (waiting for ${[...pending].join(", ")})`;
+    if (Date.now() > until) {
+      return `${p.name} not ready after ${timeoutMs / 1000}s (waiting for ${[...pending].join(", ")})`;
+    }
     for (const key of [...pending]) {
       const [kind, port] = key.split(":");
-      const ok = kind === "tcp" ? await tryConnect(Number(port), 500) : (await httpStatus(Number(port), "bench.local", 1000)) === 200;
+      const ok = kind === "tcp"
+        ? await tryConnect(Number(port), 500)
+        : (await httpStatus(Number(port), "bench.local", 1000)) === 200;
       if (ok) pending.delete(key);
     }
     if (pending.size) await sleep(100);
@@ -269,7 +366,9 @@ const GROUP = (() => {
     const gid = os.userInfo().gid;
     const line = fs.readFileSync("/etc/group", "utf8").split("\n").find((l) => l.split(":")[2] === String(gid));
     return line ? line.split(":")[0] : USER;
-  } catch { return USER; }
+  } catch {
+    return USER;
+  }
 })();
 
 /** Fills a template from scripts/bench into dir; every @NAME@ must be given. */
@@ -283,13 +382,16 @@ function renderConfig(template, dir, vars) {
   });
   const out = path.join(dir, template);
   fs.writeFileSync(out, text);
-  for (const sub of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+  for (const sub of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) {
+    fs.mkdirSync(path.join(dir, sub), { recursive: true });
+  }
   return out;
 }
 
 const VANE_CMD = {
   "vane-bun": () => [path.join(ROOT, "node_modules/.bin/bun"), ["src/main.ts"]],
-  "vane-deno": () => [path.join(ROOT, "node_modules/.bin/deno"), ["run", "--allow-all", "--unstable-net", "src/main.ts"]],
+  "vane-deno":
+    () => [path.join(ROOT, "node_modules/.bin/deno"), ["run", "--allow-all", "--unstable-net", "src/main.ts"]],
   "vane-bin": () => [path.join(ROOT, "dist/vane"), []],
 };
 
@@ -299,8 +401,12 @@ const NGINX = "/usr/sbin/nginx";
 function startContender(name, ports, shared, { idle = false, suffix = "" } = {}) {
   const dir = path.join(TMP, name + suffix);
   const vars = {
-    L4_PORT: ports.l4, BULK_PORT: ports.bulk, L7_PORT: ports.l7,
-    BACKEND_PORT: shared.backend, OTHER_PORT: shared.other, IPERF_PORT: shared.iperf,
+    L4_PORT: ports.l4,
+    BULK_PORT: ports.bulk,
+    L7_PORT: ports.l7,
+    BACKEND_PORT: shared.backend,
+    OTHER_PORT: shared.other,
+    IPERF_PORT: shared.iperf,
     MAXCONN: idle ? shared.idleMaxconn : 8000,
   };
   if (name.startsWith("haproxy")) {
@@ -325,7 +431,17 @@ function startContender(name, ports, shared, { idle = false, suffix = "" } = {})
 
 function toMs(value, unit) {
   const v = Number(value);
-  return unit === "us" ? v / 1000 : unit === "ms" ? v : unit === "s" ? v * 1000 : unit === "m" ? v * 60000 : unit === "h" ? v * 3600000 : NaN;
+  return unit === "us"
+    ? v / 1000
+    : unit === "ms"
+    ? v
+    : unit === "s"
+    ? v * 1000
+    : unit === "m"
+    ? v * 60000
+    : unit === "h"
+    ? v * 3600000
+    : NaN;
 }
 
 function parseWrk(out) {
@@ -350,7 +466,11 @@ async function wrk(port, headers, seconds) {
   const r = await run("wrk", args, seconds + 15);
   const parsed = parseWrk(r.stdout);
   if (r.code !== 0 || parsed.rps === null) {
-    return { error: `wrk ${r.timedOut ? "timed out" : `exited ${r.code}`}: ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" / ")}` };
+    return {
+      error: `wrk ${r.timedOut ? "timed out" : `exited ${r.code}`}: ${
+        (r.stderr || r.stdout).trim().split("\n").slice(-3).join(" / ")
+      }`,
+    };
   }
   return parsed;
 }
@@ -358,8 +478,18 @@ async function wrk(port, headers, seconds) {
 let iperfServer = null;
 async function ensureIperf(shared) {
   if (iperfServer && !iperfServer.exited) return;
-  if (iperfServer) { note(`iperf3 server ${iperfServer.exitInfo}; restarted`); await stopProcess(iperfServer); }
-  iperfServer = startProcess("iperf3-server", "iperf3", ["-s", "-p", String(shared.iperf), "-B", "127.0.0.1", "--forceflush"]);
+  if (iperfServer) {
+    note(`iperf3 server ${iperfServer.exitInfo}; restarted`);
+    await stopProcess(iperfServer);
+  }
+  iperfServer = startProcess("iperf3-server", "iperf3", [
+    "-s",
+    "-p",
+    String(shared.iperf),
+    "-B",
+    "127.0.0.1",
+    "--forceflush",
+  ]);
   const err = await waitReady(iperfServer, { tcp: [] }, 10000);
   if (err) fail(`iperf3 server: ${err}`, iperfServer);
   // a bare connect to iperf3's port would count as a (broken) test: look for the socket instead
@@ -378,24 +508,35 @@ function isListening(port) {
       const f = l.trim().split(/\s+/);
       return f[1] === `0100007F:${hex}` && f[3] === "0A";
     });
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 async function iperf(port, seconds, shared) {
   let last = null;
   for (let attempt = 0; attempt < 3; attempt++) {
     await ensureIperf(shared);
-    const r = await run("iperf3", ["-c", "127.0.0.1", "-p", String(port), "-t", String(seconds), "-O", "1", "-J"], seconds + 20);
+    const r = await run(
+      "iperf3",
+      ["-c", "127.0.0.1", "-p", String(port), "-t", String(seconds), "-O", "1", "-J"],
+      seconds + 20,
+    );
     try {
       const j = JSON.parse(r.stdout);
       const bps = j?.end?.sum_received?.bits_per_second;
-      if (!j.error && typeof bps === "number" && bps > 0) return { gbps: bps / 1e9, retransmits: j.end?.sum_sent?.retransmits ?? null };
+      if (!j.error && typeof bps === "number" && bps > 0) {
+        return { gbps: bps / 1e9, retransmits: j.end?.sum_sent?.retransmits ?? null };
+      }
       last = j.error || "no sum_received in iperf3's output";
     } catch {
       last = `iperf3 ${r.timedOut ? "timed out" : `exited ${r.code}`}: ${(r.stderr || r.stdout).trim().slice(0, 200)}`;
     }
     // the server may be stuck on a broken test: restart it and try again
-    if (attempt === 1) { await stopProcess(iperfServer); iperfServer = null; }
+    if (attempt === 1) {
+      await stopProcess(iperfServer);
+      iperfServer = null;
+    }
     await sleep(1000);
   }
   return { error: last };
@@ -405,7 +546,9 @@ function rssKb(pid) {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) : 0;
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }
 
 function treeRss(pid) {
@@ -424,23 +567,41 @@ async function idleRun(name, shared, count, round) {
     const err = await waitReady(p, { tcp: [l4] }, 60000);
     if (err) {
       const tail = logTail(p, 8);
-      if (name === "haproxy") return { skipped: `haproxy refused maxconn ${shared.idleMaxconn} (descriptor limit ${fdLimit()}): ${firstLogError(p)}` , tail };
+      if (name === "haproxy") {
+        return {
+          skipped: `haproxy refused maxconn ${shared.idleMaxconn} (descriptor limit ${fdLimit()}): ${firstLogError(p)}`,
+          tail,
+        };
+      }
       return { error: err, tail };
     }
     await sleep(name.startsWith("vane") ? 1500 : 500); // let the workers bind
     const before = treeRss(p.child.pid);
-    client = spawn(process.execPath, [path.join(BENCH_DIR, "idle-client.mjs"), "127.0.0.1", String(l4), String(count), "500"], {
-      cwd: ROOT, detached: true, stdio: ["pipe", "pipe", "pipe"],
+    client = spawn(process.execPath, [
+      path.join(BENCH_DIR, "idle-client.mjs"),
+      "127.0.0.1",
+      String(l4),
+      String(count),
+      "500",
+    ], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe"],
     });
-    groups.add(client.pid); saveGroups();
+    groups.add(client.pid);
+    saveGroups();
     let out = "", errOut = "";
     client.stdout.on("data", (d) => (out += d));
     client.stderr.on("data", (d) => (errOut += d));
     client.stdin.on("error", () => {});
     const clientExit = new Promise((r) => client.on("close", r));
     while (!out.includes("\n")) {
-      if (Date.now() > deadline - 5000) return { error: `idle client not done within the time bound`, tail: logTail(p, 8) };
-      if (client.exitCode !== null) return { error: `idle client exited ${client.exitCode}: ${errOut.trim().slice(-300)}` };
+      if (Date.now() > deadline - 5000) {
+        return { error: `idle client not done within the time bound`, tail: logTail(p, 8) };
+      }
+      if (client.exitCode !== null) {
+        return { error: `idle client exited ${client.exitCode}: ${errOut.trim().slice(-300)}` };
+      }
       await sleep(100);
     }
     const status = JSON.parse(out.split("\n")[0]);
@@ -453,12 +614,22 @@ async function idleRun(name, shared, count, round) {
     client.stdin.end();
     await Promise.race([clientExit, sleep(5000)]);
     return {
-      rssMB: after.kb / 1024, baselineMB: before.kb / 1024, processes: after.processes, perProcessKb: after.each,
-      held: status.ok, failed: status.failed, firstError: status.firstError, stillOpen: later.open ?? null,
+      rssMB: after.kb / 1024,
+      baselineMB: before.kb / 1024,
+      processes: after.processes,
+      perProcessKb: after.each,
+      held: status.ok,
+      failed: status.failed,
+      firstError: status.firstError,
+      stillOpen: later.open ?? null,
       exited: p.exited ? p.exitInfo : null,
     };
   } finally {
-    if (client) { killGroupAndTree(client.pid, "SIGKILL"); groups.delete(client.pid); saveGroups(); }
+    if (client) {
+      killGroupAndTree(client.pid, "SIGKILL");
+      groups.delete(client.pid);
+      saveGroups();
+    }
     await stopProcess(p);
   }
 }
@@ -467,18 +638,30 @@ function firstLogError(p) {
   try {
     const lines = fs.readFileSync(p.logPath, "utf8").split("\n").filter((l) => /ALERT|error|cannot/i.test(l));
     return (lines[0] || "").replace(/^.*\]\s*/, "").trim().slice(0, 200) || p.exitInfo;
-  } catch { return p.exitInfo; }
+  } catch {
+    return p.exitInfo;
+  }
 }
 
 function fdLimit() {
-  try { return /Max open files\s+(\d+)/.exec(fs.readFileSync("/proc/self/limits", "utf8"))[1]; } catch { return "?"; }
+  try {
+    return /Max open files\s+(\d+)/.exec(fs.readFileSync("/proc/self/limits", "utf8"))[1];
+  } catch {
+    return "?";
+  }
 }
 
 // ---------------------------------------------------------------- reporting helpers
 
 const notes = [];
-function note(s) { notes.push(s); console.error(`bench: note: ${s}`); }
-function die(msg, code = 1) { console.error(`bench: ${msg}`); process.exit(code); }
+function note(s) {
+  notes.push(s);
+  console.error(`bench: note: ${s}`);
+}
+function die(msg, code = 1) {
+  console.error(`bench: ${msg}`);
+  process.exit(code);
+}
 function fail(msg, p) {
   console.error(`bench: ${msg}`);
   if (p) console.error(`  log of ${p.name} (${p.logPath}), last lines:\n${logTail(p)}`);
@@ -510,7 +693,11 @@ function firstLine(cmd, args) {
 
 async function machineInfo() {
   const cpu = (() => {
-    try { return /model name\s*:\s*(.+)/.exec(fs.readFileSync("/proc/cpuinfo", "utf8"))[1].trim(); } catch { return "?"; }
+    try {
+      return /model name\s*:\s*(.+)/.exec(fs.readFileSync("/proc/cpuinfo", "utf8"))[1].trim();
+    } catch {
+      return "?";
+    }
   })();
   const [haproxy, nginx, wrkV, iperfV, deno, bun] = await Promise.all([
     firstLine(HAPROXY, ["-v"]),
@@ -520,16 +707,29 @@ async function machineInfo() {
     firstLine(path.join(ROOT, "node_modules/.bin/deno"), ["--version"]),
     firstLine(path.join(ROOT, "node_modules/.bin/bun"), ["--version"]),
   ]);
-  const vaneBin = fs.existsSync(path.join(ROOT, "dist/vane")) ? await firstLine(path.join(ROOT, "dist/vane"), ["--version"]) : "missing";
+  const vaneBin = fs.existsSync(path.join(ROOT, "dist/vane"))
+    ? await firstLine(path.join(ROOT, "dist/vane"), ["--version"])
+    : "missing";
   let commit = "?";
   const g = await run("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], 5);
   if (g.code === 0) commit = g.stdout.trim();
   const dirty = await run("git", ["-C", ROOT, "status", "--porcelain", "--", "src"], 5);
   if (dirty.stdout.trim()) commit += " + uncommitted changes in src/";
   return {
-    date: new Date().toISOString(), nproc: os.availableParallelism?.() ?? os.cpus().length, cpu, kernel: os.release(),
-    haproxy: haproxy.replace(/ - https.*/, ""), nginx: nginx.replace(/^nginx version: /, "").replace("/", " "), wrk: wrkV.replace(/ Copyright.*/, ""),
-    iperf3: iperfV, deno, bun: `bun ${bun}`, node: process.version, vaneBin, commit, fdLimit: fdLimit(),
+    date: new Date().toISOString(),
+    nproc: os.availableParallelism?.() ?? os.cpus().length,
+    cpu,
+    kernel: os.release(),
+    haproxy: haproxy.replace(/ - https.*/, ""),
+    nginx: nginx.replace(/^nginx version: /, "").replace("/", " "),
+    wrk: wrkV.replace(/ Copyright.*/, ""),
+    iperf3: iperfV,
+    deno,
+    bun: `bun ${bun}`,
+    node: process.version,
+    vaneBin,
+    commit,
+    fdLimit: fdLimit(),
   };
 }
 
@@ -541,11 +741,17 @@ async function main() {
   const needsRunners = o.only.filter((c) => c !== "direct");
   const perfTests = o.tests.filter((t) => t !== "idle");
   const idleContenders = o.tests.includes("idle") ? IDLE_CONTENDERS.filter((c) => o.only.includes(c)) : [];
-  if (o.only.includes("vane-bin") && !fs.existsSync(path.join(ROOT, "dist/vane"))) die("dist/vane is missing: run without --no-build (or npm run build)");
+  if (o.only.includes("vane-bin") && !fs.existsSync(path.join(ROOT, "dist/vane"))) {
+    die("dist/vane is missing: run without --no-build (or npm run build)");
+  }
 
   const est = o.rounds * (perfTests.length * o.only.length * (o.duration + 2) + idleContenders.length * 15) +
     (perfTests.length ? o.only.length * o.warmup : 0);
-  console.error(`bench: ${o.rounds} round(s) of ${o.tests.join(", ")} for ${o.only.join(", ")}; ${o.duration}s per run; about ${Math.ceil(est / 60)} min`);
+  console.error(
+    `bench: ${o.rounds} round(s) of ${o.tests.join(", ")} for ${o.only.join(", ")}; ${o.duration}s per run; about ${
+      Math.ceil(est / 60)
+    } min`,
+  );
   console.error(`bench: temporary files and logs in ${TMP}`);
 
   const info = await machineInfo();
@@ -553,10 +759,15 @@ async function main() {
   // shared servers: the HTTP backend (two ports) and iperf3
   const [backend, other, iperfPort] = await freePorts(3);
   const shared = { backend, other, iperf: iperfPort, idleMaxconn: o.idleConns + 100 };
-  const backendCfg = renderConfig("backend.conf", path.join(TMP, "backend"), { BACKEND_PORT: backend, OTHER_PORT: other });
+  const backendCfg = renderConfig("backend.conf", path.join(TMP, "backend"), {
+    BACKEND_PORT: backend,
+    OTHER_PORT: other,
+  });
   const be = startProcess("backend", NGINX, ["-p", path.join(TMP, "backend"), "-c", backendCfg, "-g", "daemon off;"]);
   const beErr = await waitReady(be, { tcp: [backend, other] }, 15000);
-  if (beErr || (await httpStatus(backend, "bench.local")) !== 200) fail(`backend nginx: ${beErr || "does not answer 200"}`, be);
+  if (beErr || (await httpStatus(backend, "bench.local")) !== 200) {
+    fail(`backend nginx: ${beErr || "does not answer 200"}`, be);
+  }
   if (o.tests.includes("bulk")) await ensureIperf(shared);
 
   // the contenders, each with its three listeners
@@ -577,7 +788,9 @@ async function main() {
     // same traffic, split over the wrk tests about to run; haproxy and nginx need none.
     const wrkTests = perfTests.filter((t) => TESTS[t].kind === "wrk");
     for (const t of wrkTests) {
-      if (o.warmup > 0) await wrk(ports[TESTS[t].listener], TESTS[t].headers, Math.max(1, Math.round(o.warmup / wrkTests.length)));
+      if (o.warmup > 0) {
+        await wrk(ports[TESTS[t].listener], TESTS[t].headers, Math.max(1, Math.round(o.warmup / wrkTests.length)));
+      }
     }
   };
   if (perfTests.length) {
@@ -603,7 +816,11 @@ async function main() {
         const entry = running.get(name);
         if (entry.p?.exited) {
           crashed = true;
-          note(`${name} ${entry.p.exitInfo} before ${t} round ${r + 1}; log tail:\n${logTail(entry.p, 10)}\n  restarting it`);
+          note(
+            `${name} ${entry.p.exitInfo} before ${t} round ${r + 1}; log tail:\n${
+              logTail(entry.p, 10)
+            }\n  restarting it`,
+          );
           await stopProcess(entry.p);
           await startOne(name);
         }
@@ -616,11 +833,16 @@ async function main() {
           res = await iperf(port, o.duration, shared);
         }
         const after = running.get(name).p;
-        if (after?.exited) { crashed = true; res.error = (res.error ? res.error + "; " : "") + `${name} ${after.exitInfo} during the run`; }
+        if (after?.exited) {
+          crashed = true;
+          res.error = (res.error ? res.error + "; " : "") + `${name} ${after.exitInfo} during the run`;
+        }
         (results[t][name] ??= []).push(res);
         round.runs.push({ test: t, contender: name, ...res });
-        const shown = res.error ? `ERROR ${res.error}`
-          : test.kind === "wrk" ? `${fmtNum(res.rps)} req/s, p99 ${fmtNum(res.p99ms)} ms${errorText(res) ? ", " + errorText(res) : ""}`
+        const shown = res.error
+          ? `ERROR ${res.error}`
+          : test.kind === "wrk"
+          ? `${fmtNum(res.rps)} req/s, p99 ${fmtNum(res.p99ms)} ms${errorText(res) ? ", " + errorText(res) : ""}`
           : `${fmtNum(res.gbps)} Gbit/s`;
         console.error(`bench: round ${r + 1}/${o.rounds} ${t.padEnd(8)} ${name.padEnd(13)} ${shown}`);
       }
@@ -630,8 +852,15 @@ async function main() {
         const res = await idleRun(name, shared, o.idleConns, r);
         (results.idle[name] ??= []).push(res);
         round.runs.push({ test: "idle", contender: name, ...res });
-        const shown = res.skipped ? `skipped: ${res.skipped}` : res.error ? `ERROR ${res.error}`
-          : `${fmtNum(res.rssMB, 1)} MB over ${res.processes} process(es) (${fmtNum(res.baselineMB, 1)} MB before), ${res.held}/${o.idleConns} held${res.failed ? `, ${res.failed} failed (${res.firstError})` : ""}`;
+        const shown = res.skipped
+          ? `skipped: ${res.skipped}`
+          : res.error
+          ? `ERROR ${res.error}`
+          : `${fmtNum(res.rssMB, 1)} MB over ${res.processes} process(es) (${
+            fmtNum(res.baselineMB, 1)
+          } MB before), ${res.held}/${o.idleConns} held${
+            res.failed ? `, ${res.failed} failed (${res.firstError})` : ""
+          }`;
         console.error(`bench: round ${r + 1}/${o.rounds} idle     ${name.padEnd(13)} ${shown}`);
         if (res.error && res.tail) console.error(res.tail);
       }
@@ -645,10 +874,15 @@ async function main() {
 
   const md = report(o, results, info, cmdline);
   console.log("\n" + md);
-  const rawPath = o.out ? o.out.replace(/\.md$/, "") + ".json" : path.join(os.tmpdir(), `vane-bench-${info.date.replace(/[:.]/g, "-")}.json`);
+  const rawPath = o.out
+    ? o.out.replace(/\.md$/, "") + ".json"
+    : path.join(os.tmpdir(), `vane-bench-${info.date.replace(/[:.]/g, "-")}.json`);
   raw.notes = notes;
   fs.writeFileSync(rawPath, JSON.stringify(raw, null, 2) + "\n");
-  if (o.out) { fs.writeFileSync(o.out, md + "\n"); console.error(`bench: report written to ${o.out}`); }
+  if (o.out) {
+    fs.writeFileSync(o.out, md + "\n");
+    console.error(`bench: report written to ${o.out}`);
+  }
   console.error(`bench: raw per-round numbers in ${rawPath}`);
   if (crashed) die("a contender died during the run (see the notes)", 1);
 }
@@ -656,7 +890,7 @@ async function main() {
 function errorText(res) {
   const parts = [];
   const e = res.errors;
-  if (e) for (const k of ["connect", "read", "write", "timeout"]) if (e[k]) parts.push(`${e[k]} ${k} errors`);
+  if (e) { for (const k of ["connect", "read", "write", "timeout"]) if (e[k]) parts.push(`${e[k]} ${k} errors`); }
   if (res.non2xx) parts.push(`${res.non2xx} non-2xx`);
   return parts.join(", ");
 }
@@ -707,7 +941,11 @@ function targets(o, results, med, valueKey) {
       const held = Math.min(...ok.map((r) => r.held));
       return `${c} ${mark(rss < IDLE_MAX_MB && held >= 10000)} ${fmtNum(rss, 1)} MB`;
     });
-    lines.push(`- ${o.idleConns} idle proxied connections in < ${IDLE_MAX_MB} MB RSS (met only at 10,000 or more): ${cells.join(", ")}`);
+    lines.push(
+      `- ${o.idleConns} idle proxied connections in < ${IDLE_MAX_MB} MB RSS (met only at 10,000 or more): ${
+        cells.join(", ")
+      }`,
+    );
   }
   return lines;
 }
@@ -740,7 +978,10 @@ function report(o, results, info, cmdline) {
         let cell = v === null ? "fail" : fmtNum(v, T.kind === "iperf" ? 2 : undefined);
         if (failures && v !== null) cell += ` (${failures} failed)`;
         if (failures) footnotes.push(`${c}, ${T.title}: ${runs.filter((r) => r.error).map((r) => r.error).join("; ")}`);
-        if (errs.length) { cell += " †"; footnotes.push(`${c}, ${T.title}: ${errs.join("; ")}`); }
+        if (errs.length) {
+          cell += " †";
+          footnotes.push(`${c}, ${T.title}: ${errs.join("; ")}`);
+        }
         row.push(cell);
         if (T.kind === "wrk") row.push(fmtNum(med(t, c, "p99ms"), 2));
         const h = o.only.includes("haproxy") ? med(t, "haproxy", valueKey(t)) : null;
@@ -750,19 +991,25 @@ function report(o, results, info, cmdline) {
       lines.push(`| ${row.join(" | ")} |`);
     }
     lines.push("");
-    lines.push(`Medians of ${o.rounds} round(s) of ${o.duration} s each, after a 1 s warm-up; every contender first served ${o.warmup} s of the same traffic once, right after it started; the order of contenders rotates every round. ` +
-      `wrk: \`wrk -t1 -c64 -d${o.duration}s --latency\` (+ \`-H 'Connection: close'\` for new conn/req, + \`-H 'Host: bench.local'\` for L7); ` +
-      `bulk: \`iperf3 -t ${o.duration} -O 1\`, Gbit/s received. ×haproxy: against haproxy (untuned) in the same test; ×direct: against wrk/iperf3 straight to the backend. ` +
-      `All proxies single-threaded (haproxy nbthread 1, nginx worker_processes 1, vane workers 1); *-tuned: haproxy \`option splice-auto\`, nginx \`proxy_buffer_size 64k\`. ` +
-      `wrk, the backend and the proxy share ${info.nproc} cores, which caps any proxy well below direct.`);
+    lines.push(
+      `Medians of ${o.rounds} round(s) of ${o.duration} s each, after a 1 s warm-up; every contender first served ${o.warmup} s of the same traffic once, right after it started; the order of contenders rotates every round. ` +
+        `wrk: \`wrk -t1 -c64 -d${o.duration}s --latency\` (+ \`-H 'Connection: close'\` for new conn/req, + \`-H 'Host: bench.local'\` for L7); ` +
+        `bulk: \`iperf3 -t ${o.duration} -O 1\`, Gbit/s received. ×haproxy: against haproxy (untuned) in the same test; ×direct: against wrk/iperf3 straight to the backend. ` +
+        `All proxies single-threaded (haproxy nbthread 1, nginx worker_processes 1, vane workers 1); *-tuned: haproxy \`option splice-auto\`, nginx \`proxy_buffer_size 64k\`. ` +
+        `wrk, the backend and the proxy share ${info.nproc} cores, which caps any proxy well below direct.`,
+    );
     for (const f of footnotes) lines.push(`- † ${f}`);
   }
 
   if (o.tests.includes("idle")) {
     lines.push("");
-    lines.push(`**Idle memory**, ${o.idleConns} connections held idle through the L4 listener (each with one request answered first), ` +
-      `RSS summed over the process tree 2 s after the last was open; median of ${o.rounds} round(s). ` +
-      `vane runs with \`--workers 2\` here (the descriptor limit is ${info.fdLimit} per process and each proxied connection needs 2), nginx with worker_processes 2 (reuseport), haproxy with maxconn ${o.idleConns + 100}:`);
+    lines.push(
+      `**Idle memory**, ${o.idleConns} connections held idle through the L4 listener (each with one request answered first), ` +
+        `RSS summed over the process tree 2 s after the last was open; median of ${o.rounds} round(s). ` +
+        `vane runs with \`--workers 2\` here (the descriptor limit is ${info.fdLimit} per process and each proxied connection needs 2), nginx with worker_processes 2 (reuseport), haproxy with maxconn ${
+          o.idleConns + 100
+        }:`,
+    );
     for (const c of IDLE_CONTENDERS.filter((x) => o.only.includes(x))) {
       const runs = results.idle?.[c] ?? [];
       if (!runs.length) continue;
@@ -778,11 +1025,19 @@ function report(o, results, info, cmdline) {
       const procs = Math.max(...ok.map((r) => r.processes));
       const perConn = held ? ((rss - base) * 1024) / held : null;
       const extra = [];
-      if (held < o.idleConns) extra.push(`only ${held}/${o.idleConns} connections succeeded (${ok.find((r) => r.failed)?.firstError ?? "?"})`);
+      if (held < o.idleConns) {
+        extra.push(
+          `only ${held}/${o.idleConns} connections succeeded (${ok.find((r) => r.failed)?.firstError ?? "?"})`,
+        );
+      }
       const closed = ok.map((r) => (r.stillOpen === null ? null : r.held - r.stillOpen)).filter((x) => x);
       if (closed.length) extra.push(`${Math.max(...closed)} closed while idle`);
       if (runs.length > ok.length) extra.push(`${runs.length - ok.length} round(s) failed`);
-      lines.push(`- ${c}: **${fmtNum(rss, 1)} MB** over ${procs} process(es) (${fmtNum(base, 1)} MB before the connections, ≈ ${fmtNum(perConn, 1)} KB per connection)${extra.length ? "; " + extra.join("; ") : ""}`);
+      lines.push(
+        `- ${c}: **${fmtNum(rss, 1)} MB** over ${procs} process(es) (${fmtNum(base, 1)} MB before the connections, ≈ ${
+          fmtNum(perConn, 1)
+        } KB per connection)${extra.length ? "; " + extra.join("; ") : ""}`,
+      );
     }
   }
 
@@ -790,8 +1045,10 @@ function report(o, results, info, cmdline) {
 
   for (const n of notes) lines.push(`- note: ${n.split("\n")[0]}`);
   lines.push("");
-  lines.push(`Date: ${info.date}. Machine: ${info.nproc} CPUs, ${info.cpu}, Linux ${info.kernel}, descriptor limit ${info.fdLimit}. ` +
-    `Versions: ${info.haproxy}; ${info.nginx}; ${info.wrk}; ${info.iperf3}; ${info.deno}; ${info.bun}; node ${info.node}; dist/vane: ${info.vaneBin}; vane at ${info.commit}.`);
+  lines.push(
+    `Date: ${info.date}. Machine: ${info.nproc} CPUs, ${info.cpu}, Linux ${info.kernel}, descriptor limit ${info.fdLimit}. ` +
+      `Versions: ${info.haproxy}; ${info.nginx}; ${info.wrk}; ${info.iperf3}; ${info.deno}; ${info.bun}; node ${info.node}; dist/vane: ${info.vaneBin}; vane at ${info.commit}.`,
+  );
   lines.push("");
   lines.push(`Command: \`${cmdline}\``);
   return lines.join("\n");

@@ -37,6 +37,8 @@ const ratios = perRequest[1].map((t, i) => t / perRequest[0][i]);
 console.log(
   `engine-ab: ${rt.name} ${rt.version}: base ${median(perRequest[0]).toFixed(2)} µs, this tree ` +
     `${median(perRequest[1]).toFixed(2)} µs per request; this/base ${median(ratios).toFixed(3)} ` +
-    `(median of ${slices} slice pairs of ${SLICE}; slices ranged ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`,
+    `(median of ${slices} slice pairs of ${SLICE}; slices ranged ${Math.min(...ratios).toFixed(2)}-${
+      Math.max(...ratios).toFixed(2)
+    })`,
 );
 rt.exit(0);

@@ -19,5 +19,9 @@ if (!Number.isInteger(total) || total <= WARMUP) {
 await run(WARMUP);
 const ms = await run(total - WARMUP);
 const perRequest = ms * 1000 / (total - WARMUP);
-console.log(`engine-cost: ${rt.name} ${rt.version}: ${perRequest.toFixed(2)} µs per request (${total - WARMUP} measured after ${WARMUP})`);
+console.log(
+  `engine-cost: ${rt.name} ${rt.version}: ${perRequest.toFixed(2)} µs per request (${
+    total - WARMUP
+  } measured after ${WARMUP})`,
+);
 rt.exit(0);

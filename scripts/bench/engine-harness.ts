@@ -92,7 +92,7 @@ export type EngineRun = (requests: number) => Promise<number>;
 /** vane from the tree at `root` (an absolute path), serving 64 in-memory clients. */
 export async function startEngine(root: string): Promise<{ runtime: Runtime; run: EngineRun }> {
   const { runtime } = await import(`${root}/src/runtime/mod.ts`);
-  const { createVane } = await import(`${root}/src/vane.ts`);
+  const { createVane } = await import(`${root}/src/server/vane.ts`);
   const { loadConfigText } = await import(`${root}/src/config/yaml-load.ts`);
   const { silentLogger } = await import(`${root}/src/telemetry/logger.ts`);
   const rt0: Runtime = runtime();

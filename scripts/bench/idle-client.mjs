@@ -24,8 +24,11 @@ function one() {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (err) { failed++; firstError ??= String(err.message || err); s.destroy(); }
-      else ok++;
+      if (err) {
+        failed++;
+        firstError ??= String(err.message || err);
+        s.destroy();
+      } else ok++;
       resolve();
     };
     const timer = setTimeout(() => finish(new Error("no response within 10s")), perConnTimeoutMs);
@@ -34,7 +37,8 @@ function one() {
     s.on("data", (d) => {
       got += d.toString("latin1");
       if (got.includes("\r\n\r\n")) {
-        if (/^HTTP\/1\.1 200/.test(got)) finish(); else finish(new Error("bad response: " + got.slice(0, 40)));
+        if (/^HTTP\/1\.1 200/.test(got)) finish();
+        else finish(new Error("bad response: " + got.slice(0, 40)));
       }
     });
     s.on("error", (e) => finish(e));
@@ -57,7 +61,10 @@ process.stdin.on("data", (d) => {
     process.stdout.write(JSON.stringify({ open }) + "\n");
   }
 });
-const quit = () => { for (const s of sockets) s.destroy(); process.exit(0); };
+const quit = () => {
+  for (const s of sockets) s.destroy();
+  process.exit(0);
+};
 process.stdin.on("end", quit);
 process.stdin.on("close", quit);
 process.on("SIGTERM", quit);

@@ -15,7 +15,7 @@
  * range, and the kernel's UDP receive-buffer drops (/proc/net/snmp, machine-wide) in
  * the same interval.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -38,7 +38,9 @@ async function runTarget(): Promise<void> {
   console.log(JSON.stringify({ port: sock.addr.port }));
   // Asked on stdin ("count\n"), answers the datagrams received so far.
   process.stdin.on("data", (d: Uint8Array) => {
-    for (const line of new TextDecoder().decode(d).split("\n")) if (line === "count") console.log(JSON.stringify({ received }));
+    for (const line of new TextDecoder().decode(d).split("\n")) {
+      if (line === "count") console.log(JSON.stringify({ received }));
+    }
   });
   process.stdin.on("end", () => rt.exit(0));
 }
@@ -95,7 +97,9 @@ function options(): Options {
   }
   // Bounded whatever is asked: at most 60 s and 1,000,000 datagrams per measurement.
   if (!(o.durationS > 0 && o.durationS <= 60)) throw new Error("--duration: expected 0 < S <= 60");
-  if (o.rates.some((r) => !(r > 0 && r * o.durationS <= 1_000_000))) throw new Error("--rates: at most 1,000,000 datagrams per measurement");
+  if (o.rates.some((r) => !(r > 0 && r * o.durationS <= 1_000_000))) {
+    throw new Error("--rates: at most 1,000,000 datagrams per measurement");
+  }
   return o;
 }
 
@@ -127,11 +131,13 @@ class Target {
 
   constructor(ready: (port: number) => void) {
     const script = fileURLToPath(import.meta.url);
-    const argv = rt.name === "deno" ? ["run", "--allow-all", "--unstable-net", script, "--target"] : [script, "--target"];
+    const argv = rt.name === "deno"
+      ? ["run", "--allow-all", "--unstable-net", script, "--target"]
+      : [script, "--target"];
     this.#child = spawn(process.execPath, argv, { stdio: ["pipe", "pipe", "inherit"] });
     lines(this.#child, "stdout", (line) => {
       const m = JSON.parse(line);
-      if (m.port) ready((this.port = m.port));
+      if (m.port) ready(this.port = m.port);
       if (m.received !== undefined) this.#waiting?.(m.received);
     });
   }
@@ -151,8 +157,14 @@ class Target {
 /** vane as an operator runs it, with one UDP listener in front of the target. */
 async function startVane(o: Options, workers: number, listen: number, target: number): Promise<ChildProcess> {
   const args = [
-    "--listen", `udp://${HOST}:${listen}`, "--route", `*=${HOST}:${target}`,
-    "--workers", String(workers), "--status", "off",
+    "--listen",
+    `udp://${HOST}:${listen}`,
+    "--route",
+    `*=${HOST}:${target}`,
+    "--workers",
+    String(workers),
+    "--status",
+    "off",
   ];
   const [cmd, ...pre] = o.vane
     ? [o.vane]
@@ -166,14 +178,18 @@ async function startVane(o: Options, workers: number, listen: number, target: nu
     lines(child, "stderr", (line) => {
       log += line + "\n";
       if (/ERROR/.test(line)) console.error(line);
-      if (workers === 1 ? /listening/.test(line) : /workers serving|served by the primary alone/.test(line)) done(undefined);
+      if (workers === 1 ? /listening/.test(line) : /workers serving|served by the primary alone/.test(line)) {
+        done(undefined);
+      }
     });
   });
   return child;
 }
 
-const bunPath = () => (rt.name === "bun" ? process.execPath : new URL("../../node_modules/.bin/bun", import.meta.url).pathname);
-const denoPath = () => (rt.name === "deno" ? process.execPath : new URL("../../node_modules/.bin/deno", import.meta.url).pathname);
+const bunPath =
+  () => (rt.name === "bun" ? process.execPath : new URL("../../node_modules/.bin/bun", import.meta.url).pathname);
+const denoPath =
+  () => (rt.name === "deno" ? process.execPath : new URL("../../node_modules/.bin/deno", import.meta.url).pathname);
 
 /** The kernel's count of UDP datagrams dropped for a full receive buffer, machine-wide. */
 function rcvbufErrors(): number {
@@ -280,7 +296,9 @@ async function main(): Promise<void> {
           const r = await measure(clients, target, port, rate, o.durationS);
           add(`${workers}|${rate}`, r);
           console.error(
-            `round ${round + 1} workers ${workers} rate ${rate}: delivered ${r.delivered}/${r.sent}, echoed ${r.echoed}, kernel drops ${r.kernelDrops}`,
+            `round ${
+              round + 1
+            } workers ${workers} rate ${rate}: delivered ${r.delivered}/${r.sent}, echoed ${r.echoed}, kernel drops ${r.kernelDrops}`,
           );
         }
         vane.kill("SIGKILL");
@@ -304,9 +322,12 @@ function median(xs: number[]): number {
 function report(o: Options, results: Map<string, Result[]>): string {
   const k = (n: number) => `${Math.round(n / 1000)}k`;
   const pct = (n: number) => `${n.toFixed(n < 10 ? 1 : 0)}%`;
-  const span = (xs: number[], f: (n: number) => string) => `${f(median(xs))} (${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
+  const span = (xs: number[], f: (n: number) => string) =>
+    `${f(median(xs))} (${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
   const out = [
-    `vane ${o.vane ?? `${o.runtime} src/main.ts`}, ${o.clients} clients, ${o.durationS} s per measurement, ${o.rounds} rounds (median, range)`,
+    `vane ${
+      o.vane ?? `${o.runtime} src/main.ts`
+    }, ${o.clients} clients, ${o.durationS} s per measurement, ${o.rounds} rounds (median, range)`,
     "",
     "| workers | offered/s | delivered/s | loss one way | loss both ways | kernel rcvbuf drops |",
     "| --- | --- | --- | --- | --- | --- |",
@@ -318,7 +339,9 @@ function report(o: Options, results: Map<string, Result[]>): string {
       out.push(
         `| ${w} | ${k(rate)} | ${span(rs.map((r) => r.delivered / o.durationS), k)} | ${
           span(rs.map((r) => 100 * (1 - r.delivered / r.sent)), pct)
-        } | ${span(rs.map((r) => 100 * (1 - r.echoed / r.sent)), pct)} | ${span(rs.map((r) => r.kernelDrops), (n) => String(Math.round(n)))} |`,
+        } | ${span(rs.map((r) => 100 * (1 - r.echoed / r.sent)), pct)} | ${
+          span(rs.map((r) => r.kernelDrops), (n) => String(Math.round(n)))
+        } |`,
       );
     }
   }

@@ -28,7 +28,9 @@ export class Pool {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.primary = config.targets.map((t) => registry.entry(config.name, "primary", t, config.health, config.passive));
-    this.fallback = config.fallback.map((t) => registry.entry(config.name, "fallback", t, config.health, config.passive));
+    this.fallback = config.fallback.map((t) =>
+      registry.entry(config.name, "fallback", t, config.health, config.passive)
+    );
     this.#strategy = createStrategy(config.strategy);
     this.#fallbackStrategy = createStrategy(config.strategy);
   }

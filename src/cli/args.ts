@@ -8,17 +8,19 @@ import { DURATION_EXPECTED, parseDuration } from "../config/duration.ts";
 import { ConfigError } from "../config/errors.ts";
 import {
   type Config,
-  defaultPool,
   DEFAULT_HTTP,
   DEFAULT_TIMEOUTS,
+  defaultPool,
   ENCODED_SLASH,
   HEADER_LINE_EXPECTED,
   HEADER_LINE_MAX,
   HEADER_LINE_MIN,
-  type HttpConfig,
-  PARTIAL_HEADS_EXPECTED,
   type HealthConfig,
+  type HttpConfig,
   type ListenerConfig,
+  MAX_CONNS_EXPECTED,
+  MAX_WORKERS,
+  PARTIAL_HEADS_EXPECTED,
   type PoolConfig,
   RETRY_ON,
   type RetryOn,
@@ -26,9 +28,7 @@ import {
   STRATEGIES,
   type StrategyName,
   type TargetSpec,
-  MAX_WORKERS,
   WORKERS_EXPECTED,
-  MAX_CONNS_EXPECTED,
 } from "../config/model.ts";
 import { routesToFlow } from "./routes-to-flow.ts";
 import { uncheckUdpPools } from "../config/udp-pools.ts";
@@ -43,7 +43,7 @@ import {
   q,
 } from "../config/target.ts";
 import { parseCidrList } from "../config/cidr.ts";
-import { parseExpect, parseHealthSpec } from "../health/http-check.ts";
+import { parseExpect, parseHealthSpec } from "../config/health-spec.ts";
 import { CliError } from "./errors.ts";
 
 /**
@@ -160,6 +160,20 @@ const EXPECTED: Record<FlagName, string> = {
   help: "no value",
 };
 
+/**
+ * Parses vane's command line: flags, the `run`/`check` commands and their FILE.
+ *
+ * @param argv The arguments after the executable's name.
+ * @returns What to do: help, version, check a file, or run (with the config built from flags, or a way to build it over a file's).
+ * @throws {CliError} On a bad flag or value, with a one-line message naming the flag, what was expected and what was given.
+ *
+ * @example
+ * ```ts
+ * import { parseCli } from "./mod.ts";
+ * const cli = parseCli(["--listen", "127.0.0.1:8080", "--route", "*=127.0.0.1:9000"]);
+ * if (cli.kind === "run" && cli.config) console.log(cli.config.listeners[0].address.port); // 8080
+ * ```
+ */
 export function parseCli(argv: string[]): CliResult {
   // --help and --version win over everything, even over otherwise bad arguments.
   const flags = argv.slice(0, argv.includes("--") ? argv.indexOf("--") : argv.length);
@@ -179,7 +193,9 @@ export function parseCli(argv: string[]): CliResult {
   if (command !== undefined && command !== "run" && command !== "check") {
     throw new CliError(`unexpected argument ${q(command)}: every value must follow a flag, e.g. ${ROUTE_EXAMPLE}`);
   }
-  if (command !== undefined && file === undefined) throw new CliError(`${command}: expected a config FILE; got nothing`);
+  if (command !== undefined && file === undefined) {
+    throw new CliError(`${command}: expected a config FILE; got nothing`);
+  }
   if (rest.length > 0) throw new CliError(`unexpected argument ${q(rest[0])}: ${command} takes one FILE`);
   if (command !== undefined && v.config !== undefined) {
     throw new CliError(`--config: expected either --config FILE or ${command} FILE; got both`);
@@ -426,7 +442,13 @@ function buildConfig(v: Values, base: Config | null): Config {
   const h = base?.http ?? DEFAULT_HTTP;
   const http: HttpConfig = {
     maxHeaderLine: integer("max-header-line", v["max-header-line"], h.maxHeaderLine, HEADER_LINE_MIN, HEADER_LINE_MAX),
-    maxPartialHeads: integer("max-partial-heads", v["max-partial-heads"], h.maxPartialHeads, 0, Number.MAX_SAFE_INTEGER),
+    maxPartialHeads: integer(
+      "max-partial-heads",
+      v["max-partial-heads"],
+      h.maxPartialHeads,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
     encodedSlash: oneOf("encoded-slash", v["encoded-slash"], ENCODED_SLASH, h.encodedSlash),
   };
   const statusText = v.status ?? (base ? undefined : DEFAULT_STATUS);
@@ -518,7 +540,7 @@ function buildListeners(
       return { ...structuredClone(l), ...(rules ? { flow: structuredClone(rules) } : {}) };
     });
   }
-  if (acceptProxy) for (const l of listeners) l.acceptProxy = [...acceptProxy];
+  if (acceptProxy) { for (const l of listeners) l.acceptProxy = [...acceptProxy]; }
   return listeners;
 }
 

@@ -8,7 +8,9 @@ export function mergeSnapshots(primary: StatusSnapshot, workers: StatusSnapshot[
   const out: StatusSnapshot = structuredClone(primary);
   const targets = new Map<string, TargetStatus>();
   for (const [name, pool] of Object.entries(out.pools)) {
-    for (const [role, list] of roles(pool)) for (const t of list) targets.set(`${name}\u0000${role}\u0000${t.target}`, t);
+    for (const [role, list] of roles(pool)) {
+      for (const t of list) targets.set(`${name}\u0000${role}\u0000${t.target}`, t);
+    }
   }
   const requests = new Map(out.requests.map((r) => [`${r.route}\u0000${r.pool}\u0000${r.code}`, r]));
   for (const w of workers) {
@@ -24,7 +26,9 @@ export function mergeSnapshots(primary: StatusSnapshot, workers: StatusSnapshot[
     }
     out.bytes.upstream += w.bytes.upstream;
     out.bytes.downstream += w.bytes.downstream;
-    for (const [protocol, n] of Object.entries(w.detections)) out.detections[protocol] = (out.detections[protocol] ?? 0) + n;
+    for (const [protocol, n] of Object.entries(w.detections)) {
+      out.detections[protocol] = (out.detections[protocol] ?? 0) + n;
+    }
     for (const r of w.requests) {
       const key = `${r.route}\u0000${r.pool}\u0000${r.code}`;
       const mine = requests.get(key);

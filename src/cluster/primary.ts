@@ -15,7 +15,7 @@ import type { Runtime } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { StatusSnapshot } from "../control/snapshot.ts";
 import type { HealthRegistry, SharedHealth, TargetHealth } from "../health/registry.ts";
-import type { BoundListener } from "../vane.ts";
+import type { BoundListener } from "../server/vane.ts";
 import { type Channel, openChannel } from "./channel.ts";
 import { type FromWorker, type ToWorker, WORKER_ENV } from "./messages.ts";
 import { mergeSnapshots } from "./merge.ts";
@@ -160,7 +160,11 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
       w.markReady();
       exited();
       if (stopping) return;
-      log.error("worker exited; starting it again", { worker: w.index, code: code ?? "none", signal: signal ?? "none" });
+      log.error("worker exited; starting it again", {
+        worker: w.index,
+        code: code ?? "none",
+        signal: signal ?? "none",
+      });
       scheduleRestart(w);
     });
     w.started = configText();
@@ -226,7 +230,9 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
 
   return {
     async aggregate(own) {
-      const answers = await Promise.all(workers.map((w) => ask(w, (id) => ({ type: "snapshot", id }), SNAPSHOT_TIMEOUT_MS)));
+      const answers = await Promise.all(
+        workers.map((w) => ask(w, (id) => ({ type: "snapshot", id }), SNAPSHOT_TIMEOUT_MS)),
+      );
       const snaps = answers.flatMap((m) => (m?.type === "snapshot" ? [m.snapshot] : []));
       const merged = mergeSnapshots(own, snaps);
       // A worker that did not answer still shows, so a missing one is visible.

@@ -5,7 +5,7 @@
  * workers share the same sockets' address.
  */
 import type { Config } from "../config/model.ts";
-import type { BoundListener } from "../vane.ts";
+import type { BoundListener } from "../server/vane.ts";
 import { printConfig } from "../config/print.ts";
 
 export function workerConfigText(config: Config, bound: BoundListener[], options: { udp: boolean }): string {

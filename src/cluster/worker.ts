@@ -8,7 +8,7 @@ import type { Runtime } from "../runtime/types.ts";
 import type { SharedHealth, TargetHealth } from "../health/registry.ts";
 import { loadConfigText } from "../config/yaml-load.ts";
 import { createLogger } from "../telemetry/logger.ts";
-import { createVane, type Vane } from "../vane.ts";
+import { createVane, type Vane } from "../server/vane.ts";
 import { openChannel } from "./channel.ts";
 import type { FromWorker, ToWorker } from "./messages.ts";
 

@@ -5,15 +5,47 @@
  * functions, no classes), so it can be printed back as YAML and compared.
  */
 
-/** A target as the operator wrote it, parsed. */
+/**
+ * A target as the operator wrote it, parsed: an IP literal, a DNS name (re-resolved as
+ * its TTL says) or a node of the static registry (`node:NAME:PORT`).
+ *
+ * @example
+ * ```ts
+ * import type { TargetSpec } from "./mod.ts";
+ * const target: TargetSpec = { kind: "ip", host: "10.0.0.1", port: 80, weight: 1, raw: "10.0.0.1:80" };
+ * ```
+ */
 export type TargetSpec =
   | { kind: "ip"; host: string; port: number; weight: number; raw: string }
   | { kind: "dns"; host: string; port: number; weight: number; raw: string }
   | { kind: "node"; node: string; port: number; weight: number; raw: string };
 
+/**
+ * How a pool picks among its live targets: `serial` (round robin), `random`, or
+ * `fastest` (lowest measured connect or check latency).
+ *
+ * @example
+ * ```ts
+ * import type { StrategyName } from "./mod.ts";
+ * const strategy: StrategyName = "fastest";
+ * ```
+ */
 export type StrategyName = "random" | "serial" | "fastest";
 export const STRATEGIES: readonly StrategyName[] = ["random", "serial", "fastest"];
 
+/**
+ * A pool's active health check: how often, how long to wait, and how many results in a
+ * row bring a target back (`rise`) or take it out (`fall`).
+ *
+ * @example
+ * ```ts
+ * import type { HealthConfig } from "./mod.ts";
+ * const health: HealthConfig = {
+ *   check: "http", path: "/healthz", expect: [200, 399],
+ *   intervalMs: 5_000, timeoutMs: 1_000, rise: 2, fall: 3,
+ * };
+ * ```
+ */
 export interface HealthConfig {
   /**
    * "tcp" connects; "http" sends `GET path` and expects a status in `expect`; "none"
@@ -30,6 +62,21 @@ export interface HealthConfig {
   fall: number;
 }
 
+/**
+ * A named set of targets with its strategy, fallback, health checks, passive failure
+ * detection and retry policy (`defaultPool` fills in every default).
+ *
+ * @example
+ * ```ts
+ * import type { PoolConfig, TargetSpec } from "./mod.ts";
+ * const web: TargetSpec = { kind: "dns", host: "web.internal", port: 80, weight: 1, raw: "web.internal:80" };
+ * const pool: PoolConfig = {
+ *   name: "web", strategy: "serial", targets: [web], fallback: [],
+ *   health: { check: "tcp", intervalMs: 2_000, timeoutMs: 1_000, rise: 2, fall: 3 },
+ *   sendProxy: null, passive: { failures: 1, on: ["connect"] }, retryOn: ["conn-failure"],
+ * };
+ * ```
+ */
 export interface PoolConfig {
   name: string;
   strategy: StrategyName;
@@ -54,6 +101,12 @@ export interface PoolConfig {
  * Passive health: failures seen while forwarding. `failures` in a row of the kinds in
  * `on` take the target out until checks bring it back (with `check: none`, for one
  * interval); 0 turns it off.
+ *
+ * @example
+ * ```ts
+ * import type { PassiveConfig } from "./mod.ts";
+ * const passive: PassiveConfig = { failures: 3, on: ["connect", "timeout"] };
+ * ```
  */
 export interface PassiveConfig {
   failures: number;
@@ -64,11 +117,25 @@ export interface PassiveConfig {
  * What can fail while forwarding: the connect (refused, unreachable, connect timeout);
  * the wait for a response head (HTTP: none within the upstream timeout); or the
  * connection, closed or reset before a response head came (HTTP).
+ *
+ * @example
+ * ```ts
+ * import type { PassiveKind } from "./mod.ts";
+ * const kinds: PassiveKind[] = ["connect", "reset"];
+ * ```
  */
 export type PassiveKind = "connect" | "timeout" | "reset";
 export const PASSIVE_KINDS: readonly PassiveKind[] = ["connect", "timeout", "reset"];
 
-/** HAProxy's `retry-on` keywords that vane knows (see `PoolConfig.retryOn`). */
+/**
+ * HAProxy's `retry-on` keywords that vane knows (see `PoolConfig.retryOn`).
+ *
+ * @example
+ * ```ts
+ * import type { RetryOn } from "./mod.ts";
+ * const retryOn: RetryOn[] = ["conn-failure", "empty-response"];
+ * ```
+ */
 export type RetryOn = "conn-failure" | "empty-response" | "response-timeout";
 export const RETRY_ON: readonly RetryOn[] = ["conn-failure", "empty-response", "response-timeout"];
 /** HAProxy's default: only a failed connect goes on to the next target. */
@@ -77,12 +144,28 @@ export const DEFAULT_RETRY_ON: readonly RetryOn[] = ["conn-failure"];
 /**
  * What a CLI route matches on (`--route MATCH=TARGETS`). Routes exist only on the
  * command line: the CLI turns them into flow rules on the `host` and `req.path` keys.
+ *
+ * @example
+ * ```ts
+ * import type { RouteMatch } from "./mod.ts";
+ * // --route '*.example.com/v1=...'
+ * const match: RouteMatch = { kind: "wildcard", suffix: ".example.com", pathPrefix: "/v1" };
+ * ```
  */
 export type RouteMatch =
   | { kind: "any" }
   | { kind: "host"; host: string; pathPrefix?: string }
   | { kind: "wildcard"; suffix: string; pathPrefix?: string };
 
+/**
+ * One `--route MATCH=TARGETS` of the command line: what it matches and the pool it sends to.
+ *
+ * @example
+ * ```ts
+ * import type { RouteConfig } from "./mod.ts";
+ * const route: RouteConfig = { raw: "api.example.com", match: { kind: "host", host: "api.example.com" }, pool: "api" };
+ * ```
+ */
 export interface RouteConfig {
   /** As written by the operator, e.g. `*`, `api.example.com`, `*.example.com/v1`. */
   raw: string;
@@ -91,6 +174,15 @@ export interface RouteConfig {
   pool: string;
 }
 
+/**
+ * Where a listener accepts, split from `[SCHEME://]HOST:PORT`.
+ *
+ * @example
+ * ```ts
+ * import type { ListenAddress } from "./mod.ts";
+ * const address: ListenAddress = { protocol: "tcp", host: "0.0.0.0", port: 8443, raw: "tcp://0.0.0.0:8443" };
+ * ```
+ */
 export interface ListenAddress {
   /**
    * tcp: detect TLS/HTTP/other when the flow asks; http: HTTP/1.1 only; https: TLS
@@ -103,7 +195,15 @@ export interface ListenAddress {
   raw: string;
 }
 
-/** A certificate chain and its key, as file paths (read at start and on reload). */
+/**
+ * A certificate chain and its key, as file paths (read at start and on reload).
+ *
+ * @example
+ * ```ts
+ * import type { TlsFiles } from "./mod.ts";
+ * const cert: TlsFiles = { certPath: "/etc/vane/example.pem", keyPath: "/etc/vane/example.key" };
+ * ```
+ */
 export interface TlsFiles {
   certPath: string;
   keyPath: string;
@@ -117,6 +217,12 @@ export interface TlsFiles {
  * The keys a flow can look at (`FLOW_KEYS`, plus `req.header.<name>` with the name
  * lowercased, and `plugin.<name>` set by a plugin's answer). A key without a value
  * (tls.sni of plain TCP, req.* before HTTP) matches nothing, and `not` of it matches.
+ *
+ * @example
+ * ```ts
+ * import type { FlowKey } from "./mod.ts";
+ * const keys: FlowKey[] = ["conn.ip", "tls.sni", "req.path", "req.header.x-api-key"];
+ * ```
  */
 export type FlowKey = string;
 
@@ -132,7 +238,16 @@ export const PLUGIN_KEY_PREFIX = "plugin.";
 /** Keys whose values are host names: compared case-insensitively, without a trailing dot. */
 export const HOST_KEYS: readonly string[] = ["host", "req.host", "tls.sni"];
 
-/** How one key's value is tested. String tests are case-sensitive except on host keys. */
+/**
+ * How one key's value is tested. String tests are case-sensitive except on host keys.
+ *
+ * @example
+ * ```ts
+ * import type { Matcher } from "./mod.ts";
+ * // YAML: { not: { prefix: /internal/ } }
+ * const matcher: Matcher = { op: "not", of: { op: "prefix", value: "/internal/" } };
+ * ```
+ */
 export type Matcher =
   | { op: "equals"; value: string }
   /** `*` is any run of characters (dots included), `?` one character. */
@@ -148,15 +263,50 @@ export type Matcher =
   | { op: "any"; of: Matcher[] }
   | { op: "all"; of: Matcher[] };
 
+/**
+ * A rule's `when`: one key tested by a matcher, or `not`/`any`/`all` of conditions
+ * (a YAML map of several keys is `all` of them).
+ *
+ * @example
+ * ```ts
+ * import type { Condition } from "./mod.ts";
+ * // YAML: when: { req.host: api.example.com, req.path: { prefix: /v1/ } }
+ * const when: Condition = {
+ *   kind: "all",
+ *   of: [
+ *     { kind: "key", key: "req.host", matcher: { op: "equals", value: "api.example.com" } },
+ *     { kind: "key", key: "req.path", matcher: { op: "prefix", value: "/v1/" } },
+ *   ],
+ * };
+ * ```
+ */
 export type Condition =
   | { kind: "key"; key: FlowKey; matcher: Matcher }
   | { kind: "not"; of: Condition }
   | { kind: "any"; of: Condition[] }
   | { kind: "all"; of: Condition[] };
 
-/** `[name, value]` pairs; values may hold `{{key}}` templates. */
+/**
+ * `[name, value]` pairs; values may hold `{{key}}` templates.
+ *
+ * @example
+ * ```ts
+ * import type { HeaderList } from "./mod.ts";
+ * const headers: HeaderList = [["x-client-ip", "{{conn.ip}}"], ["cache-control", "no-store"]];
+ * ```
+ */
 export type HeaderList = Array<[string, string]>;
 
+/**
+ * Which plugin a `plugin` rule asks: an HTTP endpoint, a command, or a function
+ * registered by the embedding program (`startVane(config, { functions })`).
+ *
+ * @example
+ * ```ts
+ * import type { PluginSpec } from "./mod.ts";
+ * const plugin: PluginSpec = { kind: "command", argv: ["/usr/local/bin/check-key", "--strict"] };
+ * ```
+ */
 export type PluginSpec =
   /** POST the keys as JSON to this URL (http:// or https://). */
   | { kind: "http"; url: string }
@@ -170,10 +320,27 @@ export type PluginSpec =
  * tunnels, else 405), `trace` (TRACE, else 405: it echoes cookies back to scripts),
  * `h2c` (an `Upgrade: h2c` switch, else the upgrade is stripped: a tunnel past every
  * path rule).
+ *
+ * @example
+ * ```ts
+ * import type { Allowance } from "./mod.ts";
+ * const allow: Allowance[] = ["connect"];
+ * ```
  */
 export type Allowance = "connect" | "trace" | "h2c";
 export const ALLOWANCES: readonly Allowance[] = ["connect", "trace", "h2c"];
 
+/**
+ * What a rule does when its condition holds. `proxy`, `terminate`, `respond`,
+ * `redirect` and `abort` end the flow; the others edit, limit or branch and go on.
+ *
+ * @example
+ * ```ts
+ * import type { Action } from "./mod.ts";
+ * const toApi: Action = { kind: "proxy", pool: "api" };
+ * const moved: Action = { kind: "redirect", status: 301, location: "https://example.com{{req.path}}" };
+ * ```
+ */
 export type Action =
   /** Forward to a pool (inline targets in YAML become a pool of their own). */
   | { kind: "proxy"; pool: string; allow?: Allowance[] }
@@ -210,12 +377,41 @@ export type Action =
   /** A nested flow; when it ends without a terminal action, the next rule goes on. */
   | { kind: "flow"; rules: Rule[] };
 
+/**
+ * One step of a flow: an action, taken when `when` holds.
+ *
+ * @example
+ * ```ts
+ * import type { Rule } from "./mod.ts";
+ * // YAML: - when: { tls.sni: "*.example.com" }
+ * //         proxy: web
+ * const rule: Rule = {
+ *   when: { kind: "key", key: "tls.sni", matcher: { op: "glob", pattern: "*.example.com" } },
+ *   action: { kind: "proxy", pool: "web" },
+ * };
+ * ```
+ */
 export interface Rule {
   /** null: always. */
   when: Condition | null;
   action: Action;
 }
 
+/**
+ * One listener: where it accepts, its flow, which peers may send a PROXY header, and
+ * its certificates (https://).
+ *
+ * @example
+ * ```ts
+ * import type { ListenerConfig } from "./mod.ts";
+ * const listener: ListenerConfig = {
+ *   address: { protocol: "http", host: "127.0.0.1", port: 8080, raw: "http://127.0.0.1:8080" },
+ *   flow: [{ when: null, action: { kind: "proxy", pool: "web" } }],
+ *   acceptProxy: [],
+ *   tls: [],
+ * };
+ * ```
+ */
 export interface ListenerConfig {
   address: ListenAddress;
   flow: Rule[];
@@ -228,6 +424,18 @@ export interface ListenerConfig {
   tls: TlsFiles[];
 }
 
+/**
+ * Every deadline, in milliseconds (`DEFAULT_TIMEOUTS` holds the defaults).
+ *
+ * @example
+ * ```ts
+ * import type { TimeoutsConfig } from "./mod.ts";
+ * const timeouts: TimeoutsConfig = {
+ *   connectMs: 5_000, idleMs: 600_000, graceMs: 10_000, udpIdleMs: 30_000,
+ *   upstreamMs: 60_000, requestHeadMs: 10_000, keepAliveMs: 60_000, bodyMs: 60_000,
+ * };
+ * ```
+ */
 export interface TimeoutsConfig {
   connectMs: number;
   idleMs: number;
@@ -248,6 +456,18 @@ export interface TimeoutsConfig {
   bodyMs: number;
 }
 
+/**
+ * A whole, validated config: what `loadConfigText` and `parseCli` build and what
+ * `startVane`, `createVane` and `Vane.reload` take. Plain data, so `printConfig` can
+ * write it back as YAML.
+ *
+ * @example
+ * ```ts
+ * import { type Config, loadConfigText } from "./mod.ts";
+ * const loaded = loadConfigText("listeners: [{ listen: http://127.0.0.1:8080, flow: [{ proxy: [127.0.0.1:9000] }] }]");
+ * const config: Config | null = loaded.ok ? loaded.config : null;
+ * ```
+ */
 export interface Config {
   listeners: ListenerConfig[];
   pools: Record<string, PoolConfig>;
@@ -269,7 +489,7 @@ export interface Config {
   workers: number | null;
   /**
    * Client connections one process serves at once (HAProxy's `maxconn`); null means
-   * derived from its open-file limit (src/connection-limit.ts). Per process: each
+   * derived from its open-file limit (src/server/client-slots.ts). Per process: each
    * worker has its own descriptors and its own count.
    */
   maxConns: number | null;
@@ -278,6 +498,12 @@ export interface Config {
 /**
  * How the HTTP engine guards the edge: limits on what a client may send, and how
  * ambiguous paths are treated (see docs/security.md).
+ *
+ * @example
+ * ```ts
+ * import type { HttpConfig } from "./mod.ts";
+ * const http: HttpConfig = { maxHeaderLine: 16_384, maxPartialHeads: 32, encodedSlash: "reject" };
+ * ```
  */
 export interface HttpConfig {
   /** Longest request header line in bytes; longer is 431. */
@@ -301,6 +527,15 @@ export const MAX_WORKERS = 64;
 export const WORKERS_EXPECTED = `auto or an integer 1..${MAX_WORKERS}`;
 export const MAX_CONNS_EXPECTED = "auto or an integer 1 or more (client connections per process)";
 
+/**
+ * The status and admin endpoint: where it listens and the token its admin calls need.
+ *
+ * @example
+ * ```ts
+ * import type { ControlConfig } from "./mod.ts";
+ * const control: ControlConfig = { listen: { host: "127.0.0.1", port: 9901 }, token: null };
+ * ```
+ */
 export interface ControlConfig {
   /** Status endpoint address, or null when off. */
   listen: { host: string; port: number } | null;
@@ -335,7 +570,20 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = {
   bodyMs: 60_000,
 };
 
-/** What a pool is when only its targets are given: the defaults of every other key. */
+/**
+ * What a pool is when only its targets are given: the defaults of every other key.
+ *
+ * @param name The pool's name, as flows refer to it.
+ * @param targets Its targets, already parsed.
+ * @returns A pool with round robin, TCP health checks and the default passive and retry policies.
+ *
+ * @example
+ * ```ts
+ * import { defaultPool } from "./src/config/model.ts";
+ * const pool = defaultPool("web", [{ kind: "ip", host: "10.0.0.1", port: 80, weight: 1, raw: "10.0.0.1:80" }]);
+ * pool.strategy; // "serial"
+ * ```
+ */
 export function defaultPool(name: string, targets: TargetSpec[]): PoolConfig {
   return {
     name,

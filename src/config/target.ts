@@ -25,6 +25,7 @@ export function isValidName(text: string): boolean {
  * would read as a target list in `proxy:`), so the pools the one-liner names after its
  * routes (`api.example.com/v1`, `*.example.com`, `default#2`) print and load back.
  */
+// deno-lint-ignore no-control-regex -- control characters are exactly what a name must not hold
 const POOL_NAME_RE = /^[^\s:,\x00-\x1f\x7f]{1,200}$/;
 export const POOL_NAME_EXPECTED = 'name without spaces, ":" or ","';
 
@@ -188,7 +189,11 @@ export function parseTargetList(text: string): TargetSpec[] {
   // counted twice. A heavier share is what @WEIGHT is for.
   const seen = new Set<string>();
   for (const t of list) {
-    if (seen.has(t.raw)) throw new ConfigError(`expected each target once per list (use @WEIGHT for a larger share); got ${q(t.raw)} twice`);
+    if (seen.has(t.raw)) {
+      throw new ConfigError(
+        `expected each target once per list (use @WEIGHT for a larger share); got ${q(t.raw)} twice`,
+      );
+    }
     seen.add(t.raw);
   }
   return list;
@@ -212,9 +217,7 @@ export function parseListen(text: string): ListenAddress {
     const name = scheme[1].toLowerCase();
     if (name !== "tcp" && name !== "udp" && name !== "http" && name !== "https") {
       throw new ConfigError(
-        `expected a tcp://, http://, https:// or udp:// listener; got scheme ${
-          q(scheme[1] + "://")
-        } in ${q(text)}`,
+        `expected a tcp://, http://, https:// or udp:// listener; got scheme ${q(scheme[1] + "://")} in ${q(text)}`,
       );
     }
     protocol = name;

@@ -96,8 +96,12 @@ function readRule(st: FlowState, node: Node, path: string, scope: FlowScope): Ru
 /** `allow: [connect, trace, h2c]`, only beside `proxy` on an HTTP-capable listener. */
 function readAllow(st: FlowState, a: Entry, action: string, scope: FlowScope): Allowance[] | undefined {
   const { r } = st;
-  if (action !== "proxy") return r.error(a.keyNode, a.path, `expected allow only beside proxy; got it beside ${action}`);
-  if (scope.protocol === "udp") return r.error(a.keyNode, a.path, "expected allow only on HTTP; got it in a udp:// listener");
+  if (action !== "proxy") {
+    return r.error(a.keyNode, a.path, `expected allow only beside proxy; got it beside ${action}`);
+  }
+  if (scope.protocol === "udp") {
+    return r.error(a.keyNode, a.path, "expected allow only on HTTP; got it in a udp:// listener");
+  }
   const expected = `a list of ${wordList([...ALLOWANCES])}`;
   const items = r.list(a.value, a.path, expected);
   if (!items) return undefined;

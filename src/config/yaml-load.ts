@@ -22,7 +22,16 @@ import {
   type TimeoutsConfig,
   type TlsFiles,
 } from "./model.ts";
-import { isPoolName, isValidName, parseBindAddress, POOL_NAME_EXPECTED, parseHostPort, parseIp, parseListen, q } from "./target.ts";
+import {
+  isPoolName,
+  isValidName,
+  parseBindAddress,
+  parseHostPort,
+  parseIp,
+  parseListen,
+  POOL_NAME_EXPECTED,
+  q,
+} from "./target.ts";
 import { checkNamed, readPool } from "./yaml-pools.ts";
 import { uncheckUdpPools } from "./udp-pools.ts";
 import { defaultPool, MAX_CONNS_EXPECTED, MAX_WORKERS, WORKERS_EXPECTED } from "./model.ts";
@@ -36,6 +45,16 @@ export interface LoadOptions {
   functions?: ReadonlySet<string>;
 }
 
+/**
+ * What `loadConfigText` gives: the config, or every issue found in the text.
+ *
+ * @example
+ * ```ts
+ * import { type LoadResult, loadConfigText } from "./mod.ts";
+ * const result: LoadResult = loadConfigText(text);
+ * if (!result.ok) console.error(result.issues.length, "problems");
+ * ```
+ */
 export type LoadResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
 
 const TOP_KEYS = [
@@ -70,11 +89,40 @@ const CONFIG_EXPECTED = "a config (a map with listeners, pools, ...)";
 const NAME_EXPECTED = `name (letters, digits, "-", "_" and ".")`;
 const LISTEN_EXPECTED = "a listen address like tcp://0.0.0.0:8443, http://:8080 or udp://[::]:53";
 
-/** `FILE:LINE:COL: PATH: MESSAGE`, one line (PATH omitted when empty, e.g. a YAML syntax error). */
+/**
+ * One issue as one line, `FILE:LINE:COL: PATH: MESSAGE` (PATH omitted when empty, e.g. a
+ * YAML syntax error), the form `vane check` prints.
+ *
+ * @param file The file name to print in front.
+ * @param issue An issue from `loadConfigText`.
+ * @returns The line, without a newline.
+ *
+ * @example
+ * ```ts
+ * import { formatIssue } from "./mod.ts";
+ * formatIssue("vane.yaml", { line: 3, col: 7, path: "pools.web.strategy", message: "expected serial, random or fastest" });
+ * // "vane.yaml:3:7: pools.web.strategy: expected serial, random or fastest"
+ * ```
+ */
 export function formatIssue(file: string, issue: ConfigIssue): string {
   return `${file}:${issue.line}:${issue.col}: ${issue.path ? `${issue.path}: ` : ""}${issue.message}`;
 }
 
+/**
+ * Reads and validates a YAML config. It never throws on bad input: every problem in
+ * the text comes back at once, each with its line, column and key path.
+ *
+ * @param text The YAML text.
+ * @param opts `functions`: names the embedding program registers for `plugin: { function: NAME }` steps.
+ * @returns `{ ok: true, config }`, or `{ ok: false, issues }`.
+ *
+ * @example
+ * ```ts
+ * import { formatIssue, loadConfigText } from "./mod.ts";
+ * const loaded = loadConfigText("listeners: [{ listen: http://127.0.0.1:8080, flow: [{ proxy: [127.0.0.1:9000] }] }]");
+ * if (!loaded.ok) for (const issue of loaded.issues) console.error(formatIssue("vane.yaml", issue));
+ * ```
+ */
 export function loadConfigText(text: string, opts: LoadOptions = {}): LoadResult {
   const lines = new LineCounter();
   // Duplicate keys are left to Reader.entries, which can name the key path.
@@ -277,7 +325,9 @@ function readHttp(r: Reader, entry: Entry | undefined): HttpConfig {
   const line = e?.get("max-header-line");
   if (line) h.maxHeaderLine = intIn(r, line, HEADER_LINE_MIN, HEADER_LINE_MAX, HEADER_LINE_EXPECTED) ?? h.maxHeaderLine;
   const partial = e?.get("max-partial-heads");
-  if (partial) h.maxPartialHeads = intIn(r, partial, 0, Number.MAX_SAFE_INTEGER, PARTIAL_HEADS_EXPECTED) ?? h.maxPartialHeads;
+  if (partial) {
+    h.maxPartialHeads = intIn(r, partial, 0, Number.MAX_SAFE_INTEGER, PARTIAL_HEADS_EXPECTED) ?? h.maxPartialHeads;
+  }
   const slash = e?.get("encoded-slash");
   if (slash) h.encodedSlash = r.keyword(slash.value, slash.path, ENCODED_SLASH) ?? h.encodedSlash;
   return h;

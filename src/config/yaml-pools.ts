@@ -5,7 +5,7 @@
  */
 import { defaultPool } from "./model.ts";
 import { isMap, isScalar, type Node } from "yaml";
-import { DEFAULT_EXPECT, parseExpect, parseHealthSpec } from "../health/http-check.ts";
+import { DEFAULT_EXPECT, parseExpect, parseHealthSpec } from "./health-spec.ts";
 import {
   DEFAULT_HEALTH,
   DEFAULT_PASSIVE,
@@ -26,7 +26,6 @@ export const POOL_KEYS = ["targets", "strategy", "fallback", "health", "passive"
 const HEALTH_KEYS = ["check", "path", "expect", "interval", "timeout", "rise", "fall"];
 const HEALTH_CHECKS = ["tcp", "http", "none"] as const;
 const PROXY_PROTOCOLS = ["v1", "v2", "off"] as const;
-
 
 /** Health configs whose `check` the file names; the others may take a UDP pool's default (udp-pools.ts). */
 const namedChecks = new WeakSet<HealthConfig>();

@@ -10,7 +10,15 @@ import { DURATION_EXPECTED, parseDuration } from "./duration.ts";
 import { unknownMessage, wordList } from "./suggest.ts";
 import { q } from "./target.ts";
 
-/** One problem in a config file. line and col are 1-based. */
+/**
+ * One problem in a config file. line and col are 1-based.
+ *
+ * @example
+ * ```ts
+ * import type { ConfigIssue } from "./mod.ts";
+ * const issue: ConfigIssue = { line: 4, col: 15, path: "listeners[0].listen", message: "expected a listen address" };
+ * ```
+ */
 export interface ConfigIssue {
   line: number;
   col: number;
@@ -139,7 +147,11 @@ export class Reader {
         // reported by the parser.
         if (isAlias(pair.key)) {
           const name = `*${pair.key.source}`;
-          this.error(pair.key as unknown as Node, path, `unknown YAML alias ${name}; a key starting with "*" must be quoted: ${q(name)}`);
+          this.error(
+            pair.key as unknown as Node,
+            path,
+            `unknown YAML alias ${name}; a key starting with "*" must be quoted: ${q(name)}`,
+          );
         }
         continue;
       }

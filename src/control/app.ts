@@ -57,7 +57,17 @@ function toStatusBody(s: StatusSnapshot): StatusBody {
   };
 }
 
-/** What a reload came to: the new generation, or every reason it was refused. */
+/**
+ * What a reload came to: the new generation, or every reason it was refused (the
+ * running config then stays).
+ *
+ * @example
+ * ```ts
+ * import type { ReloadOutcome } from "./mod.ts";
+ * const outcome: ReloadOutcome = await vane.reload(next);
+ * console.log(outcome.ok ? `generation ${outcome.generation}` : outcome.errors.join("; "));
+ * ```
+ */
 export type ReloadOutcome = { ok: true; generation: number; loadedAt: string } | { ok: false; errors: string[] };
 
 export interface ControlDeps {
@@ -127,11 +137,15 @@ export function createControlApp(deps: ControlDeps | ControlDeps["snapshot"]): H
   // back to `new Response(text)`, whose headers Bun leaves empty until it serves them.
   app.get("/healthz", (c) => c.text("ok", 200));
   app.get("/status", async (c) => c.json(toStatusBody(await snapshot())));
-  app.get("/metrics", async (c) =>
-    c.body(formatMetrics(await snapshot()), 200, { "Content-Type": METRICS_CONTENT_TYPE }));
+  app.get(
+    "/metrics",
+    async (c) => c.body(formatMetrics(await snapshot()), 200, { "Content-Type": METRICS_CONTENT_TYPE }),
+  );
 
   app.post("/reload", async (c) => {
-    if (!reload) return c.json({ ok: false, errors: ["vane was started without a config file; nothing to reload"] }, 409);
+    if (!reload) {
+      return c.json({ ok: false, errors: ["vane was started without a config file; nothing to reload"] }, 409);
+    }
     const outcome = await reload();
     return c.json(outcome, outcome.ok ? 200 : 422);
   });

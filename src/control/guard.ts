@@ -11,7 +11,7 @@
  */
 import type { SocketAddress } from "../runtime/types.ts";
 import { formatIpBytes, isIPv4Mapped, parseIpBytes } from "../config/cidr.ts";
-import { formatAddress } from "../resolve/address.ts";
+import { formatAddress } from "../config/address.ts";
 import { q } from "../config/target.ts";
 
 /** What to set to allow admin calls from anywhere: said in every refusal. */

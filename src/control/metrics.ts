@@ -120,7 +120,10 @@ export function formatMetrics(s: StatusSnapshot): string {
       name: "vane_requests_total",
       help: "HTTP responses sent, by route, pool and status code.",
       type: "counter",
-      samples: s.requests.map(({ route, pool, code, count }) => ({ labels: { route, pool, code: String(code) }, value: count })),
+      samples: s.requests.map(({ route, pool, code, count }) => ({
+        labels: { route, pool, code: String(code) },
+        value: count,
+      })),
     },
     {
       name: "vane_worker_connections_total",

@@ -32,6 +32,17 @@ export interface ListenerStatus {
   flow: unknown[];
 }
 
+/**
+ * What `GET /status` answers and `Vane.snapshot()` returns: listeners, pools with each
+ * target's health, byte and request counters, workers.
+ *
+ * @example
+ * ```ts
+ * import type { StatusSnapshot } from "./mod.ts";
+ * const status: StatusSnapshot = vane.snapshot();
+ * console.log(status.config.generation, Object.keys(status.pools));
+ * ```
+ */
 export interface StatusSnapshot {
   version: string;
   runtime: string;

@@ -1,14 +1,14 @@
-/** Byte helpers shared by the parsers and the forwarders. */
-
-import { allocBytes, copyBytes } from "../runtime/byte-arrays.ts";
-
-export { allocBytes, copyBytes };
+/**
+ * Bytes helpers for the parsers: one array out of pieces, latin1 and UTF-8 strings of
+ * head fields. Plain JavaScript: detect/ sits below the runtime adapter (whose
+ * allocBytes/concatBytes the hot path of the HTTP engine uses instead).
+ */
 
 /** One new array holding `parts` back to back. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+export function joinBytes(...parts: Uint8Array[]): Uint8Array {
   let total = 0;
   for (const p of parts) total += p.length;
-  const out = allocBytes(total);
+  const out = new Uint8Array(total);
   let at = 0;
   for (const p of parts) {
     out.set(p, at);

@@ -12,7 +12,7 @@
  * Nothing here throws to the caller and nothing reads past an index it has checked:
  * every length is compared with what its parent holds before it is used.
  */
-import { concatBytes } from "./bytes.ts";
+import { joinBytes } from "./bytes.ts";
 
 /** Bound on what we are willing to buffer to find the hello. Real hellos are < 2 KiB
  * (a post-quantum key share pushes them near 2 KiB), so this is generous. */
@@ -127,7 +127,7 @@ function parse(buf: Uint8Array): ClientHelloResult {
     // belongs to the connection, not to us.
     if (hsLength >= 0 && completeBytes >= 4 + hsLength) {
       // Reassemble once, at the end; the single-record case needs no copy.
-      const hs = fragments.length === 1 ? fragments[0] : concatBytes(...fragments);
+      const hs = fragments.length === 1 ? fragments[0] : joinBytes(...fragments);
       return { status: "ok", ...parseBody(hs.subarray(4, 4 + hsLength)), consumed };
     }
   }

@@ -5,11 +5,11 @@
  * this runs per request on the hot path.
  */
 import type { RequestHead } from "../detect/http-head.ts";
-import type { RequestTarget } from "../http/engine.ts";
+import type { RequestTarget } from "../http/types.ts";
 import type { FlowInput, KeyValue } from "./input.ts";
 import type { TcpConn } from "../runtime/types.ts";
 import type { Endpoint } from "../forward/proxy-header.ts";
-import { formatAddress } from "../resolve/address.ts";
+import { formatAddress } from "../config/address.ts";
 
 export interface ConnFacts {
   ip: string;

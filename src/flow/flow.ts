@@ -11,7 +11,14 @@
  * Only plugins need to wait, so a list of rules without one (the common case) is
  * evaluated synchronously even by `run`, and a single Promise wraps the result.
  */
-import { type Action, type Allowance, CONN_KEYS, PLUGIN_KEY_PREFIX, type Rule, type TlsFiles } from "../config/model.ts";
+import {
+  type Action,
+  type Allowance,
+  CONN_KEYS,
+  PLUGIN_KEY_PREFIX,
+  type Rule,
+  type TlsFiles,
+} from "../config/model.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { compileCondition, conditionKeys, type Predicate } from "./condition.ts";
 import { type FlowInput, pluginKeysOf, type Scope } from "./input.ts";

@@ -5,6 +5,16 @@
  * failure with a reason that names the problem, for the operator's log.
  */
 
+/**
+ * A plugin's answer: the branch to take (none: go on with the next rule) and keys for
+ * the rest of the flow (as `plugin.<name>`).
+ *
+ * @example
+ * ```ts
+ * import type { PluginAnswer } from "./mod.ts";
+ * const answer: PluginAnswer = { branch: "allow", keys: { tenant: "acme" } };
+ * ```
+ */
 export interface PluginAnswer {
   branch?: string;
   keys?: Record<string, string>;

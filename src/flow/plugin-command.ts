@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { MAX_ANSWER_BYTES, parseJson } from "./plugin-answer.ts";
-import { concatBytes } from "../detect/bytes.ts";
+import { concatBytes } from "../runtime/byte-arrays.ts";
 
 /** The last bytes of stderr kept for the failure message. */
 const STDERR_TAIL = 400;
@@ -107,4 +107,3 @@ export function askCommand(argv: readonly string[], body: string, signal: AbortS
     child.stdin!.end(body);
   });
 }
-

@@ -19,6 +19,21 @@ import { askHttp } from "./plugin-http.ts";
 
 export type { PluginAnswer } from "./plugin-answer.ts";
 
+/**
+ * A plugin written in TypeScript: flows call it by name (`plugin: { function: NAME }`)
+ * with the connection's and request's keys. Its answer's `branch` picks the rule list to
+ * go on with and its `keys` become `plugin.<name>` keys; a throw or a timeout (`signal`
+ * aborts) takes the rule's `failure` branch.
+ *
+ * @example
+ * ```ts
+ * import type { FlowFunction } from "./mod.ts";
+ * const auth: FlowFunction = (keys) => ({
+ *   branch: keys["req.header.x-key"] === "k" ? "allow" : "deny",
+ *   keys: { user: "alice" },
+ * });
+ * ```
+ */
 export type FlowFunction = (
   keys: Record<string, string | readonly string[]>,
   signal: AbortSignal,

@@ -8,7 +8,7 @@ import type { Pick, Pool } from "../balance/pool.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import { errorText } from "../health/tcp-check.ts";
 import { localErrorCode } from "../health/local-error.ts";
-import { formatAddress } from "../resolve/address.ts";
+import { formatAddress } from "../config/address.ts";
 
 export interface Upstream {
   conn: TcpConn;

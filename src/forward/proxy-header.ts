@@ -4,7 +4,7 @@
  * address. The byte formats live in src/detect/proxy-protocol.ts.
  */
 import type { ReplayConn } from "./replay-conn.ts";
-import { peek } from "../detect/peek.ts";
+import { peek } from "./peek.ts";
 import {
   encodeProxyV1,
   encodeProxyV2,
@@ -47,12 +47,17 @@ export async function readProxyHeader(conn: ReplayConn, timeoutMs: number): Prom
 
 /** The header announcing `source` -> `destination` to a target. */
 export function proxyHeaderFor(version: "v1" | "v2", source: Endpoint, destination: Endpoint): Uint8Array {
-  return version === "v1" ? encodeProxyV1(addresses(source, destination)) : encodeProxyV2(addresses(source, destination));
+  return version === "v1"
+    ? encodeProxyV1(addresses(source, destination))
+    : encodeProxyV2(addresses(source, destination));
 }
 
 /** Both ends in one family: when they differ, IPv4 is written IPv4-mapped as IPv6. */
 function addresses(source: Endpoint, destination: Endpoint): ProxyAddresses {
   const v6 = source.address.includes(":") || destination.address.includes(":");
-  const fix = (e: Endpoint) => ({ address: v6 && !e.address.includes(":") ? `::ffff:${e.address}` : e.address, port: e.port });
+  const fix = (e: Endpoint) => ({
+    address: v6 && !e.address.includes(":") ? `::ffff:${e.address}` : e.address,
+    port: e.port,
+  });
   return { family: v6 ? "tcp6" : "tcp4", source: fix(source), destination: fix(destination) };
 }

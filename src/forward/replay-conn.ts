@@ -130,16 +130,18 @@ export class ReplayConn implements TcpConn {
       return;
     }
     this.#inFlight = true;
-    this.inner.readNext(this.#arrived ??= (r) => {
-      this.#inFlight = false;
-      const deliver = this.#deliver;
-      if (deliver !== null) {
-        this.#deliver = null;
-        return deliver(r);
-      }
-      this.#held = r;
-      this.#idleEnded?.();
-    });
+    this.inner.readNext(
+      this.#arrived ??= (r) => {
+        this.#inFlight = false;
+        const deliver = this.#deliver;
+        if (deliver !== null) {
+          this.#deliver = null;
+          return deliver(r);
+        }
+        this.#held = r;
+        this.#idleEnded?.();
+      },
+    );
   }
 
   /**

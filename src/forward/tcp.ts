@@ -14,7 +14,7 @@
  * with the same idle timeout share one, see IdleWatch) and no async frame of its own.
  */
 import type { PipeEnds, TcpConn } from "../runtime/types.ts";
-import { type Member, Members } from "../members.ts";
+import { type Member, Members } from "./members.ts";
 
 export interface RelayResult {
   /** Bytes from client to upstream, and back. */

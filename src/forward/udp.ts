@@ -7,7 +7,7 @@
  */
 import type { Runtime, SocketAddress, UdpBindOptions, UdpSocket } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import { formatAddress } from "../resolve/address.ts";
+import { formatAddress } from "../config/address.ts";
 import { runtime } from "../runtime/mod.ts";
 import { limited } from "../telemetry/log-limit.ts";
 

@@ -8,7 +8,8 @@ import type { TargetResolver } from "../resolve/resolver.ts";
 import type { HealthRegistry, TargetHealth } from "./registry.ts";
 import { tcpCheck } from "./tcp-check.ts";
 import { localErrorCode } from "./local-error.ts";
-import { DEFAULT_EXPECT, httpCheck } from "./http-check.ts";
+import { DEFAULT_EXPECT } from "../config/health-spec.ts";
+import { httpCheck } from "./http-check.ts";
 import type { TargetSpec } from "../config/model.ts";
 
 export class HealthChecker {

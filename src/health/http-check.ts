@@ -10,10 +10,9 @@
 import type { Runtime, TcpConn } from "../runtime/types.ts";
 import type { TargetSpec } from "../config/model.ts";
 import type { TargetResolver } from "../resolve/resolver.ts";
-import { formatAddress } from "../resolve/address.ts";
+import { formatAddress } from "../config/address.ts";
 import { parseResponseHead } from "../detect/http-head.ts";
-import { ConfigError } from "../config/errors.ts";
-import { q } from "../config/target.ts";
+import { unsafeInRequestLine } from "../config/health-spec.ts";
 import { type CheckOutcome, errorText } from "./tcp-check.ts";
 
 export interface HttpCheckOptions {
@@ -27,17 +26,6 @@ export interface HttpCheckOptions {
   hostHeader: string;
 }
 
-export const DEFAULT_EXPECT: [number, number] = [200, 399];
-
-/** Anything that could end a line or split the request line must not reach the wire: CTLs, space, DEL, non-ASCII. */
-function unsafe(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f) return true;
-  }
-  return false;
-}
-
 export async function httpCheck(
   rt: Runtime,
   resolver: TargetResolver,
@@ -45,7 +33,7 @@ export async function httpCheck(
   opts: HttpCheckOptions,
 ): Promise<CheckOutcome> {
   const timedOut = `timeout after ${opts.timeoutMs}ms`;
-  if (!opts.path.startsWith("/") || unsafe(opts.path) || unsafe(opts.hostHeader)) {
+  if (!opts.path.startsWith("/") || unsafeInRequestLine(opts.path) || unsafeInRequestLine(opts.hostHeader)) {
     return { ok: false, error: "invalid check request (path or Host)", address: null };
   }
   const request = new TextEncoder().encode(
@@ -135,28 +123,4 @@ async function exchange(conn: TcpConn, request: Uint8Array, deadline: number): P
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** `tcp`, `none` or `http:/PATH`. */
-export function parseHealthSpec(
-  text: string,
-): { check: "tcp" } | { check: "none" } | { check: "http"; path: string } {
-  if (text === "tcp" || text === "none") return { check: text };
-  if (text.startsWith("http:")) {
-    const path = text.slice(5);
-    // "//..." is refused: it is almost always a URL written where a path belongs (http://host/x).
-    if (path.startsWith("/") && !path.startsWith("//") && !unsafe(path)) return { check: "http", path };
-  }
-  throw new ConfigError(`expected tcp, none or http:/PATH; got ${q(text)}`);
-}
-
-/** `N` or `N-M`: three-digit statuses within 100..599, low <= high. */
-export function parseExpect(text: string): [number, number] {
-  const m = /^([1-5]\d\d)(?:-([1-5]\d\d))?$/.exec(text);
-  if (m) {
-    const low = Number(m[1]);
-    const high = m[2] === undefined ? low : Number(m[2]);
-    if (low <= high) return [low, high];
-  }
-  throw new ConfigError(`expected a status or range like 200-299; got ${q(text)}`);
 }

@@ -11,7 +11,6 @@ import {
   type PassiveKind,
   type TargetSpec,
 } from "../config/model.ts";
-import type { Candidate } from "../balance/strategy.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { limited } from "../telemetry/log-limit.ts";
 
@@ -31,7 +30,10 @@ export interface SharedHealth {
 /** Weight of the newest sample in the latency moving average. */
 const LATENCY_EWMA_ALPHA = 0.3;
 
-export class TargetHealth implements Candidate {
+// A TargetHealth is what the strategies pick among (balance/strategy.ts's Candidate:
+// key, weight, latencyMs, activeConnections): structurally, so health/ stays below
+// balance/, which reads the registry.
+export class TargetHealth {
   /** Pool, role and target: the same in every process that loads the same config. */
   readonly id: string;
   readonly key: string;
@@ -212,7 +214,9 @@ export class HealthRegistry {
       // No checks to bring it back: the bench runs out by itself, so each bench of a
       // target that was in service is its own transition to log.
       e.benchedUntil = this.now() + e.health.intervalMs;
-      if (wasAlive) this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: passiveReason(error, kind) });
+      if (wasAlive) {
+        this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: passiveReason(error, kind) });
+      }
     } else {
       this.#transition(e, false, passiveReason(error, kind));
     }
@@ -223,7 +227,12 @@ export class HealthRegistry {
   adopt(e: TargetHealth, s: SharedHealth): void {
     if (e.up !== s.up) {
       e.up = s.up;
-      this.log.debug(s.up ? "target up" : "target down", { pool: e.pool, role: e.role, target: e.key, reason: "primary" });
+      this.log.debug(s.up ? "target up" : "target down", {
+        pool: e.pool,
+        role: e.role,
+        target: e.key,
+        reason: "primary",
+      });
     }
     e.latencyMs = s.latencyMs;
     e.lastError = s.lastError;

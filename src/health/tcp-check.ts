@@ -5,7 +5,7 @@
 import type { Runtime } from "../runtime/types.ts";
 import type { TargetSpec } from "../config/model.ts";
 import type { TargetResolver } from "../resolve/resolver.ts";
-import { formatAddress } from "../resolve/address.ts";
+import { formatAddress } from "../config/address.ts";
 
 export type CheckOutcome =
   | { ok: true; latencyMs: number; address: string }

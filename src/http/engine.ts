@@ -22,7 +22,6 @@ import {
 } from "../detect/http-head.ts";
 import { asReplay, type ReplayConn } from "../forward/replay-conn.ts";
 import type { TcpConn } from "../runtime/types.ts";
-import type { Logger } from "../telemetry/logger.ts";
 import { type BodyFraming, keepAlive, requestFraming, upgradeProtocols } from "./framing.ts";
 import {
   applyEdits,
@@ -30,136 +29,23 @@ import {
   customResponse,
   type ForwardInfo,
   headBytes,
-  type HeaderEdit,
   requestPlan,
   responsePlan,
   vaneResponse,
   writtenAnew,
 } from "./headers.ts";
 import { F_EXPECT, F_HTTP2_SETTINGS, headerValues } from "../detect/http-fields.ts";
-import { type Allowance, DEFAULT_RETRY_ON, type HttpConfig, type RetryOn } from "../config/model.ts";
+import { type Allowance, DEFAULT_RETRY_ON, type RetryOn } from "../config/model.ts";
+import type { Decision, Endpoint, HttpContext, HttpRoute, UpstreamLease } from "./types.ts";
 import { formatDuration } from "../config/duration.ts";
 import { copyBody, Exchange, send } from "./exchange.ts";
-import { type HeadRead, headFrom, readHead } from "./head-read.ts";
+import { headFrom, type HeadRead, readHead } from "./head-read.ts";
 import { hostlessHead, parseTarget, type RequestTarget } from "./request-target.ts";
 import { websocketAccept } from "./upgrade.ts";
 import { respond } from "./respond.ts";
-import type { PartialHeads } from "./partial-heads.ts";
 import { limited } from "../telemetry/log-limit.ts";
 
-export interface UpstreamLease {
-  conn: TcpConn;
-  key: string;
-  reused: boolean;
-  /**
-   * The target as a Host field names it (`name:port`, without `:80`, as nginx's
-   * $proxy_host): sent for an HTTP/1.0 request that came without a Host.
-   */
-  readonly authority: string;
-}
-
-export interface HttpRoute {
-  /** For logs and metrics, e.g. "api.example.com/v1". */
-  name: string;
-  pool: string;
-  /**
-   * A connection to a target chosen for this request (idle reuse or new, with vane's
-   * retries), for `client` who connected to `local` (a PROXY header may carry both).
-   * An idle connection comes back at once, without a promise. `avoid`: a lease whose
-   * target just failed this request, for a retry on another one.
-   */
-  acquire(
-    peer: { client: Endpoint; local: Endpoint },
-    avoid?: UpstreamLease,
-  ): UpstreamLease | { error: string } | Promise<UpstreamLease | { error: string }>;
-  /** Gives the connection back: reusable only when the response was fully read and both sides keep alive. */
-  release(lease: UpstreamLease, reusable: boolean): void;
-  /** The pool's `retry-on`; absent: HAProxy's default, `conn-failure` alone. */
-  readonly retryOn?: readonly RetryOn[];
-  /** The lease's target sent a response head (passive health: a run of failures ends). Per response. */
-  answered?(lease: UpstreamLease): void;
-  /**
-   * The lease's target failed this request before a response head: said nothing within
-   * the upstream timeout, or closed. For passive health and the target's `lastError`.
-   */
-  faulted?(lease: UpstreamLease, kind: "timeout" | "reset", error: string): void;
-}
-
-export interface Endpoint {
-  address: string;
-  port: number;
-}
-
-/** What the flow decided for one request. */
-export type Decision =
-  | {
-    kind: "proxy";
-    route: HttpRoute;
-    request: readonly HeaderEdit[];
-    response: readonly HeaderEdit[];
-    /** What the rule lets through that vane refuses by default (CONNECT, TRACE, h2c). */
-    allow: readonly Allowance[];
-  }
-  /** vane answers itself (a flow's respond or redirect, or a 404/421/429). */
-  | {
-    kind: "respond";
-    status: number;
-    headers: Array<[string, string]>;
-    body: string;
-    response: readonly HeaderEdit[];
-  }
-  /** Close the connection without a word. */
-  | { kind: "abort" };
-
-export type { RequestTarget } from "./request-target.ts";
-
-export interface HttpContext {
-  /** The real client (after a PROXY header), for X-Forwarded-For and logs. */
-  client: Endpoint;
-  /** The address the client connected to (vane's side). */
-  local: Endpoint;
-  proto: "http" | "https";
-  /** Runs the flow for one request (without a promise when nothing in it waits). */
-  decide(head: RequestHead, target: RequestTarget): Decision | Promise<Decision>;
-  /** No response head within this after the request was sent -> 504. */
-  upstreamTimeoutMs: number;
-  /** The listener's limits and path policy (config `http`). */
-  http: HttpConfig;
-  /** A tunnel (WebSocket, CONNECT) quiet both ways this long is closed. */
-  idleMs: number;
-  /**
-   * The first request's head must be whole this long after the session began; a later
-   * one's this long after its first byte. Else 408 (or a silent close if no byte came).
-   */
-  requestHeadMs: number;
-  /** Between requests: no first byte of the next one this long -> a silent close. */
-  keepAliveMs: number;
-  /** A request or response body that moves no byte this long ends the exchange (408 if it still can). */
-  bodyMs: number;
-  /** Heads in progress per client address, shared by the connections of this vane (`http.maxPartialHeads`). */
-  partialHeads: PartialHeads;
-  log: Logger;
-  /**
-   * A reload retired the config this connection started with, or vane is shutting down:
-   * the next answer says `Connection: close` and is the connection's last. A connection
-   * whose last answer went out before that still takes one more request (its client may
-   * have sent it already), waiting at most RETIRE_QUIET_MS after that answer for it.
-   */
-  retired?(): boolean;
-  /**
-   * Given once, at the start: the call that applies `retired()` to a wait for the next
-   * request already under way (vane makes it on reload and on shutdown).
-   */
-  onRetire?(retire: () => void): void;
-  onResponse(info: {
-    route: string | null;
-    pool: string | null;
-    code: number;
-    method: string;
-    bytesIn: number;
-    bytesOut: number;
-  }): void;
-}
+export type { Decision, Endpoint, HttpContext, HttpRoute, RequestTarget, UpstreamLease } from "./types.ts";
 
 /**
  * How long a retired connection waits for one more request after its last answer. A
@@ -418,7 +304,9 @@ function fromHead(s: Session, got: HeadRead<RequestHead>): Step {
     // all (or an end, or a read error) closes without a word, as nginx and HAProxy do.
     const answer = got.kind === "error" ? got : got.kind === "timeout" && got.bytes > 0 ? HEAD_TIMEOUT : null;
     if (answer === null) return false;
-    if (answer === HEAD_TIMEOUT) ctx.log.debug("request head timeout", { client: ctx.client.address, bytes: got.bytes });
+    if (answer === HEAD_TIMEOUT) {
+      ctx.log.debug("request head timeout", { client: ctx.client.address, bytes: got.bytes });
+    }
     // A client that sent nothing parseable gets told why; its connection state is unknown.
     return afterSend(send(client, vaneResponse(answer.code, answer.reason, true)), () => {
       ctx.onResponse({ route: null, pool: null, code: answer.code, method: "-", bytesIn: got.bytes, bytesOut: 0 });
@@ -589,7 +477,10 @@ function attemptStep(
     const sent = send(upstream, headOut);
     // (Tested first: the usual write goes through at once, and a closure per request is garbage.)
     if (sent === true) return new Waiting(p, lease, upstream, attempt, retryable);
-    return afterSend(sent, (ok) => ok ? new Waiting(p, lease, upstream, attempt, retryable) : sendFailed(p, lease, attempt, retryable));
+    return afterSend(
+      sent,
+      (ok) => ok ? new Waiting(p, lease, upstream, attempt, retryable) : sendFailed(p, lease, attempt, retryable),
+    );
   }
   return sendBody(p, lease, upstream, headOut, attempt, retryable);
 }
@@ -624,7 +515,10 @@ function mayRetry(p: Proxied, cause: RetryOn): boolean {
 function retryElsewhere(p: Proxied, lease: UpstreamLease, attempt: number, code: 502 | 504, why: string): Step {
   p.retriedAfter = { code, why };
   p.route.release(lease, false);
-  limited(p.s.ctx.log).info("upstream failed; retrying on another target", "route", { route: p.route.name, error: why });
+  limited(p.s.ctx.log).info("upstream failed; retrying on another target", "route", {
+    route: p.route.name,
+    error: why,
+  });
   return attemptStep(p, attempt + 1, p.route.acquire(p.s.peer, lease));
 }
 

@@ -6,10 +6,10 @@
 import type { ReplayConn } from "../forward/replay-conn.ts";
 import type { TcpConn } from "../runtime/types.ts";
 import { WRITTEN } from "../runtime/written.ts";
-import { concatBytes } from "../detect/bytes.ts";
+import { concatBytes } from "../runtime/byte-arrays.ts";
 import { type BodyFraming, ChunkedDecoder } from "./framing.ts";
 import { vaneResponse } from "./headers.ts";
-import type { HttpContext, HttpRoute, UpstreamLease } from "./engine.ts";
+import type { HttpContext, HttpRoute, UpstreamLease } from "./types.ts";
 import { limited } from "../telemetry/log-limit.ts";
 
 /** Byte counts of one exchange; mutated in place on the hot path, so no per-chunk objects. */
@@ -56,7 +56,13 @@ export class Exchange implements Counts {
   }
 
   /** The upstream failed before a response began: 502 or 504, and the connection is not reused. */
-  failed(route: HttpRoute, lease: UpstreamLease, code: 502 | 504, why: string, bodyConsumed: boolean): Promise<boolean> {
+  failed(
+    route: HttpRoute,
+    lease: UpstreamLease,
+    code: 502 | 504,
+    why: string,
+    bodyConsumed: boolean,
+  ): Promise<boolean> {
     route.release(lease, false);
     return this.gaveUp(route, code, why, bodyConsumed);
   }

@@ -26,7 +26,7 @@ import {
   KNOWN_NAMES,
 } from "../detect/http-fields.ts";
 import { connectionTokens } from "./framing.ts";
-import { allocBytes, concatBytes, copyBytes } from "../detect/bytes.ts";
+import { allocBytes, concatBytes, copyBytes } from "../runtime/byte-arrays.ts";
 
 const ENCODER = new TextEncoder();
 // deno-lint-ignore no-control-regex
@@ -112,7 +112,10 @@ function appended(fields: Header[]): Appended {
 
 // Fields vane adds that are the same every time, shared by every plan (never modified).
 const CONNECTION_UPGRADE: Header = ["Connection", "upgrade"];
-const FORWARDED_PROTO = { http: ["X-Forwarded-Proto", "http"] as Header, https: ["X-Forwarded-Proto", "https"] as Header };
+const FORWARDED_PROTO = {
+  http: ["X-Forwarded-Proto", "http"] as Header,
+  https: ["X-Forwarded-Proto", "https"] as Header,
+};
 const NOTHING_ADDED = appended([]);
 const ADD_UPGRADE = appended([CONNECTION_UPGRADE]);
 const ADD_CONNECTION = {

@@ -8,11 +8,11 @@ import type { Runtime, TcpConn } from "../runtime/types.ts";
 import type { Pool } from "../balance/pool.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import { type ConnectOutcome, connectToPool } from "../forward/connect.ts";
-import type { HttpRoute, UpstreamLease } from "./engine.ts";
+import type { HttpRoute, UpstreamLease } from "./types.ts";
 import { proxyHeaderFor } from "../forward/proxy-header.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
 import { asReplay } from "../forward/replay-conn.ts";
-import { formatAddress } from "../resolve/address.ts";
+import { formatAddress } from "../config/address.ts";
 import type { TargetSpec } from "../config/model.ts";
 
 export interface PoolRouteDeps {

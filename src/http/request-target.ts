@@ -61,7 +61,12 @@ export function parseTarget(head: RequestHead, slashes: SlashPolicy): RequestTar
   const host = normalizeHost(authority);
   if (host === null || host === "") return bad("invalid authority in request-target");
   const rest = target.slice(end);
-  const parsed = originForm(rest === "" || rest.charCodeAt(0) === QUESTION ? "/" + rest : rest, host, authority, slashes);
+  const parsed = originForm(
+    rest === "" || rest.charCodeAt(0) === QUESTION ? "/" + rest : rest,
+    host,
+    authority,
+    slashes,
+  );
   if ("error" in parsed) return parsed;
   // The upstream gets origin form (parsed.forward), with the authority as its Host.
   return parsed;

@@ -11,8 +11,29 @@ import { type BodyFraming, keepAlive, responseFraming } from "./framing.ts";
 import { headBytes, responsePlan, vaneResponse, writtenAnew } from "./headers.ts";
 import { copyBody, type CopyEnd, type Exchange, send } from "./exchange.ts";
 import { switchRefusal } from "./upgrade.ts";
-import type { HttpRoute, UpstreamLease, Waiting } from "./engine.ts";
+import type { RequestHead } from "../detect/http-head.ts";
+import type { HeaderEdit } from "./headers.ts";
+import type { HttpRoute, UpstreamLease } from "./types.ts";
 import { limited } from "../telemetry/log-limit.ts";
+
+/** The request a response answers, as the engine's Proxied holds it (what this half reads of it). */
+interface AnsweredRequest {
+  readonly x: Exchange;
+  readonly route: HttpRoute;
+  readonly head: RequestHead;
+  readonly decision: { readonly response: readonly HeaderEdit[] };
+  /** An upgrade was asked for: what a 101 may switch to (see engine.ts's Proxied). */
+  readonly upgrade: boolean;
+  readonly offered: readonly string[];
+  readonly websocketAccept: string | null;
+}
+
+/** The engine's Waiting: the request sent upstream on `lease`, its answer read from `upstream`. */
+interface Waiting {
+  readonly p: AnsweredRequest;
+  readonly lease: UpstreamLease;
+  readonly upstream: ReplayConn;
+}
 
 /**
  * Streams the upstream response to the client, for the request `w` waited for:
@@ -48,7 +69,13 @@ export function respond(
   // A reload while the request was in flight: say this is the connection's last answer.
   const close = !x.keepAlive || framing.kind === "until-close" || dechunk || ctx.retired?.() === true;
   const connection = close ? "close" : req.version === "1.0" ? "keep-alive" : null;
-  const plan = responsePlan(res, false, connection, dechunk, framing.kind === "length" && framing.listed ? framing.length : -1);
+  const plan = responsePlan(
+    res,
+    false,
+    connection,
+    dechunk,
+    framing.kind === "length" && framing.listed ? framing.length : -1,
+  );
   // Read now: the response's fields are only good until the next read of the upstream.
   // A connection that carried a CONNECT is never reused, whatever the answer.
   const upstreamKeepAlive = keepAlive(res.version, res.fields) && !connect;
@@ -132,7 +159,9 @@ async function restOfBody(
     if (!(await sent)) return done.with("dst-error");
     x.out += inHand;
   }
-  if (inHand < length) end = await copyBody(upstream, x.client, { kind: "length", length: length - inHand }, false, x, "out");
+  if (inHand < length) {
+    end = await copyBody(upstream, x.client, { kind: "length", length: length - inHand }, false, x, "out");
+  }
   return done.with(end);
 }
 
@@ -163,7 +192,13 @@ function switchProtocols(w: Waiting, res: ResponseHead, read: Uint8Array, restAt
     x.report(route, 502);
     return sendThenClose(x, vaneResponse(502, "bad gateway", true));
   }
-  const h = headBytes(res.fields, responsePlan(res, true, null), `HTTP/1.1 101 ${res.reason}`, res.version === "1.1", []);
+  const h = headBytes(
+    res.fields,
+    responsePlan(res, true, null),
+    `HTTP/1.1 101 ${res.reason}`,
+    res.version === "1.1",
+    [],
+  );
   return tunnel(w, h, 101, read, restAt);
 }
 

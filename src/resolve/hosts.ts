@@ -22,7 +22,10 @@ export function parseHosts(text: string): HostsTable {
   return table;
 }
 
-export async function loadHosts(readTextFile: (path: string) => Promise<string>, path = "/etc/hosts"): Promise<HostsTable> {
+export async function loadHosts(
+  readTextFile: (path: string) => Promise<string>,
+  path = "/etc/hosts",
+): Promise<HostsTable> {
   try {
     return parseHosts(await readTextFile(path));
   } catch {

@@ -5,9 +5,10 @@
  */
 import type { AcceptGate } from "./types.ts";
 import { outOfFiles, type RlimitCalls } from "./fd-limit.ts";
+import type { BunFfi, BunListener } from "./bun.d.ts";
 
-declare const process: any;
-declare const require: (id: string) => any;
+// require, not import: bun:ffi exists only on Bun, and this module loads on Deno too.
+declare const require: (id: "bun:ffi") => BunFfi;
 
 /**
  * A Bun listener that can stop accepting without closing its socket, so connections
@@ -23,7 +24,7 @@ declare const require: (id: string) => any;
  */
 export class GatedListener {
   static readonly PROBE_MS = 250;
-  #listener: any;
+  #listener: BunListener;
   /** Our own descriptor of the listening socket, or null without FFI. */
   #spare: number | null;
   #paused = false;
@@ -32,8 +33,14 @@ export class GatedListener {
   #closed = false;
   #timer: ReturnType<typeof setInterval>;
 
-  constructor(listener: any, private readonly listen: (fd?: number) => any, private readonly gate: AcceptGate) {
+  /** Listens again, on the given descriptor of the same socket (none: binds anew). */
+  readonly #listen: (fd?: number) => BunListener;
+  readonly #gate: AcceptGate;
+
+  constructor(listener: BunListener, listen: (fd?: number) => BunListener, gate: AcceptGate) {
     this.#listener = listener;
+    this.#listen = listen;
+    this.#gate = gate;
     const libc = bunLibc();
     const fd = libc && typeof listener.fd === "number" ? libc.dup(listener.fd) : -1;
     this.#spare = fd >= 0 ? fd : null;
@@ -45,7 +52,7 @@ export class GatedListener {
   pause(): void {
     if (this.#paused || this.#closed || this.#spare === null) return;
     this.#stop();
-    void this.gate.opened().then(() => this.#resume());
+    void this.#gate.opened().then(() => this.#resume());
   }
 
   #stop(): void {
@@ -55,10 +62,10 @@ export class GatedListener {
 
   #resume(): void {
     if (!this.#paused || this.#closed || this.#starved) return;
-    if (!this.gate.open()) return void this.gate.opened().then(() => this.#resume());
+    if (!this.#gate.open()) return void this.#gate.opened().then(() => this.#resume());
     try {
       const fd = this.#spare === null ? undefined : bunLibc()!.dup(this.#spare);
-      this.#listener = this.listen(fd !== undefined && fd >= 0 ? fd : undefined);
+      this.#listener = this.#listen(fd !== undefined && fd >= 0 ? fd : undefined);
       this.#paused = false;
     } catch {
       // Still short of descriptors, or (no spare) the port was taken: the next probe tries again.
@@ -73,7 +80,7 @@ export class GatedListener {
       if (!this.#paused) this.#stop();
       const err = new Error(`${out}: too many open files; not accepting until descriptors are free`);
       (err as Error & { code: string }).code = out;
-      this.gate.failed(err);
+      this.#gate.failed(err);
     } else if (out === null && this.#starved) {
       this.#starved = false;
       this.#resume();

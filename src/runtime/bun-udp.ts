@@ -5,21 +5,22 @@
 import { createSocket } from "node:dgram";
 import type { SocketAddress, UdpBindOptions, UdpSocket } from "./types.ts";
 import { listenError } from "./net-common.ts";
+import type { BunApi, BunUdpSocket } from "./bun.d.ts";
 
-declare const Bun: any;
+declare const Bun: BunApi;
 
 /** Bun.udpSocket does not resolve names: `to` must be an IP literal (DESIGN). */
 export async function bindBunUdp(
   addr: SocketAddress,
   onMessage: (data: Uint8Array, from: SocketAddress) => void,
 ): Promise<UdpSocket> {
-  let sock: any;
+  let sock: BunUdpSocket;
   try {
     sock = await Bun.udpSocket({
       hostname: addr.hostname,
       port: addr.port,
       socket: {
-        data(_s: any, buf: Uint8Array, port: number, address: string) {
+        data(_socket, buf, port, address) {
           // Copy: whether Bun reuses this buffer for UDP is not documented, and the
           // contract promises data the caller may keep.
           deliver(onMessage, new Uint8Array(buf), address, port);
@@ -59,7 +60,10 @@ export async function bindDgramUdp(
   onMessage: (data: Uint8Array, from: SocketAddress) => void,
   options: UdpBindOptions,
 ): Promise<UdpSocket> {
-  const sock = createSocket({ type: addr.hostname.includes(":") ? "udp6" : "udp4", reusePort: options.reusePort ?? false });
+  const sock = createSocket({
+    type: addr.hostname.includes(":") ? "udp6" : "udp4",
+    reusePort: options.reusePort ?? false,
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       sock.once("error", reject);

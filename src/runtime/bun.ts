@@ -6,7 +6,9 @@
  */
 import { watchFile } from "./watch.ts";
 import type {
+  HttpPeer,
   HttpServer,
+  ListenOptions,
   PipeEnds,
   ReadNext,
   Runtime,
@@ -22,10 +24,12 @@ import { WRITTEN } from "./written.ts";
 import { localCause, outOfFiles, raiseFileLimit } from "./fd-limit.ts";
 import { bunLibc, GatedListener } from "./bun-gated-listener.ts";
 import { bindBunUdp, bindDgramUdp } from "./bun-udp.ts";
+import type { BunApi, BunListener, BunServer, BunSocket, BunSocketHandler } from "./bun.d.ts";
 
-declare const Bun: any;
-declare const process: any;
-declare const navigator: { hardwareConcurrency?: number };
+declare const Bun: BunApi;
+
+/** A socket of vane's: its BunTcpConn rides in `data`, from `open` on (see handlers). */
+type ConnSocket = BunSocket<BunTcpConn | undefined>;
 
 // Pause reading once this much is queued and unread; resume when the reader has
 // taken it all. Bun hands over chunks of up to 512 KiB (seen on loopback), so this
@@ -49,7 +53,7 @@ interface Pipe {
 }
 
 class BunTcpConn implements TcpConn {
-  #socket: any;
+  #socket: ConnSocket;
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #paused = false;
@@ -80,7 +84,7 @@ class BunTcpConn implements TcpConn {
   #local: SocketAddress | null = null;
 
   // Bun sets TCP_NODELAY on every socket it opens or accepts: nothing to do here.
-  constructor(socket: any) {
+  constructor(socket: ConnSocket) {
     this.#socket = socket;
   }
 
@@ -325,26 +329,29 @@ class BunTcpConn implements TcpConn {
     for (let i = 0; i < queue.length; i++) this.#forward(pipe, queue[i]);
     queue.length = 0;
     this.#queuedBytes = 0;
-    if (this.#error || to.#isClosed) BunTcpConn.#settle(pipe, this.#error ?? to.#error ?? new Error("connection closed"));
-    else if (this.#ended) this.#endPipe(pipe);
+    if (this.#error || to.#isClosed) {
+      BunTcpConn.#settle(pipe, this.#error ?? to.#error ?? new Error("connection closed"));
+    } else if (this.#ended) this.#endPipe(pipe);
     else if (this.#paused && pipe.backlog.length === 0) this.#resume();
   }
 }
 
-// One set of handlers for every socket; the connection object rides in socket.data.
-const handlers = {
-  open(s: any) {
-    s.data = new BunTcpConn(s);
-  },
-  data: (s: any, chunk: Uint8Array) => s.data.onData(chunk),
-  drain: (s: any) => s.data?.onDrain(),
-  end: (s: any) => s.data?.onEnd(),
-  error: (s: any, err: Error) => s.data?.onError(err),
-  close: (s: any, err?: Error) => s.data?.onClose(err),
+/** Makes the socket's connection object; Bun calls `open` before any other handler. */
+const attach = (s: ConnSocket): BunTcpConn => (s.data = new BunTcpConn(s));
+
+// One set of handlers for every socket; the connection object rides in socket.data (a
+// connect that fails never opens: error and close then find none).
+const handlers: BunSocketHandler<BunTcpConn | undefined> = {
+  open: attach,
+  data: (s, chunk) => s.data!.onData(chunk),
+  drain: (s) => s.data?.onDrain(),
+  end: (s) => s.data?.onEnd(),
+  error: (s, err) => s.data?.onError(err),
+  close: (s, err) => s.data?.onClose(err),
 };
 
-const terminate = (s: any) => s.terminate();
-const connOf = (s: any): TcpConn => s.data;
+const terminate = (s: ConnSocket) => s.terminate();
+const connOf = (s: ConnSocket): TcpConn => s.data!;
 
 export function createBunRuntime(): Runtime {
   return {
@@ -359,45 +366,7 @@ export function createBunRuntime(): Runtime {
     raiseFileLimit: () => raiseFileLimit(bunLibc()),
     outOfFiles,
 
-    async listenTcp(addr, onConn, options): Promise<TcpListener> {
-      const gate = options?.gate;
-      let gated: GatedListener | null = null;
-      const open = gate
-        ? (s: any) => {
-          handlers.open(s);
-          if (!gate.open()) {
-            // Accepted in the same turn as the one that filled the last slot.
-            s.data.close();
-            gate.refused();
-            return gated?.pause();
-          }
-          onConn(s.data);
-          if (!gate.open()) gated?.pause();
-        }
-        : (s: any) => {
-          handlers.open(s);
-          onConn(s.data);
-        };
-      // `fd`: take over a listening socket that is open already (see GatedListener).
-      const listen = (port: number, fd?: number) =>
-        Bun.listen({
-          ...(fd === undefined ? { hostname: addr.hostname, port } : { fd }),
-          allowHalfOpen: true,
-          reusePort: options?.reusePort ?? false,
-          socket: { ...handlers, open },
-        });
-      let listener: any;
-      try {
-        listener = listen(addr.port);
-      } catch (err) {
-        throw listenError(addr, err);
-      }
-      const bound = { hostname: listener.hostname, port: listener.port };
-      if (!gate) return { addr: bound, close: () => listener.stop(false) };
-      gated = new GatedListener(listener, (fd) => listen(bound.port, fd), gate);
-      const g = gated;
-      return { addr: bound, close: () => g.close() };
-    },
+    listenTcp: (addr, onConn, options) => Promise.try(listenBunTcp, addr, onConn, options),
 
     connectTcp(addr, timeoutMs): Promise<TcpConn> {
       const pending = Bun.connect({
@@ -414,25 +383,7 @@ export function createBunRuntime(): Runtime {
 
     resolveDns: resolveWithTtl,
 
-    async serveHttp(addr, handler): Promise<HttpServer> {
-      let server: any;
-      try {
-        server = Bun.serve({
-          hostname: addr.hostname,
-          port: addr.port,
-          fetch: (req: Request, srv: any) => {
-            const ip = srv.requestIP(req);
-            return handler(req, { remote: ip ? { hostname: ip.address, port: ip.port } : null });
-          },
-        });
-      } catch (err) {
-        throw listenError(addr, err);
-      }
-      return {
-        addr: { hostname: server.hostname, port: server.port },
-        close: async () => void server.stop(true),
-      };
-    },
+    serveHttp: (addr, handler) => Promise.try(serveBunHttp, addr, handler),
 
     bindUdp: (addr, onMessage, options) =>
       options?.reusePort || options?.receiveBufferBytes
@@ -451,6 +402,74 @@ export function createBunRuntime(): Runtime {
     exit(code: number): never {
       process.exit(code);
       throw new Error("unreachable");
+    },
+  };
+}
+
+function listenBunTcp(
+  addr: SocketAddress,
+  onConn: (conn: TcpConn) => void,
+  options?: ListenOptions,
+): TcpListener {
+  const gate = options?.gate;
+  let gated: GatedListener | null = null;
+  const open = gate
+    ? (s: ConnSocket) => {
+      const conn = attach(s);
+      if (!gate.open()) {
+        // Accepted in the same turn as the one that filled the last slot.
+        conn.close();
+        gate.refused();
+        return gated?.pause();
+      }
+      onConn(conn);
+      if (!gate.open()) gated?.pause();
+    }
+    : (s: ConnSocket) => onConn(attach(s));
+  // `fd`: take over a listening socket that is open already (see GatedListener).
+  const listen = (port: number, fd?: number) =>
+    Bun.listen({
+      ...(fd === undefined ? { hostname: addr.hostname, port } : { fd }),
+      allowHalfOpen: true,
+      reusePort: options?.reusePort ?? false,
+      socket: { ...handlers, open },
+    });
+  let listener: BunListener;
+  try {
+    listener = listen(addr.port);
+  } catch (err) {
+    throw listenError(addr, err);
+  }
+  const bound = { hostname: listener.hostname, port: listener.port };
+  if (!gate) return { addr: bound, close: () => listener.stop(false) };
+  gated = new GatedListener(listener, (fd) => listen(bound.port, fd), gate);
+  const g = gated;
+  return { addr: bound, close: () => g.close() };
+}
+
+function serveBunHttp(
+  addr: SocketAddress,
+  handler: (req: Request, peer: HttpPeer) => Response | Promise<Response>,
+): HttpServer {
+  let server: BunServer;
+  try {
+    server = Bun.serve({
+      hostname: addr.hostname,
+      port: addr.port,
+      fetch: (req, srv) => {
+        const ip = srv.requestIP(req);
+        return handler(req, { remote: ip ? { hostname: ip.address, port: ip.port } : null });
+      },
+    });
+  } catch (err) {
+    throw listenError(addr, err);
+  }
+  return {
+    addr: { hostname: server.hostname, port: server.port },
+    // stop(true) closes the open connections at once; its promise is not waited for.
+    close: () => {
+      void server.stop(true);
+      return Promise.resolve();
     },
   };
 }

@@ -54,3 +54,16 @@ export function copyBytes(out: Uint8Array, o: number, src: Uint8Array, from: num
   else for (let i = 0; i < n; i++) out[o + i] = src[from + i];
   return o + n;
 }
+
+/** One new array holding `parts` back to back. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = allocBytes(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -31,8 +31,6 @@ function giveBig(buf: Uint8Array): void {
   if (spareBig.length < SPARE_BIG_BUFFERS) spareBig.push(buf);
 }
 
-declare const Deno: any;
-
 /** How long accepting rests after it failed (out of descriptors), before it tries again. */
 const ACCEPT_BACKOFF_MS = 50;
 
@@ -42,7 +40,11 @@ const ACCEPT_BACKOFF_MS = 50;
  * accepting goes on. While `gate` is shut nothing is accepted: new connections wait
  * in the kernel's listen backlog until a slot frees.
  */
-export async function acceptEach(listener: any, onAccept: (conn: any) => void, gate?: AcceptGate): Promise<void> {
+export async function acceptEach<C extends Deno.Conn<Deno.NetAddr>>(
+  listener: Deno.Listener<C, Deno.NetAddr>,
+  onAccept: (conn: C) => void,
+  gate?: AcceptGate,
+): Promise<void> {
   for (;;) {
     if (gate && !gate.open()) {
       await gate.opened();
@@ -68,7 +70,7 @@ export function addrOf(a: { hostname: string; port: number }): SocketAddress {
 export class DenoTcpConn implements TcpConn {
   readonly remote: SocketAddress;
   readonly local: SocketAddress;
-  #conn: any;
+  #conn: Deno.Conn<Deno.NetAddr>;
   /** Allocated at the first read, so a connection that never reads costs nothing. */
   #small: Uint8Array | null = null;
   /** read()'s own big buffer, once a read filled the small one (not pooled: see read()). */
@@ -81,14 +83,17 @@ export class DenoTcpConn implements TcpConn {
   #resolveClosed: (() => void) | null = null;
 
   /** `addrs` overrides what the socket says, for a conn that stands in for another. */
-  constructor(conn: any, addrs?: { remote: SocketAddress; local: SocketAddress }) {
+  constructor(conn: Deno.TcpConn | Deno.TlsConn, addrs?: { remote: SocketAddress; local: SocketAddress }) {
     this.#conn = conn;
     // Deno's own address objects ({ transport, hostname, port }), not copies of them.
     this.remote = addrs?.remote ?? conn.remoteAddr;
     this.local = addrs?.local ?? conn.localAddr;
-    try {
-      conn.setNoDelay(true);
-    } catch { /* not every platform allows it; latency only */ }
+    // A TlsConn has no setNoDelay (its socket is a loopback splice, see tls-deno.ts).
+    if ("setNoDelay" in conn) {
+      try {
+        conn.setNoDelay(true);
+      } catch { /* not every platform allows it; latency only */ }
+    }
   }
 
   /**

@@ -5,14 +5,7 @@
  * for the status endpoint.
  */
 import { watchFile } from "./watch.ts";
-import type {
-  HttpServer,
-  Runtime,
-  SignalName,
-  SocketAddress,
-  TcpConn,
-  TcpListener,
-} from "./types.ts";
+import type { HttpServer, ListenOptions, Runtime, SignalName, SocketAddress, TcpConn, TcpListener } from "./types.ts";
 import { withTimeout } from "./timeout.ts";
 import { acceptEach, addrOf, DenoTcpConn } from "./deno-conn.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
@@ -20,20 +13,22 @@ import { listenTlsDeno } from "./tls-deno.ts";
 import type { UdpSocket } from "./types.ts";
 import { outOfFiles, raiseFileLimit, type RlimitCalls } from "./fd-limit.ts";
 
-
 /** How long the status endpoint rests before it serves again after its accept failed. */
 const SERVE_RETRY_MS = 250;
 
-const closeConn = (c: any) => c.close();
+const closeConn = (c: Deno.TcpConn) => c.close();
 
 /** libc's getrlimit/setrlimit through Deno.dlopen (needs --allow-ffi), or null. */
 function denoRlimit(): RlimitCalls | null {
   try {
     const darwin = Deno.build.os === "darwin";
-    const lib = Deno.dlopen(darwin ? "libSystem.B.dylib" : "libc.so.6", {
-      getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-      setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-    } as const);
+    const lib = Deno.dlopen(
+      darwin ? "libSystem.B.dylib" : "libc.so.6",
+      {
+        getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+        setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+      } as const,
+    );
     const RLIMIT_NOFILE = darwin ? 8 : 7;
     const buf = new BigUint64Array(2);
     return {
@@ -47,7 +42,7 @@ function denoRlimit(): RlimitCalls | null {
     return null;
   }
 }
-const connOf = (c: any): TcpConn => new DenoTcpConn(c);
+const connOf = (c: Deno.TcpConn): TcpConn => new DenoTcpConn(c);
 
 export function createDenoRuntime(): Runtime {
   return {
@@ -57,35 +52,18 @@ export function createDenoRuntime(): Runtime {
     pid: Deno.pid,
     cpuCount: () => navigator.hardwareConcurrency || 1,
     selfCommand: () =>
-      Deno.build.standalone
-        ? [Deno.execPath()]
-        : [Deno.execPath(), "run", "--allow-all", "--unstable-net", decodeURIComponent(new URL(Deno.mainModule).pathname)],
+      Deno.build.standalone ? [Deno.execPath()] : [
+        Deno.execPath(),
+        "run",
+        "--allow-all",
+        "--unstable-net",
+        decodeURIComponent(new URL(Deno.mainModule).pathname),
+      ],
 
     raiseFileLimit: () => raiseFileLimit(denoRlimit()),
     outOfFiles,
 
-    async listenTcp(addr, onConn, options): Promise<TcpListener> {
-      let listener: any;
-      try {
-        listener = Deno.listen({
-          hostname: addr.hostname,
-          port: addr.port,
-          transport: "tcp",
-          ...(options?.reusePort ? { reusePort: true } : {}),
-        });
-      } catch (err) {
-        throw listenError(addr, err);
-      }
-      acceptEach(listener, (c) => onConn(new DenoTcpConn(c)), options?.gate);
-      return {
-        addr: addrOf(listener.addr),
-        close: () => {
-          try {
-            listener.close();
-          } catch { /* already closed */ }
-        },
-      };
-    },
+    listenTcp: (addr, onConn, options) => Promise.try(listenDenoTcp, addr, onConn, options),
 
     connectTcp(addr, timeoutMs): Promise<TcpConn> {
       const pending = Deno.connect({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
@@ -98,16 +76,15 @@ export function createDenoRuntime(): Runtime {
 
     async serveHttp(addr, handler): Promise<HttpServer> {
       const serve = (port: number) =>
-        new Promise<any>((resolve, reject) => {
+        new Promise<Deno.HttpServer<Deno.NetAddr>>((resolve, reject) => {
           try {
             // onListen runs within Deno.serve, before it returns the server.
-            const server: any = Deno.serve({
+            const server = Deno.serve({
               hostname: addr.hostname,
               port,
               onListen: () => queueMicrotask(() => resolve(server)),
               onError: () => new Response("internal error", { status: 500 }),
-            }, (req: Request, info: { remoteAddr?: { hostname: string; port: number } }) =>
-              handler(req, { remote: info.remoteAddr ? addrOf(info.remoteAddr) : null }));
+            }, (req, info) => handler(req, { remote: info.remoteAddr ? addrOf(info.remoteAddr) : null }));
           } catch (err) {
             reject(listenError(addr, err));
           }
@@ -118,7 +95,7 @@ export function createDenoRuntime(): Runtime {
       // Deno.serve ends (its `finished` rejects, uncaught: the process dies) when an
       // accept fails, e.g. for want of a descriptor (EMFILE). Serve again on the same
       // port after a rest, for as long as it is not closed.
-      const keep = (s: any) =>
+      const keep = (s: Deno.HttpServer<Deno.NetAddr>): Promise<void> =>
         s.finished.catch(async () => {
           while (!closed) {
             try {
@@ -142,10 +119,8 @@ export function createDenoRuntime(): Runtime {
       };
     },
 
-    bindUdp: async (addr, onMessage, options) => {
-      if (options?.reusePort) throw new Error(UDP_NO_REUSE_PORT);
-      return bindDenoUdp(addr, onMessage);
-    },
+    bindUdp: (addr, onMessage, options) =>
+      options?.reusePort ? Promise.reject(new Error(UDP_NO_REUSE_PORT)) : Promise.try(bindDenoUdp, addr, onMessage),
     udpReusePort: false,
     udpReceiveBuffer: false,
 
@@ -159,6 +134,33 @@ export function createDenoRuntime(): Runtime {
     exit(code: number): never {
       Deno.exit(code);
       throw new Error("unreachable");
+    },
+  };
+}
+
+function listenDenoTcp(
+  addr: SocketAddress,
+  onConn: (conn: TcpConn) => void,
+  options?: ListenOptions,
+): TcpListener {
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({
+      hostname: addr.hostname,
+      port: addr.port,
+      transport: "tcp",
+      ...(options?.reusePort ? { reusePort: true } : {}),
+    });
+  } catch (err) {
+    throw listenError(addr, err);
+  }
+  acceptEach(listener, (c) => onConn(new DenoTcpConn(c)), options?.gate);
+  return {
+    addr: addrOf(listener.addr),
+    close: () => {
+      try {
+        listener.close();
+      } catch { /* already closed */ }
     },
   };
 }
@@ -182,12 +184,12 @@ const UDP_NO_REUSE_PORT = "Deno cannot share a UDP port between processes (no SO
 
 /** Deno.listenDatagram needs --unstable-net (DESIGN, "Runtime facts"). */
 function bindDenoUdp(addr: SocketAddress, onMessage: (data: Uint8Array, from: SocketAddress) => void): UdpSocket {
-  let conn: any;
+  let conn: Deno.DatagramConn;
   try {
     conn = Deno.listenDatagram({ transport: "udp", hostname: addr.hostname, port: addr.port });
   } catch (err) {
     if (typeof Deno.listenDatagram !== "function") {
-      throw new Error("UDP on Deno needs the --unstable-net flag (or \"unstable\": [\"net\"] in deno.json)");
+      throw new Error('UDP on Deno needs the --unstable-net flag (or "unstable": ["net"] in deno.json)');
     }
     throw listenError(addr, err);
   }
@@ -195,7 +197,7 @@ function bindDenoUdp(addr: SocketAddress, onMessage: (data: Uint8Array, from: So
   (async () => {
     const buf = new Uint8Array(UDP_BUFFER_BYTES);
     while (!closed) {
-      let got: [Uint8Array, { hostname: string; port: number }];
+      let got: [Uint8Array, Deno.Addr];
       try {
         got = await conn.receive(buf);
       } catch (err) {
@@ -207,7 +209,7 @@ function bindDenoUdp(addr: SocketAddress, onMessage: (data: Uint8Array, from: So
       // The view points into `buf`, which the next receive overwrites: copy it.
       const data = got[0].slice();
       try {
-        onMessage(data, addrOf(got[1]));
+        onMessage(data, addrOf(got[1] as Deno.NetAddr));
       } catch (err) {
         // A handler's bug must not stop the socket from receiving.
         console.error("udp handler failed:", err);
@@ -215,7 +217,7 @@ function bindDenoUdp(addr: SocketAddress, onMessage: (data: Uint8Array, from: So
     }
   })();
   return {
-    addr: addrOf(conn.addr),
+    addr: addrOf(conn.addr as Deno.NetAddr),
     receiveBufferBytes: null,
     send(data, to) {
       // Datagram send is best effort; a failed one is a lost datagram, as on the wire.

@@ -4,7 +4,7 @@
  */
 import { Resolver } from "node:dns/promises";
 import type { DnsAnswer, DnsRecordType, SocketAddress } from "./types.ts";
-import { formatAddress } from "../resolve/address.ts";
+import { formatAddress } from "../config/address.ts";
 
 export async function resolveWithTtl(
   name: string,
@@ -18,19 +18,19 @@ export async function resolveWithTtl(
       ? await resolver.resolve4(name, { ttl: true })
       : await resolver.resolve6(name, { ttl: true });
     return answers.map((a) => ({ address: a.address, ttl: a.ttl }));
-  } catch (err: any) {
+  } catch (err) {
+    const failure = err as { code?: string; message?: string } | null | undefined;
     // "The name exists, but not with this record type", where the runtime says so.
-    if (err?.code === "ENODATA") return [];
-    throw new Error(`dns ${type} ${name}: ${err?.code ?? err?.message ?? err}`);
+    if (failure?.code === "ENODATA") return [];
+    throw new Error(`dns ${type} ${name}: ${failure?.code ?? failure?.message ?? err}`);
   }
 }
-
 
 export function listenError(addr: SocketAddress, err: unknown): Error {
   const msg = err instanceof Error ? err.message : String(err);
   // Deno names the error AddrInUse; Bun's message is only "Failed to listen at HOST"
   // but its code says EADDRINUSE.
-  const code = (err as { code?: string; name?: string } | null);
+  const code = err as { code?: string; name?: string } | null;
   const inUse = /in use|EADDRINUSE/i.test(msg) || code?.name === "AddrInUse" || code?.code === "EADDRINUSE";
   const where = formatAddress(addr.hostname, addr.port);
   return new Error(inUse ? `cannot listen on ${where}: address already in use` : `cannot listen on ${where}: ${msg}`);

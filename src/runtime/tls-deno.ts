@@ -12,24 +12,18 @@
  * paused mode) never reported the client's end of stream afterwards, so a 1 MB upload
  * followed by FIN hung. Unbounded buffering instead would drop backpressure.
  */
-import { acceptEach, DenoTcpConn } from "./deno-conn.ts";
-import type { ListenOptions, SocketAddress, TcpConn, TcpListener, TlsCertificate } from "./types.ts";
+import { acceptEach, addrOf, DenoTcpConn } from "./deno-conn.ts";
+import type { ListenOptions, SocketAddress, TcpListener, TlsConn, TlsServerOptions } from "./types.ts";
 import { listenError } from "./net-common.ts";
 import { certNames, selectCert } from "./tls-select.ts";
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from "../detect/tls-client-hello.ts";
 
-declare const Deno: any;
-
 const SPLICE_BUFFER_BYTES = 64 * 1024;
 const HELLO_TIMEOUT_MS = 10_000;
 
-function addrOf(a: { hostname: string; port: number }): SocketAddress {
-  return { hostname: a.hostname, port: a.port };
-}
-
 /** A decrypted Deno TlsConn, standing in for the front connection (its addresses). */
-class DenoTlsConn extends DenoTcpConn {
-  constructor(conn: any, remote: SocketAddress, local: SocketAddress, readonly sni: string | null) {
+class DenoTlsConn extends DenoTcpConn implements TlsConn {
+  constructor(conn: Deno.TlsConn, remote: SocketAddress, local: SocketAddress, readonly sni: string | null) {
     super(conn, { remote, local });
   }
 }
@@ -40,14 +34,14 @@ interface Pending {
   sni: string | null;
 }
 
-function closeQuietly(c: any): void {
+function closeQuietly(c: { close(): void }): void {
   try {
     c.close();
   } catch { /* already closed */ }
 }
 
 /** Copies a -> b until a's end of stream, then half-closes b. Throws on error. */
-async function pump(a: any, b: any): Promise<void> {
+async function pump(a: Deno.Conn, b: Deno.Conn): Promise<void> {
   const buf = new Uint8Array(SPLICE_BUFFER_BYTES);
   for (;;) {
     const n = await a.read(buf);
@@ -58,7 +52,7 @@ async function pump(a: any, b: any): Promise<void> {
   await b.closeWrite();
 }
 
-async function readHello(conn: any): Promise<{ bytes: Uint8Array; sni: string | null } | null> {
+async function readHello(conn: Deno.Conn): Promise<{ bytes: Uint8Array; sni: string | null } | null> {
   let bytes = new Uint8Array(0);
   const buf = new Uint8Array(16 * 1024);
   for (;;) {
@@ -74,20 +68,28 @@ async function readHello(conn: any): Promise<{ bytes: Uint8Array; sni: string | 
   }
 }
 
-export async function listenTlsDeno(
+export function listenTlsDeno(
   addr: SocketAddress,
-  certs: TlsCertificate[],
-  alpn: string[],
-  onConn: (conn: TcpConn & { sni: string | null }) => void,
+  onConn: (conn: TlsConn) => void,
+  tls: TlsServerOptions,
   options?: ListenOptions,
 ): Promise<TcpListener> {
+  return Promise.try(startTlsListener, addr, onConn, tls, options);
+}
+
+function startTlsListener(
+  addr: SocketAddress,
+  onConn: (conn: TlsConn) => void,
+  { certs, alpn = [] }: TlsServerOptions,
+  options?: ListenOptions,
+): TcpListener {
   if (certs.length === 0) throw new Error("listenTls needs at least one certificate");
   const names = certs.map((c) => certNames(c.cert));
   // Keyed by the local port of our splice connection to an internal listener, which
   // is the remote port the internal listener sees.
   const pending = new Map<number, Pending>();
-  const internal: any[] = [];
-  let front: any;
+  const internal: Deno.TlsListener[] = [];
+  let front: Deno.TcpListener;
   try {
     for (const c of certs) {
       internal.push(Deno.listenTls({
@@ -109,7 +111,7 @@ export async function listenTlsDeno(
     throw listenError(addr, err);
   }
 
-  const handOver = async (conn: any) => {
+  const handOver = async (conn: Deno.TlsConn) => {
     // The handshake needs the ClientHello, which is sent only after the entry below
     // was made, so after it the entry is there (or this is not our connection).
     try {
@@ -124,7 +126,7 @@ export async function listenTlsDeno(
   };
   internal.forEach((l) => void acceptEach(l, (c) => void handOver(c)));
 
-  const splice = async (conn: any) => {
+  const splice = async (conn: Deno.TcpConn) => {
     try {
       conn.setNoDelay(true);
     } catch { /* latency only */ }
@@ -139,7 +141,7 @@ export async function listenTlsDeno(
     }
     if (!hello) return closeQuietly(conn);
     const i = selectCert(names, hello.sni);
-    let up: any;
+    let up: Deno.TcpConn;
     try {
       up = await Deno.connect({ hostname: "127.0.0.1", port: internal[i].addr.port, transport: "tcp" });
       up.setNoDelay(true);

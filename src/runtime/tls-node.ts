@@ -10,7 +10,7 @@
  * backpressure never reported the client's FIN afterwards, see tls-deno.ts.
  */
 import tls from "node:tls";
-import type { ListenOptions, SocketAddress, TcpConn, TcpListener, TlsCertificate } from "./types.ts";
+import type { ListenOptions, SocketAddress, TcpListener, TlsConn, TlsServerOptions } from "./types.ts";
 import { listenError } from "./net-common.ts";
 import { certNames, normalize, selectCert } from "./tls-select.ts";
 
@@ -19,7 +19,7 @@ function plainAddress(a: string | undefined): string {
   return (a ?? "").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
 }
 
-export class NodeTlsConn implements TcpConn {
+export class NodeTlsConn implements TlsConn {
   readonly remote: SocketAddress;
   readonly local: SocketAddress;
   readonly closed: Promise<void>;
@@ -113,9 +113,8 @@ export class NodeTlsConn implements TcpConn {
 /** listenTls on node:tls: SNI picks among `certs` (tls-select.ts), `alpn` is offered. */
 export async function listenTlsNode(
   addr: SocketAddress,
-  certs: TlsCertificate[],
-  alpn: string[],
-  onConn: (conn: TcpConn & { sni: string | null }) => void,
+  onConn: (conn: TlsConn) => void,
+  { certs, alpn = [] }: TlsServerOptions,
   options?: ListenOptions,
 ): Promise<TcpListener> {
   if (certs.length === 0) throw new Error("listenTls needs at least one certificate");
@@ -143,7 +142,7 @@ export async function listenTlsNode(
       resolve();
     });
   });
-  server.on("error", () => { /* errors after listen concern connections, handled there */ });
+  server.on("error", () => {/* errors after listen concern connections, handled there */});
   const bound = server.address() as { address: string; port: number };
   return {
     addr: { hostname: bound.address, port: bound.port },

@@ -49,6 +49,12 @@ export interface TcpConn {
   pipeTo?(to: TcpConn, ends: PipeEnds): void;
 }
 
+/** A decrypted TLS connection (listenTls): a TcpConn that also knows the name the client asked for. */
+export interface TlsConn extends TcpConn {
+  /** The name the client asked for by SNI, normalised (tls-select.ts), or null if none. */
+  readonly sni: string | null;
+}
+
 /** Where `readNext` delivers: a chunk, null at end of stream, or the error. */
 export type ReadNext = (result: Uint8Array | null | Error) => void;
 
@@ -195,17 +201,13 @@ export interface Runtime {
   /** Rejects on refusal, on error, and after `timeoutMs` without a connection. */
   connectTcp(addr: SocketAddress, timeoutMs: number): Promise<TcpConn>;
   /**
-   * Accepts TLS connections and hands over the DECRYPTED stream as a TcpConn. The
-   * certificate is chosen by the client's SNI among `certs` (matching each cert's DNS
-   * names, wildcards like *.example.com included, exact names first); no SNI or no
-   * match -> the first one. `alpn` protocols offered (e.g. ["http/1.1"]).
-   * `sni` on the accepted conn tells which name the client asked for (null if none).
+   * Accepts TLS connections and hands over the DECRYPTED stream as a TlsConn. The
+   * certificate is chosen by the client's SNI among `tls.certs` (see TlsServerOptions).
    */
   listenTls(
     addr: SocketAddress,
-    certs: TlsCertificate[],
-    alpn: string[],
-    onConn: (conn: TcpConn & { sni: string | null }) => void,
+    onConn: (conn: TlsConn) => void,
+    tls: TlsServerOptions,
     options?: ListenOptions,
   ): Promise<TcpListener>;
   /**
@@ -235,6 +237,21 @@ export interface Runtime {
   /** Calls `onChange` when the file may have changed (created, written, renamed over); returns a stop function. */
   watchFile(path: string, onChange: () => void): () => void;
   exit(code: number): never;
+}
+
+/** What a TLS listener (listenTls) serves. */
+export interface TlsServerOptions {
+  /**
+   * Chosen by the client's SNI (matching each certificate's DNS names, wildcards like
+   * *.example.com included, exact names first); no SNI or no match: the first one.
+   * At least one.
+   */
+  certs: TlsCertificate[];
+  /**
+   * ALPN protocols offered, e.g. ["http/1.1"].
+   * @default []
+   */
+  alpn?: string[];
 }
 
 /** A certificate chain and its private key, both PEM, for listenTls. */

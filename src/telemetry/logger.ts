@@ -6,6 +6,21 @@
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 
+/**
+ * Where vane's log lines go: one method per level, with fields as an object. Pass your
+ * own to `startVane` to send them to your program's logger.
+ *
+ * @example
+ * ```ts
+ * import type { Logger } from "./mod.ts";
+ * const log: Logger = {
+ *   debug() {},
+ *   info: (msg, fields) => console.log(msg, fields),
+ *   warn: (msg, fields) => console.warn(msg, fields),
+ *   error: (msg, fields) => console.error(msg, fields),
+ * };
+ * ```
+ */
 export interface Logger {
   /**
    * False when debug lines go nowhere, so a per-connection line can skip building its
@@ -27,7 +42,22 @@ function formatValue(v: string | number | boolean | null): string {
   return /[\s"=]/.test(s) || s === "" ? JSON.stringify(s) : s;
 }
 
-/** `base` fields go on every line (e.g. which worker process said it). */
+/**
+ * A logger writing one line per event, as `key=value` text or as JSON.
+ *
+ * @param format `text` for people, `json` for log shippers.
+ * @param sink Where each line goes. @default console.error
+ * @param minLevel Lines below this level are dropped. @default "info"
+ * @param base Fields that go on every line (e.g. which worker process said it). @default {}
+ * @returns The logger.
+ *
+ * @example
+ * ```ts
+ * import { createLogger } from "./mod.ts";
+ * const log = createLogger("json", (line) => console.log(line), "debug", { app: "edge" });
+ * log.info("listening", { port: 8080 }); // {"time":"...","level":"info","msg":"listening","app":"edge","port":8080}
+ * ```
+ */
 export function createLogger(
   format: "text" | "json",
   sink: LogSink = defaultSink,
@@ -39,7 +69,10 @@ export function createLogger(
   const emit = (level: LogLevel, msg: string, fields: LogFields = {}) => {
     if (order.indexOf(level) < threshold) return;
     const time = new Date().toISOString();
-    const defined = Object.entries({ ...base, ...fields }).filter(([, v]) => v !== undefined) as [string, string | number | boolean | null][];
+    const defined = Object.entries({ ...base, ...fields }).filter(([, v]) => v !== undefined) as [
+      string,
+      string | number | boolean | null,
+    ][];
     if (format === "json") {
       sink(JSON.stringify({ time, level, msg, ...Object.fromEntries(defined) }));
     } else {
@@ -56,5 +89,13 @@ export function createLogger(
   };
 }
 
-/** For embedding and tests that do not want output. */
+/**
+ * A logger that drops every line, for embedding and tests that do not want output.
+ *
+ * @example
+ * ```ts
+ * import { silentLogger, startVane } from "./mod.ts";
+ * const vane = await startVane(config, { log: silentLogger });
+ * ```
+ */
 export const silentLogger: Logger = { debugging: false, debug() {}, info() {}, warn() {}, error() {} };

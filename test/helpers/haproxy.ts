@@ -3,7 +3,7 @@
  * of the same kind of recording backend, show where vane is stricter or laxer. Started
  * as a real process on loopback (`haproxy -db`), one single-threaded HTTP proxy.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -54,10 +54,14 @@ export function echoServer(port = 0): Promise<TestServer> {
 
 /** Answers each connection with its own name and closes: tells which backend was hit. */
 export function nameServer(name: string, port = 0, host = "127.0.0.1"): Promise<TestServer> {
-  return startServer((s) => {
-    s.on("data", () => {});
-    s.end(name);
-  }, port, host);
+  return startServer(
+    (s) => {
+      s.on("data", () => {});
+      s.end(name);
+    },
+    port,
+    host,
+  );
 }
 
 export async function closeAll(): Promise<void> {

@@ -2,7 +2,7 @@
  * Runs src/main.ts as its own process on the runtime under test, as an operator
  * would run vane, and collects its output. Every child is killed by `killAll()`.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
@@ -21,7 +21,11 @@ export interface VaneProcess {
  * those limits (the arguments of bash's ulimit, e.g. "-n 256"): bash sets them and
  * execs vane, so the child's pid is vane's.
  */
-export function spawnVane(args: string[], env: Record<string, string> = {}, opts: { ulimit?: string } = {}): VaneProcess {
+export function spawnVane(
+  args: string[],
+  env: Record<string, string> = {},
+  opts: { ulimit?: string } = {},
+): VaneProcess {
   const isDeno = "Deno" in globalThis;
   let cmd = process.execPath;
   let argv = isDeno ? ["run", "--allow-all", "--unstable-net", MAIN, ...args] : [MAIN, ...args];

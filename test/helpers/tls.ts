@@ -31,9 +31,23 @@ export function makeCert(...names: string[]): Cert {
   dir ??= mkdtempSync(join(tmpdir(), "vane-tls-"));
   const base = join(dir, names[0].replace(/[^a-z0-9.-]/gi, "_"));
   const r = spawnSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-    "-keyout", `${base}.key`, "-out", `${base}.crt`, "-days", "2", "-subj", `/CN=${names[0]}`,
-    "-addext", `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    `${base}.key`,
+    "-out",
+    `${base}.crt`,
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${names[0]}`,
+    "-addext",
+    `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
   ], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`openssl req failed: ${r.stderr}`);
   return {

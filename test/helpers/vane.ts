@@ -2,10 +2,11 @@
  * Starts vane in-process from CLI flags, on ephemeral loopback ports, and collects
  * its log lines so tests can assert what an operator would read.
  */
+import type { StatusSnapshot } from "../../src/control/snapshot.ts";
 import { parseCli } from "../../src/cli/args.ts";
 import { runtime } from "../../src/runtime/mod.ts";
 import { createLogger } from "../../src/telemetry/logger.ts";
-import { createVane, type Vane, type VaneOptions } from "../../src/vane.ts";
+import { createVane, type Vane, type VaneOptions } from "../../src/server/vane.ts";
 import type { Config } from "../../src/config/model.ts";
 import { formatIssue, loadConfigText } from "../../src/config/yaml-load.ts";
 
@@ -65,7 +66,7 @@ export async function stopAllVanes(): Promise<void> {
 }
 
 /** GET /status as parsed JSON. */
-export async function status(t: TestVane): Promise<any> {
+export async function status(t: TestVane): Promise<StatusSnapshot> {
   const res = await fetch(`${t.statusUrl}/status`);
   return await res.json();
 }
@@ -77,5 +78,5 @@ export async function metrics(t: TestVane): Promise<string> {
 /** Whether /status says the target is healthy. */
 export async function healthyIn(t: TestVane, pool: string, target: string, role: "targets" | "fallback" = "targets") {
   const s = await status(t);
-  return s.pools[pool][role].find((x: any) => x.target === target)?.healthy === true;
+  return s.pools[pool][role].find((x) => x.target === target)?.healthy === true;
 }

@@ -63,7 +63,9 @@ timeouts: { connect: 5 }
     expect(lines).toEqual([
       `${path}:4:17: listeners[0].flow[0].when.req.paht: unknown key "req.paht"; did you mean "req.path"?`,
       `${path}:9:5: pools.web.strategi: unknown key "strategi"; did you mean "strategy"?`,
-      expect.stringMatching(new RegExp(`^${path}:10:22: timeouts\\.connect: expected a duration like 500ms, 2s, 1m; got a number \\(5\\)$`)),
+      expect.stringMatching(
+        new RegExp(`^${path}:10:22: timeouts\\.connect: expected a duration like 500ms, 2s, 1m; got a number \\(5\\)$`),
+      ),
       `${path}: 3 errors; nothing was started`,
     ]);
     expect(p.stdout()).toBe("");
@@ -95,10 +97,14 @@ describe("vane run and --print-config", () => {
     const b = await infoBackend("b");
     const port = await freePort();
     const printed = spawnVane([
-      "--listen", `127.0.0.1:${port}`,
-      "--route", `app.test=127.0.0.1:${a.port}`,
-      "--route", `*=127.0.0.1:${b.port}`,
-      "--status", "off",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--route",
+      `app.test=127.0.0.1:${a.port}`,
+      "--route",
+      `*=127.0.0.1:${b.port}`,
+      "--status",
+      "off",
       "--print-config",
     ]);
     expect(await printed.exited).toBe(0);
@@ -117,7 +123,14 @@ describe("vane run and --print-config", () => {
 
     // The same file with --config and a --route of its own: the flag's flow wins.
     const port2 = await freePort();
-    const overridden = spawnVane(["--config", path, "--listen", `127.0.0.1:${port2}`, "--route", `*=127.0.0.1:${b.port}`]);
+    const overridden = spawnVane([
+      "--config",
+      path,
+      "--listen",
+      `127.0.0.1:${port2}`,
+      "--route",
+      `*=127.0.0.1:${b.port}`,
+    ]);
     await waitFor("vane serves the flags' flow", async () => (await nameVia(port2)) === "b", 15000);
     overridden.child.kill("SIGKILL");
   }, 40000);

@@ -23,13 +23,20 @@ describe("DNS targets", () => {
     const b = await nameServer("b", a.port, "127.0.0.2");
     dns.set("backend.vane.test", { A: ["127.0.0.1"], ttl: 1 });
     const v = await startVane([
-      "--resolver", `127.0.0.1:${dns.port}`,
-      "--route", `*=backend.vane.test:${a.port}`,
-      "--health-interval", "200ms",
+      "--resolver",
+      `127.0.0.1:${dns.port}`,
+      "--route",
+      `*=backend.vane.test:${a.port}`,
+      "--health-interval",
+      "200ms",
     ]);
     expect((await exchange(v.port, "?")).toString()).toBe("a");
     const before = (await status(v)).pools.default.targets[0];
-    expect(before).toMatchObject({ target: `backend.vane.test:${a.port}`, address: `127.0.0.1:${a.port}`, healthy: true });
+    expect(before).toMatchObject({
+      target: `backend.vane.test:${a.port}`,
+      address: `127.0.0.1:${a.port}`,
+      healthy: true,
+    });
 
     dns.set("backend.vane.test", { A: ["127.0.0.2"], ttl: 1 });
     await waitFor("traffic follows the new record", async () => (await exchange(v.port, "?")).toString() === "b");
@@ -40,11 +47,16 @@ describe("DNS targets", () => {
     const a = await nameServer("a");
     const fb = await nameServer("fallback");
     const v = await startVane([
-      "--resolver", `127.0.0.1:${dns.port}`,
-      "--route", `*=later.vane.test:${a.port}`,
-      "--fallback", `127.0.0.1:${fb.port}`,
-      "--health-interval", "200ms",
-      "--rise", "1",
+      "--resolver",
+      `127.0.0.1:${dns.port}`,
+      "--route",
+      `*=later.vane.test:${a.port}`,
+      "--fallback",
+      `127.0.0.1:${fb.port}`,
+      "--health-interval",
+      "200ms",
+      "--rise",
+      "1",
     ]);
     const t = (await status(v)).pools.default.targets[0];
     expect(t.healthy).toBe(false);
@@ -53,8 +65,11 @@ describe("DNS targets", () => {
 
     dns.set("later.vane.test", { A: ["127.0.0.1"], ttl: 60 });
     // The failed lookup is asked again after the negative TTL (5 s).
-    await waitFor("the name resolves and the target comes up", async () =>
-      (await status(v)).pools.default.targets[0].healthy === true, 12000);
+    await waitFor(
+      "the name resolves and the target comes up",
+      async () => (await status(v)).pools.default.targets[0].healthy === true,
+      12000,
+    );
     expect((await exchange(v.port, "?")).toString()).toBe("a");
   }, 20000);
 });

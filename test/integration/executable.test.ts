@@ -19,7 +19,9 @@ describe("the vane executable", () => {
   it("prints its version and runtime", async () => {
     const p = spawnVane(["--version"]);
     expect(await p.exited).toBe(0);
-    expect(p.stdout().trim()).toMatch(new RegExp(`^vane ${VERSION.replace(/\./g, "\\.")} \\(${runtimeName} \\d+\\.\\d+\\.\\d+`));
+    expect(p.stdout().trim()).toMatch(
+      new RegExp(`^vane ${VERSION.replace(/\./g, "\\.")} \\(${runtimeName} \\d+\\.\\d+\\.\\d+`),
+    );
   }, 20000);
 
   it("prints help listing the flags", async () => {
@@ -40,7 +42,16 @@ describe("the vane executable", () => {
 
   it("exits 1 with a clear message when the listen port is taken", async () => {
     const taken = await echoServer();
-    const p = spawnVane(["--listen", `127.0.0.1:${taken.port}`, "--route", "*=127.0.0.1:9", "--status", "off", "--health", "none"]);
+    const p = spawnVane([
+      "--listen",
+      `127.0.0.1:${taken.port}`,
+      "--route",
+      "*=127.0.0.1:9",
+      "--status",
+      "off",
+      "--health",
+      "none",
+    ]);
     expect(await p.exited).toBe(1);
     expect(p.stderr()).toContain(`cannot listen on 127.0.0.1:${taken.port}: address already in use`);
     expect(p.stderr()).not.toMatch(/\n\s+at /);
@@ -49,7 +60,16 @@ describe("the vane executable", () => {
   it("on SIGTERM stops accepting, lets an open connection finish, and exits 0", async () => {
     const echo = await echoServer();
     const port = await freePort();
-    const p = spawnVane(["--listen", `127.0.0.1:${port}`, "--route", `*=127.0.0.1:${echo.port}`, "--status", "off", "--grace", "10s"]);
+    const p = spawnVane([
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--route",
+      `*=127.0.0.1:${echo.port}`,
+      "--status",
+      "off",
+      "--grace",
+      "10s",
+    ]);
     await waitFor("vane listens", () => p.stderr().includes("listening"), 15000);
     const client = await connect(port);
     client.write("before");
@@ -70,7 +90,16 @@ describe("the vane executable", () => {
   it("on SIGTERM closes connections still open when the grace runs out", async () => {
     const echo = await echoServer();
     const port = await freePort();
-    const p = spawnVane(["--listen", `127.0.0.1:${port}`, "--route", `*=127.0.0.1:${echo.port}`, "--status", "off", "--grace", "300ms"]);
+    const p = spawnVane([
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--route",
+      `*=127.0.0.1:${echo.port}`,
+      "--status",
+      "off",
+      "--grace",
+      "300ms",
+    ]);
     await waitFor("vane listens", () => p.stderr().includes("listening"), 15000);
     const client = await connect(port);
     client.on("error", () => {});

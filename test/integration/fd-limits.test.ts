@@ -14,7 +14,7 @@ import { exchange, freePort } from "../helpers/net.ts";
 import { type Backend, infoBackend, stopAllHttp } from "../helpers/http-engine.ts";
 import { killAll, spawnVane } from "../helpers/process.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { defaultMaxConns } from "../../src/connection-limit.ts";
+import { defaultMaxConns } from "../../src/server/client-slots.ts";
 
 const CLIENTS = 400;
 const held = new Set<net.Socket>();
@@ -91,18 +91,26 @@ const count = (text: string, re: RegExp) => text.split("\n").filter((l) => re.te
 async function startVane(backend: Backend, listen: string, more: string[], ulimit: string) {
   const port = await freePort();
   const status = await freePort();
-  const p = spawnVane([
-    "--listen",
-    `${listen}://127.0.0.1:${port}`,
-    "--route",
-    `*=127.0.0.1:${backend.port}`,
-    "--status",
-    `127.0.0.1:${status}`,
-    "--workers",
-    "1",
-    ...more,
-  ], {}, { ulimit });
-  await waitFor("vane serving", async () => (await get(`http://127.0.0.1:${status}/healthz`, 500))?.code === 200, 15_000);
+  const p = spawnVane(
+    [
+      "--listen",
+      `${listen}://127.0.0.1:${port}`,
+      "--route",
+      `*=127.0.0.1:${backend.port}`,
+      "--status",
+      `127.0.0.1:${status}`,
+      "--workers",
+      "1",
+      ...more,
+    ],
+    {},
+    { ulimit },
+  );
+  await waitFor(
+    "vane serving",
+    async () => (await get(`http://127.0.0.1:${status}/healthz`, 500))?.code === 200,
+    15_000,
+  );
   await waitFor("target up", async () => (await target(status))?.healthy === true);
   return { p, port, status };
 }
@@ -167,7 +175,8 @@ describe("out of file descriptors (ulimit -n 256, 400 clients)", () => {
     const m = /file descriptors: limit (\d+).*maxConns=(\d+)/.exec(p.stderr());
     expect(Number(m?.[1])).toBe(hard);
     expect(Number(m?.[2])).toBe(defaultMaxConns(hard));
-    expect(readFileSync(`/proc/${p.child.pid}/limits`, "utf8")).toMatch(new RegExp(`^Max open files\\s+${hard}\\s`, "m"));
+    expect(readFileSync(`/proc/${p.child.pid}/limits`, "utf8")).toMatch(
+      new RegExp(`^Max open files\\s+${hard}\\s`, "m"),
+    );
   }, 30_000);
 });
-

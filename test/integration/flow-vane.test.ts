@@ -197,21 +197,26 @@ listeners:
 });
 
 describe("plugins through vane", () => {
-  it("takes an HTTP plugin's branch, its failure branch on a timeout, and a crashing command's failure branch", async () => {
-    const app = await infoBackend("app");
-    // The plugin: decides by path; /slow answers after the plugin's timeout.
-    const plugin = await startBackend((req, res) => {
-      let body = "";
-      req.on("data", (d) => (body += d));
-      req.on("end", () => {
-        const keys = JSON.parse(body);
-        const answer = JSON.stringify({ branch: keys["req.path"] === "/admin" ? "deny" : "allow", keys: { team: "blue" } });
-        const reply = () => res.writeHead(200, { "content-type": "application/json" }).end(answer);
-        if (keys["req.path"] === "/slow") setTimeout(reply, 3000);
-        else reply();
+  it(
+    "takes an HTTP plugin's branch, its failure branch on a timeout, and a crashing command's failure branch",
+    async () => {
+      const app = await infoBackend("app");
+      // The plugin: decides by path; /slow answers after the plugin's timeout.
+      const plugin = await startBackend((req, res) => {
+        let body = "";
+        req.on("data", (d) => (body += d));
+        req.on("end", () => {
+          const keys = JSON.parse(body);
+          const answer = JSON.stringify({
+            branch: keys["req.path"] === "/admin" ? "deny" : "allow",
+            keys: { team: "blue" },
+          });
+          const reply = () => res.writeHead(200, { "content-type": "application/json" }).end(answer);
+          if (keys["req.path"] === "/slow") setTimeout(reply, 3000);
+          else reply();
+        });
       });
-    });
-    const v = await startYaml(`${CONTROL}
+      const v = await startYaml(`${CONTROL}
 listeners:
   - listen: http://127.0.0.1:0
     flow:
@@ -228,16 +233,18 @@ listeners:
           failure: [{ respond: { status: 503, body: "auth unavailable\\n" } }]
       - respond: { body: "team {{plugin.team}}\\n" }
 `);
-    expect((await get(v.port, "/")).body).toBe("team blue\n");
-    expect((await get(v.port, "/admin")).status).toBe(403);
-    const slow = await get(v.port, "/slow");
-    expect(slow.status).toBe(503);
-    expect(slow.body).toBe("auth unavailable\n");
-    const cmd = await get(v.port, "/cmd");
-    expect(cmd.status).toBe(502);
-    expect(v.logs.some((l) => String(l.msg).includes("plugin") && l.level === "warn")).toBe(true);
-    expect(app.requests).toBe(0);
-  }, 30000);
+      expect((await get(v.port, "/")).body).toBe("team blue\n");
+      expect((await get(v.port, "/admin")).status).toBe(403);
+      const slow = await get(v.port, "/slow");
+      expect(slow.status).toBe(503);
+      expect(slow.body).toBe("auth unavailable\n");
+      const cmd = await get(v.port, "/cmd");
+      expect(cmd.status).toBe(502);
+      expect(v.logs.some((l) => String(l.msg).includes("plugin") && l.level === "warn")).toBe(true);
+      expect(app.requests).toBe(0);
+    },
+    30000,
+  );
 });
 
 describe("L4 flow and TLS", () => {

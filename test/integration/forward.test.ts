@@ -98,7 +98,9 @@ describe("TCP forwarding", () => {
     // are a close; what matters is that no data comes back.
     const reply = await exchange(v.port, "hello").catch((err) => err.code);
     expect(reply === "ECONNRESET" || (Buffer.isBuffer(reply) && reply.length === 0)).toBe(true);
-    await waitFor("a log line saying no target was available", () =>
-      v.logs.some((l) => l.msg === "connection closed: no target available"));
+    await waitFor(
+      "a log line saying no target was available",
+      () => v.logs.some((l) => l.msg === "connection closed: no target available"),
+    );
   });
 });

@@ -9,7 +9,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import net from "node:net";
 import { closeAll, exchange, freePort, startServer } from "../helpers/net.ts";
-import { curl, echoBackend, infoBackend, startBackend, startEngine, stopAllHttp, wsEchoBackend } from "../helpers/http-engine.ts";
+import {
+  curl,
+  echoBackend,
+  infoBackend,
+  startBackend,
+  startEngine,
+  stopAllHttp,
+  wsEchoBackend,
+} from "../helpers/http-engine.ts";
 import { runtime } from "../../src/runtime/mod.ts";
 
 afterEach(async () => {
@@ -202,7 +210,6 @@ describe("HTTP engine: bodies and keep-alive", () => {
     expect(pieced.accepted).toBe(1);
   });
 });
-
 
 describe("HTTP engine: upstream pool", () => {
   it("drops an idle upstream connection the server closed, and dials anew", async () => {

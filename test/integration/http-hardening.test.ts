@@ -139,7 +139,11 @@ describe("header line limit", () => {
     const net = await import("node:net");
     const reply = await new Promise<string>((resolve) => {
       let got = "";
-      const s = net.connect(v.port, "127.0.0.1", () => s.write(`GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${"a".repeat(9000)}`));
+      const s = net.connect(
+        v.port,
+        "127.0.0.1",
+        () => s.write(`GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${"a".repeat(9000)}`),
+      );
       s.setEncoding("latin1");
       s.on("data", (d: string) => (got += d));
       s.on("close", () => resolve(got));
@@ -200,12 +204,28 @@ describe("path rules see the path the target serves", () => {
     expect(await send("/%7Euser/%41%2a")).toBe(200);
     expect(await send("/plain/path?x=1")).toBe(200);
     expect(await send("/dir/")).toBe(200);
-    expect(backend.requests.map((r) => r.target)).toEqual(["/a/b/d?q=/../x", "/~user/A%2A", "/plain/path?x=1", "/dir/"]);
+    expect(backend.requests.map((r) => r.target)).toEqual([
+      "/a/b/d?q=/../x",
+      "/~user/A%2A",
+      "/plain/path?x=1",
+      "/dir/",
+    ]);
   });
 
   it("refuses encoded slashes, backslashes, dot segments with parameters and bad escapes with 400", async () => {
     const { backend, send } = await denyAdmin();
-    for (const target of ["/x%2Fadmin", "/x%2f..%2fadmin", "/x%5cadmin", "/x\\admin", "/..;/admin", "/x/.;/admin", "/%zz", "/a%0"]) {
+    for (
+      const target of [
+        "/x%2Fadmin",
+        "/x%2f..%2fadmin",
+        "/x%5cadmin",
+        "/x\\admin",
+        "/..;/admin",
+        "/x/.;/admin",
+        "/%zz",
+        "/a%0",
+      ]
+    ) {
       expect([target, await send(target)]).toEqual([target, 400]);
     }
     expect(backend.requests).toHaveLength(0);
@@ -318,7 +338,9 @@ describe("upgrades and tunnels", () => {
   });
 
   it("answers 502 to a 101 for a request that asked for no upgrade", async () => {
-    const { v } = await switching(() => "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+    const { v } = await switching(() =>
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+    );
     const reply = await exchange(v.port, "GET / HTTP/1.1\r\nHost: a\r\n\r\nping");
     expect(statuses(reply)).toEqual([502]);
   });
@@ -345,7 +367,8 @@ describe("upgrades and tunnels", () => {
       return null;
     });
     const v = await proxyTo(backend.port, "connect");
-    const reply = (await exchange(v.port, "CONNECT b.test:443 HTTP/1.1\r\nHost: b.test:443\r\n\r\ntunnelled")).toString();
+    const reply = (await exchange(v.port, "CONNECT b.test:443 HTTP/1.1\r\nHost: b.test:443\r\n\r\ntunnelled"))
+      .toString();
     expect(reply).toMatch(/^HTTP\/1\.1 200 /);
     expect(reply.endsWith("tunnelled")).toBe(true);
     expect(backend.requests[0].line).toBe("CONNECT b.test:443 HTTP/1.1");

@@ -44,11 +44,16 @@ describe("HTTP routing through vane", () => {
     tlsServers.push(alpha);
     const echo = await echoServer();
     const v = await startVane([
-      "--route", `api.test=127.0.0.1:${api.port}`,
-      "--route", `api.test/v1=127.0.0.1:${v1.port}`,
-      "--route", `*.web.test=127.0.0.1:${web.port}`,
-      "--route", `alpha.test=127.0.0.1:${alpha.port}`,
-      "--route", `*=127.0.0.1:${echo.port}`,
+      "--route",
+      `api.test=127.0.0.1:${api.port}`,
+      "--route",
+      `api.test/v1=127.0.0.1:${v1.port}`,
+      "--route",
+      `*.web.test=127.0.0.1:${web.port}`,
+      "--route",
+      `alpha.test=127.0.0.1:${alpha.port}`,
+      "--route",
+      `*=127.0.0.1:${echo.port}`,
     ]);
     // HTTP, TLS and raw TCP on the same port, all at once.
     const [x, users, www, tls, raw] = await Promise.all([
@@ -73,7 +78,15 @@ describe("HTTP routing through vane", () => {
   it("answers 404 when no route matches and there is no catch-all", async () => {
     const api = await infoBackend("api");
     const v = await startVane(["--route", `api.test=127.0.0.1:${api.port}`]);
-    const r = await curl(["-o", "/dev/null", "-w", "%{http_code}", "--resolve", `nope.test:${v.port}:127.0.0.1`, `http://nope.test:${v.port}/`]);
+    const r = await curl([
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "--resolve",
+      `nope.test:${v.port}:127.0.0.1`,
+      `http://nope.test:${v.port}/`,
+    ]);
     expect(r.stdout.toString()).toBe("404");
     expect(await metrics(v)).toContain('vane_requests_total{route="",pool="",code="404"} 1');
   });

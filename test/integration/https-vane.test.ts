@@ -20,11 +20,16 @@ async function httpsVane(...extra: string[]) {
   const a = await infoBackend("alpha");
   const b = await infoBackend("beta");
   const v = await startVane([
-    "--listen", "https://127.0.0.1:0",
-    "--tls", `${alpha.certPath},${alpha.keyPath}`,
-    "--tls", `${beta.certPath},${beta.keyPath}`,
-    "--route", `alpha.test=127.0.0.1:${a.port}`,
-    "--route", `*.beta.test=127.0.0.1:${b.port}`,
+    "--listen",
+    "https://127.0.0.1:0",
+    "--tls",
+    `${alpha.certPath},${alpha.keyPath}`,
+    "--tls",
+    `${beta.certPath},${beta.keyPath}`,
+    "--route",
+    `alpha.test=127.0.0.1:${a.port}`,
+    "--route",
+    `*.beta.test=127.0.0.1:${b.port}`,
     ...extra,
   ]);
   return { v, port: v.vane.listeners[1].addr.port };
@@ -62,10 +67,14 @@ describe("TLS termination", () => {
 
   it("refuses to start when a certificate file cannot be read, naming it", async () => {
     await expect(startVane([
-      "--listen", "https://127.0.0.1:0",
-      "--tls", "/nonexistent/vane.crt,/nonexistent/vane.key",
-      "--route", "*=127.0.0.1:9",
-      "--health", "none",
+      "--listen",
+      "https://127.0.0.1:0",
+      "--tls",
+      "/nonexistent/vane.crt,/nonexistent/vane.key",
+      "--route",
+      "*=127.0.0.1:9",
+      "--health",
+      "none",
     ])).rejects.toThrow("cannot read the TLS certificate /nonexistent/vane.crt");
   });
 });
@@ -74,10 +83,14 @@ describe("TLS termination and --accept-proxy", () => {
   it("does not look for a PROXY header inside TLS, and says so at start", async () => {
     const a = await infoBackend("alpha");
     const v = await startVane([
-      "--listen", "https://127.0.0.1:0",
-      "--tls", `${alpha.certPath},${alpha.keyPath}`,
-      "--route", `*=127.0.0.1:${a.port}`,
-      "--accept-proxy", "127.0.0.1",
+      "--listen",
+      "https://127.0.0.1:0",
+      "--tls",
+      `${alpha.certPath},${alpha.keyPath}`,
+      "--route",
+      `*=127.0.0.1:${a.port}`,
+      "--accept-proxy",
+      "127.0.0.1",
     ]);
     const port = v.vane.listeners[1].addr.port;
     const r = await get(port, "alpha.test");

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type net from "node:net";
 import { closeAll, exchange, freePort } from "../helpers/net.ts";
-import { recordingBackend, type RecordingBackend } from "../helpers/recording-backend.ts";
+import { type RecordingBackend, recordingBackend } from "../helpers/recording-backend.ts";
 import { startYaml, status, stopAllVanes, type TestVane } from "../helpers/vane.ts";
 
 afterEach(async () => {
@@ -74,7 +74,9 @@ async function codes(v: TestVane, n: number, method = "GET"): Promise<number[]> 
 const tally = (list: number[]) => list.reduce<Record<number, number>>((t, c) => ({ ...t, [c]: (t[c] ?? 0) + 1 }), {});
 
 async function targetIn(v: TestVane, b: RecordingBackend, role: "targets" | "fallback" = "targets") {
-  return (await status(v)).pools.app[role].find((t: { target: string }) => t.target === at(b));
+  const found = (await status(v)).pools.app[role].find((t) => t.target === at(b));
+  if (!found) throw new Error(`${at(b)} is not among the pool's ${role} in /status`);
+  return found;
 }
 
 // A check interval far beyond the test: whatever takes a target out here is passive.
@@ -182,7 +184,9 @@ describe("retry-on", () => {
   it("retries once only, on another target: two dead targets give 502, each having seen one request", async () => {
     const [c1, c2, g] = [await closer(), await closer(), await good()];
     const v = await vane(
-      `{ targets: [${at(c1)}, ${at(c2)}], fallback: [${at(g)}], ${SLOW_CHECKS}, passive: off, retry-on: [empty-response] }`,
+      `{ targets: [${at(c1)}, ${at(c2)}], fallback: [${
+        at(g)
+      }], ${SLOW_CHECKS}, passive: off, retry-on: [empty-response] }`,
     );
     expect(code(await ask(v))).toBe(502);
     expect(c1.requests).toHaveLength(1);

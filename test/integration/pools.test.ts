@@ -43,7 +43,7 @@ describe("pools", () => {
     for (let i = 1; i < seen.length; i++) expect(seen[i]).not.toBe(seen[i - 1]);
     const s = await status(v);
     expect(s.pools.default.strategy).toBe("serial");
-    expect(s.pools.default.targets.map((t: any) => t.totalConnections)).toEqual([3, 3, 3]);
+    expect(s.pools.default.targets.map((t) => t.totalConnections)).toEqual([3, 3, 3]);
   });
 
   it("random reaches every backend", async () => {
@@ -67,8 +67,8 @@ describe("pools", () => {
     expect(count(seen).a).toBeGreaterThan(0);
     expect(count(seen).c).toBeGreaterThan(0);
     expect(await healthyIn(v, "default", bTarget)).toBe(false);
-    const down = (await status(v)).pools.default.targets.find((t: any) => t.target === bTarget);
-    expect(down.lastError).toMatch(/refused|ECONNREFUSED|connect/i);
+    const down = (await status(v)).pools.default.targets.find((t) => t.target === bTarget);
+    expect(down?.lastError).toMatch(/refused|ECONNREFUSED|connect/i);
     expect(await metrics(v)).toContain(`vane_target_up{pool="default",target="${bTarget}",role="primary"} 0`);
     expect(v.logs.filter((l) => l.msg === "target down" && l.target === bTarget)).toHaveLength(1);
 
@@ -107,8 +107,14 @@ describe("pools", () => {
     expect(await hit(v.port, 3)).toEqual(["fallback", "fallback", "fallback"]);
     const s = await status(v);
     expect(s.pools.default.targets[0].healthy).toBe(false);
-    expect(s.pools.default.fallback[0]).toMatchObject({ target: `127.0.0.1:${fb.port}`, healthy: true, totalConnections: 3 });
-    expect(await metrics(v)).toContain(`vane_connections_total{pool="default",target="127.0.0.1:${fb.port}",role="fallback"} 3`);
+    expect(s.pools.default.fallback[0]).toMatchObject({
+      target: `127.0.0.1:${fb.port}`,
+      healthy: true,
+      totalConnections: 3,
+    });
+    expect(await metrics(v)).toContain(
+      `vane_connections_total{pool="default",target="127.0.0.1:${fb.port}",role="fallback"} 3`,
+    );
 
     await nameServer("a", aPort);
     await waitFor("a is back", () => healthyIn(v, "default", `127.0.0.1:${aPort}`));
@@ -134,8 +140,10 @@ describe("pools", () => {
     await a.close();
     const reply = await exchange(v.port, "?").catch((err) => err.code);
     expect(reply === "ECONNRESET" || (Buffer.isBuffer(reply) && reply.length === 0)).toBe(true);
-    await waitFor("the log says why", () =>
-      v.logs.some((l) => l.msg === "connection closed: no target available" && String(l.reason).length > 0));
+    await waitFor(
+      "the log says why",
+      () => v.logs.some((l) => l.msg === "connection closed: no target available" && String(l.reason).length > 0),
+    );
   });
 });
 
@@ -181,11 +189,17 @@ describe("HTTP health checks", () => {
     const b = await start("b", () => sick);
     try {
       const v = await startVane([
-        "--route", `*=127.0.0.1:${a},127.0.0.1:${b}`,
-        "--health", "http:/health", "--health-interval", "100ms", "--rise", "2",
+        "--route",
+        `*=127.0.0.1:${a},127.0.0.1:${b}`,
+        "--health",
+        "http:/health",
+        "--health-interval",
+        "100ms",
+        "--rise",
+        "2",
       ]);
       const s = await status(v);
-      expect(s.pools.default.targets.map((t: any) => t.healthy)).toEqual([true, false]);
+      expect(s.pools.default.targets.map((t) => t.healthy)).toEqual([true, false]);
       expect(s.pools.default.targets[1].lastError).toBe("HTTP 503");
       sick = false;
       await waitFor("b passes its HTTP check", () => healthyIn(v, "default", `127.0.0.1:${b}`));

@@ -76,25 +76,36 @@ describe("PROXY protocol from trusted peers", () => {
   it("takes the v1 header's address as the client's, and passes it on", async () => {
     const { server, received } = await recorder();
     const v = await startVane([
-      "--route", `*=127.0.0.1:${server.port}`,
-      "--accept-proxy", "127.0.0.0/8",
-      "--proxy-protocol", "v1",
-      "--health", "none",
+      "--route",
+      `*=127.0.0.1:${server.port}`,
+      "--accept-proxy",
+      "127.0.0.0/8",
+      "--proxy-protocol",
+      "v1",
+      "--health",
+      "none",
     ]);
     await sendFrom(v.port, "PROXY TCP4 127.9.8.7 127.0.0.1 5555 80\r\nhello");
     await waitFor("the backend got the connection", () => received.length === 1);
     expect(received[0].toString()).toBe(`PROXY TCP4 127.9.8.7 127.0.0.1 5555 ${v.port}\r\nhello`);
-    await waitFor("the log names the real client", () =>
-      v.logs.some((l) => l.msg === "connection done" && l.client === "127.9.8.7:5555"));
+    await waitFor(
+      "the log names the real client",
+      () => v.logs.some((l) => l.msg === "connection done" && l.client === "127.9.8.7:5555"),
+    );
   });
 
   it("accepts a v2 header too, and strips it when no header is sent on", async () => {
     const echo = await echoServer();
     const v = await startVane(["--route", `*=127.0.0.1:${echo.port}`, "--accept-proxy", "127.0.0.1"]);
-    const reply = await exchange(v.port, Buffer.concat([v2Tcp4("127.4.4.4", 4444, "127.0.0.1", 80), Buffer.from("echo me")]));
+    const reply = await exchange(
+      v.port,
+      Buffer.concat([v2Tcp4("127.4.4.4", 4444, "127.0.0.1", 80), Buffer.from("echo me")]),
+    );
     expect(reply.toString()).toBe("echo me");
-    await waitFor("the log names the client from the header", () =>
-      v.logs.some((l) => l.msg === "connection done" && l.client === "127.4.4.4:4444"));
+    await waitFor(
+      "the log names the client from the header",
+      () => v.logs.some((l) => l.msg === "connection done" && l.client === "127.4.4.4:4444"),
+    );
   });
 
   it("closes a trusted peer's connection that does not start with a PROXY header", async () => {
@@ -102,8 +113,10 @@ describe("PROXY protocol from trusted peers", () => {
     const v = await startVane(["--route", `*=127.0.0.1:${echo.port}`, "--accept-proxy", "127.0.0.1"]);
     const reply = await exchange(v.port, "GET / HTTP/1.1\r\n\r\n").catch((err) => err.code);
     expect(reply === "ECONNRESET" || (Buffer.isBuffer(reply) && reply.length === 0)).toBe(true);
-    await waitFor("the log says a header was required", () =>
-      v.logs.some((l) => l.msg === "connection closed: PROXY header required from this peer"));
+    await waitFor(
+      "the log says a header was required",
+      () => v.logs.some((l) => l.msg === "connection closed: PROXY header required from this peer"),
+    );
     expect(echo.accepted).toBe(1); // the initial health check only
   });
 
@@ -119,7 +132,12 @@ describe("PROXY protocol from trusted peers", () => {
     let got!: (b: Buffer) => void;
     const helloP = new Promise<Buffer>((r) => (got = r));
     const capture = await startServer((s) => s.once("data", (d) => (got(d), s.destroy())));
-    const t = tls.connect({ host: "127.0.0.1", port: capture.port, servername: "alpha.test", rejectUnauthorized: false });
+    const t = tls.connect({
+      host: "127.0.0.1",
+      port: capture.port,
+      servername: "alpha.test",
+      rejectUnauthorized: false,
+    });
     t.on("error", () => {});
     const hello = await helloP;
     t.destroy();
@@ -127,11 +145,17 @@ describe("PROXY protocol from trusted peers", () => {
     const alpha = await nameServer("alpha-backend");
     const other = await nameServer("catch-all");
     const v = await startVane([
-      "--route", `alpha.test=127.0.0.1:${alpha.port}`,
-      "--route", `*=127.0.0.1:${other.port}`,
-      "--accept-proxy", "127.0.0.1",
+      "--route",
+      `alpha.test=127.0.0.1:${alpha.port}`,
+      "--route",
+      `*=127.0.0.1:${other.port}`,
+      "--accept-proxy",
+      "127.0.0.1",
     ]);
-    const reply = await exchange(v.port, Buffer.concat([Buffer.from("PROXY TCP4 127.2.2.2 127.0.0.1 2222 443\r\n"), hello]));
+    const reply = await exchange(
+      v.port,
+      Buffer.concat([Buffer.from("PROXY TCP4 127.2.2.2 127.0.0.1 2222 443\r\n"), hello]),
+    );
     expect(reply.toString()).toBe("alpha-backend");
   });
 });
@@ -156,16 +180,25 @@ describe("PROXY protocol on HTTP upstream connections", () => {
       });
     });
     const v = await startVane([
-      "--listen", "http://127.0.0.1:0",
-      "--route", `*=127.0.0.1:${backend.port}`,
-      "--proxy-protocol", "v1",
-      "--health", "none",
+      "--listen",
+      "http://127.0.0.1:0",
+      "--route",
+      `*=127.0.0.1:${backend.port}`,
+      "--proxy-protocol",
+      "v1",
+      "--health",
+      "none",
     ]);
     const port = v.vane.listeners[1].addr.port;
-    const a = await exchange(port, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const a = await exchange(
+      port,
+      "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     expect(a.toString().match(/HTTP\/1\.1 200/g)).toHaveLength(2);
     // Two requests, two upstream connections, each opened by a PROXY line for this client.
     expect(seen).toHaveLength(2);
-    for (const line of seen) expect(line).toMatch(new RegExp(`^PROXY TCP4 127\\.0\\.0\\.1 127\\.0\\.0\\.1 \\d+ ${port}$`));
+    for (const line of seen) {
+      expect(line).toMatch(new RegExp(`^PROXY TCP4 127\\.0\\.0\\.1 127\\.0\\.0\\.1 \\d+ ${port}$`));
+    }
   });
 });

@@ -129,7 +129,9 @@ describe("hot reload", () => {
     expect(refused.status).toBe(422);
     const body = await refused.json();
     expect(body.ok).toBe(false);
-    expect(body.errors.join("\n")).toMatch(/vane\.yaml:6:16: listeners\[0\]\.flow\[0\]\.proxy: .*"echoo".*did you mean "echo"/);
+    expect(body.errors.join("\n")).toMatch(
+      /vane\.yaml:6:16: listeners\[0\]\.flow\[0\]\.proxy: .*"echoo".*did you mean "echo"/,
+    );
     expect((await statusOf(p.status)).config.generation).toBe(gen);
     expect(await apiName(p.listen)).toBe("b");
     expect(await roundTrip(stream, "after-broken\n")).toBe("after-broken\n");

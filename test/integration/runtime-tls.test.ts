@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import tls from "node:tls";
 import { randomBytes } from "node:crypto";
 import { runtime } from "../../src/runtime/mod.ts";
-import type { TcpConn, TcpListener } from "../../src/runtime/mod.ts";
+import type { TcpListener, TlsConn } from "../../src/runtime/mod.ts";
 import { certNames, nameMatches, selectCert } from "../../src/runtime/tls-select.ts";
 import { type Cert, makeCert, removeCerts, sClient } from "../helpers/tls.ts";
 
@@ -60,15 +60,14 @@ describe("runtime TLS termination", () => {
   beforeAll(async () => {
     listener = await runtime().listenTls(
       { hostname: "127.0.0.1", port: 0 },
-      [alpha, beta].map((c) => ({ cert: c.cert, key: c.key })),
-      ["http/1.1"],
       (conn) => void serve(conn),
+      { certs: [alpha, beta].map((c) => ({ cert: c.cert, key: c.key })), alpn: ["http/1.1"] },
     );
   });
   afterAll(() => listener.close());
 
   // "echo:" as the first bytes echoes everything back; otherwise greet and close.
-  async function serve(conn: TcpConn & { sni: string | null }): Promise<void> {
+  async function serve(conn: TlsConn): Promise<void> {
     seen.push(conn.sni);
     lastRemote = conn.remote.hostname;
     try {

@@ -45,9 +45,12 @@ async function startMixedPort() {
   extra.push(alpha, beta);
   const echo = await echoServer();
   const v = await startVane([
-    "--route", `alpha.test=127.0.0.1:${alpha.port}`,
-    "--route", `*.beta.test=127.0.0.1:${beta.port}`,
-    "--route", `*=127.0.0.1:${echo.port}`,
+    "--route",
+    `alpha.test=127.0.0.1:${alpha.port}`,
+    "--route",
+    `*.beta.test=127.0.0.1:${beta.port}`,
+    "--route",
+    `*=127.0.0.1:${echo.port}`,
   ]);
   return { v, alpha, beta, echo };
 }
@@ -97,8 +100,10 @@ describe("TLS passthrough by SNI", () => {
     const garbage = Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x10]), Buffer.alloc(16, 0xee)]);
     const reply = await exchange(v.port, garbage).catch((err) => err.code);
     expect(reply === "ECONNRESET" || (Buffer.isBuffer(reply) && reply.length === 0)).toBe(true);
-    await waitFor("the log names the malformed hello", () =>
-      v.logs.some((l) => l.msg === "connection closed: malformed first bytes" && /tls/.test(String(l.reason))));
+    await waitFor(
+      "the log names the malformed hello",
+      () => v.logs.some((l) => l.msg === "connection closed: malformed first bytes" && /tls/.test(String(l.reason))),
+    );
     expect(await metrics(v)).toContain('vane_detect_total{protocol="invalid"} 1');
     // Others on the same port are unaffected.
     expect((await sClient(v.port, "alpha.test")).greeting).toBe("alpha");
@@ -112,8 +117,10 @@ describe("TLS passthrough by SNI", () => {
     const r = await sClient(v.port, "nobody.test");
     expect(r.peerCN).toBeNull();
     expect(r.greeting).toBeNull();
-    await waitFor("the log says no route for the SNI", () =>
-      v.logs.some((l) => l.msg === "connection closed: no route" && l.for === "tls sni=nobody.test"));
+    await waitFor(
+      "the log says no route for the SNI",
+      () => v.logs.some((l) => l.msg === "connection closed: no route" && l.for === "tls sni=nobody.test"),
+    );
     expect((await sClient(v.port, "alpha.test")).peerCN).toBe("alpha.test");
   }, 30000);
 });

@@ -28,10 +28,14 @@ describe("UDP listener", () => {
     // The echo target says which source port (vane's session socket) it saw.
     const echo = await bind((m, r, s) => s.send(`${r.port}:${m}`, r.port, r.address));
     const v = await startVane([
-      "--listen", "udp://127.0.0.1:0",
-      "--route", `*=127.0.0.1:${echo.address().port}`,
-      "--health", "none",
-      "--udp-idle-timeout", "5s",
+      "--listen",
+      "udp://127.0.0.1:0",
+      "--route",
+      `*=127.0.0.1:${echo.address().port}`,
+      "--health",
+      "none",
+      "--udp-idle-timeout",
+      "5s",
     ]);
     const udpPort = v.vane.listeners.find((l) => l.config.address.protocol === "udp")!.addr.port;
     const got: Record<string, string[]> = { a: [], b: [] };
@@ -51,7 +55,7 @@ describe("UDP listener", () => {
     expect(portsOf(got.b).size).toBe(1);
     expect([...portsOf(got.a)][0]).not.toBe([...portsOf(got.b)][0]);
     const s = await status(v);
-    expect(s.listeners.map((l: any) => l.protocol)).toEqual(["tcp", "udp"]);
+    expect(s.listeners.map((l) => l.protocol)).toEqual(["tcp", "udp"]);
   });
 });
 
@@ -68,7 +72,12 @@ describe("a UDP one-liner's pool", () => {
   it("runs no TCP check, so datagrams reach a target that serves only UDP, and says so at start", async () => {
     // Nothing listens on this port over TCP: a TCP check would mark the target down.
     const echo = await bind((m, r, s) => s.send(`echo:${m}`, r.port, r.address));
-    const { v, udpPort } = await oneLiner(["--listen", "udp://127.0.0.1:0", "--route", `*=127.0.0.1:${echo.address().port}`]);
+    const { v, udpPort } = await oneLiner([
+      "--listen",
+      "udp://127.0.0.1:0",
+      "--route",
+      `*=127.0.0.1:${echo.address().port}`,
+    ]);
     expect(v.vane.config.pools.default.health.check).toBe("none");
     const got: string[] = [];
     const client = await bind((m) => got.push(m.toString()));
@@ -76,7 +85,11 @@ describe("a UDP one-liner's pool", () => {
     await waitFor("the echo's reply", () => got.length === 1);
     expect(got).toEqual(["echo:ping"]);
     expect(v.logs).toContainEqual(
-      expect.objectContaining({ level: "info", msg: "UDP pool: no active health check runs; its targets count as up", pool: "default" }),
+      expect.objectContaining({
+        level: "info",
+        msg: "UDP pool: no active health check runs; its targets count as up",
+        pool: "default",
+      }),
     );
     expect((await status(v)).pools.default.targets[0].healthy).toBe(true);
   });
@@ -84,9 +97,12 @@ describe("a UDP one-liner's pool", () => {
   it("keeps a check named with --health, and warns once that it judges a UDP pool by TCP", async () => {
     const echo = await bind((m, r, s) => s.send(m, r.port, r.address));
     const { v } = await oneLiner([
-      "--listen", "udp://127.0.0.1:0",
-      "--route", `*=127.0.0.1:${echo.address().port}`,
-      "--health", "tcp",
+      "--listen",
+      "udp://127.0.0.1:0",
+      "--route",
+      `*=127.0.0.1:${echo.address().port}`,
+      "--health",
+      "tcp",
     ]);
     expect(v.vane.config.pools.default.health.check).toBe("tcp");
     const warned = v.logs.filter((l) => l.level === "warn" && String(l.msg).startsWith("UDP pool:"));

@@ -46,8 +46,8 @@ async function exchange(listenArgs: (echoPort: number) => string[], processes: n
   const statusPort = await freePort();
   const vane = spawnVane([...listenArgs(echo.address().port), "--status", `127.0.0.1:${statusPort}`, "--workers", "2"]);
   const before = await serving(statusPort, processes);
-  const udp = before.listeners.find((l: any) => l.protocol === "udp");
-  const port = Number(udp.address.split(":").pop());
+  const udp = before.listeners.find((l) => l.protocol === "udp");
+  const port = Number(udp?.address.split(":").pop());
   expect(port).toBeGreaterThan(0);
 
   const replies: string[][] = [];
@@ -81,11 +81,11 @@ async function servedByBoth(): Promise<void> {
 
   // The kernel hashed the clients over both sockets: both processes received some.
   const after = await statusOf(statusPort);
-  const datagrams = after.workers.map((w: any) => w.datagrams);
+  const datagrams = after.workers.map((w) => w.datagrams ?? 0);
   expect(datagrams).toHaveLength(2);
   expect(datagrams.every((n: number) => n > 0)).toBe(true);
   expect(datagrams[0] + datagrams[1]).toBe(CLIENTS * PER_CLIENT);
-  expect(new Set(after.workers.map((w: any) => w.pid)).size).toBe(2);
+  expect(new Set(after.workers.map((w) => w.pid)).size).toBe(2);
   const metrics = await (await fetch(`http://127.0.0.1:${statusPort}/metrics`)).text();
   expect(metrics).toContain(`vane_worker_datagrams_total{worker="1"} ${datagrams[1]}`);
   // Said once, by the primary.

@@ -10,9 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../helpers/net.ts";
-import { curl, startBackend, stopAllHttp, type Backend } from "../helpers/http-engine.ts";
+import { type Backend, curl, startBackend, stopAllHttp } from "../helpers/http-engine.ts";
 import { killAll, spawnVane, type VaneProcess } from "../helpers/process.ts";
 import { serving, statusOf } from "../helpers/status.ts";
+import type { StatusSnapshot } from "../../src/control/snapshot.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vane-workers-"));
@@ -57,13 +58,19 @@ describe("--workers 2", () => {
     const a = await namedBackend("a");
     const statusPort = await freePort();
     const vane = spawnVane([
-      "--listen", "127.0.0.1:0", "--route", `*=127.0.0.1:${a.port}`,
-      "--status", `127.0.0.1:${statusPort}`, "--workers", "2",
+      "--listen",
+      "127.0.0.1:0",
+      "--route",
+      `*=127.0.0.1:${a.port}`,
+      "--status",
+      `127.0.0.1:${statusPort}`,
+      "--workers",
+      "2",
     ]);
     const before = await serving(statusPort, 2);
     const port = Number(before.listeners[0].address.split(":").pop());
     expect(port).toBeGreaterThan(0);
-    const pids = before.workers.map((w: any) => w.pid);
+    const pids = before.workers.map((w) => w.pid);
     expect(new Set([...pids, vane.child.pid]).size).toBe(2);
 
     const answers = [];
@@ -71,7 +78,7 @@ describe("--workers 2", () => {
     expect(answers.every((x) => x === "a")).toBe(true);
 
     const after = await statusOf(statusPort);
-    const served = after.workers.map((w: any) => w.connections);
+    const served = after.workers.map((w) => w.connections);
     // The kernel hashes each new connection to one of the two sockets: both get some.
     expect(served.every((n: number) => n > 0)).toBe(true);
     expect(served.reduce((x: number, y: number) => x + y, 0)).toBe(40);
@@ -90,9 +97,22 @@ describe("--workers 2", () => {
     const statusPort = await freePort();
     const listen = await freePort();
     spawnVane([
-      "--listen", `127.0.0.1:${listen}`, "--route", `*=127.0.0.1:${a.port},127.0.0.1:${b.port}`,
-      "--health", "http:/health", "--health-interval", "100ms", "--rise", "1", "--fall", "1",
-      "--status", `127.0.0.1:${statusPort}`, "--workers", "2",
+      "--listen",
+      `127.0.0.1:${listen}`,
+      "--route",
+      `*=127.0.0.1:${a.port},127.0.0.1:${b.port}`,
+      "--health",
+      "http:/health",
+      "--health-interval",
+      "100ms",
+      "--rise",
+      "1",
+      "--fall",
+      "1",
+      "--status",
+      `127.0.0.1:${statusPort}`,
+      "--workers",
+      "2",
     ]);
     await serving(statusPort, 2);
     // Checks in every worker would come twice as often as the interval says.
@@ -111,7 +131,7 @@ describe("--workers 2", () => {
     for (let i = 0; i < 30; i++) answers.push(await get(listen));
     expect(answers.filter((x) => x === "b").length).toBe(30);
     const s = await statusOf(statusPort);
-    expect(s.workers.every((w: any) => w.connections > 0)).toBe(true);
+    expect(s.workers.every((w) => w.connections > 0)).toBe(true);
   });
 
   it("hands a reload to every worker before it reports the new config in service", async () => {
@@ -121,14 +141,17 @@ describe("--workers 2", () => {
     const listen = await freePort();
     const file = join(dir, "reload.yaml");
     const write = (target: number) =>
-      writeFileSync(file, `listeners:
+      writeFileSync(
+        file,
+        `listeners:
   - listen: 127.0.0.1:${listen}
     flow:
       - proxy: [127.0.0.1:${target}]
 control:
   listen: 127.0.0.1:${statusPort}
 workers: 2
-`);
+`,
+      );
     write(a.port);
     const vane = spawnVane(["run", file]);
     await serving(statusPort, 2);
@@ -142,7 +165,7 @@ workers: 2
     expect(answers.filter((x) => x === "b").length).toBe(30);
     const s = await statusOf(statusPort);
     expect(s.config.generation).toBe(2);
-    expect(s.workers.every((w: any) => w.connections > 0)).toBe(true);
+    expect(s.workers.every((w) => w.connections > 0)).toBe(true);
     expect(vane.stderr()).not.toMatch(/worker kept its config|did not confirm/);
   });
 
@@ -151,22 +174,28 @@ workers: 2
     const statusPort = await freePort();
     const listen = await freePort();
     const vane: VaneProcess = spawnVane([
-      "--listen", `127.0.0.1:${listen}`, "--route", `*=127.0.0.1:${a.port}`,
-      "--status", `127.0.0.1:${statusPort}`, "--workers", "2",
+      "--listen",
+      `127.0.0.1:${listen}`,
+      "--route",
+      `*=127.0.0.1:${a.port}`,
+      "--status",
+      `127.0.0.1:${statusPort}`,
+      "--workers",
+      "2",
     ]);
     const first = await serving(statusPort, 2);
-    const worker = first.workers.find((w: any) => w.worker === 1).pid;
+    const worker = first.workers.find((w) => w.worker === 1)!.pid;
     process.kill(worker, "SIGKILL");
-    let again: any = null;
+    let again: StatusSnapshot | null = null;
     await waitFor("worker 1 started again", async () => {
       again = await statusOf(statusPort);
-      const w = again.workers.find((x: any) => x.worker === 1);
+      const w = again.workers.find((x) => x.worker === 1)!;
       return !w.silent && w.pid > 0 && w.pid !== worker;
     }, 15_000);
     expect(vane.stderr()).toContain("worker exited; starting it again");
     for (let i = 0; i < 10; i++) expect(await get(listen)).toBe("a");
 
-    const replacement = again.workers.find((x: any) => x.worker === 1).pid;
+    const replacement = again!.workers.find((x) => x.worker === 1)!.pid;
     process.kill(vane.child.pid!, "SIGKILL");
     await waitFor("the worker leaves with its primary", () => !pidAlive(replacement), 15_000);
   });

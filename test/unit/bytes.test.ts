@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { allocBytes, concatBytes, copyBytes } from "../../src/detect/bytes.ts";
+import { allocBytes, concatBytes, copyBytes } from "../../src/runtime/byte-arrays.ts";
 
 describe("allocBytes (small arrays: from a shared slab on Deno, fresh on Bun)", () => {
   it("hands out zeroed arrays that never overlap, across slabs", () => {

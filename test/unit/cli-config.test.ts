@@ -42,23 +42,95 @@ const ONE_LINERS: string[][] = [
   ["--route", "*=127.0.0.1:9000"],
   ["--listen", ":8080", "--route", "api.example.com=10.0.0.1:80,10.0.0.2:80", "--route", "*=127.0.0.1:9000"],
   [
-    "--listen", "tcp://0.0.0.0:443", "--listen", "[::1]:8443",
-    "--route", "*.example.com/v1=10.0.0.1:80@3,db.internal:5432@0",
-    "--route", "b.example.com/api=web", "--pool", "web=node:web:443,[::1]:81",
-    "--node", "web=10.0.0.5,::1", "--fallback", "backup.internal:9000",
-    "--strategy", "fastest", "--health", "http:/healthz", "--health-expect", "200-204",
-    "--health-interval", "500ms", "--health-timeout", "1.5s", "--rise", "4", "--fall", "5",
+    "--listen",
+    "tcp://0.0.0.0:443",
+    "--listen",
+    "[::1]:8443",
+    "--route",
+    "*.example.com/v1=10.0.0.1:80@3,db.internal:5432@0",
+    "--route",
+    "b.example.com/api=web",
+    "--pool",
+    "web=node:web:443,[::1]:81",
+    "--node",
+    "web=10.0.0.5,::1",
+    "--fallback",
+    "backup.internal:9000",
+    "--strategy",
+    "fastest",
+    "--health",
+    "http:/healthz",
+    "--health-expect",
+    "200-204",
+    "--health-interval",
+    "500ms",
+    "--health-timeout",
+    "1.5s",
+    "--rise",
+    "4",
+    "--fall",
+    "5",
   ],
   [
-    "--listen", "https://127.0.0.1:8443", "--tls", "a.pem,a.key", "--tls", "b.pem,b.key",
-    "--route", "a.test=127.0.0.1:1", "--proxy-protocol", "v2", "--accept-proxy", "10.0.0.0/8,::1",
-    "--status", "off", "--log-format", "json", "--log-level", "debug", "--resolver", "[::1]:53",
-    "--admin-token", "s3cret", "--connect-timeout", "1m", "--idle-timeout", "1h", "--grace", "0s",
-    "--udp-idle-timeout", "45s", "--upstream-timeout", "250ms", "--retry-on", "empty-response,conn-failure",
-    "--request-head-timeout", "2500ms", "--keep-alive-timeout", "75s", "--body-timeout", "1s",
-    "--max-header-line", "4096", "--max-partial-heads", "0", "--encoded-slash", "keep",
+    "--listen",
+    "https://127.0.0.1:8443",
+    "--tls",
+    "a.pem,a.key",
+    "--tls",
+    "b.pem,b.key",
+    "--route",
+    "a.test=127.0.0.1:1",
+    "--proxy-protocol",
+    "v2",
+    "--accept-proxy",
+    "10.0.0.0/8,::1",
+    "--status",
+    "off",
+    "--log-format",
+    "json",
+    "--log-level",
+    "debug",
+    "--resolver",
+    "[::1]:53",
+    "--admin-token",
+    "s3cret",
+    "--connect-timeout",
+    "1m",
+    "--idle-timeout",
+    "1h",
+    "--grace",
+    "0s",
+    "--udp-idle-timeout",
+    "45s",
+    "--upstream-timeout",
+    "250ms",
+    "--retry-on",
+    "empty-response,conn-failure",
+    "--request-head-timeout",
+    "2500ms",
+    "--keep-alive-timeout",
+    "75s",
+    "--body-timeout",
+    "1s",
+    "--max-header-line",
+    "4096",
+    "--max-partial-heads",
+    "0",
+    "--encoded-slash",
+    "keep",
   ],
-  ["--listen", "udp://127.0.0.1:5353", "--listen", "127.0.0.1:53", "--route", "dns.test=127.0.0.1:1", "--route", "*=127.0.0.1:2", "--health", "none"],
+  [
+    "--listen",
+    "udp://127.0.0.1:5353",
+    "--listen",
+    "127.0.0.1:53",
+    "--route",
+    "dns.test=127.0.0.1:1",
+    "--route",
+    "*=127.0.0.1:2",
+    "--health",
+    "none",
+  ],
 ];
 
 describe("--print-config", () => {
@@ -97,7 +169,17 @@ describe("flags over a config file", () => {
   });
 
   it("replaces each scalar setting a flag gives", () => {
-    const c = overlay(FILE, "--status", "127.0.0.1:9100", "--admin-token", "from-flag", "--log-level", "debug", "--connect-timeout", "3s");
+    const c = overlay(
+      FILE,
+      "--status",
+      "127.0.0.1:9100",
+      "--admin-token",
+      "from-flag",
+      "--log-level",
+      "debug",
+      "--connect-timeout",
+      "3s",
+    );
     expect(c.control).toEqual({ listen: { host: "127.0.0.1", port: 9100 }, token: "from-flag" });
     expect(c.log).toEqual({ format: "json", level: "debug" });
     expect(c.timeouts.connectMs).toBe(3000);
@@ -140,7 +222,10 @@ describe("flags over a config file", () => {
   });
 
   it("refuses --listen over a file with several listeners, saying why", () => {
-    const two = FILE.replace("listeners:\n", "listeners:\n  - listen: udp://127.0.0.1:7002\n    flow: [{ proxy: other }]\n");
+    const two = FILE.replace(
+      "listeners:\n",
+      "listeners:\n  - listen: udp://127.0.0.1:7002\n    flow: [{ proxy: other }]\n",
+    );
     expect(overlayError(two, "--listen", ":1")).toBe(
       "--listen: expected a config file with one listener to override; it has 2 (edit them in the file)",
     );
@@ -173,7 +258,10 @@ describe("run and check", () => {
     [["check"], "check: expected a config FILE; got nothing"],
     [["run", "a.yaml", "b.yaml"], 'unexpected argument "b.yaml": run takes one FILE'],
     [["run", "a.yaml", "--config", "b.yaml"], "--config: expected either --config FILE or run FILE; got both"],
-    [["serve", "a.yaml"], `unexpected argument "serve": every value must follow a flag, e.g. --route '*=127.0.0.1:9000'`],
+    [
+      ["serve", "a.yaml"],
+      `unexpected argument "serve": every value must follow a flag, e.g. --route '*=127.0.0.1:9000'`,
+    ],
   ])("refuses %j", (argv, message) => {
     expect(() => parseCli(argv as string[])).toThrow(message as string);
   });
@@ -181,7 +269,10 @@ describe("run and check", () => {
 
 describe("--route over a file with a udp:// listener", () => {
   it("gives the udp listener only the routes without a host, so the printed file loads", () => {
-    const withUdp = FILE.replace("listeners:\n", "listeners:\n  - listen: udp://127.0.0.1:7002\n    flow: [{ proxy: other }]\n");
+    const withUdp = FILE.replace(
+      "listeners:\n",
+      "listeners:\n  - listen: udp://127.0.0.1:7002\n    flow: [{ proxy: other }]\n",
+    );
     const c = overlay(withUdp, "--route", "a.test=127.0.0.1:5", "--route", "*=127.0.0.1:6");
     expect(c.listeners[0].flow).toEqual([{ when: null, action: { kind: "proxy", pool: "default" } }]);
     expect(c.listeners[1].flow).toHaveLength(2);

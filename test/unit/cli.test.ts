@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { FLAG_NAMES, parseCli } from "../../src/cli/args.ts";
 import { CliError } from "../../src/cli/errors.ts";
 import { HELP } from "../../src/cli/help.ts";
-import { type Config, DEFAULT_HEALTH, DEFAULT_HTTP, DEFAULT_TIMEOUTS, type ListenerConfig } from "../../src/config/model.ts";
+import {
+  type Config,
+  DEFAULT_HEALTH,
+  DEFAULT_HTTP,
+  DEFAULT_TIMEOUTS,
+  type ListenerConfig,
+} from "../../src/config/model.ts";
 
 /** The pools a listener's flow proxies to, in rule order. */
 const poolsOf = (l: ListenerConfig) => l.flow.map((r) => (r.action.kind === "proxy" ? r.action.pool : r.action.kind));
@@ -388,7 +394,9 @@ describe("parseCli: scalar flags", () => {
         `--max-partial-heads: expected an integer 0 or more (0: no limit); got ${JSON.stringify(bad)}`,
       );
     }
-    expect(failure(...ROUTE, "--encoded-slash", "decode")).toBe('--encoded-slash: expected reject or keep; got "decode"');
+    expect(failure(...ROUTE, "--encoded-slash", "decode")).toBe(
+      '--encoded-slash: expected reject or keep; got "decode"',
+    );
     expect(failure(...ROUTE, "--max-header-line")).toBe(
       "--max-header-line: expected an integer 1024..65536 (bytes); got nothing",
     );
@@ -481,7 +489,7 @@ describe("parseCli: flag syntax errors are one line", () => {
 describe("parseCli: PROXY protocol", () => {
   const run = (...flags: string[]) => {
     const r = parseCli(["--route", "*=127.0.0.1:9000", ...flags]);
-    if (r.kind !== "run") throw new Error("not a run");
+    if (r.kind !== "run" || r.config === null) throw new Error("not a run with a config");
     return r.config;
   };
 
@@ -522,7 +530,16 @@ describe("parseCli: --retry-on", () => {
   });
 
   it("collects trusted peers from every --accept-proxy, as written, on every listener", () => {
-    const c = run("--listen", ":1", "--listen", ":2", "--accept-proxy", "10.0.0.0/8,::1", "--accept-proxy", "127.0.0.1");
+    const c = run(
+      "--listen",
+      ":1",
+      "--listen",
+      ":2",
+      "--accept-proxy",
+      "10.0.0.0/8,::1",
+      "--accept-proxy",
+      "127.0.0.1",
+    );
     for (const l of c.listeners) expect(l.acceptProxy).toEqual(["10.0.0.0/8", "::1", "127.0.0.1"]);
   });
 
@@ -534,7 +551,7 @@ describe("parseCli: --retry-on", () => {
 describe("parseCli: HTTP health checks", () => {
   const run = (...flags: string[]) => {
     const r = parseCli(["--route", "*=127.0.0.1:9000", ...flags]);
-    if (r.kind !== "run") throw new Error("not a run");
+    if (r.kind !== "run" || r.config === null) throw new Error("not a run with a config");
     return r.config;
   };
 
@@ -559,7 +576,16 @@ describe("parseCli: HTTP health checks", () => {
 
 describe("parseCli: TLS termination", () => {
   it("takes --tls CERT,KEY pairs in order", () => {
-    const r = parseCli(["--listen", "https://:443", "--tls", "a.crt,a.key", "--tls", "b.crt,b.key", "--route", "*=127.0.0.1:1"]);
+    const r = parseCli([
+      "--listen",
+      "https://:443",
+      "--tls",
+      "a.crt,a.key",
+      "--tls",
+      "b.crt,b.key",
+      "--route",
+      "*=127.0.0.1:1",
+    ]);
     if (r.kind !== "run") throw new Error("not a run");
     expect(r.config!.tls).toEqual([{ certPath: "a.crt", keyPath: "a.key" }, { certPath: "b.crt", keyPath: "b.key" }]);
     expect(r.config!.listeners[0].address.protocol).toBe("https");

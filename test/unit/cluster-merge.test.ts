@@ -4,7 +4,13 @@ import type { StatusSnapshot } from "../../src/control/snapshot.ts";
 
 function snap(worker: number, over: Partial<StatusSnapshot> = {}): StatusSnapshot {
   const target = (t: string, healthy: boolean, active: number, total: number) => ({
-    target: t, address: t, healthy, latencyMs: 1, activeConnections: active, totalConnections: total, lastError: null,
+    target: t,
+    address: t,
+    healthy,
+    latencyMs: 1,
+    activeConnections: active,
+    totalConnections: total,
+    lastError: null,
   });
   return {
     version: "x",
@@ -13,7 +19,11 @@ function snap(worker: number, over: Partial<StatusSnapshot> = {}): StatusSnapsho
     config: { generation: 1, loadedAt: "t" },
     listeners: [],
     pools: {
-      web: { strategy: "serial", targets: [target("10.0.0.1:80", worker === 0, 1, 10)], fallback: [target("10.0.0.9:80", true, 0, 2)] },
+      web: {
+        strategy: "serial",
+        targets: [target("10.0.0.1:80", worker === 0, 1, 10)],
+        fallback: [target("10.0.0.9:80", true, 0, 2)],
+      },
     },
     bytes: { upstream: 100, downstream: 1000 },
     detections: { tls: 1 },
@@ -26,7 +36,9 @@ function snap(worker: number, over: Partial<StatusSnapshot> = {}): StatusSnapsho
 describe("mergeSnapshots", () => {
   it("adds up the workers' counters and keeps the primary's verdicts", () => {
     const m = mergeSnapshots(snap(0), [
-      snap(1, { requests: [{ route: "r", pool: "web", code: 200, count: 2 }, { route: "", pool: "", code: 404, count: 1 }] }),
+      snap(1, {
+        requests: [{ route: "r", pool: "web", code: 200, count: 2 }, { route: "", pool: "", code: 404, count: 1 }],
+      }),
       snap(2, { detections: { http: 4 } }),
     ]);
     const t = m.pools.web.targets[0];

@@ -234,7 +234,11 @@ http:
       'vane.yaml:5:18: http.encoded-slash: expected reject or keep; got "decode"',
       'vane.yaml:6:3: http.max-heads: unknown key "max-heads"; expected one of max-header-line, max-partial-heads or encoded-slash',
     ]);
-    expect(errors(`listeners: [{ listen: ":1", flow: [{ abort: true }] }]\nhttp: { max-header-line: 65537, max-partial-heads: 1.5 }\n`))
+    expect(
+      errors(
+        `listeners: [{ listen: ":1", flow: [{ abort: true }] }]\nhttp: { max-header-line: 65537, max-partial-heads: 1.5 }\n`,
+      ),
+    )
       .toEqual([
         "vane.yaml:2:26: http.max-header-line: expected an integer 1024..65536 (bytes); got a number (65537)",
         "vane.yaml:2:52: http.max-partial-heads: expected an integer 0 or more (0: no limit); got a number (1.5)",
@@ -743,7 +747,8 @@ describe("config errors: redirect locations", () => {
 });
 
 describe("config errors: allow beside proxy", () => {
-  const file = (rule: string) => `listeners:
+  const file = (rule: string) =>
+    `listeners:
   - listen: http://127.0.0.1:8080
     flow:
 ${rule}
@@ -762,7 +767,7 @@ pools:
       "vane.yaml:5:9: listeners[0].flow[0].allow: expected allow only beside proxy; got it beside respond",
     ]);
     expect(errors(file("      - proxy: web\n        allow: connect"))).toEqual([
-      "vane.yaml:5:16: listeners[0].flow[0].allow: expected a list of connect, trace or h2c; got \"connect\"",
+      'vane.yaml:5:16: listeners[0].flow[0].allow: expected a list of connect, trace or h2c; got "connect"',
     ]);
   });
 

@@ -4,7 +4,7 @@
  * tells a local failure from a remote one; --max-conns and `max-conns:` as config.
  */
 import { describe, expect, it } from "vitest";
-import { ClientSlots, defaultMaxConns, fdReserve } from "../../src/connection-limit.ts";
+import { ClientSlots, defaultMaxConns, fdReserve } from "../../src/server/client-slots.ts";
 import { limited } from "../../src/telemetry/log-limit.ts";
 import { localCause, parseProcLimits, raiseFileLimit, type RlimitCalls } from "../../src/runtime/fd-limit.ts";
 import { localErrorCode } from "../../src/health/local-error.ts";
@@ -104,11 +104,16 @@ describe("raiseFileLimit", () => {
   });
 
   it("tries OPEN_MAX (macOS) when an unlimited hard limit refuses 2^20", () => {
-    expect(raiseFileLimit(fakeLimit(256, 2 ** 64 - 1, 10240))).toEqual({ soft: 10240, hard: Infinity, raisedFrom: 256 });
+    expect(raiseFileLimit(fakeLimit(256, 2 ** 64 - 1, 10240))).toEqual({
+      soft: 10240,
+      hard: Infinity,
+      raisedFrom: 256,
+    });
   });
 
   it("reads /proc/PID/limits text", () => {
-    const text = "Max processes  100  100  processes\nMax open files            256                  4096                 files\n";
+    const text =
+      "Max processes  100  100  processes\nMax open files            256                  4096                 files\n";
     expect(parseProcLimits(text)).toEqual({ soft: 256, hard: 4096, raisedFrom: null });
     expect(parseProcLimits("Max open files  unlimited  unlimited  files")?.hard).toBe(Infinity);
   });

@@ -5,6 +5,8 @@ import { yamlConfig } from "../helpers/vane.ts";
 import { SECRETS, secretsYaml } from "../fixtures/secrets-flow.ts";
 
 const config = yamlConfig(secretsYaml("127.0.0.1:9901", 8081));
+// The shown document is read by path below, as the /status JSON would be.
+// deno-lint-ignore no-explicit-any
 const shown = configToDocument(redactConfig(config)) as { listeners: Array<{ flow: any[] }>; control: unknown };
 const text = JSON.stringify(shown);
 

@@ -87,7 +87,7 @@ function snapshot(): StatusSnapshot {
 
 const app = createControlApp(snapshot);
 
-/** What the runtime's server hands the app beside a request from loopback (see vane.ts). */
+/** What the runtime's server hands the app beside a request from loopback (see server/vane.ts). */
 const LOOPBACK = { remote: { hostname: "127.0.0.1", port: 50000 } };
 
 describe("GET /healthz", () => {
@@ -344,7 +344,7 @@ describe("POST /reload", () => {
       const next = outcomes.shift();
       return next === "ok"
         ? { ok: true, generation: 4, loadedAt: "2026-11-23T11:00:00.000Z" }
-        : { ok: false, errors: ["vane.yaml:3:5: pools.web.strategy: expected random, serial or fastest; got \"x\""] };
+        : { ok: false, errors: ['vane.yaml:3:5: pools.web.strategy: expected random, serial or fastest; got "x"'] };
     },
   });
   const post = (auth?: string) =>
@@ -435,9 +435,13 @@ describe("the Host check (DNS rebinding)", () => {
   it("takes only the bound IP when bound to one other address", async () => {
     const a = bound("10.0.0.5");
     expect((await get(a, "10.0.0.5:9901")).status).toBe(200);
-    for (const host of ["localhost:9901", "127.0.0.1:9901", "10.0.0.6:9901"]) expect((await get(a, host)).status).toBe(421);
+    for (const host of ["localhost:9901", "127.0.0.1:9901", "10.0.0.6:9901"]) {
+      expect((await get(a, host)).status).toBe(421);
+    }
     const v6 = bound("::1");
-    for (const host of ["[::1]:9901", "[0:0::1]:9901", "localhost:9901"]) expect((await get(v6, host)).status).toBe(200);
+    for (const host of ["[::1]:9901", "[0:0::1]:9901", "localhost:9901"]) {
+      expect((await get(v6, host)).status).toBe(200);
+    }
   });
 });
 
@@ -470,7 +474,13 @@ describe("admin calls without a token", () => {
   });
 
   it("are refused from loopback when a page of another site sends them", async () => {
-    const origins = ["http://evil.example", "null", "http://127.0.0.1:9902", "https://127.0.0.1:9901", "http://localhost:9901"];
+    const origins = [
+      "http://evil.example",
+      "null",
+      "http://127.0.0.1:9902",
+      "https://127.0.0.1:9901",
+      "http://localhost:9901",
+    ];
     for (const origin of origins) {
       const res = await post("/reload", { Host: "127.0.0.1:9901", Origin: origin }, LOOPBACK);
       expect(res.status).toBe(403);
@@ -482,7 +492,11 @@ describe("admin calls without a token", () => {
 
   it("need only the token, from any address, once one is set", async () => {
     const locked = createControlApp({ snapshot, token: () => "s3cret", reload: null });
-    const res = await locked.request("/reload", { method: "POST", headers: { Authorization: "Bearer s3cret" } }, REMOTE);
+    const res = await locked.request(
+      "/reload",
+      { method: "POST", headers: { Authorization: "Bearer s3cret" } },
+      REMOTE,
+    );
     expect(res.status).toBe(409);
     const without = await locked.request("/reload", { method: "POST" }, LOOPBACK);
     expect(without.status).toBe(401);

@@ -183,7 +183,9 @@ describe("docs/config.md: example addresses", () => {
     const quoted = new Set(sh.text.match(ipv4) ?? []);
     const ok = (ip: string) =>
       quoted.has(ip) || ip === "0.0.0.0" || /^(192\.0\.2|198\.51\.100|203\.0\.113|127\.\d+\.\d+)\./.test(ip);
-    const bad = YAML.flatMap((b) => (b.text.match(ipv4) ?? []).filter((ip) => !ok(ip)).map((ip) => `line ${b.line}: ${ip}`));
+    const bad = YAML.flatMap((b) =>
+      (b.text.match(ipv4) ?? []).filter((ip) => !ok(ip)).map((ip) => `line ${b.line}: ${ip}`)
+    );
     expect(bad).toEqual([]);
   });
 });

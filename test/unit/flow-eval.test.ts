@@ -267,7 +267,10 @@ describe("set-headers with a repeated name", () => {
     const { applyEdits } = await import("../../src/http/headers.ts");
     const { silentLogger } = await import("../../src/telemetry/logger.ts");
     const flow = compileFlow([
-      { when: null, action: { kind: "set-headers", request: [], response: [["Set-Cookie", "a=1"], ["set-cookie", "b=2"]] } },
+      {
+        when: null,
+        action: { kind: "set-headers", request: [], response: [["Set-Cookie", "a=1"], ["set-cookie", "b=2"]] },
+      },
       { when: null, action: { kind: "abort" } },
     ], { log: silentLogger });
     const r = flow.runSync(inputOf({}));

@@ -338,7 +338,10 @@ describe("HealthRegistry: timeouts and resets", () => {
     registry.passiveSuccess(e);
     registry.passiveSuccess(e, true);
     registry.passiveSuccess(e, true);
-    expect(seen).toEqual([["refused", "connect"], [null, "connect"], ["no response within 1s", "timeout"], [null, "answer"]]);
+    expect(seen).toEqual([["refused", "connect"], [null, "connect"], ["no response within 1s", "timeout"], [
+      null,
+      "answer",
+    ]]);
   });
 });
 

@@ -1,7 +1,7 @@
 /** How operators write the active check and the statuses that count as up. */
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/config/errors.ts";
-import { parseExpect, parseHealthSpec } from "../../src/health/http-check.ts";
+import { parseExpect, parseHealthSpec } from "../../src/config/health-spec.ts";
 
 describe("parseHealthSpec", () => {
   it("accepts tcp, none and http:/PATH", () => {

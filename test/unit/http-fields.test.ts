@@ -90,7 +90,10 @@ describe("Fields from bytes", () => {
     expect(f.first(F_HOST)).toBe(-1);
     expect(f.countOf(F_CONTENT_LENGTH)).toBe(1);
     const list = f.list;
-    expect(list).toEqual([["Server", "nginx"], ["Content-Length", "42"], ["connection", "Keep-Alive"], ["X-Cafe", "a\xe9"]]);
+    expect(list).toEqual([["Server", "nginx"], ["Content-Length", "42"], ["connection", "Keep-Alive"], [
+      "X-Cafe",
+      "a\xe9",
+    ]]);
     // Made once, then the same strings whichever way they are asked for.
     expect(f.list).toBe(list);
     expect(f.value(3)).toBe("a\xe9");
@@ -119,7 +122,13 @@ describe("Fields from bytes", () => {
         const len = Math.floor(next() * 24);
         for (let k = 0; k < len; k++) {
           const r = next();
-          value += r < 0.3 ? String(Math.floor(next() * 10)) : r < 0.9 ? String.fromCharCode(0x61 + Math.floor(next() * 26)) : r < 0.95 ? " " : "\xe9";
+          value += r < 0.3
+            ? String(Math.floor(next() * 10))
+            : r < 0.9
+            ? String.fromCharCode(0x61 + Math.floor(next() * 26))
+            : r < 0.95
+            ? " "
+            : "\xe9";
         }
         lines.push([name, value.trim()]);
       }

@@ -1,13 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { Fields, type Header, parseResponseHead, type RequestHead, type ResponseHead } from "../../src/detect/http-head.ts";
+import {
+  Fields,
+  type Header,
+  parseResponseHead,
+  type RequestHead,
+  type ResponseHead,
+} from "../../src/detect/http-head.ts";
 import {
   type BodyFraming,
   ChunkedDecoder,
   connectionTokens,
-  upgradeProtocols,
   keepAlive,
   requestFraming,
   responseFraming,
+  upgradeProtocols,
 } from "../../src/http/framing.ts";
 
 /**
@@ -25,15 +31,42 @@ function fieldsFrom(headers: Header[], made: Made): Fields {
   return r.head.fields;
 }
 
-function request(headers: Header[], version: "1.0" | "1.1" = "1.1", method = "POST", made: Made = "parsed"): RequestHead {
+function request(
+  headers: Header[],
+  version: "1.0" | "1.1" = "1.1",
+  method = "POST",
+  made: Made = "parsed",
+): RequestHead {
   const fields = fieldsFrom([["Host", "h"], ...headers], made);
   // A getter, as on parsed heads: reading the strings first would hide the bytes' path.
-  return { method, target: "/", version, host: "h", fields, get headers() { return fields.list; } };
+  return {
+    method,
+    target: "/",
+    version,
+    host: "h",
+    fields,
+    get headers() {
+      return fields.list;
+    },
+  };
 }
 
-function response(status: number, headers: Header[], version: "1.0" | "1.1" = "1.1", made: Made = "parsed"): ResponseHead {
+function response(
+  status: number,
+  headers: Header[],
+  version: "1.0" | "1.1" = "1.1",
+  made: Made = "parsed",
+): ResponseHead {
   const fields = fieldsFrom(headers, made);
-  return { version, status, reason: "", fields, get headers() { return fields.list; } };
+  return {
+    version,
+    status,
+    reason: "",
+    fields,
+    get headers() {
+      return fields.list;
+    },
+  };
 }
 
 /** The framing kind, or the error code. */

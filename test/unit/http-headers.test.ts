@@ -25,7 +25,13 @@ function ok<T>(r: HeadResult<T>): T {
   return r.head;
 }
 
-const forward = { clientAddress: "192.0.2.7", proto: "http" as const, upgrade: false, dropExpect: false, authority: null };
+const forward = {
+  clientAddress: "192.0.2.7",
+  proto: "http" as const,
+  upgrade: false,
+  dropExpect: false,
+  authority: null,
+};
 
 /** The upstream request as vane sends it: copied as received, or written anew. */
 function upstream(raw: string, asReceived: boolean, info = forward): string {
@@ -65,7 +71,8 @@ describe("requestPlan with headBytes", () => {
   });
 
   it("keeps Upgrade and says Connection: upgrade for a protocol switch, and drops Expect when vane answers it", () => {
-    const raw = "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nExpect: 100-continue\r\n\r\n";
+    const raw =
+      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nExpect: 100-continue\r\n\r\n";
     const out = upstream(raw, true, { ...forward, upgrade: true, dropExpect: true });
     expect(out).toBe(
       "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n" +
@@ -82,7 +89,8 @@ describe("requestPlan with headBytes", () => {
 
 describe("fields Connection may not name", () => {
   it("keeps Host, Content-Length, Transfer-Encoding, X-Forwarded-For and Forwarded that Connection names", () => {
-    const raw = "POST /u HTTP/1.1\r\nHost: a\r\nConnection: host, content-length, forwarded, x-forwarded-for, x-other\r\n" +
+    const raw =
+      "POST /u HTTP/1.1\r\nHost: a\r\nConnection: host, content-length, forwarded, x-forwarded-for, x-other\r\n" +
       "Content-Length: 3\r\nForwarded: for=1.2.3.4\r\nX-Forwarded-For: 1.2.3.4\r\nX-Other: 1\r\n\r\n";
     for (const asReceived of [true, false]) {
       expect(upstream(raw, asReceived)).toBe(
@@ -128,7 +136,9 @@ describe("Content-Length folding and the authority of an absolute target", () =>
   it("replaces every Host field with an absolute target's authority", () => {
     const raw = "GET http://b.test:81/x HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\r\n";
     const head = ok(parseRequestHead(bytes(raw)));
-    const out = text(headBytes(head.fields, requestPlan(head, { ...forward, authority: "b.test:81" }), "GET /x HTTP/1.1", false, []));
+    const out = text(
+      headBytes(head.fields, requestPlan(head, { ...forward, authority: "b.test:81" }), "GET /x HTTP/1.1", false, []),
+    );
     expect(out).toBe(
       "GET /x HTTP/1.1\r\nX-A: 1\r\nHost: b.test:81\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n" +
         "X-Forwarded-Host: b.test:81\r\n\r\n",
@@ -137,7 +147,8 @@ describe("Content-Length folding and the authority of an absolute target", () =>
 });
 
 describe("responsePlan with headBytes", () => {
-  const raw = "HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nok\n";
+  const raw =
+    "HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nok\n";
 
   it("drops hop-by-hop fields and puts the body in the same buffer", () => {
     const res = ok(parseResponseHead(bytes(raw)));
@@ -157,13 +168,17 @@ describe("responsePlan with headBytes", () => {
     const long = bytes(raw.replace("ok\n", "") + "x".repeat(100) + "GARBAGE");
     const longRes = ok(parseResponseHead(long));
     const longAt = raw.length - 3;
-    expect(text(headBytes(longRes.fields, responsePlan(longRes, false, null), "", true, [], long, longAt, longAt + 100)))
+    expect(
+      text(headBytes(longRes.fields, responsePlan(longRes, false, null), "", true, [], long, longAt, longAt + 100)),
+    )
       .toBe("HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\n\r\n" + "x".repeat(100));
     // An empty range sends the head alone; a flow's edit writes the head anew, the range after it.
     expect(text(headBytes(res.fields, plan, "", true, [], read, at, at))).toBe(
       "HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\n\r\n",
     );
-    expect(text(headBytes(res.fields, plan, "HTTP/1.1 200 OK", true, [{ op: "remove", name: "server" }], read, at, at + 3)))
+    expect(
+      text(headBytes(res.fields, plan, "HTTP/1.1 200 OK", true, [{ op: "remove", name: "server" }], read, at, at + 3)),
+    )
       .toBe("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
   });
 

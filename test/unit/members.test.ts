@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Member, Members } from "../../src/members.ts";
+import { type Member, Members } from "../../src/forward/members.ts";
 
 interface Item extends Member {
   name: string;

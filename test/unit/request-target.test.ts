@@ -68,7 +68,13 @@ describe("normalizePath", () => {
 describe("parseTarget", () => {
   it("passes the usual origin-form target through untouched", () => {
     const t = target("GET", "/api/v1/users?id=3&x=/../y");
-    expect(t).toEqual({ host: "a.test", path: "/api/v1/users", query: "id=3&x=/../y", forward: "/api/v1/users?id=3&x=/../y", authority: null });
+    expect(t).toEqual({
+      host: "a.test",
+      path: "/api/v1/users",
+      query: "id=3&x=/../y",
+      forward: "/api/v1/users?id=3&x=/../y",
+      authority: null,
+    });
   });
 
   it("forwards the normalised form of a path that needed it, with the query as received", () => {
@@ -80,7 +86,13 @@ describe("parseTarget", () => {
 
   it("takes the host of an absolute-form target, any scheme case, and forwards origin form", () => {
     const t = target("GET", "HTTPS://Api.Example.COM:8443/x/../y?z=1");
-    expect(t).toEqual({ host: "api.example.com", path: "/y", query: "z=1", forward: "/y?z=1", authority: "Api.Example.COM:8443" });
+    expect(t).toEqual({
+      host: "api.example.com",
+      path: "/y",
+      query: "z=1",
+      forward: "/y?z=1",
+      authority: "Api.Example.COM:8443",
+    });
     expect(target("GET", "http://b.test").forward).toBe("/");
     expect(target("GET", "http://b.test?x").forward).toBe("/?x");
     expect(target("GET", "http://[::1]:80/").host).toBe("[::1]");

@@ -83,7 +83,9 @@ describe("weights", () => {
     const s = new SerialStrategy();
     expect(picks(s, [weighted("a", 3), weighted("b", 1)], 8).join("")).toBe("aabaaaba");
     const counts = { a: 0, b: 0, c: 0 } as Record<string, number>;
-    for (const k of picks(new SerialStrategy(), [weighted("a", 5), weighted("b", 3), weighted("c", 2)], 100)) counts[k]++;
+    for (const k of picks(new SerialStrategy(), [weighted("a", 5), weighted("b", 3), weighted("c", 2)], 100)) {
+      counts[k]++;
+    }
     expect(counts).toEqual({ a: 50, b: 30, c: 20 });
   });
 

@@ -171,7 +171,12 @@ describe("parseListen", () => {
     expect(() => parseListen("ftp://:21")).toThrowError(
       'expected a tcp://, http://, https:// or udp:// listener; got scheme "ftp://" in "ftp://:21"',
     );
-    expect(parseListen("udp://127.0.0.1:53")).toEqual({ protocol: "udp", host: "127.0.0.1", port: 53, raw: "udp://127.0.0.1:53" });
+    expect(parseListen("udp://127.0.0.1:53")).toEqual({
+      protocol: "udp",
+      host: "127.0.0.1",
+      port: 53,
+      raw: "udp://127.0.0.1:53",
+    });
     expect(parseListen("https://a:443").protocol).toBe("https");
     expect(parseListen("http://127.0.0.1:80").protocol).toBe("http");
   });

@@ -10,7 +10,16 @@ import { hex, latin1, latin1Json } from "../bytes.ts";
 import { checkIncremental } from "../incremental.ts";
 import type { Rng } from "../rng.ts";
 import { tally, type Target } from "../target.ts";
-import { generateHead, headBytes, headerLines, headLimitLength, METHODS, ODD_VERSIONS, valueFor, VERSIONS } from "./http-tokens.ts";
+import {
+  generateHead,
+  headBytes,
+  headerLines,
+  headLimitLength,
+  METHODS,
+  ODD_VERSIONS,
+  valueFor,
+  VERSIONS,
+} from "./http-tokens.ts";
 
 const SEEDS = [
   "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",

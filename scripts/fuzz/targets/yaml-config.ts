@@ -110,7 +110,9 @@ class Gen {
       else if (r === 1 && depth < 4) {
         out[this.pick(["any", "all"])] = [this.condition(depth + 1), this.condition(depth + 1)];
       } else {
-        const key = this.rng.chance(0.95) ? this.pick(CONDITION_KEYS) : this.pick(["req.pth", "conn.ipp", "req.header.", "x"]);
+        const key = this.rng.chance(0.95)
+          ? this.pick(CONDITION_KEYS)
+          : this.pick(["req.pth", "conn.ipp", "req.header.", "x"]);
         out[key] = key === "conn.ip" && this.rng.chance(0.6) ? { cidr: this.pick(CIDRS) } : this.matcher(depth);
       }
     }

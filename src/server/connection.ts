@@ -6,26 +6,26 @@
  * connection, which is then relayed to a pool (passthrough), terminated, or closed.
  * http:// and https:// listeners go straight to the engine.
  */
-import type { Runtime, TcpConn } from "./runtime/types.ts";
-import type { Logger } from "./telemetry/logger.ts";
-import { limited } from "./telemetry/log-limit.ts";
-import type { HealthRegistry } from "./health/registry.ts";
-import type { TrafficCounters } from "./telemetry/counters.ts";
+import type { Runtime, TcpConn } from "../runtime/types.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { limited } from "../telemetry/log-limit.ts";
+import type { HealthRegistry } from "../health/registry.ts";
+import type { TrafficCounters } from "../telemetry/counters.ts";
 import type { Generation, ListenerPlan } from "./generation.ts";
-import type { CompiledFlow, TerminateStep } from "./flow/flow.ts";
+import type { CompiledFlow, Outcome, TerminateStep } from "../flow/flow.ts";
 import type { TerminateHops } from "./terminate.ts";
-import { ReplayConn } from "./forward/replay-conn.ts";
-import { peek } from "./detect/peek.ts";
-import { type Detection, detectProtocol, MAX_DETECT_BYTES } from "./detect/detect.ts";
-import { type Endpoint, proxyHeaderFor, readProxyHeader } from "./forward/proxy-header.ts";
-import { cidrContains } from "./config/cidr.ts";
-import { connectToPool } from "./forward/connect.ts";
-import { relay } from "./forward/tcp.ts";
-import { serveHttp1 } from "./http/engine.ts";
-import type { PartialHeads } from "./http/partial-heads.ts";
-import { decider } from "./http/decide.ts";
-import { AcceptedFacts, type ConnFacts, ConnKeys } from "./flow/conn-keys.ts";
-import type { Member, Members } from "./members.ts";
+import { ReplayConn } from "../forward/replay-conn.ts";
+import { peek } from "../forward/peek.ts";
+import { type Detection, detectProtocol, MAX_DETECT_BYTES } from "../detect/detect.ts";
+import { type Endpoint, proxyHeaderFor, readProxyHeader } from "../forward/proxy-header.ts";
+import { cidrContains } from "../config/cidr.ts";
+import { connectToPool } from "../forward/connect.ts";
+import { relay } from "../forward/tcp.ts";
+import { serveHttp1 } from "../http/engine.ts";
+import type { PartialHeads } from "../http/partial-heads.ts";
+import { decider } from "../flow/http-decide.ts";
+import { AcceptedFacts, type ConnFacts, ConnKeys } from "../flow/conn-keys.ts";
+import type { Member, Members } from "../forward/members.ts";
 
 /**
  * How long a connection may stay silent before it is routed as raw TCP (caddy-l4's
@@ -98,39 +98,15 @@ export async function handleConnection(
   if (log.debugging !== false) facts.client();
   try {
     if (client instanceof ReplayConn && plan.trusted.some((c) => cidrContains(c, facts.ip))) {
-      const header = await readProxyHeader(client, DETECT_TIMEOUT_MS);
-      if (!header.ok) {
-        counters.countDetection("invalid");
-        limited(log).warn("connection closed: PROXY header required from this peer", "listener", {
-          listener: listen,
-          client: facts.peer(),
-          reason: header.reason,
-        });
-        return;
-      }
-      if (header.source) facts.useSource(header.source);
+      if (!(await acceptProxyHeader(client, listen, facts, deps))) return;
     }
     if (scheme === "http" || scheme === "https") {
       return await serveRequests(client, plan, plan.flow, facts, facts.client(), facts.local(), deps);
     }
 
     if (client instanceof ReplayConn && plan.flow.needsDetection) {
-      const detection = await detect(client);
-      counters.countDetection(detection.protocol);
-      if (detection.protocol === "invalid") {
-        limited(log).warn("connection closed: malformed first bytes", "listener", {
-          listener: listen,
-          client: facts.peer(),
-          reason: detection.reason,
-        });
-        return;
-      }
-      facts.protocol = detection.protocol;
-      if (detection.protocol === "tls") {
-        facts.sni = detection.sni;
-        facts.alpn = detection.alpn;
-      }
-      if (detection.protocol === "http") {
+      if (!(await detectFirstBytes(client, listen, facts, deps))) return;
+      if (facts.protocol === "http") {
         return await serveRequests(client, plan, plan.flow, facts, facts.client(), facts.local(), deps);
       }
     }
@@ -138,52 +114,7 @@ export async function handleConnection(
     // Nearly every flow decides without waiting: no promise then.
     const decided = plan.flow.runNow(new ConnKeys(facts));
     const result = decided instanceof Promise ? await decided : decided;
-    const o = result.outcome;
-    const what = facts.protocol === "tls" ? `tls sni=${facts.sni ?? "(none)"}` : "raw tcp";
-    switch (o.kind) {
-      case "proxy":
-        return await proxyConnection(client, plan, o.pool, facts, deps);
-      case "terminate":
-        if (facts.protocol !== "tls") {
-          limited(log).warn("connection closed: terminate needs a TLS client", "listener", {
-            listener: listen,
-            client: facts.peer(),
-            for: what,
-          });
-          return;
-        }
-        return await deps.hopsOf(plan.gen).forward(
-          o.step,
-          plan.gen.certificatesFor(o.step.tls),
-          client,
-          { plan, client: facts.client(), local: facts.local(), facts },
-          {
-            connectMs: plan.gen.config.timeouts.connectMs,
-            idleMs: plan.gen.config.timeouts.idleMs,
-            counters: { upstream() {}, downstream() {} },
-          },
-        );
-      case "respond":
-        limited(log).warn("connection closed: respond needs HTTP", "listener", {
-          listener: listen,
-          client: facts.peer(),
-          for: what,
-        });
-        return;
-      case "abort":
-        log.debug("connection aborted by the flow", { listener: listen, client: facts.peer(), for: what });
-        return;
-      case "limited":
-        log.debug("connection closed: rate limit", { listener: listen, client: facts.peer(), for: what });
-        return;
-      case "none":
-        limited(log).warn("connection closed: no route", "listener", {
-          listener: listen,
-          client: facts.peer(),
-          for: what,
-        });
-        return;
-    }
+    return await route(result.outcome, client, plan, facts, deps);
   } catch (err) {
     limited(log).error("connection failed", "listener", {
       listener: listen,
@@ -193,6 +124,113 @@ export async function handleConnection(
   } finally {
     client.close();
     deps.clients.delete(open);
+  }
+}
+
+/** Reads the PROXY header a trusted peer must open with; false: none came, the connection closes. */
+async function acceptProxyHeader(
+  client: ReplayConn,
+  listen: string,
+  facts: AcceptedFacts,
+  deps: ConnectionDeps,
+): Promise<boolean> {
+  const header = await readProxyHeader(client, DETECT_TIMEOUT_MS);
+  if (!header.ok) {
+    deps.counters.countDetection("invalid");
+    limited(deps.log).warn("connection closed: PROXY header required from this peer", "listener", {
+      listener: listen,
+      client: facts.peer(),
+      reason: header.reason,
+    });
+    return false;
+  }
+  if (header.source) facts.useSource(header.source);
+  return true;
+}
+
+/** Peeks the first bytes into `facts` (protocol, SNI, ALPN); false: malformed, the connection closes. */
+async function detectFirstBytes(
+  client: ReplayConn,
+  listen: string,
+  facts: AcceptedFacts,
+  deps: ConnectionDeps,
+): Promise<boolean> {
+  const detection = await detect(client);
+  deps.counters.countDetection(detection.protocol);
+  if (detection.protocol === "invalid") {
+    limited(deps.log).warn("connection closed: malformed first bytes", "listener", {
+      listener: listen,
+      client: facts.peer(),
+      reason: detection.reason,
+    });
+    return false;
+  }
+  facts.protocol = detection.protocol;
+  if (detection.protocol === "tls") {
+    facts.sni = detection.sni;
+    facts.alpn = detection.alpn;
+  }
+  return true;
+}
+
+/**
+ * Acts on the flow's outcome for a whole connection: relay it to a pool, terminate its
+ * TLS, or close it with a line saying why. Not async: the relay's promise is returned
+ * as is, so the L4 path waits no extra turn.
+ */
+function route(
+  o: Outcome,
+  client: TcpConn,
+  plan: ListenerPlan,
+  facts: AcceptedFacts,
+  deps: ConnectionDeps,
+): Promise<void> | undefined {
+  const { log } = deps;
+  const listen = plan.config.address.raw;
+  const what = facts.protocol === "tls" ? `tls sni=${facts.sni ?? "(none)"}` : "raw tcp";
+  switch (o.kind) {
+    case "proxy":
+      return proxyConnection(client, plan, o.pool, facts, deps);
+    case "terminate":
+      if (facts.protocol !== "tls") {
+        limited(log).warn("connection closed: terminate needs a TLS client", "listener", {
+          listener: listen,
+          client: facts.peer(),
+          for: what,
+        });
+        return;
+      }
+      return deps.hopsOf(plan.gen).forward(
+        o.step,
+        plan.gen.certificatesFor(o.step.tls),
+        client,
+        { plan, client: facts.client(), local: facts.local(), facts },
+        {
+          connectMs: plan.gen.config.timeouts.connectMs,
+          idleMs: plan.gen.config.timeouts.idleMs,
+          counters: { upstream() {}, downstream() {} },
+        },
+      );
+    case "respond":
+      limited(log).warn("connection closed: respond needs HTTP", "listener", {
+        listener: listen,
+        client: facts.peer(),
+        for: what,
+      });
+      return;
+    case "abort":
+      log.debug("connection aborted by the flow", { listener: listen, client: facts.peer(), for: what });
+      return;
+    case "limited":
+      log.debug("connection closed: rate limit", { listener: listen, client: facts.peer(), for: what });
+      return;
+    case "none":
+      limited(log).warn("connection closed: no route", "listener", {
+        listener: listen,
+        client: facts.peer(),
+        for: what,
+      });
+      return;
   }
 }
 

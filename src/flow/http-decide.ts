@@ -2,10 +2,10 @@
  * The engine's question "what to do with this request?", answered by a listener's
  * flow: proxy to a pool's route, answer (respond, redirect, 404/421, 429), or close.
  */
-import type { CompiledFlow, FlowResult } from "../flow/flow.ts";
-import { type ConnKeys, RequestKeys } from "../flow/conn-keys.ts";
-import type { Decision, HttpContext, HttpRoute } from "./engine.ts";
-import type { HeaderEdit } from "./headers.ts";
+import type { CompiledFlow, FlowResult } from "./flow.ts";
+import { type ConnKeys, RequestKeys } from "./conn-keys.ts";
+import type { Decision, HttpContext, HttpRoute } from "../http/types.ts";
+import type { HeaderEdit } from "../http/headers.ts";
 import type { Allowance } from "../config/model.ts";
 
 const TEXT = [["content-type", "text/plain; charset=utf-8"]] as const;

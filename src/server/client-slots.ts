@@ -19,10 +19,10 @@
  * over the limit is closed unread. Either way the line saying so is rate-limited like every
  * line a client can cause (telemetry/log-limit.ts): the first at once, then a count.
  */
-import type { AcceptGate } from "./runtime/types.ts";
-import type { Logger } from "./telemetry/logger.ts";
-import { limited } from "./telemetry/log-limit.ts";
-import { type Member, Members } from "./members.ts";
+import type { AcceptGate } from "../runtime/types.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { limited } from "../telemetry/log-limit.ts";
+import { type Member, Members } from "../forward/members.ts";
 
 export const FD_RESERVE_MIN = 64;
 export const FD_RESERVE_MAX = 1024;
@@ -71,11 +71,15 @@ export class ClientSlots<T extends Member> extends Members<T> implements AcceptG
 
   failed(err: Error): void {
     const code = (err as { code?: string }).code;
-    limited(this.log).error("cannot accept: out of file descriptors; backing off (lower max-conns or raise the limit)", null, {
-      error: code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message,
-      open: this.size,
-      maxConns: this.max(),
-    });
+    limited(this.log).error(
+      "cannot accept: out of file descriptors; backing off (lower max-conns or raise the limit)",
+      null,
+      {
+        error: code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message,
+        open: this.size,
+        maxConns: this.max(),
+      },
+    );
   }
 
   override delete(m: T): void {

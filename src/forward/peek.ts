@@ -4,8 +4,8 @@
  * are forwarded untouched. A client that sends nothing (server-speaks-first
  * protocols such as SMTP or MySQL) ends the peek at the timeout with no bytes.
  */
-import type { ReplayConn } from "../forward/replay-conn.ts";
-import { concatBytes } from "./bytes.ts";
+import type { ReplayConn } from "./replay-conn.ts";
+import { concatBytes } from "../runtime/byte-arrays.ts";
 
 /** The detector answers a decision, or undefined while it needs more bytes. */
 export type Detector<T> = (buf: Uint8Array) => T | undefined;
@@ -41,4 +41,3 @@ export async function peek<T>(
     conn.unread(buf);
   }
 }
-

@@ -4,17 +4,17 @@
  * a new generation next to the running one; connections keep the generation they
  * were accepted under, so a reload never changes a connection in flight.
  */
-import type { Action, Config, ListenerConfig, Rule, TlsFiles } from "./config/model.ts";
-import type { Runtime, TlsCertificate } from "./runtime/types.ts";
-import type { Logger } from "./telemetry/logger.ts";
-import type { HealthRegistry, TargetHealth } from "./health/registry.ts";
-import type { TargetResolver } from "./resolve/resolver.ts";
-import type { UpstreamPool } from "./http/upstream-pool.ts";
-import type { HttpRoute } from "./http/engine.ts";
-import { Pool } from "./balance/pool.ts";
-import { type Cidr, parseCidr } from "./config/cidr.ts";
-import { type CompiledFlow, compileFlow, type FlowFunction } from "./flow/flow.ts";
-import { poolRoute } from "./http/pool-route.ts";
+import type { Action, Config, ListenerConfig, Rule, TlsFiles } from "../config/model.ts";
+import type { Runtime, TlsCertificate } from "../runtime/types.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
+import type { TargetResolver } from "../resolve/resolver.ts";
+import type { UpstreamPool } from "../http/upstream-pool.ts";
+import type { HttpRoute } from "../http/engine.ts";
+import { Pool } from "../balance/pool.ts";
+import { type Cidr, parseCidr } from "../config/cidr.ts";
+import { type CompiledFlow, compileFlow, type FlowFunction } from "../flow/flow.ts";
+import { poolRoute } from "../http/pool-route.ts";
 
 export interface GenerationDeps {
   rt: Runtime;

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runtime } from "../../src/runtime/mod.ts";
 import type { TcpConn } from "../../src/runtime/types.ts";
 import { ReplayConn } from "../../src/forward/replay-conn.ts";
-import { peek } from "../../src/detect/peek.ts";
+import { peek } from "../../src/forward/peek.ts";
 import { connect } from "../helpers/net.ts";
 import type net from "node:net";
 

@@ -6,12 +6,11 @@
  * the step's flow per request. The client's address crosses that hop by the hop's
  * source port, as the Deno adapter does for https:// listeners.
  */
-import type { Runtime, TcpConn, TcpListener, TlsCertificate } from "./runtime/types.ts";
-import type { Logger } from "./telemetry/logger.ts";
-import type { TerminateStep } from "./flow/flow.ts";
-import { relay, type RelayCounters } from "./forward/tcp.ts";
-import { limited } from "./telemetry/log-limit.ts";
-
+import type { Runtime, TcpConn, TcpListener, TlsCertificate, TlsConn } from "../runtime/types.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import type { TerminateStep } from "../flow/flow.ts";
+import { relay, type RelayCounters } from "../forward/tcp.ts";
+import { limited } from "../telemetry/log-limit.ts";
 
 export class TerminateHops<T> {
   readonly #listeners = new Map<TerminateStep, Promise<TcpListener>>();
@@ -22,7 +21,7 @@ export class TerminateHops<T> {
   constructor(
     private readonly rt: Runtime,
     private readonly log: Logger,
-    private readonly onDecrypted: (step: TerminateStep, conn: TcpConn & { sni: string | null }, origin: T) => void,
+    private readonly onDecrypted: (step: TerminateStep, conn: TlsConn, origin: T) => void,
   ) {}
 
   /** Relays `client` through the step's TLS listener until either side ends. */
@@ -49,7 +48,7 @@ export class TerminateHops<T> {
   #listener(step: TerminateStep, certs: TlsCertificate[]): Promise<TcpListener> {
     let l = this.#listeners.get(step);
     if (!l) {
-      l = this.rt.listenTls({ hostname: "127.0.0.1", port: 0 }, certs, ["http/1.1"], (conn) => {
+      l = this.rt.listenTls({ hostname: "127.0.0.1", port: 0 }, (conn) => {
         const origin = this.#origins.get(conn.remote.port);
         if (origin === undefined) {
           // Only vane's own hops may connect here.
@@ -60,7 +59,7 @@ export class TerminateHops<T> {
           return;
         }
         this.onDecrypted(step, conn, origin);
-      });
+      }, { certs, alpn: ["http/1.1"] });
       this.#listeners.set(step, l);
     }
     return l;

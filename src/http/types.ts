@@ -1,0 +1,127 @@
+/**
+ * The types the HTTP engine's files share, and what it asks of its callers: a route to
+ * a pool (HttpRoute, UpstreamLease), the flow's decision for a request (Decision), and
+ * the context of one client connection (HttpContext). A leaf: engine.ts, exchange.ts,
+ * respond.ts and the callers import it, and it imports none of them.
+ */
+import type { Allowance, HttpConfig, RetryOn } from "../config/model.ts";
+import type { RequestHead } from "../detect/http-head.ts";
+import type { TcpConn } from "../runtime/types.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import type { HeaderEdit } from "./headers.ts";
+import type { PartialHeads } from "./partial-heads.ts";
+import type { RequestTarget } from "./request-target.ts";
+
+export type { RequestTarget };
+
+export interface UpstreamLease {
+  conn: TcpConn;
+  key: string;
+  reused: boolean;
+  /**
+   * The target as a Host field names it (`name:port`, without `:80`, as nginx's
+   * $proxy_host): sent for an HTTP/1.0 request that came without a Host.
+   */
+  readonly authority: string;
+}
+
+export interface HttpRoute {
+  /** For logs and metrics, e.g. "api.example.com/v1". */
+  name: string;
+  pool: string;
+  /**
+   * A connection to a target chosen for this request (idle reuse or new, with vane's
+   * retries), for `client` who connected to `local` (a PROXY header may carry both).
+   * An idle connection comes back at once, without a promise. `avoid`: a lease whose
+   * target just failed this request, for a retry on another one.
+   */
+  acquire(
+    peer: { client: Endpoint; local: Endpoint },
+    avoid?: UpstreamLease,
+  ): UpstreamLease | { error: string } | Promise<UpstreamLease | { error: string }>;
+  /** Gives the connection back: reusable only when the response was fully read and both sides keep alive. */
+  release(lease: UpstreamLease, reusable: boolean): void;
+  /** The pool's `retry-on`; absent: HAProxy's default, `conn-failure` alone. */
+  readonly retryOn?: readonly RetryOn[];
+  /** The lease's target sent a response head (passive health: a run of failures ends). Per response. */
+  answered?(lease: UpstreamLease): void;
+  /**
+   * The lease's target failed this request before a response head: said nothing within
+   * the upstream timeout, or closed. For passive health and the target's `lastError`.
+   */
+  faulted?(lease: UpstreamLease, kind: "timeout" | "reset", error: string): void;
+}
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/** What the flow decided for one request. */
+export type Decision =
+  | {
+    kind: "proxy";
+    route: HttpRoute;
+    request: readonly HeaderEdit[];
+    response: readonly HeaderEdit[];
+    /** What the rule lets through that vane refuses by default (CONNECT, TRACE, h2c). */
+    allow: readonly Allowance[];
+  }
+  /** vane answers itself (a flow's respond or redirect, or a 404/421/429). */
+  | {
+    kind: "respond";
+    status: number;
+    headers: Array<[string, string]>;
+    body: string;
+    response: readonly HeaderEdit[];
+  }
+  /** Close the connection without a word. */
+  | { kind: "abort" };
+
+export interface HttpContext {
+  /** The real client (after a PROXY header), for X-Forwarded-For and logs. */
+  client: Endpoint;
+  /** The address the client connected to (vane's side). */
+  local: Endpoint;
+  proto: "http" | "https";
+  /** Runs the flow for one request (without a promise when nothing in it waits). */
+  decide(head: RequestHead, target: RequestTarget): Decision | Promise<Decision>;
+  /** No response head within this after the request was sent -> 504. */
+  upstreamTimeoutMs: number;
+  /** The listener's limits and path policy (config `http`). */
+  http: HttpConfig;
+  /** A tunnel (WebSocket, CONNECT) quiet both ways this long is closed. */
+  idleMs: number;
+  /**
+   * The first request's head must be whole this long after the session began; a later
+   * one's this long after its first byte. Else 408 (or a silent close if no byte came).
+   */
+  requestHeadMs: number;
+  /** Between requests: no first byte of the next one this long -> a silent close. */
+  keepAliveMs: number;
+  /** A request or response body that moves no byte this long ends the exchange (408 if it still can). */
+  bodyMs: number;
+  /** Heads in progress per client address, shared by the connections of this vane (`http.maxPartialHeads`). */
+  partialHeads: PartialHeads;
+  log: Logger;
+  /**
+   * A reload retired the config this connection started with, or vane is shutting down:
+   * the next answer says `Connection: close` and is the connection's last. A connection
+   * whose last answer went out before that still takes one more request (its client may
+   * have sent it already), waiting at most RETIRE_QUIET_MS after that answer for it.
+   */
+  retired?(): boolean;
+  /**
+   * Given once, at the start: the call that applies `retired()` to a wait for the next
+   * request already under way (vane makes it on reload and on shutdown).
+   */
+  onRetire?(retire: () => void): void;
+  onResponse(info: {
+    route: string | null;
+    pool: string | null;
+    code: number;
+    method: string;
+    bytesIn: number;
+    bytesOut: number;
+  }): void;
+}

@@ -1,0 +1,99 @@
+/**
+ * What the parts of one running vane share: the generation in service, the flag a
+ * stop raises, and the services every generation uses (health registry, counters,
+ * idle upstream connections, the open clients). server/vane.ts makes one and hands it
+ * to each part (listeners, health checks, status endpoint, reload) explicitly.
+ */
+import type { Config } from "../config/model.ts";
+import type { Runtime } from "../runtime/types.ts";
+import type { LogFields, Logger } from "../telemetry/logger.ts";
+import type { FlowFunction } from "../flow/flow.ts";
+import type { Generation } from "./generation.ts";
+import type { VaneOptions } from "./types.ts";
+import { HealthRegistry } from "../health/registry.ts";
+import { UpstreamPool } from "../http/upstream-pool.ts";
+import { PartialHeads } from "../http/partial-heads.ts";
+import { TrafficCounters } from "../telemetry/counters.ts";
+import { Members } from "../forward/members.ts";
+import { ClientSlots, defaultMaxConns } from "./client-slots.ts";
+import { TerminateHops } from "./terminate.ts";
+import { type ConnectionDeps, handleDecrypted, type HopOrigin, type OpenClient } from "./connection.ts";
+
+/**
+ * Idle keep-alive connections kept per target, and for how long. The bound is high
+ * (HAProxy keeps every idle server connection by default): a pool smaller than the
+ * number of concurrent clients closes and reopens upstream connections all the time.
+ */
+const UPSTREAM_IDLE = { maxIdlePerKey: 1024, idleMs: 30_000 };
+
+export class VaneContext {
+  /** The generation serving new connections; null before start. */
+  gen: Generation | null = null;
+  /** The generation /status reports; with workers it follows `gen` once they all have it. */
+  announced: Generation | null = null;
+  /** Set by stop(): answers say `Connection: close` and reloads are refused. */
+  draining = false;
+  /** The default max-conns, from the open-file limit read at start (server/file-limit.ts). */
+  derivedMaxConns = defaultMaxConns(null);
+  readonly startedAt = performance.now();
+  readonly registry: HealthRegistry;
+  readonly counters = new TrafficCounters();
+  readonly upstreams = new UpstreamPool(UPSTREAM_IDLE);
+  readonly functions: ReadonlyMap<string, FlowFunction>;
+  readonly clients: ClientSlots<OpenClient>;
+  /** Each generation's internal TLS hops (terminate steps), made on first use. */
+  readonly hops = new Map<Generation, TerminateHops<HopOrigin>>();
+  /** What every accepted connection is handed (server/connection.ts). */
+  readonly conns: ConnectionDeps;
+  readonly #worker: boolean;
+
+  constructor(readonly initial: Config, readonly rt: Runtime, readonly log: Logger, readonly options: VaneOptions) {
+    this.#worker = (options.cluster?.index ?? 0) > 0;
+    this.registry = new HealthRegistry(log);
+    this.functions = options.functions instanceof Map
+      ? options.functions
+      : new Map(Object.entries(options.functions ?? {}));
+    this.clients = new ClientSlots<OpenClient>(() => this.config.maxConns ?? this.derivedMaxConns, log);
+    const conns: ConnectionDeps = {
+      rt,
+      log,
+      registry: this.registry,
+      counters: this.counters,
+      clients: this.clients,
+      draining: () => this.draining,
+      current: () => this.gen,
+      httpConns: new Members(),
+      partialHeads: new PartialHeads(log),
+      hopsOf: (g) => {
+        let h = this.hops.get(g);
+        if (!h) {
+          h = new TerminateHops<HopOrigin>(
+            rt,
+            log,
+            (step, conn, origin) => void handleDecrypted(step, conn, origin, conns),
+          );
+          this.hops.set(g, h);
+        }
+        return h;
+      },
+    };
+    this.conns = conns;
+  }
+
+  /** The config serving new connections, or the initial one before start. */
+  get config(): Config {
+    return this.gen?.config ?? this.initial;
+  }
+
+  // Lines every process would say alike (what it listens on, its limits) are said by
+  // the primary; workers keep them at debug level.
+  primaryInfo(msg: string, fields?: LogFields): void {
+    if (this.#worker) this.log.debug(msg, fields);
+    else this.log.info(msg, fields);
+  }
+
+  primaryWarn(msg: string, fields?: LogFields): void {
+    if (this.#worker) this.log.debug(msg, fields);
+    else this.log.warn(msg, fields);
+  }
+}

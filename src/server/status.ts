@@ -1,0 +1,142 @@
+/**
+ * The control endpoint (`control.listen`: /status, /healthz, /metrics, POST /reload;
+ * the app is control/app.ts) and the snapshot it shows: version, the generation every
+ * worker serves, listeners with their flows (secrets redacted), pools with each
+ * target's health, byte and request counters. The endpoint follows the config: a
+ * reload that moves or removes it rebinds or closes it.
+ */
+import type { Config } from "../config/model.ts";
+import type { HttpServer } from "../runtime/types.ts";
+import type { StatusSnapshot, TargetStatus } from "../control/snapshot.ts";
+import type { TargetHealth } from "../health/registry.ts";
+import type { Generation } from "./generation.ts";
+import type { VaneContext } from "./context.ts";
+import type { Listeners } from "./listeners.ts";
+import type { UdpForwarder } from "../forward/udp.ts";
+import { createControlApp, type ReloadOutcome } from "../control/app.ts";
+import { formatAddress } from "../config/address.ts";
+import { configToDocument } from "../config/print.ts";
+import { redactConfig } from "../control/redact.ts";
+import { VERSION } from "../version.ts";
+
+/** What the endpoint asks of the rest of vane. */
+export interface StatusHandlers {
+  /** The admin token in force now (read per request). */
+  token(): string | null;
+  /** POST /reload; null when vane has no config source to reload from. */
+  reload: (() => Promise<ReloadOutcome>) | null;
+}
+
+export class StatusEndpoint {
+  readonly #ctx: VaneContext;
+  readonly #listeners: Listeners;
+  readonly #handlers: StatusHandlers;
+  #server: HttpServer | null = null;
+  /** The flow each generation shows on /status, secrets redacted; made on first ask. */
+  readonly #shownFlows = new WeakMap<Generation, Array<{ flow: unknown[] }>>();
+
+  constructor(ctx: VaneContext, listeners: Listeners, handlers: StatusHandlers) {
+    this.#ctx = ctx;
+    this.#listeners = listeners;
+    this.#handlers = handlers;
+  }
+
+  get addr(): { hostname: string; port: number } | null {
+    return this.#server ? this.#server.addr : null;
+  }
+
+  /** The status endpoint follows `control.listen`; the token is read per request. */
+  async sync(before: Config | null, after: Config): Promise<void> {
+    const was = before?.control.listen ?? null;
+    const want = after.control.listen;
+    if (this.#server && JSON.stringify(was) === JSON.stringify(want)) return;
+    await this.close();
+    if (!want) return;
+    const aggregate = this.#ctx.options.cluster?.aggregate;
+    let server: HttpServer | null = null;
+    const app = createControlApp({
+      snapshot: aggregate ? () => aggregate(this.snapshot()) : () => this.snapshot(),
+      token: this.#handlers.token,
+      reload: this.#handlers.reload,
+      address: () => server?.addr ?? null,
+    });
+    server = await this.#ctx.rt.serveHttp(
+      { hostname: want.host, port: want.port },
+      (req, peer) => app.fetch(req, peer),
+    );
+    this.#server = server;
+    this.#ctx.log.info("status endpoint", { listen: formatAddress(server.addr.hostname, server.addr.port) });
+  }
+
+  async close(): Promise<void> {
+    await this.#server?.close();
+    this.#server = null;
+  }
+
+  snapshot(): StatusSnapshot {
+    const { rt, counters, clients, options } = this.#ctx;
+    const g = this.#ctx.gen!;
+    const announced = this.#ctx.announced ?? g;
+    const bound = this.#listeners.bound;
+    const shown = this.#shownFlow(g);
+    const udpSum = (of: (f: UdpForwarder) => number) =>
+      bound.reduce((n, b) => n + (b.udp ? of(b.udp.forwarder) : 0), 0);
+    return {
+      version: VERSION,
+      runtime: `${rt.name} ${rt.version}`,
+      uptimeSeconds: Math.round((performance.now() - this.#ctx.startedAt) / 1000),
+      // The generation every worker serves: a reload shows once all of them have it.
+      config: { generation: announced.id, loadedAt: announced.loadedAt.toISOString() },
+      listeners: bound.map((b) => ({
+        listen: b.plan.config.address.raw,
+        protocol: b.plan.config.address.protocol,
+        address: formatAddress(b.addr.hostname, b.addr.port),
+        flow: shown[g.listeners.indexOf(b.plan)]?.flow ?? [],
+      })),
+      pools: Object.fromEntries([...g.pools.values()].map((p) => [p.name, {
+        strategy: p.config.strategy,
+        targets: p.primary.map((e) => this.#targetStatus(e)),
+        fallback: p.fallback.map((e) => this.#targetStatus(e)),
+      }])),
+      bytes: {
+        upstream: counters.upstreamBytes + udpSum((f) => f.bytesUpstream),
+        downstream: counters.downstreamBytes + udpSum((f) => f.bytesDownstream),
+      },
+      detections: { ...counters.detections },
+      requests: [...counters.requests].map(([key, count]) => {
+        const [route, pool, code] = key.split("\u0000");
+        return { route, pool, code: Number(code), count };
+      }),
+      workers: [{
+        worker: options.cluster?.index ?? 0,
+        pid: rt.pid,
+        connections: counters.accepted,
+        open: clients.size,
+        ...(bound.some((b) => b.udp) ? { datagrams: udpSum((f) => f.datagramsFromClients) } : {}),
+      }],
+    };
+  }
+
+  #shownFlow(g: Generation): Array<{ flow: unknown[] }> {
+    let shown = this.#shownFlows.get(g);
+    if (!shown) {
+      shown = (configToDocument(redactConfig(g.config)) as { listeners: Array<{ flow: unknown[] }> }).listeners;
+      this.#shownFlows.set(g, shown);
+    }
+    return shown;
+  }
+
+  #targetStatus(e: TargetHealth): TargetStatus {
+    const now = performance.now();
+    const res = this.#ctx.gen!.resolver.current(e.spec);
+    return {
+      target: e.key,
+      address: e.address ?? (res.addresses[0] ? formatAddress(res.addresses[0], e.spec.port) : null),
+      healthy: e.alive(now) && res.addresses.length > 0,
+      latencyMs: e.latencyMs === null ? null : Math.round(e.latencyMs * 1000) / 1000,
+      activeConnections: e.activeConnections,
+      totalConnections: e.totalConnections,
+      lastError: e.lastError ?? res.error,
+    };
+  }
+}
