@@ -4,10 +4,21 @@
  * its note says why. It reads the layout `deno fmt` gives the code rather than parsing
  * it: a function starts on a line that declares one and ends at the next `}` at the
  * same indent. Nested functions are listed on their own and within their parent.
- * Run with `deno run -A scripts/long-functions.ts [DIR] [MAX]` (or Bun).
+ * Run with `deno run -A scripts/long-functions.ts [DIR] [MAX]` (or Bun). It exits 1
+ * when a function not in `ALLOWED` is over the bound, so the gate (scripts/lint) fails
+ * on a new long function.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
+
+/**
+ * Long functions the gate lets pass, as `file name`: being split on branch wt-sig;
+ * remove at merge.
+ */
+export const ALLOWED: ReadonlySet<string> = new Set([
+  "src/http/framing.ts push",
+  "src/http/exchange.ts copyBody",
+]);
 
 export interface LongFunction {
   file: string;
@@ -73,6 +84,11 @@ export function longFunctions(file: string, source: string, max: number): LongFu
   return out;
 }
 
+/** Whether `ALLOWED` lets this one pass. */
+export function isAllowed(f: LongFunction): boolean {
+  return ALLOWED.has(`${f.file.replaceAll("\\", "/")} ${f.name}`);
+}
+
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
@@ -87,8 +103,14 @@ if (import.meta.main) {
   const found = sources(root)
     .flatMap((path) => longFunctions(relative(process.cwd(), path), readFileSync(path, "utf8"), max))
     .sort((a, b) => b.lines - a.lines);
-  for (const f of found) console.log(`${`${f.file}:${f.line}`.padEnd(36)} ${String(f.lines).padStart(4)}  ${f.name}`);
+  for (const f of found) {
+    const note = isAllowed(f) ? "  (allowed)" : "";
+    console.log(`${`${f.file}:${f.line}`.padEnd(36)} ${String(f.lines).padStart(4)}  ${f.name}${note}`);
+  }
+  const failing = found.filter((f) => !isAllowed(f)).length;
   console.log(
-    `long-functions: ${found.length} function(s) over ${max} lines in ${relative(process.cwd(), root) || "."}`,
+    `long-functions: ${found.length} function(s) over ${max} lines in ${relative(process.cwd(), root) || "."}` +
+      `, ${failing} not allowed`,
   );
+  if (failing > 0) process.exit(1);
 }

@@ -14,7 +14,7 @@ import { formatIssue, issueAt, loadConfigText } from "./config/yaml-load.ts";
 import { ADMIN_TOKEN_ENV, readAdminToken } from "./control/token.ts";
 import { printConfig } from "./config/print.ts";
 import { createLogger, type Logger } from "./telemetry/logger.ts";
-import { createVane } from "./server/vane.ts";
+import { createVane, type Vane } from "./server/vane.ts";
 import { VERSION } from "./version.ts";
 import process from "node:process";
 import { WORKER_ENV } from "./cluster/messages.ts";
@@ -98,6 +98,8 @@ function reportErrors(rt: Runtime, file: string, loaded: Extract<Loaded, { ok: f
   return rt.exit(1);
 }
 
+type Run = Extract<CliResult, { kind: "run" }>;
+
 async function main(): Promise<void> {
   const rt = runtime();
   // A worker of --workers N takes its config from the primary, not from argv.
@@ -116,30 +118,10 @@ async function main(): Promise<void> {
     console.log(`vane ${VERSION} (${rt.name} ${rt.version})`);
     return;
   }
-  if (parsed.kind === "check") {
-    const loaded = await loadFile(rt, parsed.file, parsed.apply, { flag: parsed.adminTokenFile });
-    if (!loaded.ok) reportErrors(rt, parsed.file, loaded);
-    const c = loaded.config;
-    console.log(
-      `${parsed.file}: ok (${c.listeners.length} listener${c.listeners.length === 1 ? "" : "s"}, ${
-        Object.keys(c.pools).length
-      } pools)`,
-    );
-    return;
-  }
+  if (parsed.kind === "check") return await checkFile(rt, parsed);
 
   const run = parsed;
-  let config: Config;
-  let lastText: string | null = null;
-  if (run.file === null) {
-    config = run.config!;
-  } else {
-    const token = run.printConfig ? undefined : { flag: run.adminTokenFile };
-    const loaded = await loadFile(rt, run.file, (base) => run.apply(base), token);
-    if (!loaded.ok) reportErrors(rt, run.file, loaded);
-    config = loaded.config;
-    lastText = loaded.text;
-  }
+  const { config, text } = await firstConfig(rt, run);
   if (run.printConfig) {
     console.log(printConfig(config));
     return;
@@ -148,54 +130,54 @@ async function main(): Promise<void> {
     const bad = await tokenFileError(rt, config, run.adminTokenFile, null);
     if (bad) reportErrors(rt, "", bad);
   }
+  await serve(rt, run, config, text);
+}
 
+/** `vane check FILE`: the file's errors (exit 1), or one line saying what it holds. */
+async function checkFile(rt: Runtime, check: Extract<CliResult, { kind: "check" }>): Promise<void> {
+  const loaded = await loadFile(rt, check.file, check.apply, { flag: check.adminTokenFile });
+  if (!loaded.ok) reportErrors(rt, check.file, loaded);
+  const c = loaded.config;
+  console.log(
+    `${check.file}: ok (${c.listeners.length} listener${c.listeners.length === 1 ? "" : "s"}, ${
+      Object.keys(c.pools).length
+    } pools)`,
+  );
+}
+
+/** The config to start with: the flags', or the file's with the flags over it (exits on errors). */
+async function firstConfig(rt: Runtime, run: Run): Promise<{ config: Config; text: string | null }> {
+  if (run.file === null) return { config: run.config!, text: null };
+  const token = run.printConfig ? undefined : { flag: run.adminTokenFile };
+  const loaded = await loadFile(rt, run.file, (base) => run.apply(base), token);
+  if (!loaded.ok) reportErrors(rt, run.file, loaded);
+  return { config: loaded.config, text: loaded.text };
+}
+
+/** What the serving primary's parts share: signals, reloads, the file watcher, the workers. */
+interface Serving {
+  readonly rt: Runtime;
+  readonly run: Run;
+  readonly log: Logger;
+  /** The config file's text in service, so that a save without a change is no reload. */
+  lastText: string | null;
+  workers: Workers | null;
+  stopping: boolean;
+  unwatch: () => void;
+}
+
+/** Starts vane on `config`, then its workers, and serves until a signal stops it. */
+async function serve(rt: Runtime, run: Run, config: Config, text: string | null): Promise<void> {
   const log = createLogger(config.log.format, undefined, config.log.level);
-  const file = run.file;
+  const s: Serving = { rt, run, log, lastText: text, workers: null, stopping: false, unwatch: () => {} };
   // Where the runtime cannot share a UDP port (Deno), UDP listeners stay in the primary,
   // so only TCP ones make workers worth starting there.
   const shared = config.listeners.some((l) => l.address.protocol !== "udp" || rt.udpReusePort);
   const workerCount = shared ? config.workers ?? rt.cpuCount() : 1;
-  let workers: Workers | null = null;
-  const vane = createVane(config, rt, log, {
-    adminToken: process.env[ADMIN_TOKEN_ENV] || undefined,
-    source: file === null ? undefined : async () => {
-      // Workers still starting were handed the config of the moment: let them come up
-      // first, so that a reload reaches them as a reload (bounded: a worker that keeps
-      // crashing does not hold reloads up; it gets the config when it is back).
-      if (workers) await Promise.race([workers.ready(), new Promise((r) => setTimeout(r, WORKER_WAIT_MS))]);
-      const loaded = await loadFile(rt, file, (base) => run.apply(base), { flag: run.adminTokenFile });
-      if (loaded.ok) lastText = loaded.text;
-      return loaded;
-    },
-    cluster: workerCount > 1
-      ? {
-        index: 0,
-        aggregate: async (own) => (workers ? await workers.aggregate(own) : own),
-        reloaded: async () => await workers?.reload(),
-      }
-      : undefined,
-  });
+  const vane = createPrimary(s, config, workerCount);
   // Handlers go in before start: a signal that arrives while vane binds must still
   // stop it gracefully rather than kill it.
-  let stopping = false;
-  let unwatch = () => {};
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    unwatch();
-    const graceMs = vane.config.timeouts.graceMs;
-    log.info("shutting down", { signal, graceMs });
-    await Promise.all([vane.stop(graceMs), workers?.stop(graceMs)]);
-    log.info("stopped");
-    rt.exit(0);
-  };
-  rt.onSignal("SIGINT", () => void shutdown("SIGINT"));
-  rt.onSignal("SIGTERM", () => void shutdown("SIGTERM"));
-  rt.onSignal("SIGHUP", () => {
-    if (file === null) return log.warn("SIGHUP ignored: vane was started without a config file");
-    log.info("reloading", { reason: "SIGHUP" });
-    void vane.reloadFromSource();
-  });
+  handleSignals(s, vane);
   try {
     await vane.start();
   } catch (err) {
@@ -204,7 +186,8 @@ async function main(): Promise<void> {
   }
   // Watch from the moment the first config serves: an edit made while workers start
   // must not be missed (the workers catch up with it when they are ready).
-  if (file !== null) unwatch = watchConfig(rt, file, () => lastText, () => void vane.reloadFromSource(), log);
+  const file = run.file;
+  if (file !== null) s.unwatch = watchConfig(rt, file, () => s.lastText, () => void vane.reloadFromSource(), log);
   if (
     (config.workers ?? rt.cpuCount()) > 1 && !rt.udpReusePort &&
     config.listeners.some((l) => l.address.protocol === "udp")
@@ -213,11 +196,58 @@ async function main(): Promise<void> {
       runtime: rt.name,
     });
   }
-  if (workerCount > 1 && !stopping) {
-    workers = startWorkers(workerCount, { rt, log, registry: vane.registry, current: () => vane });
-    await workers.ready();
+  if (workerCount > 1 && !s.stopping) {
+    s.workers = startWorkers(workerCount, { rt, log, registry: vane.registry, current: () => vane });
+    await s.workers.ready();
     log.info("workers serving", { workers: workerCount });
   }
+}
+
+/** The primary's vane: it reloads from the config file and, with workers, speaks for them too. */
+function createPrimary(s: Serving, config: Config, workerCount: number): Vane {
+  const { rt, run } = s;
+  const file = run.file;
+  return createVane(config, rt, s.log, {
+    adminToken: process.env[ADMIN_TOKEN_ENV] || undefined,
+    source: file === null ? undefined : async () => {
+      // Workers still starting were handed the config of the moment: let them come up
+      // first, so that a reload reaches them as a reload (bounded: a worker that keeps
+      // crashing does not hold reloads up; it gets the config when it is back).
+      if (s.workers) await Promise.race([s.workers.ready(), new Promise((r) => setTimeout(r, WORKER_WAIT_MS))]);
+      const loaded = await loadFile(rt, file, (base) => run.apply(base), { flag: run.adminTokenFile });
+      if (loaded.ok) s.lastText = loaded.text;
+      return loaded;
+    },
+    cluster: workerCount > 1
+      ? {
+        index: 0,
+        aggregate: async (own) => (s.workers ? await s.workers.aggregate(own) : own),
+        reloaded: async () => await s.workers?.reload(),
+      }
+      : undefined,
+  });
+}
+
+/** SIGINT and SIGTERM stop vane and its workers within the grace; SIGHUP reloads the config file. */
+function handleSignals(s: Serving, vane: Vane): void {
+  const { rt, log } = s;
+  const shutdown = async (signal: string) => {
+    if (s.stopping) return;
+    s.stopping = true;
+    s.unwatch();
+    const graceMs = vane.config.timeouts.graceMs;
+    log.info("shutting down", { signal, graceMs });
+    await Promise.all([vane.stop(graceMs), s.workers?.stop(graceMs)]);
+    log.info("stopped");
+    rt.exit(0);
+  };
+  rt.onSignal("SIGINT", () => void shutdown("SIGINT"));
+  rt.onSignal("SIGTERM", () => void shutdown("SIGTERM"));
+  rt.onSignal("SIGHUP", () => {
+    if (s.run.file === null) return log.warn("SIGHUP ignored: vane was started without a config file");
+    log.info("reloading", { reason: "SIGHUP" });
+    void vane.reloadFromSource();
+  });
 }
 
 /** Reloads when the file's text changes, once writes have settled. */

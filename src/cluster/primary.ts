@@ -16,20 +16,16 @@ import type { Logger } from "../telemetry/logger.ts";
 import type { StatusSnapshot } from "../control/snapshot.ts";
 import type { HealthRegistry, SharedHealth, TargetHealth } from "../health/registry.ts";
 import type { BoundListener } from "../server/vane.ts";
-import { type Channel, openChannel } from "./channel.ts";
+import { openChannel } from "./channel.ts";
 import { type FromWorker, type ToWorker, WORKER_ENV } from "./messages.ts";
 import { mergeSnapshots } from "./merge.ts";
 import { workerConfigText } from "./worker-config.ts";
+import { ask, newWorker, nextRestartMs, type Worker } from "./worker-slot.ts";
 
 /** How long the status endpoint waits for a worker's counters before showing it as silent. */
 const SNAPSHOT_TIMEOUT_MS = 1000;
 /** How long a reload waits for each worker to take the new config. */
 const RELOAD_TIMEOUT_MS = 30_000;
-/** Restarts of a crashing worker back off from this, doubling up to the maximum. */
-const RESTART_MIN_MS = 500;
-const RESTART_MAX_MS = 30_000;
-/** A worker that ran this long is healthy again: its next crash restarts it quickly. */
-const STABLE_AFTER_MS = 60_000;
 
 export interface PrimaryDeps {
   rt: Runtime;
@@ -50,58 +46,101 @@ export interface Workers {
   stop(graceMs: number): Promise<void>;
 }
 
-interface Worker {
-  index: number;
-  child: ChildProcess | null;
-  channel: Channel<ToWorker> | null;
-  serving: boolean;
-  /** The config text it was last given (at start or by a reload). */
-  started: string;
-  startedAt: number;
-  restartMs: number;
-  /** Requests waiting for an answer: snapshots and reloads, by id. */
-  waiting: Map<number, (m: FromWorker | null) => void>;
-  ready: Promise<void>;
-  markReady: () => void;
-  exited: Promise<void>;
+/** Starts workers 1..count-1 (this process is worker 0) and keeps them running. */
+export function startWorkers(count: number, deps: PrimaryDeps): Workers {
+  return new WorkerSupervisor(count, deps);
 }
 
-export function startWorkers(count: number, deps: PrimaryDeps): Workers {
-  const { rt, log, registry } = deps;
-  const workers: Worker[] = [];
-  let stopping = false;
-  let nextId = 1;
+/** The primary's workers: their slots, the requests to them, the verdicts relayed to them. */
+class WorkerSupervisor implements Workers {
+  readonly #deps: PrimaryDeps;
+  readonly #workers: Worker[] = [];
+  #stopping = false;
+  #nextId = 1;
+  /** Verdicts changed since the last flush. */
+  readonly #changed = new Set<TargetHealth>();
+  #flushing = false;
 
-  const shared = () => registry.all().map((e) => registry.share(e));
-  const configText = () => {
-    const { config, listeners } = deps.current();
-    return workerConfigText(config, listeners, { udp: rt.udpReusePort });
-  };
+  /** Starts workers 1..count-1 (the primary is worker 0). */
+  constructor(count: number, deps: PrimaryDeps) {
+    this.#deps = deps;
+    deps.registry.hooks.changed = (e) => this.#healthChanged(e);
+    for (let index = 1; index < count; index++) {
+      const w = newWorker(index);
+      this.#workers.push(w);
+      this.#launch(w);
+    }
+  }
 
-  // Verdicts are batched per turn of the event loop: a round of checks is one message.
-  const changed = new Set<TargetHealth>();
-  let flushing = false;
-  registry.hooks.changed = (e) => {
-    changed.add(e);
-    if (flushing) return;
-    flushing = true;
+  async aggregate(own: StatusSnapshot): Promise<StatusSnapshot> {
+    const answers = await Promise.all(
+      this.#workers.map((w) => this.#ask(w, (id) => ({ type: "snapshot", id }), SNAPSHOT_TIMEOUT_MS)),
+    );
+    const snaps = answers.flatMap((m) => (m?.type === "snapshot" ? [m.snapshot] : []));
+    const merged = mergeSnapshots(own, snaps);
+    // A worker that did not answer still shows, so a missing one is visible.
+    for (const w of this.#workers) {
+      if (!merged.workers.some((x) => x.worker === w.index)) {
+        merged.workers.push({ worker: w.index, pid: w.child?.pid ?? 0, connections: 0, open: 0, silent: true });
+      }
+    }
+    merged.workers.sort((a, b) => a.worker - b.worker);
+    return merged;
+  }
+
+  async reload(): Promise<void> {
+    // A worker still starting gets the new config when it says it is ready.
+    // The config is printed once for all of them.
+    const config = this.#configText();
+    const health = this.#shared();
+    await Promise.all(this.#workers.filter((w) => w.serving).map((w) => this.#catchUp(w, config, health)));
+  }
+
+  async ready(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.ready));
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    for (const w of this.#workers) w.channel?.send({ type: "stop", graceMs });
+    const deadline = new Promise<void>((r) => setTimeout(r, graceMs + 2000));
+    await Promise.race([Promise.all(this.#workers.map((w) => w.exited)), deadline]);
+    for (const w of this.#workers) w.child?.kill("SIGKILL");
+  }
+
+  #shared(): SharedHealth[] {
+    const { registry } = this.#deps;
+    return registry.all().map((e) => registry.share(e));
+  }
+
+  #configText(): string {
+    const { config, listeners } = this.#deps.current();
+    return workerConfigText(config, listeners, { udp: this.#deps.rt.udpReusePort });
+  }
+
+  /** Verdicts are batched per turn of the event loop: a round of checks is one message. */
+  #healthChanged(e: TargetHealth): void {
+    this.#changed.add(e);
+    if (this.#flushing) return;
+    this.#flushing = true;
     setTimeout(() => {
-      flushing = false;
-      const states = [...changed].map((x) => registry.share(x));
-      changed.clear();
-      for (const w of workers) if (w.serving) w.channel?.send({ type: "health", states });
+      this.#flushing = false;
+      const states = [...this.#changed].map((x) => this.#deps.registry.share(x));
+      this.#changed.clear();
+      for (const w of this.#workers) if (w.serving) w.channel?.send({ type: "health", states });
     }, 0);
-  };
+  }
 
-  function onMessage(w: Worker, m: FromWorker): void {
+  #onMessage(w: Worker, m: FromWorker): void {
+    const { log, registry } = this.#deps;
     switch (m.type) {
       case "ready": {
         w.serving = true;
         w.markReady();
         log.debug("worker serving", { worker: w.index, pid: w.child?.pid ?? 0 });
         // A reload while it started passed it by: hand it the config in service now.
-        const config = configText();
-        if (w.started !== config) void catchUp(w, config, shared());
+        const config = this.#configText();
+        if (w.started !== config) void this.#catchUp(w, config, this.#shared());
         return;
       }
       case "failed":
@@ -126,7 +165,9 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
     }
   }
 
-  function launch(w: Worker): void {
+  /** Starts the slot's process and hands it the config in service. */
+  #launch(w: Worker): void {
+    const { rt, log } = this.#deps;
     const [command, ...args] = rt.selfCommand();
     let child: ChildProcess;
     try {
@@ -136,7 +177,7 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
       });
     } catch (err) {
       log.error("cannot start a worker", { worker: w.index, error: err instanceof Error ? err.message : String(err) });
-      return scheduleRestart(w);
+      return this.#scheduleRestart(w);
     }
     w.child = child;
     w.serving = false;
@@ -146,123 +187,57 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
     w.channel = openChannel<FromWorker, ToWorker>(
       child.stdout!,
       child.stdin!,
-      (m) => onMessage(w, m),
+      (m) => this.#onMessage(w, m),
       () => {},
       (line) => log.warn("worker said", { worker: w.index, line: line.slice(0, 200) }),
     );
     child.on("error", (err) => log.error("worker failed", { worker: w.index, error: err.message }));
-    child.on("exit", (code, signal) => {
-      w.serving = false;
-      w.channel = null;
-      w.child = null;
-      for (const done of w.waiting.values()) done(null);
-      w.waiting.clear();
-      w.markReady();
-      exited();
-      if (stopping) return;
-      log.error("worker exited; starting it again", {
-        worker: w.index,
-        code: code ?? "none",
-        signal: signal ?? "none",
-      });
-      scheduleRestart(w);
+    child.on("exit", (code, signal) => this.#onExit(w, exited, code, signal));
+    w.started = this.#configText();
+    w.channel.send({ type: "start", index: w.index, config: w.started, health: this.#shared() });
+  }
+
+  /** The slot's process is gone: nothing it was asked is answered; unless stopping, start it again. */
+  #onExit(w: Worker, exited: () => void, code: number | null, signal: NodeJS.Signals | null): void {
+    w.serving = false;
+    w.channel = null;
+    w.child = null;
+    for (const done of w.waiting.values()) done(null);
+    w.waiting.clear();
+    w.markReady();
+    exited();
+    if (this.#stopping) return;
+    this.#deps.log.error("worker exited; starting it again", {
+      worker: w.index,
+      code: code ?? "none",
+      signal: signal ?? "none",
     });
-    w.started = configText();
-    w.channel.send({ type: "start", index: w.index, config: w.started, health: shared() });
+    this.#scheduleRestart(w);
   }
 
   /** Gives one worker the config in service (a reload), and says when it refuses it. */
-  async function catchUp(w: Worker, config: string, health: SharedHealth[]): Promise<void> {
-    const m = await ask(w, (id) => ({ type: "reload", id, config, health }), RELOAD_TIMEOUT_MS);
+  async #catchUp(w: Worker, config: string, health: SharedHealth[]): Promise<void> {
+    const m = await this.#ask(w, (id) => ({ type: "reload", id, config, health }), RELOAD_TIMEOUT_MS);
     if (m?.type === "reloaded") {
       if (m.ok) w.started = config;
-      else log.error("worker kept its config", { worker: w.index, error: m.errors.join("; ") });
+      else this.#deps.log.error("worker kept its config", { worker: w.index, error: m.errors.join("; ") });
     } else if (m === null && w.serving) {
-      log.warn("worker did not confirm the reload", { worker: w.index });
+      this.#deps.log.warn("worker did not confirm the reload", { worker: w.index });
     }
   }
 
-  function scheduleRestart(w: Worker): void {
-    const ranLong = performance.now() - w.startedAt >= STABLE_AFTER_MS;
-    w.restartMs = ranLong ? RESTART_MIN_MS : Math.min(Math.max(w.restartMs * 2, RESTART_MIN_MS), RESTART_MAX_MS);
+  #scheduleRestart(w: Worker): void {
+    w.restartMs = nextRestartMs(w);
     w.ready = new Promise((r) => (w.markReady = r));
     setTimeout(() => {
-      if (!stopping) launch(w);
+      if (!this.#stopping) this.#launch(w);
     }, w.restartMs);
   }
 
   /** Sends a request and waits for its answer, or null after `timeoutMs` or the worker's exit. */
-  function ask(w: Worker, make: (id: number) => ToWorker, timeoutMs: number): Promise<FromWorker | null> {
+  #ask(w: Worker, make: (id: number) => ToWorker, timeoutMs: number): Promise<FromWorker | null> {
     if (!w.serving || !w.channel) return Promise.resolve(null);
-    const id = nextId++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        w.waiting.delete(id);
-        resolve(null);
-      }, timeoutMs);
-      w.waiting.set(id, (m) => {
-        clearTimeout(timer);
-        resolve(m);
-      });
-      w.channel!.send(make(id));
-    });
+    const id = this.#nextId++;
+    return ask(w, id, make(id), timeoutMs);
   }
-
-  for (let index = 1; index < count; index++) {
-    let markReady!: () => void;
-    const ready = new Promise<void>((r) => (markReady = r));
-    const w: Worker = {
-      index,
-      child: null,
-      channel: null,
-      serving: false,
-      started: "",
-      startedAt: 0,
-      restartMs: 0,
-      waiting: new Map(),
-      ready,
-      markReady,
-      exited: Promise.resolve(),
-    };
-    workers.push(w);
-    launch(w);
-  }
-
-  return {
-    async aggregate(own) {
-      const answers = await Promise.all(
-        workers.map((w) => ask(w, (id) => ({ type: "snapshot", id }), SNAPSHOT_TIMEOUT_MS)),
-      );
-      const snaps = answers.flatMap((m) => (m?.type === "snapshot" ? [m.snapshot] : []));
-      const merged = mergeSnapshots(own, snaps);
-      // A worker that did not answer still shows, so a missing one is visible.
-      for (const w of workers) {
-        if (!merged.workers.some((x) => x.worker === w.index)) {
-          merged.workers.push({ worker: w.index, pid: w.child?.pid ?? 0, connections: 0, open: 0, silent: true });
-        }
-      }
-      merged.workers.sort((a, b) => a.worker - b.worker);
-      return merged;
-    },
-
-    async reload() {
-      // A worker still starting gets the new config when it says it is ready.
-      // The config is printed once for all of them.
-      const config = configText();
-      const health = shared();
-      await Promise.all(workers.filter((w) => w.serving).map((w) => catchUp(w, config, health)));
-    },
-
-    async ready() {
-      await Promise.all(workers.map((w) => w.ready));
-    },
-
-    async stop(graceMs) {
-      stopping = true;
-      for (const w of workers) w.channel?.send({ type: "stop", graceMs });
-      const deadline = new Promise<void>((r) => setTimeout(r, graceMs + 2000));
-      await Promise.race([Promise.all(workers.map((w) => w.exited)), deadline]);
-      for (const w of workers) w.child?.kill("SIGKILL");
-    },
-  };
 }

@@ -9,98 +9,113 @@ import type { SharedHealth, TargetHealth } from "../health/registry.ts";
 import { loadConfigText } from "../config/yaml-load.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { createVane, type Vane } from "../server/vane.ts";
-import { openChannel } from "./channel.ts";
+import { type Channel, openChannel } from "./channel.ts";
 import type { FromWorker, ToWorker } from "./messages.ts";
 
 export function runWorker(rt: Runtime): void {
-  let vane: Vane | null = null;
-  let stopping = false;
+  const worker = new WorkerProcess(rt);
+  // The terminal's Ctrl-C reaches the whole process group: stop as the primary does.
+  // A hangup is the primary's to act on (it reloads and hands the config over).
+  rt.onSignal("SIGINT", worker.stopGracefully);
+  rt.onSignal("SIGTERM", worker.stopGracefully);
+  rt.onSignal("SIGHUP", () => {});
+}
+
+/** This worker: its vane once started, and what the primary told it. */
+class WorkerProcess {
+  readonly #rt: Runtime;
+  #vane: Vane | null = null;
+  #stopping = false;
   /** The primary's latest verdict per entry, for entries a reload creates. */
-  const verdicts = new Map<string, SharedHealth>();
+  readonly #verdicts = new Map<string, SharedHealth>();
+  readonly #channel: Channel<FromWorker>;
 
-  const stop = async (graceMs: number) => {
-    if (stopping) return;
-    stopping = true;
-    await vane?.stop(graceMs);
-    rt.exit(0);
-  };
+  constructor(rt: Runtime) {
+    this.#rt = rt;
+    this.#channel = openChannel<ToWorker, FromWorker>(
+      process.stdin,
+      process.stdout,
+      (m) => void this.#handle(m),
+      // The primary is gone: finish what is open, then go too.
+      this.stopGracefully,
+    );
+  }
+
   /** Stops with the grace the config gives (none before there is one). */
-  const stopGracefully = () => void stop(vane?.config.timeouts.graceMs ?? 0);
+  readonly stopGracefully = (): void => void this.#stop(this.#vane?.config.timeouts.graceMs ?? 0);
 
-  const learn = (states: SharedHealth[]) => {
+  async #stop(graceMs: number): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    await this.#vane?.stop(graceMs);
+    this.#rt.exit(0);
+  }
+
+  #learn(states: SharedHealth[]): void {
     for (const s of states) {
-      verdicts.set(s.id, s);
-      const e = vane?.registry.byId(s.id);
-      if (e) vane!.registry.adopt(e, s);
-    }
-  };
-
-  const channel = openChannel<ToWorker, FromWorker>(
-    process.stdin,
-    process.stdout,
-    (m) => void handle(m),
-    // The primary is gone: finish what is open, then go too.
-    stopGracefully,
-  );
-
-  async function handle(m: ToWorker): Promise<void> {
-    switch (m.type) {
-      case "start": {
-        const loaded = loadConfigText(m.config);
-        if (!loaded.ok) {
-          channel.send({ type: "failed", error: loaded.issues.map((i) => i.message).join("; ") });
-          return rt.exit(1);
-        }
-        const config = loaded.config;
-        const log = createLogger(config.log.format, undefined, config.log.level, { worker: m.index });
-        learn(m.health);
-        vane = createVane(config, rt, log, {
-          cluster: {
-            index: m.index,
-            follow: (entries: TargetHealth[]) => {
-              for (const e of entries) {
-                const s = verdicts.get(e.id);
-                if (s) vane!.registry.adopt(e, s);
-              }
-            },
-          },
-        });
-        vane.registry.hooks.passive = (e, error, kind) => channel.send({ type: "passive", id: e.id, error, kind });
-        try {
-          await vane.start();
-        } catch (err) {
-          channel.send({ type: "failed", error: err instanceof Error ? err.message : String(err) });
-          return rt.exit(1);
-        }
-        channel.send({ type: "ready" });
-        return;
-      }
-      case "reload": {
-        learn(m.health);
-        const loaded = loadConfigText(m.config);
-        if (!loaded.ok || !vane) {
-          const errors = loaded.ok ? ["not started"] : loaded.issues.map((i) => i.message);
-          channel.send({ type: "reloaded", id: m.id, ok: false, errors });
-          return;
-        }
-        const outcome = await vane.reload(loaded.config);
-        channel.send({ type: "reloaded", id: m.id, ok: outcome.ok, errors: outcome.ok ? [] : outcome.errors });
-        return;
-      }
-      case "health":
-        learn(m.states);
-        return;
-      case "snapshot":
-        if (vane) channel.send({ type: "snapshot", id: m.id, snapshot: vane.snapshot() });
-        return;
-      case "stop":
-        return void stop(m.graceMs);
+      this.#verdicts.set(s.id, s);
+      const e = this.#vane?.registry.byId(s.id);
+      if (e) this.#vane!.registry.adopt(e, s);
     }
   }
 
-  // The terminal's Ctrl-C reaches the whole process group: stop as the primary does.
-  // A hangup is the primary's to act on (it reloads and hands the config over).
-  rt.onSignal("SIGINT", stopGracefully);
-  rt.onSignal("SIGTERM", stopGracefully);
-  rt.onSignal("SIGHUP", () => {});
+  async #handle(m: ToWorker): Promise<void> {
+    switch (m.type) {
+      case "start":
+        return await this.#start(m);
+      case "reload":
+        return await this.#reload(m);
+      case "health":
+        this.#learn(m.states);
+        return;
+      case "snapshot":
+        if (this.#vane) this.#channel.send({ type: "snapshot", id: m.id, snapshot: this.#vane.snapshot() });
+        return;
+      case "stop":
+        return void this.#stop(m.graceMs);
+    }
+  }
+
+  /** Builds and starts the vane the primary's config describes, then says it is ready (or exits 1). */
+  async #start(m: Extract<ToWorker, { type: "start" }>): Promise<void> {
+    const loaded = loadConfigText(m.config);
+    if (!loaded.ok) {
+      this.#channel.send({ type: "failed", error: loaded.issues.map((i) => i.message).join("; ") });
+      return this.#rt.exit(1);
+    }
+    const config = loaded.config;
+    const log = createLogger(config.log.format, undefined, config.log.level, { worker: m.index });
+    this.#learn(m.health);
+    const vane = this.#vane = createVane(config, this.#rt, log, {
+      cluster: {
+        index: m.index,
+        follow: (entries: TargetHealth[]) => {
+          for (const e of entries) {
+            const s = this.#verdicts.get(e.id);
+            if (s) this.#vane!.registry.adopt(e, s);
+          }
+        },
+      },
+    });
+    vane.registry.hooks.passive = (e, error, kind) => this.#channel.send({ type: "passive", id: e.id, error, kind });
+    try {
+      await vane.start();
+    } catch (err) {
+      this.#channel.send({ type: "failed", error: err instanceof Error ? err.message : String(err) });
+      return this.#rt.exit(1);
+    }
+    this.#channel.send({ type: "ready" });
+  }
+
+  async #reload(m: Extract<ToWorker, { type: "reload" }>): Promise<void> {
+    this.#learn(m.health);
+    const loaded = loadConfigText(m.config);
+    if (!loaded.ok || !this.#vane) {
+      const errors = loaded.ok ? ["not started"] : loaded.issues.map((i) => i.message);
+      this.#channel.send({ type: "reloaded", id: m.id, ok: false, errors });
+      return;
+    }
+    const outcome = await this.#vane.reload(loaded.config);
+    this.#channel.send({ type: "reloaded", id: m.id, ok: outcome.ok, errors: outcome.ok ? [] : outcome.errors });
+  }
 }

@@ -68,15 +68,25 @@ function targetRows(s: StatusSnapshot): TargetRow[] {
 }
 
 export function formatMetrics(s: StatusSnapshot): string {
-  const rows = targetRows(s);
+  const families = [
+    ...targetFamilies(targetRows(s)),
+    ...trafficFamilies(s),
+    ...workerFamilies(s),
+    ...processFamilies(s),
+  ];
+  // The format requires the last line to end with a newline.
+  return families.map(formatFamily).join("\n") + "\n";
+}
+
+/** Per target: health, latency, connections. */
+function targetFamilies(rows: TargetRow[]): Family[] {
   const perTarget = (pick: (t: TargetStatus) => number | null): Sample[] =>
     rows.flatMap(({ labels, target }) => {
       const value = pick(target);
       // An unmeasured latency is absent, not zero: a 0 would read as "very fast".
       return value === null ? [] : [{ labels, value }];
     });
-
-  const families: Family[] = [
+  return [
     {
       name: "vane_target_up",
       help: "Whether the target is considered healthy (1) or not (0).",
@@ -101,6 +111,12 @@ export function formatMetrics(s: StatusSnapshot): string {
       type: "gauge",
       samples: perTarget((t) => t.activeConnections),
     },
+  ];
+}
+
+/** What went through: bytes, detected protocols, HTTP responses. */
+function trafficFamilies(s: StatusSnapshot): Family[] {
+  return [
     {
       name: "vane_bytes_total",
       help: "Bytes copied, client to target (upstream) and target to client (downstream).",
@@ -125,6 +141,12 @@ export function formatMetrics(s: StatusSnapshot): string {
         value: count,
       })),
     },
+  ];
+}
+
+/** Per worker process of `--workers N` (the primary alone without). */
+function workerFamilies(s: StatusSnapshot): Family[] {
+  return [
     {
       name: "vane_worker_connections_total",
       help: "TCP connections accepted, by worker process (0 is the primary).",
@@ -145,6 +167,12 @@ export function formatMetrics(s: StatusSnapshot): string {
       type: "gauge",
       samples: (s.workers ?? []).map((w) => ({ labels: { worker: String(w.worker) }, value: w.open })),
     },
+  ];
+}
+
+/** The process itself: uptime and build. */
+function processFamilies(s: StatusSnapshot): Family[] {
+  return [
     {
       name: "vane_uptime_seconds",
       help: "Seconds since the proxy started.",
@@ -158,7 +186,4 @@ export function formatMetrics(s: StatusSnapshot): string {
       samples: [{ labels: { version: s.version, runtime: s.runtime }, value: 1 }],
     },
   ];
-
-  // The format requires the last line to end with a newline.
-  return families.map(formatFamily).join("\n") + "\n";
 }

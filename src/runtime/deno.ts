@@ -2,19 +2,17 @@
  * The Deno implementation of the runtime adapter: Deno.listen/connect with a
  * read/write loop over one reused buffer per connection (DESIGN: readable.pipeTo is
  * 5x slower), node:dns for TTLs (Deno.resolveDns does not report them), Deno.serve
- * for the status endpoint.
+ * for the status endpoint (deno-serve.ts).
  */
 import { watchFile } from "./watch.ts";
-import type { HttpServer, ListenOptions, Runtime, SignalName, SocketAddress, TcpConn, TcpListener } from "./types.ts";
+import type { ListenOptions, Runtime, SignalName, SocketAddress, TcpConn, TcpListener } from "./types.ts";
 import { withTimeout } from "./timeout.ts";
 import { acceptEach, addrOf, DenoTcpConn } from "./deno-conn.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsDeno } from "./tls-deno.ts";
+import { serveDenoHttp } from "./deno-serve.ts";
 import type { UdpSocket } from "./types.ts";
 import { outOfFiles, raiseFileLimit, type RlimitCalls } from "./fd-limit.ts";
-
-/** How long the status endpoint rests before it serves again after its accept failed. */
-const SERVE_RETRY_MS = 250;
 
 const closeConn = (c: Deno.TcpConn) => c.close();
 
@@ -44,6 +42,17 @@ function denoRlimit(): RlimitCalls | null {
 }
 const connOf = (c: Deno.TcpConn): TcpConn => new DenoTcpConn(c);
 
+/** How to start this same program again (a worker of `--workers N`): the binary, or deno running the main module. */
+function denoSelfCommand(): string[] {
+  return Deno.build.standalone ? [Deno.execPath()] : [
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    "--unstable-net",
+    decodeURIComponent(new URL(Deno.mainModule).pathname),
+  ];
+}
+
 export function createDenoRuntime(): Runtime {
   return {
     name: "deno",
@@ -51,14 +60,7 @@ export function createDenoRuntime(): Runtime {
     args: [...Deno.args],
     pid: Deno.pid,
     cpuCount: () => navigator.hardwareConcurrency || 1,
-    selfCommand: () =>
-      Deno.build.standalone ? [Deno.execPath()] : [
-        Deno.execPath(),
-        "run",
-        "--allow-all",
-        "--unstable-net",
-        decodeURIComponent(new URL(Deno.mainModule).pathname),
-      ],
+    selfCommand: denoSelfCommand,
 
     raiseFileLimit: () => raiseFileLimit(denoRlimit()),
     outOfFiles,
@@ -74,50 +76,7 @@ export function createDenoRuntime(): Runtime {
 
     resolveDns: resolveWithTtl,
 
-    async serveHttp(addr, handler): Promise<HttpServer> {
-      const serve = (port: number) =>
-        new Promise<Deno.HttpServer<Deno.NetAddr>>((resolve, reject) => {
-          try {
-            // onListen runs within Deno.serve, before it returns the server.
-            const server = Deno.serve({
-              hostname: addr.hostname,
-              port,
-              onListen: () => queueMicrotask(() => resolve(server)),
-              onError: () => new Response("internal error", { status: 500 }),
-            }, (req, info) => handler(req, { remote: info.remoteAddr ? addrOf(info.remoteAddr) : null }));
-          } catch (err) {
-            reject(listenError(addr, err));
-          }
-        });
-      let server = await serve(addr.port);
-      const bound = addrOf(server.addr);
-      let closed = false;
-      // Deno.serve ends (its `finished` rejects, uncaught: the process dies) when an
-      // accept fails, e.g. for want of a descriptor (EMFILE). Serve again on the same
-      // port after a rest, for as long as it is not closed.
-      const keep = (s: Deno.HttpServer<Deno.NetAddr>): Promise<void> =>
-        s.finished.catch(async () => {
-          while (!closed) {
-            try {
-              await s.shutdown();
-            } catch { /* it is down already */ }
-            await new Promise((r) => setTimeout(r, SERVE_RETRY_MS));
-            if (closed) return;
-            try {
-              server = s = await serve(bound.port);
-              return keep(s);
-            } catch { /* still out of descriptors: rest and try again */ }
-          }
-        });
-      keep(server);
-      return {
-        addr: bound,
-        close: () => {
-          closed = true;
-          return server.shutdown();
-        },
-      };
-    },
+    serveHttp: serveDenoHttp,
 
     bindUdp: (addr, onMessage, options) =>
       options?.reusePort ? Promise.reject(new Error(UDP_NO_REUSE_PORT)) : Promise.try(bindDenoUdp, addr, onMessage),

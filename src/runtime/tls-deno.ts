@@ -85,9 +85,6 @@ function startTlsListener(
 ): TcpListener {
   if (certs.length === 0) throw new Error("listenTls needs at least one certificate");
   const names = certs.map((c) => certNames(c.cert));
-  // Keyed by the local port of our splice connection to an internal listener, which
-  // is the remote port the internal listener sees.
-  const pending = new Map<number, Pending>();
   const internal: Deno.TlsListener[] = [];
   let front: Deno.TcpListener;
   try {
@@ -110,58 +107,9 @@ function startTlsListener(
     internal.forEach(closeQuietly);
     throw listenError(addr, err);
   }
-
-  const handOver = async (conn: Deno.TlsConn) => {
-    // The handshake needs the ClientHello, which is sent only after the entry below
-    // was made, so after it the entry is there (or this is not our connection).
-    try {
-      await conn.handshake();
-    } catch {
-      return closeQuietly(conn);
-    }
-    const p = pending.get(conn.remoteAddr.port);
-    pending.delete(conn.remoteAddr.port);
-    if (!p) return closeQuietly(conn);
-    onConn(new DenoTlsConn(conn, p.remote, p.local, p.sni));
-  };
-  internal.forEach((l) => void acceptEach(l, (c) => void handOver(c)));
-
-  const splice = async (conn: Deno.TcpConn) => {
-    try {
-      conn.setNoDelay(true);
-    } catch { /* latency only */ }
-    const timer = setTimeout(() => closeQuietly(conn), HELLO_TIMEOUT_MS);
-    let hello;
-    try {
-      hello = await readHello(conn);
-    } catch {
-      hello = null;
-    } finally {
-      clearTimeout(timer);
-    }
-    if (!hello) return closeQuietly(conn);
-    const i = selectCert(names, hello.sni);
-    let up: Deno.TcpConn;
-    try {
-      up = await Deno.connect({ hostname: "127.0.0.1", port: internal[i].addr.port, transport: "tcp" });
-      up.setNoDelay(true);
-    } catch {
-      return closeQuietly(conn);
-    }
-    const key = up.localAddr.port;
-    pending.set(key, { remote: addrOf(conn.remoteAddr), local: addrOf(conn.localAddr), sni: hello.sni });
-    try {
-      let off = 0;
-      while (off < hello.bytes.length) off += await up.write(hello.bytes.subarray(off));
-      await Promise.all([pump(conn, up), pump(up, conn)]);
-    } catch { /* either side went away: close both */ }
-    pending.delete(key);
-    closeQuietly(conn);
-    closeQuietly(up);
-  };
-
-  void acceptEach(front, (c) => void splice(c), options?.gate);
-
+  const splicer = new TlsSplicer(names, internal, onConn);
+  internal.forEach((l) => void acceptEach(l, (c) => void splicer.handOver(c)));
+  void acceptEach(front, (c) => void splicer.splice(c), options?.gate);
   return {
     addr: addrOf(front.addr),
     close: () => {
@@ -169,4 +117,79 @@ function startTlsListener(
       internal.forEach(closeQuietly);
     },
   };
+}
+
+/**
+ * One listener's two halves: the front connection spliced to the internal listener of
+ * its certificate, and the decrypted connection accepted there handed over as the front's.
+ */
+class TlsSplicer {
+  /**
+   * Keyed by the local port of our splice connection to an internal listener, which
+   * is the remote port the internal listener sees.
+   */
+  readonly #pending = new Map<number, Pending>();
+  readonly #names: string[][];
+  readonly #internal: Deno.TlsListener[];
+  readonly #onConn: (conn: TlsConn) => void;
+
+  constructor(names: string[][], internal: Deno.TlsListener[], onConn: (conn: TlsConn) => void) {
+    this.#names = names;
+    this.#internal = internal;
+    this.#onConn = onConn;
+  }
+
+  /** A connection accepted by an internal listener: decrypted, handed over with the front's addresses. */
+  async handOver(conn: Deno.TlsConn): Promise<void> {
+    // The handshake needs the ClientHello, which is sent only after the entry below
+    // was made, so after it the entry is there (or this is not our connection).
+    try {
+      await conn.handshake();
+    } catch {
+      return closeQuietly(conn);
+    }
+    const p = this.#pending.get(conn.remoteAddr.port);
+    this.#pending.delete(conn.remoteAddr.port);
+    if (!p) return closeQuietly(conn);
+    this.#onConn(new DenoTlsConn(conn, p.remote, p.local, p.sni));
+  }
+
+  /** A connection accepted on the front: its ClientHello picks the certificate, then bytes flow both ways. */
+  async splice(conn: Deno.TcpConn): Promise<void> {
+    try {
+      conn.setNoDelay(true);
+    } catch { /* latency only */ }
+    const hello = await helloWithin(conn, HELLO_TIMEOUT_MS);
+    if (!hello) return closeQuietly(conn);
+    const i = selectCert(this.#names, hello.sni);
+    let up: Deno.TcpConn;
+    try {
+      up = await Deno.connect({ hostname: "127.0.0.1", port: this.#internal[i].addr.port, transport: "tcp" });
+      up.setNoDelay(true);
+    } catch {
+      return closeQuietly(conn);
+    }
+    const key = up.localAddr.port;
+    this.#pending.set(key, { remote: addrOf(conn.remoteAddr), local: addrOf(conn.localAddr), sni: hello.sni });
+    try {
+      let off = 0;
+      while (off < hello.bytes.length) off += await up.write(hello.bytes.subarray(off));
+      await Promise.all([pump(conn, up), pump(up, conn)]);
+    } catch { /* either side went away: close both */ }
+    this.#pending.delete(key);
+    closeQuietly(conn);
+    closeQuietly(up);
+  }
+}
+
+/** The ClientHello, or null when it is not one, fails or takes longer than `timeoutMs` (the connection is then closed). */
+async function helloWithin(conn: Deno.Conn, timeoutMs: number): ReturnType<typeof readHello> {
+  const timer = setTimeout(() => closeQuietly(conn), timeoutMs);
+  try {
+    return await readHello(conn);
+  } catch {
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
 }
