@@ -1,0 +1,52 @@
+/**
+ * The listeners the flags describe: --listen, with --route's rules as every
+ * listener's flow and --accept-proxy's peers.
+ */
+import type { Config, ListenerConfig, RouteConfig } from "../config/model.ts";
+import { parseListen } from "../config/target.ts";
+import { CliError } from "./errors.ts";
+import { DEFAULT_LISTEN, type Values } from "./flags.ts";
+import { forFlag } from "./flag-values.ts";
+import { routesToFlow } from "./routes-to-flow.ts";
+
+/**
+ * Listeners from --listen, --route and --accept-proxy. Over a file: --route replaces
+ * every listener's flow, --accept-proxy every listener's trusted peers, and --listen
+ * the address of a file with one listener (with several, which one would be meant?).
+ */
+export function buildListeners(
+  v: Values,
+  base: Config | null,
+  routes: RouteConfig[] | null,
+  acceptProxy: string[] | undefined,
+): ListenerConfig[] {
+  const flow = routes ? routesToFlow(routes) : null;
+  // Datagrams carry no host: a UDP listener takes the routes without one (`*`).
+  const flowFor = (protocol: string) => (flow && protocol === "udp" ? flow.filter((r) => r.when === null) : flow);
+  let listeners: ListenerConfig[];
+  if (base === null || v.listen !== undefined) {
+    if (base !== null && base.listeners.length > 1) {
+      throw new CliError(
+        `--listen: expected a config file with one listener to override; it has ${base.listeners.length} (edit them in the file)`,
+      );
+    }
+    const template = base?.listeners[0];
+    listeners = (v.listen ?? [DEFAULT_LISTEN]).map((text) => {
+      const address = forFlag("listen", () => parseListen(text));
+      const rules = flowFor(address.protocol);
+      return {
+        address,
+        flow: structuredClone(rules ?? template!.flow),
+        acceptProxy: [...(template?.acceptProxy ?? [])],
+        tls: structuredClone(template?.tls ?? []),
+      };
+    });
+  } else {
+    listeners = base.listeners.map((l) => {
+      const rules = flowFor(l.address.protocol);
+      return { ...structuredClone(l), ...(rules ? { flow: structuredClone(rules) } : {}) };
+    });
+  }
+  if (acceptProxy) { for (const l of listeners) l.acceptProxy = [...acceptProxy]; }
+  return listeners;
+}

@@ -1,0 +1,111 @@
+/**
+ * The flags vane takes: their parseArgs options, what each one expects (for the
+ * "expected X; got Y" messages) and the defaults the flags alone start from.
+ */
+import type { parseArgs } from "node:util";
+import { DURATION_EXPECTED } from "../config/duration.ts";
+import {
+  HEADER_LINE_EXPECTED,
+  MAX_CONNS_EXPECTED,
+  PARTIAL_HEADS_EXPECTED,
+  RETRY_ON,
+  WORKERS_EXPECTED,
+} from "../config/model.ts";
+
+export const DEFAULT_LISTEN = "0.0.0.0:8080";
+export const DEFAULT_STATUS = "127.0.0.1:9901";
+export const ROUTE_EXAMPLE = "--route '*=127.0.0.1:9000'";
+
+export const OPTIONS = {
+  listen: { type: "string", multiple: true },
+  route: { type: "string", multiple: true },
+  pool: { type: "string", multiple: true },
+  node: { type: "string", multiple: true },
+  // multiple only so that a second --fallback can be detected and refused.
+  fallback: { type: "string", multiple: true },
+  strategy: { type: "string" },
+  health: { type: "string" },
+  "health-expect": { type: "string" },
+  "health-interval": { type: "string" },
+  "health-timeout": { type: "string" },
+  rise: { type: "string" },
+  fall: { type: "string" },
+  "retry-on": { type: "string" },
+  "connect-timeout": { type: "string" },
+  "idle-timeout": { type: "string" },
+  grace: { type: "string" },
+  "udp-idle-timeout": { type: "string" },
+  "upstream-timeout": { type: "string" },
+  "request-head-timeout": { type: "string" },
+  "keep-alive-timeout": { type: "string" },
+  "body-timeout": { type: "string" },
+  "max-header-line": { type: "string" },
+  "max-partial-heads": { type: "string" },
+  "encoded-slash": { type: "string" },
+  status: { type: "string" },
+  "log-format": { type: "string" },
+  resolver: { type: "string" },
+  "proxy-protocol": { type: "string" },
+  "accept-proxy": { type: "string", multiple: true },
+  tls: { type: "string", multiple: true },
+  config: { type: "string" },
+  "print-config": { type: "boolean" },
+  "admin-token": { type: "string" },
+  "admin-token-file": { type: "string" },
+  "log-level": { type: "string" },
+  workers: { type: "string" },
+  "max-conns": { type: "string" },
+  version: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export type FlagName = keyof typeof OPTIONS;
+
+/** Every flag vane knows, without the "--" (for --help coverage tests). */
+export const FLAG_NAMES = Object.keys(OPTIONS) as FlagName[];
+
+/** What each value flag expects, for "missing value" messages. */
+export const EXPECTED: Record<FlagName, string> = {
+  listen: "[tcp://|http://|https://|udp://]HOST:PORT, :PORT or [IPv6]:PORT",
+  route: `MATCH=TARGETS, e.g. ${ROUTE_EXAMPLE}`,
+  pool: "NAME=TARGETS",
+  node: "NAME=IP[,IP...]",
+  fallback: "a comma-separated target list",
+  strategy: "random, serial or fastest",
+  health: "tcp, none or http:/PATH",
+  "health-expect": "a status or range like 200-299",
+  "health-interval": DURATION_EXPECTED,
+  "health-timeout": DURATION_EXPECTED,
+  rise: "an integer 1..100",
+  fall: "an integer 1..100",
+  "retry-on": `${RETRY_ON.join(", ")} (comma-separated) or none`,
+  "connect-timeout": DURATION_EXPECTED,
+  "idle-timeout": DURATION_EXPECTED,
+  grace: DURATION_EXPECTED,
+  "udp-idle-timeout": DURATION_EXPECTED,
+  "upstream-timeout": DURATION_EXPECTED,
+  "request-head-timeout": DURATION_EXPECTED,
+  "keep-alive-timeout": DURATION_EXPECTED,
+  "body-timeout": DURATION_EXPECTED,
+  "max-header-line": HEADER_LINE_EXPECTED,
+  "max-partial-heads": PARTIAL_HEADS_EXPECTED,
+  "encoded-slash": "reject or keep",
+  status: "HOST:PORT, :PORT, [IPv6]:PORT or off",
+  "log-format": "text or json",
+  resolver: "IP:PORT of a DNS server",
+  "proxy-protocol": "v1 or v2",
+  "accept-proxy": "CIDR[,CIDR...], e.g. 10.0.0.0/8,::1",
+  tls: "CERT.pem,KEY.pem",
+  config: "a YAML config FILE",
+  workers: WORKERS_EXPECTED,
+  "max-conns": MAX_CONNS_EXPECTED,
+  "print-config": "no value",
+  "admin-token": "a non-empty token",
+  "admin-token-file": "a FILE whose first line is the admin token",
+  "log-level": "debug, info, warn or error",
+  version: "no value",
+  help: "no value",
+};
+
+/** The values parseArgs read from argv, by flag. */
+export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
