@@ -42,9 +42,12 @@ describe("longFunctions", () => {
     ]);
   });
 
-  it("lets only the allow-listed names pass", () => {
-    expect([...ALLOWED]).toEqual(["src/http/framing.ts push", "src/http/exchange.ts copyBody"]);
-    expect(isAllowed({ file: "src/http/framing.ts", line: 1, name: "push", lines: 90 })).toBe(true);
+  it("lets only the allow-listed names pass, and lists none but the two being split", () => {
+    for (const entry of ALLOWED) {
+      expect(["src/http/framing.ts push", "src/http/exchange.ts copyBody"]).toContain(entry);
+      const [file, name] = entry.split(" ");
+      expect(isAllowed({ file, line: 1, name, lines: 90 })).toBe(true);
+    }
     expect(isAllowed({ file: "src/http/framing.ts", line: 1, name: "pull", lines: 90 })).toBe(false);
     expect(isAllowed({ file: "src/main.ts", line: 1, name: "push", lines: 90 })).toBe(false);
   });
