@@ -8,7 +8,12 @@ import { DURATION_EXPECTED, parseDuration } from "../config/duration.ts";
 import { ConfigError } from "../config/errors.ts";
 import {
   type Config,
+  DEFAULT_CONTROL_LISTEN,
+  DEFAULT_EXPECT,
   DEFAULT_HTTP,
+  DEFAULT_LISTEN,
+  DEFAULT_LOG,
+  DEFAULT_STRATEGY,
   DEFAULT_TIMEOUTS,
   defaultPool,
   ENCODED_SLASH,
@@ -18,6 +23,8 @@ import {
   type HealthConfig,
   type HttpConfig,
   type ListenerConfig,
+  LOG_FORMATS,
+  LOG_LEVELS,
   MAX_CONNS_EXPECTED,
   MAX_WORKERS,
   PARTIAL_HEADS_EXPECTED,
@@ -45,6 +52,8 @@ import {
 import { parseCidrList } from "../config/cidr.ts";
 import { parseExpect, parseHealthSpec } from "../config/health-spec.ts";
 import { CliError } from "./errors.ts";
+import { errorText } from "../errors/mod.ts";
+import { formatAddress } from "../config/address.ts";
 
 /**
  * What the command line asks for. `apply` builds the Config from the flags on top of
@@ -65,8 +74,8 @@ export type CliResult =
     apply: (base: Config | null) => Config;
   };
 
-export const DEFAULT_LISTEN = "0.0.0.0:8080";
-export const DEFAULT_STATUS = "127.0.0.1:9901";
+/** `--status` when not given: the model's default, as the flag would write it. */
+const DEFAULT_STATUS = formatAddress(DEFAULT_CONTROL_LISTEN.host, DEFAULT_CONTROL_LISTEN.port);
 const ROUTE_EXAMPLE = "--route '*=127.0.0.1:9000'";
 
 const OPTIONS = {
@@ -237,8 +246,8 @@ function explainParseError(argv: string[], err: unknown): CliError {
       );
     }
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return new CliError(message.split("\n")[0]);
+  const message = errorText(err);
+  return new CliError(message.split("\n")[0], { cause: err });
 }
 
 /** Runs a config parser and prefixes its ConfigError with the flag it came from. */
@@ -246,7 +255,7 @@ function forFlag<T>(flag: FlagName, parse: () => T): T {
   try {
     return parse();
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(`--${flag}: ${err.message}`);
+    if (err instanceof ConfigError) throw new CliError(`--${flag}: ${err.message}`, { cause: err });
     throw err;
   }
 }
@@ -316,7 +325,9 @@ function buildConfig(v: Values, base: Config | null): Config {
   }
   // Each pool flag given replaces that setting in every pool; the rest keep their own.
   const poolFlags = {
-    strategy: v.strategy === undefined ? undefined : oneOf<StrategyName>("strategy", v.strategy, STRATEGIES, "serial"),
+    strategy: v.strategy === undefined
+      ? undefined
+      : oneOf<StrategyName>("strategy", v.strategy, STRATEGIES, DEFAULT_STRATEGY),
     health: (h: HealthConfig): HealthConfig => {
       const check = spec ?? (h.check === "http" ? { check: "http" as const, path: h.path! } : { check: h.check });
       const out: HealthConfig = {
@@ -332,7 +343,7 @@ function buildConfig(v: Values, base: Config | null): Config {
         // A new --health check starts from the default statuses, not the file's.
         out.expect = expect !== undefined
           ? forFlag("health-expect", () => parseExpect(expect))
-          : (spec ? undefined : h.expect) ?? [200, 399];
+          : (spec ? undefined : h.expect) ?? [...DEFAULT_EXPECT];
       }
       return out;
     },
@@ -459,8 +470,8 @@ function buildConfig(v: Values, base: Config | null): Config {
     : forFlag("status", () => parseBindAddress(statusText));
   const control = adminToken(v, listen, base);
   const log = {
-    format: oneOf("log-format", v["log-format"], ["text", "json"] as const, base?.log.format ?? "text"),
-    level: oneOf("log-level", v["log-level"], ["debug", "info", "warn", "error"] as const, base?.log.level ?? "info"),
+    format: oneOf("log-format", v["log-format"], LOG_FORMATS, base?.log.format ?? DEFAULT_LOG.format),
+    level: oneOf("log-level", v["log-level"], LOG_LEVELS, base?.log.level ?? DEFAULT_LOG.level),
   };
   const resolverText = v.resolver;
   const resolver = resolverText === undefined ? (base?.resolver ?? null) : forFlag("resolver", () => {

@@ -20,6 +20,7 @@ import { type Channel, openChannel } from "./channel.ts";
 import { type FromWorker, type ToWorker, WORKER_ENV } from "./messages.ts";
 import { mergeSnapshots } from "./merge.ts";
 import { workerConfigText } from "./worker-config.ts";
+import { errorText } from "../errors/mod.ts";
 
 /** How long the status endpoint waits for a worker's counters before showing it as silent. */
 const SNAPSHOT_TIMEOUT_MS = 1000;
@@ -135,7 +136,7 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
         env: { ...process.env, [WORKER_ENV]: String(w.index) },
       });
     } catch (err) {
-      log.error("cannot start a worker", { worker: w.index, error: err instanceof Error ? err.message : String(err) });
+      log.error("cannot start a worker", { worker: w.index, error: errorText(err) });
       return scheduleRestart(w);
     }
     w.child = child;

@@ -11,6 +11,7 @@ import { createLogger } from "../telemetry/logger.ts";
 import { createVane, type Vane } from "../server/vane.ts";
 import { openChannel } from "./channel.ts";
 import type { FromWorker, ToWorker } from "./messages.ts";
+import { errorText } from "../errors/mod.ts";
 
 export function runWorker(rt: Runtime): void {
   let vane: Vane | null = null;
@@ -69,7 +70,7 @@ export function runWorker(rt: Runtime): void {
         try {
           await vane.start();
         } catch (err) {
-          channel.send({ type: "failed", error: err instanceof Error ? err.message : String(err) });
+          channel.send({ type: "failed", error: errorText(err) });
           return rt.exit(1);
         }
         channel.send({ type: "ready" });

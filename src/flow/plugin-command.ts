@@ -11,6 +11,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { MAX_ANSWER_BYTES, parseJson } from "./plugin-answer.ts";
 import { concatBytes } from "../runtime/byte-arrays.ts";
+import { toError } from "../errors/mod.ts";
 
 /** The last bytes of stderr kept for the failure message. */
 const STDERR_TAIL = 400;
@@ -22,7 +23,7 @@ export function askCommand(argv: readonly string[], body: string, signal: AbortS
     try {
       child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], detached: true });
     } catch (e) {
-      return reject(new Error(`could not run ${argv[0]}: ${(e as Error).message}`));
+      return reject(new Error(`could not run ${argv[0]}: ${(e as Error).message}`, { cause: e }));
     }
 
     const out: Uint8Array[] = [];
@@ -62,11 +63,11 @@ export function askCommand(argv: readonly string[], body: string, signal: AbortS
       child.stderr?.destroy();
       settle(failure);
     };
-    const onAbort = () => fail(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    const onAbort = () => fail(toError(signal.reason));
     signal.addEventListener("abort", onAbort, { once: true });
 
     child.on("error", (e) => {
-      const err = new Error(`could not run ${argv[0]}: ${e.message}`);
+      const err = new Error(`could not run ${argv[0]}: ${e.message}`, { cause: e });
       if (child.pid === undefined) {
         // ENOENT, EACCES: nothing started, so there is no exit to wait for.
         exited = true;
