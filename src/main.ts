@@ -20,6 +20,7 @@ import process from "node:process";
 import { WORKER_ENV } from "./cluster/messages.ts";
 import { runWorker } from "./cluster/worker.ts";
 import { startWorkers, type Workers } from "./cluster/primary.ts";
+import { errorText } from "./errors/mod.ts";
 
 /** A file change is acted on once writes have settled for this long. */
 const WATCH_DEBOUNCE_MS = 300;
@@ -44,7 +45,7 @@ async function loadFile(
   try {
     text = await rt.readTextFile(file);
   } catch (err) {
-    return { ok: false, errors: [`${file}: cannot read the config file: ${err instanceof Error ? err.message : err}`] };
+    return { ok: false, errors: [`${file}: cannot read the config file: ${errorText(err)}`] };
   }
   const result = loadConfigText(text);
   if (!result.ok) return { ok: false, errors: result.issues.map((i) => formatIssue(file, i)) };
@@ -181,7 +182,7 @@ async function serve(rt: Runtime, run: Run, config: Config, text: string | null)
   try {
     await vane.start();
   } catch (err) {
-    log.error("cannot start", { error: err instanceof Error ? err.message : String(err) });
+    log.error("cannot start", { error: errorText(err) });
     rt.exit(1);
   }
   // Watch from the moment the first config serves: an edit made while workers start
@@ -280,7 +281,7 @@ function watchConfig(
   } catch (err) {
     log.warn("cannot watch the config file; reload with SIGHUP or POST /reload", {
       file,
-      error: err instanceof Error ? err.message : String(err),
+      error: errorText(err),
     });
     return () => {};
   }
@@ -288,6 +289,6 @@ function watchConfig(
 
 main().catch((err) => {
   // A bug, not a user error: still one line, with enough to report it.
-  console.error(`vane: internal error: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`vane: internal error: ${errorText(err)}`);
   runtime().exit(1);
 });

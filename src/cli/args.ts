@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import type { Config } from "../config/model.ts";
 import { q } from "../config/target.ts";
 import { CliError } from "./errors.ts";
+import { errorText } from "../errors/mod.ts";
 import { EXPECTED, type FlagName, OPTIONS, ROUTE_EXAMPLE } from "./flags.ts";
 import { buildConfig } from "./build-config.ts";
 
@@ -109,6 +110,6 @@ function explainParseError(argv: string[], err: unknown): CliError {
       );
     }
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return new CliError(message.split("\n")[0]);
+  const message = errorText(err);
+  return new CliError(message.split("\n")[0], { cause: err });
 }

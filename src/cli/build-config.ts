@@ -8,11 +8,14 @@
 import {
   type Config,
   DEFAULT_HTTP,
+  DEFAULT_LOG,
   DEFAULT_TIMEOUTS,
   ENCODED_SLASH,
   HEADER_LINE_MAX,
   HEADER_LINE_MIN,
   type HttpConfig,
+  LOG_FORMATS,
+  LOG_LEVELS,
   MAX_WORKERS,
   WORKERS_EXPECTED,
 } from "../config/model.ts";
@@ -56,8 +59,8 @@ export function buildConfig(v: Values, base: Config | null): Config {
     http: httpLimits(v, base),
     control: control(v, base),
     log: {
-      format: oneOf("log-format", v["log-format"], ["text", "json"] as const, base?.log.format ?? "text"),
-      level: oneOf("log-level", v["log-level"], ["debug", "info", "warn", "error"] as const, base?.log.level ?? "info"),
+      format: oneOf("log-format", v["log-format"], LOG_FORMATS, base?.log.format ?? DEFAULT_LOG.format),
+      level: oneOf("log-level", v["log-level"], LOG_LEVELS, base?.log.level ?? DEFAULT_LOG.level),
     },
     resolver: resolver(v, base),
     tls,

@@ -6,6 +6,8 @@
  */
 import {
   type Config,
+  DEFAULT_EXPECT,
+  DEFAULT_STRATEGY,
   defaultPool,
   type HealthConfig,
   type PoolConfig,
@@ -91,7 +93,9 @@ function healthSpec(v: Values): HealthSpec | undefined {
 /** Each pool flag given replaces that setting in every pool; the rest keep their own. */
 function readPoolFlags(v: Values, spec: HealthSpec | undefined) {
   return {
-    strategy: v.strategy === undefined ? undefined : oneOf<StrategyName>("strategy", v.strategy, STRATEGIES, "serial"),
+    strategy: v.strategy === undefined
+      ? undefined
+      : oneOf<StrategyName>("strategy", v.strategy, STRATEGIES, DEFAULT_STRATEGY),
     health: (h: HealthConfig): HealthConfig => {
       const check = spec ?? (h.check === "http" ? { check: "http" as const, path: h.path! } : { check: h.check });
       const out: HealthConfig = {
@@ -107,7 +111,7 @@ function readPoolFlags(v: Values, spec: HealthSpec | undefined) {
         // A new --health check starts from the default statuses, not the file's.
         out.expect = expect !== undefined
           ? forFlag("health-expect", () => parseExpect(expect))
-          : (spec ? undefined : h.expect) ?? [200, 399];
+          : (spec ? undefined : h.expect) ?? DEFAULT_EXPECT;
       }
       return out;
     },

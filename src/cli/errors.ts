@@ -3,8 +3,9 @@
  * expected and what was given; main prints it as is (no stack) and exits non-zero.
  */
 export class CliError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** `options.cause`: the error this one reports (a ConfigError, a parseArgs error). */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "CliError";
   }
 }

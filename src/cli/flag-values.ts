@@ -15,7 +15,7 @@ export function forFlag<T>(flag: FlagName, parse: () => T): T {
   try {
     return parse();
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(`--${flag}: ${err.message}`);
+    if (err instanceof ConfigError) throw new CliError(`--${flag}: ${err.message}`, { cause: err });
     throw err;
   }
 }

@@ -4,6 +4,8 @@
  */
 import type { parseArgs } from "node:util";
 import { DURATION_EXPECTED } from "../config/duration.ts";
+import { formatAddress } from "../config/address.ts";
+import { DEFAULT_CONTROL_LISTEN } from "../config/model.ts";
 import {
   HEADER_LINE_EXPECTED,
   MAX_CONNS_EXPECTED,
@@ -12,8 +14,9 @@ import {
   WORKERS_EXPECTED,
 } from "../config/model.ts";
 
-export const DEFAULT_LISTEN = "0.0.0.0:8080";
-export const DEFAULT_STATUS = "127.0.0.1:9901";
+export { DEFAULT_LISTEN } from "../config/model.ts";
+/** `--status` when not given: the model's default, as the flag would write it. */
+export const DEFAULT_STATUS = formatAddress(DEFAULT_CONTROL_LISTEN.host, DEFAULT_CONTROL_LISTEN.port);
 export const ROUTE_EXAMPLE = "--route '*=127.0.0.1:9000'";
 
 export const OPTIONS = {

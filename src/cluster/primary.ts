@@ -21,6 +21,7 @@ import { type FromWorker, type ToWorker, WORKER_ENV } from "./messages.ts";
 import { mergeSnapshots } from "./merge.ts";
 import { workerConfigText } from "./worker-config.ts";
 import { ask, newWorker, nextRestartMs, type Worker } from "./worker-slot.ts";
+import { errorText } from "../errors/mod.ts";
 
 /** How long the status endpoint waits for a worker's counters before showing it as silent. */
 const SNAPSHOT_TIMEOUT_MS = 1000;
@@ -176,7 +177,7 @@ class WorkerSupervisor implements Workers {
         env: { ...process.env, [WORKER_ENV]: String(w.index) },
       });
     } catch (err) {
-      log.error("cannot start a worker", { worker: w.index, error: err instanceof Error ? err.message : String(err) });
+      log.error("cannot start a worker", { worker: w.index, error: errorText(err) });
       return this.#scheduleRestart(w);
     }
     w.child = child;

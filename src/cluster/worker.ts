@@ -11,6 +11,7 @@ import { createLogger } from "../telemetry/logger.ts";
 import { createVane, type Vane } from "../server/vane.ts";
 import { type Channel, openChannel } from "./channel.ts";
 import type { FromWorker, ToWorker } from "./messages.ts";
+import { errorText } from "../errors/mod.ts";
 
 export function runWorker(rt: Runtime): void {
   const worker = new WorkerProcess(rt);
@@ -101,7 +102,7 @@ class WorkerProcess {
     try {
       await vane.start();
     } catch (err) {
-      this.#channel.send({ type: "failed", error: err instanceof Error ? err.message : String(err) });
+      this.#channel.send({ type: "failed", error: errorText(err) });
       return this.#rt.exit(1);
     }
     this.#channel.send({ type: "ready" });

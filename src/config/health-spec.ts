@@ -6,9 +6,6 @@
 import { ConfigError } from "./errors.ts";
 import { q } from "./target.ts";
 
-/** The statuses an http check accepts unless told otherwise. */
-export const DEFAULT_EXPECT: [number, number] = [200, 399];
-
 /** Anything that could end a line or split the request line must not reach the wire: CTLs, space, DEL, non-ASCII. */
 export function unsafeInRequestLine(text: string): boolean {
   for (let i = 0; i < text.length; i++) {

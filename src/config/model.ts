@@ -548,8 +548,30 @@ export interface ControlConfig {
   tokenFile?: string;
 }
 
+/** The status endpoint when neither the config nor `--status` places it: loopback only, as it shows the config. */
+export const DEFAULT_CONTROL_LISTEN: { readonly host: string; readonly port: number } = {
+  host: "127.0.0.1",
+  port: 9901,
+};
+
+/** The listener when the command line names none (`--listen`) and there is no config file. */
+export const DEFAULT_LISTEN = "0.0.0.0:8080";
+
+export const LOG_FORMATS = ["text", "json"] as const;
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export const DEFAULT_LOG: Readonly<Config["log"]> = { format: "text", level: "info" };
+
+/** A pool's strategy when none is named. */
+export const DEFAULT_STRATEGY: StrategyName = "serial";
+
 /** Every kind counts, as nginx's `max_fails` counts `error` and `timeout` (its default is 1 too). */
 export const DEFAULT_PASSIVE: PassiveConfig = { failures: 1, on: [...PASSIVE_KINDS] };
+
+/** The statuses an http check accepts unless told otherwise (`health.expect`, `--health-expect`). */
+export const DEFAULT_EXPECT: [number, number] = [200, 399];
+
+/** A `plugin` rule's `timeout`, `failures` and `quiet` when not given. */
+export const DEFAULT_PLUGIN = { timeoutMs: 1_000, failures: 3, quietMs: 30_000 } as const;
 
 export const DEFAULT_HEALTH: HealthConfig = {
   check: "tcp",
@@ -587,7 +609,7 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = {
 export function defaultPool(name: string, targets: TargetSpec[]): PoolConfig {
   return {
     name,
-    strategy: "serial",
+    strategy: DEFAULT_STRATEGY,
     targets,
     fallback: [],
     health: { ...DEFAULT_HEALTH },

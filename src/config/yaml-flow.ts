@@ -7,7 +7,7 @@
 import { isMap, isScalar, isSeq, type Node } from "yaml";
 import { isHttpToken, TOKEN_EXPECTED } from "./flow-keys.ts";
 import type { Action, Allowance, HeaderList, PluginSpec, PoolConfig, Rule, TlsFiles } from "./model.ts";
-import { ALLOWANCES } from "./model.ts";
+import { ALLOWANCES, DEFAULT_PLUGIN } from "./model.ts";
 import { suggest, undefinedMessage, wordList } from "./suggest.ts";
 import { q } from "./target.ts";
 import { readPool, readTargets } from "./yaml-pools.ts";
@@ -417,9 +417,9 @@ function readPlugin(st: FlowState, node: Node, path: string, scope: FlowScope): 
     const x = e.get(key);
     return x ? read(x) : fallback;
   };
-  const timeoutMs = get("timeout", 1_000, (x) => r.duration(x.value, x.path));
-  const failures = get("failures", 3, (x) => r.int(x.value, x.path, 1, 100));
-  const quietMs = get("quiet", 30_000, (x) => r.duration(x.value, x.path, true));
+  const timeoutMs = get("timeout", DEFAULT_PLUGIN.timeoutMs, (x) => r.duration(x.value, x.path));
+  const failures = get("failures", DEFAULT_PLUGIN.failures, (x) => r.int(x.value, x.path, 1, 100));
+  const quietMs = get("quiet", DEFAULT_PLUGIN.quietMs, (x) => r.duration(x.value, x.path, true));
   const branches = get("branches", {}, (x) => readBranches(st, x, scope));
   // `failure: null` (or empty) says "go on", the same as leaving it out.
   const failure = get<Rule[] | null>(

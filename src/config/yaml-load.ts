@@ -9,7 +9,9 @@ import { formatIpBytes, parseCidr, parseCidrList, parseIpBytes } from "./cidr.ts
 import {
   type Config,
   type ControlConfig,
+  DEFAULT_CONTROL_LISTEN,
   DEFAULT_HTTP,
+  DEFAULT_LOG,
   DEFAULT_TIMEOUTS,
   ENCODED_SLASH,
   HEADER_LINE_EXPECTED,
@@ -34,7 +36,7 @@ import {
 } from "./target.ts";
 import { checkNamed, readPool } from "./yaml-pools.ts";
 import { uncheckUdpPools } from "./udp-pools.ts";
-import { defaultPool, MAX_CONNS_EXPECTED, MAX_WORKERS, WORKERS_EXPECTED } from "./model.ts";
+import { defaultPool, LOG_FORMATS, LOG_LEVELS, MAX_CONNS_EXPECTED, MAX_WORKERS, WORKERS_EXPECTED } from "./model.ts";
 import { type FlowState, readFlow, readTlsList } from "./yaml-flow.ts";
 import { type ConfigIssue, type Entry, index, Reader } from "./yaml-reader.ts";
 
@@ -82,9 +84,6 @@ const TIMEOUT_KEYS: ReadonlyArray<readonly [string, keyof TimeoutsConfig]> = [
   ["body", "bodyMs"],
 ];
 const HTTP_KEYS = ["max-header-line", "max-partial-heads", "encoded-slash"];
-const LOG_FORMATS = ["text", "json"] as const;
-const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-export const DEFAULT_CONTROL_LISTEN = { host: "127.0.0.1", port: 9901 };
 const CONFIG_EXPECTED = "a config (a map with listeners, pools, ...)";
 const NAME_EXPECTED = `name (letters, digits, "-", "_" and ".")`;
 const LISTEN_EXPECTED = "a listen address like tcp://0.0.0.0:8443, http://:8080 or udp://[::]:53";
@@ -380,7 +379,7 @@ export function issueAt(text: string, keys: string[], message: string): ConfigIs
 }
 
 function readLog(r: Reader, entry: Entry | undefined): Config["log"] {
-  const log: Config["log"] = { format: "text", level: "info" };
+  const log: Config["log"] = { ...DEFAULT_LOG };
   if (!entry) return log;
   const e = r.entries(entry.value, entry.path, "{format: text, level: info}", ["format", "level"]);
   const f = e?.get("format");

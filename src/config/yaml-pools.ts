@@ -5,8 +5,9 @@
  */
 import { defaultPool } from "./model.ts";
 import { isMap, isScalar, type Node } from "yaml";
-import { DEFAULT_EXPECT, parseExpect, parseHealthSpec } from "./health-spec.ts";
+import { parseExpect, parseHealthSpec } from "./health-spec.ts";
 import {
+  DEFAULT_EXPECT,
   DEFAULT_HEALTH,
   DEFAULT_PASSIVE,
   type HealthConfig,

@@ -10,6 +10,7 @@ import type { Condition, ListenAddress, Matcher } from "./model.ts";
 import { wordList } from "./suggest.ts";
 import { q } from "./target.ts";
 import { index, type Reader } from "./yaml-reader.ts";
+import { errorText } from "../errors/mod.ts";
 
 /** Where a piece of flow sits: what the listener carries, and whether TLS was already terminated. */
 export interface FlowScope {
@@ -157,7 +158,7 @@ function readRegex(r: Reader, node: Node, path: string): Matcher | undefined {
     new RegExp(source);
   } catch (err) {
     // The engine's own words (they differ between V8 and JavaScriptCore) say what is wrong.
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorText(err);
     return r.error(node, path, `expected a JavaScript regular expression; got ${q(source)} (${why})`);
   }
   return { op: "regex", source };

@@ -6,12 +6,12 @@
  */
 import type { ControlConfig } from "../config/model.ts";
 import { q } from "../config/target.ts";
-import { errorText } from "../health/tcp-check.ts";
+import { errorTextWithCode, type Failure } from "../errors/mod.ts";
 
 /** The environment variable the executable reads when the config names no token. */
 export const ADMIN_TOKEN_ENV = "VANE_ADMIN_TOKEN";
 
-export type TokenOutcome = { ok: true; token: string | null } | { ok: false; reason: string };
+export type TokenOutcome = { ok: true; token: string | null } | Failure;
 
 /** A token file's token: its first line, trimmed; null when that line is empty. */
 export function tokenFromText(text: string): string | null {
@@ -35,7 +35,7 @@ export async function readAdminToken(
   try {
     text = await readTextFile(path);
   } catch (err) {
-    return { ok: false, reason: `cannot read the token file ${q(path)}: ${errorText(err)}` };
+    return { ok: false, reason: `cannot read the token file ${q(path)}: ${errorTextWithCode(err)}` };
   }
   const token = tokenFromText(text);
   if (token === null) {

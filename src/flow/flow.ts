@@ -26,6 +26,7 @@ import { type FlowFunction, type PluginAnswer, PluginClient } from "./plugin.ts"
 import { TokenBuckets } from "./rate-limit.ts";
 import { compileTemplate, type Template } from "./template.ts";
 import { limited } from "../telemetry/log-limit.ts";
+import { errorText } from "../errors/mod.ts";
 
 export type { FlowFunction, PluginAnswer } from "./plugin.ts";
 export type { FlowInput, KeyValue } from "./input.ts";
@@ -137,7 +138,7 @@ export function compileFlow(rules: Rule[], deps: FlowDeps): CompiledFlow {
     // A bug or a throwing input, not a plugin failure (those are handled where they
     // happen): closing is safer than guessing a route.
     limited(deps.log).error("flow evaluation failed; aborting", null, {
-      error: e instanceof Error ? e.message : String(e),
+      error: errorText(e),
     });
     return { outcome: ABORT, request: [], response: [] };
   };

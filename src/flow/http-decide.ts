@@ -7,6 +7,7 @@ import { type ConnKeys, RequestKeys } from "./conn-keys.ts";
 import type { Decision, HttpContext, HttpRoute } from "../http/types.ts";
 import type { HeaderEdit } from "../http/headers.ts";
 import type { Allowance } from "../config/model.ts";
+import { statusFor } from "../http/failure-status.ts";
 
 const TEXT = [["content-type", "text/plain; charset=utf-8"]] as const;
 const NOTHING_ALLOWED: readonly Allowance[] = Object.freeze([]);
@@ -28,7 +29,7 @@ export function decider(
       case "proxy": {
         const route = routeFor(o.pool);
         // Config validation refuses unknown pools; this is the belt to its braces.
-        if (!route) return text(502, `no pool named ${o.pool}`, r.response);
+        if (!route) return text(statusFor("no-pool"), `no pool named ${o.pool}`, r.response);
         return { kind: "proxy", route, request: r.request, response: r.response, allow: o.allow ?? NOTHING_ALLOWED };
       }
       case "respond":

@@ -11,6 +11,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { MAX_ANSWER_BYTES, parseJson } from "./plugin-answer.ts";
 import { concatBytes } from "../runtime/byte-arrays.ts";
+import { toError } from "../errors/mod.ts";
 
 /** The last bytes of stderr kept for the failure message. */
 const STDERR_TAIL = 400;
@@ -22,7 +23,7 @@ export function askCommand(argv: readonly string[], body: string, signal: AbortS
     try {
       child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], detached: true });
     } catch (e) {
-      return reject(new Error(`could not run ${argv[0]}: ${(e as Error).message}`));
+      return reject(new Error(`could not run ${argv[0]}: ${(e as Error).message}`, { cause: e }));
     }
     new CommandCall(argv[0], child, signal, { resolve, reject }).start(body);
   });
@@ -50,7 +51,7 @@ class CommandCall {
   #failure: Error | null = null;
   readonly #onAbort = () => {
     const reason = this.#signal.reason;
-    this.#fail(reason instanceof Error ? reason : new Error(String(reason)));
+    this.#fail(toError(reason));
   };
 
   constructor(command: string, child: ChildProcess, signal: AbortSignal, settle: Settle) {
@@ -81,7 +82,7 @@ class CommandCall {
   }
 
   #onError(e: Error): void {
-    const err = new Error(`could not run ${this.#command}: ${e.message}`);
+    const err = new Error(`could not run ${this.#command}: ${e.message}`, { cause: e });
     if (this.#child.pid === undefined) {
       // ENOENT, EACCES: nothing started, so there is no exit to wait for.
       this.#exited = true;

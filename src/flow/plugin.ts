@@ -16,6 +16,7 @@ import { limited } from "../telemetry/log-limit.ts";
 import { type PluginAnswer, toAnswer } from "./plugin-answer.ts";
 import { askCommand } from "./plugin-command.ts";
 import { askHttp } from "./plugin-http.ts";
+import { errorText } from "../errors/mod.ts";
 
 export type { PluginAnswer } from "./plugin-answer.ts";
 
@@ -145,7 +146,7 @@ export class PluginClient {
   }
 
   #failed(e: unknown, trial: boolean): void {
-    const reason = e instanceof Error ? e.message : String(e);
+    const reason = errorText(e);
     this.#failuresInRow++;
     const { failures, quietMs } = this.options;
     if (trial) {

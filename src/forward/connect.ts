@@ -6,7 +6,7 @@
 import type { Runtime, TcpConn } from "../runtime/types.ts";
 import type { Pick, Pool } from "../balance/pool.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
-import { errorText } from "../health/tcp-check.ts";
+import { errorTextWithCode, type Failure } from "../errors/mod.ts";
 import { localErrorCode } from "../health/local-error.ts";
 import { formatAddress } from "../config/address.ts";
 
@@ -20,7 +20,7 @@ export interface Upstream {
 
 export type ConnectOutcome =
   | { ok: true; upstream: Upstream; attempts: number }
-  | { ok: false; reason: string; attempts: number };
+  | (Failure & { attempts: number });
 
 const MAX_ATTEMPTS = 16;
 
@@ -33,7 +33,7 @@ export function connectToPool(
   rt: Runtime,
   pool: Pool,
   registry: HealthRegistry,
-  connectTimeoutMs: number,
+  connectMs: number,
   reuse?: (entry: TargetHealth) => TcpConn | null,
   /** Targets not to pick (an HTTP request retried elsewhere after its target failed it). */
   exclude?: ReadonlySet<TargetHealth>,
@@ -42,7 +42,7 @@ export function connectToPool(
   if (first === null) return { ok: false, reason: exclude ? NONE_OTHER : NONE_ALIVE, attempts: 0 };
   const idle = reuse?.(first.entry);
   if (idle) return reused(first, idle, 1);
-  return connectFrom(rt, pool, registry, connectTimeoutMs, reuse, first, exclude);
+  return connectFrom(rt, pool, registry, connectMs, reuse, first, exclude);
 }
 
 const NONE_ALIVE = "no target is alive in the pool or its fallback";
@@ -58,7 +58,7 @@ async function connectFrom(
   rt: Runtime,
   pool: Pool,
   registry: HealthRegistry,
-  connectTimeoutMs: number,
+  connectMs: number,
   reuse: ((entry: TargetHealth) => TcpConn | null) | undefined,
   first: Pick,
   exclude: ReadonlySet<TargetHealth> | undefined,
@@ -82,13 +82,13 @@ async function connectFrom(
     for (const host of pick.addresses) {
       const started = performance.now();
       try {
-        const conn = await rt.connectTcp({ hostname: host, port }, connectTimeoutMs);
+        const conn = await rt.connectTcp({ hostname: host, port }, connectMs);
         entry.observeLatency(performance.now() - started);
         registry.passiveSuccess(entry);
         const address = entry.address = formatAddress(host, port);
         return { ok: true, upstream: { conn, entry, address, reused: false }, attempts };
       } catch (err) {
-        error = errorText(err);
+        error = errorTextWithCode(err);
         // This host is short of descriptors or ports: not the target's fault, and the
         // next target would fare no better.
         if (localErrorCode(err) !== null) {

@@ -5,6 +5,7 @@
  */
 import type { ReplayConn } from "./replay-conn.ts";
 import { peek } from "./peek.ts";
+import type { Failure } from "../errors/mod.ts";
 import {
   encodeProxyV1,
   encodeProxyV2,
@@ -22,7 +23,7 @@ export interface Endpoint {
 export type ReadHeaderOutcome =
   /** `source` is null for a LOCAL (v2) or UNKNOWN (v1) header: keep the peer's own address. */
   | { ok: true; source: Endpoint | null }
-  | { ok: false; reason: string };
+  | Failure;
 
 /**
  * Reads the PROXY header a trusted peer must send first, and drops it from the

@@ -15,6 +15,7 @@
  */
 import type { PipeEnds, TcpConn } from "../runtime/types.ts";
 import { type Member, Members } from "./members.ts";
+import { toError } from "../errors/mod.ts";
 
 export interface RelayResult {
   /** Bytes from client to upstream, and back. */
@@ -117,7 +118,7 @@ function copy(from: TcpConn, to: TcpConn, ends: PipeEnds): void {
   if (from.pipeTo !== undefined && from.pipeTo === to.pipeTo) return from.pipeTo(to, ends);
   pump(from, to, ends).then(
     () => ends.ended(null),
-    (err) => ends.ended(err instanceof Error ? err : new Error(String(err))),
+    (err) => ends.ended(toError(err)),
   );
 }
 

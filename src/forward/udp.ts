@@ -2,7 +2,7 @@
  * UDP forwarding. UDP has no connections, so a "session" is made per client address
  * (ip:port): it gets its own upstream socket, so whatever the target sends back on it
  * belongs to that client and goes out through the listening socket to it. A session
- * ends after `idleMs` without a datagram either way; one sweep timer finds those,
+ * ends after `udpIdleMs` without a datagram either way; one sweep timer finds those,
  * instead of a timer reset on every datagram.
  */
 import type { Runtime, SocketAddress, UdpBindOptions, UdpSocket } from "../runtime/types.ts";
@@ -10,6 +10,7 @@ import type { Logger } from "../telemetry/logger.ts";
 import { formatAddress } from "../config/address.ts";
 import { runtime } from "../runtime/mod.ts";
 import { limited } from "../telemetry/log-limit.ts";
+import { errorText } from "../errors/mod.ts";
 
 export interface UdpTarget {
   /** The target's name in logs (a pool entry's key). */
@@ -22,7 +23,8 @@ export interface UdpTarget {
 export interface UdpForwarderOptions {
   /** Chooses a target for a new session; null when none is available. */
   pick: (client: SocketAddress) => UdpTarget | null;
-  idleMs: number;
+  /** A session with no datagram either way this long ends (config `timeouts.udpIdleMs`). */
+  udpIdleMs: number;
   logger: Logger;
   /** Binds each session's upstream socket; the runtime's bindUdp unless given. */
   bindUdp?: Runtime["bindUdp"];
@@ -98,7 +100,7 @@ export class UdpForwarder {
       maxPendingDatagrams: opts.maxPendingDatagrams ?? DEFAULT_MAX_PENDING,
       bindUdp: opts.bindUdp ?? ((addr, onMessage) => runtime().bindUdp(addr, onMessage)),
     };
-    const every = Math.max(10, Math.min(opts.idleMs / 2, 1000));
+    const every = Math.max(10, Math.min(opts.udpIdleMs / 2, 1000));
     this.#sweep = setInterval(() => this.#closeIdle(), every);
   }
 
@@ -170,7 +172,7 @@ export class UdpForwarder {
       })
       .catch((err) => {
         this.#end(id, session);
-        this.#drop("bind failed", { client: id, error: err instanceof Error ? err.message : String(err) });
+        this.#drop("bind failed", { client: id, error: errorText(err) });
       });
     this.#opts.logger.debug("udp session opened", { client: id, target: target.key });
     return session;
@@ -186,7 +188,7 @@ export class UdpForwarder {
   }
 
   #closeIdle(): void {
-    const cutoff = performance.now() - this.#opts.idleMs;
+    const cutoff = performance.now() - this.#opts.udpIdleMs;
     for (const [id, s] of this.#sessions) {
       if (s.lastActive <= cutoff) {
         this.#end(id, s);

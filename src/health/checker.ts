@@ -8,9 +8,10 @@ import type { TargetResolver } from "../resolve/resolver.ts";
 import type { HealthRegistry, TargetHealth } from "./registry.ts";
 import { tcpCheck } from "./tcp-check.ts";
 import { localErrorCode } from "./local-error.ts";
-import { DEFAULT_EXPECT } from "../config/health-spec.ts";
+import { DEFAULT_EXPECT } from "../config/model.ts";
 import { httpCheck } from "./http-check.ts";
 import type { TargetSpec } from "../config/model.ts";
+import { errorText } from "../errors/mod.ts";
 
 export class HealthChecker {
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -54,11 +55,11 @@ export class HealthChecker {
         if (this.#stopped) return;
         if (outcome.ok) this.registry.success(e, outcome.latencyMs);
         // Out of descriptors here says nothing about the target (health/local-error.ts).
-        else if (localErrorCode(outcome.error) !== null) this.registry.localFailure(e, outcome.error);
-        else this.registry.failure(e, outcome.error);
+        else if (localErrorCode(outcome.reason) !== null) this.registry.localFailure(e, outcome.reason);
+        else this.registry.failure(e, outcome.reason);
       } catch (err) {
         // A check that throws is a failed check, never the end of the checking.
-        this.registry.failure(e, err instanceof Error ? err.message : String(err));
+        this.registry.failure(e, errorText(err));
       } finally {
         this.#schedule(e, e.health.intervalMs);
       }

@@ -13,7 +13,8 @@ import type { TargetResolver } from "../resolve/resolver.ts";
 import { formatAddress } from "../config/address.ts";
 import { parseResponseHead } from "../detect/http-head.ts";
 import { unsafeInRequestLine } from "../config/health-spec.ts";
-import { type CheckOutcome, errorText } from "./tcp-check.ts";
+import type { CheckOutcome } from "./tcp-check.ts";
+import { errorTextWithCode } from "../errors/mod.ts";
 
 export interface HttpCheckOptions {
   /** Request target, starting with "/". */
@@ -34,7 +35,7 @@ export async function httpCheck(
 ): Promise<CheckOutcome> {
   const timedOut = `timeout after ${opts.timeoutMs}ms`;
   if (!opts.path.startsWith("/") || unsafeInRequestLine(opts.path) || unsafeInRequestLine(opts.hostHeader)) {
-    return { ok: false, error: "invalid check request (path or Host)", address: null };
+    return { ok: false, reason: "invalid check request (path or Host)", address: null };
   }
   const request = new TextEncoder().encode(
     `GET ${opts.path} HTTP/1.1\r\nHost: ${opts.hostHeader}\r\nUser-Agent: vane-health\r\n` +
@@ -42,37 +43,37 @@ export async function httpCheck(
   );
 
   const res = await resolver.fresh(spec);
-  if (res.addresses.length === 0) return { ok: false, error: res.error ?? "no addresses", address: null };
+  if (res.addresses.length === 0) return { ok: false, reason: res.error ?? "no addresses", address: null };
   // The deadline covers connect + response (as tcpCheck's timeout covers the connect), not DNS.
   const deadline = performance.now() + opts.timeoutMs;
 
   // Like tcpCheck: try the addresses in the forwarder's order. The first that accepts
   // the connection is the one the forwarder would use, so its answer is the verdict.
-  let failure: CheckOutcome = { ok: false, error: "no addresses", address: null };
+  let failure: CheckOutcome = { ok: false, reason: "no addresses", address: null };
   for (const host of res.addresses) {
     const address = formatAddress(host, spec.port);
     const remaining = deadline - performance.now();
-    if (remaining <= 0) return { ok: false, error: timedOut, address };
+    if (remaining <= 0) return { ok: false, reason: timedOut, address };
     const started = performance.now();
     let conn: TcpConn;
     try {
       conn = await rt.connectTcp({ hostname: host, port: spec.port }, remaining);
     } catch (err) {
       // The connect ran out of the check's time: that is the check's timeout.
-      const error = performance.now() >= deadline ? timedOut : errorText(err);
-      failure = { ok: false, error, address };
+      const reason = performance.now() >= deadline ? timedOut : errorTextWithCode(err);
+      failure = { ok: false, reason, address };
       continue;
     }
     try {
       const status = await exchange(conn, request, deadline);
-      if (status.kind === "timeout") return { ok: false, error: timedOut, address };
-      if (status.kind === "bad") return { ok: false, error: `bad response: ${status.reason}`, address };
+      if (status.kind === "timeout") return { ok: false, reason: timedOut, address };
+      if (status.kind === "bad") return { ok: false, reason: `bad response: ${status.reason}`, address };
       if (status.code < opts.expect[0] || status.code > opts.expect[1]) {
-        return { ok: false, error: `HTTP ${status.code}`, address };
+        return { ok: false, reason: `HTTP ${status.code}`, address };
       }
       return { ok: true, latencyMs: status.at - started, address };
     } catch (err) {
-      return { ok: false, error: errorText(err), address };
+      return { ok: false, reason: errorTextWithCode(err), address };
     } finally {
       conn.close();
     }

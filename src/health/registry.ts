@@ -13,6 +13,7 @@ import {
 } from "../config/model.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { limited } from "../telemetry/log-limit.ts";
+import type { Failure } from "../errors/mod.ts";
 
 export type TargetRole = "primary" | "fallback";
 
@@ -142,7 +143,7 @@ export class HealthRegistry {
   }
 
   /** The first check at start decides the state directly; rise/fall apply after it. */
-  initial(e: TargetHealth, outcome: { ok: true; latencyMs: number } | { ok: false; error: string }): void {
+  initial(e: TargetHealth, outcome: { ok: true; latencyMs: number } | Failure): void {
     if (outcome.ok) {
       e.observeLatency(outcome.latencyMs);
       e.lastError = null;
@@ -150,10 +151,10 @@ export class HealthRegistry {
       this.#transition(e, true, "initial check passed");
     } else {
       // Entries start down, so this is no transition; say it once all the same.
-      e.lastError = outcome.error;
+      e.lastError = outcome.reason;
       e.failures = 1;
       e.up = false;
-      this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: outcome.error });
+      this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: outcome.reason });
     }
     this.hooks.changed?.(e);
   }

@@ -6,10 +6,11 @@ import type { Runtime } from "../runtime/types.ts";
 import type { TargetSpec } from "../config/model.ts";
 import type { TargetResolver } from "../resolve/resolver.ts";
 import { formatAddress } from "../config/address.ts";
+import { errorTextWithCode, type Failure } from "../errors/mod.ts";
 
 export type CheckOutcome =
   | { ok: true; latencyMs: number; address: string }
-  | { ok: false; error: string; address: string | null };
+  | (Failure & { address: string | null });
 
 export async function tcpCheck(
   rt: Runtime,
@@ -18,10 +19,10 @@ export async function tcpCheck(
   timeoutMs: number,
 ): Promise<CheckOutcome> {
   const res = await resolver.fresh(spec);
-  if (res.addresses.length === 0) return { ok: false, error: res.error ?? "no addresses", address: null };
+  if (res.addresses.length === 0) return { ok: false, reason: res.error ?? "no addresses", address: null };
   // Try the addresses in the order the forwarder does: the target is up when the
   // forwarder would get through, which is when any of them answers.
-  let failure: CheckOutcome = { ok: false, error: "no addresses", address: null };
+  let failure: CheckOutcome = { ok: false, reason: "no addresses", address: null };
   for (const host of res.addresses) {
     const address = formatAddress(host, spec.port);
     const started = performance.now();
@@ -31,16 +32,8 @@ export async function tcpCheck(
       conn.close();
       return { ok: true, latencyMs, address };
     } catch (err) {
-      failure = { ok: false, error: errorText(err), address };
+      failure = { ok: false, reason: errorTextWithCode(err), address };
     }
   }
   return failure;
-}
-
-export function errorText(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: string }).code;
-    return code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
-  }
-  return String(err);
 }

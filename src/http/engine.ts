@@ -44,6 +44,8 @@ import { hostlessHead, parseTarget, type RequestTarget } from "./request-target.
 import { websocketAccept } from "./upgrade.ts";
 import { respond } from "./respond.ts";
 import { limited } from "../telemetry/log-limit.ts";
+import type { Failure } from "../errors/mod.ts";
+import { statusFor } from "./failure-status.ts";
 
 export type { Decision, Endpoint, HttpContext, HttpRoute, RequestTarget, UpstreamLease } from "./types.ts";
 
@@ -295,7 +297,7 @@ function requestStep(s: Session, chunk: Uint8Array | null | undefined): Step {
 }
 
 /** vane's answer to a head begun and not finished by its deadline (HAProxy's and nginx's too). */
-const HEAD_TIMEOUT = { code: 408, reason: "request head timeout" } as const;
+const HEAD_TIMEOUT = { code: statusFor("request-timeout"), reason: "request head timeout" } as const;
 
 function fromHead(s: Session, got: HeadRead<RequestHead>): Step {
   const { client, ctx } = s;
@@ -447,7 +449,7 @@ export class Waiting {
      */
     readonly retryable: boolean,
   ) {
-    this.deadline = performance.now() + p.x.ctx.upstreamTimeoutMs;
+    this.deadline = performance.now() + p.x.ctx.upstreamMs;
     upstream.closeAt(this.deadline);
   }
 
@@ -459,15 +461,15 @@ export class Waiting {
 function attemptStep(
   p: Proxied,
   attempt: number,
-  acquired: UpstreamLease | { error: string } | Promise<UpstreamLease | { error: string }>,
+  acquired: UpstreamLease | Failure | Promise<UpstreamLease | Failure>,
 ): Step {
   if (acquired instanceof Promise) return acquired.then((lease) => attemptStep(p, attempt, lease));
   const { x, route } = p;
-  if ("error" in acquired) {
+  if ("reason" in acquired) {
     const first = p.retriedAfter;
-    if (first !== null) return x.gaveUp(route, first.code, `${first.why}; no retry: ${acquired.error}`, !p.hasBody);
-    limited(p.s.ctx.log).warn("upstream unavailable", "route", { route: route.name, error: acquired.error });
-    return x.answer(route, 502, "upstream unavailable", !p.hasBody);
+    if (first !== null) return x.gaveUp(route, first.code, `${first.why}; no retry: ${acquired.reason}`, !p.hasBody);
+    limited(p.s.ctx.log).warn("upstream unavailable", "route", { route: route.name, error: acquired.reason });
+    return x.answer(route, statusFor("unavailable"), "upstream unavailable", !p.hasBody);
   }
   const lease = acquired;
   const upstream = asReplay(lease.conn);
@@ -495,8 +497,10 @@ function sendFailed(p: Proxied, lease: UpstreamLease, attempt: number, retryable
   // A reused connection closed while idle is the keep-alive race, not the target's doing.
   if (!lease.reused) p.route.faulted?.(lease, "reset", why);
   // Nothing could be sent: HAProxy counts this as a connection failure.
-  if (!p.bodyStarted && mayRetry(p, "conn-failure")) return retryElsewhere(p, lease, attempt, 502, why);
-  return p.x.failed(p.route, lease, 502, why, !p.hasBody);
+  if (!p.bodyStarted && mayRetry(p, "conn-failure")) {
+    return retryElsewhere(p, lease, attempt, statusFor("upstream-reset"), why);
+  }
+  return p.x.failed(p.route, lease, statusFor("upstream-reset"), why, !p.hasBody);
 }
 
 /**
@@ -551,9 +555,9 @@ async function sendBody(
     if (end === "src-timeout") {
       // No response byte went out yet (the answer is read after the body): the client is told.
       s.ctx.log.debug("request body timeout", { client: s.ctx.client.address, route: route.name });
-      return x.answer(route, 408, "request body timeout", false);
+      return x.answer(route, statusFor("request-timeout"), "request body timeout", false);
     }
-    if (end === "dst-error") return x.answer(route, 502, "bad gateway", false);
+    if (end === "dst-error") return x.answer(route, statusFor("upstream-reset"), "bad gateway", false);
     return false; // the client went away mid-body
   }
   return new Waiting(p, lease, upstream, attempt, retryable);
@@ -616,12 +620,14 @@ async function otherAnswer(w: Waiting, r: HeadRead<ResponseHead>): Promise<Settl
     // Nothing of the answer came back (a partial head is junk, never retried).
     const empty = r.bytes === 0 && !heard;
     if (r.kind === "timeout") {
-      const why = `no response within ${formatDuration(x.ctx.upstreamTimeoutMs)}`;
+      const why = `no response within ${formatDuration(x.ctx.upstreamMs)}`;
       route.faulted?.(lease, "timeout", why);
-      if (empty && mayRetry(p, "response-timeout")) return retryElsewhere(p, lease, w.attempt, 504, why);
-      return x.failed(route, lease, 504, why, true);
+      if (empty && mayRetry(p, "response-timeout")) {
+        return retryElsewhere(p, lease, w.attempt, statusFor("upstream-timeout"), why);
+      }
+      return x.failed(route, lease, statusFor("upstream-timeout"), why, true);
     }
-    if (r.kind === "error") return x.failed(route, lease, 502, r.reason, true);
+    if (r.kind === "error") return x.failed(route, lease, statusFor("bad-upstream"), r.reason, true);
     // EOF or read error: a stale reused connection if nothing came back at all.
     if (empty && w.retryable && !p.bodyStarted) {
       route.release(lease, false);
@@ -630,7 +636,9 @@ async function otherAnswer(w: Waiting, r: HeadRead<ResponseHead>): Promise<Settl
     const why = r.kind === "eof" ? "upstream closed before responding" : "upstream read failed";
     // A reused connection closed unasked may be the keep-alive race: not the target's doing.
     if (!lease.reused || !empty) route.faulted?.(lease, "reset", why);
-    if (empty && mayRetry(p, "empty-response")) return retryElsewhere(p, lease, w.attempt, 502, why);
-    return x.failed(route, lease, 502, why, true);
+    if (empty && mayRetry(p, "empty-response")) {
+      return retryElsewhere(p, lease, w.attempt, statusFor("upstream-reset"), why);
+    }
+    return x.failed(route, lease, statusFor("upstream-reset"), why, true);
   }
 }

@@ -14,12 +14,13 @@ import type { UpstreamPool } from "./upstream-pool.ts";
 import { asReplay } from "../forward/replay-conn.ts";
 import { formatAddress } from "../config/address.ts";
 import type { TargetSpec } from "../config/model.ts";
+import { errorText, type Failure, failure } from "../errors/mod.ts";
 
 export interface PoolRouteDeps {
   rt: Runtime;
   registry: HealthRegistry;
   upstreams: UpstreamPool;
-  connectTimeoutMs: number;
+  connectMs: number;
 }
 
 /** A lease that knows its target's health entry, to count it back in. */
@@ -54,8 +55,8 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
   // A PROXY header speaks for one client, so such connections are never shared
   // (HAProxy keeps them private the same way): no reuse, a header on each.
   const reuse = (e: TargetHealth) => pool.config.sendProxy ? null : deps.upstreams.take(e.id);
-  const leaseOf = (outcome: ConnectOutcome): PoolLease | { error: string } => {
-    if (!outcome.ok) return { error: outcome.reason };
+  const leaseOf = (outcome: ConnectOutcome): PoolLease | Failure => {
+    if (!outcome.ok) return outcome;
     const { conn, entry, reused } = outcome.upstream;
     entry.activeConnections++;
     if (!reused) entry.totalConnections++;
@@ -68,17 +69,17 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
     retryOn: pool.config.retryOn,
     acquire(peer, avoid) {
       const exclude = avoid ? new Set([(avoid as PoolLease).entry]) : undefined;
-      const outcome = connectToPool(deps.rt, pool, deps.registry, deps.connectTimeoutMs, reuse, exclude);
+      const outcome = connectToPool(deps.rt, pool, deps.registry, deps.connectMs, reuse, exclude);
       if (!(outcome instanceof Promise)) return leaseOf(outcome);
       const sendProxy = pool.config.sendProxy;
       if (!sendProxy) return outcome.then(leaseOf);
       return outcome.then(async (o) => {
-        if (!o.ok) return { error: o.reason };
+        if (!o.ok) return o;
         try {
           await o.upstream.conn.write(proxyHeaderFor(sendProxy, peer.client, peer.local));
         } catch (err) {
           o.upstream.conn.close();
-          return { error: `${o.upstream.entry.key}: ${err instanceof Error ? err.message : String(err)}` };
+          return failure(`${o.upstream.entry.key}: ${errorText(err)}`);
         }
         return leaseOf(o);
       });

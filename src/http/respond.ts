@@ -15,6 +15,7 @@ import type { RequestHead } from "../detect/http-head.ts";
 import type { HeaderEdit } from "./headers.ts";
 import type { HttpRoute, UpstreamLease } from "./types.ts";
 import { limited } from "../telemetry/log-limit.ts";
+import { statusFor } from "./failure-status.ts";
 
 /** The request a response answers, as the engine's Proxied holds it (what this half reads of it). */
 interface AnsweredRequest {
@@ -59,8 +60,8 @@ export function respond(
   const framing = responseFraming(req.method, res);
   if (framing.kind === "error") {
     route.release(w.lease, false);
-    x.report(route, 502);
-    return sendThenClose(x, vaneResponse(502, framing.reason, true));
+    x.report(route, statusFor("bad-upstream"));
+    return sendThenClose(x, vaneResponse(statusFor("bad-upstream"), framing.reason, true));
   }
   const ctx = x.ctx;
   const restLen = read.length - restAt;
@@ -189,8 +190,8 @@ function switchProtocols(w: Waiting, res: ResponseHead, read: Uint8Array, restAt
   if (refusal !== null) {
     route.release(lease, false);
     limited(x.ctx.log).warn("upstream failed", "route", { route: route.name, error: refusal });
-    x.report(route, 502);
-    return sendThenClose(x, vaneResponse(502, "bad gateway", true));
+    x.report(route, statusFor("bad-upstream"));
+    return sendThenClose(x, vaneResponse(statusFor("bad-upstream"), "bad gateway", true));
   }
   const h = headBytes(
     res.fields,

@@ -11,6 +11,7 @@ import type { Logger } from "../telemetry/logger.ts";
 import type { HeaderEdit } from "./headers.ts";
 import type { PartialHeads } from "./partial-heads.ts";
 import type { RequestTarget } from "./request-target.ts";
+import type { Failure } from "../errors/mod.ts";
 
 export type { RequestTarget };
 
@@ -38,7 +39,7 @@ export interface HttpRoute {
   acquire(
     peer: { client: Endpoint; local: Endpoint },
     avoid?: UpstreamLease,
-  ): UpstreamLease | { error: string } | Promise<UpstreamLease | { error: string }>;
+  ): UpstreamLease | Failure | Promise<UpstreamLease | Failure>;
   /** Gives the connection back: reusable only when the response was fully read and both sides keep alive. */
   release(lease: UpstreamLease, reusable: boolean): void;
   /** The pool's `retry-on`; absent: HAProxy's default, `conn-failure` alone. */
@@ -87,7 +88,7 @@ export interface HttpContext {
   /** Runs the flow for one request (without a promise when nothing in it waits). */
   decide(head: RequestHead, target: RequestTarget): Decision | Promise<Decision>;
   /** No response head within this after the request was sent -> 504. */
-  upstreamTimeoutMs: number;
+  upstreamMs: number;
   /** The listener's limits and path policy (config `http`). */
   http: HttpConfig;
   /** A tunnel (WebSocket, CONNECT) quiet both ways this long is closed. */

@@ -10,6 +10,7 @@
  * paused) moves back down.
  */
 import type { AcceptGate, PipeEnds, SocketAddress, TcpConn } from "./types.ts";
+import { toError } from "../errors/mod.ts";
 
 /** Holds a typical request or response head; what a waiting connection keeps. */
 const SMALL_READ_BYTES = 1024;
@@ -55,7 +56,7 @@ export async function acceptEach<C extends Deno.Conn<Deno.NetAddr>>(
       conn = await listener.accept();
     } catch (err) {
       if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
-      gate?.failed(err instanceof Error ? err : new Error(String(err)));
+      gate?.failed(toError(err));
       await new Promise((r) => setTimeout(r, ACCEPT_BACKOFF_MS));
       continue;
     }
@@ -126,7 +127,7 @@ export class DenoTcpConn implements TcpConn {
     if (!(to instanceof DenoTcpConn)) return ends.ended(new Error("pipeTo needs another Deno connection"));
     this.#copyTo(to, ends).then(
       () => ends.ended(null),
-      (err) => ends.ended(err instanceof Error ? err : new Error(String(err))),
+      (err) => ends.ended(toError(err)),
     );
   }
 

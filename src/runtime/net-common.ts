@@ -5,6 +5,7 @@
 import { Resolver } from "node:dns/promises";
 import type { DnsAnswer, DnsRecordType, SocketAddress } from "./types.ts";
 import { formatAddress } from "../config/address.ts";
+import { errorText } from "../errors/mod.ts";
 
 export async function resolveWithTtl(
   name: string,
@@ -22,16 +23,17 @@ export async function resolveWithTtl(
     const failure = err as { code?: string; message?: string } | null | undefined;
     // "The name exists, but not with this record type", where the runtime says so.
     if (failure?.code === "ENODATA") return [];
-    throw new Error(`dns ${type} ${name}: ${failure?.code ?? failure?.message ?? err}`);
+    throw new Error(`dns ${type} ${name}: ${failure?.code ?? failure?.message ?? err}`, { cause: err });
   }
 }
 
 export function listenError(addr: SocketAddress, err: unknown): Error {
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorText(err);
   // Deno names the error AddrInUse; Bun's message is only "Failed to listen at HOST"
   // but its code says EADDRINUSE.
   const code = err as { code?: string; name?: string } | null;
   const inUse = /in use|EADDRINUSE/i.test(msg) || code?.name === "AddrInUse" || code?.code === "EADDRINUSE";
   const where = formatAddress(addr.hostname, addr.port);
-  return new Error(inUse ? `cannot listen on ${where}: address already in use` : `cannot listen on ${where}: ${msg}`);
+  const message = inUse ? `cannot listen on ${where}: address already in use` : `cannot listen on ${where}: ${msg}`;
+  return new Error(message, { cause: err });
 }

@@ -4,6 +4,7 @@
  * exact name first, then the longest matching wildcard, else the first certificate.
  */
 import { X509Certificate } from "node:crypto";
+import { errorText } from "../errors/mod.ts";
 
 /** The DNS names a PEM certificate is for, lower-cased: its SAN DNS entries, else its CN. */
 export function certNames(pem: string): string[] {
@@ -11,7 +12,7 @@ export function certNames(pem: string): string[] {
   try {
     x509 = new X509Certificate(pem);
   } catch (err) {
-    throw new Error(`cannot read certificate: ${err instanceof Error ? err.message : err}`);
+    throw new Error(`cannot read certificate: ${errorText(err)}`, { cause: err });
   }
   const san = x509.subjectAltName ?? "";
   const dns = san.split(/,\s*/).filter((e) => e.startsWith("DNS:")).map((e) => normalize(e.slice(4)));

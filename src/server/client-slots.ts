@@ -23,6 +23,7 @@ import type { AcceptGate } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import { type Member, Members } from "../forward/members.ts";
+import { errorTextWithCode } from "../errors/mod.ts";
 
 export const FD_RESERVE_MIN = 64;
 export const FD_RESERVE_MAX = 1024;
@@ -70,12 +71,11 @@ export class ClientSlots<T extends Member> extends Members<T> implements AcceptG
   }
 
   failed(err: Error): void {
-    const code = (err as { code?: string }).code;
     limited(this.log).error(
       "cannot accept: out of file descriptors; backing off (lower max-conns or raise the limit)",
       null,
       {
-        error: code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message,
+        error: errorTextWithCode(err),
         open: this.size,
         maxConns: this.max(),
       },

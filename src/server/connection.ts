@@ -26,6 +26,7 @@ import type { PartialHeads } from "../http/partial-heads.ts";
 import { decider } from "../flow/http-decide.ts";
 import { AcceptedFacts, type ConnFacts, ConnKeys } from "../flow/conn-keys.ts";
 import type { Member, Members } from "../forward/members.ts";
+import { errorText } from "../errors/mod.ts";
 
 /**
  * How long a connection may stay silent before it is routed as raw TCP (caddy-l4's
@@ -119,7 +120,7 @@ export async function handleConnection(
     limited(log).error("connection failed", "listener", {
       listener: listen,
       client: facts.peer(),
-      error: err instanceof Error ? err.message : String(err),
+      error: errorText(err),
     });
   } finally {
     client.close();
@@ -278,7 +279,7 @@ function serveRequests(
     local,
     proto: tls ? "https" : "http",
     decide: decider(flow, new ConnKeys(facts), (pool) => gen.httpRoute(pool), tls ? 421 : 404),
-    upstreamTimeoutMs: gen.config.timeouts.upstreamMs,
+    upstreamMs: gen.config.timeouts.upstreamMs,
     http: gen.config.http,
     idleMs: gen.config.timeouts.idleMs,
     requestHeadMs: gen.config.timeouts.requestHeadMs,

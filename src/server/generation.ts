@@ -15,6 +15,7 @@ import { Pool } from "../balance/pool.ts";
 import { type Cidr, parseCidr } from "../config/cidr.ts";
 import { type CompiledFlow, compileFlow, type FlowFunction } from "../flow/flow.ts";
 import { poolRoute } from "../http/pool-route.ts";
+import { errorText } from "../errors/mod.ts";
 
 export interface GenerationDeps {
   rt: Runtime;
@@ -89,7 +90,7 @@ export class Generation {
       rt: this.deps.rt,
       registry: this.deps.registry,
       upstreams: this.deps.upstreams,
-      connectTimeoutMs: this.config.timeouts.connectMs,
+      connectMs: this.config.timeouts.connectMs,
     });
     this.#routes.set(pool, r);
     return r;
@@ -110,7 +111,7 @@ async function readFile(rt: Runtime, path: string, what: string): Promise<string
   try {
     return await rt.readTextFile(path);
   } catch (err) {
-    throw new Error(`cannot read the TLS ${what} ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`cannot read the TLS ${what} ${path}: ${errorText(err)}`, { cause: err });
   }
 }
 

@@ -12,6 +12,7 @@ import type { VaneContext } from "./context.ts";
 import { listenUdp, UDP_RECEIVE_BUFFER_BYTES, type UdpForwarder } from "../forward/udp.ts";
 import { ConnKeys } from "../flow/conn-keys.ts";
 import { handleConnection } from "./connection.ts";
+import { errorText } from "../errors/mod.ts";
 
 /** A bound socket; `plan` is swapped by a reload and read at each accept. */
 export interface Bound {
@@ -89,7 +90,7 @@ export class Listeners {
       } catch (err) {
         this.#ctx.log.error("cannot listen again after reload", {
           listen: plan.config.address.raw,
-          error: err instanceof Error ? err.message : String(err),
+          error: errorText(err),
         });
       }
     }
@@ -159,7 +160,7 @@ export class Listeners {
     // the primary alone binds UDP (cluster/worker-config.ts leaves it out of workers').
     const u = await listenUdp(addr, {
       pick: (client) => pickUdp(b.plan, client),
-      idleMs: plan.gen.config.timeouts.udpIdleMs,
+      udpIdleMs: plan.gen.config.timeouts.udpIdleMs,
       logger: log,
       bindUdp: rt.bindUdp,
     }, { reusePort: options.cluster !== undefined && rt.udpReusePort, receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES });

@@ -12,6 +12,7 @@ import type { GenerationLoader } from "./loader.ts";
 import type { HealthChecks } from "./checks.ts";
 import type { Listeners } from "./listeners.ts";
 import type { StatusEndpoint } from "./status.ts";
+import { errorText } from "../errors/mod.ts";
 
 /** The parts of one running vane (server/vane.ts makes them). */
 export interface VaneParts {
@@ -93,7 +94,7 @@ export class Reloader {
       ctx.log.info("config loaded", { generation: next.id });
       return { ok: true, generation: next.id, loadedAt: next.loadedAt.toISOString() };
     } catch (err) {
-      const error = err instanceof Error ? err.message : String(err);
+      const error = errorText(err);
       // The generation in service now: the new one when only the workers' reload failed.
       ctx.log.error("reload failed; the running config stays", { generation: ctx.gen.id, error });
       return { ok: false, errors: [error] };

@@ -46,7 +46,7 @@ export interface EngineHandle {
 export async function startEngine(
   routes: RouteSpec[],
   opts:
-    & Partial<Pick<HttpContext, "upstreamTimeoutMs" | "idleMs" | "requestHeadMs" | "keepAliveMs" | "bodyMs" | "http">>
+    & Partial<Pick<HttpContext, "upstreamMs" | "idleMs" | "requestHeadMs" | "keepAliveMs" | "bodyMs" | "http">>
     & { noRouteStatus?: 404 | 421 } = {},
 ): Promise<EngineHandle> {
   const rt = runtime();
@@ -69,7 +69,7 @@ export async function startEngine(
           conns.add(conn);
           return { conn, key, reused: false, authority: key };
         } catch (err) {
-          return { error: String(err) };
+          return { ok: false as const, reason: String(err) };
         }
       }),
       release(lease: UpstreamLease, reusable: boolean) {
@@ -105,7 +105,7 @@ export async function startEngine(
           response: [],
         };
       },
-      upstreamTimeoutMs: opts.upstreamTimeoutMs ?? 2000,
+      upstreamMs: opts.upstreamMs ?? 2000,
       http: opts.http ?? DEFAULT_HTTP,
       idleMs: opts.idleMs ?? 5000,
       requestHeadMs: opts.requestHeadMs ?? DEFAULT_TIMEOUTS.requestHeadMs,

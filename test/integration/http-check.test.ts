@@ -74,7 +74,7 @@ describe("httpCheck", () => {
     const { port } = await serve(200);
     const outcome = await check(`127.0.0.1:${port}`, opts(port));
     expect(outcome).toMatchObject({ ok: true, address: `127.0.0.1:${port}` });
-    if (!outcome.ok) throw new Error(outcome.error);
+    if (!outcome.ok) throw new Error(outcome.reason);
     expect(outcome.latencyMs).toBeGreaterThan(0);
     expect(outcome.latencyMs).toBeLessThan(2000);
   });
@@ -82,7 +82,7 @@ describe("httpCheck", () => {
   it("fails on a status outside the range", async () => {
     const { port } = await serve(503);
     const outcome = await check(`127.0.0.1:${port}`, opts(port));
-    expect(outcome).toEqual({ ok: false, error: "HTTP 503", address: `127.0.0.1:${port}` });
+    expect(outcome).toEqual({ ok: false, reason: "HTTP 503", address: `127.0.0.1:${port}` });
   });
 
   it("passes a 503 when the expected range includes it", async () => {
@@ -101,7 +101,7 @@ describe("httpCheck", () => {
   it("fails a 200 when the range is narrower", async () => {
     const { port } = await serve(200);
     const outcome = await check(`127.0.0.1:${port}`, opts(port, { expect: [204, 204] }));
-    expect(outcome).toMatchObject({ ok: false, error: "HTTP 200" });
+    expect(outcome).toMatchObject({ ok: false, reason: "HTTP 200" });
   });
 
   it("sends the configured path, Host and User-Agent", async () => {
@@ -120,7 +120,7 @@ describe("httpCheck", () => {
   it("times out on a server that accepts but never answers", async () => {
     const port = await silent();
     const outcome = await check(`127.0.0.1:${port}`, opts(port, { timeoutMs: 300 }));
-    expect(outcome).toEqual({ ok: false, error: "timeout after 300ms", address: `127.0.0.1:${port}` });
+    expect(outcome).toEqual({ ok: false, reason: "timeout after 300ms", address: `127.0.0.1:${port}` });
   });
 
   it("reports a response that is not HTTP as a bad response", async () => {
@@ -131,7 +131,7 @@ describe("httpCheck", () => {
     const outcome = await check(`127.0.0.1:${server.port}`, opts(server.port));
     expect(outcome).toEqual({
       ok: false,
-      error: "bad response: malformed status line",
+      reason: "bad response: malformed status line",
       address: `127.0.0.1:${server.port}`,
     });
   });
@@ -141,7 +141,7 @@ describe("httpCheck", () => {
       s.on("data", () => s.end());
     });
     const outcome = await check(`127.0.0.1:${server.port}`, opts(server.port));
-    expect(outcome).toMatchObject({ ok: false, error: "bad response: connection closed before the response head" });
+    expect(outcome).toMatchObject({ ok: false, reason: "bad response: connection closed before the response head" });
   });
 
   it("skips a 1xx interim head and judges the final one", async () => {
@@ -161,7 +161,7 @@ describe("httpCheck", () => {
     expect(outcome.ok).toBe(false);
     if (outcome.ok) return;
     expect(outcome.address).toBe(`127.0.0.1:${port}`);
-    expect(outcome.error).toMatch(/refused|ECONNREFUSED/i);
+    expect(outcome.reason).toMatch(/refused|ECONNREFUSED/i);
   });
 
   it("fails without addresses for a name DNS does not know", async () => {

@@ -278,7 +278,7 @@ describe("HTTP engine: errors", () => {
 
   it("answers 504 when the upstream never answers", async () => {
     const silent = await startServer((s) => s.on("data", () => {}));
-    const e = await startEngine([{ host: "127.0.0.1", port: silent.port }], { upstreamTimeoutMs: 200 });
+    const e = await startEngine([{ host: "127.0.0.1", port: silent.port }], { upstreamMs: 200 });
     const t0 = performance.now();
     const res = await fetch(url(e.port));
     expect(res.status).toBe(504);

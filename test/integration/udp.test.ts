@@ -63,7 +63,7 @@ async function forwarder(
   idleMs = 30_000,
   extra: Partial<UdpForwarderOptions> = {},
 ): Promise<{ port: number; fwd: UdpForwarder }> {
-  const opts = { pick, idleMs, logger: silentLogger, ...extra };
+  const opts = { pick, udpIdleMs: idleMs, logger: silentLogger, ...extra };
   const { socket, forwarder: fwd } = await listenUdp({ hostname: LOOPBACK, port: 0 }, opts);
   cleanups.push(() => {
     fwd.close();

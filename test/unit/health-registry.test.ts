@@ -69,7 +69,7 @@ describe("HealthRegistry: the initial check", () => {
 
   it("a failing initial check leaves it down and logs ONE 'target down' with the reason", () => {
     const e = entry();
-    registry.initial(e, { ok: false, error: "ECONNREFUSED" });
+    registry.initial(e, { ok: false, reason: "ECONNREFUSED" });
     expect(e.up).toBe(false);
     expect(e.alive(clock)).toBe(false);
     expect(e.lastError).toBe("ECONNREFUSED");
@@ -92,7 +92,7 @@ describe("HealthRegistry: the initial check", () => {
 describe("HealthRegistry: rise and fall", () => {
   it("a down target comes up only after `rise` consecutive successes", () => {
     const e = entry();
-    registry.initial(e, { ok: false, error: "refused" });
+    registry.initial(e, { ok: false, reason: "refused" });
     registry.success(e, 5);
     expect(e.up).toBe(false);
     registry.success(e, 5);
@@ -105,7 +105,7 @@ describe("HealthRegistry: rise and fall", () => {
 
   it("a failure in the middle of a run of successes starts the count again", () => {
     const e = entry();
-    registry.initial(e, { ok: false, error: "refused" });
+    registry.initial(e, { ok: false, reason: "refused" });
     registry.success(e, 5);
     registry.success(e, 5);
     registry.failure(e, "refused");
@@ -166,7 +166,7 @@ describe("HealthRegistry: rise and fall", () => {
 
   it("with rise 1 and fall 1 a single outcome flips the state", () => {
     const e = entry({ ...TCP, rise: 1, fall: 1 });
-    registry.initial(e, { ok: false, error: "x" });
+    registry.initial(e, { ok: false, reason: "x" });
     registry.success(e, 1);
     expect(e.up).toBe(true);
     registry.failure(e, "x");
