@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     if (bad) reportErrors(rt, "", bad);
   }
 
-  const log = createLogger(config.log.format, undefined, config.log.level);
+  const log = createLogger(config.log.format, { level: config.log.level });
   const file = run.file;
   // Where the runtime cannot share a UDP port (Deno), UDP listeners stay in the primary,
   // so only TCP ones make workers worth starting there.

@@ -52,7 +52,7 @@ export function runWorker(rt: Runtime): void {
           return rt.exit(1);
         }
         const config = loaded.config;
-        const log = createLogger(config.log.format, undefined, config.log.level, { worker: m.index });
+        const log = createLogger(config.log.format, { level: config.log.level, base: { worker: m.index } });
         learn(m.health);
         vane = createVane(config, rt, log, {
           cluster: {
