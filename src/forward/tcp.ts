@@ -71,8 +71,8 @@ class Relay implements Member {
 
   start(): void {
     this.#idle.add(this);
-    copy(this.#client, this.#upstream, new Direction(this, true));
-    copy(this.#upstream, this.#client, new Direction(this, false));
+    copy(this.#client, this.#upstream, new Direction(this, "upstream"));
+    copy(this.#upstream, this.#client, new Direction(this, "downstream"));
   }
 
   /** Closes both connections once; the first reason given is the relay's. */
@@ -98,10 +98,12 @@ class Relay implements Member {
 /** One direction of a relay: counts its bytes and tells the relay when it ends. */
 class Direction implements PipeEnds {
   readonly #relay: Relay;
+  /** Bytes go client to upstream (counted as upstream bytes), else back. */
   readonly #up: boolean;
-  constructor(relay: Relay, up: boolean) {
+
+  constructor(relay: Relay, way: "upstream" | "downstream") {
     this.#relay = relay;
-    this.#up = up;
+    this.#up = way === "upstream";
   }
 
   bytes(n: number): void {
@@ -168,6 +170,8 @@ class IdleWatch {
   #timer: ReturnType<typeof setInterval> | null = null;
 
   readonly #idleMs: number;
+
+  // `private`, not `#`: JavaScript has no private constructors. One watch per idle time, through `for`.
   private constructor(idleMs: number) {
     this.#idleMs = idleMs;
   }

@@ -54,6 +54,7 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
   // A PROXY header speaks for one client, so such connections are never shared
   // (HAProxy keeps them private the same way): no reuse, a header on each.
   const reuse = (e: TargetHealth) => pool.config.sendProxy ? null : deps.upstreams.take(e.id);
+  const connector = { rt: deps.rt, registry: deps.registry, connectTimeoutMs: deps.connectTimeoutMs, reuse };
   const leaseOf = (outcome: ConnectOutcome): PoolLease | { error: string } => {
     if (!outcome.ok) return { error: outcome.reason };
     const { conn, entry, reused } = outcome.upstream;
@@ -68,7 +69,7 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
     retryOn: pool.config.retryOn,
     acquire(peer, avoid) {
       const exclude = avoid ? new Set([(avoid as PoolLease).entry]) : undefined;
-      const outcome = connectToPool(deps.rt, pool, deps.registry, deps.connectTimeoutMs, reuse, exclude);
+      const outcome = connectToPool(pool, connector, exclude);
       if (!(outcome instanceof Promise)) return leaseOf(outcome);
       const sendProxy = pool.config.sendProxy;
       if (!sendProxy) return outcome.then(leaseOf);

@@ -88,6 +88,8 @@ class TimeoutQueue {
   #timer: ReturnType<typeof setTimeout> | null = null;
 
   readonly #ms: number;
+
+  // `private`, not `#`: JavaScript has no private constructors. One queue per duration, through `for`.
   private constructor(ms: number) {
     this.#ms = ms;
   }

@@ -306,7 +306,11 @@ async function proxyConnection(
   const pool = plan.gen.pools.get(poolName);
   if (!pool) return;
   const timeouts = plan.gen.config.timeouts;
-  const outcome = await connectToPool(deps.rt, pool, deps.registry, timeouts.connectMs);
+  const outcome = await connectToPool(pool, {
+    rt: deps.rt,
+    registry: deps.registry,
+    connectTimeoutMs: timeouts.connectMs,
+  });
   if (!outcome.ok) {
     limited(log).error("connection closed: no target available", "pool", {
       pool: pool.name,

@@ -39,6 +39,8 @@ export class Generation {
   readonly #routes = new Map<string, HttpRoute>();
 
   readonly #certs: Map<string, TlsCertificate>;
+
+  // `private`, not `#`: JavaScript has no private constructors. Only `build` makes one.
   private constructor(
     readonly id: number,
     readonly config: Config,
