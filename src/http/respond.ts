@@ -70,11 +70,11 @@ export function respond(
   const dechunk = framing.kind === "chunked" && req.version === "1.0";
   // A reload while the request was in flight: say this is the connection's last answer.
   const close = !exchange.keepAlive || framing.kind === "until-close" || dechunk || ctx.retired?.() === true;
-  const plan = responsePlan(res, {
-    connection: close ? "close" : req.version === "1.0" ? "keep-alive" : null,
-    dropFraming: dechunk,
-    foldTo: framing.kind === "length" && framing.listed ? framing.length : -1,
-  });
+  const connection = close ? "close" : req.version === "1.0" ? "keep-alive" : null;
+  const foldTo = framing.kind === "length" && framing.listed ? framing.length : -1;
+  // The usual response (1.1, kept alive, as framed) takes the default plan: no options object per response.
+  const usual = connection === null && !dechunk && foldTo < 0;
+  const plan = responsePlan(res, usual ? undefined : { connection, dropFraming: dechunk, foldTo });
   // Read now: the response's fields are only good until the next read of the upstream.
   // A connection that carried a CONNECT is never reused, whatever the answer.
   const upstreamKeepAlive = keepAlive(res.version, res.fields) && !connect;
