@@ -55,7 +55,7 @@ export async function startVane(
   config: Config,
   options: VaneOptions & { log?: Logger } = {},
 ): Promise<Vane> {
-  const log = options.log ?? createLogger(config.log.format, undefined, config.log.level);
+  const log = options.log ?? createLogger(config.log.format, { level: config.log.level });
   const vane = createVane(config, runtime(), log, options);
   await vane.start();
   return vane;

@@ -12,10 +12,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 
 /** Long functions the gate lets pass, as `file name`. Keep it empty. */
-export const ALLOWED: ReadonlySet<string> = new Set([
-  // being split on branch wt-sig; remove at merge
-  "src/http/framing.ts push",
-  "src/http/exchange.ts copyBody",
+export const ALLOWED: ReadonlySet<string> = new Set<string>([
+  // "src/FILE.ts NAME" of a function allowed over the bound; none today.
 ]);
 
 export interface LongFunction {

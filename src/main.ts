@@ -169,7 +169,7 @@ interface Serving {
 
 /** Starts vane on `config`, then its workers, and serves until a signal stops it. */
 async function serve(rt: Runtime, run: Run, config: Config, text: string | null): Promise<void> {
-  const log = createLogger(config.log.format, undefined, config.log.level);
+  const log = createLogger(config.log.format, { level: config.log.level });
   const s: Serving = { rt, run, log, lastText: text, workers: null, stopping: false, unwatch: () => {} };
   // Where the runtime cannot share a UDP port (Deno), UDP listeners stay in the primary,
   // so only TCP ones make workers worth starting there.

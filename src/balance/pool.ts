@@ -21,12 +21,16 @@ export class Pool {
   // The fallback set keeps its own rotation so it does not disturb the primary one.
   readonly #fallbackStrategy: Strategy;
 
+  readonly #resolver: TargetResolver;
+  readonly #now: () => number;
   constructor(
     readonly config: PoolConfig,
     registry: HealthRegistry,
-    private readonly resolver: TargetResolver,
-    private readonly now: () => number = () => performance.now(),
+    resolver: TargetResolver,
+    now: () => number = () => performance.now(),
   ) {
+    this.#resolver = resolver;
+    this.#now = now;
     this.primary = config.targets.map((t) => registry.entry(config.name, "primary", t, config.health, config.passive));
     this.fallback = config.fallback.map((t) =>
       registry.entry(config.name, "fallback", t, config.health, config.passive)
@@ -56,17 +60,17 @@ export class Pool {
     let live: TargetHealth[] | null = null;
     for (let i = 0; i < set.length; i++) {
       const e = set[i];
-      if (e.benchedUntil > 0 && now === 0) now = this.now();
+      if (e.benchedUntil > 0 && now === 0) now = this.#now();
       // Weight 0 drains a target (HAProxy's meaning): alive, but given no new traffic.
       const candidate = e.weight !== 0 && !exclude.has(e) && e.alive(now) &&
-        this.resolver.current(e.spec).addresses.length > 0;
+        this.#resolver.current(e.spec).addresses.length > 0;
       if (candidate) live?.push(e);
       else live ??= set.slice(0, i);
     }
     if (live === null) live = set;
     if (live.length === 0) return null;
     const entry = strategy.pick(live) as TargetHealth;
-    return { entry, addresses: this.resolver.current(entry.spec).addresses };
+    return { entry, addresses: this.#resolver.current(entry.spec).addresses };
   }
 }
 

@@ -85,7 +85,7 @@ class WorkerProcess {
       return this.#rt.exit(1);
     }
     const config = loaded.config;
-    const log = createLogger(config.log.format, undefined, config.log.level, { worker: m.index });
+    const log = createLogger(config.log.format, { level: config.log.level, base: { worker: m.index } });
     this.#learn(m.health);
     const vane = this.#vane = createVane(config, this.#rt, log, {
       cluster: {

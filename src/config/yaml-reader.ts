@@ -43,16 +43,21 @@ const MAX_ALIASES = 1_000;
 
 export class Reader {
   readonly issues: ConfigIssue[] = [];
-  private aliases = 0;
+  #aliases = 0;
   /** Stand-ins for aliases already reported: any further complaint about them would be noise. */
-  private readonly reported = new WeakSet<Node>();
+  readonly #reported = new WeakSet<Node>();
 
-  constructor(private readonly doc: Document, private readonly lines: LineCounter) {}
+  readonly #doc: Document;
+  readonly #lines: LineCounter;
+  constructor(doc: Document, lines: LineCounter) {
+    this.#doc = doc;
+    this.#lines = lines;
+  }
 
   /** Follows an alias to its anchor; null/undefined (`{abort}` has no value node) stays null. */
   resolve(node: unknown): Node | null {
     if (node == null) return null;
-    if (isAlias(node)) return (node.resolve(this.doc) as Node | undefined) ?? null;
+    if (isAlias(node)) return (node.resolve(this.#doc) as Node | undefined) ?? null;
     return node as Node;
   }
 
@@ -62,7 +67,7 @@ export class Reader {
    * text, so nothing else cascades. One inside its own anchor would be walked forever,
    * and nested aliases can multiply a small file into billions of nodes: both stop here.
    */
-  private resolveReported(raw: unknown, path: string): Node | null {
+  #resolveReported(raw: unknown, path: string): Node | null {
     const node = this.resolve(raw);
     if (!isAlias(raw)) return node;
     const at = raw as Node;
@@ -70,7 +75,7 @@ export class Reader {
     const stand = (value: string | null) => {
       const s = new Scalar(value);
       s.range = at.range;
-      this.reported.add(s);
+      this.#reported.add(s);
       return s;
     };
     if (node === null) {
@@ -82,8 +87,8 @@ export class Reader {
       this.error(at, path, `expected an alias to a node it is not part of; got ${name} inside its own anchor`);
       return stand(null);
     }
-    if (++this.aliases > MAX_ALIASES) {
-      if (this.aliases === MAX_ALIASES + 1) {
+    if (++this.#aliases > MAX_ALIASES) {
+      if (this.#aliases === MAX_ALIASES + 1) {
         this.error(at, path, `expected at most ${MAX_ALIASES} alias expansions in a file; got more`);
       }
       return stand(null);
@@ -97,8 +102,8 @@ export class Reader {
   }
 
   error(node: Node, path: string, message: string): undefined {
-    if (this.reported.has(node)) return undefined;
-    const { line, col } = this.lines.linePos(this.offset(node));
+    if (this.#reported.has(node)) return undefined;
+    const { line, col } = this.#lines.linePos(this.offset(node));
     this.issues.push({ line, col, path, message });
     return undefined;
   }
@@ -169,7 +174,7 @@ export class Reader {
         this.error(keyNode, keyPath, unknownMessage("key", key, allowed));
         continue;
       }
-      out.set(key, { key, keyNode, value: this.valueOf(pair.value, keyNode, keyPath), path: keyPath });
+      out.set(key, { key, keyNode, value: this.#valueOf(pair.value, keyNode, keyPath), path: keyPath });
     }
     return out;
   }
@@ -183,8 +188,8 @@ export class Reader {
    * `key:` with nothing after it parses as a zero-width null just past the colon (or
    * no node at all in `{key}`): point at the key instead, where the reader looks.
    */
-  private valueOf(raw: unknown, keyNode: Node, path: string): Node {
-    const node = this.resolveReported(raw, path);
+  #valueOf(raw: unknown, keyNode: Node, path: string): Node {
+    const node = this.#resolveReported(raw, path);
     if (node !== null && !(isScalar(node) && node.value === null && node.range && node.range[0] === node.range[1])) {
       return node;
     }
@@ -204,7 +209,7 @@ export class Reader {
   list(node: Node, path: string, expected: string): Node[] | undefined {
     if (!isSeq(node)) return this.fail(node, path, expected);
     return node.items.map((item, i) => {
-      const n = this.resolveReported(item, index(path, i));
+      const n = this.#resolveReported(item, index(path, i));
       if (n !== null) return n;
       const empty = new Scalar(null);
       empty.range = node.range;

@@ -9,7 +9,7 @@ import { parseFlowKey, templateKeys, UDP_KEYS } from "./flow-keys.ts";
 import type { Condition, ListenAddress, Matcher } from "./model.ts";
 import { wordList } from "./suggest.ts";
 import { q } from "./target.ts";
-import { index, type Reader } from "./yaml-reader.ts";
+import { type Entry, index, type Reader } from "./yaml-reader.ts";
 import { errorText } from "../errors/mod.ts";
 
 /** Where a piece of flow sits: what the listener carries, and whether TLS was already terminated. */
@@ -25,8 +25,16 @@ const ADDRESS_KEY = "conn.ip";
 const MATCHER_EXPECTED = "a value, a list of values or a map of operators (equals, glob, prefix, regex, ...)";
 const CONDITION_EXPECTED = "a map of conditions like {req.path: /api/*}";
 
-/** Validates a flow key for this scope; `what` names it in messages. */
-function flowKey(r: Reader, node: Node, path: string, text: string, scope: FlowScope, what: string, others: string[]) {
+/** Which flow keys a place takes: those of `scope`, named `what` in messages, and `others` beside them. */
+interface KeyRules {
+  scope: FlowScope;
+  what: string;
+  others: string[];
+}
+
+/** Validates a flow key (`text`, read at `node`) by `rules`. */
+function flowKey(r: Reader, node: Node, path: string, text: string, rules: KeyRules) {
+  const { scope, what, others } = rules;
   const key = r.attempt(node, path, () => parseFlowKey(text, others, what));
   if (key === undefined || scope.protocol !== "udp" || UDP_KEYS.includes(key)) return key;
   return r.error(
@@ -44,8 +52,8 @@ export function readCondition(r: Reader, node: Node, path: string, scope: FlowSc
   if (!e) return undefined;
   const out: Condition[] = [];
   let bad = !r.complete(node, e);
-  for (const { key, keyNode, value, path: p } of e.values()) {
-    const c = readEntry(r, key, keyNode, value, p, scope);
+  for (const entry of e.values()) {
+    const c = readEntry(r, entry, scope);
     if (c) out.push(c);
     else bad = true;
   }
@@ -53,7 +61,8 @@ export function readCondition(r: Reader, node: Node, path: string, scope: FlowSc
   return out.length === 1 ? out[0] : { kind: "all", of: out };
 }
 
-function readEntry(r: Reader, key: string, keyNode: Node, value: Node, path: string, scope: FlowScope) {
+function readEntry(r: Reader, entry: Entry, scope: FlowScope) {
+  const { key, keyNode, value, path } = entry;
   if (key === "not") {
     const of = readCondition(r, value, path, scope);
     return of && ({ kind: "not", of } as Condition);
@@ -62,7 +71,7 @@ function readEntry(r: Reader, key: string, keyNode: Node, value: Node, path: str
     const of = readList(r, value, path, "list of conditions", (n, p) => readCondition(r, n, p, scope));
     return of && ({ kind: key, of } as Condition);
   }
-  const k = flowKey(r, keyNode, path, key, scope, "key", COMBINATORS);
+  const k = flowKey(r, keyNode, path, key, { scope, what: "key", others: COMBINATORS });
   if (k === undefined) return undefined;
   const matcher = readMatcher(r, value, path, k);
   return matcher && ({ kind: "key", key: k, matcher } as Condition);
@@ -96,8 +105,8 @@ export function readMatcher(r: Reader, node: Node, path: string, key: string): M
   if (!e) return undefined;
   const out: Matcher[] = [];
   let bad = !r.complete(node, e);
-  for (const { key: op, keyNode, value, path: p } of e.values()) {
-    const m = readOperator(r, op, keyNode, value, p, key);
+  for (const entry of e.values()) {
+    const m = readOperator(r, entry, key);
     if (m) out.push(m);
     else bad = true;
   }
@@ -110,7 +119,9 @@ function readIn(r: Reader, node: Node, path: string): Matcher | undefined {
   return values && { op: "in", values };
 }
 
-function readOperator(r: Reader, op: string, keyNode: Node, value: Node, path: string, key: string) {
+/** One operator of a matcher map (`entry.key` is the operator) on the flow key `key`. */
+function readOperator(r: Reader, entry: Entry, key: string) {
+  const { key: op, keyNode, value, path } = entry;
   const text = (expected: string) => r.text(value, path, expected);
   switch (op) {
     case "equals": {
@@ -190,7 +201,7 @@ export function readTemplate(r: Reader, node: Node, path: string, scope: FlowSco
   if (keys === undefined) return undefined;
   let ok = true;
   for (const k of keys) {
-    if (flowKey(r, node, path, k, scope, "template key", []) === undefined) ok = false;
+    if (flowKey(r, node, path, k, { scope, what: "template key", others: [] }) === undefined) ok = false;
   }
   return ok ? text : undefined;
 }

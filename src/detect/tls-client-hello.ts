@@ -140,39 +140,42 @@ function parse(buf: Uint8Array): ClientHelloResult {
  * a length-prefixed block, which is how "must fit inside its parent" is enforced.
  */
 class Reader {
-  constructor(private readonly buf: Uint8Array, public pos: number, readonly end: number) {}
+  readonly #buf: Uint8Array;
+  constructor(buf: Uint8Array, public pos: number, readonly end: number) {
+    this.#buf = buf;
+  }
 
   get remaining(): number {
     return this.end - this.pos;
   }
 
   u8(field: string): number {
-    this.need(1, field);
-    return this.buf[this.pos++];
+    this.#need(1, field);
+    return this.#buf[this.pos++];
   }
 
   u16(field: string): number {
-    this.need(2, field);
-    const v = (this.buf[this.pos] << 8) | this.buf[this.pos + 1];
+    this.#need(2, field);
+    const v = (this.#buf[this.pos] << 8) | this.#buf[this.pos + 1];
     this.pos += 2;
     return v;
   }
 
   skip(n: number, field: string): void {
-    this.need(n, field);
+    this.#need(n, field);
     this.pos += n;
   }
 
   bytes(n: number, field: string): Uint8Array {
-    this.need(n, field);
-    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.#need(n, field);
+    const out = this.#buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
 
   sub(n: number, field: string): Reader {
-    this.need(n, field);
-    const child = new Reader(this.buf, this.pos, this.pos + n);
+    this.#need(n, field);
+    const child = new Reader(this.#buf, this.pos, this.pos + n);
     this.pos += n;
     return child;
   }
@@ -182,7 +185,7 @@ class Reader {
     if (this.pos !== this.end) throw new Malformed(`${field}: ${this.remaining} trailing bytes`);
   }
 
-  private need(n: number, field: string): void {
+  #need(n: number, field: string): void {
     if (n > this.end - this.pos) throw new Malformed(`${field}: length overruns its container`);
   }
 }

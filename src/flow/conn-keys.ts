@@ -7,8 +7,7 @@
 import type { RequestHead } from "../detect/http-head.ts";
 import type { RequestTarget } from "../http/types.ts";
 import type { FlowInput, KeyValue } from "./input.ts";
-import type { TcpConn } from "../runtime/types.ts";
-import type { Endpoint } from "../forward/proxy-header.ts";
+import type { SocketAddress, TcpConn } from "../runtime/types.ts";
 import { formatAddress } from "../config/address.ts";
 
 export interface ConnFacts {
@@ -29,18 +28,21 @@ export interface ConnFacts {
  * as the connection, idle ones included.
  */
 export class AcceptedFacts implements ConnFacts {
-  #client: Endpoint | null = null;
-  #local: Endpoint | null = null;
+  #client: SocketAddress | null = null;
+  #local: SocketAddress | null = null;
   alpn: readonly string[] | null = null;
 
+  readonly #conn: TcpConn;
   constructor(
-    private readonly conn: TcpConn,
+    conn: TcpConn,
     public protocol: ConnFacts["protocol"],
     public sni: string | null,
-  ) {}
+  ) {
+    this.#conn = conn;
+  }
 
   get ip(): string {
-    return this.client().address;
+    return this.client().hostname;
   }
 
   get port(): number {
@@ -52,23 +54,23 @@ export class AcceptedFacts implements ConnFacts {
   }
 
   /** The client as vane sees it. */
-  client(): Endpoint {
-    return this.#client ??= { address: this.conn.remote.hostname, port: this.conn.remote.port };
+  client(): SocketAddress {
+    return this.#client ??= { hostname: this.#conn.remote.hostname, port: this.#conn.remote.port };
   }
 
   /** The address the client connected to. */
-  local(): Endpoint {
-    return this.#local ??= { address: this.conn.local.hostname, port: this.conn.local.port };
+  local(): SocketAddress {
+    return this.#local ??= { hostname: this.#conn.local.hostname, port: this.#conn.local.port };
   }
 
-  useSource(source: Endpoint): void {
+  useSource(source: SocketAddress): void {
     this.#client = source;
   }
 
   /** The client as logs show it; a socket closed before anyone asked (Bun) can no longer tell. */
   peer(): string {
     const c = this.client();
-    return c.address === undefined ? "(gone)" : formatAddress(c.address, c.port);
+    return c.hostname === undefined ? "(gone)" : formatAddress(c.hostname, c.port);
   }
 }
 
@@ -111,44 +113,51 @@ export class ConnKeys implements FlowInput {
 const HEADER_PREFIX = "req.header.";
 
 export class RequestKeys implements FlowInput {
+  readonly #conn: ConnKeys;
+  readonly #head: RequestHead;
+  readonly #target: RequestTarget;
   constructor(
-    private readonly conn: ConnKeys,
-    private readonly head: RequestHead,
-    private readonly target: RequestTarget,
-  ) {}
+    conn: ConnKeys,
+    head: RequestHead,
+    target: RequestTarget,
+  ) {
+    this.#conn = conn;
+    this.#head = head;
+    this.#target = target;
+  }
 
   get(key: string): KeyValue {
     switch (key) {
       case "req.method":
-        return this.head.method;
+        return this.#head.method;
       case "host":
       case "req.host":
-        return this.target.host ?? undefined;
+        return this.#target.host ?? undefined;
       case "req.path":
-        return this.target.path;
+        return this.#target.path;
       case "req.query":
-        return this.target.query;
+        return this.#target.query;
     }
     if (key.startsWith(HEADER_PREFIX)) return this.#header(key.slice(HEADER_PREFIX.length));
-    return this.conn.get(key);
+    return this.#conn.get(key);
   }
 
   /** Several fields of one name read as one list, as RFC 9110 §5.3 folds them. */
   #header(name: string): string | undefined {
     let out: string | undefined;
-    for (const [n, v] of this.head.headers) {
+    for (const [n, v] of this.#head.headers) {
       if (n.length === name.length && n.toLowerCase() === name) out = out === undefined ? v : `${out}, ${v}`;
     }
     return out;
   }
 
   all(): Record<string, string | readonly string[]> {
-    const out = this.conn.all();
+    const out = this.#conn.all();
     for (const k of ["host", "req.method", "req.host", "req.path", "req.query"]) {
       const v = this.get(k);
       if (v !== undefined) out[k] = v;
     }
-    for (const [n] of this.head.headers) {
+    for (const [n] of this.#head.headers) {
       const key = HEADER_PREFIX + n.toLowerCase();
       if (!(key in out)) out[key] = this.#header(n.toLowerCase())!;
     }

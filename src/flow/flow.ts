@@ -27,17 +27,11 @@ import { TokenBuckets } from "./rate-limit.ts";
 import { compileTemplate, type Template } from "./template.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import { errorText } from "../errors/mod.ts";
+import type { HeaderEdit } from "../http/headers.ts";
 
 export type { FlowFunction, PluginAnswer } from "./plugin.ts";
 export type { FlowInput, KeyValue } from "./input.ts";
 export { inputOf } from "./input.ts";
-
-/** A header edit for the request sent upstream or the response sent back; `name` is lowercased. */
-export type HeaderEdit =
-  | { op: "set"; name: string; value: string }
-  /** A second value for a name the same set-headers just set (two Set-Cookie fields). */
-  | { op: "add"; name: string; value: string }
-  | { op: "remove"; name: string };
 
 export type Outcome =
   /** `allow`: what the rule lets through that vane refuses by default (see Allowance); absent: none. */

@@ -72,7 +72,9 @@ export class PluginClient {
   #openUntil: number | null = null;
   #trialOut = false;
 
-  constructor(readonly options: PluginOptions, private readonly deps: PluginDeps) {
+  readonly #deps: PluginDeps;
+  constructor(readonly options: PluginOptions, deps: PluginDeps) {
+    this.#deps = deps;
     this.name = describePlugin(options.spec);
   }
 
@@ -85,7 +87,7 @@ export class PluginClient {
   async ask(keys: Record<string, string | readonly string[]>): Promise<PluginAnswer | null> {
     let trial = false;
     if (this.#openUntil !== null) {
-      if (this.#trialOut || this.deps.now() < this.#openUntil) return null;
+      if (this.#trialOut || this.#deps.now() < this.#openUntil) return null;
       trial = this.#trialOut = true;
     }
     let answer: PluginAnswer;
@@ -123,7 +125,7 @@ export class PluginClient {
         work = askCommand(spec.argv, JSON.stringify(keys), ac.signal);
         break;
       case "function": {
-        const fn = this.deps.functions?.get(spec.name);
+        const fn = this.#deps.functions?.get(spec.name);
         // Raced: a function may ignore its signal, and the evaluation must not wait for it.
         // The executor turns a synchronous throw into a rejection.
         work = fn
@@ -141,7 +143,7 @@ export class PluginClient {
     this.#failuresInRow = 0;
     if (this.#openUntil !== null) {
       this.#openUntil = null;
-      this.deps.log.info("plugin answers again; no longer skipped", { plugin: this.name });
+      this.#deps.log.info("plugin answers again; no longer skipped", { plugin: this.name });
     }
   }
 
@@ -150,12 +152,12 @@ export class PluginClient {
     this.#failuresInRow++;
     const { failures, quietMs } = this.options;
     if (trial) {
-      this.#openUntil = this.deps.now() + quietMs;
+      this.#openUntil = this.#deps.now() + quietMs;
       this.#warn(`plugin failed again: skipped for another ${quietMs}ms`, reason);
     } else if (failures > 0 && this.#failuresInRow >= failures && this.#openUntil === null) {
-      this.#openUntil = this.deps.now() + quietMs;
+      this.#openUntil = this.#deps.now() + quietMs;
       // Logged whatever the rate limit: it happens once per opening.
-      this.deps.log.warn(`plugin failed ${this.#failuresInRow} times in a row: skipped for ${quietMs}ms`, {
+      this.#deps.log.warn(`plugin failed ${this.#failuresInRow} times in a row: skipped for ${quietMs}ms`, {
         plugin: this.name,
         reason,
       });
@@ -165,6 +167,6 @@ export class PluginClient {
   }
 
   #warn(msg: string, reason: string): void {
-    limited(this.deps.log).warn(msg, "plugin", { plugin: this.name, reason });
+    limited(this.#deps.log).warn(msg, "plugin", { plugin: this.name, reason });
   }
 }

@@ -22,12 +22,14 @@ export class TokenBuckets {
   readonly #buckets = new Map<string, Bucket>();
   readonly #perMs: number;
 
+  readonly #now: () => number;
   constructor(
     readonly rate: number,
     readonly burst: number,
-    private readonly now: () => number,
+    now: () => number,
     readonly maxKeys: number = MAX_KEYS,
   ) {
+    this.#now = now;
     this.#perMs = rate / 1000;
   }
 
@@ -37,7 +39,7 @@ export class TokenBuckets {
 
   /** Takes one token for `key`: true when there was one. */
   take(key: string): boolean {
-    const now = this.now();
+    const now = this.#now();
     let b = this.#buckets.get(key);
     if (b) {
       this.#buckets.delete(key);

@@ -24,25 +24,34 @@ export type ConnectOutcome =
 
 const MAX_ATTEMPTS = 16;
 
+/** How connections to a pool's targets are made; made once per pool route (HTTP) or connection (L4). */
+export interface Connector {
+  readonly rt: Runtime;
+  /** Hears of each connect's success or failure (passive health). */
+  readonly registry: HealthRegistry;
+  readonly connectMs: number;
+  /**
+   * An idle connection to the picked target, if one is kept (HTTP keep-alive), so the
+   * strategy still chooses per request and only the connect is saved. @default none
+   */
+  readonly reuse?: (entry: TargetHealth) => TcpConn | null;
+}
+
 /**
- * `reuse` (HTTP keep-alive) may hand back an idle connection to the picked target, so
- * the strategy still chooses per request and only the connect is saved. That common
- * case answers at once, without a promise.
+ * A connection to one of the pool's targets. An idle one (`connector.reuse`) comes back
+ * at once, without a promise: the common case of a keep-alive HTTP request.
  */
 export function connectToPool(
-  rt: Runtime,
   pool: Pool,
-  registry: HealthRegistry,
-  connectMs: number,
-  reuse?: (entry: TargetHealth) => TcpConn | null,
+  connector: Connector,
   /** Targets not to pick (an HTTP request retried elsewhere after its target failed it). */
   exclude?: ReadonlySet<TargetHealth>,
 ): ConnectOutcome | Promise<ConnectOutcome> {
   const first = pool.pick(exclude);
   if (first === null) return { ok: false, reason: exclude ? NONE_OTHER : NONE_ALIVE, attempts: 0 };
-  const idle = reuse?.(first.entry);
+  const idle = connector.reuse?.(first.entry);
   if (idle) return reused(first, idle, 1);
-  return connectFrom(rt, pool, registry, connectMs, reuse, first, exclude);
+  return connectFrom(pool, connector, first, exclude);
 }
 
 const NONE_ALIVE = "no target is alive in the pool or its fallback";
@@ -55,14 +64,12 @@ function reused(pick: Pick, conn: TcpConn, attempts: number): ConnectOutcome {
 
 /** Connects to `first`, then to further picks while targets fail, each marked down. */
 async function connectFrom(
-  rt: Runtime,
   pool: Pool,
-  registry: HealthRegistry,
-  connectMs: number,
-  reuse: ((entry: TargetHealth) => TcpConn | null) | undefined,
+  connector: Connector,
   first: Pick,
   exclude: ReadonlySet<TargetHealth> | undefined,
 ): Promise<ConnectOutcome> {
+  const { rt, registry, connectMs, reuse } = connector;
   // Made at the first failure: most connections never need it.
   let failed: Set<TargetHealth> | null = null;
   let attempts = 0;

@@ -3,6 +3,7 @@
  * in front of a connection, and writing one for targets that want the client's
  * address. The byte formats live in src/detect/proxy-protocol.ts.
  */
+import type { SocketAddress } from "../runtime/types.ts";
 import type { ReplayConn } from "./replay-conn.ts";
 import { peek } from "./peek.ts";
 import type { Failure } from "../errors/mod.ts";
@@ -15,14 +16,9 @@ import {
   type ProxyHeaderResult,
 } from "../detect/proxy-protocol.ts";
 
-export interface Endpoint {
-  address: string;
-  port: number;
-}
-
 export type ReadHeaderOutcome =
   /** `source` is null for a LOCAL (v2) or UNKNOWN (v1) header: keep the peer's own address. */
-  | { ok: true; source: Endpoint | null }
+  | { ok: true; source: SocketAddress | null }
   | Failure;
 
 /**
@@ -43,21 +39,22 @@ export async function readProxyHeader(conn: ReplayConn, timeoutMs: number): Prom
   if (r.status === "error") return { ok: false, reason: `bad PROXY header: ${r.reason}` };
   if (r.status !== "ok") return { ok: false, reason: "bad PROXY header" };
   conn.skip(r.length);
-  return { ok: true, source: r.addresses ? { ...r.addresses.source } : null };
+  const source = r.addresses?.source;
+  return { ok: true, source: source ? { hostname: source.address, port: source.port } : null };
 }
 
 /** The header announcing `source` -> `destination` to a target. */
-export function proxyHeaderFor(version: "v1" | "v2", source: Endpoint, destination: Endpoint): Uint8Array {
+export function proxyHeaderFor(version: "v1" | "v2", source: SocketAddress, destination: SocketAddress): Uint8Array {
   return version === "v1"
     ? encodeProxyV1(addresses(source, destination))
     : encodeProxyV2(addresses(source, destination));
 }
 
 /** Both ends in one family: when they differ, IPv4 is written IPv4-mapped as IPv6. */
-function addresses(source: Endpoint, destination: Endpoint): ProxyAddresses {
-  const v6 = source.address.includes(":") || destination.address.includes(":");
-  const fix = (e: Endpoint) => ({
-    address: v6 && !e.address.includes(":") ? `::ffff:${e.address}` : e.address,
+function addresses(source: SocketAddress, destination: SocketAddress): ProxyAddresses {
+  const v6 = source.hostname.includes(":") || destination.hostname.includes(":");
+  const fix = (e: SocketAddress) => ({
+    address: v6 && !e.hostname.includes(":") ? `::ffff:${e.hostname}` : e.hostname,
     port: e.port,
   });
   return { family: v6 ? "tcp6" : "tcp4", source: fix(source), destination: fix(destination) };

@@ -30,16 +30,19 @@ export class ReplayConn implements TcpConn {
   /** Made once per connection: the watched read's callback. */
   #arrived: ReadNext | null = null;
 
-  constructor(private readonly inner: TcpConn) {}
+  readonly #inner: TcpConn;
+  constructor(inner: TcpConn) {
+    this.#inner = inner;
+  }
 
   get remote(): SocketAddress {
-    return this.inner.remote;
+    return this.#inner.remote;
   }
   get local(): SocketAddress {
-    return this.inner.local;
+    return this.#inner.local;
   }
   get closed(): Promise<void> {
-    return this.inner.closed;
+    return this.#inner.closed;
   }
 
   /** Bytes handed out again before anything new; the caller passes its own copy. */
@@ -68,7 +71,7 @@ export class ReplayConn implements TcpConn {
 
   /** Whether `readNext` goes without promises (the inner connection has it). */
   get callbacks(): boolean {
-    return this.inner.readNext !== undefined;
+    return this.#inner.readNext !== undefined;
   }
 
   read(): Promise<Uint8Array | null> {
@@ -83,7 +86,7 @@ export class ReplayConn implements TcpConn {
       this.#pending = null;
       return p;
     }
-    return this.inner.read();
+    return this.#inner.read();
   }
 
   /** `read()` to a callback (see TcpConn.readNext); through a promise when the inner connection has no readNext. */
@@ -104,8 +107,8 @@ export class ReplayConn implements TcpConn {
       p.then(next, next);
       return;
     }
-    if (this.inner.readNext !== undefined) return this.inner.readNext(next);
-    this.inner.read().then(next, next);
+    if (this.#inner.readNext !== undefined) return this.#inner.readNext(next);
+    this.#inner.read().then(next, next);
   }
 
   /**
@@ -123,14 +126,14 @@ export class ReplayConn implements TcpConn {
       return;
     }
     if (this.#inFlight) return; // its end reaches #idleEnded
-    if (this.inner.readNext === undefined) {
-      const p = this.inner.read();
+    if (this.#inner.readNext === undefined) {
+      const p = this.#inner.read();
       this.#pending = p;
       p.then(ended, ended);
       return;
     }
     this.#inFlight = true;
-    this.inner.readNext(
+    this.#inner.readNext(
       this.#arrived ??= (r) => {
         this.#inFlight = false;
         const deliver = this.#deliver;
@@ -239,13 +242,13 @@ export class ReplayConn implements TcpConn {
   }
 
   write(data: Uint8Array): Promise<void> {
-    return this.inner.write(data);
+    return this.#inner.write(data);
   }
   closeWrite(): Promise<void> {
-    return this.inner.closeWrite();
+    return this.#inner.closeWrite();
   }
   close(): void {
     this.#disarm();
-    this.inner.close();
+    this.#inner.close();
   }
 }

@@ -53,18 +53,27 @@ class Relay implements Member {
   copying = 2;
   #finished = false;
 
+  readonly #client: TcpConn;
+  readonly #upstream: TcpConn;
+  readonly #idle: IdleWatch;
+  readonly #done: (result: RelayResult) => void;
   constructor(
-    private readonly client: TcpConn,
-    private readonly upstream: TcpConn,
-    private readonly idle: IdleWatch,
+    client: TcpConn,
+    upstream: TcpConn,
+    idle: IdleWatch,
     readonly counters: RelayCounters,
-    private readonly done: (result: RelayResult) => void,
-  ) {}
+    done: (result: RelayResult) => void,
+  ) {
+    this.#client = client;
+    this.#upstream = upstream;
+    this.#idle = idle;
+    this.#done = done;
+  }
 
   start(): void {
-    this.idle.add(this);
-    copy(this.client, this.upstream, new Direction(this, true));
-    copy(this.upstream, this.client, new Direction(this, false));
+    this.#idle.add(this);
+    copy(this.#client, this.#upstream, new Direction(this, "upstream"));
+    copy(this.#upstream, this.#client, new Direction(this, "downstream"));
   }
 
   /** Closes both connections once; the first reason given is the relay's. */
@@ -72,8 +81,8 @@ class Relay implements Member {
     if (this.#finished) return;
     this.#finished = true;
     this.result.reason = reason;
-    this.client.close();
-    this.upstream.close();
+    this.#client.close();
+    this.#upstream.close();
   }
 
   // Either direction failing ends the whole connection at once; the relay is over when
@@ -82,19 +91,26 @@ class Relay implements Member {
     if (err) this.closeBoth(err.message);
     if (--this.copying > 0) return;
     this.closeBoth("done");
-    this.idle.delete(this);
-    this.done(this.result);
+    this.#idle.delete(this);
+    this.#done(this.result);
   }
 }
 
 /** One direction of a relay: counts its bytes and tells the relay when it ends. */
 class Direction implements PipeEnds {
-  constructor(private readonly relay: Relay, private readonly up: boolean) {}
+  readonly #relay: Relay;
+  /** Bytes go client to upstream (counted as upstream bytes), else back. */
+  readonly #up: boolean;
+
+  constructor(relay: Relay, way: "upstream" | "downstream") {
+    this.#relay = relay;
+    this.#up = way === "upstream";
+  }
 
   bytes(n: number): void {
-    const relay = this.relay;
+    const relay = this.#relay;
     relay.activity++;
-    if (this.up) {
+    if (this.#up) {
       relay.result.upstreamBytes += n;
       relay.counters.upstream(n);
     } else {
@@ -105,11 +121,11 @@ class Direction implements PipeEnds {
 
   // The direction that ends second needs no FIN of its own: both connections close now.
   halfClose(): boolean {
-    return this.relay.copying === 2;
+    return this.#relay.copying === 2;
   }
 
   ended(err: Error | null): void {
-    this.relay.directionEnded(err);
+    this.#relay.directionEnded(err);
   }
 }
 
@@ -154,11 +170,16 @@ class IdleWatch {
   readonly #relays = new Members<Relay>();
   #timer: ReturnType<typeof setInterval> | null = null;
 
-  private constructor(private readonly idleMs: number) {}
+  readonly #idleMs: number;
+
+  // `private`, not `#`: JavaScript has no private constructors. One watch per idle time, through `for`.
+  private constructor(idleMs: number) {
+    this.#idleMs = idleMs;
+  }
 
   add(r: Relay): void {
     this.#relays.add(r);
-    this.#timer ??= setInterval(() => this.#tick(), this.idleMs / IDLE_TICKS);
+    this.#timer ??= setInterval(() => this.#tick(), this.#idleMs / IDLE_TICKS);
   }
 
   delete(r: Relay): void {

@@ -17,18 +17,25 @@ export class HealthChecker {
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #stopped = false;
 
+  readonly #rt: Runtime;
+  readonly #resolver: TargetResolver;
+  readonly #registry: HealthRegistry;
   constructor(
-    private readonly rt: Runtime,
-    private readonly resolver: TargetResolver,
-    private readonly registry: HealthRegistry,
-  ) {}
+    rt: Runtime,
+    resolver: TargetResolver,
+    registry: HealthRegistry,
+  ) {
+    this.#rt = rt;
+    this.#resolver = resolver;
+    this.#registry = registry;
+  }
 
   /** Checks every target once and records the verdicts; resolves when all are in. */
   async initial(entries: TargetHealth[]): Promise<void> {
     await Promise.all(entries.map(async (e) => {
       if (e.health.check === "none") return;
       const outcome = await this.#check(e);
-      this.registry.initial(e, outcome);
+      this.#registry.initial(e, outcome);
     }));
   }
 
@@ -53,13 +60,13 @@ export class HealthChecker {
       try {
         const outcome = await this.#check(e);
         if (this.#stopped) return;
-        if (outcome.ok) this.registry.success(e, outcome.latencyMs);
+        if (outcome.ok) this.#registry.success(e, outcome.latencyMs);
         // Out of descriptors here says nothing about the target (health/local-error.ts).
-        else if (localErrorCode(outcome.reason) !== null) this.registry.localFailure(e, outcome.reason);
-        else this.registry.failure(e, outcome.reason);
+        else if (localErrorCode(outcome.reason) !== null) this.#registry.localFailure(e, outcome.reason);
+        else this.#registry.failure(e, outcome.reason);
       } catch (err) {
         // A check that throws is a failed check, never the end of the checking.
-        this.registry.failure(e, errorText(err));
+        this.#registry.failure(e, errorText(err));
       } finally {
         this.#schedule(e, e.health.intervalMs);
       }
@@ -70,13 +77,13 @@ export class HealthChecker {
   async #check(e: TargetHealth) {
     const h = e.health;
     const outcome = h.check === "http"
-      ? await httpCheck(this.rt, this.resolver, e.spec, {
+      ? await httpCheck(this.#rt, this.#resolver, e.spec, {
         path: h.path ?? "/",
         expect: h.expect ?? DEFAULT_EXPECT,
         timeoutMs: h.timeoutMs,
         hostHeader: hostHeaderFor(e.spec),
       })
-      : await tcpCheck(this.rt, this.resolver, e.spec, h.timeoutMs);
+      : await tcpCheck(this.#rt, this.#resolver, e.spec, h.timeoutMs);
     if (outcome.address) e.address = outcome.address;
     return outcome;
   }

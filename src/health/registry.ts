@@ -101,7 +101,12 @@ export class HealthRegistry {
   readonly #entries = new Map<string, TargetHealth>();
   hooks: HealthHooks = {};
 
-  constructor(private readonly log: Logger, private readonly now: () => number = () => performance.now()) {}
+  readonly #log: Logger;
+  readonly #now: () => number;
+  constructor(log: Logger, now: () => number = () => performance.now()) {
+    this.#log = log;
+    this.#now = now;
+  }
 
   byId(id: string): TargetHealth | undefined {
     return this.#entries.get(id);
@@ -154,7 +159,7 @@ export class HealthRegistry {
       e.lastError = outcome.reason;
       e.failures = 1;
       e.up = false;
-      this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: outcome.reason });
+      this.#log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: outcome.reason });
     }
     this.hooks.changed?.(e);
   }
@@ -199,7 +204,7 @@ export class HealthRegistry {
    * just paid for it; checks bring it back. 0 turns passive health off.
    */
   passiveFailure(e: TargetHealth, error: string, kind: PassiveKind = "connect"): void {
-    const wasAlive = e.alive(this.now());
+    const wasAlive = e.alive(this.#now());
     this.hooks.passive?.(e, error, kind);
     e.lastError = error;
     if (!e.passive.on.includes(kind)) return;
@@ -214,9 +219,14 @@ export class HealthRegistry {
     if (e.health.check === "none") {
       // No checks to bring it back: the bench runs out by itself, so each bench of a
       // target that was in service is its own transition to log.
-      e.benchedUntil = this.now() + e.health.intervalMs;
+      e.benchedUntil = this.#now() + e.health.intervalMs;
       if (wasAlive) {
-        this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason: passiveReason(error, kind) });
+        this.#log.warn("target down", {
+          pool: e.pool,
+          role: e.role,
+          target: e.key,
+          reason: passiveReason(error, kind),
+        });
       }
     } else {
       this.#transition(e, false, passiveReason(error, kind));
@@ -228,7 +238,7 @@ export class HealthRegistry {
   adopt(e: TargetHealth, s: SharedHealth): void {
     if (e.up !== s.up) {
       e.up = s.up;
-      this.log.debug(s.up ? "target up" : "target down", {
+      this.#log.debug(s.up ? "target up" : "target down", {
         pool: e.pool,
         role: e.role,
         target: e.key,
@@ -238,7 +248,7 @@ export class HealthRegistry {
     e.latencyMs = s.latencyMs;
     e.lastError = s.lastError;
     e.address = s.address ?? e.address;
-    e.benchedUntil = s.benchedForMs > 0 ? this.now() + s.benchedForMs : 0;
+    e.benchedUntil = s.benchedForMs > 0 ? this.#now() + s.benchedForMs : 0;
   }
 
   /** What a worker needs of an entry to judge it as the primary does. */
@@ -249,7 +259,7 @@ export class HealthRegistry {
       latencyMs: e.latencyMs,
       lastError: e.lastError,
       address: e.address,
-      benchedForMs: Math.max(0, e.benchedUntil - this.now()),
+      benchedForMs: Math.max(0, e.benchedUntil - this.#now()),
     };
   }
 
@@ -259,7 +269,7 @@ export class HealthRegistry {
    * lastError stays. Logged at once, then counted per target (telemetry/log-limit.ts).
    */
   localFailure(e: TargetHealth, error: string): void {
-    limited(this.log).error("connect failed on this host, not counted against the target", "target", {
+    limited(this.#log).error("connect failed on this host, not counted against the target", "target", {
       pool: e.pool,
       target: e.key,
       error,
@@ -269,8 +279,8 @@ export class HealthRegistry {
   #transition(e: TargetHealth, up: boolean, reason: string): void {
     if (e.up === up) return;
     e.up = up;
-    if (up) this.log.info("target up", { pool: e.pool, role: e.role, target: e.key, reason });
-    else this.log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason });
+    if (up) this.#log.info("target up", { pool: e.pool, role: e.role, target: e.key, reason });
+    else this.#log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason });
   }
 }
 

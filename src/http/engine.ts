@@ -21,14 +21,15 @@ import {
   type ResponseHead,
 } from "../detect/http-head.ts";
 import { asReplay, type ReplayConn } from "../forward/replay-conn.ts";
-import type { TcpConn } from "../runtime/types.ts";
 import { type BodyFraming, keepAlive, requestFraming, upgradeProtocols } from "./framing.ts";
 import {
   applyEdits,
+  CLOSE,
   CONTINUE_100,
   customResponse,
   type ForwardInfo,
   headBytes,
+  NO_EDITS,
   requestPlan,
   responsePlan,
   vaneResponse,
@@ -36,9 +37,10 @@ import {
 } from "./headers.ts";
 import { F_EXPECT, F_HTTP2_SETTINGS, headerValues } from "../detect/http-fields.ts";
 import { type Allowance, DEFAULT_RETRY_ON, type RetryOn } from "../config/model.ts";
-import type { Decision, Endpoint, HttpContext, HttpRoute, UpstreamLease } from "./types.ts";
+import type { SocketAddress, TcpConn } from "../runtime/types.ts";
+import type { Decision, HttpContext, HttpRoute, UpstreamLease } from "./types.ts";
 import { formatDuration } from "../config/duration.ts";
-import { copyBody, Exchange, send } from "./exchange.ts";
+import { BODY_CONSUMED, BODY_UNREAD, copyBody, Exchange, NOT_REUSABLE, send } from "./exchange.ts";
 import { headFrom, type HeadRead, readHead } from "./head-read.ts";
 import { hostlessHead, parseTarget, type RequestTarget } from "./request-target.ts";
 import { websocketAccept } from "./upgrade.ts";
@@ -47,7 +49,7 @@ import { limited } from "../telemetry/log-limit.ts";
 import type { Failure } from "../errors/mod.ts";
 import { statusFor } from "./failure-status.ts";
 
-export type { Decision, Endpoint, HttpContext, HttpRoute, RequestTarget, UpstreamLease } from "./types.ts";
+export type { Decision, HttpContext, HttpRoute, RequestTarget, UpstreamLease } from "./types.ts";
 
 /**
  * How long a retired connection waits for one more request after its last answer. A
@@ -62,12 +64,12 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 
 /**
  * Where an exchange stands when a step of it returns: over (whether the client
- * connection goes on), sent upstream and `Waiting` for the answer (the read is the
+ * connection goes on), sent upstream with its answer pending (`PendingResponse`) (the read is the
  * driver's to make: a callback where the runtime has them, an await elsewhere), or
  * going on in async code that resolves to one of these.
  */
 type Step = Settled | Promise<Settled>;
-type Settled = boolean | Waiting;
+type Settled = boolean | PendingResponse;
 
 /**
  * Serves requests on one client connection until it closes, errs, times out or
@@ -89,12 +91,12 @@ class Session {
   /** No request has been served yet. */
   first = true;
   /** Who is asking, for every upstream lease of this connection. */
-  readonly peer: { client: Endpoint; local: Endpoint };
+  readonly peer: { client: SocketAddress; local: SocketAddress };
   /** What the upstream is told of the client, for the usual request (no upgrade, no Expect). */
   readonly forward: ForwardInfo;
   /** The request head parser, with this listener's header line limit. */
   readonly parseRequest: (buf: Uint8Array) => ReturnType<typeof parseRequestHead>;
-  #waiting: Waiting | null = null;
+  #pending: PendingResponse | null = null;
   #depth = 0;
   #over: (() => void) | null = null;
   #resume: ((step: Settled) => void) | null = null;
@@ -111,7 +113,7 @@ class Session {
     ctx.onRetire?.(() => this.#retire());
     this.peer = { client: ctx.client, local: ctx.local };
     this.forward = {
-      clientAddress: ctx.client.address,
+      clientAddress: ctx.client.hostname,
       proto: ctx.proto,
       upgrade: false,
       dropExpect: false,
@@ -157,7 +159,7 @@ class Session {
    */
   async restOfHead(first: Uint8Array): Promise<Settled> {
     const { ctx } = this;
-    const address = ctx.client.address;
+    const address = ctx.client.hostname;
     // Refused with a close, not a 429: nothing was asked yet (the head is not whole),
     // closing on a client still sending makes a reset that would lose the answer anyway,
     // and under attack a write per refused connection is work for nothing.
@@ -174,13 +176,13 @@ class Session {
 
   /**
    * The step a read leads to: the next request's, or the answer's of the request
-   * `Waiting` for one.
+   * `PendingResponse` for one.
    */
   #stepOn(chunk: Uint8Array | null | undefined): Step {
-    const waiting = this.#waiting;
-    if (waiting === null) return requestStep(this, chunk);
-    this.#waiting = null;
-    return responseStep(waiting, chunk);
+    const pending = this.#pending;
+    if (pending === null) return requestStep(this, chunk);
+    this.#pending = null;
+    return responseStep(pending, chunk);
   }
 
   /** With promises: each read awaited. */
@@ -188,17 +190,17 @@ class Session {
     const { client } = this;
     try {
       for (;;) {
-        if (this.#waiting === null) this.#awaitRequest();
+        if (this.#pending === null) this.#awaitRequest();
         let chunk: Uint8Array | null | undefined;
         try {
-          chunk = await (this.#waiting?.upstream ?? client).read();
+          chunk = await (this.#pending?.upstream ?? client).read();
         } catch {
           chunk = undefined;
         }
         let step = this.#stepOn(chunk);
         if (step instanceof Promise) step = await step;
-        if (step instanceof Waiting) {
-          this.#waiting = step;
+        if (step instanceof PendingResponse) {
+          this.#pending = step;
           continue;
         }
         if (!step) break;
@@ -239,8 +241,8 @@ class Session {
   };
 
   #drive(step: Step): void {
-    if (step instanceof Waiting) {
-      this.#waiting = step;
+    if (step instanceof PendingResponse) {
+      this.#pending = step;
       step.upstream.readNext(this.#onRead);
       return;
     }
@@ -271,7 +273,7 @@ class Session {
 
   /** Only a bug gets here: every I/O failure is handled where it happens. */
   #bug(err: unknown): void {
-    limited(this.ctx.log).error("http engine failure", null, { client: this.ctx.client.address, error: String(err) });
+    limited(this.ctx.log).error("http engine failure", null, { client: this.ctx.client.hostname, error: String(err) });
   }
 
   #end(): void {
@@ -289,28 +291,37 @@ function afterSend(sent: boolean | Promise<boolean>, then: (ok: boolean) => Step
 }
 
 /** The request whose head begins in `chunk` (undefined: the read failed), up to its upstream's answer. */
-function requestStep(s: Session, chunk: Uint8Array | null | undefined): Step {
-  s.arrived();
-  const got = headFrom(s.client, chunk, s.parseRequest);
-  if (got === null) return s.restOfHead(chunk!);
-  return fromHead(s, got);
+function requestStep(session: Session, chunk: Uint8Array | null | undefined): Step {
+  session.arrived();
+  const got = headFrom(session.client, chunk, session.parseRequest);
+  if (got === null) return session.restOfHead(chunk!);
+  return fromHead(session, got);
 }
 
 /** vane's answer to a head begun and not finished by its deadline (HAProxy's and nginx's too). */
 const HEAD_TIMEOUT = { code: statusFor("request-timeout"), reason: "request head timeout" } as const;
 
-function fromHead(s: Session, got: HeadRead<RequestHead>): Step {
-  const { client, ctx } = s;
+/** A request as read: its head, where it goes, how its body is framed, and whether body bytes came with the head. */
+interface RequestInHand {
+  readonly head: RequestHead;
+  readonly target: RequestTarget;
+  readonly framing: BodyFraming;
+  /** Body bytes came with the head (unread into the client connection). */
+  readonly extra: boolean;
+}
+
+function fromHead(session: Session, got: HeadRead<RequestHead>): Step {
+  const { client, ctx } = session;
   if (got.kind !== "ok") {
     // A head begun and not finished in time gets a 408; a deadline that met no byte at
     // all (or an end, or a read error) closes without a word, as nginx and HAProxy do.
     const answer = got.kind === "error" ? got : got.kind === "timeout" && got.bytes > 0 ? HEAD_TIMEOUT : null;
     if (answer === null) return false;
     if (answer === HEAD_TIMEOUT) {
-      ctx.log.debug("request head timeout", { client: ctx.client.address, bytes: got.bytes });
+      ctx.log.debug("request head timeout", { client: ctx.client.hostname, bytes: got.bytes });
     }
     // A client that sent nothing parseable gets told why; its connection state is unknown.
-    return afterSend(send(client, vaneResponse(answer.code, answer.reason, true)), () => {
+    return afterSend(send(client, vaneResponse(answer.code, answer.reason, CLOSE)), () => {
       ctx.onResponse({ route: null, pool: null, code: answer.code, method: "-", bytesIn: got.bytes, bytesOut: 0 });
       return false;
     });
@@ -319,14 +330,15 @@ function fromHead(s: Session, got: HeadRead<RequestHead>): Step {
   // Body bytes (or a pipelined request) that came with the head: read again when their turn comes.
   const extra = got.bytes < got.buf.length;
   if (extra) client.unread(got.buf.slice(got.bytes));
-  const x = new Exchange(ctx, client, head.method, keepAlive(head.version, head.fields), got.bytes);
+  const exchange = new Exchange(ctx, client, head.method, keepAlive(head.version, head.fields), got.bytes);
   const framing = requestFraming(head);
-  if (framing.kind === "error") return x.answer(null, framing.code, framing.reason, false);
+  if (framing.kind === "error") return exchange.answer(null, framing.code, framing.reason, BODY_UNREAD);
   const target = parseTarget(head, ctx.http.encodedSlash);
-  if ("error" in target) return x.answer(null, target.error, target.reason, false);
+  if ("error" in target) return exchange.answer(null, target.error, target.reason, BODY_UNREAD);
+  const request: RequestInHand = { head, target, framing, extra };
   const decided = ctx.decide(head, target);
-  if (decided instanceof Promise) return decided.then((d) => decisionStep(s, x, head, target, framing, extra, d));
-  return decisionStep(s, x, head, target, framing, extra, decided);
+  if (decided instanceof Promise) return decided.then((d) => decisionStep(session, exchange, request, d));
+  return decisionStep(session, exchange, request, decided);
 }
 
 /**
@@ -339,40 +351,33 @@ function guardOf(method: string): Allowance | null {
 }
 
 /** What the flow decided, carried out. */
-function decisionStep(
-  s: Session,
-  x: Exchange,
-  head: RequestHead,
-  target: RequestTarget,
-  framing: BodyFraming,
-  extra: boolean,
-  decision: Decision,
-): Step {
+function decisionStep(session: Session, exchange: Exchange, request: RequestInHand, decision: Decision): Step {
+  const { head, framing } = request;
   const hasBody = framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0);
   if (decision.kind === "abort") {
-    s.ctx.log.debug("request aborted by the flow", { client: s.ctx.client.address, method: head.method });
+    session.ctx.log.debug("request aborted by the flow", { client: session.ctx.client.hostname, method: head.method });
     return false;
   }
   if (decision.kind === "respond") {
-    const close = hasBody || !x.keepAlive || s.ctx.retired?.() === true;
+    const close = hasBody || !exchange.keepAlive || session.ctx.retired?.() === true;
     const headers = applyEdits(decision.headers, decision.response);
-    const bytes = customResponse(decision.status, headers, decision.body, close, head.method === "HEAD");
-    x.out += bytes.length;
-    return afterSend(send(s.client, bytes), (ok) => {
-      x.report(null, decision.status);
+    const bytes = customResponse(decision.status, headers, decision.body, { close, headOnly: head.method === "HEAD" });
+    exchange.out += bytes.length;
+    return afterSend(send(session.client, bytes), (ok) => {
+      exchange.report(null, decision.status);
       return ok && !close;
     });
   }
   const guarded = guardOf(head.method);
   if (guarded !== null && !decision.allow.includes(guarded)) {
-    return x.answer(decision.route, 405, `${head.method} is not allowed here`, !hasBody);
+    return exchange.answer(decision.route, 405, `${head.method} is not allowed here`, !hasBody);
   }
-  const p = new Proxied(s, x, head, target, framing, hasBody, extra, decision);
-  return attemptStep(p, 0, p.route.acquire(s.peer));
+  const proxied = new ProxiedRequest(session, exchange, request, hasBody, decision);
+  return attemptStep(proxied, 0, proxied.route.acquire(session.peer));
 }
 
 /** A request on its way to a route's upstream, over one or two attempts. */
-export class Proxied {
+export class ProxiedRequest {
   readonly route: HttpRoute;
   readonly upgrade: boolean;
   /**
@@ -398,17 +403,22 @@ export class Proxied {
    */
   retriedAfter: { code: 502 | 504; why: string } | null = null;
 
+  readonly head: RequestHead;
+  readonly framing: BodyFraming;
+  /** Body bytes came with the head (unread into the client connection). */
+  readonly extra: boolean;
+
   constructor(
-    readonly s: Session,
-    readonly x: Exchange,
-    readonly head: RequestHead,
-    target: RequestTarget,
-    readonly framing: BodyFraming,
+    readonly session: Session,
+    readonly exchange: Exchange,
+    request: RequestInHand,
     readonly hasBody: boolean,
-    /** Body bytes came with the head (unread into the client connection). */
-    readonly extra: boolean,
     readonly decision: Extract<Decision, { kind: "proxy" }>,
   ) {
+    const { head, target, framing } = request;
+    this.head = head;
+    this.framing = framing;
+    this.extra = request.extra;
     this.route = decision.route;
     const offered = upgradeProtocols(head);
     // h2c (and an HTTP2-Settings that would come with it) switches the connection to a
@@ -422,8 +432,8 @@ export class Proxied {
     this.expectContinue = hasBody && head.version === "1.1" &&
       head.fields.values(F_EXPECT).some((v) => v.toLowerCase() === "100-continue");
     const forward = this.upgrade || this.expectContinue || target.authority !== null
-      ? { ...s.forward, upgrade: this.upgrade, dropExpect: this.expectContinue, authority: target.authority }
-      : s.forward;
+      ? { ...session.forward, upgrade: this.upgrade, dropExpect: this.expectContinue, authority: target.authority }
+      : session.forward;
     const plan = requestPlan(head, forward, framing.kind === "length" && framing.listed ? framing.length : -1);
     const edits = decision.request;
     // The target as received when it is already normal, else its normalised origin form.
@@ -432,14 +442,14 @@ export class Proxied {
     // Only HTTP/1.0 may come without a Host, and the HTTP/1.1 sent upstream must carry
     // one (RFC 9112 §3.2; nginx and node answer 400 without): see hostlessHead.
     this.headFor = head.host === null && target.authority === null ? hostlessHead(head, plan, startLine, edits) : null;
-    this.requestHead = this.headFor !== null ? null : headBytes(head.fields, plan, startLine, asReceived, edits);
+    this.requestHead = this.headFor !== null ? null : headBytes(head.fields, plan, { startLine, asReceived, edits });
   }
 }
 
 /** The request sent, its body copied: the upstream's answer is awaited. */
-export class Waiting {
+export class PendingResponse {
   constructor(
-    readonly p: Proxied,
+    readonly proxied: ProxiedRequest,
     readonly lease: UpstreamLease,
     readonly upstream: ReplayConn,
     readonly attempt: number,
@@ -449,7 +459,7 @@ export class Waiting {
      */
     readonly retryable: boolean,
   ) {
-    this.deadline = performance.now() + p.x.ctx.upstreamMs;
+    this.deadline = performance.now() + proxied.exchange.ctx.upstreamMs;
     upstream.closeAt(this.deadline);
   }
 
@@ -459,48 +469,56 @@ export class Waiting {
 
 /** One attempt at sending the request, on the connection `acquired` for it. */
 function attemptStep(
-  p: Proxied,
+  proxied: ProxiedRequest,
   attempt: number,
   acquired: UpstreamLease | Failure | Promise<UpstreamLease | Failure>,
 ): Step {
-  if (acquired instanceof Promise) return acquired.then((lease) => attemptStep(p, attempt, lease));
-  const { x, route } = p;
+  if (acquired instanceof Promise) return acquired.then((lease) => attemptStep(proxied, attempt, lease));
+  const { exchange, route } = proxied;
   if ("reason" in acquired) {
-    const first = p.retriedAfter;
-    if (first !== null) return x.gaveUp(route, first.code, `${first.why}; no retry: ${acquired.reason}`, !p.hasBody);
-    limited(p.s.ctx.log).warn("upstream unavailable", "route", { route: route.name, error: acquired.reason });
-    return x.answer(route, statusFor("unavailable"), "upstream unavailable", !p.hasBody);
+    const first = proxied.retriedAfter;
+    if (first !== null) {
+      return exchange.gaveUp(route, first.code, `${first.why}; no retry: ${acquired.reason}`, !proxied.hasBody);
+    }
+    limited(proxied.session.ctx.log).warn("upstream unavailable", "route", {
+      route: route.name,
+      error: acquired.reason,
+    });
+    return exchange.answer(route, statusFor("unavailable"), "upstream unavailable", !proxied.hasBody);
   }
   const lease = acquired;
   const upstream = asReplay(lease.conn);
-  const headOut = p.requestHead ?? p.headFor!(lease.authority);
-  const retryable = lease.reused && attempt === 0 && IDEMPOTENT.has(p.head.method);
-  if (!p.hasBody) {
-    const sent = send(upstream, headOut);
+  const retryable = lease.reused && attempt === 0 && IDEMPOTENT.has(proxied.head.method);
+  if (!proxied.hasBody) {
+    const sent = send(upstream, proxied.requestHead ?? proxied.headFor!(lease.authority));
     // (Tested first: the usual write goes through at once, and a closure per request is garbage.)
-    if (sent === true) return new Waiting(p, lease, upstream, attempt, retryable);
+    if (sent === true) return new PendingResponse(proxied, lease, upstream, attempt, retryable);
     return afterSend(
       sent,
-      (ok) => ok ? new Waiting(p, lease, upstream, attempt, retryable) : sendFailed(p, lease, attempt, retryable),
+      (ok) =>
+        ok
+          ? new PendingResponse(proxied, lease, upstream, attempt, retryable)
+          : sendFailed(proxied, lease, attempt, retryable),
     );
   }
-  return sendBody(p, lease, upstream, headOut, attempt, retryable);
+  return sendBody(proxied, lease, upstream, attempt, retryable);
 }
 
 /** The request could not be written: another attempt if it may, else a 502. */
-function sendFailed(p: Proxied, lease: UpstreamLease, attempt: number, retryable: boolean): Step {
-  if (retryable && !p.bodyStarted) {
-    p.route.release(lease, false);
-    return attemptStep(p, attempt + 1, p.route.acquire(p.s.peer));
+function sendFailed(proxied: ProxiedRequest, lease: UpstreamLease, attempt: number, retryable: boolean): Step {
+  const route = proxied.route;
+  if (retryable && !proxied.bodyStarted) {
+    route.release(lease, NOT_REUSABLE);
+    return attemptStep(proxied, attempt + 1, route.acquire(proxied.session.peer));
   }
   const why = "upstream closed before the request was sent";
   // A reused connection closed while idle is the keep-alive race, not the target's doing.
-  if (!lease.reused) p.route.faulted?.(lease, "reset", why);
+  if (!lease.reused) route.faulted?.(lease, "reset", why);
   // Nothing could be sent: HAProxy counts this as a connection failure.
-  if (!p.bodyStarted && mayRetry(p, "conn-failure")) {
-    return retryElsewhere(p, lease, attempt, statusFor("upstream-reset"), why);
+  if (!proxied.bodyStarted && mayRetry(proxied, "conn-failure")) {
+    return retryElsewhere(proxied, lease, attempt, statusFor("upstream-reset"), why);
   }
-  return p.x.failed(p.route, lease, statusFor("upstream-reset"), why, !p.hasBody);
+  return proxied.exchange.failed(route, lease, statusFor("upstream-reset"), why, !proxied.hasBody);
 }
 
 /**
@@ -510,135 +528,149 @@ function sendFailed(p: Proxied, lease: UpstreamLease, attempt: number, retryable
  * safe: RFC 9110 §9.2.2), the client has had no byte of an answer, and this request has
  * not been retried before. The caller makes sure no byte of the target's answer came.
  */
-function mayRetry(p: Proxied, cause: RetryOn): boolean {
-  return p.retriedAfter === null && !p.hasBody && p.x.out === 0 && IDEMPOTENT.has(p.head.method) &&
-    (p.route.retryOn ?? DEFAULT_RETRY_ON).includes(cause);
+function mayRetry(proxied: ProxiedRequest, cause: RetryOn): boolean {
+  return proxied.retriedAfter === null && !proxied.hasBody && proxied.exchange.out === 0 &&
+    IDEMPOTENT.has(proxied.head.method) && (proxied.route.retryOn ?? DEFAULT_RETRY_ON).includes(cause);
 }
 
 /** The request once more, on another target than `lease`'s (which failed it with `why`). */
-function retryElsewhere(p: Proxied, lease: UpstreamLease, attempt: number, code: 502 | 504, why: string): Step {
-  p.retriedAfter = { code, why };
-  p.route.release(lease, false);
-  limited(p.s.ctx.log).info("upstream failed; retrying on another target", "route", {
-    route: p.route.name,
+function retryElsewhere(
+  proxied: ProxiedRequest,
+  lease: UpstreamLease,
+  attempt: number,
+  code: 502 | 504,
+  why: string,
+): Step {
+  const route = proxied.route;
+  proxied.retriedAfter = { code, why };
+  route.release(lease, NOT_REUSABLE);
+  limited(proxied.session.ctx.log).info("upstream failed; retrying on another target", "route", {
+    route: route.name,
     error: why,
   });
-  return attemptStep(p, attempt + 1, p.route.acquire(p.s.peer, lease));
+  return attemptStep(proxied, attempt + 1, route.acquire(proxied.session.peer, lease));
 }
 
 /** A request with a body: the head, then the body streamed through (after a 100 Continue if asked). */
 async function sendBody(
-  p: Proxied,
+  proxied: ProxiedRequest,
   lease: UpstreamLease,
   upstream: ReplayConn,
-  headOut: Uint8Array,
   attempt: number,
   retryable: boolean,
 ): Promise<Settled> {
-  const { x, route, s } = p;
+  const { exchange, route, session } = proxied;
+  const headOut = proxied.requestHead ?? proxied.headFor!(lease.authority);
   // A body already in hand goes out with the head, in one write.
-  const coalesce = p.extra && !p.expectContinue;
-  if (!coalesce && !(await send(upstream, headOut))) return sendFailed(p, lease, attempt, retryable);
-  if (p.expectContinue && !p.sentContinue) {
-    p.sentContinue = true;
-    x.out += CONTINUE_100.length;
-    if (!(await send(s.client, CONTINUE_100))) {
-      route.release(lease, false);
+  const coalesce = proxied.extra && !proxied.expectContinue;
+  if (!coalesce && !(await send(upstream, headOut))) return sendFailed(proxied, lease, attempt, retryable);
+  if (proxied.expectContinue && !proxied.sentContinue) {
+    proxied.sentContinue = true;
+    exchange.out += CONTINUE_100.length;
+    if (!(await send(session.client, CONTINUE_100))) {
+      route.release(lease, NOT_REUSABLE);
       return false;
     }
   }
-  p.bodyStarted = true;
-  const end = await copyBody(s.client, upstream, p.framing, false, x, "in", coalesce ? headOut : null);
+  proxied.bodyStarted = true;
+  const end = await copyBody(session.client, upstream, {
+    exchange,
+    framing: proxied.framing,
+    dir: "in",
+    head: coalesce ? headOut : null,
+  });
   if (end !== "done" && end !== "done-extra") {
-    route.release(lease, false);
-    if (end === "bad-chunk") return x.answer(route, 400, "invalid chunked body", false);
+    route.release(lease, NOT_REUSABLE);
+    if (end === "bad-chunk") return exchange.answer(route, 400, "invalid chunked body", BODY_UNREAD);
     if (end === "src-timeout") {
       // No response byte went out yet (the answer is read after the body): the client is told.
-      s.ctx.log.debug("request body timeout", { client: s.ctx.client.address, route: route.name });
-      return x.answer(route, statusFor("request-timeout"), "request body timeout", false);
+      session.ctx.log.debug("request body timeout", { client: session.ctx.client.hostname, route: route.name });
+      return exchange.answer(route, statusFor("request-timeout"), "request body timeout", BODY_UNREAD);
     }
-    if (end === "dst-error") return x.answer(route, statusFor("upstream-reset"), "bad gateway", false);
+    if (end === "dst-error") return exchange.answer(route, statusFor("upstream-reset"), "bad gateway", BODY_UNREAD);
     return false; // the client went away mid-body
   }
-  return new Waiting(p, lease, upstream, attempt, retryable);
+  return new PendingResponse(proxied, lease, upstream, attempt, retryable);
 }
 
 /** The upstream's answer begins in `answer` (undefined: the read failed). */
-function responseStep(w: Waiting, answer: Uint8Array | null | undefined): Step {
-  const r = headFrom(w.upstream, answer, parseResponseHead);
-  if (r === null) return readHead(w.upstream, parseResponseHead, answer!).then((h) => responseHead(w, h));
-  return responseHead(w, r);
+function responseStep(pending: PendingResponse, answer: Uint8Array | null | undefined): Step {
+  const got = headFrom(pending.upstream, answer, parseResponseHead);
+  if (got === null) {
+    return readHead(pending.upstream, parseResponseHead, answer!).then((later) => responseHead(pending, later));
+  }
+  return responseHead(pending, got);
 }
 
-function responseHead(w: Waiting, r: HeadRead<ResponseHead>): Step {
-  if (r.kind === "ok" && (r.head.status >= 200 || r.head.status === 101)) {
-    w.p.route.answered?.(w.lease);
-    return respond(w, r.head, r.buf, r.bytes);
+function responseHead(pending: PendingResponse, got: HeadRead<ResponseHead>): Step {
+  if (got.kind === "ok" && (got.head.status >= 200 || got.head.status === 101)) {
+    pending.proxied.route.answered?.(pending.lease);
+    return respond(pending, got.head, got.buf, got.bytes);
   }
-  return otherAnswer(w, r);
+  return otherAnswer(pending, got);
 }
 
 /** Interim (1xx) responses, then the final one; or why there is none. */
-async function otherAnswer(w: Waiting, r: HeadRead<ResponseHead>): Promise<Settled> {
-  const { p, lease, upstream } = w;
-  const { x, route } = p;
+async function otherAnswer(pending: PendingResponse, got: HeadRead<ResponseHead>): Promise<Settled> {
+  const { proxied, lease, upstream } = pending;
+  const { exchange, route } = proxied;
   // An interim answer came: the target is working on the request, which is not sent again.
   let heard = false;
   for (;;) {
-    if (r.kind === "ok") {
-      if (r.head.status >= 200 || r.head.status === 101) return responseHead(w, r);
+    if (got.kind === "ok") {
+      if (got.head.status >= 200 || got.head.status === 101) return responseHead(pending, got);
       heard = true;
-      const interim = r.head;
+      const interim = got.head;
       // 100 was already sent by vane; other interim answers (103…) go on to a 1.1 client.
-      if (!(interim.status === 100 && p.sentContinue) && p.head.version === "1.1") {
-        const bytes = headBytes(
-          interim.fields,
-          responsePlan(interim, false, null),
-          `HTTP/1.1 ${interim.status} ${interim.reason}`,
-          interim.version === "1.1",
-          [],
-        );
-        x.out += bytes.length;
-        if (r.bytes < r.buf.length) upstream.unread(r.buf.slice(r.bytes));
-        if (!(await send(p.s.client, bytes))) {
-          route.release(lease, false);
+      if (!(interim.status === 100 && proxied.sentContinue) && proxied.head.version === "1.1") {
+        const bytes = headBytes(interim.fields, responsePlan(interim), {
+          startLine: `HTTP/1.1 ${interim.status} ${interim.reason}`,
+          asReceived: interim.version === "1.1",
+          edits: NO_EDITS,
+        });
+        exchange.out += bytes.length;
+        if (got.bytes < got.buf.length) upstream.unread(got.buf.slice(got.bytes));
+        if (!(await send(proxied.session.client, bytes))) {
+          route.release(lease, NOT_REUSABLE);
           return false;
         }
-      } else if (r.bytes < r.buf.length) {
-        upstream.unread(r.buf.slice(r.bytes));
+      } else if (got.bytes < got.buf.length) {
+        upstream.unread(got.buf.slice(got.bytes));
       }
-      upstream.closeAt(w.deadline);
+      upstream.closeAt(pending.deadline);
       let answer: Uint8Array | null | undefined;
       try {
         answer = await upstream.read();
       } catch {
         answer = undefined;
       }
-      r = headFrom(upstream, answer, parseResponseHead) ?? await readHead(upstream, parseResponseHead, answer!);
+      got = headFrom(upstream, answer, parseResponseHead) ?? await readHead(upstream, parseResponseHead, answer!);
       continue;
     }
     // Nothing of the answer came back (a partial head is junk, never retried).
-    const empty = r.bytes === 0 && !heard;
-    if (r.kind === "timeout") {
-      const why = `no response within ${formatDuration(x.ctx.upstreamMs)}`;
+    const empty = got.bytes === 0 && !heard;
+    if (got.kind === "timeout") {
+      const why = `no response within ${formatDuration(exchange.ctx.upstreamMs)}`;
       route.faulted?.(lease, "timeout", why);
-      if (empty && mayRetry(p, "response-timeout")) {
-        return retryElsewhere(p, lease, w.attempt, statusFor("upstream-timeout"), why);
+      if (empty && mayRetry(proxied, "response-timeout")) {
+        return retryElsewhere(proxied, lease, pending.attempt, statusFor("upstream-timeout"), why);
       }
-      return x.failed(route, lease, statusFor("upstream-timeout"), why, true);
+      return exchange.failed(route, lease, statusFor("upstream-timeout"), why, BODY_CONSUMED);
     }
-    if (r.kind === "error") return x.failed(route, lease, statusFor("bad-upstream"), r.reason, true);
+    if (got.kind === "error") {
+      return exchange.failed(route, lease, statusFor("bad-upstream"), got.reason, BODY_CONSUMED);
+    }
     // EOF or read error: a stale reused connection if nothing came back at all.
-    if (empty && w.retryable && !p.bodyStarted) {
-      route.release(lease, false);
-      return attemptStep(p, w.attempt + 1, route.acquire(p.s.peer));
+    if (empty && pending.retryable && !proxied.bodyStarted) {
+      route.release(lease, NOT_REUSABLE);
+      return attemptStep(proxied, pending.attempt + 1, route.acquire(proxied.session.peer));
     }
-    const why = r.kind === "eof" ? "upstream closed before responding" : "upstream read failed";
+    const why = got.kind === "eof" ? "upstream closed before responding" : "upstream read failed";
     // A reused connection closed unasked may be the keep-alive race: not the target's doing.
     if (!lease.reused || !empty) route.faulted?.(lease, "reset", why);
-    if (empty && mayRetry(p, "empty-response")) {
-      return retryElsewhere(p, lease, w.attempt, statusFor("upstream-reset"), why);
+    if (empty && mayRetry(proxied, "empty-response")) {
+      return retryElsewhere(proxied, lease, pending.attempt, statusFor("upstream-reset"), why);
     }
-    return x.failed(route, lease, statusFor("upstream-reset"), why, true);
+    return exchange.failed(route, lease, statusFor("upstream-reset"), why, BODY_CONSUMED);
   }
 }

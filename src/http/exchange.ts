@@ -8,7 +8,7 @@ import type { TcpConn } from "../runtime/types.ts";
 import { WRITTEN } from "../runtime/written.ts";
 import { concatBytes } from "../runtime/byte-arrays.ts";
 import { type BodyFraming, ChunkedDecoder } from "./framing.ts";
-import { vaneResponse } from "./headers.ts";
+import { CLOSE, STAY_OPEN, vaneResponse } from "./headers.ts";
 import type { HttpContext, HttpRoute, UpstreamLease } from "./types.ts";
 import { limited } from "../telemetry/log-limit.ts";
 
@@ -17,6 +17,16 @@ export interface Counts {
   in: number;
   out: number;
 }
+
+/**
+ * `bodyConsumed` for vane's own answers: the request body is behind us (or there was
+ * none), so the connection may go on; or it is not, and the answer closes it.
+ */
+export const BODY_CONSUMED = true;
+export const BODY_UNREAD = false;
+
+/** `reusable` for HttpRoute.release: the upstream connection is closed, not pooled again. */
+export const NOT_REUSABLE = false;
 
 /** One request on its way: its byte counts, and how vane reports and answers it. */
 export class Exchange implements Counts {
@@ -48,7 +58,7 @@ export class Exchange implements Counts {
   /** vane's own answer. The connection can only go on when the request body is behind us. */
   async answer(route: HttpRoute | null, code: number, text: string, bodyConsumed: boolean): Promise<boolean> {
     const close = !bodyConsumed || !this.keepAlive;
-    const bytes = vaneResponse(code, text, close);
+    const bytes = vaneResponse(code, text, close ? CLOSE : STAY_OPEN);
     this.out += bytes.length;
     const ok = await send(this.client, bytes);
     this.report(route, code);
@@ -63,7 +73,7 @@ export class Exchange implements Counts {
     why: string,
     bodyConsumed: boolean,
   ): Promise<boolean> {
-    route.release(lease, false);
+    route.release(lease, NOT_REUSABLE);
     return this.gaveUp(route, code, why, bodyConsumed);
   }
 
@@ -101,6 +111,20 @@ export function send(conn: TcpConn, bytes: Uint8Array): boolean | Promise<boolea
   return written === WRITTEN || written.then(SENT, NOT_SENT);
 }
 
+/** What `copyBody` copies and for whom: made once per body, never per chunk. */
+export interface BodyCopy {
+  /** The exchange whose byte count (`dir`) grows, and whose context gives the body deadline. */
+  readonly exchange: Exchange;
+  /** How the body is framed. */
+  readonly framing: BodyFraming;
+  /** `in`: the request body, from the client; `out`: the response body, from the upstream. */
+  readonly dir: "in" | "out";
+  /** Write a chunked body's decoded data rather than its raw chunks. @default false */
+  readonly dechunk?: boolean;
+  /** A head to send in the same write as the first body bytes (counted by the caller). @default null */
+  readonly head?: Uint8Array | null;
+}
+
 /**
  * Copies one body from `from` to `to` as framed. Chunked bodies go through raw
  * (a decoder only finds the end and checks the syntax), unless `dechunk` asks for
@@ -114,21 +138,13 @@ export function send(conn: TcpConn, bytes: Uint8Array): boolean | Promise<boolea
  * of it anyway and costs no promise (ReplayConn.closeAt). Bytes already in hand and
  * writes taken at once touch no deadline.
  */
-export async function copyBody(
-  from: ReplayConn,
-  to: ReplayConn,
-  framing: BodyFraming,
-  dechunk: boolean,
-  x: Exchange,
-  dir: "in" | "out",
-  /** A head to send in the same write as the first body bytes (counted by the caller). */
-  head: Uint8Array | null = null,
-): Promise<CopyEnd> {
-  let remaining = framing.kind === "length" ? framing.length : Infinity;
-  const decoder = framing.kind === "chunked" ? new ChunkedDecoder() : null;
-  const idleMs = x.ctx.bodyMs;
-  let extra = false;
-  while (remaining > 0) {
+export async function copyBody(from: ReplayConn, to: ReplayConn, copy: BodyCopy): Promise<CopyEnd> {
+  const { exchange, dir } = copy;
+  const dechunk = copy.dechunk ?? false;
+  let head = copy.head ?? null;
+  const body = new BodyCursor(copy.framing);
+  const idleMs = exchange.ctx.bodyMs;
+  while (body.remaining > 0) {
     let chunk: Uint8Array | null;
     try {
       if (from.buffered) chunk = await from.read();
@@ -146,54 +162,81 @@ export async function copyBody(
       return from.timedOut ? "src-timeout" : "src-error";
     }
     if (chunk === null) return from.timedOut ? "src-timeout" : "src-eof";
-    let out = chunk;
-    let done = false;
-    let data: Uint8Array[] | null = null;
-    if (decoder !== null) {
-      data = decoder.push(chunk);
-      if (decoder.error !== null) return "bad-chunk";
-      if (decoder.done) {
-        done = true;
-        const rest = decoder.rest!;
-        out = chunk.subarray(0, chunk.length - rest.length);
-        if (rest.length > 0) {
-          from.unread(rest.slice());
-          extra = true;
-        }
-      }
-    } else if (chunk.length >= remaining) {
-      // Also covers until-close (remaining is Infinity, never reached).
-      out = chunk.subarray(0, remaining);
-      if (chunk.length > remaining) {
-        from.unread(chunk.slice(remaining));
-        extra = true;
-      }
-      done = true;
-    } else {
-      remaining -= chunk.length;
-    }
+    const out = body.take(chunk, from);
+    if (out === null) return "bad-chunk";
     try {
       if (dechunk) {
-        for (const d of data!) {
+        for (const d of body.data!) {
           await taken(to, to.write(d), idleMs);
-          x[dir] += d.length;
+          exchange[dir] += d.length;
         }
       } else if (head !== null) {
         await taken(to, to.write(concatBytes(head, out)), idleMs);
         head = null;
-        x[dir] += out.length;
+        exchange[dir] += out.length;
       } else if (out.length > 0) {
         await taken(to, to.write(out), idleMs);
-        x[dir] += out.length;
+        exchange[dir] += out.length;
       }
     } catch {
       return "dst-error";
     } finally {
       to.clearCloseAt();
     }
-    if (done) return extra ? "done-extra" : "done";
+    if (body.done) return body.extra ? "done-extra" : "done";
   }
   return "done";
+}
+
+/**
+ * Where a body copy stands: how much of a counted body is left, the decoder that finds a
+ * chunked body's end, and whether the end came. One per copy; `take` makes no object
+ * beyond the views of the chunk it returns.
+ */
+class BodyCursor {
+  /** Bytes of a counted body still to come; Infinity for chunked and until-close bodies. */
+  remaining: number;
+  readonly decoder: ChunkedDecoder | null;
+  /** The last chunk's decoded data (chunked bodies only). */
+  data: Uint8Array[] | null = null;
+  /** The body's end came. */
+  done = false;
+  /** More bytes followed the end (unread into the source). */
+  extra = false;
+
+  constructor(framing: BodyFraming) {
+    this.remaining = framing.kind === "length" ? framing.length : Infinity;
+    this.decoder = framing.kind === "chunked" ? new ChunkedDecoder() : null;
+  }
+
+  /** The part of `chunk` that is body, bytes past the end unread into `from`; null: bad chunked syntax. */
+  take(chunk: Uint8Array, from: ReplayConn): Uint8Array | null {
+    const decoder = this.decoder;
+    if (decoder !== null) {
+      this.data = decoder.push(chunk);
+      if (decoder.error !== null) return null;
+      if (!decoder.done) return chunk;
+      this.done = true;
+      const rest = decoder.rest!;
+      if (rest.length > 0) {
+        from.unread(rest.slice());
+        this.extra = true;
+      }
+      return chunk.subarray(0, chunk.length - rest.length);
+    }
+    const remaining = this.remaining;
+    if (chunk.length < remaining) {
+      this.remaining = remaining - chunk.length;
+      return chunk;
+    }
+    // Also covers until-close (remaining is Infinity, never reached).
+    this.done = true;
+    if (chunk.length > remaining) {
+      from.unread(chunk.slice(remaining));
+      this.extra = true;
+    }
+    return chunk.subarray(0, remaining);
+  }
 }
 
 /**

@@ -261,11 +261,11 @@ export class ChunkedDecoder {
   /** Bytes of `input` after the end of the message (pipelined next request), valid after done. */
   rest: Uint8Array | null = null;
 
-  private state = SIZE;
-  private remaining = 0; // chunk size being read, then data bytes left
-  private digits = 0;
-  private extBytes = 0;
-  private trailerBytes = 0;
+  #state = SIZE;
+  #remaining = 0; // chunk size being read, then data bytes left
+  #digits = 0;
+  #extBytes = 0;
+  #trailerBytes = 0;
 
   push(input: Uint8Array): Uint8Array[] {
     const out: Uint8Array[] = [];
@@ -279,88 +279,101 @@ export class ChunkedDecoder {
     let i = 0;
     while (i < n) {
       // Data is the bulk of the bytes: take it as one slice, not byte by byte.
-      if (this.state === DATA) {
-        const take = Math.min(this.remaining, n - i);
+      if (this.#state === DATA) {
+        const take = Math.min(this.#remaining, n - i);
         out.push(input.subarray(i, i + take));
         i += take;
-        this.remaining -= take;
-        if (this.remaining === 0) this.state = DATA_CR;
+        this.#remaining -= take;
+        if (this.#remaining === 0) this.#state = DATA_CR;
         continue;
       }
-      const b = input[i++];
-      switch (this.state) {
-        case SIZE: {
-          const d = hexValue(b);
-          if (d >= 0) {
-            if (++this.digits > MAX_SIZE_DIGITS) return this.fail(out, "chunk size too long");
-            if (this.remaining > (Number.MAX_SAFE_INTEGER - d) / 16) return this.fail(out, "chunk size too large");
-            this.remaining = this.remaining * 16 + d;
-          } else if (this.digits === 0) {
-            return this.fail(out, "chunk size is not hex");
-          } else if (b === CR) {
-            this.state = SIZE_LF;
-          } else if (b === 0x3b) {
-            this.state = EXT;
-          } else if (b === 0x20 || b === 0x09) {
-            this.state = SIZE_WS;
-          } else {
-            return this.fail(out, b === LF ? "bare LF after chunk size" : "chunk size is not hex");
-          }
-          break;
-        }
-        case SIZE_WS:
-          // BWS is only legal before a chunk-ext; "5 \r\n" is exactly the kind of
-          // line two parsers disagree on.
-          if (b === 0x3b) this.state = EXT;
-          else if (b !== 0x20 && b !== 0x09) return this.fail(out, "invalid chunk size line");
-          break;
-        case EXT:
-          if (b === CR) this.state = SIZE_LF;
-          else if (b === LF) return this.fail(out, "bare LF in chunk extension");
-          else if ((b < 0x20 && b !== 0x09) || b === 0x7f) return this.fail(out, "invalid chunk extension");
-          else if (++this.extBytes > MAX_CHUNK_EXT) return this.fail(out, "chunk extension too long");
-          break;
-        case SIZE_LF:
-          if (b !== LF) return this.fail(out, "bare CR after chunk size");
-          this.digits = 0;
-          this.extBytes = 0;
-          this.state = this.remaining === 0 ? TRAILER_START : DATA;
-          break;
-        case DATA_CR:
-          if (b !== CR) return this.fail(out, "missing CRLF after chunk data");
-          this.state = DATA_LF;
-          break;
-        case DATA_LF:
-          if (b !== LF) return this.fail(out, "missing CRLF after chunk data");
-          this.state = SIZE;
-          break;
-        case TRAILER_START:
-          if (b === CR) {
-            this.state = END_LF;
-            break;
-          }
-        // falls through: the first byte of a trailer line
-        case TRAILER:
-          if (b === LF) return this.fail(out, "bare LF in trailers");
-          if (++this.trailerBytes > MAX_TRAILERS) return this.fail(out, "trailers too large");
-          this.state = b === CR ? TRAILER_LF : TRAILER;
-          break;
-        case TRAILER_LF:
-          if (b !== LF) return this.fail(out, "bare CR in trailers");
-          this.state = TRAILER_START;
-          break;
-        case END_LF:
-          if (b !== LF) return this.fail(out, "bare CR at end of chunked body");
-          this.state = DONE;
-          this.done = true;
-          this.rest = input.subarray(i);
-          return out;
+      const failure = this.#framingByte(input[i++]);
+      if (failure !== null) return this.#fail(out, failure);
+      if (this.done) {
+        this.rest = input.subarray(i);
+        return out;
       }
     }
     return out;
   }
 
-  private fail(out: Uint8Array[], reason: string): Uint8Array[] {
+  /** One byte of a size line, the CRLF after data, or the trailers: what is wrong with it, or null. */
+  #framingByte(b: number): string | null {
+    switch (this.#state) {
+      case SIZE:
+        return this.#sizeByte(b);
+      case SIZE_WS:
+        // BWS is only legal before a chunk-ext; "5 \r\n" is exactly the kind of
+        // line two parsers disagree on.
+        if (b === 0x3b) this.#state = EXT;
+        else if (b !== 0x20 && b !== 0x09) return "invalid chunk size line";
+        return null;
+      case EXT:
+        if (b === CR) this.#state = SIZE_LF;
+        else if (b === LF) return "bare LF in chunk extension";
+        else if ((b < 0x20 && b !== 0x09) || b === 0x7f) return "invalid chunk extension";
+        else if (++this.#extBytes > MAX_CHUNK_EXT) return "chunk extension too long";
+        return null;
+      case SIZE_LF:
+        if (b !== LF) return "bare CR after chunk size";
+        this.#digits = 0;
+        this.#extBytes = 0;
+        this.#state = this.#remaining === 0 ? TRAILER_START : DATA;
+        return null;
+      case DATA_CR:
+        if (b !== CR) return "missing CRLF after chunk data";
+        this.#state = DATA_LF;
+        return null;
+      case DATA_LF:
+        if (b !== LF) return "missing CRLF after chunk data";
+        this.#state = SIZE;
+        return null;
+      case TRAILER_START:
+        if (b === CR) {
+          this.#state = END_LF;
+          return null;
+        }
+      // falls through: the first byte of a trailer line
+      case TRAILER:
+        if (b === LF) return "bare LF in trailers";
+        if (++this.#trailerBytes > MAX_TRAILERS) return "trailers too large";
+        this.#state = b === CR ? TRAILER_LF : TRAILER;
+        return null;
+      case TRAILER_LF:
+        if (b !== LF) return "bare CR in trailers";
+        this.#state = TRAILER_START;
+        return null;
+      case END_LF:
+        if (b !== LF) return "bare CR at end of chunked body";
+        this.#state = DONE;
+        this.done = true;
+        return null;
+    }
+    return null;
+  }
+
+  /** A byte of the chunk size (hex digits, then CRLF, `;` for an extension or whitespace before one). */
+  #sizeByte(b: number): string | null {
+    const d = hexValue(b);
+    if (d >= 0) {
+      if (++this.#digits > MAX_SIZE_DIGITS) return "chunk size too long";
+      if (this.#remaining > (Number.MAX_SAFE_INTEGER - d) / 16) return "chunk size too large";
+      this.#remaining = this.#remaining * 16 + d;
+    } else if (this.#digits === 0) {
+      return "chunk size is not hex";
+    } else if (b === CR) {
+      this.#state = SIZE_LF;
+    } else if (b === 0x3b) {
+      this.#state = EXT;
+    } else if (b === 0x20 || b === 0x09) {
+      this.#state = SIZE_WS;
+    } else {
+      return b === LF ? "bare LF after chunk size" : "chunk size is not hex";
+    }
+    return null;
+  }
+
+  #fail(out: Uint8Array[], reason: string): Uint8Array[] {
     this.error = reason;
     return out;
   }

@@ -249,20 +249,33 @@ export function requestPlan(head: RequestHead, info: ForwardInfo, foldTo = -1): 
   return plan;
 }
 
+/** The plan of a response that says nothing of the connection (shared, never modified). */
+const PLAN_AS_IS: ResponsePlanOptions = {};
+
+/** What vane does to a response's head on its way to the client (see `responsePlan`). */
+export interface ResponsePlanOptions {
+  /** A 101: Upgrade goes on and `Connection: upgrade` is said. @default false */
+  readonly upgrade?: boolean;
+  /**
+   * What vane says about the client connection: "close", "keep-alive" (HTTP/1.0 clients
+   * need it spelled out), or null (the HTTP/1.1 default, keep-alive). @default null
+   */
+  readonly connection?: "close" | "keep-alive" | null;
+  /** Take Transfer-Encoding out, for a body vane decodes. @default false */
+  readonly dropFraming?: boolean;
+  /** The one length several Content-Length fields agreed on (see `foldTo` above), or -1. @default -1 */
+  readonly foldTo?: number;
+}
+
 /**
- * The response as the client should see it: without hop-by-hop fields. `connection`
- * is what vane says about the client connection: "close", "keep-alive" (HTTP/1.0
- * clients need it spelled out), or null (the HTTP/1.1 default, keep-alive). A 101
- * (`upgrade`) keeps Upgrade and says `Connection: upgrade`. `dropFraming` takes
- * Transfer-Encoding out, for a body vane decodes.
+ * The response as the client should see it: without hop-by-hop fields, with what
+ * `options` says of the connection.
  */
-export function responsePlan(
-  head: ResponseHead,
-  upgrade: boolean,
-  connection: "close" | "keep-alive" | null,
-  dropFraming = false,
-  foldTo = -1,
-): FieldPlan {
+export function responsePlan(head: ResponseHead, options: ResponsePlanOptions = PLAN_AS_IS): FieldPlan {
+  const upgrade = options.upgrade ?? false;
+  const connection = options.connection ?? null;
+  const dropFraming = options.dropFraming ?? false;
+  const foldTo = options.foldTo ?? -1;
   const fields = head.fields;
   const named = connectionTokens(fields);
   const other = namesOther(named);
@@ -304,24 +317,41 @@ export function writtenAnew(asReceived: boolean, edits: readonly HeaderEdit[]): 
 }
 
 /**
+ * How `headBytes` writes a head: the start line it would be rewritten to, whether the
+ * lines go on as received, the flow's edits, and a body slice to send in the same buffer.
+ * Made once per message (a head is written once per request or response).
+ */
+export interface HeadOptions {
+  /** The start line of a head written anew (see `writtenAnew`); unread when the lines are copied. */
+  readonly startLine: string;
+  /** The start line is already what goes out (an HTTP/1.1 message), so the lines may be copied as they came. */
+  readonly asReceived: boolean;
+  /** The flow's edits (set, add, remove), applied in order; any edit makes the head written anew. */
+  readonly edits: readonly HeaderEdit[];
+  /** A read holding body bytes to send after the head, in the same buffer. @default null */
+  readonly body?: Uint8Array | null;
+  /** Where the body bytes begin in `body`. @default 0 */
+  readonly bodyFrom?: number;
+  /** Where they end. @default body.length */
+  readonly bodyTo?: number;
+}
+
+/** No edits: the head goes on as planned (shared, never modified). */
+export const NO_EDITS: readonly HeaderEdit[] = [];
+
+/**
  * A head to send, with body[bodyFrom, bodyTo) after it in the same buffer. Without
  * edits, and with the start line as received (`startLine` is only what it would be
  * rewritten to), the kept lines are copied as they came: one allocation, no decoding or
  * encoding. Otherwise the fields are written anew. `fields` must still be valid (no
  * read since it was parsed).
  */
-export function headBytes(
-  fields: Fields,
-  plan: FieldPlan,
-  startLine: string,
-  asReceived: boolean,
-  edits: readonly HeaderEdit[],
-  body: Uint8Array | null = null,
-  bodyFrom = 0,
-  bodyTo = body === null ? 0 : body.length,
-): Uint8Array {
-  if (writtenAnew(asReceived, edits)) {
-    const head = serializeHead(startLine, applyEdits(plannedHeaders(fields.list, plan), edits));
+export function headBytes(fields: Fields, plan: FieldPlan, options: HeadOptions): Uint8Array {
+  const body = options.body ?? null;
+  const bodyFrom = options.bodyFrom ?? 0;
+  const bodyTo = options.bodyTo ?? (body === null ? 0 : body.length);
+  if (writtenAnew(options.asReceived, options.edits)) {
+    const head = serializeHead(options.startLine, applyEdits(plannedHeaders(fields.list, plan), options.edits));
     return body === null || bodyTo === bodyFrom ? head : concatBytes(head, body.subarray(bodyFrom, bodyTo));
   }
   const bytes = fields.bytes;
@@ -411,39 +441,49 @@ export function reasonPhrase(code: number): string {
   return REASONS[code] ?? (code < 400 ? "OK" : "Error");
 }
 
+/** How a response of vane's own ends, and what it answers. */
+export interface OwnResponseOptions {
+  /** It is the connection's last: `Connection: close`. */
+  readonly close: boolean;
+  /** It answers a HEAD: the head goes, without the body. @default false */
+  readonly headOnly?: boolean;
+}
+
+/** vane's answer, then the close. */
+export const CLOSE: OwnResponseOptions = { close: true };
+/** vane's answer, and the connection goes on. */
+export const STAY_OPEN: OwnResponseOptions = { close: false };
+
+const TEXT_PLAIN: Header[] = [["Content-Type", "text/plain; charset=utf-8"]];
+
 /** A response vane makes itself: short text body, always framed by Content-Length. */
-export function vaneResponse(code: number, text: string, close: boolean): Uint8Array {
-  return customResponse(code, [["Content-Type", "text/plain; charset=utf-8"]], text + "\n", close, false);
+export function vaneResponse(code: number, text: string, options: OwnResponseOptions): Uint8Array {
+  return customResponse(code, TEXT_PLAIN, text + "\n", options);
 }
 
 /**
  * A response from a flow's `respond` (or vane's own): the given headers, then the
  * framing vane owns (Content-Length, Connection). A HEAD request gets the head only.
  */
-export function customResponse(
-  code: number,
-  headers: Header[],
-  body: string,
-  close: boolean,
-  headOnly: boolean,
-): Uint8Array {
+export function customResponse(code: number, headers: Header[], body: string, options: OwnResponseOptions): Uint8Array {
   const bodyBytes = new TextEncoder().encode(body);
   const all: Header[] = headers.filter(([n]) => !FRAMING.has(n.toLowerCase()));
   // 204 and 304 carry no body and no length (RFC 9110 §8.6).
   const bodiless = code === 204 || code === 304 || (code >= 100 && code < 200);
   if (!bodiless) all.push(["Content-Length", String(bodyBytes.length)]);
-  if (close) all.push(["Connection", "close"]);
+  if (options.close) all.push(["Connection", "close"]);
   const head = serializeHead(`HTTP/1.1 ${code} ${reasonPhrase(code)}`, all);
-  if (headOnly || bodiless) return head;
+  if (options.headOnly === true || bodiless) return head;
   return concatBytes(head, bodyBytes);
 }
 
 /** Fields vane writes itself on its own responses. */
 const FRAMING = new Set(["content-length", "transfer-encoding", "connection"]);
 
-/** One change a flow makes to headers, in order (names lowercased). */
+/** One change a flow makes to headers, in order; `name` is lowercased. */
 export type HeaderEdit =
   | { op: "set"; name: string; value: string }
+  /** A second value for a name the same set-headers just set (two Set-Cookie fields). */
   | { op: "add"; name: string; value: string }
   | { op: "remove"; name: string };
 

@@ -55,6 +55,7 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
   // A PROXY header speaks for one client, so such connections are never shared
   // (HAProxy keeps them private the same way): no reuse, a header on each.
   const reuse = (e: TargetHealth) => pool.config.sendProxy ? null : deps.upstreams.take(e.id);
+  const connector = { rt: deps.rt, registry: deps.registry, connectMs: deps.connectMs, reuse };
   const leaseOf = (outcome: ConnectOutcome): PoolLease | Failure => {
     if (!outcome.ok) return outcome;
     const { conn, entry, reused } = outcome.upstream;
@@ -69,7 +70,7 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
     retryOn: pool.config.retryOn,
     acquire(peer, avoid) {
       const exclude = avoid ? new Set([(avoid as PoolLease).entry]) : undefined;
-      const outcome = connectToPool(deps.rt, pool, deps.registry, deps.connectMs, reuse, exclude);
+      const outcome = connectToPool(pool, connector, exclude);
       if (!(outcome instanceof Promise)) return leaseOf(outcome);
       const sendProxy = pool.config.sendProxy;
       if (!sendProxy) return outcome.then(leaseOf);

@@ -8,40 +8,42 @@ import type { ResponseHead } from "../detect/http-head.ts";
 import type { ReplayConn } from "../forward/replay-conn.ts";
 import { relay } from "../forward/tcp.ts";
 import { type BodyFraming, keepAlive, responseFraming } from "./framing.ts";
-import { headBytes, responsePlan, vaneResponse, writtenAnew } from "./headers.ts";
-import { copyBody, type CopyEnd, type Exchange, send } from "./exchange.ts";
+import { CLOSE, headBytes, type HeaderEdit, NO_EDITS, responsePlan, vaneResponse, writtenAnew } from "./headers.ts";
+import { copyBody, type CopyEnd, type Exchange, NOT_REUSABLE, send } from "./exchange.ts";
 import { switchRefusal } from "./upgrade.ts";
 import type { RequestHead } from "../detect/http-head.ts";
-import type { HeaderEdit } from "./headers.ts";
 import type { HttpRoute, UpstreamLease } from "./types.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import { statusFor } from "./failure-status.ts";
 
-/** The request a response answers, as the engine's Proxied holds it (what this half reads of it). */
+/** The request a response answers, as the engine's ProxiedRequest holds it (what this half reads of it). */
 interface AnsweredRequest {
-  readonly x: Exchange;
+  readonly exchange: Exchange;
   readonly route: HttpRoute;
   readonly head: RequestHead;
   readonly decision: { readonly response: readonly HeaderEdit[] };
-  /** An upgrade was asked for: what a 101 may switch to (see engine.ts's Proxied). */
+  /** An upgrade was asked for: what a 101 may switch to (see engine.ts's ProxiedRequest). */
   readonly upgrade: boolean;
   readonly offered: readonly string[];
   readonly websocketAccept: string | null;
 }
 
-/** The engine's Waiting: the request sent upstream on `lease`, its answer read from `upstream`. */
-interface Waiting {
-  readonly p: AnsweredRequest;
+/** The engine's PendingResponse: the request sent upstream on `lease`, its answer read from `upstream`. */
+interface PendingResponse {
+  readonly proxied: AnsweredRequest;
   readonly lease: UpstreamLease;
   readonly upstream: ReplayConn;
 }
 
+/** A 101's plan: Upgrade goes on, with `Connection: upgrade`. */
+const SWITCH = { upgrade: true } as const;
+
 /**
- * Streams the upstream response to the client, for the request `w` waited for:
+ * Streams the upstream response to the client, for the request `pending` waited for:
  * whether the client connection goes on, at once when nothing had to wait.
  */
 export function respond(
-  w: Waiting,
+  pending: PendingResponse,
   res: ResponseHead,
   /**
    * The read the head came in, valid until the next read on the upstream: what follows
@@ -51,41 +53,38 @@ export function respond(
   read: Uint8Array,
   restAt: number,
 ): boolean | Promise<boolean> {
-  const { p, upstream } = w;
-  const { x, route } = p;
-  const req = p.head;
-  if (res.status === 101) return switchProtocols(w, res, read, restAt);
+  const { proxied, upstream } = pending;
+  const { exchange, route } = proxied;
+  const req = proxied.head;
+  if (res.status === 101) return switchProtocols(pending, res, read, restAt);
   const connect = req.method === "CONNECT";
-  if (connect && res.status >= 200 && res.status < 300) return connectTunnel(w, res, read, restAt);
+  if (connect && res.status >= 200 && res.status < 300) return connectTunnel(pending, res, read, restAt);
   const framing = responseFraming(req.method, res);
   if (framing.kind === "error") {
-    route.release(w.lease, false);
-    x.report(route, statusFor("bad-upstream"));
-    return sendThenClose(x, vaneResponse(statusFor("bad-upstream"), framing.reason, true));
+    route.release(pending.lease, NOT_REUSABLE);
+    exchange.report(route, statusFor("bad-upstream"));
+    return sendThenClose(exchange, vaneResponse(statusFor("bad-upstream"), framing.reason, CLOSE));
   }
-  const ctx = x.ctx;
+  const ctx = exchange.ctx;
   const restLen = read.length - restAt;
   // A 1.0 client cannot read chunked: decode the body and end it with the close.
   const dechunk = framing.kind === "chunked" && req.version === "1.0";
   // A reload while the request was in flight: say this is the connection's last answer.
-  const close = !x.keepAlive || framing.kind === "until-close" || dechunk || ctx.retired?.() === true;
+  const close = !exchange.keepAlive || framing.kind === "until-close" || dechunk || ctx.retired?.() === true;
   const connection = close ? "close" : req.version === "1.0" ? "keep-alive" : null;
-  const plan = responsePlan(
-    res,
-    false,
-    connection,
-    dechunk,
-    framing.kind === "length" && framing.listed ? framing.length : -1,
-  );
+  const foldTo = framing.kind === "length" && framing.listed ? framing.length : -1;
+  // The usual response (1.1, kept alive, as framed) takes the default plan: no options object per response.
+  const usual = connection === null && !dechunk && foldTo < 0;
+  const plan = responsePlan(res, usual ? undefined : { connection, dropFraming: dechunk, foldTo });
   // Read now: the response's fields are only good until the next read of the upstream.
   // A connection that carried a CONNECT is never reused, whatever the answer.
   const upstreamKeepAlive = keepAlive(res.version, res.fields) && !connect;
   const asReceived = res.version === "1.1";
   // The flow's response edits (set and add), applied to the head.
-  const edits = p.decision.response;
+  const edits = proxied.decision.response;
   // Only a head written anew needs its start line as a string.
   const startLine = writtenAnew(asReceived, edits) ? `HTTP/1.1 ${res.status} ${res.reason}` : "";
-  const done = new Done(x, route, w.lease, res.status, framing, upstreamKeepAlive, close);
+  const forwarded = new ForwardedResponse(pending, res.status, framing, upstreamKeepAlive, close);
 
   if (framing.kind === "none" || framing.kind === "length") {
     // The usual small response came whole in one read: head and body go out in one
@@ -93,46 +92,66 @@ export function respond(
     // head back: what is in hand goes now, and the rest follows as it comes.
     const length = framing.kind === "length" ? framing.length : 0;
     const inHand = Math.min(restLen, length);
-    const bytes = headBytes(res.fields, plan, startLine, asReceived, edits, read, restAt, restAt + inHand);
+    const bytes = headBytes(res.fields, plan, {
+      startLine,
+      asReceived,
+      edits,
+      body: read,
+      bodyFrom: restAt,
+      bodyTo: restAt + inHand,
+    });
     // Bytes after the body answer nothing; the connection is not reused then.
     const end: CopyEnd = restLen > length ? "done-extra" : "done";
-    x.out += bytes.length - inHand;
-    const sent = send(x.client, bytes);
+    exchange.out += bytes.length - inHand;
+    const sent = send(exchange.client, bytes);
     if (sent === true) {
-      x.out += inHand;
-      if (inHand === length) return done.with(end);
+      exchange.out += inHand;
+      if (inHand === length) return forwarded.finish(end);
     }
-    return restOfBody(done, upstream, sent, inHand, length, end);
+    return restOfBody(forwarded, sent, inHand, length, end);
   }
   // Chunked (checked by the decoder on the way) or until the close: the bytes in
   // hand go through the copy, the first of them in the head's write.
-  const h = headBytes(res.fields, plan, startLine, asReceived, edits);
+  const head = headBytes(res.fields, plan, { startLine, asReceived, edits });
   if (restLen > 0) upstream.unread(read.slice(restAt));
-  x.out += h.length;
-  return streamedBody(done, upstream, h, restLen > 0 && !dechunk, dechunk);
+  exchange.out += head.length;
+  return streamedBody(forwarded, head, restLen > 0 && !dechunk, dechunk);
 }
 
-/** How a response ended: reports it, gives the upstream back, and says whether the client goes on. */
-class Done {
+/**
+ * A response on its way to the client, with what its end needs: the exchange to
+ * report, the upstream connection to give back (and whether it may be reused), and
+ * whether the client connection goes on.
+ */
+class ForwardedResponse {
+  readonly exchange: Exchange;
+  readonly route: HttpRoute;
+  readonly lease: UpstreamLease;
+  readonly upstream: ReplayConn;
+
   constructor(
-    readonly x: Exchange,
-    readonly route: HttpRoute,
-    readonly lease: UpstreamLease,
+    pending: PendingResponse,
     readonly status: number,
     readonly framing: BodyFraming,
     readonly upstreamKeepAlive: boolean,
     readonly close: boolean,
-  ) {}
+  ) {
+    this.exchange = pending.proxied.exchange;
+    this.route = pending.proxied.route;
+    this.lease = pending.lease;
+    this.upstream = pending.upstream;
+  }
 
-  with(end: CopyEnd): boolean {
-    const { x, route, lease, framing } = this;
-    x.report(route, this.status);
+  /** The response ended (`end`): reports it, gives the upstream back, and says whether the client goes on. */
+  finish(end: CopyEnd): boolean {
+    const { exchange, route, lease, framing } = this;
+    exchange.report(route, this.status);
     if (end !== "done" && end !== "done-extra" && !(end === "src-eof" && framing.kind === "until-close")) {
       // Too late for an error response: the client sees the cut short body and the close.
-      route.release(lease, false);
+      route.release(lease, NOT_REUSABLE);
       // A client that leaves mid-response is its own business (wrk does it at every stop);
       // a target that stalls past the body deadline is said once, without alarm.
-      const log = x.ctx.log;
+      const log = exchange.ctx.log;
       (end === "dst-error" ? log.debug : end === "src-timeout" ? log.info : log.warn)("response body cut short", {
         route: route.name,
         reason: end,
@@ -148,89 +167,117 @@ class Done {
 
 /** A counted body whose head (and the body in hand) went out, or is going: the rest. */
 async function restOfBody(
-  done: Done,
-  upstream: ReplayConn,
+  forwarded: ForwardedResponse,
   sent: boolean | Promise<boolean>,
   inHand: number,
   length: number,
   end: CopyEnd,
 ): Promise<boolean> {
-  const x = done.x;
+  const exchange = forwarded.exchange;
   if (sent !== true) {
-    if (!(await sent)) return done.with("dst-error");
-    x.out += inHand;
+    if (!(await sent)) return forwarded.finish("dst-error");
+    exchange.out += inHand;
   }
   if (inHand < length) {
-    end = await copyBody(upstream, x.client, { kind: "length", length: length - inHand }, false, x, "out");
+    end = await copyBody(forwarded.upstream, exchange.client, {
+      exchange,
+      framing: { kind: "length", length: length - inHand },
+      dir: "out",
+    });
   }
-  return done.with(end);
+  return forwarded.finish(end);
 }
 
-/** A chunked or until-close body, its head `h` sent first or with the first bytes (`coalesce`). */
+/** A chunked or until-close body, its head sent first or with the first bytes (`coalesce`). */
 async function streamedBody(
-  done: Done,
-  upstream: ReplayConn,
-  h: Uint8Array,
+  forwarded: ForwardedResponse,
+  head: Uint8Array,
   coalesce: boolean,
   dechunk: boolean,
 ): Promise<boolean> {
-  const x = done.x;
-  if (!coalesce && !(await send(x.client, h))) return done.with("dst-error");
-  return done.with(await copyBody(upstream, x.client, done.framing, dechunk, x, "out", coalesce ? h : null));
+  const exchange = forwarded.exchange;
+  if (!coalesce && !(await send(exchange.client, head))) return forwarded.finish("dst-error");
+  const end = await copyBody(forwarded.upstream, exchange.client, {
+    exchange,
+    framing: forwarded.framing,
+    dir: "out",
+    dechunk,
+    head: coalesce ? head : null,
+  });
+  return forwarded.finish(end);
 }
 
 /**
  * A 101: the connection becomes a tunnel, if it answers the switch the client asked
  * for (see switchRefusal); else a 502 and the close.
  */
-function switchProtocols(w: Waiting, res: ResponseHead, read: Uint8Array, restAt: number): Promise<boolean> {
-  const { p, lease } = w;
-  const { x, route } = p;
-  const refusal = p.upgrade ? switchRefusal(res, p.offered, p.websocketAccept) : "unexpected protocol switch";
+function switchProtocols(
+  pending: PendingResponse,
+  res: ResponseHead,
+  read: Uint8Array,
+  restAt: number,
+): Promise<boolean> {
+  const { proxied, lease } = pending;
+  const { exchange, route } = proxied;
+  const refusal = proxied.upgrade
+    ? switchRefusal(res, proxied.offered, proxied.websocketAccept)
+    : "unexpected protocol switch";
   if (refusal !== null) {
-    route.release(lease, false);
-    limited(x.ctx.log).warn("upstream failed", "route", { route: route.name, error: refusal });
-    x.report(route, statusFor("bad-upstream"));
-    return sendThenClose(x, vaneResponse(statusFor("bad-upstream"), "bad gateway", true));
+    route.release(lease, NOT_REUSABLE);
+    limited(exchange.ctx.log).warn("upstream failed", "route", { route: route.name, error: refusal });
+    exchange.report(route, statusFor("bad-upstream"));
+    return sendThenClose(exchange, vaneResponse(statusFor("bad-upstream"), "bad gateway", CLOSE));
   }
-  const h = headBytes(
-    res.fields,
-    responsePlan(res, true, null),
-    `HTTP/1.1 101 ${res.reason}`,
-    res.version === "1.1",
-    [],
-  );
-  return tunnel(w, h, 101, read, restAt);
+  const head = headBytes(res.fields, responsePlan(res, SWITCH), {
+    startLine: `HTTP/1.1 101 ${res.reason}`,
+    asReceived: res.version === "1.1",
+    edits: NO_EDITS,
+  });
+  return tunnel(pending, head, 101, read, restAt);
 }
 
 /**
  * A 2xx to an allowed CONNECT: the connection becomes a tunnel to what the target
  * (a forward proxy) connected to. Its upstream connection is never pooled again.
  */
-function connectTunnel(w: Waiting, res: ResponseHead, read: Uint8Array, restAt: number): Promise<boolean> {
-  const plan = responsePlan(res, false, null);
-  const h = headBytes(res.fields, plan, `HTTP/1.1 ${res.status} ${res.reason}`, res.version === "1.1", []);
-  return tunnel(w, h, res.status, read, restAt);
+function connectTunnel(
+  pending: PendingResponse,
+  res: ResponseHead,
+  read: Uint8Array,
+  restAt: number,
+): Promise<boolean> {
+  const head = headBytes(res.fields, responsePlan(res), {
+    startLine: `HTTP/1.1 ${res.status} ${res.reason}`,
+    asReceived: res.version === "1.1",
+    edits: NO_EDITS,
+  });
+  return tunnel(pending, head, res.status, read, restAt);
 }
 
-/** Sends the head `h`, then relays both ways until either side is done; never goes on. */
-async function tunnel(w: Waiting, h: Uint8Array, status: number, read: Uint8Array, restAt: number): Promise<boolean> {
-  const { p, lease, upstream } = w;
-  const { x, route } = p;
+/** Sends `head`, then relays both ways until either side is done; never goes on. */
+async function tunnel(
+  pending: PendingResponse,
+  head: Uint8Array,
+  status: number,
+  read: Uint8Array,
+  restAt: number,
+): Promise<boolean> {
+  const { proxied, lease, upstream } = pending;
+  const { exchange, route } = proxied;
   // The tunnel's first bytes, if the upstream spoke at once.
   if (restAt < read.length) upstream.unread(read.slice(restAt));
-  x.out += h.length;
-  x.report(route, status);
-  if (await send(x.client, h)) {
+  exchange.out += head.length;
+  exchange.report(route, status);
+  if (await send(exchange.client, head)) {
     // From here the connection is a tunnel; relay closes both ends when it is over.
-    await relay(x.client, upstream, x.ctx.idleMs, { upstream() {}, downstream() {} });
+    await relay(exchange.client, upstream, exchange.ctx.idleMs, { upstream() {}, downstream() {} });
   }
-  route.release(lease, false);
+  route.release(lease, NOT_REUSABLE);
   return false;
 }
 
 /** vane's own last word on the connection. */
-async function sendThenClose(x: Exchange, bytes: Uint8Array): Promise<boolean> {
-  await send(x.client, bytes);
+async function sendThenClose(exchange: Exchange, bytes: Uint8Array): Promise<boolean> {
+  await send(exchange.client, bytes);
   return false;
 }

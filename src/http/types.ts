@@ -6,7 +6,7 @@
  */
 import type { Allowance, HttpConfig, RetryOn } from "../config/model.ts";
 import type { RequestHead } from "../detect/http-head.ts";
-import type { TcpConn } from "../runtime/types.ts";
+import type { SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { HeaderEdit } from "./headers.ts";
 import type { PartialHeads } from "./partial-heads.ts";
@@ -37,7 +37,7 @@ export interface HttpRoute {
    * target just failed this request, for a retry on another one.
    */
   acquire(
-    peer: { client: Endpoint; local: Endpoint },
+    peer: { client: SocketAddress; local: SocketAddress },
     avoid?: UpstreamLease,
   ): UpstreamLease | Failure | Promise<UpstreamLease | Failure>;
   /** Gives the connection back: reusable only when the response was fully read and both sides keep alive. */
@@ -51,11 +51,6 @@ export interface HttpRoute {
    * the upstream timeout, or closed. For passive health and the target's `lastError`.
    */
   faulted?(lease: UpstreamLease, kind: "timeout" | "reset", error: string): void;
-}
-
-export interface Endpoint {
-  address: string;
-  port: number;
 }
 
 /** What the flow decided for one request. */
@@ -81,9 +76,9 @@ export type Decision =
 
 export interface HttpContext {
   /** The real client (after a PROXY header), for X-Forwarded-For and logs. */
-  client: Endpoint;
+  client: SocketAddress;
   /** The address the client connected to (vane's side). */
-  local: Endpoint;
+  local: SocketAddress;
   proto: "http" | "https";
   /** Runs the flow for one request (without a promise when nothing in it waits). */
   decide(head: RequestHead, target: RequestTarget): Decision | Promise<Decision>;

@@ -26,23 +26,30 @@ export class DnsCache {
   #entries = new Map<string, DnsEntry>();
   #inFlight = new Map<string, Promise<DnsEntry>>();
 
+  readonly #lookup: DnsLookup;
+  readonly #hosts: HostsTable;
+  readonly #now: () => number;
   constructor(
-    private readonly lookup: DnsLookup,
-    private readonly hosts: HostsTable,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
+    lookup: DnsLookup,
+    hosts: HostsTable,
+    now: () => number = () => performance.now(),
+  ) {
+    this.#lookup = lookup;
+    this.#hosts = hosts;
+    this.#now = now;
+  }
 
   /** What the cache holds now (null before the first answer); starts a refresh when stale. */
   peek(name: string): DnsEntry | null {
     const entry = this.#entries.get(name) ?? null;
-    if (!entry || entry.expiresAt <= this.now()) this.refresh(name).catch(() => {});
+    if (!entry || entry.expiresAt <= this.#now()) this.refresh(name).catch(() => {});
     return entry;
   }
 
   /** The entry, fresh: waits for a lookup when there is none or it has expired. */
   async get(name: string): Promise<DnsEntry> {
     const entry = this.#entries.get(name);
-    if (entry && entry.expiresAt > this.now()) return entry;
+    if (entry && entry.expiresAt > this.#now()) return entry;
     return await this.refresh(name);
   }
 
@@ -59,21 +66,21 @@ export class DnsCache {
   }
 
   async #query(name: string): Promise<DnsEntry> {
-    const fromHosts = this.hosts.get(name);
+    const fromHosts = this.#hosts.get(name);
     if (fromHosts) return { addresses: fromHosts, error: null, expiresAt: Infinity };
-    const [a, aaaa] = await Promise.allSettled([this.lookup(name, "A"), this.lookup(name, "AAAA")]);
+    const [a, aaaa] = await Promise.allSettled([this.#lookup(name, "A"), this.#lookup(name, "AAAA")]);
     const answers = [a, aaaa].flatMap((r) => (r.status === "fulfilled" ? r.value : []));
     if (answers.length === 0) {
       const failure = [a, aaaa].find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
       const error = failure ? String(failure.reason?.message ?? failure.reason) : `dns ${name}: no A or AAAA records`;
-      return { addresses: [], error, expiresAt: this.now() + NEGATIVE_TTL_SECONDS * 1000 };
+      return { addresses: [], error, expiresAt: this.#now() + NEGATIVE_TTL_SECONDS * 1000 };
     }
     const ttl = Math.min(...answers.map((x) => x.ttl));
     const clamped = Math.min(MAX_TTL_SECONDS, Math.max(MIN_TTL_SECONDS, ttl));
     return {
       addresses: [...new Set(answers.map((x) => x.address))],
       error: null,
-      expiresAt: this.now() + clamped * 1000,
+      expiresAt: this.#now() + clamped * 1000,
     };
   }
 }

@@ -11,9 +11,12 @@ export interface NodeRegistry {
 }
 
 export class StaticNodeRegistry implements NodeRegistry {
-  constructor(private readonly nodes: Record<string, string[]>) {}
+  readonly #nodes: Record<string, string[]>;
+  constructor(nodes: Record<string, string[]>) {
+    this.#nodes = nodes;
+  }
   addresses(node: string): string[] | null {
-    return Object.hasOwn(this.nodes, node) ? this.nodes[node] : null;
+    return Object.hasOwn(this.#nodes, node) ? this.#nodes[node] : null;
   }
 }
 
@@ -28,7 +31,12 @@ const PENDING: Resolution = { addresses: [], error: "not resolved yet" };
 export class TargetResolver {
   readonly #literal = new WeakMap<TargetSpec, Resolution>();
 
-  constructor(private readonly dns: DnsCache, private readonly nodes: NodeRegistry) {}
+  readonly #dns: DnsCache;
+  readonly #nodes: NodeRegistry;
+  constructor(dns: DnsCache, nodes: NodeRegistry) {
+    this.#dns = dns;
+    this.#nodes = nodes;
+  }
 
   /** What is known now, without waiting (the data path). */
   current(spec: TargetSpec): Resolution {
@@ -42,7 +50,7 @@ export class TargetResolver {
       case "node":
         return this.#node(spec.node);
       case "dns": {
-        const entry = this.dns.peek(spec.host);
+        const entry = this.#dns.peek(spec.host);
         return entry ?? PENDING;
       }
     }
@@ -51,12 +59,12 @@ export class TargetResolver {
   /** Fresh resolution, waiting for DNS when the cache is empty or stale (checks, start-up). */
   async fresh(spec: TargetSpec): Promise<Resolution> {
     if (spec.kind !== "dns") return this.current(spec);
-    const entry = await this.dns.get(spec.host);
+    const entry = await this.#dns.get(spec.host);
     return { addresses: entry.addresses, error: entry.error };
   }
 
   #node(name: string): Resolution {
-    const addresses = this.nodes.addresses(name);
+    const addresses = this.#nodes.addresses(name);
     if (!addresses || addresses.length === 0) return { addresses: [], error: `node "${name}" has no addresses` };
     return { addresses, error: null };
   }

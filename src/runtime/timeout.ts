@@ -39,7 +39,9 @@ class Entry {
    */
   #expire: (() => void) | null;
 
-  constructor(readonly at: number, expire: () => void, private readonly queue: TimeoutQueue) {
+  readonly #queue: TimeoutQueue;
+  constructor(readonly at: number, expire: () => void, queue: TimeoutQueue) {
+    this.#queue = queue;
     this.#expire = expire;
   }
 
@@ -47,7 +49,7 @@ class Entry {
   settle(): boolean {
     if (this.#expire === null) return false;
     this.#expire = null;
-    this.queue.settled();
+    this.#queue.settled();
     return true;
   }
 
@@ -85,10 +87,15 @@ class TimeoutQueue {
   #head = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
 
-  private constructor(private readonly ms: number) {}
+  readonly #ms: number;
+
+  // `private`, not `#`: JavaScript has no private constructors. One queue per duration, through `for`.
+  private constructor(ms: number) {
+    this.#ms = ms;
+  }
 
   add(expire: () => void): Entry {
-    const entry = new Entry(performance.now() + this.ms, expire, this);
+    const entry = new Entry(performance.now() + this.#ms, expire, this);
     this.#entries.push(entry);
     // A running timer is due no later than this deadline: it was set for an older one.
     if (this.#timer === null) this.#arm();

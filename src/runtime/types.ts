@@ -3,6 +3,14 @@
  * touches `Deno.*` or `Bun.*` lives behind this interface, in this folder.
  */
 
+/**
+ * vane's one address type: an IP (or, for a connect, a name) and a port. A client, the
+ * address it connected to, a PROXY header's source and a listener's bound address are
+ * all this. Two other forms remain, at the edges: `IP:PORT` strings (config/address.ts's
+ * `formatAddress`), which is how logs, status and URLs show an address, and the PROXY
+ * header parser's `{ address, port }` (detect/proxy-protocol.ts, below this layer),
+ * which forward/proxy-header.ts turns into this.
+ */
 export interface SocketAddress {
   hostname: string;
   port: number;

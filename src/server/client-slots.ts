@@ -49,15 +49,17 @@ export class ClientSlots<T extends Member> extends Members<T> implements AcceptG
   #wake: (() => void) | null = null;
   #waiting: Promise<void> | null = null;
 
-  constructor(
-    private readonly max: () => number,
-    private readonly log: Logger,
-  ) {
+  readonly #max: () => number;
+  readonly #log: Logger;
+
+  constructor(max: () => number, log: Logger) {
     super();
+    this.#max = max;
+    this.#log = log;
   }
 
   open(): boolean {
-    return this.size < this.max();
+    return this.size < this.#max();
   }
 
   opened(): Promise<void> {
@@ -71,13 +73,13 @@ export class ClientSlots<T extends Member> extends Members<T> implements AcceptG
   }
 
   failed(err: Error): void {
-    limited(this.log).error(
+    limited(this.#log).error(
       "cannot accept: out of file descriptors; backing off (lower max-conns or raise the limit)",
       null,
       {
         error: errorTextWithCode(err),
         open: this.size,
-        maxConns: this.max(),
+        maxConns: this.#max(),
       },
     );
   }
@@ -95,7 +97,7 @@ export class ClientSlots<T extends Member> extends Members<T> implements AcceptG
 
   #release(): void {
     const wake = this.#wake;
-    if (wake === null || this.size >= this.max()) return;
+    if (wake === null || this.size >= this.#max()) return;
     this.#wake = null;
     this.#waiting = null;
     wake();
@@ -103,6 +105,6 @@ export class ClientSlots<T extends Member> extends Members<T> implements AcceptG
 
   /** Said at once, then counted (telemetry/log-limit.ts): on Bun each refused connection counts. */
   #full(what: string): void {
-    limited(this.log).warn(`max-conns reached: ${what}`, null, { maxConns: this.max(), open: this.size });
+    limited(this.#log).warn(`max-conns reached: ${what}`, null, { maxConns: this.#max(), open: this.size });
   }
 }

@@ -6,7 +6,7 @@
  * connection, which is then relayed to a pool (passthrough), terminated, or closed.
  * http:// and https:// listeners go straight to the engine.
  */
-import type { Runtime, TcpConn } from "../runtime/types.ts";
+import type { Runtime, SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import type { HealthRegistry } from "../health/registry.ts";
@@ -17,7 +17,7 @@ import type { TerminateHops } from "./terminate.ts";
 import { ReplayConn } from "../forward/replay-conn.ts";
 import { peek } from "../forward/peek.ts";
 import { type Detection, detectProtocol, MAX_DETECT_BYTES } from "../detect/detect.ts";
-import { type Endpoint, proxyHeaderFor, readProxyHeader } from "../forward/proxy-header.ts";
+import { proxyHeaderFor, readProxyHeader } from "../forward/proxy-header.ts";
 import { cidrContains } from "../config/cidr.ts";
 import { connectToPool } from "../forward/connect.ts";
 import { relay } from "../forward/tcp.ts";
@@ -34,11 +34,14 @@ import { errorText } from "../errors/mod.ts";
  */
 const DETECT_TIMEOUT_MS = 3000;
 
-/** What a decrypted connection brings across the internal TLS hop. */
+/**
+ * Where a connection's requests come from: its listener's plan, its facts, and who is
+ * talking to whom. A decrypted connection brings it across the internal TLS hop.
+ */
 export interface HopOrigin {
   plan: ListenerPlan;
-  client: Endpoint;
-  local: Endpoint;
+  client: SocketAddress;
+  local: SocketAddress;
   facts: ConnFacts;
 }
 
@@ -102,13 +105,13 @@ export async function handleConnection(
       if (!(await acceptProxyHeader(client, listen, facts, deps))) return;
     }
     if (scheme === "http" || scheme === "https") {
-      return await serveRequests(client, plan, plan.flow, facts, facts.client(), facts.local(), deps);
+      return await serveRequests(client, plan.flow, originOf(plan, facts), deps);
     }
 
     if (client instanceof ReplayConn && plan.flow.needsDetection) {
       if (!(await detectFirstBytes(client, listen, facts, deps))) return;
       if (facts.protocol === "http") {
-        return await serveRequests(client, plan, plan.flow, facts, facts.client(), facts.local(), deps);
+        return await serveRequests(client, plan.flow, originOf(plan, facts), deps);
       }
     }
 
@@ -245,7 +248,7 @@ export async function handleDecrypted(
   const open: OpenClient = { conn, slot: -1 };
   deps.clients.add(open);
   try {
-    await serveRequests(conn, origin.plan, step.flow, origin.facts, origin.client, origin.local, deps);
+    await serveRequests(conn, step.flow, origin, deps);
   } finally {
     conn.close();
     deps.clients.delete(open);
@@ -259,15 +262,14 @@ async function detect(client: ReplayConn): Promise<Detection> {
   return { protocol: "other" };
 }
 
-function serveRequests(
-  conn: TcpConn,
-  plan: ListenerPlan,
-  flow: CompiledFlow,
-  facts: ConnFacts,
-  client: Endpoint,
-  local: Endpoint,
-  deps: ConnectionDeps,
-): Promise<void> {
+/** A connection accepted on a listener of `plan`: its requests come from the client its facts name. */
+function originOf(plan: ListenerPlan, facts: AcceptedFacts): HopOrigin {
+  return { plan, facts, client: facts.client(), local: facts.local() };
+}
+
+/** The connection's requests, each decided by `flow`, served by the HTTP engine. */
+function serveRequests(conn: TcpConn, flow: CompiledFlow, origin: HopOrigin, deps: ConnectionDeps): Promise<void> {
+  const { plan, facts, client, local } = origin;
   const gen = plan.gen;
   const tls = facts.protocol === "tls";
   // Registered once per connection, not per request (a map update per request was a
@@ -305,7 +307,11 @@ async function proxyConnection(
   const pool = plan.gen.pools.get(poolName);
   if (!pool) return;
   const timeouts = plan.gen.config.timeouts;
-  const outcome = await connectToPool(deps.rt, pool, deps.registry, timeouts.connectMs);
+  const outcome = await connectToPool(pool, {
+    rt: deps.rt,
+    registry: deps.registry,
+    connectMs: timeouts.connectMs,
+  });
   if (!outcome.ok) {
     limited(log).error("connection closed: no target available", "pool", {
       pool: pool.name,

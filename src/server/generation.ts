@@ -39,13 +39,17 @@ export class Generation {
   readonly listeners: ListenerPlan[];
   readonly #routes = new Map<string, HttpRoute>();
 
+  readonly #certs: Map<string, TlsCertificate>;
+
+  // `private`, not `#`: JavaScript has no private constructors. Only `build` makes one.
   private constructor(
     readonly id: number,
     readonly config: Config,
     readonly loadedAt: Date,
     readonly deps: GenerationDeps,
-    private readonly certs: Map<string, TlsCertificate>,
+    certs: Map<string, TlsCertificate>,
   ) {
+    this.#certs = certs;
     for (const p of Object.values(config.pools)) this.pools.set(p.name, new Pool(p, deps.registry, deps.resolver));
     this.listeners = config.listeners.map((l) => ({
       config: l,
@@ -77,7 +81,7 @@ export class Generation {
   /** The certificates for a listener or terminate step (empty: the config's list). */
   certificatesFor(files: readonly TlsFiles[]): TlsCertificate[] {
     const list = files.length > 0 ? files : this.config.tls;
-    return list.map((f) => this.certs.get(certKey(f))!);
+    return list.map((f) => this.#certs.get(certKey(f))!);
   }
 
   /** The engine's route to a pool, one per pool and generation, made on first use. */

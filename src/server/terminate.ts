@@ -18,11 +18,18 @@ export class TerminateHops<T> {
   readonly #origins = new Map<number, T>();
   #closed = false;
 
+  readonly #rt: Runtime;
+  readonly #log: Logger;
+  readonly #onDecrypted: (step: TerminateStep, conn: TlsConn, origin: T) => void;
   constructor(
-    private readonly rt: Runtime,
-    private readonly log: Logger,
-    private readonly onDecrypted: (step: TerminateStep, conn: TlsConn, origin: T) => void,
-  ) {}
+    rt: Runtime,
+    log: Logger,
+    onDecrypted: (step: TerminateStep, conn: TlsConn, origin: T) => void,
+  ) {
+    this.#rt = rt;
+    this.#log = log;
+    this.#onDecrypted = onDecrypted;
+  }
 
   /** Relays `client` through the step's TLS listener until either side ends. */
   async forward(
@@ -34,7 +41,7 @@ export class TerminateHops<T> {
   ): Promise<void> {
     if (this.#closed) return; // a reload retired this generation's hops a moment ago
     const listener = await this.#listener(step, certs);
-    const hop = await this.rt.connectTcp(listener.addr, opts.connectMs);
+    const hop = await this.#rt.connectTcp(listener.addr, opts.connectMs);
     const port = hop.local.port;
     this.#origins.set(port, origin);
     try {
@@ -48,17 +55,17 @@ export class TerminateHops<T> {
   #listener(step: TerminateStep, certs: TlsCertificate[]): Promise<TcpListener> {
     let l = this.#listeners.get(step);
     if (!l) {
-      l = this.rt.listenTls({ hostname: "127.0.0.1", port: 0 }, (conn) => {
+      l = this.#rt.listenTls({ hostname: "127.0.0.1", port: 0 }, (conn) => {
         const origin = this.#origins.get(conn.remote.port);
         if (origin === undefined) {
           // Only vane's own hops may connect here.
-          limited(this.log).warn("internal TLS hop: connection from an unknown source closed", null, {
+          limited(this.#log).warn("internal TLS hop: connection from an unknown source closed", null, {
             port: conn.remote.port,
           });
           conn.close();
           return;
         }
-        this.onDecrypted(step, conn, origin);
+        this.#onDecrypted(step, conn, origin);
       }, { certs, alpn: ["http/1.1"] });
       this.#listeners.set(step, l);
     }

@@ -42,28 +42,34 @@ function formatValue(v: string | number | boolean | null): string {
   return /[\s"=]/.test(s) || s === "" ? JSON.stringify(s) : s;
 }
 
+/** Where a logger's lines go, which it drops, and what it adds to each (see `createLogger`). */
+export interface LoggerOptions {
+  /** Where each line goes. @default console.error */
+  sink?: LogSink;
+  /** Lines below this level are dropped. @default "info" */
+  level?: LogLevel;
+  /** Fields that go on every line (e.g. which worker process said it). @default {} */
+  base?: LogFields;
+}
+
 /**
  * A logger writing one line per event, as `key=value` text or as JSON.
  *
  * @param format `text` for people, `json` for log shippers.
- * @param sink Where each line goes. @default console.error
- * @param minLevel Lines below this level are dropped. @default "info"
- * @param base Fields that go on every line (e.g. which worker process said it). @default {}
+ * @param options Where lines go (`sink`), the lowest level written (`level`), and fields on every line (`base`).
  * @returns The logger.
  *
  * @example
  * ```ts
  * import { createLogger } from "./mod.ts";
- * const log = createLogger("json", (line) => console.log(line), "debug", { app: "edge" });
+ * const log = createLogger("json", { sink: (line) => console.log(line), level: "debug", base: { app: "edge" } });
  * log.info("listening", { port: 8080 }); // {"time":"...","level":"info","msg":"listening","app":"edge","port":8080}
  * ```
  */
-export function createLogger(
-  format: "text" | "json",
-  sink: LogSink = defaultSink,
-  minLevel: LogLevel = "info",
-  base: LogFields = {},
-): Logger {
+export function createLogger(format: "text" | "json", options: LoggerOptions = {}): Logger {
+  const sink = options.sink ?? defaultSink;
+  const minLevel = options.level ?? "info";
+  const base = options.base ?? {};
   const order: LogLevel[] = ["debug", "info", "warn", "error"];
   const threshold = order.indexOf(minLevel);
   const emit = (level: LogLevel, msg: string, fields: LogFields = {}) => {

@@ -84,8 +84,8 @@ export async function startEngine(
     handle.accepted++;
     conns.add(c);
     const ctx: HttpContext = {
-      client: { address: c.remote.hostname, port: c.remote.port },
-      local: { address: c.local.hostname, port: c.local.port },
+      client: { hostname: c.remote.hostname, port: c.remote.port },
+      local: { hostname: c.local.hostname, port: c.local.port },
       proto: "http",
       // The longest matching prefix of the request's host, as a flow of the CLI's routes would choose.
       async decide(_head, { host, path }) {

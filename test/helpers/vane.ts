@@ -43,7 +43,7 @@ export async function startYaml(text: string, options: VaneOptions = {}): Promis
 
 export async function startConfig(config: Config, options: VaneOptions = {}): Promise<TestVane> {
   const logs: Array<Record<string, unknown>> = [];
-  const log = createLogger("json", (line) => logs.push(JSON.parse(line)), "debug");
+  const log = createLogger("json", { sink: (line) => logs.push(JSON.parse(line)), level: "debug" });
   const vane = createVane(config, runtime(), log, options);
   await vane.start();
   const status = vane.statusAddr;

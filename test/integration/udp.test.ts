@@ -177,7 +177,7 @@ describe("UdpForwarder", () => {
     const echo = await echoServer();
     let available = false;
     const lines: string[] = [];
-    const logger = createLogger("text", (l) => lines.push(l));
+    const logger = createLogger("text", { sink: (l) => lines.push(l) });
     const { port, fwd } = await forwarder(() => (available ? target(echo) : null), 30_000, { logger });
     const c = await client();
     for (let i = 0; i < 5; i++) c.send(`lost${i}`, port);

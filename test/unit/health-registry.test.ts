@@ -20,7 +20,7 @@ let registry: HealthRegistry;
 beforeEach(() => {
   lines = [];
   clock = 1_000;
-  registry = new HealthRegistry(createLogger("json", (l) => lines.push(JSON.parse(l))), () => clock);
+  registry = new HealthRegistry(createLogger("json", { sink: (l) => lines.push(JSON.parse(l)) }), () => clock);
 });
 
 const TCP: HealthConfig = { ...DEFAULT_HEALTH, check: "tcp", intervalMs: 2_000, rise: 3, fall: 3 };

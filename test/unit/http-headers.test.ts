@@ -33,11 +33,16 @@ const forward = {
   authority: null,
 };
 
+/** A head whose lines go on as they came. */
+const AS_RECEIVED = { startLine: "", asReceived: true, edits: [] } as const;
+
 /** The upstream request as vane sends it: copied as received, or written anew. */
 function upstream(raw: string, asReceived: boolean, info = forward): string {
   const head = ok(parseRequestHead(bytes(raw)));
   const plan = requestPlan(head, info);
-  return text(headBytes(head.fields, plan, `${head.method} ${head.target} HTTP/1.1`, asReceived, []));
+  return text(
+    headBytes(head.fields, plan, { startLine: `${head.method} ${head.target} HTTP/1.1`, asReceived, edits: [] }),
+  );
 }
 
 describe("requestPlan with headBytes", () => {
@@ -106,7 +111,7 @@ describe("fields Connection may not name", () => {
     const head = ok(parseResponseHead(bytes(
       "HTTP/1.1 200 OK\r\nConnection: Content-Length, Transfer-Encoding, X-Hop\r\nContent-Length: 5\r\nX-Hop: 1\r\n\r\n",
     )));
-    const out = text(headBytes(head.fields, responsePlan(head, false, null), "", true, []));
+    const out = text(headBytes(head.fields, responsePlan(head), { startLine: "", asReceived: true, edits: [] }));
     expect(out).toBe("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
   });
 });
@@ -116,7 +121,9 @@ describe("Content-Length folding and the authority of an absolute target", () =>
     const raw = "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nX-A: 1\r\nContent-Length: 5, 5\r\n\r\n";
     const head = ok(parseRequestHead(bytes(raw)));
     for (const asReceived of [true, false]) {
-      const out = text(headBytes(head.fields, requestPlan(head, forward, 5), "POST /u HTTP/1.1", asReceived, []));
+      const out = text(
+        headBytes(head.fields, requestPlan(head, forward, 5), { startLine: "POST /u HTTP/1.1", asReceived, edits: [] }),
+      );
       expect(out.match(/content-length/gi)).toHaveLength(1);
       expect(out).toContain("\r\nContent-Length: 5\r\n");
     }
@@ -129,7 +136,9 @@ describe("Content-Length folding and the authority of an absolute target", () =>
 
   it("folds a response's agreeing Content-Length fields into one", () => {
     const head = ok(parseResponseHead(bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n")));
-    const out = text(headBytes(head.fields, responsePlan(head, false, null, false, 2), "", true, []));
+    const out = text(
+      headBytes(head.fields, responsePlan(head, { foldTo: 2 }), { startLine: "", asReceived: true, edits: [] }),
+    );
     expect(out).toBe("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
   });
 
@@ -137,7 +146,11 @@ describe("Content-Length folding and the authority of an absolute target", () =>
     const raw = "GET http://b.test:81/x HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\r\n";
     const head = ok(parseRequestHead(bytes(raw)));
     const out = text(
-      headBytes(head.fields, requestPlan(head, { ...forward, authority: "b.test:81" }), "GET /x HTTP/1.1", false, []),
+      headBytes(head.fields, requestPlan(head, { ...forward, authority: "b.test:81" }), {
+        startLine: "GET /x HTTP/1.1",
+        asReceived: false,
+        edits: [],
+      }),
     );
     expect(out).toBe(
       "GET /x HTTP/1.1\r\nX-A: 1\r\nHost: b.test:81\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n" +
@@ -152,7 +165,12 @@ describe("responsePlan with headBytes", () => {
 
   it("drops hop-by-hop fields and puts the body in the same buffer", () => {
     const res = ok(parseResponseHead(bytes(raw)));
-    const out = headBytes(res.fields, responsePlan(res, false, null), "", true, [], bytes("ok\n"));
+    const out = headBytes(res.fields, responsePlan(res), {
+      startLine: "",
+      asReceived: true,
+      edits: [],
+      body: bytes("ok\n"),
+    });
     expect(text(out)).toBe("HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\n\r\nok\n");
   });
 
@@ -160,42 +178,60 @@ describe("responsePlan with headBytes", () => {
     const read = bytes(raw + "GARBAGE");
     const res = ok(parseResponseHead(read));
     const at = raw.length - 3;
-    const plan = responsePlan(res, false, null);
+    const plan = responsePlan(res);
     // A short range (copied byte by byte) and a long one (copied as a view) read alike.
-    expect(text(headBytes(res.fields, plan, "", true, [], read, at, at + 3))).toBe(
+    expect(text(headBytes(res.fields, plan, { ...AS_RECEIVED, body: read, bodyFrom: at, bodyTo: at + 3 }))).toBe(
       "HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\n\r\nok\n",
     );
     const long = bytes(raw.replace("ok\n", "") + "x".repeat(100) + "GARBAGE");
     const longRes = ok(parseResponseHead(long));
     const longAt = raw.length - 3;
     expect(
-      text(headBytes(longRes.fields, responsePlan(longRes, false, null), "", true, [], long, longAt, longAt + 100)),
+      text(
+        headBytes(longRes.fields, responsePlan(longRes), {
+          ...AS_RECEIVED,
+          body: long,
+          bodyFrom: longAt,
+          bodyTo: longAt + 100,
+        }),
+      ),
     )
       .toBe("HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\n\r\n" + "x".repeat(100));
     // An empty range sends the head alone; a flow's edit writes the head anew, the range after it.
-    expect(text(headBytes(res.fields, plan, "", true, [], read, at, at))).toBe(
+    expect(text(headBytes(res.fields, plan, { ...AS_RECEIVED, body: read, bodyFrom: at, bodyTo: at }))).toBe(
       "HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\n\r\n",
     );
     expect(
-      text(headBytes(res.fields, plan, "HTTP/1.1 200 OK", true, [{ op: "remove", name: "server" }], read, at, at + 3)),
+      text(headBytes(res.fields, plan, {
+        startLine: "HTTP/1.1 200 OK",
+        asReceived: true,
+        edits: [{ op: "remove", name: "server" }],
+        body: read,
+        bodyFrom: at,
+        bodyTo: at + 3,
+      })),
     )
       .toBe("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
   });
 
   it("says Connection: close when vane closes, and drops Transfer-Encoding for a body it decodes", () => {
     const res = ok(parseResponseHead(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX: 1\r\n\r\n")));
-    const out = headBytes(res.fields, responsePlan(res, false, "close", true), "", true, []);
+    const out = headBytes(res.fields, responsePlan(res, { connection: "close", dropFraming: true }), AS_RECEIVED);
     expect(text(out)).toBe("HTTP/1.1 200 OK\r\nX: 1\r\nConnection: close\r\n\r\n");
   });
 
   it("applies a flow's edits by writing the head anew", () => {
     const res = ok(parseResponseHead(bytes(raw)));
-    const plan = responsePlan(res, false, null);
+    const plan = responsePlan(res);
     expect(plannedHeaders(res.headers, plan)).toEqual([["Server", "s"], ["Content-Length", "3"]]);
-    const out = headBytes(res.fields, plan, "HTTP/1.1 200 OK", true, [
-      { op: "set", name: "server", value: "vane" },
-      { op: "add", name: "x-cache", value: "miss" },
-    ]);
+    const out = headBytes(res.fields, plan, {
+      startLine: "HTTP/1.1 200 OK",
+      asReceived: true,
+      edits: [
+        { op: "set", name: "server", value: "vane" },
+        { op: "add", name: "x-cache", value: "miss" },
+      ],
+    });
     expect(text(out)).toBe("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nserver: vane\r\nx-cache: miss\r\n\r\n");
   });
 });

@@ -8,7 +8,7 @@ function setup(options: { windowMs?: number; maxKeys?: number; format?: "text" |
   const lines: string[] = [];
   let now = 0;
   let timer: { at: number; fn: () => void } | null = null;
-  const log = createLogger(options.format ?? "json", (l) => lines.push(l), "info");
+  const log = createLogger(options.format ?? "json", { sink: (l) => lines.push(l), level: "info" });
   const limiter = new LogLimiter(log, {
     windowMs: options.windowMs ?? 10_000,
     maxKeys: options.maxKeys,
@@ -185,11 +185,11 @@ describe("limited()", () => {
 
   it("gives one limiter per logger, so every caller shares its counts", () => {
     const lines: string[] = [];
-    const log = createLogger("text", (l) => lines.push(l));
+    const log = createLogger("text", { sink: (l) => lines.push(l) });
     const a = limited(log);
     made.push(a);
     expect(limited(log)).toBe(a);
-    expect(limited(createLogger("text", () => {}))).not.toBe(a);
+    expect(limited(createLogger("text", { sink: () => {} }))).not.toBe(a);
     a.warn("k", "route", { route: "r" });
     limited(log).warn("k", "route", { route: "r" });
     expect(lines).toHaveLength(1);
@@ -197,7 +197,7 @@ describe("limited()", () => {
 
   it("arms a real timer that does not keep the process alive and writes the summary when due", async () => {
     const lines: string[] = [];
-    const limiter = new LogLimiter(createLogger("text", (l) => lines.push(l)), { windowMs: 50 });
+    const limiter = new LogLimiter(createLogger("text", { sink: (l) => lines.push(l) }), { windowMs: 50 });
     made.push(limiter);
     limiter.warn("k", "route", { route: "r" });
     limiter.warn("k", "route", { route: "r" });

@@ -6,7 +6,7 @@ import { createLogger } from "../../src/telemetry/logger.ts";
 
 function counter() {
   const lines: string[] = [];
-  const log = createLogger("json", (l) => lines.push(l), "debug");
+  const log = createLogger("json", { sink: (l) => lines.push(l), level: "debug" });
   const heads = new PartialHeads(log);
   return { heads, lines, flush: () => limited(log).flush() };
 }
