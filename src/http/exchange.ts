@@ -133,11 +133,11 @@ export async function copyBody(
     try {
       if (from.buffered) chunk = await from.read();
       else if (dir === "in") {
-        const r = await from.readBy(performance.now() + idleMs);
+        const r = await from.readBy(from.clock.now() + idleMs);
         if (r === "timeout") return "src-timeout";
         chunk = r;
       } else {
-        from.closeAt(performance.now() + idleMs);
+        from.closeAt(from.clock.now() + idleMs);
         chunk = await from.read();
         from.clearCloseAt();
       }
@@ -201,6 +201,6 @@ export async function copyBody(
  * fails): nginx's `send_timeout`. A write taken at once sets nothing.
  */
 function taken(to: ReplayConn, written: Promise<void>, ms: number): Promise<void> {
-  if (written !== WRITTEN) to.closeAt(performance.now() + ms);
+  if (written !== WRITTEN) to.closeAt(to.clock.now() + ms);
   return written;
 }
