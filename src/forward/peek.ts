@@ -24,11 +24,11 @@ export async function peek<T>(
   maxBytes: number,
   timeoutMs: number,
 ): Promise<PeekOutcome<T>> {
-  const deadline = performance.now() + timeoutMs;
+  const deadline = conn.clock.now() + timeoutMs;
   let buf: Uint8Array = new Uint8Array(0);
   try {
     for (;;) {
-      const chunk = await conn.readWithin(Math.max(0, deadline - performance.now()));
+      const chunk = await conn.readWithin(Math.max(0, deadline - conn.clock.now()));
       if (chunk === "timeout") return { kind: "timeout", bytes: buf };
       if (chunk === null) return { kind: "eof", bytes: buf };
       // Copied: the adapter may reuse the buffer behind `chunk` on its next read.

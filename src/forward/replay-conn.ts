@@ -6,10 +6,14 @@
  * deadline closes the connection (`closeAt`), which is all a wait for an HTTP head needs.
  */
 import type { ReadNext, SocketAddress, TcpConn } from "../runtime/types.ts";
+import { type Clock, SYSTEM_CLOCK, type TimerHandle } from "../runtime/clock.ts";
 
-/** The connection as a ReplayConn, wrapping it only if it is not one already. */
-export function asReplay(conn: TcpConn): ReplayConn {
-  return conn instanceof ReplayConn ? conn : new ReplayConn(conn);
+/**
+ * The connection as a ReplayConn, wrapping it only if it is not one already (one
+ * already wrapped keeps its own clock).
+ */
+export function asReplay(conn: TcpConn, clock: Clock = SYSTEM_CLOCK): ReplayConn {
+  return conn instanceof ReplayConn ? conn : new ReplayConn(conn, clock);
 }
 
 /** Nothing held (see ReplayConn's #held). */
@@ -31,8 +35,14 @@ export class ReplayConn implements TcpConn {
   #arrived: ReadNext | null = null;
 
   readonly #inner: TcpConn;
-  constructor(inner: TcpConn) {
+  /**
+   * `clock`: what deadlines (`readBy`, `closeAt`) are times of, and what arms their
+   * timer; callers compute deadlines with this same clock (`conn.clock.now()`).
+   */
+  readonly clock: Clock;
+  constructor(inner: TcpConn, clock: Clock = SYSTEM_CLOCK) {
     this.#inner = inner;
+    this.clock = clock;
   }
 
   get remote(): SocketAddress {
@@ -155,10 +165,10 @@ export class ReplayConn implements TcpConn {
    * it fires it times out the waiting read only if that read's own deadline has passed.
    */
   readWithin(ms: number): Promise<Uint8Array | null | "timeout"> {
-    return this.readBy(performance.now() + ms);
+    return this.readBy(this.clock.now() + ms);
   }
 
-  /** `readWithin` to an absolute deadline (a performance.now() time). */
+  /** `readWithin` to an absolute deadline (a `clock.now()` time). */
   readBy(deadline: number): Promise<Uint8Array | null | "timeout"> {
     const p = this.read();
     this.#deadline = deadline;
@@ -185,7 +195,7 @@ export class ReplayConn implements TcpConn {
   }
 
   /**
-   * Closes the connection at `at` (a performance.now() time) unless `clearCloseAt()`
+   * Closes the connection at `at` (a `clock.now()` time) unless `clearCloseAt()`
    * comes first: how the HTTP engine bounds its waits for a head without wrapping
    * each read. A read pending then ends (null, or an error), and `timedOut` says why.
    * Shares the lazily re-armed timer of `readBy`.
@@ -208,23 +218,23 @@ export class ReplayConn implements TcpConn {
   #deadline = 0;
   #closeAt = Infinity;
   #timedOut = false;
-  #timer: ReturnType<typeof setTimeout> | null = null;
+  #timer: TimerHandle | null = null;
   #timerAt = 0;
 
   #arm(at: number): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#timer !== null) this.clock.clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#expire(), Math.max(0, at - performance.now()));
+    this.#timer = this.clock.setTimeout(() => this.#expire(), Math.max(0, at - this.clock.now()));
   }
 
   #disarm(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#timer !== null) this.clock.clearTimeout(this.#timer);
     this.#timer = null;
   }
 
   #expire(): void {
     this.#timer = null;
-    const now = performance.now();
+    const now = this.clock.now();
     if (this.#closeAt <= now) {
       this.#timedOut = true;
       this.close();

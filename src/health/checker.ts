@@ -12,10 +12,21 @@ import { DEFAULT_EXPECT } from "../config/model.ts";
 import { httpCheck } from "./http-check.ts";
 import type { TargetSpec } from "../config/model.ts";
 import { errorText } from "../errors/mod.ts";
+import { type Clock, type Random, SYSTEM_CLOCK, type TimerHandle } from "../runtime/clock.ts";
+
+/** What a HealthChecker times and draws its offsets with (a test's fakes). */
+export interface CheckerOptions {
+  /** @default SYSTEM_CLOCK */
+  clock?: Clock;
+  /** Draws each target's first offset within its interval. @default Math.random */
+  random?: Random;
+}
 
 export class HealthChecker {
-  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #timers = new Set<TimerHandle>();
   #stopped = false;
+  readonly #clock: Clock;
+  readonly #random: Random;
 
   readonly #rt: Runtime;
   readonly #resolver: TargetResolver;
@@ -24,10 +35,13 @@ export class HealthChecker {
     rt: Runtime,
     resolver: TargetResolver,
     registry: HealthRegistry,
+    options: CheckerOptions = {},
   ) {
     this.#rt = rt;
     this.#resolver = resolver;
     this.#registry = registry;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#random = options.random ?? Math.random;
   }
 
   /** Checks every target once and records the verdicts; resolves when all are in. */
@@ -43,19 +57,19 @@ export class HealthChecker {
   start(entries: TargetHealth[]): void {
     for (const e of entries) {
       if (e.health.check === "none") continue;
-      this.#schedule(e, Math.random() * e.health.intervalMs);
+      this.#schedule(e, this.#random() * e.health.intervalMs);
     }
   }
 
   stop(): void {
     this.#stopped = true;
-    for (const t of this.#timers) clearTimeout(t);
+    for (const t of this.#timers) this.#clock.clearTimeout(t);
     this.#timers.clear();
   }
 
   #schedule(e: TargetHealth, delayMs: number): void {
     if (this.#stopped) return;
-    const timer = setTimeout(async () => {
+    const timer = this.#clock.setTimeout(async () => {
       this.#timers.delete(timer);
       try {
         const outcome = await this.#check(e);

@@ -76,7 +76,7 @@ type Settled = boolean | PendingResponse;
  * asks to close. Never throws; the caller closes `conn`.
  */
 export function serveHttp1(conn: TcpConn, ctx: HttpContext): Promise<void> {
-  const session = new Session(asReplay(conn), ctx);
+  const session = new Session(asReplay(conn, ctx.clock), ctx);
   return session.client.callbacks ? session.byCallbacks() : session.byAwaits();
 }
 
@@ -101,13 +101,13 @@ class Session {
   #over: (() => void) | null = null;
   #resume: ((step: Settled) => void) | null = null;
   #broke: ((err: unknown) => void) | null = null;
-  /** The first head's deadline (a performance.now() time): it runs from the session's start. */
+  /** The first head's deadline (a client.clock time): it runs from the session's start. */
   readonly #firstBy: number;
-  /** Since when the session waits for a request's first byte (a performance.now() time); -1: it does not. */
+  /** Since when the session waits for a request's first byte (a client.clock time); -1: it does not. */
   #awaitingSince: number;
 
   constructor(readonly client: ReplayConn, readonly ctx: HttpContext) {
-    const now = performance.now();
+    const now = client.clock.now();
     this.#firstBy = now + ctx.requestHeadMs;
     this.#awaitingSince = now;
     ctx.onRetire?.(() => this.#retire());
@@ -129,7 +129,7 @@ class Session {
    * whole in one read lifts it (headFrom); one that is not goes on in `restOfHead`.
    */
   #awaitRequest(): void {
-    const now = performance.now();
+    const now = this.client.clock.now();
     this.#awaitingSince = now;
     if (this.ctx.retired?.()) return this.client.closeAt(now + RETIRE_QUIET_MS);
     if (this.first) return this.client.closeAt(this.#firstBy);
@@ -166,7 +166,7 @@ class Session {
     if (!ctx.partialHeads.enter(address, ctx.http.maxPartialHeads)) return false;
     let got: HeadRead<RequestHead>;
     try {
-      const by = this.first ? this.#firstBy : performance.now() + ctx.requestHeadMs;
+      const by = this.first ? this.#firstBy : this.client.clock.now() + ctx.requestHeadMs;
       got = await readHead(this.client, this.parseRequest, first, by);
     } finally {
       ctx.partialHeads.leave(address);
@@ -459,11 +459,11 @@ export class PendingResponse {
      */
     readonly retryable: boolean,
   ) {
-    this.deadline = performance.now() + proxied.exchange.ctx.upstreamMs;
+    this.deadline = upstream.clock.now() + proxied.exchange.ctx.upstreamMs;
     upstream.closeAt(this.deadline);
   }
 
-  /** No response head after this (a performance.now() time) -> 504. */
+  /** No response head after this (an upstream.clock time) -> 504. */
   readonly deadline: number;
 }
 
@@ -487,7 +487,7 @@ function attemptStep(
     return exchange.answer(route, statusFor("unavailable"), "upstream unavailable", !proxied.hasBody);
   }
   const lease = acquired;
-  const upstream = asReplay(lease.conn);
+  const upstream = asReplay(lease.conn, proxied.session.client.clock);
   const retryable = lease.reused && attempt === 0 && IDEMPOTENT.has(proxied.head.method);
   if (!proxied.hasBody) {
     const sent = send(upstream, proxied.requestHead ?? proxied.headFor!(lease.authority));

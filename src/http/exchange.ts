@@ -149,11 +149,11 @@ export async function copyBody(from: ReplayConn, to: ReplayConn, copy: BodyCopy)
     try {
       if (from.buffered) chunk = await from.read();
       else if (dir === "in") {
-        const r = await from.readBy(performance.now() + idleMs);
+        const r = await from.readBy(from.clock.now() + idleMs);
         if (r === "timeout") return "src-timeout";
         chunk = r;
       } else {
-        from.closeAt(performance.now() + idleMs);
+        from.closeAt(from.clock.now() + idleMs);
         chunk = await from.read();
         from.clearCloseAt();
       }
@@ -244,6 +244,6 @@ class BodyCursor {
  * fails): nginx's `send_timeout`. A write taken at once sets nothing.
  */
 function taken(to: ReplayConn, written: Promise<void>, ms: number): Promise<void> {
-  if (written !== WRITTEN) to.closeAt(performance.now() + ms);
+  if (written !== WRITTEN) to.closeAt(to.clock.now() + ms);
   return written;
 }

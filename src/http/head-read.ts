@@ -42,7 +42,7 @@ export function headFrom<T>(
  * whole head (re-parsing all of it each time, as the parser expects), or until the
  * deadline set with `closeAt` closes the connection; then lifts that deadline.
  *
- * With `by` (a performance.now() time), that is the deadline instead, for the whole
+ * With `by` (a `conn.clock` time), that is the deadline instead, for the whole
  * rest of the head however it trickles in, and it leaves the connection open: a
  * "timeout" can still be answered (408). The read it cut short stays pending on `conn`.
  */

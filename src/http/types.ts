@@ -7,6 +7,7 @@
 import type { Allowance, HttpConfig, RetryOn } from "../config/model.ts";
 import type { RequestHead } from "../detect/http-head.ts";
 import type { SocketAddress, TcpConn } from "../runtime/types.ts";
+import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { HeaderEdit } from "./headers.ts";
 import type { PartialHeads } from "./partial-heads.ts";
@@ -100,6 +101,12 @@ export interface HttpContext {
   /** Heads in progress per client address, shared by the connections of this vane (`http.maxPartialHeads`). */
   partialHeads: PartialHeads;
   log: Logger;
+  /**
+   * What the connection's deadlines (head, keep-alive, body, upstream answer) are
+   * measured and timed with: a test's fake clock. Read once per connection.
+   * @default SYSTEM_CLOCK
+   */
+  clock?: Clock;
   /**
    * A reload retired the config this connection started with, or vane is shutting down:
    * the next answer says `Connection: close` and is the connection's last. A connection

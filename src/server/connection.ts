@@ -7,6 +7,7 @@
  * http:// and https:// listeners go straight to the engine.
  */
 import type { Runtime, SocketAddress, TcpConn } from "../runtime/types.ts";
+import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import type { HealthRegistry } from "../health/registry.ts";
@@ -60,6 +61,11 @@ export interface ConnectionDeps {
   hopsOf(gen: Generation): TerminateHops<HopOrigin>;
   /** Unfinished request heads per client address, for `http.max-partial-heads` (this process's). */
   partialHeads: PartialHeads;
+  /**
+   * What the detection and HTTP deadlines are timed with: a test's fake clock.
+   * @default SYSTEM_CLOCK
+   */
+  clock?: Clock;
 }
 
 /** A client connection, as the drain on stop knows it. */
@@ -93,7 +99,7 @@ export async function handleConnection(
   // Only listeners that look at first bytes (the flow asks, PROXY headers, HTTP) wrap
   // the connection for replay; pure L4 keeps the bare one.
   const reads = plan.flow.needsDetection || plan.trusted.length > 0 || scheme === "http";
-  const client = reads ? new ReplayConn(raw) : raw;
+  const client = reads ? new ReplayConn(raw, deps.clock) : raw;
   const open: OpenClient = { conn: client, slot: -1 };
   deps.clients.add(open);
   const facts = new AcceptedFacts(raw, scheme === "http" ? "http" : scheme === "https" ? "tls" : null, raw.sni ?? null);
@@ -289,6 +295,7 @@ function serveRequests(conn: TcpConn, flow: CompiledFlow, origin: HopOrigin, dep
     bodyMs: gen.config.timeouts.bodyMs,
     partialHeads: deps.partialHeads,
     log: deps.log,
+    clock: deps.clock,
     retired: () => deps.current() !== gen || deps.draining(),
     onRetire: (retire) => (state.retire = retire),
     onResponse: (r) => deps.counters.countResponse(r.route, r.pool, r.code),
