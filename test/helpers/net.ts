@@ -1,7 +1,8 @@
 /**
- * Real loopback servers and clients for integration tests, on node:net so they run
- * the same on Deno and Bun and do not share code with the adapter under test.
- * Every server is tracked and closed by `closeAll()` (call it in afterEach/afterAll).
+ * Real loopback TCP servers for integration tests (a handler of your own, an echo, one
+ * that names itself) and a free port, on node:net so they run the same on Deno and Bun
+ * and do not share code with the adapter under test. Every server is tracked and closed
+ * by `closeAll()` (call it in afterEach/afterAll). The client side is in raw-client.ts.
  */
 import net from "node:net";
 
@@ -66,58 +67,6 @@ export function nameServer(name: string, port = 0, host = "127.0.0.1"): Promise<
 
 export async function closeAll(): Promise<void> {
   await Promise.all([...open].map((s) => s.close()));
-}
-
-/** Connects, sends `data` (then FIN when `end`), and collects everything until the server closes. */
-export function exchange(port: number, data: Uint8Array | string = "", opts: { end?: boolean } = {}): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const s = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true }, () => {
-      if (data.length) s.write(data);
-      if (opts.end ?? true) s.end();
-    });
-    s.on("data", (d) => chunks.push(d));
-    s.on("end", () => {
-      s.end();
-      resolve(Buffer.concat(chunks));
-    });
-    s.on("error", reject);
-  });
-}
-
-/** A bare client socket, connected. */
-export function connect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true }, () => resolve(s));
-    s.once("error", reject);
-  });
-}
-
-/** Reads from a socket until `n` bytes have arrived. */
-export function readBytes(s: net.Socket, n: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let got = 0;
-    // Listeners come off when done, so a long conversation does not pile them up.
-    const cleanup = () => {
-      s.off("data", onData);
-      s.off("error", onError);
-      s.off("end", onEnd);
-    };
-    const onData = (d: Buffer) => {
-      chunks.push(d);
-      got += d.length;
-      if (got >= n) {
-        cleanup();
-        resolve(Buffer.concat(chunks));
-      }
-    };
-    const onError = (err: Error) => (cleanup(), reject(err));
-    const onEnd = () => (cleanup(), reject(new Error(`stream ended after ${got} of ${n} bytes`)));
-    s.on("data", onData);
-    s.on("error", onError);
-    s.on("end", onEnd);
-  });
 }
 
 /** A port that nothing listens on (bound once, then released). */

@@ -1,9 +1,10 @@
 /**
  * A raw HTTP/1.1 backend that records every request exactly as it framed it, for tests
- * that ask what a target received (how many requests, their start lines, fields and
- * bodies) rather than what status the client saw. It frames messages the way a plain
- * server does: Transfer-Encoding chunked, else Content-Length (the first one), else no
- * body; so bytes that vane forwards ambiguously show up as extra requests here.
+ * that ask what a target received (how many requests; their method, target, Host,
+ * fields, body and framing; on which connection) rather than what status the client
+ * saw. It frames messages the way a plain server does: Transfer-Encoding chunked, else
+ * Content-Length (the first one), else no body; so bytes that vane forwards ambiguously
+ * show up as extra requests here.
  */
 import net from "node:net";
 import { startServer, type TestServer } from "./net.ts";
@@ -13,9 +14,14 @@ export interface Recorded {
   line: string;
   method: string;
   target: string;
+  /** The first Host field's value, or null when there was none. */
+  host: string | null;
   /** Fields as received, names lowercased. */
   fields: Array<[string, string]>;
+  /** The body, de-chunked. */
   body: string;
+  /** How the body was framed: Transfer-Encoding chunked, Content-Length, or neither (no body). */
+  framing: "chunked" | "content-length" | "none";
   /** Which accepted connection (0-based) carried it. */
   conn: number;
 }
@@ -82,7 +88,12 @@ function takeRequest(buf: string, conn: number): { req: Recorded; used: number }
   const get = (n: string) => fields.find(([k]) => k === n)?.[1];
   let at = end + 4;
   let body = "";
-  if (get("transfer-encoding")?.toLowerCase().includes("chunked")) {
+  const framing = get("transfer-encoding")?.toLowerCase().includes("chunked")
+    ? "chunked"
+    : get("content-length") !== undefined
+    ? "content-length"
+    : "none";
+  if (framing === "chunked") {
     for (;;) {
       const eol = buf.indexOf("\r\n", at);
       if (eol < 0) return null;
@@ -99,5 +110,6 @@ function takeRequest(buf: string, conn: number): { req: Recorded; used: number }
     body = buf.slice(at, at + length);
     at += length;
   }
-  return { req: { line, method, target, fields, body, conn }, used: at };
+  const host = get("host") ?? null;
+  return { req: { line, method, target, host, fields, body, framing, conn }, used: at };
 }

@@ -1,6 +1,8 @@
 /**
- * Starts vane in-process from CLI flags, on ephemeral loopback ports, and collects
- * its log lines so tests can assert what an operator would read.
+ * Starts vane in-process (from one-liner flags, YAML text or a Config) on ephemeral
+ * loopback ports, collects its log lines so tests can assert what an operator would
+ * read, and stops every vane it started with `stopAllVanes()`. For vane as its own
+ * process (signals, exit codes, workers), see process.ts.
  */
 import type { StatusSnapshot } from "../../src/control/snapshot.ts";
 import { parseCli } from "../../src/cli/args.ts";
@@ -22,8 +24,24 @@ export interface TestVane {
 
 const running = new Set<TestVane>();
 
-export async function startVane(flags: string[]): Promise<TestVane> {
-  const parsed = parseCli(["--listen", "127.0.0.1:0", "--status", "127.0.0.1:0", ...flags]);
+/** The control endpoint on an ephemeral port: the line every test YAML needs. */
+export const CONTROL = "control: { listen: 127.0.0.1:0 }";
+
+export interface StartVaneOptions {
+  /**
+   * The first listener, before `flags` (which may add more).
+   * @default "127.0.0.1:0" (tcp://)
+   */
+  listen?: string;
+}
+
+/**
+ * Starts vane from one-liner flags, after `--listen 127.0.0.1:0 --status 127.0.0.1:0`,
+ * e.g. `startVane(["--route", `*=127.0.0.1:${port}`], { listen: "http://127.0.0.1:0" })`.
+ */
+export async function startVane(flags: string[], options: StartVaneOptions = {}): Promise<TestVane> {
+  const listen = options.listen ?? "127.0.0.1:0";
+  const parsed = parseCli(["--listen", listen, "--status", "127.0.0.1:0", ...flags]);
   if (parsed.kind !== "run") throw new Error("flags did not describe a run");
   return await startConfig(parsed.config!);
 }
@@ -39,6 +57,21 @@ export function yamlConfig(text: string, functions?: VaneOptions["functions"]): 
 /** Starts vane from YAML text (which should set `control: { listen: 127.0.0.1:0 }`). */
 export async function startYaml(text: string, options: VaneOptions = {}): Promise<TestVane> {
   return await startConfig(yamlConfig(text, options.functions), options);
+}
+
+/**
+ * vane on an http:// listener proxying every request to 127.0.0.1:`port`, with no
+ * health check (the target is used as it is). `allow` is the YAML list of extra
+ * request fields the proxy step lets through (`allow: [...]`), when given.
+ */
+export function proxyVane(port: number, options: { allow?: string } = {}): Promise<TestVane> {
+  return startYaml(`${CONTROL}
+listeners:
+  - listen: http://127.0.0.1:0
+    flow:
+      - proxy: { targets: [127.0.0.1:${port}], health: { check: none } }
+${options.allow ? `        allow: [${options.allow}]` : ""}
+`);
 }
 
 export async function startConfig(config: Config, options: VaneOptions = {}): Promise<TestVane> {

@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import type net from "node:net";
-import { closeAll, connect, startServer } from "../helpers/net.ts";
+import { closeAll, startServer } from "../helpers/net.ts";
+import { connect } from "../helpers/raw-client.ts";
 import { startVane, stopAllVanes } from "../helpers/vane.ts";
 import { waitFor } from "../helpers/wait.ts";
 

@@ -3,7 +3,8 @@
  * traffic to what it answers, and follows the record when it changes after its TTL.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { closeAll, exchange, nameServer } from "../helpers/net.ts";
+import { closeAll, nameServer } from "../helpers/net.ts";
+import { exchange } from "../helpers/raw-client.ts";
 import { startDnsServer } from "../helpers/dns-server.ts";
 import { startVane, status, stopAllVanes } from "../helpers/vane.ts";
 import { waitFor } from "../helpers/wait.ts";

@@ -3,7 +3,8 @@
  * codes, and a graceful stop on SIGTERM.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { closeAll, connect, echoServer, freePort, readBytes } from "../helpers/net.ts";
+import { closeAll, echoServer, freePort } from "../helpers/net.ts";
+import { connect, readBytes } from "../helpers/raw-client.ts";
 import { killAll, signal, spawnVane } from "../helpers/process.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { VERSION } from "../../src/version.ts";

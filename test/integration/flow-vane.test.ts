@@ -4,7 +4,8 @@
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { curl, infoBackend, startBackend, stopAllHttp } from "../helpers/http-engine.ts";
-import { closeAll, echoServer, exchange } from "../helpers/net.ts";
+import { closeAll, echoServer } from "../helpers/net.ts";
+import { exchange } from "../helpers/raw-client.ts";
 import { makeCert, removeCerts, sClient, tlsNameServer } from "../helpers/tls.ts";
 import { metrics, startYaml, stopAllVanes } from "../helpers/vane.ts";
 

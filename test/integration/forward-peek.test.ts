@@ -7,7 +7,7 @@ import { runtime } from "../../src/runtime/mod.ts";
 import type { TcpConn } from "../../src/runtime/types.ts";
 import { ReplayConn } from "../../src/forward/replay-conn.ts";
 import { peek } from "../../src/forward/peek.ts";
-import { connect } from "../helpers/net.ts";
+import { connect } from "../helpers/raw-client.ts";
 import type net from "node:net";
 
 const accepted: TcpConn[] = [];

@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { closeAll, connect, echoServer, exchange, readBytes, startServer } from "../helpers/net.ts";
+import { closeAll, echoServer, startServer } from "../helpers/net.ts";
+import { connect, exchange, readBytes } from "../helpers/raw-client.ts";
 import { metrics, startVane, stopAllVanes } from "../helpers/vane.ts";
 import { waitFor } from "../helpers/wait.ts";
 

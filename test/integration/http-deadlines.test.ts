@@ -3,37 +3,20 @@
  * raw bytes over node:net against vane (configured by its flags) in front of a
  * backend that records what it received and when its connections ended.
  */
-import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseCli } from "../../src/cli/args.ts";
-import { closeAll, connect, startServer } from "../helpers/net.ts";
+import { closeAll, startServer } from "../helpers/net.ts";
+import { collect, connect } from "../helpers/raw-client.ts";
 import { recordingBackend } from "../helpers/recording-backend.ts";
-import { startConfig, stopAllVanes, type TestVane } from "../helpers/vane.ts";
+import { startVane, stopAllVanes, type TestVane } from "../helpers/vane.ts";
 
 afterEach(async () => {
   await stopAllVanes();
   await closeAll();
 });
 
-/** vane on an http:// listener from flags (each test adds its routes and deadlines). */
-async function vane(...flags: string[]): Promise<TestVane> {
-  const parsed = parseCli(["--listen", "http://127.0.0.1:0", "--status", "127.0.0.1:0", "--health", "none", ...flags]);
-  if (parsed.kind !== "run") throw new Error("flags did not describe a run");
-  return await startConfig(parsed.config!);
-}
-
-/** Everything a socket receives until it ends (or errs), and when that was. */
-function collect(s: net.Socket): Promise<{ text: string; at: number }> {
-  return new Promise((resolve) => {
-    let text = "";
-    s.setEncoding("latin1");
-    s.on("data", (d: string) => (text += d));
-    const done = () => resolve({ text, at: performance.now() });
-    s.on("end", done);
-    s.on("error", done);
-    s.on("close", done);
-  });
-}
+/** vane on an http:// listener from flags, with no health check (each test adds its routes and deadlines). */
+const vane = (...flags: string[]): Promise<TestVane> =>
+  startVane(["--health", "none", ...flags], { listen: "http://127.0.0.1:0" });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import net from "node:net";
-import { closeAll, exchange, freePort, startServer } from "../helpers/net.ts";
+import { closeAll, freePort, startServer } from "../helpers/net.ts";
+import { exchange } from "../helpers/raw-client.ts";
 import {
   curl,
   echoBackend,

@@ -4,40 +4,19 @@
  * start lines, framing and Host), not only the status the client got.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { closeAll, exchange } from "../helpers/net.ts";
+import { stopAll } from "../helpers/cleanup.ts";
+import { exchange, statuses } from "../helpers/raw-client.ts";
 import { type Recorded, recordingBackend } from "../helpers/recording-backend.ts";
-import { startYaml, stopAllVanes } from "../helpers/vane.ts";
+import { CONTROL, proxyVane, startYaml } from "../helpers/vane.ts";
 import { websocketAccept } from "../../src/http/upgrade.ts";
-import { startHaproxy, stopAllHaproxy } from "../helpers/haproxy.ts";
+import { startHaproxy } from "../helpers/haproxy.ts";
 
-afterEach(async () => {
-  await stopAllVanes();
-  await stopAllHaproxy();
-  await closeAll();
-});
-
-const CONTROL = "control: { listen: 127.0.0.1:0 }";
-
-/** The status codes of every response in `reply`, in order. */
-function statuses(reply: Buffer): number[] {
-  return [...reply.toString("latin1").matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
-}
-
-/** vane on an http:// listener proxying everything to `port`. */
-function proxyTo(port: number, allow = "") {
-  return startYaml(`${CONTROL}
-listeners:
-  - listen: http://127.0.0.1:0
-    flow:
-      - proxy: { targets: [127.0.0.1:${port}], health: { check: none } }
-${allow ? `        allow: [${allow}]` : ""}
-`);
-}
+afterEach(stopAll);
 
 /** vane in front of a recording backend, and the raw exchange helper. */
 async function behind() {
   const backend = await recordingBackend();
-  const v = await proxyTo(backend.port);
+  const v = await proxyVane(backend.port);
   return { backend, v, send: (raw: string) => exchange(v.port, raw) };
 }
 
@@ -90,7 +69,7 @@ describe("Connection cannot name framing fields, Host or the client's address", 
         ? "HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 5\r\n\r\nhello"
         : "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"
     );
-    const v = await proxyTo(backend.port);
+    const v = await proxyVane(backend.port);
     const reply = (await exchange(
       v.port,
       "GET /first HTTP/1.1\r\nHost: a\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n",
@@ -290,7 +269,7 @@ describe("upgrades and tunnels", () => {
 
   it("forwards h2c when the rule allows it", async () => {
     const backend = await recordingBackend();
-    const v = await proxyTo(backend.port, "h2c");
+    const v = await proxyVane(backend.port, { allow: "h2c" });
     await exchange(v.port, `GET / HTTP/1.1\r\nHost: a\r\n${H2C}\r\n`);
     expect(backend.field(0, "upgrade")).toEqual(["h2c"]);
     expect(backend.field(0, "http2-settings")).toEqual(["AAMAAABkAARAAAAAAAIAAAAA"]);
@@ -307,7 +286,7 @@ describe("upgrades and tunnels", () => {
       socket.on("data", (d) => socket.write(d));
       return null;
     });
-    const v = await proxyTo(backend.port);
+    const v = await proxyVane(backend.port);
     return { backend, v };
   }
 
@@ -354,7 +333,7 @@ describe("upgrades and tunnels", () => {
 
   it("forwards TRACE when the rule allows it", async () => {
     const backend = await recordingBackend();
-    const v = await proxyTo(backend.port, "trace");
+    const v = await proxyVane(backend.port, { allow: "trace" });
     expect(statuses(await exchange(v.port, "TRACE / HTTP/1.1\r\nHost: a\r\n\r\n"))).toEqual([200]);
     expect(backend.requests.map((r) => r.line)).toEqual(["TRACE / HTTP/1.1"]);
   });
@@ -366,7 +345,7 @@ describe("upgrades and tunnels", () => {
       socket.on("data", (d) => socket.write(d));
       return null;
     });
-    const v = await proxyTo(backend.port, "connect");
+    const v = await proxyVane(backend.port, { allow: "connect" });
     const reply = (await exchange(v.port, "CONNECT b.test:443 HTTP/1.1\r\nHost: b.test:443\r\n\r\ntunnelled"))
       .toString();
     expect(reply).toMatch(/^HTTP\/1\.1 200 /);
@@ -383,7 +362,7 @@ describe("upgrades and tunnels", () => {
         ? "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"
         : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
     );
-    const v = await proxyTo(backend.port, "connect");
+    const v = await proxyVane(backend.port, { allow: "connect" });
     expect(statuses(await exchange(v.port, "CONNECT b.test:443 HTTP/1.1\r\nHost: b.test:443\r\n\r\n"))).toEqual([403]);
     expect(statuses(await exchange(v.port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))).toEqual([200]);
     expect(backend.requests.map((r) => r.conn)).toEqual([0, 1]);
@@ -408,7 +387,7 @@ describe("beside HAProxy 2.6, on the same bytes", () => {
   it("lets no more requests reach the target than HAProxy does, and never the smuggled one", async () => {
     const viaVane = await recordingBackend();
     const viaHaproxy = await recordingBackend();
-    const v = await proxyTo(viaVane.port);
+    const v = await proxyVane(viaVane.port);
     const h = await startHaproxy(viaHaproxy.port);
     for (const [name, raw] of Object.entries(payloads)) {
       const before = [viaVane.requests.length, viaHaproxy.requests.length];

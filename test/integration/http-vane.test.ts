@@ -4,7 +4,8 @@
  * a WebSocket, the http:// listener, and vane_requests_total.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { closeAll, echoServer, exchange } from "../helpers/net.ts";
+import { closeAll, echoServer } from "../helpers/net.ts";
+import { exchange } from "../helpers/raw-client.ts";
 import { curl, infoBackend, stopAllHttp, wsEchoBackend } from "../helpers/http-engine.ts";
 import { makeCert, removeCerts, sClient, tlsNameServer } from "../helpers/tls.ts";
 import { metrics, startVane, startYaml, stopAllVanes } from "../helpers/vane.ts";

@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type net from "node:net";
-import { closeAll, exchange, freePort } from "../helpers/net.ts";
+import { closeAll, freePort } from "../helpers/net.ts";
+import { exchange } from "../helpers/raw-client.ts";
 import { type RecordingBackend, recordingBackend } from "../helpers/recording-backend.ts";
 import { startYaml, status, stopAllVanes, type TestVane } from "../helpers/vane.ts";
 

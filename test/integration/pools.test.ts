@@ -3,7 +3,8 @@
  * with fast checks, and the status endpoint read the way an operator reads it.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { closeAll, exchange, nameServer, type TestServer } from "../helpers/net.ts";
+import { closeAll, nameServer, type TestServer } from "../helpers/net.ts";
+import { exchange } from "../helpers/raw-client.ts";
 import { healthyIn, metrics, startVane, status, stopAllVanes } from "../helpers/vane.ts";
 import { waitFor } from "../helpers/wait.ts";
 

@@ -12,7 +12,8 @@ import { runtime } from "../../src/runtime/mod.ts";
 import type { TcpConn, TcpListener } from "../../src/runtime/types.ts";
 import { relay, type RelayResult } from "../../src/forward/tcp.ts";
 import { ReplayConn } from "../../src/forward/replay-conn.ts";
-import { closeAll, connect, echoServer, readBytes, startServer } from "../helpers/net.ts";
+import { closeAll, echoServer, startServer } from "../helpers/net.ts";
+import { connect, readBytes } from "../helpers/raw-client.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const listeners: TcpListener[] = [];

@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type net from "node:net";
-import { closeAll, connect } from "../helpers/net.ts";
+import { closeAll } from "../helpers/net.ts";
+import { connect, readResponse } from "../helpers/raw-client.ts";
 import { startBackend, stopAllHttp } from "../helpers/http-engine.ts";
 import { startYaml, stopAllVanes, yamlConfig } from "../helpers/vane.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -23,25 +24,6 @@ listeners:
     flow: [{ proxy: [127.0.0.1:${port}] }]
 `;
 
-/** Reads one response (Content-Length framed) from a socket. */
-function response(s: net.Socket): Promise<{ head: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    let buf = "";
-    const onData = (d: Buffer) => {
-      buf += d.toString("latin1");
-      const end = buf.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      const head = buf.slice(0, end);
-      const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
-      if (buf.length < end + 4 + length) return;
-      s.off("data", onData);
-      resolve({ head, body: buf.slice(end + 4, end + 4 + length) });
-    };
-    s.on("data", onData);
-    s.once("error", reject);
-  });
-}
-
 /** The peer closed its side (the helper's sockets are half-open: "end", not "close"). */
 const closed = (s: net.Socket) => new Promise<void>((resolve) => s.once("end", () => resolve()));
 
@@ -58,12 +40,12 @@ describe("reload and keep-alive", () => {
 
     const idle = await connect(v.port);
     idle.write("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
-    expect((await response(idle)).body).toBe("a");
+    expect((await readResponse(idle)).body).toBe("a");
     const idleClosed = closed(idle);
 
     const busy = await connect(v.port);
     busy.write("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
-    const busyResponse = response(busy);
+    const busyResponse = readResponse(busy);
     await waitFor("the slow request reached the backend", () => a.requests === 2);
 
     const outcome = await v.vane.reload(yamlConfig(flowTo(b.port)));
@@ -78,7 +60,7 @@ describe("reload and keep-alive", () => {
 
     const fresh = await connect(v.port);
     fresh.write("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
-    expect((await response(fresh)).body).toBe("b");
+    expect((await readResponse(fresh)).body).toBe("b");
     fresh.destroy();
   }, 30000);
 });

@@ -7,14 +7,9 @@ import { runtime } from "../../src/runtime/mod.ts";
 import { asReplay } from "../../src/forward/replay-conn.ts";
 import { closeAll, echoServer, freePort } from "../helpers/net.ts";
 import { randomBytes } from "node:crypto";
+import { readAll } from "../helpers/tcp-conn.ts";
 
 afterAll(closeAll);
-
-async function readAll(conn: { read(): Promise<Uint8Array | null> }): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for (let c = await conn.read(); c !== null; c = await conn.read()) parts.push(Buffer.from(c));
-  return Buffer.concat(parts);
-}
 
 describe("runtime TCP adapter", () => {
   it("connects, writes 1 MB, half-closes and reads the echo back exactly", async () => {

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import tls from "node:tls";
 import { randomBytes } from "node:crypto";
+import { readAll } from "../helpers/tcp-conn.ts";
 import { runtime } from "../../src/runtime/mod.ts";
 import type { TcpListener, TlsConn } from "../../src/runtime/mod.ts";
 import { certNames, nameMatches, selectCert } from "../../src/runtime/tls-select.ts";
@@ -19,12 +20,6 @@ beforeAll(() => {
   beta = makeCert("beta.test", "*.beta.test");
 });
 afterAll(removeCerts);
-
-async function readAll(conn: { read(): Promise<Uint8Array | null> }): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for (let c = await conn.read(); c !== null; c = await conn.read()) parts.push(Buffer.from(c));
-  return Buffer.concat(parts);
-}
 
 describe("certificate choice by SNI (tls-select)", () => {
   it("reads the DNS names from the certificate", () => {

@@ -6,7 +6,8 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import net from "node:net";
 import tls from "node:tls";
-import { closeAll, echoServer, exchange, nameServer, startServer } from "../helpers/net.ts";
+import { closeAll, echoServer, nameServer, startServer } from "../helpers/net.ts";
+import { exchange } from "../helpers/raw-client.ts";
 import { makeCert, removeCerts, sClient, tlsNameServer } from "../helpers/tls.ts";
 import { metrics, startVane, stopAllVanes } from "../helpers/vane.ts";
 import { waitFor } from "../helpers/wait.ts";

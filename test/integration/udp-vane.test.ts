@@ -3,30 +3,20 @@
  * through their own sessions, and each client gets only its own replies.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import dgram from "node:dgram";
+import { bindUdp, closeUdp } from "../helpers/udp.ts";
 import { startConfig, startVane, status, stopAllVanes } from "../helpers/vane.ts";
 import { parseCli } from "../../src/cli/args.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const sockets: dgram.Socket[] = [];
 afterEach(async () => {
   await stopAllVanes();
-  for (const s of sockets.splice(0)) s.close();
+  closeUdp();
 });
-
-function bind(onMessage: (msg: Buffer, rinfo: dgram.RemoteInfo, s: dgram.Socket) => void): Promise<dgram.Socket> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket("udp4");
-    sockets.push(s);
-    s.on("message", (m, r) => onMessage(m, r, s));
-    s.bind(0, "127.0.0.1", () => resolve(s));
-  });
-}
 
 describe("UDP listener", () => {
   it("gives each client its own replies, through the catch-all pool", async () => {
     // The echo target says which source port (vane's session socket) it saw.
-    const echo = await bind((m, r, s) => s.send(`${r.port}:${m}`, r.port, r.address));
+    const echo = await bindUdp((m, r, s) => s.send(`${r.port}:${m}`, r.port, r.address));
     const v = await startVane([
       "--listen",
       "udp://127.0.0.1:0",
@@ -39,8 +29,8 @@ describe("UDP listener", () => {
     ]);
     const udpPort = v.vane.listeners.find((l) => l.config.address.protocol === "udp")!.addr.port;
     const got: Record<string, string[]> = { a: [], b: [] };
-    const a = await bind((m) => got.a.push(m.toString()));
-    const b = await bind((m) => got.b.push(m.toString()));
+    const a = await bindUdp((m) => got.a.push(m.toString()));
+    const b = await bindUdp((m) => got.b.push(m.toString()));
     for (let i = 0; i < 3; i++) {
       a.send(`a${i}`, udpPort, "127.0.0.1");
       b.send(`b${i}`, udpPort, "127.0.0.1");
@@ -71,7 +61,7 @@ async function oneLiner(flags: string[]) {
 describe("a UDP one-liner's pool", () => {
   it("runs no TCP check, so datagrams reach a target that serves only UDP, and says so at start", async () => {
     // Nothing listens on this port over TCP: a TCP check would mark the target down.
-    const echo = await bind((m, r, s) => s.send(`echo:${m}`, r.port, r.address));
+    const echo = await bindUdp((m, r, s) => s.send(`echo:${m}`, r.port, r.address));
     const { v, udpPort } = await oneLiner([
       "--listen",
       "udp://127.0.0.1:0",
@@ -80,7 +70,7 @@ describe("a UDP one-liner's pool", () => {
     ]);
     expect(v.vane.config.pools.default.health.check).toBe("none");
     const got: string[] = [];
-    const client = await bind((m) => got.push(m.toString()));
+    const client = await bindUdp((m) => got.push(m.toString()));
     client.send("ping", udpPort, "127.0.0.1");
     await waitFor("the echo's reply", () => got.length === 1);
     expect(got).toEqual(["echo:ping"]);
@@ -95,7 +85,7 @@ describe("a UDP one-liner's pool", () => {
   });
 
   it("keeps a check named with --health, and warns once that it judges a UDP pool by TCP", async () => {
-    const echo = await bind((m, r, s) => s.send(m, r.port, r.address));
+    const echo = await bindUdp((m, r, s) => s.send(m, r.port, r.address));
     const { v } = await oneLiner([
       "--listen",
       "udp://127.0.0.1:0",

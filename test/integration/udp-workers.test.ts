@@ -6,7 +6,8 @@
  * served by the primary alone, and the start log says so once.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import dgram from "node:dgram";
+import type dgram from "node:dgram";
+import { bindUdp, closeUdp } from "../helpers/udp.ts";
 import { freePort } from "../helpers/net.ts";
 import { killAll, spawnVane } from "../helpers/process.ts";
 import { serving, statusOf } from "../helpers/status.ts";
@@ -16,20 +17,10 @@ import { runtime } from "../../src/runtime/mod.ts";
 const CLIENTS = 24;
 const PER_CLIENT = 5;
 
-const sockets: dgram.Socket[] = [];
 afterEach(() => {
   killAll();
-  for (const s of sockets.splice(0)) s.close();
+  closeUdp();
 });
-
-function bind(onMessage: (msg: Buffer, rinfo: dgram.RemoteInfo, s: dgram.Socket) => void): Promise<dgram.Socket> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket("udp4");
-    sockets.push(s);
-    s.on("message", (m, r) => onMessage(m, r, s));
-    s.bind(0, "127.0.0.1", () => resolve(s));
-  });
-}
 
 /**
  * An echo target that notes, per client (named in the payload), the source ports it
@@ -38,7 +29,7 @@ function bind(onMessage: (msg: Buffer, rinfo: dgram.RemoteInfo, s: dgram.Socket)
  */
 async function exchange(listenArgs: (echoPort: number) => string[], processes: number) {
   const seenBy = new Map<string, Set<number>>();
-  const echo = await bind((m, r, s) => {
+  const echo = await bindUdp((m, r, s) => {
     const client = m.toString().split("/")[0];
     seenBy.set(client, (seenBy.get(client) ?? new Set()).add(r.port));
     s.send(m, r.port, r.address);
@@ -54,7 +45,7 @@ async function exchange(listenArgs: (echoPort: number) => string[], processes: n
   const clients: dgram.Socket[] = [];
   for (let c = 0; c < CLIENTS; c++) {
     replies.push([]);
-    clients.push(await bind((m) => replies[c].push(m.toString())));
+    clients.push(await bindUdp((m) => replies[c].push(m.toString())));
   }
   for (let k = 0; k < PER_CLIENT; k++) {
     for (let c = 0; c < CLIENTS; c++) clients[c].send(`c${c}/${k}`, port, "127.0.0.1");
