@@ -69,7 +69,7 @@ export const DEFAULT_LISTEN = "0.0.0.0:8080";
 export const DEFAULT_STATUS = "127.0.0.1:9901";
 const ROUTE_EXAMPLE = "--route '*=127.0.0.1:9000'";
 
-const OPTIONS = {
+export const OPTIONS = {
   listen: { type: "string", multiple: true },
   route: { type: "string", multiple: true },
   pool: { type: "string", multiple: true },
