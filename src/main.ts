@@ -6,7 +6,9 @@
  */
 import { runtime } from "./runtime/mod.ts";
 import type { Runtime } from "./runtime/types.ts";
-import { type CliResult, parseCli } from "./cli/args.ts";
+import type { CliResult } from "./cli/args.ts";
+import { parseCliWithEnv } from "./cli/env-flags.ts";
+import { parseServiceArgs, runService } from "./cli/service.ts";
 import { CliError } from "./cli/errors.ts";
 import { HELP } from "./cli/help.ts";
 import type { Config } from "./config/model.ts";
@@ -14,8 +16,9 @@ import { formatIssue, issueAt, loadConfigText } from "./config/yaml-load.ts";
 import { ADMIN_TOKEN_ENV, readAdminToken } from "./control/token.ts";
 import { printConfig } from "./config/print.ts";
 import { createLogger, type Logger } from "./telemetry/logger.ts";
+import { underJournal } from "./telemetry/journal.ts";
 import { createVane, type Vane } from "./server/vane.ts";
-import { VERSION } from "./version.ts";
+import { BUILD, versionLine } from "./version.ts";
 import process from "node:process";
 import { WORKER_ENV } from "./cluster/messages.ts";
 import { runWorker } from "./cluster/worker.ts";
@@ -90,6 +93,15 @@ function usageError(rt: Runtime, err: unknown): never {
   return rt.exit(2);
 }
 
+/** `vane service install|print`: the systemd unit (src/cli/service.ts). */
+function serviceCommand(rt: Runtime): void {
+  try {
+    for (const line of runService(parseServiceArgs(rt.args.slice(1), process.execPath))) console.log(line);
+  } catch (err) {
+    usageError(rt, err);
+  }
+}
+
 function reportErrors(rt: Runtime, file: string, loaded: Extract<Loaded, { ok: false }>): never {
   // A flag that does not fit the file is a command-line mistake: said as such, exit 2.
   if (loaded.flagError) usageError(rt, loaded.flagError);
@@ -105,9 +117,10 @@ async function main(): Promise<void> {
   const rt = runtime();
   // A worker of --workers N takes its config from the primary, not from argv.
   if (process.env[WORKER_ENV] !== undefined) return runWorker(rt);
+  if (rt.args[0] === "service") return serviceCommand(rt);
   let parsed: CliResult;
   try {
-    parsed = parseCli(rt.args);
+    parsed = parseCliWithEnv(rt.args, process.env);
   } catch (err) {
     usageError(rt, err);
   }
@@ -116,7 +129,7 @@ async function main(): Promise<void> {
     return;
   }
   if (parsed.kind === "version") {
-    console.log(`vane ${VERSION} (${rt.name} ${rt.version})`);
+    console.log(versionLine(BUILD, rt));
     return;
   }
   if (parsed.kind === "check") return await checkFile(rt, parsed);
@@ -169,7 +182,7 @@ interface Serving {
 
 /** Starts vane on `config`, then its workers, and serves until a signal stops it. */
 async function serve(rt: Runtime, run: Run, config: Config, text: string | null): Promise<void> {
-  const log = createLogger(config.log.format, { level: config.log.level });
+  const log = createLogger(config.log.format, { level: config.log.level, journal: underJournal() });
   const s: Serving = { rt, run, log, lastText: text, workers: null, stopping: false, unwatch: () => {} };
   // Where the runtime cannot share a UDP port (Deno), UDP listeners stay in the primary,
   // so only TCP ones make workers worth starting there.

@@ -101,6 +101,16 @@ Operations:
   --version                Print the version and exit.
   -h, --help               Print this help and exit.
 
+Environment:
+  Every flag with a value can come from a variable: --listen is VANE_LISTEN,
+  --connect-timeout VANE_CONNECT_TIMEOUT, and so on (repeatable flags: values
+  separated by spaces). A flag given on the command line wins. VANE_ADMIN_TOKEN is
+  the admin token (below --admin-token-file and control.token-file).
+
+Service:
+  vane service install     Write the systemd unit (/etc/systemd/system/vane.service)
+  vane service print       Print it. docs/install.md has the rest.
+
 Grammar:
   MATCH    *                   any host
            HOST[/PATH]         one host, e.g. api.example.com or api.example.com/v1

@@ -8,6 +8,7 @@ import type { Runtime } from "../runtime/types.ts";
 import type { SharedHealth, TargetHealth } from "../health/registry.ts";
 import { loadConfigText } from "../config/yaml-load.ts";
 import { createLogger } from "../telemetry/logger.ts";
+import { underJournal } from "../telemetry/journal.ts";
 import { createVane, type Vane } from "../server/vane.ts";
 import { type Channel, openChannel } from "./channel.ts";
 import type { FromWorker, ToWorker } from "./messages.ts";
@@ -85,7 +86,11 @@ class WorkerProcess {
       return this.#rt.exit(1);
     }
     const config = loaded.config;
-    const log = createLogger(config.log.format, { level: config.log.level, base: { worker: m.index } });
+    const log = createLogger(config.log.format, {
+      level: config.log.level,
+      base: { worker: m.index },
+      journal: underJournal(),
+    });
     this.#learn(m.health);
     const vane = this.#vane = createVane(config, this.#rt, log, {
       cluster: {

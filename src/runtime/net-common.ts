@@ -34,6 +34,16 @@ export function listenError(addr: SocketAddress, err: unknown): Error {
   const code = err as { code?: string; name?: string } | null;
   const inUse = /in use|EADDRINUSE/i.test(msg) || code?.name === "AddrInUse" || code?.code === "EADDRINUSE";
   const where = formatAddress(addr.hostname, addr.port);
-  const message = inUse ? `cannot listen on ${where}: address already in use` : `cannot listen on ${where}: ${msg}`;
-  return new Error(message, { cause: err });
+  if (inUse) return new Error(`cannot listen on ${where}: address already in use`, { cause: err });
+  // Bun says only "Failed to listen"; its code (or Deno's PermissionDenied) names the cause.
+  const denied = /permission denied|EACCES/i.test(msg) || code?.name === "PermissionDenied" || code?.code === "EACCES";
+  if (denied && addr.port < 1024) {
+    return new Error(
+      `cannot listen on ${where}: permission denied (a port below 1024 needs root or CAP_NET_BIND_SERVICE, which the systemd unit grants)`,
+      { cause: err },
+    );
+  }
+  return new Error(denied ? `cannot listen on ${where}: permission denied` : `cannot listen on ${where}: ${msg}`, {
+    cause: err,
+  });
 }

@@ -18,6 +18,7 @@ import { formatAddress } from "../config/address.ts";
 import { configToDocument } from "../config/print.ts";
 import { redactConfig } from "../control/redact.ts";
 import { VERSION } from "../version.ts";
+import { errorText, toError } from "../errors/mod.ts";
 
 /** What the endpoint asks of the rest of vane. */
 export interface StatusHandlers {
@@ -63,7 +64,9 @@ export class StatusEndpoint {
     server = await this.#ctx.rt.serveHttp(
       { hostname: want.host, port: want.port },
       (req, peer) => app.fetch(req, peer),
-    );
+    ).catch((err) => {
+      throw statusListenError(err);
+    });
     this.#server = server;
     this.#ctx.log.info("status endpoint", { listen: formatAddress(server.addr.hostname, server.addr.port) });
   }
@@ -139,4 +142,17 @@ export class StatusEndpoint {
       lastError: e.lastError ?? res.error,
     };
   }
+}
+
+/**
+ * The usual cause of a taken status port is a second vane on the same machine (each
+ * defaults to 127.0.0.1:9901): say so, and how to run both.
+ */
+function statusListenError(err: unknown): Error {
+  const message = errorText(err);
+  if (!message.includes("address already in use")) return toError(err);
+  return new Error(
+    `status endpoint: ${message} (is another vane running? give this one --status off, or another address such as --status 127.0.0.1:9902; in YAML, control.listen)`,
+    { cause: err },
+  );
 }

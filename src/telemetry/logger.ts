@@ -50,7 +50,17 @@ export interface LoggerOptions {
   level?: LogLevel;
   /** Fields that go on every line (e.g. which worker process said it). @default {} */
   base?: LogFields;
+  /**
+   * Text lines for the systemd journal: no timestamp of vane's own (the journal
+   * stamps each line) and the syslog priority in front (`<3>` error, `<4>` warn,
+   * `<6>` info, `<7>` debug), which journald reads as the line's level. JSON is
+   * left as it is. @default false
+   */
+  journal?: boolean;
 }
+
+/** syslog priorities, as journald reads them from a line's `<N>` prefix. */
+const JOURNAL_PRIORITY: Record<LogLevel, string> = { debug: "<7>", info: "<6>", warn: "<4>", error: "<3>" };
 
 /**
  * A logger writing one line per event, as `key=value` text or as JSON.
@@ -83,7 +93,8 @@ export function createLogger(format: "text" | "json", options: LoggerOptions = {
       sink(JSON.stringify({ time, level, msg, ...Object.fromEntries(defined) }));
     } else {
       const tail = defined.map(([k, v]) => `${k}=${formatValue(v)}`).join(" ");
-      sink(`${time} ${level.toUpperCase().padEnd(5)} ${msg}${tail ? " " + tail : ""}`);
+      const start = options.journal ? JOURNAL_PRIORITY[level] : `${time} `;
+      sink(`${start}${level.toUpperCase().padEnd(5)} ${msg}${tail ? " " + tail : ""}`);
     }
   };
   return {

@@ -21,7 +21,9 @@ describe("the vane executable", () => {
     const p = spawnVane(["--version"]);
     expect(await p.exited).toBe(0);
     expect(p.stdout().trim()).toMatch(
-      new RegExp(`^vane ${VERSION.replace(/\./g, "\\.")} \\(${runtimeName} \\d+\\.\\d+\\.\\d+`),
+      new RegExp(
+        `^vane ${VERSION.replace(/\./g, "\\.")} \\(commit source, built source, ${runtimeName} \\d+\\.\\d+\\.\\d+\\)$`,
+      ),
     );
   }, 20000);
 
