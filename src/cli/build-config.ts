@@ -25,6 +25,7 @@ import { parseCidrList } from "../config/cidr.ts";
 import { CliError } from "./errors.ts";
 import { DEFAULT_STATUS, EXPECTED, ROUTE_EXAMPLE, type Values } from "./flags.ts";
 import { duration, forFlag, integer, oneOf } from "./flag-values.ts";
+import { ALLOW_ZERO } from "../config/duration.ts";
 import { buildPools } from "./build-pools.ts";
 import { buildListeners } from "./build-listeners.ts";
 
@@ -85,7 +86,7 @@ function timeouts(v: Values, base: Config | null): Config["timeouts"] {
   return {
     connectMs: duration("connect-timeout", v["connect-timeout"], t.connectMs),
     idleMs: duration("idle-timeout", v["idle-timeout"], t.idleMs),
-    graceMs: duration("grace", v.grace, t.graceMs, true),
+    graceMs: duration("grace", v.grace, t.graceMs, ALLOW_ZERO),
     udpIdleMs: duration("udp-idle-timeout", v["udp-idle-timeout"], t.udpIdleMs),
     upstreamMs: duration("upstream-timeout", v["upstream-timeout"], t.upstreamMs),
     requestHeadMs: duration("request-head-timeout", v["request-head-timeout"], t.requestHeadMs),

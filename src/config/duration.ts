@@ -43,3 +43,6 @@ export function formatDuration(ms: number): string {
   }
   return `${ms}ms`;
 }
+
+/** For a duration reader's `allowZero`: "0s" is a valid value here (e.g. no grace). */
+export const ALLOW_ZERO = true;

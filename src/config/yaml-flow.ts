@@ -12,7 +12,8 @@ import { suggest, undefinedMessage, wordList } from "./suggest.ts";
 import { q } from "./target.ts";
 import { readPool, readTargets } from "./yaml-pools.ts";
 import { defaultPool } from "./model.ts";
-import { type Entry, index, type Reader } from "./yaml-reader.ts";
+import { ALLOW_EMPTY, type Entry, index, NON_EMPTY, type Reader } from "./yaml-reader.ts";
+import { ALLOW_ZERO } from "./duration.ts";
 import { type FlowScope, readCondition, readTemplate } from "./yaml-when.ts";
 
 export type { FlowScope };
@@ -173,7 +174,7 @@ function readProxy(st: FlowState, node: Node, path: string): Action | undefined 
   }
   if (isMap(node)) pool = readPool(r, node, path, "", st.nodes);
   else if (isSeq(node) || (isScalar(node) && typeof node.value === "string")) {
-    const targets = readTargets(r, node, path, st.nodes, false);
+    const targets = readTargets(r, node, path, st.nodes, NON_EMPTY);
     pool = targets && defaultPool("", targets);
   } else return r.fail(node, path, "a pool name, a list of targets or a pool body like {targets: [...]}");
   if (!pool) return undefined;
@@ -272,6 +273,11 @@ function readLocation(st: FlowState, node: Node, path: string, scope: FlowScope)
  * A header map `{Name: value}`, or a list of one-entry maps `[{Name: value}, ...]`
  * for the rare response that needs one name twice (Set-Cookie).
  */
+/** For readHeaders: a `set-headers` list, whose values are set (not matched). */
+const SETTING = true;
+/** For headerName: Content-Length, Transfer-Encoding and Host may not be named here. */
+const FORBID_FRAMING = true;
+
 function readHeaders(
   st: FlowState,
   node: Node,
@@ -332,7 +338,7 @@ function readSetHeaders(st: FlowState, node: Node, path: string, scope: FlowScop
   if (!e) return undefined;
   const side = (key: string) => {
     const s = e.get(key);
-    return s ? readHeaders(st, s.value, s.path, scope, true) : [];
+    return s ? readHeaders(st, s.value, s.path, scope, SETTING) : [];
   };
   const request = side("request");
   const response = side("response");
@@ -356,7 +362,7 @@ function readRemoveHeaders(st: FlowState, node: Node, path: string): Action | un
     const names = items.map((n, i) => {
       const p = isScalar(s.value) ? s.path : index(s.path, i);
       const t = r.string(n, p, TOKEN_EXPECTED);
-      return t === undefined ? undefined : headerName(r, t, n, p, true);
+      return t === undefined ? undefined : headerName(r, t, n, p, FORBID_FRAMING);
     });
     return names.every((x) => x !== undefined) ? (names as string[]) : undefined;
   };
@@ -419,13 +425,13 @@ function readPlugin(st: FlowState, node: Node, path: string, scope: FlowScope): 
   };
   const timeoutMs = get("timeout", DEFAULT_PLUGIN.timeoutMs, (x) => r.duration(x.value, x.path));
   const failures = get("failures", DEFAULT_PLUGIN.failures, (x) => r.int(x.value, x.path, 1, 100));
-  const quietMs = get("quiet", DEFAULT_PLUGIN.quietMs, (x) => r.duration(x.value, x.path, true));
+  const quietMs = get("quiet", DEFAULT_PLUGIN.quietMs, (x) => r.duration(x.value, x.path, ALLOW_ZERO));
   const branches = get("branches", {}, (x) => readBranches(st, x, scope));
   // `failure: null` (or empty) says "go on", the same as leaving it out.
   const failure = get<Rule[] | null>(
     "failure",
     null,
-    (x) => isScalar(x.value) && x.value.value === null ? null : readFlow(st, x.value, x.path, scope, true),
+    (x) => isScalar(x.value) && x.value.value === null ? null : readFlow(st, x.value, x.path, scope, ALLOW_EMPTY),
   );
   if (
     plugin === undefined || timeoutMs === undefined || failures === undefined || quietMs === undefined ||
@@ -485,7 +491,7 @@ function readBranches(st: FlowState, x: Entry, scope: FlowScope): Record<string,
   const out: Array<[string, Rule[]]> = [];
   let ok = r.complete(x.value, e);
   for (const b of e.values()) {
-    const rules = readFlow(st, b.value, b.path, scope, true);
+    const rules = readFlow(st, b.value, b.path, scope, ALLOW_EMPTY);
     if (rules) out.push([b.key, rules]);
     else ok = false;
   }

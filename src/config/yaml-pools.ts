@@ -21,7 +21,7 @@ import {
 } from "./model.ts";
 import { undefinedMessage } from "./suggest.ts";
 import { MAX_WEIGHT, parseTarget, parseTargetList, q, TARGET_EXPECTED } from "./target.ts";
-import { index, join, type Reader } from "./yaml-reader.ts";
+import { ALLOW_EMPTY, index, join, NON_EMPTY, type Reader } from "./yaml-reader.ts";
 
 export const POOL_KEYS = ["targets", "strategy", "fallback", "health", "passive", "retry-on", "proxy-protocol"];
 const HEALTH_KEYS = ["check", "path", "expect", "interval", "timeout", "rise", "fall"];
@@ -48,10 +48,10 @@ export function readPool(
   if (!e) return undefined;
   const pool = defaultPool(name, []);
   const targets = r.required(e, "targets", node, path);
-  if (targets) pool.targets = readTargets(r, targets.value, targets.path, nodes, false) ?? [];
+  if (targets) pool.targets = readTargets(r, targets.value, targets.path, nodes, NON_EMPTY) ?? [];
   for (const { key, value, path: p } of e.values()) {
     if (key === "strategy") pool.strategy = r.keyword(value, p, STRATEGIES) ?? pool.strategy;
-    else if (key === "fallback") pool.fallback = readTargets(r, value, p, nodes, true) ?? [];
+    else if (key === "fallback") pool.fallback = readTargets(r, value, p, nodes, ALLOW_EMPTY) ?? [];
     else if (key === "health") pool.health = readHealth(r, value, p) ?? pool.health;
     else if (key === "passive") pool.passive = readPassive(r, value, p) ?? pool.passive;
     else if (key === "retry-on") pool.retryOn = readRetryOn(r, value, p) ?? pool.retryOn;

@@ -274,3 +274,8 @@ export class Reader {
     return ms;
   }
 }
+
+/** For a list reader's `allowEmpty`: `[]` is a valid value here. */
+export const ALLOW_EMPTY = true;
+/** For a list reader's `allowEmpty`: at least one item is needed. */
+export const NON_EMPTY = false;

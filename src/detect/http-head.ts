@@ -133,6 +133,11 @@ type RequestLine = { method: string; target: string; version: "1.0" | "1.1" };
  * a bare-LF client) is refused at once instead of waiting for 64 KiB.
  * Returns null for "fine so far, need more".
  */
+/** For parseRequestLine: the line ends at the end given (its LF was seen). */
+const WHOLE_LINE = true;
+/** For parseRequestLine: the line may go on past the end given. */
+const PARTIAL_LINE = false;
+
 function parseRequestLine(buf: Uint8Array, s: number, e: number, complete: boolean): RequestLine | HeadError | null {
   let i = s;
   while (i < e && TCHAR[buf[i]]) i++;
@@ -296,12 +301,12 @@ export function parseRequestHead(buf: Uint8Array, maxLine = MAX_HEADER_LINE): He
 
   const lf = lineEnd(view, pos);
   if (lf < 0) {
-    const partial = parseRequestLine(buf, pos, limit, false);
+    const partial = parseRequestLine(buf, pos, limit, PARTIAL_LINE);
     if (partial !== null) return partial as HeadError;
     return incomplete(buf, 400);
   }
   if (lf === pos || buf[lf - 1] !== CR) return fail(400, "bare LF line ending");
-  const line = parseRequestLine(buf, pos, lf - 1, true);
+  const line = parseRequestLine(buf, pos, lf - 1, WHOLE_LINE);
   if (line === null) return NEED_MORE; // unreachable: a complete line is always judged
   if ("status" in line) return line;
 

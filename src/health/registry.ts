@@ -169,7 +169,7 @@ export class HealthRegistry {
    * head: the passive run starts over; a run with a timeout or reset in it only on an
    * answer. Called per request: the usual case is one comparison.
    */
-  passiveSuccess(e: TargetHealth, answered = false): void {
+  passiveSuccess(e: TargetHealth, answered: boolean = false): void {
     if (e.passiveFailures === 0 || (e.passiveAfterConnect && !answered)) return;
     this.hooks.passive?.(e, null, answered ? "answer" : "connect");
     e.passiveFailures = 0;
@@ -288,3 +288,6 @@ export class HealthRegistry {
 function passiveReason(error: string, kind: PassiveKind): string {
   return kind === "connect" ? `connect failed: ${error}` : error;
 }
+
+/** For passiveSuccess: an HTTP target sent a response head (not only accepted the connect). */
+export const ANSWERED = true;

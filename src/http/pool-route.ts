@@ -6,7 +6,7 @@
  */
 import type { Runtime, TcpConn } from "../runtime/types.ts";
 import type { Pool } from "../balance/pool.ts";
-import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
+import { ANSWERED, type HealthRegistry, type TargetHealth } from "../health/registry.ts";
 import { type ConnectOutcome, connectToPool } from "../forward/connect.ts";
 import type { HttpRoute, UpstreamLease } from "./types.ts";
 import { proxyHeaderFor } from "../forward/proxy-header.ts";
@@ -94,7 +94,7 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
     answered(lease) {
       const entry = (lease as PoolLease).entry;
       // Per response: only a target in a run of failures has anything to clear.
-      if (entry.passiveFailures > 0) deps.registry.passiveSuccess(entry, true);
+      if (entry.passiveFailures > 0) deps.registry.passiveSuccess(entry, ANSWERED);
     },
     faulted(lease, kind, error) {
       deps.registry.passiveFailure((lease as PoolLease).entry, error, kind);

@@ -328,7 +328,7 @@ describe("the systemd unit", () => {
         });
       expect(vane.output()).toContain(`status endpoint listen=127.0.0.1:${status}`);
       // Journal lines: the priority in front, no timestamp of vane's own.
-      expect(vane.output()).toMatch(/^<6>INFO  listening listen=127\.0\.0\.1:\d+ /m);
+      expect(vane.output()).toMatch(/^<6>INFO {2}listening listen=127\.0\.0\.1:\d+ /m);
       expect(vane.output()).not.toMatch(/^\d{4}-/m);
 
       writeFileSync(config, (await yaml(b.port)).stdout);
