@@ -12,12 +12,10 @@ import { runtime } from "../runtime/mod.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import { errorText } from "../errors/mod.ts";
 
-export interface UdpTarget {
+/** Where a UDP session sends: an IP literal (the runtime's UDP does not resolve names) and port. */
+export interface UdpTarget extends SocketAddress {
   /** The target's name in logs (a pool entry's key). */
   key: string;
-  /** An IP literal: the runtime's UDP does not resolve names. */
-  address: string;
-  port: number;
 }
 
 export interface UdpForwarderOptions {
@@ -122,7 +120,7 @@ export class UdpForwarder {
     session.lastActive = performance.now();
     if (session.upstream) {
       this.bytesUpstream += data.length;
-      session.upstream.send(data, { hostname: session.target.address, port: session.target.port });
+      session.upstream.send(data, session.target);
     } else if (session.pending.length < this.#opts.maxPendingDatagrams) {
       session.pending.push(data);
     } else {
@@ -158,12 +156,12 @@ export class UdpForwarder {
     this.#sessions.set(id, session);
     // Bind on the wildcard of the target's family: the kernel picks the source address
     // that routes to it, and the port is this session's alone.
-    const any = target.address.includes(":") ? "::" : "0.0.0.0";
+    const any = target.hostname.includes(":") ? "::" : "0.0.0.0";
     this.#opts.bindUdp({ hostname: any, port: 0 }, (data, from) => this.#fromTarget(session, data, from), SESSION_BIND)
       .then((upstream) => {
         if (session.closed) return upstream.close();
         session.upstream = upstream;
-        const dest = { hostname: target.address, port: target.port };
+        const dest: SocketAddress = { hostname: target.hostname, port: target.port };
         for (const d of session.pending) {
           this.bytesUpstream += d.length;
           upstream.send(d, dest);
@@ -181,7 +179,7 @@ export class UdpForwarder {
   #fromTarget(session: Session, data: Uint8Array, from: SocketAddress): void {
     if (session.closed) return;
     // The upstream port is reachable by anyone: pass on only what the target sent.
-    if (from.port !== session.target.port || !sameHost(from.hostname, session.target.address)) return;
+    if (from.port !== session.target.port || !sameHost(from.hostname, session.target.hostname)) return;
     session.lastActive = performance.now();
     this.bytesDownstream += data.length;
     this.#listener.send(data, session.client);

@@ -214,5 +214,5 @@ function pickUdp(plan: ListenerPlan, client: { hostname: string; port: number })
   const o = plan.flow.runSync(keys).outcome;
   if (o.kind !== "proxy") return null;
   const p = plan.gen.pools.get(o.pool)?.pick();
-  return p ? { key: p.entry.key, address: p.addresses[0], port: p.entry.spec.port } : null;
+  return p ? { key: p.entry.key, hostname: p.addresses[0], port: p.entry.spec.port } : null;
 }

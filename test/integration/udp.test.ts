@@ -72,7 +72,7 @@ async function forwarder(
   return { port: socket.addr.port, fwd };
 }
 
-const target = (echo: Echo, key = "echo"): UdpTarget => ({ key, address: LOOPBACK, port: echo.port });
+const target = (echo: Echo, key = "echo"): UdpTarget => ({ key, hostname: LOOPBACK, port: echo.port });
 
 describe("runtime UDP adapter", () => {
   it("binds, receives a datagram with its sender, and sends one back", async () => {
