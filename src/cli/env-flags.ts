@@ -7,10 +7,8 @@
  * the admin token keeps its own `VANE_ADMIN_TOKEN`, below a token file's.
  */
 import { type CliResult, parseCli } from "./args.ts";
-import { OPTIONS } from "./flags.ts";
+import { FLAG_NAMES, OPTIONS } from "./flags.ts";
 import { CliError } from "./errors.ts";
-
-type FlagName = keyof typeof OPTIONS;
 
 /** Flags whose value the environment does not carry (see the module comment). */
 const NOT_FROM_ENV: ReadonlySet<string> = new Set(["help", "version", "print-config", "admin-token"]);
@@ -22,7 +20,7 @@ export function envName(flag: string): string {
 
 /** The variables vane reads, each with its flag, for docs and --help. */
 export function envFlags(): Array<{ name: string; flag: string; repeatable: boolean }> {
-  return (Object.keys(OPTIONS) as FlagName[])
+  return FLAG_NAMES
     .filter((flag) => !NOT_FROM_ENV.has(flag))
     .map((flag) => ({ name: envName(flag), flag: `--${flag}`, repeatable: "multiple" in OPTIONS[flag] }));
 }

@@ -27,6 +27,9 @@ export async function resolveWithTtl(
   }
 }
 
+/** How listenError ends the message for a port another process holds, for callers that add a hint. */
+export const ADDRESS_IN_USE = "address already in use";
+
 export function listenError(addr: SocketAddress, err: unknown): Error {
   const msg = errorText(err);
   // Deno names the error AddrInUse; Bun's message is only "Failed to listen at HOST"
@@ -34,7 +37,7 @@ export function listenError(addr: SocketAddress, err: unknown): Error {
   const code = err as { code?: string; name?: string } | null;
   const inUse = /in use|EADDRINUSE/i.test(msg) || code?.name === "AddrInUse" || code?.code === "EADDRINUSE";
   const where = formatAddress(addr.hostname, addr.port);
-  if (inUse) return new Error(`cannot listen on ${where}: address already in use`, { cause: err });
+  if (inUse) return new Error(`cannot listen on ${where}: ${ADDRESS_IN_USE}`, { cause: err });
   // Bun says only "Failed to listen"; its code (or Deno's PermissionDenied) names the cause.
   const denied = /permission denied|EACCES/i.test(msg) || code?.name === "PermissionDenied" || code?.code === "EACCES";
   if (denied && addr.port < 1024) {

@@ -19,6 +19,7 @@ import { configToDocument } from "../config/print.ts";
 import { redactConfig } from "../control/redact.ts";
 import { VERSION } from "../version.ts";
 import { errorText, toError } from "../errors/mod.ts";
+import { ADDRESS_IN_USE } from "../runtime/net-common.ts";
 
 /** What the endpoint asks of the rest of vane. */
 export interface StatusHandlers {
@@ -150,7 +151,7 @@ export class StatusEndpoint {
  */
 function statusListenError(err: unknown): Error {
   const message = errorText(err);
-  if (!message.includes("address already in use")) return toError(err);
+  if (!message.endsWith(ADDRESS_IN_USE)) return toError(err);
   return new Error(
     `status endpoint: ${message} (is another vane running? give this one --status off, or another address such as --status 127.0.0.1:9902; in YAML, control.listen)`,
     { cause: err },
