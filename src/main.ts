@@ -23,6 +23,9 @@ import process from "node:process";
 import { WORKER_ENV } from "./cluster/messages.ts";
 import { runWorker } from "./cluster/worker.ts";
 import { startWorkers, type Workers } from "./cluster/primary.ts";
+import { relieve, takePredecessor, Upgrader } from "./cluster/upgrade.ts";
+import { removePidFile, writePidFile } from "./cluster/pid-file.ts";
+import { runUpgradeCommand } from "./cli/upgrade-command.ts";
 import { errorText } from "./errors/mod.ts";
 
 /** A file change is acted on once writes have settled for this long. */
@@ -118,6 +121,7 @@ async function main(): Promise<void> {
   // A worker of --workers N takes its config from the primary, not from argv.
   if (process.env[WORKER_ENV] !== undefined) return runWorker(rt);
   if (rt.args[0] === "service") return serviceCommand(rt);
+  if (rt.args[0] === "upgrade") return rt.exit(await runUpgradeCommand(rt.args.slice(1), process.env));
   let parsed: CliResult;
   try {
     parsed = parseCliWithEnv(rt.args, process.env);
@@ -178,17 +182,24 @@ interface Serving {
   workers: Workers | null;
   stopping: boolean;
   unwatch: () => void;
+  /** `vane upgrade`: this process's successors. */
+  readonly upgrader: Upgrader;
 }
 
 /** Starts vane on `config`, then its workers, and serves until a signal stops it. */
 async function serve(rt: Runtime, run: Run, config: Config, text: string | null): Promise<void> {
   const log = createLogger(config.log.format, { level: config.log.level, journal: underJournal() });
-  const s: Serving = { rt, run, log, lastText: text, workers: null, stopping: false, unwatch: () => {} };
+  // Started by `vane upgrade`: the old process serves until this one tells it to stop.
+  const predecessor = takePredecessor();
+  let letGo!: () => void;
+  const statusAfter = new Promise<void>((resolve) => (letGo = resolve));
+  const upgrader = new Upgrader({ rt, log, stopping: () => s.stopping });
+  const s: Serving = { rt, run, log, lastText: text, workers: null, stopping: false, unwatch: () => {}, upgrader };
   // Where the runtime cannot share a UDP port (Deno), UDP listeners stay in the primary,
   // so only TCP ones make workers worth starting there.
   const shared = config.listeners.some((l) => l.address.protocol !== "udp" || rt.udpReusePort);
   const workerCount = shared ? config.workers ?? rt.cpuCount() : 1;
-  const vane = createPrimary(s, config, workerCount);
+  const vane = createPrimary(s, config, workerCount, predecessor === null ? undefined : { statusAfter });
   // Handlers go in before start: a signal that arrives while vane binds must still
   // stop it gracefully rather than kill it.
   handleSignals(s, vane);
@@ -202,6 +213,27 @@ async function serve(rt: Runtime, run: Run, config: Config, text: string | null)
   // must not be missed (the workers catch up with it when they are ready).
   const file = run.file;
   if (file !== null) s.unwatch = watchConfig(rt, file, () => s.lastText, () => void vane.reloadFromSource(), log);
+  warnUdpInPrimary(rt, config, log);
+  if (workerCount > 1 && !s.stopping) {
+    s.workers = startWorkers(workerCount, { rt, log, registry: vane.registry, current: () => vane });
+    await s.workers.ready();
+    log.info("workers serving", { workers: workerCount });
+  }
+  if (s.stopping) return;
+  // The pid file names the process that serves: written before an old one is told to stop.
+  const pidError = run.pidFile === null ? null : writePidFile(run.pidFile, rt.pid);
+  if (pidError !== null) {
+    log.error("cannot start", { error: pidError });
+    await Promise.all([vane.stop(0), s.workers?.stop(0)]);
+    rt.exit(1);
+  }
+  if (predecessor !== null) {
+    relieve(predecessor, log);
+    letGo();
+  }
+}
+
+function warnUdpInPrimary(rt: Runtime, config: Config, log: Logger): void {
   if (
     (config.workers ?? rt.cpuCount()) > 1 && !rt.udpReusePort &&
     config.listeners.some((l) => l.address.protocol === "udp")
@@ -210,19 +242,21 @@ async function serve(rt: Runtime, run: Run, config: Config, text: string | null)
       runtime: rt.name,
     });
   }
-  if (workerCount > 1 && !s.stopping) {
-    s.workers = startWorkers(workerCount, { rt, log, registry: vane.registry, current: () => vane });
-    await s.workers.ready();
-    log.info("workers serving", { workers: workerCount });
-  }
 }
 
 /** The primary's vane: it reloads from the config file and, with workers, speaks for them too. */
-function createPrimary(s: Serving, config: Config, workerCount: number): Vane {
+function createPrimary(
+  s: Serving,
+  config: Config,
+  workerCount: number,
+  takeover: { statusAfter: Promise<void> } | undefined,
+): Vane {
   const { rt, run } = s;
   const file = run.file;
-  return createVane(config, rt, s.log, {
+  const vane: Vane = createVane(config, rt, s.log, {
     adminToken: process.env[ADMIN_TOKEN_ENV] || undefined,
+    upgrade: () => s.upgrader.begin(vane.config),
+    takeover,
     source: file === null ? undefined : async () => {
       // Workers still starting were handed the config of the moment: let them come up
       // first, so that a reload reaches them as a reload (bounded: a worker that keeps
@@ -240,18 +274,29 @@ function createPrimary(s: Serving, config: Config, workerCount: number): Vane {
       }
       : undefined,
   });
+  return vane;
 }
 
-/** SIGINT and SIGTERM stop vane and its workers within the grace; SIGHUP reloads the config file. */
+/**
+ * SIGINT and SIGTERM stop vane and its workers within the grace (SIGTERM from the new
+ * process of an upgrade hands over); SIGHUP reloads the config file; SIGUSR2 upgrades.
+ */
 function handleSignals(s: Serving, vane: Vane): void {
-  const { rt, log } = s;
+  const { rt, log, upgrader } = s;
   const shutdown = async (signal: string) => {
     if (s.stopping) return;
     s.stopping = true;
     s.unwatch();
+    const handover = upgrader.takeOver();
     const graceMs = vane.config.timeouts.graceMs;
-    log.info("shutting down", { signal, graceMs });
-    await Promise.all([vane.stop(graceMs), s.workers?.stop(graceMs)]);
+    log.info("shutting down", { signal, graceMs, ...(handover ? { successor: upgrader.successor! } : {}) });
+    if (handover) {
+      // No process of this vane may accept once its clients are told to reconnect.
+      vane.stopAccepting();
+      await s.workers?.unlisten();
+    }
+    await Promise.all([vane.stop(graceMs, { handover }), s.workers?.stop(graceMs)]);
+    if (s.run.pidFile !== null) removePidFile(s.run.pidFile, rt.pid);
     log.info("stopped");
     rt.exit(0);
   };
@@ -261,6 +306,12 @@ function handleSignals(s: Serving, vane: Vane): void {
     if (s.run.file === null) return log.warn("SIGHUP ignored: vane was started without a config file");
     log.info("reloading", { reason: "SIGHUP" });
     void vane.reloadFromSource();
+  });
+  rt.onSignal("SIGUSR2", () => {
+    log.info("upgrading", { reason: "SIGUSR2" });
+    void upgrader.begin(vane.config).then((o) => {
+      if (!o.ok && o.reason === "refused") log.error("upgrade refused", { error: o.errors.join("; ") });
+    });
   });
 }
 

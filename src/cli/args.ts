@@ -28,6 +28,8 @@ export type CliResult =
     file: string | null;
     /** `--admin-token-file` as given: a token file that cannot be read is then a flag error. */
     adminTokenFile: string | null;
+    /** `--pid-file`: where the serving primary writes its pid (vane upgrade rewrites it). */
+    pidFile: string | null;
     printConfig: boolean;
     config: Config | null;
     apply: (base: Config | null) => Config;
@@ -80,6 +82,7 @@ export function parseCli(argv: string[]): CliResult {
     kind: "run",
     file: configFile,
     adminTokenFile,
+    pidFile: v["pid-file"] ?? null,
     printConfig: v["print-config"] === true,
     config: configFile === null ? buildConfig(v, null) : null,
     apply: (base) => buildConfig(v, base),

@@ -58,6 +58,7 @@ export const OPTIONS = {
   "log-level": { type: "string" },
   workers: { type: "string" },
   "max-conns": { type: "string" },
+  "pid-file": { type: "string" },
   version: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -102,6 +103,7 @@ export const EXPECTED: Record<FlagName, string> = {
   config: "a YAML config FILE",
   workers: WORKERS_EXPECTED,
   "max-conns": MAX_CONNS_EXPECTED,
+  "pid-file": "a FILE to write the pid to",
   "print-config": "no value",
   "admin-token": "a non-empty token",
   "admin-token-file": "a FILE whose first line is the admin token",

@@ -91,10 +91,12 @@ Operations:
                            Default: auto, (open-file limit - reserve) / 2
   --status ADDR|off        Status endpoint, HOST:PORT, :PORT or [IPv6]:PORT.
                            Default: 127.0.0.1:9901
-  --admin-token TOKEN      Required as 'Authorization: Bearer TOKEN' for POST /reload.
-                           Default: $VANE_ADMIN_TOKEN, else none (POST only from
-                           loopback, and not from another site's page)
+  --admin-token TOKEN      Required as 'Authorization: Bearer TOKEN' for POST /reload
+                           and POST /upgrade. Default: $VANE_ADMIN_TOKEN, else none
+                           (POST only from loopback, and not from another site's page)
   --admin-token-file FILE  The same, from FILE's first line (kept out of ps).
+  --pid-file FILE          Write the serving process's pid to FILE (vane upgrade
+                           rewrites it with the new one's). Default: none
   --log-format FORMAT      text or json. Default: text
   --log-level LEVEL        debug, info, warn or error. Default: info
   --resolver IP:PORT       DNS server to ask instead of the system's. Default: system
@@ -110,6 +112,9 @@ Environment:
 Service:
   vane service install     Write the systemd unit (/etc/systemd/system/vane.service)
   vane service print       Print it. docs/install.md has the rest.
+  vane upgrade             Start the executable at vane's path again (a new version
+                           put there) in place of the running vane, which drains for
+                           --grace; no connection is refused. 'vane upgrade --help'.
 
 Grammar:
   MATCH    *                   any host

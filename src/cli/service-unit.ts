@@ -21,7 +21,15 @@ Wants=network-online.target
 
 [Service]
 Type=simple
-ExecStart=/usr/local/bin/vane --config /etc/vane/vane.yaml
+ExecStart=/usr/local/bin/vane --config /etc/vane/vane.yaml --pid-file /run/vane/vane.pid
+# 'vane upgrade --pid-file /run/vane/vane.pid' (or systemctl kill -s USR2 --kill-whom=main
+# vane) starts the binary now at that path beside the running one; the new process writes
+# its pid here before the old one exits, and systemd follows it as the main process.
+PIDFile=/run/vane/vane.pid
+RuntimeDirectory=vane
+# Connections queued on the old process's sockets when it closes them move to the new
+# one instead of being reset (Linux 5.14+; '+' runs this as root, '-' ignores older kernels).
+ExecStartPre=-+/bin/sh -c 'echo 1 > /proc/sys/net/ipv4/tcp_migrate_req'
 # SIGHUP re-reads /etc/vane/vane.yaml; a bad file is refused and the old config kept.
 ExecReload=/bin/kill -HUP $MAINPID
 # SIGTERM stops accepting and lets open connections finish for --grace (default 10s).

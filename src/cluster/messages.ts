@@ -17,6 +17,12 @@ export type ToWorker =
   /** Verdicts that changed since the last message. */
   | { type: "health"; states: SharedHealth[] }
   | { type: "snapshot"; id: number }
+  /**
+   * Close the listening sockets and say so: the first step of a handover to a new
+   * process (vane upgrade), so that no process of the old vane still accepts when its
+   * connections are told to close and their clients connect again.
+   */
+  | { type: "unlisten"; id: number }
   | { type: "stop"; graceMs: number };
 
 export type FromWorker =
@@ -24,5 +30,6 @@ export type FromWorker =
   | { type: "failed"; error: string }
   | { type: "reloaded"; id: number; ok: boolean; errors: string[] }
   | { type: "snapshot"; id: number; snapshot: StatusSnapshot }
+  | { type: "unlistened"; id: number }
   /** Something failed while forwarding (error, of kind), or after failures a connect worked or a target answered (null). */
   | { type: "passive"; id: string; error: string | null; kind: PassiveKind | "answer" };

@@ -27,6 +27,8 @@ import { errorText } from "../errors/mod.ts";
 const SNAPSHOT_TIMEOUT_MS = 1000;
 /** How long a reload waits for each worker to take the new config. */
 const RELOAD_TIMEOUT_MS = 30_000;
+/** How long a handover waits for each worker to close its listening sockets. */
+const UNLISTEN_TIMEOUT_MS = 2000;
 
 export interface PrimaryDeps {
   rt: Runtime;
@@ -43,6 +45,8 @@ export interface Workers {
   reload(): Promise<void>;
   /** Resolves when every worker started so far said it is serving. */
   ready(): Promise<void>;
+  /** Has every worker close its listening sockets (a handover's first step); resolves when they did. */
+  unlisten(): Promise<void>;
   /** Stops every worker, letting open connections finish within the grace. */
   stop(graceMs: number): Promise<void>;
 }
@@ -101,6 +105,10 @@ class WorkerSupervisor implements Workers {
     await Promise.all(this.#workers.map((w) => w.ready));
   }
 
+  async unlisten(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => this.#ask(w, (id) => ({ type: "unlisten", id }), UNLISTEN_TIMEOUT_MS)));
+  }
+
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
     for (const w of this.#workers) w.channel?.send({ type: "stop", graceMs });
@@ -157,6 +165,7 @@ class WorkerSupervisor implements Workers {
         return;
       }
       case "snapshot":
+      case "unlistened":
       case "reloaded": {
         const done = w.waiting.get(m.id);
         w.waiting.delete(m.id);

@@ -21,6 +21,8 @@ export function runWorker(rt: Runtime): void {
   rt.onSignal("SIGINT", worker.stopGracefully);
   rt.onSignal("SIGTERM", worker.stopGracefully);
   rt.onSignal("SIGHUP", () => {});
+  // `systemctl kill -s USR2` reaches every process of the unit: only the primary upgrades.
+  rt.onSignal("SIGUSR2", () => {});
 }
 
 /** This worker: its vane once started, and what the primary told it. */
@@ -72,6 +74,10 @@ class WorkerProcess {
         return;
       case "snapshot":
         if (this.#vane) this.#channel.send({ type: "snapshot", id: m.id, snapshot: this.#vane.snapshot() });
+        return;
+      case "unlisten":
+        this.#vane?.stopAccepting();
+        this.#channel.send({ type: "unlistened", id: m.id });
         return;
       case "stop":
         return void this.#stop(m.graceMs);

@@ -70,12 +70,23 @@ function toStatusBody(s: StatusSnapshot): StatusBody {
  */
 export type ReloadOutcome = { ok: true; generation: number; loadedAt: string } | { ok: false; errors: string[] };
 
+/**
+ * What `vane upgrade` came to: the new process (`pid`) serves and this one (`from`)
+ * drains; or it was `refused` (one is under way, vane is stopping, the ports cannot
+ * be shared here) or `failed` (the new process did not come up; this one serves on).
+ */
+export type UpgradeOutcome =
+  | { ok: true; pid: number; from: number }
+  | { ok: false; reason: "refused" | "failed"; errors: string[] };
+
 export interface ControlDeps {
   snapshot: () => StatusSnapshot | Promise<StatusSnapshot>;
   /** The admin token now in force (it can change with a reload), or null for none. */
   token?: () => string | null;
   /** Reloads the config from its source; null when there is none (no config file). */
   reload?: (() => Promise<ReloadOutcome>) | null;
+  /** Starts `vane upgrade`; null when this vane cannot (it was not started by the vane executable). */
+  upgrade?: (() => Promise<UpgradeOutcome>) | null;
   /**
    * The address the endpoint is bound to: requests must name it in their Host (see
    * guard.ts). Absent or null: no Host check (an app not served on a socket).
@@ -99,7 +110,9 @@ function sameToken(given: string, want: string): boolean {
 }
 
 export function createControlApp(deps: ControlDeps | ControlDeps["snapshot"]): Hono<ControlEnv> {
-  const { snapshot, token, reload, address } = typeof deps === "function" ? { snapshot: deps } as ControlDeps : deps;
+  const { snapshot, token, reload, upgrade, address } = typeof deps === "function"
+    ? { snapshot: deps } as ControlDeps
+    : deps;
   const app = new Hono<ControlEnv>();
 
   // Every request names the endpoint by its address (DNS rebinding). /healthz says
@@ -150,6 +163,19 @@ export function createControlApp(deps: ControlDeps | ControlDeps["snapshot"]): H
     return c.json(outcome, outcome.ok ? 200 : 422);
   });
   app.all("/reload", (c) => c.text("method not allowed\n", 405, { Allow: "POST" }));
+
+  // Answers once the new process serves (or did not come up): `vane upgrade` waits on it.
+  app.post("/upgrade", async (c) => {
+    if (!upgrade) {
+      return c.json(
+        { ok: false, reason: "refused", errors: ["this vane was not started by the vane executable"] },
+        409,
+      );
+    }
+    const outcome = await upgrade();
+    return c.json(outcome, outcome.ok ? 200 : outcome.reason === "refused" ? 409 : 500);
+  });
+  app.all("/upgrade", (c) => c.text("method not allowed\n", 405, { Allow: "POST" }));
 
   // Hono answers HEAD from the GET handlers; any other method on these paths is a
   // client mistake worth telling apart from a typo in the path.

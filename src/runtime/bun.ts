@@ -354,6 +354,9 @@ const terminate = (s: ConnSocket) => s.terminate();
 const connOf = (s: ConnSocket): TcpConn => s.data!;
 
 export function createBunRuntime(): Runtime {
+  // Read now: Bun reads /proc/self/exe when asked, and once `vane upgrade`'s installer
+  // renamed a new binary over this one, that names the old file, "(deleted)".
+  const executable = process.execPath;
   return {
     name: "bun",
     version: Bun.version,
@@ -361,7 +364,7 @@ export function createBunRuntime(): Runtime {
     pid: process.pid,
     cpuCount: () => navigator.hardwareConcurrency || 1,
     // A compiled executable's entry lives in Bun's embedded file system.
-    selfCommand: () => (String(Bun.main).startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main]),
+    selfCommand: () => (String(Bun.main).startsWith("/$bunfs/") ? [executable] : [executable, Bun.main]),
 
     raiseFileLimit: () => raiseFileLimit(bunLibc()),
     outOfFiles,
@@ -389,6 +392,7 @@ export function createBunRuntime(): Runtime {
       options?.reusePort || options?.receiveBufferBytes
         ? bindDgramUdp(addr, onMessage, options)
         : bindBunUdp(addr, onMessage),
+    tcpReusePort: process.platform === "linux",
     udpReusePort: true,
     udpReceiveBuffer: true,
 

@@ -42,10 +42,15 @@ function denoRlimit(): RlimitCalls | null {
 }
 const connOf = (c: Deno.TcpConn): TcpConn => new DenoTcpConn(c);
 
-/** How to start this same program again (a worker of `--workers N`): the binary, or deno running the main module. */
-function denoSelfCommand(): string[] {
-  return Deno.build.standalone ? [Deno.execPath()] : [
-    Deno.execPath(),
+/**
+ * How to start this same program again (a worker of `--workers N`, the new process of
+ * `vane upgrade`): the binary, or deno running the main module. The executable's path
+ * is read once, at start: once a new binary was renamed over it, the system names
+ * the running one "PATH (deleted)", and the upgrade must start what is at PATH now.
+ */
+function denoSelfCommand(executable: string): string[] {
+  return Deno.build.standalone ? [executable] : [
+    executable,
     "run",
     "--allow-all",
     "--unstable-net",
@@ -54,13 +59,14 @@ function denoSelfCommand(): string[] {
 }
 
 export function createDenoRuntime(): Runtime {
+  const executable = Deno.execPath();
   return {
     name: "deno",
     version: Deno.version.deno,
     args: [...Deno.args],
     pid: Deno.pid,
     cpuCount: () => navigator.hardwareConcurrency || 1,
-    selfCommand: denoSelfCommand,
+    selfCommand: () => denoSelfCommand(executable),
 
     raiseFileLimit: () => raiseFileLimit(denoRlimit()),
     outOfFiles,
@@ -80,6 +86,7 @@ export function createDenoRuntime(): Runtime {
 
     bindUdp: (addr, onMessage, options) =>
       options?.reusePort ? Promise.reject(new Error(UDP_NO_REUSE_PORT)) : Promise.try(bindDenoUdp, addr, onMessage),
+    tcpReusePort: Deno.build.os === "linux",
     udpReusePort: false,
     udpReceiveBuffer: false,
 

@@ -179,7 +179,8 @@ export interface UdpBindOptions {
   receiveBufferBytes?: number;
 }
 
-export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
+/** SIGUSR2 asks the primary for `vane upgrade` (nginx's binary-upgrade signal). */
+export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGUSR2";
 
 export interface Runtime {
   readonly name: "deno" | "bun";
@@ -236,6 +237,12 @@ export interface Runtime {
     onMessage: (data: Uint8Array, from: SocketAddress) => void,
     options?: UdpBindOptions,
   ): Promise<UdpSocket>;
+  /**
+   * Whether a TCP port can be shared between processes (`reusePort`) so that one
+   * takes over from another (`vane upgrade`): Linux only, where SO_REUSEPORT spreads
+   * connections among the sockets; other systems give them all to one socket.
+   */
+  readonly tcpReusePort: boolean;
   /** Whether `bindUdp` can share a port between processes (`reusePort`): Bun yes, Deno no. */
   readonly udpReusePort: boolean;
   /** Whether `bindUdp` can set the receive buffer (`receiveBufferBytes`): Bun yes, Deno no. */

@@ -13,6 +13,8 @@ import { listenUdp, UDP_RECEIVE_BUFFER_BYTES, type UdpForwarder } from "../forwa
 import { ConnKeys } from "../flow/conn-keys.ts";
 import { handleConnection } from "./connection.ts";
 import { errorText } from "../errors/mod.ts";
+import { boundSockets, portTaken } from "../runtime/proc-net.ts";
+import { ADDRESS_IN_USE, listenError } from "../runtime/net-common.ts";
 
 /** A bound socket; `plan` is swapped by a reload and read at each accept. */
 export interface Bound {
@@ -54,9 +56,16 @@ export class Listeners {
   #bound: Bound[] = [];
   /** The UDP receive buffer is reported for the first UDP listener bound, once. */
   #udpBufferSaid = false;
+  /**
+   * Whether a port some other socket holds may be shared: in workers (the primary
+   * checked), and in the new process of an upgrade for its first sockets (the old
+   * process's). Everyone else refuses, as a bind without SO_REUSEPORT would.
+   */
+  #mayShare: boolean;
 
   constructor(ctx: VaneContext) {
     this.#ctx = ctx;
+    this.#mayShare = (ctx.options.cluster?.index ?? 0) > 0 || ctx.options.takeover !== undefined;
   }
 
   /** The sockets bound now, in the configured order. */
@@ -95,6 +104,7 @@ export class Listeners {
       }
     }
     this.#bound = [...kept.keys(), ...fresh, ...rebound];
+    if (this.#ctx.options.cluster === undefined || this.#ctx.options.cluster.index === 0) this.#mayShare = false;
     // Keep the configured order for status and `listeners`.
     const order = new Map(next.listeners.map((p, i) => [p, i]));
     this.#bound.sort((a, b) => order.get(a.plan)! - order.get(b.plan)!);
@@ -141,7 +151,11 @@ export class Listeners {
     const addr = { hostname: l.address.host, port: l.address.port };
     const b: Bound = { key: socketKey(l, plan.gen), plan, addr, tcp: null, udp: null };
     const accept = (c: TcpConn & { sni?: string | null }) => void handleConnection(b.plan, c, conns);
-    const shared = { reusePort: options.cluster !== undefined, gate: clients };
+    // Every TCP socket is shareable where the system spreads connections fairly
+    // (Linux), so that workers and the new process of an upgrade can bind beside it.
+    const reusePort = options.cluster !== undefined || rt.tcpReusePort;
+    if (reusePort) this.#refuseTaken(addr, "tcp");
+    const shared = { reusePort, gate: clients };
     b.tcp = l.address.protocol === "https"
       ? await rt.listenTls(addr, accept, { certs: plan.gen.certificatesFor(l.tls), alpn: ["http/1.1"] }, shared)
       : await rt.listenTcp(addr, accept, shared);
@@ -156,14 +170,17 @@ export class Listeners {
     const l = plan.config;
     const addr = { hostname: l.address.host, port: l.address.port };
     const b: Bound = { key: socketKey(l, plan.gen), plan, addr, tcp: null, udp: null };
-    // Workers share the port where the runtime can (SO_REUSEPORT); where it cannot,
-    // the primary alone binds UDP (cluster/worker-config.ts leaves it out of workers').
+    // Workers and the new process of an upgrade share the port where the runtime can
+    // (SO_REUSEPORT); where it cannot, the primary alone binds UDP
+    // (cluster/worker-config.ts leaves it out of workers').
+    const reusePort = (options.cluster !== undefined || rt.tcpReusePort) && rt.udpReusePort;
+    if (reusePort) this.#refuseTaken(addr, "udp");
     const u = await listenUdp(addr, {
       pick: (client) => pickUdp(b.plan, client),
       udpIdleMs: plan.gen.config.timeouts.udpIdleMs,
       logger: log,
       bindUdp: rt.bindUdp,
-    }, { reusePort: options.cluster !== undefined && rt.udpReusePort, receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES });
+    }, { reusePort, receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES });
     b.udp = u;
     b.addr = u.socket.addr;
     this.#ctx.primaryInfo("listening", { listen: l.address.raw, port: b.addr.port });
@@ -172,6 +189,13 @@ export class Listeners {
       this.#sayUdpBuffer(u.socket.receiveBufferBytes);
     }
     return b;
+  }
+
+  /** Throws as a plain bind would when another socket holds `addr` and sharing it is not meant. */
+  #refuseTaken(addr: { hostname: string; port: number }, kind: "tcp" | "udp"): void {
+    if (this.#mayShare) return;
+    const sockets = boundSockets(kind);
+    if (sockets && portTaken(addr, sockets)) throw listenError(addr, new Error(ADDRESS_IN_USE));
   }
 
   #sayUdpBuffer(granted: number | null): void {

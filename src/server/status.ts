@@ -13,7 +13,7 @@ import type { Generation } from "./generation.ts";
 import type { VaneContext } from "./context.ts";
 import type { Listeners } from "./listeners.ts";
 import type { UdpForwarder } from "../forward/udp.ts";
-import { createControlApp, type ReloadOutcome } from "../control/app.ts";
+import { createControlApp, type ReloadOutcome, type UpgradeOutcome } from "../control/app.ts";
 import { formatAddress } from "../config/address.ts";
 import { configToDocument } from "../config/print.ts";
 import { redactConfig } from "../control/redact.ts";
@@ -27,13 +27,23 @@ export interface StatusHandlers {
   token(): string | null;
   /** POST /reload; null when vane has no config source to reload from. */
   reload: (() => Promise<ReloadOutcome>) | null;
+  /** POST /upgrade; null when this vane cannot start a successor. */
+  upgrade: (() => Promise<UpgradeOutcome>) | null;
 }
+
+/** How long the new process of an upgrade waits for the old one to free the status port. */
+const STATUS_HANDOVER_MS = 30_000;
+const STATUS_HANDOVER_RETRY_MS = 50;
 
 export class StatusEndpoint {
   readonly #ctx: VaneContext;
   readonly #listeners: Listeners;
   readonly #handlers: StatusHandlers;
   #server: HttpServer | null = null;
+  /** Set while the status port is waited for after an upgrade; cleared by whoever moves on. */
+  #handover: symbol | null = null;
+  /** The takeover's wait applies to the first bind only. */
+  #tookOver = false;
   /** The flow each generation shows on /status, secrets redacted; made on first ask. */
   readonly #shownFlows = new WeakMap<Generation, Array<{ flow: unknown[] }>>();
 
@@ -54,12 +64,27 @@ export class StatusEndpoint {
     if (this.#server && JSON.stringify(was) === JSON.stringify(want)) return;
     await this.close();
     if (!want) return;
+    const takeover = this.#ctx.options.takeover;
+    if (takeover && !this.#tookOver) {
+      // The old process holds the port until it is told to stop: bind once it let go,
+      // without holding up the start (the ports that serve traffic come first).
+      this.#tookOver = true;
+      const attempt = Symbol("status handover");
+      this.#handover = attempt;
+      void takeover.statusAfter.then(() => this.#bindWhenFree(want, attempt));
+      return;
+    }
+    this.#server = await this.#bind(want);
+  }
+
+  async #bind(want: { host: string; port: number }): Promise<HttpServer> {
     const aggregate = this.#ctx.options.cluster?.aggregate;
     let server: HttpServer | null = null;
     const app = createControlApp({
       snapshot: aggregate ? () => aggregate(this.snapshot()) : () => this.snapshot(),
       token: this.#handlers.token,
       reload: this.#handlers.reload,
+      upgrade: this.#handlers.upgrade,
       address: () => server?.addr ?? null,
     });
     server = await this.#ctx.rt.serveHttp(
@@ -68,11 +93,37 @@ export class StatusEndpoint {
     ).catch((err) => {
       throw statusListenError(err);
     });
-    this.#server = server;
     this.#ctx.log.info("status endpoint", { listen: formatAddress(server.addr.hostname, server.addr.port) });
+    return server;
+  }
+
+  /** Binds the status port once the old process of an upgrade has closed it (bounded). */
+  async #bindWhenFree(want: { host: string; port: number }, attempt: symbol): Promise<void> {
+    const deadline = performance.now() + STATUS_HANDOVER_MS;
+    while (this.#handover === attempt) {
+      try {
+        const server = await this.#bind(want);
+        // A reload or a stop moved on meanwhile: this socket is no longer wanted.
+        if (this.#handover !== attempt) return void server.close();
+        this.#handover = null;
+        this.#server = server;
+        return;
+      } catch (err) {
+        const message = errorText(err);
+        if (!message.includes(ADDRESS_IN_USE) || performance.now() >= deadline) {
+          this.#handover = null;
+          this.#ctx.log.error("status endpoint: cannot take it over from the old process; a reload tries again", {
+            error: message,
+          });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, STATUS_HANDOVER_RETRY_MS));
+      }
+    }
   }
 
   async close(): Promise<void> {
+    this.#handover = null;
     await this.#server?.close();
     this.#server = null;
   }

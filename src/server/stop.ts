@@ -4,16 +4,19 @@
  * and say the log lines a rate limit still holds.
  */
 import type { VaneParts } from "./reload.ts";
+import type { StopOptions } from "./types.ts";
 import { limited } from "../telemetry/log-limit.ts";
 
 /** How often the drain looks whether every client connection has gone. */
 const DRAIN_POLL_MS = 50;
 
-export async function stopVane(parts: VaneParts, graceMs: number): Promise<void> {
+export async function stopVane(parts: VaneParts, graceMs: number, options: StopOptions = {}): Promise<void> {
   const { ctx, listeners, checks, status } = parts;
   const { log, clients } = ctx;
   ctx.draining = true;
   listeners.stopAccepting();
+  // The process that took over binds the status port as soon as it is free.
+  if (options.handover) await status.close();
   // Every HTTP answer from now says `Connection: close`; idle keep-alive connections
   // close within a second of their last answer (at once if they were quiet longer).
   for (const c of ctx.conns.httpConns.list()) c.retire();

@@ -5,7 +5,7 @@
  */
 import type { Config, ListenerConfig } from "../config/model.ts";
 import type { StatusSnapshot } from "../control/snapshot.ts";
-import type { ReloadOutcome } from "../control/app.ts";
+import type { ReloadOutcome, UpgradeOutcome } from "../control/app.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import type { FlowFunction } from "../flow/flow.ts";
 
@@ -43,6 +43,26 @@ export interface VaneOptions {
    * the executable passes `VANE_ADMIN_TOKEN`.
    */
   adminToken?: string;
+  /**
+   * `POST /upgrade`: starts a new vane process that takes over from this one
+   * (src/cluster/upgrade.ts). Absent: /upgrade answers that this vane cannot.
+   */
+  upgrade?: () => Promise<UpgradeOutcome>;
+  /**
+   * Set in the new process of `vane upgrade`: it binds its ports beside the old
+   * process's (both SO_REUSEPORT) and binds the status endpoint once `statusAfter`
+   * resolves, when the old process has been told to let go of it.
+   */
+  takeover?: { statusAfter: Promise<void> };
+}
+
+/** How `Vane.stop` goes about it. */
+export interface StopOptions {
+  /**
+   * A new process took over (`vane upgrade`): the status endpoint closes first, so
+   * that the new one can bind it while this one drains.
+   */
+  handover?: boolean;
 }
 
 /**
@@ -76,7 +96,13 @@ export interface ClusterHooks {
 export interface Vane {
   start(): Promise<void>;
   /** Stops accepting, waits up to `graceMs` for open connections, then closes them. */
-  stop(graceMs?: number): Promise<void>;
+  stop(graceMs?: number, options?: StopOptions): Promise<void>;
+  /**
+   * Closes the listening TCP sockets and nothing else: the first step of a handover,
+   * taken in every process of the old vane before any of them tells its connections
+   * to close (their clients then reconnect to the new process only). `stop` follows.
+   */
+  stopAccepting(): void;
   /**
    * Swaps in `config`: unchanged listeners keep their sockets, connections in flight
    * keep the config they started with, health of unchanged targets is kept. On any

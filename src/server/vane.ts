@@ -13,7 +13,7 @@
 import type { Config } from "../config/model.ts";
 import type { Runtime } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import type { Vane, VaneOptions } from "./types.ts";
+import type { StopOptions, Vane, VaneOptions } from "./types.ts";
 import { VaneContext } from "./context.ts";
 import { applyFileLimit } from "./file-limit.ts";
 import { GenerationLoader } from "./loader.ts";
@@ -23,7 +23,7 @@ import { StatusEndpoint } from "./status.ts";
 import { install, Reloader, type VaneParts } from "./reload.ts";
 import { stopVane } from "./stop.ts";
 
-export type { BoundListener, ClusterHooks, Vane, VaneOptions } from "./types.ts";
+export type { BoundListener, ClusterHooks, StopOptions, Vane, VaneOptions } from "./types.ts";
 
 /**
  * Builds a vane on the given runtime without starting it: nothing listens until
@@ -51,6 +51,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
   const status = new StatusEndpoint(ctx, listeners, {
     token: () => loader.adminToken(ctx.gen),
     reload: options.source ? () => reloader.reloadFromSource() : null,
+    upgrade: options.upgrade ?? null,
   });
   const parts: VaneParts = { ctx, loader, checks: new HealthChecks(ctx), listeners, status };
   const reloader = new Reloader(parts);
@@ -70,13 +71,14 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     }
   }
 
-  function stop(graceMs = ctx.config.timeouts.graceMs): Promise<void> {
-    return stopVane(parts, graceMs);
+  function stop(graceMs = ctx.config.timeouts.graceMs, stopOptions: StopOptions = {}): Promise<void> {
+    return stopVane(parts, graceMs, stopOptions);
   }
 
   return {
     start,
     stop,
+    stopAccepting: () => listeners.stopAccepting(),
     reload: (config) => reloader.reload(config),
     reloadFromSource: () => reloader.reloadFromSource(),
     get listeners() {

@@ -48,7 +48,10 @@ const running = new Set<ChildProcess>();
 export interface StartedCommand {
   child: ChildProcess;
   output(): string;
+  /** The exit code once the process exited and its output ended. */
   exited: Promise<number | null>;
+  /** The exit code as the process exits, while a process it started may still hold its output. */
+  exitCode: Promise<number | null>;
 }
 
 /** Starts `cmd args` in the background; `stopCommands()` kills what is still running. */
@@ -64,7 +67,8 @@ export function startCommand(cmd: string, args: string[], opts: CommandOptions =
       resolve(code);
     })
   );
-  return { child, output: () => out, exited };
+  const exitCode = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, output: () => out, exited, exitCode };
 }
 
 export function stopCommands(): void {

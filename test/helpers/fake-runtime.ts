@@ -83,6 +83,7 @@ export class FakeNetwork {
       resolveDns: absent("resolveDns"),
       serveHttp: absent("serveHttp"),
       bindUdp: absent("bindUdp"),
+      tcpReusePort: false,
       udpReusePort: false,
       udpReceiveBuffer: false,
       onSignal: () => {},

@@ -7,13 +7,20 @@ import { fileURLToPath } from "node:url";
 
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 const children = new Set<ChildProcess>();
+/** Processes a test did not start itself but must stop: the new vane of an upgrade. */
+const adopted = new Set<number>();
 
 export interface VaneProcess {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** Resolves with the exit code. */
+  /** Resolves with the exit code once the process exited and its output ended. */
   exited: Promise<number | null>;
+  /**
+   * Resolves with the exit code as the process exits, even while a process it started
+   * (the new vane of an upgrade, which shares its output) keeps the output open.
+   */
+  exitCode: Promise<number | null>;
 }
 
 /**
@@ -45,7 +52,8 @@ export function spawnVane(
       resolve(code);
     })
   );
-  return { child, stdout: () => out, stderr: () => err, exited };
+  const exitCode = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited, exitCode };
 }
 
 /**
@@ -57,7 +65,20 @@ export function signal(p: VaneProcess, sig: "SIGTERM" | "SIGINT"): void {
   process.kill(p.child.pid!, sig);
 }
 
+/** Has `killAll()` stop `pid` too: a process started by one of the test's (vane upgrade's new vane). */
+export function adopt(pid: number): void {
+  adopted.add(pid);
+}
+
 export function killAll(): void {
   for (const c of children) c.kill("SIGKILL");
   children.clear();
+  for (const pid of adopted) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  adopted.clear();
 }

@@ -6,7 +6,6 @@
  * to exit, wrk's socket errors.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import { keepAliveLoop } from "../helpers/keep-alive-client.ts";
 import { freePort } from "../helpers/net.ts";
 import { killAll, signal, spawnVane, type VaneProcess } from "../helpers/process.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { wrk, wrkRequests } from "../helpers/wrk.ts";
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -128,18 +128,6 @@ describe("shutdown with keep-alive clients", () => {
   }, 60000);
 });
 
-/** Runs wrk and returns its output; bounded by its own duration. */
-function wrk(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("error", reject);
-    child.on("close", () => resolve(out));
-  });
-}
-
 describe("reload under load", () => {
   for (const workers of [1, 2]) {
     it(
@@ -171,7 +159,7 @@ listeners:
           await new Promise((r) => setTimeout(r, 200));
         }
         const out = await load;
-        const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+        const requests = wrkRequests(out);
         // Under load, and through every reload: each backend took a share.
         expect(requests).toBeGreaterThan(1000);
         expect(a.requests).toBeGreaterThan(0);

@@ -4,12 +4,14 @@
  * with no Node), check the systemd unit with systemd-analyze, and run the installed
  * binary the way the unit does: its own user, only CAP_NET_BIND_SERVICE, a port
  * below 1024, config from /etc/vane and variables from vane.env, reload by SIGHUP,
- * stop by SIGTERM.
+ * a new binary put in place and taken over by `vane upgrade --pid-file` (the pid file
+ * systemd follows), stop by SIGTERM.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   appendFileSync,
   chmodSync,
+  chownSync,
   copyFileSync,
   cpSync,
   existsSync,
@@ -17,6 +19,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -278,23 +281,36 @@ describe("the systemd unit", () => {
 
   it("a compiled vane puts its own path in ExecStart", async () => {
     const printed = await runCommand(join(release, ARTEFACT), ["service", "print"]);
-    expect(printed.stdout).toContain(`\nExecStart=${join(release, ARTEFACT)} --config /etc/vane/vane.yaml\n`);
+    expect(printed.stdout).toContain(
+      `\nExecStart=${join(release, ARTEFACT)} --config /etc/vane/vane.yaml --pid-file /run/vane/vane.pid\n`,
+    );
   });
 
   it(
-    "runs as the unit runs it: own user, a port below 1024 by CAP_NET_BIND_SERVICE, config and env from /etc/vane, SIGHUP reloads, SIGTERM stops",
+    "runs as the unit runs it: own user, a port below 1024 by CAP_NET_BIND_SERVICE, config and env from /etc/vane, SIGHUP reloads, a new binary takes over by vane upgrade, SIGTERM stops",
     async () => {
       const unit = readFileSync(join(REPO, "packaging/vane.service"), "utf8");
       const execStart = /^ExecStart=(\S+) (.*)$/m.exec(unit)!;
-      expect(execStart[2]).toBe("--config /etc/vane/vane.yaml");
+      expect(execStart[2]).toBe("--config /etc/vane/vane.yaml --pid-file /run/vane/vane.pid");
+      expect(unit).toContain("\nPIDFile=/run/vane/vane.pid\n");
       const etc = dir("etc-vane");
+      // RuntimeDirectory=vane: /run/vane, owned by the service's user.
+      const run = dir("run-vane");
+      chownSync(run, 65534, 65534);
+      const args = execStart[2].replaceAll("/etc/vane", etc).replaceAll("/run/vane", run).split(" ");
       const config = join(etc, "vane.yaml");
+      const pidFile = join(run, "vane.pid");
       const [a, b] = [await nameServer("backend-a"), await nameServer("backend-b")];
       const low = 600 + Math.floor(Math.random() * 400);
       const status = await freePort();
-      const bin = join(release, ARTEFACT);
+      const built = join(release, ARTEFACT);
+      // The installed binary, where install.sh puts it.
+      const binDir = dir("usr-local-bin");
+      const bin = join(binDir, "vane");
+      copyFileSync(built, bin);
+      chmodSync(bin, 0o755);
       const yaml = (port: number) =>
-        runCommand(bin, [
+        runCommand(built, [
           "--listen",
           `127.0.0.1:${low}`,
           "--route",
@@ -317,7 +333,7 @@ describe("the systemd unit", () => {
       const caps = ["--inh-caps=+net_bind_service", "--ambient-caps=+net_bind_service"];
       const vane = startCommand(
         "/usr/bin/setpriv",
-        ["--reuid=65534", "--regid=65534", "--clear-groups", ...caps, bin, "--config", config],
+        ["--reuid=65534", "--regid=65534", "--clear-groups", ...caps, bin, ...args],
         // systemd sets JOURNAL_STREAM for a service that logs to the journal.
         { cleanEnv: true, env: { PATH: "/usr/bin:/bin", JOURNAL_STREAM: "8:12345", ...fromFile } },
       );
@@ -330,20 +346,46 @@ describe("the systemd unit", () => {
       // Journal lines: the priority in front, no timestamp of vane's own.
       expect(vane.output()).toMatch(/^<6>INFO {2}listening listen=127\.0\.0\.1:\d+ /m);
       expect(vane.output()).not.toMatch(/^\d{4}-/m);
+      await waitFor("the pid file", () => existsSync(pidFile), 5000);
+      expect(readFileSync(pidFile, "utf8")).toBe(`${vane.child.pid}\n`);
 
       writeFileSync(config, (await yaml(b.port)).stdout);
       process.kill(vane.child.pid!, "SIGHUP"); // ExecReload=/bin/kill -HUP $MAINPID
       await waitFor("the reloaded route answers", async () => (await ask()).stdout.startsWith("backend-b"), 15_000);
 
-      process.kill(vane.child.pid!, "SIGTERM");
-      expect(await vane.exited).toBe(0);
+      // A new version renamed over the installed one (as install.sh does), then taken over.
+      const marker = join(run, "new-binary-started");
+      writeFileSync(`${bin}.new`, `#!/bin/sh\necho "$$" > ${marker}\nexec ${built} "$@"\n`, { mode: 0o755 });
+      renameSync(`${bin}.new`, bin);
+      const up = await runCommand(built, ["upgrade", "--pid-file", pidFile], { timeoutMs: 30_000 });
+      const successor = Number(readFileSync(pidFile, "utf8"));
+      try {
+        expect(up.stderr).toBe("");
+        expect(up.stdout).toBe(
+          `vane upgraded: pid ${vane.child.pid} -> ${successor}; pid ${vane.child.pid} drains its open connections\n`,
+        );
+        expect(up.code).toBe(0);
+        // The process now serving started from the file at the binary's path: the new one.
+        expect(readFileSync(marker, "utf8").trim()).toBe(String(successor));
+        // The old main process ends well after writing nothing more: systemd reads PIDFile= then.
+        expect(await vane.exitCode).toBe(0);
+        expect(readFileSync(pidFile, "utf8")).toBe(`${successor}\n`);
+        expect((await ask()).stdout).toMatch(/^backend-b/);
+        // The new process serves the unit's whole life: SIGHUP still reloads it ($MAINPID is it now).
+        writeFileSync(config, (await yaml(a.port)).stdout);
+        process.kill(successor, "SIGHUP");
+        await waitFor("the new process reloads", async () => (await ask()).stdout.startsWith("backend-a"), 15_000);
+      } finally {
+        process.kill(successor, "SIGTERM");
+      }
+      await waitFor("the new process stops and removes its pid file", () => !existsSync(pidFile), 10_000);
 
       // Without the capability the same start fails in one line that says what is missing.
       const denied = await runCommand("/usr/bin/setpriv", [
         "--reuid=65534",
         "--regid=65534",
         "--clear-groups",
-        bin,
+        built,
         "--config",
         config,
       ], {

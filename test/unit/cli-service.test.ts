@@ -23,7 +23,11 @@ describe("the systemd unit", () => {
         "ConfigurationDirectory=vane",
         "ExecReload=/bin/kill -HUP $MAINPID",
         "Restart=on-failure",
-        "ExecStart=/usr/local/bin/vane --config /etc/vane/vane.yaml",
+        "ExecStart=/usr/local/bin/vane --config /etc/vane/vane.yaml --pid-file /run/vane/vane.pid",
+        // vane upgrade: systemd follows the new process by the pid file it writes.
+        "PIDFile=/run/vane/vane.pid",
+        "RuntimeDirectory=vane",
+        "ExecStartPre=-+/bin/sh -c 'echo 1 > /proc/sys/net/ipv4/tcp_migrate_req'",
         "EnvironmentFile=-/etc/vane/vane.env",
       ]
     ) expect(PACKAGED.split("\n"), line).toContain(line);
@@ -31,7 +35,7 @@ describe("the systemd unit", () => {
 
   it("starts the binary it is given", () => {
     expect(serviceUnit("/opt/vane/bin/vane")).toContain(
-      "\nExecStart=/opt/vane/bin/vane --config /etc/vane/vane.yaml\n",
+      "\nExecStart=/opt/vane/bin/vane --config /etc/vane/vane.yaml --pid-file /run/vane/vane.pid\n",
     );
   });
 });

@@ -385,6 +385,49 @@ describe("POST /reload", () => {
   });
 });
 
+describe("POST /upgrade", () => {
+  type Outcome = Awaited<ReturnType<NonNullable<Parameters<typeof createControlApp>[0] & object>["upgrade"] & object>>;
+  const outcomes: Outcome[] = [];
+  const upgrading = createControlApp({ snapshot, token: () => "s3cret", upgrade: async () => outcomes.shift()! });
+  const post = (auth?: string) =>
+    upgrading.request("/upgrade", { method: "POST", headers: auth ? { Authorization: auth } : {} });
+
+  it("needs the admin token like every admin call", async () => {
+    outcomes.push({ ok: true, pid: 2, from: 1 });
+    expect((await post()).status).toBe(401);
+    expect((await post("Bearer nope")).status).toBe(401);
+    expect(outcomes).toHaveLength(1);
+    outcomes.length = 0;
+  });
+
+  it("answers 200 with the new pid, 409 when refused and 500 when the new process failed", async () => {
+    outcomes.push(
+      { ok: true, pid: 4242, from: 4241 },
+      { ok: false, reason: "refused", errors: ["vane is stopping"] },
+      { ok: false, reason: "failed", errors: ["the new vane exited (code 1) before it served"] },
+    );
+    const ok = await post("Bearer s3cret");
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ ok: true, pid: 4242, from: 4241 });
+    const refused = await post("Bearer s3cret");
+    expect(refused.status).toBe(409);
+    expect((await refused.json()).errors).toEqual(["vane is stopping"]);
+    const failed = await post("Bearer s3cret");
+    expect(failed.status).toBe(500);
+    expect((await failed.json()).errors[0]).toMatch(/exited \(code 1\)/);
+  });
+
+  it("says when this vane cannot upgrade, and that only POST upgrades", async () => {
+    const embedded = createControlApp({ snapshot, token: () => null });
+    const res = await embedded.request("/upgrade", { method: "POST" }, LOOPBACK);
+    expect(res.status).toBe(409);
+    expect((await res.json()).errors).toEqual(["this vane was not started by the vane executable"]);
+    const get = await embedded.request("/upgrade");
+    expect(get.status).toBe(405);
+    expect(get.headers.get("allow")).toBe("POST");
+  });
+});
+
 describe("the Host check (DNS rebinding)", () => {
   const bound = (hostname: string) => createControlApp({ snapshot, address: () => ({ hostname, port: 9901 }) });
   const get = (a: ReturnType<typeof bound>, host: string | null, path = "/status") =>
