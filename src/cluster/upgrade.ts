@@ -105,8 +105,6 @@ export class Upgrader {
     } catch (err) {
       return Promise.resolve({ ok: false, reason: "failed", errors: [`cannot start ${command}: ${errorText(err)}`] });
     }
-    // This process may exit while the new one serves on.
-    child.unref();
     const timer = setTimeout(() => {
       child.kill("SIGTERM");
       done({
@@ -132,8 +130,12 @@ export class Upgrader {
       done({ ok: false, reason: "failed", errors: [`the new vane exited (${how}) before it served`] });
     });
     this.#pending = { child, outcome, settle: done };
-    // A command that cannot run has no pid; its error event says why.
-    if (child.pid !== undefined) log.info("upgrade: starting a new vane", { pid: child.pid, command });
+    // A command that cannot run has no pid (and, on Deno, nothing to unref); its error
+    // event says why. One that runs may outlive this process.
+    if (child.pid !== undefined) {
+      child.unref();
+      log.info("upgrade: starting a new vane", { pid: child.pid, command });
+    }
     if (migratesQueuedConnections() === false) {
       // Connections the kernel queued on this process's sockets but this process did not
       // accept yet are reset when it closes them, unless the kernel moves them over.

@@ -15,6 +15,8 @@ import { adopt, spawnVane, type VaneProcess } from "../helpers/process.ts";
 import { stopAll } from "../helpers/cleanup.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { wrk, wrkRequests } from "../helpers/wrk.ts";
+import { bindUdp } from "../helpers/udp.ts";
+import { runtime } from "../../src/runtime/mod.ts";
 
 const MIGRATE_REQ = "/proc/sys/net/ipv4/tcp_migrate_req";
 const dirs: string[] = [];
@@ -278,6 +280,55 @@ pools:
     expect(both.code).toBe(2);
     expect(both.stderr).toContain("upgrade: expected either --status ADDR or --pid-file FILE; got both");
   }, 30_000);
+});
+
+/** One datagram through vane from a new client socket: the echo's answer, or null after a second. */
+async function echoThrough(port: number, text: string): Promise<string | null> {
+  let answer!: (s: string) => void;
+  const got = new Promise<string>((r) => (answer = r));
+  const client = await bindUdp((msg) => answer(msg.toString()));
+  client.send(text, port, "127.0.0.1");
+  return await Promise.race([got, sleep(1000).then(() => null)]);
+}
+
+// One test on each runtime, asserting what that runtime can do (none skipped).
+const sharesUdp = runtime().udpReusePort;
+describe("vane upgrade with a udp:// listener", () => {
+  it(
+    sharesUdp
+      ? "hands the UDP port over too: new clients are relayed by the new process"
+      : "is refused where the runtime cannot share a UDP port, and the running vane serves on",
+    async () => {
+      const echo = await bindUdp((msg, from, s) => s.send(msg, from.port, from.address));
+      const [port, status] = [await freePort(), await freePort()];
+      const old = spawnVane([
+        "--listen",
+        `udp://127.0.0.1:${port}`,
+        "--route",
+        `*=127.0.0.1:${echo.address().port}`,
+        "--status",
+        `127.0.0.1:${status}`,
+        "--workers",
+        "1",
+      ]);
+      await waitFor("vane listening", () => old.stderr().includes("status endpoint"), 15_000);
+      expect(await echoThrough(port, "before")).toBe("before");
+      const up = await upgrade(["--status", `127.0.0.1:${status}`]);
+      adoptStarted(old);
+      if (sharesUdp) {
+        expect(up.code).toBe(0);
+        expect(await old.exitCode).toBe(0);
+      } else {
+        expect(up.code).toBe(1);
+        expect(up.stderr).toBe(
+          `vane upgrade: ${runtime().name} cannot share a UDP port between processes; restart vane instead (or run the compiled vane); the running vane serves on\n`,
+        );
+        expect((await statusOf(status)).workers[0].pid).toBe(old.child.pid);
+      }
+      for (let i = 0; i < 5; i++) expect(await echoThrough(port, `after ${i}`)).toBe(`after ${i}`);
+    },
+    30_000,
+  );
 });
 
 describe("ports shared for upgrades are not shared by mistake", () => {
