@@ -10,14 +10,14 @@ describe("vane upgrade's arguments", () => {
       timeoutMs: 60_000,
       token: "s3cret",
     });
-    expect(parseUpgradeArgs(["--status", "127.0.0.1:9903"], { VANE_STATUS: "127.0.0.1:9902" }).via).toEqual({
+    expect(parseUpgradeArgs(["--status", "127.0.0.1:9903"], { VANE_STATUS: "127.0.0.1:9902" })?.via).toEqual({
       status: "127.0.0.1:9903",
     });
   });
 
   it("reaches an endpoint bound to every address on loopback", () => {
-    expect(parseUpgradeArgs(["--status", ":9901"], {}).via).toEqual({ status: "127.0.0.1:9901" });
-    expect(parseUpgradeArgs(["--status", "[::]:9901"], {}).via).toEqual({ status: "[::1]:9901" });
+    expect(parseUpgradeArgs(["--status", ":9901"], {})?.via).toEqual({ status: "127.0.0.1:9901" });
+    expect(parseUpgradeArgs(["--status", "[::]:9901"], {})?.via).toEqual({ status: "[::1]:9901" });
   });
 
   it("takes a pid file instead, and a timeout", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createControlApp } from "../../src/control/app.ts";
+import { createControlApp, type UpgradeOutcome } from "../../src/control/app.ts";
 import { formatMetrics } from "../../src/control/metrics.ts";
 import type { StatusSnapshot, TargetStatus } from "../../src/control/snapshot.ts";
 
@@ -386,8 +386,7 @@ describe("POST /reload", () => {
 });
 
 describe("POST /upgrade", () => {
-  type Outcome = Awaited<ReturnType<NonNullable<Parameters<typeof createControlApp>[0] & object>["upgrade"] & object>>;
-  const outcomes: Outcome[] = [];
+  const outcomes: UpgradeOutcome[] = [];
   const upgrading = createControlApp({ snapshot, token: () => "s3cret", upgrade: async () => outcomes.shift()! });
   const post = (auth?: string) =>
     upgrading.request("/upgrade", { method: "POST", headers: auth ? { Authorization: auth } : {} });
