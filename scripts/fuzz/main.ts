@@ -23,7 +23,7 @@ const HELP = `usage: main.ts [--parser NAME]... [--count N] [--seconds S] [--see
   --seconds S     stop a target after S seconds even if --count is not reached (the summary says so)
   --seed N        seed of the run (default: random, printed); the same seed gives the same inputs
   --ci            a short seeded run for CI: seed 1 unless given, per-target counts sized so both
-                  runtimes take about 20 s together, and at most 4.5 s per target (--seconds) unless given
+                  runtimes take about 20 s together, and at most 4 s per target (--seconds) unless given
   --replay INDEX  rebuild input INDEX of one --parser and --seed, print it and run it once
   --hang-ms MS    an input taking longer is a hang (default 100)
   --stall-ms MS   the watchdog kills a run stuck on one input this long (default 10000)
@@ -73,7 +73,7 @@ const hangMs = num("hang-ms", args["hang-ms"], 100);
 const stallMs = num("stall-ms", args["stall-ms"], 10000);
 const showMax = num("show", args.show, 10);
 /** A --ci run is capped at CI_SECONDS per target unless told otherwise, so a slow machine cannot overrun CI. */
-const CI_SECONDS = 4.5;
+const CI_SECONDS = 4;
 const seconds = args.seconds === undefined ? (args.ci ? CI_SECONDS : null) : num("seconds", args.seconds, 0);
 
 let targets: AnyTarget[] = [...TARGETS];
