@@ -1,6 +1,7 @@
 /** Every fuzz target, in the order a run goes through them. */
 import type { AnyTarget } from "../target.ts";
 import { chunked } from "./chunked.ts";
+import { hpack } from "./hpack.ts";
 import { httpRequest } from "./http-request.ts";
 import { httpResponse } from "./http-response.ts";
 import { proxyProtocol } from "./proxy-protocol.ts";
@@ -13,5 +14,6 @@ export const TARGETS: readonly AnyTarget[] = [
   chunked,
   tlsClientHello,
   proxyProtocol,
+  hpack,
   yamlConfig,
 ];
