@@ -73,7 +73,7 @@ const hangMs = num("hang-ms", args["hang-ms"], 100);
 const stallMs = num("stall-ms", args["stall-ms"], 10000);
 const showMax = num("show", args.show, 10);
 /** A --ci run is capped at CI_SECONDS per target unless told otherwise, so a slow machine cannot overrun CI. */
-const CI_SECONDS = 4.5;
+const CI_SECONDS = 4;
 const seconds = args.seconds === undefined ? (args.ci ? CI_SECONDS : null) : num("seconds", args.seconds, 0);
 
 let targets: AnyTarget[] = [...TARGETS];
