@@ -2,6 +2,7 @@
 import type { AnyTarget } from "../target.ts";
 import { chunked } from "./chunked.ts";
 import { h2Frames } from "./h2-frames.ts";
+import { hpack } from "./hpack.ts";
 import { httpRequest } from "./http-request.ts";
 import { httpResponse } from "./http-response.ts";
 import { proxyProtocol } from "./proxy-protocol.ts";
@@ -15,5 +16,6 @@ export const TARGETS: readonly AnyTarget[] = [
   tlsClientHello,
   proxyProtocol,
   h2Frames,
+  hpack,
   yamlConfig,
 ];
