@@ -48,6 +48,7 @@ import { respond } from "./respond.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import type { Failure } from "../errors/mod.ts";
 import { statusFor } from "./failure-status.ts";
+import { startsH2Preface } from "../detect/h2-preface.ts";
 
 export type { Decision, HttpContext, HttpRoute, RequestTarget, UpstreamLease } from "./types.ts";
 
@@ -293,6 +294,12 @@ function afterSend(sent: boolean | Promise<boolean>, then: (ok: boolean) => Step
 /** The request whose head begins in `chunk` (undefined: the read failed), up to its upstream's answer. */
 function requestStep(session: Session, chunk: Uint8Array | null | undefined): Step {
   session.arrived();
+  const h2 = session.ctx.h2;
+  if (session.first && h2 !== undefined && chunk && startsH2Preface(chunk)) {
+    // HTTP/2 from the first byte: the connection is the HTTP/2 session's from here on.
+    session.client.unread(chunk.slice());
+    return h2(session.client, session.ctx).then(() => false);
+  }
   const got = headFrom(session.client, chunk, session.parseRequest);
   if (got === null) return session.restOfHead(chunk!);
   return fromHead(session, got);

@@ -13,6 +13,7 @@ import type { HeaderEdit } from "./headers.ts";
 import type { PartialHeads } from "./partial-heads.ts";
 import type { RequestTarget } from "./request-target.ts";
 import type { Failure } from "../errors/mod.ts";
+import type { ReplayConn } from "../forward/replay-conn.ts";
 
 export type { RequestTarget };
 
@@ -119,6 +120,12 @@ export interface HttpContext {
    * request already under way (vane makes it on reload and on shutdown).
    */
   onRetire?(retire: () => void): void;
+  /**
+   * Serves the connection as HTTP/2 from its first byte (the preface, already given
+   * back to `client`), each stream through this engine with `ctx`; resolves when the
+   * connection is over. Absent: a preface is answered as a malformed HTTP/1.1 head.
+   */
+  h2?(client: ReplayConn, ctx: HttpContext): Promise<void>;
   onResponse(info: {
     route: string | null;
     pool: string | null;

@@ -86,7 +86,7 @@ export const SettingId = {
 } as const;
 
 /** The client connection preface (RFC 9113 §3.4), "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", before the client's SETTINGS. */
-export const CLIENT_PREFACE: Uint8Array = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+export { H2_PREFACE as CLIENT_PREFACE } from "../detect/h2-preface.ts";
 
 /** Every frame starts with a 9-byte header: length (24 bits), type, flags, R bit and stream (31 bits) (§4.1). */
 export const FRAME_HEADER_LENGTH = 9;

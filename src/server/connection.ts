@@ -23,6 +23,7 @@ import { cidrContains } from "../config/cidr.ts";
 import { connectToPool } from "../forward/connect.ts";
 import { relay } from "../forward/tcp.ts";
 import { serveHttp1 } from "../http/engine.ts";
+import { serveHttp2 } from "../http2/session.ts";
 import type { PartialHeads } from "../http/partial-heads.ts";
 import { decider } from "../flow/http-decide.ts";
 import { AcceptedFacts, type ConnFacts, ConnKeys } from "../flow/conn-keys.ts";
@@ -299,6 +300,7 @@ function serveRequests(conn: TcpConn, flow: CompiledFlow, origin: HopOrigin, dep
     retired: () => deps.current() !== gen || deps.draining(),
     onRetire: (retire) => (state.retire = retire),
     onResponse: (r) => deps.counters.countResponse(r.route, r.pool, r.code),
+    h2: serveHttp2,
   }).finally(() => deps.httpConns.delete(state));
 }
 

@@ -13,6 +13,7 @@ import { listenUdp, UDP_RECEIVE_BUFFER_BYTES, type UdpForwarder } from "../forwa
 import { ConnKeys } from "../flow/conn-keys.ts";
 import { handleConnection } from "./connection.ts";
 import { errorText } from "../errors/mod.ts";
+import { HTTP_ALPN } from "../http2/alpn.ts";
 import { boundSockets, portTaken } from "../runtime/proc-net.ts";
 import { ADDRESS_IN_USE, listenError } from "../runtime/net-common.ts";
 
@@ -157,7 +158,7 @@ export class Listeners {
     if (reusePort) this.#refuseTaken(addr, "tcp");
     const shared = { reusePort, gate: clients };
     b.tcp = l.address.protocol === "https"
-      ? await rt.listenTls(addr, accept, { certs: plan.gen.certificatesFor(l.tls), alpn: ["http/1.1"] }, shared)
+      ? await rt.listenTls(addr, accept, { certs: plan.gen.certificatesFor(l.tls), alpn: [...HTTP_ALPN] }, shared)
       : await rt.listenTcp(addr, accept, shared);
     b.addr = b.tcp.addr;
     // Said once for all workers, by the primary.

@@ -11,6 +11,7 @@ import type { Logger } from "../telemetry/logger.ts";
 import type { TerminateStep } from "../flow/flow.ts";
 import { relay, type RelayCounters } from "../forward/tcp.ts";
 import { limited } from "../telemetry/log-limit.ts";
+import { HTTP_ALPN } from "../http2/alpn.ts";
 
 export class TerminateHops<T> {
   readonly #listeners = new Map<TerminateStep, Promise<TcpListener>>();
@@ -66,7 +67,7 @@ export class TerminateHops<T> {
           return;
         }
         this.#onDecrypted(step, conn, origin);
-      }, { certs, alpn: ["http/1.1"] });
+      }, { certs, alpn: [...HTTP_ALPN] });
       this.#listeners.set(step, l);
     }
     return l;

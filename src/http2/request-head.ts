@@ -1,0 +1,147 @@
+/**
+ * An HTTP/2 request's header list, checked by RFC 9113 §8 and written as the HTTP/1.1
+ * head vane's engine reads (src/http/engine.ts), so routing, the flow, the hardening of
+ * the request target and the forwarders treat both versions alike. Everything HTTP/2
+ * forbids is refused here, before a byte of HTTP/1.1 exists: a field value with CR, LF
+ * or NUL would otherwise become a second header line (request smuggling), an uppercase
+ * name or a misplaced pseudo-header would be read differently by the target, and a
+ * connection-specific field has no meaning in HTTP/2 (§8.2.2).
+ */
+import type { HeaderField } from "./hpack.ts";
+
+/** How the request's body reaches the engine: none, exactly N bytes, or chunked (length unknown). */
+export type BodyPlan = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" };
+
+export type RequestHeadResult =
+  | { ok: true; head: Uint8Array; method: string; body: BodyPlan }
+  /** Malformed (§8.1.1): a stream error PROTOCOL_ERROR, with why. */
+  | { ok: false; reason: string };
+
+/** Fields that are about one HTTP/1.1 connection and must not appear in HTTP/2 (§8.2.2). */
+const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
+
+/** A field name as HTTP/2 allows it: a token (RFC 9110 §5.1) in lower case. */
+const NAME_BYTE = (() => {
+  const ok = new Uint8Array(128);
+  for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz") ok[c.charCodeAt(0)] = 1;
+  return ok;
+})();
+
+function badName(name: string): boolean {
+  if (name.length === 0) return true;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 128 || NAME_BYTE[c] === 0) return true;
+  }
+  return false;
+}
+
+/** §8.2.1: no NUL, CR or LF anywhere, no leading or trailing space or tab. */
+function badValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0 || c === 10 || c === 13) return true;
+  }
+  const first = value.charCodeAt(0);
+  const last = value.charCodeAt(value.length - 1);
+  return value.length > 0 && (first === 32 || first === 9 || last === 32 || last === 9);
+}
+
+interface Pseudo {
+  method: string | null;
+  scheme: string | null;
+  authority: string | null;
+  path: string | null;
+}
+
+const PSEUDO_NAMES = new Set([":method", ":scheme", ":authority", ":path"]);
+
+/** The pseudo-header fields, each at most once and before every regular field (§8.3). */
+function readPseudo(fields: readonly HeaderField[]): { pseudo: Pseudo; first: number } | string {
+  const pseudo: Pseudo = { method: null, scheme: null, authority: null, path: null };
+  let i = 0;
+  for (; i < fields.length && fields[i].name.startsWith(":"); i++) {
+    const { name, value } = fields[i];
+    if (!PSEUDO_NAMES.has(name)) return `unknown pseudo-header ${name}`;
+    const key = name.slice(1) as keyof Pseudo;
+    if (pseudo[key] !== null) return `${name} given twice`;
+    if (badValue(value)) return `${name} holds a forbidden character`;
+    pseudo[key] = value;
+  }
+  for (let j = i; j < fields.length; j++) {
+    if (fields[j].name.startsWith(":")) return `pseudo-header ${fields[j].name} after a regular field`;
+  }
+  return { pseudo, first: i };
+}
+
+/**
+ * Checks `fields` (as HPACK decoded them) and writes the HTTP/1.1 head. `endStream`: the
+ * HEADERS frame ended the stream, so the request has no body.
+ */
+export function requestHead(fields: readonly HeaderField[], endStream: boolean): RequestHeadResult {
+  const read = readPseudo(fields);
+  if (typeof read === "string") return { ok: false, reason: read };
+  const { pseudo, first } = read;
+  const method = pseudo.method;
+  if (method === null) return { ok: false, reason: "no :method" };
+  // CONNECT (§8.5) opens a tunnel; vane's HTTP/2 serves requests only, and says so with 405.
+  if (method !== "CONNECT" && (pseudo.scheme === null || pseudo.path === null || pseudo.path === "")) {
+    return { ok: false, reason: "no :scheme or :path" };
+  }
+  let host: string | null = null;
+  let length: number | null = null;
+  const lines: string[] = [];
+  const cookies: string[] = [];
+  for (let i = first; i < fields.length; i++) {
+    const { name, value } = fields[i];
+    if (badName(name)) return { ok: false, reason: `field name ${JSON.stringify(name)} is not a lower-case token` };
+    if (badValue(value)) return { ok: false, reason: `field ${name} holds a forbidden character` };
+    if (CONNECTION_SPECIFIC.has(name)) return { ok: false, reason: `connection-specific field ${name}` };
+    if (name === "te" && value !== "trailers") {
+      return { ok: false, reason: `te: ${value} (only "trailers" may be sent)` };
+    }
+    if (name === "host") {
+      if (host !== null) return { ok: false, reason: "host given twice" };
+      host = value;
+      continue;
+    }
+    if (name === "content-length") {
+      if (!/^\d{1,15}$/.test(value) || (length !== null && Number(value) !== length)) {
+        return { ok: false, reason: `content-length: ${value}` };
+      }
+      length = Number(value);
+      continue;
+    }
+    // §8.2.3: cookie pairs may come as separate fields; HTTP/1.1 has one line.
+    if (name === "cookie") {
+      cookies.push(value);
+      continue;
+    }
+    lines.push(`${name}: ${value}`);
+  }
+  // §8.3.1: :authority plays Host; a Host that names another authority is malformed.
+  const authority = pseudo.authority ?? host;
+  if (pseudo.authority !== null && host !== null && host !== pseudo.authority) {
+    return { ok: false, reason: "host differs from :authority" };
+  }
+  if (authority !== null && authority !== "") lines.unshift(`host: ${authority}`);
+  if (cookies.length > 0) lines.push(`cookie: ${cookies.join("; ")}`);
+  const body: BodyPlan = endStream
+    ? { kind: "none" }
+    : length !== null
+    ? { kind: "length", length }
+    : { kind: "chunked" };
+  if (endStream && length !== null && length > 0) return { ok: false, reason: `content-length ${length} with no body` };
+  if (body.kind === "length") lines.push(`content-length: ${length}`);
+  else if (body.kind === "chunked") lines.push("transfer-encoding: chunked");
+  else if (length === 0) lines.push("content-length: 0");
+  const target = method === "CONNECT" ? (pseudo.authority ?? "") : pseudo.path!;
+  const text = `${method} ${target} HTTP/1.1\r\n${lines.join("\r\n")}${lines.length > 0 ? "\r\n" : ""}\r\n`;
+  return { ok: true, head: latin1(text), method, body };
+}
+
+function latin1(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
