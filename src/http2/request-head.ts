@@ -8,6 +8,7 @@
  * connection-specific field has no meaning in HTTP/2 (§8.2.2).
  */
 import type { HeaderField } from "./hpack.ts";
+import { badName, badValue, CONNECTION_SPECIFIC } from "./field-rules.ts";
 
 /** How the request's body reaches the engine: none, exactly N bytes, or chunked (length unknown). */
 export type BodyPlan = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" };
@@ -16,36 +17,6 @@ export type RequestHeadResult =
   | { ok: true; head: Uint8Array; method: string; body: BodyPlan }
   /** Malformed (§8.1.1): a stream error PROTOCOL_ERROR, with why. */
   | { ok: false; reason: string };
-
-/** Fields that are about one HTTP/1.1 connection and must not appear in HTTP/2 (§8.2.2). */
-const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
-
-/** A field name as HTTP/2 allows it: a token (RFC 9110 §5.1) in lower case. */
-const NAME_BYTE = (() => {
-  const ok = new Uint8Array(128);
-  for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz") ok[c.charCodeAt(0)] = 1;
-  return ok;
-})();
-
-function badName(name: string): boolean {
-  if (name.length === 0) return true;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c >= 128 || NAME_BYTE[c] === 0) return true;
-  }
-  return false;
-}
-
-/** §8.2.1: no NUL, CR or LF anywhere, no leading or trailing space or tab. */
-function badValue(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 0 || c === 10 || c === 13) return true;
-  }
-  const first = value.charCodeAt(0);
-  const last = value.charCodeAt(value.length - 1);
-  return value.length > 0 && (first === 32 || first === 9 || last === 32 || last === 9);
-}
 
 interface Pseudo {
   method: string | null;
