@@ -8,13 +8,16 @@ import {
   type Config,
   DEFAULT_EXPECT,
   DEFAULT_STRATEGY,
+  DEFAULT_UPSTREAM_PROTOCOL,
   defaultPool,
+  H2_NEEDS_TLS,
   type HealthConfig,
   type PoolConfig,
   type RouteConfig,
   STRATEGIES,
   type StrategyName,
   type TargetSpec,
+  type UpstreamProtocol,
 } from "../config/model.ts";
 import { isValidName, parseIp, parseRouteMatch, parseTargetList, q } from "../config/target.ts";
 import { parseExpect, parseHealthSpec } from "../config/health-spec.ts";
@@ -70,6 +73,7 @@ export function buildPools(v: Values, base: Config | null): FlagPools {
     const fromFlags = !fromFile(p.name);
     if (poolFlags.strategy !== undefined) p.strategy = poolFlags.strategy;
     if (poolFlags.sendProxy !== undefined) p.sendProxy = poolFlags.sendProxy;
+    if (poolFlags.protocol !== undefined) p.protocol = poolFlags.protocol;
     if (poolFlags.retryOn !== undefined) p.retryOn = [...poolFlags.retryOn];
     if (fallback !== undefined) p.fallback = [...fallback];
     if (fromFlags || spec || v["health-interval"] || v["health-timeout"] || v.rise || v.fall) {
@@ -119,7 +123,14 @@ function readPoolFlags(v: Values, spec: HealthSpec | undefined) {
       ? undefined
       : oneOf("proxy-protocol", v["proxy-protocol"], ["v1", "v2"] as const, "v1"),
     retryOn: v["retry-on"] === undefined ? undefined : retryOnList(v["retry-on"]),
+    protocol: v.protocol === undefined ? undefined : upstreamProtocol(v.protocol),
   };
+}
+
+/** --protocol: http1 or h2c; h2 is refused with why. */
+function upstreamProtocol(value: string): UpstreamProtocol {
+  if (value === "h2") throw new CliError(`--protocol: ${H2_NEEDS_TLS}`);
+  return oneOf<UpstreamProtocol>("protocol", value, ["http1", "h2c"], DEFAULT_UPSTREAM_PROTOCOL);
 }
 
 /** `--pool NAME=TARGETS` into `pools`; returns the names the flags made. */

@@ -73,7 +73,7 @@ export interface HealthConfig {
  * const pool: PoolConfig = {
  *   name: "web", strategy: "serial", targets: [web], fallback: [],
  *   health: { check: "tcp", intervalMs: 2_000, timeoutMs: 1_000, rise: 2, fall: 3 },
- *   sendProxy: null, passive: { failures: 1, on: ["connect"] }, retryOn: ["conn-failure"],
+ *   sendProxy: null, passive: { failures: 1, on: ["connect"] }, retryOn: ["conn-failure"], protocol: "http1",
  * };
  * ```
  */
@@ -95,7 +95,31 @@ export interface PoolConfig {
    * response byte; once, on another target). Empty: never.
    */
   retryOn: RetryOn[];
+  /**
+   * How vane speaks HTTP to the pool's targets: `http1` (HTTP/1.1, a keep-alive
+   * connection per request in flight) or `h2c` (HTTP/2 in clear, requests multiplexed
+   * on shared connections, as gRPC needs). `h2` (HTTP/2 over TLS) waits for TLS to
+   * targets.
+   */
+  protocol: UpstreamProtocol;
 }
+
+/** What `protocol` a pool may name; `h2` is refused until vane has TLS to targets. */
+export const UPSTREAM_PROTOCOLS = ["http1", "h2c", "h2"] as const;
+/**
+ * How vane speaks HTTP to a pool's targets (see PoolConfig.protocol).
+ *
+ * @example
+ * ```ts
+ * import type { UpstreamProtocol } from "./mod.ts";
+ * const grpc: UpstreamProtocol = "h2c";
+ * ```
+ */
+export type UpstreamProtocol = "http1" | "h2c";
+export const DEFAULT_UPSTREAM_PROTOCOL: UpstreamProtocol = "http1";
+/** Why `protocol: h2` is refused, said where it is written. */
+export const H2_NEEDS_TLS =
+  "protocol h2 (HTTP/2 over TLS) needs TLS to targets, which vane does not have yet; h2c speaks HTTP/2 in clear";
 
 /**
  * Passive health: failures seen while forwarding. `failures` in a row of the kinds in
@@ -616,5 +640,6 @@ export function defaultPool(name: string, targets: TargetSpec[]): PoolConfig {
     sendProxy: null,
     passive: { ...DEFAULT_PASSIVE, on: [...DEFAULT_PASSIVE.on] },
     retryOn: [...DEFAULT_RETRY_ON],
+    protocol: DEFAULT_UPSTREAM_PROTOCOL,
   };
 }

@@ -103,6 +103,7 @@ function poolDoc(p: PoolConfig): Record<string, unknown> {
     passive: { failures: p.passive.failures, on: [...p.passive.on] },
     "retry-on": p.retryOn.length > 0 ? [...p.retryOn] : "none",
     "proxy-protocol": p.sendProxy ?? "off",
+    protocol: p.protocol,
   };
 }
 

@@ -3,7 +3,7 @@
  * rule's `proxy:`; both read the same keys here. Targets naming a node are checked
  * against `nodes:` right away, so the error points at the target as written.
  */
-import { defaultPool } from "./model.ts";
+import { defaultPool, H2_NEEDS_TLS, UPSTREAM_PROTOCOLS } from "./model.ts";
 import { isMap, isScalar, type Node } from "yaml";
 import { parseExpect, parseHealthSpec } from "./health-spec.ts";
 import {
@@ -23,7 +23,16 @@ import { undefinedMessage } from "./suggest.ts";
 import { MAX_WEIGHT, parseTarget, parseTargetList, q, TARGET_EXPECTED } from "./target.ts";
 import { ALLOW_EMPTY, index, join, NON_EMPTY, type Reader } from "./yaml-reader.ts";
 
-export const POOL_KEYS = ["targets", "strategy", "fallback", "health", "passive", "retry-on", "proxy-protocol"];
+export const POOL_KEYS = [
+  "targets",
+  "strategy",
+  "fallback",
+  "health",
+  "passive",
+  "retry-on",
+  "proxy-protocol",
+  "protocol",
+];
 const HEALTH_KEYS = ["check", "path", "expect", "interval", "timeout", "rise", "fall"];
 const HEALTH_CHECKS = ["tcp", "http", "none"] as const;
 const PROXY_PROTOCOLS = ["v1", "v2", "off"] as const;
@@ -58,6 +67,10 @@ export function readPool(
     else if (key === "proxy-protocol") {
       const v = r.keyword(value, p, PROXY_PROTOCOLS);
       pool.sendProxy = v === "v1" || v === "v2" ? v : null;
+    } else if (key === "protocol") {
+      const v = r.keyword(value, p, UPSTREAM_PROTOCOLS);
+      if (v === "h2") r.error(value, p, H2_NEEDS_TLS);
+      else if (v !== undefined) pool.protocol = v;
     }
   }
   return pool;

@@ -64,10 +64,12 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
     // The engine reads through a ReplayConn; the pool must get that same one back.
     return new PoolLease(asReplay(conn), entry.id, reused, entry);
   };
+  if (pool.config.protocol === "h2c") return h2cOnly(pool);
   return {
     name: pool.name,
     pool: pool.name,
     retryOn: pool.config.retryOn,
+    protocol: pool.config.protocol,
     acquire(peer, avoid) {
       const exclude = avoid ? new Set([(avoid as PoolLease).entry]) : undefined;
       const outcome = connectToPool(pool, connector, exclude);
@@ -99,5 +101,25 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
     faulted(lease, kind, error) {
       deps.registry.passiveFailure((lease as PoolLease).entry, error, kind);
     },
+  };
+}
+
+/** Why an HTTP/1.1 request cannot reach an h2c pool: its targets speak only HTTP/2. */
+const H2C_ONLY = "the pool speaks h2c: HTTP/1.1 requests are not translated to HTTP/2 yet (use an HTTP/2 client)";
+
+/**
+ * An h2c pool's route: HTTP/2 clients' requests go to it as HTTP/2 streams (the
+ * HTTP/2 session forwards them, src/http2/forward.ts); an HTTP/1.1 request is
+ * answered as for an unreachable pool, with the reason in the log, rather than sent as
+ * HTTP/1.1 bytes a target would not read.
+ */
+function h2cOnly(pool: Pool): HttpRoute {
+  return {
+    name: pool.name,
+    pool: pool.name,
+    retryOn: pool.config.retryOn,
+    protocol: "h2c",
+    acquire: () => failure(H2C_ONLY),
+    release: (lease) => lease.conn.close(),
   };
 }

@@ -4,7 +4,7 @@
  * the context of one client connection (HttpContext). A leaf: engine.ts, exchange.ts,
  * respond.ts and the callers import it, and it imports none of them.
  */
-import type { Allowance, HttpConfig, RetryOn } from "../config/model.ts";
+import type { Allowance, HttpConfig, RetryOn, UpstreamProtocol } from "../config/model.ts";
 import type { RequestHead } from "../detect/http-head.ts";
 import type { SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { Clock } from "../runtime/clock.ts";
@@ -46,6 +46,12 @@ export interface HttpRoute {
   release(lease: UpstreamLease, reusable: boolean): void;
   /** The pool's `retry-on`; absent: HAProxy's default, `conn-failure` alone. */
   readonly retryOn?: readonly RetryOn[];
+  /**
+   * How the pool's targets are spoken to (`protocol`): `h2c` pools take requests from
+   * HTTP/2 clients as HTTP/2 streams (src/http2/forward.ts), not through `acquire`.
+   * @default "http1"
+   */
+  readonly protocol?: UpstreamProtocol;
   /** The lease's target sent a response head (passive health: a run of failures ends). Per response. */
   answered?(lease: UpstreamLease): void;
   /**

@@ -13,7 +13,6 @@
 import type { ReplayConn } from "../forward/replay-conn.ts";
 import type { HttpContext } from "../http/types.ts";
 import type { SocketAddress } from "../runtime/types.ts";
-import { serveHttp1 } from "../http/engine.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
 import {
@@ -30,7 +29,8 @@ import { applySettings, DEFAULT_SETTINGS, type Settings } from "./settings.ts";
 import { connectionError, H2Error, streamError } from "./errors.ts";
 import { CLIENT_PREFACE, ErrorCode, MAX_WINDOW_SIZE, SettingId } from "./constants.ts";
 import { requestHead } from "./request-head.ts";
-import { H2Stream, type StreamHost } from "./stream.ts";
+import type { OpenStream, StreamHost } from "./stream.ts";
+import { type H2Forwarding, StreamStarter } from "./dispatch.ts";
 import { FrameWriter } from "./writer.ts";
 import { FloodGuard } from "./guard.ts";
 
@@ -69,8 +69,12 @@ interface Block {
  * Serves `client` as HTTP/2 from its first byte (the connection preface) until it
  * closes, errs or is told to go away. Never throws; the caller closes `client`.
  */
-export function serveHttp2(client: ReplayConn, ctx: HttpContext): Promise<void> {
-  return new H2Session(client, ctx).run();
+export function serveHttp2(
+  client: ReplayConn,
+  ctx: HttpContext,
+  forwarding: H2Forwarding | null = null,
+): Promise<void> {
+  return new H2Session(client, ctx, forwarding).run();
 }
 
 class H2Session implements StreamHost {
@@ -83,7 +87,8 @@ class H2Session implements StreamHost {
   readonly #decoder = new HpackDecoder({ maxHeaderListSize: MAX_HEADER_LIST });
   readonly #encoder = new HpackEncoder();
   readonly #guard: FloodGuard;
-  readonly #streams = new Map<number, H2Stream>();
+  readonly #streams = new Map<number, OpenStream>();
+  readonly #starter: StreamStarter;
   #peer: Settings = DEFAULT_SETTINGS;
   #lastStream = 0;
   #block: Block | null = null;
@@ -96,10 +101,16 @@ class H2Session implements StreamHost {
   #goingAway = false;
   #over = false;
 
-  constructor(client: ReplayConn, ctx: HttpContext) {
+  constructor(client: ReplayConn, ctx: HttpContext, forwarding: H2Forwarding | null) {
     this.#client = client;
     this.#ctx = ctx;
     this.#streamCtx = { ...ctx, retired: undefined, onRetire: undefined, h2: undefined };
+    this.#starter = new StreamStarter(
+      this,
+      this.#streamCtx,
+      forwarding,
+      (stream) => this.#streams.set(stream.id, stream),
+    );
     this.#writer = new FrameWriter(client);
     this.#guard = new FloodGuard(client.clock);
   }
@@ -341,13 +352,13 @@ class H2Session implements StreamHost {
       return this.#refuse(id, ErrorCode.PROTOCOL_ERROR, request.reason);
     }
     if (request.method === "CONNECT") return this.#answerAlone(id, 405, !block.endStream);
-    const stream = new H2Stream(this, id, request.head, request.body, request.method, {
-      send: this.#peer.initialWindowSize,
-      receive: STREAM_WINDOW,
-    });
-    this.#streams.set(id, stream);
     this.#client.clearCloseAt();
-    void serveHttp1(stream, this.#streamCtx).finally(() => stream.close());
+    this.#starter.start({
+      id,
+      fields,
+      request,
+      windows: { send: this.#peer.initialWindowSize, receive: STREAM_WINDOW },
+    });
   }
 
   #onData(f: Extract<Frame, { type: "data" }>): void {
@@ -384,12 +395,12 @@ class H2Session implements StreamHost {
     }
   }
 
-  consumed(stream: H2Stream, n: number): void {
+  consumed(stream: OpenStream, n: number): void {
     this.#credit(stream, n);
   }
 
   /** Gives `n` bytes of window back: batched, so a WINDOW_UPDATE goes out per half window, not per frame. */
-  #credit(stream: H2Stream | null, n: number): void {
+  #credit(stream: OpenStream | null, n: number): void {
     if (this.#over) return;
     this.#connUnacked += n;
     if (this.#connUnacked >= CONNECTION_WINDOW / 2) {
@@ -463,13 +474,13 @@ class H2Session implements StreamHost {
 
   // StreamHost ---------------------------------------------------------------------
 
-  sendHeaders(stream: H2Stream, fields: HeaderField[], end: boolean): void {
+  sendHeaders(stream: OpenStream, fields: HeaderField[], end: boolean): void {
     if (this.#over || !this.#streams.has(stream.id)) return;
     const block = this.#encoder.encode(fields);
     for (const frame of headerFrames(stream.id, block, end, this.#peer.maxFrameSize)) this.#writer.queue(frame);
   }
 
-  async sendData(stream: H2Stream, data: Uint8Array, end: boolean): Promise<boolean> {
+  async sendData(stream: OpenStream, data: Uint8Array, end: boolean): Promise<boolean> {
     let offset = 0;
     let written: Promise<boolean> = Promise.resolve(true);
     do {
@@ -490,13 +501,13 @@ class H2Session implements StreamHost {
     return await written;
   }
 
-  reset(stream: H2Stream, code: number): void {
+  reset(stream: OpenStream, code: number): void {
     if (this.#over || !this.#streams.has(stream.id)) return;
     this.#writer.queue(rstStreamFrame(stream.id, code));
     this.finished(stream);
   }
 
-  finished(stream: H2Stream): void {
+  finished(stream: OpenStream): void {
     if (!this.#streams.delete(stream.id)) return;
     if (this.#goingAway && this.#streams.size === 0) {
       this.#over = true;

@@ -16,18 +16,40 @@ import type { HeaderField } from "./hpack.ts";
 import type { BodyPlan } from "./request-head.ts";
 import { ResponseReader } from "./response-reader.ts";
 
+/**
+ * A request stream as its connection keeps it, whoever serves it: the engine (H2Stream)
+ * or a forward to an HTTP/2 target (forward.ts). The session moves the windows.
+ */
+export interface OpenStream {
+  readonly id: number;
+  /** The client's window for what this stream sends (RFC 9113 §6.9). */
+  sendWindow: number;
+  /** What this stream may still receive before its body is taken further. */
+  recvWindow: number;
+  /** Body bytes taken that the client was not given back yet (batched WINDOW_UPDATEs). */
+  unacked: number;
+  /** Whether the request's END_STREAM came. */
+  readonly requestDone: boolean;
+  /** A DATA payload (the stream's own copy). False: more than its content-length said. */
+  deliver(data: Uint8Array): boolean;
+  /** The request's END_STREAM. False: fewer bytes than its content-length said. */
+  endRequest(): boolean;
+  /** RST_STREAM from the client, or the connection is gone. */
+  abandon(): void;
+}
+
 /** What a stream asks of its connection (session.ts). */
 export interface StreamHost {
   readonly remote: SocketAddress;
   readonly local: SocketAddress;
-  sendHeaders(stream: H2Stream, fields: HeaderField[], end: boolean): void;
+  sendHeaders(stream: OpenStream, fields: HeaderField[], end: boolean): void;
   /** Sends `data` within the send windows; resolves once written, false when the stream or connection is gone. */
-  sendData(stream: H2Stream, data: Uint8Array, end: boolean): Promise<boolean>;
-  /** The engine took `n` bytes of request body: the client may send that many more. */
-  consumed(stream: H2Stream, n: number): void;
-  reset(stream: H2Stream, code: number): void;
+  sendData(stream: OpenStream, data: Uint8Array, end: boolean): Promise<boolean>;
+  /** `n` bytes of request body were taken on: the client may send that many more. */
+  consumed(stream: OpenStream, n: number): void;
+  reset(stream: OpenStream, code: number): void;
   /** Both sides are over (or the stream was reset): the connection forgets it. */
-  finished(stream: H2Stream): void;
+  finished(stream: OpenStream): void;
 }
 
 /** RST_STREAM codes a stream sends itself (constants.ts has them all). */
@@ -43,7 +65,7 @@ interface Piece {
 const CHUNK_END = new TextEncoder().encode("0\r\n\r\n");
 const CRLF = new TextEncoder().encode("\r\n");
 
-export class H2Stream implements TcpConn {
+export class H2Stream implements TcpConn, OpenStream {
   /** The client's window for what this stream sends (RFC 9113 §6.9); the session moves it. */
   sendWindow: number;
   /** What this stream may still receive before the engine reads more; the session moves it. */

@@ -24,6 +24,7 @@ import { connectToPool } from "../forward/connect.ts";
 import { relay } from "../forward/tcp.ts";
 import { serveHttp1 } from "../http/engine.ts";
 import { serveHttp2 } from "../http2/session.ts";
+import type { H2Upstreams } from "../http2/upstreams.ts";
 import type { PartialHeads } from "../http/partial-heads.ts";
 import { decider } from "../flow/http-decide.ts";
 import { AcceptedFacts, type ConnFacts, ConnKeys } from "../flow/conn-keys.ts";
@@ -59,6 +60,8 @@ export interface ConnectionDeps {
   current(): Generation | null;
   /** HTTP connections, with the generation they run on and whether they wait for a request. */
   httpConns: Members<HttpKeepAlive>;
+  /** HTTP/2 connections to h2c pools' targets, for HTTP/2 clients' requests routed there. */
+  h2Upstreams: H2Upstreams;
   hopsOf(gen: Generation): TerminateHops<HopOrigin>;
   /** Unfinished request heads per client address, for `http.max-partial-heads` (this process's). */
   partialHeads: PartialHeads;
@@ -300,7 +303,7 @@ function serveRequests(conn: TcpConn, flow: CompiledFlow, origin: HopOrigin, dep
     retired: () => deps.current() !== gen || deps.draining(),
     onRetire: (retire) => (state.retire = retire),
     onResponse: (r) => deps.counters.countResponse(r.route, r.pool, r.code),
-    h2: serveHttp2,
+    h2: (client, ctx) => serveHttp2(client, ctx, { pool: (name) => gen.pools.get(name), upstreams: deps.h2Upstreams }),
   }).finally(() => deps.httpConns.delete(state));
 }
 

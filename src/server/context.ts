@@ -4,6 +4,7 @@
  * idle upstream connections, the open clients). server/vane.ts makes one and hands it
  * to each part (listeners, health checks, status endpoint, reload) explicitly.
  */
+import { H2Upstreams } from "../http2/upstreams.ts";
 import type { Config } from "../config/model.ts";
 import type { Runtime } from "../runtime/types.ts";
 import type { LogFields, Logger } from "../telemetry/logger.ts";
@@ -39,6 +40,8 @@ export class VaneContext {
   readonly registry: HealthRegistry;
   readonly counters = new TrafficCounters();
   readonly upstreams = new UpstreamPool(UPSTREAM_IDLE);
+  /** HTTP/2 connections to the targets of h2c pools, shared across reloads as `upstreams` is. */
+  readonly h2Upstreams: H2Upstreams;
   readonly functions: ReadonlyMap<string, FlowFunction>;
   readonly clients: ClientSlots<OpenClient>;
   /** Each generation's internal TLS hops (terminate steps), made on first use. */
@@ -50,6 +53,7 @@ export class VaneContext {
   constructor(readonly initial: Config, readonly rt: Runtime, readonly log: Logger, readonly options: VaneOptions) {
     this.#worker = (options.cluster?.index ?? 0) > 0;
     this.registry = new HealthRegistry(log);
+    this.h2Upstreams = new H2Upstreams(rt, this.registry, () => this.config.timeouts.connectMs);
     this.functions = options.functions instanceof Map
       ? options.functions
       : new Map(Object.entries(options.functions ?? {}));
@@ -63,6 +67,7 @@ export class VaneContext {
       draining: () => this.draining,
       current: () => this.gen,
       httpConns: new Members(),
+      h2Upstreams: this.h2Upstreams,
       partialHeads: new PartialHeads(log),
       hopsOf: (g) => {
         let h = this.hops.get(g);

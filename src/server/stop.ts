@@ -34,6 +34,7 @@ export async function stopVane(parts: VaneParts, graceMs: number, options: StopO
   for (const c of clients.list()) c.conn.close();
   clients.clear();
   ctx.upstreams.closeAll();
+  ctx.h2Upstreams.closeAll();
   listeners.closeAll();
   await status.close();
   // Repeats counted but not yet summed up are said now, not lost with the process.

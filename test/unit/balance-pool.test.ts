@@ -35,6 +35,7 @@ function pool(targets: string[], fallback: string[] = [], strategy: StrategyName
     fallback: fallback.map(parseTarget),
     health: { ...DEFAULT_HEALTH, rise: 1, fall: 1 },
     sendProxy: null,
+    protocol: "http1",
     passive: { failures: 1, on: ["connect", "timeout", "reset"] },
     retryOn: ["conn-failure"],
   };

@@ -64,6 +64,7 @@ describe("parseCli: defaults", () => {
       fallback: [],
       health: { check: "tcp", intervalMs: 2_000, timeoutMs: 1_000, rise: 2, fall: 3 },
       sendProxy: null,
+      protocol: "http1",
       passive: { failures: 1, on: ["connect", "timeout", "reset"] },
       retryOn: ["conn-failure"],
     });
@@ -502,6 +503,27 @@ describe("parseCli: PROXY protocol", () => {
 
   it("refuses other versions, naming the flag", () => {
     expect(() => run("--proxy-protocol", "v3")).toThrowError('--proxy-protocol: expected v1 or v2; got "v3"');
+  });
+});
+
+describe("parseCli: --protocol", () => {
+  const run = (...flags: string[]) => {
+    const r = parseCli(["--route", "*=127.0.0.1:9000", ...flags]);
+    if (r.kind !== "run" || r.config === null) throw new Error("not a run with a config");
+    return r.config;
+  };
+
+  it("sets how every pool's targets are spoken to; http1 unless given", () => {
+    expect(run().pools.default.protocol).toBe("http1");
+    const c = run("--pool", "p=127.0.0.1:1", "--protocol", "h2c");
+    expect([c.pools.default.protocol, c.pools.p.protocol]).toEqual(["h2c", "h2c"]);
+  });
+
+  it("refuses h2 (no TLS to targets yet) and anything else, naming the flag", () => {
+    expect(() => run("--protocol", "h2")).toThrowError(
+      "--protocol: protocol h2 (HTTP/2 over TLS) needs TLS to targets",
+    );
+    expect(() => run("--protocol", "http3")).toThrowError('--protocol: expected http1 or h2c; got "http3"');
   });
 });
 

@@ -48,6 +48,7 @@ const pool = (name: string, targets: TargetSpec[], more: Partial<PoolConfig> = {
   fallback: [],
   health: { ...DEFAULT_HEALTH },
   sendProxy: null,
+  protocol: "http1",
   passive: { ...DEFAULT_PASSIVE },
   retryOn: ["conn-failure"],
   ...more,
@@ -388,6 +389,7 @@ describe("configToDocument", () => {
           passive: { failures: 1, on: ["connect", "timeout", "reset"] },
           "retry-on": ["conn-failure"],
           "proxy-protocol": "off",
+          protocol: "http1",
         },
       },
       nodes: {},
@@ -495,6 +497,7 @@ pools:
     retry-on:
       - conn-failure
     proxy-protocol: off
+    protocol: http1
 nodes: {}
 control:
   listen: 127.0.0.1:9901

@@ -58,6 +58,7 @@ const pool = (name: string, targets: TargetSpec[], more: Partial<PoolConfig> = {
   fallback: [],
   health: { ...DEFAULT_HEALTH },
   sendProxy: null,
+  protocol: "http1",
   passive: { ...DEFAULT_PASSIVE },
   retryOn: ["conn-failure"],
   ...more,
@@ -212,6 +213,7 @@ nodes:
         passive: { failures: 5, on: ["timeout", "reset"] },
         retryOn: ["conn-failure", "empty-response"],
         sendProxy: "v2",
+        protocol: "http1",
       } satisfies PoolConfig,
     );
   });
@@ -292,6 +294,17 @@ nodes:
 
   it.each([["v1", "v1"], ["v2", "v2"], ["off", null]])("reads proxy-protocol: %s", (text, sendProxy) => {
     expect(poolWith(`{ targets: [a:1], proxy-protocol: ${text} }`).sendProxy).toBe(sendProxy);
+  });
+
+  it("reads protocol: http1 (the default) or h2c, and refuses h2 where it is written, saying why", () => {
+    expect(poolWith("{ targets: [a:1] }").protocol).toBe("http1");
+    expect(poolWith("{ targets: [a:1], protocol: h2c }").protocol).toBe("h2c");
+    const r = loadConfigText(
+      "listeners:\n  - listen: http://:8000\n    flow: [{ proxy: p }]\npools:\n  p: { targets: [a:1], protocol: h2 }\n",
+    );
+    expect(r.ok ? [] : r.issues.map((i) => formatIssue("vane.yaml", i))).toEqual([
+      "vane.yaml:5:34: pools.p.protocol: protocol h2 (HTTP/2 over TLS) needs TLS to targets, which vane does not have yet; h2c speaks HTTP/2 in clear",
+    ]);
   });
 
   it("keeps a pool named __proto__ as a plain name", () => {

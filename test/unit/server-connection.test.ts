@@ -6,6 +6,7 @@
  * trusted peers, the L4 relay, and the flow's abort. The socket tests beside these are
  * test/integration/forward-peek.test.ts, forward.test.ts and proxy-protocol.test.ts.
  */
+import { H2Upstreams } from "../../src/http2/upstreams.ts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfigText } from "../../src/config/yaml-load.ts";
 import { Members } from "../../src/forward/members.ts";
@@ -131,6 +132,7 @@ async function listener(yaml: string): Promise<{ plan: ListenerPlan; deps: Conne
     draining: () => false,
     current: () => gen,
     httpConns: new Members<HttpKeepAlive>(),
+    h2Upstreams: new H2Upstreams(net.runtime(), registry, () => 1000),
     hopsOf: () => {
       throw new Error("no terminate step in this test");
     },

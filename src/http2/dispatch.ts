@@ -1,0 +1,172 @@
+/**
+ * Where a new HTTP/2 request stream goes. The flow decides once, here, on the same
+ * parsed head and request-target the engine would read (so the same normalisation and
+ * the same rules): a route to a pool that speaks h2c is forwarded as an HTTP/2 stream
+ * (forward.ts); everything else, vane's own answers included, is served by the
+ * HTTP/1.1 engine with that decision handed in, so nothing in the flow (a rate limit, a
+ * plugin) runs twice. A head the parser refuses goes to the engine too, which answers it
+ * as it answers HTTP/1.1 (400, 414, 431).
+ */
+import { parseRequestHead, type RequestHead } from "../detect/http-head.ts";
+import { serveHttp1 } from "../http/engine.ts";
+import { parseTarget, type RequestTarget } from "../http/request-target.ts";
+import type { Decision, HttpContext } from "../http/types.ts";
+import type { Pool } from "../balance/pool.ts";
+import type { HeaderField } from "./hpack.ts";
+import type { RequestHeadResult } from "./request-head.ts";
+import { H2Stream, type OpenStream, type StreamHost } from "./stream.ts";
+import { ForwardStream, upstreamFields } from "./forward.ts";
+import type { H2Upstreams } from "./upstreams.ts";
+
+/** What the HTTP/2 session needs to forward to pools that speak h2c. */
+export interface H2Forwarding {
+  pool(name: string): Pool | undefined;
+  upstreams: H2Upstreams;
+}
+
+/** A request stream about to start: its id, windows, header list and the HTTP/1.1 head made of it. */
+export interface NewStream {
+  id: number;
+  windows: { send: number; receive: number };
+  fields: readonly HeaderField[];
+  request: Extract<RequestHeadResult, { ok: true }>;
+}
+
+interface Prepared {
+  head: RequestHead;
+  target: RequestTarget;
+  decision: Decision | Promise<Decision>;
+}
+
+/** The flow's decision for the request, or null when the head does not parse (the engine answers it). */
+function prepare(ctx: HttpContext, bytes: Uint8Array): Prepared | null {
+  const parsed = parseRequestHead(bytes, ctx.http.maxHeaderLine);
+  if (parsed.status !== "ok") return null;
+  const target = parseTarget(parsed.head, ctx.http.encodedSlash);
+  if ("error" in target) return null;
+  return { head: parsed.head, target, decision: ctx.decide(parsed.head, target) };
+}
+
+export class StreamStarter {
+  constructor(
+    readonly host: StreamHost,
+    /** The engine's context for every stream (the connection's, minus what is per connection). */
+    readonly ctx: HttpContext,
+    readonly forwarding: H2Forwarding | null,
+    /** Puts a stream in the connection's table (a parked one is replaced when it starts). */
+    readonly register: (stream: OpenStream) => void,
+  ) {}
+
+  /** Starts `s`, at once or once an asynchronous flow decided. */
+  start(s: NewStream): void {
+    const prepared = prepare(this.ctx, s.request.head);
+    if (prepared === null) {
+      this.#engine(s, null);
+      return;
+    }
+    const d = prepared.decision;
+    if (!(d instanceof Promise)) {
+      this.#go(s, prepared, d);
+      return;
+    }
+    const parked = new ParkedStream(s.id, s.windows);
+    this.register(parked);
+    void d.then((decision) => {
+      if (parked.gone) return;
+      const started = this.#go(
+        { ...s, windows: { send: parked.sendWindow, receive: parked.recvWindow } },
+        prepared,
+        decision,
+      );
+      parked.replayInto(started);
+    });
+  }
+
+  #go(s: NewStream, p: Prepared, decision: Decision): OpenStream {
+    if (decision.kind === "proxy" && decision.route.protocol === "h2c" && this.forwarding !== null) {
+      return this.#forward(s, p, decision);
+    }
+    return this.#engine(s, decision);
+  }
+
+  /** Served by the HTTP/1.1 engine; `decision`: the flow's, already made (null: the engine answers the head). */
+  #engine(s: NewStream, decision: Decision | null): H2Stream {
+    const { request } = s;
+    const stream = new H2Stream(this.host, s.id, request.head, request.body, request.method, s.windows);
+    this.register(stream);
+    const ctx = decision === null ? this.ctx : { ...this.ctx, decide: () => decision };
+    void serveHttp1(stream, ctx).finally(() => stream.close());
+    return stream;
+  }
+
+  #forward(s: NewStream, p: Prepared, decision: Extract<Decision, { kind: "proxy" }>): ForwardStream {
+    const { ctx } = this;
+    const fields = upstreamFields(s.fields, p.head, p.target, decision, {
+      client: ctx.client.hostname,
+      proto: ctx.proto,
+    });
+    const endStream = s.request.body.kind === "none";
+    const pool = this.forwarding!.pool(decision.route.pool);
+    const upstream = pool === undefined
+      ? Promise.resolve(null)
+      : this.forwarding!.upstreams.request(pool, fields, endStream).then((got) => ("reason" in got ? null : got));
+    const stream = new ForwardStream(this.host, s.id, s.request.body, upstream, s.windows);
+    this.register(stream);
+    const bytesIn = s.request.head.length;
+    void stream.relay(decision.response, (code) => {
+      ctx.onResponse({
+        route: decision.route.name,
+        pool: decision.route.pool,
+        code,
+        method: p.head.method,
+        bytesIn,
+        bytesOut: 0,
+      });
+    });
+    return stream;
+  }
+}
+
+/**
+ * A stream whose flow decision is still being made (a plugin waits on something): its
+ * body is held (at most its window) and handed on, in order, once it starts.
+ */
+class ParkedStream implements OpenStream {
+  sendWindow: number;
+  recvWindow: number;
+  unacked = 0;
+  gone = false;
+  #pieces: Uint8Array[] = [];
+  #ended = false;
+
+  constructor(readonly id: number, windows: { send: number; receive: number }) {
+    this.sendWindow = windows.send;
+    this.recvWindow = windows.receive;
+  }
+
+  get requestDone(): boolean {
+    return this.#ended;
+  }
+
+  deliver(data: Uint8Array): boolean {
+    this.#pieces.push(data);
+    return true;
+  }
+
+  endRequest(): boolean {
+    this.#ended = true;
+    return true;
+  }
+
+  abandon(): void {
+    this.gone = true;
+    this.#pieces = [];
+  }
+
+  /** Hands what came meanwhile to the stream that took over (a content-length breach then shows there). */
+  replayInto(stream: OpenStream): void {
+    stream.unacked = this.unacked;
+    for (const piece of this.#pieces) if (!stream.deliver(piece)) return stream.abandon();
+    if (this.#ended && !stream.endRequest()) stream.abandon();
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * An HTTP/2 request forwarded as an HTTP/2 stream to a pool that speaks h2c: what gRPC
+ * needs, since HTTP/1.1 has no trailers a client can rely on and no full duplex. The
+ * flow decided it (session.ts runs the same decide the engine runs, once); this carries
+ * it out: the request's fields as the target gets them (normalised path, Host as
+ * :authority, X-Forwarded-*, the rule's header edits), DATA both ways at once with each
+ * side's flow control pacing the other, trailers both ways, resets both ways.
+ */
+import type { Decision } from "../http/types.ts";
+import type { RequestHead } from "../detect/http-head.ts";
+import type { RequestTarget } from "../http/request-target.ts";
+import { applyEdits, type HeaderEdit } from "../http/headers.ts";
+import type { Header } from "../detect/http-fields.ts";
+import type { HeaderField } from "./hpack.ts";
+import type { BodyPlan } from "./request-head.ts";
+import type { H2ClientStream } from "./client-stream.ts";
+import type { OpenStream, StreamHost } from "./stream.ts";
+import { ErrorCode } from "./constants.ts";
+import { statusFor } from "../http/failure-status.ts";
+
+/** Fields of the client's request the target does not get from it: vane writes its own. */
+const REWRITTEN = new Set(["host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"]);
+
+/** Who asked, for X-Forwarded-*. */
+export interface Asker {
+  client: string;
+  proto: "http" | "https";
+}
+
+/** The header list the target gets for `head`, as the engine would send it over HTTP/1.1. */
+export function upstreamFields(
+  fields: readonly HeaderField[],
+  head: RequestHead,
+  target: RequestTarget,
+  decision: Extract<Decision, { kind: "proxy" }>,
+  asker: Asker,
+): HeaderField[] {
+  const authority = target.authority ?? head.host ?? "";
+  let forwardedFor = asker.client;
+  const rest: Header[] = [];
+  for (const f of fields) {
+    if (f.name.startsWith(":")) continue;
+    if (f.name === "x-forwarded-for") forwardedFor = `${f.value}, ${asker.client}`;
+    if (REWRITTEN.has(f.name)) continue;
+    rest.push([f.name, f.value]);
+  }
+  rest.push(["x-forwarded-for", forwardedFor], ["x-forwarded-proto", asker.proto]);
+  if (authority !== "") rest.push(["x-forwarded-host", authority]);
+  const out: HeaderField[] = [
+    { name: ":method", value: head.method },
+    { name: ":scheme", value: "http" },
+    { name: ":authority", value: authority },
+    { name: ":path", value: target.forward },
+  ];
+  for (const [name, value] of applyEdits(rest, decision.request)) out.push({ name: name.toLowerCase(), value });
+  return out;
+}
+
+/**
+ * The client's side of a forwarded stream: its body goes to the target's stream as
+ * that takes it. `upstream` resolves once a connection had room for the stream (null:
+ * no target could be reached); body pieces wait for it in order.
+ */
+export class ForwardStream implements OpenStream {
+  sendWindow: number;
+  recvWindow: number;
+  unacked = 0;
+  #requestDone: boolean;
+  #received = 0;
+  #gone = false;
+  readonly #upstream: Promise<H2ClientStream | null>;
+  /** Body pieces go upstream in order, each once the one before was taken. */
+  #chain: Promise<H2ClientStream | null>;
+
+  constructor(
+    readonly host: StreamHost,
+    readonly id: number,
+    readonly body: BodyPlan,
+    upstream: Promise<H2ClientStream | null>,
+    windows: { send: number; receive: number },
+  ) {
+    this.sendWindow = windows.send;
+    this.recvWindow = windows.receive;
+    this.#requestDone = body.kind === "none";
+    this.#upstream = upstream;
+    this.#chain = upstream;
+  }
+
+  get requestDone(): boolean {
+    return this.#requestDone;
+  }
+
+  deliver(data: Uint8Array): boolean {
+    this.#received += data.length;
+    if (this.body.kind === "length" && this.#received > this.body.length) return false;
+    // The client gets its window back once the target's stream took the bytes: a slow
+    // target slows the client, and vane holds at most one window per stream.
+    this.#chain = this.#chain.then(async (up) => {
+      if (up !== null && !this.#gone) await up.write(data);
+      this.host.consumed(this, data.length);
+      return up;
+    });
+    return true;
+  }
+
+  endRequest(): boolean {
+    this.#requestDone = true;
+    if (this.body.kind === "length" && this.#received !== this.body.length) return false;
+    if (this.body.kind !== "none") {
+      this.#chain = this.#chain.then(async (up) => {
+        if (up !== null && !this.#gone) await up.end();
+        return up;
+      });
+    }
+    return true;
+  }
+
+  abandon(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    void this.#upstream.then((up) => up?.reset(ErrorCode.CANCEL));
+  }
+
+  /** The target's answer relayed to the client; resolves when the stream is over. */
+  async relay(response: readonly HeaderEdit[], onStatus: (code: number) => void): Promise<void> {
+    const up = await this.#upstream;
+    if (this.#gone) return;
+    if (up === null) return this.#answer(statusFor("unavailable"), onStatus);
+    const head = await up.response;
+    if (this.#gone) return;
+    if (!head.ok) return this.#answer(statusFor("upstream-reset"), onStatus);
+    onStatus(head.status);
+    const fields = applyEdits(head.fields.map((f) => [f.name, f.value] as Header), response);
+    const out: HeaderField[] = [{ name: ":status", value: String(head.status) }];
+    for (const [name, value] of fields) if (!name.startsWith(":")) out.push({ name: name.toLowerCase(), value });
+    // A response that ended with its headers (gRPC's trailers-only answer) must end with
+    // them here too: a client reads grpc-status only from the block that ends the stream.
+    if (up.remoteDone && up.buffered === 0 && up.trailers === null) {
+      this.host.sendHeaders(this, out, true);
+      return this.#over();
+    }
+    this.host.sendHeaders(this, out, false);
+    for (;;) {
+      const piece = await up.read().catch(() => undefined);
+      if (piece === undefined || this.#gone) {
+        // The target reset the stream or its connection died mid-answer: the client must not take it as whole.
+        if (!this.#gone) this.host.reset(this, ErrorCode.INTERNAL_ERROR);
+        return;
+      }
+      if (piece === null) break;
+      if (!(await this.host.sendData(this, piece, false))) return;
+    }
+    const trailers = up.trailers;
+    if (trailers !== null && trailers.length > 0) this.host.sendHeaders(this, trailers, true);
+    else await this.host.sendData(this, new Uint8Array(0), true);
+    this.#over();
+  }
+
+  /** vane's own answer: no target could be reached, or it failed before answering (http/failure-status.ts). */
+  #answer(code: number, onStatus: (code: number) => void): void {
+    onStatus(code);
+    this.host.sendHeaders(
+      this,
+      [{ name: ":status", value: String(code) }, { name: "content-length", value: "0" }],
+      true,
+    );
+    this.#over();
+  }
+
+  #over(): void {
+    if (!this.#requestDone) this.host.reset(this, ErrorCode.NO_ERROR);
+    this.#gone = true;
+    this.host.finished(this);
+  }
+}

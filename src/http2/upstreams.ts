@@ -1,0 +1,63 @@
+/**
+ * HTTP/2 connections to the targets of pools that speak h2c (`protocol: h2c`), shared
+ * by every client stream of this process: per target, an H2ClientPool of multiplexed
+ * connections, each carrying as many streams as the target's SETTINGS allow. The
+ * pool's strategy still picks a target per request; health hears of connects that
+ * fail, as for HTTP/1.1 (forward/connect.ts).
+ */
+import type { Runtime } from "../runtime/types.ts";
+import type { Pool } from "../balance/pool.ts";
+import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
+import { errorText, type Failure } from "../errors/mod.ts";
+import { H2ClientPool } from "./client-pool.ts";
+import type { H2ClientStream } from "./client-stream.ts";
+import type { HeaderField } from "./hpack.ts";
+
+export class H2Upstreams {
+  readonly #rt: Runtime;
+  readonly #registry: HealthRegistry;
+  readonly #connectMs: () => number;
+  /** Per target (health entry and address): its multiplexed connections. */
+  readonly #pools = new Map<string, H2ClientPool>();
+
+  constructor(rt: Runtime, registry: HealthRegistry, connectMs: () => number) {
+    this.#rt = rt;
+    this.#registry = registry;
+    this.#connectMs = connectMs;
+  }
+
+  /** A stream on a connection to a target `pool` picks (not one of `exclude`), or why none. */
+  async request(
+    pool: Pool,
+    fields: HeaderField[],
+    endStream: boolean,
+    exclude?: ReadonlySet<TargetHealth>,
+  ): Promise<H2ClientStream | Failure> {
+    const pick = pool.pick(exclude);
+    if (pick === null) return { ok: false, reason: "no target is alive in the pool or its fallback" };
+    const { entry } = pick;
+    const hostname = pick.addresses[0];
+    const port = entry.spec.port;
+    const key = `${entry.id}|${hostname}|${port}`;
+    let targets = this.#pools.get(key);
+    if (targets === undefined) {
+      targets = new H2ClientPool(async () => {
+        try {
+          return await this.#rt.connectTcp({ hostname, port }, this.#connectMs());
+        } catch (err) {
+          return { ok: false, reason: `${entry.key}: ${errorText(err)}` };
+        }
+      });
+      this.#pools.set(key, targets);
+    }
+    const stream = await targets.request(fields, endStream);
+    if ("reason" in stream) this.#registry.passiveFailure(entry, stream.reason, "connect");
+    return stream;
+  }
+
+  /** Closes every connection (vane stops). */
+  closeAll(): void {
+    for (const p of this.#pools.values()) p.close();
+    this.#pools.clear();
+  }
+}

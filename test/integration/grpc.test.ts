@@ -1,0 +1,107 @@
+/**
+ * gRPC through vane, with a real gRPC client and server (@grpc/grpc-js on Node, started
+ * by the test): the client speaks HTTP/2 to vane, vane forwards each call as an HTTP/2
+ * stream to an h2c pool. A unary call with trailing metadata, a bidirectional stream
+ * where each message waits for the previous reply (a proxy that held the request
+ * stream until its end would deadlock it), and a failing call whose grpc-status and
+ * message must arrive as the server sent them.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../helpers/net.ts";
+import { spawnVane } from "../helpers/process.ts";
+import { stopAll } from "../helpers/cleanup.ts";
+import { runCommand } from "../helpers/command.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const SERVER = fileURLToPath(new URL("../fixtures/grpc/server.cjs", import.meta.url));
+const CLIENT = fileURLToPath(new URL("../fixtures/grpc/client.cjs", import.meta.url));
+const servers: ChildProcess[] = [];
+
+afterEach(async () => {
+  for (const s of servers.splice(0)) s.kill("SIGKILL");
+  await stopAll();
+});
+
+/** The gRPC server on Node; resolves with its port. */
+function grpcServer(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("node", [SERVER], { stdio: ["ignore", "pipe", "inherit"] });
+    servers.push(child);
+    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
+    child.once("error", reject);
+  });
+}
+
+interface Calls {
+  unary: { error: string | null; reply: string | null; trailer: string };
+  chat: { code: number; replies: string[] };
+  fail: { code: number; details: string };
+}
+
+async function calls(port: number): Promise<Calls> {
+  const r = await runCommand("node", [CLIENT, String(port)], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`gRPC client failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Calls;
+}
+
+const EXPECTED: Calls = {
+  unary: { error: null, reply: "echo:ping", trailer: "kept" },
+  chat: { code: 0, replies: ["reply 1: m1", "reply 2: m2", "reply 3: m3"] },
+  fail: { code: 5, details: "no such thing" },
+};
+
+describe("gRPC through vane", () => {
+  it("the client alone reaches the server directly with these results (the reference)", async () => {
+    expect(await calls(await grpcServer())).toEqual(EXPECTED);
+  });
+
+  it("unary, bidirectional streaming and an error pass through an h2c pool unchanged (--protocol h2c)", async () => {
+    const target = await grpcServer();
+    const port = await freePort();
+    const vane = spawnVane([
+      "--status",
+      "off",
+      "--workers",
+      "1",
+      "--listen",
+      `http://127.0.0.1:${port}`,
+      "--route",
+      `*=127.0.0.1:${target}`,
+      "--protocol",
+      "h2c",
+    ]);
+    await waitFor("vane listening", () => vane.stderr().includes("listening"), 15_000);
+    expect(await calls(port)).toEqual(EXPECTED);
+  }, 30_000);
+
+  it("an HTTP/1.1 request to an h2c pool gets 502 (as for an unreachable pool) and says why in the log", async () => {
+    const target = await grpcServer();
+    const port = await freePort();
+    const vane = spawnVane([
+      "--status",
+      "off",
+      "--workers",
+      "1",
+      "--listen",
+      `http://127.0.0.1:${port}`,
+      "--route",
+      `*=127.0.0.1:${target}`,
+      "--protocol",
+      "h2c",
+    ]);
+    await waitFor("vane listening", () => vane.stderr().includes("listening"), 15_000);
+    const r = await runCommand("curl", [
+      "-sS",
+      "--http1.1",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      `http://127.0.0.1:${port}/`,
+    ]);
+    expect(r.stdout).toBe("502");
+    await waitFor("the reason logged", () => vane.stderr().includes("the pool speaks h2c"), 5000);
+  }, 30_000);
+});
