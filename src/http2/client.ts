@@ -16,7 +16,7 @@
 import type { TcpConn } from "../runtime/types.ts";
 import { type Clock, SYSTEM_CLOCK, type TimerHandle } from "../runtime/clock.ts";
 import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
-import { type Frame, FrameReader, FrameReadError, goawayFrame, headerFrames, pingFrame } from "./frames.ts";
+import { type Frame, FrameReader, goawayFrame, headerFrames, pingFrame } from "./frames.ts";
 import { dataFrame, END_STREAM, PING_ACK, rstStreamFrame, settingsAck, settingsFrame } from "./frames.ts";
 import { windowUpdateFrame } from "./frames.ts";
 import { applySettings, DEFAULT_SETTINGS, type Settings } from "./settings.ts";
@@ -24,6 +24,7 @@ import { connectionError, H2Error, streamError } from "./errors.ts";
 import { CLIENT_PREFACE, DEFAULT_WINDOW_SIZE, ErrorCode, errorCodeName } from "./constants.ts";
 import { MAX_STREAM_ID, MAX_WINDOW_SIZE, SettingId } from "./constants.ts";
 import { FrameWriter } from "./writer.ts";
+import { readFrames } from "./read-frames.ts";
 import { FloodGuard } from "./guard.ts";
 import { H2ClientStream, MAY_RETRY, NO_RETRY } from "./client-stream.ts";
 import { HeaderBlock } from "./header-block.ts";
@@ -302,41 +303,12 @@ export class H2ClientConnection {
 
   // Reading ----------------------------------------------------------------------
 
-  async #readLoop(): Promise<void> {
-    for (;;) {
-      const chunk = await this.#conn.read().catch(() => null);
-      if (chunk === null || this.#over) return;
-      let input = chunk;
-      for (;;) {
-        let frames: Frame[];
-        let broken: FrameReadError | null = null;
-        try {
-          frames = this.#frames.push(input);
-        } catch (err) {
-          if (!(err instanceof FrameReadError)) throw err;
-          frames = err.before;
-          broken = err;
-        }
-        if (!this.#handle(frames) || (broken !== null && !this.#failed(broken))) return;
-        if (broken === null) break;
-        input = NO_BYTES; // after a stream error the reader goes on with what it holds
-      }
-      if (this.#over) return;
-    }
-  }
-
-  /** Dispatches `frames` in order; false once the connection is over. */
-  #handle(frames: Frame[]): boolean {
-    for (const f of frames) {
-      try {
-        this.#dispatch(f);
-      } catch (err) {
-        if (!(err instanceof H2Error)) throw err;
-        if (!this.#failed(err)) return false;
-      }
-      if (this.#over) return false;
-    }
-    return true;
+  #readLoop(): Promise<void> {
+    return readFrames(this.#conn, this.#frames, {
+      dispatch: (f) => this.#dispatch(f),
+      failed: (err) => this.#failed(err),
+      over: () => this.#over,
+    });
   }
 
   /** A stream error resets its stream (true: the connection goes on); a connection error ends it with GOAWAY. */

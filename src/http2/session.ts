@@ -15,15 +15,7 @@ import type { HttpContext } from "../http/types.ts";
 import type { SocketAddress } from "../runtime/types.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
-import {
-  type Frame,
-  FrameReader,
-  FrameReadError,
-  goawayFrame,
-  headerFrames,
-  pingFrame,
-  rstStreamFrame,
-} from "./frames.ts";
+import { type Frame, FrameReader, goawayFrame, headerFrames, pingFrame, rstStreamFrame } from "./frames.ts";
 import { dataFrame, settingsAck, settingsFrame, windowUpdateFrame } from "./frames.ts";
 import { applySettings, DEFAULT_SETTINGS, type Settings } from "./settings.ts";
 import { connectionError, H2Error, streamError } from "./errors.ts";
@@ -32,6 +24,8 @@ import { requestHead } from "./request-head.ts";
 import type { OpenStream, StreamHost } from "./stream.ts";
 import { type H2Forwarding, StreamStarter } from "./dispatch.ts";
 import { FrameWriter } from "./writer.ts";
+import { readFrames } from "./read-frames.ts";
+import { HeaderBlock } from "./header-block.ts";
 import { FloodGuard } from "./guard.ts";
 
 /** Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); nginx and HAProxy use 128 and 100. */
@@ -44,8 +38,6 @@ const CONNECTION_WINDOW = 1 << 20;
 export const MAX_HEADER_LIST = 64 * 1024;
 /** Largest header block (HEADERS and its CONTINUATIONs) held while it arrives: the CONTINUATION flood bound. */
 const MAX_HEADER_BLOCK = 2 * MAX_HEADER_LIST;
-/** CONTINUATION frames one header block may take. */
-const MAX_CONTINUATIONS = 64;
 
 const OUR_SETTINGS: Array<[number, number]> = [
   [SettingId.MAX_CONCURRENT_STREAMS, MAX_STREAMS],
@@ -53,17 +45,6 @@ const OUR_SETTINGS: Array<[number, number]> = [
   [SettingId.MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
   [SettingId.ENABLE_PUSH, 0],
 ];
-
-const NO_BYTES = new Uint8Array(0);
-
-/** A header block on its way: HEADERS and its CONTINUATIONs. */
-interface Block {
-  stream: number;
-  endStream: boolean;
-  parts: Uint8Array[];
-  bytes: number;
-  frames: number;
-}
 
 /**
  * Serves `client` as HTTP/2 from its first byte (the connection preface) until it
@@ -91,7 +72,7 @@ class H2Session implements StreamHost {
   readonly #starter: StreamStarter;
   #peer: Settings = DEFAULT_SETTINGS;
   #lastStream = 0;
-  #block: Block | null = null;
+  #block: HeaderBlock | null = null;
   #connSend = DEFAULT_SETTINGS.initialWindowSize;
   /** Body bytes the engines took and the client has not been given back yet. */
   #connUnacked = 0;
@@ -165,42 +146,12 @@ class H2Session implements StreamHost {
     if (this.#streams.size === 0) this.#client.closeAt(this.#client.clock.now() + this.#ctx.keepAliveMs);
   }
 
-  async #readLoop(): Promise<void> {
-    for (;;) {
-      const chunk = await this.#client.read().catch(() => null);
-      if (chunk === null || this.#over) return;
-      let input = chunk;
-      for (;;) {
-        let frames: Frame[];
-        let broken: FrameReadError | null = null;
-        try {
-          frames = this.#frames.push(input);
-        } catch (err) {
-          if (!(err instanceof FrameReadError)) throw err;
-          // The frames before the bad one count; then the bad one's error.
-          frames = err.before;
-          broken = err;
-        }
-        if (!this.#handle(frames) || (broken !== null && !this.#failed(broken))) return;
-        if (broken === null) break;
-        input = NO_BYTES; // after a stream error the reader goes on with what it holds
-      }
-      if (this.#over) return;
-    }
-  }
-
-  /** Dispatches `frames` in order; false once the connection is over. */
-  #handle(frames: Frame[]): boolean {
-    for (const f of frames) {
-      try {
-        this.#dispatch(f);
-      } catch (err) {
-        if (!(err instanceof H2Error)) throw err;
-        if (!this.#failed(err)) return false;
-      }
-      if (this.#over) return false;
-    }
-    return true;
+  #readLoop(): Promise<void> {
+    return readFrames(this.#client, this.#frames, {
+      dispatch: (f) => this.#dispatch(f),
+      failed: (err) => this.#failed(err),
+      over: () => this.#over,
+    });
   }
 
   /** A stream error resets its stream (true: the connection goes on); a connection error ends it with GOAWAY. */
@@ -261,15 +212,8 @@ class H2Session implements StreamHost {
       // Trailers end the request; anything else on an open stream is malformed.
       throw streamError(id, ErrorCode.PROTOCOL_ERROR, "HEADERS on an open stream without END_STREAM");
     }
-    this.#block = {
-      stream: id,
-      endStream: f.endStream,
-      parts: [f.fragment.slice()],
-      bytes: f.fragment.length,
-      frames: 1,
-    };
-    this.#checkBlock();
-    if (f.endHeaders) this.#blockDone();
+    this.#block = new HeaderBlock(id, f.endStream, MAX_HEADER_BLOCK);
+    this.#add(f.fragment, f.endHeaders);
   }
 
   #onContinuation(f: Extract<Frame, { type: "continuation" }>): void {
@@ -277,33 +221,23 @@ class H2Session implements StreamHost {
     if (block === null || f.stream !== block.stream) {
       throw connectionError(ErrorCode.PROTOCOL_ERROR, `CONTINUATION on stream ${f.stream} without a header block`);
     }
-    block.parts.push(f.fragment.slice());
-    block.bytes += f.fragment.length;
-    block.frames++;
-    this.#checkBlock();
-    if (f.endHeaders) this.#blockDone();
+    this.#add(f.fragment, f.endHeaders);
   }
 
-  #checkBlock(): void {
-    const block = this.#block!;
-    if (block.bytes > MAX_HEADER_BLOCK || block.frames > MAX_CONTINUATIONS + 1) {
+  #add(fragment: Uint8Array, endHeaders: boolean): void {
+    if (!this.#block!.add(fragment)) {
       throw connectionError(ErrorCode.ENHANCE_YOUR_CALM, "header block too large (CONTINUATION flood)");
     }
+    if (endHeaders) this.#blockDone();
   }
 
   /** A whole header block: decoded (the HPACK state moves even for one refused), then a request or trailers. */
   #blockDone(): void {
     const block = this.#block!;
     this.#block = null;
-    const bytes = new Uint8Array(block.bytes);
-    let at = 0;
-    for (const p of block.parts) {
-      bytes.set(p, at);
-      at += p.length;
-    }
     let fields: HeaderField[];
     try {
-      fields = this.#decoder.decode(bytes);
+      fields = this.#decoder.decode(block.bytes());
     } catch (err) {
       if (!(err instanceof HpackError)) throw err;
       if (err.kind === "compression") throw connectionError(ErrorCode.COMPRESSION_ERROR, err.message);
@@ -321,7 +255,7 @@ class H2Session implements StreamHost {
   }
 
   /** A header list over MAX_HEADER_LIST: answered 431, as an HTTP/1.1 head too large would be. */
-  #tooLarge(block: Block): void {
+  #tooLarge(block: HeaderBlock): void {
     if (this.#streams.has(block.stream)) {
       throw streamError(block.stream, ErrorCode.PROTOCOL_ERROR, "trailers too large");
     }
@@ -339,7 +273,7 @@ class H2Session implements StreamHost {
   }
 
   /** A new request stream: checked, then served by the engine. */
-  #open(block: Block, fields: HeaderField[]): void {
+  #open(block: HeaderBlock, fields: HeaderField[]): void {
     const id = block.stream;
     if (this.#goingAway) return this.#refuse(id, ErrorCode.REFUSED_STREAM, "GOAWAY sent");
     if (this.#streams.size >= MAX_STREAMS) {

@@ -34,6 +34,25 @@ function grpcServer(): Promise<number> {
   });
 }
 
+/** vane on an http:// listener in front of the gRPC server, as an h2c pool. */
+async function vaneBefore(target: number) {
+  const port = await freePort();
+  const vane = spawnVane([
+    "--status",
+    "off",
+    "--workers",
+    "1",
+    "--listen",
+    `http://127.0.0.1:${port}`,
+    "--route",
+    `*=127.0.0.1:${target}`,
+    "--protocol",
+    "h2c",
+  ]);
+  await waitFor("vane listening", () => vane.stderr().includes("listening"), 15_000);
+  return { vane, port };
+}
+
 interface Calls {
   unary: { error: string | null; reply: string | null; trailer: string };
   chat: { code: number; replies: string[] };
@@ -58,40 +77,12 @@ describe("gRPC through vane", () => {
   });
 
   it("unary, bidirectional streaming and an error pass through an h2c pool unchanged (--protocol h2c)", async () => {
-    const target = await grpcServer();
-    const port = await freePort();
-    const vane = spawnVane([
-      "--status",
-      "off",
-      "--workers",
-      "1",
-      "--listen",
-      `http://127.0.0.1:${port}`,
-      "--route",
-      `*=127.0.0.1:${target}`,
-      "--protocol",
-      "h2c",
-    ]);
-    await waitFor("vane listening", () => vane.stderr().includes("listening"), 15_000);
+    const { vane, port } = await vaneBefore(await grpcServer());
     expect(await calls(port)).toEqual(EXPECTED);
   }, 30_000);
 
   it("an HTTP/1.1 request to an h2c pool gets 502 (as for an unreachable pool) and says why in the log", async () => {
-    const target = await grpcServer();
-    const port = await freePort();
-    const vane = spawnVane([
-      "--status",
-      "off",
-      "--workers",
-      "1",
-      "--listen",
-      `http://127.0.0.1:${port}`,
-      "--route",
-      `*=127.0.0.1:${target}`,
-      "--protocol",
-      "h2c",
-    ]);
-    await waitFor("vane listening", () => vane.stderr().includes("listening"), 15_000);
+    const { vane, port } = await vaneBefore(await grpcServer());
     const r = await runCommand("curl", [
       "-sS",
       "--http1.1",

@@ -64,6 +64,16 @@ async function startVane(args: string[]): Promise<{ vane: VaneProcess; port: num
   return { vane, port };
 }
 
+/** vane on a YAML config (one worker, no status endpoint) of which `rest` is the listeners and more. */
+async function vaneWith(rest: string): Promise<VaneProcess> {
+  const dir = mkdtempSync(join(tmpdir(), "vane-h2-"));
+  dirs.push(dir);
+  writeFileSync(join(dir, "vane.yaml"), `workers: 1\ncontrol: { listen: off }\n${rest}`);
+  const vane = spawnVane(["--config", join(dir, "vane.yaml")]);
+  await waitFor("vane listening", () => vane.stderr().includes("listening"), 15_000);
+  return vane;
+}
+
 function sha(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
@@ -176,13 +186,7 @@ describe("the flow per HTTP/2 stream", () => {
     const a = await recordingTarget();
     const b = await recordingTarget();
     const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), "vane-h2-"));
-    dirs.push(dir);
-    writeFileSync(
-      join(dir, "vane.yaml"),
-      `workers: 1
-control: { listen: off }
-listeners:
+    await vaneWith(`listeners:
   - listen: http://127.0.0.1:${port}
     flow:
       - set-headers:
@@ -197,10 +201,7 @@ listeners:
         proxy: [127.0.0.1:${a.backend.port}]
       - when: { req.host: b.test, req.path: { prefix: /v1/ } }
         proxy: [127.0.0.1:${b.backend.port}]
-`,
-    );
-    const vane = spawnVane(["--config", join(dir, "vane.yaml")]);
-    await waitFor("vane listening", () => vane.stderr().includes("listening"), 15_000);
+`);
     const h2 = (host: string, path: string, extra: string[] = []) =>
       runCommand("curl", [
         "-sS",
@@ -258,22 +259,13 @@ describe("HTTP/2 over TLS (ALPN h2)", () => {
     const { backend, seen } = await recordingTarget();
     const cert = makeCert("term.test");
     const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), "vane-h2-"));
-    dirs.push(dir);
-    writeFileSync(
-      join(dir, "vane.yaml"),
-      `workers: 1
-control: { listen: off }
-tls: [{ cert: ${cert.certPath}, key: ${cert.keyPath} }]
+    await vaneWith(`tls: [{ cert: ${cert.certPath}, key: ${cert.keyPath} }]
 listeners:
   - listen: tcp://127.0.0.1:${port}
     flow:
       - terminate:
           flow: [{ proxy: [127.0.0.1:${backend.port}] }]
-`,
-    );
-    const vane = spawnVane(["--config", join(dir, "vane.yaml")]);
-    await waitFor("vane listening", () => vane.stderr().includes("listening"), 15_000);
+`);
     const r = await runCommand("curl", [
       "--resolve",
       `term.test:${port}:127.0.0.1`,
