@@ -77,7 +77,7 @@ describe("gRPC through vane", () => {
   });
 
   it("unary, bidirectional streaming and an error pass through an h2c pool unchanged (--protocol h2c)", async () => {
-    const { vane, port } = await vaneBefore(await grpcServer());
+    const { port } = await vaneBefore(await grpcServer());
     expect(await calls(port)).toEqual(EXPECTED);
   }, 30_000);
 
