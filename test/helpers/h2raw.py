@@ -9,7 +9,7 @@ import socket
 import sys
 import time
 
-from hpack import Encoder
+from hpack import Decoder, Encoder
 from hyperframe.frame import (
     ContinuationFrame,
     DataFrame,
@@ -29,6 +29,8 @@ class Conn:
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.enc = Encoder()
+        self.dec = Decoder()
+        self.dec.max_header_list_size = 1 << 20
         self.buf = b""
         self.frames = []
         # The peer closed (EOF or reset on read); a failed send alone does not say so yet.
@@ -95,6 +97,9 @@ class Conn:
                 item["end"] = "END_STREAM" in f.flags
             if isinstance(f, HeadersFrame):
                 item["end"] = "END_STREAM" in f.flags
+                status = [v for k, v in self.dec.decode(f.data) if k in (":status", b":status")]
+                if status:
+                    item["status"] = status[0].decode() if isinstance(status[0], bytes) else status[0]
             out.append(item)
         return {"frames": out, "closed": self.closed}
 
@@ -233,8 +238,71 @@ def after_goaway(port):
     return c
 
 
+def got_headers(stream):
+    return lambda frames: any(isinstance(f, HeadersFrame) and f.stream_id == stream for f in frames)
+
+
+def too_large(port):
+    """A header list over 64 KiB: 431 on its stream, and the connection serves the next one."""
+    c = Conn(port)
+    fields = [(":method", "GET"), (":scheme", "http"), (":authority", "h2.test"), (":path", "/"), ("x-big", "a" * 70000)]
+    block = c.enc.encode(fields)
+    first = HeadersFrame(1)
+    first.data = block[:16000]
+    first.flags.add("END_STREAM")
+    c.send(first)
+    rest = block[16000:]
+    while rest:
+        cont = ContinuationFrame(1)
+        cont.data = rest[:16000]
+        rest = rest[16000:]
+        if not rest:
+            cont.flags.add("END_HEADERS")
+        c.send(cont)
+    c.read_for(3, got_headers(1))
+    request(c, 3)
+    c.read_for(3, got_headers(3))
+    return c
+
+
+def hpack_bomb(port):
+    """One 4,000-byte field indexed once, then referenced 20 times in one block (80 KB decoded): 431."""
+    c = Conn(port)
+    big = ("x-bomb", "b" * 4000)
+    request(c, 1, [big])
+    c.read_for(3, got_headers(1))
+    request(c, 3, [big] * 20)
+    c.read_for(3, got_headers(3))
+    request(c, 5)
+    c.read_for(3, got_headers(5))
+    return c
+
+
+def many_streams(port):
+    """101 slow requests at once: the one past SETTINGS_MAX_CONCURRENT_STREAMS (100) is refused."""
+    c = Conn(port)
+    for i in range(101):
+        request(c, 1 + 2 * i, path="/slow")
+    c.read_for(3, got_reset(201))
+    return c
+
+
+def settings_flood(port):
+    c = Conn(port)
+    for _ in range(5000):
+        c.send(SettingsFrame(0))
+        if c.send_failed:
+            break
+    until_closed(c, 5)
+    return c
+
+
 SCENARIOS.update(
     {
+        "too-large": too_large,
+        "hpack-bomb": hpack_bomb,
+        "many-streams": many_streams,
+        "settings-flood": settings_flood,
         "content-length-short": content_length_short,
         "content-length-long": content_length_long,
         "rapid-reset": rapid_reset,

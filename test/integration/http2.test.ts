@@ -82,12 +82,15 @@ async function raw(scenario: string, port: number) {
   const r = await runCommand(PYTHON, [H2RAW, scenario, String(port)], { timeoutMs: 30_000 });
   if (r.code !== 0) throw new Error(`h2raw ${scenario} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as {
-    frames: Array<{ type: string; stream: number; code?: number; bytes?: number; end?: boolean; debug?: string }>;
+    frames: Array<
+      { type: string; stream: number; code?: number; bytes?: number; end?: boolean; debug?: string; status?: string }
+    >;
     closed: boolean;
   };
 }
 
 const PROTOCOL_ERROR = 1;
+const REFUSED_STREAM = 7;
 const ENHANCE_YOUR_CALM = 0xb;
 
 afterAll(removeCerts);
@@ -229,6 +232,60 @@ describe("the flow per HTTP/2 stream", () => {
   });
 });
 
+describe("limits and deadlines per HTTP/2 stream", () => {
+  it(
+    "a rate limit counts each stream as a request (429 past the burst), and the upstream timeout answers 504 per stream",
+    async () => {
+      const { backend, seen } = await recordingTarget();
+      const port = await freePort();
+      await vaneWith(`timeouts: { upstream: 500ms }
+listeners:
+  - listen: http://127.0.0.1:${port}
+    flow:
+      - rate-limit: { rate: 1/h, burst: 3 }
+      - proxy: app
+pools:
+  # Passive health off: a timeout would otherwise take the only target out.
+  app: { targets: [127.0.0.1:${backend.port}], passive: { failures: 0 } }
+`);
+      // One curl per request: curl 7.88 fails a second request on a prior-knowledge connection.
+      const codes: string[] = [];
+      for (const path of ["/a", "/slow", "/b", "/c"]) {
+        const r = await runCommand("curl", [
+          "-sS",
+          "--http2-prior-knowledge",
+          "-w",
+          "%{http_version} %{http_code}",
+          "-o",
+          "/dev/null",
+          `http://127.0.0.1:${port}${path}`,
+        ]);
+        codes.push(r.stdout);
+      }
+      expect(codes).toEqual(["2 200", "2 504", "2 200", "2 429"]);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(seen.map((s) => s.url).sort()).toEqual(["/a", "/b", "/slow"]);
+    },
+    20_000,
+  );
+
+  it("a reload (SIGHUP) sends GOAWAY NO_ERROR, and a stream in flight still gets its whole answer", async () => {
+    const { backend } = await recordingTarget();
+    const port = await freePort();
+    const vane = await vaneWith(`listeners:
+  - listen: http://127.0.0.1:${port}
+    flow: [{ proxy: [127.0.0.1:${backend.port}] }]
+`);
+    const pending = raw("after-goaway", port);
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(vane.child.pid!, "SIGHUP");
+    const out = await pending;
+    expect(out.frames.find((f) => f.type === "goaway")?.code).toBe(0);
+    expect(out.frames.filter((f) => f.type === "data" && f.stream === 1).at(-1)?.end).toBe(true);
+    await waitFor("the reload", () => vane.stderr().includes("config loaded"), 5000);
+  }, 20_000);
+});
+
 describe("HTTP/2 over TLS (ALPN h2)", () => {
   it("an https:// listener offers h2 first: curl --http2 speaks HTTP/2, --http1.1 still HTTP/1.1", async () => {
     const { backend, seen } = await recordingTarget();
@@ -325,7 +382,11 @@ describe("HTTP/2 protocol safety (raw frames)", () => {
   });
 
   for (
-    const [scenario, code] of [["continuation-flood", ENHANCE_YOUR_CALM], ["ping-flood", ENHANCE_YOUR_CALM]] as const
+    const [scenario, code] of [
+      ["continuation-flood", ENHANCE_YOUR_CALM],
+      ["ping-flood", ENHANCE_YOUR_CALM],
+      ["settings-flood", ENHANCE_YOUR_CALM],
+    ] as const
   ) {
     it(`${scenario}: the connection ends with GOAWAY ${code === ENHANCE_YOUR_CALM ? "ENHANCE_YOUR_CALM" : code}`, async () => {
       const { backend } = await recordingTarget();
@@ -344,6 +405,28 @@ describe("HTTP/2 protocol safety (raw frames)", () => {
       expect(out.frames.find((f) => f.type === "goaway")?.code, scenario).toBe(PROTOCOL_ERROR);
       expect(out.closed, scenario).toBe(true);
     }
+  });
+
+  it("a header list over 64 KiB gets 431 on its stream, and the connection serves the next request", async () => {
+    const { backend, seen } = await recordingTarget();
+    const { port } = await startVane(["--route", `*=127.0.0.1:${backend.port}`]);
+    for (const scenario of ["too-large", "hpack-bomb"]) {
+      const out = await raw(scenario, port);
+      const statuses = out.frames.filter((f) => f.type === "headers").map((f) => [f.stream, f.status]);
+      const refused = scenario === "too-large" ? [[1, "431"], [3, "200"]] : [[1, "200"], [3, "431"], [5, "200"]];
+      expect(statuses, scenario).toEqual(refused);
+      expect(out.frames.some((f) => f.type === "goaway"), scenario).toBe(false);
+    }
+    // Only the requests within the limit reached the target.
+    expect(seen.map((s) => s.url)).toEqual(["/", "/", "/"]);
+  });
+
+  it("the stream past 100 at once is refused with REFUSED_STREAM; the other 100 are served", async () => {
+    const { backend, seen } = await recordingTarget();
+    const { port } = await startVane(["--route", `*=127.0.0.1:${backend.port}`]);
+    const out = await raw("many-streams", port);
+    expect(out.frames).toContainEqual({ type: "rststream", stream: 201, code: REFUSED_STREAM });
+    await waitFor("the 100 slow requests at the target", () => seen.length === 100, 10_000);
   });
 
   it("a client that reads nothing is sent no more than its window (65,535 bytes of a 1 MiB answer)", async () => {

@@ -401,3 +401,65 @@ describe("the systemd unit", () => {
     60_000,
   );
 });
+
+describe("the compiled binary", () => {
+  it("serves HTTP/2 (h2c, nghttp's 10 streams) and passes gRPC through to an h2c pool", async () => {
+    const grpc = startCommand("node", [join(REPO, "test/fixtures/grpc/server.cjs")]);
+    await waitFor("the gRPC server's port", () => /^\d+\n/.test(grpc.output()), 10_000);
+    const target = Number(grpc.output().trim());
+    const port = await freePort();
+    const vane = startCommand(join(release, ARTEFACT), [
+      "--listen",
+      `http://127.0.0.1:${port}`,
+      "--route",
+      `*=127.0.0.1:${target}`,
+      "--protocol",
+      "h2c",
+      "--status",
+      "off",
+      "--workers",
+      "1",
+    ]);
+    await waitFor("vane listening", () => vane.output().includes("listening"), 15_000);
+    const calls = await runCommand("node", [join(REPO, "test/fixtures/grpc/client.cjs"), String(port)], {
+      timeoutMs: 30_000,
+    });
+    expect(JSON.parse(calls.stdout)).toEqual({
+      unary: { error: null, reply: "echo:ping", trailer: "kept" },
+      chat: { code: 0, replies: ["reply 1: m1", "reply 2: m2", "reply 3: m3"] },
+      fail: { code: 5, details: "no such thing" },
+    });
+    // Plain HTTP/2 requests reach an HTTP/1.1 target through the same binary.
+    let served = 0;
+    const web = http.createServer((_req, res) => {
+      served++;
+      res.end("web");
+    });
+    await new Promise<void>((r) => web.listen(0, "127.0.0.1", r));
+    const webPort = (web.address() as { port: number }).port;
+    const h1 = await freePort();
+    const second = startCommand(join(release, ARTEFACT), [
+      "--listen",
+      `http://127.0.0.1:${h1}`,
+      "--route",
+      `*=127.0.0.1:${webPort}`,
+      "--status",
+      "off",
+      "--workers",
+      "1",
+    ]);
+    await waitFor("second vane listening", () => second.output().includes("listening"), 15_000);
+    const n = await runCommand("nghttp", ["-n", "-s", "-m", "10", `http://127.0.0.1:${h1}/`], { timeoutMs: 20_000 });
+    expect(n.code).toBe(0);
+    const one = await runCommand("curl", [
+      "-sS",
+      "--http2-prior-knowledge",
+      "-w",
+      " %{http_version} %{http_code}",
+      `http://127.0.0.1:${h1}/`,
+    ]);
+    expect(one.stdout).toBe("web 2 200");
+    expect(served).toBe(11);
+    web.close();
+  }, 60_000);
+});
