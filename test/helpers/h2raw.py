@@ -297,6 +297,36 @@ def settings_flood(port):
     return c
 
 
+def slow_download(port, path, rate, limit=3600):
+    """Reads `path` at `rate` bytes/s (at most 64 KiB per 50 ms round) by giving window back only at
+    that pace, for at most `limit` seconds; returns the bytes read and the seconds it took."""
+    c = Conn(port)
+    request(c, 1, path=path)
+    start = time.time()
+    got = 0
+    credited = 0
+    done = False
+    while not done and time.time() - start < limit:
+        c.read_for(0.05)
+        for f in c.frames:
+            if isinstance(f, DataFrame):
+                got += len(f.data)
+                done = done or "END_STREAM" in f.flags
+            if isinstance(f, (RstStreamFrame, GoAwayFrame)) or (isinstance(f, HeadersFrame) and "END_STREAM" in f.flags):
+                done = True
+        c.frames = []
+        if c.closed:
+            break
+        # Give back what the pace allows so far: the sender can run no further ahead.
+        allowed = int((time.time() - start) * rate)
+        owed = min(got, allowed) - credited
+        if owed > 0:
+            c.send(WindowUpdateFrame(1, window_increment=owed), WindowUpdateFrame(0, window_increment=owed))
+            credited += owed
+    c.frames = [{"bytes": got, "seconds": round(time.time() - start, 2)}]
+    return c
+
+
 SCENARIOS.update(
     {
         "too-large": too_large,
@@ -317,5 +347,10 @@ SCENARIOS.update(
 )
 
 if __name__ == "__main__":
-    conn = SCENARIOS[sys.argv[1]](int(sys.argv[2]))
-    print(json.dumps(conn.summary()))
+    if sys.argv[1] == "slow-download":
+        limit = float(sys.argv[5]) if len(sys.argv) > 5 else 3600
+        conn = slow_download(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), limit)
+        print(json.dumps(conn.frames[0]))
+    else:
+        conn = SCENARIOS[sys.argv[1]](int(sys.argv[2]))
+        print(json.dumps(conn.summary()))

@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -436,6 +436,42 @@ describe("HTTP/2 protocol safety (raw frames)", () => {
     const sent = out.frames.filter((f) => f.type === "data").reduce((n, f) => n + (f.bytes ?? 0), 0);
     expect(sent).toBe(65_535);
   });
+
+  it(
+    "a client reading 64 MiB at about 1 MB/s holds the target back: vane buffers no more than its windows and socket buffers",
+    async () => {
+      let sent = 0;
+      const total = 64 << 20;
+      const chunk = new Uint8Array(64 * 1024).fill(104);
+      const backend = await startBackend((_req, res) => {
+        res.setHeader("content-length", total);
+        const pump = () => {
+          while (sent < total) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once("drain", pump);
+          }
+          res.end();
+        };
+        pump();
+      });
+      const { vane, port } = await startVane(["--route", `*=127.0.0.1:${backend.port}`]);
+      const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${vane.child.pid}/status`, "utf8"))?.[1] ?? 0);
+      const before = rss();
+      let peak = before;
+      const sampler = setInterval(() => (peak = Math.max(peak, rss())), 200);
+      const r = await runCommand(PYTHON, [H2RAW, "slow-download", String(port), "/big", String(1 << 20), "4"], {
+        timeoutMs: 20_000,
+      });
+      clearInterval(sampler);
+      const read = JSON.parse(r.stdout) as { bytes: number; seconds: number };
+    expect(read.bytes).toBeGreaterThan(1 << 20);
+      expect(read.bytes).toBeLessThan(16 << 20);
+      // What the target could write ran ahead of the reader by socket buffers at most, not by the body.
+      expect(sent - read.bytes).toBeLessThan(24 << 20);
+      expect(peak - before).toBeLessThan(40 * 1024);
+    },
+    30_000,
+  );
 
   it("SIGTERM sends GOAWAY NO_ERROR, and a stream in flight still gets its whole answer", async () => {
     const { backend } = await recordingTarget();
