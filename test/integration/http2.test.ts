@@ -464,7 +464,7 @@ describe("HTTP/2 protocol safety (raw frames)", () => {
       });
       clearInterval(sampler);
       const read = JSON.parse(r.stdout) as { bytes: number; seconds: number };
-    expect(read.bytes).toBeGreaterThan(1 << 20);
+      expect(read.bytes).toBeGreaterThan(1 << 20);
       expect(read.bytes).toBeLessThan(16 << 20);
       // What the target could write ran ahead of the reader by socket buffers at most, not by the body.
       expect(sent - read.bytes).toBeLessThan(24 << 20);
