@@ -21,6 +21,12 @@ export interface PoolRouteDeps {
   registry: HealthRegistry;
   upstreams: UpstreamPool;
   connectMs: number;
+  /**
+   * For pools with `protocol: h2c`: a connection-like object that carries one HTTP/1.1
+   * request as an HTTP/2 stream to one of the pool's targets (src/http2/h1-bridge.ts).
+   * Absent: such a pool cannot take HTTP/1.1 requests.
+   */
+  h2c?: (pool: Pool) => TcpConn;
 }
 
 /** A lease that knows its target's health entry, to count it back in. */
@@ -64,7 +70,7 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
     // The engine reads through a ReplayConn; the pool must get that same one back.
     return new PoolLease(asReplay(conn), entry.id, reused, entry);
   };
-  if (pool.config.protocol === "h2c") return h2cOnly(pool);
+  if (pool.config.protocol === "h2c") return h2cRoute(pool, deps.h2c);
   return {
     name: pool.name,
     pool: pool.name,
@@ -104,22 +110,25 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
   };
 }
 
-/** Why an HTTP/1.1 request cannot reach an h2c pool: its targets speak only HTTP/2. */
-const H2C_ONLY = "the pool speaks h2c: HTTP/1.1 requests are not translated to HTTP/2 yet (use an HTTP/2 client)";
+/** Why an HTTP/1.1 request cannot reach an h2c pool when nothing bridges it. */
+const H2C_ONLY = "the pool speaks h2c and this vane has no bridge from HTTP/1.1 to it";
 
 /**
- * An h2c pool's route: HTTP/2 clients' requests go to it as HTTP/2 streams (the
- * HTTP/2 session forwards them, src/http2/forward.ts); an HTTP/1.1 request is
- * answered as for an unreachable pool, with the reason in the log, rather than sent as
- * HTTP/1.1 bytes a target would not read.
+ * An h2c pool's route. HTTP/2 clients' requests go to it as HTTP/2 streams (the HTTP/2
+ * session forwards them, src/http2/forward.ts); an HTTP/1.1 request gets a lease whose
+ * "connection" opens one HTTP/2 stream on a shared connection (the target is picked,
+ * and health is told of connect failures, where the stream is opened).
  */
-function h2cOnly(pool: Pool): HttpRoute {
+function h2cRoute(pool: Pool, bridge: ((pool: Pool) => TcpConn) | undefined): HttpRoute {
   return {
     name: pool.name,
     pool: pool.name,
     retryOn: pool.config.retryOn,
     protocol: "h2c",
-    acquire: () => failure(H2C_ONLY),
+    acquire: () => {
+      if (bridge === undefined) return failure(H2C_ONLY);
+      return { conn: asReplay(bridge(pool)), key: `h2c|${pool.name}`, reused: false, authority: pool.name };
+    },
     release: (lease) => lease.conn.close(),
   };
 }

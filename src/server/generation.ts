@@ -16,6 +16,8 @@ import { type Cidr, parseCidr } from "../config/cidr.ts";
 import { type CompiledFlow, compileFlow, type FlowFunction } from "../flow/flow.ts";
 import { poolRoute } from "../http/pool-route.ts";
 import { errorText } from "../errors/mod.ts";
+import type { H2Upstreams } from "../http2/upstreams.ts";
+import { H1OverH2Conn } from "../http2/h1-bridge.ts";
 
 export interface GenerationDeps {
   rt: Runtime;
@@ -24,7 +26,12 @@ export interface GenerationDeps {
   resolver: TargetResolver;
   upstreams: UpstreamPool;
   functions: ReadonlyMap<string, FlowFunction>;
+  /** HTTP/2 connections to h2c pools' targets, for HTTP/1.1 requests routed there. Absent: such requests get 502. */
+  h2Upstreams?: H2Upstreams;
 }
+
+/** Where the bridged stream of an HTTP/1.1 request to an h2c pool says it goes, for logs. */
+const H2C_PEER = { hostname: "h2c", port: 0 };
 
 export interface ListenerPlan {
   readonly config: ListenerConfig;
@@ -90,11 +97,15 @@ export class Generation {
     if (r) return r;
     const p = this.pools.get(pool);
     if (!p) return null;
+    const h2c = this.deps.h2Upstreams;
     r = poolRoute(p, {
       rt: this.deps.rt,
       registry: this.deps.registry,
       upstreams: this.deps.upstreams,
       connectMs: this.config.timeouts.connectMs,
+      h2c: h2c === undefined
+        ? undefined
+        : (pool) => new H1OverH2Conn((fields, end) => h2c.request(pool, fields, end), H2C_PEER, H2C_PEER),
     });
     this.#routes.set(pool, r);
     return r;

@@ -38,7 +38,7 @@ export class GenerationLoader {
   }
 
   async #build(config: Config): Promise<Generation> {
-    const { rt, log, registry, upstreams, functions, options } = this.#ctx;
+    const { rt, log, registry, upstreams, h2Upstreams, functions, options } = this.#ctx;
     this.#hosts ??= await loadHosts(rt.readTextFile);
     const resolver = new TargetResolver(this.#dnsFor(config), new StaticNodeRegistry(config.nodes));
     const token = config.control.listen === null
@@ -46,7 +46,15 @@ export class GenerationLoader {
       : await readAdminToken(config.control, (path) => rt.readTextFile(path), options.adminToken ?? null);
     if (!token.ok) throw new Error(`control.token-file: ${token.reason}`);
     const id = (this.#ctx.gen?.id ?? 0) + 1;
-    const next = await Generation.build(id, config, { rt, log, registry, resolver, upstreams, functions });
+    const next = await Generation.build(id, config, {
+      rt,
+      log,
+      registry,
+      resolver,
+      upstreams,
+      h2Upstreams,
+      functions,
+    });
     this.#adminTokens.set(next, token.token);
     return next;
   }
