@@ -27,6 +27,8 @@ const TESTS = {
     listener: "l7",
     headers: ["Host: bench.local"],
   },
+  h2: { title: "h2 (h2load -c 32 -m 10) to HTTP/1.1", unit: "req/s", kind: "h2load", listener: "h2" },
+  "h2-h2": { title: "h2 (h2load -c 32 -m 10) to h2c", unit: "req/s", kind: "h2load", listener: "h2h2" },
   idle: { title: "idle memory", kind: "idle" },
 };
 const IDLE_CONTENDERS = ["vane-bun", "vane-deno", "vane-bin", "haproxy", "nginx"];
@@ -404,7 +406,10 @@ function startContender(name, ports, shared, { idle = false, suffix = "" } = {})
     L4_PORT: ports.l4,
     BULK_PORT: ports.bulk,
     L7_PORT: ports.l7,
+    H2_PORT: ports.h2,
     BACKEND_PORT: shared.backend,
+    BACKEND_H2_PORT: shared.backendH2,
+    H2H2_PORT: ports.h2h2,
     OTHER_PORT: shared.other,
     IPERF_PORT: shared.iperf,
     MAXCONN: idle ? shared.idleMaxconn : 8000,
@@ -457,6 +462,41 @@ function parseWrk(out) {
     errors: sock ? { connect: +sock[1], read: +sock[2], write: +sock[3], timeout: +sock[4] } : null,
     non2xx: non2xx ? Number(non2xx[1]) : 0,
   };
+}
+
+/** h2load's summary: req/s, requests failed or errored, and the mean time per request (it has no percentiles). */
+function parseH2load(out) {
+  const rps = /finished in [\d.]+s, ([\d.]+) req\/s/.exec(out);
+  const req = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
+  const time = /time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)/.exec(out);
+  return {
+    rps: rps ? Number(rps[1]) : null,
+    requests: req ? Number(req[1]) : null,
+    failed: req ? Number(req[3]) + Number(req[4]) : null,
+    meanMs: time ? toMs(time[1], time[2]) : null,
+  };
+}
+
+/** h2load -c 32 -m 10 for `seconds` after a 1 s warm-up, HTTP/2 in clear (prior knowledge). */
+async function h2load(port, seconds) {
+  const args = [
+    "-c",
+    "32",
+    "-m",
+    "10",
+    "-t",
+    "1",
+    "--warm-up-time=1",
+    "-D",
+    String(seconds),
+    `http://127.0.0.1:${port}/`,
+  ];
+  const r = await run("h2load", args, seconds + 20);
+  const parsed = parseH2load(r.stdout);
+  if (r.code !== 0 || parsed.rps === null) {
+    return { error: `h2load ${r.timedOut ? "timed out" : `exited ${r.code}`}: ${(r.stdout + r.stderr).slice(-300)}` };
+  }
+  return parsed;
 }
 
 async function wrk(port, headers, seconds) {
@@ -560,8 +600,8 @@ function treeRss(pid) {
 /** The idle test for one contender: its own instance, N connections held, RSS of its tree. */
 async function idleRun(name, shared, count, round) {
   const deadline = Date.now() + 120000;
-  const [l4, bulk, l7] = await freePorts(3);
-  const p = startContender(name, { l4, bulk, l7 }, shared, { idle: true, suffix: `-idle-r${round + 1}` });
+  const [l4, bulk, l7, h2, h2h2] = await freePorts(5);
+  const p = startContender(name, { l4, bulk, l7, h2, h2h2 }, shared, { idle: true, suffix: `-idle-r${round + 1}` });
   let client = null;
   try {
     const err = await waitReady(p, { tcp: [l4] }, 60000);
@@ -757,11 +797,12 @@ async function main() {
   const info = await machineInfo();
 
   // shared servers: the HTTP backend (two ports) and iperf3
-  const [backend, other, iperfPort] = await freePorts(3);
-  const shared = { backend, other, iperf: iperfPort, idleMaxconn: o.idleConns + 100 };
+  const [backend, other, iperfPort, backendH2] = await freePorts(4);
+  const shared = { backend, other, iperf: iperfPort, backendH2, idleMaxconn: o.idleConns + 100 };
   const backendCfg = renderConfig("backend.conf", path.join(TMP, "backend"), {
     BACKEND_PORT: backend,
     OTHER_PORT: other,
+    BACKEND_H2_PORT: backendH2,
   });
   const be = startProcess("backend", NGINX, ["-p", path.join(TMP, "backend"), "-c", backendCfg, "-g", "daemon off;"]);
   const beErr = await waitReady(be, { tcp: [backend, other] }, 15000);
@@ -772,10 +813,10 @@ async function main() {
 
   // the contenders, each with its three listeners
   const running = new Map(); // name -> { p, ports }
-  running.set("direct", { p: null, ports: { l4: backend, bulk: iperfPort, l7: backend } });
+  running.set("direct", { p: null, ports: { l4: backend, bulk: iperfPort, l7: backend, h2: null, h2h2: backendH2 } });
   const startOne = async (name) => {
-    const [l4, bulk, l7] = await freePorts(3);
-    const ports = { l4, bulk, l7 };
+    const [l4, bulk, l7, h2, h2h2] = await freePorts(5);
+    const ports = { l4, bulk, l7, h2, h2h2 };
     const p = startContender(name, ports, shared);
     // a bare connect to the bulk listener would reach iperf3 as a broken test: only L4 and L7 are polled
     const err = await waitReady(p, { tcp: [l4], http: [l7] }, 90000);
@@ -829,6 +870,9 @@ async function main() {
         if (test.kind === "wrk") {
           await wrk(port, test.headers, 1); // warm-up
           res = await wrk(port, test.headers, o.duration);
+        } else if (test.kind === "h2load") {
+          // the backend speaks HTTP/1.1 only: no direct h2 row
+          res = port === null ? { error: "n/a (the backend speaks HTTP/1.1)" } : await h2load(port, o.duration);
         } else {
           res = await iperf(port, o.duration, shared);
         }
@@ -843,6 +887,8 @@ async function main() {
           ? `ERROR ${res.error}`
           : test.kind === "wrk"
           ? `${fmtNum(res.rps)} req/s, p99 ${fmtNum(res.p99ms)} ms${errorText(res) ? ", " + errorText(res) : ""}`
+          : test.kind === "h2load"
+          ? `${fmtNum(res.rps)} req/s, mean ${fmtNum(res.meanMs, 2)} ms, ${res.failed} failed`
           : `${fmtNum(res.gbps)} Gbit/s`;
         console.error(`bench: round ${r + 1}/${o.rounds} ${t.padEnd(8)} ${name.padEnd(13)} ${shown}`);
       }

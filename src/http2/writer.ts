@@ -7,6 +7,7 @@
  */
 import type { TcpConn } from "../runtime/types.ts";
 import { concatBytes } from "../runtime/byte-arrays.ts";
+import { setImmediate } from "node:timers";
 
 interface Batch {
   frames: Uint8Array[];
@@ -40,7 +41,7 @@ export class FrameWriter {
       batch = this.#open = { frames: [], written, settle };
       if (!this.#pumping) {
         this.#pumping = true;
-        queueMicrotask(() => void this.#pump());
+        setImmediate(() => void this.#pump());
       }
     }
     batch.frames.push(frame);
