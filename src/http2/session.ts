@@ -23,7 +23,7 @@ import { CLIENT_PREFACE, ErrorCode, MAX_WINDOW_SIZE, SettingId } from "./constan
 import { requestHead } from "./request-head.ts";
 import type { OpenStream, StreamHost } from "./stream.ts";
 import { type H2Forwarding, StreamStarter } from "./dispatch.ts";
-import { FrameWriter } from "./writer.ts";
+import { FrameWriter, PER_TURN } from "./writer.ts";
 import { readFrames } from "./read-frames.ts";
 import { HeaderBlock } from "./header-block.ts";
 import { FloodGuard } from "./guard.ts";
@@ -92,7 +92,7 @@ class H2Session implements StreamHost {
       forwarding,
       (stream) => this.#streams.set(stream.id, stream),
     );
-    this.#writer = new FrameWriter(client);
+    this.#writer = new FrameWriter(client, { flush: PER_TURN });
     this.#guard = new FloodGuard(client.clock);
   }
 
@@ -118,6 +118,8 @@ class H2Session implements StreamHost {
       });
     } finally {
       this.#end();
+      // What is queued (a GOAWAY saying why) goes out before the caller closes the socket.
+      await this.#writer.drained();
     }
   }
 
