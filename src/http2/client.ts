@@ -17,12 +17,13 @@ import type { TcpConn } from "../runtime/types.ts";
 import { type Clock, SYSTEM_CLOCK, type TimerHandle } from "../runtime/clock.ts";
 import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
 import { type Frame, FrameReader, goawayFrame, headerFrames, pingFrame } from "./frames.ts";
-import { dataFrame, END_STREAM, PING_ACK, rstStreamFrame, settingsAck, settingsFrame } from "./frames.ts";
+import { END_STREAM, PING_ACK, rstStreamFrame, settingsAck, settingsFrame } from "./frames.ts";
+import { FlowWindows } from "./flow-windows.ts";
 import { windowUpdateFrame } from "./frames.ts";
 import { applySettings, DEFAULT_SETTINGS, type Settings } from "./settings.ts";
 import { connectionError, H2Error, streamError } from "./errors.ts";
 import { CLIENT_PREFACE, DEFAULT_WINDOW_SIZE, ErrorCode, errorCodeName } from "./constants.ts";
-import { MAX_STREAM_ID, MAX_WINDOW_SIZE, SettingId } from "./constants.ts";
+import { MAX_STREAM_ID, SettingId } from "./constants.ts";
 import { FrameWriter } from "./writer.ts";
 import { readFrames } from "./read-frames.ts";
 import { FloodGuard } from "./guard.ts";
@@ -71,6 +72,7 @@ export class H2ClientConnection {
   readonly #streams = new Map<number, H2ClientStream>();
   readonly #streamWindow: number;
   readonly #connWindow: number;
+  readonly #windows: FlowWindows;
   readonly #maxHeaderList: number;
   readonly #idleMs: number;
   #peer: Settings = DEFAULT_SETTINGS;
@@ -79,10 +81,6 @@ export class H2ClientConnection {
   #setClosed!: () => void;
   #nextId = 1;
   #block: HeaderBlock | null = null;
-  #connSend = DEFAULT_WINDOW_SIZE;
-  #connUnacked = 0;
-  #connHeld = 0;
-  #windowWaiters: Array<() => void> = [];
   #reserved = 0;
   #reserveTimer: TimerHandle | null = null;
   #idleTimer: TimerHandle | null = null;
@@ -98,6 +96,7 @@ export class H2ClientConnection {
     this.#streamWindow = options.streamWindow ?? DEFAULT_STREAM_WINDOW;
     this.#connWindow = Math.max(DEFAULT_WINDOW_SIZE, options.connectionWindow ?? DEFAULT_CONNECTION_WINDOW);
     this.#maxHeaderList = options.maxHeaderListSize ?? DEFAULT_MAX_HEADER_LIST;
+    this.#windows = new FlowWindows(this.#writer, this.#connWindow, this.#streamWindow);
     this.#idleMs = options.idleMs ?? Infinity;
     this.#decoder = new HpackDecoder({ maxHeaderListSize: this.#maxHeaderList });
     this.ready = new Promise((r) => (this.#setReady = r));
@@ -221,26 +220,12 @@ export class H2ClientConnection {
 
   // ClientStreamHost -------------------------------------------------------------
 
-  async sendData(stream: H2ClientStream, data: Uint8Array, end: boolean): Promise<boolean> {
-    let offset = 0;
-    let written: Promise<boolean> = Promise.resolve(true);
-    do {
-      if (this.#over || this.#streams.get(stream.id) !== stream || stream.endSent) return false;
-      const left = data.length - offset;
-      const room = Math.min(stream.sendWindow, this.#connSend, this.#peer.maxFrameSize);
-      const n = Math.min(left, Math.max(0, room));
-      if (n === 0 && left > 0) {
-        await new Promise<void>((r) => this.#windowWaiters.push(r));
-        continue;
-      }
-      stream.sendWindow -= n;
-      this.#connSend -= n;
-      const last = end && offset + n === data.length;
-      written = this.#writer.queue(dataFrame(stream.id, data.subarray(offset, offset + n), last));
-      offset += n;
-      if (last) this.#endSent(stream);
-    } while (offset < data.length);
-    return await written;
+  sendData(stream: H2ClientStream, data: Uint8Array, end: boolean): Promise<boolean> {
+    return this.#windows.send(stream, data, end, {
+      maxFrameSize: () => this.#peer.maxFrameSize,
+      open: () => !this.#over && this.#streams.get(stream.id) === stream && !stream.endSent,
+      last: () => this.#endSent(stream),
+    });
   }
 
   sendTrailers(stream: H2ClientStream, fields: HeaderField[]): Promise<boolean> {
@@ -275,7 +260,7 @@ export class H2ClientConnection {
   #forget(stream: H2ClientStream): void {
     if (this.#streams.get(stream.id) !== stream) return;
     this.#streams.delete(stream.id);
-    this.#windowsMoved();
+    this.#windows.moved();
     if (this.#goingAway && this.#streams.size === 0) {
       this.#writer.queue(goawayFrame(0, ErrorCode.NO_ERROR));
       this.#end("closed after the target's GOAWAY");
@@ -409,10 +394,7 @@ export class H2ClientConnection {
 
   #onData(f: Extract<Frame, { type: "data" }>): void {
     const length = f.flowLength;
-    this.#connHeld += length;
-    if (this.#connHeld > this.#connWindow) {
-      throw connectionError(ErrorCode.FLOW_CONTROL_ERROR, "DATA past the connection window");
-    }
+    this.#windows.received(length);
     const stream = this.#streams.get(f.stream);
     if (stream === undefined || stream.remoteDone) {
       if (this.#idleStream(f.stream)) {
@@ -437,22 +419,11 @@ export class H2ClientConnection {
     if (stream.remoteDone && stream.endSent) this.#forget(stream);
   }
 
-  /** Gives `n` bytes of window back: batched, so a WINDOW_UPDATE goes out per half window, not per frame. */
+  /** Gives `n` bytes of window back (batched), to the stream too while it still receives. */
   #credit(stream: H2ClientStream | null, n: number): void {
-    if (this.#over || n === 0) return;
-    this.#connUnacked += n;
-    if (this.#connUnacked >= this.#connWindow / 2) {
-      this.#writer.queue(windowUpdateFrame(0, this.#connUnacked));
-      this.#connHeld -= this.#connUnacked;
-      this.#connUnacked = 0;
-    }
-    if (stream === null || this.#streams.get(stream.id) !== stream || stream.remoteDone) return;
-    stream.unacked += n;
-    if (stream.unacked >= this.#streamWindow / 2) {
-      this.#writer.queue(windowUpdateFrame(stream.id, stream.unacked));
-      stream.recvWindow += stream.unacked;
-      stream.unacked = 0;
-    }
+    if (this.#over) return;
+    const open = stream !== null && this.#streams.get(stream.id) === stream && !stream.remoteDone;
+    this.#windows.credit(open ? stream : null, n);
   }
 
   #onSettings(f: Extract<Frame, { type: "settings" }>): void {
@@ -461,17 +432,7 @@ export class H2ClientConnection {
     const before = this.#peer;
     this.#peer = applySettings(before, f.params);
     this.#encoder.setPeerMaxTableSize(this.#peer.headerTableSize);
-    // §6.9.2: a new initial window moves every open stream's window by the difference.
-    const delta = this.#peer.initialWindowSize - before.initialWindowSize;
-    if (delta !== 0) {
-      for (const s of this.#streams.values()) {
-        s.sendWindow += delta;
-        if (s.sendWindow > MAX_WINDOW_SIZE) {
-          throw connectionError(ErrorCode.FLOW_CONTROL_ERROR, "stream window overflow");
-        }
-      }
-      this.#windowsMoved();
-    }
+    this.#windows.moveInitial(this.#streams.values(), this.#peer.initialWindowSize - before.initialWindowSize);
     this.#writer.queue(settingsAck());
     if (!this.#settingsKnown) {
       this.#settingsKnown = true;
@@ -481,25 +442,12 @@ export class H2ClientConnection {
   }
 
   #onWindowUpdate(f: Extract<Frame, { type: "window_update" }>): void {
-    if (f.stream === 0) {
-      this.#connSend += f.increment;
-      if (this.#connSend > MAX_WINDOW_SIZE) {
-        throw connectionError(ErrorCode.FLOW_CONTROL_ERROR, "connection window overflow");
-      }
-    } else {
-      const stream = this.#streams.get(f.stream);
-      if (stream === undefined) {
-        if (this.#idleStream(f.stream)) {
-          throw connectionError(ErrorCode.PROTOCOL_ERROR, `WINDOW_UPDATE on stream ${f.stream}, never opened`);
-        }
-        return;
-      }
-      stream.sendWindow += f.increment;
-      if (stream.sendWindow > MAX_WINDOW_SIZE) {
-        throw streamError(f.stream, ErrorCode.FLOW_CONTROL_ERROR, "window overflow");
-      }
+    if (f.stream === 0) return this.#windows.update(null, f.increment);
+    const stream = this.#streams.get(f.stream);
+    if (stream !== undefined) return this.#windows.update(stream, f.increment);
+    if (this.#idleStream(f.stream)) {
+      throw connectionError(ErrorCode.PROTOCOL_ERROR, `WINDOW_UPDATE on stream ${f.stream}, never opened`);
     }
-    this.#windowsMoved();
   }
 
   #onReset(id: number, code: number): void {
@@ -525,19 +473,13 @@ export class H2ClientConnection {
       this.#streams.delete(stream.id);
       this.#credit(null, stream.fail(`refused by the target's GOAWAY${why}, may retry`, MAY_RETRY));
     }
-    this.#windowsMoved();
+    this.#windows.moved();
     if (this.#streams.size === 0) {
       this.#writer.queue(goawayFrame(0, ErrorCode.NO_ERROR));
       this.#end(`the target sent GOAWAY${why}`);
       return;
     }
     this.onChange?.();
-  }
-
-  #windowsMoved(): void {
-    const waiters = this.#windowWaiters;
-    this.#windowWaiters = [];
-    for (const w of waiters) w();
   }
 
   /** The connection is over: every stream still open fails with `reason`; the socket closes once the last frames went. */
@@ -549,7 +491,7 @@ export class H2ClientConnection {
     if (this.#reserveTimer !== null) this.#clock.clearTimeout(this.#reserveTimer);
     for (const s of this.#streams.values()) s.fail(`connection lost: ${reason}`, NO_RETRY);
     this.#streams.clear();
-    this.#windowsMoved();
+    this.#windows.moved();
     this.#setReady(false);
     // Closed once the last frames (a GOAWAY) went out, or after a grace if the target reads nothing.
     let timer: TimerHandle | null = null;

@@ -16,14 +16,15 @@ import type { SocketAddress } from "../runtime/types.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
 import { type Frame, FrameReader, goawayFrame, headerFrames, pingFrame, rstStreamFrame } from "./frames.ts";
-import { dataFrame, settingsAck, settingsFrame, windowUpdateFrame } from "./frames.ts";
+import { settingsAck, settingsFrame, windowUpdateFrame } from "./frames.ts";
 import { applySettings, DEFAULT_SETTINGS, type Settings } from "./settings.ts";
 import { connectionError, H2Error, streamError } from "./errors.ts";
-import { CLIENT_PREFACE, ErrorCode, MAX_WINDOW_SIZE, SettingId } from "./constants.ts";
+import { CLIENT_PREFACE, ErrorCode, SettingId } from "./constants.ts";
 import { requestHead } from "./request-head.ts";
 import type { OpenStream, StreamHost } from "./stream.ts";
 import { type H2Forwarding, StreamStarter } from "./dispatch.ts";
 import { FrameWriter, PER_TURN } from "./writer.ts";
+import { FlowWindows } from "./flow-windows.ts";
 import { readFrames } from "./read-frames.ts";
 import { HeaderBlock } from "./header-block.ts";
 import { FloodGuard } from "./guard.ts";
@@ -64,6 +65,7 @@ class H2Session implements StreamHost {
   /** What each stream's engine is given: the connection's context, minus what is per connection. */
   readonly #streamCtx: HttpContext;
   readonly #writer: FrameWriter;
+  readonly #windows: FlowWindows;
   readonly #frames = new FrameReader({ maxFrameSize: DEFAULT_SETTINGS.maxFrameSize });
   readonly #decoder = new HpackDecoder({ maxHeaderListSize: MAX_HEADER_LIST });
   readonly #encoder = new HpackEncoder();
@@ -73,12 +75,6 @@ class H2Session implements StreamHost {
   #peer: Settings = DEFAULT_SETTINGS;
   #lastStream = 0;
   #block: HeaderBlock | null = null;
-  #connSend = DEFAULT_SETTINGS.initialWindowSize;
-  /** Body bytes the engines took and the client has not been given back yet. */
-  #connUnacked = 0;
-  /** Bytes received and not yet given back to the client by WINDOW_UPDATE (padding and unread body included). */
-  #connHeld = 0;
-  #windowWaiters: Array<() => void> = [];
   #goingAway = false;
   #over = false;
 
@@ -93,6 +89,7 @@ class H2Session implements StreamHost {
       (stream) => this.#streams.set(stream.id, stream),
     );
     this.#writer = new FrameWriter(client, { flush: PER_TURN });
+    this.#windows = new FlowWindows(this.#writer, CONNECTION_WINDOW, STREAM_WINDOW);
     this.#guard = new FloodGuard(client.clock);
   }
 
@@ -299,7 +296,7 @@ class H2Session implements StreamHost {
 
   #onData(f: Extract<Frame, { type: "data" }>): void {
     const length = f.flowLength;
-    this.#connRecvTake(length);
+    this.#windows.received(length);
     const stream = this.#streams.get(f.stream);
     if (stream === undefined || stream.requestDone) {
       if (f.stream > this.#lastStream) {
@@ -323,34 +320,15 @@ class H2Session implements StreamHost {
     }
   }
 
-  #connRecvTake(length: number): void {
-    // The window we gave is CONNECTION_WINDOW minus what is held unacknowledged.
-    this.#connHeld += length;
-    if (this.#connHeld > CONNECTION_WINDOW) {
-      throw connectionError(ErrorCode.FLOW_CONTROL_ERROR, "DATA past the connection window");
-    }
-  }
-
   consumed(stream: OpenStream, n: number): void {
     this.#credit(stream, n);
   }
 
-  /** Gives `n` bytes of window back: batched, so a WINDOW_UPDATE goes out per half window, not per frame. */
+  /** Gives `n` bytes of window back (batched), to the stream too while it still receives. */
   #credit(stream: OpenStream | null, n: number): void {
     if (this.#over) return;
-    this.#connUnacked += n;
-    if (this.#connUnacked >= CONNECTION_WINDOW / 2) {
-      this.#writer.queue(windowUpdateFrame(0, this.#connUnacked));
-      this.#connHeld -= this.#connUnacked;
-      this.#connUnacked = 0;
-    }
-    if (stream === null || !this.#streams.has(stream.id) || stream.requestDone) return;
-    stream.unacked += n;
-    if (stream.unacked >= STREAM_WINDOW / 2) {
-      this.#writer.queue(windowUpdateFrame(stream.id, stream.unacked));
-      stream.recvWindow += stream.unacked;
-      stream.unacked = 0;
-    }
+    const open = stream !== null && this.#streams.has(stream.id) && !stream.requestDone;
+    this.#windows.credit(open ? stream : null, n);
   }
 
   #onSettings(f: Extract<Frame, { type: "settings" }>): void {
@@ -359,40 +337,15 @@ class H2Session implements StreamHost {
     const before = this.#peer;
     this.#peer = applySettings(before, f.params);
     this.#encoder.setPeerMaxTableSize(this.#peer.headerTableSize);
-    // §6.9.2: a new initial window moves every open stream's window by the difference.
-    const delta = this.#peer.initialWindowSize - before.initialWindowSize;
-    if (delta !== 0) {
-      for (const s of this.#streams.values()) {
-        s.sendWindow += delta;
-        if (s.sendWindow > MAX_WINDOW_SIZE) {
-          throw connectionError(ErrorCode.FLOW_CONTROL_ERROR, "stream window overflow");
-        }
-      }
-      this.#windowsMoved();
-    }
+    this.#windows.moveInitial(this.#streams.values(), this.#peer.initialWindowSize - before.initialWindowSize);
     this.#writer.queue(settingsAck());
   }
 
   #onWindowUpdate(f: Extract<Frame, { type: "window_update" }>): void {
-    if (f.stream === 0) {
-      this.#connSend += f.increment;
-      if (this.#connSend > MAX_WINDOW_SIZE) {
-        throw connectionError(ErrorCode.FLOW_CONTROL_ERROR, "connection window overflow");
-      }
-    } else {
-      const stream = this.#streams.get(f.stream);
-      if (stream === undefined) {
-        if (f.stream > this.#lastStream) {
-          throw connectionError(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE on idle stream");
-        }
-        return;
-      }
-      stream.sendWindow += f.increment;
-      if (stream.sendWindow > MAX_WINDOW_SIZE) {
-        throw streamError(f.stream, ErrorCode.FLOW_CONTROL_ERROR, "window overflow");
-      }
-    }
-    this.#windowsMoved();
+    if (f.stream === 0) return this.#windows.update(null, f.increment);
+    const stream = this.#streams.get(f.stream);
+    if (stream !== undefined) return this.#windows.update(stream, f.increment);
+    if (f.stream > this.#lastStream) throw connectionError(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE on idle stream");
   }
 
   #onReset(id: number): void {
@@ -403,7 +356,7 @@ class H2Session implements StreamHost {
     }
     this.#streams.delete(id);
     stream.abandon();
-    this.#windowsMoved();
+    this.#windows.moved();
     if (this.#guard.reset()) throw connectionError(ErrorCode.ENHANCE_YOUR_CALM, "rapid reset");
     this.#idle();
   }
@@ -416,25 +369,11 @@ class H2Session implements StreamHost {
     for (const frame of headerFrames(stream.id, block, end, this.#peer.maxFrameSize)) this.#writer.queue(frame);
   }
 
-  async sendData(stream: OpenStream, data: Uint8Array, end: boolean): Promise<boolean> {
-    let offset = 0;
-    let written: Promise<boolean> = Promise.resolve(true);
-    do {
-      if (this.#over || !this.#streams.has(stream.id)) return false;
-      const left = data.length - offset;
-      const n = Math.min(left, stream.sendWindow, this.#connSend, this.#peer.maxFrameSize);
-      if (n <= 0 && left > 0) {
-        await new Promise<void>((r) => this.#windowWaiters.push(r));
-        continue;
-      }
-      stream.sendWindow -= n;
-      this.#connSend -= n;
-      written = this.#writer.queue(
-        dataFrame(stream.id, data.subarray(offset, offset + n), end && offset + n === data.length),
-      );
-      offset += n;
-    } while (offset < data.length);
-    return await written;
+  sendData(stream: OpenStream, data: Uint8Array, end: boolean): Promise<boolean> {
+    return this.#windows.send(stream, data, end, {
+      maxFrameSize: () => this.#peer.maxFrameSize,
+      open: () => !this.#over && this.#streams.has(stream.id),
+    });
   }
 
   reset(stream: OpenStream, code: number): void {
@@ -490,16 +429,10 @@ class H2Session implements StreamHost {
     }
   }
 
-  #windowsMoved(): void {
-    const waiters = this.#windowWaiters;
-    this.#windowWaiters = [];
-    for (const w of waiters) w();
-  }
-
   #end(): void {
     this.#over = true;
     for (const s of this.#streams.values()) s.abandon();
     this.#streams.clear();
-    this.#windowsMoved();
+    this.#windows.moved();
   }
 }
