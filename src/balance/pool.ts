@@ -14,6 +14,15 @@ export interface Pick {
   addresses: string[];
 }
 
+/** A pool's `tls` as connections use it: the PEM text of its files rather than their paths. */
+export interface LoadedTargetTls {
+  serverName: string | null;
+  verify: boolean;
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
 export class Pool {
   readonly primary: TargetHealth[];
   readonly fallback: TargetHealth[];
@@ -22,6 +31,11 @@ export class Pool {
   readonly #fallbackStrategy: Strategy;
 
   readonly #resolver: TargetResolver;
+  /**
+   * The pool's `tls` with its files read (the generation reads them as it loads): how
+   * connections to its targets are encrypted. Null: plain TCP.
+   */
+  tls: LoadedTargetTls | null = null;
   readonly #now: () => number;
   constructor(
     readonly config: PoolConfig,

@@ -10,7 +10,6 @@ import {
   DEFAULT_STRATEGY,
   DEFAULT_UPSTREAM_PROTOCOL,
   defaultPool,
-  H2_NEEDS_TLS,
   type HealthConfig,
   type PoolConfig,
   type RouteConfig,
@@ -127,10 +126,9 @@ function readPoolFlags(v: Values, spec: HealthSpec | undefined) {
   };
 }
 
-/** --protocol: http1 or h2c; h2 is refused with why. */
+/** --protocol: http1, h2c, or h2 (over TLS to the targets, verified against the system's CAs). */
 function upstreamProtocol(value: string): UpstreamProtocol {
-  if (value === "h2") throw new CliError(`--protocol: ${H2_NEEDS_TLS}`);
-  return oneOf<UpstreamProtocol>("protocol", value, ["http1", "h2c"], DEFAULT_UPSTREAM_PROTOCOL);
+  return oneOf<UpstreamProtocol>("protocol", value, ["http1", "h2c", "h2"], DEFAULT_UPSTREAM_PROTOCOL);
 }
 
 /** `--pool NAME=TARGETS` into `pools`; returns the names the flags made. */

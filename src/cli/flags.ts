@@ -99,7 +99,7 @@ export const EXPECTED: Record<FlagName, string> = {
   "log-format": "text or json",
   resolver: "IP:PORT of a DNS server",
   "proxy-protocol": "v1 or v2",
-  protocol: "http1 or h2c",
+  protocol: "http1, h2c or h2",
   "accept-proxy": "CIDR[,CIDR...], e.g. 10.0.0.0/8,::1",
   tls: "CERT.pem,KEY.pem",
   config: "a YAML config FILE",

@@ -78,8 +78,8 @@ TLS termination:
 PROXY protocol:
   --proxy-protocol V       Send a PROXY protocol header (v1 or v2) to targets, carrying
                            the client's address. Default: none
-  --protocol P             How to speak HTTP to targets: http1, or h2c (HTTP/2 in clear,
-                           multiplexed; gRPC). Default: http1
+  --protocol P             How to speak HTTP to targets: http1, h2c (HTTP/2 in clear,
+                           multiplexed; gRPC) or h2 (HTTP/2 over TLS). Default: http1
   --accept-proxy CIDRS     Connections from these peers (CIDR[,CIDR...]) must start with
                            a PROXY header (v1 or v2); its address becomes the client's.
                            Repeatable. Default: none

@@ -97,14 +97,46 @@ export interface PoolConfig {
   retryOn: RetryOn[];
   /**
    * How vane speaks HTTP to the pool's targets: `http1` (HTTP/1.1, a keep-alive
-   * connection per request in flight) or `h2c` (HTTP/2 in clear, requests multiplexed
-   * on shared connections, as gRPC needs). `h2` (HTTP/2 over TLS) waits for TLS to
-   * targets.
+   * connection per request in flight), `h2c` (HTTP/2 in clear, requests multiplexed
+   * on shared connections, as gRPC needs) or `h2` (the same over TLS, chosen by ALPN;
+   * it implies `tls`).
    */
   protocol: UpstreamProtocol;
+  /** TLS to the targets (re-encryption), or null for plain TCP. */
+  tls: TargetTls | null;
 }
 
-/** What `protocol` a pool may name; `h2` is refused until vane has TLS to targets. */
+/**
+ * How vane speaks TLS to a pool's targets.
+ *
+ * @example
+ * ```ts
+ * import type { TargetTls } from "./mod.ts";
+ * const tls: TargetTls = { serverName: null, ca: "/etc/vane/ca.pem", verify: true, cert: null, key: null };
+ * ```
+ */
+export interface TargetTls {
+  /** The name sent by SNI and checked in the certificate; null: the target's host name (none for an IP). */
+  serverName: string | null;
+  /** A PEM file of CA certificates to verify against; null: the system store. */
+  ca: string | null;
+  /** False: the target's certificate is not checked (said as a warning at every load). */
+  verify: boolean;
+  /** A client certificate and its key (PEM files) for targets that ask for one (mTLS); null: none. */
+  cert: string | null;
+  key: string | null;
+}
+
+/** `tls: on` (or `protocol: h2` alone): the system's CAs, the target's own name. */
+export const DEFAULT_TARGET_TLS: Readonly<TargetTls> = {
+  serverName: null,
+  ca: null,
+  verify: true,
+  cert: null,
+  key: null,
+};
+
+/** What `protocol` a pool may name. */
 export const UPSTREAM_PROTOCOLS = ["http1", "h2c", "h2"] as const;
 /**
  * How vane speaks HTTP to a pool's targets (see PoolConfig.protocol).
@@ -115,11 +147,8 @@ export const UPSTREAM_PROTOCOLS = ["http1", "h2c", "h2"] as const;
  * const grpc: UpstreamProtocol = "h2c";
  * ```
  */
-export type UpstreamProtocol = "http1" | "h2c";
+export type UpstreamProtocol = "http1" | "h2c" | "h2";
 export const DEFAULT_UPSTREAM_PROTOCOL: UpstreamProtocol = "http1";
-/** Why `protocol: h2` is refused, said where it is written. */
-export const H2_NEEDS_TLS =
-  "protocol h2 (HTTP/2 over TLS) needs TLS to targets, which vane does not have yet; h2c speaks HTTP/2 in clear";
 
 /**
  * Passive health: failures seen while forwarding. `failures` in a row of the kinds in
@@ -641,5 +670,6 @@ export function defaultPool(name: string, targets: TargetSpec[]): PoolConfig {
     passive: { ...DEFAULT_PASSIVE, on: [...DEFAULT_PASSIVE.on] },
     retryOn: [...DEFAULT_RETRY_ON],
     protocol: DEFAULT_UPSTREAM_PROTOCOL,
+    tls: null,
   };
 }

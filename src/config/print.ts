@@ -15,6 +15,7 @@ import type {
   PoolConfig,
   Rule,
   TargetSpec,
+  TargetTls,
   TlsFiles,
 } from "./model.ts";
 import { DEFAULT_EXPECT } from "./model.ts";
@@ -104,6 +105,16 @@ function poolDoc(p: PoolConfig): Record<string, unknown> {
     "retry-on": p.retryOn.length > 0 ? [...p.retryOn] : "none",
     "proxy-protocol": p.sendProxy ?? "off",
     protocol: p.protocol,
+    tls: p.tls === null ? "off" : targetTlsDoc(p.tls),
+  };
+}
+
+function targetTlsDoc(t: TargetTls): Record<string, unknown> {
+  return {
+    ...(t.serverName !== null ? { "server-name": t.serverName } : {}),
+    ...(t.ca !== null ? { ca: t.ca } : {}),
+    verify: t.verify,
+    ...(t.cert !== null ? { cert: t.cert, key: t.key } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
  * rule's `proxy:`; both read the same keys here. Targets naming a node are checked
  * against `nodes:` right away, so the error points at the target as written.
  */
-import { defaultPool, H2_NEEDS_TLS, UPSTREAM_PROTOCOLS } from "./model.ts";
+import { DEFAULT_TARGET_TLS, defaultPool, type TargetTls, UPSTREAM_PROTOCOLS } from "./model.ts";
 import { isMap, isScalar, type Node } from "yaml";
 import { parseExpect, parseHealthSpec } from "./health-spec.ts";
 import {
@@ -32,7 +32,10 @@ export const POOL_KEYS = [
   "retry-on",
   "proxy-protocol",
   "protocol",
+  "tls",
 ];
+
+const TLS_KEYS = ["server-name", "ca", "verify", "cert", "key"];
 const HEALTH_KEYS = ["check", "path", "expect", "interval", "timeout", "rise", "fall"];
 const HEALTH_CHECKS = ["tcp", "http", "none"] as const;
 const PROXY_PROTOCOLS = ["v1", "v2", "off"] as const;
@@ -67,13 +70,47 @@ export function readPool(
     else if (key === "proxy-protocol") {
       const v = r.keyword(value, p, PROXY_PROTOCOLS);
       pool.sendProxy = v === "v1" || v === "v2" ? v : null;
-    } else if (key === "protocol") {
-      const v = r.keyword(value, p, UPSTREAM_PROTOCOLS);
-      if (v === "h2") r.error(value, p, H2_NEEDS_TLS);
-      else if (v !== undefined) pool.protocol = v;
-    }
+    } else if (key === "protocol") pool.protocol = r.keyword(value, p, UPSTREAM_PROTOCOLS) ?? pool.protocol;
+    else if (key === "tls") pool.tls = readTargetTls(r, value, p);
+  }
+  // HTTP/2 over TLS implies TLS; HTTP checks would speak plain HTTP to a TLS port.
+  if (pool.protocol === "h2" && pool.tls === null) pool.tls = { ...DEFAULT_TARGET_TLS };
+  const health = e.get("health");
+  if (pool.tls !== null && pool.health.check === "http" && health) {
+    r.error(
+      health.value,
+      health.path,
+      "expected check: tcp or none on a pool with tls (HTTP checks over TLS are not supported yet)",
+    );
   }
   return pool;
+}
+
+/** `tls: on|off`, or a map of server-name, ca, verify, cert and key. */
+function readTargetTls(r: Reader, node: Node, path: string): TargetTls | null {
+  if (isScalar(node) && (node.value === "on" || node.value === true)) return { ...DEFAULT_TARGET_TLS };
+  if (isScalar(node) && (node.value === "off" || node.value === false)) return null;
+  const e = r.entries(node, path, "on, off or a map with server-name, ca, verify, cert and key", TLS_KEYS);
+  if (!e) return null;
+  const tls: TargetTls = { ...DEFAULT_TARGET_TLS };
+  const file = (key: "ca" | "cert" | "key") => {
+    const x = e.get(key);
+    return x ? r.nonEmpty(x.value, x.path, "a PEM file") ?? null : null;
+  };
+  const name = e.get("server-name");
+  if (name) tls.serverName = r.nonEmpty(name.value, name.path, "a host name") ?? null;
+  const verify = e.get("verify");
+  if (verify) {
+    if (isScalar(verify.value) && typeof verify.value.value === "boolean") tls.verify = verify.value.value;
+    else r.fail(verify.value, verify.path, "true or false");
+  }
+  tls.ca = file("ca");
+  tls.cert = file("cert");
+  tls.key = file("key");
+  if ((tls.cert === null) !== (tls.key === null)) {
+    r.error(node, path, "expected cert and key together (a client certificate needs its key)");
+  }
+  return tls;
 }
 
 /**

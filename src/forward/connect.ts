@@ -3,12 +3,37 @@
  * and on failure mark it down and go on to the next candidate, so the client sees no
  * error while any target is alive. The number of attempts is bounded by the pool size.
  */
-import type { Runtime, TcpConn } from "../runtime/types.ts";
+import type { Runtime, SocketAddress, TcpConn } from "../runtime/types.ts";
+import type { TargetSpec } from "../config/model.ts";
 import type { Pick, Pool } from "../balance/pool.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import { errorTextWithCode, type Failure } from "../errors/mod.ts";
 import { localErrorCode } from "../health/local-error.ts";
 import { formatAddress } from "../config/address.ts";
+
+/**
+ * A connection to one address of a pool's target: plain TCP, or TLS when the pool says
+ * `tls` (SNI: the pool's server-name, else the target's host name; none for an IP).
+ * `alpn`: protocols to offer (HTTP/2 pools offer h2).
+ */
+export function dialTarget(
+  rt: Runtime,
+  pool: Pool,
+  target: { spec: TargetSpec; addr: SocketAddress },
+  timeoutMs: number,
+  alpn?: string[],
+): Promise<TcpConn> {
+  const tls = pool.tls;
+  if (tls === null) return rt.connectTcp(target.addr, timeoutMs);
+  const spec = target.spec;
+  return rt.connectTls(target.addr, {
+    servername: tls.serverName ?? (spec.kind === "dns" ? spec.host : null),
+    verify: tls.verify,
+    ...(alpn ? { alpn } : {}),
+    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+    ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.key } : {}),
+  }, timeoutMs);
+}
 
 export interface Upstream {
   conn: TcpConn;
@@ -89,7 +114,7 @@ async function connectFrom(
     for (const host of pick.addresses) {
       const started = performance.now();
       try {
-        const conn = await rt.connectTcp({ hostname: host, port }, connectMs);
+        const conn = await dialTarget(rt, pool, { spec: entry.spec, addr: { hostname: host, port } }, connectMs);
         entry.observeLatency(performance.now() - started);
         registry.passiveSuccess(entry);
         const address = entry.address = formatAddress(host, port);

@@ -70,7 +70,7 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
     // The engine reads through a ReplayConn; the pool must get that same one back.
     return new PoolLease(asReplay(conn), entry.id, reused, entry);
   };
-  if (pool.config.protocol === "h2c") return h2cRoute(pool, deps.h2c);
+  if (pool.config.protocol !== "http1") return h2Route(pool, deps.h2c);
   return {
     name: pool.name,
     pool: pool.name,
@@ -119,12 +119,12 @@ const H2C_ONLY = "the pool speaks h2c and this vane has no bridge from HTTP/1.1 
  * "connection" opens one HTTP/2 stream on a shared connection (the target is picked,
  * and health is told of connect failures, where the stream is opened).
  */
-function h2cRoute(pool: Pool, bridge: ((pool: Pool) => TcpConn) | undefined): HttpRoute {
+function h2Route(pool: Pool, bridge: ((pool: Pool) => TcpConn) | undefined): HttpRoute {
   return {
     name: pool.name,
     pool: pool.name,
     retryOn: pool.config.retryOn,
-    protocol: "h2c",
+    protocol: pool.config.protocol,
     acquire: () => {
       if (bridge === undefined) return failure(H2C_ONLY);
       return { conn: asReplay(bridge(pool)), key: `h2c|${pool.name}`, reused: false, authority: pool.name };

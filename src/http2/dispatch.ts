@@ -83,7 +83,8 @@ export class StreamStarter {
   }
 
   #go(s: NewStream, p: Prepared, decision: Decision): OpenStream {
-    if (decision.kind === "proxy" && decision.route.protocol === "h2c" && this.forwarding !== null) {
+    const h2 = decision.kind === "proxy" && (decision.route.protocol === "h2c" || decision.route.protocol === "h2");
+    if (h2 && this.forwarding !== null) {
       return this.#forward(s, p, decision);
     }
     return this.#engine(s, decision);

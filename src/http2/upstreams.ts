@@ -5,13 +5,16 @@
  * pool's strategy still picks a target per request; health hears of connects that
  * fail, as for HTTP/1.1 (forward/connect.ts).
  */
-import type { Runtime } from "../runtime/types.ts";
+import type { Runtime, SocketAddress, TcpConn, TlsClientConn } from "../runtime/types.ts";
+import { dialTarget } from "../forward/connect.ts";
 import type { Pool } from "../balance/pool.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import { errorText, type Failure } from "../errors/mod.ts";
 import { H2ClientPool } from "./client-pool.ts";
 import type { H2ClientStream } from "./client-stream.ts";
 import type { HeaderField } from "./hpack.ts";
+
+const H2_ALPN = ["h2"];
 
 export class H2Upstreams {
   readonly #rt: Runtime;
@@ -36,23 +39,39 @@ export class H2Upstreams {
     const pick = pool.pick(exclude);
     if (pick === null) return { ok: false, reason: "no target is alive in the pool or its fallback" };
     const { entry } = pick;
-    const hostname = pick.addresses[0];
-    const port = entry.spec.port;
-    const key = `${entry.id}|${hostname}|${port}`;
+    const addr = { hostname: pick.addresses[0], port: entry.spec.port };
+    const key = `${entry.id}|${addr.hostname}|${addr.port}`;
     let targets = this.#pools.get(key);
     if (targets === undefined) {
-      targets = new H2ClientPool(async () => {
-        try {
-          return await this.#rt.connectTcp({ hostname, port }, this.#connectMs());
-        } catch (err) {
-          return { ok: false, reason: `${entry.key}: ${errorText(err)}` };
-        }
-      });
+      targets = new H2ClientPool(() => this.#dial(pool, entry, addr));
       this.#pools.set(key, targets);
     }
     const stream = await targets.request(fields, endStream);
     if ("reason" in stream) this.#registry.passiveFailure(entry, stream.reason, "connect");
     return stream;
+  }
+
+  /** A connection for one target's pool of HTTP/2 connections: TLS with ALPN h2 for `protocol: h2`. */
+  async #dial(pool: Pool, entry: TargetHealth, addr: SocketAddress): Promise<TcpConn | Failure> {
+    const overTls = pool.config.protocol === "h2";
+    let conn: TcpConn;
+    try {
+      conn = await dialTarget(
+        this.#rt,
+        pool,
+        { spec: entry.spec, addr },
+        this.#connectMs(),
+        overTls ? H2_ALPN : undefined,
+      );
+    } catch (err) {
+      return { ok: false, reason: `${entry.key}: ${errorText(err)}` };
+    }
+    const alpn = (conn as Partial<TlsClientConn>).alpn ?? null;
+    if (overTls && alpn !== "h2") {
+      conn.close();
+      return { ok: false, reason: `${entry.key}: the target did not choose HTTP/2 by ALPN (${alpn ?? "no protocol"})` };
+    }
+    return conn;
   }
 
   /** Closes every connection (vane stops). */

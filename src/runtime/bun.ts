@@ -4,6 +4,7 @@
  * returns a short count), so the rest waits for drain(); incoming data is queued up
  * to a bound and the socket paused beyond it, so neither side buffers unboundedly.
  */
+import { connectTlsNode } from "./tls-client.ts";
 import { watchFile } from "./watch.ts";
 import type {
   HttpPeer,
@@ -370,6 +371,7 @@ export function createBunRuntime(): Runtime {
     outOfFiles,
 
     listenTcp: (addr, onConn, options) => Promise.try(listenBunTcp, addr, onConn, options),
+    connectTls: connectTlsNode,
 
     connectTcp(addr, timeoutMs): Promise<TcpConn> {
       const pending = Bun.connect({

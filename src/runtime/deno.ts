@@ -4,6 +4,7 @@
  * 5x slower), node:dns for TTLs (Deno.resolveDns does not report them), Deno.serve
  * for the status endpoint (deno-serve.ts).
  */
+import { connectTlsNode } from "./tls-client.ts";
 import { watchFile } from "./watch.ts";
 import type { ListenOptions, Runtime, SignalName, SocketAddress, TcpConn, TcpListener } from "./types.ts";
 import { withTimeout } from "./timeout.ts";
@@ -72,6 +73,7 @@ export function createDenoRuntime(): Runtime {
     outOfFiles,
 
     listenTcp: (addr, onConn, options) => Promise.try(listenDenoTcp, addr, onConn, options),
+    connectTls: connectTlsNode,
 
     connectTcp(addr, timeoutMs): Promise<TcpConn> {
       const pending = Deno.connect({ hostname: addr.hostname, port: addr.port, transport: "tcp" });

@@ -63,6 +63,27 @@ export interface TlsConn extends TcpConn {
   readonly sni: string | null;
 }
 
+/** A TLS connection vane opened to a target (connectTls): the protocol ALPN settled on. */
+export interface TlsClientConn extends TcpConn {
+  /** The protocol the target chose by ALPN (e.g. "h2"), or null when it chose none. */
+  readonly alpn: string | null;
+}
+
+/** How vane speaks TLS to a target (a pool's `tls`). */
+export interface TlsClientOptions {
+  /** The name sent by SNI and checked against the certificate; null: none (an IP target). */
+  servername: string | null;
+  /** Protocols offered by ALPN, e.g. ["h2"]. @default none */
+  alpn?: string[];
+  /** CA certificates (PEM) to verify against instead of the system's. @default the system store */
+  ca?: string;
+  /** Verify the target's certificate (chain and name). False only where the operator said so. */
+  verify: boolean;
+  /** A client certificate and key (PEM) for targets that ask for one (mTLS). @default none */
+  cert?: string;
+  key?: string;
+}
+
 /** Where `readNext` delivers: a chunk, null at end of stream, or the error. */
 export type ReadNext = (result: Uint8Array | null | Error) => void;
 
@@ -209,6 +230,11 @@ export interface Runtime {
   listenTcp(addr: SocketAddress, onConn: (conn: TcpConn) => void, options?: ListenOptions): Promise<TcpListener>;
   /** Rejects on refusal, on error, and after `timeoutMs` without a connection. */
   connectTcp(addr: SocketAddress, timeoutMs: number): Promise<TcpConn>;
+  /**
+   * A TCP connection with TLS on it, the handshake done (certificate checked unless
+   * `tls.verify` is false); rejects like connectTcp, and with the TLS error's text.
+   */
+  connectTls(addr: SocketAddress, tls: TlsClientOptions, timeoutMs: number): Promise<TlsClientConn>;
   /**
    * Accepts TLS connections and hands over the DECRYPTED stream as a TlsConn. The
    * certificate is chosen by the client's SNI among `tls.certs` (see TlsServerOptions).

@@ -11,7 +11,7 @@ import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import type { TargetResolver } from "../resolve/resolver.ts";
 import type { UpstreamPool } from "../http/upstream-pool.ts";
 import type { HttpRoute } from "../http/engine.ts";
-import { Pool } from "../balance/pool.ts";
+import { type LoadedTargetTls, Pool } from "../balance/pool.ts";
 import { type Cidr, parseCidr } from "../config/cidr.ts";
 import { type CompiledFlow, compileFlow, type FlowFunction } from "../flow/flow.ts";
 import { poolRoute } from "../http/pool-route.ts";
@@ -28,6 +28,24 @@ export interface GenerationDeps {
   functions: ReadonlyMap<string, FlowFunction>;
   /** HTTP/2 connections to h2c pools' targets, for HTTP/1.1 requests routed there. Absent: such requests get 502. */
   h2Upstreams?: H2Upstreams;
+}
+
+/** Each pool's `tls` with its files read; says once per load that a pool does not verify its targets. */
+async function loadTargetTls(config: Config, deps: GenerationDeps): Promise<Map<string, LoadedTargetTls>> {
+  const out = new Map<string, LoadedTargetTls>();
+  for (const p of Object.values(config.pools)) {
+    const t = p.tls;
+    if (t === null) continue;
+    const loaded: LoadedTargetTls = { serverName: t.serverName, verify: t.verify };
+    if (t.ca !== null) loaded.ca = await readFile(deps.rt, t.ca, "CA bundle");
+    if (t.cert !== null && t.key !== null) {
+      loaded.cert = await readFile(deps.rt, t.cert, "client certificate");
+      loaded.key = await readFile(deps.rt, t.key, "client key");
+    }
+    if (!t.verify) deps.log.warn("TLS to this pool's targets is not verified (tls.verify: false)", { pool: p.name });
+    out.set(p.name, loaded);
+  }
+  return out;
 }
 
 /** Where the bridged stream of an HTTP/1.1 request to an h2c pool says it goes, for logs. */
@@ -82,7 +100,10 @@ export class Generation {
         key: await readFile(deps.rt, files.keyPath, "key"),
       });
     }
-    return new Generation(id, config, new Date(), deps, certs);
+    const tls = await loadTargetTls(config, deps);
+    const gen = new Generation(id, config, new Date(), deps, certs);
+    for (const [name, loaded] of tls) gen.pools.get(name)!.tls = loaded;
+    return gen;
   }
 
   /** The certificates for a listener or terminate step (empty: the config's list). */

@@ -79,6 +79,7 @@ export class FakeNetwork {
       selfCommand: absent("selfCommand"),
       listenTcp: absent("listenTcp"),
       connectTcp: (addr, timeoutMs) => this.connectTcp(addr, timeoutMs),
+      connectTls: absent("connectTls"),
       listenTls: absent("listenTls"),
       resolveDns: absent("resolveDns"),
       serveHttp: absent("serveHttp"),

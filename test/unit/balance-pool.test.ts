@@ -36,6 +36,7 @@ function pool(targets: string[], fallback: string[] = [], strategy: StrategyName
     health: { ...DEFAULT_HEALTH, rise: 1, fall: 1 },
     sendProxy: null,
     protocol: "http1",
+    tls: null,
     passive: { failures: 1, on: ["connect", "timeout", "reset"] },
     retryOn: ["conn-failure"],
   };

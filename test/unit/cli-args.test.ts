@@ -65,6 +65,7 @@ describe("parseCli: defaults", () => {
       health: { check: "tcp", intervalMs: 2_000, timeoutMs: 1_000, rise: 2, fall: 3 },
       sendProxy: null,
       protocol: "http1",
+      tls: null,
       passive: { failures: 1, on: ["connect", "timeout", "reset"] },
       retryOn: ["conn-failure"],
     });
@@ -519,11 +520,9 @@ describe("parseCli: --protocol", () => {
     expect([c.pools.default.protocol, c.pools.p.protocol]).toEqual(["h2c", "h2c"]);
   });
 
-  it("refuses h2 (no TLS to targets yet) and anything else, naming the flag", () => {
-    expect(() => run("--protocol", "h2")).toThrowError(
-      "--protocol: protocol h2 (HTTP/2 over TLS) needs TLS to targets",
-    );
-    expect(() => run("--protocol", "http3")).toThrowError('--protocol: expected http1 or h2c; got "http3"');
+  it("takes h2 (over TLS to the targets) and refuses anything else, naming the flag", () => {
+    expect(run("--protocol", "h2").pools.default.protocol).toBe("h2");
+    expect(() => run("--protocol", "http3")).toThrowError('--protocol: expected http1, h2c or h2; got "http3"');
   });
 });
 

@@ -49,6 +49,7 @@ const pool = (name: string, targets: TargetSpec[], more: Partial<PoolConfig> = {
   health: { ...DEFAULT_HEALTH },
   sendProxy: null,
   protocol: "http1",
+  tls: null,
   passive: { ...DEFAULT_PASSIVE },
   retryOn: ["conn-failure"],
   ...more,
@@ -390,6 +391,7 @@ describe("configToDocument", () => {
           "retry-on": ["conn-failure"],
           "proxy-protocol": "off",
           protocol: "http1",
+          tls: "off",
         },
       },
       nodes: {},
@@ -498,6 +500,7 @@ pools:
       - conn-failure
     proxy-protocol: off
     protocol: http1
+    tls: off
 nodes: {}
 control:
   listen: 127.0.0.1:9901

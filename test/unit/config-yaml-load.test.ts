@@ -59,6 +59,7 @@ const pool = (name: string, targets: TargetSpec[], more: Partial<PoolConfig> = {
   health: { ...DEFAULT_HEALTH },
   sendProxy: null,
   protocol: "http1",
+  tls: null,
   passive: { ...DEFAULT_PASSIVE },
   retryOn: ["conn-failure"],
   ...more,
@@ -214,6 +215,7 @@ nodes:
         retryOn: ["conn-failure", "empty-response"],
         sendProxy: "v2",
         protocol: "http1",
+        tls: null,
       } satisfies PoolConfig,
     );
   });
@@ -296,15 +298,47 @@ nodes:
     expect(poolWith(`{ targets: [a:1], proxy-protocol: ${text} }`).sendProxy).toBe(sendProxy);
   });
 
-  it("reads protocol: http1 (the default) or h2c, and refuses h2 where it is written, saying why", () => {
+  it("reads protocol: http1 (the default), h2c, or h2, which implies tls", () => {
     expect(poolWith("{ targets: [a:1] }").protocol).toBe("http1");
+    expect(poolWith("{ targets: [a:1] }").tls).toBe(null);
     expect(poolWith("{ targets: [a:1], protocol: h2c }").protocol).toBe("h2c");
-    const r = loadConfigText(
-      "listeners:\n  - listen: http://:8000\n    flow: [{ proxy: p }]\npools:\n  p: { targets: [a:1], protocol: h2 }\n",
-    );
-    expect(r.ok ? [] : r.issues.map((i) => formatIssue("vane.yaml", i))).toEqual([
-      "vane.yaml:5:34: pools.p.protocol: protocol h2 (HTTP/2 over TLS) needs TLS to targets, which vane does not have yet; h2c speaks HTTP/2 in clear",
+    const h2 = poolWith("{ targets: [a:1], protocol: h2 }");
+    expect([h2.protocol, h2.tls]).toEqual(["h2", { serverName: null, ca: null, verify: true, cert: null, key: null }]);
+  });
+
+  it("reads tls: on, off, or its keys", () => {
+    expect(poolWith("{ targets: [a:1], tls: on }").tls).toEqual({
+      serverName: null,
+      ca: null,
+      verify: true,
+      cert: null,
+      key: null,
+    });
+    expect(poolWith("{ targets: [a:1], tls: off }").tls).toBe(null);
+    expect(
+      poolWith(
+        "{ targets: [a:1], tls: { server-name: app.internal, ca: /ca.pem, verify: false, cert: /c.pem, key: /k.pem } }",
+      )
+        .tls,
+    ).toEqual({ serverName: "app.internal", ca: "/ca.pem", verify: false, cert: "/c.pem", key: "/k.pem" });
+  });
+
+  it("refuses a client certificate without its key, a verify that is not a boolean, and HTTP checks over TLS", () => {
+    const issues = (pool: string) => {
+      const r = loadConfigText(
+        `listeners:\n  - listen: http://:8000\n    flow: [{ proxy: p }]\npools:\n  p: ${pool}\n`,
+      );
+      return r.ok ? [] : r.issues.map((i) => formatIssue("vane.yaml", i));
+    };
+    expect(issues("{ targets: [a:1], tls: { cert: /c.pem } }")).toEqual([
+      "vane.yaml:5:29: pools.p.tls: expected cert and key together (a client certificate needs its key)",
     ]);
+    expect(issues("{ targets: [a:1], tls: { verify: maybe } }")[0]).toMatch(
+      /^vane\.yaml:5:\d+: pools\.p\.tls\.verify: expected true or false; got "maybe"/,
+    );
+    expect(issues("{ targets: [a:1], tls: on, health: { check: http, path: / } }")[0]).toMatch(
+      /pools\.p\.health: expected check: tcp or none on a pool with tls/,
+    );
   });
 
   it("keeps a pool named __proto__ as a plain name", () => {
