@@ -11,7 +11,7 @@
  * most one window); the engine's writes resolve once their DATA frames went out within
  * the client's send windows, and the engine awaits each write before reading more.
  */
-import type { SocketAddress, TcpConn } from "../runtime/types.ts";
+import type { ReadNext, SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { HeaderField } from "./hpack.ts";
 import type { BodyPlan } from "./request-head.ts";
 import { ResponseReader } from "./response-reader.ts";
@@ -75,6 +75,7 @@ export class H2Stream implements TcpConn, OpenStream {
   readonly closed: Promise<void>;
   #markClosed!: () => void;
   readonly #pieces: Piece[] = [];
+  /** The engine's read waiting for the next piece (a promise's resolve, or a readNext callback). */
   #reader: ((bytes: Uint8Array | null) => void) | null = null;
   #received = 0;
   #requestDone: boolean;
@@ -187,6 +188,20 @@ export class H2Stream implements TcpConn, OpenStream {
     }
     if (this.#gone) return Promise.resolve(null);
     return new Promise((resolve) => (this.#reader = resolve));
+  }
+
+  /**
+   * `read()` to a callback, at once when a piece is queued: the engine then serves the
+   * stream on its promise-free path (engine.ts byCallbacks), as on a Bun socket.
+   */
+  readNext(next: ReadNext): void {
+    const piece = this.#pieces.shift();
+    if (piece !== undefined) {
+      if (piece.credit > 0) this.host.consumed(this, piece.credit);
+      return next(piece.bytes);
+    }
+    if (this.#gone) return next(null);
+    this.#reader = next;
   }
 
   async write(bytes: Uint8Array): Promise<void> {
