@@ -28,7 +28,7 @@ import { FrameWriter } from "./writer.ts";
 import { readFrames } from "./read-frames.ts";
 import { FloodGuard } from "./guard.ts";
 import { H2ClientStream, MAY_RETRY, NO_RETRY } from "./client-stream.ts";
-import { HeaderBlock } from "./header-block.ts";
+import { type HeaderBlock, HeaderBlocks } from "./header-block.ts";
 
 /** Streams opened on a connection whose target has not said its SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 §5.1.2 asks for at least 100). */
 export const DEFAULT_MAX_STREAMS = 100;
@@ -80,7 +80,7 @@ export class H2ClientConnection {
   #setReady!: (known: boolean) => void;
   #setClosed!: () => void;
   #nextId = 1;
-  #block: HeaderBlock | null = null;
+  readonly #blocks: HeaderBlocks;
   #reserved = 0;
   #reserveTimer: TimerHandle | null = null;
   #idleTimer: TimerHandle | null = null;
@@ -96,6 +96,7 @@ export class H2ClientConnection {
     this.#streamWindow = options.streamWindow ?? DEFAULT_STREAM_WINDOW;
     this.#connWindow = Math.max(DEFAULT_WINDOW_SIZE, options.connectionWindow ?? DEFAULT_CONNECTION_WINDOW);
     this.#maxHeaderList = options.maxHeaderListSize ?? DEFAULT_MAX_HEADER_LIST;
+    this.#blocks = new HeaderBlocks(2 * this.#maxHeaderList);
     this.#windows = new FlowWindows(this.#writer, this.#connWindow, this.#streamWindow);
     this.#idleMs = options.idleMs ?? Infinity;
     this.#decoder = new HpackDecoder({ maxHeaderListSize: this.#maxHeaderList });
@@ -313,9 +314,7 @@ export class H2ClientConnection {
   }
 
   #dispatch(f: Frame): void {
-    if (this.#block !== null && f.type !== "continuation") {
-      throw connectionError(ErrorCode.PROTOCOL_ERROR, "a header block was not continued by CONTINUATION");
-    }
+    this.#blocks.interrupted(f.type);
     if (!this.#settingsKnown && f.type !== "settings") {
       throw connectionError(ErrorCode.PROTOCOL_ERROR, `the server's preface is not SETTINGS but ${f.type}`);
     }
@@ -354,28 +353,17 @@ export class H2ClientConnection {
     if (this.#idleStream(f.stream)) {
       throw connectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on stream ${f.stream}, which vane did not open`);
     }
-    this.#block = new HeaderBlock(f.stream, f.endStream, 2 * this.#maxHeaderList);
-    this.#onFragment(f.fragment, f.endHeaders);
+    const block = this.#blocks.begin(f.stream, f.endStream, f.fragment, f.endHeaders);
+    if (block !== null) this.#blockDone(block);
   }
 
   #onContinuation(f: Extract<Frame, { type: "continuation" }>): void {
-    if (this.#block === null || f.stream !== this.#block.stream) {
-      throw connectionError(ErrorCode.PROTOCOL_ERROR, `CONTINUATION on stream ${f.stream} without a header block`);
-    }
-    this.#onFragment(f.fragment, f.endHeaders);
-  }
-
-  #onFragment(fragment: Uint8Array, endHeaders: boolean): void {
-    if (!this.#block!.add(fragment)) {
-      throw connectionError(ErrorCode.ENHANCE_YOUR_CALM, "header block too large (CONTINUATION flood)");
-    }
-    if (endHeaders) this.#blockDone();
+    const block = this.#blocks.continue(f.stream, f.fragment, f.endHeaders);
+    if (block !== null) this.#blockDone(block);
   }
 
   /** A whole header block: decoded (the HPACK state moves even for a stream gone), then given to its stream. */
-  #blockDone(): void {
-    const block = this.#block!;
-    this.#block = null;
+  #blockDone(block: HeaderBlock): void {
     let fields: HeaderField[];
     try {
       fields = this.#decoder.decode(block.bytes());

@@ -5,6 +5,9 @@
  * frames, so a peer cannot make vane hold an endless block (the CONTINUATION flood).
  */
 
+import { ErrorCode } from "./constants.ts";
+import { connectionError } from "./errors.ts";
+
 /** CONTINUATION frames one header block may take. */
 export const MAX_CONTINUATIONS = 64;
 
@@ -32,5 +35,47 @@ export class HeaderBlock {
       at += p.length;
     }
     return out;
+  }
+}
+
+/**
+ * The header block a connection is collecting, if any (§4.3, §6.10): begun by HEADERS,
+ * continued by CONTINUATION frames of the same stream and nothing else in between. Each
+ * call returns the block once END_HEADERS completed it.
+ */
+export class HeaderBlocks {
+  #block: HeaderBlock | null = null;
+
+  constructor(readonly maxBytes: number) {}
+
+  /** A frame of another type arrived: with a block pending, that is a connection error. */
+  interrupted(type: string): void {
+    if (this.#block !== null && type !== "continuation") {
+      throw connectionError(ErrorCode.PROTOCOL_ERROR, "a header block was not continued by CONTINUATION");
+    }
+  }
+
+  /** A HEADERS frame's fragment: a new block. */
+  begin(stream: number, endStream: boolean, fragment: Uint8Array, endHeaders: boolean): HeaderBlock | null {
+    this.#block = new HeaderBlock(stream, endStream, this.maxBytes);
+    return this.#add(fragment, endHeaders);
+  }
+
+  /** A CONTINUATION frame's fragment: the block of its stream goes on. */
+  continue(stream: number, fragment: Uint8Array, endHeaders: boolean): HeaderBlock | null {
+    if (this.#block === null || stream !== this.#block.stream) {
+      throw connectionError(ErrorCode.PROTOCOL_ERROR, `CONTINUATION on stream ${stream} without a header block`);
+    }
+    return this.#add(fragment, endHeaders);
+  }
+
+  #add(fragment: Uint8Array, endHeaders: boolean): HeaderBlock | null {
+    const block = this.#block!;
+    if (!block.add(fragment)) {
+      throw connectionError(ErrorCode.ENHANCE_YOUR_CALM, "header block too large (CONTINUATION flood)");
+    }
+    if (!endHeaders) return null;
+    this.#block = null;
+    return block;
   }
 }

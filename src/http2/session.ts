@@ -26,7 +26,7 @@ import { type H2Forwarding, StreamStarter } from "./dispatch.ts";
 import { FrameWriter, PER_TURN } from "./writer.ts";
 import { FlowWindows } from "./flow-windows.ts";
 import { readFrames } from "./read-frames.ts";
-import { HeaderBlock } from "./header-block.ts";
+import { type HeaderBlock, HeaderBlocks } from "./header-block.ts";
 import { FloodGuard } from "./guard.ts";
 
 /** Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); nginx and HAProxy use 128 and 100. */
@@ -74,7 +74,7 @@ class H2Session implements StreamHost {
   readonly #starter: StreamStarter;
   #peer: Settings = DEFAULT_SETTINGS;
   #lastStream = 0;
-  #block: HeaderBlock | null = null;
+  readonly #blocks = new HeaderBlocks(MAX_HEADER_BLOCK);
   #goingAway = false;
   #over = false;
 
@@ -164,9 +164,7 @@ class H2Session implements StreamHost {
   }
 
   #dispatch(f: Frame): void {
-    if (this.#block !== null && f.type !== "continuation") {
-      throw connectionError(ErrorCode.PROTOCOL_ERROR, "a header block was not continued by CONTINUATION");
-    }
+    this.#blocks.interrupted(f.type);
     switch (f.type) {
       case "headers":
         return this.#onHeaders(f);
@@ -211,29 +209,17 @@ class H2Session implements StreamHost {
       // Trailers end the request; anything else on an open stream is malformed.
       throw streamError(id, ErrorCode.PROTOCOL_ERROR, "HEADERS on an open stream without END_STREAM");
     }
-    this.#block = new HeaderBlock(id, f.endStream, MAX_HEADER_BLOCK);
-    this.#add(f.fragment, f.endHeaders);
+    const block = this.#blocks.begin(id, f.endStream, f.fragment, f.endHeaders);
+    if (block !== null) this.#blockDone(block);
   }
 
   #onContinuation(f: Extract<Frame, { type: "continuation" }>): void {
-    const block = this.#block;
-    if (block === null || f.stream !== block.stream) {
-      throw connectionError(ErrorCode.PROTOCOL_ERROR, `CONTINUATION on stream ${f.stream} without a header block`);
-    }
-    this.#add(f.fragment, f.endHeaders);
-  }
-
-  #add(fragment: Uint8Array, endHeaders: boolean): void {
-    if (!this.#block!.add(fragment)) {
-      throw connectionError(ErrorCode.ENHANCE_YOUR_CALM, "header block too large (CONTINUATION flood)");
-    }
-    if (endHeaders) this.#blockDone();
+    const block = this.#blocks.continue(f.stream, f.fragment, f.endHeaders);
+    if (block !== null) this.#blockDone(block);
   }
 
   /** A whole header block: decoded (the HPACK state moves even for one refused), then a request or trailers. */
-  #blockDone(): void {
-    const block = this.#block!;
-    this.#block = null;
+  #blockDone(block: HeaderBlock): void {
     let fields: HeaderField[];
     try {
       fields = this.#decoder.decode(block.bytes());
