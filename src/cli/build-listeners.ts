@@ -8,6 +8,7 @@ import { CliError } from "./errors.ts";
 import { DEFAULT_LISTEN, type Values } from "./flags.ts";
 import { forFlag } from "./flag-values.ts";
 import { routesToFlow } from "./routes-to-flow.ts";
+import { httpsRedirectFlow } from "../config/https-redirect.ts";
 
 /**
  * Listeners from --listen, --route and --accept-proxy. Over a file: --route replaces
@@ -48,5 +49,24 @@ export function buildListeners(
     });
   }
   if (acceptProxy) { for (const l of listeners) l.acceptProxy = [...acceptProxy]; }
+  if (v["redirect-http"]) listeners.push(redirectListener(listeners));
   return listeners;
+}
+
+/**
+ * --redirect-http: an http://:80 listener that sends every request to the same URL
+ * over HTTPS (to the https:// listener's port); refused when port 80 is taken already.
+ */
+function redirectListener(listeners: readonly ListenerConfig[]): ListenerConfig {
+  const https = listeners.find((l) => l.address.protocol === "https");
+  if (!https) throw new CliError("--redirect-http: expected an https:// listener to send requests to; got none");
+  if (listeners.some((l) => l.address.protocol !== "udp" && l.address.port === 80)) {
+    throw new CliError("--redirect-http: port 80 is taken by another listener already");
+  }
+  return {
+    address: parseListen("http://:80"),
+    flow: httpsRedirectFlow(https.address.port),
+    acceptProxy: [],
+    tls: [],
+  };
 }

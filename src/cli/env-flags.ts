@@ -3,7 +3,7 @@
  * fleets: `--connect-timeout 2s` is `VANE_CONNECT_TIMEOUT=2s`. A flag given on the
  * command line wins over its variable. A repeatable flag takes several values
  * separated by spaces or newlines (`VANE_ROUTE="api.example.com=pool-a *=pool-b"`).
- * Flags without a value (--help, --version, --print-config) have no variable, and
+ * Flags without a value (--help, --version, --print-config, --redirect-http) have no variable, and
  * the admin token keeps its own `VANE_ADMIN_TOKEN`, below a token file's.
  */
 import { type CliResult, parseCli } from "./args.ts";
@@ -11,7 +11,7 @@ import { FLAG_NAMES, OPTIONS } from "./flags.ts";
 import { CliError } from "./errors.ts";
 
 /** Flags whose value the environment does not carry (see the module comment). */
-const NOT_FROM_ENV: ReadonlySet<string> = new Set(["help", "version", "print-config", "admin-token"]);
+const NOT_FROM_ENV: ReadonlySet<string> = new Set(["help", "version", "print-config", "redirect-http", "admin-token"]);
 
 /** `connect-timeout` -> `VANE_CONNECT_TIMEOUT`. */
 export function envName(flag: string): string {

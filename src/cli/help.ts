@@ -74,6 +74,8 @@ HTTP limits:
 TLS termination:
   --tls CERT.pem,KEY.pem   A certificate for https:// listeners, chosen by SNI (wildcard
                            names too); the first is the default. Repeatable.
+  --redirect-http          Add an http://:80 listener that answers every request with
+                           308 to the same URL over HTTPS (the https:// listener's port).
 
 PROXY protocol:
   --proxy-protocol V       Send a PROXY protocol header (v1 or v2) to targets, carrying

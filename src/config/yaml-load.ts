@@ -4,6 +4,7 @@
  * operator fixing a file should not have to run vane once per typo. The text comes
  * from the caller (start-up, reload), so this module does no I/O.
  */
+import { httpsRedirectFlow } from "./https-redirect.ts";
 import { isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import { formatIpBytes, parseCidr, parseCidrList, parseIpBytes } from "./cidr.ts";
 import {
@@ -72,7 +73,7 @@ const TOP_KEYS = [
   "workers",
   "max-conns",
 ];
-const LISTENER_KEYS = ["listen", "accept-proxy", "tls", "flow"];
+const LISTENER_KEYS = ["listen", "accept-proxy", "tls", "flow", "redirect"];
 const TIMEOUT_KEYS: ReadonlyArray<readonly [string, keyof TimeoutsConfig]> = [
   ["connect", "connectMs"],
   ["idle", "idleMs"],
@@ -250,6 +251,7 @@ function readListeners(st: FlowState, entry: Entry): ListenerConfig[] {
   // TCP-family listeners (tcp, http, https) share the TCP port space; udp has its own.
   const seen = new Map<string, { path: string; raw: string }>();
   const out: ListenerConfig[] = [];
+  const redirects: number[] = [];
   items.forEach((item, i) => {
     const path = index(entry.path, i);
     const e = r.entries(item, path, "a listener (a map with listen and flow)", LISTENER_KEYS);
@@ -283,11 +285,26 @@ function readListeners(st: FlowState, entry: Entry): ListenerConfig[] {
         );
       } else seen.set(`${family} ${hostPort}`, { path: l.path, raw: address.raw });
     }
+    const redirect = e.get("redirect");
+    if (redirect) {
+      // `redirect: https` is the whole flow: every request to the same URL over HTTPS.
+      if (e.has("flow")) r.error(redirect.keyNode, redirect.path, "expected either flow or redirect; got both");
+      else if (address && address.protocol !== "http") {
+        r.error(redirect.value, redirect.path, "expected redirect only on an http:// listener");
+      } else if (r.keyword(redirect.value, redirect.path, ["https"]) !== undefined && address) {
+        // The flow is made once every listener is read: it names the https:// one's port.
+        redirects.push(out.length);
+        out.push({ address, flow: [], acceptProxy, tls });
+      }
+      return;
+    }
     const f = r.required(e, "flow", item, path);
     // A listener whose address is broken is checked as tcp://, the one that allows everything.
     const flow = f && readFlow(st, f.value, f.path, { protocol: address?.protocol ?? "tcp", inTerminate: false });
     if (address && flow) out.push({ address, flow, acceptProxy, tls });
   });
+  const https = out.find((l) => l.address.protocol === "https")?.address.port ?? 443;
+  for (const i of redirects) out[i].flow = httpsRedirectFlow(https);
   return out;
 }
 

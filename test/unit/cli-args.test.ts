@@ -526,6 +526,46 @@ describe("parseCli: --protocol", () => {
   });
 });
 
+describe("parseCli: --redirect-http", () => {
+  const run = (...flags: string[]) => {
+    const r = parseCli(["--route", "*=127.0.0.1:9000", ...flags]);
+    if (r.kind !== "run" || r.config === null) throw new Error("not a run with a config");
+    return r.config;
+  };
+  const tls = ["--tls", "/c.pem,/k.pem"];
+
+  it("adds an http://:80 listener that sends every request to the https:// listener's port with 308", () => {
+    const c = run("--listen", "https://:8443", ...tls, "--redirect-http");
+    const redirect = c.listeners[1];
+    expect(redirect.address.raw).toBe("http://:80");
+    expect(redirect.flow).toEqual([
+      {
+        when: { kind: "key", key: "req.query", matcher: { op: "equals", value: "" } },
+        action: { kind: "redirect", status: 308, location: "https://{{req.host}}:8443{{req.path}}" },
+      },
+      {
+        when: null,
+        action: { kind: "redirect", status: 308, location: "https://{{req.host}}:8443{{req.path}}?{{req.query}}" },
+      },
+    ]);
+    const standard = run("--listen", "https://:443", ...tls, "--redirect-http").listeners[1].flow[1].action;
+    expect(standard).toEqual({
+      kind: "redirect",
+      status: 308,
+      location: "https://{{req.host}}{{req.path}}?{{req.query}}",
+    });
+  });
+
+  it("refuses without an https:// listener, or with port 80 taken, naming the flag", () => {
+    expect(() => run("--listen", ":8080", "--redirect-http")).toThrowError(
+      "--redirect-http: expected an https:// listener to send requests to; got none",
+    );
+    expect(() => run("--listen", "https://:443", "--listen", "http://:80", ...tls, "--redirect-http")).toThrowError(
+      "--redirect-http: port 80 is taken by another listener already",
+    );
+  });
+});
+
 describe("parseCli: --retry-on", () => {
   const run = (...flags: string[]) => {
     const r = parseCli(["--route", "*=127.0.0.1:9000", ...flags]);

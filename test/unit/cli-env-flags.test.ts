@@ -20,7 +20,7 @@ describe("flags from the environment", () => {
 
   it("mirrors every flag that takes a value, and none that does not", () => {
     const flags = envFlags().map((e) => e.flag.slice(2));
-    const valueless = ["help", "version", "print-config"];
+    const valueless = ["help", "version", "print-config", "redirect-http"];
     expect(flags.sort()).toEqual(FLAG_NAMES.filter((f) => !valueless.includes(f) && f !== "admin-token").sort());
   });
 

@@ -176,6 +176,35 @@ tls:
   });
 });
 
+describe("loadConfigText: redirect: https", () => {
+  const issues = (listeners: string) => {
+    const r = loadConfigText(`tls: [{ cert: /c.pem, key: /k.pem }]\nlisteners:\n${listeners}`);
+    return r.ok ? [] : r.issues.map((i) => formatIssue("vane.yaml", i));
+  };
+
+  it("makes the listener's flow a 308 to the first https:// listener's port", () => {
+    const c = load(
+      "tls: [{ cert: /c.pem, key: /k.pem }]\nlisteners:\n  - { listen: http://:80, redirect: https }\n  - { listen: https://:8443, flow: [{ abort: true }] }\n",
+    );
+    expect(c.listeners[0].flow.map((r) => r.action)).toEqual([
+      { kind: "redirect", status: 308, location: "https://{{req.host}}:8443{{req.path}}" },
+      { kind: "redirect", status: 308, location: "https://{{req.host}}:8443{{req.path}}?{{req.query}}" },
+    ]);
+  });
+
+  it("refuses redirect beside a flow, on a listener that is not http://, and any other value", () => {
+    expect(issues("  - { listen: http://:80, redirect: https, flow: [{ abort: true }] }\n")[0]).toMatch(
+      /listeners\[0\]\.redirect: expected either flow or redirect; got both/,
+    );
+    expect(issues("  - { listen: https://:443, redirect: https }\n")[0]).toMatch(
+      /listeners\[0\]\.redirect: expected redirect only on an http:\/\/ listener/,
+    );
+    expect(issues("  - { listen: http://:80, redirect: http }\n")[0]).toMatch(
+      /listeners\[0\]\.redirect: expected https; got "http"/,
+    );
+  });
+});
+
 describe("loadConfigText: pools", () => {
   it("reads every pool key", () => {
     const text = `listeners: [{ listen: ":1", flow: [{ proxy: web }] }]
