@@ -40,7 +40,9 @@ export class H2Upstreams {
     if (pick === null) return { ok: false, reason: "no target is alive in the pool or its fallback" };
     const { entry } = pick;
     const addr = { hostname: pick.addresses[0], port: entry.spec.port };
-    const key = `${entry.id}|${addr.hostname}|${addr.port}`;
+    // Connections are shared across reloads while the pool speaks to the target alike;
+    // new TLS settings (or protocol) mean new connections.
+    const key = `${entry.id}|${addr.hostname}|${addr.port}|${pool.config.protocol}|${JSON.stringify(pool.tls)}`;
     let targets = this.#pools.get(key);
     if (targets === undefined) {
       targets = new H2ClientPool(() => this.#dial(pool, entry, addr));
