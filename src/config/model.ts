@@ -282,7 +282,7 @@ export type FlowKey = string;
 /** Keys known at every layer: the client and the listener. */
 export const CONN_KEYS = ["conn.ip", "conn.port", "listener.port"] as const;
 /** Known once the first bytes were read (tcp:// listeners) or from the start (http, https). */
-export const DETECT_KEYS = ["protocol", "host", "tls.sni", "tls.alpn"] as const;
+export const DETECT_KEYS = ["protocol", "host", "tls.sni", "tls.alpn", "tls.client.subject", "tls.client.san"] as const;
 /** Known per HTTP request, plus `req.header.<name>`. */
 export const REQUEST_KEYS = ["req.method", "req.host", "req.path", "req.query"] as const;
 export const FLOW_KEYS: readonly string[] = [...CONN_KEYS, ...DETECT_KEYS, ...REQUEST_KEYS];
@@ -475,6 +475,11 @@ export interface ListenerConfig {
   acceptProxy: string[];
   /** Certificates for an https:// listener; empty: `Config.tls`. */
   tls: TlsFiles[];
+  /**
+   * https:// only: ask clients for a certificate verified against the PEM file `ca`;
+   * `require` refuses a client without one at the handshake. Absent: none asked.
+   */
+  clientAuth?: { ca: string; require: boolean };
 }
 
 /**

@@ -47,6 +47,9 @@ export function configToDocument(config: Config): Record<string, unknown> {
       listen: l.address.raw,
       "accept-proxy": [...l.acceptProxy],
       tls: tlsDoc(l.tls),
+      ...(l.clientAuth
+        ? { "client-auth": { ca: l.clientAuth.ca, mode: l.clientAuth.require ? "require" : "request" } }
+        : {}),
       flow: flowDoc(l.flow),
     })),
     // fromEntries everywhere a name becomes a key: a name like "__proto__" stays a plain key.

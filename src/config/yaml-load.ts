@@ -73,7 +73,7 @@ const TOP_KEYS = [
   "workers",
   "max-conns",
 ];
-const LISTENER_KEYS = ["listen", "accept-proxy", "tls", "flow", "redirect"];
+const LISTENER_KEYS = ["listen", "accept-proxy", "tls", "flow", "redirect", "client-auth"];
 const TIMEOUT_KEYS: ReadonlyArray<readonly [string, keyof TimeoutsConfig]> = [
   ["connect", "connectMs"],
   ["idle", "idleMs"],
@@ -301,11 +301,28 @@ function readListeners(st: FlowState, entry: Entry): ListenerConfig[] {
     const f = r.required(e, "flow", item, path);
     // A listener whose address is broken is checked as tcp://, the one that allows everything.
     const flow = f && readFlow(st, f.value, f.path, { protocol: address?.protocol ?? "tcp", inTerminate: false });
-    if (address && flow) out.push({ address, flow, acceptProxy, tls });
+    const ca = e.get("client-auth");
+    const clientAuth = ca ? readClientAuth(r, ca, address?.protocol) : undefined;
+    if (address && flow) out.push({ address, flow, acceptProxy, tls, ...(clientAuth ? { clientAuth } : {}) });
   });
   const https = out.find((l) => l.address.protocol === "https")?.address.port ?? 443;
   for (const i of redirects) out[i].flow = httpsRedirectFlow(https);
   return out;
+}
+
+/** `client-auth: { ca: FILE, mode: require|request }`, on https:// listeners only. */
+function readClientAuth(r: Reader, { value, path }: Entry, protocol: string | undefined) {
+  if (protocol !== undefined && protocol !== "https") {
+    r.error(value, path, "expected client-auth only on an https:// listener");
+    return undefined;
+  }
+  const e = r.entries(value, path, "a map with ca and mode", ["ca", "mode"]);
+  if (!e) return undefined;
+  const caEntry = r.required(e, "ca", value, path);
+  const ca = caEntry && r.nonEmpty(caEntry.value, caEntry.path, "a PEM file of CA certificates");
+  const modeEntry = e.get("mode");
+  const mode = modeEntry ? r.keyword(modeEntry.value, modeEntry.path, ["require", "request"]) : "require";
+  return ca && mode ? { ca, require: mode === "require" } : undefined;
 }
 
 /** CIDRs, validated and kept as written (the model stays printable), like --accept-proxy. */

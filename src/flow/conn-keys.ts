@@ -7,7 +7,7 @@
 import type { RequestHead } from "../detect/http-head.ts";
 import type { RequestTarget } from "../http/types.ts";
 import type { FlowInput, KeyValue } from "./input.ts";
-import type { SocketAddress, TcpConn } from "../runtime/types.ts";
+import type { ClientCert, SocketAddress, TcpConn } from "../runtime/types.ts";
 import { formatAddress } from "../config/address.ts";
 
 export interface ConnFacts {
@@ -19,6 +19,8 @@ export interface ConnFacts {
   /** Lowercased, without a trailing dot. */
   sni: string | null;
   alpn: readonly string[] | null;
+  /** The client certificate an https:// listener verified (`client-auth`), or null. */
+  clientCert?: ClientCert | null;
 }
 
 /**
@@ -31,6 +33,7 @@ export class AcceptedFacts implements ConnFacts {
   #client: SocketAddress | null = null;
   #local: SocketAddress | null = null;
   alpn: readonly string[] | null = null;
+  clientCert: ClientCert | null = null;
 
   readonly #conn: TcpConn;
   constructor(
@@ -74,7 +77,17 @@ export class AcceptedFacts implements ConnFacts {
   }
 }
 
-const CONN_ORDER = ["conn.ip", "conn.port", "listener.port", "protocol", "host", "tls.sni", "tls.alpn"];
+const CONN_ORDER = [
+  "conn.ip",
+  "conn.port",
+  "listener.port",
+  "protocol",
+  "host",
+  "tls.sni",
+  "tls.alpn",
+  "tls.client.subject",
+  "tls.client.san",
+];
 
 export class ConnKeys implements FlowInput {
   constructor(readonly facts: ConnFacts) {}
@@ -96,6 +109,10 @@ export class ConnKeys implements FlowInput {
         return f.sni ?? undefined;
       case "tls.alpn":
         return f.alpn ?? undefined;
+      case "tls.client.subject":
+        return f.clientCert?.subject ?? undefined;
+      case "tls.client.san":
+        return f.clientCert?.san ?? undefined;
     }
     return undefined;
   }

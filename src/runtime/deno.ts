@@ -11,6 +11,7 @@ import { withTimeout } from "./timeout.ts";
 import { acceptEach, addrOf, DenoTcpConn } from "./deno-conn.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsDeno } from "./tls-deno.ts";
+import { listenTlsNode } from "./tls-node.ts";
 import { serveDenoHttp } from "./deno-serve.ts";
 import type { UdpSocket } from "./types.ts";
 import { outOfFiles, raiseFileLimit, type RlimitCalls } from "./fd-limit.ts";
@@ -80,7 +81,9 @@ export function createDenoRuntime(): Runtime {
       return withTimeout(pending, timeoutMs, "connect", closeConn, connOf);
     },
 
-    listenTls: listenTlsDeno,
+    // Deno's own TLS server cannot ask for client certificates: node:tls can.
+    listenTls: (addr, onConn, tls, options) =>
+      tls.clientAuth ? listenTlsNode(addr, onConn, tls, options) : listenTlsDeno(addr, onConn, tls, options),
 
     resolveDns: resolveWithTtl,
 

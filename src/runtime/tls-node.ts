@@ -10,7 +10,7 @@
  * backpressure never reported the client's FIN afterwards, see tls-deno.ts.
  */
 import tls from "node:tls";
-import type { ListenOptions, SocketAddress, TcpListener, TlsConn, TlsServerOptions } from "./types.ts";
+import type { ClientCert, ListenOptions, SocketAddress, TcpListener, TlsConn, TlsServerOptions } from "./types.ts";
 import { listenError } from "./net-common.ts";
 import { certNames, normalize, selectCert } from "./tls-select.ts";
 
@@ -25,6 +25,7 @@ export class NodeTlsConn implements TlsConn {
   readonly closed: Promise<void>;
   /** The name the client asked for by SNI, or null. */
   readonly sni: string | null;
+  #clientCert: ClientCert | null | undefined = undefined;
   #socket: tls.TLSSocket;
   #ended = false;
   #error: Error | null = null;
@@ -32,6 +33,20 @@ export class NodeTlsConn implements TlsConn {
   #wake: (() => void) | null = null;
   #pendingWrite: Promise<void> | null = null;
   #resolveClosed!: () => void;
+
+  /** The client's certificate when it verified (asked for by clientAuth); read once. */
+  get clientCert(): ClientCert | null {
+    if (this.#clientCert !== undefined) return this.#clientCert;
+    const socket = this.#socket;
+    if (!socket.authorized) return (this.#clientCert = null);
+    const peer = socket.getPeerCertificate();
+    if (!peer || Object.keys(peer).length === 0) return (this.#clientCert = null);
+    const subject = peer.subject as Record<string, string | string[]> | undefined;
+    const cn = subject?.CN;
+    const text = Array.isArray(cn) ? cn[0] : cn ?? Object.entries(subject ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
+    const san = (peer.subjectaltname ?? "").split(", ").filter((x) => x !== "");
+    return (this.#clientCert = { subject: text, san });
+  }
 
   constructor(socket: tls.TLSSocket) {
     this.#socket = socket;
@@ -114,16 +129,19 @@ export class NodeTlsConn implements TlsConn {
 export async function listenTlsNode(
   addr: SocketAddress,
   onConn: (conn: TlsConn) => void,
-  { certs, alpn = [] }: TlsServerOptions,
+  { certs, alpn = [], clientAuth }: TlsServerOptions,
   options?: ListenOptions,
 ): Promise<TcpListener> {
   if (certs.length === 0) throw new Error("listenTls needs at least one certificate");
   const names = certs.map((c) => certNames(c.cert));
-  const contexts = certs.map((c) => tls.createSecureContext({ cert: c.cert, key: c.key }));
+  // The client CA goes into every context SNI may pick: the handshake verifies against it.
+  const ca = clientAuth ? { ca: clientAuth.ca } : {};
+  const contexts = certs.map((c) => tls.createSecureContext({ cert: c.cert, key: c.key, ...ca }));
   const server = tls.createServer({
     cert: certs[0].cert,
     key: certs[0].key,
     allowHalfOpen: true,
+    ...(clientAuth ? { ...ca, requestCert: true, rejectUnauthorized: clientAuth.require } : {}),
     ...(alpn.length ? { ALPNProtocols: alpn } : {}),
     SNICallback: (servername, cb) => cb(null, contexts[selectCert(names, servername)]),
   }, (socket) => {

@@ -57,10 +57,20 @@ export interface TcpConn {
   pipeTo?(to: TcpConn, ends: PipeEnds): void;
 }
 
+/** A client certificate the listener verified against its CA (TlsServerOptions.clientAuth). */
+export interface ClientCert {
+  /** The subject's common name (CN), or the whole subject when it has none. */
+  subject: string;
+  /** Its subject alternative names, as `DNS:name`, `IP Address:ip`, `URI:...`, `email:...`. */
+  san: string[];
+}
+
 /** A decrypted TLS connection (listenTls): a TcpConn that also knows the name the client asked for. */
 export interface TlsConn extends TcpConn {
   /** The name the client asked for by SNI, normalised (tls-select.ts), or null if none. */
   readonly sni: string | null;
+  /** The client's certificate, when the listener asked for one and it verified; else null or absent. */
+  readonly clientCert?: ClientCert | null;
 }
 
 /** A TLS connection vane opened to a target (connectTls): the protocol ALPN settled on. */
@@ -282,6 +292,12 @@ export interface Runtime {
 
 /** What a TLS listener (listenTls) serves. */
 export interface TlsServerOptions {
+  /**
+   * Ask clients for a certificate and verify it against `ca` (PEM): `require` refuses a
+   * client without a valid one at the handshake; otherwise such a client goes on with
+   * no certificate (TlsConn.clientCert null). Absent: no client certificates.
+   */
+  clientAuth?: { ca: string; require: boolean };
   /**
    * Chosen by the client's SNI (matching each certificate's DNS names, wildcards like
    * *.example.com included, exact names first); no SNI or no match: the first one.

@@ -6,7 +6,7 @@
  * connection, which is then relayed to a pool (passthrough), terminated, or closed.
  * http:// and https:// listeners go straight to the engine.
  */
-import type { Runtime, SocketAddress, TcpConn } from "../runtime/types.ts";
+import type { ClientCert, Runtime, SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { limited } from "../telemetry/log-limit.ts";
@@ -90,7 +90,7 @@ export interface HttpKeepAlive extends Member {
 
 export async function handleConnection(
   plan: ListenerPlan,
-  raw: TcpConn & { sni?: string | null },
+  raw: TcpConn & { sni?: string | null; clientCert?: ClientCert | null },
   deps: ConnectionDeps,
 ): Promise<void> {
   // A connection the kernel accepted before the listener closed is served even while
@@ -107,6 +107,7 @@ export async function handleConnection(
   const open: OpenClient = { conn: client, slot: -1 };
   deps.clients.add(open);
   const facts = new AcceptedFacts(raw, scheme === "http" ? "http" : scheme === "https" ? "tls" : null, raw.sni ?? null);
+  if (raw.clientCert) facts.clientCert = raw.clientCert;
   // Bun cannot tell a closed socket's addresses: read them now if the per-connection
   // debug line will name the client after the relay.
   if (log.debugging !== false) facts.client();

@@ -101,9 +101,21 @@ export class Generation {
       });
     }
     const tls = await loadTargetTls(config, deps);
+    for (const l of config.listeners) {
+      const path = l.clientAuth?.ca;
+      if (path !== undefined && !certs.has(`ca|${path}`)) {
+        certs.set(`ca|${path}`, { cert: await readFile(deps.rt, path, "client CA bundle"), key: "" });
+      }
+    }
     const gen = new Generation(id, config, new Date(), deps, certs);
     for (const [name, loaded] of tls) gen.pools.get(name)!.tls = loaded;
     return gen;
+  }
+
+  /** What an https:// listener's `client-auth` asks for, its CA file read; undefined: none. */
+  clientAuthFor(l: ListenerConfig): { ca: string; require: boolean } | undefined {
+    if (!l.clientAuth) return undefined;
+    return { ca: this.#certs.get(`ca|${l.clientAuth.ca}`)!.cert, require: l.clientAuth.require };
   }
 
   /** The certificates for a listener or terminate step (empty: the config's list). */

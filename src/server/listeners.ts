@@ -6,7 +6,7 @@
  * leaves the running config whole.
  */
 import type { ListenerConfig } from "../config/model.ts";
-import type { TcpConn, TcpListener, UdpSocket } from "../runtime/types.ts";
+import type { ClientCert, TcpConn, TcpListener, UdpSocket } from "../runtime/types.ts";
 import type { Generation, ListenerPlan } from "./generation.ts";
 import type { VaneContext } from "./context.ts";
 import { listenUdp, UDP_RECEIVE_BUFFER_BYTES, type UdpForwarder } from "../forward/udp.ts";
@@ -33,7 +33,9 @@ export interface Bound {
 function socketKey(l: ListenerConfig, gen: Generation): string {
   const a = l.address;
   const kind = a.protocol === "udp" ? "udp" : a.protocol === "https" ? "tls" : "tcp";
-  const certs = a.protocol === "https" ? JSON.stringify(gen.certificatesFor(l.tls)) : "";
+  const certs = a.protocol === "https"
+    ? JSON.stringify([gen.certificatesFor(l.tls), gen.clientAuthFor(l) ?? null])
+    : "";
   return `${kind}|${a.host}|${a.port}|${certs}`;
 }
 
@@ -151,14 +153,19 @@ export class Listeners {
     const l = plan.config;
     const addr = { hostname: l.address.host, port: l.address.port };
     const b: Bound = { key: socketKey(l, plan.gen), plan, addr, tcp: null, udp: null };
-    const accept = (c: TcpConn & { sni?: string | null }) => void handleConnection(b.plan, c, conns);
+    const accept = (c: TcpConn & { sni?: string | null; clientCert?: ClientCert | null }) =>
+      void handleConnection(b.plan, c, conns);
     // Every TCP socket is shareable where the system spreads connections fairly
     // (Linux), so that workers and the new process of an upgrade can bind beside it.
     const reusePort = options.cluster !== undefined || rt.tcpReusePort;
     if (reusePort) this.#refuseTaken(addr, "tcp");
     const shared = { reusePort, gate: clients };
     b.tcp = l.address.protocol === "https"
-      ? await rt.listenTls(addr, accept, { certs: plan.gen.certificatesFor(l.tls), alpn: [...HTTP_ALPN] }, shared)
+      ? await rt.listenTls(addr, accept, {
+        certs: plan.gen.certificatesFor(l.tls),
+        alpn: [...HTTP_ALPN],
+        ...(l.clientAuth ? { clientAuth: plan.gen.clientAuthFor(l) } : {}),
+      }, shared)
       : await rt.listenTcp(addr, accept, shared);
     b.addr = b.tcp.addr;
     // Said once for all workers, by the primary.

@@ -176,6 +176,34 @@ tls:
   });
 });
 
+describe("loadConfigText: client-auth", () => {
+  const issues = (listener: string) => {
+    const r = loadConfigText(`tls: [{ cert: /c.pem, key: /k.pem }]\nlisteners:\n  - ${listener}\n`);
+    return r.ok ? [] : r.issues.map((i) => formatIssue("vane.yaml", i));
+  };
+
+  it("reads the CA file and the mode (require unless it says request)", () => {
+    const c = load(
+      "tls: [{ cert: /c.pem, key: /k.pem }]\nlisteners:\n  - { listen: https://:443, client-auth: { ca: /clients.pem }, flow: [{ abort: true }] }\n  - { listen: https://:8443, client-auth: { ca: /clients.pem, mode: request }, flow: [{ abort: true }] }\n",
+    );
+    expect(c.listeners.map((l) => l.clientAuth)).toEqual([
+      { ca: "/clients.pem", require: true },
+      { ca: "/clients.pem", require: false },
+    ]);
+  });
+
+  it("refuses it on a listener that is not https://, without a ca, or with another mode", () => {
+    expect(issues("{ listen: http://:80, client-auth: { ca: /x.pem }, flow: [{ abort: true }] }")[0]).toMatch(
+      /listeners\[0\]\.client-auth: expected client-auth only on an https:\/\/ listener/,
+    );
+    expect(issues("{ listen: https://:443, client-auth: { mode: require }, flow: [{ abort: true }] }")[0]).toMatch(
+      /listeners\[0\]\.client-auth: .*ca/,
+    );
+    expect(issues("{ listen: https://:443, client-auth: { ca: /x.pem, mode: maybe }, flow: [{ abort: true }] }")[0])
+      .toMatch(/listeners\[0\]\.client-auth\.mode: expected require or request; got "maybe"/);
+  });
+});
+
 describe("loadConfigText: redirect: https", () => {
   const issues = (listeners: string) => {
     const r = loadConfigText(`tls: [{ cert: /c.pem, key: /k.pem }]\nlisteners:\n${listeners}`);
