@@ -145,7 +145,7 @@ timeouts: { udp_idle: 1s, conect: 1s }
       'vane.yaml:4:17: listeners[0].flow[0].when.req.headers.host: unknown key "req.headers.host"; did you mean "req.header.host"?',
       'vane.yaml:4:38: listeners[0].flow[0].when.Req.Path: unknown key "Req.Path"; did you mean "req.path"?',
       'vane.yaml:4:51: listeners[0].flow[0].when.plugins.user: unknown key "plugins.user"; did you mean "plugin.user"?',
-      'vane.yaml:4:68: listeners[0].flow[0].when.foo: unknown key "foo"; expected one of conn.ip, conn.port, listener.port, protocol, host, tls.sni, tls.alpn, req.method, req.host, req.path, req.query, not, any, all, req.header.NAME or plugin.NAME',
+      'vane.yaml:4:68: listeners[0].flow[0].when.foo: unknown key "foo"; expected one of conn.ip, conn.port, listener.port, protocol, host, tls.sni, tls.alpn, tls.client.subject, tls.client.san, req.method, req.host, req.path, req.query, not, any, all, req.header.NAME or plugin.NAME',
       'vane.yaml:5:34: listeners[0].flow[0].proxy.helth: unknown key "helth"; did you mean "health"?',
       'vane.yaml:6:20: listeners[0].flow[1].respond.stauts: unknown key "stauts"; did you mean "status"?',
       'vane.yaml:6:33: listeners[0].flow[1].respond.header: unknown key "header"; did you mean "headers"?',
@@ -440,7 +440,7 @@ describe("config errors: flow", () => {
       'vane.yaml:5:26: listeners[0].flow[1].respond.body: expected "}}" to close the "{{" at character 7; got "hello {{req.path"',
       'vane.yaml:6:40: listeners[0].flow[2].set-headers.request.X-A: expected a key inside "{{ }}", like {{conn.ip}}; got "{{ }}"',
       'vane.yaml:6:54: listeners[0].flow[2].set-headers.request.X-B: unknown template key "tls.snii"; did you mean "tls.sni"?',
-      'vane.yaml:6:54: listeners[0].flow[2].set-headers.request.X-B: unknown template key "nope"; expected one of conn.ip, conn.port, listener.port, protocol, host, tls.sni, tls.alpn, req.method, req.host, req.path, req.query, req.header.NAME or plugin.NAME',
+      'vane.yaml:6:54: listeners[0].flow[2].set-headers.request.X-B: unknown template key "nope"; expected one of conn.ip, conn.port, listener.port, protocol, host, tls.sni, tls.alpn, tls.client.subject, tls.client.san, req.method, req.host, req.path, req.query, req.header.NAME or plugin.NAME',
       'vane.yaml:7:37: listeners[0].flow[3].rate-limit.key: expected an HTTP header name (letters, digits and !#$%&\'*+-.^_`|~) after "req.header."; got "a b"',
     ]);
   });
