@@ -71,3 +71,18 @@ export function latin1Decode(buf: Uint8Array, start: number, end: number): strin
   }
   return s;
 }
+
+const UTF8_ENCODER = new TextEncoder();
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * A string of one char per byte (latin1, as heads are parsed) as bytes, the inverse of
+ * latin1Decode: ASCII through the runtime's native encoder, anything else char by char
+ * (TextEncoder would turn 0x80-0xff into two UTF-8 bytes).
+ */
+export function latin1Encode(text: string): Uint8Array {
+  if (!NON_ASCII.test(text)) return UTF8_ENCODER.encode(text);
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}

@@ -15,11 +15,11 @@ import type { Failure } from "../errors/mod.ts";
 import type { HeaderField } from "./hpack.ts";
 import type { H2ClientStream } from "./client-stream.ts";
 import { CONNECTION_SPECIFIC } from "./field-rules.ts";
+import { latin1Encode } from "../detect/bytes.ts";
 
 /** Opens the stream for a request's header list (upstreams.ts, bound to one pool). */
 export type OpenUpstream = (fields: HeaderField[], endStream: boolean) => Promise<H2ClientStream | Failure>;
 
-const bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
 /** Fields of the HTTP/1.1 request that HTTP/2 carries otherwise or not at all. */
 const NOT_SENT = new Set([...CONNECTION_SPECIFIC, "host", "te", "expect"]);
 
@@ -120,7 +120,7 @@ export class H1OverH2Conn implements TcpConn {
     this.#chunked = !length && status !== 204 && status !== 304;
     if (this.#chunked) lines.push("transfer-encoding: chunked");
     lines.push("connection: close", "", "");
-    return bytes(lines.join("\r\n"));
+    return latin1Encode(lines.join("\r\n"));
   }
 
   async closeWrite(): Promise<void> {
@@ -151,9 +151,9 @@ function requestFields(head: RequestHead): HeaderField[] {
 }
 
 function chunk(piece: Uint8Array): Uint8Array {
-  return concatBytes(bytes(`${piece.length.toString(16)}\r\n`), piece, bytes("\r\n"));
+  return concatBytes(latin1Encode(`${piece.length.toString(16)}\r\n`), piece, latin1Encode("\r\n"));
 }
 
 function lastChunk(trailers: HeaderField[]): Uint8Array {
-  return bytes(`0\r\n${trailers.map((f) => `${f.name}: ${f.value}\r\n`).join("")}\r\n`);
+  return latin1Encode(`0\r\n${trailers.map((f) => `${f.name}: ${f.value}\r\n`).join("")}\r\n`);
 }

@@ -8,6 +8,7 @@
  * connection-specific field has no meaning in HTTP/2 (§8.2.2).
  */
 import type { HeaderField } from "./hpack.ts";
+import { latin1Encode } from "../detect/bytes.ts";
 import { badName, badValue, CONNECTION_SPECIFIC } from "./field-rules.ts";
 
 /** How the request's body reaches the engine: none, exactly N bytes, or chunked (length unknown). */
@@ -108,11 +109,5 @@ export function requestHead(fields: readonly HeaderField[], endStream: boolean):
   else if (length === 0) lines.push("content-length: 0");
   const target = method === "CONNECT" ? (pseudo.authority ?? "") : pseudo.path!;
   const text = `${method} ${target} HTTP/1.1\r\n${lines.join("\r\n")}${lines.length > 0 ? "\r\n" : ""}\r\n`;
-  return { ok: true, head: latin1(text), method, body };
-}
-
-function latin1(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
+  return { ok: true, head: latin1Encode(text), method, body };
 }

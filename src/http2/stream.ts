@@ -15,6 +15,7 @@ import type { ReadNext, SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { HeaderField } from "./hpack.ts";
 import type { BodyPlan } from "./request-head.ts";
 import { ResponseReader } from "./response-reader.ts";
+import { latin1Encode } from "../detect/bytes.ts";
 
 /**
  * A request stream as its connection keeps it, whoever serves it: the engine (H2Stream)
@@ -122,7 +123,7 @@ export class H2Stream implements TcpConn, OpenStream {
       return true;
     }
     if (this.body.kind === "chunked") {
-      const size = new TextEncoder().encode(`${data.length.toString(16)}\r\n`);
+      const size = latin1Encode(`${data.length.toString(16)}\r\n`);
       this.#give({ bytes: size, credit: 0 });
       this.#give({ bytes: data, credit: data.length });
       this.#give({ bytes: CRLF, credit: 0 });
