@@ -73,7 +73,7 @@ export function latin1Decode(buf: Uint8Array, start: number, end: number): strin
 }
 
 const UTF8_ENCODER = new TextEncoder();
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * A string of one char per byte (latin1, as heads are parsed) as bytes, the inverse of
