@@ -177,17 +177,8 @@ export function readEvents(pieces: readonly Uint8Array[], maxFrameSize = 16_384)
   return { lines, failed: null, buffered: reader.buffered };
 }
 
-/** `bytes` cut at `cuts` (offsets, ascending; a repeated cut gives an empty piece). */
-export function cutAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const pieces: Uint8Array[] = [];
-  let at = 0;
-  for (const c of cuts) {
-    pieces.push(bytes.subarray(at, c));
-    at = c;
-  }
-  pieces.push(bytes.subarray(at));
-  return pieces;
-}
+/** `bytes` cut at given offsets: the fuzz runner's, so tests and fuzzing cut alike. */
+export { cutAt } from "../../scripts/fuzz/bytes.ts";
 
 /** What randomFrame draws from (the fuzz runner's Rng is one). */
 export interface Random {

@@ -8,7 +8,7 @@
  * valid must decode to exactly the data it was built from.
  */
 import { ChunkedDecoder } from "../../../src/http/framing.ts";
-import { concat, equalBytes, hex, latin1, latin1Json } from "../bytes.ts";
+import { concat, equalBytes, hex, latin1, latin1Json, randomSplit } from "../bytes.ts";
 import { mutate } from "../mutate.ts";
 import type { Rng } from "../rng.ts";
 import { tally, type Target } from "../target.ts";
@@ -133,18 +133,9 @@ function decode(pieces: Uint8Array[]): Decoded {
   return { done: d.done, error: d.error, data: concat(data), rest: concat(rest) };
 }
 
-/** `buf` cut at 0..8 random places (a cut may repeat, giving an empty piece); rarely byte by byte. */
+/** `buf` in random pieces (byte by byte sometimes, up to 64 bytes long). */
 function split(rng: Rng, buf: Uint8Array): Uint8Array[] {
-  if (buf.length <= 64 && rng.chance(0.1)) return Array.from(buf, (_, i) => buf.subarray(i, i + 1));
-  const cuts = Array.from({ length: rng.range(1, 8) }, () => rng.int(buf.length + 1)).sort((a, b) => a - b);
-  const pieces: Uint8Array[] = [];
-  let at = 0;
-  for (const c of cuts) {
-    pieces.push(buf.subarray(at, c));
-    at = c;
-  }
-  pieces.push(buf.subarray(at));
-  return pieces;
+  return randomSplit(rng, buf, 64);
 }
 
 function describe(d: Decoded): string {

@@ -13,7 +13,7 @@
 import { ErrorCode, Flag, FrameType, MAX_MAX_FRAME_SIZE } from "../../../src/http2/constants.ts";
 import { build, describeFrame, randomFrame, readEvents } from "../../../test/helpers/h2-frames.ts";
 import type { Events } from "../../../test/helpers/h2-frames.ts";
-import { concat, hex } from "../bytes.ts";
+import { concat, hex, randomSplit } from "../bytes.ts";
 import { mutate } from "../mutate.ts";
 import type { Rng } from "../rng.ts";
 import { tally, type Target } from "../target.ts";
@@ -139,18 +139,9 @@ function breakStream(rng: Rng, s: Built): Uint8Array {
   return concat(frames);
 }
 
-/** `buf` cut at 1..8 random places (empty pieces included); small inputs sometimes byte by byte. */
+/** `buf` in random pieces (byte by byte sometimes, up to 200 bytes long). */
 function split(rng: Rng, buf: Uint8Array): Uint8Array[] {
-  if (buf.length <= 200 && rng.chance(0.1)) return Array.from(buf, (_, i) => buf.subarray(i, i + 1));
-  const cuts = Array.from({ length: rng.range(1, 8) }, () => rng.int(buf.length + 1)).sort((a, b) => a - b);
-  const pieces: Uint8Array[] = [];
-  let at = 0;
-  for (const c of cuts) {
-    pieces.push(buf.subarray(at, c));
-    at = c;
-  }
-  pieces.push(buf.subarray(at));
-  return pieces;
+  return randomSplit(rng, buf, 200);
 }
 
 function corpus(): H2FramesInput[] {
