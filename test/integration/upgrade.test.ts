@@ -106,8 +106,9 @@ describe("vane upgrade", () => {
         "--grace",
         "5s",
       ]);
+      // The pid file is written once vane serves, its workers included (after "workers serving").
       await waitFor("vane serving with its workers", () => old.stderr().includes("workers serving"), 20_000);
-      expect(readPid(pidFile)).toBe(old.child.pid);
+      await waitFor("the pid file naming it", () => readPid(pidFile) === old.child.pid, 5000);
       const before = (await statusOf(status)).workers.map((w) => w.pid);
       expect(before).toHaveLength(2);
 
