@@ -39,7 +39,7 @@ export class StreamFailed extends Error {
 /** What a stream asks of its connection (client.ts). */
 export interface ClientStreamHost {
   /** Sends `data` within the send windows; resolves once written, false when the stream or connection is gone. */
-  sendData(stream: H2ClientStream, data: Uint8Array, end: boolean): Promise<boolean>;
+  sendData(stream: H2ClientStream, data: Uint8Array, end: boolean): boolean | Promise<boolean>;
   /** Sends a trailers HEADERS with END_STREAM; false when the stream or connection is gone. */
   sendTrailers(stream: H2ClientStream, fields: HeaderField[]): Promise<boolean>;
   /** The reader took `n` body bytes: the target may send that many more. */
@@ -140,7 +140,7 @@ export class H2ClientStream {
   }
 
   /** Writes in order: each waits for the one before (a write may wait for window). */
-  #then(send: () => Promise<boolean>): Promise<boolean> {
+  #then(send: () => boolean | Promise<boolean>): Promise<boolean> {
     if (this.#localDone || this.#failure !== null) return Promise.resolve(false);
     const next = this.#tail.then((ok) => (ok && this.#failure === null ? send() : false));
     this.#tail = next;

@@ -221,7 +221,7 @@ export class H2ClientConnection {
 
   // ClientStreamHost -------------------------------------------------------------
 
-  sendData(stream: H2ClientStream, data: Uint8Array, end: boolean): Promise<boolean> {
+  sendData(stream: H2ClientStream, data: Uint8Array, end: boolean): boolean | Promise<boolean> {
     return this.#windows.send(stream, data, end, {
       maxFrameSize: () => this.#peer.maxFrameSize,
       open: () => !this.#over && this.#streams.get(stream.id) === stream && !stream.endSent,

@@ -21,6 +21,15 @@ export interface WindowedStream {
   unacked: number;
 }
 
+/** What a send asks of its connection. */
+export interface Sending {
+  maxFrameSize(): number;
+  /** Whether the stream and the connection are still there. */
+  open(): boolean;
+  /** The frame carrying END_STREAM was queued. */
+  last?(): void;
+}
+
 export class FlowWindows {
   /** What the peer lets us send on the connection. */
   #send = DEFAULT_WINDOW_SIZE;
@@ -91,16 +100,25 @@ export class FlowWindows {
 
   /**
    * Sends `data` on `stream` as DATA frames within both send windows and `maxFrameSize`,
-   * waiting for window as needed; resolves once the last frame was written, false when
-   * `open()` says the stream or the connection is gone. `last` is told when the frame
-   * carrying END_STREAM is queued.
+   * waiting for window as needed: true at once when it fits in one frame and the writer
+   * has room (the usual small answer, no promise), else a promise that resolves once the
+   * last frame was written; false when `open()` says the stream or the connection is
+   * gone. `last` is told when the frame carrying END_STREAM is queued.
    */
-  async send(
-    stream: WindowedStream,
-    data: Uint8Array,
-    end: boolean,
-    sending: { maxFrameSize(): number; open(): boolean; last?(): void },
-  ): Promise<boolean> {
+  send(stream: WindowedStream, data: Uint8Array, end: boolean, sending: Sending): boolean | Promise<boolean> {
+    const n = data.length;
+    if (n > stream.sendWindow || n > this.#send || n > sending.maxFrameSize()) {
+      return this.#sendInPieces(stream, data, end, sending);
+    }
+    if (!sending.open()) return false;
+    stream.sendWindow -= n;
+    this.#send -= n;
+    const room = this.writer.push(dataFrame(stream.id, data, end));
+    if (end) sending.last?.();
+    return room || this.writer.drained();
+  }
+
+  async #sendInPieces(stream: WindowedStream, data: Uint8Array, end: boolean, sending: Sending): Promise<boolean> {
     let offset = 0;
     let written: Promise<boolean> = Promise.resolve(true);
     do {

@@ -6,7 +6,7 @@
  * with where the body ends. The head was already checked by the engine's strict parser
  * when it came from the target, so this parse only splits it.
  */
-import { parseResponseHead } from "../detect/http-head.ts";
+import { latin1Decode } from "../detect/bytes.ts";
 import { ChunkedDecoder } from "../http/framing.ts";
 import { concatBytes } from "../runtime/byte-arrays.ts";
 import type { HeaderField } from "./hpack.ts";
@@ -62,38 +62,27 @@ export class ResponseReader {
 
   #head(input: Uint8Array, out: ResponsePart[]): Uint8Array | null {
     const buf = this.#held === null ? input : concatBytes(this.#held, input);
-    const got = parseResponseHead(buf);
-    if (got.status === "need-more") {
+    const split = splitHead(buf);
+    if (split === null) {
+      if (buf.length > MAX_ANSWER_HEAD) throw new Error("engine answer not HTTP/1.1: head too large");
       this.#held = buf.slice();
       return null;
     }
     this.#held = null;
-    if (got.status === "error") throw new Error(`engine answer not HTTP/1.1: ${got.reason}`);
-    const head = got.head;
-    const named = new Set(connectionNamed(head.headers));
-    const fields: HeaderField[] = [{ name: ":status", value: String(head.status) }];
-    let length: number | null = null;
-    let chunked = false;
-    for (const [rawName, value] of head.headers) {
-      const name = rawName.toLowerCase();
-      if (name === "transfer-encoding") chunked = value.toLowerCase().includes("chunked");
-      if (DROPPED.has(name) || named.has(name)) continue;
-      if (name === "content-length") length = Number(value);
-      fields.push({ name, value });
-    }
-    const rest = buf.subarray(got.length);
-    const interim = head.status < 200;
+    const { status, fields } = split;
+    const rest = buf.subarray(split.length);
+    const interim = status < 200;
     if (interim) {
       out.push({ kind: "headers", fields, interim, end: false });
       return rest;
     }
-    const noBody = this.headRequest || head.status === 204 || head.status === 304;
+    const noBody = this.headRequest || status === 204 || status === 304;
     this.#body = noBody
       ? { kind: "done" }
-      : chunked
+      : split.chunked
       ? { kind: "chunked", decoder: new ChunkedDecoder() }
-      : length !== null
-      ? (length === 0 ? { kind: "done" } : { kind: "length", left: length })
+      : split.contentLength >= 0
+      ? (split.contentLength === 0 ? { kind: "done" } : { kind: "length", left: split.contentLength })
       : { kind: "until-close" };
     out.push({ kind: "headers", fields, interim, end: this.#body.kind === "done" });
     return rest;
@@ -125,15 +114,82 @@ export class ResponseReader {
   }
 }
 
+/** An answer's head longer than this is a bug in the engine, not something to wait on. */
+const MAX_ANSWER_HEAD = 1024 * 1024;
+
+/** A head of the engine's answer, as HTTP/2 sends it. */
+interface SplitHead {
+  status: number;
+  /** `:status`, then the fields lower-cased, without the connection-specific ones. */
+  fields: HeaderField[];
+  /** -1: none given. */
+  contentLength: number;
+  chunked: boolean;
+  /** The head's length in bytes, blank line included. */
+  length: number;
+}
+
+/**
+ * Splits the head at the start of `buf` (null: not whole yet). The engine wrote it, from
+ * a head its strict parser took or from vane's own answers, so this only splits it: one
+ * string per head, lines at CRLF, names at the first colon, values without their OWS.
+ */
+function splitHead(buf: Uint8Array): SplitHead | null {
+  const end = headEnd(buf);
+  if (end < 0) return null;
+  const text = latin1Decode(buf, 0, end - 4);
+  const status = Number(text.slice(9, 12));
+  if (!text.startsWith("HTTP/1.") || !(status >= 100 && status <= 999)) {
+    throw new Error(`engine answer not HTTP/1.1: ${JSON.stringify(text.slice(0, 40))}`);
+  }
+  const fields: HeaderField[] = [{ name: ":status", value: String(status) }];
+  let contentLength = -1;
+  let chunked = false;
+  let connection: string[] | null = null;
+  let at = text.indexOf("\r\n");
+  while (at >= 0) {
+    const next = text.indexOf("\r\n", at + 2);
+    const line = text.slice(at + 2, next < 0 ? text.length : next);
+    at = next;
+    const colon = line.indexOf(":");
+    const name = line.slice(0, colon).toLowerCase();
+    const value = trimOws(line, colon + 1);
+    if (name === "transfer-encoding") chunked = value.toLowerCase().includes("chunked");
+    else if (name === "connection") (connection ??= []).push(...tokens(value));
+    if (DROPPED.has(name)) continue;
+    if (name === "content-length") contentLength = Number(value);
+    fields.push({ name, value });
+  }
+  if (connection !== null) {
+    const named = new Set(connection);
+    return { status, fields: fields.filter((f) => !named.has(f.name)), contentLength, chunked, length: end };
+  }
+  return { status, fields, contentLength, chunked, length: end };
+}
+
+/** The index just past the first CRLF CRLF in `buf`, or -1. */
+function headEnd(buf: Uint8Array): number {
+  for (let i = 3; i < buf.length; i++) {
+    if (buf[i] === 0x0a && buf[i - 1] === 0x0d && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) return i + 1;
+  }
+  return -1;
+}
+
+/** `line` from `from`, without the spaces and tabs around it (RFC 9110 OWS). */
+function trimOws(line: string, from: number): string {
+  let a = from;
+  let b = line.length;
+  while (a < b && (line.charCodeAt(a) === 0x20 || line.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (line.charCodeAt(b - 1) === 0x20 || line.charCodeAt(b - 1) === 0x09)) b--;
+  return line.slice(a, b);
+}
+
 /** Field names the Connection field lists: hop-by-hop by that word (RFC 9110 §7.6.1). */
-function connectionNamed(headers: ReadonlyArray<readonly [string, string]>): string[] {
+function tokens(value: string): string[] {
   const named: string[] = [];
-  for (const [name, value] of headers) {
-    if (name.toLowerCase() !== "connection") continue;
-    for (const token of value.split(",")) {
-      const t = token.trim().toLowerCase();
-      if (t !== "") named.push(t);
-    }
+  for (const token of value.split(",")) {
+    const t = token.trim().toLowerCase();
+    if (t !== "") named.push(t);
   }
   return named;
 }

@@ -355,7 +355,7 @@ class H2Session implements StreamHost {
     for (const frame of headerFrames(stream.id, block, end, this.#peer.maxFrameSize)) this.#writer.queue(frame);
   }
 
-  sendData(stream: OpenStream, data: Uint8Array, end: boolean): Promise<boolean> {
+  sendData(stream: OpenStream, data: Uint8Array, end: boolean): boolean | Promise<boolean> {
     return this.#windows.send(stream, data, end, {
       maxFrameSize: () => this.#peer.maxFrameSize,
       open: () => !this.#over && this.#streams.has(stream.id),

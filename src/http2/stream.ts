@@ -14,7 +14,8 @@
 import type { ReadNext, SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { HeaderField } from "./hpack.ts";
 import type { BodyPlan } from "./request-head.ts";
-import { ResponseReader } from "./response-reader.ts";
+import { type ResponsePart, ResponseReader } from "./response-reader.ts";
+import { WRITTEN } from "../runtime/written.ts";
 import { latin1Encode } from "../detect/bytes.ts";
 
 /**
@@ -44,8 +45,11 @@ export interface StreamHost {
   readonly remote: SocketAddress;
   readonly local: SocketAddress;
   sendHeaders(stream: OpenStream, fields: HeaderField[], end: boolean): void;
-  /** Sends `data` within the send windows; resolves once written, false when the stream or connection is gone. */
-  sendData(stream: OpenStream, data: Uint8Array, end: boolean): Promise<boolean>;
+  /**
+   * Sends `data` within the send windows: true at once when it went without waiting,
+   * else resolves once written; false when the stream or connection is gone.
+   */
+  sendData(stream: OpenStream, data: Uint8Array, end: boolean): boolean | Promise<boolean>;
   /** `n` bytes of request body were taken on: the client may send that many more. */
   consumed(stream: OpenStream, n: number): void;
   reset(stream: OpenStream, code: number): void;
@@ -205,14 +209,31 @@ export class H2Stream implements TcpConn, OpenStream {
     this.#reader = next;
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.#gone) throw new Error("stream closed");
-    for (const part of this.#answer.push(bytes)) {
+  /** WRITTEN (no promise to wait for) when every frame went without waiting, as a Bun socket's write. */
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#gone) return Promise.reject(new Error("stream closed"));
+    const parts = this.#answer.push(bytes);
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
       if (part.kind === "headers") {
         this.host.sendHeaders(this, part.fields, part.end);
-      } else if (!(await this.host.sendData(this, part.data, part.end))) {
-        throw new Error("stream closed");
+      } else {
+        const sent = this.host.sendData(this, part.data, part.end);
+        if (sent !== true) return this.#restOfWrite(sent, parts, i);
       }
+      if (part.end) this.#responded();
+    }
+    return WRITTEN;
+  }
+
+  /** The parts of a write from `parts[i]` on, whose DATA `sent` has to wait for. */
+  async #restOfWrite(sent: false | Promise<boolean>, parts: ResponsePart[], i: number): Promise<void> {
+    if (!(await sent)) throw new Error("stream closed");
+    if (parts[i].end) this.#responded();
+    for (let j = i + 1; j < parts.length; j++) {
+      const part = parts[j];
+      if (part.kind === "headers") this.host.sendHeaders(this, part.fields, part.end);
+      else if (!(await this.host.sendData(this, part.data, part.end))) throw new Error("stream closed");
       if (part.end) this.#responded();
     }
   }
@@ -231,7 +252,7 @@ export class H2Stream implements TcpConn, OpenStream {
     if (!this.#responseDone) {
       const until = this.#answer.end();
       if (until !== null) {
-        void this.host.sendData(this, until.data, true).then(() => this.#responded());
+        void Promise.resolve(this.host.sendData(this, until.data, true)).then(() => this.#responded());
         return;
       }
       this.host.reset(this, INTERNAL_ERROR);

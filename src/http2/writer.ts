@@ -17,6 +17,13 @@ import { setImmediate } from "node:timers";
 export const PER_TURN = "turn";
 export const PER_MICROTASK = "microtask";
 
+/**
+ * How many bytes may wait here (queued, or handed to a socket write not done yet)
+ * before `push()` tells its caller to wait: flow-control windows do not bound this, as
+ * a client may open them to 2^31-1, so a slow reader is held off here instead.
+ */
+const HIGH_WATER_BYTES = 256 * 1024;
+
 interface Batch {
   frames: Uint8Array[];
   written: Promise<boolean>;
@@ -29,6 +36,8 @@ export class FrameWriter {
   #open: Batch | null = null;
   #pumping = false;
   #failed = false;
+  /** Bytes queued or being written. */
+  #pending = 0;
   readonly #schedule: (pump: () => void) => void;
 
   constructor(conn: TcpConn, options: { flush?: typeof PER_TURN | typeof PER_MICROTASK } = {}) {
@@ -46,9 +55,21 @@ export class FrameWriter {
     return this.#failed;
   }
 
+  /**
+   * Queues a frame; true: the caller may go on at once (little is waiting), false: it
+   * waits for `drained()` first (the peer reads slower than we write) or the
+   * connection failed. No promise per frame: the usual small answer costs none.
+   */
+  push(frame: Uint8Array): boolean {
+    if (this.#failed) return false;
+    void this.queue(frame);
+    return this.#pending <= HIGH_WATER_BYTES;
+  }
+
   /** Queues a frame; resolves true once it was written, false if the connection failed first. */
   queue(frame: Uint8Array): Promise<boolean> {
     if (this.#failed) return Promise.resolve(false);
+    this.#pending += frame.length;
     let batch = this.#open;
     if (batch === null) {
       let settle!: (ok: boolean) => void;
@@ -79,6 +100,7 @@ export class FrameWriter {
           this.#failed = true;
         }
       }
+      this.#pending -= bytes.length;
       batch.settle(ok);
     }
     this.#pumping = false;
