@@ -76,9 +76,22 @@ type Settled = boolean | PendingResponse;
  * Serves requests on one client connection until it closes, errs, times out or
  * asks to close. Never throws; the caller closes `conn`.
  */
-export function serveHttp1(conn: TcpConn, ctx: HttpContext): Promise<void> {
-  const session = new Session(asReplay(conn, ctx.clock), ctx);
+export function serveHttp1(conn: TcpConn, ctx: HttpContext, first?: ReadRequest): Promise<void> {
+  const session = new Session(asReplay(conn, ctx.clock), ctx, first ?? null);
   return session.client.callbacks ? session.byCallbacks() : session.byAwaits();
+}
+
+/**
+ * A first request its caller already read, parsed and put to the flow (an HTTP/2
+ * stream: src/http2/dispatch.ts), served as if it had been read here: its head's bytes
+ * are not on the connection. The head must be whole and the target good.
+ */
+export interface ReadRequest {
+  readonly head: RequestHead;
+  /** The head's bytes, which `head`'s fields point into. */
+  readonly buf: Uint8Array;
+  readonly target: RequestTarget;
+  readonly decision: Decision;
 }
 
 /**
@@ -107,7 +120,11 @@ class Session {
   /** Since when the session waits for a request's first byte (a client.clock time); -1: it does not. */
   #awaitingSince: number;
 
-  constructor(readonly client: ReplayConn, readonly ctx: HttpContext) {
+  /** The first request, when the caller read it already (taken by its first step). */
+  given: ReadRequest | null;
+
+  constructor(readonly client: ReplayConn, readonly ctx: HttpContext, given: ReadRequest | null) {
+    this.given = given;
     const now = client.clock.now();
     this.#firstBy = now + ctx.requestHeadMs;
     this.#awaitingSince = now;
@@ -191,14 +208,18 @@ class Session {
     const { client } = this;
     try {
       for (;;) {
-        if (this.#pending === null) this.#awaitRequest();
-        let chunk: Uint8Array | null | undefined;
-        try {
-          chunk = await (this.#pending?.upstream ?? client).read();
-        } catch {
-          chunk = undefined;
+        let step: Step;
+        if (this.given !== null) step = givenStep(this);
+        else {
+          if (this.#pending === null) this.#awaitRequest();
+          let chunk: Uint8Array | null | undefined;
+          try {
+            chunk = await (this.#pending?.upstream ?? client).read();
+          } catch {
+            chunk = undefined;
+          }
+          step = this.#stepOn(chunk);
         }
-        let step = this.#stepOn(chunk);
         if (step instanceof Promise) step = await step;
         if (step instanceof PendingResponse) {
           this.#pending = step;
@@ -222,7 +243,14 @@ class Session {
   byCallbacks(): Promise<void> {
     return new Promise((resolve) => {
       this.#over = resolve;
-      this.#next();
+      if (this.given === null) return this.#next();
+      let step: Step;
+      try {
+        step = givenStep(this);
+      } catch (err) {
+        return this.#fail(err);
+      }
+      this.#drive(step);
     });
   }
 
@@ -305,6 +333,15 @@ function requestStep(session: Session, chunk: Uint8Array | null | undefined): St
   return fromHead(session, got);
 }
 
+/** The request the session was given already read (ReadRequest), served as one read here would be. */
+function givenStep(session: Session): Step {
+  const given = session.given!;
+  session.given = null;
+  session.arrived();
+  const got = { kind: "ok", head: given.head, bytes: given.buf.length, buf: given.buf } as const;
+  return fromHead(session, got, given);
+}
+
 /** vane's answer to a head begun and not finished by its deadline (HAProxy's and nginx's too). */
 const HEAD_TIMEOUT = { code: statusFor("request-timeout"), reason: "request head timeout" } as const;
 
@@ -317,7 +354,12 @@ interface RequestInHand {
   readonly extra: boolean;
 }
 
-function fromHead(session: Session, got: HeadRead<RequestHead>): Step {
+/** The request whose head `got` brought; `known`: its target and the flow's decision, already made. */
+function fromHead(
+  session: Session,
+  got: HeadRead<RequestHead>,
+  known?: { target: RequestTarget; decision: Decision },
+): Step {
   const { client, ctx } = session;
   if (got.kind !== "ok") {
     // A head begun and not finished in time gets a 408; a deadline that met no byte at
@@ -340,10 +382,10 @@ function fromHead(session: Session, got: HeadRead<RequestHead>): Step {
   const exchange = new Exchange(ctx, client, head.method, keepAlive(head.version, head.fields), got.bytes);
   const framing = requestFraming(head);
   if (framing.kind === "error") return exchange.answer(null, framing.code, framing.reason, BODY_UNREAD);
-  const target = parseTarget(head, ctx.http.encodedSlash);
+  const target = known?.target ?? parseTarget(head, ctx.http.encodedSlash);
   if ("error" in target) return exchange.answer(null, target.error, target.reason, BODY_UNREAD);
   const request: RequestInHand = { head, target, framing, extra };
-  const decided = ctx.decide(head, target);
+  const decided = known?.decision ?? ctx.decide(head, target);
   if (decided instanceof Promise) return decided.then((d) => decisionStep(session, exchange, request, d));
   return decisionStep(session, exchange, request, decided);
 }

@@ -8,7 +8,7 @@
  * as it answers HTTP/1.1 (400, 414, 431).
  */
 import { parseRequestHead, type RequestHead } from "../detect/http-head.ts";
-import { serveHttp1 } from "../http/engine.ts";
+import { type ReadRequest, serveHttp1 } from "../http/engine.ts";
 import { parseTarget, type RequestTarget } from "../http/request-target.ts";
 import type { Decision, HttpContext } from "../http/types.ts";
 import type { Pool } from "../balance/pool.ts";
@@ -87,16 +87,19 @@ export class StreamStarter {
     if (h2 && this.forwarding !== null) {
       return this.#forward(s, p, decision);
     }
-    return this.#engine(s, decision);
+    return this.#engine(s, { head: p.head, buf: s.request.head, target: p.target, decision });
   }
 
-  /** Served by the HTTP/1.1 engine; `decision`: the flow's, already made (null: the engine answers the head). */
-  #engine(s: NewStream, decision: Decision | null): H2Stream {
+  /**
+   * Served by the HTTP/1.1 engine: the request as read and decided here, or (null) the
+   * head's bytes for the engine to read and answer (one the parser refuses).
+   */
+  #engine(s: NewStream, given: ReadRequest | null): H2Stream {
     const { request } = s;
-    const stream = new H2Stream(this.host, s.id, request.head, request.body, request.method, s.windows);
+    const head = given === null ? request.head : null;
+    const stream = new H2Stream(this.host, s.id, head, request.body, request.method, s.windows);
     this.register(stream);
-    const ctx = decision === null ? this.ctx : { ...this.ctx, decide: () => decision };
-    void serveHttp1(stream, ctx).finally(() => stream.close());
+    void serveHttp1(stream, this.ctx, given ?? undefined).finally(() => stream.close());
     return stream;
   }
 

@@ -91,7 +91,8 @@ export class H2Stream implements TcpConn, OpenStream {
   constructor(
     readonly host: StreamHost,
     readonly id: number,
-    head: Uint8Array,
+    /** The request head's bytes for the engine to read; null: it was handed the head parsed. */
+    head: Uint8Array | null,
     readonly body: BodyPlan,
     method: string,
     windows: { send: number; receive: number },
@@ -101,7 +102,7 @@ export class H2Stream implements TcpConn, OpenStream {
     this.closed = new Promise((r) => (this.#markClosed = r));
     this.#requestDone = body.kind === "none";
     this.#answer = new ResponseReader(method === "HEAD");
-    this.#pieces.push({ bytes: head, credit: 0 });
+    if (head !== null) this.#pieces.push({ bytes: head, credit: 0 });
   }
 
   get remote(): SocketAddress {
