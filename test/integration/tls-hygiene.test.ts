@@ -3,10 +3,13 @@
  * 1.2 and 1.3 only, on TLS 1.2 only ECDHE suites with AEAD ciphers (an RSA certificate,
  * so that suites without forward secrecy could be chosen if they were offered);
  * `tls-min-version` and `tls-ciphers` (refused at load on Deno, whose TLS takes no
- * cipher list); and sessions resumed on a later connection, TLS 1.2 and 1.3 alike.
+ * cipher list); sessions resumed on a later connection, TLS 1.2 and 1.3 alike; and
+ * no OCSP staple, which neither runtime's TLS server can send (the day node:tls emits
+ * 'OCSPRequest' on one, the canary below fails: implement stapling then).
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
+import tls from "node:tls";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -144,6 +147,33 @@ listeners:
     for (const version of ["-tls1_2", "-tls1_3"]) {
       expect((await handshake(t.port, [version, "-sess_out", sess])).reused).toBe(false);
       expect((await handshake(t.port, [version, "-sess_in", sess])).reused).toBe(true);
+    }
+  });
+});
+
+describe("OCSP stapling", () => {
+  it("is not there: node:tls never emits OCSPRequest on this runtime, and vane's listener sends no staple", async () => {
+    const cert = makeRsaCert("a.test");
+    let asked = 0;
+    const server = tls.createServer({ cert: cert.cert, key: cert.key }, (s) => {
+      s.on("error", () => {});
+      s.end("ok\n");
+    });
+    server.on("OCSPRequest", (_cert: Buffer, _issuer: Buffer, done: (err: Error | null, resp?: Buffer) => void) => {
+      asked++;
+      done(null, Buffer.from("staple"));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const probe = await handshake(port, ["-status", "-tls1_2"]);
+      expect([asked, probe.output]).toEqual([0, expect.stringContaining("OCSP response: no response sent")]);
+    } finally {
+      server.close();
+    }
+    const t = await startYaml(httpsYaml(cert));
+    for (const version of ["-tls1_2", "-tls1_3"]) {
+      expect((await handshake(t.port, ["-status", version])).output).toContain("OCSP response: no response sent");
     }
   });
 });
