@@ -63,11 +63,13 @@ function handshake(port: number, args: string[]): Promise<Handshake> {
   });
 }
 
-function httpsYaml(cert: Cert, extra = ""): string {
+/** An https:// listener answering "ok"; `certs` are its certificates, chosen by SNI (a.test). */
+function httpsYaml(cert: Cert | Cert[], extra = ""): string {
+  const list = [cert].flat().map((c) => `{ cert: ${c.certPath}, key: ${c.keyPath} }`).join(", ");
   return `${CONTROL}
 listeners:
   - listen: https://127.0.0.1:0
-    tls: [{ cert: ${cert.certPath}, key: ${cert.keyPath} }]
+    tls: [${list}]
 ${extra}    flow:
       - respond: { status: 200, body: "ok\\n" }
 `;
@@ -115,9 +117,10 @@ describe("TLS server defaults", () => {
 describe("TLS session resumption", () => {
   for (const version of ["-tls1_2", "-tls1_3"]) {
     it(`resumes a ${version.slice(1)} session on a later connection to the same listener, and not on another vane's`, async () => {
-      const cert = makeRsaCert("a.test");
-      const t = await startYaml(httpsYaml(cert));
-      const other = await startYaml(httpsYaml(cert));
+      // a.test is not the default certificate: SNI picks it, and the session is its.
+      const certs = [makeRsaCert("default.test"), makeRsaCert("a.test")];
+      const t = await startYaml(httpsYaml(certs));
+      const other = await startYaml(httpsYaml(certs));
       const dir = mkdtempSync(join(tmpdir(), "vane-sess-"));
       dirs.push(dir);
       const sess = join(dir, "session.pem");
