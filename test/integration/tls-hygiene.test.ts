@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stopAll } from "../helpers/cleanup.ts";
 import { spawnVane } from "../helpers/process.ts";
-import { CONTROL, startYaml } from "../helpers/vane.ts";
+import { CONTROL, startYaml, yamlConfig } from "../helpers/vane.ts";
 import { type Cert, makeRsaCert, removeCerts } from "../helpers/tls.ts";
 import { runtime } from "../../src/runtime/mod.ts";
 
@@ -94,6 +94,17 @@ describe("TLS server defaults", () => {
     const t = await startYaml(httpsYaml(makeRsaCert("a.test"), '    tls-min-version: "1.3"\n'));
     expect((await handshake(t.port, ["-tls1_2"])).protocol).toBeNull();
     expect((await handshake(t.port, ["-tls1_3"])).protocol).toBe("TLSv1.3");
+  });
+
+  it("a reload that sets tls-min-version: 1.3 applies it to the next connection", async () => {
+    const cert = makeRsaCert("a.test");
+    const t = await startYaml(httpsYaml(cert));
+    expect((await handshake(t.port, ["-tls1_2"])).protocol).toBe("TLSv1.2");
+    const outcome = await t.vane.reload(yamlConfig(httpsYaml(cert, '    tls-min-version: "1.3"\n')));
+    expect(outcome.ok).toBe(true);
+    const port = t.vane.listeners[0].addr.port;
+    expect((await handshake(port, ["-tls1_2"])).protocol).toBeNull();
+    expect((await handshake(port, ["-tls1_3"])).protocol).toBe("TLSv1.3");
   });
 
   it("tls-ciphers narrows the TLS 1.2 suites where the runtime takes a cipher list; elsewhere (Deno) the file is refused at its line", async () => {
