@@ -27,6 +27,7 @@ import { relieve, takePredecessor, Upgrader } from "./cluster/upgrade.ts";
 import { removePidFile, writePidFile } from "./cluster/pid-file.ts";
 import { runUpgradeCommand } from "./cli/upgrade-command.ts";
 import { errorText } from "./errors/mod.ts";
+import { runtimeTlsErrors, tlsFileLines } from "./cli/check-report.ts";
 
 /** A file change is acted on once writes have settled for this long. */
 const WATCH_DEBOUNCE_MS = 300;
@@ -63,7 +64,9 @@ async function loadFile(
     throw err;
   }
   const bad = token && await tokenFileError(rt, config, token.flag, { file, text });
-  return bad || { ok: true, config, text };
+  if (bad) return bad;
+  const misfit = runtimeTlsErrors(file, text, config, rt.tlsCiphers);
+  return misfit.length > 0 ? { ok: false, errors: misfit } : { ok: true, config, text };
 }
 
 /**
@@ -151,11 +154,17 @@ async function main(): Promise<void> {
   await serve(rt, run, config, text);
 }
 
-/** `vane check FILE`: the file's errors (exit 1), or one line saying what it holds. */
+/**
+ * `vane check FILE`: the file's errors (exit 1), then its TLS files' (check-tls.ts:
+ * exit 1 on errors; warnings are said and pass), or one line saying what it holds.
+ */
 async function checkFile(rt: Runtime, check: Extract<CliResult, { kind: "check" }>): Promise<void> {
   const loaded = await loadFile(rt, check.file, check.apply, { flag: check.adminTokenFile });
   if (!loaded.ok) reportErrors(rt, check.file, loaded);
   const c = loaded.config;
+  const tls = await tlsFileLines(check.file, loaded.text, c, (path) => rt.readTextFile(path), new Date());
+  for (const w of tls.warnings) console.error(w);
+  if (tls.errors.length > 0) reportErrors(rt, check.file, { ok: false, errors: tls.errors });
   console.log(
     `${check.file}: ok (${c.listeners.length} listener${c.listeners.length === 1 ? "" : "s"}, ${
       Object.keys(c.pools).length

@@ -65,6 +65,7 @@ export function buildConfig(v: Values, base: Config | null): Config {
     },
     resolver: resolver(v, base),
     tls,
+    ...(base?.tlsServer ? { tlsServer: base.tlsServer } : {}),
     workers: v.workers === undefined ? (base?.workers ?? null) : parseWorkers(v.workers),
     maxConns: v["max-conns"] === undefined ? (base?.maxConns ?? null) : parseMaxConns(v["max-conns"]),
   };

@@ -262,6 +262,23 @@ export interface TlsFiles {
   keyPath: string;
 }
 
+/**
+ * What vane's TLS server offers instead of its defaults (TLS 1.2 and 1.3; on TLS 1.2
+ * only ECDHE suites with AEAD ciphers): YAML `tls-min-version` and `tls-ciphers`.
+ *
+ * @example
+ * ```ts
+ * import type { TlsServerPolicy } from "./mod.ts";
+ * const modern: TlsServerPolicy = { minVersion: "1.3" };
+ * ```
+ */
+export interface TlsServerPolicy {
+  /** The lowest TLS version accepted; absent: "1.2". */
+  minVersion?: "1.2" | "1.3";
+  /** TLS 1.2 suites, OpenSSL names joined by ":" (not on Deno); absent: ECDHE with AEAD ciphers. */
+  ciphers?: string;
+}
+
 // ---------------------------------------------------------------------------
 // The flow: per listener, an ordered list of rules; the first terminal action wins.
 // ---------------------------------------------------------------------------
@@ -480,6 +497,8 @@ export interface ListenerConfig {
    * `require` refuses a client without one at the handshake. Absent: none asked.
    */
   clientAuth?: { ca: string; require: boolean };
+  /** https:// only: TLS versions and suites, over `Config.tlsServer`; absent: those. */
+  tlsServer?: TlsServerPolicy;
 }
 
 /**
@@ -538,6 +557,8 @@ export interface Config {
   log: { format: "text" | "json"; level: "debug" | "info" | "warn" | "error" };
   /** Certificates for https:// listeners and `terminate`, chosen by SNI; the first is the default. */
   tls: TlsFiles[];
+  /** TLS versions and suites of every https:// listener and `terminate`; absent: the defaults. */
+  tlsServer?: TlsServerPolicy;
   /** DNS server to ask instead of the system's (`HOST:PORT`), like nginx's `resolver`. */
   resolver: { host: string; port: number } | null;
   /**

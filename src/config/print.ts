@@ -17,6 +17,7 @@ import type {
   TargetSpec,
   TargetTls,
   TlsFiles,
+  TlsServerPolicy,
 } from "./model.ts";
 import { DEFAULT_EXPECT } from "./model.ts";
 
@@ -50,6 +51,7 @@ export function configToDocument(config: Config): Record<string, unknown> {
       ...(l.clientAuth
         ? { "client-auth": { ca: l.clientAuth.ca, mode: l.clientAuth.require ? "require" : "request" } }
         : {}),
+      ...tlsPolicyDoc(l.tlsServer),
       flow: flowDoc(l.flow),
     })),
     // fromEntries everywhere a name becomes a key: a name like "__proto__" stays a plain key.
@@ -77,6 +79,7 @@ export function configToDocument(config: Config): Record<string, unknown> {
     },
     log: { format: config.log.format, level: config.log.level },
     tls: tlsDoc(config.tls),
+    ...tlsPolicyDoc(config.tlsServer),
   };
   if (config.resolver) doc.resolver = hostPort(config.resolver);
   doc.workers = config.workers ?? "auto";
@@ -88,6 +91,13 @@ export { formatDuration };
 
 function hostPort({ host, port }: { host: string; port: number }): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function tlsPolicyDoc(p: TlsServerPolicy | undefined): Record<string, string> {
+  return {
+    ...(p?.minVersion ? { "tls-min-version": p.minVersion } : {}),
+    ...(p?.ciphers ? { "tls-ciphers": p.ciphers } : {}),
+  };
 }
 
 function tlsDoc(list: TlsFiles[]): unknown[] {

@@ -40,6 +40,7 @@ import { uncheckUdpPools } from "./udp-pools.ts";
 import { defaultPool, LOG_FORMATS, LOG_LEVELS, MAX_CONNS_EXPECTED, MAX_WORKERS, WORKERS_EXPECTED } from "./model.ts";
 import { type FlowState, readFlow, readTlsList } from "./yaml-flow.ts";
 import { type ConfigIssue, type Entry, index, Reader } from "./yaml-reader.ts";
+import { readTlsPolicy, TLS_POLICY_KEYS } from "./yaml-tls-policy.ts";
 
 export type { ConfigIssue };
 
@@ -69,11 +70,12 @@ const TOP_KEYS = [
   "http",
   "log",
   "tls",
+  ...TLS_POLICY_KEYS,
   "resolver",
   "workers",
   "max-conns",
 ];
-const LISTENER_KEYS = ["listen", "accept-proxy", "tls", "flow", "redirect", "client-auth"];
+const LISTENER_KEYS = ["listen", "accept-proxy", "tls", "flow", "redirect", "client-auth", ...TLS_POLICY_KEYS];
 const TIMEOUT_KEYS: ReadonlyArray<readonly [string, keyof TimeoutsConfig]> = [
   ["connect", "connectMs"],
   ["idle", "idleMs"],
@@ -175,7 +177,9 @@ function readConfig(r: Reader, node: Node, functions: ReadonlySet<string>): Conf
   const listeners = l ? readListeners(st, l) : [];
   nameInlinePools(st, pools);
   uncheckUdpPools(pools.values(), listeners, (p) => checkNamed(p.health));
+  const tlsServer = readTlsPolicy(r, e);
   return {
+    ...(tlsServer ? { tlsServer } : {}),
     listeners,
     pools: Object.fromEntries(pools),
     nodes: Object.fromEntries(nodes),
@@ -303,11 +307,24 @@ function readListeners(st: FlowState, entry: Entry): ListenerConfig[] {
     const flow = f && readFlow(st, f.value, f.path, { protocol: address?.protocol ?? "tcp", inTerminate: false });
     const ca = e.get("client-auth");
     const clientAuth = ca ? readClientAuth(r, ca, address?.protocol) : undefined;
-    if (address && flow) out.push({ address, flow, acceptProxy, tls, ...(clientAuth ? { clientAuth } : {}) });
+    const tlsServer = readListenerTlsPolicy(r, e, address?.protocol);
+    const extra = { ...(clientAuth ? { clientAuth } : {}), ...(tlsServer ? { tlsServer } : {}) };
+    if (address && flow) out.push({ address, flow, acceptProxy, tls, ...extra });
   });
   const https = out.find((l) => l.address.protocol === "https")?.address.port ?? 443;
   for (const i of redirects) out[i].flow = httpsRedirectFlow(https);
   return out;
+}
+
+/** `tls-min-version` and `tls-ciphers` on a listener: https:// only (`terminate` takes the top level's). */
+function readListenerTlsPolicy(r: Reader, e: Map<string, Entry>, protocol: string | undefined) {
+  const policy = readTlsPolicy(r, e);
+  if (policy === undefined || protocol === undefined || protocol === "https") return policy;
+  for (const key of TLS_POLICY_KEYS) {
+    const entry = e.get(key);
+    if (entry) r.error(entry.keyNode, entry.path, `expected ${key} only on an https:// listener (or at the top level)`);
+  }
+  return undefined;
 }
 
 /** `client-auth: { ca: FILE, mode: require|request }`, on https:// listeners only. */
@@ -404,12 +421,13 @@ function readControl(r: Reader, entry: Entry | undefined): ControlConfig {
  * issue with `message`: for what is found wrong after loading, like a token file that
  * cannot be read. Line 1, column 1 when the text has no such key.
  */
-export function issueAt(text: string, keys: string[], message: string): ConfigIssue {
+export function issueAt(text: string, keys: Array<string | number>, message: string): ConfigIssue {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
   const node = doc.getIn(keys, true) as Node | undefined;
   const { line, col } = node?.range ? lines.linePos(node.range[0]) : { line: 1, col: 1 };
-  return { line, col, path: keys.join("."), message };
+  const path = keys.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("").replace(/^\./, "");
+  return { line, col, path, message };
 }
 
 function readLog(r: Reader, entry: Entry | undefined): Config["log"] {

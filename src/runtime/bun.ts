@@ -397,6 +397,7 @@ export function createBunRuntime(): Runtime {
     tcpReusePort: process.platform === "linux",
     udpReusePort: true,
     udpReceiveBuffer: true,
+    tlsCiphers: true,
 
     onSignal(signal: SignalName, handler: () => void) {
       process.on(signal, handler);

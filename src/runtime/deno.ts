@@ -12,6 +12,7 @@ import { acceptEach, addrOf, DenoTcpConn } from "./deno-conn.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsDeno } from "./tls-deno.ts";
 import { listenTlsNode } from "./tls-node.ts";
+import { TLS_CIPHERS_UNSUPPORTED } from "./tls-server-options.ts";
 import { serveDenoHttp } from "./deno-serve.ts";
 import type { UdpSocket } from "./types.ts";
 import { outOfFiles, raiseFileLimit, type RlimitCalls } from "./fd-limit.ts";
@@ -81,9 +82,14 @@ export function createDenoRuntime(): Runtime {
       return withTimeout(pending, timeoutMs, "connect", closeConn, connOf);
     },
 
-    // Deno's own TLS server cannot ask for client certificates: node:tls can.
+    // Deno's own TLS server cannot ask for client certificates nor refuse TLS 1.2:
+    // node:tls can. Neither takes a cipher list (tls-server-options.ts).
     listenTls: (addr, onConn, tls, options) =>
-      tls.clientAuth ? listenTlsNode(addr, onConn, tls, options) : listenTlsDeno(addr, onConn, tls, options),
+      tls.ciphers !== undefined
+        ? Promise.reject(new Error(TLS_CIPHERS_UNSUPPORTED))
+        : tls.clientAuth || tls.minVersion === "1.3"
+        ? listenTlsNode(addr, onConn, tls, options)
+        : listenTlsDeno(addr, onConn, tls, options),
 
     resolveDns: resolveWithTtl,
 
@@ -94,6 +100,7 @@ export function createDenoRuntime(): Runtime {
     tcpReusePort: Deno.build.os === "linux",
     udpReusePort: false,
     udpReceiveBuffer: false,
+    tlsCiphers: false,
 
     onSignal(signal: SignalName, handler: () => void) {
       Deno.addSignalListener(signal, handler);

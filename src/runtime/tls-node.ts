@@ -13,6 +13,7 @@ import tls from "node:tls";
 import type { ClientCert, ListenOptions, SocketAddress, TcpListener, TlsConn, TlsServerOptions } from "./types.ts";
 import { listenError } from "./net-common.ts";
 import { certNames, normalize, selectCert } from "./tls-select.ts";
+import { nodeTlsPolicy } from "./tls-server-options.ts";
 
 function plainAddress(a: string | undefined): string {
   // An IPv4 peer on a dual-stack socket shows as ::ffff:1.2.3.4.
@@ -129,15 +130,17 @@ export class NodeTlsConn implements TlsConn {
 export async function listenTlsNode(
   addr: SocketAddress,
   onConn: (conn: TlsConn) => void,
-  { certs, alpn = [], clientAuth }: TlsServerOptions,
+  { certs, alpn = [], clientAuth, ...policy }: TlsServerOptions,
   options?: ListenOptions,
 ): Promise<TcpListener> {
   if (certs.length === 0) throw new Error("listenTls needs at least one certificate");
   const names = certs.map((c) => certNames(c.cert));
   // The client CA goes into every context SNI may pick: the handshake verifies against it.
   const ca = clientAuth ? { ca: clientAuth.ca } : {};
-  const contexts = certs.map((c) => tls.createSecureContext({ cert: c.cert, key: c.key, ...ca }));
+  const versions = nodeTlsPolicy(policy); // protocol versions and suites, in every context too
+  const contexts = certs.map((c) => tls.createSecureContext({ cert: c.cert, key: c.key, ...ca, ...versions }));
   const server = tls.createServer({
+    ...versions,
     cert: certs[0].cert,
     key: certs[0].key,
     allowHalfOpen: true,

@@ -281,6 +281,8 @@ export interface Runtime {
   readonly tcpReusePort: boolean;
   /** Whether `bindUdp` can share a port between processes (`reusePort`): Bun yes, Deno no. */
   readonly udpReusePort: boolean;
+  /** Whether listenTls honours `TlsServerOptions.ciphers`: Bun yes; Deno no (rustls takes no cipher list). */
+  readonly tlsCiphers: boolean;
   /** Whether `bindUdp` can set the receive buffer (`receiveBufferBytes`): Bun yes, Deno no. */
   readonly udpReceiveBuffer: boolean;
   onSignal(signal: SignalName, handler: () => void): void;
@@ -309,6 +311,17 @@ export interface TlsServerOptions {
    * @default []
    */
   alpn?: string[];
+  /**
+   * The lowest TLS version accepted (`tls-min-version`).
+   * @default "1.2"
+   */
+  minVersion?: "1.2" | "1.3";
+  /**
+   * TLS 1.2 cipher suites, OpenSSL names joined by ":" (`tls-ciphers`); where
+   * `Runtime.tlsCiphers` is false, listenTls rejects a listener that names some.
+   * @default ECDHE with AEAD ciphers only (tls-server-options.ts)
+   */
+  ciphers?: string;
 }
 
 /** A certificate chain and its private key, both PEM, for listenTls. */

@@ -224,6 +224,7 @@ function route(
           connectMs: plan.gen.config.timeouts.connectMs,
           idleMs: plan.gen.config.timeouts.idleMs,
           counters: { upstream() {}, downstream() {} },
+          policy: plan.gen.tlsPolicyFor(),
         },
       );
     case "respond":

@@ -4,7 +4,7 @@
  * a new generation next to the running one; connections keep the generation they
  * were accepted under, so a reload never changes a connection in flight.
  */
-import type { Action, Config, ListenerConfig, Rule, TlsFiles } from "../config/model.ts";
+import type { Action, Config, ListenerConfig, Rule, TlsFiles, TlsServerPolicy } from "../config/model.ts";
 import type { Runtime, TlsCertificate } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
@@ -122,6 +122,11 @@ export class Generation {
   certificatesFor(files: readonly TlsFiles[]): TlsCertificate[] {
     const list = files.length > 0 ? files : this.config.tls;
     return list.map((f) => this.#certs.get(certKey(f))!);
+  }
+
+  /** The TLS versions and suites of an https:// listener (its own over the config's), or of `terminate` (the config's). */
+  tlsPolicyFor(l?: ListenerConfig): TlsServerPolicy {
+    return { ...this.config.tlsServer, ...l?.tlsServer };
   }
 
   /** The engine's route to a pool, one per pool and generation, made on first use. */

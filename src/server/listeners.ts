@@ -34,7 +34,7 @@ function socketKey(l: ListenerConfig, gen: Generation): string {
   const a = l.address;
   const kind = a.protocol === "udp" ? "udp" : a.protocol === "https" ? "tls" : "tcp";
   const certs = a.protocol === "https"
-    ? JSON.stringify([gen.certificatesFor(l.tls), gen.clientAuthFor(l) ?? null])
+    ? JSON.stringify([gen.certificatesFor(l.tls), gen.clientAuthFor(l) ?? null, gen.tlsPolicyFor(l)])
     : "";
   return `${kind}|${a.host}|${a.port}|${certs}`;
 }
@@ -162,6 +162,7 @@ export class Listeners {
     const shared = { reusePort, gate: clients };
     b.tcp = l.address.protocol === "https"
       ? await rt.listenTls(addr, accept, {
+        ...plan.gen.tlsPolicyFor(l),
         certs: plan.gen.certificatesFor(l.tls),
         alpn: [...HTTP_ALPN],
         ...(l.clientAuth ? { clientAuth: plan.gen.clientAuthFor(l) } : {}),

@@ -7,6 +7,7 @@
  * source port, as the Deno adapter does for https:// listeners.
  */
 import type { Runtime, TcpConn, TcpListener, TlsCertificate, TlsConn } from "../runtime/types.ts";
+import type { TlsServerPolicy } from "../config/model.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { TerminateStep } from "../flow/flow.ts";
 import { relay, type RelayCounters } from "../forward/tcp.ts";
@@ -38,10 +39,10 @@ export class TerminateHops<T> {
     certs: TlsCertificate[],
     client: TcpConn,
     origin: T,
-    opts: { connectMs: number; idleMs: number; counters: RelayCounters },
+    opts: { connectMs: number; idleMs: number; counters: RelayCounters; policy?: TlsServerPolicy },
   ): Promise<void> {
     if (this.#closed) return; // a reload retired this generation's hops a moment ago
-    const listener = await this.#listener(step, certs);
+    const listener = await this.#listener(step, certs, opts.policy);
     const hop = await this.#rt.connectTcp(listener.addr, opts.connectMs);
     const port = hop.local.port;
     this.#origins.set(port, origin);
@@ -53,7 +54,7 @@ export class TerminateHops<T> {
     }
   }
 
-  #listener(step: TerminateStep, certs: TlsCertificate[]): Promise<TcpListener> {
+  #listener(step: TerminateStep, certs: TlsCertificate[], policy?: TlsServerPolicy): Promise<TcpListener> {
     let l = this.#listeners.get(step);
     if (!l) {
       l = this.#rt.listenTls({ hostname: "127.0.0.1", port: 0 }, (conn) => {
@@ -67,7 +68,7 @@ export class TerminateHops<T> {
           return;
         }
         this.#onDecrypted(step, conn, origin);
-      }, { certs, alpn: [...HTTP_ALPN] });
+      }, { ...policy, certs, alpn: [...HTTP_ALPN] });
       this.#listeners.set(step, l);
     }
     return l;

@@ -87,6 +87,7 @@ export class FakeNetwork {
       tcpReusePort: false,
       udpReusePort: false,
       udpReceiveBuffer: false,
+      tlsCiphers: false,
       onSignal: () => {},
       readTextFile: absent("readTextFile"),
       watchFile: () => () => {},

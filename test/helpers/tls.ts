@@ -28,15 +28,24 @@ export function removeCerts(): void {
 
 /** A self-signed P-256 certificate for `names` (the first is the CN). */
 export function makeCert(...names: string[]): Cert {
+  return selfSigned(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"], "", names);
+}
+
+/**
+ * A self-signed RSA 2048 certificate for `names`: the key type that also allows suites
+ * without forward secrecy (RSA key exchange), so a test can show they are refused.
+ */
+export function makeRsaCert(...names: string[]): Cert {
+  return selfSigned(["-newkey", "rsa:2048"], "-rsa", names);
+}
+
+function selfSigned(keyArgs: string[], suffix: string, names: string[]): Cert {
   dir ??= mkdtempSync(join(tmpdir(), "vane-tls-"));
-  const base = join(dir, names[0].replace(/[^a-z0-9.-]/gi, "_"));
+  const base = join(dir, names[0].replace(/[^a-z0-9.-]/gi, "_") + suffix);
   const r = spawnSync("openssl", [
     "req",
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
+    ...keyArgs,
     "-nodes",
     "-keyout",
     `${base}.key`,

@@ -118,7 +118,7 @@ frobnicate: 1
     expect(errors(text)).toEqual([
       'vane.yaml:1:1: listenrs: unknown key "listenrs"; did you mean "listeners"?',
       'vane.yaml:4:5: listeners[0].Flow: unknown key "Flow"; did you mean "flow"?',
-      'vane.yaml:6:1: frobnicate: unknown key "frobnicate"; expected one of listeners, pools, nodes, control, timeouts, http, log, tls, resolver, workers or max-conns',
+      'vane.yaml:6:1: frobnicate: unknown key "frobnicate"; expected one of listeners, pools, nodes, control, timeouts, http, log, tls, tls-min-version, tls-ciphers, resolver, workers or max-conns',
     ]);
   });
 
@@ -600,6 +600,26 @@ describe("config errors: listeners and the file as a whole", () => {
       'vane.yaml:14:5: listeners[6]: missing required key "flow"',
       'vane.yaml:14:13: listeners[6].listen: expected a port 0..65535; got "70000" in ":70000"',
       'vane.yaml:15:5: listeners[7]: missing required key "listen"',
+    ]);
+  });
+
+  it("reports a bad tls-min-version or tls-ciphers, and either on a listener that is not https://", () => {
+    const text = `listeners:
+  - listen: https://:8443
+    tls-min-version: 1.1
+    tls-ciphers: "ECDHE-RSA-AES128-GCM-SHA256 AES128-SHA"
+    flow: [{ abort: true }]
+  - listen: http://:80
+    tls-min-version: "1.3"
+    flow: [{ abort: true }]
+tls: [{ cert: a.pem, key: a.key }]
+tls-ciphers: ""
+`;
+    expect(errors(text)).toEqual([
+      'vane.yaml:3:22: listeners[0].tls-min-version: expected "1.2" or "1.3"; got a number (1.1)',
+      'vane.yaml:4:18: listeners[0].tls-ciphers: expected TLS 1.2 cipher suites, OpenSSL names joined by ":", like "ECDHE-RSA-AES128-GCM-SHA256"; got "ECDHE-RSA-AES128-GCM-SHA256 AES128-SHA"',
+      "vane.yaml:7:5: listeners[1].tls-min-version: expected tls-min-version only on an https:// listener (or at the top level)",
+      'vane.yaml:10:14: tls-ciphers: expected TLS 1.2 cipher suites, OpenSSL names joined by ":", like "ECDHE-RSA-AES128-GCM-SHA256"; got ""',
     ]);
   });
 

@@ -204,6 +204,27 @@ describe("loadConfigText: client-auth", () => {
   });
 });
 
+describe("loadConfigText: tls-min-version and tls-ciphers", () => {
+  it("reads them at the top level and per https:// listener, a bare 1.3 as the version it spells", () => {
+    const c = load(
+      'tls: [{ cert: /c.pem, key: /k.pem }]\ntls-min-version: 1.3\ntls-ciphers: "ECDHE-RSA-AES128-GCM-SHA256 : ECDHE-RSA-AES256-GCM-SHA384"\nlisteners:\n  - { listen: https://:443, tls-min-version: "1.2", flow: [{ abort: true }] }\n  - { listen: https://:8443, flow: [{ abort: true }] }\n',
+    );
+    expect(c.tlsServer).toEqual({
+      minVersion: "1.3",
+      ciphers: "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384",
+    });
+    expect(c.listeners.map((l) => l.tlsServer)).toEqual([{ minVersion: "1.2" }, undefined]);
+  });
+
+  it("leaves them out of the model when the file does not name them (the defaults then apply)", () => {
+    const c = load(
+      "tls: [{ cert: /c.pem, key: /k.pem }]\nlisteners: [{ listen: https://:443, flow: [{ abort: true }] }]\n",
+    );
+    expect(c.tlsServer).toBeUndefined();
+    expect(c.listeners[0].tlsServer).toBeUndefined();
+  });
+});
+
 describe("loadConfigText: redirect: https", () => {
   const issues = (listeners: string) => {
     const r = loadConfigText(`tls: [{ cert: /c.pem, key: /k.pem }]\nlisteners:\n${listeners}`);
