@@ -80,6 +80,11 @@ export class ReplayConn implements TcpConn {
   }
 
   /** Whether `readNext` goes without promises (the inner connection has it). */
+  /** The connection this one wraps (an HTTP/2 stream may take more than bytes: http/types.ts HeadTaker). */
+  get inner(): TcpConn {
+    return this.#inner;
+  }
+
   get callbacks(): boolean {
     return this.#inner.readNext !== undefined;
   }

@@ -111,6 +111,17 @@ export function send(conn: TcpConn, bytes: Uint8Array): boolean | Promise<boolea
   return written === WRITTEN || written.then(SENT, NOT_SENT);
 }
 
+/** `send` for any write: what `write()` came to, failure reported rather than thrown. */
+export function settled(write: () => Promise<void>): boolean | Promise<boolean> {
+  let written: Promise<void>;
+  try {
+    written = write();
+  } catch {
+    return false;
+  }
+  return written === WRITTEN || written.then(SENT, NOT_SENT);
+}
+
 /** What `copyBody` copies and for whom: made once per body, never per chunk. */
 export interface BodyCopy {
   /** The exchange whose byte count (`dir`) grows, and whose context gives the body deadline. */

@@ -8,11 +8,23 @@ import type { ResponseHead } from "../detect/http-head.ts";
 import type { ReplayConn } from "../forward/replay-conn.ts";
 import { relay } from "../forward/tcp.ts";
 import { type BodyFraming, keepAlive, responseFraming } from "./framing.ts";
-import { CLOSE, headBytes, type HeaderEdit, NO_EDITS, responsePlan, vaneResponse, writtenAnew } from "./headers.ts";
-import { copyBody, type CopyEnd, type Exchange, NOT_REUSABLE, send } from "./exchange.ts";
+import {
+  applyEdits,
+  CLOSE,
+  headBytes,
+  type HeaderEdit,
+  NO_EDITS,
+  plannedHeaders,
+  reasonPhrase,
+  responsePlan,
+  vaneResponse,
+  writtenAnew,
+} from "./headers.ts";
+import type { Header } from "../detect/http-fields.ts";
+import { copyBody, type CopyEnd, type Exchange, NOT_REUSABLE, send, settled } from "./exchange.ts";
 import { switchRefusal } from "./upgrade.ts";
 import type { RequestHead } from "../detect/http-head.ts";
-import type { HttpRoute, UpstreamLease } from "./types.ts";
+import type { HeadTaker, HttpRoute, UpstreamLease } from "./types.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import { statusFor } from "./failure-status.ts";
 
@@ -92,18 +104,27 @@ export function respond(
     // head back: what is in hand goes now, and the rest follows as it comes.
     const length = framing.kind === "length" ? framing.length : 0;
     const inHand = Math.min(restLen, length);
-    const bytes = headBytes(res.fields, plan, {
-      startLine,
-      asReceived,
-      edits,
-      body: read,
-      bodyFrom: restAt,
-      bodyTo: restAt + inHand,
-    });
     // Bytes after the body answer nothing; the connection is not reused then.
     const end: CopyEnd = restLen > length ? "done-extra" : "done";
-    exchange.out += bytes.length - inHand;
-    const sent = send(exchange.client, bytes);
+    const taker = headTaker(exchange.client);
+    let sent: boolean | Promise<boolean>;
+    if (taker !== null) {
+      // An HTTP/2 stream: the head as fields, not bytes it would split again.
+      const headers = applyEdits(plannedHeaders(res.fields.list, plan), edits);
+      exchange.out += headLength(res.status, headers);
+      sent = settled(() => taker.writeResponse(res.status, headers, read.subarray(restAt, restAt + inHand), length));
+    } else {
+      const bytes = headBytes(res.fields, plan, {
+        startLine,
+        asReceived,
+        edits,
+        body: read,
+        bodyFrom: restAt,
+        bodyTo: restAt + inHand,
+      });
+      exchange.out += bytes.length - inHand;
+      sent = send(exchange.client, bytes);
+    }
     if (sent === true) {
       exchange.out += inHand;
       if (inHand === length) return forwarded.finish(end);
@@ -116,6 +137,19 @@ export function respond(
   if (restLen > 0) upstream.unread(read.slice(restAt));
   exchange.out += head.length;
   return streamedBody(forwarded, head, restLen > 0 && !dechunk, dechunk);
+}
+
+/** `conn`'s HeadTaker (an HTTP/2 stream), if it is one. */
+function headTaker(conn: ReplayConn): HeadTaker | null {
+  const inner = conn.inner as Partial<HeadTaker>;
+  return typeof inner.writeResponse === "function" ? inner as HeadTaker : null;
+}
+
+/** What a head of these fields would take as HTTP/1.1 (the byte count the logs report either way). */
+function headLength(status: number, headers: readonly Header[]): number {
+  let n = "HTTP/1.1 200 \r\n\r\n".length + reasonPhrase(status).length;
+  for (let i = 0; i < headers.length; i++) n += headers[i][0].length + headers[i][1].length + 4;
+  return n;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { Allowance, HttpConfig, RetryOn, UpstreamProtocol } from "../config/model.ts";
 import type { RequestHead } from "../detect/http-head.ts";
+import type { Header } from "../detect/http-fields.ts";
 import type { SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -140,4 +141,19 @@ export interface HttpContext {
     bytesIn: number;
     bytesOut: number;
   }): void;
+}
+
+/**
+ * A client connection that takes a response's head as fields rather than as HTTP/1.1
+ * bytes: an HTTP/2 stream (src/http2/stream.ts), which would otherwise split the bytes
+ * the engine wrote straight back into fields. The engine's usual answer (a head, and a
+ * body of known length) goes this way; anything else is written as bytes.
+ */
+export interface HeadTaker {
+  /**
+   * The final response's head (`headers` as they go on, names in any case, the
+   * connection's own fields already gone), then `body`, the first of `length` body
+   * bytes (the rest follow as writes). Resolves as `write` does (WRITTEN at once).
+   */
+  writeResponse(status: number, headers: readonly Header[], body: Uint8Array, length: number): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { latin1Decode } from "../detect/bytes.ts";
 import { ChunkedDecoder } from "../http/framing.ts";
 import { concatBytes } from "../runtime/byte-arrays.ts";
 import type { HeaderField } from "./hpack.ts";
+import type { Header } from "../detect/http-fields.ts";
 
 /** What a piece of the engine's answer came to. `end`: the response is complete. */
 export type ResponsePart =
@@ -51,6 +52,21 @@ export class ResponseReader {
       input = this.#bodyBytes(input, out);
     }
     return out;
+  }
+
+  /**
+   * The final head came as fields (the engine's HeadTaker path), and `length` body bytes
+   * follow as writes: the head's fields for HTTP/2, and whether the answer is complete.
+   */
+  began(status: number, headers: readonly Header[], length: number): ResponsePart & { kind: "headers" } {
+    const fields: HeaderField[] = [{ name: ":status", value: String(status) }];
+    for (let i = 0; i < headers.length; i++) {
+      const name = headers[i][0].toLowerCase();
+      if (!DROPPED.has(name)) fields.push({ name, value: headers[i][1] });
+    }
+    const noBody = this.headRequest || status === 204 || status === 304 || length <= 0;
+    this.#body = noBody ? { kind: "done" } : { kind: "length", left: length };
+    return { kind: "headers", fields, interim: false, end: noBody };
   }
 
   /** The engine closed its side: an until-close body ends here. */

@@ -13,6 +13,7 @@
  */
 import type { ReadNext, SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { HeaderField } from "./hpack.ts";
+import type { Header } from "../detect/http-fields.ts";
 import type { BodyPlan } from "./request-head.ts";
 import { type ResponsePart, ResponseReader } from "./response-reader.ts";
 import { WRITTEN } from "../runtime/written.ts";
@@ -225,6 +226,18 @@ export class H2Stream implements TcpConn, OpenStream {
       if (part.end) this.#responded();
     }
     return WRITTEN;
+  }
+
+  /** HeadTaker (http/types.ts): the engine's usual answer, its head as fields. */
+  writeResponse(status: number, headers: readonly Header[], body: Uint8Array, length: number): Promise<void> {
+    if (this.#gone) return Promise.reject(new Error("stream closed"));
+    const head = this.#answer.began(status, headers, length);
+    this.host.sendHeaders(this, head.fields, head.end);
+    if (head.end) {
+      this.#responded();
+      return WRITTEN;
+    }
+    return body.length > 0 ? this.write(body) : WRITTEN;
   }
 
   /** The parts of a write from `parts[i]` on, whose DATA `sent` has to wait for. */
