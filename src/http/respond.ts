@@ -11,8 +11,10 @@ import { type BodyFraming, keepAlive, responseFraming } from "./framing.ts";
 import {
   applyEdits,
   CLOSE,
+  type FieldPlan,
   headBytes,
   type HeaderEdit,
+  type HeadOptions,
   NO_EDITS,
   plannedHeaders,
   reasonPhrase,
@@ -106,25 +108,8 @@ export function respond(
     const inHand = Math.min(restLen, length);
     // Bytes after the body answer nothing; the connection is not reused then.
     const end: CopyEnd = restLen > length ? "done-extra" : "done";
-    const taker = headTaker(exchange.client);
-    let sent: boolean | Promise<boolean>;
-    if (taker !== null) {
-      // An HTTP/2 stream: the head as fields, not bytes it would split again.
-      const headers = applyEdits(plannedHeaders(res.fields.list, plan), edits);
-      exchange.out += headLength(res.status, headers);
-      sent = settled(() => taker.writeResponse(res.status, headers, read.subarray(restAt, restAt + inHand), length));
-    } else {
-      const bytes = headBytes(res.fields, plan, {
-        startLine,
-        asReceived,
-        edits,
-        body: read,
-        bodyFrom: restAt,
-        bodyTo: restAt + inHand,
-      });
-      exchange.out += bytes.length - inHand;
-      sent = send(exchange.client, bytes);
-    }
+    const head = { startLine, asReceived, edits, body: read, bodyFrom: restAt, bodyTo: restAt + inHand };
+    const sent = sendHead(exchange, res, plan, head, length);
     if (sent === true) {
       exchange.out += inHand;
       if (inHand === length) return forwarded.finish(end);
@@ -137,6 +122,31 @@ export function respond(
   if (restLen > 0) upstream.unread(read.slice(restAt));
   exchange.out += head.length;
   return streamedBody(forwarded, head, restLen > 0 && !dechunk, dechunk);
+}
+
+/**
+ * Sends the head and the body bytes in hand after it (of `length`), counting the
+ * head's bytes: as one buffer, or as fields to an HTTP/2 stream, which would otherwise
+ * split again the bytes written here.
+ */
+function sendHead(
+  exchange: Exchange,
+  res: ResponseHead,
+  plan: FieldPlan,
+  head: HeadOptions & { body: Uint8Array; bodyFrom: number; bodyTo: number },
+  length: number,
+): boolean | Promise<boolean> {
+  const inHand = head.bodyTo - head.bodyFrom;
+  const taker = headTaker(exchange.client);
+  if (taker !== null) {
+    const headers = applyEdits(plannedHeaders(res.fields.list, plan), head.edits);
+    exchange.out += headLength(res.status, headers);
+    const bytes = head.body.subarray(head.bodyFrom, head.bodyTo);
+    return settled(() => taker.writeResponse(res.status, headers, bytes, length));
+  }
+  const bytes = headBytes(res.fields, plan, head);
+  exchange.out += bytes.length - inHand;
+  return send(exchange.client, bytes);
 }
 
 /** `conn`'s HeadTaker (an HTTP/2 stream), if it is one. */
