@@ -225,7 +225,7 @@ class Session {
           this.#pending = step;
           continue;
         }
-        if (!step) break;
+        if (!step || this.ctx.oneRequest === true) break;
         this.first = false;
       }
     } catch (err) {
@@ -279,7 +279,7 @@ class Session {
       step.then(this.#resume ??= (s) => this.#drive(s), this.#broke ??= (err) => this.#fail(err));
       return;
     }
-    if (!step) return this.#end();
+    if (!step || this.ctx.oneRequest === true) return this.#end();
     this.first = false;
     if (this.#depth >= MAX_SYNC_DEPTH) {
       queueMicrotask(() => this.#drive(true));

@@ -133,6 +133,11 @@ export interface HttpContext {
    * connection is over. Absent: a preface is answered as a malformed HTTP/1.1 head.
    */
   h2?(client: ReplayConn, ctx: HttpContext): Promise<void>;
+  /**
+   * The connection carries one request and its answer (an HTTP/2 stream): the session
+   * ends with that answer instead of waiting for another. @default false
+   */
+  oneRequest?: boolean;
   onResponse(info: {
     route: string | null;
     pool: string | null;

@@ -81,7 +81,7 @@ class H2Session implements StreamHost {
   constructor(client: ReplayConn, ctx: HttpContext, forwarding: H2Forwarding | null) {
     this.#client = client;
     this.#ctx = ctx;
-    this.#streamCtx = { ...ctx, retired: undefined, onRetire: undefined, h2: undefined };
+    this.#streamCtx = { ...ctx, retired: undefined, onRetire: undefined, h2: undefined, oneRequest: true };
     this.#starter = new StreamStarter(
       this,
       this.#streamCtx,

@@ -68,6 +68,7 @@ interface Piece {
   credit: number;
 }
 
+const CLOSED: Promise<void> = Promise.resolve();
 const CHUNK_END = new TextEncoder().encode("0\r\n\r\n");
 const CRLF = new TextEncoder().encode("\r\n");
 
@@ -78,8 +79,9 @@ export class H2Stream implements TcpConn, OpenStream {
   recvWindow: number;
   /** Body bytes the engine read that the client was not given back yet (batched WINDOW_UPDATEs). */
   unacked = 0;
-  readonly closed: Promise<void>;
-  #markClosed!: () => void;
+  /** Made when first asked for (the engine never asks): no promise per stream. */
+  #closed: Promise<void> | null = null;
+  #resolveClosed: (() => void) | null = null;
   readonly #pieces: Piece[] = [];
   /** The engine's read waiting for the next piece (a promise's resolve, or a readNext callback). */
   #reader: ((bytes: Uint8Array | null) => void) | null = null;
@@ -100,10 +102,21 @@ export class H2Stream implements TcpConn, OpenStream {
   ) {
     this.sendWindow = windows.send;
     this.recvWindow = windows.receive;
-    this.closed = new Promise((r) => (this.#markClosed = r));
     this.#requestDone = body.kind === "none";
     this.#answer = new ResponseReader(method === "HEAD");
     if (head !== null) this.#pieces.push({ bytes: head, credit: 0 });
+  }
+
+  get closed(): Promise<void> {
+    if (this.#closed === null) {
+      this.#closed = this.#gone ? CLOSED : new Promise((r) => (this.#resolveClosed = r));
+    }
+    return this.#closed;
+  }
+
+  #markClosed(): void {
+    if (this.#resolveClosed !== null) this.#resolveClosed();
+    else this.#closed = CLOSED;
   }
 
   get remote(): SocketAddress {
