@@ -464,7 +464,29 @@ function parseWrk(out) {
   };
 }
 
-/** h2load's summary: req/s, requests failed or errored, and the mean time per request (it has no percentiles). */
+/**
+ * The 99th percentile of the request times in h2load's --log-file (tab-separated: start
+ * time in µs since the epoch, status, µs to the end of the response), in ms; its summary
+ * gives no percentiles.
+ */
+function h2loadP99(logFile) {
+  let text;
+  try {
+    text = fs.readFileSync(logFile, "utf8");
+  } catch {
+    return null;
+  }
+  const times = [];
+  for (const line of text.split("\n")) {
+    const us = Number(line.split("\t")[2]);
+    if (Number.isFinite(us) && line !== "") times.push(us);
+  }
+  if (times.length === 0) return null;
+  times.sort((a, b) => a - b);
+  return times[Math.min(times.length - 1, Math.floor(times.length * 0.99))] / 1000;
+}
+
+/** h2load's summary: req/s, requests failed or errored, and the mean time per request. */
 function parseH2load(out) {
   const rps = /finished in [\d.]+s, ([\d.]+) req\/s/.exec(out);
   const req = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
@@ -476,6 +498,9 @@ function parseH2load(out) {
     meanMs: time ? toMs(time[1], time[2]) : null,
   };
 }
+
+/** Where h2load writes each request's time (see h2loadP99). */
+const H2LOAD_LOG = path.join(TMP, "h2load.log");
 
 /** h2load -c 32 -m 10 for `seconds` after a 1 s warm-up, HTTP/2 in clear (prior knowledge). */
 async function h2load(port, seconds) {
@@ -489,14 +514,16 @@ async function h2load(port, seconds) {
     "--warm-up-time=1",
     "-D",
     String(seconds),
+    `--log-file=${H2LOAD_LOG}`,
     `http://127.0.0.1:${port}/`,
   ];
+  fs.rmSync(H2LOAD_LOG, { force: true });
   const r = await run("h2load", args, seconds + 20);
   const parsed = parseH2load(r.stdout);
   if (r.code !== 0 || parsed.rps === null) {
     return { error: `h2load ${r.timedOut ? "timed out" : `exited ${r.code}`}: ${(r.stdout + r.stderr).slice(-300)}` };
   }
-  return parsed;
+  return { ...parsed, p99ms: h2loadP99(H2LOAD_LOG) };
 }
 
 async function wrk(port, headers, seconds) {
@@ -888,7 +915,7 @@ async function main() {
           : test.kind === "wrk"
           ? `${fmtNum(res.rps)} req/s, p99 ${fmtNum(res.p99ms)} ms${errorText(res) ? ", " + errorText(res) : ""}`
           : test.kind === "h2load"
-          ? `${fmtNum(res.rps)} req/s, mean ${fmtNum(res.meanMs, 2)} ms, ${res.failed} failed`
+          ? `${fmtNum(res.rps)} req/s, p99 ${fmtNum(res.p99ms, 2)} ms, ${res.failed} failed`
           : `${fmtNum(res.gbps)} Gbit/s`;
         console.error(`bench: round ${r + 1}/${o.rounds} ${t.padEnd(8)} ${name.padEnd(13)} ${shown}`);
       }
@@ -947,6 +974,9 @@ const TARGETS = [
   { test: "bulk", min: 1.0, what: "L4 bulk ≥ 1.0× haproxy" },
   { test: "l4-close", min: 0.9, what: "L4 new-connection req/s ≥ 0.9× haproxy" },
   { test: "l7", min: 1.0, what: "L7 keep-alive req/s ≥ 1.0× haproxy" },
+  // Issue 21: HTTP/2 from h2load, to HTTP/1.1 and to h2c targets.
+  { test: "h2", min: 1.0, what: "h2 → HTTP/1.1 req/s ≥ 1.0× haproxy" },
+  { test: "h2-h2", min: 1.0, what: "h2 → h2c req/s ≥ 1.0× haproxy" },
 ];
 const P99_MAX = 1.5;
 const IDLE_MAX_MB = 200;
@@ -965,7 +995,7 @@ function targets(o, results, med, valueKey) {
     });
     lines.push(`- ${t.what}: ${cells.join(", ")}`);
   }
-  const wrkTests = o.tests.filter((t) => TESTS[t].kind === "wrk");
+  const wrkTests = o.tests.filter((t) => TESTS[t].kind === "wrk" || TESTS[t].kind === "h2load");
   if (wrkTests.length) {
     const cells = [];
     for (const c of vanes) {
@@ -1007,7 +1037,7 @@ function report(o, results, info, cmdline) {
     for (const t of perfTests) {
       const T = TESTS[t];
       head.push(`${T.title} ${T.unit}`);
-      if (T.kind === "wrk") head.push("p99 ms");
+      if (T.kind === "wrk" || T.kind === "h2load") head.push("p99 ms");
       head.push("×haproxy", "×direct");
     }
     lines.push(`| ${head.join(" | ")} |`);
@@ -1029,7 +1059,7 @@ function report(o, results, info, cmdline) {
           footnotes.push(`${c}, ${T.title}: ${errs.join("; ")}`);
         }
         row.push(cell);
-        if (T.kind === "wrk") row.push(fmtNum(med(t, c, "p99ms"), 2));
+        if (T.kind === "wrk" || T.kind === "h2load") row.push(fmtNum(med(t, c, "p99ms"), 2));
         const h = o.only.includes("haproxy") ? med(t, "haproxy", valueKey(t)) : null;
         const d = o.only.includes("direct") ? med(t, "direct", valueKey(t)) : null;
         row.push(v !== null && h ? fmtNum(v / h, 2) : "–", v !== null && d ? fmtNum(v / d, 2) : "–");
