@@ -6,6 +6,7 @@
 import { stringify } from "yaml";
 import { formatDuration } from "./duration.ts";
 import type {
+  AcmeConfig,
   Action,
   Condition,
   Config,
@@ -76,8 +77,9 @@ export function configToDocument(config: Config): Record<string, unknown> {
       "encoded-slash": config.http.encodedSlash,
     },
     log: { format: config.log.format, level: config.log.level },
-    tls: tlsDoc(config.tls),
+    tls: config.acme ? { certs: tlsDoc(config.tls), acme: acmeDoc(config.acme) } : tlsDoc(config.tls),
   };
+  if (config.stateDir !== undefined) doc["state-dir"] = config.stateDir;
   if (config.resolver) doc.resolver = hostPort(config.resolver);
   doc.workers = config.workers ?? "auto";
   doc["max-conns"] = config.maxConns ?? "auto";
@@ -88,6 +90,15 @@ export { formatDuration };
 
 function hostPort({ host, port }: { host: string; port: number }): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function acmeDoc(a: AcmeConfig): Record<string, unknown> {
+  return {
+    email: a.email,
+    directory: a.directory,
+    ...(a.caRoot === null ? {} : { "ca-root": a.caRoot }),
+    challenge: a.challenge,
+  };
 }
 
 function tlsDoc(list: TlsFiles[]): unknown[] {

@@ -12,6 +12,7 @@ import { acceptEach, addrOf, DenoTcpConn } from "./deno-conn.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsDeno } from "./tls-deno.ts";
 import { listenTlsNode } from "./tls-node.ts";
+import { listenTlsSource } from "./tls-node-source.ts";
 import { serveDenoHttp } from "./deno-serve.ts";
 import type { UdpSocket } from "./types.ts";
 import { outOfFiles, raiseFileLimit, type RlimitCalls } from "./fd-limit.ts";
@@ -81,9 +82,14 @@ export function createDenoRuntime(): Runtime {
       return withTimeout(pending, timeoutMs, "connect", closeConn, connOf);
     },
 
-    // Deno's own TLS server cannot ask for client certificates: node:tls can.
+    // Deno's own TLS server cannot ask for client certificates, nor take a certificate
+    // per handshake (ACME, tls.source): node:tls can.
     listenTls: (addr, onConn, tls, options) =>
-      tls.clientAuth ? listenTlsNode(addr, onConn, tls, options) : listenTlsDeno(addr, onConn, tls, options),
+      tls.source
+        ? listenTlsSource(addr, onConn, tls, options)
+        : tls.clientAuth
+        ? listenTlsNode(addr, onConn, tls, options)
+        : listenTlsDeno(addr, onConn, tls, options),
 
     resolveDns: resolveWithTtl,
 

@@ -309,6 +309,30 @@ export interface TlsServerOptions {
    * @default []
    */
   alpn?: string[];
+  /**
+   * Certificates that come and go while the listener runs (ACME, src/tls/): asked at
+   * each handshake, before `certs`, by the SNI the ClientHello names. `certs` may then
+   * be empty; a handshake neither has a certificate for is closed.
+   */
+  source?: CertSource;
+}
+
+/**
+ * Where a listener takes certificates from at handshake time (src/tls/cert-store.ts).
+ * The listener reads the ClientHello itself, so it knows the SNI and the ALPN list first.
+ */
+export interface CertSource {
+  /**
+   * The certificate for `sni`; null: none from this source (the listener's `certs`
+   * decide). A promise while the name's first certificate is on its way: the
+   * handshake waits for it (it resolves null when the wait is over).
+   */
+  certFor(sni: string | null): TlsCertificate | null | Promise<TlsCertificate | null>;
+  /**
+   * TLS-ALPN-01 (RFC 8737): the challenge certificate for `sni` while the CA validates
+   * it, served only to a client whose ALPN list is exactly ["acme-tls/1"]; else null.
+   */
+  challengeFor(sni: string): TlsCertificate | null;
 }
 
 /** A certificate chain and its private key, both PEM, for listenTls. */
