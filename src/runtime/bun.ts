@@ -399,6 +399,7 @@ export function createBunRuntime(): Runtime {
     tcpReusePort: process.platform === "linux",
     udpReusePort: true,
     udpReceiveBuffer: true,
+    acmeTlsAlpn: true,
 
     onSignal(signal: SignalName, handler: () => void) {
       process.on(signal, handler);

@@ -100,6 +100,7 @@ export function createDenoRuntime(): Runtime {
     tcpReusePort: Deno.build.os === "linux",
     udpReusePort: false,
     udpReceiveBuffer: false,
+    acmeTlsAlpn: false,
 
     onSignal(signal: SignalName, handler: () => void) {
       Deno.addSignalListener(signal, handler);

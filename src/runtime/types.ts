@@ -283,6 +283,13 @@ export interface Runtime {
   readonly udpReusePort: boolean;
   /** Whether `bindUdp` can set the receive buffer (`receiveBufferBytes`): Bun yes, Deno no. */
   readonly udpReceiveBuffer: boolean;
+  /**
+   * Whether listenTls can serve the TLS-ALPN-01 challenge certificate (RFC 8737), whose
+   * acmeIdentifier extension must be critical: Bun (OpenSSL) yes; Deno no, its rustls
+   * refuses a certificate with an unknown critical extension
+   * ("UnsupportedCriticalExtension"), in Deno.listenTls and node:tls alike.
+   */
+  readonly acmeTlsAlpn: boolean;
   onSignal(signal: SignalName, handler: () => void): void;
   readTextFile(path: string): Promise<string>;
   /** Calls `onChange` when the file may have changed (created, written, renamed over); returns a stop function. */

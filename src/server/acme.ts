@@ -16,6 +16,7 @@ import { AcmeManager } from "../tls/acme/manager.ts";
 import type { ChallengeType } from "../tls/acme/order.ts";
 import { defaultStateDir } from "../tls/acme/storage.ts";
 import process from "node:process";
+import { errorText } from "../errors/mod.ts";
 
 export class AcmeService {
   readonly store: CertStore;
@@ -50,7 +51,7 @@ export class AcmeService {
     }
     const key = JSON.stringify([config.acme, config.stateDir ?? null, config.listeners.map((l) => l.address.raw)]);
     if (key !== this.#settingsKey || !this.#manager) {
-      const caRoot = config.acme.caRoot === null ? undefined : await this.rt.readTextFile(config.acme.caRoot);
+      const caRoot = config.acme.caRoot === null ? undefined : await readCaRoot(this.rt, config.acme.caRoot);
       this.#manager?.stop();
       this.#manager = new AcmeManager(
         {
@@ -58,7 +59,7 @@ export class AcmeService {
           directory: config.acme.directory,
           caRoot,
           stateDir: config.stateDir ?? defaultStateDir(process.env),
-          challenges: challengeTypes(config),
+          challenges: challengeTypes(config, this.rt),
         },
         this.store,
         this.challenges,
@@ -94,10 +95,33 @@ export class AcmeService {
   }
 }
 
-/** http-01 first where an http:// listener can answer it, then tls-alpn-01 (unless one is asked for). */
-function challengeTypes(config: Config): ChallengeType[] {
+/**
+ * http-01 first where an http:// listener can answer it, then tls-alpn-01 where the
+ * runtime can serve its certificate (Runtime.acmeTlsAlpn), unless one is asked for.
+ */
+function challengeTypes(config: Config, rt: Runtime): ChallengeType[] {
   const challenge = config.acme?.challenge ?? "auto";
+  if (challenge === "tls-alpn-01" && !rt.acmeTlsAlpn) {
+    throw new Error(
+      `tls.acme.challenge tls-alpn-01: not on ${rt.name}, whose TLS refuses the challenge certificate's critical acmeIdentifier extension; use http-01, or the compiled binary or Bun`,
+    );
+  }
   if (challenge !== "auto") return [challenge];
   const http = acmeUsesHttp(config) && config.listeners.some((l) => l.address.protocol === "http");
-  return http ? ["http-01", "tls-alpn-01"] : ["tls-alpn-01"];
+  const types: ChallengeType[] = http ? ["http-01"] : [];
+  if (rt.acmeTlsAlpn) types.push("tls-alpn-01");
+  if (types.length === 0) {
+    throw new Error(
+      `tls.acme: no challenge vane can answer on ${rt.name}: add an http:// listener (HTTP-01 needs port 80 reachable)`,
+    );
+  }
+  return types;
+}
+
+async function readCaRoot(rt: Runtime, path: string): Promise<string> {
+  try {
+    return await rt.readTextFile(path);
+  } catch (err) {
+    throw new Error(`cannot read the ACME CA root (tls.acme.ca-root) ${path}: ${errorText(err)}`, { cause: err });
+  }
 }

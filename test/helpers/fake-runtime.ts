@@ -87,6 +87,7 @@ export class FakeNetwork {
       tcpReusePort: false,
       udpReusePort: false,
       udpReceiveBuffer: false,
+      acmeTlsAlpn: false,
       onSignal: () => {},
       readTextFile: absent("readTextFile"),
       watchFile: () => () => {},

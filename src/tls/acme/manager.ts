@@ -140,16 +140,18 @@ class NameJob {
         contact: this.m.settings.email,
       });
       if (this.#stopped) return;
-      await this.m.storage.saveCert(this.name, cert);
+      const { via, ...pair } = cert;
+      await this.m.storage.saveCert(this.name, pair);
       const renewed = this.m.store.current(this.name) !== null;
-      this.m.store.install(this.name, cert);
-      this.m.onInstall(this.name, cert);
+      this.m.store.install(this.name, pair);
+      this.m.onInstall(this.name, pair);
       this.#failures = 0;
       this.m.log.info(renewed ? "certificate renewed" : "certificate obtained", {
         name: this.name,
-        notAfter: new Date(expiry(cert)).toISOString(),
+        notAfter: new Date(expiry(pair)).toISOString(),
+        challenge: via,
       });
-      this.#schedule(await this.#due(cert));
+      this.#schedule(await this.#due(pair));
     } catch (err) {
       if (this.#stopped) return;
       this.#failures++;

@@ -55,19 +55,23 @@ export interface IssueOptions {
   deadlineMs?: number;
 }
 
-/** A certificate (PEM chain) and its new key (PKCS#8 PEM) for `names`. */
+/**
+ * A certificate (PEM chain) and its new key (PKCS#8 PEM) for `names`, and the
+ * challenge that proved them (null: the CA had valid authorizations already).
+ */
 export async function issueCertificate(
   client: AcmeClient,
   names: readonly string[],
   options: IssueOptions,
-): Promise<{ cert: string; key: string }> {
+): Promise<{ cert: string; key: string; via: ChallengeType | null }> {
   const deadline = Date.now() + (options.deadlineMs ?? 120_000);
   await client.account(options.contact);
   const d = await client.directory();
   const created = await client.post<Order>(d.newOrder, { identifiers: names.map((n) => ({ type: "dns", value: n })) });
   const orderUrl = created.location;
   if (!orderUrl) throw new Error("ACME newOrder answered without the order URL (Location)");
-  for (const url of created.body.authorizations) await authorize(client, url, options, deadline);
+  let via: ChallengeType | null = null;
+  for (const url of created.body.authorizations) via = (await authorize(client, url, options, deadline)) ?? via;
   const keyPem = newKeyPem();
   const csr = base64url(createCsr(names, privateKey(keyPem)));
   let order = await poll<Order>(client, orderUrl, (o) => o.status !== "pending", deadline);
@@ -81,14 +85,19 @@ export async function issueCertificate(
     throw new IssueError(names[0], null, `order ${order.status}: ${problemText(order.error)}`);
   }
   const cert = await client.post<unknown>(order.certificate, null);
-  return { cert: cert.text, key: keyPem };
+  return { cert: cert.text, key: keyPem, via };
 }
 
 /** Proves one authorization: answers its challenge and waits for the CA's verdict. */
-async function authorize(client: AcmeClient, url: string, options: IssueOptions, deadline: number): Promise<void> {
+async function authorize(
+  client: AcmeClient,
+  url: string,
+  options: IssueOptions,
+  deadline: number,
+): Promise<ChallengeType | null> {
   const authz = (await client.post<Authorization>(url, null)).body;
   const host = authz.identifier.value;
-  if (authz.status === "valid") return;
+  if (authz.status === "valid") return null;
   if (authz.status !== "pending") throw new IssueError(host, null, `authorization is ${authz.status}`);
   const challenge = options.challenges
     .map((t) => authz.challenges.find((c) => c.type === t))
@@ -106,6 +115,7 @@ async function authorize(client: AcmeClient, url: string, options: IssueOptions,
       const failed = done.challenges.find((c) => c.type === type) ?? challenge;
       throw new IssueError(host, type, problemText(failed.error) || `authorization ${done.status}`);
     }
+    return type;
   } catch (err) {
     if (err instanceof AcmeProblem) throw new IssueError(host, type, err.message);
     throw err;
