@@ -49,12 +49,12 @@ async function setup(validitySeconds?: number): Promise<Setup> {
 }
 
 /** vane with ACME against pebble; `extra` adds flags (listeners are the caller's). */
-function acmeVane(s: Setup, listeners: string[], extra: string[] = []): VaneProcess {
+function acmeVane(s: Setup, listeners: string[], extra: string[] = [], workers = 1): VaneProcess {
   return spawnVane([
     ...listeners.flatMap((l) => ["--listen", l]),
     ...["--route", `app.example.com=127.0.0.1:${s.backend}`],
     ...["--acme", "ops@example.com", "--acme-directory", s.pebble.directory, "--acme-ca-root", s.pebble.caRoot],
-    ...["--state-dir", s.state, "--status", `127.0.0.1:${s.status}`, "--workers", "1"],
+    ...["--state-dir", s.state, "--status", `127.0.0.1:${s.status}`, "--workers", String(workers)],
     ...extra,
   ]);
 }
@@ -204,6 +204,25 @@ listeners:
     },
     90_000,
   );
+
+  it("with --workers 2, the primary alone orders; both processes serve the certificate", async () => {
+    const s = await setup();
+    const vane = acmeVane(s, [`https://127.0.0.1:${s.https}`, `http://127.0.0.1:${s.http}`], [], 2);
+    await waitFor("workers serving", () => vane.stderr().includes("workers serving"), 30_000);
+    await waitFor("certificate obtained", () => vane.stderr().includes("certificate obtained"), 30_000);
+    // Connections spread over both processes (SO_REUSEPORT): each must have the certificate.
+    for (let i = 0; i < 16; i++) {
+      const r = await curlHttps(s, "app.example.com", `/${i}`);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(`target app.example.com:${s.https} 200`);
+    }
+    const st = await statusOf(s.status);
+    expect(st.workers.map((w) => w.worker)).toEqual([0, 1]);
+    expect(st.workers.every((w) => w.connections > 0)).toBe(true);
+    expect(st.certificates).toEqual([expect.objectContaining({ name: "app.example.com", state: "valid" })]);
+    expect(count(vane.stderr(), "certificate obtained")).toBe(1);
+    expect(s.pebble.orders()).toBe(1);
+  }, 60_000);
 });
 
 /** One TLS connection kept open (keep-alive), trusting pebble's root. */
