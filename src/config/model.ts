@@ -592,6 +592,15 @@ export interface AcmeConfig {
 }
 
 export const ACME_CHALLENGES = ["auto", "http-01", "tls-alpn-01"] as const;
+/**
+ * How ACME names are proved (`tls.acme.challenge`, `--acme-challenge`).
+ *
+ * @example
+ * ```ts
+ * import type { AcmeChallenge } from "./mod.ts";
+ * const challenge: AcmeChallenge = "tls-alpn-01";
+ * ```
+ */
 export type AcmeChallenge = typeof ACME_CHALLENGES[number];
 /** Let's Encrypt's production directory, the default CA. */
 export const DEFAULT_ACME_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";

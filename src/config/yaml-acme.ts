@@ -3,7 +3,7 @@
  * `{ certs: [...], acme: { email, directory, ca-root, challenge } }` for automatic
  * HTTPS; and the checks that need the listeners (names ACME cannot obtain).
  */
-import { isSeq, type Node } from "yaml";
+import { isMap, isScalar, isSeq, type Node } from "yaml";
 import { ACME_CHALLENGES, type AcmeConfig, type Config, DEFAULT_ACME_DIRECTORY, type TlsFiles } from "./model.ts";
 import {
   ACME_DIRECTORY_EXPECTED,
@@ -17,6 +17,8 @@ import { readTlsList } from "./yaml-flow.ts";
 import type { Entry, Reader } from "./yaml-reader.ts";
 
 const TLS_KEYS = ["certs", "acme"];
+const TOP_TLS_EXPECTED =
+  "a list of certificates like [{cert: a.pem, key: a.key}], or a map like {certs: [...], acme: {email: ...}}";
 const ACME_KEYS = ["email", "directory", "ca-root", "challenge"];
 
 export interface TopTls {
@@ -29,7 +31,12 @@ export interface TopTls {
 
 export function readTopTls(r: Reader, { value, path }: Entry): TopTls {
   if (isSeq(value)) return { files: readTlsList(r, value, path), acme: undefined, acmeNode: null };
-  const e = r.entries(value, path, "a list of certificates, or a map {certs: [...], acme: {email: ...}}", TLS_KEYS);
+  // A map without either key is most likely one certificate written without its list.
+  if (!isMap(value) || !value.items.some((p) => isScalar(p.key) && TLS_KEYS.includes(String(p.key.value)))) {
+    r.fail(value, path, TOP_TLS_EXPECTED);
+    return { files: undefined, acme: undefined, acmeNode: null };
+  }
+  const e = r.entries(value, path, TOP_TLS_EXPECTED, TLS_KEYS);
   if (!e) return { files: undefined, acme: undefined, acmeNode: null };
   const c = e.get("certs");
   const a = e.get("acme");
