@@ -182,6 +182,12 @@ listeners:
     expect(bad.lastError).toMatch(/^http-01: .*(connection|refused)/i);
     expect(st.certificates!.find((c) => c.name === "app.example.com")!.state).toBe("valid");
     expect((await curlHttps(s, "app.example.com")).stdout).toBe(`target app.example.com:${s.https} 200`);
+    // A name without its certificate: the handshake waits (10 s) and is closed, no other certificate served.
+    const started = Date.now();
+    const held = await curlHttps(s, "bad.example.com");
+    expect(held.code).not.toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(9_000);
+    expect(held.stderr).not.toMatch(/certificate|verify/i);
   }, 60_000);
 
   it(
