@@ -23,6 +23,7 @@ import process from "node:process";
 import { WORKER_ENV } from "./cluster/messages.ts";
 import { runWorker } from "./cluster/worker.ts";
 import { startWorkers, type Workers } from "./cluster/primary.ts";
+import type { AcmeService } from "./server/acme.ts";
 import { relieve, takePredecessor, Upgrader } from "./cluster/upgrade.ts";
 import { removePidFile, writePidFile } from "./cluster/pid-file.ts";
 import { runUpgradeCommand } from "./cli/upgrade-command.ts";
@@ -193,6 +194,8 @@ interface Serving {
   unwatch: () => void;
   /** `vane upgrade`: this process's successors. */
   readonly upgrader: Upgrader;
+  /** The primary's ACME certificates, which its workers are given (set as the vane is made). */
+  acme?: AcmeService;
 }
 
 /** Starts vane on `config`, then its workers, and serves until a signal stops it. */
@@ -224,7 +227,7 @@ async function serve(rt: Runtime, run: Run, config: Config, text: string | null)
   if (file !== null) s.unwatch = watchConfig(rt, file, () => s.lastText, () => void vane.reloadFromSource(), log);
   warnUdpInPrimary(rt, config, log);
   if (workerCount > 1 && !s.stopping) {
-    s.workers = startWorkers(workerCount, { rt, log, registry: vane.registry, current: () => vane });
+    s.workers = startWorkers(workerCount, { rt, log, registry: vane.registry, current: () => vane, acme: s.acme });
     await s.workers.ready();
     log.info("workers serving", { workers: workerCount });
   }
@@ -280,6 +283,7 @@ function createPrimary(
         index: 0,
         aggregate: async (own) => (s.workers ? await s.workers.aggregate(own) : own),
         reloaded: async () => await s.workers?.reload(),
+        acme: (acme) => (s.acme = acme),
       }
       : undefined,
   });

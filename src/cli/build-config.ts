@@ -28,6 +28,8 @@ import { duration, forFlag, integer, oneOf } from "./flag-values.ts";
 import { ALLOW_ZERO } from "../config/duration.ts";
 import { buildPools } from "./build-pools.ts";
 import { buildListeners } from "./build-listeners.ts";
+import { buildAcme, checkAcmeNames, stateDir } from "./build-acme.ts";
+import { withAcmeHttpListener } from "../config/acme.ts";
 
 /**
  * The Config the flags describe. Alone (`base` null) they must define a route; on top
@@ -44,13 +46,18 @@ export function buildConfig(v: Values, base: Config | null): Config {
     forFlag("accept-proxy", () => parseCidrList(text)).map((c) => c.raw)
   );
 
-  const listeners = buildListeners(v, base, routes, acceptProxy);
+  const acme = buildAcme(v, base);
+  const listeners = withAcmeHttpListener({ acme, listeners: buildListeners(v, base, routes, acceptProxy) });
   // A pool of the flags that only udp:// listeners use takes no TCP check unless --health names one.
   uncheckUdpPools(pools.values(), listeners, (p) => spec !== undefined || fromFile(p.name));
   const https = listeners.find((l) => l.address.protocol === "https" && l.tls.length === 0);
-  if (https && tls.length === 0) {
-    throw new CliError(`--tls: expected at least one CERT.pem,KEY.pem for ${q(https.address.raw)}; got none`);
+  if (https && tls.length === 0 && !acme) {
+    throw new CliError(
+      `--tls: expected at least one CERT.pem,KEY.pem (or --acme EMAIL) for ${q(https.address.raw)}; got none`,
+    );
   }
+  if (acme) checkAcmeNames({ listeners, tls });
+  const state = stateDir(v, base);
 
   return {
     listeners,
@@ -68,6 +75,8 @@ export function buildConfig(v: Values, base: Config | null): Config {
     ...(base?.tlsServer ? { tlsServer: base.tlsServer } : {}),
     workers: v.workers === undefined ? (base?.workers ?? null) : parseWorkers(v.workers),
     maxConns: v["max-conns"] === undefined ? (base?.maxConns ?? null) : parseMaxConns(v["max-conns"]),
+    ...(acme ? { acme } : {}),
+    ...(state !== undefined ? { stateDir: state } : {}),
   };
 }
 

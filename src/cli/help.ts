@@ -77,6 +77,20 @@ TLS termination:
   --redirect-http          Add an http://:80 listener that answers every request with
                            308 to the same URL over HTTPS (the https:// listener's port).
 
+Automatic HTTPS (ACME):
+  --acme EMAIL             Obtain and renew a certificate for every host an https://
+                           listener routes by name, from an ACME CA (Let's Encrypt by
+                           default); adds an http://:80 listener for HTTP-01 when
+                           there is no http:// listener (other requests get 308 to HTTPS)
+  --acme-directory URL     The CA's directory. Default:
+                           https://acme-v02.api.letsencrypt.org/directory
+  --acme-ca-root FILE      Verify the CA's HTTPS endpoint against this PEM root
+                           (staging or private CAs). Default: the system's roots
+  --acme-challenge C       auto, http-01 or tls-alpn-01. Default: auto (http-01 when
+                           there is an http:// listener, and tls-alpn-01)
+  --state-dir DIR          Where the ACME account and certificates are kept.
+                           Default: $XDG_DATA_HOME/vane or ~/.local/share/vane
+
 PROXY protocol:
   --proxy-protocol V       Send a PROXY protocol header (v1 or v2) to targets, carrying
                            the client's address. Default: none

@@ -6,6 +6,7 @@
 import type { SharedHealth } from "../health/registry.ts";
 import type { PassiveKind } from "../config/model.ts";
 import type { StatusSnapshot } from "../control/snapshot.ts";
+import type { ChallengeAnswer } from "../tls/challenges.ts";
 
 /** The environment variable that makes a started vane a worker, and its number. */
 export const WORKER_ENV = "VANE_WORKER";
@@ -23,7 +24,11 @@ export type ToWorker =
    * connections are told to close and their clients connect again.
    */
   | { type: "unlisten"; id: number }
-  | { type: "stop"; graceMs: number };
+  | { type: "stop"; graceMs: number }
+  /** A certificate the primary obtained by ACME (or loaded): serve it for `name` from now on. */
+  | { type: "acme-cert"; name: string; cert: string; key: string }
+  /** An ACME challenge answer opened or closed: the CA's validation may reach any worker. */
+  | { type: "acme-challenge"; op: "add" | "remove"; answer: ChallengeAnswer };
 
 export type FromWorker =
   | { type: "ready" }

@@ -16,6 +16,7 @@ import type { Logger } from "../telemetry/logger.ts";
 import type { StatusSnapshot } from "../control/snapshot.ts";
 import type { HealthRegistry, SharedHealth, TargetHealth } from "../health/registry.ts";
 import type { BoundListener } from "../server/vane.ts";
+import type { AcmeService } from "../server/acme.ts";
 import { openChannel } from "./channel.ts";
 import { type FromWorker, type ToWorker, WORKER_ENV } from "./messages.ts";
 import { mergeSnapshots } from "./merge.ts";
@@ -36,6 +37,8 @@ export interface PrimaryDeps {
   registry: HealthRegistry;
   /** The config in service and the sockets bound for it, read at each (re)start of a worker. */
   current(): { config: Config; listeners: BoundListener[] };
+  /** The primary's ACME certificates and challenge answers, passed on to every worker. */
+  acme?: AcmeService;
 }
 
 export interface Workers {
@@ -70,6 +73,8 @@ class WorkerSupervisor implements Workers {
   constructor(count: number, deps: PrimaryDeps) {
     this.#deps = deps;
     deps.registry.hooks.changed = (e) => this.#healthChanged(e);
+    deps.acme?.onCertificate((name, cert) => this.#toServing({ type: "acme-cert", name, ...cert }));
+    deps.acme?.onChallenge((op, answer) => this.#toServing({ type: "acme-challenge", op, answer }));
     for (let index = 1; index < count; index++) {
       const w = newWorker(index);
       this.#workers.push(w);
@@ -117,6 +122,21 @@ class WorkerSupervisor implements Workers {
     for (const w of this.#workers) w.child?.kill("SIGKILL");
   }
 
+  #toServing(m: ToWorker): void {
+    for (const w of this.#workers) if (w.serving) w.channel?.send(m);
+  }
+
+  /** A worker that just started: the certificates and open challenges it has not heard of. */
+  #acmeCatchUp(w: Worker): void {
+    const acme = this.#deps.acme;
+    if (!acme) return;
+    for (const name of acme.store.names()) {
+      const c = acme.store.current(name);
+      if (c) w.channel?.send({ type: "acme-cert", name, ...c.cert });
+    }
+    for (const answer of acme.challenges.open()) w.channel?.send({ type: "acme-challenge", op: "add", answer });
+  }
+
   #shared(): SharedHealth[] {
     const { registry } = this.#deps;
     return registry.all().map((e) => registry.share(e));
@@ -145,6 +165,7 @@ class WorkerSupervisor implements Workers {
     switch (m.type) {
       case "ready": {
         w.serving = true;
+        this.#acmeCatchUp(w);
         w.markReady();
         log.debug("worker serving", { worker: w.index, pid: w.child?.pid ?? 0 });
         // A reload while it started passed it by: hand it the config in service now.

@@ -12,6 +12,7 @@ import { underJournal } from "../telemetry/journal.ts";
 import { createVane, type Vane } from "../server/vane.ts";
 import { type Channel, openChannel } from "./channel.ts";
 import type { FromWorker, ToWorker } from "./messages.ts";
+import type { AcmeService } from "../server/acme.ts";
 import { errorText } from "../errors/mod.ts";
 
 export function runWorker(rt: Runtime): void {
@@ -33,6 +34,8 @@ class WorkerProcess {
   /** The primary's latest verdict per entry, for entries a reload creates. */
   readonly #verdicts = new Map<string, SharedHealth>();
   readonly #channel: Channel<FromWorker>;
+  /** This process's ACME certificates and challenge answers, filled from the primary's. */
+  #acme: AcmeService | null = null;
 
   constructor(rt: Runtime) {
     this.#rt = rt;
@@ -81,6 +84,15 @@ class WorkerProcess {
         return;
       case "stop":
         return void this.#stop(m.graceMs);
+      case "acme-cert":
+        this.#acme?.installFromPrimary(m.name, { cert: m.cert, key: m.key });
+        return;
+      case "acme-challenge": {
+        const a = m.answer;
+        if (m.op === "add") this.#acme?.challenges.add(a.type, a.name, a.token, a.keyAuthorization);
+        else this.#acme?.challenges.remove(a.type, a.name, a.token);
+        return;
+      }
     }
   }
 
@@ -107,6 +119,7 @@ class WorkerProcess {
             if (s) this.#vane!.registry.adopt(e, s);
           }
         },
+        acme: (acme) => (this.#acme = acme),
       },
     });
     vane.registry.hooks.passive = (e, error, kind) => this.#channel.send({ type: "passive", id: e.id, error, kind });

@@ -559,6 +559,16 @@ export interface Config {
   tls: TlsFiles[];
   /** TLS versions and suites of every https:// listener and `terminate`; absent: the defaults. */
   tlsServer?: TlsServerPolicy;
+  /**
+   * Certificates obtained from an ACME CA (`tls.acme`, `--acme`) for every host an
+   * https:// listener's flow names; absent: none.
+   */
+  acme?: AcmeConfig;
+  /**
+   * Where vane keeps what must outlive a restart (ACME account and certificates);
+   * absent: $XDG_DATA_HOME/vane, else ~/.local/share/vane.
+   */
+  stateDir?: string;
   /** DNS server to ask instead of the system's (`HOST:PORT`), like nginx's `resolver`. */
   resolver: { host: string; port: number } | null;
   /**
@@ -573,6 +583,48 @@ export interface Config {
    */
   maxConns: number | null;
 }
+
+/**
+ * Automatic HTTPS: certificates from an ACME CA (RFC 8555), such as Let's Encrypt.
+ *
+ * @example
+ * ```ts
+ * import type { AcmeConfig } from "./mod.ts";
+ * const acme: AcmeConfig = {
+ *   email: "ops@example.com",
+ *   directory: "https://acme-v02.api.letsencrypt.org/directory",
+ *   caRoot: null,
+ *   challenge: "auto",
+ * };
+ * ```
+ */
+export interface AcmeConfig {
+  /** The contact the CA's account is registered with (expiry notices). */
+  email: string;
+  /** The CA's directory URL. */
+  directory: string;
+  /** A PEM file of the root that the CA's HTTPS endpoint is verified against; null: the system's. */
+  caRoot: string | null;
+  /**
+   * How names are proved: `http-01` (port 80), `tls-alpn-01` (the TLS port), or `auto`:
+   * http-01 when vane has an http:// listener, tls-alpn-01 as well.
+   */
+  challenge: AcmeChallenge;
+}
+
+export const ACME_CHALLENGES = ["auto", "http-01", "tls-alpn-01"] as const;
+/**
+ * How ACME names are proved (`tls.acme.challenge`, `--acme-challenge`).
+ *
+ * @example
+ * ```ts
+ * import type { AcmeChallenge } from "./mod.ts";
+ * const challenge: AcmeChallenge = "tls-alpn-01";
+ * ```
+ */
+export type AcmeChallenge = typeof ACME_CHALLENGES[number];
+/** Let's Encrypt's production directory, the default CA. */
+export const DEFAULT_ACME_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";
 
 /**
  * How the HTTP engine guards the edge: limits on what a client may send, and how

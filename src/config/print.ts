@@ -6,6 +6,7 @@
 import { stringify } from "yaml";
 import { formatDuration } from "./duration.ts";
 import type {
+  AcmeConfig,
   Action,
   Condition,
   Config,
@@ -78,9 +79,10 @@ export function configToDocument(config: Config): Record<string, unknown> {
       "encoded-slash": config.http.encodedSlash,
     },
     log: { format: config.log.format, level: config.log.level },
-    tls: tlsDoc(config.tls),
+    tls: config.acme ? { certs: tlsDoc(config.tls), acme: acmeDoc(config.acme) } : tlsDoc(config.tls),
     ...tlsPolicyDoc(config.tlsServer),
   };
+  if (config.stateDir !== undefined) doc["state-dir"] = config.stateDir;
   if (config.resolver) doc.resolver = hostPort(config.resolver);
   doc.workers = config.workers ?? "auto";
   doc["max-conns"] = config.maxConns ?? "auto";
@@ -97,6 +99,15 @@ function tlsPolicyDoc(p: TlsServerPolicy | undefined): Record<string, string> {
   return {
     ...(p?.minVersion ? { "tls-min-version": p.minVersion } : {}),
     ...(p?.ciphers ? { "tls-ciphers": p.ciphers } : {}),
+  };
+}
+
+function acmeDoc(a: AcmeConfig): Record<string, unknown> {
+  return {
+    email: a.email,
+    directory: a.directory,
+    ...(a.caRoot === null ? {} : { "ca-root": a.caRoot }),
+    challenge: a.challenge,
   };
 }
 

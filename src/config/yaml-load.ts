@@ -39,6 +39,8 @@ import { checkNamed, readPool } from "./yaml-pools.ts";
 import { uncheckUdpPools } from "./udp-pools.ts";
 import { defaultPool, LOG_FORMATS, LOG_LEVELS, MAX_CONNS_EXPECTED, MAX_WORKERS, WORKERS_EXPECTED } from "./model.ts";
 import { type FlowState, readFlow, readTlsList } from "./yaml-flow.ts";
+import { checkAcmeNames, readTopTls } from "./yaml-acme.ts";
+import { withAcmeHttpListener } from "./acme.ts";
 import { type ConfigIssue, type Entry, index, Reader } from "./yaml-reader.ts";
 import { readTlsPolicy, TLS_POLICY_KEYS } from "./yaml-tls-policy.ts";
 
@@ -74,6 +76,7 @@ const TOP_KEYS = [
   "resolver",
   "workers",
   "max-conns",
+  "state-dir",
 ];
 const LISTENER_KEYS = ["listen", "accept-proxy", "tls", "flow", "redirect", "client-auth", ...TLS_POLICY_KEYS];
 const TIMEOUT_KEYS: ReadonlyArray<readonly [string, keyof TimeoutsConfig]> = [
@@ -162,19 +165,22 @@ function readConfig(r: Reader, node: Node, functions: ReadonlySet<string>): Conf
   // Nodes, certificates and pools first: listeners refer to them.
   const nodes = readNodes(r, e.get("nodes"));
   const tlsEntry = e.get("tls");
-  const tls = tlsEntry ? readTlsList(r, tlsEntry.value, tlsEntry.path) : [];
+  const top = tlsEntry ? readTopTls(r, tlsEntry) : { files: [], acme: undefined, acmeNode: null };
+  const tls = top.files;
   const pools = readPools(r, e.get("pools"), nodes);
   const st: FlowState = {
     r,
     pools: new Map(pools),
     nodes,
     // A broken tls: was reported already; do not add "no certificates" on top.
-    hasGlobalTls: tls === undefined || tls.length > 0,
+    hasGlobalTls: tls === undefined || tls.length > 0 || top.acmeNode !== null,
     functions,
     inline: [],
   };
   const l = r.required(e, "listeners", node, "");
-  const listeners = l ? readListeners(st, l) : [];
+  const read = l ? readListeners(st, l) : [];
+  const listeners = withAcmeHttpListener({ acme: top.acme, listeners: read });
+  if (top.acme && top.acmeNode) checkAcmeNames(r, top.acmeNode, { listeners, tls: tls ?? [] });
   nameInlinePools(st, pools);
   uncheckUdpPools(pools.values(), listeners, (p) => checkNamed(p.health));
   const tlsServer = readTlsPolicy(r, e);
@@ -191,6 +197,8 @@ function readConfig(r: Reader, node: Node, functions: ReadonlySet<string>): Conf
     resolver: readResolver(r, e.get("resolver")),
     workers: readWorkers(r, e.get("workers")),
     maxConns: readMaxConns(r, e.get("max-conns")),
+    ...(top.acme ? { acme: top.acme } : {}),
+    ...readStateDir(r, e.get("state-dir")),
   };
 }
 
@@ -471,4 +479,11 @@ function readResolver(r: Reader, entry: Entry | undefined): Config["resolver"] {
     (t) => parseHostPort(t, { ipOnly: true }),
   );
   return hp ? { host: hp.host, port: hp.port } : null;
+}
+
+/** `state-dir: PATH`: where state kept across restarts goes (ACME); absent: the default. */
+function readStateDir(r: Reader, entry: Entry | undefined): { stateDir?: string } {
+  if (!entry) return {};
+  const d = r.nonEmpty(entry.value, entry.path, "a directory path");
+  return d === undefined ? {} : { stateDir: d };
 }

@@ -54,6 +54,17 @@ function toStatusBody(s: StatusSnapshot): StatusBody {
       ...(datagrams !== undefined ? { datagrams } : {}),
       ...(silent ? { silent } : {}),
     })),
+    ...(s.certificates
+      ? {
+        certificates: s.certificates.map(({ name, state, notAfter, expiresInSeconds, lastError }) => ({
+          name,
+          state,
+          notAfter,
+          expiresInSeconds,
+          lastError,
+        })),
+      }
+      : {}),
   };
 }
 

@@ -73,6 +73,7 @@ export function formatMetrics(s: StatusSnapshot): string {
     ...trafficFamilies(s),
     ...workerFamilies(s),
     ...processFamilies(s),
+    ...certificateFamilies(s),
   ];
   // The format requires the last line to end with a newline.
   return families.map(formatFamily).join("\n") + "\n";
@@ -184,6 +185,29 @@ function processFamilies(s: StatusSnapshot): Family[] {
       help: "Build information; the value is always 1.",
       type: "gauge",
       samples: [{ labels: { version: s.version, runtime: s.runtime }, value: 1 }],
+    },
+  ];
+}
+
+/** ACME certificates: seconds to expiry per name (names without one yet are left out), and their state. */
+function certificateFamilies(s: StatusSnapshot): Family[] {
+  const certs = s.certificates;
+  if (!certs) return [];
+  return [
+    {
+      name: "vane_tls_certificate_expiry_seconds",
+      help: "Seconds until the certificate vane obtained by ACME for this name expires.",
+      type: "gauge",
+      samples: certs.filter((c) => c.expiresInSeconds !== null).map((c) => ({
+        labels: { name: c.name },
+        value: c.expiresInSeconds!,
+      })),
+    },
+    {
+      name: "vane_tls_certificate_failed",
+      help: "1 when the last ACME attempt for this name failed, else 0.",
+      type: "gauge",
+      samples: certs.map((c) => ({ labels: { name: c.name }, value: c.lastError === null ? 0 : 1 })),
     },
   ];
 }

@@ -59,6 +59,21 @@ export interface StatusSnapshot {
   requests: Array<{ route: string; pool: string; code: number; count: number }>;
   /** One entry per worker process (one in all unless `workers` is above 1). */
   workers: WorkerStatus[];
+  /** Certificates vane obtains by ACME, per name (absent: no `tls.acme`). */
+  certificates?: CertificateStatus[];
+}
+
+/** One name's ACME certificate: its state, when it expires, the last failure. */
+export interface CertificateStatus {
+  name: string;
+  /** pending: the first certificate is on its way; valid: served; failed: none, the last attempt failed. */
+  state: "pending" | "valid" | "failed";
+  /** ISO time the current certificate expires; null before the first. */
+  notAfter: string | null;
+  /** Seconds until then; null before the first. */
+  expiresInSeconds: number | null;
+  /** The last failure (challenge and the CA's problem), null after a success. */
+  lastError: string | null;
 }
 
 export interface WorkerStatus {

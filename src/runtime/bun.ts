@@ -21,6 +21,7 @@ import type {
 import { withTimeout } from "./timeout.ts";
 import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsNode } from "./tls-node.ts";
+import { listenTlsSource } from "./tls-node-source.ts";
 import { WRITTEN } from "./written.ts";
 import { localCause, outOfFiles, raiseFileLimit } from "./fd-limit.ts";
 import { bunLibc, GatedListener } from "./bun-gated-listener.ts";
@@ -384,7 +385,8 @@ export function createBunRuntime(): Runtime {
       return withTimeout(pending, timeoutMs, "connect", terminate, connOf).catch(rejectLocal);
     },
 
-    listenTls: listenTlsNode,
+    listenTls: (addr, onConn, tls, options) =>
+      tls.source ? listenTlsSource(addr, onConn, tls, options) : listenTlsNode(addr, onConn, tls, options),
 
     resolveDns: resolveWithTtl,
 
@@ -398,6 +400,7 @@ export function createBunRuntime(): Runtime {
     udpReusePort: true,
     udpReceiveBuffer: true,
     tlsCiphers: true,
+    acmeTlsAlpn: true,
 
     onSignal(signal: SignalName, handler: () => void) {
       process.on(signal, handler);

@@ -13,6 +13,7 @@ import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsDeno } from "./tls-deno.ts";
 import { listenTlsNode } from "./tls-node.ts";
 import { TLS_CIPHERS_UNSUPPORTED } from "./tls-server-options.ts";
+import { listenTlsSource } from "./tls-node-source.ts";
 import { serveDenoHttp } from "./deno-serve.ts";
 import type { UdpSocket } from "./types.ts";
 import { outOfFiles, raiseFileLimit, type RlimitCalls } from "./fd-limit.ts";
@@ -82,11 +83,14 @@ export function createDenoRuntime(): Runtime {
       return withTimeout(pending, timeoutMs, "connect", closeConn, connOf);
     },
 
-    // Deno's own TLS server cannot ask for client certificates nor refuse TLS 1.2:
-    // node:tls can. Neither takes a cipher list (tls-server-options.ts).
+    // Deno's own TLS server cannot ask for client certificates, refuse TLS 1.2, nor take
+    // a certificate per handshake (ACME, tls.source): node:tls can. Neither takes a
+    // cipher list (tls-server-options.ts).
     listenTls: (addr, onConn, tls, options) =>
       tls.ciphers !== undefined
         ? Promise.reject(new Error(TLS_CIPHERS_UNSUPPORTED))
+        : tls.source
+        ? listenTlsSource(addr, onConn, tls, options)
         : tls.clientAuth || tls.minVersion === "1.3"
         ? listenTlsNode(addr, onConn, tls, options)
         : listenTlsDeno(addr, onConn, tls, options),
@@ -101,6 +105,7 @@ export function createDenoRuntime(): Runtime {
     udpReusePort: false,
     udpReceiveBuffer: false,
     tlsCiphers: false,
+    acmeTlsAlpn: false,
 
     onSignal(signal: SignalName, handler: () => void) {
       Deno.addSignalListener(signal, handler);

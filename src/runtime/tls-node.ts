@@ -49,11 +49,16 @@ export class NodeTlsConn implements TlsConn {
     return (this.#clientCert = { subject: text, san });
   }
 
-  constructor(socket: tls.TLSSocket) {
+  /** `sni`: the name read from the ClientHello already (tls-node-source.ts); absent: node:tls's. */
+  constructor(socket: tls.TLSSocket, sni?: string | null) {
     this.#socket = socket;
     const s = socket as tls.TLSSocket & { servername?: string | false | null };
     // node:tls reports the name as the client wrote it; the ClientHello parser (Deno) normalises.
-    this.sni = typeof s.servername === "string" && s.servername !== "" ? normalize(s.servername) : null;
+    this.sni = sni !== undefined
+      ? sni
+      : typeof s.servername === "string" && s.servername !== ""
+      ? normalize(s.servername)
+      : null;
     this.remote = { hostname: plainAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
     this.local = { hostname: plainAddress(socket.localAddress), port: socket.localPort ?? 0 };
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));

@@ -285,6 +285,13 @@ export interface Runtime {
   readonly tlsCiphers: boolean;
   /** Whether `bindUdp` can set the receive buffer (`receiveBufferBytes`): Bun yes, Deno no. */
   readonly udpReceiveBuffer: boolean;
+  /**
+   * Whether listenTls can serve the TLS-ALPN-01 challenge certificate (RFC 8737), whose
+   * acmeIdentifier extension must be critical: Bun (OpenSSL) yes; Deno no, its rustls
+   * refuses a certificate with an unknown critical extension
+   * ("UnsupportedCriticalExtension"), in Deno.listenTls and node:tls alike.
+   */
+  readonly acmeTlsAlpn: boolean;
   onSignal(signal: SignalName, handler: () => void): void;
   readTextFile(path: string): Promise<string>;
   /** Calls `onChange` when the file may have changed (created, written, renamed over); returns a stop function. */
@@ -322,6 +329,30 @@ export interface TlsServerOptions {
    * @default ECDHE with AEAD ciphers only (tls-server-options.ts)
    */
   ciphers?: string;
+  /**
+   * Certificates that come and go while the listener runs (ACME, src/tls/): asked at
+   * each handshake, before `certs`, by the SNI the ClientHello names. `certs` may then
+   * be empty; a handshake neither has a certificate for is closed.
+   */
+  source?: CertSource;
+}
+
+/**
+ * Where a listener takes certificates from at handshake time (src/tls/cert-store.ts).
+ * The listener reads the ClientHello itself, so it knows the SNI and the ALPN list first.
+ */
+export interface CertSource {
+  /**
+   * The certificate for `sni`; null: none from this source (the listener's `certs`
+   * decide). A promise while the name's first certificate is on its way: the
+   * handshake waits for it (it resolves null when the wait is over).
+   */
+  certFor(sni: string | null): TlsCertificate | null | Promise<TlsCertificate | null>;
+  /**
+   * TLS-ALPN-01 (RFC 8737): the challenge certificate for `sni` while the CA validates
+   * it, served only to a client whose ALPN list is exactly ["acme-tls/1"]; else null.
+   */
+  challengeFor(sni: string): TlsCertificate | null;
 }
 
 /** A certificate chain and its private key, both PEM, for listenTls. */

@@ -23,6 +23,7 @@ import { cidrContains } from "../config/cidr.ts";
 import { connectToPool } from "../forward/connect.ts";
 import { relay } from "../forward/tcp.ts";
 import { serveHttp1 } from "../http/engine.ts";
+import type { Decision, HttpContext } from "../http/types.ts";
 import { serveHttp2 } from "../http2/session.ts";
 import type { H2Upstreams } from "../http2/upstreams.ts";
 import type { PartialHeads } from "../http/partial-heads.ts";
@@ -65,6 +66,8 @@ export interface ConnectionDeps {
   hopsOf(gen: Generation): TerminateHops<HopOrigin>;
   /** Unfinished request heads per client address, for `http.max-partial-heads` (this process's). */
   partialHeads: PartialHeads;
+  /** The ACME HTTP-01 answer for a request path (plain HTTP only), or null. @default none */
+  acmeHttp?: (path: string) => string | null;
   /**
    * What the detection and HTTP deadlines are timed with: a test's fake clock.
    * @default SYSTEM_CLOCK
@@ -292,7 +295,10 @@ function serveRequests(conn: TcpConn, flow: CompiledFlow, origin: HopOrigin, dep
     client,
     local,
     proto: tls ? "https" : "http",
-    decide: decider(flow, new ConnKeys(facts), (pool) => gen.httpRoute(pool), tls ? 421 : 404),
+    decide: withAcmeHttp(
+      decider(flow, new ConnKeys(facts), (pool) => gen.httpRoute(pool), tls ? 421 : 404),
+      tls ? undefined : deps.acmeHttp,
+    ),
     upstreamMs: gen.config.timeouts.upstreamMs,
     http: gen.config.http,
     idleMs: gen.config.timeouts.idleMs,
@@ -357,4 +363,21 @@ async function proxyConnection(
     entry.activeConnections--;
     conn.close();
   }
+}
+
+/**
+ * ACME HTTP-01 (RFC 8555 §8.3): /.well-known/acme-challenge/TOKEN is answered with the
+ * key authorization before the flow runs, on every plain HTTP listener, so that a
+ * redirecting or routing flow cannot keep the CA from it.
+ */
+function withAcmeHttp(
+  decide: HttpContext["decide"],
+  answer: ((path: string) => string | null) | undefined,
+): HttpContext["decide"] {
+  if (!answer) return decide;
+  return (head, target): Decision | Promise<Decision> => {
+    const body = target.path.startsWith("/.well-known/acme-challenge/") ? answer(target.path) : null;
+    if (body === null) return decide(head, target);
+    return { kind: "respond", status: 200, headers: [["content-type", "text/plain"]], body, response: [] };
+  };
 }

@@ -19,6 +19,7 @@ import { Members } from "../forward/members.ts";
 import { ClientSlots, defaultMaxConns } from "./client-slots.ts";
 import { TerminateHops } from "./terminate.ts";
 import { type ConnectionDeps, handleDecrypted, type HopOrigin, type OpenClient } from "./connection.ts";
+import { AcmeService } from "./acme.ts";
 
 /**
  * Idle keep-alive connections kept per target, and for how long. The bound is high
@@ -48,10 +49,13 @@ export class VaneContext {
   readonly hops = new Map<Generation, TerminateHops<HopOrigin>>();
   /** What every accepted connection is handed (server/connection.ts). */
   readonly conns: ConnectionDeps;
+  /** Certificates by ACME and their challenge answers (the manager runs in the primary only). */
+  readonly acme: AcmeService;
   readonly #worker: boolean;
 
   constructor(readonly initial: Config, readonly rt: Runtime, readonly log: Logger, readonly options: VaneOptions) {
     this.#worker = (options.cluster?.index ?? 0) > 0;
+    this.acme = new AcmeService(rt, log, !this.#worker);
     this.registry = new HealthRegistry(log);
     this.h2Upstreams = new H2Upstreams(rt, this.registry, () => this.config.timeouts.connectMs);
     this.functions = options.functions instanceof Map
@@ -69,6 +73,7 @@ export class VaneContext {
       httpConns: new Members(),
       h2Upstreams: this.h2Upstreams,
       partialHeads: new PartialHeads(log),
+      acmeHttp: (path) => this.acme.httpAnswer(path),
       hopsOf: (g) => {
         let h = this.hops.get(g);
         if (!h) {

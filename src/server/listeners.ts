@@ -34,7 +34,12 @@ function socketKey(l: ListenerConfig, gen: Generation): string {
   const a = l.address;
   const kind = a.protocol === "udp" ? "udp" : a.protocol === "https" ? "tls" : "tcp";
   const certs = a.protocol === "https"
-    ? JSON.stringify([gen.certificatesFor(l.tls), gen.clientAuthFor(l) ?? null, gen.tlsPolicyFor(l)])
+    ? JSON.stringify([
+      gen.certificatesFor(l.tls),
+      gen.clientAuthFor(l) ?? null,
+      gen.tlsPolicyFor(l),
+      gen.config.acme !== undefined,
+    ])
     : "";
   return `${kind}|${a.host}|${a.port}|${certs}`;
 }
@@ -166,6 +171,8 @@ export class Listeners {
         certs: plan.gen.certificatesFor(l.tls),
         alpn: [...HTTP_ALPN],
         ...(l.clientAuth ? { clientAuth: plan.gen.clientAuthFor(l) } : {}),
+        // ACME: certificates by name, current at each handshake (server/acme.ts).
+        ...(plan.gen.config.acme ? { source: this.#ctx.acme.source } : {}),
       }, shared)
       : await rt.listenTcp(addr, accept, shared);
     b.addr = b.tcp.addr;

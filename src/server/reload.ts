@@ -31,6 +31,7 @@ export interface VaneParts {
 export async function install(next: Generation, parts: VaneParts): Promise<void> {
   const { ctx, listeners, status } = parts;
   await listeners.install(next);
+  await ctx.acme.sync(next.config);
   const previous = ctx.gen;
   ctx.gen = next;
   // Connections of older configs are retired: the answer in flight or the next one

@@ -169,6 +169,7 @@ export class StatusEndpoint {
         open: clients.size,
         ...(bound.some((b) => b.udp) ? { datagrams: udpSum((f) => f.datagramsFromClients) } : {}),
       }],
+      ...(g.config.acme ? { certificates: this.#ctx.acme.status() } : {}),
     };
   }
 

@@ -8,6 +8,7 @@ import type { StatusSnapshot } from "../control/snapshot.ts";
 import type { ReloadOutcome, UpgradeOutcome } from "../control/app.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import type { FlowFunction } from "../flow/flow.ts";
+import type { AcmeService } from "./acme.ts";
 
 export interface BoundListener {
   config: ListenerConfig;
@@ -78,6 +79,11 @@ export interface ClusterHooks {
   aggregate?: (own: StatusSnapshot) => Promise<StatusSnapshot>;
   /** Set in the primary: a reload is in service here; resolves once every worker has it too. */
   reloaded?: (config: Config) => Promise<void>;
+  /**
+   * Given this process's ACME certificates and challenge answers as the vane is made:
+   * the primary passes its own on to the workers, a worker fills its own from them.
+   */
+  acme?: (acme: AcmeService) => void;
 }
 
 /**

@@ -46,6 +46,7 @@ export type { BoundListener, ClusterHooks, StopOptions, Vane, VaneOptions } from
  */
 export function createVane(initial: Config, rt: Runtime, log: Logger, options: VaneOptions = {}): Vane {
   const ctx = new VaneContext(initial, rt, log, options);
+  options.cluster?.acme?.(ctx.acme);
   const loader = new GenerationLoader(ctx);
   const listeners = new Listeners(ctx);
   const status = new StatusEndpoint(ctx, listeners, {

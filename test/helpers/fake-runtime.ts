@@ -88,6 +88,7 @@ export class FakeNetwork {
       udpReusePort: false,
       udpReceiveBuffer: false,
       tlsCiphers: false,
+      acmeTlsAlpn: false,
       onSignal: () => {},
       readTextFile: absent("readTextFile"),
       watchFile: () => () => {},

@@ -654,7 +654,7 @@ describe("parseCli: TLS termination", () => {
 
   it("requires --tls for an https:// listener and a CERT,KEY pair in each", () => {
     expect(() => parseCli(["--listen", "https://:443", "--route", "*=127.0.0.1:1"])).toThrowError(
-      '--tls: expected at least one CERT.pem,KEY.pem for "https://:443"; got none',
+      '--tls: expected at least one CERT.pem,KEY.pem (or --acme EMAIL) for "https://:443"; got none',
     );
     expect(() => parseCli(["--tls", "only.crt", "--route", "*=127.0.0.1:1"])).toThrowError(
       '--tls: expected CERT.pem,KEY.pem; got "only.crt"',

@@ -118,7 +118,7 @@ frobnicate: 1
     expect(errors(text)).toEqual([
       'vane.yaml:1:1: listenrs: unknown key "listenrs"; did you mean "listeners"?',
       'vane.yaml:4:5: listeners[0].Flow: unknown key "Flow"; did you mean "flow"?',
-      'vane.yaml:6:1: frobnicate: unknown key "frobnicate"; expected one of listeners, pools, nodes, control, timeouts, http, log, tls, tls-min-version, tls-ciphers, resolver, workers or max-conns',
+      'vane.yaml:6:1: frobnicate: unknown key "frobnicate"; expected one of listeners, pools, nodes, control, timeouts, http, log, tls, tls-min-version, tls-ciphers, resolver, workers, max-conns or state-dir',
     ]);
   });
 
@@ -185,7 +185,7 @@ resolver: dns.google:53
       'vane.yaml:8:33: control.token: expected a non-empty token; got ""',
       'vane.yaml:9:16: log.format: expected text or json; got "yaml"',
       "vane.yaml:9:29: log.level: expected debug, info, warn or error; got a number (3)",
-      "vane.yaml:10:6: tls: expected a list of certificates like [{cert: a.pem, key: a.key}]; got a map",
+      "vane.yaml:10:6: tls: expected a list of certificates like [{cert: a.pem, key: a.key}], or a map like {certs: [...], acme: {email: ...}}; got a map",
       'vane.yaml:11:11: resolver: expected an IP address, not a host name; got "dns.google" in "dns.google:53"',
     ]);
   });

@@ -1,0 +1,260 @@
+/**
+ * Automatic HTTPS against a real ACME CA: Debian's pebble, with pebble-challtestsrv
+ * as its DNS (test/helpers/pebble.ts), validating against vane's own ephemeral ports.
+ * vane runs as a process, as an operator runs it; curl checks the certificate served
+ * against pebble's root with --resolve. Nothing here touches the internet.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import tls from "node:tls";
+import { readFileSync } from "node:fs";
+import { startBackend } from "../helpers/http-engine.ts";
+import { freePort } from "../helpers/net.ts";
+import { signal, spawnVane, type VaneProcess } from "../helpers/process.ts";
+import { stopAll } from "../helpers/cleanup.ts";
+import { runCommand } from "../helpers/command.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { type Pebble, servedSerial, startPebble, stopPebbles } from "../helpers/pebble.ts";
+import { statusOf } from "../helpers/status.ts";
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await stopAll();
+  stopPebbles();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "vane-acme-"));
+  dirs.push(d);
+  return d;
+}
+
+interface Setup {
+  pebble: Pebble;
+  https: number;
+  http: number;
+  status: number;
+  state: string;
+  backend: number;
+}
+
+async function setup(validitySeconds?: number): Promise<Setup> {
+  const backend = await startBackend((req, res) => res.end(`target ${req.headers.host}`));
+  const [https, http, status] = [await freePort(), await freePort(), await freePort()];
+  const pebble = await startPebble({ httpPort: http, tlsPort: https, validitySeconds });
+  return { pebble, https, http, status, state: join(tempDir(), "state"), backend: backend.port };
+}
+
+/** vane with ACME against pebble; `extra` adds flags (listeners are the caller's). */
+function acmeVane(s: Setup, listeners: string[], extra: string[] = [], workers = 1): VaneProcess {
+  return spawnVane([
+    ...listeners.flatMap((l) => ["--listen", l]),
+    ...["--route", `app.example.com=127.0.0.1:${s.backend}`],
+    ...["--acme", "ops@example.com", "--acme-directory", s.pebble.directory, "--acme-ca-root", s.pebble.caRoot],
+    ...["--state-dir", s.state, "--status", `127.0.0.1:${s.status}`, "--workers", String(workers)],
+    ...extra,
+  ]);
+}
+
+function count(text: string, what: string): number {
+  return text.split(what).length - 1;
+}
+
+/** curl over HTTPS to `host`, verifying against pebble's issuing root. */
+function curlHttps(s: Setup, host: string, path = "/") {
+  return runCommand("curl", [
+    ...["-sS", "--cacert", s.pebble.issuerRoot, "--resolve", `${host}:${s.https}:127.0.0.1`],
+    ...["-w", " %{http_code}", `https://${host}:${s.https}${path}`],
+  ]);
+}
+
+describe("ACME (pebble)", () => {
+  it(
+    "obtains a certificate over HTTP-01, serves it, and a restart reuses the stored one without a new order",
+    async () => {
+      const s = await setup();
+      const listeners = [`https://127.0.0.1:${s.https}`, `http://127.0.0.1:${s.http}`];
+      let vane = acmeVane(s, listeners);
+      await waitFor("certificate obtained", () => vane.stderr().includes("certificate obtained"), 30_000);
+      expect(vane.stderr()).toMatch(/certificate obtained name=app\.example\.com .*challenge=http-01/);
+      const got = await curlHttps(s, "app.example.com");
+      expect(got.stderr).toBe("");
+      expect(got.stdout).toBe(`target app.example.com:${s.https} 200`);
+      expect(count(s.pebble.output(), "POST /chalZ/")).toBeGreaterThan(0);
+      expect(s.pebble.orders()).toBe(1);
+      const st = await statusOf(s.status);
+      expect(st.certificates).toEqual([
+        expect.objectContaining({ name: "app.example.com", state: "valid", lastError: null }),
+      ]);
+      expect(st.certificates![0].expiresInSeconds).toBeGreaterThan(86_400);
+      const metrics = await (await fetch(`http://127.0.0.1:${s.status}/metrics`)).text();
+      expect(metrics).toMatch(/^vane_tls_certificate_expiry_seconds\{name="app\.example\.com"\} \d+$/m);
+      // Private: directories 0700, files 0600.
+      const certDir = join(s.state, "acme", `127.0.0.1-${new URL(s.pebble.directory).port}-dir`);
+      expect(statSync(s.state).mode & 0o777).toBe(0o700);
+      expect(statSync(join(certDir, "account.key")).mode & 0o777).toBe(0o600);
+      expect(statSync(join(certDir, "certs", "app.example.com", "key.pem")).mode & 0o777).toBe(0o600);
+      const serial = await servedSerial(s.https, "app.example.com");
+      expect(serial).toMatch(/^serial=/);
+
+      signal(vane, "SIGTERM");
+      await vane.exited;
+      vane = acmeVane(s, listeners);
+      await waitFor("certificate loaded", () => vane.stderr().includes("certificate loaded"), 20_000);
+      expect((await curlHttps(s, "app.example.com")).stdout).toBe(`target app.example.com:${s.https} 200`);
+      expect(await servedSerial(s.https, "app.example.com")).toBe(serial);
+      expect(s.pebble.orders()).toBe(1);
+      expect(vane.stderr()).not.toContain("certificate obtained");
+    },
+    90_000,
+  );
+
+  it("reads tls.acme from YAML and answers HTTP-01 on a listener that redirects everything else with 308", async () => {
+    const s = await setup();
+    const file = join(tempDir(), "vane.yaml");
+    writeFileSync(
+      file,
+      `workers: 1
+control: { listen: 127.0.0.1:${s.status} }
+state-dir: ${s.state}
+tls:
+  acme: { email: ops@example.com, directory: "${s.pebble.directory}", ca-root: ${s.pebble.caRoot}, challenge: http-01 }
+listeners:
+  - listen: http://127.0.0.1:${s.http}
+    redirect: https
+  - listen: https://127.0.0.1:${s.https}
+    flow: [{ when: { host: app.example.com }, proxy: [127.0.0.1:${s.backend}] }]
+`,
+    );
+    const vane = spawnVane(["--config", file]);
+    await waitFor("certificate obtained", () => vane.stderr().includes("certificate obtained"), 30_000);
+    expect((await curlHttps(s, "app.example.com", "/x")).stdout).toBe(`target app.example.com:${s.https} 200`);
+    const plain = await runCommand("curl", [
+      ...["-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-H", "Host: app.example.com"],
+      `http://127.0.0.1:${s.http}/x`,
+    ]);
+    expect(plain.stdout).toBe(`308 https://app.example.com:${s.https}/x`);
+  }, 60_000);
+
+  it("obtains a certificate over TLS-ALPN-01 with no http:// listener, serving acme-tls/1 only to the CA", async () => {
+    const s = await setup();
+    const vane = acmeVane(s, [`https://127.0.0.1:${s.https}`], ["--acme-challenge", "tls-alpn-01"]);
+    if ("Deno" in globalThis) {
+      // Deno's rustls refuses to serve a certificate with an unknown critical extension,
+      // which RFC 8737 requires: vane says so at start rather than failing every validation.
+      expect(await vane.exited).not.toBe(0);
+      expect(vane.stderr()).toMatch(
+        /tls-alpn-01: not on deno, whose TLS refuses the challenge certificate's critical acmeIdentifier extension/,
+      );
+      expect(s.pebble.orders()).toBe(0);
+      return;
+    }
+    await waitFor("certificate obtained", () => vane.stderr().includes("certificate obtained"), 30_000);
+    expect(vane.stderr()).toMatch(/certificate obtained name=app\.example\.com .*challenge=tls-alpn-01/);
+    expect((await curlHttps(s, "app.example.com")).stdout).toBe(`target app.example.com:${s.https} 200`);
+    // Nothing listens for HTTP: no port 80 listener was added for tls-alpn-01.
+    expect(vane.stderr()).not.toMatch(/listening listen=http:/);
+  }, 60_000);
+
+  it("reports a failed challenge in the log and /status, and keeps serving the other names", async () => {
+    const s = await setup();
+    // The CA looks for bad.example.com where vane does not listen.
+    await s.pebble.setA("bad.example.com", "127.0.0.2");
+    const vane = acmeVane(s, [`https://127.0.0.1:${s.https}`, `http://127.0.0.1:${s.http}`], [
+      ...["--route", `bad.example.com=127.0.0.1:${s.backend}`],
+    ]);
+    await waitFor(
+      "both attempts done",
+      () => /certificate failed/.test(vane.stderr()) && /certificate obtained/.test(vane.stderr()),
+      30_000,
+    );
+    const line = vane.stderr().split("\n").find((l) => l.includes("certificate failed"))!;
+    expect(line).toMatch(/ERROR/);
+    expect(line).toContain("host=bad.example.com");
+    expect(line).toContain("challenge=http-01");
+    expect(line).toMatch(/error=".*(connection|refused).*"/i);
+    const st = await statusOf(s.status);
+    const bad = st.certificates!.find((c) => c.name === "bad.example.com")!;
+    expect(bad.state).toBe("failed");
+    expect(bad.lastError).toMatch(/^http-01: .*(connection|refused)/i);
+    expect(st.certificates!.find((c) => c.name === "app.example.com")!.state).toBe("valid");
+    expect((await curlHttps(s, "app.example.com")).stdout).toBe(`target app.example.com:${s.https} 200`);
+    // A name without its certificate: the handshake waits (10 s) and is closed, no other certificate served.
+    const started = Date.now();
+    const held = await curlHttps(s, "bad.example.com");
+    expect(held.code).not.toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(9_000);
+    expect(held.stderr).not.toMatch(/certificate|verify/i);
+  }, 60_000);
+
+  it(
+    "renews at two thirds of a short lifetime without a restart: new handshakes get the new certificate, an open connection goes on",
+    async () => {
+      const s = await setup(30);
+      const vane = acmeVane(s, [`https://127.0.0.1:${s.https}`, `http://127.0.0.1:${s.http}`]);
+      await waitFor("certificate obtained", () => vane.stderr().includes("certificate obtained"), 30_000);
+      const first = await servedSerial(s.https, "app.example.com");
+      const open = await openTls(s, "app.example.com");
+      expect(await open.get("/before")).toContain("200 OK");
+      await waitFor("certificate renewed", () => vane.stderr().includes("certificate renewed"), 40_000);
+      expect(s.pebble.orders()).toBe(2);
+      const second = await servedSerial(s.https, "app.example.com");
+      expect(second).toMatch(/^serial=/);
+      expect(second).not.toBe(first);
+      expect(await open.get("/after")).toContain("200 OK");
+      open.close();
+      expect((await curlHttps(s, "app.example.com")).stdout).toBe(`target app.example.com:${s.https} 200`);
+    },
+    90_000,
+  );
+
+  it("with --workers 2, the primary alone orders; both processes serve the certificate", async () => {
+    const s = await setup();
+    const vane = acmeVane(s, [`https://127.0.0.1:${s.https}`, `http://127.0.0.1:${s.http}`], [], 2);
+    await waitFor("workers serving", () => vane.stderr().includes("workers serving"), 30_000);
+    await waitFor("certificate obtained", () => vane.stderr().includes("certificate obtained"), 30_000);
+    // Connections spread over both processes (SO_REUSEPORT): each must have the certificate.
+    for (let i = 0; i < 16; i++) {
+      const r = await curlHttps(s, "app.example.com", `/${i}`);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(`target app.example.com:${s.https} 200`);
+    }
+    const st = await statusOf(s.status);
+    expect(st.workers.map((w) => w.worker)).toEqual([0, 1]);
+    expect(st.workers.every((w) => w.connections > 0)).toBe(true);
+    expect(st.certificates).toEqual([expect.objectContaining({ name: "app.example.com", state: "valid" })]);
+    expect(count(vane.stderr(), "certificate obtained")).toBe(1);
+    expect(s.pebble.orders()).toBe(1);
+  }, 60_000);
+});
+
+/** One TLS connection kept open (keep-alive), trusting pebble's root. */
+async function openTls(s: Setup, host: string) {
+  const socket = tls.connect({
+    host: "127.0.0.1",
+    port: s.https,
+    servername: host,
+    ca: readFileSync(s.pebble.issuerRoot, "utf8"),
+  });
+  await new Promise<void>((resolve, reject) => socket.once("secureConnect", resolve).once("error", reject));
+  return {
+    get(path: string): Promise<string> {
+      return new Promise((resolve) => {
+        let text = "";
+        const onData = (d: Uint8Array) => {
+          text += new TextDecoder().decode(d);
+          if (/\r\n\r\n[\s\S]*target/.test(text)) {
+            socket.off("data", onData);
+            resolve(text);
+          }
+        };
+        socket.on("data", onData);
+        socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      });
+    },
+    close: () => socket.destroy(),
+  };
+}
