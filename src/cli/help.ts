@@ -89,7 +89,8 @@ Automatic HTTPS (ACME):
   --acme-challenge C       auto, http-01 or tls-alpn-01. Default: auto (http-01 when
                            there is an http:// listener, and tls-alpn-01)
   --state-dir DIR          Where the ACME account and certificates are kept.
-                           Default: $XDG_DATA_HOME/vane or ~/.local/share/vane
+                           Default: $STATE_DIRECTORY (systemd), else $XDG_DATA_HOME/vane
+                           or ~/.local/share/vane
 
 PROXY protocol:
   --proxy-protocol V       Send a PROXY protocol header (v1 or v2) to targets, carrying

@@ -229,6 +229,35 @@ listeners:
     expect(count(vane.stderr(), "certificate obtained")).toBe(1);
     expect(s.pebble.orders()).toBe(1);
   }, 60_000);
+
+  it(
+    "with --workers 2, a renewal over HTTP-01 reaches both processes (the CA's request may land on either)",
+    async () => {
+      const s = await setup(30);
+      const vane = acmeVane(
+        s,
+        [`https://127.0.0.1:${s.https}`, `http://127.0.0.1:${s.http}`],
+        ["--acme-challenge", "http-01"],
+        2,
+      );
+      await waitFor("workers serving", () => vane.stderr().includes("workers serving"), 30_000);
+      await waitFor("certificate obtained", () => vane.stderr().includes("certificate obtained"), 30_000);
+      const first = await servedSerial(s.https, "app.example.com");
+      // The renewal's validation connects to the http:// port, which both processes
+      // listen on (SO_REUSEPORT): the worker must know the token the primary was given.
+      await waitFor("certificate renewed", () => vane.stderr().includes("certificate renewed"), 40_000);
+      expect(vane.stderr()).not.toContain("certificate failed");
+      expect(s.pebble.orders()).toBe(2);
+      // New connections spread over both processes: every one gets the new certificate.
+      const serials = new Set<string>();
+      for (let i = 0; i < 12; i++) serials.add(await servedSerial(s.https, "app.example.com"));
+      expect([...serials]).toHaveLength(1);
+      expect([...serials][0]).not.toBe(first);
+      const st = await statusOf(s.status);
+      expect(st.workers.every((w) => w.connections > 0)).toBe(true);
+    },
+    90_000,
+  );
 });
 
 /** One TLS connection kept open (keep-alive), trusting pebble's root. */

@@ -14,10 +14,13 @@ import type { TlsCertificate } from "../../runtime/types.ts";
 import { newKeyPem } from "./keys.ts";
 
 /**
- * The default state directory: $XDG_DATA_HOME/vane, else ~/.local/share/vane (the XDG
- * base directory default), as systemd's StateDirectory would be /var/lib/vane.
+ * The default state directory: the one systemd made for the unit (StateDirectory=vane
+ * sets $STATE_DIRECTORY to /var/lib/vane; the unit's user has no home it may write),
+ * else $XDG_DATA_HOME/vane, else ~/.local/share/vane (the XDG base directory default).
  */
 export function defaultStateDir(env: Record<string, string | undefined>): string {
+  // systemd lists one path per StateDirectory= entry, separated by colons.
+  if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(":")[0];
   if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, "vane");
   return join(env.HOME ?? "/", ".local", "share", "vane");
 }
