@@ -309,6 +309,37 @@ export function plannedHeaders(headers: Header[], plan: FieldPlan): Header[] {
 }
 
 /**
+ * The fields a plan sends, in order, with names in lower case (as HTTP/2 sends them):
+ * read field by field, so that the short names and values a target repeats on every
+ * answer come back as the same strings (detect/bytes.ts) and a name is lower-cased once.
+ */
+export function plannedLowerHeaders(fields: Fields, plan: FieldPlan): Header[] {
+  const out: Header[] = [];
+  const drop = plan.drop;
+  const n = fields.count;
+  for (let i = 0; i < n; i++) {
+    if (drop !== null && drop[i] === true) continue;
+    const kind = fields.kind(i);
+    out.push([kind !== 0 ? KNOWN_NAMES[kind] : lowerName(fields.name(i)), fields.value(i)]);
+  }
+  for (const [name, value] of plan.append.fields) out.push([lowerName(name), value]);
+  return out;
+}
+
+/** Names as lower-cased before, kept while there are few (targets send a handful). */
+const lowered = new Map<string, string>();
+const MAX_LOWERED = 512;
+
+function lowerName(name: string): string {
+  let lower = lowered.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (lowered.size < MAX_LOWERED) lowered.set(name, lower);
+  }
+  return lower;
+}
+
+/**
  * Whether `headBytes` writes a head anew (and so needs its start line) rather than
  * copying the lines as received.
  */

@@ -16,7 +16,7 @@ import {
   type HeaderEdit,
   type HeadOptions,
   NO_EDITS,
-  plannedHeaders,
+  plannedLowerHeaders,
   reasonPhrase,
   responsePlan,
   vaneResponse,
@@ -139,7 +139,7 @@ function sendHead(
   const inHand = head.bodyTo - head.bodyFrom;
   const taker = headTaker(exchange.client);
   if (taker !== null) {
-    const headers = applyEdits(plannedHeaders(res.fields.list, plan), head.edits);
+    const headers = applyEdits(plannedLowerHeaders(res.fields, plan), head.edits);
     exchange.out += headLength(res.status, headers);
     const bytes = head.body.subarray(head.bodyFrom, head.bodyTo);
     return settled(() => taker.writeResponse(res.status, headers, bytes, length));

@@ -156,7 +156,7 @@ export interface HttpContext {
  */
 export interface HeadTaker {
   /**
-   * The final response's head (`headers` as they go on, names in any case, the
+   * The final response's head (`headers` as they go on, names in lower case, the
    * connection's own fields already gone), then `body`, the first of `length` body
    * bytes (the rest follow as writes). Resolves as `write` does (WRITTEN at once).
    */

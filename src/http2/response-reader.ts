@@ -55,13 +55,13 @@ export class ResponseReader {
   }
 
   /**
-   * The final head came as fields (the engine's HeadTaker path), and `length` body bytes
+   * The final head came as fields, names in lower case (the engine's HeadTaker path), and `length` body bytes
    * follow as writes: the head's fields for HTTP/2, and whether the answer is complete.
    */
   began(status: number, headers: readonly Header[], length: number): ResponsePart & { kind: "headers" } {
     const fields: HeaderField[] = [{ name: ":status", value: String(status) }];
     for (let i = 0; i < headers.length; i++) {
-      const name = headers[i][0].toLowerCase();
+      const name = headers[i][0]; // lower case already (HeadTaker)
       if (!DROPPED.has(name)) fields.push({ name, value: headers[i][1] });
     }
     const noBody = this.headRequest || status === 204 || status === 304 || length <= 0;

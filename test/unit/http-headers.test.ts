@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { type HeadResult, parseRequestHead, parseResponseHead } from "../../src/detect/http-head.ts";
-import { headBytes, plannedHeaders, requestPlan, responsePlan } from "../../src/http/headers.ts";
+import { headBytes, plannedHeaders, plannedLowerHeaders, requestPlan, responsePlan } from "../../src/http/headers.ts";
 import { requestFraming } from "../../src/http/framing.ts";
 
 function bytes(s: string): Uint8Array {
@@ -218,6 +218,21 @@ describe("responsePlan with headBytes", () => {
     const res = ok(parseResponseHead(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX: 1\r\n\r\n")));
     const out = headBytes(res.fields, responsePlan(res, { connection: "close", dropFraming: true }), AS_RECEIVED);
     expect(text(out)).toBe("HTTP/1.1 200 OK\r\nX: 1\r\nConnection: close\r\n\r\n");
+  });
+
+  it("hands an HTTP/2 stream the same fields as the bytes would carry, names in lower case", () => {
+    const res = ok(parseResponseHead(bytes(
+      "HTTP/1.1 200 OK\r\nServer: s\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\n",
+    )));
+    const plan = responsePlan(res, { connection: "close" });
+    const asBytes = plannedHeaders(res.headers, plan).map(([n, v]) => [n.toLowerCase(), v]);
+    expect(plannedLowerHeaders(res.fields, plan)).toEqual(asBytes);
+    expect(plannedLowerHeaders(res.fields, plan)).toEqual([
+      ["server", "s"],
+      ["content-type", "text/plain"],
+      ["content-length", "3"],
+      ["connection", "close"],
+    ]);
   });
 
   it("applies a flow's edits by writing the head anew", () => {
