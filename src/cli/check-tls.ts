@@ -10,6 +10,7 @@
  * which is what a Caddy user expects to be told (Caddy gets a certificate per site
  * name) and what nginx -t would let through to fail in production.
  */
+import { acmeNames } from "../config/acme.ts";
 import type { X509Certificate } from "node:crypto";
 import type { Config, TlsFiles } from "../config/model.ts";
 import { certNames, nameMatches } from "../runtime/tls-select.ts";
@@ -31,6 +32,8 @@ export interface TlsFinding {
 export async function checkTlsFiles(config: Config, read: Read, now: Date): Promise<TlsFinding[]> {
   const check = new FileCheck(read, now);
   for (const [k, f] of config.tls.entries()) await check.pair(f, ["tls", k]);
+  // Names ACME obtains certificates for (exact names on https:// listeners) need no file.
+  const fromAcme = new Set(config.acme !== undefined ? acmeNames(config).names : []);
   for (const site of tlsSites(config)) {
     const names: string[][] = [];
     for (const [k, f] of site.files.entries()) {
@@ -40,7 +43,7 @@ export async function checkTlsFiles(config: Config, read: Read, now: Date): Prom
     if (names.length < site.files.length || names.length === 0) continue; // said already
     const list = site.files.map((f) => f.certPath).join(", ");
     for (const name of site.names) {
-      if (names.some((ns) => ns.some((p) => nameMatches(p, name)))) continue;
+      if (fromAcme.has(name) || names.some((ns) => ns.some((p) => nameMatches(p, name)))) continue;
       check.error(site.at, `${name} is routed here over TLS, but no certificate covers it (${list})`);
     }
   }

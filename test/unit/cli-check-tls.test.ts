@@ -96,6 +96,20 @@ listeners:
     ]);
   });
 
+  it("counts the names ACME obtains certificates for as covered, beside certificate files for others", async () => {
+    const c = load(`tls:
+  certs: [{ cert: /a.pem, key: /a.key }]
+  acme: { email: ops@a.test }
+listeners:
+  - listen: https://:443
+    flow:
+      - when: { host: [a.test, x.b.test, app.c.test] }
+        proxy: [127.0.0.1:1]
+`);
+    const found = await checkTlsFiles(c, reader(FILES), new Date());
+    expect(found.filter((f) => f.level === "error").map(line)).toEqual([]);
+  });
+
   it("reports a file named in several places once, where it is first written", async () => {
     const c = load(`tls: [{ cert: /gone.pem, key: /a.key }]
 listeners:
