@@ -5,7 +5,8 @@
  * against pebble's root with --resolve. Nothing here touches the internet.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
@@ -14,14 +15,17 @@ import { startBackend } from "../helpers/http-engine.ts";
 import { freePort } from "../helpers/net.ts";
 import { signal, spawnVane, type VaneProcess } from "../helpers/process.ts";
 import { stopAll } from "../helpers/cleanup.ts";
-import { runCommand } from "../helpers/command.ts";
+import { runCommand, startCommand, stopCommands } from "../helpers/command.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { type Pebble, servedSerial, startPebble, stopPebbles } from "../helpers/pebble.ts";
 import { statusOf } from "../helpers/status.ts";
 
 const dirs: string[] = [];
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
+
 afterEach(async () => {
   await stopAll();
+  stopCommands();
   stopPebbles();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -258,7 +262,36 @@ listeners:
     },
     90_000,
   );
+
+  it("obtains and serves a certificate through the compiled binary (dist/vane), as operators run it", async () => {
+    const bin = await compiledVane();
+    const s = await setup();
+    const vane = startCommand(bin, [
+      ...["--listen", `https://127.0.0.1:${s.https}`, "--listen", `http://127.0.0.1:${s.http}`],
+      ...["--route", `app.example.com=127.0.0.1:${s.backend}`],
+      ...["--acme", "ops@example.com", "--acme-directory", s.pebble.directory, "--acme-ca-root", s.pebble.caRoot],
+      ...["--state-dir", s.state, "--workers", "1"],
+    ]);
+    await waitFor("certificate obtained", () => vane.output().includes("certificate obtained"), 60_000);
+    const r = await curlHttps(s, "app.example.com");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(`target app.example.com:${s.https} 200`);
+    expect(s.pebble.orders()).toBe(1);
+  }, 240_000);
 });
+
+/**
+ * dist/vane, as CI builds it before the tests (.ci/run); built here when absent, so the
+ * test also runs on a checkout that never built it.
+ */
+async function compiledVane(): Promise<string> {
+  const bin = join(REPO, "dist/vane");
+  if (!existsSync(bin)) {
+    const built = await runCommand("bash", ["scripts/build"], { cwd: REPO, timeoutMs: 200_000 });
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+  }
+  return bin;
+}
 
 /** One TLS connection kept open (keep-alive), trusting pebble's root. */
 async function openTls(s: Setup, host: string) {
