@@ -5,7 +5,7 @@
 // started once, with an L4 listener to the HTTP backend, an L4 listener to iperf3 and an
 // L7 listener routing by Host, and kept running for every round; the idle-memory test
 // starts its own instances (vane with --workers 2). Rounds rotate the contenders' order.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -45,6 +45,8 @@ function usage() {
   --tests LIST       tests, comma-separated (default all): ${Object.keys(TESTS).join(",")}
   --idle-conns N     connections held in the idle test (default 10000)
   --out FILE         also write the markdown report there (raw numbers: FILE with .json)
+  --no-pin           do not pin processes to cores (default: the proxy under test on the
+                     last core, load generators and backends on the first, with taskset)
   --no-build         use dist/vane as it is (default: npm run build)
   --no-install       do not apt-get install missing tools
   -h, --help`;
@@ -53,6 +55,7 @@ function usage() {
 function parseOptions(argv) {
   const o = {
     rounds: 3,
+    pin: true,
     duration: 5,
     warmup: 10,
     only: [...CONTENDERS],
@@ -105,6 +108,9 @@ function parseOptions(argv) {
       case "--out":
         o.out = path.resolve(process.env.BENCH_CWD || process.cwd(), val());
         break;
+      case "--no-pin":
+        o.pin = false;
+        break;
       case "--no-build":
       case "--no-install":
         break; // handled by scripts/bench/run
@@ -127,6 +133,40 @@ function parseOptions(argv) {
 
 const TMP = process.env.BENCH_TMP || fs.mkdtempSync(path.join(os.tmpdir(), "vane-bench-"));
 const PGID_FILE = path.join(TMP, "pgids");
+/**
+ * Where processes run (--no-pin: anywhere): the proxy under test alone on the last core,
+ * the load generators and backends on the first, so that the proxy's CPU time is its own
+ * and its core is not shared. Set in main() when the machine has two cores or more.
+ */
+let PIN = null; // { proxy: "1", load: "0" }
+
+/** `cmd args` under taskset for `role` ("proxy" or "load"), when pinning. */
+function pinned(role, cmd, args) {
+  return PIN === null ? [cmd, args] : ["taskset", ["-c", PIN[role], cmd, ...args]];
+}
+
+/** Clock ticks per second of /proc/PID/stat's times. */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** User + system CPU time (µs) of `pid` and its descendants alive now (nginx's worker, vane's workers). */
+function cpuMicros(pid) {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch { /* gone */ }
+  }
+  return (ticks * 1e6) / CLK_TCK;
+}
+
 const groups = new Set(); // process-group ids of everything we started (each spawned detached)
 
 function saveGroups() {
@@ -203,7 +243,8 @@ process.on("unhandledRejection", (e) => {
 });
 
 /** A long-running process, detached into its own group, output to a log file. */
-function startProcess(name, cmd, args, { cwd = ROOT, env } = {}) {
+function startProcess(name, cmd0, args0, { cwd = ROOT, env, role = "load" } = {}) {
+  const [cmd, args] = pinned(role, cmd0, args0);
   const logPath = path.join(TMP, `${name}.log`);
   const fd = fs.openSync(logPath, "a");
   fs.writeSync(fd, `# ${new Date().toISOString()} ${cmd} ${args.join(" ")}\n`);
@@ -248,7 +289,8 @@ function logTail(p, lines = 25) {
 /** Runs a command to completion, bounded by `timeout` and by our own timer. */
 function run(cmd, args, timeoutSec, { input } = {}) {
   return new Promise((resolve) => {
-    const child = spawn("timeout", ["-k", "3", String(timeoutSec), cmd, ...args], {
+    const [c, a] = pinned("load", cmd, args);
+    const child = spawn("timeout", ["-k", "3", String(timeoutSec), c, ...a], {
       cwd: ROOT,
       detached: true,
       stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
@@ -417,17 +459,19 @@ function startContender(name, ports, shared, { idle = false, suffix = "" } = {})
   if (name.startsWith("haproxy")) {
     const tpl = idle ? "haproxy-idle.cfg" : name === "haproxy-tuned" ? "haproxy-tuned.cfg" : "haproxy.cfg";
     const cfg = renderConfig(tpl, dir, vars);
-    return startProcess(name + suffix, HAPROXY, ["-f", cfg, "-db"]);
+    return startProcess(name + suffix, HAPROXY, ["-f", cfg, "-db"], { role: "proxy" });
   }
   if (name.startsWith("nginx")) {
     const tpl = idle ? "nginx-idle.conf" : name === "nginx-tuned" ? "nginx-tuned.conf" : "nginx.conf";
     const cfg = renderConfig(tpl, dir, vars);
-    return startProcess(name + suffix, NGINX, ["-p", dir, "-c", cfg, "-g", "daemon off;"]);
+    return startProcess(name + suffix, NGINX, ["-p", dir, "-c", cfg, "-g", "daemon off;"], { role: "proxy" });
   }
   if (name.startsWith("vane")) {
     const cfg = renderConfig("vane.yaml", dir, vars);
     const [cmd, pre] = VANE_CMD[name]();
-    return startProcess(name + suffix, cmd, [...pre, "run", cfg, ...(idle ? ["--workers", "2"] : [])]);
+    return startProcess(name + suffix, cmd, [...pre, "run", cfg, ...(idle ? ["--workers", "2"] : [])], {
+      role: "proxy",
+    });
   }
   throw new Error(`no way to start ${name}`);
 }
@@ -502,7 +546,7 @@ function parseH2load(out) {
 /** Where h2load writes each request's time (see h2loadP99). */
 const H2LOAD_LOG = path.join(TMP, "h2load.log");
 
-/** h2load -c 32 -m 10 for `seconds` after a 1 s warm-up, HTTP/2 in clear (prior knowledge). */
+/** h2load -c 32 -m 10 for `seconds`, HTTP/2 in clear (prior knowledge); the caller warms up. */
 async function h2load(port, seconds) {
   const args = [
     "-c",
@@ -511,7 +555,6 @@ async function h2load(port, seconds) {
     "10",
     "-t",
     "1",
-    "--warm-up-time=1",
     "-D",
     String(seconds),
     `--log-file=${H2LOAD_LOG}`,
@@ -742,6 +785,28 @@ function median(xs) {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
+/**
+ * Per-round ratios of contender `c` to `base` (results aligned by round: each round
+ * measures every contender once), as { median, min, max }, or null without a pair.
+ */
+function paired(byContender, c, base, key) {
+  const a = byContender?.[c] ?? [];
+  const b = byContender?.[base] ?? [];
+  const ratios = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i]?.[key];
+    const y = b[i]?.[key];
+    if (typeof x === "number" && typeof y === "number" && y > 0 && !a[i].error && !b[i].error) ratios.push(x / y);
+  }
+  if (ratios.length === 0) return null;
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+}
+
+function pairedText(r) {
+  if (r === null) return "–";
+  return r.min === r.max ? fmtNum(r.median, 2) : `${fmtNum(r.median, 2)} [${fmtNum(r.min, 2)}–${fmtNum(r.max, 2)}]`;
+}
+
 function fmtNum(x, digits) {
   if (x === null || x === undefined) return "–";
   if (digits === undefined) digits = x >= 1000 ? 0 : x >= 100 ? 1 : 2;
@@ -800,6 +865,25 @@ async function machineInfo() {
   };
 }
 
+/**
+ * One measurement of `test` through `port`, after a 1 s warm-up, with the proxy's CPU
+ * time over exactly the counted run: `cpuUsPerReq` (user + system µs per request, of
+ * the proxy `p` and its children; null for the backend direct or an iperf3 run).
+ */
+async function measure(test, port, p, seconds, shared) {
+  if (test.kind === "iperf") return await iperf(port, seconds, shared);
+  // the backend speaks HTTP/1.1 only: no direct h2 row
+  if (port === null) return { error: "n/a (the backend speaks HTTP/1.1)" };
+  const load = test.kind === "wrk" ? (s) => wrk(port, test.headers, s) : (s) => h2load(port, s);
+  await load(1); // warm-up
+  const pid = p?.child?.pid ?? null;
+  const before = pid === null ? 0 : cpuMicros(pid);
+  const res = await load(seconds);
+  const used = pid === null ? 0 : cpuMicros(pid) - before;
+  res.cpuUsPerReq = pid !== null && res.requests > 0 ? used / res.requests : null;
+  return res;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -821,6 +905,9 @@ async function main() {
   );
   console.error(`bench: temporary files and logs in ${TMP}`);
 
+  if (o.pin && (os.availableParallelism?.() ?? os.cpus().length) >= 2) {
+    PIN = { proxy: String((os.availableParallelism?.() ?? os.cpus().length) - 1), load: "0" };
+  }
   const info = await machineInfo();
 
   // shared servers: the HTTP backend (two ports) and iperf3
@@ -854,11 +941,13 @@ async function main() {
     // A proxy in service has long been warm: the JIT runtimes (vane on Bun and Deno)
     // compile their hot paths under load, which takes seconds. Every contender gets the
     // same traffic, split over the wrk tests about to run; haproxy and nginx need none.
-    const wrkTests = perfTests.filter((t) => TESTS[t].kind === "wrk");
-    for (const t of wrkTests) {
-      if (o.warmup > 0) {
-        await wrk(ports[TESTS[t].listener], TESTS[t].headers, Math.max(1, Math.round(o.warmup / wrkTests.length)));
-      }
+    const loadTests = perfTests.filter((t) => TESTS[t].kind === "wrk" || TESTS[t].kind === "h2load");
+    for (const t of loadTests) {
+      const seconds = Math.max(1, Math.round(o.warmup / loadTests.length));
+      const port = ports[TESTS[t].listener];
+      if (o.warmup <= 0 || port === null) continue;
+      if (TESTS[t].kind === "wrk") await wrk(port, TESTS[t].headers, seconds);
+      else await h2load(port, seconds);
     }
   };
   if (perfTests.length) {
@@ -893,16 +982,7 @@ async function main() {
           await startOne(name);
         }
         const port = running.get(name).ports[test.listener];
-        let res;
-        if (test.kind === "wrk") {
-          await wrk(port, test.headers, 1); // warm-up
-          res = await wrk(port, test.headers, o.duration);
-        } else if (test.kind === "h2load") {
-          // the backend speaks HTTP/1.1 only: no direct h2 row
-          res = port === null ? { error: "n/a (the backend speaks HTTP/1.1)" } : await h2load(port, o.duration);
-        } else {
-          res = await iperf(port, o.duration, shared);
-        }
+        const res = await measure(test, port, running.get(name).p, o.duration, shared);
         const after = running.get(name).p;
         if (after?.exited) {
           crashed = true;
@@ -913,9 +993,11 @@ async function main() {
         const shown = res.error
           ? `ERROR ${res.error}`
           : test.kind === "wrk"
-          ? `${fmtNum(res.rps)} req/s, p99 ${fmtNum(res.p99ms)} ms${errorText(res) ? ", " + errorText(res) : ""}`
+          ? `${fmtNum(res.rps)} req/s, p99 ${fmtNum(res.p99ms)} ms, ${fmtNum(res.cpuUsPerReq, 1)} µs/req${
+            errorText(res) ? ", " + errorText(res) : ""
+          }`
           : test.kind === "h2load"
-          ? `${fmtNum(res.rps)} req/s, p99 ${fmtNum(res.p99ms, 2)} ms, ${res.failed} failed`
+          ? `${fmtNum(res.rps)} req/s, p99 ${fmtNum(res.p99ms, 2)} ms, ${fmtNum(res.cpuUsPerReq, 1)} µs/req, ${res.failed} failed`
           : `${fmtNum(res.gbps)} Gbit/s`;
         console.error(`bench: round ${r + 1}/${o.rounds} ${t.padEnd(8)} ${name.padEnd(13)} ${shown}`);
       }
@@ -987,15 +1069,22 @@ function targets(o, results, med, valueKey) {
   const lines = ["", "**Targets** (issue 5), per vane contender: met ✓ / missed ✗ (ratio):"];
   const mark = (ok) => (ok ? "✓" : "✗");
   for (const t of TARGETS.filter((x) => o.tests.includes(x.test))) {
-    const h = med(t.test, "haproxy", valueKey(t.test));
     const cells = vanes.map((c) => {
-      const v = med(t.test, c, valueKey(t.test));
-      if (v === null || !h) return `${c} –`;
-      return `${c} ${mark(v / h >= t.min)} ${fmtNum(v / h, 2)}`;
+      const r = paired(results[t.test], c, "haproxy", valueKey(t.test));
+      if (r === null) return `${c} –`;
+      return `${c} ${mark(r.median >= t.min)} ${pairedText(r)}`;
     });
     lines.push(`- ${t.what}: ${cells.join(", ")}`);
   }
   const wrkTests = o.tests.filter((t) => TESTS[t].kind === "wrk" || TESTS[t].kind === "h2load");
+  // Issue 25: CPU per request at or below haproxy's, per test (median of per-round ratios).
+  for (const t of wrkTests) {
+    const cells = vanes.map((c) => {
+      const r = paired(results[t], c, "haproxy", "cpuUsPerReq");
+      return r === null ? `${c} –` : `${c} ${mark(r.median <= 1.0)} ${pairedText(r)}`;
+    });
+    lines.push(`- ${TESTS[t].title}: CPU per request ≤ 1.0× haproxy: ${cells.join(", ")}`);
+  }
   if (wrkTests.length) {
     const cells = [];
     for (const c of vanes) {
@@ -1037,7 +1126,7 @@ function report(o, results, info, cmdline) {
     for (const t of perfTests) {
       const T = TESTS[t];
       head.push(`${T.title} ${T.unit}`);
-      if (T.kind === "wrk" || T.kind === "h2load") head.push("p99 ms");
+      if (T.kind === "wrk" || T.kind === "h2load") head.push("p99 ms", "CPU µs/req", "×haproxy CPU");
       head.push("×haproxy", "×direct");
     }
     lines.push(`| ${head.join(" | ")} |`);
@@ -1059,16 +1148,26 @@ function report(o, results, info, cmdline) {
           footnotes.push(`${c}, ${T.title}: ${errs.join("; ")}`);
         }
         row.push(cell);
-        if (T.kind === "wrk" || T.kind === "h2load") row.push(fmtNum(med(t, c, "p99ms"), 2));
-        const h = o.only.includes("haproxy") ? med(t, "haproxy", valueKey(t)) : null;
+        if (T.kind === "wrk" || T.kind === "h2load") {
+          row.push(fmtNum(med(t, c, "p99ms"), 2), fmtNum(med(t, c, "cpuUsPerReq"), 1));
+          row.push(o.only.includes("haproxy") ? pairedText(paired(results[t], c, "haproxy", "cpuUsPerReq")) : "–");
+        }
         const d = o.only.includes("direct") ? med(t, "direct", valueKey(t)) : null;
-        row.push(v !== null && h ? fmtNum(v / h, 2) : "–", v !== null && d ? fmtNum(v / d, 2) : "–");
+        row.push(
+          o.only.includes("haproxy") ? pairedText(paired(results[t], c, "haproxy", valueKey(t))) : "–",
+          v !== null && d ? fmtNum(v / d, 2) : "–",
+        );
       }
       lines.push(`| ${row.join(" | ")} |`);
     }
     lines.push("");
     lines.push(
       `Medians of ${o.rounds} round(s) of ${o.duration} s each, after a 1 s warm-up; every contender first served ${o.warmup} s of the same traffic once, right after it started; the order of contenders rotates every round. ` +
+        (PIN
+          ? `Pinned with taskset: the proxy under test alone on core ${PIN.proxy}, the load generator and the backends on core ${PIN.load}. `
+          : "Not pinned (--no-pin). ") +
+        `CPU µs/req: the proxy's user + system time (itself and its children, from /proc) over the counted run, per request. ` +
+        `×haproxy and ×haproxy CPU: the ratio to haproxy in the same round, then the median of the per-round ratios [lowest–highest]. ` +
         `wrk: \`wrk -t1 -c64 -d${o.duration}s --latency\` (+ \`-H 'Connection: close'\` for new conn/req, + \`-H 'Host: bench.local'\` for L7); ` +
         `bulk: \`iperf3 -t ${o.duration} -O 1\`, Gbit/s received. ×haproxy: against haproxy (untuned) in the same test; ×direct: against wrk/iperf3 straight to the backend. ` +
         `All proxies single-threaded (haproxy nbthread 1, nginx worker_processes 1, vane workers 1); *-tuned: haproxy \`option splice-auto\`, nginx \`proxy_buffer_size 64k\`. ` +
