@@ -42,12 +42,11 @@ export function buildConfig(v: Values, base: Config | null): Config {
   const { pools, nodes, routes, spec, fromFile } = buildPools(v, base);
   const tls = tlsFiles(v, base);
   // Validated here, kept as written: the model stays printable as config text.
-  const acceptProxy = v["accept-proxy"]?.flatMap((text) =>
-    forFlag("accept-proxy", () => parseCidrList(text)).map((c) => c.raw)
-  );
+  const acceptProxy = cidrFlag(v, "accept-proxy");
+  const filter = { allow: cidrFlag(v, "allow"), deny: cidrFlag(v, "deny") };
 
   const acme = buildAcme(v, base);
-  const listeners = withAcmeHttpListener({ acme, listeners: buildListeners(v, base, routes, acceptProxy) });
+  const listeners = withAcmeHttpListener({ acme, listeners: buildListeners(v, base, routes, acceptProxy, filter) });
   // A pool of the flags that only udp:// listeners use takes no TCP check unless --health names one.
   uncheckUdpPools(pools.values(), listeners, (p) => spec !== undefined || fromFile(p.name));
   const https = listeners.find((l) => l.address.protocol === "https" && l.tls.length === 0);
@@ -171,4 +170,9 @@ function parseWorkers(text: string): number | null {
   const n = /^[0-9]+$/.test(text) ? Number(text) : NaN;
   if (!(n >= 1 && n <= MAX_WORKERS)) throw new CliError(`--workers: expected ${WORKERS_EXPECTED}; got ${q(text)}`);
   return n;
+}
+
+/** A repeatable CIDR-list flag's ranges, validated and kept as written; undefined: not given. */
+function cidrFlag(v: Values, flag: "accept-proxy" | "allow" | "deny"): string[] | undefined {
+  return v[flag]?.flatMap((text) => forFlag(flag, () => parseCidrList(text)).map((c) => c.raw));
 }

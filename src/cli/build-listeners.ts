@@ -20,6 +20,8 @@ export function buildListeners(
   base: Config | null,
   routes: RouteConfig[] | null,
   acceptProxy: string[] | undefined,
+  /** --allow and --deny, for every listener of the command line or the file. */
+  filter: { allow?: string[]; deny?: string[] } = {},
 ): ListenerConfig[] {
   const flow = routes ? routesToFlow(routes) : null;
   // Datagrams carry no host: a UDP listener takes the routes without one (`*`).
@@ -49,6 +51,10 @@ export function buildListeners(
     });
   }
   if (acceptProxy) { for (const l of listeners) l.acceptProxy = [...acceptProxy]; }
+  for (const l of listeners) {
+    if (filter.allow) l.allow = [...filter.allow];
+    if (filter.deny) l.deny = [...filter.deny];
+  }
   if (v["redirect-http"]) listeners.push(redirectListener(listeners));
   return listeners;
 }

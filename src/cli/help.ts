@@ -100,6 +100,10 @@ PROXY protocol:
   --accept-proxy CIDRS     Connections from these peers (CIDR[,CIDR...]) must start with
                            a PROXY header (v1 or v2); its address becomes the client's.
                            Repeatable. Default: none
+  --allow CIDRS            Serve only clients in these ranges (CIDR[,CIDR...]), on every
+                           listener; others are closed unanswered. Repeatable. Default: all
+  --deny CIDRS             Refuse clients in these ranges, even inside --allow.
+                           Repeatable. Default: none
 
 Operations:
   --workers N|auto         Processes serving the listeners, each with its own

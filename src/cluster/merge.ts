@@ -26,6 +26,9 @@ export function mergeSnapshots(primary: StatusSnapshot, workers: StatusSnapshot[
     }
     out.bytes.upstream += w.bytes.upstream;
     out.bytes.downstream += w.bytes.downstream;
+    for (const [reason, n] of Object.entries(w.refused ?? {})) {
+      (out.refused ??= {})[reason] = (out.refused[reason] ?? 0) + n;
+    }
     for (const [protocol, n] of Object.entries(w.detections)) {
       out.detections[protocol] = (out.detections[protocol] ?? 0) + n;
     }

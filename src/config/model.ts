@@ -499,6 +499,13 @@ export interface ListenerConfig {
   clientAuth?: { ca: string; require: boolean };
   /** https:// only: TLS versions and suites, over `Config.tlsServer`; absent: those. */
   tlsServer?: TlsServerPolicy;
+  /**
+   * Client addresses (CIDRs as written) this listener serves alone (`allow`), and those
+   * it refuses (`deny`, which wins over `allow`); the address after a PROXY header.
+   * Absent or empty: every client.
+   */
+  allow?: string[];
+  deny?: string[];
 }
 
 /**

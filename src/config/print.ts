@@ -48,6 +48,8 @@ export function configToDocument(config: Config): Record<string, unknown> {
     listeners: config.listeners.map((l) => ({
       listen: l.address.raw,
       "accept-proxy": [...l.acceptProxy],
+      ...(l.allow?.length ? { allow: [...l.allow] } : {}),
+      ...(l.deny?.length ? { deny: [...l.deny] } : {}),
       tls: tlsDoc(l.tls),
       ...(l.clientAuth
         ? { "client-auth": { ca: l.clientAuth.ca, mode: l.clientAuth.require ? "require" : "request" } }

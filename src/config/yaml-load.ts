@@ -78,7 +78,17 @@ const TOP_KEYS = [
   "max-conns",
   "state-dir",
 ];
-const LISTENER_KEYS = ["listen", "accept-proxy", "tls", "flow", "redirect", "client-auth", ...TLS_POLICY_KEYS];
+const LISTENER_KEYS = [
+  "listen",
+  "accept-proxy",
+  "allow",
+  "deny",
+  "tls",
+  "flow",
+  "redirect",
+  "client-auth",
+  ...TLS_POLICY_KEYS,
+];
 const TIMEOUT_KEYS: ReadonlyArray<readonly [string, keyof TimeoutsConfig]> = [
   ["connect", "connectMs"],
   ["idle", "idleMs"],
@@ -271,7 +281,8 @@ function readListeners(st: FlowState, entry: Entry): ListenerConfig[] {
     const l = r.required(e, "listen", item, path);
     const address = l && r.parse(l.value, l.path, LISTEN_EXPECTED, parseListen);
     const ap = e.get("accept-proxy");
-    const acceptProxy = ap ? readAcceptProxy(r, ap) : [];
+    const acceptProxy = ap ? readCidrs(r, ap) : [];
+    const filter = readAddressFilter(r, e);
     const t = e.get("tls");
     const tlsList = t ? readTlsList(r, t.value, t.path) : [];
     const tls: TlsFiles[] = tlsList ?? [];
@@ -306,7 +317,7 @@ function readListeners(st: FlowState, entry: Entry): ListenerConfig[] {
       } else if (r.keyword(redirect.value, redirect.path, ["https"]) !== undefined && address) {
         // The flow is made once every listener is read: it names the https:// one's port.
         redirects.push(out.length);
-        out.push({ address, flow: [], acceptProxy, tls });
+        out.push({ address, flow: [], acceptProxy, tls, ...filter });
       }
       return;
     }
@@ -316,7 +327,7 @@ function readListeners(st: FlowState, entry: Entry): ListenerConfig[] {
     const ca = e.get("client-auth");
     const clientAuth = ca ? readClientAuth(r, ca, address?.protocol) : undefined;
     const tlsServer = readListenerTlsPolicy(r, e, address?.protocol);
-    const extra = { ...(clientAuth ? { clientAuth } : {}), ...(tlsServer ? { tlsServer } : {}) };
+    const extra = { ...(clientAuth ? { clientAuth } : {}), ...(tlsServer ? { tlsServer } : {}), ...filter };
     if (address && flow) out.push({ address, flow, acceptProxy, tls, ...extra });
   });
   const https = out.find((l) => l.address.protocol === "https")?.address.port ?? 443;
@@ -350,8 +361,15 @@ function readClientAuth(r: Reader, { value, path }: Entry, protocol: string | un
   return ca && mode ? { ca, require: mode === "require" } : undefined;
 }
 
+/** A listener's `allow` and `deny` lists, each present only when written. */
+function readAddressFilter(r: Reader, e: Map<string, Entry>): { allow?: string[]; deny?: string[] } {
+  const allow = e.get("allow");
+  const deny = e.get("deny");
+  return { ...(allow ? { allow: readCidrs(r, allow) } : {}), ...(deny ? { deny: readCidrs(r, deny) } : {}) };
+}
+
 /** CIDRs, validated and kept as written (the model stays printable), like --accept-proxy. */
-function readAcceptProxy(r: Reader, { value, path }: Entry): string[] {
+function readCidrs(r: Reader, { value, path }: Entry): string[] {
   if (isScalar(value) && typeof value.value === "string") {
     const text = value.value;
     return r.attempt(value, path, () => parseCidrList(text).map((c) => c.raw)) ?? [];

@@ -12,7 +12,7 @@ import type { StatusSnapshot, TargetStatus } from "./snapshot.ts";
 const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** The `/status` body: the snapshot minus `bytes`, which only `/metrics` reports. */
-export type StatusBody = Omit<StatusSnapshot, "bytes" | "detections" | "requests">;
+export type StatusBody = Omit<StatusSnapshot, "bytes" | "detections" | "refused" | "requests">;
 
 /**
  * Copies field by field rather than spreading, so whatever else the proxy's objects

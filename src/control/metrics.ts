@@ -134,6 +134,12 @@ function trafficFamilies(s: StatusSnapshot): Family[] {
       samples: Object.entries(s.detections).map(([protocol, value]) => ({ labels: { protocol }, value })),
     },
     {
+      name: "vane_refused_total",
+      help: "Clients refused before they were served, by why (deny: a listener's allow/deny ranges).",
+      type: "counter",
+      samples: Object.entries(s.refused ?? {}).map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+    {
       name: "vane_requests_total",
       help: "HTTP responses sent, by route, pool and status code.",
       type: "counter",

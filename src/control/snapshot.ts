@@ -55,6 +55,8 @@ export interface StatusSnapshot {
   bytes: { upstream: number; downstream: number };
   /** Connections inspected, by what their first bytes were: tls, http, other, invalid. */
   detections: Record<string, number>;
+  /** Clients refused before they were served, by why (`deny`: a listener's allow/deny). */
+  refused?: Record<string, number>;
   /** HTTP responses sent, by route, pool and status code ("" when no route matched). */
   requests: Array<{ route: string; pool: string; code: number; count: number }>;
   /** One entry per worker process (one in all unless `workers` is above 1). */

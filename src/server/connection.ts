@@ -118,6 +118,11 @@ export async function handleConnection(
     if (client instanceof ReplayConn && plan.trusted.some((c) => cidrContains(c, facts.ip))) {
       if (!(await acceptProxyHeader(client, listen, facts, deps))) return;
     }
+    if (plan.filter !== null && !plan.filter.admits(facts.ip)) {
+      counters.countRefused("deny");
+      log.debug("connection refused by allow/deny", { listener: listen, client: facts.peer() });
+      return;
+    }
     if (scheme === "http" || scheme === "https") {
       return await serveRequests(client, plan.flow, originOf(plan, facts), deps);
     }

@@ -4,6 +4,7 @@
  * a new generation next to the running one; connections keep the generation they
  * were accepted under, so a reload never changes a connection in flight.
  */
+import { AddressFilter } from "./address-filter.ts";
 import type { Action, Config, ListenerConfig, Rule, TlsFiles, TlsServerPolicy } from "../config/model.ts";
 import type { Runtime, TlsCertificate } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -56,6 +57,8 @@ export interface ListenerPlan {
   readonly flow: CompiledFlow;
   /** Peers that must open with a PROXY header. */
   readonly trusted: Cidr[];
+  /** Who the listener serves (`allow`, `deny`); null: everyone. */
+  readonly filter: AddressFilter | null;
   readonly gen: Generation;
 }
 
@@ -82,6 +85,7 @@ export class Generation {
       // A PROXY header would have to come before the TLS handshake, which the
       // runtime's TLS listener reads first: not honoured on https:// listeners.
       trusted: l.address.protocol === "https" ? [] : l.acceptProxy.map(parseCidr),
+      filter: AddressFilter.of(l),
       gen: this,
     }));
   }

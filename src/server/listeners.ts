@@ -192,7 +192,13 @@ export class Listeners {
     const reusePort = (options.cluster !== undefined || rt.tcpReusePort) && rt.udpReusePort;
     if (reusePort) this.#refuseTaken(addr, "udp");
     const u = await listenUdp(addr, {
-      pick: (client) => pickUdp(b.plan, client),
+      pick: (client) => {
+        // A refused client's datagrams open no session and are dropped (`allow`, `deny`).
+        const filter = b.plan.filter;
+        if (filter === null || filter.admits(client.hostname)) return pickUdp(b.plan, client);
+        this.#ctx.counters.countRefused("deny");
+        return null;
+      },
       udpIdleMs: plan.gen.config.timeouts.udpIdleMs,
       logger: log,
       bindUdp: rt.bindUdp,

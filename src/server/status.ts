@@ -158,6 +158,7 @@ export class StatusEndpoint {
         downstream: counters.downstreamBytes + udpSum((f) => f.bytesDownstream),
       },
       detections: { ...counters.detections },
+      refused: { ...counters.refused },
       requests: [...counters.requests].map(([key, count]) => {
         const [route, pool, code] = key.split("\u0000");
         return { route, pool, code: Number(code), count };

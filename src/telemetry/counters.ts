@@ -6,6 +6,8 @@ export class TrafficCounters {
   downstreamBytes = 0;
   /** Connections by what their first bytes were (tls, other, invalid). */
   readonly detections: Record<string, number> = {};
+  /** Clients refused before they were served, by why (`deny`: a listener's allow/deny ranges). */
+  readonly refused: Record<string, number> = {};
 
   /** HTTP responses by route, pool and status code (key: the three joined by NUL). */
   readonly requests = new Map<string, number>();
@@ -21,6 +23,10 @@ export class TrafficCounters {
     let key = byCode.get(code);
     if (key === undefined) byCode.set(code, key = `${route ?? ""}\u0000${pool ?? ""}\u0000${code}`);
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+  }
+
+  countRefused(reason: string): void {
+    this.refused[reason] = (this.refused[reason] ?? 0) + 1;
   }
 
   countDetection(protocol: string): void {

@@ -607,6 +607,17 @@ describe("parseCli: --retry-on", () => {
   it("refuses a bad CIDR, naming the flag and the value", () => {
     expect(() => run("--accept-proxy", "10.0.0.0/33")).toThrowError(/^--accept-proxy: .*"10\.0\.0\.0\/33"/);
   });
+
+  it("puts every --allow and --deny range on every listener, as written", () => {
+    const c = run("--listen", ":1", "--listen", "udp://:2", "--allow", "10.0.0.0/8,::1", "--deny", "10.9.0.0/16");
+    for (const l of c.listeners) {
+      expect(l.allow).toEqual(["10.0.0.0/8", "::1"]);
+      expect(l.deny).toEqual(["10.9.0.0/16"]);
+    }
+    expect(run("--listen", ":1").listeners[0].allow).toBeUndefined();
+    expect(() => run("--deny", "10.0.0.0/33")).toThrowError(/^--deny: .*"10\.0\.0\.0\/33"/);
+    expect(() => run("--allow", "example.com")).toThrowError(/^--allow: /);
+  });
 });
 
 describe("parseCli: HTTP health checks", () => {

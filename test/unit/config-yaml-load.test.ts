@@ -143,6 +143,30 @@ describe("loadConfigText: listeners", () => {
     expect(c.listeners[1].acceptProxy).toEqual(["192.168.0.0/16", "fd00::/8"]);
   });
 
+  it("reads a listener's allow and deny ranges, and says where a bad one is", () => {
+    const c = load(`listeners:
+  - listen: :1
+    allow: [10.0.0.0/8, "::1"]
+    deny: "10.9.0.0/16"
+    flow: [{ abort: true }]
+  - listen: :2
+    flow: [{ abort: true }]
+`);
+    expect(c.listeners[0]).toMatchObject({ allow: ["10.0.0.0/8", "::1"], deny: ["10.9.0.0/16"] });
+    expect(c.listeners[1].allow).toBeUndefined();
+    const bad = loadConfigText(`listeners:
+  - listen: :1
+    deny: [10.0.0.0/8, 10.0.0.0/33]
+    flow: [{ abort: true }]
+`);
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) {
+      expect(formatIssue("vane.yaml", bad.issues[0])).toBe(
+        'vane.yaml:3:24: listeners[0].deny[1]: expected an IP address or CIDR like 10.0.0.0/8 or fd00::/8; got "10.0.0.0/33"',
+      );
+    }
+  });
+
   it("reads a listener's own certificates and the global ones", () => {
     const text = `listeners:
   - listen: https://:443

@@ -1,0 +1,111 @@
+/**
+ * A listener's `allow` and `deny` ranges (--allow, --deny): clients are told apart by
+ * their source address, which loopback lets a test choose (127.0.0.2, 127.0.0.3 ...).
+ * A refused TCP client is closed unanswered and its target sees nothing; a refused UDP
+ * client opens no session; behind a trusted PROXY peer, the header's address counts.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import dgram from "node:dgram";
+import net from "node:net";
+import { closeAll, echoServer } from "../helpers/net.ts";
+import { bindUdp, closeUdp } from "../helpers/udp.ts";
+import { CONTROL, startVane, startYaml, stopAllVanes } from "../helpers/vane.ts";
+
+afterEach(async () => {
+  await stopAllVanes();
+  await closeAll();
+  closeUdp();
+});
+
+/** Sends `data` from `source` to vane and ends; what came back before the close. */
+function from(source: string, port: number, data: string): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect({ host: "127.0.0.1", port, localAddress: source, allowHalfOpen: true }, () => s.end(data));
+    s.on("data", (d) => chunks.push(d));
+    s.on("close", () => resolve(Buffer.concat(chunks).toString()));
+    s.on("error", () => {});
+  });
+}
+
+async function refusedCount(statusUrl: string): Promise<number> {
+  const text = await (await fetch(`${statusUrl}/metrics`)).text();
+  return Number(/^vane_refused_total\{reason="deny"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
+describe("allow and deny", () => {
+  it("--deny closes a client in the range unanswered; its target sees no connection", async () => {
+    const echo = await echoServer();
+    const v = await startVane(["--route", `*=127.0.0.1:${echo.port}`, "--health", "none", "--deny", "127.0.0.2/32"]);
+    expect(await from("127.0.0.1", v.port, "hello")).toBe("hello");
+    expect(await from("127.0.0.2", v.port, "hello")).toBe("");
+    expect(echo.accepted).toBe(1);
+    expect(await refusedCount(v.statusUrl)).toBe(1);
+  });
+
+  it("--allow serves its ranges alone, and --deny cuts a range out of them", async () => {
+    const echo = await echoServer();
+    const v = await startVane([
+      ...["--route", `*=127.0.0.1:${echo.port}`, "--health", "none"],
+      ...["--allow", "127.0.0.0/30", "--deny", "127.0.0.2"],
+    ]);
+    expect(await from("127.0.0.1", v.port, "a")).toBe("a");
+    expect(await from("127.0.0.3", v.port, "b")).toBe("b");
+    expect(await from("127.0.0.2", v.port, "c")).toBe(""); // denied inside the allowed range
+    expect(await from("127.0.0.9", v.port, "d")).toBe(""); // outside the allowed range
+    expect(echo.accepted).toBe(2);
+    expect(await refusedCount(v.statusUrl)).toBe(2);
+  });
+
+  it("judges the address a trusted peer's PROXY header names, not the peer's", async () => {
+    const echo = await echoServer();
+    const v = await startVane([
+      ...["--route", `*=127.0.0.1:${echo.port}`, "--health", "none"],
+      ...["--accept-proxy", "127.0.0.1", "--deny", "192.0.2.0/24"],
+    ]);
+    const header = (src: string) => `PROXY TCP4 ${src} 127.0.0.1 5555 80\r\n`;
+    expect(await from("127.0.0.1", v.port, header("198.51.100.7") + "ok")).toBe("ok");
+    expect(await from("127.0.0.1", v.port, header("192.0.2.7") + "no")).toBe("");
+    expect(echo.accepted).toBe(1);
+  });
+
+  it("YAML allow/deny on a tcp:// listener; a refused UDP client opens no session", async () => {
+    const echo = await echoServer();
+    const got: string[] = [];
+    const target = await bindUdp((m, r, s) => {
+      got.push(m.toString());
+      s.send(m, r.port, r.address);
+    });
+    const v = await startYaml(`${CONTROL}
+listeners:
+  - listen: tcp://127.0.0.1:0
+    deny: [127.0.0.2]
+    flow:
+      - proxy: { targets: [127.0.0.1:${echo.port}], health: { check: none } }
+  - listen: udp://127.0.0.1:0
+    allow: 127.0.0.1/32
+    flow:
+      - proxy: { targets: [127.0.0.1:${target.address().port}], health: { check: none } }
+`);
+    expect(await from("127.0.0.2", v.port, "x")).toBe("");
+    const udpPort = v.vane.listeners.find((l) => l.config.address.protocol === "udp")!.addr.port;
+    const reply = async (source: string) => {
+      const s = dgram.createSocket("udp4");
+      await new Promise<void>((r) => s.bind(0, source, () => r()));
+      const answer = new Promise<string>((resolve) => {
+        const t = setTimeout(() => resolve(""), 500);
+        s.on("message", (m) => {
+          clearTimeout(t);
+          resolve(m.toString());
+        });
+      });
+      s.send(`from ${source}`, udpPort, "127.0.0.1");
+      const out = await answer;
+      s.close();
+      return out;
+    };
+    expect(await reply("127.0.0.1")).toBe("from 127.0.0.1");
+    expect(await reply("127.0.0.5")).toBe("");
+    expect(got).toEqual(["from 127.0.0.1"]);
+  });
+});
