@@ -43,7 +43,14 @@ export function buildConfig(v: Values, base: Config | null): Config {
   const tls = tlsFiles(v, base);
   // Validated here, kept as written: the model stays printable as config text.
   const acceptProxy = cidrFlag(v, "accept-proxy");
-  const filter = { allow: cidrFlag(v, "allow"), deny: cidrFlag(v, "deny") };
+  const perClient = v["max-conns-per-client"];
+  const filter = {
+    allow: cidrFlag(v, "allow"),
+    deny: cidrFlag(v, "deny"),
+    maxConnsPerClient: perClient === undefined
+      ? undefined
+      : integer("max-conns-per-client", perClient, 0, 1, Number.MAX_SAFE_INTEGER),
+  };
 
   const acme = buildAcme(v, base);
   const listeners = withAcmeHttpListener({ acme, listeners: buildListeners(v, base, routes, acceptProxy, filter) });

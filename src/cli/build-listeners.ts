@@ -21,7 +21,7 @@ export function buildListeners(
   routes: RouteConfig[] | null,
   acceptProxy: string[] | undefined,
   /** --allow and --deny, for every listener of the command line or the file. */
-  filter: { allow?: string[]; deny?: string[] } = {},
+  filter: { allow?: string[]; deny?: string[]; maxConnsPerClient?: number } = {},
 ): ListenerConfig[] {
   const flow = routes ? routesToFlow(routes) : null;
   // Datagrams carry no host: a UDP listener takes the routes without one (`*`).
@@ -54,6 +54,7 @@ export function buildListeners(
   for (const l of listeners) {
     if (filter.allow) l.allow = [...filter.allow];
     if (filter.deny) l.deny = [...filter.deny];
+    if (filter.maxConnsPerClient !== undefined) l.maxConnsPerClient = filter.maxConnsPerClient;
   }
   if (v["redirect-http"]) listeners.push(redirectListener(listeners));
   return listeners;

@@ -104,6 +104,8 @@ PROXY protocol:
                            listener; others are closed unanswered. Repeatable. Default: all
   --deny CIDRS             Refuse clients in these ranges, even inside --allow.
                            Repeatable. Default: none
+  --max-conns-per-client N Connections one client address may hold open on a
+                           listener (per process); more are closed. Default: no limit
 
 Operations:
   --workers N|auto         Processes serving the listeners, each with its own

@@ -506,6 +506,11 @@ export interface ListenerConfig {
    */
   allow?: string[];
   deny?: string[];
+  /**
+   * Connections one client address may hold open on this listener at once (per
+   * process); one more is closed unanswered. Absent: no limit.
+   */
+  maxConnsPerClient?: number;
 }
 
 /**

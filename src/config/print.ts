@@ -50,6 +50,7 @@ export function configToDocument(config: Config): Record<string, unknown> {
       "accept-proxy": [...l.acceptProxy],
       ...(l.allow?.length ? { allow: [...l.allow] } : {}),
       ...(l.deny?.length ? { deny: [...l.deny] } : {}),
+      ...(l.maxConnsPerClient !== undefined ? { "max-conns-per-client": l.maxConnsPerClient } : {}),
       tls: tlsDoc(l.tls),
       ...(l.clientAuth
         ? { "client-auth": { ca: l.clientAuth.ca, mode: l.clientAuth.require ? "require" : "request" } }

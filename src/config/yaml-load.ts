@@ -83,6 +83,7 @@ const LISTENER_KEYS = [
   "accept-proxy",
   "allow",
   "deny",
+  "max-conns-per-client",
   "tls",
   "flow",
   "redirect",
@@ -282,7 +283,7 @@ function readListeners(st: FlowState, entry: Entry): ListenerConfig[] {
     const address = l && r.parse(l.value, l.path, LISTEN_EXPECTED, parseListen);
     const ap = e.get("accept-proxy");
     const acceptProxy = ap ? readCidrs(r, ap) : [];
-    const filter = readAddressFilter(r, e);
+    const filter = { ...readAddressFilter(r, e), ...readPerClient(r, e.get("max-conns-per-client")) };
     const t = e.get("tls");
     const tlsList = t ? readTlsList(r, t.value, t.path) : [];
     const tls: TlsFiles[] = tlsList ?? [];
@@ -479,6 +480,19 @@ function readWorkers(r: Reader, entry: Entry | undefined): number | null {
 }
 
 /** `max-conns: N` or `max-conns: auto` (derived from the open-file limit, the default). */
+/** A listener's `max-conns-per-client`: an integer, 1 or more. */
+function readPerClient(r: Reader, entry: Entry | undefined): { maxConnsPerClient?: number } {
+  if (!entry) return {};
+  const v = entry.value;
+  if (isScalar(v) && Number.isSafeInteger(v.value) && (v.value as number) >= 1) {
+    return { maxConnsPerClient: v.value as number };
+  }
+  r.fail(v, entry.path, PER_CLIENT_EXPECTED);
+  return {};
+}
+
+const PER_CLIENT_EXPECTED = "an integer, 1 or more (connections one client address may hold open)";
+
 function readMaxConns(r: Reader, entry: Entry | undefined): number | null {
   if (!entry) return null;
   const v = entry.value;

@@ -6,6 +6,7 @@
  * connection, which is then relayed to a pool (passthrough), terminated, or closed.
  * http:// and https:// listeners go straight to the engine.
  */
+import type { ClientCounts } from "./client-counts.ts";
 import type { ClientCert, Runtime, SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -56,6 +57,8 @@ export interface ConnectionDeps {
   counters: TrafficCounters;
   /** Every client connection open now, for the drain on stop. */
   clients: Members<OpenClient>;
+  /** Connections open per listener and client address, for `max-conns-per-client`. */
+  perClient: ClientCounts;
   draining(): boolean;
   /** The generation serving new connections. */
   current(): Generation | null;
@@ -114,6 +117,8 @@ export async function handleConnection(
   // Bun cannot tell a closed socket's addresses: read them now if the per-connection
   // debug line will name the client after the relay.
   if (log.debugging !== false) facts.client();
+  /** The per-client count this connection holds (`max-conns-per-client`), to give back. */
+  let counted: string | null = null;
   try {
     if (client instanceof ReplayConn && plan.trusted.some((c) => cidrContains(c, facts.ip))) {
       if (!(await acceptProxyHeader(client, listen, facts, deps))) return;
@@ -122,6 +127,19 @@ export async function handleConnection(
       counters.countRefused("deny");
       log.debug("connection refused by allow/deny", { listener: listen, client: facts.peer() });
       return;
+    }
+    const perClient = plan.config.maxConnsPerClient;
+    if (perClient !== undefined) {
+      counted = deps.perClient.enter(listen, facts.ip, perClient);
+      if (counted === null) {
+        counters.countRefused("client-limit");
+        limited(log).warn("connection refused: too many open from this client", "listener", {
+          listener: listen,
+          client: facts.ip,
+          max: perClient,
+        });
+        return;
+      }
     }
     if (scheme === "http" || scheme === "https") {
       return await serveRequests(client, plan.flow, originOf(plan, facts), deps);
@@ -147,6 +165,7 @@ export async function handleConnection(
   } finally {
     client.close();
     deps.clients.delete(open);
+    if (counted !== null) deps.perClient.leave(counted);
   }
 }
 

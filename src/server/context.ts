@@ -4,6 +4,7 @@
  * idle upstream connections, the open clients). server/vane.ts makes one and hands it
  * to each part (listeners, health checks, status endpoint, reload) explicitly.
  */
+import { ClientCounts } from "./client-counts.ts";
 import { H2Upstreams } from "../http2/upstreams.ts";
 import type { Config } from "../config/model.ts";
 import type { Runtime } from "../runtime/types.ts";
@@ -68,6 +69,7 @@ export class VaneContext {
       registry: this.registry,
       counters: this.counters,
       clients: this.clients,
+      perClient: new ClientCounts(),
       draining: () => this.draining,
       current: () => this.gen,
       httpConns: new Members(),

@@ -618,6 +618,12 @@ describe("parseCli: --retry-on", () => {
     expect(() => run("--deny", "10.0.0.0/33")).toThrowError(/^--deny: .*"10\.0\.0\.0\/33"/);
     expect(() => run("--allow", "example.com")).toThrowError(/^--allow: /);
   });
+
+  it("puts --max-conns-per-client on every listener, and refuses what is not a count", () => {
+    const c = run("--listen", ":1", "--listen", ":2", "--max-conns-per-client", "20");
+    for (const l of c.listeners) expect(l.maxConnsPerClient).toBe(20);
+    expect(() => run("--max-conns-per-client", "0")).toThrowError(/^--max-conns-per-client: /);
+  });
 });
 
 describe("parseCli: HTTP health checks", () => {

@@ -148,11 +148,16 @@ describe("loadConfigText: listeners", () => {
   - listen: :1
     allow: [10.0.0.0/8, "::1"]
     deny: "10.9.0.0/16"
+    max-conns-per-client: 10
     flow: [{ abort: true }]
   - listen: :2
     flow: [{ abort: true }]
 `);
-    expect(c.listeners[0]).toMatchObject({ allow: ["10.0.0.0/8", "::1"], deny: ["10.9.0.0/16"] });
+    expect(c.listeners[0]).toMatchObject({
+      allow: ["10.0.0.0/8", "::1"],
+      deny: ["10.9.0.0/16"],
+      maxConnsPerClient: 10,
+    });
     expect(c.listeners[1].allow).toBeUndefined();
     const bad = loadConfigText(`listeners:
   - listen: :1

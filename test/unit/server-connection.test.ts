@@ -6,6 +6,7 @@
  * trusted peers, the L4 relay, and the flow's abort. The socket tests beside these are
  * test/integration/forward-peek.test.ts, forward.test.ts and proxy-protocol.test.ts.
  */
+import { ClientCounts } from "../../src/server/client-counts.ts";
 import { H2Upstreams } from "../../src/http2/upstreams.ts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfigText } from "../../src/config/yaml-load.ts";
@@ -129,6 +130,7 @@ async function listener(yaml: string): Promise<{ plan: ListenerPlan; deps: Conne
     registry,
     counters,
     clients: new Members<OpenClient>(),
+    perClient: new ClientCounts(),
     draining: () => false,
     current: () => gen,
     httpConns: new Members<HttpKeepAlive>(),

@@ -1,8 +1,9 @@
 /**
- * A listener's `allow` and `deny` ranges (--allow, --deny): clients are told apart by
+ * Who a listener serves. Its `allow` and `deny` ranges (--allow, --deny): clients are told apart by
  * their source address, which loopback lets a test choose (127.0.0.2, 127.0.0.3 ...).
  * A refused TCP client is closed unanswered and its target sees nothing; a refused UDP
  * client opens no session; behind a trusted PROXY peer, the header's address counts.
+ * And `max-conns-per-client`: one address holds at most so many connections open.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import dgram from "node:dgram";
@@ -107,5 +108,51 @@ listeners:
     expect(await reply("127.0.0.1")).toBe("from 127.0.0.1");
     expect(await reply("127.0.0.5")).toBe("");
     expect(got).toEqual(["from 127.0.0.1"]);
+  });
+});
+
+/** A connection from 127.0.0.1 held open; `closed` resolves with what it got before the close. */
+async function holdOpen(port: number) {
+  const s = net.connect({ host: "127.0.0.1", port });
+  await new Promise<void>((r, j) => s.once("connect", r).once("error", j));
+  let got = "";
+  s.on("data", (d) => (got += d));
+  s.on("error", () => {});
+  const closed = new Promise<string>((r) => s.once("close", () => r(got)));
+  return {
+    s,
+    closed,
+    echo: async (text: string) => {
+      s.write(text);
+      const until = Date.now() + 2000;
+      while (!got.includes(text) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      return got.includes(text);
+    },
+  };
+}
+
+describe("max-conns-per-client", () => {
+  it("closes one connection more than the limit from one address; a freed slot takes the next", async () => {
+    const echo = await echoServer();
+    const v = await startVane([
+      ...["--route", `*=127.0.0.1:${echo.port}`, "--health", "none", "--max-conns-per-client", "2"],
+    ]);
+    const first = await holdOpen(v.port);
+    const second = await holdOpen(v.port);
+    expect(await first.echo("one")).toBe(true);
+    expect(await second.echo("two")).toBe(true);
+    const third = await holdOpen(v.port);
+    expect(await third.closed).toBe(""); // closed unanswered
+    expect(await from("127.0.0.2", v.port, "other address")).toBe("other address");
+    const text = await (await fetch(`${v.statusUrl}/metrics`)).text();
+    expect(text).toMatch(/^vane_refused_total\{reason="client-limit"\} 1$/m);
+    first.s.destroy();
+    await first.closed;
+    // The slot comes back once vane saw the close: a bounded wait for it.
+    let fourth = await holdOpen(v.port);
+    for (let i = 0; i < 50 && !(await fourth.echo("four")); i++) fourth = await holdOpen(v.port);
+    expect(await fourth.echo("four")).toBe(true);
+    second.s.destroy();
+    fourth.s.destroy();
   });
 });
