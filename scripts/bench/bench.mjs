@@ -997,7 +997,9 @@ async function main() {
             errorText(res) ? ", " + errorText(res) : ""
           }`
           : test.kind === "h2load"
-          ? `${fmtNum(res.rps)} req/s, p99 ${fmtNum(res.p99ms, 2)} ms, ${fmtNum(res.cpuUsPerReq, 1)} µs/req, ${res.failed} failed`
+          ? `${fmtNum(res.rps)} req/s, p99 ${fmtNum(res.p99ms, 2)} ms, ${
+            fmtNum(res.cpuUsPerReq, 1)
+          } µs/req, ${res.failed} failed`
           : `${fmtNum(res.gbps)} Gbit/s`;
         console.error(`bench: round ${r + 1}/${o.rounds} ${t.padEnd(8)} ${name.padEnd(13)} ${shown}`);
       }

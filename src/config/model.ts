@@ -511,6 +511,11 @@ export interface ListenerConfig {
    * process); one more is closed unanswered. Absent: no limit.
    */
   maxConnsPerClient?: number;
+  /**
+   * Client connections this listener serves at once (per process), within the
+   * process's `max-conns`; at the limit it stops accepting. Absent: only the process's.
+   */
+  maxConns?: number;
 }
 
 /**

@@ -51,6 +51,7 @@ export function configToDocument(config: Config): Record<string, unknown> {
       ...(l.allow?.length ? { allow: [...l.allow] } : {}),
       ...(l.deny?.length ? { deny: [...l.deny] } : {}),
       ...(l.maxConnsPerClient !== undefined ? { "max-conns-per-client": l.maxConnsPerClient } : {}),
+      ...(l.maxConns !== undefined ? { "max-conns": l.maxConns } : {}),
       tls: tlsDoc(l.tls),
       ...(l.clientAuth
         ? { "client-auth": { ca: l.clientAuth.ca, mode: l.clientAuth.require ? "require" : "request" } }

@@ -84,6 +84,7 @@ const LISTENER_KEYS = [
   "allow",
   "deny",
   "max-conns-per-client",
+  "max-conns",
   "tls",
   "flow",
   "redirect",
@@ -283,7 +284,12 @@ function readListeners(st: FlowState, entry: Entry): ListenerConfig[] {
     const address = l && r.parse(l.value, l.path, LISTEN_EXPECTED, parseListen);
     const ap = e.get("accept-proxy");
     const acceptProxy = ap ? readCidrs(r, ap) : [];
-    const filter = { ...readAddressFilter(r, e), ...readPerClient(r, e.get("max-conns-per-client")) };
+    const listenerMax = readMaxConns(r, e.get("max-conns"));
+    const filter = {
+      ...readAddressFilter(r, e),
+      ...readPerClient(r, e.get("max-conns-per-client")),
+      ...(listenerMax !== null ? { maxConns: listenerMax } : {}),
+    };
     const t = e.get("tls");
     const tlsList = t ? readTlsList(r, t.value, t.path) : [];
     const tls: TlsFiles[] = tlsList ?? [];

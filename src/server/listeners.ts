@@ -5,6 +5,7 @@
  * New sockets are bound before any old one closes: a port that cannot be bound
  * leaves the running config whole.
  */
+import { ListenerGate } from "./listener-gate.ts";
 import type { ListenerConfig } from "../config/model.ts";
 import type { ClientCert, TcpConn, TcpListener, UdpSocket } from "../runtime/types.ts";
 import type { Generation, ListenerPlan } from "./generation.ts";
@@ -158,13 +159,20 @@ export class Listeners {
     const l = plan.config;
     const addr = { hostname: l.address.host, port: l.address.port };
     const b: Bound = { key: socketKey(l, plan.gen), plan, addr, tcp: null, udp: null };
-    const accept = (c: TcpConn & { sni?: string | null; clientCert?: ClientCert | null }) =>
-      void handleConnection(b.plan, c, conns);
+    // A listener with its own `max-conns` counts its connections in a gate of its own.
+    const own = l.maxConns === undefined
+      ? null
+      : new ListenerGate(clients, () => b.plan.config.maxConns, this.#ctx.log, l.address.raw);
+    const accept = own === null ? (c: AcceptedConn) => void handleConnection(b.plan, c, conns) : (c: AcceptedConn) => {
+      own.enter();
+      const leave = () => own.leave();
+      void handleConnection(b.plan, c, conns).then(leave, leave);
+    };
     // Every TCP socket is shareable where the system spreads connections fairly
     // (Linux), so that workers and the new process of an upgrade can bind beside it.
     const reusePort = options.cluster !== undefined || rt.tcpReusePort;
     if (reusePort) this.#refuseTaken(addr, "tcp");
-    const shared = { reusePort, gate: clients };
+    const shared = { reusePort, gate: own ?? clients };
     b.tcp = l.address.protocol === "https"
       ? await rt.listenTls(addr, accept, {
         ...plan.gen.tlsPolicyFor(l),
@@ -262,3 +270,6 @@ function pickUdp(plan: ListenerPlan, client: { hostname: string; port: number })
   const p = plan.gen.pools.get(o.pool)?.pick();
   return p ? { key: p.entry.key, hostname: p.addresses[0], port: p.entry.spec.port } : null;
 }
+
+/** A connection as a listener hands it over. */
+type AcceptedConn = TcpConn & { sni?: string | null; clientCert?: ClientCert | null };

@@ -156,3 +156,33 @@ describe("max-conns-per-client", () => {
     fourth.s.destroy();
   });
 });
+
+describe("a listener's max-conns", () => {
+  it("serves at most so many at once on that listener while the others go on; a freed slot takes the next", async () => {
+    const echo = await echoServer();
+    const v = await startYaml(`${CONTROL}
+listeners:
+  - listen: tcp://127.0.0.1:0
+    max-conns: 2
+    flow:
+      - proxy: { targets: [127.0.0.1:${echo.port}], health: { check: none } }
+  - listen: tcp://127.0.0.1:0
+    flow:
+      - proxy: { targets: [127.0.0.1:${echo.port}], health: { check: none } }
+`);
+    const other = v.vane.listeners[1].addr.port;
+    const first = await holdOpen(v.port);
+    const second = await holdOpen(v.port);
+    expect(await first.echo("one")).toBe(true);
+    expect(await second.echo("two")).toBe(true);
+    // A third waits in the listen queue (Deno) or is closed unread (Bun): never answered now.
+    const third = await holdOpen(v.port).catch(() => null);
+    expect(third === null || !(await third.echo("three"))).toBe(true);
+    expect(await from("127.0.0.1", other, "the other listener")).toBe("the other listener");
+    first.s.destroy();
+    // Room again: the waiting one is served (Deno), or the next connection is (Bun).
+    let served = third !== null && (await third.echo("three"));
+    for (let i = 0; i < 20 && !served; i++) served = await (await holdOpen(v.port)).echo(`retry ${i}`);
+    expect(served).toBe(true);
+  });
+});

@@ -149,6 +149,7 @@ describe("loadConfigText: listeners", () => {
     allow: [10.0.0.0/8, "::1"]
     deny: "10.9.0.0/16"
     max-conns-per-client: 10
+    max-conns: 500
     flow: [{ abort: true }]
   - listen: :2
     flow: [{ abort: true }]
@@ -157,6 +158,7 @@ describe("loadConfigText: listeners", () => {
       allow: ["10.0.0.0/8", "::1"],
       deny: ["10.9.0.0/16"],
       maxConnsPerClient: 10,
+      maxConns: 500,
     });
     expect(c.listeners[1].allow).toBeUndefined();
     const bad = loadConfigText(`listeners:
