@@ -6,7 +6,8 @@
 import type { PoolConfig } from "../config/model.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import type { TargetResolver } from "../resolve/resolver.ts";
-import { createStrategy, type Strategy } from "./mod.ts";
+import { createStrategy, type KeyOn, type Strategy } from "./mod.ts";
+import { StickyStrategy } from "./sticky.ts";
 
 export interface Pick {
   entry: TargetHealth;
@@ -53,6 +54,19 @@ export class Pool {
     this.#fallbackStrategy = createStrategy(config.strategy);
   }
 
+  /** What the pool's strategy keys its picks on (null: nothing, no key is made per request). */
+  get keyOn(): KeyOn | null {
+    return this.#strategy.keyOn ?? null;
+  }
+
+  /**
+   * For a sticky pool: the cookie's name and the id it gives each target (by its
+   * configured key). Null for the other strategies.
+   */
+  get sticky(): StickyStrategy | null {
+    return this.#strategy instanceof StickyStrategy ? this.#strategy : null;
+  }
+
   get name(): string {
     return this.config.name;
   }
@@ -61,13 +75,21 @@ export class Pool {
     return [...this.primary, ...this.fallback];
   }
 
-  /** A live target not in `exclude`, or null when none is left anywhere. */
-  pick(exclude: ReadonlySet<TargetHealth> = EMPTY): Pick | null {
-    return this.#pickFrom(this.primary, this.#strategy, exclude) ??
-      this.#pickFrom(this.fallback, this.#fallbackStrategy, exclude);
+  /**
+   * A live target not in `exclude`, or null when none is left anywhere. `key`: the
+   * request's key for a keyed strategy (see `keyOn`).
+   */
+  pick(exclude: ReadonlySet<TargetHealth> = EMPTY, key?: string): Pick | null {
+    return this.#pickFrom(this.primary, this.#strategy, exclude, key) ??
+      this.#pickFrom(this.fallback, this.#fallbackStrategy, exclude, key);
   }
 
-  #pickFrom(set: TargetHealth[], strategy: Strategy, exclude: ReadonlySet<TargetHealth>): Pick | null {
+  #pickFrom(
+    set: TargetHealth[],
+    strategy: Strategy,
+    exclude: ReadonlySet<TargetHealth>,
+    key: string | undefined,
+  ): Pick | null {
     // The clock is read only for a target benched by passive failures (per request otherwise).
     let now = 0;
     // The usual case, every target a candidate, asks for no array of its own.
@@ -83,7 +105,7 @@ export class Pool {
     }
     if (live === null) live = set;
     if (live.length === 0) return null;
-    const entry = strategy.pick(live) as TargetHealth;
+    const entry = strategy.pick(live, key) as TargetHealth;
     return { entry, addresses: this.#resolver.current(entry.spec).addresses };
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The one interface every load-balancing strategy implements. A strategy sees only
  * the candidates that are alive and answers with one of them; health filtering and
- * fallback happen before it is asked (src/balance/pick.ts).
+ * fallback happen before it is asked (src/balance/pool.ts).
  */
 
 export interface Candidate {
@@ -13,8 +13,23 @@ export interface Candidate {
   activeConnections: number;
 }
 
+/**
+ * What a keyed strategy reads of each request to pick: the client's address, the path,
+ * a header or a cookie (`name`). The pool computes the key only for a strategy that
+ * has this, so the others cost nothing per request.
+ */
+export interface KeyOn {
+  on: "client" | "path" | "header" | "cookie";
+  name: string | null;
+}
+
 export interface Strategy {
   readonly name: string;
-  /** `candidates` is never empty. Returns an element of it. */
-  pick(candidates: readonly Candidate[]): Candidate;
+  /** What `pick`'s key is made of; absent: the strategy takes no key. */
+  readonly keyOn?: KeyOn;
+  /**
+   * `candidates` is never empty. Returns an element of it. `key`: the request's key
+   * (see `keyOn`), absent when the strategy takes none or the request has none.
+   */
+  pick(candidates: readonly Candidate[], key?: string): Candidate;
 }

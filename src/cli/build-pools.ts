@@ -7,19 +7,18 @@
 import {
   type Config,
   DEFAULT_EXPECT,
-  DEFAULT_STRATEGY,
   DEFAULT_UPSTREAM_PROTOCOL,
   defaultPool,
   type HealthConfig,
   type PoolConfig,
   type RouteConfig,
-  STRATEGIES,
   type StrategyName,
   type TargetSpec,
   type UpstreamProtocol,
 } from "../config/model.ts";
 import { isValidName, parseIp, parseRouteMatch, parseTargetList, q } from "../config/target.ts";
 import { parseExpect, parseHealthSpec } from "../config/health-spec.ts";
+import { parseStrategy, strategyText } from "../config/strategy-spec.ts";
 import { CliError } from "./errors.ts";
 import type { FlagName, Values } from "./flags.ts";
 import { count, duration, forFlag, oneOf, retryOnList, splitPair } from "./flag-values.ts";
@@ -98,7 +97,7 @@ function readPoolFlags(v: Values, spec: HealthSpec | undefined) {
   return {
     strategy: v.strategy === undefined
       ? undefined
-      : oneOf<StrategyName>("strategy", v.strategy, STRATEGIES, DEFAULT_STRATEGY),
+      : strategyText(forFlag("strategy", () => parseStrategy(v.strategy!))) as StrategyName,
     health: (h: HealthConfig): HealthConfig => {
       const check = spec ?? (h.check === "http" ? { check: "http" as const, path: h.path! } : { check: h.check });
       const out: HealthConfig = {

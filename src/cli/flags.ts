@@ -85,7 +85,8 @@ export const EXPECTED: Record<FlagName, string> = {
   pool: "NAME=TARGETS",
   node: "NAME=IP[,IP...]",
   fallback: "a comma-separated target list",
-  strategy: "random, serial or fastest",
+  strategy:
+    "serial, random, fastest, leastconn, p2c, hash:client, hash:path, hash:header:NAME, hash:cookie:NAME or sticky:cookie:NAME",
   health: "tcp, none or http:/PATH",
   "health-expect": "a status or range like 200-299",
   "health-interval": DURATION_EXPECTED,

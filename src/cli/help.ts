@@ -32,7 +32,8 @@ Listening and routing:
                            to every pool (a config file's too). Default: none
 
 Balancing and health:
-  --strategy NAME          random, serial or fastest. Default: serial
+  --strategy NAME          serial, random, fastest, leastconn, p2c, hash:client, hash:path,
+                           hash:header:NAME, hash:cookie:NAME (,bound=C) or sticky[:cookie:NAME]. Default: serial
   --health CHECK           tcp, none, or http:/PATH (GET PATH, expect 200-399). Default: tcp
   --health-expect RANGE    Statuses an http check accepts: N or N-M. Default: 200-399
   --health-interval DUR    Time between health checks. Default: 2s

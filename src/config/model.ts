@@ -21,17 +21,26 @@ export type TargetSpec =
   | { kind: "node"; node: string; port: number; weight: number; raw: string };
 
 /**
- * How a pool picks among its live targets: `serial` (round robin), `random`, or
- * `fastest` (lowest measured connect or check latency).
+ * How a pool picks among its live targets, as written (canonical text; parsed by
+ * `parseStrategy` in strategy-spec.ts): `serial` (round robin), `random`, `fastest`
+ * (lowest measured latency), `leastconn`, `p2c`, `hash:ON[,bound=C]` and `sticky:cookie:NAME`.
  *
  * @example
  * ```ts
  * import type { StrategyName } from "./mod.ts";
- * const strategy: StrategyName = "fastest";
+ * const strategy: StrategyName = "hash:header:X-User";
  * ```
  */
-export type StrategyName = "random" | "serial" | "fastest";
-export const STRATEGIES: readonly StrategyName[] = ["random", "serial", "fastest"];
+export type StrategyName =
+  | "random"
+  | "serial"
+  | "fastest"
+  | "leastconn"
+  | "p2c"
+  | `hash:${string}`
+  | `sticky:cookie:${string}`;
+/** The strategies that take no argument (the keyed ones are `hash:...` and `sticky:cookie:NAME`). */
+export const STRATEGIES: readonly StrategyName[] = ["random", "serial", "fastest", "leastconn", "p2c"];
 
 /**
  * A pool's active health check: how often, how long to wait, and how many results in a

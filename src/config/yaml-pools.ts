@@ -16,10 +16,10 @@ import {
   type PoolConfig,
   RETRY_ON,
   type RetryOn,
-  STRATEGIES,
   type TargetSpec,
 } from "./model.ts";
 import { undefinedMessage } from "./suggest.ts";
+import { readStrategy } from "./yaml-strategy.ts";
 import { MAX_WEIGHT, parseTarget, parseTargetList, q, TARGET_EXPECTED } from "./target.ts";
 import { ALLOW_EMPTY, index, join, NON_EMPTY, type Reader } from "./yaml-reader.ts";
 
@@ -62,7 +62,7 @@ export function readPool(
   const targets = r.required(e, "targets", node, path);
   if (targets) pool.targets = readTargets(r, targets.value, targets.path, nodes, NON_EMPTY) ?? [];
   for (const { key, value, path: p } of e.values()) {
-    if (key === "strategy") pool.strategy = r.keyword(value, p, STRATEGIES) ?? pool.strategy;
+    if (key === "strategy") pool.strategy = readStrategy(r, value, p) ?? pool.strategy;
     else if (key === "fallback") pool.fallback = readTargets(r, value, p, nodes, ALLOW_EMPTY) ?? [];
     else if (key === "health") pool.health = readHealth(r, value, p) ?? pool.health;
     else if (key === "passive") pool.passive = readPassive(r, value, p) ?? pool.passive;

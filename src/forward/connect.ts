@@ -71,12 +71,14 @@ export function connectToPool(
   connector: Connector,
   /** Targets not to pick (an HTTP request retried elsewhere after its target failed it). */
   exclude?: ReadonlySet<TargetHealth>,
+  /** The request's key for a keyed strategy (Pool.keyOn): retries rank the others by it too. */
+  key?: string,
 ): ConnectOutcome | Promise<ConnectOutcome> {
-  const first = pool.pick(exclude);
+  const first = pool.pick(exclude, key);
   if (first === null) return { ok: false, reason: exclude ? NONE_OTHER : NONE_ALIVE, attempts: 0 };
   const idle = connector.reuse?.(first.entry);
   if (idle) return reused(first, idle, 1);
-  return connectFrom(pool, connector, first, exclude);
+  return connectFrom(pool, connector, first, exclude, key);
 }
 
 const NONE_ALIVE = "no target is alive in the pool or its fallback";
@@ -93,6 +95,7 @@ async function connectFrom(
   connector: Connector,
   first: Pick,
   exclude: ReadonlySet<TargetHealth> | undefined,
+  key: string | undefined,
 ): Promise<ConnectOutcome> {
   const { rt, registry, connectMs, reuse } = connector;
   // Made at the first failure: most connections never need it.
@@ -104,7 +107,7 @@ async function connectFrom(
     ? Math.min(MAX_ATTEMPTS, pool.primary.length + pool.fallback.length)
     : 1;
   if (exclude) failed = new Set(exclude);
-  for (let pick: Pick | null = first; pick !== null; pick = attempts < limit ? pool.pick(failed!) : null) {
+  for (let pick: Pick | null = first; pick !== null; pick = attempts < limit ? pool.pick(failed!, key) : null) {
     attempts++;
     const idle = pick === first ? null : reuse?.(pick.entry);
     if (idle) return reused(pick, idle, attempts);

@@ -422,7 +422,7 @@ function decisionStep(session: Session, exchange: Exchange, request: RequestInHa
     return exchange.answer(decision.route, 405, `${head.method} is not allowed here`, !hasBody);
   }
   const proxied = new ProxiedRequest(session, exchange, request, hasBody, decision);
-  return attemptStep(proxied, 0, proxied.route.acquire(session.peer));
+  return attemptStep(proxied, 0, proxied.route.acquire(session.peer, undefined, proxied.head));
 }
 
 /** A request on its way to a route's upstream, over one or two attempts. */
@@ -558,7 +558,7 @@ function sendFailed(proxied: ProxiedRequest, lease: UpstreamLease, attempt: numb
   const route = proxied.route;
   if (retryable && !proxied.bodyStarted) {
     route.release(lease, NOT_REUSABLE);
-    return attemptStep(proxied, attempt + 1, route.acquire(proxied.session.peer));
+    return attemptStep(proxied, attempt + 1, route.acquire(proxied.session.peer, undefined, proxied.head));
   }
   const why = "upstream closed before the request was sent";
   // A reused connection closed while idle is the keep-alive race, not the target's doing.
@@ -597,7 +597,7 @@ function retryElsewhere(
     route: route.name,
     error: why,
   });
-  return attemptStep(proxied, attempt + 1, route.acquire(proxied.session.peer, lease));
+  return attemptStep(proxied, attempt + 1, route.acquire(proxied.session.peer, lease, proxied.head));
 }
 
 /** A request with a body: the head, then the body streamed through (after a 100 Continue if asked). */
@@ -712,7 +712,7 @@ async function otherAnswer(pending: PendingResponse, got: HeadRead<ResponseHead>
     // EOF or read error: a stale reused connection if nothing came back at all.
     if (empty && pending.retryable && !proxied.bodyStarted) {
       route.release(lease, NOT_REUSABLE);
-      return attemptStep(proxied, pending.attempt + 1, route.acquire(proxied.session.peer));
+      return attemptStep(proxied, pending.attempt + 1, route.acquire(proxied.session.peer, undefined, proxied.head));
     }
     const why = got.kind === "eof" ? "upstream closed before responding" : "upstream read failed";
     // A reused connection closed unasked may be the keep-alive race: not the target's doing.

@@ -15,6 +15,8 @@ import { asReplay } from "../forward/replay-conn.ts";
 import { formatAddress } from "../config/address.ts";
 import type { TargetSpec } from "../config/model.ts";
 import { errorText, type Failure, failure } from "../errors/mod.ts";
+import type { HeaderEdit } from "./headers.ts";
+import { requestKey } from "./request-key.ts";
 
 export interface PoolRouteDeps {
   rt: Runtime;
@@ -37,6 +39,7 @@ class PoolLease implements UpstreamLease {
     readonly key: string,
     readonly reused: boolean,
     readonly entry: TargetHealth,
+    readonly responseEdit: HeaderEdit | undefined,
   ) {}
 
   /** Asked only for an HTTP/1.0 request without Host: not made per request. */
@@ -62,26 +65,30 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
   // (HAProxy keeps them private the same way): no reuse, a header on each.
   const reuse = (e: TargetHealth) => pool.config.sendProxy ? null : deps.upstreams.take(e.id);
   const connector = { rt: deps.rt, registry: deps.registry, connectMs: deps.connectMs, reuse };
-  const leaseOf = (outcome: ConnectOutcome): PoolLease | Failure => {
+  const stickyCookie = stickyCookieOf(pool);
+  const leaseOf = (outcome: ConnectOutcome, key?: string): PoolLease | Failure => {
     if (!outcome.ok) return outcome;
     const { conn, entry, reused } = outcome.upstream;
     entry.activeConnections++;
     if (!reused) entry.totalConnections++;
     // The engine reads through a ReplayConn; the pool must get that same one back.
-    return new PoolLease(asReplay(conn), entry.id, reused, entry);
+    return new PoolLease(asReplay(conn), entry.id, reused, entry, stickyCookie?.(entry, key));
   };
+  // Only a keyed strategy (hash, sticky) reads anything more of the request.
+  const keyOf = pool.keyOn === null ? null : requestKey(pool.keyOn);
   if (pool.config.protocol !== "http1") return h2Route(pool, deps.h2c);
   return {
     name: pool.name,
     pool: pool.name,
     retryOn: pool.config.retryOn,
     protocol: pool.config.protocol,
-    acquire(peer, avoid) {
+    acquire(peer, avoid, head) {
       const exclude = avoid ? new Set([(avoid as PoolLease).entry]) : undefined;
-      const outcome = connectToPool(pool, connector, exclude);
-      if (!(outcome instanceof Promise)) return leaseOf(outcome);
+      const key = keyOf === null ? undefined : keyOf(peer.client, head);
+      const outcome = connectToPool(pool, connector, exclude, key);
+      if (!(outcome instanceof Promise)) return leaseOf(outcome, key);
       const sendProxy = pool.config.sendProxy;
-      if (!sendProxy) return outcome.then(leaseOf);
+      if (!sendProxy) return key === undefined ? outcome.then(leaseOf) : outcome.then((o) => leaseOf(o, key));
       return outcome.then(async (o) => {
         if (!o.ok) return o;
         try {
@@ -90,7 +97,7 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
           o.upstream.conn.close();
           return failure(`${o.upstream.entry.key}: ${errorText(err)}`);
         }
-        return leaseOf(o);
+        return leaseOf(o, key);
       });
     },
     release(lease, reusable) {
@@ -107,6 +114,27 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
     faulted(lease, kind, error) {
       deps.registry.passiveFailure((lease as PoolLease).entry, error, kind);
     },
+  };
+}
+
+/**
+ * For a sticky pool: the Set-Cookie edit a lease on `entry` carries when the request's
+ * cookie (`key`) did not name it (a new client, or its target left), made once per
+ * target. The value is the target's opaque id, never its address.
+ */
+function stickyCookieOf(pool: Pool): ((entry: TargetHealth, key: string | undefined) => HeaderEdit | undefined) | null {
+  const sticky = pool.sticky;
+  if (sticky === null) return null;
+  const edits = new Map<TargetHealth, HeaderEdit>();
+  return (entry, key) => {
+    const id = sticky.idOf(entry.key);
+    if (key === id) return undefined;
+    let edit = edits.get(entry);
+    if (edit === undefined) {
+      edit = { op: "add", name: "Set-Cookie", value: `${sticky.cookie}=${id}; Path=/; HttpOnly; SameSite=Lax` };
+      edits.set(entry, edit);
+    }
+    return edit;
   };
 }
 

@@ -94,8 +94,9 @@ export function respond(
   // A connection that carried a CONNECT is never reused, whatever the answer.
   const upstreamKeepAlive = keepAlive(res.version, res.fields) && !connect;
   const asReceived = res.version === "1.1";
-  // The flow's response edits (set and add), applied to the head.
-  const edits = proxied.decision.response;
+  // The flow's response edits (set and add), applied to the head; then a sticky pool's cookie, if any.
+  const extra = pending.lease.responseEdit;
+  const edits = extra === undefined ? proxied.decision.response : [...proxied.decision.response, extra];
   // Only a head written anew needs its start line as a string.
   const startLine = writtenAnew(asReceived, edits) ? `HTTP/1.1 ${res.status} ${res.reason}` : "";
   const forwarded = new ForwardedResponse(pending, res.status, framing, upstreamKeepAlive, close);

@@ -27,6 +27,11 @@ export interface UpstreamLease {
    * $proxy_host): sent for an HTTP/1.0 request that came without a Host.
    */
   readonly authority: string;
+  /**
+   * One more edit for the response this lease answers (a sticky pool's Set-Cookie for a
+   * client new to its target), after the flow's. Undefined for every other lease.
+   */
+  readonly responseEdit?: HeaderEdit;
 }
 
 export interface HttpRoute {
@@ -37,11 +42,13 @@ export interface HttpRoute {
    * A connection to a target chosen for this request (idle reuse or new, with vane's
    * retries), for `client` who connected to `local` (a PROXY header may carry both).
    * An idle connection comes back at once, without a promise. `avoid`: a lease whose
-   * target just failed this request, for a retry on another one.
+   * target just failed this request, for a retry on another one. `head`: the request,
+   * read only by a pool whose strategy keys on it (hash, sticky).
    */
   acquire(
     peer: { client: SocketAddress; local: SocketAddress },
     avoid?: UpstreamLease,
+    head?: RequestHead,
   ): UpstreamLease | Failure | Promise<UpstreamLease | Failure>;
   /** Gives the connection back: reusable only when the response was fully read and both sides keep alive. */
   release(lease: UpstreamLease, reusable: boolean): void;

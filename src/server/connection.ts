@@ -351,11 +351,19 @@ async function proxyConnection(
   const pool = plan.gen.pools.get(poolName);
   if (!pool) return;
   const timeouts = plan.gen.config.timeouts;
-  const outcome = await connectToPool(pool, {
-    rt: deps.rt,
-    registry: deps.registry,
-    connectMs: timeouts.connectMs,
-  });
+  // A hash pool keys a connection by its client's address (no header, cookie or path
+  // here); a sticky one, with no cookie to read, gives each the least loaded target.
+  const key = pool.keyOn !== null && pool.sticky === null ? facts.client().hostname : undefined;
+  const outcome = await connectToPool(
+    pool,
+    {
+      rt: deps.rt,
+      registry: deps.registry,
+      connectMs: timeouts.connectMs,
+    },
+    undefined,
+    key,
+  );
   if (!outcome.ok) {
     limited(log).error("connection closed: no target available", "pool", {
       pool: pool.name,

@@ -10,7 +10,9 @@ import { STRATEGIES } from "../../src/config/model.ts";
 import { sequence } from "../helpers/candidates.ts";
 import { strategyContract } from "./strategy.contract.ts";
 
-for (const name of STRATEGIES) strategyContract(name, () => createStrategy(name));
+/** Every plain strategy, and the keyed ones as a pool would name them. */
+const NAMES = [...STRATEGIES, "hash:client", "hash:header:X-User,bound=2", "sticky:cookie:srv"] as const;
+for (const name of NAMES) strategyContract(name, () => createStrategy(name));
 strategyContract(
   "random with an injected source",
   () => new RandomStrategy(sequence(0, 0.21, 0.43, 0.65, 0.87, 0.999)),
@@ -19,6 +21,6 @@ strategyContract(
 describe("the strategies under contract", () => {
   it("are the ones createStrategy builds, each named as asked", () => {
     expect(STRATEGIES.length).toBeGreaterThan(0);
-    for (const name of STRATEGIES) expect(createStrategy(name).name).toBe(name);
+    for (const name of NAMES) expect(createStrategy(name).name).toBe(name.split(":")[0]);
   });
 });

@@ -295,7 +295,7 @@ pools:
       'vane.yaml:5:41: pools.c.health.check: expected tcp, http or none; got "https"',
       'vane.yaml:6:33: pools.d.passive: expected {failures: N, on: [...]} or off; got "on"',
       'vane.yaml:6:53: pools.d.proxy-protocol: expected v1, v2 or off; got "v3"',
-      "vane.yaml:6:67: pools.d.strategy: expected random, serial or fastest; got a number (1)",
+      "vane.yaml:6:67: pools.d.strategy: expected a strategy (serial, leastconn, hash:header:NAME, ...) or a map with hash or sticky; got a number (1)",
       'vane.yaml:7:53: pools.e.health.path: expected a path like /healthz (starting with one "/", no spaces or control characters); got "/a b"',
       "vane.yaml:8:6: pools.f: expected a pool (a map with targets, strategy, health, ...); got a list",
       "vane.yaml:9:3: pools.g: expected a pool (a map with targets, strategy, health, ...); got an empty value",
