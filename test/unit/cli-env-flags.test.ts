@@ -78,7 +78,11 @@ describe("flags from the environment", () => {
 
   it("names the variable, not the flag, when its value is bad", () => {
     expect(() => parseCliWithEnv(["--route", ROUTE], { VANE_STRATEGY: "fanciest" })).toThrow(
-      /^VANE_STRATEGY \(--strategy\): expected random, serial or fastest; got "fanciest"$/,
+      /^VANE_STRATEGY \(--strategy\): expected serial, random, fastest, .*; got "fanciest"$/,
+    );
+    // The example docs/install.md gives, word for word.
+    expect(() => parseCliWithEnv(["--route", ROUTE], { VANE_HEALTH: "ping" })).toThrow(
+      /^VANE_HEALTH \(--health\): expected tcp, none or http:\/PATH; got "ping"$/,
     );
     // The same value as a flag is blamed on the flag.
     expect(() => parseCliWithEnv(["--route", ROUTE, "--strategy", "fanciest"], {})).toThrow(/^--strategy: /);
