@@ -31,6 +31,8 @@ import { decider } from "../flow/http-decide.ts";
 import { AcceptedFacts, type ConnFacts, ConnKeys } from "../flow/conn-keys.ts";
 import type { Member, Members } from "../forward/members.ts";
 import { errorText } from "../errors/mod.ts";
+import type { AccessLog } from "../telemetry/access-log.ts";
+import { recordTcp } from "./access.ts";
 
 /**
  * How long a connection may stay silent before it is routed as raw TCP (caddy-l4's
@@ -54,6 +56,8 @@ export interface ConnectionDeps {
   log: Logger;
   registry: HealthRegistry;
   counters: TrafficCounters;
+  /** The access log. @default null (off) */
+  access?: AccessLog | null;
   /** Every client connection open now, for the drain on stop. */
   clients: Members<OpenClient>;
   draining(): boolean;
@@ -112,8 +116,8 @@ export async function handleConnection(
   const facts = new AcceptedFacts(raw, scheme === "http" ? "http" : scheme === "https" ? "tls" : null, raw.sni ?? null);
   if (raw.clientCert) facts.clientCert = raw.clientCert;
   // Bun cannot tell a closed socket's addresses: read them now if the per-connection
-  // debug line will name the client after the relay.
-  if (log.debugging !== false) facts.client();
+  // debug line or access record will name the client after the relay.
+  if (log.debugging !== false || deps.access) facts.client();
   try {
     if (client instanceof ReplayConn && plan.trusted.some((c) => cidrContains(c, facts.ip))) {
       if (!(await acceptProxyHeader(client, listen, facts, deps))) return;
@@ -311,6 +315,10 @@ function serveRequests(conn: TcpConn, flow: CompiledFlow, origin: HopOrigin, dep
     retired: () => deps.current() !== gen || deps.draining(),
     onRetire: (retire) => (state.retire = retire),
     onResponse: (r) => deps.counters.countResponse(r.route, r.pool, r.code),
+    access: !deps.access ? null : {
+      log: deps.access,
+      site: { listener: plan.config.address.raw, tls: tls ? "tls" : null, sni: facts.sni },
+    },
     h2: (client, ctx) => serveHttp2(client, ctx, { pool: (name) => gen.pools.get(name), upstreams: deps.h2Upstreams }),
   }).finally(() => deps.httpConns.delete(state));
 }
@@ -327,6 +335,8 @@ async function proxyConnection(
   const pool = plan.gen.pools.get(poolName);
   if (!pool) return;
   const timeouts = plan.gen.config.timeouts;
+  const access = deps.access ?? null;
+  const startedAt = access === null ? 0 : performance.now();
   const outcome = await connectToPool(pool, {
     rt: deps.rt,
     registry: deps.registry,
@@ -338,8 +348,20 @@ async function proxyConnection(
       client: facts.peer(),
       reason: outcome.reason,
     });
+    if (access !== null) {
+      recordTcp(access, l4Site(plan, facts), {
+        client: facts.client(),
+        pool: pool.name,
+        target: null,
+        bytesIn: 0,
+        bytesOut: 0,
+        startedAt,
+        connectMs: null,
+      });
+    }
     return;
   }
+  const connectMs = access === null ? null : Math.round((performance.now() - startedAt) * 1000) / 1000;
   const { conn, entry } = outcome.upstream;
   entry.activeConnections++;
   entry.totalConnections++;
@@ -349,6 +371,17 @@ async function proxyConnection(
       upstream: (n) => (counters.upstreamBytes += n),
       downstream: (n) => (counters.downstreamBytes += n),
     });
+    if (access !== null) {
+      recordTcp(access, l4Site(plan, facts), {
+        client: facts.client(),
+        pool: pool.name,
+        target: entry.key,
+        bytesIn: result.upstreamBytes,
+        bytesOut: result.downstreamBytes,
+        startedAt,
+        connectMs,
+      });
+    }
     if (log.debugging !== false) {
       log.debug("connection done", {
         pool: pool.name,
@@ -380,4 +413,12 @@ function withAcmeHttp(
     if (body === null) return decide(head, target);
     return { kind: "respond", status: 200, headers: [["content-type", "text/plain"]], body, response: [] };
   };
+}
+
+/** An L4 session's listener and TLS (passthrough: the SNI the ClientHello named), for its access record. */
+function l4Site(
+  plan: ListenerPlan,
+  facts: AcceptedFacts,
+): { listener: string; tls: string | null; sni: string | null } {
+  return { listener: plan.config.address.raw, tls: facts.protocol === "tls" ? "tls" : null, sni: facts.sni };
 }
