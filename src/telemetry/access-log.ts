@@ -60,7 +60,7 @@ export class AccessLog {
     this.#random = options.random ?? Math.random;
     this.#onError = options.onError ?? (() => {});
     this.#batch = toStderr ? PIPE_BATCH : FILE_BATCH;
-    this.requestIds = options.requestId === false ? null : new RequestIds(this.#random);
+    this.requestIds = options.requestId === false ? null : new RequestIds();
     this.trace = options.trace ?? false;
   }
 
