@@ -15,7 +15,7 @@ import type { AccessEntry } from "../telemetry/access-entry.ts";
 import type { AccessLog } from "../telemetry/access-log.ts";
 import { parseTraceParent, spanId, traceId, traceParentValue } from "../telemetry/request-id.ts";
 import type { Header } from "../detect/http-fields.ts";
-import { appended, dropField, type FieldPlan } from "./headers.ts";
+import { appended, dropField, type FieldPlan, type HeaderEdit } from "./headers.ts";
 import type { HttpContext, UpstreamLease } from "./types.ts";
 
 /** A request's record, begun as its head is read (the head's fields still valid). */
@@ -28,15 +28,19 @@ export function beginEntry(ctx: HttpContext, head: RequestHead): AccessEntry {
   entry.protocol = ctx.oneRequest === true ? "HTTP/2" : head.version === "1.1" ? "HTTP/1.1" : "HTTP/1.0";
   const fields = head.fields;
   for (let i = 0; i < fields.count; i++) {
-    const name = fields.name(i);
-    const n = name.length;
-    if (n !== 10 && n !== 7 && n !== 12) continue;
-    const lower = name.toLowerCase();
+    // Only names of the lengths looked for are decoded.
+    const n = fields.nameLength(i);
+    if (n < 7 || n > 12 || n === 8 || n === 9) continue;
+    const lower = fields.name(i).toLowerCase();
     if (lower === "user-agent") entry.userAgent = fields.value(i);
     else if (lower === "referer") entry.referer = fields.value(i);
-    else if (lower === "x-request-id" && entry.requestId === null) entry.requestId = fields.value(i);
+    else if (lower === "traceparent") entry.traceField = i;
+    else if (lower === "x-request-id" && !entry.idGiven) {
+      entry.requestId = fields.value(i);
+      entry.idGiven = true;
+    }
   }
-  if (entry.requestId === null && access.log.requestIds !== null) entry.requestId = access.log.requestIds.next();
+  if (!entry.idGiven && access.log.requestIds !== null) entry.requestId = access.log.requestIds.next();
   return entry;
 }
 
@@ -45,23 +49,53 @@ export function beginEntry(ctx: HttpContext, head: RequestHead): AccessEntry {
  * without one) and this hop's `traceparent`.
  */
 export function tagRequest(fields: Fields, plan: FieldPlan, entry: AccessEntry, log: AccessLog): void {
-  let hasId = false;
-  let parent = -1;
-  for (let i = 0; i < fields.count; i++) {
-    const name = fields.name(i);
-    if (name.length === 12 && name.toLowerCase() === "x-request-id") hasId = true;
-    else if (name.length === 11 && name.toLowerCase() === "traceparent") parent = i;
-  }
-  const add: Header[] = [];
-  if (!hasId && log.requestIds !== null && entry.requestId !== null) add.push(["X-Request-Id", entry.requestId]);
+  const parent = entry.traceField;
   const given = parent >= 0 ? parseTraceParent(fields.value(parent)) : null;
+  const id = entry.idGiven ? null : entry.requestId;
+  if (given === null && !log.trace) {
+    if (id !== null) plan.append = appended(withField(plan.append.fields, "X-Request-Id", id));
+    return;
+  }
+  const trace = given?.traceId ?? traceId();
+  if (parent >= 0) dropField(plan, fields.count, parent);
+  const value = traceParentValue(trace, spanId(), given?.flags ?? "01");
+  const out = withField(plan.append.fields, "traceparent", value);
+  if (id !== null) out.push(["X-Request-Id", id]);
+  plan.append = appended(out);
+  entry.traceId = trace;
+}
+
+/**
+ * The request id and `traceparent` of `tagRequest` as header edits, for a request that
+ * goes on as an HTTP/2 stream (src/http2/dispatch.ts) rather than as an HTTP/1.1 head.
+ */
+export function tagEdits(fields: Fields, entry: AccessEntry, log: AccessLog): HeaderEdit[] {
+  const edits: HeaderEdit[] = [];
+  if (!entry.idGiven && entry.requestId !== null) {
+    edits.push({ op: "set", name: "x-request-id", value: entry.requestId });
+  }
+  const given = entry.traceField >= 0 ? parseTraceParent(fields.value(entry.traceField)) : null;
   if (given !== null || log.trace) {
     const trace = given?.traceId ?? traceId();
-    if (parent >= 0) dropField(plan, fields.count, parent);
-    add.push(["traceparent", traceParentValue(trace, spanId(), given?.flags ?? "01")]);
+    edits.push({ op: "set", name: "traceparent", value: traceParentValue(trace, spanId(), given?.flags ?? "01") });
     entry.traceId = trace;
   }
-  if (add.length > 0) plan.append = appended([...plan.append.fields, ...add]);
+  return edits;
+}
+
+function withField(fields: readonly Header[], name: string, value: string): Header[] {
+  const out = fields.slice();
+  out.push([name, value]);
+  return out;
+}
+
+/** A head vane could not read (400, 408, 414, 431): its record has no method or path, as nginx's has none. */
+export function recordRefused(ctx: HttpContext, status: number, bytesIn: number): void {
+  const access = ctx.access!;
+  const entry = access.log.begin("http", access.site, ctx.client.hostname, ctx.client.port);
+  entry.status = status;
+  entry.bytesIn = bytesIn;
+  access.log.record(entry);
 }
 
 /** The connection the request got (after `attempt` earlier tries). */

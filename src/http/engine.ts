@@ -49,7 +49,7 @@ import { limited } from "../telemetry/log-limit.ts";
 import type { Failure } from "../errors/mod.ts";
 import { statusFor } from "./failure-status.ts";
 import { startsH2Preface } from "../detect/h2-preface.ts";
-import { beginEntry, noteLease, tagRequest } from "./access.ts";
+import { beginEntry, noteLease, recordRefused, tagRequest } from "./access.ts";
 
 export type { Decision, HttpContext, HttpRoute, RequestTarget, UpstreamLease } from "./types.ts";
 
@@ -373,6 +373,7 @@ function fromHead(
     // A client that sent nothing parseable gets told why; its connection state is unknown.
     return afterSend(send(client, vaneResponse(answer.code, answer.reason, CLOSE)), () => {
       ctx.onResponse({ route: null, pool: null, code: answer.code, method: "-", bytesIn: got.bytes, bytesOut: 0 });
+      if (ctx.access != null) recordRefused(ctx, answer.code, got.bytes);
       return false;
     });
   }

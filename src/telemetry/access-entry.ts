@@ -49,6 +49,10 @@ export class AccessEntry {
   traceId: string | null = null;
   referer: string | null = null;
   userAgent: string | null = null;
+  /** The request came with its own `X-Request-Id`. */
+  idGiven = false;
+  /** The line of the request's `traceparent` field, or -1. */
+  traceField = -1;
   /** When the attempt to get a target connection began (performance.now()); -1: none yet. */
   acquireAt = -1;
 

@@ -11,7 +11,8 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { echoServer, freePort } from "../helpers/net.ts";
-import { startBackend } from "../helpers/http-engine.ts";
+import { curl, startBackend } from "../helpers/http-engine.ts";
+import { type ChildProcess, spawn } from "node:child_process";
 import { spawnVane, type VaneProcess } from "../helpers/process.ts";
 import { serving } from "../helpers/status.ts";
 import { bindUdp } from "../helpers/udp.ts";
@@ -20,7 +21,11 @@ import { waitFor } from "../helpers/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vane-access-log-"));
 let files = 0;
-afterEach(stopAll);
+const servers: ChildProcess[] = [];
+afterEach(async () => {
+  for (const c of servers.splice(0)) c.kill("SIGKILL");
+  await stopAll();
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function newFile(): string {
@@ -106,6 +111,23 @@ describe("the access log of HTTP requests", () => {
     expect(linesOf(file).length).toBe(2);
   });
 
+  it("writes a line for a head vane refuses (400), with no method or path", async () => {
+    const target = await recordingTarget();
+    const port = await freePort();
+    const file = newFile();
+    await vaneOn(port, ["--route", `*=127.0.0.1:${target.port}`, "--access-log", file]);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const c = net.connect(port, "127.0.0.1", () => c.write("GET / HTTP/1.1\r\nHost: x\r\nbad header\r\n\r\n"));
+      let got = "";
+      c.on("data", (d) => (got += d));
+      c.on("close", () => resolve(got));
+      c.on("error", reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    await waitFor("one line", () => linesOf(file).length >= 1);
+    expect(recordsOf(file)[0]).toMatchObject({ type: "http", status: 400, method: null, path: null, route: null });
+  });
+
   it("passes traceparent on with the same trace id and flags and a new parent id, and starts none by default", async () => {
     const target = await recordingTarget();
     const port = await freePort();
@@ -180,6 +202,61 @@ describe("the access log of HTTP requests", () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(linesOf(noneFile)).toEqual([]);
     expect(target.got.get("/none/19")!["x-request-id"]).toMatch(/^[0-9a-f]{16}-/);
+  });
+});
+
+/** An h2c target (node:http2, in its own node process) that answers with the headers it received, as JSON. */
+function h2cHeaders(): Promise<number> {
+  const script = `
+const http2 = require("node:http2");
+const s = http2.createServer((req, res) => { req.resume(); req.on("end", () => res.end(JSON.stringify(req.headers))); });
+s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn("node", ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    servers.push(child);
+    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
+    child.once("error", reject);
+  });
+}
+
+describe("the access log of HTTP/2 requests", () => {
+  it("logs a stream forwarded to an h2c pool, whose target gets the request id and traceparent", async () => {
+    const target = await h2cHeaders();
+    const port = await freePort();
+    const file = newFile();
+    await vaneOn(port, ["--route", `*=127.0.0.1:${target}`, "--protocol", "h2c", "--access-log", file]);
+    const trace = "0af7651916cd43dd8448eb211c80319c";
+    const r = await curl([
+      "--http2-prior-knowledge",
+      "-H",
+      `traceparent: 00-${trace}-b7ad6b7169203331-01`,
+      `http://127.0.0.1:${port}/h2/x`,
+    ]);
+    const got = JSON.parse(r.stdout.toString());
+    expect(got.traceparent).toMatch(new RegExp(`^00-${trace}-[0-9a-f]{16}-01$`));
+    expect(got.traceparent).not.toContain("b7ad6b7169203331");
+    await waitFor("one line", () => linesOf(file).length >= 1);
+    const [line] = recordsOf(file);
+    expect(line).toMatchObject({ protocol: "HTTP/2", method: "GET", path: "/h2/x", status: 200, pool: "default" });
+    expect(line.requestId).toBe(got["x-request-id"]);
+    expect(line.traceId).toBe(trace);
+  });
+
+  it("logs an HTTP/2 request to an HTTP/1.1 target as HTTP/2", async () => {
+    const target = await recordingTarget();
+    const port = await freePort();
+    const file = newFile();
+    await vaneOn(port, ["--route", `*=127.0.0.1:${target.port}`, "--access-log", file]);
+    expect((await curl(["--http2-prior-knowledge", `http://127.0.0.1:${port}/via-h2`])).stdout.toString()).toBe("ok");
+    await waitFor("one line", () => linesOf(file).length >= 1);
+    const [line] = recordsOf(file);
+    expect(line).toMatchObject({
+      protocol: "HTTP/2",
+      path: "/via-h2",
+      status: 200,
+      target: `127.0.0.1:${target.port}`,
+    });
+    expect(line.requestId).toBe(target.got.get("/via-h2")!["x-request-id"]);
   });
 });
 
