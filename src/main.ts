@@ -320,6 +320,10 @@ function handleSignals(s: Serving, vane: Vane): void {
     log.info("reloading", { reason: "SIGHUP" });
     void vane.reloadFromSource();
   });
+  rt.onSignal("SIGUSR1", () => {
+    vane.reopenLogs();
+    s.workers?.reopenLogs();
+  });
   rt.onSignal("SIGUSR2", () => {
     log.info("upgrading", { reason: "SIGUSR2" });
     void upgrader.begin(vane.config).then((o) => {

@@ -6,16 +6,19 @@
  * 10-50% here, hits both alike. Prints the median of the per-slice ratios.
  *
  *   bun scripts/bench/engine-ab.ts BASE [SLICES]
+ *   ENGINE_AB_EXTRA='access-log: /tmp/a.log' bun scripts/bench/engine-ab.ts BASE   (this tree with it)
  *   deno run --allow-all --unstable-net --config deno.json scripts/bench/engine-ab.ts BASE [SLICES]
  *
  * BASE needs its dependencies (a `node_modules`, or a symlink to this tree's).
  */
+import process from "node:process";
 import { type EngineRun, startEngine, treeRoot } from "./engine-harness.ts";
 
 const SLICE = 20_000;
 const WARMUP_SLICES = 3;
 
-const here = await startEngine(treeRoot(new URL("../..", import.meta.url).pathname));
+// ENGINE_AB_EXTRA: YAML lines for this tree's config only (e.g. `access-log: /tmp/a.log`).
+const here = await startEngine(treeRoot(new URL("../..", import.meta.url).pathname), process.env.ENGINE_AB_EXTRA ?? "");
 const rt = here.runtime;
 const [baseDir, slicesArg] = rt.args;
 const slices = Number(slicesArg ?? 16);

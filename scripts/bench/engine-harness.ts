@@ -89,8 +89,11 @@ class MemoryConn implements TcpConn {
 /** Runs `requests` more requests through the engine; resolves with the milliseconds they took. */
 export type EngineRun = (requests: number) => Promise<number>;
 
-/** vane from the tree at `root` (an absolute path), serving 64 in-memory clients. */
-export async function startEngine(root: string): Promise<{ runtime: Runtime; run: EngineRun }> {
+/**
+ * vane from the tree at `root` (an absolute path), serving 64 in-memory clients;
+ * `extraConfig`: YAML lines added to its config (e.g. `access-log: FILE`).
+ */
+export async function startEngine(root: string, extraConfig = ""): Promise<{ runtime: Runtime; run: EngineRun }> {
   const { runtime } = await import(`${root}/src/runtime/mod.ts`);
   const { createVane } = await import(`${root}/src/server/vane.ts`);
   const { loadConfigText } = await import(`${root}/src/config/yaml-load.ts`);
@@ -121,7 +124,7 @@ export async function startEngine(root: string): Promise<{ runtime: Runtime; run
     // The upstream answers each request on the next microtask, as a fast backend would.
     connectTcp: () => Promise.resolve(new MemoryConn((up) => queueMicrotask(() => up.push(RESPONSE)), written)),
   };
-  const loaded = loadConfigText(CONFIG);
+  const loaded = loadConfigText(CONFIG + extraConfig);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
   await createVane(loaded.config, rt, silentLogger).start();
 

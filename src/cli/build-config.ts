@@ -28,6 +28,7 @@ import { duration, forFlag, integer, oneOf } from "./flag-values.ts";
 import { ALLOW_ZERO } from "../config/duration.ts";
 import { buildPools } from "./build-pools.ts";
 import { buildListeners } from "./build-listeners.ts";
+import { buildAccessLog } from "./build-access-log.ts";
 import { buildAcme, checkAcmeNames, stateDir } from "./build-acme.ts";
 import { withAcmeHttpListener } from "../config/acme.ts";
 
@@ -76,6 +77,7 @@ export function buildConfig(v: Values, base: Config | null): Config {
       format: oneOf("log-format", v["log-format"], LOG_FORMATS, base?.log.format ?? DEFAULT_LOG.format),
       level: oneOf("log-level", v["log-level"], LOG_LEVELS, base?.log.level ?? DEFAULT_LOG.level),
     },
+    ...buildAccessLog(v, base),
     resolver: resolver(v, base),
     tls,
     ...(base?.tlsServer ? { tlsServer: base.tlsServer } : {}),

@@ -7,6 +7,7 @@ import { DURATION_EXPECTED } from "../config/duration.ts";
 import { formatAddress } from "../config/address.ts";
 import { DEFAULT_CONTROL_LISTEN } from "../config/model.ts";
 import {
+  ACCESS_LOG_SAMPLE_EXPECTED,
   HEADER_LINE_EXPECTED,
   MAX_CONNS_EXPECTED,
   PARTIAL_HEADS_EXPECTED,
@@ -47,6 +48,9 @@ export const OPTIONS = {
   "encoded-slash": { type: "string" },
   status: { type: "string" },
   "log-format": { type: "string" },
+  "access-log": { type: "string" },
+  "access-log-format": { type: "string" },
+  "access-log-sample": { type: "string" },
   resolver: { type: "string" },
   "proxy-protocol": { type: "string" },
   protocol: { type: "string" },
@@ -107,6 +111,9 @@ export const EXPECTED: Record<FlagName, string> = {
   "encoded-slash": "reject or keep",
   status: "HOST:PORT, :PORT, [IPv6]:PORT or off",
   "log-format": "text or json",
+  "access-log": "a FILE to append to, or - for stderr",
+  "access-log-format": "json or combined",
+  "access-log-sample": ACCESS_LOG_SAMPLE_EXPECTED,
   resolver: "IP:PORT of a DNS server",
   "proxy-protocol": "v1 or v2",
   protocol: "http1, h2c or h2",

@@ -125,6 +125,12 @@ Operations:
                            rewrites it with the new one's). Default: none
   --log-format FORMAT      text or json. Default: text
   --log-level LEVEL        debug, info, warn or error. Default: info
+  --access-log FILE|-      One line per HTTP request and L4/UDP session, appended to
+                           FILE (- for stderr); SIGUSR1 reopens it (logrotate).
+                           Requests get an X-Request-Id and pass traceparent on.
+                           Default: off
+  --access-log-format FMT  json or combined (nginx's). Default: json
+  --access-log-sample R    The share of lines written, 0 to 1. Default: 1
   --resolver IP:PORT       DNS server to ask instead of the system's. Default: system
   --version                Print the version and exit.
   -h, --help               Print this help and exit.

@@ -25,6 +25,8 @@ export type ToWorker =
    */
   | { type: "unlisten"; id: number }
   | { type: "stop"; graceMs: number }
+  /** Open the access log file again (the primary got SIGUSR1: logrotate renamed it). */
+  | { type: "reopen-logs" }
   /** A certificate the primary obtained by ACME (or loaded): serve it for `name` from now on. */
   | { type: "acme-cert"; name: string; cert: string; key: string }
   /** An ACME challenge answer opened or closed: the CA's validation may reach any worker. */

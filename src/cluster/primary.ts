@@ -50,6 +50,8 @@ export interface Workers {
   ready(): Promise<void>;
   /** Has every worker close its listening sockets (a handover's first step); resolves when they did. */
   unlisten(): Promise<void>;
+  /** Has every worker open its access log file again (the primary got SIGUSR1). */
+  reopenLogs(): void;
   /** Stops every worker, letting open connections finish within the grace. */
   stop(graceMs: number): Promise<void>;
 }
@@ -120,6 +122,11 @@ class WorkerSupervisor implements Workers {
     const deadline = new Promise<void>((r) => setTimeout(r, graceMs + 2000));
     await Promise.race([Promise.all(this.#workers.map((w) => w.exited)), deadline]);
     for (const w of this.#workers) w.child?.kill("SIGKILL");
+  }
+
+  reopenLogs(): void {
+    // A message, not a signal: Deno's child.kill("SIGUSR1") opens the child's inspector.
+    this.#toServing({ type: "reopen-logs" });
   }
 
   #toServing(m: ToWorker): void {

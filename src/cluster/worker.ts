@@ -24,6 +24,9 @@ export function runWorker(rt: Runtime): void {
   rt.onSignal("SIGHUP", () => {});
   // `systemctl kill -s USR2` reaches every process of the unit: only the primary upgrades.
   rt.onSignal("SIGUSR2", () => {});
+  // The primary passes SIGUSR1 on as a message (logrotate signals the pid file's
+  // process alone); one sent to the whole unit (`systemctl kill -s USR1`) reopens too.
+  rt.onSignal("SIGUSR1", worker.reopenLogs);
 }
 
 /** This worker: its vane once started, and what the primary told it. */
@@ -47,6 +50,9 @@ class WorkerProcess {
       this.stopGracefully,
     );
   }
+
+  /** Opens the access log again (SIGUSR1). */
+  readonly reopenLogs = (): void => void this.#vane?.reopenLogs();
 
   /** Stops with the grace the config gives (none before there is one). */
   readonly stopGracefully = (): void => void this.#stop(this.#vane?.config.timeouts.graceMs ?? 0);
@@ -84,6 +90,8 @@ class WorkerProcess {
         return;
       case "stop":
         return void this.#stop(m.graceMs);
+      case "reopen-logs":
+        return this.reopenLogs();
       case "acme-cert":
         this.#acme?.installFromPrimary(m.name, { cert: m.cert, key: m.key });
         return;

@@ -581,6 +581,8 @@ export interface Config {
   http: HttpConfig;
   control: ControlConfig;
   log: { format: "text" | "json"; level: "debug" | "info" | "warn" | "error" };
+  /** One line per HTTP request and per L4 or UDP session (`access-log`, `--access-log`); absent: off. */
+  accessLog?: AccessLogConfig;
   /** Certificates for https:// listeners and `terminate`, chosen by SNI; the first is the default. */
   tls: TlsFiles[];
   /** TLS versions and suites of every https:// listener and `terminate`; absent: the defaults. */
@@ -717,6 +719,33 @@ export const DEFAULT_LISTEN = "0.0.0.0:8080";
 export const LOG_FORMATS = ["text", "json"] as const;
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export const DEFAULT_LOG: Readonly<Config["log"]> = { format: "text", level: "info" };
+
+/**
+ * The access log (`access-log`): where its lines go, how they read, which are written,
+ * and the request id and trace context that come with it.
+ */
+export interface AccessLogConfig {
+  /** A file appended to (reopened on SIGUSR1), or "-" for stderr. */
+  path: string;
+  /** One JSON object per line, or nginx's combined layout. @default "json" */
+  format: AccessLogFormat;
+  /** The share of records written, 0..1. @default 1 */
+  sample: number;
+  /** Requests get an `X-Request-Id` (kept when they bring one), sent to the target. @default true */
+  requestId: boolean;
+  /** Start a trace (`traceparent`) for a request that comes without one. @default false */
+  trace: boolean;
+}
+
+export const ACCESS_LOG_FORMATS = ["json", "combined"] as const;
+export type AccessLogFormat = typeof ACCESS_LOG_FORMATS[number];
+export const DEFAULT_ACCESS_LOG: Readonly<Omit<AccessLogConfig, "path">> = {
+  format: "json",
+  sample: 1,
+  requestId: true,
+  trace: false,
+};
+export const ACCESS_LOG_SAMPLE_EXPECTED = "a number from 0 to 1, like 0.1";
 
 /** A pool's strategy when none is named. */
 export const DEFAULT_STRATEGY: StrategyName = "serial";

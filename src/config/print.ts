@@ -87,6 +87,10 @@ export function configToDocument(config: Config): Record<string, unknown> {
     ...tlsPolicyDoc(config.tlsServer),
   };
   if (config.stateDir !== undefined) doc["state-dir"] = config.stateDir;
+  if (config.accessLog) {
+    const a = config.accessLog;
+    doc["access-log"] = { path: a.path, format: a.format, sample: a.sample, "request-id": a.requestId, trace: a.trace };
+  }
   if (config.resolver) doc.resolver = hostPort(config.resolver);
   doc.workers = config.workers ?? "auto";
   doc["max-conns"] = config.maxConns ?? "auto";

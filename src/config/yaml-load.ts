@@ -43,6 +43,7 @@ import { checkAcmeNames, readTopTls } from "./yaml-acme.ts";
 import { withAcmeHttpListener } from "./acme.ts";
 import { type ConfigIssue, type Entry, index, Reader } from "./yaml-reader.ts";
 import { readTlsPolicy, TLS_POLICY_KEYS } from "./yaml-tls-policy.ts";
+import { readAccessLog } from "./yaml-access-log.ts";
 
 export type { ConfigIssue };
 
@@ -71,6 +72,7 @@ const TOP_KEYS = [
   "timeouts",
   "http",
   "log",
+  "access-log",
   "tls",
   ...TLS_POLICY_KEYS,
   "resolver",
@@ -205,6 +207,7 @@ function readConfig(r: Reader, node: Node, functions: ReadonlySet<string>): Conf
     http: readHttp(r, e.get("http")),
     control: readControl(r, e.get("control")),
     log: readLog(r, e.get("log")),
+    ...readAccessLog(r, e.get("access-log")),
     tls: tls ?? [],
     resolver: readResolver(r, e.get("resolver")),
     workers: readWorkers(r, e.get("workers")),

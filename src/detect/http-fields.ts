@@ -161,6 +161,12 @@ export class Fields {
     return (this.#list = list);
   }
 
+  /** The length of line i's name, without decoding it (to skip names that cannot match). */
+  nameLength(i: number): number {
+    if (this.#list !== null) return this.#list[i][0].length;
+    return this.#layout[LINE * i + 1] - this.#layout[LINE * i];
+  }
+
   name(i: number): string {
     if (this.#list !== null) return this.#list[i][0];
     return latin1Decode(this.bytes, this.#layout[LINE * i], this.#layout[LINE * i + 1]);

@@ -29,6 +29,17 @@ export interface UdpForwarderOptions {
   maxSessions?: number;
   /** Datagrams held per session while its upstream socket is being bound. */
   maxPendingDatagrams?: number;
+  /** Called as each session ends (the access log); absent: nothing is counted per session. */
+  onEnd?: ((session: UdpSessionEnd) => void) | null;
+}
+
+/** A session that ended: whose, to where, its bytes each way and when it began (performance.now()). */
+export interface UdpSessionEnd {
+  readonly client: SocketAddress;
+  readonly target: string;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly startedAt: number;
 }
 
 /**
@@ -56,6 +67,10 @@ interface Session {
   pending: Uint8Array[];
   lastActive: number;
   closed: boolean;
+  readonly startedAt: number;
+  /** Bytes from the client and to it. */
+  bytesIn: number;
+  bytesOut: number;
 }
 
 type DropReason = "no target" | "too many sessions" | "bind failed";
@@ -96,6 +111,7 @@ export class UdpForwarder {
       // `??`, not spread defaults: an option passed as undefined still gets its default.
       maxSessions: opts.maxSessions ?? DEFAULT_MAX_SESSIONS,
       maxPendingDatagrams: opts.maxPendingDatagrams ?? DEFAULT_MAX_PENDING,
+      onEnd: opts.onEnd ?? null,
       bindUdp: opts.bindUdp ?? ((addr, onMessage) => runtime().bindUdp(addr, onMessage)),
     };
     const every = Math.max(10, Math.min(opts.udpIdleMs / 2, 1000));
@@ -118,6 +134,7 @@ export class UdpForwarder {
       session = created;
     }
     session.lastActive = performance.now();
+    session.bytesIn += data.length;
     if (session.upstream) {
       this.bytesUpstream += data.length;
       session.upstream.send(data, session.target);
@@ -152,6 +169,9 @@ export class UdpForwarder {
       pending: [],
       lastActive: performance.now(),
       closed: false,
+      startedAt: performance.now(),
+      bytesIn: 0,
+      bytesOut: 0,
     };
     this.#sessions.set(id, session);
     // Bind on the wildcard of the target's family: the kernel picks the source address
@@ -182,6 +202,7 @@ export class UdpForwarder {
     if (from.port !== session.target.port || !sameHost(from.hostname, session.target.hostname)) return;
     session.lastActive = performance.now();
     this.bytesDownstream += data.length;
+    session.bytesOut += data.length;
     this.#listener.send(data, session.client);
   }
 
@@ -196,7 +217,18 @@ export class UdpForwarder {
   }
 
   #end(id: string, s: Session): void {
+    if (s.closed) return;
     s.closed = true;
+    const onEnd = this.#opts.onEnd;
+    if (onEnd !== null) {
+      onEnd({
+        client: s.client,
+        target: s.target.key,
+        bytesIn: s.bytesIn,
+        bytesOut: s.bytesOut,
+        startedAt: s.startedAt,
+      });
+    }
     s.pending = [];
     s.upstream?.close();
     if (this.#sessions.get(id) === s) this.#sessions.delete(id);

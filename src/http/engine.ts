@@ -49,6 +49,7 @@ import { limited } from "../telemetry/log-limit.ts";
 import type { Failure } from "../errors/mod.ts";
 import { statusFor } from "./failure-status.ts";
 import { startsH2Preface } from "../detect/h2-preface.ts";
+import { beginEntry, noteLease, recordRefused, tagRequest } from "./access.ts";
 
 export type { Decision, HttpContext, HttpRoute, RequestTarget, UpstreamLease } from "./types.ts";
 
@@ -372,6 +373,7 @@ function fromHead(
     // A client that sent nothing parseable gets told why; its connection state is unknown.
     return afterSend(send(client, vaneResponse(answer.code, answer.reason, CLOSE)), () => {
       ctx.onResponse({ route: null, pool: null, code: answer.code, method: "-", bytesIn: got.bytes, bytesOut: 0 });
+      if (ctx.access != null) recordRefused(ctx, answer.code, got.bytes);
       return false;
     });
   }
@@ -380,6 +382,7 @@ function fromHead(
   const extra = got.bytes < got.buf.length;
   if (extra) client.unread(got.buf.slice(got.bytes));
   const exchange = new Exchange(ctx, client, head.method, keepAlive(head.version, head.fields), got.bytes);
+  if (ctx.access != null) exchange.entry = beginEntry(ctx, head);
   const framing = requestFraming(head);
   if (framing.kind === "error") return exchange.answer(null, framing.code, framing.reason, BODY_UNREAD);
   const target = known?.target ?? parseTarget(head, ctx.http.encodedSlash);
@@ -422,6 +425,7 @@ function decisionStep(session: Session, exchange: Exchange, request: RequestInHa
     return exchange.answer(decision.route, 405, `${head.method} is not allowed here`, !hasBody);
   }
   const proxied = new ProxiedRequest(session, exchange, request, hasBody, decision);
+  if (exchange.entry !== null) exchange.entry.acquireAt = performance.now();
   return attemptStep(proxied, 0, proxied.route.acquire(session.peer, undefined, proxied.head));
 }
 
@@ -484,6 +488,7 @@ export class ProxiedRequest {
       ? { ...session.forward, upgrade: this.upgrade, dropExpect: this.expectContinue, authority: target.authority }
       : session.forward;
     const plan = requestPlan(head, forward, framing.kind === "length" && framing.listed ? framing.length : -1);
+    if (exchange.entry !== null) tagRequest(head.fields, plan, exchange.entry, session.ctx.access!.log);
     const edits = decision.request;
     // The target as received when it is already normal, else its normalised origin form.
     const asReceived = head.version === "1.1" && target.forward === head.target;
@@ -536,6 +541,7 @@ function attemptStep(
     return exchange.answer(route, statusFor("unavailable"), "upstream unavailable", !proxied.hasBody);
   }
   const lease = acquired;
+  if (exchange.entry !== null) noteLease(exchange.entry, lease, attempt);
   const upstream = asReplay(lease.conn, proxied.session.client.clock);
   const retryable = lease.reused && attempt === 0 && IDEMPOTENT.has(proxied.head.method);
   if (!proxied.hasBody) {
@@ -654,6 +660,8 @@ function responseStep(pending: PendingResponse, answer: Uint8Array | null | unde
 function responseHead(pending: PendingResponse, got: HeadRead<ResponseHead>): Step {
   if (got.kind === "ok" && (got.head.status >= 200 || got.head.status === 101)) {
     pending.proxied.route.answered?.(pending.lease);
+    const entry = pending.proxied.exchange.entry;
+    if (entry !== null) entry.firstByteMs = performance.now();
     return respond(pending, got.head, got.buf, got.bytes);
   }
   return otherAnswer(pending, got);

@@ -11,6 +11,7 @@ import { type BodyFraming, ChunkedDecoder } from "./framing.ts";
 import { CLOSE, STAY_OPEN, vaneResponse } from "./headers.ts";
 import type { HttpContext, HttpRoute, UpstreamLease } from "./types.ts";
 import { limited } from "../telemetry/log-limit.ts";
+import type { AccessEntry } from "../telemetry/access-entry.ts";
 
 /** Byte counts of one exchange; mutated in place on the hot path, so no per-chunk objects. */
 export interface Counts {
@@ -32,6 +33,8 @@ export const NOT_REUSABLE = false;
 export class Exchange implements Counts {
   in: number;
   out = 0;
+  /** The request's access record, filled as it goes; null when the access log is off. */
+  entry: AccessEntry | null = null;
 
   constructor(
     readonly ctx: HttpContext,
@@ -53,6 +56,15 @@ export class Exchange implements Counts {
       bytesIn: this.in,
       bytesOut: this.out,
     });
+    const entry = this.entry;
+    if (entry !== null) {
+      entry.route = route?.name ?? null;
+      entry.pool = route?.pool ?? null;
+      entry.status = code;
+      entry.bytesIn = this.in;
+      entry.bytesOut = this.out;
+      this.ctx.access!.log.record(entry);
+    }
   }
 
   /** vane's own answer. The connection can only go on when the request body is behind us. */

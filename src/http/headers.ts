@@ -89,12 +89,12 @@ export interface FieldPlan {
 }
 
 /** Fields vane adds, and the same as the lines that end a head, made once. */
-interface Appended {
+export interface Appended {
   readonly fields: readonly Header[];
   readonly bytes: Uint8Array;
 }
 
-function appended(fields: Header[]): Appended {
+export function appended(fields: Header[]): Appended {
   let size = 0;
   for (const [name, value] of fields) size += name.length + value.length + 4;
   const bytes = new Uint8Array(size);
@@ -164,7 +164,7 @@ const lastForwarded = new LastForwarded();
 const lastFor = new LastField("X-Forwarded-For");
 const lastHost = new LastField("X-Forwarded-Host");
 
-function dropField(plan: FieldPlan, count: number, i: number): void {
+export function dropField(plan: FieldPlan, count: number, i: number): void {
   // Left holey (a hole keeps its field): a fill per head cost more than the reads.
   (plan.drop ??= new Array<boolean>(count))[i] = true;
 }

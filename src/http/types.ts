@@ -10,6 +10,8 @@ import type { Header } from "../detect/http-fields.ts";
 import type { SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import type { AccessLog } from "../telemetry/access-log.ts";
+import type { AccessSite } from "../telemetry/access-entry.ts";
 import type { HeaderEdit } from "./headers.ts";
 import type { PartialHeads } from "./partial-heads.ts";
 import type { RequestTarget } from "./request-target.ts";
@@ -145,6 +147,11 @@ export interface HttpContext {
    * ends with that answer instead of waiting for another. @default false
    */
   oneRequest?: boolean;
+  /**
+   * The access log and what this connection's records say of their listener and TLS;
+   * null or absent: off (then requests carry no request id or trace context either).
+   */
+  access?: { readonly log: AccessLog; readonly site: AccessSite } | null;
   onResponse(info: {
     route: string | null;
     pool: string | null;

@@ -17,6 +17,10 @@ import type { RequestHeadResult } from "./request-head.ts";
 import { H2Stream, type OpenStream, type StreamHost } from "./stream.ts";
 import { ForwardStream, upstreamFields } from "./forward.ts";
 import type { H2Upstreams } from "./upstreams.ts";
+import { beginEntry, tagEdits } from "../http/access.ts";
+import type { HeaderEdit } from "../http/headers.ts";
+import type { AccessEntry } from "../telemetry/access-entry.ts";
+import type { AccessLog } from "../telemetry/access-log.ts";
 
 /** What the HTTP/2 session needs to forward to pools that speak h2c. */
 export interface H2Forwarding {
@@ -105,7 +109,10 @@ export class StreamStarter {
 
   #forward(s: NewStream, p: Prepared, decision: Extract<Decision, { kind: "proxy" }>): ForwardStream {
     const { ctx } = this;
-    const fields = upstreamFields(s.fields, p.head, p.target, decision, {
+    const access = ctx.access ?? null;
+    const entry = access === null ? null : beginEntry(ctx, p.head);
+    const asked = entry === null ? decision : withEdits(decision, tagEdits(p.head.fields, entry, access!.log));
+    const fields = upstreamFields(s.fields, p.head, p.target, asked, {
       client: ctx.client.hostname,
       proto: ctx.proto,
     });
@@ -126,6 +133,7 @@ export class StreamStarter {
         bytesIn,
         bytesOut: 0,
       });
+      if (entry !== null) recordStream(entry, access!.log, decision, code, bytesIn);
     });
     return stream;
   }
@@ -173,4 +181,25 @@ class ParkedStream implements OpenStream {
     for (const piece of this.#pieces) if (!stream.deliver(piece)) return stream.abandon();
     if (this.#ended && !stream.endRequest()) stream.abandon();
   }
+}
+
+/** The decision with the access log's request edits (request id, traceparent) after the flow's. */
+function withEdits(decision: Extract<Decision, { kind: "proxy" }>, edits: HeaderEdit[]): typeof decision {
+  return edits.length === 0 ? decision : { ...decision, request: [...decision.request, ...edits] };
+}
+
+/** The access record of a stream forwarded to an h2c pool (its target and byte counts are the pool's own). */
+function recordStream(
+  entry: AccessEntry,
+  access: AccessLog,
+  decision: Extract<Decision, { kind: "proxy" }>,
+  code: number,
+  bytesIn: number,
+): void {
+  entry.protocol = "HTTP/2";
+  entry.route = decision.route.name;
+  entry.pool = decision.route.pool;
+  entry.status = code;
+  entry.bytesIn = bytesIn;
+  access.record(entry);
 }

@@ -6,6 +6,7 @@
  */
 import { connectTlsNode } from "./tls-client.ts";
 import { watchFile } from "./watch.ts";
+import { closeSignalInspector } from "./deno-inspector.ts";
 import type { ListenOptions, Runtime, SignalName, SocketAddress, TcpConn, TcpListener } from "./types.ts";
 import { withTimeout } from "./timeout.ts";
 import { acceptEach, addrOf, DenoTcpConn } from "./deno-conn.ts";
@@ -108,7 +109,11 @@ export function createDenoRuntime(): Runtime {
     acmeTlsAlpn: false,
 
     onSignal(signal: SignalName, handler: () => void) {
-      Deno.addSignalListener(signal, handler);
+      if (signal !== "SIGUSR1") return Deno.addSignalListener(signal, handler);
+      Deno.addSignalListener(signal, () => {
+        closeSignalInspector();
+        handler();
+      });
     },
 
     readTextFile: (path) => Deno.readTextFile(path),

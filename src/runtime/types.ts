@@ -210,8 +210,11 @@ export interface UdpBindOptions {
   receiveBufferBytes?: number;
 }
 
-/** SIGUSR2 asks the primary for `vane upgrade` (nginx's binary-upgrade signal). */
-export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGUSR2";
+/**
+ * SIGUSR2 asks the primary for `vane upgrade` (nginx's binary-upgrade signal); SIGUSR1
+ * reopens the access log (nginx's too).
+ */
+export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGUSR1" | "SIGUSR2";
 
 export interface Runtime {
   readonly name: "deno" | "bun";

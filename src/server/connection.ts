@@ -32,6 +32,8 @@ import { decider } from "../flow/http-decide.ts";
 import { AcceptedFacts, type ConnFacts, ConnKeys } from "../flow/conn-keys.ts";
 import type { Member, Members } from "../forward/members.ts";
 import { errorText } from "../errors/mod.ts";
+import type { AccessLog } from "../telemetry/access-log.ts";
+import { recordTcp } from "./access.ts";
 
 /**
  * How long a connection may stay silent before it is routed as raw TCP (caddy-l4's
@@ -55,6 +57,8 @@ export interface ConnectionDeps {
   log: Logger;
   registry: HealthRegistry;
   counters: TrafficCounters;
+  /** The access log. @default null (off) */
+  access?: AccessLog | null;
   /** Every client connection open now, for the drain on stop. */
   clients: Members<OpenClient>;
   /** Connections open per listener and client address, for `max-conns-per-client`. */
@@ -115,8 +119,8 @@ export async function handleConnection(
   const facts = new AcceptedFacts(raw, scheme === "http" ? "http" : scheme === "https" ? "tls" : null, raw.sni ?? null);
   if (raw.clientCert) facts.clientCert = raw.clientCert;
   // Bun cannot tell a closed socket's addresses: read them now if the per-connection
-  // debug line will name the client after the relay.
-  if (log.debugging !== false) facts.client();
+  // debug line or access record will name the client after the relay.
+  if (log.debugging !== false || deps.access) facts.client();
   /** The per-client count this connection holds (`max-conns-per-client`), to give back. */
   let counted: string | null = null;
   try {
@@ -335,6 +339,10 @@ function serveRequests(conn: TcpConn, flow: CompiledFlow, origin: HopOrigin, dep
     retired: () => deps.current() !== gen || deps.draining(),
     onRetire: (retire) => (state.retire = retire),
     onResponse: (r) => deps.counters.countResponse(r.route, r.pool, r.code),
+    access: !deps.access ? null : {
+      log: deps.access,
+      site: { listener: plan.config.address.raw, tls: tls ? "tls" : null, sni: facts.sni },
+    },
     h2: (client, ctx) => serveHttp2(client, ctx, { pool: (name) => gen.pools.get(name), upstreams: deps.h2Upstreams }),
   }).finally(() => deps.httpConns.delete(state));
 }
@@ -351,27 +359,33 @@ async function proxyConnection(
   const pool = plan.gen.pools.get(poolName);
   if (!pool) return;
   const timeouts = plan.gen.config.timeouts;
+  const access = deps.access ?? null;
+  const startedAt = access === null ? 0 : performance.now();
+  const record = (target: string | null, bytesIn: number, bytesOut: number, connectMs: number | null) =>
+    recordTcp(access!, l4Site(plan, facts), {
+      client: facts.client(),
+      pool: pool.name,
+      target,
+      bytesIn,
+      bytesOut,
+      startedAt,
+      connectMs,
+    });
   // A hash pool keys a connection by its client's address (no header, cookie or path
   // here); a sticky one, with no cookie to read, gives each the least loaded target.
   const key = pool.keyOn !== null && pool.sticky === null ? facts.client().hostname : undefined;
-  const outcome = await connectToPool(
-    pool,
-    {
-      rt: deps.rt,
-      registry: deps.registry,
-      connectMs: timeouts.connectMs,
-    },
-    undefined,
-    key,
-  );
+  const connect = { rt: deps.rt, registry: deps.registry, connectMs: timeouts.connectMs };
+  const outcome = await connectToPool(pool, connect, undefined, key);
   if (!outcome.ok) {
     limited(log).error("connection closed: no target available", "pool", {
       pool: pool.name,
       client: facts.peer(),
       reason: outcome.reason,
     });
+    if (access !== null) record(null, 0, 0, null);
     return;
   }
+  const connectMs = access === null ? null : Math.round((performance.now() - startedAt) * 1000) / 1000;
   const { conn, entry } = outcome.upstream;
   entry.activeConnections++;
   entry.totalConnections++;
@@ -381,6 +395,7 @@ async function proxyConnection(
       upstream: (n) => (counters.upstreamBytes += n),
       downstream: (n) => (counters.downstreamBytes += n),
     });
+    if (access !== null) record(entry.key, result.upstreamBytes, result.downstreamBytes, connectMs);
     if (log.debugging !== false) {
       log.debug("connection done", {
         pool: pool.name,
@@ -412,4 +427,12 @@ function withAcmeHttp(
     if (body === null) return decide(head, target);
     return { kind: "respond", status: 200, headers: [["content-type", "text/plain"]], body, response: [] };
   };
+}
+
+/** An L4 session's listener and TLS (passthrough: the SNI the ClientHello named), for its access record. */
+function l4Site(
+  plan: ListenerPlan,
+  facts: AcceptedFacts,
+): { listener: string; tls: string | null; sni: string | null } {
+  return { listener: plan.config.address.raw, tls: facts.protocol === "tls" ? "tls" : null, sni: facts.sni };
 }

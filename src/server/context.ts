@@ -21,6 +21,8 @@ import { ClientSlots, defaultMaxConns } from "./client-slots.ts";
 import { TerminateHops } from "./terminate.ts";
 import { type ConnectionDeps, handleDecrypted, type HopOrigin, type OpenClient } from "./connection.ts";
 import { AcmeService } from "./acme.ts";
+import type { AccessLog } from "../telemetry/access-log.ts";
+import { openAccessLog } from "./access.ts";
 
 /**
  * Idle keep-alive connections kept per target, and for how long. The bound is high
@@ -52,6 +54,8 @@ export class VaneContext {
   readonly conns: ConnectionDeps;
   /** Certificates by ACME and their challenge answers (the manager runs in the primary only). */
   readonly acme: AcmeService;
+  /** The access log (config `access-log`, as vane started), or null. */
+  readonly access: AccessLog | null;
   readonly #worker: boolean;
 
   constructor(readonly initial: Config, readonly rt: Runtime, readonly log: Logger, readonly options: VaneOptions) {
@@ -62,12 +66,14 @@ export class VaneContext {
     this.functions = options.functions instanceof Map
       ? options.functions
       : new Map(Object.entries(options.functions ?? {}));
+    this.access = openAccessLog(initial.accessLog, log);
     this.clients = new ClientSlots<OpenClient>(() => this.config.maxConns ?? this.derivedMaxConns, log);
     const conns: ConnectionDeps = {
       rt,
       log,
       registry: this.registry,
       counters: this.counters,
+      access: this.access,
       clients: this.clients,
       perClient: new ClientCounts(),
       draining: () => this.draining,

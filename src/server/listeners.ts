@@ -10,7 +10,9 @@ import type { ListenerConfig } from "../config/model.ts";
 import type { ClientCert, TcpConn, TcpListener, UdpSocket } from "../runtime/types.ts";
 import type { Generation, ListenerPlan } from "./generation.ts";
 import type { VaneContext } from "./context.ts";
-import { listenUdp, UDP_RECEIVE_BUFFER_BYTES, type UdpForwarder } from "../forward/udp.ts";
+import { listenUdp, UDP_RECEIVE_BUFFER_BYTES, type UdpForwarder, type UdpSessionEnd } from "../forward/udp.ts";
+import type { AccessLog } from "../telemetry/access-log.ts";
+import { recordUdp } from "./access.ts";
 import { ConnKeys } from "../flow/conn-keys.ts";
 import { handleConnection } from "./connection.ts";
 import { errorText } from "../errors/mod.ts";
@@ -210,6 +212,7 @@ export class Listeners {
       udpIdleMs: plan.gen.config.timeouts.udpIdleMs,
       logger: log,
       bindUdp: rt.bindUdp,
+      onEnd: udpRecords(this.#ctx.access, l.address.raw),
     }, { reusePort, receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES });
     b.udp = u;
     b.addr = u.socket.addr;
@@ -273,3 +276,10 @@ function pickUdp(plan: ListenerPlan, client: { hostname: string; port: number })
 
 /** A connection as a listener hands it over. */
 type AcceptedConn = TcpConn & { sni?: string | null; clientCert?: ClientCert | null };
+
+/** The access records of a UDP listener's sessions, or null when the access log is off. */
+function udpRecords(access: AccessLog | null, listener: string): ((s: UdpSessionEnd) => void) | null {
+  if (access === null) return null;
+  const site = { listener, tls: null, sni: null };
+  return (s) => recordUdp(access, site, s);
+}

@@ -40,4 +40,5 @@ export async function stopVane(parts: VaneParts, graceMs: number, options: StopO
   await status.close();
   // Repeats counted but not yet summed up are said now, not lost with the process.
   limited(log).flush();
+  ctx.access?.close();
 }

@@ -117,6 +117,8 @@ export interface Vane {
   reload(config: Config): Promise<ReloadOutcome>;
   /** Reloads from `options.source`. */
   reloadFromSource(): Promise<ReloadOutcome>;
+  /** Opens the access log file again (logrotate renamed it: SIGUSR1); false when it could not be. */
+  reopenLogs(): boolean;
   readonly listeners: BoundListener[];
   readonly statusAddr: { hostname: string; port: number } | null;
   /** The config generation serving new connections (1 after start). */

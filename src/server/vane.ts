@@ -22,6 +22,7 @@ import { Listeners } from "./listeners.ts";
 import { StatusEndpoint } from "./status.ts";
 import { install, Reloader, type VaneParts } from "./reload.ts";
 import { stopVane } from "./stop.ts";
+import { reopenAccessLog } from "./access.ts";
 
 export type { BoundListener, ClusterHooks, StopOptions, Vane, VaneOptions } from "./types.ts";
 
@@ -82,6 +83,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     stopAccepting: () => listeners.stopAccepting(),
     reload: (config) => reloader.reload(config),
     reloadFromSource: () => reloader.reloadFromSource(),
+    reopenLogs: () => reopenAccessLog(ctx.access, log),
     get listeners() {
       return listeners.bound.map((b) => ({ config: b.plan.config, addr: b.addr }));
     },
