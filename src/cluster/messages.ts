@@ -7,6 +7,7 @@ import type { SharedHealth } from "../health/registry.ts";
 import type { PassiveKind } from "../config/model.ts";
 import type { StatusSnapshot } from "../control/snapshot.ts";
 import type { ChallengeAnswer } from "../tls/challenges.ts";
+import type { TargetOverrides } from "../control/runtime-state.ts";
 
 /** The environment variable that makes a started vane a worker, and its number. */
 export const WORKER_ENV = "VANE_WORKER";
@@ -28,7 +29,9 @@ export type ToWorker =
   /** A certificate the primary obtained by ACME (or loaded): serve it for `name` from now on. */
   | { type: "acme-cert"; name: string; cert: string; key: string }
   /** An ACME challenge answer opened or closed: the CA's validation may reach any worker. */
-  | { type: "acme-challenge"; op: "add" | "remove"; answer: ChallengeAnswer };
+  | { type: "acme-challenge"; op: "add" | "remove"; answer: ChallengeAnswer }
+  /** The admin's drains, weights and manual marks, all of them: put them in force. */
+  | { type: "runtime"; overrides: TargetOverrides };
 
 export type FromWorker =
   | { type: "ready" }

@@ -23,6 +23,7 @@ import { mergeSnapshots } from "./merge.ts";
 import { workerConfigText } from "./worker-config.ts";
 import { ask, newWorker, nextRestartMs, type Worker } from "./worker-slot.ts";
 import { errorText } from "../errors/mod.ts";
+import type { TargetOverrides } from "../control/runtime-state.ts";
 
 /** How long the status endpoint waits for a worker's counters before showing it as silent. */
 const SNAPSHOT_TIMEOUT_MS = 1000;
@@ -36,7 +37,7 @@ export interface PrimaryDeps {
   log: Logger;
   registry: HealthRegistry;
   /** The config in service and the sockets bound for it, read at each (re)start of a worker. */
-  current(): { config: Config; listeners: BoundListener[] };
+  current(): { config: Config; listeners: BoundListener[]; overrides: TargetOverrides };
   /** The primary's ACME certificates and challenge answers, passed on to every worker. */
   acme?: AcmeService;
 }
@@ -52,6 +53,8 @@ export interface Workers {
   unlisten(): Promise<void>;
   /** Stops every worker, letting open connections finish within the grace. */
   stop(graceMs: number): Promise<void>;
+  /** Puts the admin's drains, weights and manual marks in force in every worker. */
+  overrides(overrides: TargetOverrides): void;
 }
 
 /** Starts workers 1..count-1 (this process is worker 0) and keeps them running. */
@@ -120,6 +123,10 @@ class WorkerSupervisor implements Workers {
     const deadline = new Promise<void>((r) => setTimeout(r, graceMs + 2000));
     await Promise.race([Promise.all(this.#workers.map((w) => w.exited)), deadline]);
     for (const w of this.#workers) w.child?.kill("SIGKILL");
+  }
+
+  overrides(overrides: TargetOverrides): void {
+    this.#toServing({ type: "runtime", overrides });
   }
 
   #toServing(m: ToWorker): void {
@@ -226,6 +233,7 @@ class WorkerSupervisor implements Workers {
     child.on("exit", (code, signal) => this.#onExit(w, exited, code, signal));
     w.started = this.#configText();
     w.channel.send({ type: "start", index: w.index, config: w.started, health: this.#shared() });
+    w.channel.send({ type: "runtime", overrides: this.#deps.current().overrides });
   }
 
   /** The slot's process is gone: nothing it was asked is answered; unless stopping, start it again. */

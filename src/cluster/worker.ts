@@ -84,6 +84,9 @@ class WorkerProcess {
         return;
       case "stop":
         return void this.#stop(m.graceMs);
+      case "runtime":
+        this.#vane?.setOverrides(m.overrides);
+        return;
       case "acme-cert":
         this.#acme?.installFromPrimary(m.name, { cert: m.cert, key: m.key });
         return;

@@ -20,6 +20,8 @@ import { ClientSlots, defaultMaxConns } from "./client-slots.ts";
 import { TerminateHops } from "./terminate.ts";
 import { type ConnectionDeps, handleDecrypted, type HopOrigin, type OpenClient } from "./connection.ts";
 import { AcmeService } from "./acme.ts";
+import { EventHub } from "../control/events.ts";
+import { emptyRuntimeState, type RuntimeState } from "../control/runtime-state.ts";
 
 /**
  * Idle keep-alive connections kept per target, and for how long. The bound is high
@@ -33,6 +35,12 @@ export class VaneContext {
   gen: Generation | null = null;
   /** The generation /status reports; with workers it follows `gen` once they all have it. */
   announced: Generation | null = null;
+  /** The config as loaded (file or flags), before the admin's changes: a reload replaces it. */
+  base: Config | null = null;
+  /** The admin's changes layered over `base` (control/runtime-state.ts); workers get the overrides only. */
+  runtime: RuntimeState = emptyRuntimeState();
+  /** What `/events` streams: health verdicts, reloads, admin changes. */
+  readonly events = new EventHub();
   /** Set by stop(): answers say `Connection: close` and reloads are refused. */
   draining = false;
   /** The default max-conns, from the open-file limit read at start (server/file-limit.ts). */

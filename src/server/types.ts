@@ -9,6 +9,7 @@ import type { ReloadOutcome, UpgradeOutcome } from "../control/app.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import type { FlowFunction } from "../flow/flow.ts";
 import type { AcmeService } from "./acme.ts";
+import type { TargetOverrides } from "../control/runtime-state.ts";
 
 export interface BoundListener {
   config: ListenerConfig;
@@ -55,6 +56,8 @@ export interface VaneOptions {
    * resolves, when the old process has been told to let go of it.
    */
   takeover?: { statusAfter: Promise<void> };
+  /** The config file, which `POST /config/save` writes the config in service to. Absent: nothing to save to. */
+  configFile?: string;
 }
 
 /** How `Vane.stop` goes about it. */
@@ -84,6 +87,8 @@ export interface ClusterHooks {
    * the primary passes its own on to the workers, a worker fills its own from them.
    */
   acme?: (acme: AcmeService) => void;
+  /** Set in the primary: an admin changed drains, weights or manual marks; pass them on to the workers. */
+  overrides?: (overrides: TargetOverrides) => void;
 }
 
 /**
@@ -124,4 +129,8 @@ export interface Vane {
   readonly config: Config;
   snapshot(): StatusSnapshot;
   readonly registry: HealthRegistry;
+  /** The admin's drains, weights and manual marks now in force (control/runtime-state.ts). */
+  readonly overrides: TargetOverrides;
+  /** Puts `overrides` in force on every target at once (a worker following its primary). */
+  setOverrides(overrides: TargetOverrides): void;
 }
