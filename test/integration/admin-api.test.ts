@@ -10,9 +10,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../helpers/net.ts";
-import { type Backend, startBackend, stopAllHttp } from "../helpers/http-engine.ts";
+import { type Backend, curl, startBackend, stopAllHttp } from "../helpers/http-engine.ts";
 import { killAll, spawnVane } from "../helpers/process.ts";
-import { serving } from "../helpers/status.ts";
+import { serving, statusOf } from "../helpers/status.ts";
 import { waitFor } from "../helpers/wait.ts";
 import type { AdminPool } from "../../src/control/admin-routes.ts";
 
@@ -83,11 +83,11 @@ workers: 2
   };
 }
 
-/** `n` requests, each on a new connection (so both workers get some); the names that answered. */
+/** `n` requests, each on a new connection (curl), so both workers get some; the names that answered. */
 async function names(port: number, n: number): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (let i = 0; i < n; i++) {
-    const text = await (await fetch(`http://127.0.0.1:${port}/`, { headers: { Connection: "close" } })).text();
+    const text = (await curl([`http://127.0.0.1:${port}/`])).stdout.toString();
     out[text] = (out[text] ?? 0) + 1;
   }
   return out;
@@ -200,6 +200,8 @@ describe("admin API with --workers 2", () => {
     });
     expect(await noToken.exited).toBe(1);
     expect(noToken.stderr()).toContain("the admin token is missing or wrong: set VANE_ADMIN_TOKEN");
+    // The requests above reached both processes, so each of them followed the changes.
+    expect((await statusOf(v.status)).workers.map((w) => w.connections > 0)).toEqual([true, true]);
     const nowhere = spawnVane(["ctl", "--status", `127.0.0.1:${await freePort()}`, "pools"]);
     expect(await nowhere.exited).toBe(1);
     expect(nowhere.stderr()).toContain("nothing answers at 127.0.0.1:");
@@ -268,12 +270,29 @@ describe("admin API with --workers 2", () => {
       expect(bad.status).toBe(422);
       expect(((await bad.json()) as { errors: string[] }).errors[0]).toMatch(/^pools\.extra\.strategy: expected/);
 
+      // A pool put as YAML and a host route to it: requests for that host go there, in every worker.
+      const put = await fetch(`http://127.0.0.1:${v.status}/pools/extra`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/yaml" },
+        body: `targets: [${target(c)}]\nstrategy: random\n`,
+      });
+      expect(put.status).toBe(200);
+      const listen = `http://127.0.0.1:${v.port}`;
+      expect((await v.api("PUT", "/routes", { listener: listen, host: "extra.test", pool: "extra" })).status).toBe(200);
+      // curl: Deno's fetch does not send a Host header of the caller's.
+      for (let i = 0; i < 6; i++) {
+        const res = await curl(["-H", "Host: extra.test", `http://127.0.0.1:${v.port}/`]);
+        expect(res.stdout.toString()).toBe("c");
+      }
+
       const saved = await v.api("POST", "/config/save");
       expect(saved.status).toBe(200);
       expect(existsSync(`${v.file}.bak`)).toBe(true);
       const text = readFileSync(v.file, "utf8");
       expect(text).toContain(`${target(b)}@3`);
       expect(text).toContain(target(c));
+      expect(text).toMatch(/extra:\n\s+targets:\n\s+- 127\.0\.0\.1:\d+\n\s+strategy: random/);
+      expect(text).toContain("host: extra.test");
       const check = spawnVane(["check", v.file]);
       expect(await check.exited).toBe(0);
     },
