@@ -287,7 +287,7 @@ function createPrimary(
         aggregate: async (own) => (s.workers ? await s.workers.aggregate(own) : own),
         reloaded: async () => await s.workers?.reload(),
         acme: (acme) => (s.acme = acme),
-        overrides: (overrides) => s.workers?.overrides(overrides),
+        overrides: async (overrides) => await s.workers?.overrides(overrides),
       }
       : undefined,
   });

@@ -30,8 +30,10 @@ export type ToWorker =
   | { type: "acme-cert"; name: string; cert: string; key: string }
   /** An ACME challenge answer opened or closed: the CA's validation may reach any worker. */
   | { type: "acme-challenge"; op: "add" | "remove"; answer: ChallengeAnswer }
-  /** The admin's drains, weights and manual marks, all of them: put them in force. */
-  | { type: "runtime"; overrides: TargetOverrides };
+  /** The admin's drains, weights and manual marks, all of them: put them in force (and say so when `id` is set). */
+  | { type: "runtime"; id?: number; overrides: TargetOverrides }
+  /** Someone follows /events (on) or nobody does any more: relay access-log lines, or stop. */
+  | { type: "events"; on: boolean };
 
 export type FromWorker =
   | { type: "ready" }
@@ -39,5 +41,8 @@ export type FromWorker =
   | { type: "reloaded"; id: number; ok: boolean; errors: string[] }
   | { type: "snapshot"; id: number; snapshot: StatusSnapshot }
   | { type: "unlistened"; id: number }
+  | { type: "runtime-applied"; id: number }
   /** Something failed while forwarding (error, of kind), or after failures a connect worked or a target answered (null). */
-  | { type: "passive"; id: string; error: string | null; kind: PassiveKind | "answer" };
+  | { type: "passive"; id: string; error: string | null; kind: PassiveKind | "answer" }
+  /** An access-log line, relayed while the primary asked for them (for /events). */
+  | { type: "access"; line: string };

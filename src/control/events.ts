@@ -17,11 +17,23 @@ export type EventListener = (e: VaneEvent) => void;
 
 export class EventHub {
   readonly #listeners = new Set<EventListener>();
+  #watch: ((subscribers: number) => void) | null = null;
 
   /** Calls `fn` with every event from now on; returns the function that stops it. */
   subscribe(fn: EventListener): () => void {
     this.#listeners.add(fn);
-    return () => void this.#listeners.delete(fn);
+    this.#watch?.(this.#listeners.size);
+    return () => {
+      if (this.#listeners.delete(fn)) this.#watch?.(this.#listeners.size);
+    };
+  }
+
+  /**
+   * Calls `fn` with the number of subscribers whenever it changes: the primary has its
+   * workers relay their access-log lines only while someone follows /events.
+   */
+  watchSubscribers(fn: (subscribers: number) => void): void {
+    this.#watch = fn;
   }
 
   get subscribers(): number {
@@ -43,7 +55,8 @@ export class EventHub {
   /**
    * HOOK for the access log: call with each access-log line (already formatted) to
    * publish it to `/events` (type `access`), which `vane ctl tail` follows. Cheap when
-   * nobody listens. Lines of worker processes must be relayed to the primary first.
+   * nobody listens. A worker's lines reach the primary's /events over the cluster
+   * channel (cluster/worker.ts relays them while the primary has subscribers).
    */
   accessLog(line: string): void {
     if (this.#listeners.size > 0) this.publish("access", { line });

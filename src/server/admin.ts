@@ -137,7 +137,7 @@ export class AdminService implements AdminOps {
   }
 
   /** Changes one target's override and puts the overrides in force here and in every worker. */
-  #override(pool: string, target: string, edit: (o: TargetOverride) => unknown): AdminOutcome {
+  async #override(pool: string, target: string, edit: (o: TargetOverride) => unknown): Promise<AdminOutcome> {
     const found = this.#find(pool, target);
     if (!Array.isArray(found)) return found;
     const key = found[0].key;
@@ -149,7 +149,7 @@ export class AdminService implements AdminOps {
     else delete targets[key];
     if (Object.keys(targets).length === 0) delete overrides[pool];
     applyOverrides(this.#ctx.gen!.entries(), overrides);
-    this.#ctx.options.cluster?.overrides?.(overrides);
+    await this.#ctx.options.cluster?.overrides?.(overrides);
     return { ok: true, pool, target: key, override: o };
   }
 

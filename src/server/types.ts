@@ -10,6 +10,7 @@ import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import type { FlowFunction } from "../flow/flow.ts";
 import type { AcmeService } from "./acme.ts";
 import type { TargetOverrides } from "../control/runtime-state.ts";
+import type { EventHub } from "../control/events.ts";
 
 export interface BoundListener {
   config: ListenerConfig;
@@ -87,8 +88,8 @@ export interface ClusterHooks {
    * the primary passes its own on to the workers, a worker fills its own from them.
    */
   acme?: (acme: AcmeService) => void;
-  /** Set in the primary: an admin changed drains, weights or manual marks; pass them on to the workers. */
-  overrides?: (overrides: TargetOverrides) => void;
+  /** Set in the primary: an admin changed drains, weights or manual marks; resolves once every worker has them. */
+  overrides?: (overrides: TargetOverrides) => Promise<void>;
 }
 
 /**
@@ -133,4 +134,6 @@ export interface Vane {
   readonly overrides: TargetOverrides;
   /** Puts `overrides` in force on every target at once (a worker following its primary). */
   setOverrides(overrides: TargetOverrides): void;
+  /** What `/events` streams (health verdicts, reloads, admin changes, access-log lines). */
+  readonly events: EventHub;
 }

@@ -102,6 +102,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     },
     snapshot: () => status.snapshot(),
     registry: ctx.registry,
+    events: ctx.events,
     get overrides() {
       return ctx.runtime.overrides;
     },
