@@ -27,6 +27,7 @@ import type { AcmeService } from "./server/acme.ts";
 import { relieve, takePredecessor, Upgrader } from "./cluster/upgrade.ts";
 import { removePidFile, writePidFile } from "./cluster/pid-file.ts";
 import { runUpgradeCommand } from "./cli/upgrade-command.ts";
+import { runCtlCommand } from "./cli/ctl-command.ts";
 import { errorText } from "./errors/mod.ts";
 import { runtimeTlsErrors, tlsFileLines } from "./cli/check-report.ts";
 
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
   if (process.env[WORKER_ENV] !== undefined) return runWorker(rt);
   if (rt.args[0] === "service") return serviceCommand(rt);
   if (rt.args[0] === "upgrade") return rt.exit(await runUpgradeCommand(rt.args.slice(1), process.env));
+  if (rt.args[0] === "ctl") return rt.exit(await runCtlCommand(rt.args.slice(1), process.env));
   let parsed: CliResult;
   try {
     parsed = parseCliWithEnv(rt.args, process.env);
@@ -269,6 +271,7 @@ function createPrimary(
     adminToken: process.env[ADMIN_TOKEN_ENV] || undefined,
     upgrade: () => s.upgrader.begin(vane.config),
     takeover,
+    configFile: file ?? undefined,
     source: file === null ? undefined : async () => {
       // Workers still starting were handed the config of the moment: let them come up
       // first, so that a reload reaches them as a reload (bounded: a worker that keeps
@@ -284,6 +287,7 @@ function createPrimary(
         aggregate: async (own) => (s.workers ? await s.workers.aggregate(own) : own),
         reloaded: async () => await s.workers?.reload(),
         acme: (acme) => (s.acme = acme),
+        overrides: async (overrides) => await s.workers?.overrides(overrides),
       }
       : undefined,
   });

@@ -117,8 +117,8 @@ Operations:
                            Default: auto, (open-file limit - reserve) / 2
   --status ADDR|off        Status endpoint, HOST:PORT, :PORT or [IPv6]:PORT.
                            Default: 127.0.0.1:9901
-  --admin-token TOKEN      Required as 'Authorization: Bearer TOKEN' for POST /reload
-                           and POST /upgrade. Default: $VANE_ADMIN_TOKEN, else none
+  --admin-token TOKEN      Required as 'Authorization: Bearer TOKEN' for POST /reload,
+                           POST /upgrade and every admin API change. Default: $VANE_ADMIN_TOKEN, else none
                            (POST only from loopback, and not from another site's page)
   --admin-token-file FILE  The same, from FILE's first line (kept out of ps).
   --pid-file FILE          Write the serving process's pid to FILE (vane upgrade
@@ -147,6 +147,8 @@ Service:
   vane upgrade             Start the executable at vane's path again (a new version
                            put there) in place of the running vane, which drains for
                            --grace; no connection is refused. 'vane upgrade --help'.
+  vane ctl COMMAND         The admin API: pools, drain/undrain/add/remove POOL TARGET,
+                           weight POOL TARGET N, tail. 'vane ctl --help'.
 
 Grammar:
   MATCH    *                   any host

@@ -7,6 +7,7 @@ import type { SharedHealth } from "../health/registry.ts";
 import type { PassiveKind } from "../config/model.ts";
 import type { StatusSnapshot } from "../control/snapshot.ts";
 import type { ChallengeAnswer } from "../tls/challenges.ts";
+import type { TargetOverrides } from "../control/runtime-state.ts";
 
 /** The environment variable that makes a started vane a worker, and its number. */
 export const WORKER_ENV = "VANE_WORKER";
@@ -30,7 +31,11 @@ export type ToWorker =
   /** A certificate the primary obtained by ACME (or loaded): serve it for `name` from now on. */
   | { type: "acme-cert"; name: string; cert: string; key: string }
   /** An ACME challenge answer opened or closed: the CA's validation may reach any worker. */
-  | { type: "acme-challenge"; op: "add" | "remove"; answer: ChallengeAnswer };
+  | { type: "acme-challenge"; op: "add" | "remove"; answer: ChallengeAnswer }
+  /** The admin's drains, weights and manual marks, all of them: put them in force (and say so when `id` is set). */
+  | { type: "runtime"; id?: number; overrides: TargetOverrides }
+  /** Someone follows /events (on) or nobody does any more: relay access-log lines, or stop. */
+  | { type: "events"; on: boolean };
 
 export type FromWorker =
   | { type: "ready" }
@@ -38,5 +43,8 @@ export type FromWorker =
   | { type: "reloaded"; id: number; ok: boolean; errors: string[] }
   | { type: "snapshot"; id: number; snapshot: StatusSnapshot }
   | { type: "unlistened"; id: number }
+  | { type: "runtime-applied"; id: number }
   /** Something failed while forwarding (error, of kind), or after failures a connect worked or a target answered (null). */
-  | { type: "passive"; id: string; error: string | null; kind: PassiveKind | "answer" };
+  | { type: "passive"; id: string; error: string | null; kind: PassiveKind | "answer" }
+  /** An access-log line, relayed while the primary asked for them (for /events). */
+  | { type: "access"; line: string };

@@ -23,11 +23,15 @@ import { mergeSnapshots } from "./merge.ts";
 import { workerConfigText } from "./worker-config.ts";
 import { ask, newWorker, nextRestartMs, type Worker } from "./worker-slot.ts";
 import { errorText } from "../errors/mod.ts";
+import type { TargetOverrides } from "../control/runtime-state.ts";
+import type { EventHub } from "../control/events.ts";
 
 /** How long the status endpoint waits for a worker's counters before showing it as silent. */
 const SNAPSHOT_TIMEOUT_MS = 1000;
 /** How long a reload waits for each worker to take the new config. */
 const RELOAD_TIMEOUT_MS = 30_000;
+/** How long an admin's drain, weight or mark waits for each worker to put it in force. */
+const OVERRIDES_TIMEOUT_MS = 2000;
 /** How long a handover waits for each worker to close its listening sockets. */
 const UNLISTEN_TIMEOUT_MS = 2000;
 
@@ -36,7 +40,7 @@ export interface PrimaryDeps {
   log: Logger;
   registry: HealthRegistry;
   /** The config in service and the sockets bound for it, read at each (re)start of a worker. */
-  current(): { config: Config; listeners: BoundListener[] };
+  current(): { config: Config; listeners: BoundListener[]; overrides: TargetOverrides; events: EventHub };
   /** The primary's ACME certificates and challenge answers, passed on to every worker. */
   acme?: AcmeService;
 }
@@ -54,6 +58,8 @@ export interface Workers {
   reopenLogs(): void;
   /** Stops every worker, letting open connections finish within the grace. */
   stop(graceMs: number): Promise<void>;
+  /** Puts the admin's drains, weights and manual marks in force in every worker; resolves when each has them. */
+  overrides(overrides: TargetOverrides): Promise<void>;
 }
 
 /** Starts workers 1..count-1 (this process is worker 0) and keeps them running. */
@@ -77,6 +83,7 @@ class WorkerSupervisor implements Workers {
     deps.registry.hooks.changed = (e) => this.#healthChanged(e);
     deps.acme?.onCertificate((name, cert) => this.#toServing({ type: "acme-cert", name, ...cert }));
     deps.acme?.onChallenge((op, answer) => this.#toServing({ type: "acme-challenge", op, answer }));
+    deps.current().events.watchSubscribers((n) => this.#toServing({ type: "events", on: n > 0 }));
     for (let index = 1; index < count; index++) {
       const w = newWorker(index);
       this.#workers.push(w);
@@ -127,6 +134,12 @@ class WorkerSupervisor implements Workers {
   reopenLogs(): void {
     // A message, not a signal: Deno's child.kill("SIGUSR1") opens the child's inspector.
     this.#toServing({ type: "reopen-logs" });
+  }
+
+  async overrides(overrides: TargetOverrides): Promise<void> {
+    const ask = (w: Worker) => this.#ask(w, (id) => ({ type: "runtime", id, overrides }), OVERRIDES_TIMEOUT_MS);
+    const answers = await Promise.all(this.#workers.filter((w) => w.serving).map(ask));
+    if (answers.some((m) => m === null)) this.#deps.log.warn("a worker did not confirm the admin's change");
   }
 
   #toServing(m: ToWorker): void {
@@ -192,7 +205,11 @@ class WorkerSupervisor implements Workers {
         else registry.passiveFailure(e, m.error, m.kind === "answer" ? "connect" : m.kind);
         return;
       }
+      case "access":
+        this.#deps.current().events.accessLog(m.line);
+        return;
       case "snapshot":
+      case "runtime-applied":
       case "unlistened":
       case "reloaded": {
         const done = w.waiting.get(m.id);
@@ -233,6 +250,9 @@ class WorkerSupervisor implements Workers {
     child.on("exit", (code, signal) => this.#onExit(w, exited, code, signal));
     w.started = this.#configText();
     w.channel.send({ type: "start", index: w.index, config: w.started, health: this.#shared() });
+    const { overrides, events } = this.#deps.current();
+    w.channel.send({ type: "runtime", overrides });
+    w.channel.send({ type: "events", on: events.subscribers > 0 });
   }
 
   /** The slot's process is gone: nothing it was asked is answered; unless stopping, start it again. */

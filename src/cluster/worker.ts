@@ -39,6 +39,8 @@ class WorkerProcess {
   readonly #channel: Channel<FromWorker>;
   /** This process's ACME certificates and challenge answers, filled from the primary's. */
   #acme: AcmeService | null = null;
+  /** Stops relaying access-log lines to the primary; null while not relaying. */
+  #relay: (() => void) | null = null;
 
   constructor(rt: Runtime) {
     this.#rt = rt;
@@ -92,6 +94,12 @@ class WorkerProcess {
         return void this.#stop(m.graceMs);
       case "reopen-logs":
         return this.reopenLogs();
+      case "runtime":
+        this.#vane?.setOverrides(m.overrides);
+        if (m.id !== undefined) this.#channel.send({ type: "runtime-applied", id: m.id });
+        return;
+      case "events":
+        return this.#relayAccessLog(m.on);
       case "acme-cert":
         this.#acme?.installFromPrimary(m.name, { cert: m.cert, key: m.key });
         return;
@@ -102,6 +110,18 @@ class WorkerProcess {
         return;
       }
     }
+  }
+
+  /** Relays this worker's access-log lines to the primary (for its /events) while `on`. */
+  #relayAccessLog(on: boolean): void {
+    if (!on || !this.#vane) {
+      this.#relay?.();
+      this.#relay = null;
+      return;
+    }
+    this.#relay ??= this.#vane.events.subscribe((e) => {
+      if (e.type === "access") this.#channel.send({ type: "access", line: e.line as string });
+    });
   }
 
   /** Builds and starts the vane the primary's config describes, then says it is ready (or exits 1). */

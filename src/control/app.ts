@@ -8,6 +8,7 @@ import type { HttpPeer, SocketAddress } from "../runtime/types.ts";
 import { adminRefusal, hostRefusal } from "./guard.ts";
 import { formatMetrics } from "./metrics.ts";
 import type { StatusSnapshot, TargetStatus } from "./snapshot.ts";
+import { addAdminRoutes, type AdminOps } from "./admin-routes.ts";
 
 const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -103,6 +104,8 @@ export interface ControlDeps {
    * guard.ts). Absent or null: no Host check (an app not served on a socket).
    */
   address?: () => SocketAddress | null;
+  /** The admin API and /events (control/admin-routes.ts); absent: not served. */
+  admin?: AdminOps;
 }
 
 /**
@@ -121,7 +124,7 @@ function sameToken(given: string, want: string): boolean {
 }
 
 export function createControlApp(deps: ControlDeps | ControlDeps["snapshot"]): Hono<ControlEnv> {
-  const { snapshot, token, reload, upgrade, address } = typeof deps === "function"
+  const { snapshot, token, reload, upgrade, address, admin } = typeof deps === "function"
     ? { snapshot: deps } as ControlDeps
     : deps;
   const app = new Hono<ControlEnv>();
@@ -187,6 +190,8 @@ export function createControlApp(deps: ControlDeps | ControlDeps["snapshot"]): H
     return c.json(outcome, outcome.ok ? 200 : outcome.reason === "refused" ? 409 : 500);
   });
   app.all("/upgrade", (c) => c.text("method not allowed\n", 405, { Allow: "POST" }));
+
+  if (admin) addAdminRoutes(app, admin, () => (token?.() ?? null) !== null);
 
   // Hono answers HEAD from the GET handlers; any other method on these paths is a
   // client mistake worth telling apart from a typo in the path.

@@ -38,7 +38,12 @@ export class TargetHealth {
   /** Pool, role and target: the same in every process that loads the same config. */
   readonly id: string;
   readonly key: string;
-  readonly weight: number;
+  /** The weight strategies read: the target's `@WEIGHT`, or an admin's (0 while draining; control/runtime-state.ts). */
+  weight: number;
+  /** Set by an admin (`vane ctl drain`): no new connection or request, open ones finish. */
+  draining = false;
+  /** Marked up (true) or down (false) by an admin: overrides the checks until cleared (null). */
+  forced: boolean | null = null;
   up = false;
   /** Consecutive outcomes, the run that counts toward rise or fall. */
   successes = 0;
@@ -73,6 +78,7 @@ export class TargetHealth {
 
   /** Whether traffic may go here now. */
   alive(now: number): boolean {
+    if (this.forced !== null) return this.forced;
     if (this.health.check === "none") return now >= this.benchedUntil;
     return this.up;
   }
@@ -95,6 +101,8 @@ export interface HealthHooks {
    * worked (null, "connect") or a target answered (null, "answer").
    */
   passive?(e: TargetHealth, error: string | null, kind: PassiveKind | "answer"): void;
+  /** The checks' verdict turned (the primary's checks, not a worker adopting it): for /events. */
+  transition?(e: TargetHealth, up: boolean, reason: string): void;
 }
 
 export class HealthRegistry {
@@ -279,6 +287,7 @@ export class HealthRegistry {
   #transition(e: TargetHealth, up: boolean, reason: string): void {
     if (e.up === up) return;
     e.up = up;
+    this.hooks.transition?.(e, up, reason);
     if (up) this.#log.info("target up", { pool: e.pool, role: e.role, target: e.key, reason });
     else this.#log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason });
   }

@@ -23,6 +23,8 @@ import { type ConnectionDeps, handleDecrypted, type HopOrigin, type OpenClient }
 import { AcmeService } from "./acme.ts";
 import type { AccessLog } from "../telemetry/access-log.ts";
 import { openAccessLog } from "./access.ts";
+import { EventHub } from "../control/events.ts";
+import { emptyRuntimeState, type RuntimeState } from "../control/runtime-state.ts";
 
 /**
  * Idle keep-alive connections kept per target, and for how long. The bound is high
@@ -36,6 +38,12 @@ export class VaneContext {
   gen: Generation | null = null;
   /** The generation /status reports; with workers it follows `gen` once they all have it. */
   announced: Generation | null = null;
+  /** The config as loaded (file or flags), before the admin's changes: a reload replaces it. */
+  base: Config | null = null;
+  /** The admin's changes layered over `base` (control/runtime-state.ts); workers get the overrides only. */
+  runtime: RuntimeState = emptyRuntimeState();
+  /** What `/events` streams: health verdicts, reloads, admin changes. */
+  readonly events = new EventHub();
   /** Set by stop(): answers say `Connection: close` and reloads are refused. */
   draining = false;
   /** The default max-conns, from the open-file limit read at start (server/file-limit.ts). */
@@ -67,6 +75,8 @@ export class VaneContext {
       ? options.functions
       : new Map(Object.entries(options.functions ?? {}));
     this.access = openAccessLog(initial.accessLog, log);
+    // `vane ctl tail` follows the lines written here through /events (type access).
+    this.access?.subscribe((line) => this.events.accessLog(line));
     this.clients = new ClientSlots<OpenClient>(() => this.config.maxConns ?? this.derivedMaxConns, log);
     const conns: ConnectionDeps = {
       rt,

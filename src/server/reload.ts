@@ -13,6 +13,8 @@ import type { HealthChecks } from "./checks.ts";
 import type { Listeners } from "./listeners.ts";
 import type { StatusEndpoint } from "./status.ts";
 import { errorText } from "../errors/mod.ts";
+import { applyOverrides } from "../control/runtime-state.ts";
+import { effectiveConfig } from "./effective-config.ts";
 
 /** The parts of one running vane (server/vane.ts makes them). */
 export interface VaneParts {
@@ -32,6 +34,8 @@ export async function install(next: Generation, parts: VaneParts): Promise<void>
   const { ctx, listeners, status } = parts;
   await listeners.install(next);
   await ctx.acme.sync(next.config);
+  // Drains, weights and manual marks carry over to the entries of the new generation.
+  applyOverrides(next.entries(), ctx.runtime.overrides);
   const previous = ctx.gen;
   ctx.gen = next;
   // Connections of older configs are retired: the answer in flight or the next one
@@ -76,6 +80,7 @@ export class Reloader {
     if (!options.source) return { ok: false, errors: ["vane was started without a config file; nothing to reload"] };
     const next = await options.source();
     if (!next.ok) {
+      this.#parts.ctx.events.publish("reload", { ok: false, errors: next.errors });
       log.error("reload refused: the config has errors; the running config stays", { errors: next.errors.length });
       for (const e of next.errors) log.error(e);
       return next;
@@ -86,19 +91,37 @@ export class Reloader {
   async #run(config: Config): Promise<ReloadOutcome> {
     const { ctx, loader, checks } = this.#parts;
     if (!ctx.gen || ctx.draining) return { ok: false, errors: ["vane is not running"] };
+    const effective = this.#effective(config);
     try {
-      const next = await loader.load(config);
+      const next = await loader.load(effective);
       await checks.start(next);
       await install(next, this.#parts);
+      ctx.base = config;
       await ctx.options.cluster?.reloaded?.(config);
       ctx.announced = next;
       ctx.log.info("config loaded", { generation: next.id });
+      ctx.events.publish("reload", { ok: true, generation: next.id });
       return { ok: true, generation: next.id, loadedAt: next.loadedAt.toISOString() };
     } catch (err) {
       const error = errorText(err);
       // The generation in service now: the new one when only the workers' reload failed.
       ctx.log.error("reload failed; the running config stays", { generation: ctx.gen.id, error });
+      ctx.events.publish("reload", { ok: false, errors: [error] });
       return { ok: false, errors: [error] };
     }
+  }
+
+  /**
+   * `config` with the admin's changes merged in; without them when they no longer fit
+   * (said in the log), so that a reload of the file is never refused for them.
+   */
+  #effective(config: Config): Config {
+    const { ctx } = this.#parts;
+    const out = effectiveConfig(config, ctx.runtime, new Set(ctx.functions.keys()));
+    if (out.ok) return out.config;
+    ctx.log.error("the admin's changes do not fit the reloaded config; serving it without them", {
+      errors: out.errors.join("; "),
+    });
+    return config;
   }
 }

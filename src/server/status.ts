@@ -14,6 +14,7 @@ import type { VaneContext } from "./context.ts";
 import type { Listeners } from "./listeners.ts";
 import type { UdpForwarder } from "../forward/udp.ts";
 import { createControlApp, type ReloadOutcome, type UpgradeOutcome } from "../control/app.ts";
+import type { AdminOps } from "../control/admin-routes.ts";
 import { formatAddress } from "../config/address.ts";
 import { configToDocument } from "../config/print.ts";
 import { redactConfig } from "../control/redact.ts";
@@ -29,6 +30,8 @@ export interface StatusHandlers {
   reload: (() => Promise<ReloadOutcome>) | null;
   /** POST /upgrade; null when this vane cannot start a successor. */
   upgrade: (() => Promise<UpgradeOutcome>) | null;
+  /** The admin API and /events (server/admin.ts). */
+  admin?: AdminOps;
 }
 
 /** How long the new process of an upgrade waits for the old one to free the status port. */
@@ -78,13 +81,13 @@ export class StatusEndpoint {
   }
 
   async #bind(want: { host: string; port: number }): Promise<HttpServer> {
-    const aggregate = this.#ctx.options.cluster?.aggregate;
     let server: HttpServer | null = null;
     const app = createControlApp({
-      snapshot: aggregate ? () => aggregate(this.snapshot()) : () => this.snapshot(),
+      snapshot: () => this.fullSnapshot(),
       token: this.#handlers.token,
       reload: this.#handlers.reload,
       upgrade: this.#handlers.upgrade,
+      admin: this.#handlers.admin,
       address: () => server?.addr ?? null,
     });
     server = await this.#ctx.rt.serveHttp(
@@ -126,6 +129,12 @@ export class StatusEndpoint {
     this.#handover = null;
     await this.#server?.close();
     this.#server = null;
+  }
+
+  /** This process's snapshot, with every worker's counters added when there are workers. */
+  async fullSnapshot(): Promise<StatusSnapshot> {
+    const aggregate = this.#ctx.options.cluster?.aggregate;
+    return aggregate ? await aggregate(this.snapshot()) : this.snapshot();
   }
 
   snapshot(): StatusSnapshot {

@@ -9,6 +9,8 @@ import type { ReloadOutcome, UpgradeOutcome } from "../control/app.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import type { FlowFunction } from "../flow/flow.ts";
 import type { AcmeService } from "./acme.ts";
+import type { TargetOverrides } from "../control/runtime-state.ts";
+import type { EventHub } from "../control/events.ts";
 
 export interface BoundListener {
   config: ListenerConfig;
@@ -55,6 +57,8 @@ export interface VaneOptions {
    * resolves, when the old process has been told to let go of it.
    */
   takeover?: { statusAfter: Promise<void> };
+  /** The config file, which `POST /config/save` writes the config in service to. Absent: nothing to save to. */
+  configFile?: string;
 }
 
 /** How `Vane.stop` goes about it. */
@@ -84,6 +88,8 @@ export interface ClusterHooks {
    * the primary passes its own on to the workers, a worker fills its own from them.
    */
   acme?: (acme: AcmeService) => void;
+  /** Set in the primary: an admin changed drains, weights or manual marks; resolves once every worker has them. */
+  overrides?: (overrides: TargetOverrides) => Promise<void>;
 }
 
 /**
@@ -126,4 +132,10 @@ export interface Vane {
   readonly config: Config;
   snapshot(): StatusSnapshot;
   readonly registry: HealthRegistry;
+  /** The admin's drains, weights and manual marks now in force (control/runtime-state.ts). */
+  readonly overrides: TargetOverrides;
+  /** Puts `overrides` in force on every target at once (a worker following its primary). */
+  setOverrides(overrides: TargetOverrides): void;
+  /** What `/events` streams (health verdicts, reloads, admin changes, access-log lines). */
+  readonly events: EventHub;
 }

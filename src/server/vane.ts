@@ -23,6 +23,8 @@ import { StatusEndpoint } from "./status.ts";
 import { install, Reloader, type VaneParts } from "./reload.ts";
 import { stopVane } from "./stop.ts";
 import { reopenAccessLog } from "./access.ts";
+import { AdminService } from "./admin.ts";
+import { applyOverrides } from "../control/runtime-state.ts";
 
 export type { BoundListener, ClusterHooks, StopOptions, Vane, VaneOptions } from "./types.ts";
 
@@ -50,10 +52,14 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
   options.cluster?.acme?.(ctx.acme);
   const loader = new GenerationLoader(ctx);
   const listeners = new Listeners(ctx);
-  const status = new StatusEndpoint(ctx, listeners, {
+  const status: StatusEndpoint = new StatusEndpoint(ctx, listeners, {
     token: () => loader.adminToken(ctx.gen),
     reload: options.source ? () => reloader.reloadFromSource() : null,
     upgrade: options.upgrade ?? null,
+    admin: new AdminService(ctx, {
+      snapshot: () => status.fullSnapshot(),
+      reload: (base) => reloader.reload(base),
+    }),
   });
   const parts: VaneParts = { ctx, loader, checks: new HealthChecks(ctx), listeners, status };
   const reloader = new Reloader(parts);
@@ -98,5 +104,13 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     },
     snapshot: () => status.snapshot(),
     registry: ctx.registry,
+    events: ctx.events,
+    get overrides() {
+      return ctx.runtime.overrides;
+    },
+    setOverrides(overrides) {
+      ctx.runtime = { ...ctx.runtime, overrides };
+      if (ctx.gen) applyOverrides(ctx.gen.entries(), overrides);
+    },
   };
 }
