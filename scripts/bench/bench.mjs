@@ -15,7 +15,17 @@ import { fileURLToPath } from "node:url";
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, "../..");
 
-const CONTENDERS = ["direct", "haproxy", "haproxy-tuned", "nginx", "nginx-tuned", "vane-bun", "vane-deno", "vane-bin"];
+const CONTENDERS = [
+  "direct",
+  "haproxy",
+  "haproxy-tuned",
+  "nginx",
+  "nginx-tuned",
+  "vane-bun",
+  "vane-bun-log",
+  "vane-deno",
+  "vane-bin",
+];
 const TESTS = {
   l4: { title: "L4 keep-alive", unit: "req/s", kind: "wrk", listener: "l4", headers: [] },
   "l4-close": { title: "L4 new conn/req", unit: "req/s", kind: "wrk", listener: "l4", headers: ["Connection: close"] },
@@ -437,6 +447,12 @@ const VANE_CMD = {
   "vane-deno":
     () => [path.join(ROOT, "node_modules/.bin/deno"), ["run", "--allow-all", "--unstable-net", "src/main.ts"]],
   "vane-bin": () => [path.join(ROOT, "dist/vane"), []],
+  // vane-bun with its access log on (JSON lines to a file), for what the log costs.
+  "vane-bun-log": () => [path.join(ROOT, "node_modules/.bin/bun"), ["src/main.ts"]],
+};
+/** What a contender adds to `vane run FILE`, given its directory. */
+const VANE_EXTRA = {
+  "vane-bun-log": (dir) => ["--access-log", path.join(dir, "access.log"), "--access-log-format", "json"],
 };
 
 const HAPROXY = "/usr/sbin/haproxy";
@@ -469,7 +485,8 @@ function startContender(name, ports, shared, { idle = false, suffix = "" } = {})
   if (name.startsWith("vane")) {
     const cfg = renderConfig("vane.yaml", dir, vars);
     const [cmd, pre] = VANE_CMD[name]();
-    return startProcess(name + suffix, cmd, [...pre, "run", cfg, ...(idle ? ["--workers", "2"] : [])], {
+    const extra = [...(VANE_EXTRA[name]?.(dir) ?? []), ...(idle ? ["--workers", "2"] : [])];
+    return startProcess(name + suffix, cmd, [...pre, "run", cfg, ...extra], {
       role: "proxy",
     });
   }
@@ -1099,6 +1116,15 @@ function targets(o, results, med, valueKey) {
       cells.push(worst === null ? `${c} –` : `${c} ${mark(worst <= P99_MAX)} worst ${fmtNum(worst, 2)}`);
     }
     lines.push(`- p99 ≤ ${P99_MAX}× haproxy's in every test: ${cells.join(", ")}`);
+  }
+  if (o.only.includes("vane-bun-log") && o.only.includes("vane-bun")) {
+    // Issue 23: what the access log costs, as vane-bun with it on against vane-bun in the same rounds.
+    const cells = wrkTests.map((t) => {
+      const rps = pairedText(paired(results[t], "vane-bun-log", "vane-bun", "rps"));
+      const cpu = pairedText(paired(results[t], "vane-bun-log", "vane-bun", "cpuUsPerReq"));
+      return `${TESTS[t].title}: req/s ${rps}×, CPU/req ${cpu}×`;
+    });
+    lines.push(`- access log on (vane-bun-log ÷ vane-bun, paired): ${cells.join("; ")}`);
   }
   if (o.tests.includes("idle")) {
     const cells = vanes.map((c) => {

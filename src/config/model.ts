@@ -723,6 +723,12 @@ export const DEFAULT_LOG: Readonly<Config["log"]> = { format: "text", level: "in
 /**
  * The access log (`access-log`): where its lines go, how they read, which are written,
  * and the request id and trace context that come with it.
+ *
+ * @example
+ * ```ts
+ * import type { AccessLogConfig } from "./mod.ts";
+ * const accessLog: AccessLogConfig = { path: "-", format: "json", sample: 1, requestId: true, trace: false };
+ * ```
  */
 export interface AccessLogConfig {
   /** A file appended to (reopened on SIGUSR1), or "-" for stderr. */
@@ -738,6 +744,15 @@ export interface AccessLogConfig {
 }
 
 export const ACCESS_LOG_FORMATS = ["json", "combined"] as const;
+/**
+ * How access-log lines read: one JSON object each, or nginx's combined layout.
+ *
+ * @example
+ * ```ts
+ * import type { AccessLogFormat } from "./mod.ts";
+ * const format: AccessLogFormat = "combined";
+ * ```
+ */
 export type AccessLogFormat = typeof ACCESS_LOG_FORMATS[number];
 export const DEFAULT_ACCESS_LOG: Readonly<Omit<AccessLogConfig, "path">> = {
   format: "json",
