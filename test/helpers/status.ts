@@ -19,6 +19,6 @@ export async function serving(statusPort: number, n: number): Promise<StatusSnap
       return false;
     }
     return s.workers.length === n && s.workers.every((w) => !w.silent && w.pid > 0);
-  }, 15_000);
+  }, 30_000); // generous: two Deno processes start slowly on a loaded 2-core machine
   return s!;
 }
