@@ -12,8 +12,11 @@ import { parseServiceArgs, runService } from "./cli/service.ts";
 import { CliError } from "./cli/errors.ts";
 import { HELP } from "./cli/help.ts";
 import type { Config } from "./config/model.ts";
-import { formatIssue, issueAt, loadConfigText } from "./config/yaml-load.ts";
-import { ADMIN_TOKEN_ENV, readAdminToken } from "./control/token.ts";
+import { ADMIN_TOKEN_ENV } from "./control/token.ts";
+import { type Loaded, loadFile, tokenFileError } from "./cli/load-config.ts";
+import { firstFromEtcd, followEtcd, nextFromEtcd } from "./cli/etcd-config.ts";
+import type { EtcdConfigSource } from "./config/etcd/source.ts";
+import { defaultStateDir } from "./tls/acme/storage.ts";
 import { printConfig } from "./config/print.ts";
 import { createLogger, type Logger } from "./telemetry/logger.ts";
 import { underJournal } from "./telemetry/journal.ts";
@@ -29,70 +32,12 @@ import { removePidFile, writePidFile } from "./cluster/pid-file.ts";
 import { runUpgradeCommand } from "./cli/upgrade-command.ts";
 import { runCtlCommand } from "./cli/ctl-command.ts";
 import { errorText } from "./errors/mod.ts";
-import { runtimeTlsErrors, tlsFileLines } from "./cli/check-report.ts";
+import { tlsFileLines } from "./cli/check-report.ts";
 
 /** A file change is acted on once writes have settled for this long. */
 const WATCH_DEBOUNCE_MS = 300;
 /** How long a reload waits for workers that are still starting. */
 const WORKER_WAIT_MS = 5000;
-
-type Loaded =
-  | { ok: true; config: Config; text: string }
-  | { ok: false; errors: string[]; flagError?: CliError };
-
-/**
- * Reads and validates a config file, then lays the flags over it; with `token`, also
- * checks that the admin token file gives a token. Never throws.
- */
-async function loadFile(
-  rt: Runtime,
-  file: string,
-  apply: (base: Config) => Config,
-  token?: { flag: string | null },
-): Promise<Loaded> {
-  let text: string;
-  try {
-    text = await rt.readTextFile(file);
-  } catch (err) {
-    return { ok: false, errors: [`${file}: cannot read the config file: ${errorText(err)}`] };
-  }
-  const result = loadConfigText(text);
-  if (!result.ok) return { ok: false, errors: result.issues.map((i) => formatIssue(file, i)) };
-  let config: Config;
-  try {
-    config = apply(result.config);
-  } catch (err) {
-    if (err instanceof CliError) return { ok: false, errors: [err.message], flagError: err };
-    throw err;
-  }
-  const bad = token && await tokenFileError(rt, config, token.flag, { file, text });
-  if (bad) return bad;
-  const misfit = runtimeTlsErrors(file, text, config, rt.tlsCiphers);
-  return misfit.length > 0 ? { ok: false, errors: misfit } : { ok: true, config, text };
-}
-
-/**
- * A token file that gives no token, said where it was named: `--admin-token-file`
- * (a command-line mistake) or the file's `control.token-file`, with its position.
- */
-async function tokenFileError(
-  rt: Runtime,
-  config: Config,
-  flag: string | null,
-  source: { file: string; text: string } | null,
-): Promise<Extract<Loaded, { ok: false }> | null> {
-  if (config.control.listen === null || config.control.tokenFile === undefined) return null;
-  const outcome = await readAdminToken(config.control, (path) => rt.readTextFile(path));
-  if (outcome.ok) return null;
-  if (flag !== null || source === null) {
-    const err = new CliError(`--admin-token-file: ${outcome.reason}`);
-    return { ok: false, errors: [err.message], flagError: err };
-  }
-  return {
-    ok: false,
-    errors: [formatIssue(source.file, issueAt(source.text, ["control", "token-file"], outcome.reason))],
-  };
-}
 
 function usageError(rt: Runtime, err: unknown): never {
   if (!(err instanceof CliError)) throw err;
@@ -145,16 +90,16 @@ async function main(): Promise<void> {
   if (parsed.kind === "check") return await checkFile(rt, parsed);
 
   const run = parsed;
-  const { config, text } = await firstConfig(rt, run);
+  const { config, text, etcd } = await firstConfig(rt, run);
   if (run.printConfig) {
     console.log(printConfig(config));
     return;
   }
-  if (run.file === null) {
+  if (run.file === null && etcd === undefined) {
     const bad = await tokenFileError(rt, config, run.adminTokenFile, null);
     if (bad) reportErrors(rt, "", bad);
   }
-  await serve(rt, run, config, text);
+  await serve(rt, run, config, text, etcd);
 }
 
 /**
@@ -175,8 +120,27 @@ async function checkFile(rt: Runtime, check: Extract<CliResult, { kind: "check" 
   );
 }
 
-/** The config to start with: the flags', or the file's with the flags over it (exits on errors). */
-async function firstConfig(rt: Runtime, run: Run): Promise<{ config: Config; text: string | null }> {
+/** Where the config came from, when etcd: the source to watch, from the revision after the one read. */
+interface EtcdStarted {
+  source: EtcdConfigSource;
+  revision: number;
+  from: "etcd" | "cache";
+  rejected: string[];
+}
+
+/** The config to start with: the flags', the file's or etcd's with the flags over it (exits on errors). */
+async function firstConfig(
+  rt: Runtime,
+  run: Run,
+): Promise<{ config: Config; text: string | null; etcd?: EtcdStarted }> {
+  if (run.etcd !== null) {
+    const token = run.printConfig ? undefined : { flag: run.adminTokenFile };
+    const stateDir = run.stateDir ?? defaultStateDir(process.env);
+    const got = await firstFromEtcd(rt, run.etcd, stateDir, (base) => run.apply(base), token);
+    if (!got.ok) reportErrors(rt, `etcd:${run.etcd.prefix}/config`, got);
+    const { source, config, text, revision, from, rejected } = got;
+    return { config, text, etcd: { source, revision, from, rejected } };
+  }
   if (run.file === null) return { config: run.config!, text: null };
   const token = run.printConfig ? undefined : { flag: run.adminTokenFile };
   const loaded = await loadFile(rt, run.file, (base) => run.apply(base), token);
@@ -198,17 +162,36 @@ interface Serving {
   readonly upgrader: Upgrader;
   /** The primary's ACME certificates, which its workers are given (set as the vane is made). */
   acme?: AcmeService;
+  /** The config's source when it lives in etcd. */
+  readonly etcd?: EtcdStarted;
 }
 
 /** Starts vane on `config`, then its workers, and serves until a signal stops it. */
-async function serve(rt: Runtime, run: Run, config: Config, text: string | null): Promise<void> {
+async function serve(
+  rt: Runtime,
+  run: Run,
+  config: Config,
+  text: string | null,
+  etcd: EtcdStarted | undefined,
+): Promise<void> {
   const log = createLogger(config.log.format, { level: config.log.level, journal: underJournal() });
   // Started by `vane upgrade`: the old process serves until this one tells it to stop.
   const predecessor = takePredecessor();
   let letGo!: () => void;
   const statusAfter = new Promise<void>((resolve) => (letGo = resolve));
   const upgrader = new Upgrader({ rt, log, stopping: () => s.stopping });
-  const s: Serving = { rt, run, log, lastText: text, workers: null, stopping: false, unwatch: () => {}, upgrader };
+  const s: Serving = {
+    rt,
+    run,
+    log,
+    lastText: text,
+    workers: null,
+    stopping: false,
+    unwatch: () => {},
+    upgrader,
+    etcd,
+  };
+  if (etcd) sayEtcdStart(etcd, log);
   // Where the runtime cannot share a UDP port (Deno), UDP listeners stay in the primary,
   // so only TCP ones make workers worth starting there.
   const shared = config.listeners.some((l) => l.address.protocol !== "udp" || rt.udpReusePort);
@@ -227,6 +210,10 @@ async function serve(rt: Runtime, run: Run, config: Config, text: string | null)
   // must not be missed (the workers catch up with it when they are ready).
   const file = run.file;
   if (file !== null) s.unwatch = watchConfig(rt, file, () => s.lastText, () => void vane.reloadFromSource(), log);
+  if (etcd) {
+    if (etcd.from === "etcd") void etcd.source.keep(text!, etcd.revision).catch(() => {});
+    s.unwatch = followEtcd(etcd.source, etcd.revision + 1, () => s.lastText, () => vane.reloadFromSource(), log);
+  }
   warnUdpInPrimary(rt, config, log);
   if (workerCount > 1 && !s.stopping) {
     s.workers = startWorkers(workerCount, { rt, log, registry: vane.registry, current: () => vane, acme: s.acme });
@@ -245,6 +232,17 @@ async function serve(rt: Runtime, run: Run, config: Config, text: string | null)
     relieve(predecessor, log);
     letGo();
   }
+}
+
+/** The first lines of a vane whose config is in etcd: which value serves, and why a cached one. */
+function sayEtcdStart(etcd: EtcdStarted, log: Logger): void {
+  const key = etcd.source.key;
+  for (const e of etcd.rejected) log.error(e);
+  if (etcd.rejected.length > 0) {
+    log.error("the config in etcd has errors; serving the cached copy", { key, revision: etcd.revision });
+  } else if (etcd.from === "cache") {
+    log.warn("etcd cannot be reached; serving the cached copy until it can", { key, revision: etcd.revision });
+  } else log.info("config from etcd", { key, revision: etcd.revision, endpoint: etcd.source.client.endpoint });
 }
 
 function warnUdpInPrimary(rt: Runtime, config: Config, log: Logger): void {
@@ -272,12 +270,16 @@ function createPrimary(
     upgrade: () => s.upgrader.begin(vane.config),
     takeover,
     configFile: file ?? undefined,
-    source: file === null ? undefined : async () => {
+    source: file === null && s.etcd === undefined ? undefined : async () => {
       // Workers still starting were handed the config of the moment: let them come up
       // first, so that a reload reaches them as a reload (bounded: a worker that keeps
       // crashing does not hold reloads up; it gets the config when it is back).
       if (s.workers) await Promise.race([s.workers.ready(), new Promise((r) => setTimeout(r, WORKER_WAIT_MS))]);
-      const loaded = await loadFile(rt, file, (base) => run.apply(base), { flag: run.adminTokenFile });
+      const apply = (base: Config) => run.apply(base);
+      const token = { flag: run.adminTokenFile };
+      const loaded: Loaded = s.etcd
+        ? await nextFromEtcd(rt, s.etcd.source, apply, token)
+        : await loadFile(rt, file!, apply, token);
       if (loaded.ok) s.lastText = loaded.text;
       return loaded;
     },
@@ -320,7 +322,9 @@ function handleSignals(s: Serving, vane: Vane): void {
   rt.onSignal("SIGINT", () => void shutdown("SIGINT"));
   rt.onSignal("SIGTERM", () => void shutdown("SIGTERM"));
   rt.onSignal("SIGHUP", () => {
-    if (s.run.file === null) return log.warn("SIGHUP ignored: vane was started without a config file");
+    if (s.run.file === null && s.etcd === undefined) {
+      return log.warn("SIGHUP ignored: vane was started without a config file");
+    }
     log.info("reloading", { reason: "SIGHUP" });
     void vane.reloadFromSource();
   });

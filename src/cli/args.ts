@@ -11,6 +11,8 @@ import { CliError } from "./errors.ts";
 import { errorText } from "../errors/mod.ts";
 import { EXPECTED, type FlagName, OPTIONS, ROUTE_EXAMPLE } from "./flags.ts";
 import { buildConfig } from "./build-config.ts";
+import { etcdSource } from "./build-etcd.ts";
+import type { EtcdSourceConfig } from "../config/etcd/source.ts";
 
 export { DEFAULT_LISTEN, DEFAULT_STATUS, FLAG_NAMES } from "./flags.ts";
 
@@ -30,6 +32,10 @@ export type CliResult =
     adminTokenFile: string | null;
     /** `--pid-file`: where the serving primary writes its pid (vane upgrade rewrites it). */
     pidFile: string | null;
+    /** `--etcd`: the config is the YAML in etcd's `PREFIX/config` (with the flags over it), not a file. */
+    etcd: EtcdSourceConfig | null;
+    /** `--state-dir` as given (the etcd config's cached copy goes there before any config is read). */
+    stateDir: string | null;
     printConfig: boolean;
     config: Config | null;
     apply: (base: Config | null) => Config;
@@ -78,13 +84,19 @@ export function parseCli(argv: string[]): CliResult {
   const adminTokenFile = v["admin-token-file"] ?? null;
   if (command === "check") return { kind: "check", file, apply: (base) => buildConfig(v, base), adminTokenFile };
   const configFile = file ?? v.config ?? null;
+  const etcd = etcdSource(v);
+  if (etcd !== null && configFile !== null) {
+    throw new CliError(`--etcd: the config comes from etcd or from ${configFile}, not both`);
+  }
   return {
     kind: "run",
     file: configFile,
     adminTokenFile,
     pidFile: v["pid-file"] ?? null,
+    etcd,
+    stateDir: v["state-dir"] ?? null,
     printConfig: v["print-config"] === true,
-    config: configFile === null ? buildConfig(v, null) : null,
+    config: configFile === null && etcd === null ? buildConfig(v, null) : null,
     apply: (base) => buildConfig(v, base),
   };
 }

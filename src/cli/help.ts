@@ -135,6 +135,19 @@ Operations:
   --version                Print the version and exit.
   -h, --help               Print this help and exit.
 
+Config from etcd (fleets; docs/fleet.md):
+  --etcd URL[,URL...]      Read the config from etcd (v3 API, http:// or https://):
+                           the key PREFIX/config holds the YAML a file would, and
+                           vane reloads when it changes. Instead of a config FILE
+  --etcd-prefix P          The key prefix. Default: /vane (key /vane/config)
+  --etcd-user USER         Authenticate as USER, with --etcd-password-file FILE
+  --etcd-password-file F   The password, from F's first line (kept out of ps)
+  --etcd-ca FILE           PEM CA of the members' certificates. Default: system roots
+  --etcd-cert FILE         PEM client certificate (with --etcd-key FILE), for members
+  --etcd-key FILE          that require one
+                           The last good config is cached under --state-dir: a vane
+                           started while etcd is down serves it.
+
 Environment:
   Every flag with a value can come from a variable: --listen is VANE_LISTEN,
   --connect-timeout VANE_CONNECT_TIMEOUT, and so on (repeatable flags: values

@@ -56,34 +56,38 @@ describe("etcd client (real etcd 3.4, JSON gateway)", () => {
     expect((await c.get("/vane/edge/config")).kv?.value).toBe("listeners: []\n");
     await c.delete("/vane/edge/pools/web");
     expect((await c.get("/vane/edge/pools/web")).kv).toBeNull();
-  });
+  }, 30_000);
 
-  it("watches changes in order, and after etcd is killed and back resumes at its revision: none missed, none twice", async () => {
-    const etcd = await startEtcd();
-    const c = new EtcdClient([etcd.url]);
-    const start = await c.put("/p/a", "1");
-    // A long first backoff, so the changes below land while the watch is still away.
-    const r = record(c, "/p/", start + 1, { first: 1500, max: 3000 });
-    await c.put("/p/a", "2");
-    await c.put("/x/ignored", "outside the prefix");
-    await c.delete("/p/a");
-    await waitFor("two events", () => r.seen.length === 2);
-    expect(r.seen).toEqual(["put /p/a=2", "delete /p/a"]);
+  it(
+    "watches changes in order, and after etcd is killed and back resumes at its revision: none missed, none twice",
+    async () => {
+      const etcd = await startEtcd();
+      const c = new EtcdClient([etcd.url]);
+      const start = await c.put("/p/a", "1");
+      // A long first backoff, so the changes below land while the watch is still away.
+      const r = record(c, "/p/", start + 1, { first: 1500, max: 3000 });
+      await c.put("/p/a", "2");
+      await c.put("/x/ignored", "outside the prefix");
+      await c.delete("/p/a");
+      await waitFor("two events", () => r.seen.length === 2);
+      expect(r.seen).toEqual(["put /p/a=2", "delete /p/a"]);
 
-    await etcd.kill();
-    await waitFor("the watch notices the outage", () => r.states.length === 1);
-    expect(r.states[0]).not.toBeNull();
-    await etcd.start();
-    const c2 = new EtcdClient([etcd.url]);
-    await c2.put("/p/b", "3");
-    await c2.put("/p/b", "4");
-    await waitFor("the changes made while it was away", () => r.seen.length === 4, 15_000);
-    await c2.put("/p/c", "5");
-    await waitFor("and the next", () => r.seen.length === 5);
-    expect(r.seen).toEqual(["put /p/a=2", "delete /p/a", "put /p/b=3", "put /p/b=4", "put /p/c=5"]);
-    expect(r.states.at(-1)).toBeNull();
-    expect(r.resets()).toBe(0);
-  });
+      await etcd.kill();
+      await waitFor("the watch notices the outage", () => r.states.length === 1);
+      expect(r.states[0]).not.toBeNull();
+      await etcd.start();
+      const c2 = new EtcdClient([etcd.url]);
+      await c2.put("/p/b", "3");
+      await c2.put("/p/b", "4");
+      await waitFor("the changes made while it was away", () => r.seen.length === 4, 15_000);
+      await c2.put("/p/c", "5");
+      await waitFor("and the next", () => r.seen.length === 5);
+      expect(r.seen).toEqual(["put /p/a=2", "delete /p/a", "put /p/b=3", "put /p/b=4", "put /p/c=5"]);
+      expect(r.states.at(-1)).toBeNull();
+      expect(r.resets()).toBe(0);
+    },
+    30_000,
+  );
 
   it("re-reads the prefix when etcd compacted past the watch's revision, then follows on", async () => {
     const etcd = await startEtcd();
@@ -98,7 +102,7 @@ describe("etcd client (real etcd 3.4, JSON gateway)", () => {
     await c.put("/q/k", "4");
     await waitFor("the next change", () => r.seen.length === 2);
     expect(r.seen).toEqual(["read /q/k=3", "put /q/k=4"]);
-  });
+  }, 30_000);
 
   it("drops a key when its lease expires, which the watch sees as a delete", async () => {
     const etcd = await startEtcd();
@@ -110,7 +114,7 @@ describe("etcd client (real etcd 3.4, JSON gateway)", () => {
     await waitFor("the lease expires", () => r.seen.length === 1, 10_000);
     expect(r.seen).toEqual(["delete /svc/api/10.0.0.1:80"]);
     expect((await c.range("/svc/")).kvs).toEqual([]);
-  });
+  }, 30_000);
 
   it("authenticates with a user and password, and says why when they are wrong", async () => {
     const etcd = await startEtcd();
@@ -132,7 +136,7 @@ describe("etcd client (real etcd 3.4, JSON gateway)", () => {
     await expect(good.range("/other/")).rejects.toThrow(/permission denied/);
     const bad = new EtcdClient([etcd.url], { user: "vane", password: "wrong" });
     await expect(bad.range("/vane/")).rejects.toThrow(/authentication failed/);
-  });
+  }, 30_000);
 
   it("moves on to the next endpoint when the first does not answer", async () => {
     const etcd = await startEtcd();
@@ -140,7 +144,7 @@ describe("etcd client (real etcd 3.4, JSON gateway)", () => {
     await c.put("/e/k", "v");
     expect((await c.get("/e/k")).kv?.value).toBe("v");
     expect(c.endpoint).toBe(etcd.url);
-  });
+  }, 30_000);
 
   it("speaks TLS with a client certificate to a member that requires one, and says so when it is missing", async () => {
     const etcd = await startEtcd({ tls: true });
@@ -154,5 +158,5 @@ describe("etcd client (real etcd 3.4, JSON gateway)", () => {
     // No client certificate: the member refuses the handshake; no CA: ours is not trusted.
     await expect(new EtcdClient([etcd.url], { ca: pki.ca }).range("/t/")).rejects.toThrow();
     await expect(new EtcdClient([etcd.url]).range("/t/")).rejects.toThrow(/certificate|self.signed|verify/i);
-  });
+  }, 30_000);
 });
