@@ -2,7 +2,7 @@
  * Rate limits counted across the workers of one host: a real `vane --workers 2` with
  * a real backend admits about what one process admits (a burst of 10 of 40 requests,
  * each on a new connection so the kernel spreads them over both workers), not twice
- * that; the same config in one process admits the same.
+ * that; a reload starts new counts; the same config in one process admits the same.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import http from "node:http";
@@ -83,6 +83,17 @@ describe("rate-limit with --workers", () => {
     expect(counts[200]).toBeLessThanOrEqual(11);
     expect(counts[429]).toBe(40 - counts[200]);
     expect(backend.requests).toBe(counts[200]);
+  }, 30000);
+
+  it("starts new counts on a reload, as one process does", async () => {
+    const backend = await startBackend((_req, res) => res.end("ok"));
+    const v = await start(backend, 2);
+    expect((await burst(v.port, 20, 4))[200]).toBeLessThanOrEqual(11);
+    // POST /reload answers once every worker serves the new generation.
+    expect((await fetch(`http://127.0.0.1:${v.status}/reload`, { method: "POST" })).status).toBe(200);
+    const after = await burst(v.port, 30, 4);
+    expect(after[200]).toBeGreaterThanOrEqual(9);
+    expect(after[200]).toBeLessThanOrEqual(11);
   }, 30000);
 
   it("admits the same in one process", async () => {
