@@ -33,6 +33,8 @@ import { runUpgradeCommand } from "./cli/upgrade-command.ts";
 import { runCtlCommand } from "./cli/ctl-command.ts";
 import { errorText } from "./errors/mod.ts";
 import { tlsFileLines } from "./cli/check-report.ts";
+import { RateAuthority } from "./cluster/rate-authority.ts";
+import { SYSTEM_CLOCK } from "./runtime/clock.ts";
 
 /** A file change is acted on once writes have settled for this long. */
 const WATCH_DEBOUNCE_MS = 300;
@@ -164,6 +166,8 @@ interface Serving {
   acme?: AcmeService;
   /** The config's source when it lives in etcd. */
   readonly etcd?: EtcdStarted;
+  /** The primary's rate-limit buckets, which its workers lease tokens from (set with workers). */
+  rates?: RateAuthority;
 }
 
 /** Starts vane on `config`, then its workers, and serves until a signal stops it. */
@@ -216,7 +220,14 @@ async function serve(
   }
   warnUdpInPrimary(rt, config, log);
   if (workerCount > 1 && !s.stopping) {
-    s.workers = startWorkers(workerCount, { rt, log, registry: vane.registry, current: () => vane, acme: s.acme });
+    s.workers = startWorkers(workerCount, {
+      rt,
+      log,
+      registry: vane.registry,
+      current: () => vane,
+      acme: s.acme,
+      rates: s.rates,
+    });
     await s.workers.ready();
     log.info("workers serving", { workers: workerCount });
   }
@@ -265,6 +276,8 @@ function createPrimary(
 ): Vane {
   const { rt, run } = s;
   const file = run.file;
+  // With workers, the host's rate limits count here; one process alone keeps its flows' own buckets.
+  if (workerCount > 1) s.rates = new RateAuthority(SYSTEM_CLOCK);
   const vane: Vane = createVane(config, rt, s.log, {
     adminToken: process.env[ADMIN_TOKEN_ENV] || undefined,
     upgrade: () => s.upgrader.begin(vane.config),
@@ -290,6 +303,7 @@ function createPrimary(
         reloaded: async () => await s.workers?.reload(),
         acme: (acme) => (s.acme = acme),
         overrides: async (overrides) => await s.workers?.overrides(overrides),
+        rates: s.rates,
       }
       : undefined,
   });

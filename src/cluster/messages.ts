@@ -8,14 +8,19 @@ import type { PassiveKind } from "../config/model.ts";
 import type { StatusSnapshot } from "../control/snapshot.ts";
 import type { ChallengeAnswer } from "../tls/challenges.ts";
 import type { TargetOverrides } from "../control/runtime-state.ts";
+import type { RateAsk, RateGrants } from "./rate-messages.ts";
 
 /** The environment variable that makes a started vane a worker, and its number. */
 export const WORKER_ENV = "VANE_WORKER";
 
 export type ToWorker =
-  /** Serve `config` (YAML, as --print-config writes it) with the primary's health verdicts. */
-  | { type: "start"; index: number; config: string; health: SharedHealth[] }
-  | { type: "reload"; id: number; config: string; health: SharedHealth[] }
+  /**
+   * Serve `config` (YAML, as --print-config writes it) with the primary's health verdicts.
+   * `generation`: the primary's number for that config, which names its rate limits'
+   * counts (cluster/rate-leases.ts); `workers`: how many processes serve, the primary included.
+   */
+  | { type: "start"; index: number; config: string; health: SharedHealth[]; generation: number; workers: number }
+  | { type: "reload"; id: number; config: string; health: SharedHealth[]; generation: number }
   /** Verdicts that changed since the last message. */
   | { type: "health"; states: SharedHealth[] }
   | { type: "snapshot"; id: number }
@@ -35,7 +40,9 @@ export type ToWorker =
   /** The admin's drains, weights and manual marks, all of them: put them in force (and say so when `id` is set). */
   | { type: "runtime"; id?: number; overrides: TargetOverrides }
   /** Someone follows /events (on) or nobody does any more: relay access-log lines, or stop. */
-  | { type: "events"; on: boolean };
+  | { type: "events"; on: boolean }
+  /** The answer to a worker's `rate` message: tokens for its rate limits' keys. */
+  | { type: "rate-grant"; grants: RateGrants };
 
 export type FromWorker =
   | { type: "ready" }
@@ -47,4 +54,6 @@ export type FromWorker =
   /** Something failed while forwarding (error, of kind), or after failures a connect worked or a target answered (null). */
   | { type: "passive"; id: string; error: string | null; kind: PassiveKind | "answer" }
   /** An access-log line, relayed while the primary asked for them (for /events). */
-  | { type: "access"; line: string };
+  | { type: "access"; line: string }
+  /** One turn's tokens wanted for rate limits, and leased ones not used (cluster/rate-leases.ts). */
+  | { type: "rate"; ask: RateAsk };

@@ -25,6 +25,7 @@ import { ask, newWorker, nextRestartMs, type Worker } from "./worker-slot.ts";
 import { errorText } from "../errors/mod.ts";
 import type { TargetOverrides } from "../control/runtime-state.ts";
 import type { EventHub } from "../control/events.ts";
+import type { RateAuthority } from "./rate-authority.ts";
 
 /** How long the status endpoint waits for a worker's counters before showing it as silent. */
 const SNAPSHOT_TIMEOUT_MS = 1000;
@@ -40,7 +41,15 @@ export interface PrimaryDeps {
   log: Logger;
   registry: HealthRegistry;
   /** The config in service and the sockets bound for it, read at each (re)start of a worker. */
-  current(): { config: Config; listeners: BoundListener[]; overrides: TargetOverrides; events: EventHub };
+  current(): {
+    config: Config;
+    listeners: BoundListener[];
+    overrides: TargetOverrides;
+    events: EventHub;
+    generation: number;
+  };
+  /** The primary's rate-limit buckets, which workers lease tokens from. */
+  rates?: RateAuthority;
   /** The primary's ACME certificates and challenge answers, passed on to every worker. */
   acme?: AcmeService;
 }
@@ -71,6 +80,8 @@ export function startWorkers(count: number, deps: PrimaryDeps): Workers {
 class WorkerSupervisor implements Workers {
   readonly #deps: PrimaryDeps;
   readonly #workers: Worker[] = [];
+  /** How many processes serve, this one included. */
+  readonly #count: number;
   #stopping = false;
   #nextId = 1;
   /** Verdicts changed since the last flush. */
@@ -80,6 +91,7 @@ class WorkerSupervisor implements Workers {
   /** Starts workers 1..count-1 (the primary is worker 0). */
   constructor(count: number, deps: PrimaryDeps) {
     this.#deps = deps;
+    this.#count = count;
     deps.registry.hooks.changed = (e) => this.#healthChanged(e);
     deps.acme?.onCertificate((name, cert) => this.#toServing({ type: "acme-cert", name, ...cert }));
     deps.acme?.onChallenge((op, answer) => this.#toServing({ type: "acme-challenge", op, answer }));
@@ -112,7 +124,10 @@ class WorkerSupervisor implements Workers {
     // The config is printed once for all of them.
     const config = this.#configText();
     const health = this.#shared();
-    await Promise.all(this.#workers.filter((w) => w.serving).map((w) => this.#catchUp(w, config, health)));
+    const generation = this.#deps.current().generation;
+    await Promise.all(
+      this.#workers.filter((w) => w.serving).map((w) => this.#catchUp(w, { config, generation }, health)),
+    );
   }
 
   async ready(): Promise<void> {
@@ -190,7 +205,8 @@ class WorkerSupervisor implements Workers {
         log.debug("worker serving", { worker: w.index, pid: w.child?.pid ?? 0 });
         // A reload while it started passed it by: hand it the config in service now.
         const config = this.#configText();
-        if (w.started !== config) void this.#catchUp(w, config, this.#shared());
+        const generation = this.#deps.current().generation;
+        if (w.started !== config) void this.#catchUp(w, { config, generation }, this.#shared());
         return;
       }
       case "failed":
@@ -207,6 +223,10 @@ class WorkerSupervisor implements Workers {
       }
       case "access":
         this.#deps.current().events.accessLog(m.line);
+        return;
+      case "rate":
+        // Answered at once, in one message: the worker's requests wait for it.
+        if (this.#deps.rates) w.channel?.send({ type: "rate-grant", grants: this.#deps.rates.answer(m.ask) });
         return;
       case "snapshot":
       case "runtime-applied":
@@ -249,8 +269,9 @@ class WorkerSupervisor implements Workers {
     child.on("error", (err) => log.error("worker failed", { worker: w.index, error: err.message }));
     child.on("exit", (code, signal) => this.#onExit(w, exited, code, signal));
     w.started = this.#configText();
-    w.channel.send({ type: "start", index: w.index, config: w.started, health: this.#shared() });
-    const { overrides, events } = this.#deps.current();
+    const { overrides, events, generation } = this.#deps.current();
+    const health = this.#shared();
+    w.channel.send({ type: "start", index: w.index, config: w.started, health, generation, workers: this.#count });
     w.channel.send({ type: "runtime", overrides });
     w.channel.send({ type: "events", on: events.subscribers > 0 });
   }
@@ -274,8 +295,9 @@ class WorkerSupervisor implements Workers {
   }
 
   /** Gives one worker the config in service (a reload), and says when it refuses it. */
-  async #catchUp(w: Worker, config: string, health: SharedHealth[]): Promise<void> {
-    const m = await this.#ask(w, (id) => ({ type: "reload", id, config, health }), RELOAD_TIMEOUT_MS);
+  async #catchUp(w: Worker, next: { config: string; generation: number }, health: SharedHealth[]): Promise<void> {
+    const { config, generation } = next;
+    const m = await this.#ask(w, (id) => ({ type: "reload", id, config, health, generation }), RELOAD_TIMEOUT_MS);
     if (m?.type === "reloaded") {
       if (m.ok) w.started = config;
       else this.#deps.log.error("worker kept its config", { worker: w.index, error: m.errors.join("; ") });

@@ -14,6 +14,8 @@ import { type Channel, openChannel } from "./channel.ts";
 import type { FromWorker, ToWorker } from "./messages.ts";
 import type { AcmeService } from "../server/acme.ts";
 import { errorText } from "../errors/mod.ts";
+import { SYSTEM_CLOCK } from "../runtime/clock.ts";
+import { RateLeases } from "./rate-leases.ts";
 
 export function runWorker(rt: Runtime): void {
   const worker = new WorkerProcess(rt);
@@ -41,6 +43,8 @@ class WorkerProcess {
   #acme: AcmeService | null = null;
   /** Stops relaying access-log lines to the primary; null while not relaying. */
   #relay: (() => void) | null = null;
+  /** The rate limits' tokens leased from the primary (made at start, when the worker count is known). */
+  #rates: RateLeases | null = null;
 
   constructor(rt: Runtime) {
     this.#rt = rt;
@@ -48,8 +52,11 @@ class WorkerProcess {
       process.stdin,
       process.stdout,
       (m) => void this.#handle(m),
-      // The primary is gone: finish what is open, then go too.
-      this.stopGracefully,
+      // The primary is gone: finish what is open (counting rate limits alone), then go too.
+      () => {
+        this.#rates?.lose();
+        this.stopGracefully();
+      },
     );
   }
 
@@ -100,6 +107,9 @@ class WorkerProcess {
         return;
       case "events":
         return this.#relayAccessLog(m.on);
+      case "rate-grant":
+        this.#rates?.grant(m.grants);
+        return;
       case "acme-cert":
         this.#acme?.installFromPrimary(m.name, { cert: m.cert, key: m.key });
         return;
@@ -138,9 +148,17 @@ class WorkerProcess {
       journal: underJournal(),
     });
     this.#learn(m.health);
+    const rates = this.#rates = new RateLeases({
+      clock: SYSTEM_CLOCK,
+      send: (ask) => this.#channel.send({ type: "rate", ask }),
+      workers: m.workers,
+      log,
+    });
+    rates.adopt(config, m.generation);
     const vane = this.#vane = createVane(config, this.#rt, log, {
       cluster: {
         index: m.index,
+        rates,
         follow: (entries: TargetHealth[]) => {
           for (const e of entries) {
             const s = this.#verdicts.get(e.id);
@@ -168,6 +186,7 @@ class WorkerProcess {
       this.#channel.send({ type: "reloaded", id: m.id, ok: false, errors });
       return;
     }
+    this.#rates?.adopt(loaded.config, m.generation);
     const outcome = await this.#vane.reload(loaded.config);
     this.#channel.send({ type: "reloaded", id: m.id, ok: outcome.ok, errors: outcome.ok ? [] : outcome.errors });
   }

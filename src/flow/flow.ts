@@ -9,7 +9,9 @@
  * otherwise hand back to the rule after theirs.
  *
  * Only plugins need to wait, so a list of rules without one (the common case) is
- * evaluated synchronously even by `run`, and a single Promise wraps the result.
+ * evaluated synchronously even by `run`, and a single Promise wraps the result. A
+ * rate-limit counted across workers (flow/rate-store.ts) may wait too, but rarely (when
+ * its lease of tokens is spent): its list runs synchronously until a step does wait.
  */
 import {
   type Action,
@@ -24,6 +26,7 @@ import { compileCondition, conditionKeys, type Predicate } from "./condition.ts"
 import { type FlowInput, pluginKeysOf, type Scope } from "./input.ts";
 import { type FlowFunction, type PluginAnswer, PluginClient } from "./plugin.ts";
 import { TokenBuckets } from "./rate-limit.ts";
+import type { RateLimitSpec, RateStore } from "./rate-store.ts";
 import { compileTemplate, type Template } from "./template.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import { errorText } from "../errors/mod.ts";
@@ -62,6 +65,11 @@ export interface FlowDeps {
   functions?: ReadonlyMap<string, FlowFunction>;
   /** ms clock, default performance.now; injected in tests. */
   now?: () => number;
+  /**
+   * Where rate-limit actions count (flow/rate-store.ts `limitOpener`), called once per
+   * action as the flow compiles. Absent: each action counts alone in this process.
+   */
+  limits?: (limit: RateLimitSpec) => RateStore;
 }
 
 export interface CompiledFlow {
@@ -108,11 +116,15 @@ interface CompiledRule {
   readonly apply: (st: State) => Step;
   /** Set when the action has to wait (a plugin, or a sub-flow holding one). */
   readonly applyAsync: ((st: State) => Promise<Step>) | null;
+  /** Set when the action may wait, answering at once most times (a shared rate-limit, or a sub-flow holding one). */
+  readonly applyNow: ((st: State) => Step | Promise<Step>) | null;
 }
 
 interface RuleList {
   readonly rules: readonly CompiledRule[];
   readonly waits: boolean;
+  /** A rule may wait (applyNow), none has to: evaluated by evalNow. */
+  readonly mayWait: boolean;
 }
 
 const ABORT: Outcome = Object.freeze({ kind: "abort" });
@@ -146,6 +158,17 @@ export function compileFlow(rules: Rule[], deps: FlowDeps): CompiledFlow {
         return failed(e);
       }
     }
+    : list.mayWait
+    ? (input: FlowInput): FlowResult | Promise<FlowResult> => {
+      const st = newState(input);
+      try {
+        const step = evalNow(list, st, 0);
+        if (!(step instanceof Promise)) return result(step ?? NONE, st);
+        return step.then((s) => result(s ?? NONE, st), failed);
+      } catch (e) {
+        return failed(e);
+      }
+    }
     : (input: FlowInput): FlowResult => {
       try {
         return runSync(input);
@@ -173,13 +196,30 @@ function evalSync(list: RuleList, st: State): Step {
   return null;
 }
 
+/** Synchronous until a step answers with a promise; the rules after it then wait for it. */
+function evalNow(list: RuleList, st: State, from: number): Step | Promise<Step> {
+  const rules = list.rules;
+  for (let i = from; i < rules.length; i++) {
+    const r = rules[i];
+    if (r.when !== null && !r.when(st)) continue;
+    const step = r.applyNow !== null ? r.applyNow(st) : r.apply(st);
+    if (step instanceof Promise) return step.then((s) => (s !== null ? s : evalNow(list, st, i + 1)));
+    if (step !== null) return step;
+  }
+  return null;
+}
+
 async function evalAsync(list: RuleList, st: State): Promise<Step> {
-  if (!list.waits) return evalSync(list, st);
+  if (!list.waits) return list.mayWait ? evalNow(list, st, 0) : evalSync(list, st);
   const rules = list.rules;
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i];
     if (r.when !== null && !r.when(st)) continue;
-    const step = r.applyAsync !== null ? await r.applyAsync(st) : r.apply(st);
+    const step = r.applyAsync !== null
+      ? await r.applyAsync(st)
+      : r.applyNow !== null
+      ? await r.applyNow(st)
+      : r.apply(st);
     if (step !== null) return step;
   }
   return null;
@@ -196,22 +236,28 @@ interface Ctx {
 
 function compileList(rules: Rule[], ctx: Ctx): RuleList {
   const compiled = rules.map((r) => compileRule(r, ctx));
-  return { rules: compiled, waits: compiled.some((r) => r.applyAsync !== null) };
+  return {
+    rules: compiled,
+    waits: compiled.some((r) => r.applyAsync !== null),
+    mayWait: compiled.some((r) => r.applyNow !== null),
+  };
 }
 
 function compileRule(rule: Rule, ctx: Ctx): CompiledRule {
   const when = rule.when === null ? null : compileCondition(rule.when);
   const action = rule.action;
-  if (action.kind === "plugin") return { when, ...compilePlugin(action, ctx) };
+  if (action.kind === "plugin") return { when, ...compilePlugin(action, ctx), applyNow: null };
   if (action.kind === "flow") {
     const sub = compileList(action.rules, ctx);
     return {
       when,
       apply: (st) => evalSync(sub, st),
       applyAsync: sub.waits ? (st) => evalAsync(sub, st) : null,
+      applyNow: !sub.waits && sub.mayWait ? (st) => evalNow(sub, st, 0) : null,
     };
   }
-  return { when, apply: compileStep(action, ctx), applyAsync: null };
+  if (action.kind === "rate-limit" && ctx.deps.limits) return { when, ...compileSharedLimit(action, ctx.deps.limits) };
+  return { when, apply: compileStep(action, ctx), applyAsync: null, applyNow: null };
 }
 
 function compileStep(action: Exclude<Action, { kind: "plugin" | "flow" }>, ctx: Ctx): (st: State) => Step {
@@ -271,6 +317,24 @@ function compileStep(action: Exclude<Action, { kind: "plugin" | "flow" }>, ctx: 
       return (st) => (buckets.take(key.expand(st)) ? null : LIMITED);
     }
   }
+}
+
+/** A rate-limit whose counts a RateStore keeps (shared with other processes): it may wait for them. */
+function compileSharedLimit(
+  action: Extract<Action, { kind: "rate-limit" }>,
+  open: (limit: RateLimitSpec) => RateStore,
+): Pick<CompiledRule, "apply" | "applyAsync" | "applyNow"> {
+  const store = open({ rate: action.rate, burst: action.burst });
+  const key = compileTemplate(action.key, { header: false });
+  const judged = (ok: boolean): Step => (ok ? null : LIMITED);
+  return {
+    apply: (st) => judged(store.takeNow(key.expand(st))),
+    applyAsync: null,
+    applyNow: (st) => {
+      const ok = store.take(key.expand(st));
+      return typeof ok === "boolean" ? judged(ok) : ok.then(judged);
+    },
+  };
 }
 
 /** One set-headers side: the first value of a name replaces that field, later ones add to it. */

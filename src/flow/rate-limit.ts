@@ -39,7 +39,34 @@ export class TokenBuckets {
 
   /** Takes one token for `key`: true when there was one. */
   take(key: string): boolean {
+    return this.takeUpTo(key, 1) === 1;
+  }
+
+  /** Same answer, at once: a bucket never waits (RateStore, flow/rate-store.ts). */
+  takeNow(key: string): boolean {
+    return this.takeUpTo(key, 1) === 1;
+  }
+
+  /** Takes up to `n` whole tokens for `key` (a worker's lease, cluster/rate-authority.ts): how many it got. */
+  takeUpTo(key: string, n: number): number {
+    const b = this.#touch(key, this.#now());
+    const got = Math.min(n, Math.floor(b.tokens));
+    if (got <= 0) return 0;
+    b.tokens -= got;
+    return got;
+  }
+
+  /** Puts back `n` tokens taken and not used (capped at burst); a key forgotten since starts full anyway. */
+  giveBack(key: string, n: number): void {
+    const b = this.#buckets.get(key);
+    if (!b) return;
     const now = this.#now();
+    b.tokens = Math.min(this.burst, this.#level(b, now) + n);
+    b.at = now;
+  }
+
+  /** The key's bucket brought up to date and made the most recently used (a new key's starts full). */
+  #touch(key: string, now: number): Bucket {
     let b = this.#buckets.get(key);
     if (b) {
       this.#buckets.delete(key);
@@ -50,9 +77,7 @@ export class TokenBuckets {
       b = { tokens: this.burst, at: now };
     }
     this.#buckets.set(key, b);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
+    return b;
   }
 
   #level(b: Bucket, now: number): number {

@@ -19,6 +19,7 @@ import { poolRoute } from "../http/pool-route.ts";
 import { errorText } from "../errors/mod.ts";
 import type { H2Upstreams } from "../http2/upstreams.ts";
 import { H1OverH2Conn } from "../http2/h1-bridge.ts";
+import { limitOpener, type RateStores } from "../flow/rate-store.ts";
 
 export interface GenerationDeps {
   rt: Runtime;
@@ -29,6 +30,8 @@ export interface GenerationDeps {
   functions: ReadonlyMap<string, FlowFunction>;
   /** HTTP/2 connections to h2c pools' targets, for HTTP/1.1 requests routed there. Absent: such requests get 502. */
   h2Upstreams?: H2Upstreams;
+  /** Where rate-limit actions count when several processes share them (--workers); absent: each flow alone. */
+  rates?: RateStores;
 }
 
 /** Each pool's `tls` with its files read; says once per load that a pool does not verify its targets. */
@@ -79,9 +82,14 @@ export class Generation {
   ) {
     this.#certs = certs;
     for (const p of Object.values(config.pools)) this.pools.set(p.name, new Pool(p, deps.registry, deps.resolver));
-    this.listeners = config.listeners.map((l) => ({
+    const places = listenerPlaces(config.listeners);
+    this.listeners = config.listeners.map((l, i) => ({
       config: l,
-      flow: compileFlow(l.flow, { log: deps.log, functions: deps.functions }),
+      flow: compileFlow(l.flow, {
+        log: deps.log,
+        functions: deps.functions,
+        limits: deps.rates && limitOpener(deps.rates, { generation: id, config, listener: places[i] }),
+      }),
       // A PROXY header would have to come before the TLS handshake, which the
       // runtime's TLS listener reads first: not honoured on https:// listeners.
       trusted: l.address.protocol === "https" ? [] : l.acceptProxy.map(parseCidr),
@@ -160,6 +168,17 @@ export class Generation {
   entries(): TargetHealth[] {
     return [...this.pools.values()].flatMap((p) => p.entries());
   }
+}
+
+/**
+ * Each listener's name in its rate limits' places: "t<i>" for the i-th TCP-side one,
+ * "u<i>" for the i-th UDP one. Workers may be handed the TCP-side listeners alone
+ * (cluster/worker-config.ts), so these names stay the same in every process.
+ */
+function listenerPlaces(listeners: readonly ListenerConfig[]): string[] {
+  let tcp = 0;
+  let udp = 0;
+  return listeners.map((l) => (l.address.protocol === "udp" ? `u${udp++}` : `t${tcp++}`));
 }
 
 const certKey = (f: TlsFiles) => `${f.certPath}\u0000${f.keyPath}`;

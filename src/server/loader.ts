@@ -54,6 +54,7 @@ export class GenerationLoader {
       upstreams,
       h2Upstreams,
       functions,
+      rates: options.cluster?.rates,
     });
     this.#adminTokens.set(next, token.token);
     return next;

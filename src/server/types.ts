@@ -11,6 +11,7 @@ import type { FlowFunction } from "../flow/flow.ts";
 import type { AcmeService } from "./acme.ts";
 import type { TargetOverrides } from "../control/runtime-state.ts";
 import type { EventHub } from "../control/events.ts";
+import type { RateStores } from "../flow/rate-store.ts";
 
 export interface BoundListener {
   config: ListenerConfig;
@@ -90,6 +91,12 @@ export interface ClusterHooks {
   acme?: (acme: AcmeService) => void;
   /** Set in the primary: an admin changed drains, weights or manual marks; resolves once every worker has them. */
   overrides?: (overrides: TargetOverrides) => Promise<void>;
+  /**
+   * Where rate-limit actions count, shared by the processes of the host: the primary's
+   * authoritative buckets, or a worker's leases of them (flow/rate-store.ts). Absent:
+   * each process counts alone.
+   */
+  rates?: RateStores;
 }
 
 /**

@@ -101,6 +101,22 @@ describe("TokenBuckets", () => {
     expect(b.take("k0")).toBe(false); // kept
     expect(b.take("k1")).toBe(true); // dropped, so it came back full
   });
+
+  it("takes up to n whole tokens at once (a worker's lease), and puts unused ones back, never above burst", () => {
+    const c = clock();
+    const b = new TokenBuckets(1, 5, c.now);
+    expect(b.takeUpTo("k", 3)).toBe(3);
+    expect(b.takeUpTo("k", 3)).toBe(2);
+    expect(b.takeUpTo("k", 3)).toBe(0);
+    b.giveBack("k", 2);
+    expect(b.takeUpTo("k", 9)).toBe(2);
+    c.advance(1500); // one and a half tokens: one whole
+    expect(b.takeUpTo("k", 9)).toBe(1);
+    b.giveBack("k", 100);
+    expect(b.takeUpTo("k", 9)).toBe(5);
+    b.giveBack("gone", 3); // a key it does not hold starts full anyway
+    expect(b.size).toBe(1);
+  });
 });
 
 describe("the rate-limit action", () => {
