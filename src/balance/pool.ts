@@ -64,6 +64,12 @@ export class Pool {
   readonly #maxconn: number;
   /** Null without `maxconn`. */
   readonly queue: PoolQueue<TakeArgs, Pick | null> | null;
+  /**
+   * The pool of the same name a reload made after this one (null: this is the newest).
+   * Requests of the old config still give their slots back here; the new pool's waiters
+   * must hear of them too, since both count on the same entries.
+   */
+  #successor: Pool | null = null;
   constructor(
     readonly config: PoolConfig,
     registry: HealthRegistry,
@@ -85,6 +91,11 @@ export class Pool {
     );
     this.#strategy = createStrategy(config.strategy);
     this.#fallbackStrategy = createStrategy(config.strategy);
+    let named = newest.get(registry);
+    if (named === undefined) newest.set(registry, named = new Map());
+    const before = named.get(config.name);
+    if (before !== undefined) before.#successor = this;
+    named.set(config.name, this);
   }
 
   /** What the pool's strategy keys its picks on (null: nothing, no key is made per request). */
@@ -132,7 +143,13 @@ export class Pool {
   /** Gives back the slot `take` took on `entry`: exactly once per take that gave a target. */
   give(entry: TargetHealth): void {
     entry.activeConnections--;
+    this.#offerFreed();
+  }
+
+  /** A slot was given back (here or to an older pool of this name): the waiters, then the newer pool's. */
+  #offerFreed(): void {
     if (this.queue !== null && this.queue.length > 0) this.queue.offer(this.#serveWaiter);
+    this.#successor?.#offerFreed();
   }
 
   /** A waiter's pick now that a slot is free: it leaves with a slot, stays, or nobody can be served. */
@@ -183,3 +200,6 @@ export class Pool {
 }
 
 const EMPTY: ReadonlySet<TargetHealth> = new Set();
+
+/** Per health registry (one per vane), the newest pool of each name: what a reload's new pool follows. */
+const newest = new WeakMap<HealthRegistry, Map<string, Pool>>();

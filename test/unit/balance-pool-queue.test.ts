@@ -153,6 +153,19 @@ describe("Pool with maxconn", () => {
     expect(held.entry.activeConnections).toBe(0);
   });
 
+  it("serves a reloaded pool's waiters with the slots the old pool's requests give back", async () => {
+    const old = pool(["127.0.1.1:80"], { maxconn: 1 });
+    const held = now(old.take());
+    // A reload: a new pool of the same name over the same entry, whose slot the old request still holds.
+    const reloaded = pool(["127.0.1.1:80"], { maxconn: 1 });
+    expect(reloaded.primary[0]).toBe(old.primary[0]);
+    const served: string[] = [];
+    const w = waiting(reloaded, served, "w");
+    old.give(held.entry);
+    expect(await w).toMatchObject({ entry: held.entry });
+    expect(held.entry.activeConnections).toBe(1);
+  });
+
   it("waits rather than spill a full primary set over to the fallback", () => {
     const p = pool(["127.0.1.1:80"], { maxconn: 1 }, "serial", ["127.0.9.1:80"]);
     now(p.take());
