@@ -7,13 +7,17 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type http from "node:http";
 import net from "node:net";
+import { type ChildProcess, spawn } from "node:child_process";
 import { closeAll, freePort, startServer } from "../helpers/net.ts";
-import { startBackend, stopAllHttp } from "../helpers/http-engine.ts";
+import { curl, startBackend, stopAllHttp } from "../helpers/http-engine.ts";
 import { killAll, spawnVane, type VaneProcess } from "../helpers/process.ts";
 import { serving, statusOf } from "../helpers/status.ts";
 import { waitFor } from "../helpers/wait.ts";
 
+const h2Servers: ChildProcess[] = [];
+
 afterEach(async () => {
+  for (const s of h2Servers.splice(0)) s.kill("SIGKILL");
   killAll();
   await stopAllHttp();
   await closeAll();
@@ -191,6 +195,51 @@ describe("pool maxconn (HTTP)", () => {
   });
 });
 
+describe("pool maxconn through the admin API", () => {
+  it(
+    "PUT /pools/NAME takes maxconn (queue and all), and names a queue key without it",
+    { timeout: 30_000 },
+    async () => {
+      const gate = await gateBackend();
+      const statusPort = await freePort();
+      const token = "maxconn-test-token";
+      spawnVane(
+        ["--listen", "http://127.0.0.1:0", "--status", `127.0.0.1:${statusPort}`, "--workers", "1"].concat(
+          ["--route", `*=127.0.0.1:${gate.port}`, "--health", "none"],
+        ),
+        { VANE_ADMIN_TOKEN: token },
+      );
+      const s = await serving(statusPort, 1);
+      const port = Number(s.listeners[0].address.split(":").pop());
+      const put = (body: unknown) =>
+        fetch(`http://127.0.0.1:${statusPort}/pools/default`, {
+          method: "PUT",
+          headers: { Authorization: `Bearer ${token}` },
+          body: JSON.stringify(body),
+        });
+      const target = `127.0.0.1:${gate.port}`;
+      const bad = await put({ targets: [target], maxqueue: 3 });
+      expect(bad.status).toBe(422);
+      expect(((await bad.json()) as { errors: string[] }).errors[0]).toBe(
+        "pools.default.maxqueue: expected maxqueue only alongside maxconn; got no maxconn",
+      );
+      expect((await put({ targets: [target], health: { check: "none" }, maxconn: 1, maxqueue: 5 })).status).toBe(200);
+      await waitFor(
+        "the pool with its queue",
+        async () => (await statusOf(statusPort)).pools.default.queue !== undefined,
+      );
+      const requests = [request(port), request(port)];
+      await waitFor("one at the target, one in the queue", async () => (await queueLength(statusPort)) === 1);
+      expect(gate.held).toBe(1);
+      gate.release();
+      await waitFor("the second at the target", () => gate.received === 2);
+      gate.release();
+      expect(await Promise.all(requests.map((r) => r.status))).toEqual([200, 200]);
+      expect(gate.maxHeld).toBe(1);
+    },
+  );
+});
+
 describe("pool maxconn (tcp://)", () => {
   it("holds a connection beyond maxconn until one closes, and closes one the full queue refuses", {
     timeout: 30_000,
@@ -234,3 +283,45 @@ function echoing(port: number, text: string): Promise<net.Socket> {
     s.on("error", reject);
   });
 }
+
+/**
+ * An h2c target (node:http2, run by node as the gRPC tests do) that holds each request
+ * 300 ms and counts how many it held at once; GET /max (asked directly) says the most.
+ */
+function h2cCounting(): Promise<number> {
+  const script = `
+const http2 = require("node:http2");
+let held = 0, max = 0;
+const s = http2.createServer((req, res) => {
+  if (req.url === "/max") return res.end(String(max));
+  held++;
+  max = Math.max(max, held);
+  req.resume();
+  setTimeout(() => { held--; res.end("ok"); }, 300);
+});
+s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn("node", ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    h2Servers.push(child);
+    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
+    child.once("error", reject);
+  });
+}
+
+describe("pool maxconn (h2c)", () => {
+  it(
+    "counts the HTTP/2 streams to a target: 4 requests at once, at most 1 at the target",
+    { timeout: 30_000 },
+    async () => {
+      const target = await h2cCounting();
+      const v = await vane("http", ["--route", `*=127.0.0.1:${target}`, "--protocol", "h2c", "--maxconn", "1"]);
+      const requests = Array.from({ length: 4 }, () => request(v.port));
+      expect(await Promise.all(requests.map((r) => r.status))).toEqual([200, 200, 200, 200]);
+      const max = await curl(["--http2-prior-knowledge", `http://127.0.0.1:${target}/max`]);
+      expect(max.stdout.toString()).toBe("1");
+      await waitFor("every slot given back", async () => {
+        return (await statusOf(v.statusPort)).pools.default.targets[0].activeConnections === 0;
+      });
+    },
+  );
+});
