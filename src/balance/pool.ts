@@ -149,7 +149,8 @@ export class Pool {
   /** A slot was given back (here or to an older pool of this name): the waiters, then the newer pool's. */
   #offerFreed(): void {
     if (this.queue !== null && this.queue.length > 0) this.queue.offer(this.#serveWaiter);
-    this.#successor?.#offerFreed();
+    const newer = this.#successor;
+    if (newer !== null) newer.#offerFreed();
   }
 
   /** A waiter's pick now that a slot is free: it leaves with a slot, stays, or nobody can be served. */
