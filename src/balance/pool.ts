@@ -2,18 +2,40 @@
  * A pool at run time: its targets' health entries and its strategy. `pick` resolves,
  * drops what is down or unresolved, and lets the strategy choose; when nothing in the
  * primary set is alive, the fallback set is asked the same way.
+ *
+ * `take` is `pick` plus a slot: every forwarded request (HTTP) and connection (L4)
+ * holds one on its target's `activeConnections` from the pick until `give`. With
+ * `maxconn`, a target whose slots are all held is not a candidate, and when every
+ * candidate is full the request waits in the pool's queue (pool-queue.ts) for the
+ * first slot given back. Without `maxconn` there is no queue and no extra work.
  */
-import type { PoolConfig } from "../config/model.ts";
+import { DEFAULT_MAXQUEUE, DEFAULT_QUEUE_TIMEOUT_MS, type PoolConfig } from "../config/model.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import type { TargetResolver } from "../resolve/resolver.ts";
+import { type Clock, SYSTEM_CLOCK } from "../runtime/clock.ts";
 import { createStrategy, type KeyOn, type Strategy } from "./mod.ts";
+import { type OfferResult, PoolQueue, type QueueRefusal } from "./pool-queue.ts";
 import { StickyStrategy } from "./sticky.ts";
+
+export type { QueueRefusal } from "./pool-queue.ts";
 
 export interface Pick {
   entry: TargetHealth;
   /** Addresses to try in order (a DNS name or node may have several). */
   addresses: string[];
 }
+
+/** What `take` asked for, kept while it waits in the queue. */
+interface TakeArgs {
+  exclude: ReadonlySet<TargetHealth>;
+  key: string | undefined;
+}
+
+/** A slot on a target, none alive (null), or the queue's refusal. */
+export type Taken = Pick | null | QueueRefusal;
+
+/** `#pickFrom` found live targets, all at their maxconn. */
+const FULL = "full";
 
 /** A pool's `tls` as connections use it: the PEM text of its files rather than their paths. */
 export interface LoadedTargetTls {
@@ -38,20 +60,42 @@ export class Pool {
    */
   tls: LoadedTargetTls | null = null;
   readonly #now: () => number;
+  /** The per-target limit; 0: none (the usual case, one comparison per candidate). */
+  readonly #maxconn: number;
+  /** Null without `maxconn`. */
+  readonly queue: PoolQueue<TakeArgs, Pick | null> | null;
+  /**
+   * The pool of the same name a reload made after this one (null: this is the newest).
+   * Requests of the old config still give their slots back here; the new pool's waiters
+   * must hear of them too, since both count on the same entries.
+   */
+  #successor: Pool | null = null;
   constructor(
     readonly config: PoolConfig,
     registry: HealthRegistry,
     resolver: TargetResolver,
     now: () => number = () => performance.now(),
+    clock: Clock = SYSTEM_CLOCK,
   ) {
     this.#resolver = resolver;
     this.#now = now;
+    this.#maxconn = config.maxconn ?? 0;
+    this.queue = this.#maxconn === 0 ? null : new PoolQueue(
+      config.maxqueue ?? DEFAULT_MAXQUEUE,
+      config.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
+      clock,
+    );
     this.primary = config.targets.map((t) => registry.entry(config.name, "primary", t, config.health, config.passive));
     this.fallback = config.fallback.map((t) =>
       registry.entry(config.name, "fallback", t, config.health, config.passive)
     );
     this.#strategy = createStrategy(config.strategy);
     this.#fallbackStrategy = createStrategy(config.strategy);
+    let named = newest.get(registry);
+    if (named === undefined) newest.set(registry, named = new Map());
+    const before = named.get(config.name);
+    if (before !== undefined) before.#successor = this;
+    named.set(config.name, this);
   }
 
   /** What the pool's strategy keys its picks on (null: nothing, no key is made per request). */
@@ -80,8 +124,48 @@ export class Pool {
    * request's key for a keyed strategy (see `keyOn`).
    */
   pick(exclude: ReadonlySet<TargetHealth> = EMPTY, key?: string): Pick | null {
-    return this.#pickFrom(this.primary, this.#strategy, exclude, key) ??
-      this.#pickFrom(this.fallback, this.#fallbackStrategy, exclude, key);
+    const got = this.#pickAny(exclude, key);
+    return got === FULL ? null : got;
+  }
+
+  /**
+   * A live target not in `exclude` with a slot taken on it (give it back with `give`),
+   * or null when none is alive. With `maxconn` and every candidate full: a promise
+   * that waits in the queue, or the queue's refusal at once when it is full.
+   */
+  take(exclude: ReadonlySet<TargetHealth> = EMPTY, key?: string): Taken | Promise<Taken> {
+    const got = this.#pickAny(exclude, key);
+    if (got === FULL) return this.queue!.enter({ exclude, key });
+    if (got !== null) got.entry.activeConnections++;
+    return got;
+  }
+
+  /** Gives back the slot `take` took on `entry`: exactly once per take that gave a target. */
+  give(entry: TargetHealth): void {
+    entry.activeConnections--;
+    this.#offerFreed();
+  }
+
+  /** A slot was given back (here or to an older pool of this name): the waiters, then the newer pool's. */
+  #offerFreed(): void {
+    if (this.queue !== null && this.queue.length > 0) this.queue.offer(this.#serveWaiter);
+    const newer = this.#successor;
+    if (newer !== null) newer.#offerFreed();
+  }
+
+  /** A waiter's pick now that a slot is free: it leaves with a slot, stays, or nobody can be served. */
+  readonly #serveWaiter = (args: TakeArgs): { value: Pick | null } | OfferResult => {
+    const got = this.#pickAny(args.exclude, args.key);
+    // A waiter that excludes no target sees what every later one would: no room for anyone.
+    if (got === FULL) return args.exclude.size === 0 ? "stop" : "passed";
+    if (got !== null) got.entry.activeConnections++;
+    return { value: got };
+  };
+
+  /** The primary set's pick; the fallback's only when no primary is alive (full ones wait, as HAProxy's backups). */
+  #pickAny(exclude: ReadonlySet<TargetHealth>, key: string | undefined): Pick | null | typeof FULL {
+    const primary = this.#pickFrom(this.primary, this.#strategy, exclude, key);
+    return primary ?? this.#pickFrom(this.fallback, this.#fallbackStrategy, exclude, key);
   }
 
   #pickFrom(
@@ -89,25 +173,34 @@ export class Pool {
     strategy: Strategy,
     exclude: ReadonlySet<TargetHealth>,
     key: string | undefined,
-  ): Pick | null {
+  ): Pick | null | typeof FULL {
     // The clock is read only for a target benched by passive failures (per request otherwise).
     let now = 0;
+    const max = this.#maxconn;
+    let full = false;
     // The usual case, every target a candidate, asks for no array of its own.
     let live: TargetHealth[] | null = null;
     for (let i = 0; i < set.length; i++) {
       const e = set[i];
       if (e.benchedUntil > 0 && now === 0) now = this.#now();
       // Weight 0 drains a target (HAProxy's meaning): alive, but given no new traffic.
-      const candidate = e.weight !== 0 && !exclude.has(e) && e.alive(now) &&
+      let candidate = e.weight !== 0 && !exclude.has(e) && e.alive(now) &&
         this.#resolver.current(e.spec).addresses.length > 0;
+      if (max !== 0 && candidate && e.activeConnections >= max) {
+        full = true;
+        candidate = false;
+      }
       if (candidate) live?.push(e);
       else live ??= set.slice(0, i);
     }
     if (live === null) live = set;
-    if (live.length === 0) return null;
+    if (live.length === 0) return full ? FULL : null;
     const entry = strategy.pick(live, key) as TargetHealth;
     return { entry, addresses: this.#resolver.current(entry.spec).addresses };
   }
 }
 
 const EMPTY: ReadonlySet<TargetHealth> = new Set();
+
+/** Per health registry (one per vane), the newest pool of each name: what a reload's new pool follows. */
+const newest = new WeakMap<HealthRegistry, Map<string, Pool>>();

@@ -1,8 +1,8 @@
 /**
  * The pools the flags describe, with the nodes they name and the routes to them:
  * --node, --pool, --fallback, --route's inline target lists, and the pool flags
- * (--strategy, --health and its timings, --proxy-protocol, --retry-on) laid over every
- * pool they apply to.
+ * (--strategy, --health and its timings, --proxy-protocol, --retry-on, --maxconn,
+ * --maxqueue, --queue-timeout) laid over every pool they apply to.
  */
 import {
   type Config,
@@ -10,6 +10,7 @@ import {
   DEFAULT_UPSTREAM_PROTOCOL,
   defaultPool,
   type HealthConfig,
+  MAX_POOL_SLOTS,
   type PoolConfig,
   type RouteConfig,
   type StrategyName,
@@ -21,7 +22,7 @@ import { parseExpect, parseHealthSpec } from "../config/health-spec.ts";
 import { parseStrategy, strategyText } from "../config/strategy-spec.ts";
 import { CliError } from "./errors.ts";
 import type { FlagName, Values } from "./flags.ts";
-import { count, duration, forFlag, oneOf, retryOnList, splitPair } from "./flag-values.ts";
+import { count, duration, forFlag, integer, oneOf, retryOnList, splitPair } from "./flag-values.ts";
 
 type HealthSpec = ReturnType<typeof parseHealthSpec>;
 
@@ -73,12 +74,28 @@ export function buildPools(v: Values, base: Config | null): FlagPools {
     if (poolFlags.sendProxy !== undefined) p.sendProxy = poolFlags.sendProxy;
     if (poolFlags.protocol !== undefined) p.protocol = poolFlags.protocol;
     if (poolFlags.retryOn !== undefined) p.retryOn = [...poolFlags.retryOn];
+    queueFlags(v, p);
     if (fallback !== undefined) p.fallback = [...fallback];
     if (fromFlags || spec || v["health-interval"] || v["health-timeout"] || v.rise || v.fall) {
       p.health = poolFlags.health(p.health);
     }
   }
   return { pools, nodes, routes, spec, fromFile };
+}
+
+/**
+ * --maxconn, --maxqueue and --queue-timeout over pool `p`; the last two only where a
+ * maxconn applies (a queue holds requests waiting for a target under its maxconn).
+ */
+function queueFlags(v: Values, p: PoolConfig): void {
+  if (v.maxconn !== undefined) p.maxconn = integer("maxconn", v.maxconn, 0, 1, MAX_POOL_SLOTS);
+  if (v.maxqueue !== undefined) p.maxqueue = integer("maxqueue", v.maxqueue, 0, 0, MAX_POOL_SLOTS);
+  if (v["queue-timeout"] !== undefined) p.queueTimeoutMs = duration("queue-timeout", v["queue-timeout"], 0);
+  for (const flag of ["maxqueue", "queue-timeout"] as const) {
+    if (v[flag] !== undefined && p.maxconn === undefined) {
+      throw new CliError(`--${flag}: expected --maxconn N alongside (or maxconn in pool ${q(p.name)}); got none`);
+    }
+  }
 }
 
 /** --health, and --health-expect only alongside an http check. */

@@ -45,6 +45,12 @@ Balancing and health:
                            response-timeout (HTTP: an idempotent request without a
                            body, before any response byte; once), comma-separated,
                            or none. Default: conn-failure
+  --maxconn N              Requests (HTTP) or connections (TCP) each target serves at
+                           once, per process; more wait in the pool's queue. Default: no limit
+  --maxqueue N             Requests that may wait in a pool's queue (with --maxconn);
+                           more get 503 at once, 0 lets none wait. Default: 1024
+  --queue-timeout DUR      Time a request may wait in the queue before a 503 (with
+                           --maxconn). Default: 5s
 
 Timeouts:
   --connect-timeout DUR    Time to connect to a target. Default: 5s

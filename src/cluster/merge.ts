@@ -2,7 +2,7 @@
  * The status of a vane with workers: the primary's snapshot (config, listeners,
  * health verdicts, which it alone decides) with every worker's counters added in.
  */
-import type { PoolStatus, StatusSnapshot, TargetStatus } from "../control/snapshot.ts";
+import type { PoolStatus, QueueStatus, StatusSnapshot, TargetStatus } from "../control/snapshot.ts";
 
 export function mergeSnapshots(primary: StatusSnapshot, workers: StatusSnapshot[]): StatusSnapshot {
   const out: StatusSnapshot = structuredClone(primary);
@@ -23,6 +23,7 @@ export function mergeSnapshots(primary: StatusSnapshot, workers: StatusSnapshot[
           mine.totalConnections += t.totalConnections;
         }
       }
+      addQueue(out.pools[name]?.queue, pool.queue);
     }
     out.bytes.upstream += w.bytes.upstream;
     out.bytes.downstream += w.bytes.downstream;
@@ -46,6 +47,14 @@ export function mergeSnapshots(primary: StatusSnapshot, workers: StatusSnapshot[
   }
   out.workers.sort((a, b) => a.worker - b.worker);
   return out;
+}
+
+/** A worker's queue (each has its own) into the sum: waiting now and refused so far. */
+function addQueue(mine: QueueStatus | undefined, theirs: QueueStatus | undefined): void {
+  if (mine === undefined || theirs === undefined) return;
+  mine.length += theirs.length;
+  mine.rejected.full += theirs.rejected.full;
+  mine.rejected.timeout += theirs.rejected.timeout;
 }
 
 function roles(pool: PoolStatus): Array<[string, TargetStatus[]]> {

@@ -113,6 +113,15 @@ export interface PoolConfig {
   protocol: UpstreamProtocol;
   /** TLS to the targets (re-encryption), or null for plain TCP. */
   tls: TargetTls | null;
+  /**
+   * Requests (HTTP) or connections (L4) each target serves at once, per process
+   * (HAProxy's server `maxconn`); more wait in the pool's queue. Absent: no limit.
+   */
+  maxconn?: number;
+  /** Requests that may wait in the queue (with `maxconn`); one more gets 503. @default DEFAULT_MAXQUEUE */
+  maxqueue?: number;
+  /** How long one may wait in the queue before 503 (HAProxy's `timeout queue`). @default DEFAULT_QUEUE_TIMEOUT_MS */
+  queueTimeoutMs?: number;
 }
 
 /**
@@ -761,6 +770,15 @@ export const DEFAULT_ACCESS_LOG: Readonly<Omit<AccessLogConfig, "path">> = {
   trace: false,
 };
 export const ACCESS_LOG_SAMPLE_EXPECTED = "a number from 0 to 1, like 0.1";
+
+/** The largest `maxconn` and `maxqueue` vane takes (far past what one process serves at once). */
+export const MAX_POOL_SLOTS = 1_000_000;
+
+/** Requests a pool with `maxconn` lets wait at most when `maxqueue` is not given. */
+export const DEFAULT_MAXQUEUE = 1024;
+
+/** How long a request waits in a pool's queue when `queue-timeout` is not given: the connect timeout's default. */
+export const DEFAULT_QUEUE_TIMEOUT_MS = 5_000;
 
 /** A pool's strategy when none is named. */
 export const DEFAULT_STRATEGY: StrategyName = "serial";

@@ -3,7 +3,7 @@
  * rule's `proxy:`; both read the same keys here. Targets naming a node are checked
  * against `nodes:` right away, so the error points at the target as written.
  */
-import { DEFAULT_TARGET_TLS, defaultPool, type TargetTls, UPSTREAM_PROTOCOLS } from "./model.ts";
+import { DEFAULT_TARGET_TLS, defaultPool, MAX_POOL_SLOTS, type TargetTls, UPSTREAM_PROTOCOLS } from "./model.ts";
 import { isMap, isScalar, type Node } from "yaml";
 import { parseExpect, parseHealthSpec } from "./health-spec.ts";
 import {
@@ -33,6 +33,9 @@ export const POOL_KEYS = [
   "proxy-protocol",
   "protocol",
   "tls",
+  "maxconn",
+  "maxqueue",
+  "queue-timeout",
 ];
 
 const TLS_KEYS = ["server-name", "ca", "verify", "cert", "key"];
@@ -72,6 +75,15 @@ export function readPool(
       pool.sendProxy = v === "v1" || v === "v2" ? v : null;
     } else if (key === "protocol") pool.protocol = r.keyword(value, p, UPSTREAM_PROTOCOLS) ?? pool.protocol;
     else if (key === "tls") pool.tls = readTargetTls(r, value, p);
+    else if (key === "maxconn") pool.maxconn = r.int(value, p, 1, MAX_POOL_SLOTS);
+    else if (key === "maxqueue") pool.maxqueue = r.int(value, p, 0, MAX_POOL_SLOTS);
+    else if (key === "queue-timeout") pool.queueTimeoutMs = r.duration(value, p);
+  }
+  dropUnset(pool);
+  // The queue holds requests waiting for a target under its maxconn: without one, nothing ever waits.
+  for (const key of ["maxqueue", "queue-timeout"]) {
+    const x = e.get(key);
+    if (x && !e.has("maxconn")) r.error(x.keyNode, x.path, `expected ${key} only alongside maxconn; got no maxconn`);
   }
   // HTTP/2 over TLS implies TLS; HTTP checks would speak plain HTTP to a TLS port.
   if (pool.protocol === "h2" && pool.tls === null) pool.tls = { ...DEFAULT_TARGET_TLS };
@@ -84,6 +96,13 @@ export function readPool(
     );
   }
   return pool;
+}
+
+/** Optional keys a bad value left undefined are left out, so the pool prints and compares as if never given. */
+function dropUnset(pool: PoolConfig): void {
+  if (pool.maxconn === undefined) delete pool.maxconn;
+  if (pool.maxqueue === undefined) delete pool.maxqueue;
+  if (pool.queueTimeoutMs === undefined) delete pool.queueTimeoutMs;
 }
 
 /** `tls: on|off`, or a map of server-name, ca, verify, cert and key. */

@@ -26,6 +26,7 @@ function toTargetBody(t: TargetStatus): TargetStatus {
     healthy: t.healthy,
     latencyMs: t.latencyMs,
     activeConnections: t.activeConnections,
+    ...(t.maxconn !== undefined ? { maxconn: t.maxconn } : {}),
     totalConnections: t.totalConnections,
     lastError: t.lastError,
   };
@@ -38,6 +39,16 @@ function toStatusBody(s: StatusSnapshot): StatusBody {
       strategy: pool.strategy,
       targets: pool.targets.map(toTargetBody),
       fallback: pool.fallback.map(toTargetBody),
+      ...(pool.queue
+        ? {
+          queue: {
+            length: pool.queue.length,
+            maxqueue: pool.queue.maxqueue,
+            timeoutMs: pool.queue.timeoutMs,
+            rejected: { full: pool.queue.rejected.full, timeout: pool.queue.rejected.timeout },
+          },
+        }
+        : {}),
     };
   }
   return {

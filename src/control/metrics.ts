@@ -70,6 +70,7 @@ function targetRows(s: StatusSnapshot): TargetRow[] {
 export function formatMetrics(s: StatusSnapshot): string {
   const families = [
     ...targetFamilies(targetRows(s)),
+    ...queueFamilies(s),
     ...trafficFamilies(s),
     ...workerFamilies(s),
     ...processFamilies(s),
@@ -111,6 +112,28 @@ function targetFamilies(rows: TargetRow[]): Family[] {
       help: "Connections to the target currently open.",
       type: "gauge",
       samples: perTarget((t) => t.activeConnections),
+    },
+  ];
+}
+
+/** Per pool with `maxconn`: its queue now, and what it refused. */
+function queueFamilies(s: StatusSnapshot): Family[] {
+  const queued = Object.entries(s.pools).flatMap(([pool, p]) => (p.queue ? [{ pool, queue: p.queue }] : []));
+  return [
+    {
+      name: "vane_queue_length",
+      help: "Requests or connections waiting in the pool's maxconn queue now.",
+      type: "gauge",
+      samples: queued.map(({ pool, queue }) => ({ labels: { pool }, value: queue.length })),
+    },
+    {
+      name: "vane_queue_rejected_total",
+      help: "Requests or connections the pool's maxconn queue refused: it was full, or the wait timed out.",
+      type: "counter",
+      samples: queued.flatMap(({ pool, queue }) => [
+        { labels: { pool, reason: "full" }, value: queue.rejected.full },
+        { labels: { pool, reason: "timeout" }, value: queue.rejected.timeout },
+      ]),
     },
   ];
 }

@@ -12,15 +12,30 @@ export interface TargetStatus {
   healthy: boolean;
   /** Moving average of the connect latency measured by checks and connections. */
   latencyMs: number | null;
+  /** Requests (HTTP) or connections (L4) in flight to it now; with `maxconn`, the slots held. */
   activeConnections: number;
+  /** The pool's `maxconn`: how many of those it may have at once (absent: no limit). */
+  maxconn?: number;
   totalConnections: number;
   lastError: string | null;
+}
+
+/** A pool's `maxconn` queue (docs/config.md#maxconn). */
+export interface QueueStatus {
+  /** Requests or connections waiting now. */
+  length: number;
+  maxqueue: number;
+  timeoutMs: number;
+  /** Refused since the config was loaded: the queue was full, or the wait timed out. */
+  rejected: { full: number; timeout: number };
 }
 
 export interface PoolStatus {
   strategy: string;
   targets: TargetStatus[];
   fallback: TargetStatus[];
+  /** Absent: the pool has no `maxconn`. */
+  queue?: QueueStatus;
 }
 
 export interface ListenerStatus {

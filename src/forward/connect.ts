@@ -5,7 +5,7 @@
  */
 import type { Runtime, SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { TargetSpec } from "../config/model.ts";
-import type { Pick, Pool } from "../balance/pool.ts";
+import type { Pick, Pool, QueueRefusal, Taken } from "../balance/pool.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import { errorTextWithCode, type Failure } from "../errors/mod.ts";
 import { localErrorCode } from "../health/local-error.ts";
@@ -43,9 +43,14 @@ export interface Upstream {
   reused: boolean;
 }
 
+/**
+ * A connection and the slot it holds on its target (Pool.take): the caller gives the
+ * slot back with `pool.give(upstream.entry)` when done. A failure holds none; `queue`
+ * says the pool's maxconn queue refused it (full or timed out).
+ */
 export type ConnectOutcome =
   | { ok: true; upstream: Upstream; attempts: number }
-  | (Failure & { attempts: number });
+  | (Failure & { attempts: number; queue?: "full" | "timeout" });
 
 const MAX_ATTEMPTS = 16;
 
@@ -74,11 +79,28 @@ export function connectToPool(
   /** The request's key for a keyed strategy (Pool.keyOn): retries rank the others by it too. */
   key?: string,
 ): ConnectOutcome | Promise<ConnectOutcome> {
-  const first = pool.pick(exclude, key);
+  const first = pool.take(exclude, key);
+  if (first instanceof Promise) return first.then((f) => connectTaken(pool, connector, f, exclude, key));
+  return connectTaken(pool, connector, first, exclude, key);
+}
+
+/** Goes on from the first pick (a slot taken on it), or says why there is none. */
+function connectTaken(
+  pool: Pool,
+  connector: Connector,
+  first: Taken,
+  exclude: ReadonlySet<TargetHealth> | undefined,
+  key: string | undefined,
+): ConnectOutcome | Promise<ConnectOutcome> {
   if (first === null) return { ok: false, reason: exclude ? NONE_OTHER : NONE_ALIVE, attempts: 0 };
+  if ("queue" in first) return queueRefused(first, 0);
   const idle = connector.reuse?.(first.entry);
   if (idle) return reused(first, idle, 1);
   return connectFrom(pool, connector, first, exclude, key);
+}
+
+function queueRefused(refusal: QueueRefusal, attempts: number): ConnectOutcome {
+  return { ok: false, reason: `pool queue: ${refusal.reason}`, queue: refusal.queue, attempts };
 }
 
 const NONE_ALIVE = "no target is alive in the pool or its fallback";
@@ -89,7 +111,10 @@ function reused(pick: Pick, conn: TcpConn, attempts: number): ConnectOutcome {
   return { ok: true, upstream: { conn, entry: pick.entry, address, reused: true }, attempts };
 }
 
-/** Connects to `first`, then to further picks while targets fail, each marked down. */
+/**
+ * Connects to `first`, then to further picks while targets fail, each marked down. The
+ * slot of each pick that failed is given back before the next is taken.
+ */
 async function connectFrom(
   pool: Pool,
   connector: Connector,
@@ -97,44 +122,63 @@ async function connectFrom(
   exclude: ReadonlySet<TargetHealth> | undefined,
   key: string | undefined,
 ): Promise<ConnectOutcome> {
-  const { rt, registry, connectMs, reuse } = connector;
+  const { registry, reuse } = connector;
   // Made at the first failure: most connections never need it.
-  let failed: Set<TargetHealth> | null = null;
+  let failed: Set<TargetHealth> | null = exclude ? new Set(exclude) : null;
   let attempts = 0;
   let lastError = "";
   // Without `retry-on: conn-failure`, a failed connect is the client's answer (HAProxy's `retry-on none`).
   const limit = pool.config.retryOn.includes("conn-failure")
     ? Math.min(MAX_ATTEMPTS, pool.primary.length + pool.fallback.length)
     : 1;
-  if (exclude) failed = new Set(exclude);
-  for (let pick: Pick | null = first; pick !== null; pick = attempts < limit ? pool.pick(failed!, key) : null) {
+  let pick: Pick = first;
+  for (;;) {
     attempts++;
     const idle = pick === first ? null : reuse?.(pick.entry);
     if (idle) return reused(pick, idle, attempts);
     const entry = pick.entry;
-    const port = entry.spec.port;
-    let error = "";
-    for (const host of pick.addresses) {
-      const started = performance.now();
-      try {
-        const conn = await dialTarget(rt, pool, { spec: entry.spec, addr: { hostname: host, port } }, connectMs);
-        entry.observeLatency(performance.now() - started);
-        registry.passiveSuccess(entry);
-        const address = entry.address = formatAddress(host, port);
-        return { ok: true, upstream: { conn, entry, address, reused: false }, attempts };
-      } catch (err) {
-        error = errorTextWithCode(err);
-        // This host is short of descriptors or ports: not the target's fault, and the
-        // next target would fare no better.
-        if (localErrorCode(err) !== null) {
-          registry.localFailure(entry, error);
-          return { ok: false, reason: `${entry.key}: ${error}`, attempts };
-        }
-      }
+    const tried = await dialPick(pool, connector, pick);
+    if (tried.ok) return { ok: true, upstream: tried.upstream, attempts };
+    pool.give(entry);
+    // This host is short of descriptors or ports: not the target's fault, and the next target would fare no better.
+    if (tried.local) {
+      registry.localFailure(entry, tried.error);
+      return { ok: false, reason: `${entry.key}: ${tried.error}`, attempts };
     }
     (failed ??= new Set()).add(entry);
-    lastError = `${entry.key}: ${error}`;
-    registry.passiveFailure(entry, error);
+    lastError = `${entry.key}: ${tried.error}`;
+    registry.passiveFailure(entry, tried.error);
+    if (attempts >= limit) break;
+    const next = await pool.take(failed, key);
+    if (next === null) break;
+    if ("queue" in next) return queueRefused(next, attempts);
+    pick = next;
   }
   return { ok: false, reason: `all attempts failed, last: ${lastError}`, attempts };
+}
+
+/** A connection to one of the pick's addresses (in order), or the last error and whether it was this host's. */
+async function dialPick(
+  pool: Pool,
+  connector: Connector,
+  pick: Pick,
+): Promise<{ ok: true; upstream: Upstream } | { ok: false; error: string; local: boolean }> {
+  const { rt, registry, connectMs } = connector;
+  const entry = pick.entry;
+  const port = entry.spec.port;
+  let error = "";
+  for (const host of pick.addresses) {
+    const started = performance.now();
+    try {
+      const conn = await dialTarget(rt, pool, { spec: entry.spec, addr: { hostname: host, port } }, connectMs);
+      entry.observeLatency(performance.now() - started);
+      registry.passiveSuccess(entry);
+      const address = entry.address = formatAddress(host, port);
+      return { ok: true, upstream: { conn, entry, address, reused: false } };
+    } catch (err) {
+      error = errorTextWithCode(err);
+      if (localErrorCode(err) !== null) return { ok: false, error, local: true };
+    }
+  }
+  return { ok: false, error, local: false };
 }

@@ -534,10 +534,13 @@ function attemptStep(
     if (first !== null) {
       return exchange.gaveUp(route, first.code, `${first.why}; no retry: ${acquired.reason}`, !proxied.hasBody);
     }
-    limited(proxied.session.ctx.log).warn("upstream unavailable", "route", {
+    // A pool's maxconn queue refused it (full, or the wait timed out): 503.
+    const queued = "queue" in acquired;
+    limited(proxied.session.ctx.log).warn(queued ? "pool queue refused the request" : "upstream unavailable", "route", {
       route: route.name,
       error: acquired.reason,
     });
+    if (queued) return exchange.answer(route, statusFor("queue"), "all targets busy", !proxied.hasBody);
     return exchange.answer(route, statusFor("unavailable"), "upstream unavailable", !proxied.hasBody);
   }
   const lease = acquired;

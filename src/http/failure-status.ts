@@ -13,6 +13,12 @@ const STATUS = {
    * for a failed dial; vane answers 502 for both, as HAProxy and nginx do.
    */
   "unavailable": 502,
+  /**
+   * Every target of the pool was at its `maxconn` and the request could not wait: the
+   * queue was full, or it waited past `queue-timeout`. 503 as HAProxy answers: the
+   * targets are fine, only busy, and a client may come back.
+   */
+  "queue": 503,
   /** The target closed, or a read or write to it failed, before its answer was complete. */
   "upstream-reset": 502,
   /** The target sent no response head within the upstream timeout (Caddy: a timeout error). */

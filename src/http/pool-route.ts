@@ -68,8 +68,8 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
   const stickyCookie = stickyCookieOf(pool);
   const leaseOf = (outcome: ConnectOutcome, key?: string): PoolLease | Failure => {
     if (!outcome.ok) return outcome;
+    // The slot the pick took on the target (Pool.take) is the lease's until release.
     const { conn, entry, reused } = outcome.upstream;
-    entry.activeConnections++;
     if (!reused) entry.totalConnections++;
     // The engine reads through a ReplayConn; the pool must get that same one back.
     return new PoolLease(asReplay(conn), entry.id, reused, entry, stickyCookie?.(entry, key));
@@ -95,14 +95,14 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
           await o.upstream.conn.write(proxyHeaderFor(sendProxy, peer.client, peer.local));
         } catch (err) {
           o.upstream.conn.close();
+          pool.give(o.upstream.entry);
           return failure(`${o.upstream.entry.key}: ${errorText(err)}`);
         }
         return leaseOf(o, key);
       });
     },
     release(lease, reusable) {
-      const entry = (lease as PoolLease).entry;
-      entry.activeConnections--;
+      pool.give((lease as PoolLease).entry);
       if (reusable && !pool.config.sendProxy) deps.upstreams.put(lease.key, lease.conn);
       else lease.conn.close();
     },

@@ -65,6 +65,9 @@ export class H2ClientStream {
   /** Called with each interim (1xx) response before the final one. */
   onInterim: ((status: number, fields: HeaderField[]) => void) | null = null;
   readonly response: Promise<H2Response>;
+  /** Resolves once the target's answer came whole or the stream failed: what a pool's maxconn slot lasts. */
+  readonly over: Promise<void>;
+  #markOver!: () => void;
   #settle!: (r: H2Response) => void;
   #head: { status: number; length: number | null } | null = null;
   readonly #headRequest: boolean;
@@ -90,6 +93,7 @@ export class H2ClientStream {
     this.#headRequest = method === "HEAD";
     this.#localDone = endStream;
     this.response = new Promise((r) => (this.#settle = r));
+    this.over = new Promise((r) => (this.#markOver = r));
   }
 
   /** Why the stream failed (reset by the target, connection gone, malformed response), or null. */
@@ -225,6 +229,7 @@ export class H2ClientStream {
       return `body of ${this.#received} bytes, content-length ${length}`;
     }
     this.#remoteDone = true;
+    this.#markOver();
     const reader = this.#reader;
     this.#reader = null;
     reader?.resolve(null);
@@ -260,6 +265,7 @@ export class H2ClientStream {
       return 0;
     }
     this.#failure = new StreamFailed(reason, retryable);
+    this.#markOver();
     this.#localDone = true;
     this.#settle({ ok: false, reason, retryable });
     const dropped = this.#buffered;

@@ -36,8 +36,11 @@ export class H2Upstreams {
     endStream: boolean,
     exclude?: ReadonlySet<TargetHealth>,
   ): Promise<H2ClientStream | Failure> {
-    const pick = pool.pick(exclude);
-    if (pick === null) return { ok: false, reason: "no target is alive in the pool or its fallback" };
+    // A slot on the target (Pool.take), held until the stream is over; with maxconn this may wait in the queue.
+    const taken = await pool.take(exclude);
+    if (taken === null) return { ok: false, reason: "no target is alive in the pool or its fallback" };
+    if ("queue" in taken) return { ok: false, reason: `pool queue: ${taken.reason}` };
+    const pick = taken;
     const { entry } = pick;
     const addr = { hostname: pick.addresses[0], port: entry.spec.port };
     // Connections are shared across reloads while the pool speaks to the target alike;
@@ -48,8 +51,19 @@ export class H2Upstreams {
       targets = new H2ClientPool(() => this.#dial(pool, entry, addr));
       this.#pools.set(key, targets);
     }
-    const stream = await targets.request(fields, endStream);
-    if ("reason" in stream) this.#registry.passiveFailure(entry, stream.reason, "connect");
+    let stream: H2ClientStream | Failure;
+    try {
+      stream = await targets.request(fields, endStream);
+    } catch (err) {
+      pool.give(entry);
+      throw err;
+    }
+    if ("reason" in stream) {
+      pool.give(entry);
+      this.#registry.passiveFailure(entry, stream.reason, "connect");
+      return stream;
+    }
+    void stream.over.then(() => pool.give(entry));
     return stream;
   }
 

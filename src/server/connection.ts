@@ -386,8 +386,8 @@ async function proxyConnection(
     return;
   }
   const connectMs = access === null ? null : Math.round((performance.now() - startedAt) * 1000) / 1000;
+  // The pick took a slot on the target (Pool.take): given back once the relay is over.
   const { conn, entry } = outcome.upstream;
-  entry.activeConnections++;
   entry.totalConnections++;
   try {
     if (pool.config.sendProxy) await conn.write(proxyHeaderFor(pool.config.sendProxy, facts.client(), facts.local()));
@@ -407,7 +407,7 @@ async function proxyConnection(
       });
     }
   } finally {
-    entry.activeConnections--;
+    pool.give(entry);
     conn.close();
   }
 }

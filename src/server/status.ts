@@ -7,7 +7,8 @@
  */
 import type { Config } from "../config/model.ts";
 import type { HttpServer } from "../runtime/types.ts";
-import type { StatusSnapshot, TargetStatus } from "../control/snapshot.ts";
+import type { PoolStatus, StatusSnapshot, TargetStatus } from "../control/snapshot.ts";
+import type { Pool } from "../balance/pool.ts";
 import type { TargetHealth } from "../health/registry.ts";
 import type { Generation } from "./generation.ts";
 import type { VaneContext } from "./context.ts";
@@ -157,11 +158,7 @@ export class StatusEndpoint {
         address: formatAddress(b.addr.hostname, b.addr.port),
         flow: shown[g.listeners.indexOf(b.plan)]?.flow ?? [],
       })),
-      pools: Object.fromEntries([...g.pools.values()].map((p) => [p.name, {
-        strategy: p.config.strategy,
-        targets: p.primary.map((e) => this.#targetStatus(e)),
-        fallback: p.fallback.map((e) => this.#targetStatus(e)),
-      }])),
+      pools: Object.fromEntries([...g.pools.values()].map((p) => [p.name, this.#poolStatus(p)])),
       bytes: {
         upstream: counters.upstreamBytes + udpSum((f) => f.bytesUpstream),
         downstream: counters.downstreamBytes + udpSum((f) => f.bytesDownstream),
@@ -190,6 +187,25 @@ export class StatusEndpoint {
       this.#shownFlows.set(g, shown);
     }
     return shown;
+  }
+
+  #poolStatus(p: Pool): PoolStatus {
+    const maxconn = p.config.maxconn;
+    const targetStatus = (e: TargetHealth) => {
+      const t = this.#targetStatus(e);
+      return maxconn === undefined ? t : { ...t, maxconn };
+    };
+    const status: PoolStatus = {
+      strategy: p.config.strategy,
+      targets: p.primary.map(targetStatus),
+      fallback: p.fallback.map(targetStatus),
+    };
+    const queue = p.queue;
+    if (queue !== null) {
+      const { length, maxqueue, timeoutMs } = queue;
+      status.queue = { length, maxqueue, timeoutMs, rejected: { ...queue.rejected } };
+    }
+    return status;
   }
 
   #targetStatus(e: TargetHealth): TargetStatus {
