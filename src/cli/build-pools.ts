@@ -1,7 +1,8 @@
 /**
  * The pools the flags describe, with the nodes they name and the routes to them:
  * --node, --pool, --fallback, --route's inline target lists, and the pool flags
- * (--strategy, --health and its timings, --proxy-protocol, --retry-on) laid over every
+ * (--strategy, --health and its timings, --proxy-protocol, --retry-on, --retries,
+ * --retry-budget, --outlier) laid over every
  * pool they apply to.
  */
 import {
@@ -10,6 +11,7 @@ import {
   DEFAULT_UPSTREAM_PROTOCOL,
   defaultPool,
   type HealthConfig,
+  MAX_RETRIES,
   type PoolConfig,
   type RouteConfig,
   type StrategyName,
@@ -21,7 +23,8 @@ import { parseExpect, parseHealthSpec } from "../config/health-spec.ts";
 import { parseStrategy, strategyText } from "../config/strategy-spec.ts";
 import { CliError } from "./errors.ts";
 import type { FlagName, Values } from "./flags.ts";
-import { count, duration, forFlag, oneOf, retryOnList, splitPair } from "./flag-values.ts";
+import { count, duration, forFlag, integer, oneOf, retryOnList, splitPair } from "./flag-values.ts";
+import { parseOutlierSpec, parsePercent } from "../config/outlier-spec.ts";
 
 type HealthSpec = ReturnType<typeof parseHealthSpec>;
 
@@ -73,6 +76,9 @@ export function buildPools(v: Values, base: Config | null): FlagPools {
     if (poolFlags.sendProxy !== undefined) p.sendProxy = poolFlags.sendProxy;
     if (poolFlags.protocol !== undefined) p.protocol = poolFlags.protocol;
     if (poolFlags.retryOn !== undefined) p.retryOn = [...poolFlags.retryOn];
+    if (poolFlags.retries !== undefined) p.retry.retries = poolFlags.retries;
+    if (poolFlags.retryBudget !== undefined) p.retry.budgetPercent = poolFlags.retryBudget;
+    if (poolFlags.outlier !== undefined) p.outlier = poolFlags.outlier === null ? null : { ...poolFlags.outlier };
     if (fallback !== undefined) p.fallback = [...fallback];
     if (fromFlags || spec || v["health-interval"] || v["health-timeout"] || v.rise || v.fall) {
       p.health = poolFlags.health(p.health);
@@ -121,6 +127,11 @@ function readPoolFlags(v: Values, spec: HealthSpec | undefined) {
       ? undefined
       : oneOf("proxy-protocol", v["proxy-protocol"], ["v1", "v2"] as const, "v1"),
     retryOn: v["retry-on"] === undefined ? undefined : retryOnList(v["retry-on"]),
+    retries: v.retries === undefined ? undefined : integer("retries", v.retries, 1, 0, MAX_RETRIES),
+    retryBudget: v["retry-budget"] === undefined
+      ? undefined
+      : forFlag("retry-budget", () => parsePercent(v["retry-budget"]!)),
+    outlier: v.outlier === undefined ? undefined : forFlag("outlier", () => parseOutlierSpec(v.outlier!)),
     protocol: v.protocol === undefined ? undefined : upstreamProtocol(v.protocol),
   };
 }

@@ -5,6 +5,7 @@
 import type { parseArgs } from "node:util";
 import { DURATION_EXPECTED } from "../config/duration.ts";
 import { formatAddress } from "../config/address.ts";
+import { PERCENT_EXPECTED } from "../config/outlier-spec.ts";
 import { DEFAULT_CONTROL_LISTEN } from "../config/model.ts";
 import {
   ACCESS_LOG_SAMPLE_EXPECTED,
@@ -35,6 +36,9 @@ export const OPTIONS = {
   rise: { type: "string" },
   fall: { type: "string" },
   "retry-on": { type: "string" },
+  retries: { type: "string" },
+  "retry-budget": { type: "string" },
+  outlier: { type: "string" },
   "connect-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
   grace: { type: "string" },
@@ -98,6 +102,9 @@ export const EXPECTED: Record<FlagName, string> = {
   rise: "an integer 1..100",
   fall: "an integer 1..100",
   "retry-on": `${RETRY_ON.join(", ")} (comma-separated) or none`,
+  retries: "an integer 0..10",
+  "retry-budget": PERCENT_EXPECTED,
+  outlier: "on, off or KEY=VALUE,... (consecutive-5xx, consecutive-resets, base-ejection, max-ejection, max-ejected)",
   "connect-timeout": DURATION_EXPECTED,
   "idle-timeout": DURATION_EXPECTED,
   grace: DURATION_EXPECTED,
