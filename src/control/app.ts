@@ -28,6 +28,8 @@ function toTargetBody(t: TargetStatus): TargetStatus {
     activeConnections: t.activeConnections,
     totalConnections: t.totalConnections,
     lastError: t.lastError,
+    ...(t.ejected ? { ejected: { reason: t.ejected.reason, until: t.ejected.until, count: t.ejected.count } } : {}),
+    ...(t.ejections ? { ejections: { ...t.ejections } } : {}),
   };
 }
 
