@@ -30,14 +30,14 @@ const answering = (code: number): Promise<Backend> =>
     req.resume();
     res.writeHead(code, { "content-type": "text/plain" });
     res.end(String(code));
-  }, 20_000);
+  });
 
 /** Reads each request head, then closes without a byte of an answer (a target killed mid-request). */
 const resetting = () =>
   recordingBackend((_req, s: net.Socket) => {
     s.destroy();
     return null;
-  }, 20_000);
+  });
 
 const at = (b: { port: number }) => `127.0.0.1:${b.port}`;
 
