@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type net from "node:net";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,12 +13,15 @@ import { closeAll, freePort } from "../helpers/net.ts";
 import { type Backend, startBackend, stopAllHttp } from "../helpers/http-engine.ts";
 import { recordingBackend } from "../helpers/recording-backend.ts";
 import { killAll, spawnVane, type VaneProcess } from "../helpers/process.ts";
+import { curl } from "../helpers/http-engine.ts";
 import { serving, statusOf } from "../helpers/status.ts";
 import { waitFor } from "../helpers/wait.ts";
 import type { TargetStatus } from "../../src/control/snapshot.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vane-outlier-"));
+const h2Targets: ChildProcess[] = [];
 afterEach(async () => {
+  for (const t of h2Targets.splice(0)) t.kill("SIGKILL");
   killAll();
   await stopAllHttp();
   await closeAll();
@@ -184,5 +188,61 @@ retry-backoff: 5ms`;
     const hits = resets.map((r, i) => r.requests.length - before[i]);
     expect(hits.every((n) => n <= 8)).toBe(true);
     expect(g.requests - seen.filter((c) => c === 200).length).toBe(8);
+  }, 20_000);
+});
+
+/** An h2c target (node:http2, its own process) answering every stream with `code`; resolves with its port. */
+function h2cAnswering(code: number): Promise<number> {
+  const script = `
+const http2 = require("node:http2");
+const s = http2.createServer((req, res) => { res.statusCode = ${code}; res.end("${code}"); });
+s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn("node", ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    h2Targets.push(child);
+    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
+    child.once("error", reject);
+  });
+}
+
+describe("outlier ejection of HTTP/2 streams", () => {
+  it("ejects an h2c target answering 500 (--outlier on the command line): the other answers the rest", async () => {
+    const [bad, good] = [await h2cAnswering(500), await h2cAnswering(200)];
+    const port = await freePort();
+    const status = await freePort();
+    spawnVane([
+      "--status",
+      `127.0.0.1:${status}`,
+      "--workers",
+      "1",
+      "--listen",
+      `http://127.0.0.1:${port}`,
+      "--route",
+      `*=127.0.0.1:${bad},127.0.0.1:${good}`,
+      "--protocol",
+      "h2c",
+      "--health-interval",
+      "1m",
+      "--outlier",
+      "consecutive-5xx=3,base-ejection=1m",
+    ]);
+    await serving(status, 1);
+    const codes: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await curl([
+        "--http2-prior-knowledge",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        `http://127.0.0.1:${port}/`,
+      ]);
+      codes.push(r.stdout.toString());
+    }
+    // Round robin: the bad target's third 500 in a row ejects it; the good one answers the rest.
+    expect(codes.filter((c) => c === "500")).toHaveLength(3);
+    expect(codes.filter((c) => c === "200")).toHaveLength(9);
+    const shown = (await statusOf(status)).pools.default.targets.find((t) => t.target === `127.0.0.1:${bad}`);
+    expect(shown?.ejected).toMatchObject({ reason: "5xx", count: 1 });
   }, 20_000);
 });
