@@ -174,7 +174,7 @@ export class Pool {
     exclude: ReadonlySet<TargetHealth>,
     key: string | undefined,
   ): Pick | null | typeof FULL {
-    // The clock is read only for a target benched by passive failures (per request otherwise).
+    // The clock is read only for a target benched by passive failures or ejected (not per request otherwise).
     let now = 0;
     const max = this.#maxconn;
     let full = false;
@@ -182,7 +182,7 @@ export class Pool {
     let live: TargetHealth[] | null = null;
     for (let i = 0; i < set.length; i++) {
       const e = set[i];
-      if (e.benchedUntil > 0 && now === 0) now = this.#now();
+      if ((e.benchedUntil > 0 || e.ejectedUntil > 0) && now === 0) now = this.#now();
       // Weight 0 drains a target (HAProxy's meaning): alive, but given no new traffic.
       let candidate = e.weight !== 0 && !exclude.has(e) && e.alive(now) &&
         this.#resolver.current(e.spec).addresses.length > 0;

@@ -2,7 +2,8 @@
  * The pools the flags describe, with the nodes they name and the routes to them:
  * --node, --pool, --fallback, --route's inline target lists, and the pool flags
  * (--strategy, --health and its timings, --proxy-protocol, --retry-on, --maxconn,
- * --maxqueue, --queue-timeout) laid over every pool they apply to.
+ * --maxqueue, --queue-timeout, --retries, --retry-budget, --outlier) laid over every
+ * pool they apply to.
  */
 import {
   type Config,
@@ -11,6 +12,7 @@ import {
   defaultPool,
   type HealthConfig,
   MAX_POOL_SLOTS,
+  MAX_RETRIES,
   type PoolConfig,
   type RouteConfig,
   type StrategyName,
@@ -23,6 +25,7 @@ import { parseStrategy, strategyText } from "../config/strategy-spec.ts";
 import { CliError } from "./errors.ts";
 import type { FlagName, Values } from "./flags.ts";
 import { count, duration, forFlag, integer, oneOf, retryOnList, splitPair } from "./flag-values.ts";
+import { parseOutlierSpec, parsePercent } from "../config/outlier-spec.ts";
 
 type HealthSpec = ReturnType<typeof parseHealthSpec>;
 
@@ -75,6 +78,9 @@ export function buildPools(v: Values, base: Config | null): FlagPools {
     if (poolFlags.protocol !== undefined) p.protocol = poolFlags.protocol;
     if (poolFlags.retryOn !== undefined) p.retryOn = [...poolFlags.retryOn];
     queueFlags(v, p);
+    if (poolFlags.retries !== undefined) p.retry.retries = poolFlags.retries;
+    if (poolFlags.retryBudget !== undefined) p.retry.budgetPercent = poolFlags.retryBudget;
+    if (poolFlags.outlier !== undefined) p.outlier = poolFlags.outlier === null ? null : { ...poolFlags.outlier };
     if (fallback !== undefined) p.fallback = [...fallback];
     if (fromFlags || spec || v["health-interval"] || v["health-timeout"] || v.rise || v.fall) {
       p.health = poolFlags.health(p.health);
@@ -138,6 +144,11 @@ function readPoolFlags(v: Values, spec: HealthSpec | undefined) {
       ? undefined
       : oneOf("proxy-protocol", v["proxy-protocol"], ["v1", "v2"] as const, "v1"),
     retryOn: v["retry-on"] === undefined ? undefined : retryOnList(v["retry-on"]),
+    retries: v.retries === undefined ? undefined : integer("retries", v.retries, 1, 0, MAX_RETRIES),
+    retryBudget: v["retry-budget"] === undefined
+      ? undefined
+      : forFlag("retry-budget", () => parsePercent(v["retry-budget"]!)),
+    outlier: v.outlier === undefined ? undefined : forFlag("outlier", () => parseOutlierSpec(v.outlier!)),
     protocol: v.protocol === undefined ? undefined : upstreamProtocol(v.protocol),
   };
 }

@@ -5,6 +5,7 @@
 import type { parseArgs } from "node:util";
 import { DURATION_EXPECTED } from "../config/duration.ts";
 import { formatAddress } from "../config/address.ts";
+import { PERCENT_EXPECTED } from "../config/outlier-spec.ts";
 import { DEFAULT_CONTROL_LISTEN } from "../config/model.ts";
 import {
   ACCESS_LOG_SAMPLE_EXPECTED,
@@ -38,6 +39,9 @@ export const OPTIONS = {
   maxconn: { type: "string" },
   maxqueue: { type: "string" },
   "queue-timeout": { type: "string" },
+  retries: { type: "string" },
+  "retry-budget": { type: "string" },
+  outlier: { type: "string" },
   "connect-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
   grace: { type: "string" },
@@ -111,6 +115,9 @@ export const EXPECTED: Record<FlagName, string> = {
   maxconn: "an integer 1..1000000",
   maxqueue: "an integer 0..1000000",
   "queue-timeout": DURATION_EXPECTED,
+  retries: "an integer 0..10",
+  "retry-budget": PERCENT_EXPECTED,
+  outlier: "on, off or KEY=VALUE,... (consecutive-5xx, consecutive-resets, base-ejection, max-ejection, max-ejected)",
   "connect-timeout": DURATION_EXPECTED,
   "idle-timeout": DURATION_EXPECTED,
   grace: DURATION_EXPECTED,

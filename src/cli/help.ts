@@ -51,6 +51,13 @@ Balancing and health:
                            more get 503 at once, 0 lets none wait. Default: 1024
   --queue-timeout DUR      Time a request may wait in the queue before a 503 (with
                            --maxconn). Default: 5s
+  --retries N              Retries per request (0..10), each on a target not yet tried
+                           when one is left. Default: 1
+  --retry-budget PERCENT   Retries in flight may be at most this share of the pool's
+                           requests in flight (but 3 at least). Default: 20%
+  --outlier SPEC           Passive outlier ejection: on (defaults), off, or KEY=VALUE,...
+                           of consecutive-5xx (5), consecutive-resets (5), base-ejection
+                           (30s), max-ejection (300s), max-ejected (50%). Default: off
 
 Timeouts:
   --connect-timeout DUR    Time to connect to a target. Default: 5s

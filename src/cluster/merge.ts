@@ -21,12 +21,19 @@ export function mergeSnapshots(primary: StatusSnapshot, workers: StatusSnapshot[
           if (!mine) continue; // a worker between reloads may still name an old target
           mine.activeConnections += t.activeConnections;
           mine.totalConnections += t.totalConnections;
+          addOutlier(mine, t);
         }
       }
       addQueue(out.pools[name]?.queue, pool.queue);
     }
     out.bytes.upstream += w.bytes.upstream;
     out.bytes.downstream += w.bytes.downstream;
+    for (const r of w.retriesSkipped ?? []) {
+      const list = out.retriesSkipped ??= [];
+      const mine = list.find((x) => x.pool === r.pool && x.reason === r.reason);
+      if (mine) mine.count += r.count;
+      else list.push({ ...r });
+    }
     for (const [reason, n] of Object.entries(w.refused ?? {})) {
       (out.refused ??= {})[reason] = (out.refused[reason] ?? 0) + n;
     }
@@ -59,4 +66,12 @@ function addQueue(mine: QueueStatus | undefined, theirs: QueueStatus | undefined
 
 function roles(pool: PoolStatus): Array<[string, TargetStatus[]]> {
   return [["primary", pool.targets], ["fallback", pool.fallback]];
+}
+
+/** Each worker judges its own traffic (outlier detection): its ejections add up, and one ejecting shows. */
+function addOutlier(mine: TargetStatus, theirs: TargetStatus): void {
+  if (theirs.ejected !== undefined && mine.ejected === undefined) mine.ejected = { ...theirs.ejected };
+  if (theirs.ejections === undefined) return;
+  const sum = mine.ejections ??= {};
+  for (const [reason, n] of Object.entries(theirs.ejections)) sum[reason] = (sum[reason] ?? 0) + n;
 }

@@ -83,6 +83,7 @@ export interface HealthConfig {
  *   name: "web", strategy: "serial", targets: [web], fallback: [],
  *   health: { check: "tcp", intervalMs: 2_000, timeoutMs: 1_000, rise: 2, fall: 3 },
  *   sendProxy: null, passive: { failures: 1, on: ["connect"] }, retryOn: ["conn-failure"], protocol: "http1",
+ *   retry: { retries: 1, budgetPercent: 20, budgetMin: 3, backoffMs: 25, backoffMaxMs: 250 }, outlier: null, tls: null,
  * };
  * ```
  */
@@ -104,6 +105,10 @@ export interface PoolConfig {
    * response byte; once, on another target). Empty: never.
    */
   retryOn: RetryOn[];
+  /** How many retries a request may get, how many may run at once, and the wait before each (HTTP). */
+  retry: RetryPolicy;
+  /** Passive outlier ejection (Envoy's outlier detection), or null for none. */
+  outlier: OutlierConfig | null;
   /**
    * How vane speaks HTTP to the pool's targets: `http1` (HTTP/1.1, a keep-alive
    * connection per request in flight), `h2c` (HTTP/2 in clear, requests multiplexed
@@ -211,6 +216,67 @@ export type RetryOn = "conn-failure" | "empty-response" | "response-timeout";
 export const RETRY_ON: readonly RetryOn[] = ["conn-failure", "empty-response", "response-timeout"];
 /** HAProxy's default: only a failed connect goes on to the next target. */
 export const DEFAULT_RETRY_ON: readonly RetryOn[] = ["conn-failure"];
+
+/**
+ * A pool's retries (HTTP): up to `retries` per request, each on a target not yet tried
+ * when one is left. Envoy's retry budget: retries in flight may be at most
+ * `budgetPercent` of the pool's requests in flight, or `budgetMin` whichever is more.
+ * Before each retry a random wait (full jitter) up to `backoffMs` × 2^(retry − 1),
+ * capped at `backoffMaxMs`.
+ *
+ * @example
+ * ```ts
+ * import type { RetryPolicy } from "./mod.ts";
+ * const retry: RetryPolicy = { retries: 2, budgetPercent: 20, budgetMin: 3, backoffMs: 25, backoffMaxMs: 250 };
+ * ```
+ */
+export interface RetryPolicy {
+  retries: number;
+  budgetPercent: number;
+  budgetMin: number;
+  backoffMs: number;
+  backoffMaxMs: number;
+}
+/** The most retries a request may get (`retries`). */
+export const MAX_RETRIES = 10;
+export const DEFAULT_RETRY: Readonly<RetryPolicy> = {
+  retries: 1,
+  budgetPercent: 20,
+  budgetMin: 3,
+  backoffMs: 25,
+  backoffMaxMs: 250,
+};
+
+/**
+ * Passive outlier ejection (Envoy's outlier detection): a target that answers
+ * `consecutive5xx` 5xx responses in a row, or fails `consecutiveResets` times in a row
+ * (connect failures, resets, timeouts), takes no new requests for k × `baseEjectionMs`
+ * (its k-th ejection), at most `maxEjectionMs`; at most `maxEjectedPercent` of the
+ * pool's targets are out at once, and never all of them. 0 turns a trigger off.
+ *
+ * @example
+ * ```ts
+ * import type { OutlierConfig } from "./mod.ts";
+ * const outlier: OutlierConfig = {
+ *   consecutive5xx: 5, consecutiveResets: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectedPercent: 50,
+ * };
+ * ```
+ */
+export interface OutlierConfig {
+  consecutive5xx: number;
+  consecutiveResets: number;
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+  maxEjectedPercent: number;
+}
+/** `outlier: on`: Envoy's defaults, but for a 50% share (Envoy's 10% ejects nothing in a small pool). */
+export const DEFAULT_OUTLIER: Readonly<OutlierConfig> = {
+  consecutive5xx: 5,
+  consecutiveResets: 5,
+  baseEjectionMs: 30_000,
+  maxEjectionMs: 300_000,
+  maxEjectedPercent: 50,
+};
 
 /**
  * What a CLI route matches on (`--route MATCH=TARGETS`). Routes exist only on the
@@ -835,6 +901,8 @@ export function defaultPool(name: string, targets: TargetSpec[]): PoolConfig {
     sendProxy: null,
     passive: { ...DEFAULT_PASSIVE, on: [...DEFAULT_PASSIVE.on] },
     retryOn: [...DEFAULT_RETRY_ON],
+    retry: { ...DEFAULT_RETRY },
+    outlier: null,
     protocol: DEFAULT_UPSTREAM_PROTOCOL,
     tls: null,
   };

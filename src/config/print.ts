@@ -13,6 +13,7 @@ import type {
   HeaderList,
   HealthConfig,
   Matcher,
+  OutlierConfig,
   PoolConfig,
   Rule,
   TargetSpec,
@@ -135,6 +136,12 @@ function poolDoc(p: PoolConfig): Record<string, unknown> {
     health: healthDoc(p.health),
     passive: { failures: p.passive.failures, on: [...p.passive.on] },
     "retry-on": p.retryOn.length > 0 ? [...p.retryOn] : "none",
+    retries: p.retry.retries,
+    "retry-budget": `${p.retry.budgetPercent}%`,
+    "retry-budget-min": p.retry.budgetMin,
+    "retry-backoff": formatDuration(p.retry.backoffMs),
+    "retry-backoff-max": formatDuration(p.retry.backoffMaxMs),
+    ...(p.outlier === null ? {} : { outlier: outlierDoc(p.outlier) }),
     "proxy-protocol": p.sendProxy ?? "off",
     protocol: p.protocol,
     tls: p.tls === null ? "off" : targetTlsDoc(p.tls),
@@ -149,6 +156,16 @@ function queueDoc(p: PoolConfig): Record<string, unknown> {
     maxconn: p.maxconn,
     maxqueue: p.maxqueue ?? DEFAULT_MAXQUEUE,
     "queue-timeout": formatDuration(p.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS),
+  };
+}
+
+function outlierDoc(o: OutlierConfig): Record<string, unknown> {
+  return {
+    "consecutive-5xx": o.consecutive5xx,
+    "consecutive-resets": o.consecutiveResets,
+    "base-ejection": formatDuration(o.baseEjectionMs),
+    "max-ejection": formatDuration(o.maxEjectionMs),
+    "max-ejected": `${o.maxEjectedPercent}%`,
   };
 }
 

@@ -22,6 +22,7 @@ import { undefinedMessage } from "./suggest.ts";
 import { readStrategy } from "./yaml-strategy.ts";
 import { MAX_WEIGHT, parseTarget, parseTargetList, q, TARGET_EXPECTED } from "./target.ts";
 import { ALLOW_EMPTY, index, join, NON_EMPTY, type Reader } from "./yaml-reader.ts";
+import { readOutlier, readRetryKey, RETRY_KEYS } from "./yaml-outlier.ts";
 
 export const POOL_KEYS = [
   "targets",
@@ -30,6 +31,8 @@ export const POOL_KEYS = [
   "health",
   "passive",
   "retry-on",
+  ...RETRY_KEYS,
+  "outlier",
   "proxy-protocol",
   "protocol",
   "tls",
@@ -70,7 +73,11 @@ export function readPool(
     else if (key === "health") pool.health = readHealth(r, value, p) ?? pool.health;
     else if (key === "passive") pool.passive = readPassive(r, value, p) ?? pool.passive;
     else if (key === "retry-on") pool.retryOn = readRetryOn(r, value, p) ?? pool.retryOn;
-    else if (key === "proxy-protocol") {
+    else if (RETRY_KEYS.includes(key)) readRetryKey(r, pool.retry, key, value, p);
+    else if (key === "outlier") {
+      const outlier = readOutlier(r, value, p);
+      if (outlier !== undefined) pool.outlier = outlier;
+    } else if (key === "proxy-protocol") {
       const v = r.keyword(value, p, PROXY_PROTOCOLS);
       pool.sendProxy = v === "v1" || v === "v2" ? v : null;
     } else if (key === "protocol") pool.protocol = r.keyword(value, p, UPSTREAM_PROTOCOLS) ?? pool.protocol;

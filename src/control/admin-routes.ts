@@ -50,6 +50,8 @@ export interface AdminTarget {
   activeConnections: number;
   totalConnections: number;
   lastError: string | null;
+  /** Out of service by outlier detection (as `/status` shows it); absent: not ejected. */
+  ejected?: { reason: string; until: string; count: number };
 }
 
 export interface AdminPool {

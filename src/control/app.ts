@@ -29,6 +29,8 @@ function toTargetBody(t: TargetStatus): TargetStatus {
     ...(t.maxconn !== undefined ? { maxconn: t.maxconn } : {}),
     totalConnections: t.totalConnections,
     lastError: t.lastError,
+    ...(t.ejected ? { ejected: { reason: t.ejected.reason, until: t.ejected.until, count: t.ejected.count } } : {}),
+    ...(t.ejections ? { ejections: { ...t.ejections } } : {}),
   };
 }
 

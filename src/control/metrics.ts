@@ -113,6 +113,20 @@ function targetFamilies(rows: TargetRow[]): Family[] {
       type: "gauge",
       samples: perTarget((t) => t.activeConnections),
     },
+    {
+      name: "vane_outlier_ejected",
+      help: "Whether outlier detection has the target out of service now (1) or not (0); pools with outlier only.",
+      type: "gauge",
+      samples: perTarget((t) => (t.ejections === undefined ? null : t.ejected === undefined ? 0 : 1)),
+    },
+    {
+      name: "vane_outlier_ejections_total",
+      help: "Targets ejected by outlier detection, by reason (5xx or resets).",
+      type: "counter",
+      samples: rows.flatMap(({ labels, target }) =>
+        Object.entries(target.ejections ?? {}).map(([reason, value]) => ({ labels: { ...labels, reason }, value }))
+      ),
+    },
   ];
 }
 
@@ -161,6 +175,12 @@ function trafficFamilies(s: StatusSnapshot): Family[] {
       help: "Clients refused before they were served, by why (deny: a listener's allow/deny ranges).",
       type: "counter",
       samples: Object.entries(s.refused ?? {}).map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+    {
+      name: "vane_retries_skipped_total",
+      help: "Retries retry-on allowed and vane did not make, by pool and why (budget: the retry budget was spent).",
+      type: "counter",
+      samples: (s.retriesSkipped ?? []).map(({ pool, reason, count }) => ({ labels: { pool, reason }, value: count })),
     },
     {
       name: "vane_requests_total",

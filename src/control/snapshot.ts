@@ -18,6 +18,13 @@ export interface TargetStatus {
   maxconn?: number;
   totalConnections: number;
   lastError: string | null;
+  /**
+   * Out of service by the pool's outlier detection (absent: not ejected): why (`5xx`
+   * or `resets`), until when (ISO time), and which ejection of the target this is.
+   */
+  ejected?: { reason: string; until: string; count: number };
+  /** Ejections so far, by reason (absent: the pool has no `outlier`). */
+  ejections?: Record<string, number>;
 }
 
 /** A pool's `maxconn` queue (docs/config.md#maxconn). */
@@ -74,6 +81,8 @@ export interface StatusSnapshot {
   refused?: Record<string, number>;
   /** HTTP responses sent, by route, pool and status code ("" when no route matched). */
   requests: Array<{ route: string; pool: string; code: number; count: number }>;
+  /** Retries `retry-on` allowed and vane did not make, by pool and why (`budget`: the retry budget was spent). */
+  retriesSkipped?: Array<{ pool: string; reason: string; count: number }>;
   /** One entry per worker process (one in all unless `workers` is above 1). */
   workers: WorkerStatus[];
   /** Certificates vane obtains by ACME, per name (absent: no `tls.acme`). */

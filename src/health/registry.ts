@@ -14,6 +14,8 @@ import {
 import type { Logger } from "../telemetry/logger.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import type { Failure } from "../errors/mod.ts";
+import { OutlierDetector, type OutlierTrack } from "./outlier.ts";
+import type { OutlierConfig } from "../config/model.ts";
 
 export type TargetRole = "primary" | "fallback";
 
@@ -63,6 +65,10 @@ export class TargetHealth {
    * an answer ends it, not the next connect (a hung target accepts every one).
    */
   passiveAfterConnect = false;
+  /** Ejected by the pool's outlier detection until then (a clock time); 0: not ejected. */
+  ejectedUntil = 0;
+  /** Its runs and ejections when the pool has `outlier` (health/outlier.ts); null otherwise. */
+  outlier: OutlierTrack | null = null;
 
   constructor(
     readonly pool: string,
@@ -79,6 +85,7 @@ export class TargetHealth {
   /** Whether traffic may go here now. */
   alive(now: number): boolean {
     if (this.forced !== null) return this.forced;
+    if (this.ejectedUntil > 0 && this.outlier!.detector.ejected(this, now)) return false;
     if (this.health.check === "none") return now >= this.benchedUntil;
     return this.up;
   }
@@ -107,6 +114,8 @@ export interface HealthHooks {
 
 export class HealthRegistry {
   readonly #entries = new Map<string, TargetHealth>();
+  /** Per pool name: kept across reloads while the pool's `outlier` stays the same. */
+  readonly #outliers = new Map<string, OutlierDetector>();
   hooks: HealthHooks = {};
 
   readonly #log: Logger;
@@ -155,6 +164,37 @@ export class HealthRegistry {
     for (const [id, e] of this.#entries) if (!wanted.has(e)) this.#entries.delete(id);
   }
 
+  /**
+   * The pool's outlier detection over `targets` (its primary and fallback entries), or
+   * none (`config` null). The same settings keep the detector, and each kept target its
+   * runs and ejection; new settings start afresh.
+   */
+  outlierDetection(pool: string, config: OutlierConfig | null, targets: readonly TargetHealth[]): void {
+    let d = this.#outliers.get(pool);
+    if (config === null) {
+      this.#outliers.delete(pool);
+      for (const e of targets) {
+        e.outlier = null;
+        e.ejectedUntil = 0;
+      }
+      return;
+    }
+    if (d === undefined || JSON.stringify(d.config) !== JSON.stringify(config)) {
+      d = new OutlierDetector(pool, config, this.#log, this.#now);
+      this.#outliers.set(pool, d);
+    }
+    d.judge(targets);
+  }
+
+  /**
+   * An HTTP target sent a response head with `status`: passive health hears it was
+   * answered, outlier detection counts 5xx. The caller tests first that either cares.
+   */
+  answered(e: TargetHealth, status: number): void {
+    if (e.passiveFailures > 0) this.passiveSuccess(e, ANSWERED);
+    if (e.outlier !== null) e.outlier.detector.answered(e, status);
+  }
+
   /** The first check at start decides the state directly; rise/fall apply after it. */
   initial(e: TargetHealth, outcome: { ok: true; latencyMs: number } | Failure): void {
     if (outcome.ok) {
@@ -178,6 +218,7 @@ export class HealthRegistry {
    * answer. Called per request: the usual case is one comparison.
    */
   passiveSuccess(e: TargetHealth, answered: boolean = false): void {
+    if (e.outlier !== null && e.outlier.runResets > 0 && !answered) e.outlier.detector.connected(e);
     if (e.passiveFailures === 0 || (e.passiveAfterConnect && !answered)) return;
     this.hooks.passive?.(e, null, answered ? "answer" : "connect");
     e.passiveFailures = 0;
@@ -213,6 +254,7 @@ export class HealthRegistry {
    */
   passiveFailure(e: TargetHealth, error: string, kind: PassiveKind = "connect"): void {
     const wasAlive = e.alive(this.#now());
+    if (e.outlier !== null) e.outlier.detector.failed(e, kind !== "connect");
     this.hooks.passive?.(e, error, kind);
     e.lastError = error;
     if (!e.passive.on.includes(kind)) return;

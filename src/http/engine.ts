@@ -451,10 +451,14 @@ export class ProxiedRequest {
   bodyStarted = false;
   sentContinue = false;
   /**
-   * The failure that sent this request on to another target (`retry-on`): each
-   * request gets one such retry. If no other target takes it, it is the answer.
+   * The last failure that sent this request on to another target (`retry-on`). If no
+   * other target takes it, it is the answer.
    */
   retriedAfter: { code: 502 | 504; why: string } | null = null;
+  /** Retries made so far (the pool's `retries` caps them; one without a RetryControl). */
+  retries = 0;
+  /** The leases whose targets failed this request, for the retries to avoid (made at the first). */
+  tried: UpstreamLease[] | null = null;
 
   readonly head: RequestHead;
   readonly framing: BodyFraming;
@@ -587,11 +591,16 @@ function sendFailed(proxied: ProxiedRequest, lease: UpstreamLease, attempt: numb
  * not been retried before. The caller makes sure no byte of the target's answer came.
  */
 function mayRetry(proxied: ProxiedRequest, cause: RetryOn): boolean {
-  return proxied.retriedAfter === null && !proxied.hasBody && proxied.exchange.out === 0 &&
+  return proxied.retries < (proxied.route.retry?.policy.retries ?? 1) && !proxied.hasBody &&
+    proxied.exchange.out === 0 &&
     IDEMPOTENT.has(proxied.head.method) && (proxied.route.retryOn ?? DEFAULT_RETRY_ON).includes(cause);
 }
 
-/** The request once more, on another target than `lease`'s (which failed it with `why`). */
+/**
+ * The request once more, on a target not tried yet (`lease`'s failed it with `why`),
+ * when the pool's retry budget allows (the request holds one retry of it until its
+ * answer, however many it makes), after the backoff's wait.
+ */
 function retryElsewhere(
   proxied: ProxiedRequest,
   lease: UpstreamLease,
@@ -599,14 +608,27 @@ function retryElsewhere(
   code: 502 | 504,
   why: string,
 ): Step {
-  const route = proxied.route;
+  const { route, exchange, session } = proxied;
+  const control = route.retry;
+  if (control !== undefined && exchange.retryHeld === null) {
+    if (!control.take()) {
+      session.ctx.onRetrySkipped?.(route.pool, "budget");
+      return exchange.failed(route, lease, code, `${why}; no retry: the retry budget is spent`, BODY_CONSUMED);
+    }
+    exchange.retryHeld = control;
+  }
   proxied.retriedAfter = { code, why };
+  proxied.retries++;
+  (proxied.tried ??= []).push(lease);
   route.release(lease, NOT_REUSABLE);
-  limited(proxied.session.ctx.log).info("upstream failed; retrying on another target", "route", {
+  limited(session.ctx.log).info("upstream failed; retrying on another target", "route", {
     route: route.name,
     error: why,
   });
-  return attemptStep(proxied, attempt + 1, route.acquire(proxied.session.peer, lease, proxied.head));
+  const again = () => attemptStep(proxied, attempt + 1, route.acquire(session.peer, proxied.tried!, proxied.head));
+  const wait = control?.backoffMs(proxied.retries) ?? 0;
+  if (wait <= 0) return again();
+  return new Promise<Settled>((resolve) => session.client.clock.setTimeout(() => resolve(again()), wait));
 }
 
 /** A request with a body: the head, then the body streamed through (after a 100 Continue if asked). */
@@ -662,7 +684,7 @@ function responseStep(pending: PendingResponse, answer: Uint8Array | null | unde
 
 function responseHead(pending: PendingResponse, got: HeadRead<ResponseHead>): Step {
   if (got.kind === "ok" && (got.head.status >= 200 || got.head.status === 101)) {
-    pending.proxied.route.answered?.(pending.lease);
+    pending.proxied.route.answered?.(pending.lease, got.head.status);
     const entry = pending.proxied.exchange.entry;
     if (entry !== null) entry.firstByteMs = performance.now();
     return respond(pending, got.head, got.buf, got.bytes);

@@ -12,6 +12,7 @@ import { CLOSE, STAY_OPEN, vaneResponse } from "./headers.ts";
 import type { HttpContext, HttpRoute, UpstreamLease } from "./types.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import type { AccessEntry } from "../telemetry/access-entry.ts";
+import type { RetryControl } from "./retry.ts";
 
 /** Byte counts of one exchange; mutated in place on the hot path, so no per-chunk objects. */
 export interface Counts {
@@ -47,7 +48,14 @@ export class Exchange implements Counts {
     this.in = bytesIn;
   }
 
+  /** The retry budget this request took a retry from, given back with its answer. */
+  retryHeld: RetryControl | null = null;
+
   report(route: HttpRoute | null, code: number): void {
+    if (this.retryHeld !== null) {
+      this.retryHeld.done();
+      this.retryHeld = null;
+    }
     this.ctx.onResponse({
       route: route?.name ?? null,
       pool: route?.pool ?? null,

@@ -6,7 +6,7 @@
  */
 import type { Runtime, TcpConn } from "../runtime/types.ts";
 import type { Pool } from "../balance/pool.ts";
-import { ANSWERED, type HealthRegistry, type TargetHealth } from "../health/registry.ts";
+import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import { type ConnectOutcome, connectToPool } from "../forward/connect.ts";
 import type { HttpRoute, UpstreamLease } from "./types.ts";
 import { proxyHeaderFor } from "../forward/proxy-header.ts";
@@ -17,6 +17,7 @@ import type { TargetSpec } from "../config/model.ts";
 import { errorText, type Failure, failure } from "../errors/mod.ts";
 import type { HeaderEdit } from "./headers.ts";
 import { requestKey } from "./request-key.ts";
+import { avoided, leased, RetryControl } from "./retry.ts";
 
 export interface PoolRouteDeps {
   rt: Runtime;
@@ -81,9 +82,12 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
     name: pool.name,
     pool: pool.name,
     retryOn: pool.config.retryOn,
+    retry: new RetryControl(pool.config.retry, () => leased(pool.entries())),
     protocol: pool.config.protocol,
     acquire(peer, avoid, head) {
-      const exclude = avoid ? new Set([(avoid as PoolLease).entry]) : undefined;
+      const exclude = avoid
+        ? avoided((avoid as readonly PoolLease[]).map((l) => l.entry), pool.primary.length + pool.fallback.length)
+        : undefined;
       const key = keyOf === null ? undefined : keyOf(peer.client, head);
       const outcome = connectToPool(pool, connector, exclude, key);
       if (!(outcome instanceof Promise)) return leaseOf(outcome, key);
@@ -106,10 +110,10 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
       if (reusable && !pool.config.sendProxy) deps.upstreams.put(lease.key, lease.conn);
       else lease.conn.close();
     },
-    answered(lease) {
+    answered(lease, status) {
       const entry = (lease as PoolLease).entry;
-      // Per response: only a target in a run of failures has anything to clear.
-      if (entry.passiveFailures > 0) deps.registry.passiveSuccess(entry, ANSWERED);
+      // Per response: only a target in a run of failures, or judged by outlier detection, has anything to do.
+      if (entry.passiveFailures > 0 || entry.outlier !== null) deps.registry.answered(entry, status);
     },
     faulted(lease, kind, error) {
       deps.registry.passiveFailure((lease as PoolLease).entry, error, kind);

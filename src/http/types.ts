@@ -17,6 +17,7 @@ import type { PartialHeads } from "./partial-heads.ts";
 import type { RequestTarget } from "./request-target.ts";
 import type { Failure } from "../errors/mod.ts";
 import type { ReplayConn } from "../forward/replay-conn.ts";
+import type { RetryControl } from "./retry.ts";
 
 export type { RequestTarget };
 
@@ -43,27 +44,32 @@ export interface HttpRoute {
   /**
    * A connection to a target chosen for this request (idle reuse or new, with vane's
    * retries), for `client` who connected to `local` (a PROXY header may carry both).
-   * An idle connection comes back at once, without a promise. `avoid`: a lease whose
-   * target just failed this request, for a retry on another one. `head`: the request,
+   * An idle connection comes back at once, without a promise. `avoid`: the leases whose
+   * targets failed this request so far, for a retry on another one. `head`: the request,
    * read only by a pool whose strategy keys on it (hash, sticky).
    */
   acquire(
     peer: { client: SocketAddress; local: SocketAddress },
-    avoid?: UpstreamLease,
+    avoid?: readonly UpstreamLease[],
     head?: RequestHead,
   ): UpstreamLease | Failure | Promise<UpstreamLease | Failure>;
   /** Gives the connection back: reusable only when the response was fully read and both sides keep alive. */
   release(lease: UpstreamLease, reusable: boolean): void;
   /** The pool's `retry-on`; absent: HAProxy's default, `conn-failure` alone. */
   readonly retryOn?: readonly RetryOn[];
+  /** The pool's retries, budget and backoff; absent: one retry, no budget, no wait. */
+  readonly retry?: RetryControl;
   /**
    * How the pool's targets are spoken to (`protocol`): `h2c` pools take requests from
    * HTTP/2 clients as HTTP/2 streams (src/http2/forward.ts), not through `acquire`.
    * @default "http1"
    */
   readonly protocol?: UpstreamProtocol;
-  /** The lease's target sent a response head (passive health: a run of failures ends). Per response. */
-  answered?(lease: UpstreamLease): void;
+  /**
+   * The lease's target sent a response head with `status` (passive health: a run of
+   * failures ends; outlier detection counts 5xx). Per response.
+   */
+  answered?(lease: UpstreamLease, status: number): void;
   /**
    * The lease's target failed this request before a response head: said nothing within
    * the upstream timeout, or closed. For passive health and the target's `lastError`.
@@ -160,6 +166,8 @@ export interface HttpContext {
     bytesIn: number;
     bytesOut: number;
   }): void;
+  /** A retry `retry-on` allowed was not made: the pool's retry budget was spent. */
+  onRetrySkipped?(pool: string, reason: "budget"): void;
 }
 
 /**

@@ -3,7 +3,7 @@
  * by every client stream of this process: per target, an H2ClientPool of multiplexed
  * connections, each carrying as many streams as the target's SETTINGS allow. The
  * pool's strategy still picks a target per request; health hears of connects that
- * fail, as for HTTP/1.1 (forward/connect.ts).
+ * fail, as for HTTP/1.1 (forward/connect.ts), and outlier detection of each stream's answer.
  */
 import type { Runtime, SocketAddress, TcpConn, TlsClientConn } from "../runtime/types.ts";
 import { dialTarget } from "../forward/connect.ts";
@@ -11,7 +11,7 @@ import type { Pool } from "../balance/pool.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import { errorText, type Failure } from "../errors/mod.ts";
 import { H2ClientPool } from "./client-pool.ts";
-import type { H2ClientStream } from "./client-stream.ts";
+import type { H2ClientStream, H2Response } from "./client-stream.ts";
 import type { HeaderField } from "./hpack.ts";
 
 const H2_ALPN = ["h2"];
@@ -64,7 +64,14 @@ export class H2Upstreams {
       return stream;
     }
     void stream.over.then(() => pool.give(entry));
+    if (entry.outlier !== null) void stream.response.then((head) => this.#judge(entry, head));
     return stream;
+  }
+
+  /** For outlier detection: the stream's status, or its reset before a response head. */
+  #judge(entry: TargetHealth, head: H2Response): void {
+    if (head.ok) this.#registry.answered(entry, head.status);
+    else this.#registry.passiveFailure(entry, head.reason, "reset");
   }
 
   /** A connection for one target's pool of HTTP/2 connections: TLS with ALPN h2 for `protocol: h2`. */

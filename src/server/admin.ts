@@ -78,6 +78,7 @@ export class AdminService implements AdminOps {
           activeConnections: active,
           totalConnections: t?.totalConnections ?? e.totalConnections,
           lastError: t?.lastError ?? e.lastError,
+          ...(t?.ejected ? { ejected: t.ejected } : {}),
         };
       };
       out[p.name] = {

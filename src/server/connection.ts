@@ -339,6 +339,7 @@ function serveRequests(conn: TcpConn, flow: CompiledFlow, origin: HopOrigin, dep
     retired: () => deps.current() !== gen || deps.draining(),
     onRetire: (retire) => (state.retire = retire),
     onResponse: (r) => deps.counters.countResponse(r.route, r.pool, r.code),
+    onRetrySkipped: (pool, reason) => deps.counters.countRetrySkipped(pool, reason),
     access: !deps.access ? null : {
       log: deps.access,
       site: { listener: plan.config.address.raw, tls: tls ? "tls" : null, sni: facts.sni },

@@ -81,7 +81,11 @@ export class Generation {
     certs: Map<string, TlsCertificate>,
   ) {
     this.#certs = certs;
-    for (const p of Object.values(config.pools)) this.pools.set(p.name, new Pool(p, deps.registry, deps.resolver));
+    for (const p of Object.values(config.pools)) {
+      const pool = new Pool(p, deps.registry, deps.resolver);
+      this.pools.set(p.name, pool);
+      deps.registry.outlierDetection(p.name, p.outlier, pool.entries());
+    }
     const places = listenerPlaces(config.listeners);
     this.listeners = config.listeners.map((l, i) => ({
       config: l,

@@ -165,6 +165,10 @@ export class StatusEndpoint {
       },
       detections: { ...counters.detections },
       refused: { ...counters.refused },
+      retriesSkipped: [...counters.retriesSkipped].map(([key, count]) => {
+        const [pool, reason] = key.split("\u0000");
+        return { pool, reason, count };
+      }),
       requests: [...counters.requests].map(([key, count]) => {
         const [route, pool, code] = key.split("\u0000");
         return { route, pool, code: Number(code), count };
@@ -219,6 +223,7 @@ export class StatusEndpoint {
       activeConnections: e.activeConnections,
       totalConnections: e.totalConnections,
       lastError: e.lastError ?? res.error,
+      ...outlierStatus(e, now),
     };
   }
 }
@@ -234,4 +239,14 @@ function statusListenError(err: unknown): Error {
     `status endpoint: ${message} (is another vane running? give this one --status off, or another address such as --status 127.0.0.1:9902; in YAML, control.listen)`,
     { cause: err },
   );
+}
+
+/** A target's outlier fields for /status: its ejection now (after `alive` brought back one whose time is up). */
+function outlierStatus(e: TargetHealth, now: number): Pick<TargetStatus, "ejected" | "ejections"> {
+  const t = e.outlier;
+  if (t === null) return {};
+  const ejections = { ...t.ejections };
+  if (e.ejectedUntil === 0) return { ejections };
+  const until = new Date(Date.now() + (e.ejectedUntil - now)).toISOString();
+  return { ejected: { reason: t.reason ?? "", until, count: ejections["5xx"] + ejections.resets }, ejections };
 }

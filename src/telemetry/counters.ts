@@ -25,6 +25,14 @@ export class TrafficCounters {
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 
+  /** Retries not made, by pool and why (key: the two joined by NUL). */
+  readonly retriesSkipped = new Map<string, number>();
+
+  countRetrySkipped(pool: string, reason: string): void {
+    const key = `${pool}\u0000${reason}`;
+    this.retriesSkipped.set(key, (this.retriesSkipped.get(key) ?? 0) + 1);
+  }
+
   countRefused(reason: string): void {
     this.refused[reason] = (this.refused[reason] ?? 0) + 1;
   }

@@ -1,7 +1,7 @@
 /** Pool.take/give with `maxconn`: slots per target, the FIFO queue, its bounds and timeout (src/balance/pool-queue.ts). */
 import { beforeEach, describe, expect, it } from "vitest";
 import { type Pick as Chosen, Pool, type Taken } from "../../src/balance/pool.ts";
-import { DEFAULT_HEALTH, type PoolConfig, type StrategyName } from "../../src/config/model.ts";
+import { DEFAULT_HEALTH, DEFAULT_RETRY, type PoolConfig, type StrategyName } from "../../src/config/model.ts";
 import { parseTarget } from "../../src/config/target.ts";
 import { HealthRegistry, type TargetHealth } from "../../src/health/registry.ts";
 import { DnsCache } from "../../src/resolve/dns-cache.ts";
@@ -36,6 +36,8 @@ function pool(
     tls: null,
     passive: { failures: 1, on: ["connect", "timeout", "reset"] },
     retryOn: ["conn-failure"],
+    retry: { ...DEFAULT_RETRY },
+    outlier: null,
     ...limits,
   };
   const p = new Pool(config, registry, resolver, () => clock.now(), clock);

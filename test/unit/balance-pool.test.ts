@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { Pool } from "../../src/balance/pool.ts";
-import { DEFAULT_HEALTH, type PoolConfig, type StrategyName } from "../../src/config/model.ts";
+import { DEFAULT_HEALTH, DEFAULT_RETRY, type PoolConfig, type StrategyName } from "../../src/config/model.ts";
 import { parseTarget } from "../../src/config/target.ts";
 import { HealthRegistry, type TargetHealth } from "../../src/health/registry.ts";
 import { DnsCache, type DnsLookup } from "../../src/resolve/dns-cache.ts";
@@ -39,6 +39,8 @@ function pool(targets: string[], fallback: string[] = [], strategy: StrategyName
     tls: null,
     passive: { failures: 1, on: ["connect", "timeout", "reset"] },
     retryOn: ["conn-failure"],
+    retry: { ...DEFAULT_RETRY },
+    outlier: null,
   };
   return new Pool(config, registry, resolver);
 }

@@ -68,6 +68,8 @@ describe("parseCli: defaults", () => {
       tls: null,
       passive: { failures: 1, on: ["connect", "timeout", "reset"] },
       retryOn: ["conn-failure"],
+      retry: { retries: 1, budgetPercent: 20, budgetMin: 3, backoffMs: 25, backoffMaxMs: 250 },
+      outlier: null,
     });
     expect(c.pools.default.health).toEqual(DEFAULT_HEALTH);
     expect(c.listeners[0].acceptProxy).toEqual([]);

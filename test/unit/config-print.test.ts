@@ -8,6 +8,7 @@ import {
   DEFAULT_HEALTH,
   DEFAULT_HTTP,
   DEFAULT_PASSIVE,
+  DEFAULT_RETRY,
   DEFAULT_TIMEOUTS,
   type Matcher,
   type PoolConfig,
@@ -52,6 +53,8 @@ const pool = (name: string, targets: TargetSpec[], more: Partial<PoolConfig> = {
   tls: null,
   passive: { ...DEFAULT_PASSIVE },
   retryOn: ["conn-failure"],
+  retry: { ...DEFAULT_RETRY },
+  outlier: null,
   ...more,
 });
 
@@ -389,6 +392,11 @@ describe("configToDocument", () => {
           health: { check: "tcp", interval: "2s", timeout: "1s", rise: 2, fall: 3 },
           passive: { failures: 1, on: ["connect", "timeout", "reset"] },
           "retry-on": ["conn-failure"],
+          retries: 1,
+          "retry-budget": "20%",
+          "retry-budget-min": 3,
+          "retry-backoff": "25ms",
+          "retry-backoff-max": "250ms",
           "proxy-protocol": "off",
           protocol: "http1",
           tls: "off",
@@ -498,6 +506,11 @@ pools:
         - reset
     retry-on:
       - conn-failure
+    retries: 1
+    retry-budget: 20%
+    retry-budget-min: 3
+    retry-backoff: 25ms
+    retry-backoff-max: 250ms
     proxy-protocol: off
     protocol: http1
     tls: off

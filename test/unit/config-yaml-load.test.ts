@@ -6,6 +6,7 @@ import {
   DEFAULT_HEALTH,
   DEFAULT_HTTP,
   DEFAULT_PASSIVE,
+  DEFAULT_RETRY,
   DEFAULT_TIMEOUTS,
   type Matcher,
   type PoolConfig,
@@ -62,6 +63,8 @@ const pool = (name: string, targets: TargetSpec[], more: Partial<PoolConfig> = {
   tls: null,
   passive: { ...DEFAULT_PASSIVE },
   retryOn: ["conn-failure"],
+  retry: { ...DEFAULT_RETRY },
+  outlier: null,
   ...more,
 });
 
@@ -325,6 +328,8 @@ nodes:
         sendProxy: "v2",
         protocol: "http1",
         tls: null,
+        retry: { ...DEFAULT_RETRY },
+        outlier: null,
       } satisfies PoolConfig,
     );
   });

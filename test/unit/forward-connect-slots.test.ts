@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { Pool } from "../../src/balance/pool.ts";
 import { connectToPool } from "../../src/forward/connect.ts";
-import { DEFAULT_HEALTH, type PoolConfig } from "../../src/config/model.ts";
+import { DEFAULT_HEALTH, DEFAULT_RETRY, type PoolConfig } from "../../src/config/model.ts";
 import { parseTarget } from "../../src/config/target.ts";
 import { HealthRegistry } from "../../src/health/registry.ts";
 import { DnsCache } from "../../src/resolve/dns-cache.ts";
@@ -34,6 +34,8 @@ function pool(targets: string[], limits: Partial<PoolConfig> = {}): Pool {
     tls: null,
     passive: { failures: 1, on: ["connect"] },
     retryOn: ["conn-failure"],
+    retry: { ...DEFAULT_RETRY },
+    outlier: null,
     ...limits,
   };
   return new Pool(config, registry, resolver, () => clock.now(), clock);
