@@ -14,7 +14,7 @@ import { HELP } from "./cli/help.ts";
 import type { Config } from "./config/model.ts";
 import { ADMIN_TOKEN_ENV } from "./control/token.ts";
 import { type Loaded, loadFile, tokenFileError } from "./cli/load-config.ts";
-import { firstFromEtcd, followEtcd, nextFromEtcd } from "./cli/etcd-config.ts";
+import { bootstrapOf, firstFromEtcd, followEtcd, nextFromEtcd } from "./cli/etcd-config.ts";
 import type { EtcdConfigSource } from "./config/etcd/source.ts";
 import { defaultStateDir } from "./tls/acme/storage.ts";
 import { printConfig } from "./config/print.ts";
@@ -109,6 +109,14 @@ async function main(): Promise<void> {
  * exit 1 on errors; warnings are said and pass), or one line saying what it holds.
  */
 async function checkFile(rt: Runtime, check: Extract<CliResult, { kind: "check" }>): Promise<void> {
+  const boot = await bootstrapOf(rt, check.file);
+  if (boot !== null) {
+    if (!boot.ok) reportErrors(rt, check.file, boot);
+    console.log(
+      `${check.file}: ok (the config is in etcd: ${boot.spec.prefix}/config at ${boot.spec.endpoints.join(", ")})`,
+    );
+    return;
+  }
   const loaded = await loadFile(rt, check.file, check.apply, { flag: check.adminTokenFile });
   if (!loaded.ok) reportErrors(rt, check.file, loaded);
   const c = loaded.config;
@@ -135,11 +143,15 @@ async function firstConfig(
   rt: Runtime,
   run: Run,
 ): Promise<{ config: Config; text: string | null; etcd?: EtcdStarted }> {
-  if (run.etcd !== null) {
+  // `vane run FILE` where FILE says `source: etcd` is the same as --etcd.
+  const boot = run.file === null ? null : await bootstrapOf(rt, run.file);
+  if (boot !== null && !boot.ok) reportErrors(rt, run.file!, boot);
+  const spec = run.etcd ?? boot?.spec ?? null;
+  if (spec !== null) {
     const token = run.printConfig ? undefined : { flag: run.adminTokenFile };
-    const stateDir = run.stateDir ?? defaultStateDir(process.env);
-    const got = await firstFromEtcd(rt, run.etcd, stateDir, (base) => run.apply(base), token);
-    if (!got.ok) reportErrors(rt, `etcd:${run.etcd.prefix}/config`, got);
+    const stateDir = run.stateDir ?? boot?.stateDir ?? defaultStateDir(process.env);
+    const got = await firstFromEtcd(rt, spec, stateDir, (base) => run.apply(base), token);
+    if (!got.ok) reportErrors(rt, `etcd:${spec.prefix}/config`, got);
     const { source, config, text, revision, from, rejected } = got;
     return { config, text, etcd: { source, revision, from, rejected } };
   }
@@ -212,7 +224,8 @@ async function serve(
   }
   // Watch from the moment the first config serves: an edit made while workers start
   // must not be missed (the workers catch up with it when they are ready).
-  const file = run.file;
+  // A bootstrap file (source: etcd) is not the config: etcd's key is watched instead.
+  const file = etcd ? null : run.file;
   if (file !== null) s.unwatch = watchConfig(rt, file, () => s.lastText, () => void vane.reloadFromSource(), log);
   if (etcd) {
     if (etcd.from === "etcd") void etcd.source.keep(text!, etcd.revision).catch(() => {});
@@ -275,7 +288,8 @@ function createPrimary(
   takeover: { statusAfter: Promise<void> } | undefined,
 ): Vane {
   const { rt, run } = s;
-  const file = run.file;
+  // With the config in etcd, a file given is a bootstrap: not reloaded from, not saved to.
+  const file = s.etcd ? null : run.file;
   // With workers, the host's rate limits count here; one process alone keeps its flows' own buckets.
   if (workerCount > 1) s.rates = new RateAuthority(SYSTEM_CLOCK);
   const vane: Vane = createVane(config, rt, s.log, {

@@ -9,6 +9,8 @@ import { EtcdConfigSource, type EtcdSourceConfig, type SourceRead } from "../con
 import { errorText } from "../errors/mod.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { type Loaded, loadText } from "./load-config.ts";
+import { readSourceFile } from "../config/yaml-source.ts";
+import { formatIssue } from "../config/yaml-load.ts";
 
 type Apply = (base: Config) => Config;
 type Token = { flag: string | null };
@@ -104,4 +106,24 @@ export function followEtcd(
       log.warn("etcd watch broken; serving the last good config and retrying", { key: source.key, error });
     } else log.info("etcd watch resumed", { key: source.key, endpoint: source.client.endpoint });
   });
+}
+
+/**
+ * A config file that is a bootstrap (`source: etcd`, config/yaml-source.ts): its etcd
+ * source; null for an ordinary config file (or one that cannot be read: loadFile says so).
+ */
+export async function bootstrapOf(
+  rt: Runtime,
+  file: string,
+): Promise<{ ok: true; spec: EtcdSourceConfig; stateDir?: string } | { ok: false; errors: string[] } | null> {
+  let text: string;
+  try {
+    text = await rt.readTextFile(file);
+  } catch {
+    return null;
+  }
+  const got = readSourceFile(text);
+  if (got.kind === "config") return null;
+  if (got.kind === "error") return { ok: false, errors: got.issues.map((i) => formatIssue(file, i)) };
+  return { ok: true, spec: got.spec, ...(got.stateDir !== undefined ? { stateDir: got.stateDir } : {}) };
 }

@@ -6,7 +6,7 @@
  * serves its cached copy (`--state-dir`) and follows etcd when it returns.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EtcdClient } from "../../src/config/etcd/client.ts";
@@ -149,4 +149,31 @@ describe("config from etcd", () => {
     expect(down.stderr()).toMatch(new RegExp(`etcd:${KEY}: cannot read from etcd .*; and no cached copy`));
     expect(down.stderr()).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
   }, 40_000);
+
+  it(
+    "vane run BOOT.yaml whose `source: etcd` names the key serves and follows it; vane check accepts the file",
+    async () => {
+      const etcd = await startEtcd();
+      await new EtcdClient([etcd.url]).put(KEY, config(200, "booted"));
+      const port = await freePort();
+      const boot = join(dir, "boot.yaml");
+      writeFileSync(
+        boot,
+        `source:\n  etcd:\n    endpoints: [${etcd.url}]\n    prefix: ${PREFIX}\nstate-dir: ${
+          join(dir, "boot-state")
+        }\n`,
+      );
+      const check = spawnVane(["check", boot]);
+      expect(await check.exited).toBe(0);
+      expect(check.stdout()).toContain(`${boot}: ok (the config is in etcd: ${KEY} at ${etcd.url})`);
+      const v = spawnVane(["run", boot, "--listen", `http://127.0.0.1:${port}`]);
+      await waitFor("serving from etcd", async () => (await answer(port)) === "200 booted", 20_000);
+      await new EtcdClient([etcd.url]).put(KEY, config(204, ""));
+      await waitFor("following etcd", async () => (await answer(port)).startsWith("204"), 20_000);
+      expect(v.stderr()).toContain(`config from etcd key=${KEY}`);
+      // The bootstrap file was not taken for the config: not rewritten, not reloaded from.
+      expect(readFileSync(boot, "utf8")).toContain("source:");
+    },
+    40_000,
+  );
 });

@@ -8,11 +8,13 @@
  * - `<!-- invalid -->`: broken on purpose, must NOT load; a `<!-- check-output -->`
  *   console block after it must show exactly what `vane check` prints for it;
  * - `<!-- print-config -->`: the output of the one-liner in the ```sh block before it,
- *   which must equal what printConfig gives for that one-liner today.
+ *   which must equal what printConfig gives for that one-liner today;
+ * - `<!-- bootstrap -->`: a bootstrap file (`source: etcd`), read as one.
  *
  * Besides: ```json blocks parse, and the yaml examples use only documentation or
  * loopback IPv4 addresses (and those of the one-liner the doc quotes).
  */
+import { readSourceFile } from "../../src/config/yaml-source.ts";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -25,7 +27,7 @@ const DOC = readFileSync(new URL("../../docs/config.md", import.meta.url), "utf8
 /** Functions the doc's `plugin: { function: NAME }` examples use (section 9). */
 const FUNCTIONS: ReadonlySet<string> = new Set(["tenant"]);
 
-const MARKERS = ["fragment", "invalid", "print-config", "check-output"];
+const MARKERS = ["fragment", "invalid", "print-config", "check-output", "bootstrap"];
 
 interface Block {
   lang: string;
@@ -119,6 +121,10 @@ describe("docs/config.md: yaml examples", () => {
     if (b.marker === "invalid") {
       it(`line ${b.line}: broken on purpose, refused by the loader`, () => {
         expect(loadConfigText(b.text, { functions: FUNCTIONS }).ok).toBe(false);
+      });
+    } else if (b.marker === "bootstrap") {
+      it(`line ${b.line}: a bootstrap file (source: etcd) that reads`, () => {
+        expect(readSourceFile(b.text).kind).toBe("etcd");
       });
     } else if (b.marker === "fragment") {
       it(`line ${b.line}: a list of rules that loads inside a listener's flow`, () => {
