@@ -28,6 +28,7 @@ function toTargetBody(t: TargetStatus): TargetStatus {
     activeConnections: t.activeConnections,
     totalConnections: t.totalConnections,
     lastError: t.lastError,
+    ...(t.srv ? { srv: { name: t.srv.name, priority: t.srv.priority } } : {}),
   };
 }
 

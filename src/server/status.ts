@@ -203,6 +203,7 @@ export class StatusEndpoint {
       activeConnections: e.activeConnections,
       totalConnections: e.totalConnections,
       lastError: e.lastError ?? res.error,
+      ...(e.srv ? { srv: { name: e.srv.name, priority: e.srv.priority } } : {}),
     };
   }
 }
