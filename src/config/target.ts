@@ -5,7 +5,7 @@
  * message says what was expected and what was found, and the caller adds the source.
  */
 import { ConfigError } from "./errors.ts";
-import type { ListenAddress, RouteMatch, SrvTargetSpec, TargetSpec } from "./model.ts";
+import type { EndpointSpec, ListenAddress, RouteMatch, SrvTargetSpec, TargetSpec } from "./model.ts";
 
 /** Quotes operator text for messages; JSON escaping keeps the message on one line. */
 export const q = (text: string): string => JSON.stringify(text);
@@ -150,10 +150,15 @@ export function parseHostPort(text: string, opts: HostPortOptions = {}): HostPor
 
 /**
  * One target: `IP:PORT`, `[IPv6]:PORT`, `DNSNAME:PORT` or `node:NAME:PORT`, each with
- * an optional `@WEIGHT` (0..256, default 1). `raw` is the text without the weight.
+ * an optional `@WEIGHT` (0..256, default 1), or `srv:_service._proto.name`. `raw` is
+ * the text without the weight.
  */
 export function parseTarget(text: string): TargetSpec {
-  if (text.toLowerCase().startsWith("srv:")) return parseSrvTarget(text);
+  return text.toLowerCase().startsWith("srv:") ? parseSrvTarget(text) : parseEndpoint(text);
+}
+
+/** A target that is one place to connect to: as parseTarget, `srv:` names excepted. */
+export function parseEndpoint(text: string): EndpointSpec {
   let raw = text;
   let weight = 1;
   const at = text.lastIndexOf("@");
