@@ -22,6 +22,15 @@ export type TargetSpec = EndpointSpec | SrvTargetSpec;
  * A target that is one place to connect to: an IP literal, a DNS name and port, or a
  * node. The targets an SRV name expands to are these too, with `srv` saying where they
  * came from (their weight is the record's; see resolve/srv-expand.ts).
+ *
+ * @example
+ * ```ts
+ * import type { EndpointSpec } from "./mod.ts";
+ * const fromSrv: EndpointSpec = {
+ *   kind: "dns", host: "a.example.com", port: 8080, weight: 3, raw: "a.example.com:8080",
+ *   srv: { name: "_api._tcp.example.com", priority: 10 },
+ * };
+ * ```
  */
 export type EndpointSpec =
   | { kind: "ip"; host: string; port: number; weight: number; raw: string; srv?: SrvOrigin }
@@ -32,6 +41,12 @@ export type EndpointSpec =
  * `srv:_service._proto.name`: the SRV records of `name` (RFC 2782), each record one
  * target (its host, port and weight; the lowest priority with a live target serves).
  * No port and no `@WEIGHT`: the records carry both. `weight` is always 1.
+ *
+ * @example
+ * ```ts
+ * import type { SrvTargetSpec } from "./mod.ts";
+ * const api: SrvTargetSpec = { kind: "srv", name: "_api._tcp.example.com", weight: 1, raw: "srv:_api._tcp.example.com" };
+ * ```
  */
 export interface SrvTargetSpec {
   kind: "srv";
@@ -41,7 +56,15 @@ export interface SrvTargetSpec {
   raw: string;
 }
 
-/** Which SRV name and record priority an expanded target came from. */
+/**
+ * Which SRV name and record priority an expanded target came from.
+ *
+ * @example
+ * ```ts
+ * import type { SrvOrigin } from "./mod.ts";
+ * const origin: SrvOrigin = { name: "_api._tcp.example.com", priority: 10 };
+ * ```
+ */
 export interface SrvOrigin {
   name: string;
   priority: number;

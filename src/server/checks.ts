@@ -9,6 +9,7 @@ import type { Generation } from "./generation.ts";
 import type { VaneContext } from "./context.ts";
 import { HealthChecker } from "../health/checker.ts";
 import { SrvDiscovery } from "./srv-discovery.ts";
+import { applyOverrides } from "../control/runtime-state.ts";
 
 export class HealthChecks {
   readonly #ctx: VaneContext;
@@ -63,6 +64,8 @@ export class HealthChecks {
       this.#checker?.forget(e);
       registry.forget(e);
     }
+    // An admin's drain, weight or manual state for this HOST:PORT holds for it too.
+    applyOverrides(added, this.#ctx.runtime.overrides);
     const fresh = added.filter((e) => !this.#checked.has(e));
     for (const e of fresh) this.#checked.add(e);
     const follow = options.cluster?.follow;
