@@ -39,7 +39,7 @@ const record = (priority: number, weight: number, name: string, b: Backend): Srv
 });
 
 /** vane routing everything to the SRV name; resolves with its HTTP and status ports. */
-async function vane(): Promise<{ port: number; statusPort: number }> {
+async function vane(workers = 1): Promise<{ port: number; statusPort: number }> {
   const statusPort = await freePort();
   spawnVane([
     "--listen",
@@ -57,9 +57,9 @@ async function vane(): Promise<{ port: number; statusPort: number }> {
     "--fall",
     "1",
     "--workers",
-    "1",
+    String(workers),
   ]);
-  const s = await serving(statusPort, 1);
+  const s = await serving(statusPort, workers);
   return { port: Number(s.listeners[0].address.split(":").pop()), statusPort };
 }
 
@@ -122,6 +122,11 @@ describe("srv: targets", () => {
         return now.map((t) => `${t.target.split(".")[0]}:${t.healthy}`).sort().join() === "a:true,d:true";
       });
       expect(await counts(port, 10)).toEqual({ a: 5, d: 5 });
+      // A failed lookup (the name gone: NXDOMAIN) keeps the last good targets.
+      const asked = dns.queries;
+      dns.set(SRV, null);
+      await waitFor("vane asks again after the TTL", () => dns.queries > asked + 1);
+      expect(await counts(port, 10)).toEqual({ a: 5, d: 5 });
       // a's entry stayed (a new one would count from 0 again), b served nothing more.
       const aAfter = (await targets(statusPort)).find((t) => t.target.startsWith("a."))!;
       expect(aBefore.totalConnections).toBeGreaterThan(0);
@@ -129,6 +134,23 @@ describe("srv: targets", () => {
       expect(b.requests).toBe(5);
     },
   );
+
+  it("is followed by every worker of --workers 2", { timeout: 40_000 }, async () => {
+    const [a, b, c] = [await named("a"), await named("b"), await named("c")];
+    dns.set(SRV, { SRV: [record(10, 1, "a", a), record(20, 1, "c", c)], ttl: 1 });
+    const { port, statusPort } = await vane(2);
+    expect(await counts(port, 20)).toEqual({ a: 20 });
+    dns.set(SRV, { SRV: [record(10, 1, "a", a), record(10, 1, "b", b), record(20, 1, "c", c)], ttl: 1 });
+    await waitFor(
+      "b listed and up",
+      async () => (await targets(statusPort)).some((t) => t.target.startsWith("b.") && t.healthy),
+    );
+    // Once each worker has b, a and b share 40 connections about evenly (one worker alone would give b a quarter).
+    await waitFor("both workers send to b", async () => {
+      const got = await counts(port, 40);
+      return got.c === undefined && (got.b ?? 0) >= 14 && (got.a ?? 0) >= 14;
+    }, 10_000);
+  });
 });
 
 /** Closes these backends now (their ports refuse from then on). */
