@@ -1,7 +1,8 @@
 /**
  * A pool at run time: its targets' health entries and its strategy. `pick` resolves,
- * drops what is down or unresolved, and lets the strategy choose; when nothing in the
- * primary set is alive, the fallback set is asked the same way.
+ * drops what is down or unresolved (and, of SRV targets, all but the lowest priority
+ * with a live one), and lets the strategy choose; when nothing in the primary set is
+ * alive, the fallback set is asked the same way.
  *
  * `take` is `pick` plus a slot: every forwarded request (HTTP) and connection (L4)
  * holds one on its target's `activeConnections` from the pick until `give`. With
@@ -9,13 +10,21 @@
  * candidate is full the request waits in the pool's queue (pool-queue.ts) for the
  * first slot given back. Without `maxconn` there is no queue and no extra work.
  */
-import { DEFAULT_MAXQUEUE, DEFAULT_QUEUE_TIMEOUT_MS, type PoolConfig } from "../config/model.ts";
-import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
+import {
+  DEFAULT_MAXQUEUE,
+  DEFAULT_QUEUE_TIMEOUT_MS,
+  type EndpointSpec,
+  type PoolConfig,
+  type SrvTargetSpec,
+  type TargetSpec,
+} from "../config/model.ts";
+import type { HealthRegistry, TargetHealth, TargetRole } from "../health/registry.ts";
 import type { TargetResolver } from "../resolve/resolver.ts";
 import { type Clock, SYSTEM_CLOCK } from "../runtime/clock.ts";
 import { createStrategy, type KeyOn, type Strategy } from "./mod.ts";
 import { type OfferResult, PoolQueue, type QueueRefusal } from "./pool-queue.ts";
 import { StickyStrategy } from "./sticky.ts";
+import { servingPriority } from "./srv-priority.ts";
 
 export type { QueueRefusal } from "./pool-queue.ts";
 
@@ -47,8 +56,17 @@ export interface LoadedTargetTls {
 }
 
 export class Pool {
-  readonly primary: TargetHealth[];
-  readonly fallback: TargetHealth[];
+  /**
+   * The targets in list order, an `srv:` target standing for the targets of its last
+   * answer (set by `expand`). Replaced whole when an answer changes, never edited in place:
+   * a pick or a status that holds the old list finishes with it.
+   */
+  primary: TargetHealth[];
+  fallback: TargetHealth[];
+  /** Per role and SRV name: the entries its last answer gave. */
+  readonly #expanded = new Map<string, TargetHealth[]>();
+  readonly #hasSrv: boolean;
+  readonly #registry: HealthRegistry;
   readonly #strategy: Strategy;
   // The fallback set keeps its own rotation so it does not disturb the primary one.
   readonly #fallbackStrategy: Strategy;
@@ -85,10 +103,10 @@ export class Pool {
       config.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
       clock,
     );
-    this.primary = config.targets.map((t) => registry.entry(config.name, "primary", t, config.health, config.passive));
-    this.fallback = config.fallback.map((t) =>
-      registry.entry(config.name, "fallback", t, config.health, config.passive)
-    );
+    this.#registry = registry;
+    this.#hasSrv = this.srvTargets().length > 0;
+    this.primary = this.#entriesOf("primary");
+    this.fallback = this.#entriesOf("fallback");
     this.#strategy = createStrategy(config.strategy);
     this.#fallbackStrategy = createStrategy(config.strategy);
     let named = newest.get(registry);
@@ -117,6 +135,45 @@ export class Pool {
 
   entries(): TargetHealth[] {
     return [...this.primary, ...this.fallback];
+  }
+
+  /** The pool's `srv:` targets, with the set each is in. */
+  srvTargets(): Array<{ role: TargetRole; spec: SrvTargetSpec }> {
+    const of = (role: TargetRole, list: TargetSpec[]) =>
+      list.flatMap((spec) => (spec.kind === "srv" ? [{ role, spec }] : []));
+    return [...of("primary", this.config.targets), ...of("fallback", this.config.fallback)];
+  }
+
+  /**
+   * Puts the targets of an SRV answer (`specs`, resolve/srv-expand.ts) in the place of
+   * `srv` in `role`. A target that stays keeps its entry and so its health; the
+   * entries that came and went are returned for the checks to follow.
+   */
+  expand(
+    role: TargetRole,
+    srv: SrvTargetSpec,
+    specs: EndpointSpec[],
+  ): { added: TargetHealth[]; removed: TargetHealth[] } {
+    const key = `${role}\u0000${srv.name}`;
+    const before = this.#expanded.get(key) ?? [];
+    const c = this.config;
+    const after = specs.map((spec) => this.#registry.entry(c.name, role, spec, c.health, c.passive));
+    this.#expanded.set(key, after);
+    if (role === "primary") this.primary = this.#entriesOf(role);
+    else this.fallback = this.#entriesOf(role);
+    return {
+      added: after.filter((e) => !before.includes(e)),
+      removed: before.filter((e) => !after.includes(e)),
+    };
+  }
+
+  #entriesOf(role: TargetRole): TargetHealth[] {
+    const c = this.config;
+    return (role === "primary" ? c.targets : c.fallback).flatMap((spec) =>
+      spec.kind === "srv"
+        ? this.#expanded.get(`${role}\u0000${spec.name}`) ?? []
+        : [this.#registry.entry(c.name, role, spec, c.health, c.passive)]
+    );
   }
 
   /**
@@ -194,6 +251,7 @@ export class Pool {
       else live ??= set.slice(0, i);
     }
     if (live === null) live = set;
+    if (this.#hasSrv) live = servingPriority(live);
     if (live.length === 0) return full ? FULL : null;
     const entry = strategy.pick(live, key) as TargetHealth;
     return { entry, addresses: this.#resolver.current(entry.spec).addresses };

@@ -9,7 +9,7 @@ export function mergeSnapshots(primary: StatusSnapshot, workers: StatusSnapshot[
   const targets = new Map<string, TargetStatus>();
   for (const [name, pool] of Object.entries(out.pools)) {
     for (const [role, list] of roles(pool)) {
-      for (const t of list) targets.set(`${name}\u0000${role}\u0000${t.target}`, t);
+      for (const t of list) targets.set(targetKey(name, role, t), t);
     }
   }
   const requests = new Map(out.requests.map((r) => [`${r.route}\u0000${r.pool}\u0000${r.code}`, r]));
@@ -17,7 +17,7 @@ export function mergeSnapshots(primary: StatusSnapshot, workers: StatusSnapshot[
     for (const [name, pool] of Object.entries(w.pools)) {
       for (const [role, list] of roles(pool)) {
         for (const t of list) {
-          const mine = targets.get(`${name}\u0000${role}\u0000${t.target}`);
+          const mine = targets.get(targetKey(name, role, t));
           if (!mine) continue; // a worker between reloads may still name an old target
           mine.activeConnections += t.activeConnections;
           mine.totalConnections += t.totalConnections;
@@ -62,6 +62,11 @@ function addQueue(mine: QueueStatus | undefined, theirs: QueueStatus | undefined
   mine.length += theirs.length;
   mine.rejected.full += theirs.rejected.full;
   mine.rejected.timeout += theirs.rejected.timeout;
+}
+
+/** A target's row across processes: the same HOST:PORT from an SRV name is another row. */
+function targetKey(pool: string, role: string, t: TargetStatus): string {
+  return `${pool}\u0000${role}\u0000${t.srv ? `srv:${t.srv.name}\u0000` : ""}${t.target}`;
 }
 
 function roles(pool: PoolStatus): Array<[string, TargetStatus[]]> {

@@ -7,7 +7,8 @@
 
 /**
  * A target as the operator wrote it, parsed: an IP literal, a DNS name (re-resolved as
- * its TTL says) or a node of the static registry (`node:NAME:PORT`).
+ * its TTL says), a node of the static registry (`node:NAME:PORT`) or an SRV name
+ * (`srv:_api._tcp.example.com`, expanded to its records).
  *
  * @example
  * ```ts
@@ -15,10 +16,59 @@
  * const target: TargetSpec = { kind: "ip", host: "10.0.0.1", port: 80, weight: 1, raw: "10.0.0.1:80" };
  * ```
  */
-export type TargetSpec =
-  | { kind: "ip"; host: string; port: number; weight: number; raw: string }
-  | { kind: "dns"; host: string; port: number; weight: number; raw: string }
+export type TargetSpec = EndpointSpec | SrvTargetSpec;
+
+/**
+ * A target that is one place to connect to: an IP literal, a DNS name and port, or a
+ * node. The targets an SRV name expands to are these too, with `srv` saying where they
+ * came from (their weight is the record's; see resolve/srv-expand.ts).
+ *
+ * @example
+ * ```ts
+ * import type { EndpointSpec } from "./mod.ts";
+ * const fromSrv: EndpointSpec = {
+ *   kind: "dns", host: "a.example.com", port: 8080, weight: 3, raw: "a.example.com:8080",
+ *   srv: { name: "_api._tcp.example.com", priority: 10 },
+ * };
+ * ```
+ */
+export type EndpointSpec =
+  | { kind: "ip"; host: string; port: number; weight: number; raw: string; srv?: SrvOrigin }
+  | { kind: "dns"; host: string; port: number; weight: number; raw: string; srv?: SrvOrigin }
   | { kind: "node"; node: string; port: number; weight: number; raw: string };
+
+/**
+ * `srv:_service._proto.name`: the SRV records of `name` (RFC 2782), each record one
+ * target (its host, port and weight; the lowest priority with a live target serves).
+ * No port and no `@WEIGHT`: the records carry both. `weight` is always 1.
+ *
+ * @example
+ * ```ts
+ * import type { SrvTargetSpec } from "./mod.ts";
+ * const api: SrvTargetSpec = { kind: "srv", name: "_api._tcp.example.com", weight: 1, raw: "srv:_api._tcp.example.com" };
+ * ```
+ */
+export interface SrvTargetSpec {
+  kind: "srv";
+  /** The SRV name, lowercased without a trailing dot, e.g. `_api._tcp.example.com`. */
+  name: string;
+  weight: number;
+  raw: string;
+}
+
+/**
+ * Which SRV name and record priority an expanded target came from.
+ *
+ * @example
+ * ```ts
+ * import type { SrvOrigin } from "./mod.ts";
+ * const origin: SrvOrigin = { name: "_api._tcp.example.com", priority: 10 };
+ * ```
+ */
+export interface SrvOrigin {
+  name: string;
+  priority: number;
+}
 
 /**
  * How a pool picks among its live targets, as written (canonical text; parsed by

@@ -5,12 +5,14 @@
  * message says what was expected and what was found, and the caller adds the source.
  */
 import { ConfigError } from "./errors.ts";
-import type { ListenAddress, RouteMatch, TargetSpec } from "./model.ts";
+import type { EndpointSpec, ListenAddress, RouteMatch, SrvTargetSpec, TargetSpec } from "./model.ts";
 
 /** Quotes operator text for messages; JSON escaping keeps the message on one line. */
 export const q = (text: string): string => JSON.stringify(text);
 
-export const TARGET_EXPECTED = "a target like 10.0.0.1:80, [::1]:80, db.internal:5432 or node:NAME:PORT";
+export const TARGET_EXPECTED =
+  "a target like 10.0.0.1:80, [::1]:80, db.internal:5432, node:NAME:PORT or srv:_api._tcp.example.com";
+export const SRV_EXPECTED = "srv:_SERVICE._PROTO.NAME like srv:_api._tcp.example.com";
 export const MAX_WEIGHT = 256;
 
 /** Names of pools and nodes: safe in logs, status output and YAML keys. */
@@ -148,9 +150,15 @@ export function parseHostPort(text: string, opts: HostPortOptions = {}): HostPor
 
 /**
  * One target: `IP:PORT`, `[IPv6]:PORT`, `DNSNAME:PORT` or `node:NAME:PORT`, each with
- * an optional `@WEIGHT` (0..256, default 1). `raw` is the text without the weight.
+ * an optional `@WEIGHT` (0..256, default 1), or `srv:_service._proto.name`. `raw` is
+ * the text without the weight.
  */
 export function parseTarget(text: string): TargetSpec {
+  return text.toLowerCase().startsWith("srv:") ? parseSrvTarget(text) : parseEndpoint(text);
+}
+
+/** A target that is one place to connect to: as parseTarget, `srv:` names excepted. */
+export function parseEndpoint(text: string): EndpointSpec {
   let raw = text;
   let weight = 1;
   const at = text.lastIndexOf("@");
@@ -175,6 +183,34 @@ export function parseTarget(text: string): TargetSpec {
   }
   const { host, port, kind } = parseHostPort(raw);
   return { kind, host, port, weight, raw };
+}
+
+/** An SRV service label (`_api`, `_tcp`): "_" then a DNS label. */
+const SRV_LABEL_RE = /^_[a-z0-9](?:[a-z0-9-]{0,60}[a-z0-9])?$/;
+
+/**
+ * `srv:_service._proto.name` (RFC 2782). No port and no `@WEIGHT`: each record brings
+ * its own. The name comes back lowercased without a trailing dot.
+ */
+export function parseSrvTarget(text: string): SrvTargetSpec {
+  const rest = text.slice(4);
+  if (rest.includes("@")) {
+    throw new ConfigError(`expected no @WEIGHT on an srv: target (its records carry the weights); got ${q(text)}`);
+  }
+  const name = rest.toLowerCase().replace(/\.$/, "");
+  const labels = name.split(".");
+  const ok = labels.length >= 3 && SRV_LABEL_RE.test(labels[0]) && SRV_LABEL_RE.test(labels[1]);
+  if (!ok) throw new ConfigError(`expected ${SRV_EXPECTED}; got ${q(text)}`);
+  const domain = labels.slice(2).join(".");
+  if (/:\d*$/.test(domain)) {
+    throw new ConfigError(`expected no port on an srv: target (its records carry the ports); got ${q(text)}`);
+  }
+  try {
+    parseHostname(domain);
+  } catch {
+    throw new ConfigError(`expected ${SRV_EXPECTED} (NAME a host name); got ${q(text)}`);
+  }
+  return { kind: "srv", name, weight: 1, raw: `srv:${name}` };
 }
 
 /** A comma-separated list of targets; spaces around items are ignored, empty items are not. */

@@ -196,6 +196,9 @@ function readTarget(r: Reader, node: Node, path: string): TargetSpec | undefined
   const spec = t && r.parse(t.value, t.path, TARGET_EXPECTED, parseTarget);
   const w = e.get("weight");
   if (!w || !spec) return spec;
+  if (spec.kind === "srv") {
+    return r.error(w.keyNode, w.path, `expected no weight: on an srv: target (its records carry the weights)`);
+  }
   // "a:80@3" with `weight: 2` would leave one of them silently ignored.
   if (spec.raw !== (r.scalarText(t.value) ?? "")) {
     return r.error(w.keyNode, w.path, `expected the weight once; got both "@" in the target and weight:`);

@@ -4,7 +4,7 @@
  * error while any target is alive. The number of attempts is bounded by the pool size.
  */
 import type { Runtime, SocketAddress, TcpConn } from "../runtime/types.ts";
-import type { TargetSpec } from "../config/model.ts";
+import type { EndpointSpec } from "../config/model.ts";
 import type { Pick, Pool, QueueRefusal, Taken } from "../balance/pool.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import { errorTextWithCode, type Failure } from "../errors/mod.ts";
@@ -19,7 +19,7 @@ import { formatAddress } from "../config/address.ts";
 export function dialTarget(
   rt: Runtime,
   pool: Pool,
-  target: { spec: TargetSpec; addr: SocketAddress },
+  target: { spec: EndpointSpec; addr: SocketAddress },
   timeoutMs: number,
   alpn?: string[],
 ): Promise<TcpConn> {

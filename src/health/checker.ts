@@ -10,7 +10,7 @@ import { tcpCheck } from "./tcp-check.ts";
 import { localErrorCode } from "./local-error.ts";
 import { DEFAULT_EXPECT } from "../config/model.ts";
 import { httpCheck } from "./http-check.ts";
-import type { TargetSpec } from "../config/model.ts";
+import type { EndpointSpec } from "../config/model.ts";
 import { errorText } from "../errors/mod.ts";
 import { type Clock, type Random, SYSTEM_CLOCK, type TimerHandle } from "../runtime/clock.ts";
 
@@ -23,7 +23,10 @@ export interface CheckerOptions {
 }
 
 export class HealthChecker {
-  #timers = new Set<TimerHandle>();
+  /** Each checked target's next check. */
+  #timers = new Map<TargetHealth, TimerHandle>();
+  /** Targets no longer checked (an SRV answer dropped them) while a check of theirs ran. */
+  #forgotten = new WeakSet<TargetHealth>();
   #stopped = false;
   readonly #clock: Clock;
   readonly #random: Random;
@@ -61,19 +64,27 @@ export class HealthChecker {
     }
   }
 
+  /** Stops checking `e` (a target that left its pool); a check under way is not recorded. */
+  forget(e: TargetHealth): void {
+    this.#forgotten.add(e);
+    const timer = this.#timers.get(e);
+    if (timer !== undefined) this.#clock.clearTimeout(timer);
+    this.#timers.delete(e);
+  }
+
   stop(): void {
     this.#stopped = true;
-    for (const t of this.#timers) this.#clock.clearTimeout(t);
+    for (const t of this.#timers.values()) this.#clock.clearTimeout(t);
     this.#timers.clear();
   }
 
   #schedule(e: TargetHealth, delayMs: number): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#forgotten.has(e)) return;
     const timer = this.#clock.setTimeout(async () => {
-      this.#timers.delete(timer);
+      this.#timers.delete(e);
       try {
         const outcome = await this.#check(e);
-        if (this.#stopped) return;
+        if (this.#stopped || this.#forgotten.has(e)) return;
         if (outcome.ok) this.#registry.success(e, outcome.latencyMs);
         // Out of descriptors here says nothing about the target (health/local-error.ts).
         else if (localErrorCode(outcome.reason) !== null) this.#registry.localFailure(e, outcome.reason);
@@ -85,7 +96,7 @@ export class HealthChecker {
         this.#schedule(e, e.health.intervalMs);
       }
     }, delayMs);
-    this.#timers.add(timer);
+    this.#timers.set(e, timer);
   }
 
   async #check(e: TargetHealth) {
@@ -107,7 +118,7 @@ export class HealthChecker {
  * The Host an HTTP check sends: the target's name as configured (a DNS name, or
  * IP:PORT); a node target has no public name, so its node name stands in.
  */
-function hostHeaderFor(spec: TargetSpec): string {
+function hostHeaderFor(spec: EndpointSpec): string {
   if (spec.kind === "node") return `${spec.node}:${spec.port}`;
   return spec.kind === "ip" && spec.host.includes(":") ? `[${spec.host}]:${spec.port}` : `${spec.host}:${spec.port}`;
 }

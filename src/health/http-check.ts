@@ -8,7 +8,7 @@
  * and the expected statuses (`200-399`, `204`).
  */
 import type { Runtime, TcpConn } from "../runtime/types.ts";
-import type { TargetSpec } from "../config/model.ts";
+import type { EndpointSpec } from "../config/model.ts";
 import type { TargetResolver } from "../resolve/resolver.ts";
 import { formatAddress } from "../config/address.ts";
 import { parseResponseHead } from "../detect/http-head.ts";
@@ -30,7 +30,7 @@ export interface HttpCheckOptions {
 export async function httpCheck(
   rt: Runtime,
   resolver: TargetResolver,
-  spec: TargetSpec,
+  spec: EndpointSpec,
   opts: HttpCheckOptions,
 ): Promise<CheckOutcome> {
   const timedOut = `timeout after ${opts.timeoutMs}ms`;

@@ -6,10 +6,11 @@
  */
 import {
   DEFAULT_PASSIVE,
+  type EndpointSpec,
   type HealthConfig,
   type PassiveConfig,
   type PassiveKind,
-  type TargetSpec,
+  type SrvOrigin,
 } from "../config/model.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { limited } from "../telemetry/log-limit.ts";
@@ -70,16 +71,20 @@ export class TargetHealth {
   /** Its runs and ejections when the pool has `outlier` (health/outlier.ts); null otherwise. */
   outlier: OutlierTrack | null = null;
 
+  /** The SRV name and priority this target came from; null for a target written as such. */
+  readonly srv: SrvOrigin | null;
+
   constructor(
     readonly pool: string,
     readonly role: TargetRole,
-    readonly spec: TargetSpec,
+    readonly spec: EndpointSpec,
     readonly health: HealthConfig,
     readonly passive: PassiveConfig = DEFAULT_PASSIVE,
   ) {
-    this.id = `${pool}\u0000${role}\u0000${spec.raw}`;
+    this.id = entryId(pool, role, spec);
     this.key = spec.raw;
     this.weight = spec.weight;
+    this.srv = spec.kind === "node" ? null : spec.srv ?? null;
   }
 
   /** Whether traffic may go here now. */
@@ -137,11 +142,11 @@ export class HealthRegistry {
   entry(
     pool: string,
     role: TargetRole,
-    spec: TargetSpec,
+    spec: EndpointSpec,
     health: HealthConfig,
     passive: PassiveConfig = DEFAULT_PASSIVE,
   ): TargetHealth {
-    const id = `${pool}\u0000${role}\u0000${spec.raw}`;
+    const id = entryId(pool, role, spec);
     let e = this.#entries.get(id);
     const settings = JSON.stringify([spec, health, passive]);
     if (e && JSON.stringify([e.spec, e.health, e.passive]) !== settings) e = undefined;
@@ -156,6 +161,11 @@ export class HealthRegistry {
 
   all(): TargetHealth[] {
     return [...this.#entries.values()];
+  }
+
+  /** Forgets one entry (a target an SRV answer no longer lists); connections to it finish. */
+  forget(e: TargetHealth): void {
+    if (this.#entries.get(e.id) === e) this.#entries.delete(e.id);
   }
 
   /** Forgets every entry not in `keep` (targets a reload removed). */
@@ -333,6 +343,15 @@ export class HealthRegistry {
     if (up) this.#log.info("target up", { pool: e.pool, role: e.role, target: e.key, reason });
     else this.#log.warn("target down", { pool: e.pool, role: e.role, target: e.key, reason });
   }
+}
+
+/**
+ * Pool, role and target; a target from an SRV answer is also keyed by its SRV name, so
+ * it is not the same entry as the same HOST:PORT written in the list (or from another name).
+ */
+function entryId(pool: string, role: TargetRole, spec: EndpointSpec): string {
+  const srv = spec.kind === "node" ? undefined : spec.srv;
+  return `${pool}\u0000${role}\u0000${srv ? `srv:${srv.name}\u0000` : ""}${spec.raw}`;
 }
 
 /** Why a target went down for a failure seen while forwarding, as the log says it. */

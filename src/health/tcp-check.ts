@@ -3,7 +3,7 @@
  * (to the first of its addresses that answers), close it. The time to connect is the latency `fastest` ranks by.
  */
 import type { Runtime } from "../runtime/types.ts";
-import type { TargetSpec } from "../config/model.ts";
+import type { EndpointSpec } from "../config/model.ts";
 import type { TargetResolver } from "../resolve/resolver.ts";
 import { formatAddress } from "../config/address.ts";
 import { errorTextWithCode, type Failure } from "../errors/mod.ts";
@@ -15,7 +15,7 @@ export type CheckOutcome =
 export async function tcpCheck(
   rt: Runtime,
   resolver: TargetResolver,
-  spec: TargetSpec,
+  spec: EndpointSpec,
   timeoutMs: number,
 ): Promise<CheckOutcome> {
   const res = await resolver.fresh(spec);

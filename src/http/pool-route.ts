@@ -13,7 +13,7 @@ import { proxyHeaderFor } from "../forward/proxy-header.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
 import { asReplay } from "../forward/replay-conn.ts";
 import { formatAddress } from "../config/address.ts";
-import type { TargetSpec } from "../config/model.ts";
+import type { EndpointSpec } from "../config/model.ts";
 import { errorText, type Failure, failure } from "../errors/mod.ts";
 import type { HeaderEdit } from "./headers.ts";
 import { requestKey } from "./request-key.ts";
@@ -54,7 +54,7 @@ class PoolLease implements UpstreamLease {
  * the config gave, with the port unless it is 80. A node of the registry is not a
  * host name: it is named by the address connected to (`IP:PORT`).
  */
-export function hostField(spec: TargetSpec, address: string | null): string {
+export function hostField(spec: EndpointSpec, address: string | null): string {
   if (spec.kind === "node") return address ?? spec.node;
   const host = formatAddress(spec.host, spec.port);
   return spec.port === 80 ? host.slice(0, host.lastIndexOf(":")) : host;

@@ -3,7 +3,7 @@
  * are themselves, DNS names go through the cache, `node:NAME` through the node
  * registry (static today; API, SRV and etcd registries plug in behind NodeRegistry).
  */
-import type { TargetSpec } from "../config/model.ts";
+import type { EndpointSpec } from "../config/model.ts";
 import type { DnsCache } from "./dns-cache.ts";
 
 export interface NodeRegistry {
@@ -29,7 +29,7 @@ export interface Resolution {
 const PENDING: Resolution = { addresses: [], error: "not resolved yet" };
 
 export class TargetResolver {
-  readonly #literal = new WeakMap<TargetSpec, Resolution>();
+  readonly #literal = new WeakMap<EndpointSpec, Resolution>();
 
   readonly #dns: DnsCache;
   readonly #nodes: NodeRegistry;
@@ -39,7 +39,7 @@ export class TargetResolver {
   }
 
   /** What is known now, without waiting (the data path). */
-  current(spec: TargetSpec): Resolution {
+  current(spec: EndpointSpec): Resolution {
     switch (spec.kind) {
       case "ip": {
         // Asked per request: made once per target (a spec never changes).
@@ -57,7 +57,7 @@ export class TargetResolver {
   }
 
   /** Fresh resolution, waiting for DNS when the cache is empty or stale (checks, start-up). */
-  async fresh(spec: TargetSpec): Promise<Resolution> {
+  async fresh(spec: EndpointSpec): Promise<Resolution> {
     if (spec.kind !== "dns") return this.current(spec);
     const entry = await this.#dns.get(spec.host);
     return { addresses: entry.addresses, error: entry.error };

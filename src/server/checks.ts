@@ -8,19 +8,28 @@ import type { TargetHealth } from "../health/registry.ts";
 import type { Generation } from "./generation.ts";
 import type { VaneContext } from "./context.ts";
 import { HealthChecker } from "../health/checker.ts";
+import { SrvDiscovery } from "./srv-discovery.ts";
+import { applyOverrides } from "../control/runtime-state.ts";
 
 export class HealthChecks {
   readonly #ctx: VaneContext;
   /** Targets that had their first check; a reload that keeps one keeps its verdict. */
   readonly #checked = new WeakSet<TargetHealth>();
   #checker: HealthChecker | null = null;
+  /** The pools' `srv:` targets: their answers come and go between generations. */
+  readonly #discovery: SrvDiscovery;
 
   constructor(ctx: VaneContext) {
     this.#ctx = ctx;
+    this.#discovery = new SrvDiscovery(ctx.log, (added, removed) => this.#follow(added, removed));
   }
 
-  /** Starts health checks for `next`: new targets are checked once before they serve. */
+  /**
+   * Starts health checks for `next`, its SRV names expanded first: new targets are
+   * checked once before they serve.
+   */
   async start(next: Generation): Promise<void> {
+    await this.#discovery.start(next);
     const { rt, registry, options } = this.#ctx;
     const entries = [...new Set(next.entries())];
     const fresh = entries.filter((e) => !this.#checked.has(e));
@@ -40,6 +49,29 @@ export class HealthChecks {
   }
 
   stop(): void {
+    this.#discovery.stop();
     this.#checker?.stop();
+  }
+
+  /**
+   * An SRV answer changed the targets: the new ones are checked (they serve once a
+   * check passes, as at start), the gone ones no longer. A gone target takes no new
+   * connections (it left its pool); those it has finish.
+   */
+  #follow(added: TargetHealth[], removed: TargetHealth[]): void {
+    const { registry, options } = this.#ctx;
+    for (const e of removed) {
+      this.#checker?.forget(e);
+      registry.forget(e);
+    }
+    // An admin's drain, weight or manual state for this HOST:PORT holds for it too.
+    applyOverrides(added, this.#ctx.runtime.overrides);
+    const fresh = added.filter((e) => !this.#checked.has(e));
+    for (const e of fresh) this.#checked.add(e);
+    const follow = options.cluster?.follow;
+    if (follow) return follow(fresh);
+    const checker = this.#checker;
+    if (!checker) return;
+    void checker.initial(fresh).then(() => checker.start(fresh));
   }
 }

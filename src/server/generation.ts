@@ -10,6 +10,7 @@ import type { Runtime, TlsCertificate } from "../runtime/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
 import type { TargetResolver } from "../resolve/resolver.ts";
+import type { SrvCache } from "../resolve/srv-cache.ts";
 import type { UpstreamPool } from "../http/upstream-pool.ts";
 import type { HttpRoute } from "../http/engine.ts";
 import { type LoadedTargetTls, Pool } from "../balance/pool.ts";
@@ -26,6 +27,8 @@ export interface GenerationDeps {
   log: Logger;
   registry: HealthRegistry;
   resolver: TargetResolver;
+  /** SRV answers for the pools' `srv:` targets (server/srv-discovery.ts expands them). */
+  srv: SrvCache;
   upstreams: UpstreamPool;
   functions: ReadonlyMap<string, FlowFunction>;
   /** HTTP/2 connections to h2c pools' targets, for HTTP/1.1 requests routed there. Absent: such requests get 502. */

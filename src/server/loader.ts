@@ -1,7 +1,7 @@
 /**
  * Turns a config into the next generation (server/generation.ts), at start and at each
- * reload: the resolver (the DNS cache is kept across reloads unless `resolver`
- * changes; /etc/hosts is read once), the admin token the config names, then the
+ * reload: the resolver (the DNS and SRV caches are kept across reloads unless `resolver`
+ * changes; /etc/hosts and, for SRV, /etc/resolv.conf are read once), the admin token the config names, then the
  * warnings a load deserves. Nothing is put in service here: see server/reload.ts.
  */
 import type { Config } from "../config/model.ts";
@@ -11,13 +11,18 @@ import { DnsCache } from "../resolve/dns-cache.ts";
 import { type HostsTable, loadHosts } from "../resolve/hosts.ts";
 import { StaticNodeRegistry, TargetResolver } from "../resolve/resolver.ts";
 import { formatAddress } from "../config/address.ts";
+import { SrvCache } from "../resolve/srv-cache.ts";
+import { parseResolvConf, srvLookup } from "../resolve/srv-query.ts";
+import type { SocketAddress } from "../runtime/types.ts";
 import { readAdminToken } from "../control/token.ts";
 import { udpOnlyPools } from "../config/udp-pools.ts";
 
 export class GenerationLoader {
   readonly #ctx: VaneContext;
   #hosts: HostsTable | null = null;
-  #dns: { cache: DnsCache; server: string } | null = null;
+  #dns: { cache: DnsCache; srv: SrvCache; server: string } | null = null;
+  /** The system's DNS servers (/etc/resolv.conf), read on the first SRV lookup without `resolver`. */
+  #systemServers: Promise<SocketAddress[]> | null = null;
   /** The admin token each generation read (from `token`, `token-file` or options.adminToken). */
   readonly #adminTokens = new WeakMap<Generation, string | null>();
 
@@ -40,7 +45,8 @@ export class GenerationLoader {
   async #build(config: Config): Promise<Generation> {
     const { rt, log, registry, upstreams, h2Upstreams, functions, options } = this.#ctx;
     this.#hosts ??= await loadHosts(rt.readTextFile);
-    const resolver = new TargetResolver(this.#dnsFor(config), new StaticNodeRegistry(config.nodes));
+    const dns = this.#dnsFor(config);
+    const resolver = new TargetResolver(dns.cache, new StaticNodeRegistry(config.nodes));
     const token = config.control.listen === null
       ? { ok: true as const, token: null }
       : await readAdminToken(config.control, (path) => rt.readTextFile(path), options.adminToken ?? null);
@@ -51,6 +57,7 @@ export class GenerationLoader {
       log,
       registry,
       resolver,
+      srv: dns.srv,
       upstreams,
       h2Upstreams,
       functions,
@@ -60,14 +67,24 @@ export class GenerationLoader {
     return next;
   }
 
-  /** The DNS cache, kept across reloads unless the resolver changes. */
-  #dnsFor(config: Config): DnsCache {
+  /** The DNS and SRV caches, kept across reloads unless the resolver changes. */
+  #dnsFor(config: Config): { cache: DnsCache; srv: SrvCache } {
     const rt = this.#ctx.rt;
     const server = config.resolver ? formatAddress(config.resolver.host, config.resolver.port) : "";
-    if (this.#dns && this.#dns.server === server) return this.#dns.cache;
+    if (this.#dns && this.#dns.server === server) return this.#dns;
     const addr = config.resolver ? { hostname: config.resolver.host, port: config.resolver.port } : undefined;
-    this.#dns = { cache: new DnsCache((name, type) => rt.resolveDns(name, type, addr), this.#hosts!), server };
-    return this.#dns.cache;
+    const srvServers = addr ? () => Promise.resolve([addr]) : () => this.#systemServers ??= this.#readResolvConf();
+    this.#dns = {
+      cache: new DnsCache((name, type) => rt.resolveDns(name, type, addr), this.#hosts!),
+      srv: new SrvCache(srvLookup(rt, srvServers)),
+      server,
+    };
+    return this.#dns;
+  }
+
+  async #readResolvConf(): Promise<SocketAddress[]> {
+    const text = await this.#ctx.rt.readTextFile("/etc/resolv.conf").catch(() => "");
+    return parseResolvConf(text);
   }
 
   #warn(config: Config): void {

@@ -224,6 +224,7 @@ export class StatusEndpoint {
       totalConnections: e.totalConnections,
       lastError: e.lastError ?? res.error,
       ...outlierStatus(e, now),
+      ...(e.srv ? { srv: { name: e.srv.name, priority: e.srv.priority } } : {}),
     };
   }
 }

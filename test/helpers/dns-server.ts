@@ -1,15 +1,24 @@
 /**
  * A tiny authoritative DNS server over UDP on 127.0.0.1 for tests, on node:dgram so it
  * runs the same on Deno and Bun and shares no code with the resolver under test.
- * It answers A and AAAA from a table (names matched case-insensitively, no trailing
+ * It answers A, AAAA and SRV from a table (names matched case-insensitively, no trailing
  * dot), NXDOMAIN for unknown names, and NOERROR with no answers for a known name that
  * lacks the asked type. Everything else in the query (EDNS and so on) is ignored.
  */
 import dgram from "node:dgram";
 
+/** An SRV record (RFC 2782): `target` is a host name. */
+export interface SrvRecordSpec {
+  priority: number;
+  weight: number;
+  port: number;
+  target: string;
+}
+
 export interface DnsRecords {
   A?: string[];
   AAAA?: string[];
+  SRV?: SrvRecordSpec[];
   /** Seconds; 60 when not given. */
   ttl?: number;
 }
@@ -25,6 +34,7 @@ export interface TestDnsServer {
 
 const TYPE_A = 1;
 const TYPE_AAAA = 28;
+const TYPE_SRV = 33;
 
 export function startDnsServer(records: Record<string, DnsRecords>): Promise<TestDnsServer> {
   const table = new Map<string, DnsRecords>();
@@ -63,6 +73,8 @@ export function startDnsServer(records: Record<string, DnsRecords>): Promise<Tes
       ? (rec.A ?? []).map(ipv4Bytes)
       : qtype === TYPE_AAAA
       ? (rec.AAAA ?? []).map(ipv6Bytes)
+      : qtype === TYPE_SRV
+      ? (rec.SRV ?? []).map(srvBytes)
       : [];
 
     const header = Buffer.alloc(12);
@@ -97,6 +109,20 @@ export function startDnsServer(records: Record<string, DnsRecords>): Promise<Tes
 
 function normalise(name: string): string {
   return name.toLowerCase().replace(/\.$/, "");
+}
+
+/** Priority, weight, port, then the target as uncompressed labels. */
+function srvBytes(srv: SrvRecordSpec): Buffer {
+  const head = Buffer.alloc(6);
+  head.writeUInt16BE(srv.priority, 0);
+  head.writeUInt16BE(srv.weight, 2);
+  head.writeUInt16BE(srv.port, 4);
+  const labels = normalise(srv.target).split(".").filter((l) => l !== "");
+  return Buffer.concat([
+    head,
+    ...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+    Buffer.from([0]),
+  ]);
 }
 
 function ipv4Bytes(ip: string): Buffer {

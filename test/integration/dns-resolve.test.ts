@@ -4,7 +4,7 @@
  * resolver, so the tests need no network and no real names.
  */
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { parseTarget } from "../../src/config/target.ts";
+import { parseEndpoint } from "../../src/config/target.ts";
 import { DnsCache } from "../../src/resolve/dns-cache.ts";
 import { StaticNodeRegistry, TargetResolver } from "../../src/resolve/resolver.ts";
 import { runtime } from "../../src/runtime/mod.ts";
@@ -66,20 +66,20 @@ describe("TargetResolver + DnsCache over the real adapter", () => {
   });
 
   it("resolves a DNS target to its A and AAAA addresses", async () => {
-    const res = await resolver.fresh(parseTarget("svc.vane.test:8080"));
+    const res = await resolver.fresh(parseEndpoint("svc.vane.test:8080"));
     expect(res.error).toBeNull();
     expect(res.addresses.sort()).toEqual(["127.20.30.40", "127.20.30.41", "2001:db8::40"]);
   });
 
   it("resolves a name with only A records", async () => {
-    expect(await resolver.fresh(parseTarget("v4only.vane.test:80"))).toEqual({
+    expect(await resolver.fresh(parseEndpoint("v4only.vane.test:80"))).toEqual({
       addresses: ["127.20.30.50"],
       error: null,
     });
   });
 
   it("picks up a changed address once the TTL has expired", async () => {
-    const spec = parseTarget("moving.vane.test:80");
+    const spec = parseEndpoint("moving.vane.test:80");
     expect((await resolver.fresh(spec)).addresses).toEqual(["10.0.0.1"]);
     expect(resolver.current(spec).addresses).toEqual(["10.0.0.1"]);
     dns.set("moving.vane.test", { A: ["10.0.0.2"], ttl: 1 });
@@ -95,7 +95,7 @@ describe("TargetResolver + DnsCache over the real adapter", () => {
   it(
     "a name that does not exist has no addresses and an error; once added it resolves after the negative TTL",
     async () => {
-      const spec = parseTarget("late.vane.test:80");
+      const spec = parseEndpoint("late.vane.test:80");
       const failedAt = performance.now();
       const res = await resolver.fresh(spec);
       expect(res.addresses).toEqual([]);

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseTarget } from "../../src/config/target.ts";
+import { parseEndpoint } from "../../src/config/target.ts";
 import { httpCheck, type HttpCheckOptions } from "../../src/health/http-check.ts";
 import { DnsCache, type DnsLookup } from "../../src/resolve/dns-cache.ts";
 import { StaticNodeRegistry, TargetResolver } from "../../src/resolve/resolver.ts";
@@ -67,7 +67,7 @@ function opts(port: number, more: Partial<HttpCheckOptions> = {}): HttpCheckOpti
   return { path: "/healthz", expect: [200, 399], timeoutMs: 2000, hostHeader: `127.0.0.1:${port}`, ...more };
 }
 
-const check = (target: string, o: HttpCheckOptions) => httpCheck(runtime(), resolver, parseTarget(target), o);
+const check = (target: string, o: HttpCheckOptions) => httpCheck(runtime(), resolver, parseEndpoint(target), o);
 
 describe("httpCheck", () => {
   it("passes on 200 with the latency to the head and the address", async () => {

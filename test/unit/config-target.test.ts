@@ -4,6 +4,7 @@ import {
   isIPv4,
   isIPv6,
   parseBindAddress,
+  parseEndpoint,
   parseHostname,
   parseHostPort,
   parseIp,
@@ -86,7 +87,7 @@ describe("parseTarget", () => {
     expect(() => parseTarget("a:http")).toThrowError(/got "http"/);
     expect(() => parseTarget("a:")).toThrowError(/got ""/);
     expect(() => parseTarget("node:web:0")).toThrowError(/port 1\.\.65535/);
-    expect(parseTarget("a:65535").port).toBe(65535);
+    expect(parseEndpoint("a:65535").port).toBe(65535);
   });
 
   it("refuses a missing port", () => {

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_HEALTH, type HealthConfig } from "../../src/config/model.ts";
-import { parseTarget } from "../../src/config/target.ts";
+import { parseEndpoint } from "../../src/config/target.ts";
 import { HealthChecker } from "../../src/health/checker.ts";
 import { HealthRegistry, type TargetHealth } from "../../src/health/registry.ts";
 import { DnsCache } from "../../src/resolve/dns-cache.ts";
@@ -50,7 +50,7 @@ beforeEach(() => {
 afterEach(() => checker.stop());
 
 function entry(target: string, health: HealthConfig = TCP): TargetHealth {
-  return registry.entry("web", "primary", parseTarget(target), health);
+  return registry.entry("web", "primary", parseEndpoint(target), health);
 }
 
 /** A target that accepts connections (and closes them, as a TCP check does). */

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { parseTarget } from "../../src/config/target.ts";
+import { parseEndpoint } from "../../src/config/target.ts";
 import { DEFAULT_HEALTH, DEFAULT_OUTLIER, type HealthConfig, type OutlierConfig } from "../../src/config/model.ts";
 import { HealthRegistry, type TargetHealth } from "../../src/health/registry.ts";
 import { createLogger } from "../../src/telemetry/logger.ts";
@@ -30,7 +30,7 @@ const OUTLIER: OutlierConfig = { ...DEFAULT_OUTLIER, consecutive5xx: 3, consecut
 function pool(n: number, config: OutlierConfig = OUTLIER): TargetHealth[] {
   const list = Array.from(
     { length: n },
-    (_, i) => registry.entry("web", "primary", parseTarget(`10.0.0.${i + 1}:80`), TCP),
+    (_, i) => registry.entry("web", "primary", parseEndpoint(`10.0.0.${i + 1}:80`), TCP),
   );
   for (const e of list) registry.initial(e, { ok: true, latencyMs: 1 });
   registry.outlierDetection("web", config, list);

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { parseTarget } from "../../src/config/target.ts";
+import { parseEndpoint } from "../../src/config/target.ts";
 import { DEFAULT_HEALTH, type HealthConfig } from "../../src/config/model.ts";
 import { HealthRegistry, type TargetHealth } from "../../src/health/registry.ts";
 import { createLogger } from "../../src/telemetry/logger.ts";
@@ -27,7 +27,7 @@ const TCP: HealthConfig = { ...DEFAULT_HEALTH, check: "tcp", intervalMs: 2_000, 
 const NONE: HealthConfig = { ...DEFAULT_HEALTH, check: "none", intervalMs: 2_000 };
 
 function entry(health: HealthConfig = TCP, target = "10.0.0.1:80"): TargetHealth {
-  return registry.entry("web", "primary", parseTarget(target), health);
+  return registry.entry("web", "primary", parseEndpoint(target), health);
 }
 
 const messages = () => lines.map((l) => l.msg);
@@ -36,8 +36,8 @@ describe("HealthRegistry: entries", () => {
   it("returns the same entry for the same pool, role and target, and separate ones otherwise", () => {
     const a = entry();
     expect(entry()).toBe(a);
-    expect(registry.entry("web", "fallback", parseTarget("10.0.0.1:80"), TCP)).not.toBe(a);
-    expect(registry.entry("api", "primary", parseTarget("10.0.0.1:80"), TCP)).not.toBe(a);
+    expect(registry.entry("web", "fallback", parseEndpoint("10.0.0.1:80"), TCP)).not.toBe(a);
+    expect(registry.entry("api", "primary", parseEndpoint("10.0.0.1:80"), TCP)).not.toBe(a);
     expect(registry.all()).toHaveLength(3);
   });
 
@@ -237,7 +237,7 @@ describe("HealthRegistry: passive failures", () => {
 
 describe("HealthRegistry: passive settings", () => {
   const passive = (failures: number, target = "10.0.0.1:80") =>
-    registry.entry("web", "primary", parseTarget(target), TCP, { failures, on: ["connect", "timeout", "reset"] });
+    registry.entry("web", "primary", parseEndpoint(target), TCP, { failures, on: ["connect", "timeout", "reset"] });
 
   it("takes the target out after `failures` in a row, a success in between starting over", () => {
     const e = passive(3);
@@ -284,7 +284,7 @@ describe("HealthRegistry: passive settings", () => {
 describe("HealthRegistry: timeouts and resets", () => {
   const ALL = ["connect", "timeout", "reset"] as const;
   const counting = (failures: number, on: readonly ("connect" | "timeout" | "reset")[] = ALL, target = "10.0.0.1:80") =>
-    registry.entry("web", "primary", parseTarget(target), TCP, { failures, on: [...on] });
+    registry.entry("web", "primary", parseEndpoint(target), TCP, { failures, on: [...on] });
 
   it("take a target out like a failed connect, saying why in lastError and the log", () => {
     const e = counting(1);

@@ -1,17 +1,23 @@
 /** The Host a target gets for an HTTP/1.0 request without one (nginx's $proxy_host). */
 import { describe, expect, it } from "vitest";
 import { hostField } from "../../src/http/pool-route.ts";
-import type { TargetSpec } from "../../src/config/model.ts";
+import type { EndpointSpec } from "../../src/config/model.ts";
 
-const ip = (host: string, port: number): TargetSpec => ({ kind: "ip", host, port, weight: 1, raw: `${host}:${port}` });
-const dns = (host: string, port: number): TargetSpec => ({
+const ip = (host: string, port: number): EndpointSpec => ({
+  kind: "ip",
+  host,
+  port,
+  weight: 1,
+  raw: `${host}:${port}`,
+});
+const dns = (host: string, port: number): EndpointSpec => ({
   kind: "dns",
   host,
   port,
   weight: 1,
   raw: `${host}:${port}`,
 });
-const node = (name: string): TargetSpec => ({ kind: "node", node: name, port: 80, weight: 1, raw: name });
+const node = (name: string): EndpointSpec => ({ kind: "node", node: name, port: 80, weight: 1, raw: name });
 
 describe("hostField", () => {
   it("names an IP or DNS target with its port, leaving out :80", () => {

@@ -14,6 +14,7 @@ import { Members } from "../../src/forward/members.ts";
 import { HealthRegistry } from "../../src/health/registry.ts";
 import { PartialHeads } from "../../src/http/partial-heads.ts";
 import { UpstreamPool } from "../../src/http/upstream-pool.ts";
+import { SrvCache } from "../../src/resolve/srv-cache.ts";
 import { DnsCache } from "../../src/resolve/dns-cache.ts";
 import { parseHosts } from "../../src/resolve/hosts.ts";
 import { StaticNodeRegistry, TargetResolver } from "../../src/resolve/resolver.ts";
@@ -121,6 +122,7 @@ async function listener(yaml: string): Promise<{ plan: ListenerPlan; deps: Conne
     log,
     registry,
     resolver,
+    srv: new SrvCache(() => Promise.reject(new Error("no DNS in this test"))),
     upstreams,
     functions: new Map(),
   });
