@@ -46,7 +46,12 @@ const results = [];
   try {
     const j = JSON.parse(readFileSync(report, "utf8"));
     passed = j.numPassedTests;
-    failed = j.numFailedTests + (j.numFailedTestSuites ?? 0);
+    // A file that failed with no failing test in it (it did not load) counts once; a
+    // failing test counts once, not again for its file and its describe blocks.
+    const broken = (j.testResults ?? []).filter((f) =>
+      f.status === "failed" && !(f.assertionResults ?? []).some((a) => a.status === "failed")
+    );
+    failed = j.numFailedTests + broken.length;
     skipped = j.numPendingTests + (j.numTodoTests ?? 0);
   } catch {
     failed = 1; // no report: the runner itself failed

@@ -129,13 +129,20 @@ export class EtcdClient {
     fromRevision: number,
     onEvents: (events: EtcdEvent[], revision: number) => void,
     onCompacted: (compactRevision: number) => void,
+    onOpen?: () => void,
   ) {
+    let opened = false;
     const body = {
       create_request: { key: b64(prefix), range_end: prefixEnd(prefix), start_revision: String(fromRevision) },
     };
     return stream(this.endpoint, "/v3/watch", body, this.options, this.#token, (m) => {
       const result = (m as { result?: WatchResult; error?: { message?: string } }).result;
       if (!result) throw new Error((m as { error?: { message?: string } }).error?.message ?? "watch: no result");
+      // etcd answers a watch it created at once ("created": true): the stream is open.
+      if (!opened) {
+        opened = true;
+        onOpen?.();
+      }
       if (result.compact_revision && result.compact_revision !== "0") {
         return onCompacted(Number(result.compact_revision));
       }

@@ -67,13 +67,16 @@ export class PrefixWatch {
             this.options.onEvents(events, revision);
           },
           () => (this.#resetting ??= this.#reset(s.close)),
+          () => {
+            // etcd answered the watch (not merely a socket connecting): it is back.
+            flowing = true;
+            if (broken) {
+              broken = false;
+              this.options.onState?.(null);
+            }
+          },
         );
         this.#close = s.close;
-        if (broken) {
-          // The stream opened: etcd is back.
-          broken = false;
-          this.options.onState?.(null);
-        }
         await s.done;
         if (this.#closed) return;
         if (this.#resetting !== null) {
