@@ -1,0 +1,65 @@
+/**
+ * One Redis server as the rate limits see it: its client, the bucket script called by
+ * EVALSHA (EVAL when the server does not know it yet: a new or restarted Redis answers
+ * NOSCRIPT, and EVAL caches it for the next calls), and the two log lines an outage
+ * deserves: one when Redis goes away, one when it is back, never one per request.
+ */
+import type { Clock } from "../../runtime/clock.ts";
+import type { Logger } from "../../telemetry/logger.ts";
+import type { RedisUrl } from "../../config/redis-url.ts";
+import { type Connector, RedisClient, type RedisClientOptions } from "./client.ts";
+import { RedisErrorReply, type RedisReply } from "./resp.ts";
+import { BUCKET_SCRIPT, BUCKET_SHA } from "./bucket-script.ts";
+
+export class RedisLink {
+  readonly client: RedisClient;
+  readonly clock: Clock;
+
+  constructor(
+    connect: Connector,
+    readonly url: RedisUrl,
+    log: Logger,
+    options: RedisClientOptions & { clock: Clock },
+  ) {
+    this.clock = options.clock;
+    let wasDown = false;
+    this.client = new RedisClient(connect, url, {
+      ...options,
+      onState: (up, reason) => {
+        if (up && !wasDown) log.info("redis connected: shared rate limits count there", { store: url.display });
+        else if (up) log.info("redis back: shared rate limits count there again", { store: url.display });
+        else {
+          wasDown = true;
+          log.warn("redis unavailable: its rate limits fail open or closed (their on-error) until it is back", {
+            store: url.display,
+            reason,
+          });
+        }
+      },
+    });
+    this.client.start();
+  }
+
+  /** Whether asking is worth it now (see RedisClient.available). */
+  get available(): boolean {
+    return this.client.available;
+  }
+
+  /**
+   * Takes up to `n` tokens from the bucket `key` (a negative `n` gives `-n` back): how
+   * many it got. Rejects when Redis does not answer in time or answers with an error.
+   */
+  async bucket(key: string, rate: number, burst: number, n: number, ttlMs: number): Promise<number> {
+    const args = [key, rate, burst, n, ttlMs];
+    let reply: RedisReply = await this.client.command(["EVALSHA", BUCKET_SHA, 1, ...args]);
+    if (reply instanceof RedisErrorReply && reply.code === "NOSCRIPT") {
+      reply = await this.client.command(["EVAL", BUCKET_SCRIPT, 1, ...args]);
+    }
+    if (typeof reply === "number") return reply;
+    throw reply instanceof RedisErrorReply ? reply : new Error(`unexpected reply to the bucket script: ${reply}`);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
