@@ -23,7 +23,16 @@
 import { MAX_KEYS, TokenBuckets } from "../../flow/rate-limit.ts";
 import type { RateLimitSpec, RateStore } from "../../flow/rate-store.ts";
 import { bucketTtlMs } from "./bucket-script.ts";
-import type { RedisLink } from "./link.ts";
+import type { Clock } from "../../runtime/clock.ts";
+
+/** What a table needs of its Redis (link.ts is the real one; a test passes a fake). */
+export interface BucketLink {
+  readonly clock: Clock;
+  /** Whether asking is worth it now (false while Redis is known to be down). */
+  readonly available: boolean;
+  /** Takes up to `n` tokens of bucket `key` (negative: gives `-n` back): how many it got. */
+  bucket(key: string, rate: number, burst: number, n: number, ttlMs: number): Promise<number>;
+}
 
 /** How long taken tokens may sit unused in a vane before they go back to Redis. */
 export const LEASE_MS = 1000;
@@ -44,7 +53,7 @@ interface Lease {
 
 export class RedisLeaseTable implements RateStore {
   readonly #leases = new Map<string, Lease>();
-  readonly #link: RedisLink;
+  readonly #link: BucketLink;
   readonly #prefix: string;
   readonly #limit: RateLimitSpec;
   readonly #failOpen: boolean;
@@ -56,7 +65,7 @@ export class RedisLeaseTable implements RateStore {
   readonly batch: number;
 
   /** `prefix`: the Redis key of the action, to which each request's key is appended. */
-  constructor(prefix: string, limit: RateLimitSpec, failOpen: boolean, link: RedisLink, maxKeys = MAX_KEYS) {
+  constructor(prefix: string, limit: RateLimitSpec, failOpen: boolean, link: BucketLink, maxKeys = MAX_KEYS) {
     this.#prefix = prefix;
     this.#limit = limit;
     this.#failOpen = failOpen;

@@ -10,8 +10,9 @@ import type { RedisUrl } from "../../config/redis-url.ts";
 import { type Connector, RedisClient, type RedisClientOptions } from "./client.ts";
 import { RedisErrorReply, type RedisReply } from "./resp.ts";
 import { BUCKET_SCRIPT, BUCKET_SHA } from "./bucket-script.ts";
+import type { BucketLink } from "./lease-table.ts";
 
-export class RedisLink {
+export class RedisLink implements BucketLink {
   readonly client: RedisClient;
   readonly clock: Clock;
 
