@@ -97,7 +97,11 @@ export class Generation {
       flow: compileFlow(l.flow, {
         log: deps.log,
         functions: deps.functions,
-        limits: limitOpener({ host: deps.rates, redis: deps.redisRates }, { generation: id, config, listener: places[i] }),
+        limits: limitOpener({ host: deps.rates, redis: deps.redisRates }, {
+          generation: id,
+          config,
+          listener: places[i],
+        }),
       }),
       // A PROXY header would have to come before the TLS handshake, which the
       // runtime's TLS listener reads first: not honoured on https:// listeners.

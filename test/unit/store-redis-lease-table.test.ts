@@ -48,13 +48,6 @@ class FakeRedis {
   }
 }
 
-/** Takes `n` tokens for `key`, one after another as requests would: how many were admitted. */
-async function admit(table: RedisLeaseTable, key: string, n: number): Promise<number> {
-  let ok = 0;
-  for (let i = 0; i < n; i++) if (await table.take(key)) ok++;
-  return ok;
-}
-
 /** `n` requests at once (each waits or not): how many were admitted. */
 async function admitAtOnce(clock: FakeClock, table: RedisLeaseTable, key: string, n: number): Promise<number> {
   const answers = Array.from({ length: n }, () => table.take(key));

@@ -31,7 +31,8 @@ describe("encodeCommand", () => {
 });
 
 describe("RespParser", () => {
-  const pipeline = "+OK\r\n-NOSCRIPT No matching script\r\n:42\r\n$5\r\nhe\r\nl\r\n$-1\r\n*2\r\n:1\r\n*1\r\n$2\r\nab\r\n*-1\r\n";
+  const pipeline =
+    "+OK\r\n-NOSCRIPT No matching script\r\n:42\r\n$5\r\nhe\r\nl\r\n$-1\r\n*2\r\n:1\r\n*1\r\n$2\r\nab\r\n*-1\r\n";
   const expected = ["OK", new RedisErrorReply("NOSCRIPT No matching script"), 42, "he\r\nl", null, [1, ["ab"]], null];
 
   it("reads a pipeline of RESP2 replies in one chunk, in order", () => {

@@ -142,7 +142,7 @@ export class RedisLeaseTable implements RateStore {
     }
     if (l.waiting.length > 0) {
       // Dry: whoever still waits is refused. Otherwise more came than were asked for: ask again.
-      if (l.dryUntil > now) for (const resolve of l.waiting.splice(0)) resolve(false);
+      if (l.dryUntil > now) { for (const resolve of l.waiting.splice(0)) resolve(false); }
       else this.#ask(key, l);
     }
     this.#forgetIfIdle(key, l, now);
