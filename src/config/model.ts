@@ -901,12 +901,27 @@ export const DEFAULT_QUEUE_TIMEOUT_MS = 5_000;
  * Where a rate limit counts when it is shared by a fleet: a Redis server
  * (`redis://[user:pass@]host:port[/db]`, config/redis-url.ts), and what a request is
  * told while Redis cannot answer: `open` admits it, `closed` refuses it (429).
+ *
+ * @example
+ * ```ts
+ * import type { RateStoreSpec } from "./mod.ts";
+ * const store: RateStoreSpec = { url: "redis://10.0.0.9:6379/2", onError: "closed" };
+ * ```
  */
 export interface RateStoreSpec {
   readonly url: string;
   readonly onError: RateStoreOnError;
 }
 
+/**
+ * What a shared rate limit does while its store cannot answer (`on-error`).
+ *
+ * @example
+ * ```ts
+ * import type { RateStoreOnError } from "./mod.ts";
+ * const onError: RateStoreOnError = "open";
+ * ```
+ */
 export type RateStoreOnError = "open" | "closed";
 
 /**
