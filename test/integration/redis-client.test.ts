@@ -121,4 +121,18 @@ describe.skipIf(!haveRedis())("RedisLink", () => {
     await waitFor("the link reconnects", () => link.available && link.client.up, 10_000);
     expect(await link.bucket("vane:rl:t:k", 1, 5, 1, 60_000)).toBe(1);
   }, 30_000);
+
+  it("fails a bucket call Redis refuses (OOM), saying so once, not per call", async () => {
+    const redis = await startRedis();
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (msg: string) => void warnings.push(msg) };
+    const link = new RedisLink(connect, url(redis.url), log, { clock: SYSTEM_CLOCK });
+    clients.push(link);
+    expect(await link.bucket("vane:rl:t:k", 1, 5, 1, 60_000)).toBe(1);
+    await redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction");
+    await redis.cli("CONFIG", "SET", "maxmemory", "1");
+    for (let i = 0; i < 3; i++) await expect(link.bucket(`vane:rl:t:new${i}`, 1, 5, 1, 60_000)).rejects.toThrow(/OOM/);
+    expect(warnings).toEqual(["redis refused a rate-limit update: judged by on-error"]);
+    expect(link.available).toBe(true);
+  }, 20_000);
 });

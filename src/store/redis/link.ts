@@ -2,10 +2,12 @@
  * One Redis server as the rate limits see it: its client, the bucket script called by
  * EVALSHA (EVAL when the server does not know it yet: a new or restarted Redis answers
  * NOSCRIPT, and EVAL caches it for the next calls), and the two log lines an outage
- * deserves: one when Redis goes away, one when it is back, never one per request.
+ * deserves: one when Redis goes away, one when it is back, never one per request (an
+ * error reply while Redis is up, e.g. OOM or a read-only replica: rate-limited lines).
  */
 import type { Clock } from "../../runtime/clock.ts";
 import type { Logger } from "../../telemetry/logger.ts";
+import { limited } from "../../telemetry/log-limit.ts";
 import type { RedisUrl } from "../../config/redis-url.ts";
 import { type Connector, RedisClient, type RedisClientOptions } from "./client.ts";
 import { RedisErrorReply, type RedisReply } from "./resp.ts";
@@ -15,6 +17,7 @@ import type { BucketLink } from "./lease-table.ts";
 export class RedisLink implements BucketLink {
   readonly client: RedisClient;
   readonly clock: Clock;
+  readonly #log: Logger;
 
   constructor(
     connect: Connector,
@@ -23,6 +26,7 @@ export class RedisLink implements BucketLink {
     options: RedisClientOptions & { clock: Clock },
   ) {
     this.clock = options.clock;
+    this.#log = log;
     let wasDown = false;
     this.client = new RedisClient(connect, url, {
       ...options,
@@ -57,7 +61,13 @@ export class RedisLink implements BucketLink {
       reply = await this.client.command(["EVAL", BUCKET_SCRIPT, 1, ...args]);
     }
     if (typeof reply === "number") return reply;
-    throw reply instanceof RedisErrorReply ? reply : new Error(`unexpected reply to the bucket script: ${reply}`);
+    const err = reply instanceof RedisErrorReply ? reply : new Error(`unexpected reply to the bucket script: ${reply}`);
+    // Redis is up but refuses (OOM, READONLY replica, ACL): said, at most once per 10 s, not per request.
+    limited(this.#log).warn("redis refused a rate-limit update: judged by on-error", "store", {
+      store: this.url.display,
+      reason: err.message,
+    });
+    throw err;
   }
 
   close(): void {
