@@ -3,6 +3,7 @@
  * real vane processes with a real backend, counted on the backend's side:
  * (a) the two admit one limit for a key together (the burst and what the rate brought
  *     in meanwhile, within the documented slack of one batch per vane), not one each;
+ *     and so do the two processes of one `--workers 2` vane;
  * (b) different keys are counted apart;
  * (c) Redis killed mid-test: `on-error: open` lets every request through and logs one
  *     "redis unavailable" line, `closed` answers 429; Redis started again: a "redis back"
@@ -17,7 +18,7 @@ import { join } from "node:path";
 import { freePort } from "../helpers/net.ts";
 import { type Backend, startBackend, stopAllHttp } from "../helpers/http-engine.ts";
 import { killAll, spawnVane, type VaneProcess } from "../helpers/process.ts";
-import { serving } from "../helpers/status.ts";
+import { serving, statusOf } from "../helpers/status.ts";
 import { haveRedis, startRedis, stopAllRedis, type TestRedis } from "../helpers/redis.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -35,7 +36,14 @@ interface Started {
 }
 
 /** One vane (one process) whose only listener limits by `key`, counting in `redis`. */
-async function start(backend: Backend, redis: TestRedis, limit: string, key: string, extra = ""): Promise<Started> {
+async function start(
+  backend: Backend,
+  redis: TestRedis,
+  limit: string,
+  key: string,
+  extra = "",
+  workers = 1,
+): Promise<Started & { status: number }> {
   const port = await freePort();
   const status = await freePort();
   const file = join(dir, `vane-${port}.yaml`);
@@ -48,12 +56,12 @@ async function start(backend: Backend, redis: TestRedis, limit: string, key: str
       - proxy: [127.0.0.1:${backend.port}]
 control:
   listen: 127.0.0.1:${status}
-workers: 1
+workers: ${workers}
 `,
   );
   const proc = spawnVane(["run", file]);
-  await serving(status, 1);
-  return { port, proc };
+  await serving(status, workers);
+  return { port, proc, status };
 }
 
 /** One GET on a connection of its own; its status (0: no answer). */
@@ -111,6 +119,17 @@ describe.skipIf(!haveRedis())("rate-limit with store: redis://", () => {
     expect(backend.requests).toBe(all[200]);
     // Counted in Redis under the place of the action in the config (the same in both).
     expect(await redis.cli("KEYS", "vane:rl:*")).toBe("vane:rl:t0.0:127.0.0.1");
+  }, 60_000);
+
+  it("holds one limit over the processes of --workers 2, each talking to Redis", async () => {
+    const backend = await startBackend((_req, res) => res.end("ok"));
+    const redis = await startRedis();
+    const v = await start(backend, redis, "rate: 1/m, burst: 10", "{{conn.ip}}", "", 2);
+    const { all } = await spread([v], 40);
+    // Both processes served: otherwise the test proves nothing.
+    expect((await statusOf(v.status)).workers.map((w) => w.connections > 0)).toEqual([true, true]);
+    expect(all).toEqual({ 200: 10, 429: 30 });
+    expect(backend.requests).toBe(10);
   }, 60_000);
 
   it("counts different keys apart", async () => {
