@@ -560,9 +560,10 @@ export type Action =
   | { kind: "remove-headers"; request: string[]; response: string[] }
   /**
    * Non-terminal while tokens last: a token bucket per `key` (a template), `rate`
-   * tokens per second up to `burst`. Empty -> 429 at L7, close at L4.
+   * tokens per second up to `burst`. Empty -> 429 at L7, close at L4. With `store`, the
+   * buckets are shared through Redis by every vane naming the same one (docs/fleet.md).
    */
-  | { kind: "rate-limit"; rate: number; burst: number; key: string }
+  | { kind: "rate-limit"; rate: number; burst: number; key: string; store?: RateStoreSpec }
   /**
    * Asks a plugin with the keys as JSON; its answer `{"branch": NAME, "keys": {...}}`
    * picks `branches[NAME]` (an unknown branch goes on with the next rule); a timeout,
@@ -895,6 +896,40 @@ export const DEFAULT_MAXQUEUE = 1024;
 
 /** How long a request waits in a pool's queue when `queue-timeout` is not given: the connect timeout's default. */
 export const DEFAULT_QUEUE_TIMEOUT_MS = 5_000;
+
+/**
+ * Where a rate limit counts when it is shared by a fleet: a Redis server
+ * (`redis://[user:pass@]host:port[/db]`, config/redis-url.ts), and what a request is
+ * told while Redis cannot answer: `open` admits it, `closed` refuses it (429).
+ *
+ * @example
+ * ```ts
+ * import type { RateStoreSpec } from "./mod.ts";
+ * const store: RateStoreSpec = { url: "redis://10.0.0.9:6379/2", onError: "closed" };
+ * ```
+ */
+export interface RateStoreSpec {
+  readonly url: string;
+  readonly onError: RateStoreOnError;
+}
+
+/**
+ * What a shared rate limit does while its store cannot answer (`on-error`).
+ *
+ * @example
+ * ```ts
+ * import type { RateStoreOnError } from "./mod.ts";
+ * const onError: RateStoreOnError = "open";
+ * ```
+ */
+export type RateStoreOnError = "open" | "closed";
+
+/**
+ * A rate limit fails open by default when its store is down, as Envoy's global rate
+ * limit does (failure_mode_deny: false): an outage of the counter must not become an
+ * outage of the service.
+ */
+export const DEFAULT_RATE_STORE_ON_ERROR: RateStoreOnError = "open";
 
 /** A pool's strategy when none is named. */
 export const DEFAULT_STRATEGY: StrategyName = "serial";

@@ -223,7 +223,15 @@ function actionDoc(a: Action): [string, unknown] {
       return ["remove-headers", { request: [...a.request], response: [...a.response] }];
     case "rate-limit":
       // String(rate) is the shortest text that reads back as the same number.
-      return ["rate-limit", { rate: `${a.rate}/s`, burst: a.burst, key: a.key }];
+      return [
+        "rate-limit",
+        {
+          rate: `${a.rate}/s`,
+          burst: a.burst,
+          key: a.key,
+          ...(a.store ? { store: a.store.url, "on-error": a.store.onError } : {}),
+        },
+      ];
     case "plugin": {
       const p = a.plugin;
       const spec = p.kind === "http"

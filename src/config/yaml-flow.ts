@@ -7,7 +7,9 @@
 import { isMap, isScalar, isSeq, type Node } from "yaml";
 import { isHttpToken, TOKEN_EXPECTED } from "./flow-keys.ts";
 import type { Action, Allowance, HeaderList, PluginSpec, PoolConfig, Rule, TlsFiles } from "./model.ts";
-import { ALLOWANCES, DEFAULT_PLUGIN } from "./model.ts";
+import { ALLOWANCES, DEFAULT_PLUGIN, DEFAULT_RATE_STORE_ON_ERROR } from "./model.ts";
+import type { RateStoreOnError, RateStoreSpec } from "./model.ts";
+import { parseRedisUrl, REDIS_URL_EXPECTED } from "./redis-url.ts";
 import { suggest, undefinedMessage, wordList } from "./suggest.ts";
 import { q } from "./target.ts";
 import { readPool, readTargets } from "./yaml-pools.ts";
@@ -394,7 +396,7 @@ function readRate(r: Reader, node: Node, path: string): number | undefined {
 
 function readRateLimit(st: FlowState, node: Node, path: string, scope: FlowScope): Action | undefined {
   const { r } = st;
-  const e = r.entries(node, path, `{rate: 10/s, burst: 20, key: "{{conn.ip}}"}`, ["rate", "burst", "key"]);
+  const e = r.entries(node, path, `{rate: 10/s, burst: 20, key: "{{conn.ip}}"}`, RATE_LIMIT_KEYS);
   if (!e) return undefined;
   const rt = r.required(e, "rate", node, path);
   const rate = rt && readRate(r, rt.value, rt.path);
@@ -403,8 +405,30 @@ function readRateLimit(st: FlowState, node: Node, path: string, scope: FlowScope
   // The default burst lets one second's worth through at once.
   const burst = b ? r.int(b.value, b.path, 1, MAX_BURST) : Math.max(1, Math.ceil(rate ?? 1));
   const key = k ? readTemplate(r, k.value, k.path, scope, "a key template like {{conn.ip}}") : "{{conn.ip}}";
-  if (rate === undefined || burst === undefined || key === undefined || !r.complete(node, e)) return undefined;
-  return { kind: "rate-limit", rate, burst, key };
+  const store = readRateStore(r, e);
+  if (rate === undefined || burst === undefined || key === undefined || store === false || !r.complete(node, e)) {
+    return undefined;
+  }
+  return store === null ? { kind: "rate-limit", rate, burst, key } : { kind: "rate-limit", rate, burst, key, store };
+}
+
+const RATE_LIMIT_KEYS = ["rate", "burst", "key", "store", "on-error"];
+const ON_ERROR: readonly RateStoreOnError[] = ["open", "closed"];
+
+/** `store: redis://...` and `on-error: open|closed`: null without a store, false when either is bad (reported). */
+function readRateStore(r: Reader, e: Map<string, Entry>): RateStoreSpec | null | false {
+  const s = e.get("store");
+  const o = e.get("on-error");
+  if (!s) {
+    if (o) r.error(o.value, o.path, "on-error applies to a shared rate limit: add store: redis://HOST:PORT");
+    return o ? false : null;
+  }
+  const text = r.string(s.value, s.path, REDIS_URL_EXPECTED);
+  const parsed = text === undefined ? undefined : parseRedisUrl(text);
+  if (parsed !== undefined && !parsed.ok) r.error(s.value, s.path, parsed.reason);
+  const onError = o ? r.keyword(o.value, o.path, ON_ERROR) : DEFAULT_RATE_STORE_ON_ERROR;
+  if (text === undefined || !parsed?.ok || onError === undefined) return false;
+  return { url: text, onError };
 }
 
 function readPlugin(st: FlowState, node: Node, path: string, scope: FlowScope): Action | undefined {

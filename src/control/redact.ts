@@ -30,8 +30,9 @@ function redactAction(a: Action): Action {
     case "proxy":
     case "abort":
     case "remove-headers":
-    case "rate-limit":
       return a;
+    case "rate-limit":
+      return a.store ? { ...a, store: { ...a.store, url: redactUrl(a.store.url) } } : a;
     case "terminate":
       return { ...a, flow: redactRules(a.flow) };
     case "respond":

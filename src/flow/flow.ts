@@ -67,9 +67,9 @@ export interface FlowDeps {
   now?: () => number;
   /**
    * Where rate-limit actions count (flow/rate-store.ts `limitOpener`), called once per
-   * action as the flow compiles. Absent: each action counts alone in this process.
+   * action as the flow compiles. Absent, or null for an action: it counts alone in this process.
    */
-  limits?: (limit: RateLimitSpec) => RateStore;
+  limits?: (limit: RateLimitSpec) => RateStore | null;
 }
 
 export interface CompiledFlow {
@@ -256,7 +256,10 @@ function compileRule(rule: Rule, ctx: Ctx): CompiledRule {
       applyNow: !sub.waits && sub.mayWait ? (st) => evalNow(sub, st, 0) : null,
     };
   }
-  if (action.kind === "rate-limit" && ctx.deps.limits) return { when, ...compileSharedLimit(action, ctx.deps.limits) };
+  if (action.kind === "rate-limit" && ctx.deps.limits) {
+    const shared = compileSharedLimit(action, ctx.deps.limits);
+    if (shared !== null) return { when, ...shared };
+  }
   return { when, apply: compileStep(action, ctx), applyAsync: null, applyNow: null };
 }
 
@@ -322,9 +325,11 @@ function compileStep(action: Exclude<Action, { kind: "plugin" | "flow" }>, ctx: 
 /** A rate-limit whose counts a RateStore keeps (shared with other processes): it may wait for them. */
 function compileSharedLimit(
   action: Extract<Action, { kind: "rate-limit" }>,
-  open: (limit: RateLimitSpec) => RateStore,
-): Pick<CompiledRule, "apply" | "applyAsync" | "applyNow"> {
-  const store = open({ rate: action.rate, burst: action.burst });
+  open: (limit: RateLimitSpec) => RateStore | null,
+): Pick<CompiledRule, "apply" | "applyAsync" | "applyNow"> | null {
+  const { rate, burst, store: where } = action;
+  const store = open(where === undefined ? { rate, burst } : { rate, burst, store: where });
+  if (store === null) return null;
   const key = compileTemplate(action.key, { header: false });
   const judged = (ok: boolean): Step => (ok ? null : LIMITED);
   return {

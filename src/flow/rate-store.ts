@@ -5,15 +5,19 @@
  * together: the primary holds the authoritative buckets (cluster/rate-authority.ts)
  * and each worker serves from tokens leased from them (cluster/rate-leases.ts).
  *
- * A store shared by several hosts plugs in here as one more `RateStores` (issue 24:
- * `rate-limit: { store: redis://... }`, a Redis store leasing tokens the same way): the
- * flow only ever calls `take`/`takeNow`, so nothing above this file changes.
+ * A store shared by several hosts plugs in here as one more `RateStores`: an action with
+ * `rate-limit: { store: redis://... }` counts in Redis (store/redis/rates.ts, leasing
+ * tokens the same way), whatever --workers says. The flow only ever calls
+ * `take`/`takeNow`, so nothing above this file changes.
  */
+import type { RateStoreSpec } from "../config/model.ts";
 
 /** What a rate-limit action allows: `burst` tokens at most, `rate` more per second. */
 export interface RateLimitSpec {
   readonly rate: number;
   readonly burst: number;
+  /** Where the action says its counts are kept (Redis); absent: where the process keeps them. */
+  readonly store?: RateStoreSpec;
 }
 
 /** The counts of one rate-limit action, per key. */
@@ -45,14 +49,28 @@ export interface RateStores {
 }
 
 /**
+ * The stores a process has: `host` for the limits counted by the processes of this host
+ * together (--workers), `redis` for those whose action names a `store` (store/redis/).
+ */
+export interface RateStoreKinds {
+  readonly host?: RateStores;
+  readonly redis?: RateStores;
+}
+
+/**
  * The opener of one listener's flow: numbers its rate-limit actions in the order the
- * flow compiles them (the same order in every process), nested flows included.
+ * flow compiles them (the same order in every process), nested flows included. Null
+ * for an action no store takes: it counts alone in this process.
  */
 export function limitOpener(
-  stores: RateStores,
+  stores: RateStoreKinds,
   place: Omit<RateLimitPlace, "where"> & { listener: string },
-): (limit: RateLimitSpec) => RateStore {
+): (limit: RateLimitSpec) => RateStore | null {
   let n = 0;
   const { generation, config, listener } = place;
-  return (limit) => stores.open(limit, { generation, config, where: `${listener}.${n++}` });
+  return (limit) => {
+    const where = `${listener}.${n++}`;
+    const kind = limit.store === undefined ? stores.host : stores.redis;
+    return kind ? kind.open(limit, { generation, config, where }) : null;
+  };
 }

@@ -25,6 +25,7 @@ import type { AccessLog } from "../telemetry/access-log.ts";
 import { openAccessLog } from "./access.ts";
 import { EventHub } from "../control/events.ts";
 import { emptyRuntimeState, type RuntimeState } from "../control/runtime-state.ts";
+import { RedisRates } from "../store/redis/rates.ts";
 
 /**
  * Idle keep-alive connections kept per target, and for how long. The bound is high
@@ -64,12 +65,15 @@ export class VaneContext {
   readonly acme: AcmeService;
   /** The access log (config `access-log`, as vane started), or null. */
   readonly access: AccessLog | null;
+  /** Rate limits counted in Redis (`store:`): one connection per URL, kept across reloads, closed by stop. */
+  readonly redisRates: RedisRates;
   readonly #worker: boolean;
 
   constructor(readonly initial: Config, readonly rt: Runtime, readonly log: Logger, readonly options: VaneOptions) {
     this.#worker = (options.cluster?.index ?? 0) > 0;
     this.acme = new AcmeService(rt, log, !this.#worker);
     this.registry = new HealthRegistry(log);
+    this.redisRates = new RedisRates((addr, ms) => rt.connectTcp(addr, ms), log);
     this.h2Upstreams = new H2Upstreams(rt, this.registry, () => this.config.timeouts.connectMs);
     this.functions = options.functions instanceof Map
       ? options.functions

@@ -35,6 +35,8 @@ export interface GenerationDeps {
   h2Upstreams?: H2Upstreams;
   /** Where rate-limit actions count when several processes share them (--workers); absent: each flow alone. */
   rates?: RateStores;
+  /** Where rate-limit actions with a `store` (Redis) count; absent: such actions count alone. */
+  redisRates?: RateStores;
 }
 
 /** Each pool's `tls` with its files read; says once per load that a pool does not verify its targets. */
@@ -95,7 +97,11 @@ export class Generation {
       flow: compileFlow(l.flow, {
         log: deps.log,
         functions: deps.functions,
-        limits: deps.rates && limitOpener(deps.rates, { generation: id, config, listener: places[i] }),
+        limits: limitOpener({ host: deps.rates, redis: deps.redisRates }, {
+          generation: id,
+          config,
+          listener: places[i],
+        }),
       }),
       // A PROXY header would have to come before the TLS handshake, which the
       // runtime's TLS listener reads first: not honoured on https:// listeners.

@@ -62,6 +62,7 @@ export class GenerationLoader {
       h2Upstreams,
       functions,
       rates: options.cluster?.rates,
+      redisRates: this.#ctx.redisRates,
     });
     this.#adminTokens.set(next, token.token);
     return next;

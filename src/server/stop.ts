@@ -36,6 +36,7 @@ export async function stopVane(parts: VaneParts, graceMs: number, options: StopO
   clients.clear();
   ctx.upstreams.closeAll();
   ctx.h2Upstreams.closeAll();
+  ctx.redisRates.close();
   listeners.closeAll();
   await status.close();
   // Repeats counted but not yet summed up are said now, not lost with the process.

@@ -162,6 +162,13 @@ function richConfig(): Config {
     always({ kind: "rate-limit", rate: 1 / 3, burst: 1, key: "{{req.header.authorization}}" }),
     always({ kind: "rate-limit", rate: 1e-7, burst: 1_000_000, key: "" }),
     always({
+      kind: "rate-limit",
+      rate: 5,
+      burst: 7,
+      key: "{{conn.ip}}",
+      store: { url: "redis://u:p@127.0.0.1:6379/2", onError: "closed" },
+    }),
+    always({
       kind: "plugin",
       plugin: { kind: "function", name: "auth" },
       timeoutMs: 250,
@@ -438,6 +445,14 @@ describe("configToDocument", () => {
     expect(doc({ op: "not", of: { op: "equals", value: "x" } })).toEqual({ not: "x" });
     expect(doc({ op: "any", of: [{ op: "equals", value: "x" }] })).toEqual({ any: ["x"] });
     expect(doc({ op: "all", of: [{ op: "glob", pattern: "x" }] })).toEqual({ all: [{ glob: "x" }] });
+  });
+
+  it("writes a rate-limit's store and on-error", () => {
+    const store = { url: "redis://:pw@127.0.0.1:6379/2", onError: "closed" as const };
+    const c = base(":1", [always({ kind: "rate-limit", rate: 5, burst: 7, key: "{{conn.ip}}", store })]);
+    expect((configToDocument(c).listeners as Array<{ flow: unknown }>)[0].flow).toEqual([
+      { "rate-limit": { rate: "5/s", burst: 7, key: "{{conn.ip}}", store: store.url, "on-error": "closed" } },
+    ]);
   });
 
   it("writes conditions, actions, control off, null failure and the resolver", () => {

@@ -725,6 +725,19 @@ describe("loadConfigText: actions", () => {
     });
   });
 
+  it("reads a rate-limit's Redis store, failing open unless on-error says closed", () => {
+    expect(rule(`{ rate-limit: { rate: 10/s, store: "redis://10.0.0.5:6379/1" } }`).action).toEqual({
+      kind: "rate-limit",
+      rate: 10,
+      burst: 10,
+      key: "{{conn.ip}}",
+      store: { url: "redis://10.0.0.5:6379/1", onError: "open" },
+    });
+    expect(rule(`{ rate-limit: { rate: 1/s, store: "redis://h", on-error: closed } }`).action).toMatchObject({
+      store: { url: "redis://h", onError: "closed" },
+    });
+  });
+
   it("reads plugins of each kind, with defaults", () => {
     const defaults = { timeoutMs: 1_000, failures: 3, quietMs: 30_000, branches: {}, failure: null };
     expect(rule(`{ plugin: { http: "https://auth.internal/check" } }`).action).toEqual({

@@ -36,6 +36,19 @@ describe("redactConfig", () => {
     expect(flow[5]).toEqual({ proxy: "web" });
   });
 
+  it("hides the password of a rate limit's Redis store, and keeps where it is", () => {
+    const c = yamlConfig(`listeners:
+  - listen: http://127.0.0.1:8080
+    flow:
+      - rate-limit: { rate: 1/s, store: "redis://vane:hunter2@10.0.0.5:6379/1", on-error: closed }
+      - proxy: [127.0.0.1:9000]
+`);
+    // deno-lint-ignore no-explicit-any
+    const flow = (configToDocument(redactConfig(c)) as any).listeners[0].flow;
+    expect(flow[0]["rate-limit"].store).toBe(`redis://${REDACTED}@10.0.0.5:6379/1`);
+    expect(flow[0]["rate-limit"]["on-error"]).toBe("closed");
+  });
+
   it("leaves the config it is given as it was", () => {
     expect(JSON.stringify(configToDocument(config))).toContain(SECRETS.requestHeader);
   });
