@@ -16,6 +16,7 @@ import { freePort } from "../helpers/net.ts";
 import { signal, spawnVane, type VaneProcess } from "../helpers/process.ts";
 import { stopAll } from "../helpers/cleanup.ts";
 import { runCommand, startCommand, stopCommands } from "../helpers/command.ts";
+import { compiledVane } from "../helpers/compiled-vane.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { type Pebble, servedSerial, startPebble, stopPebbles } from "../helpers/pebble.ts";
 import { statusOf } from "../helpers/status.ts";
@@ -279,19 +280,6 @@ listeners:
     expect(s.pebble.orders()).toBe(1);
   }, 240_000);
 });
-
-/**
- * dist/vane, as CI builds it before the tests (.ci/run); built here when absent, so the
- * test also runs on a checkout that never built it.
- */
-async function compiledVane(): Promise<string> {
-  const bin = join(REPO, "dist/vane");
-  if (!existsSync(bin)) {
-    const built = await runCommand("bash", ["scripts/build"], { cwd: REPO, timeoutMs: 200_000 });
-    expect(built.code, built.stdout + built.stderr).toBe(0);
-  }
-  return bin;
-}
 
 /** One TLS connection kept open (keep-alive), trusting pebble's root. */
 async function openTls(s: Setup, host: string) {
