@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EtcdClient } from "../../src/config/etcd/client.ts";
 import { compiledVane } from "../helpers/compiled-vane.ts";
-import { startCommand, stopCommands } from "../helpers/command.ts";
+import { type StartedCommand, startCommand, stopCommands } from "../helpers/command.ts";
 import { haveEtcd, startEtcd, stopAllEtcd } from "../helpers/etcd.ts";
 import { startBackend, stopAllHttp } from "../helpers/http-engine.ts";
 import { freePort } from "../helpers/net.ts";
@@ -66,7 +66,7 @@ describe.skipIf(!haveEtcd() || !haveRedis())("a fleet of compiled vanes on etcd 
     const client = new EtcdClient([etcd.url]);
     await client.put(`${PREFIX}/config`, config(redis.url, one.port));
 
-    const vanes = [];
+    const vanes: Array<{ port: number; status: number; proc: StartedCommand }> = [];
     for (const name of ["a", "b"]) {
       const port = await freePort();
       const status = await freePort();
