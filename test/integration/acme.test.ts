@@ -5,8 +5,7 @@
  * against pebble's root with --resolve. Nothing here touches the internet.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
@@ -22,7 +21,6 @@ import { type Pebble, servedSerial, startPebble, stopPebbles } from "../helpers/
 import { statusOf } from "../helpers/status.ts";
 
 const dirs: string[] = [];
-const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
 afterEach(async () => {
   await stopAll();
