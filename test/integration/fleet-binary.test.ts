@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EtcdClient } from "../../src/config/etcd/client.ts";
 import { compiledVane } from "../helpers/compiled-vane.ts";
-import { type StartedCommand, startCommand, stopCommands } from "../helpers/command.ts";
+import { startCommand, type StartedCommand, stopCommands } from "../helpers/command.ts";
 import { haveEtcd, startEtcd, stopAllEtcd } from "../helpers/etcd.ts";
 import { startBackend, stopAllHttp } from "../helpers/http-engine.ts";
 import { freePort } from "../helpers/net.ts";
