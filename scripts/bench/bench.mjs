@@ -25,6 +25,7 @@ const CONTENDERS = [
   "vane-bun-log",
   "vane-deno",
   "vane-bin",
+  "vane-base",
 ];
 const TESTS = {
   l4: { title: "L4 keep-alive", unit: "req/s", kind: "wrk", listener: "l4", headers: [] },
@@ -54,6 +55,8 @@ function usage() {
   --only LIST        contenders, comma-separated (default all): ${CONTENDERS.join(",")}
   --tests LIST       tests, comma-separated (default all): ${Object.keys(TESTS).join(",")}
   --idle-conns N     connections held in the idle test (default 10000)
+  --base DIR         also run vane-base: another checkout's src/main.ts on this tree's Bun
+                     (e.g. git worktree add /tmp/base COMMIT), paired against vane-bun
   --out FILE         also write the markdown report there (raw numbers: FILE with .json)
   --no-pin           do not pin processes to cores (default: the proxy under test on the
                      last core, load generators and backends on the first, with taskset)
@@ -108,6 +111,7 @@ function parseOptions(argv) {
         break;
       case "--only":
         o.only = list(val(), CONTENDERS, flag);
+        o.onlyGiven = true;
         break;
       case "--tests":
         o.tests = list(val(), Object.keys(TESTS), flag);
@@ -117,6 +121,9 @@ function parseOptions(argv) {
         break;
       case "--out":
         o.out = path.resolve(process.env.BENCH_CWD || process.cwd(), val());
+        break;
+      case "--base":
+        o.base = path.resolve(process.env.BENCH_CWD || process.cwd(), val());
         break;
       case "--no-pin":
         o.pin = false;
@@ -133,6 +140,12 @@ function parseOptions(argv) {
         die(`unknown option "${a}"\n${usage()}`, 2);
     }
   }
+  // vane-base runs only when given a tree; naming it without one is a mistake.
+  if (o.base === undefined) {
+    if (o.only.includes("vane-base") && o.onlyGiven) die(`vane-base needs --base DIR\n${usage()}`, 2);
+    o.only = o.only.filter((c) => c !== "vane-base");
+  } else if (!fs.existsSync(path.join(o.base, "src/main.ts"))) die(`--base ${o.base}: no src/main.ts there`, 2);
+  BASE = o.base ?? null;
   // canonical order, whatever order the lists were given in
   o.only = CONTENDERS.filter((c) => o.only.includes(c));
   o.tests = Object.keys(TESTS).filter((t) => o.tests.includes(t));
@@ -149,6 +162,8 @@ const PGID_FILE = path.join(TMP, "pgids");
  * and its core is not shared. Set in main() when the machine has two cores or more.
  */
 let PIN = null; // { proxy: "1", load: "0" }
+/** The checkout vane-base runs (--base), or null. */
+let BASE = null;
 
 /** `cmd args` under taskset for `role` ("proxy" or "load"), when pinning. */
 function pinned(role, cmd, args) {
@@ -449,6 +464,8 @@ const VANE_CMD = {
   "vane-bin": () => [path.join(ROOT, "dist/vane"), []],
   // vane-bun with its access log on (JSON lines to a file), for what the log costs.
   "vane-bun-log": () => [path.join(ROOT, "node_modules/.bin/bun"), ["src/main.ts"]],
+  // Another commit's vane (--base DIR), for what a change costs on the same machine in the same rounds.
+  "vane-base": () => [path.join(ROOT, "node_modules/.bin/bun"), [path.join(BASE, "src/main.ts")]],
 };
 /** What a contender adds to `vane run FILE`, given its directory. */
 const VANE_EXTRA = {
@@ -1125,6 +1142,15 @@ function targets(o, results, med, valueKey) {
       return `${TESTS[t].title}: req/s ${rps}×, CPU/req ${cpu}×`;
     });
     lines.push(`- access log on (vane-bun-log ÷ vane-bun, paired): ${cells.join("; ")}`);
+  }
+  if (o.only.includes("vane-base") && o.only.includes("vane-bun")) {
+    // This tree against another commit's (--base), in the same rounds.
+    const cells = wrkTests.map((t) => {
+      const rps = pairedText(paired(results[t], "vane-bun", "vane-base", "rps"));
+      const cpu = pairedText(paired(results[t], "vane-bun", "vane-base", "cpuUsPerReq"));
+      return `${TESTS[t].title}: req/s ${rps}×, CPU/req ${cpu}×`;
+    });
+    lines.push(`- this tree against ${BASE} (vane-bun ÷ vane-base, paired): ${cells.join("; ")}`);
   }
   if (o.tests.includes("idle")) {
     const cells = vanes.map((c) => {

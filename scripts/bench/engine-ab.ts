@@ -7,6 +7,7 @@
  *
  *   bun scripts/bench/engine-ab.ts BASE [SLICES]
  *   ENGINE_AB_EXTRA='access-log: /tmp/a.log' bun scripts/bench/engine-ab.ts BASE   (this tree with it)
+ *   ENGINE_AB_BASE_EXTRA=... (the same for BASE's config: both with the access log, say)
  *   deno run --allow-all --unstable-net --config deno.json scripts/bench/engine-ab.ts BASE [SLICES]
  *
  * BASE needs its dependencies (a `node_modules`, or a symlink to this tree's).
@@ -26,7 +27,7 @@ if (!baseDir || !Number.isInteger(slices) || slices < 2) {
   console.error("usage: engine-ab.ts BASE [SLICES]  (BASE: another checkout of vane; SLICES: 2 or more, default 16)");
   rt.exit(2);
 }
-const base = await startEngine(treeRoot(baseDir));
+const base = await startEngine(treeRoot(baseDir), process.env.ENGINE_AB_BASE_EXTRA ?? "");
 
 const runs: EngineRun[] = [base.run, here.run];
 for (let w = 0; w < WARMUP_SLICES; w++) for (const run of runs) await run(SLICE);
