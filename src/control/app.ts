@@ -9,6 +9,7 @@ import { adminRefusal, hostRefusal } from "./guard.ts";
 import { formatMetrics } from "./metrics.ts";
 import type { StatusSnapshot, TargetStatus } from "./snapshot.ts";
 import { addAdminRoutes, type AdminOps } from "./admin-routes.ts";
+import { addDashboard } from "./dashboard.ts";
 
 const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -206,10 +207,12 @@ export function createControlApp(deps: ControlDeps | ControlDeps["snapshot"]): H
   app.all("/upgrade", (c) => c.text("method not allowed\n", 405, { Allow: "POST" }));
 
   if (admin) addAdminRoutes(app, admin, () => (token?.() ?? null) !== null);
+  // The page reads /pools and /events, which only the admin API serves.
+  if (admin) addDashboard(app);
 
   // Hono answers HEAD from the GET handlers; any other method on these paths is a
   // client mistake worth telling apart from a typo in the path.
-  for (const path of ["/healthz", "/status", "/metrics"]) {
+  for (const path of [...(admin ? ["/"] : []), "/healthz", "/status", "/metrics"]) {
     app.all(path, (c) => c.text("method not allowed\n", 405, { Allow: "GET, HEAD" }));
   }
 
