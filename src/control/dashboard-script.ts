@@ -135,10 +135,13 @@ function computeRates(prev, status, requests, seconds) {
     rates.pools[pool] = { rps: all / seconds, errorRate: all > 0 ? (100 * errors) / all : null };
   });
   var before = {};
-  eachTarget(prev.status, function (pool, role, t) { before[targetKey(pool, t.target)] = t.totalConnections; });
+  eachTarget(prev.status, function (pool, role, t) { before[targetKey(pool, t.target)] = t; });
   eachTarget(status, function (pool, role, t) {
     var was = before[targetKey(pool, t.target)];
-    if (was !== undefined) rates.targets[targetKey(pool, t.target)] = Math.max(0, t.totalConnections - was) / seconds;
+    if (was === undefined || t.requests === undefined || was.requests === undefined) return;
+    var all = Math.max(0, t.requests - was.requests);
+    var errors = Math.max(0, t.errors - was.errors);
+    rates.targets[targetKey(pool, t.target)] = { rps: all / seconds, errorRate: all > 0 ? (100 * errors) / all : null };
   });
   return rates;
 }
@@ -257,7 +260,8 @@ function poolCard(name) {
 }
 
 function targetHead() {
-  return el("tr", {}, ["", "target", "state", "latency ms", "active", "req/s", "total", "last error", ""]
+  return el("tr", {}, ["", "target", "state", "latency ms", "active", "req/s", "5xx %", "requests", "connections",
+    "last error", ""]
     .map(function (h) { return el("th", {}, [h]); }));
 }
 
@@ -269,6 +273,7 @@ function targetRow(pool, t, i) {
   var swatch = el("span", { class: "swatch" });
   swatch.style.background = COLORS[i % COLORS.length];
   var active = t.maxconn !== undefined ? t.activeConnections + "/" + t.maxconn : t.activeConnections;
+  var rate = state.rates.targets[targetKey(pool, t.target)] || {};
   var button = el("button", { class: "drain", "data-op": draining ? "undrain" : "drain", type: "button" },
     [draining ? "undrain" : "drain"]);
   button.addEventListener("click", function () { adminCall(pool, t.target, button.getAttribute("data-op"), button); });
@@ -281,7 +286,9 @@ function targetRow(pool, t, i) {
     el("td", {}, [el("span", { class: "state " + st, "data-state": st }, [st])]),
     el("td", { class: "num" }, [fmt(t.latencyMs)]),
     el("td", { class: "num" }, [active]),
-    el("td", { class: "num" }, [fmt(state.rates.targets[targetKey(pool, t.target)])]),
+    el("td", { class: "num" }, [fmt(rate.rps)]),
+    el("td", { class: "num" }, [fmt(rate.errorRate)]),
+    el("td", { class: "num requests" }, [t.requests === undefined ? "–" : t.requests]),
     el("td", { class: "num" }, [t.totalConnections]),
     el("td", { class: "err" }, [t.lastError || ""]),
     el("td", {}, [button]),

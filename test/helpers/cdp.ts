@@ -240,7 +240,7 @@ export async function launchChromium(): Promise<Browser> {
   let conn: Connection | null = null;
   const browser: Browser = {
     page: async (size = { width: 1200, height: 800 }) => {
-      const { targetId } = await conn!.send("Target.createTarget", { url: "about:blank", ...size });
+      const { targetId } = await conn!.send("Target.createTarget", { url: "about:blank" });
       const { sessionId } = await conn!.send("Target.attachToTarget", { targetId, flatten: true });
       const page = new Page(conn!, sessionId as string);
       await Promise.all(["Runtime.enable", "Log.enable", "Page.enable"].map((m) => page.send(m)));
