@@ -19,7 +19,7 @@ header.top h1 { margin: 0; font-size: 18px; }
 #token-form { display: flex; gap: 6px; align-items: center; }
 #token-form input { width: 14em; padding: 3px 6px; }
 #token-state { color: #c5ccd6; font-size: 12px; }
-main { padding: 12px 20px; display: grid; grid-template-columns: minmax(0, 1fr) 320px; gap: 16px; }
+main { padding: 12px 20px; display: grid; grid-template-columns: minmax(0, 1fr) 260px; gap: 16px; }
 h2 { font-size: 15px; margin: 8px 0; }
 .notice { min-height: 0; }
 .notice.error, .notice.ok { padding: 6px 10px; border-radius: 4px; margin-bottom: 8px; }
@@ -27,17 +27,18 @@ h2 { font-size: 15px; margin: 8px 0; }
 .notice.ok { background: #e3f5ec; color: #145c39; border: 1px solid #a8dcc0; }
 #stale { color: #8a1f0b; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
-th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid var(--line); white-space: nowrap; }
 th { font-weight: 600; color: var(--muted); font-size: 12px; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.err { color: #8a1f0b; white-space: normal; max-width: 22em; font-size: 12px; }
-section.pool { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; margin-bottom: 14px; }
+td.err { color: #8a1f0b; white-space: normal; min-width: 8em; max-width: 18em; font-size: 12px; }
+section.pool { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; margin-bottom: 14px;
+  overflow-x: auto; }
 section.pool header { display: flex; gap: 12px; align-items: baseline; }
 section.pool h3 { margin: 0; font-size: 15px; }
 .facts { color: var(--muted); }
-.chart { display: block; margin: 6px 0; max-width: 100%; }
-.chart-bg { fill: #f8fafc; stroke: var(--line); }
-.chart-label { font-size: 10px; fill: var(--muted); }
+.chart-box { position: relative; margin: 6px 0; }
+.chart { display: block; background: #f8fafc; border: 1px solid var(--line); }
+.chart-label { position: absolute; top: 2px; right: 6px; font-size: 11px; color: var(--muted); }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; }
 .role { margin-left: 6px; font-size: 11px; color: var(--muted); }
 .state { padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }

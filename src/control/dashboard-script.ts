@@ -301,14 +301,15 @@ function latencyChart(pool, targets) {
   var series = targets.map(function (t) { return (state.history[pool] || {})[t.target] || []; });
   var max = 1;
   series.forEach(function (xs) { xs.forEach(function (v) { if (v !== null && v > max) max = v; }); });
-  var chart = svg("svg", { class: "chart", viewBox: "0 0 " + w + " " + h, width: w, height: h, role: "img" });
-  chart.appendChild(svg("rect", { x: 0, y: 0, width: w, height: h, class: "chart-bg" }));
+  // Stretched to the card's width; the strokes keep their width (non-scaling-stroke).
+  var chart = svg("svg", { class: "chart", viewBox: "0 0 " + w + " " + h, width: "100%", height: h, role: "img",
+    preserveAspectRatio: "none" });
   series.forEach(function (xs, i) {
     var offset = SAMPLES - xs.length;
     var points = [];
     var flush = function () {
       if (points.length > 0) chart.appendChild(svg("polyline", { points: points.join(" "), fill: "none",
-        stroke: COLORS[i % COLORS.length], "stroke-width": 1.5 }));
+        stroke: COLORS[i % COLORS.length], "stroke-width": 1.5, "vector-effect": "non-scaling-stroke" }));
       points = [];
     };
     xs.forEach(function (v, j) {
@@ -320,13 +321,11 @@ function latencyChart(pool, targets) {
     });
     flush();
   });
-  var label = svg("text", { x: w - pad, y: 12, "text-anchor": "end", class: "chart-label" });
-  label.textContent = "max " + fmt(max) + " ms";
-  chart.appendChild(label);
   var title = svg("title", {});
   title.textContent = "connect latency of each target in pool " + pool + ", last " + SAMPLES + " reads";
   chart.appendChild(title);
-  return chart;
+  return el("div", { class: "chart-box" }, [chart, el("span", { class: "chart-label" }, ["latency, max " +
+    fmt(max) + " ms"])]);
 }
 
 function addEvent(e) {

@@ -107,6 +107,12 @@ describe.skipIf(missing !== null)("the dashboard in headless chromium", () => {
       expect(await page.evaluate("[...document.querySelectorAll('section.pool')].map((s) => s.dataset.pool)"))
         .toEqual(["default", "api.test"]);
       expect(await page.evaluate("document.querySelectorAll('section.pool svg.chart').length")).toBe(2);
+      // c's latency line: drawn once a read has measured it.
+      await waitFor("a latency line in api.test's chart", async () => {
+        return await page.evaluate<number>(
+          `document.querySelectorAll('section.pool[data-pool="api.test"] svg.chart polyline').length`,
+        ) === 1;
+      });
       expect(await text(page, "#listeners")).toContain(`http://127.0.0.1:${v.port}`);
       expect(await text(page, "#meta")).toContain("2 processes");
       expect(await text(page, `tr[data-target="${tc}"] td.requests`)).toBe("3");
@@ -152,7 +158,7 @@ describe.skipIf(missing !== null)("the dashboard in headless chromium", () => {
       const shot = process.env.VANE_DASHBOARD_SCREENSHOT;
       if (shot) {
         // Some reads' worth of latency lines and request rates to show: a bounded run of requests.
-        const until = Date.now() + 25_000;
+        const until = Date.now() + 40_000;
         while (Date.now() < until) await traffic(v.port, 5);
         writeFileSync(shot, await page.screenshot());
       }
