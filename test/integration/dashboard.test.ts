@@ -5,7 +5,9 @@
  * listeners, pools and targets; a backend that dies shows as down (and as a health
  * event from /events) within one health interval and a margin; a drain without the
  * token shows the API's refusal, and with the token typed in, drains (the API says so)
- * and the page shows it.
+ * and the page shows it. Without a token set, the page drains and undrains from
+ * loopback (its own Origin passes the guard). Both runtimes; without chromium the
+ * tests are skipped and the output says so.
  *
  * With VANE_DASHBOARD_SCREENSHOT=FILE it also writes a PNG of the page with some
  * traffic to FILE: that is how docs/dashboard.png is made.
@@ -45,17 +47,21 @@ function named(name: string): Promise<Backend> {
 }
 
 /** vane --workers 2: pool `default` (`*`) of `web`, pool `api.test` of `api`; its listener and status ports. */
-async function startVane(web: Backend[], api: Backend[]): Promise<{ port: number; status: number }> {
+async function startVane(
+  web: Backend[],
+  api: Backend[],
+  { token = true } = {},
+): Promise<{ port: number; status: number }> {
   const [port, status] = [await freePort(), await freePort()];
   const tokenFile = join(dir, `token-${status}`);
   writeFileSync(tokenFile, `${TOKEN}\n`);
   const list = (bs: Backend[]) => bs.map((b) => `127.0.0.1:${b.port}`).join(",");
   spawnVane([
     ...["--listen", `http://127.0.0.1:${port}`, "--route", `*=${list(web)}`, "--route", `api.test=${list(api)}`],
-    ...["--workers", "2", "--status", `127.0.0.1:${status}`, "--admin-token-file", tokenFile],
+    ...["--workers", "2", "--status", `127.0.0.1:${status}`, ...(token ? ["--admin-token-file", tokenFile] : [])],
     ...["--health", "tcp", "--health-interval", `${HEALTH_INTERVAL_MS}ms`],
     ...["--health-timeout", `${HEALTH_TIMEOUT_MS}ms`, "--fall", "1", "--rise", "1"],
-  ]);
+  ], { VANE_ADMIN_TOKEN: "" });
   await serving(status, 2);
   return { port, status };
 }
@@ -165,4 +171,25 @@ describe.skipIf(missing !== null)("the dashboard in headless chromium", () => {
     },
     120_000,
   );
+
+  it("drains and undrains from loopback without a token, when none is set (the page's own Origin passes)", async () => {
+    const [a, c] = [await named("a"), await named("c")];
+    const v = await startVane([a], [c], { token: false });
+    const ta = `127.0.0.1:${a.port}`;
+    const draining = async () => (await pools(v.status)).default.targets[0].draining;
+    const browser = await launchChromium();
+    const page = await browser.page();
+    await page.navigate(`http://127.0.0.1:${v.status}/`);
+    await waitFor("a shown up", async () => (await rowState(page, ta)) === "up", 15_000);
+    const button = `tr[data-target="${ta}"] button.drain`;
+
+    await page.click(button);
+    await waitFor("a draining in the API", draining);
+    await waitFor("the undrain button", async () => (await text(page, button)) === "undrain");
+    await page.click(button);
+    await waitFor("a back in the API", async () => !(await draining()));
+    await waitFor("a shown up again", async () => (await rowState(page, ta)) === "up");
+    expect(await text(page, "#token-state")).toBe("no token");
+    expect(page.errors).toEqual([]);
+  }, 60_000);
 });
