@@ -79,8 +79,12 @@ function showToken() {
 }
 
 function saveToken(value) {
-  if (value) sessionStorage.setItem(TOKEN_KEY, value);
-  else sessionStorage.removeItem(TOKEN_KEY);
+  try {
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch (e) {
+    notice("this browser keeps no sessionStorage for this page, so the token cannot be kept", "error");
+  }
   byId("token").value = "";
   showToken();
 }
