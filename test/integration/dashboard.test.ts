@@ -12,7 +12,7 @@
  * With VANE_DASHBOARD_SCREENSHOT=FILE it also writes a PNG of the page with some
  * traffic to FILE: that is how docs/dashboard.png is made.
  */
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,13 +30,14 @@ const HEALTH_TIMEOUT_MS = 500;
 /** A down verdict takes one failed check (fall 1): the interval, the check's timeout, then a margin for a loaded machine. */
 const DOWN_WITHIN_MS = HEALTH_INTERVAL_MS + HEALTH_TIMEOUT_MS + 3000;
 
-const dir = mkdtempSync(join(tmpdir(), "vane-dashboard-"));
+/** Token files' directories, made by the tests that run (none when they are skipped). */
+const dirs: string[] = [];
 afterEach(async () => {
   await closeBrowsers();
   killAll();
   await stopAllHttp();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const missing = chromiumMissing();
 // Said on the test output, so a machine without chromium does not pass silently.
@@ -53,7 +54,9 @@ async function startVane(
   { token = true } = {},
 ): Promise<{ port: number; status: number }> {
   const [port, status] = [await freePort(), await freePort()];
-  const tokenFile = join(dir, `token-${status}`);
+  const dir = mkdtempSync(join(tmpdir(), "vane-dashboard-"));
+  dirs.push(dir);
+  const tokenFile = join(dir, "token");
   writeFileSync(tokenFile, `${TOKEN}\n`);
   const list = (bs: Backend[]) => bs.map((b) => `127.0.0.1:${b.port}`).join(",");
   spawnVane([
