@@ -21,6 +21,8 @@ export function mergeSnapshots(primary: StatusSnapshot, workers: StatusSnapshot[
           if (!mine) continue; // a worker between reloads may still name an old target
           mine.activeConnections += t.activeConnections;
           mine.totalConnections += t.totalConnections;
+          if (t.requests !== undefined) mine.requests = (mine.requests ?? 0) + t.requests;
+          if (t.errors !== undefined) mine.errors = (mine.errors ?? 0) + t.errors;
           addOutlier(mine, t);
         }
       }

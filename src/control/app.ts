@@ -3,12 +3,13 @@
  * snapshot it is given, so it runs the same under Deno, Bun and `app.request()`.
  */
 
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import type { HttpPeer, SocketAddress } from "../runtime/types.ts";
 import { adminRefusal, hostRefusal } from "./guard.ts";
 import { formatMetrics } from "./metrics.ts";
 import type { StatusSnapshot, TargetStatus } from "./snapshot.ts";
 import { addAdminRoutes, type AdminOps } from "./admin-routes.ts";
+import { addDashboard } from "./dashboard.ts";
 
 const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -28,6 +29,7 @@ function toTargetBody(t: TargetStatus): TargetStatus {
     activeConnections: t.activeConnections,
     ...(t.maxconn !== undefined ? { maxconn: t.maxconn } : {}),
     totalConnections: t.totalConnections,
+    ...(t.requests !== undefined ? { requests: t.requests, errors: t.errors ?? 0 } : {}),
     lastError: t.lastError,
     ...(t.ejected ? { ejected: { reason: t.ejected.reason, until: t.ejected.until, count: t.ejected.count } } : {}),
     ...(t.ejections ? { ejections: { ...t.ejections } } : {}),
@@ -137,6 +139,30 @@ function sameToken(given: string, want: string): boolean {
   return diff === 0;
 }
 
+/**
+ * Admin calls (any method but GET and HEAD, on any path) change the proxy: with a
+ * token configured, only its holder may; without, only loopback, and no other site's page.
+ */
+function adminGate(token: ControlDeps["token"]): MiddlewareHandler<ControlEnv> {
+  return async (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return await next();
+    const want = token?.() ?? null;
+    if (want !== null) {
+      const auth = c.req.header("authorization") ?? "";
+      const given = auth.startsWith("Bearer ") ? auth.slice(7) : "";
+      if (!sameToken(given, want)) {
+        return c.json({ ok: false, errors: ["an admin token is required: Authorization: Bearer TOKEN"] }, 401, {
+          "WWW-Authenticate": 'Bearer realm="vane"',
+        });
+      }
+      return await next();
+    }
+    const refusal = adminRefusal(c.env?.remote ?? null, c.req.header("origin"), c.req.header("host"));
+    if (refusal) return c.json({ ok: false, errors: [refusal] }, 403);
+    await next();
+  };
+}
+
 export function createControlApp(deps: ControlDeps | ControlDeps["snapshot"]): Hono<ControlEnv> {
   const { snapshot, token, reload, upgrade, address, admin } = typeof deps === "function"
     ? { snapshot: deps } as ControlDeps
@@ -154,25 +180,7 @@ export function createControlApp(deps: ControlDeps | ControlDeps["snapshot"]): H
     await next();
   });
 
-  // Admin calls (any method but GET and HEAD, on any path) change the proxy: with a
-  // token configured, only its holder may; without, only loopback, and no other site's page.
-  app.use("*", async (c, next) => {
-    if (c.req.method === "GET" || c.req.method === "HEAD") return await next();
-    const want = token?.() ?? null;
-    if (want !== null) {
-      const auth = c.req.header("authorization") ?? "";
-      const given = auth.startsWith("Bearer ") ? auth.slice(7) : "";
-      if (!sameToken(given, want)) {
-        return c.json({ ok: false, errors: ["an admin token is required: Authorization: Bearer TOKEN"] }, 401, {
-          "WWW-Authenticate": 'Bearer realm="vane"',
-        });
-      }
-      return await next();
-    }
-    const refusal = adminRefusal(c.env?.remote ?? null, c.req.header("origin"), c.req.header("host"));
-    if (refusal) return c.json({ ok: false, errors: [refusal] }, 403);
-    await next();
-  });
+  app.use("*", adminGate(token));
 
   // The explicit 200 makes Hono set the content type itself; its bare `c.text()` falls
   // back to `new Response(text)`, whose headers Bun leaves empty until it serves them.
@@ -206,10 +214,12 @@ export function createControlApp(deps: ControlDeps | ControlDeps["snapshot"]): H
   app.all("/upgrade", (c) => c.text("method not allowed\n", 405, { Allow: "POST" }));
 
   if (admin) addAdminRoutes(app, admin, () => (token?.() ?? null) !== null);
+  // The page reads /pools and /events, which only the admin API serves.
+  if (admin) addDashboard(app);
 
   // Hono answers HEAD from the GET handlers; any other method on these paths is a
   // client mistake worth telling apart from a typo in the path.
-  for (const path of ["/healthz", "/status", "/metrics"]) {
+  for (const path of [...(admin ? ["/"] : []), "/healthz", "/status", "/metrics"]) {
     app.all(path, (c) => c.text("method not allowed\n", 405, { Allow: "GET, HEAD" }));
   }
 

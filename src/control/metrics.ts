@@ -108,6 +108,18 @@ function targetFamilies(rows: TargetRow[]): Family[] {
       samples: perTarget((t) => t.totalConnections),
     },
     {
+      name: "vane_target_requests_total",
+      help: "HTTP responses to requests proxied to the target (HTTP/1.1 pools).",
+      type: "counter",
+      samples: perTarget((t) => t.requests ?? null),
+    },
+    {
+      name: "vane_target_errors_total",
+      help: "Of those, the 5xx responses (the target's, or vane's 502/504 for it).",
+      type: "counter",
+      samples: perTarget((t) => (t.requests === undefined ? null : t.errors ?? 0)),
+    },
+    {
       name: "vane_active_connections",
       help: "Connections to the target currently open.",
       type: "gauge",

@@ -22,6 +22,9 @@ export interface TargetStatus {
   /** The pool's `maxconn`: how many of those it may have at once (absent: no limit). */
   maxconn?: number;
   totalConnections: number;
+  /** HTTP responses to requests sent to it, and how many were 5xx (absent: not counted, as for an L4 pool). */
+  requests?: number;
+  errors?: number;
   lastError: string | null;
   /**
    * Out of service by the pool's outlier detection (absent: not ejected): why (`5xx`

@@ -57,6 +57,9 @@ export class TargetHealth {
   address: string | null = null;
   activeConnections = 0;
   totalConnections = 0;
+  /** HTTP responses to requests sent to it (a retry counts on the target that answered), and those 5xx. */
+  requests = 0;
+  errors = 0;
   /** With active checks off, a passive failure benches the target until then. */
   benchedUntil = 0;
   /** Failures seen while forwarding, in a row (of the kinds the pool counts); reset by a success. */

@@ -548,6 +548,7 @@ function attemptStep(
     return exchange.answer(route, statusFor("unavailable"), "upstream unavailable", !proxied.hasBody);
   }
   const lease = acquired;
+  exchange.lease = lease;
   if (exchange.entry !== null) noteLease(exchange.entry, lease, attempt);
   const upstream = asReplay(lease.conn, proxied.session.client.clock);
   const retryable = lease.reused && attempt === 0 && IDEMPOTENT.has(proxied.head.method);

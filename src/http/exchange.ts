@@ -51,11 +51,15 @@ export class Exchange implements Counts {
   /** The retry budget this request took a retry from, given back with its answer. */
   retryHeld: RetryControl | null = null;
 
+  /** The lease of the last target tried: its response (or the 502/504 for it) counts there. */
+  lease: UpstreamLease | null = null;
+
   report(route: HttpRoute | null, code: number): void {
     if (this.retryHeld !== null) {
       this.retryHeld.done();
       this.retryHeld = null;
     }
+    this.lease?.counted?.(code);
     this.ctx.onResponse({
       route: route?.name ?? null,
       pool: route?.pool ?? null,

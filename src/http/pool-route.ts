@@ -43,6 +43,11 @@ class PoolLease implements UpstreamLease {
     readonly responseEdit: HeaderEdit | undefined,
   ) {}
 
+  counted(code: number): void {
+    this.entry.requests++;
+    if (code >= 500) this.entry.errors++;
+  }
+
   /** Asked only for an HTTP/1.0 request without Host: not made per request. */
   get authority(): string {
     return hostField(this.entry.spec, this.entry.address);

@@ -35,6 +35,8 @@ export interface UpstreamLease {
    * client new to its target), after the flow's. Undefined for every other lease.
    */
   readonly responseEdit?: HeaderEdit;
+  /** Counts the response to a request this lease carried (the target's requests and 5xx); absent: not counted. */
+  counted?(code: number): void;
 }
 
 export interface HttpRoute {

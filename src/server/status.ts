@@ -222,6 +222,8 @@ export class StatusEndpoint {
       latencyMs: e.latencyMs === null ? null : Math.round(e.latencyMs * 1000) / 1000,
       activeConnections: e.activeConnections,
       totalConnections: e.totalConnections,
+      requests: e.requests,
+      errors: e.errors,
       lastError: e.lastError ?? res.error,
       ...outlierStatus(e, now),
       ...(e.srv ? { srv: { name: e.srv.name, priority: e.srv.priority } } : {}),

@@ -1,6 +1,7 @@
 /**
  * Runs src/main.ts as its own process on the runtime under test, as an operator
- * would run vane, and collects its output. Every child is killed by `killAll()`.
+ * would run vane (or the executable named by `VANE_BIN`, e.g. dist/vane), and collects
+ * its output. Every child is killed by `killAll()`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -36,6 +37,8 @@ export function spawnVane(
   const isDeno = "Deno" in globalThis;
   let cmd = process.execPath;
   let argv = isDeno ? ["run", "--allow-all", "--unstable-net", MAIN, ...args] : [MAIN, ...args];
+  // VANE_BIN=dist/vane: the compiled executable instead of src/main.ts, to test what ships.
+  if (process.env.VANE_BIN) [cmd, argv] = [process.env.VANE_BIN, [...args]];
   if (opts.ulimit !== undefined) {
     argv = ["-c", `ulimit ${opts.ulimit} && exec "$@"`, "vane", cmd, ...argv];
     cmd = "bash";

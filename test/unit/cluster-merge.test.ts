@@ -55,6 +55,18 @@ describe("mergeSnapshots", () => {
     expect(m.workers.map((w) => w.worker)).toEqual([0, 1, 2]);
   });
 
+  it("adds up each target's HTTP responses and 5xx", () => {
+    const counted = (worker: number, requests: number, errors: number) => {
+      const s = snap(worker);
+      Object.assign(s.pools.web.targets[0], { requests, errors });
+      return s;
+    };
+    const m = mergeSnapshots(counted(0, 0, 0), [counted(1, 5, 1), counted(2, 7, 2)]);
+    expect(m.pools.web.targets[0]).toMatchObject({ requests: 12, errors: 3 });
+    // Not counted anywhere (an L4 pool's snapshot from an older vane): stays absent.
+    expect(m.pools.web.fallback[0].requests).toBeUndefined();
+  });
+
   it("ignores targets a worker still has from an older config, and does not change its inputs", () => {
     const primary = snap(0);
     const old = snap(1, { pools: { gone: { strategy: "serial", targets: [], fallback: [] } } });

@@ -215,6 +215,8 @@ describe("formatMetrics", () => {
     ["vane_target_up", "gauge"],
     ["vane_target_latency_seconds", "gauge"],
     ["vane_connections_total", "counter"],
+    ["vane_target_requests_total", "counter"],
+    ["vane_target_errors_total", "counter"],
     ["vane_active_connections", "gauge"],
     ["vane_bytes_total", "counter"],
     ["vane_detect_total", "counter"],
@@ -246,6 +248,19 @@ describe("formatMetrics", () => {
       'vane_target_latency_seconds{pool="web",target="backup.internal:80",role="fallback"} 0.04',
       'vane_target_latency_seconds{pool="db",target="node:db:5432",role="primary"} 0.003',
     ]);
+  });
+
+  it("reports HTTP responses and 5xx per target where they are counted, in /status too", async () => {
+    const s = snapshot();
+    Object.assign(s.pools.web.targets[0], { requests: 40, errors: 3 });
+    const counted = formatMetrics(s).split("\n");
+    expect(counted.filter((l) => /^vane_target_(requests|errors)_total\{/.test(l))).toEqual([
+      'vane_target_requests_total{pool="web",target="10.0.0.1:80",role="primary"} 40',
+      'vane_target_errors_total{pool="web",target="10.0.0.1:80",role="primary"} 3',
+    ]);
+    const body = await (await createControlApp(() => s).request("/status")).json();
+    expect(body.pools.web.targets[0]).toMatchObject({ requests: 40, errors: 3 });
+    expect(body.pools.web.targets[1].requests).toBeUndefined();
   });
 
   it("reports total and active connections per target", () => {
