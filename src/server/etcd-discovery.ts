@@ -1,0 +1,243 @@
+/**
+ * Follows the `etcd:` targets of the newest generation: each prefix is read (a range)
+ * before the generation serves, waiting a bounded time, then watched from the revision
+ * read, so every put and delete (a lease that expires deletes its keys) re-expands the
+ * pools that list the prefix. What came and went is handed to `onChange` (the health
+ * checks follow it: a registered target serves once a check passes).
+ *
+ * A prefix is watched once whatever the number of pools naming it, and a reload that
+ * keeps it keeps its watch and its values, so its targets (and their health) stay. With
+ * etcd down at start the pools serve without these targets and the range is retried;
+ * when the watch breaks, the targets known stay until it resumes from its revision
+ * (changes made meanwhile are then seen; after a compaction, the prefix is read again).
+ */
+import type { Logger } from "../telemetry/logger.ts";
+import type { TargetHealth } from "../health/registry.ts";
+import type { Generation } from "./generation.ts";
+import type { EtcdClient, EtcdKv } from "../config/etcd/client.ts";
+import { openEtcdClient, YAML_NAMES } from "../config/etcd/open.ts";
+import { PrefixWatch } from "../config/etcd/watch.ts";
+import { expandEtcd } from "../resolve/etcd-expand.ts";
+import { errorText } from "../errors/mod.ts";
+
+export type EtcdChange = (added: TargetHealth[], removed: TargetHealth[]) => void;
+
+/** How long a generation waits for a prefix's first read before it serves without it. */
+export const START_WAIT_MS = 3000;
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 10_000;
+
+/** One watched prefix: the values under it now, kept across generations. */
+interface Watched {
+  prefix: string;
+  /** key -> value, as etcd holds them now (as far as the watch has told). */
+  values: Map<string, string>;
+  watch: PrefixWatch | null;
+  closed: boolean;
+  /** Settles after the first read (or never, while etcd is down). */
+  first: Promise<void>;
+  /** Bad values already warned about (key -> the value), so each is said once. */
+  warned: Map<string, string>;
+  wake: (() => void) | null;
+}
+
+export class EtcdDiscovery {
+  #gen: Generation | null = null;
+  /** True while `start` sets a generation up: changes wait for its own expansion. */
+  #starting = false;
+  #cluster: { id: string; client: EtcdClient } | null = null;
+  readonly #watched = new Map<string, Watched>();
+  /** What was said last about a missing cluster or client, so it is said once. */
+  #said: string | null = null;
+
+  readonly #log: Logger;
+  readonly #onChange: EtcdChange;
+  readonly #startWaitMs: number;
+  constructor(log: Logger, onChange: EtcdChange, options: { startWaitMs?: number } = {}) {
+    this.#log = log;
+    this.#onChange = onChange;
+    this.#startWaitMs = options.startWaitMs ?? START_WAIT_MS;
+  }
+
+  /** Expands the etcd prefixes of `gen` into its pools (waiting a bounded time for etcd), then follows them. */
+  async start(gen: Generation): Promise<void> {
+    this.#gen = gen;
+    this.#starting = true;
+    try {
+      const client = await this.#clientFor(gen);
+      const prefixes = client === null ? new Set<string>() : prefixesOf(gen);
+      for (const w of this.#watched.values()) if (!prefixes.has(w.prefix)) this.#close(w);
+      const fresh = [...prefixes].filter((p) => !this.#watched.has(p)).map((p) => this.#follow(client!, p));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#startWaitMs)));
+      await Promise.race([Promise.all(fresh.map((w) => w.first)), bound]);
+      clearTimeout(timer);
+    } finally {
+      this.#starting = false;
+    }
+    if (this.#gen !== gen) return;
+    for (const w of this.#watched.values()) this.#apply(gen, w, false);
+  }
+
+  stop(): void {
+    this.#gen = null;
+    for (const w of this.#watched.values()) this.#close(w);
+  }
+
+  /** The client of the generation's `etcd` (kept while it does not change); null without prefixes or cluster. */
+  async #clientFor(gen: Generation): Promise<EtcdClient | null> {
+    const cluster = gen.config.etcd;
+    if (prefixesOf(gen).size === 0) return this.#cluster?.client ?? null;
+    if (cluster === undefined) {
+      this.#say("etcd: targets need an etcd cluster (the config's etcd: key); they stay empty");
+      return null;
+    }
+    const id = JSON.stringify(cluster);
+    if (this.#cluster?.id === id) return this.#cluster.client;
+    for (const w of this.#watched.values()) this.#close(w);
+    try {
+      this.#cluster = { id, client: await openEtcdClient(cluster, YAML_NAMES) };
+      this.#said = null;
+      return this.#cluster.client;
+    } catch (err) {
+      this.#cluster = null;
+      this.#say(`cannot reach etcd for etcd: targets; they stay empty: ${errorText(err)}`);
+      return null;
+    }
+  }
+
+  #say(message: string): void {
+    if (this.#said === message) return;
+    this.#said = message;
+    this.#log.error(message);
+  }
+
+  #follow(client: EtcdClient, prefix: string): Watched {
+    const w: Watched = {
+      prefix,
+      values: new Map(),
+      watch: null,
+      closed: false,
+      first: Promise.resolve(),
+      warned: new Map(),
+      wake: null,
+    };
+    w.first = this.#read(client, w);
+    this.#watched.set(prefix, w);
+    return w;
+  }
+
+  /** Reads the prefix until etcd answers (it may be down at start), then watches from there. */
+  async #read(client: EtcdClient, w: Watched): Promise<void> {
+    let wait = RETRY_FIRST_MS;
+    for (let attempt = 0; !w.closed; attempt++) {
+      let read: { kvs: EtcdKv[]; revision: number };
+      try {
+        read = await client.range(w.prefix);
+      } catch (err) {
+        if (attempt === 0) {
+          this.#log.warn("cannot read etcd: targets; serving without them until etcd answers", {
+            prefix: w.prefix,
+            error: errorText(err),
+          });
+        }
+        await this.#sleep(w, wait);
+        wait = Math.min(RETRY_MAX_MS, wait * 2);
+        continue;
+      }
+      if (w.closed) return;
+      if (attempt > 0) this.#log.info("etcd answers; etcd: targets read", { prefix: w.prefix });
+      w.values = new Map(read.kvs.map((kv) => [kv.key, kv.value]));
+      this.#changed(w);
+      w.watch = this.#watch(client, w, read.revision + 1);
+      return;
+    }
+  }
+
+  #watch(client: EtcdClient, w: Watched, fromRevision: number): PrefixWatch {
+    return new PrefixWatch(client, w.prefix, {
+      fromRevision,
+      onEvents: (events) => {
+        for (const e of events) {
+          if (e.type === "put") w.values.set(e.kv.key, e.kv.value);
+          else w.values.delete(e.kv.key);
+        }
+        this.#changed(w);
+      },
+      onReset: async () => {
+        // Compacted past the watch: what is there now is all that matters.
+        const read = await client.range(w.prefix);
+        w.values = new Map(read.kvs.map((kv) => [kv.key, kv.value]));
+        this.#changed(w);
+        return read.revision;
+      },
+      onState: (error) => {
+        if (error !== null) {
+          this.#log.warn("etcd watch broken; the etcd: targets known stay, retrying", { prefix: w.prefix, error });
+        } else this.#log.info("etcd watch resumed", { prefix: w.prefix, endpoint: client.endpoint });
+      },
+    });
+  }
+
+  #changed(w: Watched): void {
+    const gen = this.#gen;
+    // While a generation starts, its own expansion (at the end of start) takes the values.
+    if (gen !== null && !this.#starting && !w.closed) this.#apply(gen, w, true);
+  }
+
+  #apply(gen: Generation, w: Watched, notify: boolean): void {
+    const bad = new Map<string, string>();
+    const specs = expandEtcd(w.prefix, w.values, (key, value, reason) => {
+      bad.set(key, value);
+      if (w.warned.get(key) !== value) {
+        this.#log.warn("etcd: a registered value is not a target; skipped", { key, error: reason });
+      }
+    });
+    w.warned = bad;
+    const added: TargetHealth[] = [];
+    const removed: TargetHealth[] = [];
+    for (const pool of gen.pools.values()) {
+      for (const { role, spec } of pool.discoveredTargets()) {
+        if (spec.kind !== "etcd" || spec.prefix !== w.prefix) continue;
+        const change = pool.expand(role, spec, specs);
+        added.push(...change.added);
+        removed.push(...change.removed);
+        if (notify && change.added.length + change.removed.length > 0) {
+          this.#log.info("etcd targets changed", {
+            pool: pool.name,
+            prefix: w.prefix,
+            added: change.added.map((e) => e.key).join(",") || "-",
+            removed: change.removed.map((e) => e.key).join(",") || "-",
+          });
+        }
+      }
+    }
+    if (notify && added.length + removed.length > 0) this.#onChange(added, removed);
+  }
+
+  #close(w: Watched): void {
+    w.closed = true;
+    w.watch?.close();
+    w.wake?.();
+    this.#watched.delete(w.prefix);
+  }
+
+  #sleep(w: Watched, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      w.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+}
+
+/** Every prefix the generation's pools list. */
+function prefixesOf(gen: Generation): Set<string> {
+  const out = new Set<string>();
+  for (const pool of gen.pools.values()) {
+    for (const { spec } of pool.discoveredTargets()) if (spec.kind === "etcd") out.add(spec.prefix);
+  }
+  return out;
+}
