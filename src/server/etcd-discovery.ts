@@ -34,7 +34,7 @@ interface Watched {
   values: Map<string, string>;
   watch: PrefixWatch | null;
   closed: boolean;
-  /** Settles after the first read (or never, while etcd is down). */
+  /** Settles after the first attempt to read: answered, or failed (etcd down: the pools start without it). */
   first: Promise<void>;
   /** Bad values already warned about (key -> the value), so each is said once. */
   warned: Map<string, string>;
@@ -122,13 +122,15 @@ export class EtcdDiscovery {
       warned: new Map(),
       wake: null,
     };
-    w.first = this.#read(client, w);
+    const { promise, resolve } = Promise.withResolvers<void>();
+    w.first = promise;
+    void this.#read(client, w, resolve);
     this.#watched.set(prefix, w);
     return w;
   }
 
   /** Reads the prefix until etcd answers (it may be down at start), then watches from there. */
-  async #read(client: EtcdClient, w: Watched): Promise<void> {
+  async #read(client: EtcdClient, w: Watched, attempted: () => void): Promise<void> {
     let wait = RETRY_FIRST_MS;
     for (let attempt = 0; !w.closed; attempt++) {
       let read: { kvs: EtcdKv[]; revision: number };
@@ -136,6 +138,7 @@ export class EtcdDiscovery {
         read = await client.range(w.prefix);
       } catch (err) {
         if (attempt === 0) {
+          attempted();
           this.#log.warn("cannot read etcd: targets; serving without them until etcd answers", {
             prefix: w.prefix,
             error: errorText(err),
@@ -145,12 +148,12 @@ export class EtcdDiscovery {
         wait = Math.min(RETRY_MAX_MS, wait * 2);
         continue;
       }
-      if (w.closed) return;
+      if (w.closed) return attempted();
       if (attempt > 0) this.#log.info("etcd answers; etcd: targets read", { prefix: w.prefix });
       w.values = new Map(read.kvs.map((kv) => [kv.key, kv.value]));
       this.#changed(w);
       w.watch = this.#watch(client, w, read.revision + 1);
-      return;
+      return attempted();
     }
   }
 
