@@ -16,7 +16,7 @@ import { startEtcd, stopAllEtcd, type TestEtcd } from "../helpers/etcd.ts";
 import { freePort } from "../helpers/net.ts";
 import { killAll, spawnVane, type VaneProcess } from "../helpers/process.ts";
 import { type Backend, curl, startBackend, stopAllHttp } from "../helpers/http-engine.ts";
-import { statusOf } from "../helpers/status.ts";
+import { serving, statusOf } from "../helpers/status.ts";
 import { waitFor } from "../helpers/wait.ts";
 import type { TargetStatus } from "../../src/control/snapshot.ts";
 
@@ -40,14 +40,17 @@ interface Running {
   port: number;
   status: number;
   proc: VaneProcess;
+  file: string;
+  /** The config file's text for `connect` (a reload rewrites it with another). */
+  yaml(connect: string): string;
 }
 
 /** vane on a config file whose pool `api` is `{etcd: /services/api}` on `etcd`. */
-async function vane(etcd: TestEtcd, opts: { waitForStatus?: boolean } = {}): Promise<Running> {
+async function vane(etcd: TestEtcd, opts: { workers?: number } = {}): Promise<Running> {
   const [port, status] = [await freePort(), await freePort()];
   const file = join(dir, `vane-${port}.yaml`);
-  writeFileSync(
-    file,
+  const workers = opts.workers ?? 1;
+  const yaml = (connect: string) =>
     `listeners:
   - listen: http://127.0.0.1:${port}
     flow: [{ proxy: api }]
@@ -58,22 +61,13 @@ pools:
 etcd:
   endpoints: [${etcd.url}]
 control: { listen: 127.0.0.1:${status} }
-timeouts: { grace: 0s }
-workers: 1
-`,
-  );
+timeouts: { grace: 0s, connect: ${connect} }
+workers: ${workers}
+`;
+  writeFileSync(file, yaml("5s"));
   const proc = spawnVane(["run", file]);
-  if (opts.waitForStatus !== false) {
-    await waitFor("vane answers /status", async () => {
-      try {
-        await statusOf(status);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 20_000);
-  }
-  return { port, status, proc };
+  await serving(status, workers);
+  return { port, status, proc, file, yaml };
 }
 
 async function targets(v: Running): Promise<TargetStatus[]> {
@@ -218,6 +212,43 @@ describe("etcd: targets", () => {
       await waitFor("a up", async () => (await upPorts(v)) === ports(a), 20_000);
       expect(await send(v, 5)).toEqual({ "200": 5 });
       expect(a.requests).toBe(5);
+    },
+  );
+
+  it(
+    "is followed by every worker of --workers 2, and a reload keeping the prefix keeps the targets",
+    { timeout: 90_000 },
+    async () => {
+      const etcd = await startEtcd();
+      const c = new EtcdClient([etcd.url]);
+      const [a, b] = [await backend(), await backend()];
+      await c.put(`${PREFIX}a`, `127.0.0.1:${a.port}`);
+      const v = await vane(etcd, { workers: 2 });
+      await waitFor("a up", async () => (await upPorts(v)) === ports(a), 10_000);
+      expect(await send(v, 20)).toEqual({ "200": 20 });
+      expect(a.requests).toBe(20);
+
+      await c.put(`${PREFIX}b`, JSON.stringify({ address: `127.0.0.1:${b.port}`, weight: 1 }));
+      await waitFor("b up", async () => (await upPorts(v)) === ports(a, b), 10_000);
+      // Each worker follows etcd itself: once both have b, 40 connections go about evenly to a and b.
+      await waitFor("both workers send to b", async () => {
+        const [a0, b0] = [a.requests, b.requests];
+        expect(await send(v, 40)).toEqual({ "200": 40 });
+        return a.requests - a0 >= 14 && b.requests - b0 >= 14;
+      }, 15_000);
+
+      const before = (await targets(v)).find((t) => t.target.endsWith(`:${a.port}`))!;
+      const generation = (await statusOf(v.status)).config.generation;
+      writeFileSync(v.file, v.yaml("4s"));
+      await waitFor("reloaded", async () => (await statusOf(v.status)).config.generation > generation, 15_000);
+      const after = (await targets(v)).find((t) => t.target.endsWith(`:${a.port}`))!;
+      // The same entry (its count went on, health kept): no target left or came back with the reload.
+      expect(after.healthy).toBe(true);
+      expect(after.totalConnections).toBeGreaterThanOrEqual(before.totalConnections);
+      expect(before.totalConnections).toBeGreaterThan(0);
+      const a0 = a.requests;
+      expect(await send(v, 10)).toEqual({ "200": 10 });
+      expect(a.requests).toBeGreaterThan(a0);
     },
   );
 });
