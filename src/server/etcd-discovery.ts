@@ -14,9 +14,9 @@
 import type { Logger } from "../telemetry/logger.ts";
 import type { TargetHealth } from "../health/registry.ts";
 import type { Generation } from "./generation.ts";
-import type { EtcdClient, EtcdKv } from "../config/etcd/client.ts";
+import type { EtcdClient } from "../config/etcd/client.ts";
 import { openEtcdClient, YAML_NAMES } from "../config/etcd/open.ts";
-import { PrefixWatch } from "../config/etcd/watch.ts";
+import { PrefixMirror } from "../config/etcd/mirror.ts";
 import { expandEtcd } from "../resolve/etcd-expand.ts";
 import { errorText } from "../errors/mod.ts";
 
@@ -24,21 +24,12 @@ export type EtcdChange = (added: TargetHealth[], removed: TargetHealth[]) => voi
 
 /** How long a generation waits for a prefix's first read before it serves without it. */
 export const START_WAIT_MS = 3000;
-const RETRY_FIRST_MS = 250;
-const RETRY_MAX_MS = 10_000;
 
-/** One watched prefix: the values under it now, kept across generations. */
+/** One watched prefix, kept across generations. */
 interface Watched {
-  prefix: string;
-  /** key -> value, as etcd holds them now (as far as the watch has told). */
-  values: Map<string, string>;
-  watch: PrefixWatch | null;
-  closed: boolean;
-  /** Settles after the first attempt to read: answered, or failed (etcd down: the pools start without it). */
-  first: Promise<void>;
+  mirror: PrefixMirror;
   /** Bad values already warned about (key -> the value), so each is said once. */
   warned: Map<string, string>;
-  wake: (() => void) | null;
 }
 
 export class EtcdDiscovery {
@@ -66,22 +57,22 @@ export class EtcdDiscovery {
     try {
       const client = await this.#clientFor(gen);
       const prefixes = client === null ? new Set<string>() : prefixesOf(gen);
-      for (const w of this.#watched.values()) if (!prefixes.has(w.prefix)) this.#close(w);
+      for (const [prefix, w] of this.#watched) if (!prefixes.has(prefix)) this.#close(prefix, w);
       const fresh = [...prefixes].filter((p) => !this.#watched.has(p)).map((p) => this.#follow(client!, p));
       let timer: ReturnType<typeof setTimeout> | undefined;
       const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#startWaitMs)));
-      await Promise.race([Promise.all(fresh.map((w) => w.first)), bound]);
+      await Promise.race([Promise.all(fresh.map((w) => w.mirror.first)), bound]);
       clearTimeout(timer);
     } finally {
       this.#starting = false;
     }
     if (this.#gen !== gen) return;
-    for (const w of this.#watched.values()) this.#apply(gen, w, false);
+    for (const [prefix, w] of this.#watched) this.#apply(gen, prefix, w, false);
   }
 
   stop(): void {
     this.#gen = null;
-    for (const w of this.#watched.values()) this.#close(w);
+    for (const [prefix, w] of this.#watched) this.#close(prefix, w);
   }
 
   /** The client of the generation's `etcd` (kept while it does not change); null without prefixes or cluster. */
@@ -94,7 +85,7 @@ export class EtcdDiscovery {
     }
     const id = JSON.stringify(cluster);
     if (this.#cluster?.id === id) return this.#cluster.client;
-    for (const w of this.#watched.values()) this.#close(w);
+    for (const [prefix, w] of this.#watched) this.#close(prefix, w);
     try {
       this.#cluster = { id, client: await openEtcdClient(cluster, YAML_NAMES) };
       this.#said = null;
@@ -113,84 +104,31 @@ export class EtcdDiscovery {
   }
 
   #follow(client: EtcdClient, prefix: string): Watched {
-    const w: Watched = {
-      prefix,
-      values: new Map(),
-      watch: null,
-      closed: false,
-      first: Promise.resolve(),
-      warned: new Map(),
-      wake: null,
-    };
-    const { promise, resolve } = Promise.withResolvers<void>();
-    w.first = promise;
-    void this.#read(client, w, resolve);
+    const w: Watched = { mirror: null!, warned: new Map() };
+    w.mirror = new PrefixMirror(client, prefix, {
+      // While a generation starts, its own expansion (at the end of start) takes the values.
+      onChange: () => {
+        const gen = this.#gen;
+        if (gen !== null && !this.#starting && !w.mirror.closed) this.#apply(gen, prefix, w, true);
+      },
+      onReadState: (error) => {
+        if (error !== null) {
+          this.#log.warn("cannot read etcd: targets; serving without them until etcd answers", { prefix, error });
+        } else this.#log.info("etcd answers; etcd: targets read", { prefix });
+      },
+      onWatchState: (error) => {
+        if (error !== null) {
+          this.#log.warn("etcd watch broken; the etcd: targets known stay, retrying", { prefix, error });
+        } else this.#log.info("etcd watch resumed", { prefix, endpoint: client.endpoint });
+      },
+    });
     this.#watched.set(prefix, w);
     return w;
   }
 
-  /** Reads the prefix until etcd answers (it may be down at start), then watches from there. */
-  async #read(client: EtcdClient, w: Watched, attempted: () => void): Promise<void> {
-    let wait = RETRY_FIRST_MS;
-    for (let attempt = 0; !w.closed; attempt++) {
-      let read: { kvs: EtcdKv[]; revision: number };
-      try {
-        read = await client.range(w.prefix);
-      } catch (err) {
-        if (attempt === 0) {
-          attempted();
-          this.#log.warn("cannot read etcd: targets; serving without them until etcd answers", {
-            prefix: w.prefix,
-            error: errorText(err),
-          });
-        }
-        await this.#sleep(w, wait);
-        wait = Math.min(RETRY_MAX_MS, wait * 2);
-        continue;
-      }
-      if (w.closed) return attempted();
-      if (attempt > 0) this.#log.info("etcd answers; etcd: targets read", { prefix: w.prefix });
-      w.values = new Map(read.kvs.map((kv) => [kv.key, kv.value]));
-      this.#changed(w);
-      w.watch = this.#watch(client, w, read.revision + 1);
-      return attempted();
-    }
-  }
-
-  #watch(client: EtcdClient, w: Watched, fromRevision: number): PrefixWatch {
-    return new PrefixWatch(client, w.prefix, {
-      fromRevision,
-      onEvents: (events) => {
-        for (const e of events) {
-          if (e.type === "put") w.values.set(e.kv.key, e.kv.value);
-          else w.values.delete(e.kv.key);
-        }
-        this.#changed(w);
-      },
-      onReset: async () => {
-        // Compacted past the watch: what is there now is all that matters.
-        const read = await client.range(w.prefix);
-        w.values = new Map(read.kvs.map((kv) => [kv.key, kv.value]));
-        this.#changed(w);
-        return read.revision;
-      },
-      onState: (error) => {
-        if (error !== null) {
-          this.#log.warn("etcd watch broken; the etcd: targets known stay, retrying", { prefix: w.prefix, error });
-        } else this.#log.info("etcd watch resumed", { prefix: w.prefix, endpoint: client.endpoint });
-      },
-    });
-  }
-
-  #changed(w: Watched): void {
-    const gen = this.#gen;
-    // While a generation starts, its own expansion (at the end of start) takes the values.
-    if (gen !== null && !this.#starting && !w.closed) this.#apply(gen, w, true);
-  }
-
-  #apply(gen: Generation, w: Watched, notify: boolean): void {
+  #apply(gen: Generation, prefix: string, w: Watched, notify: boolean): void {
     const bad = new Map<string, string>();
-    const specs = expandEtcd(w.prefix, w.values, (key, value, reason) => {
+    const specs = expandEtcd(prefix, w.mirror.values, (key, value, reason) => {
       bad.set(key, value);
       if (w.warned.get(key) !== value) {
         this.#log.warn("etcd: a registered value is not a target; skipped", { key, error: reason });
@@ -201,14 +139,14 @@ export class EtcdDiscovery {
     const removed: TargetHealth[] = [];
     for (const pool of gen.pools.values()) {
       for (const { role, spec } of pool.discoveredTargets()) {
-        if (spec.kind !== "etcd" || spec.prefix !== w.prefix) continue;
+        if (spec.kind !== "etcd" || spec.prefix !== prefix) continue;
         const change = pool.expand(role, spec, specs);
         added.push(...change.added);
         removed.push(...change.removed);
         if (notify && change.added.length + change.removed.length > 0) {
           this.#log.info("etcd targets changed", {
             pool: pool.name,
-            prefix: w.prefix,
+            prefix,
             added: change.added.map((e) => e.key).join(",") || "-",
             removed: change.removed.map((e) => e.key).join(",") || "-",
           });
@@ -218,21 +156,9 @@ export class EtcdDiscovery {
     if (notify && added.length + removed.length > 0) this.#onChange(added, removed);
   }
 
-  #close(w: Watched): void {
-    w.closed = true;
-    w.watch?.close();
-    w.wake?.();
-    this.#watched.delete(w.prefix);
-  }
-
-  #sleep(w: Watched, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      w.wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
+  #close(prefix: string, w: Watched): void {
+    w.mirror.close();
+    this.#watched.delete(prefix);
   }
 }
 
