@@ -20,7 +20,7 @@ export interface AdminActor {
 }
 
 export type AdminChange =
-  | { op: "drain" | "undrain"; pool: string; target: string }
+  | { op: "drain" | "undrain"; pool: string; target: string; fleet?: boolean }
   | { op: "weight"; pool: string; target: string; weight: number }
   | { op: "mark"; pool: string; target: string; state: "up" | "down" | "auto" }
   | { op: "add"; pool: string; target: string }
@@ -32,7 +32,7 @@ export type AdminChange =
 /** A change's outcome; `status` maps a refusal to HTTP (404 unknown name, 422 invalid). */
 export type AdminOutcome =
   | { ok: true; [field: string]: unknown }
-  | { ok: false; status: 400 | 404 | 409 | 422 | 500; errors: string[] };
+  | { ok: false; status: 400 | 404 | 409 | 422 | 500 | 503; errors: string[] };
 
 /** One target as `GET /pools` shows it. */
 export interface AdminTarget {
@@ -113,7 +113,14 @@ export function addAdminRoutes(app: Hono<ControlEnv>, ops: AdminOps, tokenSet: (
   for (const op of ["drain", "undrain"] as const) {
     app.post(`${target}/${op}`, async (c) => {
       const { pool, target } = c.req.param();
-      return answer(await ops.change(who(c), { op, pool, target }));
+      // An optional body: `{"fleet": true}` shares the drain through etcd.
+      const text = await c.req.raw.clone().text();
+      const body = text.trim() === "" ? {} : await bodyOf(c.req.raw);
+      if (typeof body === "string") return bad(body);
+      if (body.fleet !== undefined && typeof body.fleet !== "boolean") {
+        return bad(`fleet: expected true or false; got ${JSON.stringify(body.fleet)}`);
+      }
+      return answer(await ops.change(who(c), { op, pool, target, ...(body.fleet ? { fleet: true } : {}) }));
     });
   }
   app.put(`${target}/weight`, async (c) => {
