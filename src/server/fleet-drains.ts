@@ -55,8 +55,9 @@ export class FleetDrains {
         else this.#ctx.log.info("fleet drains read", { prefix: dir });
       },
       onWatchState: (error) => {
-        if (error !== null) this.#ctx.log.warn("etcd watch broken; fleet drains as last known", { prefix: dir, error });
-        else this.#ctx.log.info("etcd watch resumed", { prefix: dir });
+        if (error !== null) {
+          this.#ctx.log.warn("the fleet drains' watch broke; the drains as last known stay", { prefix: dir, error });
+        } else this.#ctx.log.info("fleet drains followed again", { prefix: dir });
       },
     });
     let timer: ReturnType<typeof setTimeout> | undefined;
