@@ -85,6 +85,17 @@ async function bodyOf(req: Request, yaml = false): Promise<Json | string> {
     : "expected a JSON object as the body";
 }
 
+/** A drain's optional body: `{"fleet": true}` shares it through etcd. Whether it asks for that, or why the body is bad. */
+async function fleetOf(req: Request): Promise<boolean | string> {
+  if ((await req.clone().text()).trim() === "") return false;
+  const body = await bodyOf(req);
+  if (typeof body === "string") return body;
+  if (body.fleet !== undefined && typeof body.fleet !== "boolean") {
+    return `fleet: expected true or false; got ${JSON.stringify(body.fleet)}`;
+  }
+  return body.fleet === true;
+}
+
 function stringField(body: Json, key: string): string | null {
   const v = body[key];
   return typeof v === "string" && v !== "" ? v : null;
@@ -113,14 +124,9 @@ export function addAdminRoutes(app: Hono<ControlEnv>, ops: AdminOps, tokenSet: (
   for (const op of ["drain", "undrain"] as const) {
     app.post(`${target}/${op}`, async (c) => {
       const { pool, target } = c.req.param();
-      // An optional body: `{"fleet": true}` shares the drain through etcd.
-      const text = await c.req.raw.clone().text();
-      const body = text.trim() === "" ? {} : await bodyOf(c.req.raw);
-      if (typeof body === "string") return bad(body);
-      if (body.fleet !== undefined && typeof body.fleet !== "boolean") {
-        return bad(`fleet: expected true or false; got ${JSON.stringify(body.fleet)}`);
-      }
-      return answer(await ops.change(who(c), { op, pool, target, ...(body.fleet ? { fleet: true } : {}) }));
+      const fleet = await fleetOf(c.req.raw);
+      if (typeof fleet === "string") return bad(fleet);
+      return answer(await ops.change(who(c), { op, pool, target, ...(fleet ? { fleet: true } : {}) }));
     });
   }
   app.put(`${target}/weight`, async (c) => {
