@@ -218,6 +218,13 @@ async function serve(
   // Handlers go in before start: a signal that arrives while vane binds must still
   // stop it gracefully rather than kill it.
   handleSignals(s, vane);
+  // The value loaded: kept before it serves, so a stop right after the first answer
+  // still leaves the copy a start without etcd needs.
+  if (etcd?.from === "etcd") {
+    await etcd.source.keep(text!, etcd.revision).catch((err) =>
+      log.warn("cannot keep a copy of the etcd config", { error: errorText(err) })
+    );
+  }
   try {
     await vane.start();
   } catch (err) {
@@ -230,7 +237,6 @@ async function serve(
   const file = etcd ? null : run.file;
   if (file !== null) s.unwatch = watchConfig(rt, file, () => s.lastText, () => void vane.reloadFromSource(), log);
   if (etcd) {
-    if (etcd.from === "etcd") void etcd.source.keep(text!, etcd.revision).catch(() => {});
     s.unwatch = followEtcd(etcd.source, etcd.revision + 1, () => s.lastText, () => vane.reloadFromSource(), log);
   }
   warnUdpInPrimary(rt, config, log);
