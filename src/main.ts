@@ -16,6 +16,7 @@ import { ADMIN_TOKEN_ENV } from "./control/token.ts";
 import { type Loaded, loadFile, tokenFileError } from "./cli/load-config.ts";
 import { bootstrapOf, firstFromEtcd, followEtcd, nextFromEtcd } from "./cli/etcd-config.ts";
 import type { EtcdConfigSource } from "./config/etcd/source.ts";
+import { withEtcdCluster } from "./config/etcd-targets.ts";
 import { defaultStateDir } from "./tls/acme/storage.ts";
 import { printConfig } from "./config/print.ts";
 import { createLogger, type Logger } from "./telemetry/logger.ts";
@@ -150,7 +151,8 @@ async function firstConfig(
   if (spec !== null) {
     const token = run.printConfig ? undefined : { flag: run.adminTokenFile };
     const stateDir = run.stateDir ?? boot?.stateDir ?? defaultStateDir(process.env);
-    const got = await firstFromEtcd(rt, spec, stateDir, (base) => run.apply(base), token);
+    // The config's etcd: targets and fleet drains use the same cluster unless it names its own.
+    const got = await firstFromEtcd(rt, spec, stateDir, (base) => withEtcdCluster(run.apply(base), spec), token);
     if (!got.ok) reportErrors(rt, `etcd:${spec.prefix}/config`, got);
     const { source, config, text, revision, from, rejected } = got;
     return { config, text, etcd: { source, revision, from, rejected } };
@@ -216,6 +218,13 @@ async function serve(
   // Handlers go in before start: a signal that arrives while vane binds must still
   // stop it gracefully rather than kill it.
   handleSignals(s, vane);
+  // The value loaded: kept before it serves, so a stop right after the first answer
+  // still leaves the copy a start without etcd needs.
+  if (etcd?.from === "etcd") {
+    await etcd.source.keep(text!, etcd.revision).catch((err) =>
+      log.warn("cannot keep a copy of the etcd config", { error: errorText(err) })
+    );
+  }
   try {
     await vane.start();
   } catch (err) {
@@ -228,7 +237,6 @@ async function serve(
   const file = etcd ? null : run.file;
   if (file !== null) s.unwatch = watchConfig(rt, file, () => s.lastText, () => void vane.reloadFromSource(), log);
   if (etcd) {
-    if (etcd.from === "etcd") void etcd.source.keep(text!, etcd.revision).catch(() => {});
     s.unwatch = followEtcd(etcd.source, etcd.revision + 1, () => s.lastText, () => vane.reloadFromSource(), log);
   }
   warnUdpInPrimary(rt, config, log);
@@ -302,7 +310,8 @@ function createPrimary(
       // first, so that a reload reaches them as a reload (bounded: a worker that keeps
       // crashing does not hold reloads up; it gets the config when it is back).
       if (s.workers) await Promise.race([s.workers.ready(), new Promise((r) => setTimeout(r, WORKER_WAIT_MS))]);
-      const apply = (base: Config) => run.apply(base);
+      const etcd = s.etcd?.source.spec;
+      const apply = (base: Config) => (etcd ? withEtcdCluster(run.apply(base), etcd) : run.apply(base));
       const token = { flag: run.adminTokenFile };
       const loaded: Loaded = s.etcd
         ? await nextFromEtcd(rt, s.etcd.source, apply, token)

@@ -14,6 +14,7 @@ import {
   DEFAULT_MAXQUEUE,
   DEFAULT_QUEUE_TIMEOUT_MS,
   type EndpointSpec,
+  type EtcdTargetSpec,
   type PoolConfig,
   type SrvTargetSpec,
   type TargetSpec,
@@ -43,6 +44,11 @@ interface TakeArgs {
 /** A slot on a target, none alive (null), or the queue's refusal. */
 export type Taken = Pick | null | QueueRefusal;
 
+/** A target that stands for the targets discovery finds: an SRV name or an etcd prefix. */
+export type DiscoveredSpec = SrvTargetSpec | EtcdTargetSpec;
+
+const isDiscovered = (spec: TargetSpec): spec is DiscoveredSpec => spec.kind === "srv" || spec.kind === "etcd";
+
 /** `#pickFrom` found live targets, all at their maxconn. */
 const FULL = "full";
 
@@ -57,13 +63,13 @@ export interface LoadedTargetTls {
 
 export class Pool {
   /**
-   * The targets in list order, an `srv:` target standing for the targets of its last
-   * answer (set by `expand`). Replaced whole when an answer changes, never edited in place:
+   * The targets in list order, an `srv:` or `etcd:` target standing for the targets its
+   * discovery found last (set by `expand`). Replaced whole when an answer changes, never edited in place:
    * a pick or a status that holds the old list finishes with it.
    */
   primary: TargetHealth[];
   fallback: TargetHealth[];
-  /** Per role and SRV name: the entries its last answer gave. */
+  /** Per role and discovered target (`srv:NAME`, `etcd:PREFIX`): the entries it gave last. */
   readonly #expanded = new Map<string, TargetHealth[]>();
   readonly #hasSrv: boolean;
   readonly #registry: HealthRegistry;
@@ -137,24 +143,30 @@ export class Pool {
     return [...this.primary, ...this.fallback];
   }
 
-  /** The pool's `srv:` targets, with the set each is in. */
-  srvTargets(): Array<{ role: TargetRole; spec: SrvTargetSpec }> {
+  /** The pool's `srv:` and `etcd:` targets, with the set each is in. */
+  discoveredTargets(): Array<{ role: TargetRole; spec: DiscoveredSpec }> {
     const of = (role: TargetRole, list: TargetSpec[]) =>
-      list.flatMap((spec) => (spec.kind === "srv" ? [{ role, spec }] : []));
+      list.flatMap((spec) => isDiscovered(spec) ? [{ role, spec }] : []);
     return [...of("primary", this.config.targets), ...of("fallback", this.config.fallback)];
   }
 
+  /** The pool's `srv:` targets, with the set each is in. */
+  srvTargets(): Array<{ role: TargetRole; spec: SrvTargetSpec }> {
+    return this.discoveredTargets().flatMap((t) => t.spec.kind === "srv" ? [{ role: t.role, spec: t.spec }] : []);
+  }
+
   /**
-   * Puts the targets of an SRV answer (`specs`, resolve/srv-expand.ts) in the place of
-   * `srv` in `role`. A target that stays keeps its entry and so its health; the
-   * entries that came and went are returned for the checks to follow.
+   * Puts the targets discovery found for `from` (an SRV answer, resolve/srv-expand.ts;
+   * an etcd prefix's values, resolve/etcd-expand.ts) in its place in `role`. A target that
+   * stays keeps its entry and so its health; the entries that came and went are returned
+   * for the checks to follow.
    */
   expand(
     role: TargetRole,
-    srv: SrvTargetSpec,
+    from: DiscoveredSpec,
     specs: EndpointSpec[],
   ): { added: TargetHealth[]; removed: TargetHealth[] } {
-    const key = `${role}\u0000${srv.name}`;
+    const key = `${role}\u0000${from.raw}`;
     const before = this.#expanded.get(key) ?? [];
     const c = this.config;
     const after = specs.map((spec) => this.#registry.entry(c.name, role, spec, c.health, c.passive));
@@ -170,8 +182,8 @@ export class Pool {
   #entriesOf(role: TargetRole): TargetHealth[] {
     const c = this.config;
     return (role === "primary" ? c.targets : c.fallback).flatMap((spec) =>
-      spec.kind === "srv"
-        ? this.#expanded.get(`${role}\u0000${spec.name}`) ?? []
+      isDiscovered(spec)
+        ? this.#expanded.get(`${role}\u0000${spec.raw}`) ?? []
         : [this.#registry.entry(c.name, role, spec, c.health, c.passive)]
     );
   }

@@ -13,6 +13,7 @@ import { EXPECTED, type FlagName, OPTIONS, ROUTE_EXAMPLE } from "./flags.ts";
 import { buildConfig } from "./build-config.ts";
 import { etcdSource } from "./build-etcd.ts";
 import type { EtcdSourceConfig } from "../config/etcd/source.ts";
+import { etcdTargetWithoutCluster } from "../config/etcd-targets.ts";
 
 export { DEFAULT_LISTEN, DEFAULT_STATUS, FLAG_NAMES } from "./flags.ts";
 
@@ -88,6 +89,15 @@ export function parseCli(argv: string[]): CliResult {
   if (etcd !== null && configFile !== null) {
     throw new CliError(`--etcd: the config comes from etcd or from ${configFile}, not both`);
   }
+  const config = configFile === null && etcd === null ? buildConfig(v, null) : null;
+  const orphan = config && etcdTargetWithoutCluster(config);
+  if (orphan) {
+    const flag = (["route", "pool", "fallback"] as const).find((f) => v[f]?.some((t) => /etcd:/i.test(t))) ?? "route";
+    throw new CliError(
+      `--${flag}: ${orphan.raw} (pool ${orphan.pool}) needs an etcd cluster, which flags alone do not give: ` +
+        "take the config from etcd (--etcd) or write it in a file with a top-level etcd: key",
+    );
+  }
   return {
     kind: "run",
     file: configFile,
@@ -96,7 +106,7 @@ export function parseCli(argv: string[]): CliResult {
     etcd,
     stateDir: v["state-dir"] ?? null,
     printConfig: v["print-config"] === true,
-    config: configFile === null && etcd === null ? buildConfig(v, null) : null,
+    config,
     apply: (base) => buildConfig(v, base),
   };
 }

@@ -85,6 +85,8 @@ export function buildConfig(v: Values, base: Config | null): Config {
     maxConns: v["max-conns"] === undefined ? (base?.maxConns ?? null) : parseMaxConns(v["max-conns"]),
     ...(acme ? { acme } : {}),
     ...(state !== undefined ? { stateDir: state } : {}),
+    // The file's etcd cluster (no flag sets one: --etcd is where the config comes from).
+    ...(base?.etcd ? { etcd: base.etcd } : {}),
   };
 }
 

@@ -21,6 +21,7 @@ in every worker and are kept across reloads; POST /config/save writes them to th
   listeners                  The listeners and their flows
   drain POOL TARGET          No new connections or requests to TARGET; open ones finish
   undrain POOL TARGET        Take TARGET back into service
+                             (--fleet: on every vane sharing the config's etcd cluster)
   add POOL TARGET            Add TARGET (ADDR:PORT[@WEIGHT]) to POOL
   remove POOL TARGET         Remove TARGET from POOL
   weight POOL TARGET N       Set TARGET's weight (0..256)
@@ -33,6 +34,8 @@ in every worker and are kept across reloads; POST /config/save writes them to th
   --status ADDR   The running vane's status endpoint. Default: $VANE_STATUS, else
                   ${DEFAULT_STATUS}. With an admin token, set ${ADMIN_TOKEN_ENV}.
   --json          Print the API's JSON answer (tail: one JSON event per line)
+  --fleet         drain/undrain: write it to etcd (PREFIX/drain/POOL/TARGET), so every
+                  vane watching that cluster applies it
 
 Exit status: 0 done, 1 refused or unreachable (the reason is printed), 2 usage.`;
 
@@ -42,6 +45,8 @@ interface CtlCommand {
   address: string;
   json: boolean;
   events: boolean;
+  /** drain/undrain --fleet: through etcd, for every vane of the fleet. */
+  fleet: boolean;
   token: string | null;
 }
 
@@ -69,6 +74,7 @@ export function parseCtlArgs(argv: readonly string[], env: Record<string, string
         status: { type: "string" },
         json: { type: "boolean" },
         events: { type: "boolean" },
+        fleet: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -87,6 +93,9 @@ export function parseCtlArgs(argv: readonly string[], env: Record<string, string
   if (words.length - 1 !== arity) {
     throw new CliError(`ctl ${words[0]}: expected ${arity} argument${arity === 1 ? "" : "s"}; got ${words.length - 1}`);
   }
+  if (v.fleet && words[0] !== "drain" && words[0] !== "undrain") {
+    throw new CliError(`ctl ${words[0]}: --fleet: only with drain or undrain`);
+  }
   const status = v.status ?? env.VANE_STATUS ?? DEFAULT_STATUS;
   let addr;
   try {
@@ -102,6 +111,7 @@ export function parseCtlArgs(argv: readonly string[], env: Record<string, string
     base: `http://${address}`,
     json: v.json === true,
     events: v.events === true,
+    fleet: v.fleet === true,
     token: env[ADMIN_TOKEN_ENV] || null,
   };
 }
@@ -134,7 +144,7 @@ const path = (pool: string, target?: string) =>
   `/pools/${encodeURIComponent(pool)}${target === undefined ? "" : `/targets/${encodeURIComponent(target)}`}`;
 
 /** The request a command makes: method, path, JSON body. */
-function requestOf(words: string[]): { method: string; path: string; body?: unknown } {
+function requestOf(words: string[], fleet = false): { method: string; path: string; body?: unknown } {
   const [name, pool, target, arg] = words;
   switch (name) {
     case "pools":
@@ -143,7 +153,7 @@ function requestOf(words: string[]): { method: string; path: string; body?: unkn
       return { method: "GET", path: "/listeners" };
     case "drain":
     case "undrain":
-      return { method: "POST", path: `${path(pool, target)}/${name}` };
+      return { method: "POST", path: `${path(pool, target)}/${name}`, ...(fleet ? { body: { fleet: true } } : {}) };
     case "add":
       return { method: "POST", path: `${path(pool)}/targets`, body: { target } };
     case "remove":
@@ -164,7 +174,7 @@ function requestOf(words: string[]): { method: string; path: string; body?: unkn
 type CallResult = { ok: true; body: Record<string, unknown> } | { ok: false; error: string };
 
 async function call(command: CtlCommand): Promise<CallResult> {
-  const req = requestOf(command.words);
+  const req = requestOf(command.words, command.fleet);
   const headers: Record<string, string> = {};
   if (command.token) headers.Authorization = `Bearer ${command.token}`;
   if (req.body !== undefined) headers["Content-Type"] = "application/json";
@@ -196,6 +206,12 @@ function unreachable(command: CtlCommand, err: unknown): string {
   }): is vane running with its status endpoint there? (--status ADDR)`;
 }
 
+/** For a fleet-wide drain: where it was written. */
+function fleetNote(body: Record<string, unknown>): string {
+  const key = (body.fleet as { key?: string } | undefined)?.key;
+  return key === undefined ? "" : ` on every vane watching etcd (${key})`;
+}
+
 /** One line (or a table) for people. */
 function describe(words: string[], body: Record<string, unknown>): string {
   const [name, pool, target, arg] = words;
@@ -206,9 +222,9 @@ function describe(words: string[], body: Record<string, unknown>): string {
       return (body.listeners as Array<{ listen: string; address: string; protocol: string }>)
         .map((l) => `${l.listen}  ${l.protocol}  ${l.address}`).join("\n");
     case "drain":
-      return `${pool} ${target}: draining (no new requests; open ones finish)`;
+      return `${pool} ${target}: draining (no new requests; open ones finish)${fleetNote(body)}`;
     case "undrain":
-      return `${pool} ${target}: back in service`;
+      return `${pool} ${target}: back in service${fleetNote(body)}`;
     case "add":
       return `${pool}: added ${target} (config generation ${body.generation})`;
     case "remove":

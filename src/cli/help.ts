@@ -185,7 +185,9 @@ Grammar:
   target   IPv4:PORT | [IPv6]:PORT | DNSNAME:PORT | node:NAME:PORT, each optionally
            followed by @WEIGHT (0..256, default 1). Target ports are 1..65535.
            Or srv:_SERVICE._PROTO.NAME: the name's DNS SRV records, one target each
-           (port, weight and priority from the record).
+           (port, weight and priority from the record). Or etcd:/PREFIX: the
+           services registered under the etcd prefix (needs --etcd, or a config
+           file with an etcd: key).
   DUR      a number and a unit: ms, s, m or h, e.g. 250ms, 1.5s, 10m, 1h
 
 Examples:

@@ -9,6 +9,7 @@ import { readAdminToken } from "../control/token.ts";
 import { errorText } from "../errors/mod.ts";
 import { CliError } from "./errors.ts";
 import { runtimeTlsErrors } from "./check-report.ts";
+import { etcdTargetWithoutCluster, noClusterIssue } from "../config/etcd-targets.ts";
 
 export type Loaded =
   | { ok: true; config: Config; text: string }
@@ -54,6 +55,8 @@ export async function loadText(
     if (err instanceof CliError) return { ok: false, errors: [err.message], flagError: err };
     throw err;
   }
+  const orphan = etcdTargetWithoutCluster(config);
+  if (orphan) return { ok: false, errors: [formatIssue(file, noClusterIssue(text, orphan))] };
   const bad = token && await tokenFileError(rt, config, token.flag, { file, text });
   if (bad) return bad;
   const misfit = runtimeTlsErrors(file, text, config, rt.tlsCiphers);

@@ -66,9 +66,10 @@ function addQueue(mine: QueueStatus | undefined, theirs: QueueStatus | undefined
   mine.rejected.timeout += theirs.rejected.timeout;
 }
 
-/** A target's row across processes: the same HOST:PORT from an SRV name is another row. */
+/** A target's row across processes: the same HOST:PORT from an SRV name or etcd prefix is another row. */
 function targetKey(pool: string, role: string, t: TargetStatus): string {
-  return `${pool}\u0000${role}\u0000${t.srv ? `srv:${t.srv.name}\u0000` : ""}${t.target}`;
+  const from = t.srv ? `srv:${t.srv.name}\u0000` : t.etcd ? `etcd:${t.etcd.prefix}\u0000` : "";
+  return `${pool}\u0000${role}\u0000${from}${t.target}`;
 }
 
 function roles(pool: PoolStatus): Array<[string, TargetStatus[]]> {

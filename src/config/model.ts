@@ -7,8 +7,9 @@
 
 /**
  * A target as the operator wrote it, parsed: an IP literal, a DNS name (re-resolved as
- * its TTL says), a node of the static registry (`node:NAME:PORT`) or an SRV name
- * (`srv:_api._tcp.example.com`, expanded to its records).
+ * its TTL says), a node of the static registry (`node:NAME:PORT`), an SRV name
+ * (`srv:_api._tcp.example.com`, expanded to its records) or an etcd prefix
+ * (`etcd:/services/api/`, expanded to the services registered under it).
  *
  * @example
  * ```ts
@@ -16,12 +17,13 @@
  * const target: TargetSpec = { kind: "ip", host: "10.0.0.1", port: 80, weight: 1, raw: "10.0.0.1:80" };
  * ```
  */
-export type TargetSpec = EndpointSpec | SrvTargetSpec;
+export type TargetSpec = EndpointSpec | SrvTargetSpec | EtcdTargetSpec;
 
 /**
  * A target that is one place to connect to: an IP literal, a DNS name and port, or a
  * node. The targets an SRV name expands to are these too, with `srv` saying where they
- * came from (their weight is the record's; see resolve/srv-expand.ts).
+ * came from (their weight is the record's; see resolve/srv-expand.ts), and so are those
+ * an etcd prefix expands to, with `etcd` (resolve/etcd-expand.ts).
  *
  * @example
  * ```ts
@@ -33,8 +35,8 @@ export type TargetSpec = EndpointSpec | SrvTargetSpec;
  * ```
  */
 export type EndpointSpec =
-  | { kind: "ip"; host: string; port: number; weight: number; raw: string; srv?: SrvOrigin }
-  | { kind: "dns"; host: string; port: number; weight: number; raw: string; srv?: SrvOrigin }
+  | { kind: "ip"; host: string; port: number; weight: number; raw: string; srv?: SrvOrigin; etcd?: EtcdOrigin }
+  | { kind: "dns"; host: string; port: number; weight: number; raw: string; srv?: SrvOrigin; etcd?: EtcdOrigin }
   | { kind: "node"; node: string; port: number; weight: number; raw: string };
 
 /**
@@ -69,6 +71,69 @@ export interface SrvOrigin {
   name: string;
   priority: number;
 }
+
+/**
+ * `etcd:/services/api/`: the services registered under an etcd prefix, each key one
+ * target (its value `HOST:PORT[@WEIGHT]` or JSON `{"address", "weight", "zone"}`),
+ * following puts and deletes (a lease that expires deletes its keys). The cluster is
+ * the config's `etcd` (or, with the config in etcd, that one). No `@WEIGHT`: each value
+ * carries its own. `weight` is always 1.
+ *
+ * @example
+ * ```ts
+ * import type { EtcdTargetSpec } from "./mod.ts";
+ * const api: EtcdTargetSpec = { kind: "etcd", prefix: "/services/api/", weight: 1, raw: "etcd:/services/api/" };
+ * ```
+ */
+export interface EtcdTargetSpec {
+  kind: "etcd";
+  /** The key prefix, always ending with "/", e.g. `/services/api/`. */
+  prefix: string;
+  weight: number;
+  raw: string;
+}
+
+/**
+ * Which etcd prefix and key an expanded target came from, and the zone its value named.
+ *
+ * @example
+ * ```ts
+ * import type { EtcdOrigin } from "./mod.ts";
+ * const origin: EtcdOrigin = { prefix: "/services/api/", key: "/services/api/vm-1", zone: "eu-1" };
+ * ```
+ */
+export interface EtcdOrigin {
+  prefix: string;
+  key: string;
+  zone?: string;
+}
+
+/**
+ * An etcd cluster and the prefix vane's own keys live under (`PREFIX/config`,
+ * `PREFIX/drain/...`): the top-level `etcd:` key, the bootstrap file's `source.etcd`,
+ * or `--etcd` and its companion flags. Files are paths, read when the client is made.
+ *
+ * @example
+ * ```ts
+ * import type { EtcdClusterConfig } from "./mod.ts";
+ * const etcd: EtcdClusterConfig = { endpoints: ["http://10.0.0.2:2379"], prefix: "/vane" };
+ * ```
+ */
+export interface EtcdClusterConfig {
+  endpoints: string[];
+  /** vane's own keys live under it. No trailing slash. @default "/vane" */
+  prefix: string;
+  user?: string;
+  /** A file whose first line is the password (kept out of `ps` and of the config). */
+  passwordFile?: string;
+  /** PEM files: the CA of the members' certificates, and a client certificate and key. */
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** Where vane's own keys live in etcd when no prefix is given. */
+export const DEFAULT_ETCD_PREFIX = "/vane";
 
 /**
  * How a pool picks among its live targets, as written (canonical text; parsed by
@@ -723,6 +788,11 @@ export interface Config {
    * absent: $XDG_DATA_HOME/vane, else ~/.local/share/vane.
    */
   stateDir?: string;
+  /**
+   * The etcd cluster of `etcd:` targets and fleet-wide drains (`etcd:`); absent: none,
+   * unless the config itself comes from etcd (then that cluster, set by the executable).
+   */
+  etcd?: EtcdClusterConfig;
   /** DNS server to ask instead of the system's (`HOST:PORT`), like nginx's `resolver`. */
   resolver: { host: string; port: number } | null;
   /**

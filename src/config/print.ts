@@ -10,6 +10,7 @@ import type {
   Action,
   Condition,
   Config,
+  EtcdClusterConfig,
   HeaderList,
   HealthConfig,
   Matcher,
@@ -93,6 +94,7 @@ export function configToDocument(config: Config): Record<string, unknown> {
     doc["access-log"] = { path: a.path, format: a.format, sample: a.sample, "request-id": a.requestId, trace: a.trace };
   }
   if (config.resolver) doc.resolver = hostPort(config.resolver);
+  if (config.etcd) doc.etcd = etcdDoc(config.etcd);
   doc.workers = config.workers ?? "auto";
   doc["max-conns"] = config.maxConns ?? "auto";
   return doc;
@@ -122,6 +124,19 @@ function acmeDoc(a: AcmeConfig): Record<string, unknown> {
 
 function tlsDoc(list: TlsFiles[]): unknown[] {
   return list.map((t) => ({ cert: t.certPath, key: t.keyPath }));
+}
+
+/** `etcd:` as yaml-etcd.ts reads it; unset settings left out. */
+function etcdDoc(e: EtcdClusterConfig): Record<string, unknown> {
+  return {
+    endpoints: [...e.endpoints],
+    prefix: e.prefix,
+    ...(e.user !== undefined ? { user: e.user } : {}),
+    ...(e.passwordFile !== undefined ? { "password-file": e.passwordFile } : {}),
+    ...(e.ca !== undefined ? { ca: e.ca } : {}),
+    ...(e.cert !== undefined ? { cert: e.cert } : {}),
+    ...(e.key !== undefined ? { key: e.key } : {}),
+  };
 }
 
 function targetText(t: TargetSpec): string {

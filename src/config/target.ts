@@ -5,13 +5,14 @@
  * message says what was expected and what was found, and the caller adds the source.
  */
 import { ConfigError } from "./errors.ts";
-import type { EndpointSpec, ListenAddress, RouteMatch, SrvTargetSpec, TargetSpec } from "./model.ts";
+import type { EndpointSpec, EtcdTargetSpec, ListenAddress, RouteMatch, SrvTargetSpec, TargetSpec } from "./model.ts";
 
 /** Quotes operator text for messages; JSON escaping keeps the message on one line. */
 export const q = (text: string): string => JSON.stringify(text);
 
 export const TARGET_EXPECTED =
-  "a target like 10.0.0.1:80, [::1]:80, db.internal:5432, node:NAME:PORT or srv:_api._tcp.example.com";
+  "a target like 10.0.0.1:80, [::1]:80, db.internal:5432, node:NAME:PORT, srv:_api._tcp.example.com or etcd:/services/api";
+export const ETCD_TARGET_EXPECTED = "etcd:/PREFIX like etcd:/services/api";
 export const SRV_EXPECTED = "srv:_SERVICE._PROTO.NAME like srv:_api._tcp.example.com";
 export const MAX_WEIGHT = 256;
 
@@ -150,11 +151,30 @@ export function parseHostPort(text: string, opts: HostPortOptions = {}): HostPor
 
 /**
  * One target: `IP:PORT`, `[IPv6]:PORT`, `DNSNAME:PORT` or `node:NAME:PORT`, each with
- * an optional `@WEIGHT` (0..256, default 1), or `srv:_service._proto.name`. `raw` is
- * the text without the weight.
+ * an optional `@WEIGHT` (0..256, default 1), `srv:_service._proto.name` or
+ * `etcd:/PREFIX`. `raw` is the text without the weight.
  */
 export function parseTarget(text: string): TargetSpec {
-  return text.toLowerCase().startsWith("srv:") ? parseSrvTarget(text) : parseEndpoint(text);
+  const lower = text.toLowerCase();
+  if (lower.startsWith("srv:")) return parseSrvTarget(text);
+  return lower.startsWith("etcd:") ? parseEtcdTarget(text) : parseEndpoint(text);
+}
+
+/**
+ * `etcd:/PREFIX`: the services registered under the key prefix. No `@WEIGHT`: each value
+ * carries its own. The prefix comes back ending with "/", so `/services/api` does not
+ * also take `/services/api-old`.
+ */
+export function parseEtcdTarget(text: string): EtcdTargetSpec {
+  const rest = text.slice(5);
+  if (rest.includes("@")) {
+    throw new ConfigError(`expected no @WEIGHT on an etcd: target (each registered value carries one); got ${q(text)}`);
+  }
+  if (!/^\/[^\s,]*[^\s,/][^\s,]*$/.test(rest)) {
+    throw new ConfigError(`expected ${ETCD_TARGET_EXPECTED}; got ${q(text)}`);
+  }
+  const prefix = rest.replace(/\/*$/, "/");
+  return { kind: "etcd", prefix, weight: 1, raw: `etcd:${prefix}` };
 }
 
 /** A target that is one place to connect to: as parseTarget, `srv:` names excepted. */

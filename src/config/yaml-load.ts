@@ -44,6 +44,7 @@ import { withAcmeHttpListener } from "./acme.ts";
 import { type ConfigIssue, type Entry, index, Reader } from "./yaml-reader.ts";
 import { readTlsPolicy, TLS_POLICY_KEYS } from "./yaml-tls-policy.ts";
 import { readAccessLog } from "./yaml-access-log.ts";
+import { readEtcdCluster } from "./yaml-etcd.ts";
 
 export type { ConfigIssue };
 
@@ -79,6 +80,7 @@ const TOP_KEYS = [
   "workers",
   "max-conns",
   "state-dir",
+  "etcd",
 ];
 const LISTENER_KEYS = [
   "listen",
@@ -214,6 +216,7 @@ function readConfig(r: Reader, node: Node, functions: ReadonlySet<string>): Conf
     maxConns: readMaxConns(r, e.get("max-conns")),
     ...(top.acme ? { acme: top.acme } : {}),
     ...readStateDir(r, e.get("state-dir")),
+    ...readEtcdKey(r, e.get("etcd")),
   };
 }
 
@@ -475,6 +478,12 @@ function readLog(r: Reader, entry: Entry | undefined): Config["log"] {
   if (f) log.format = r.keyword(f.value, f.path, LOG_FORMATS) ?? log.format;
   if (l) log.level = r.keyword(l.value, l.path, LOG_LEVELS) ?? log.level;
   return log;
+}
+
+/** `etcd: {endpoints, prefix, ...}`: the cluster of `etcd:` targets and fleet-wide drains. */
+function readEtcdKey(r: Reader, entry: Entry | undefined): Pick<Config, "etcd"> {
+  const etcd = entry && readEtcdCluster(r, entry);
+  return etcd ? { etcd } : {};
 }
 
 /** `workers: N` or `workers: auto` (one per CPU, the default). */

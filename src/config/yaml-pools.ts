@@ -20,7 +20,15 @@ import {
 } from "./model.ts";
 import { undefinedMessage } from "./suggest.ts";
 import { readStrategy } from "./yaml-strategy.ts";
-import { MAX_WEIGHT, parseTarget, parseTargetList, q, TARGET_EXPECTED } from "./target.ts";
+import {
+  ETCD_TARGET_EXPECTED,
+  MAX_WEIGHT,
+  parseEtcdTarget,
+  parseTarget,
+  parseTargetList,
+  q,
+  TARGET_EXPECTED,
+} from "./target.ts";
 import { ALLOW_EMPTY, index, join, NON_EMPTY, type Reader } from "./yaml-reader.ts";
 import { readOutlier, readRetryKey, RETRY_KEYS } from "./yaml-outlier.ts";
 
@@ -140,8 +148,9 @@ function readTargetTls(r: Reader, node: Node, path: string): TargetTls | null {
 }
 
 /**
- * A target list: a YAML list of `HOST:PORT[@W]` strings or `{target, weight}` maps,
- * or one comma-separated string like the CLI takes. Each target at most once: health
+ * A target list: a YAML list of `HOST:PORT[@W]` strings, `{target, weight}` maps or
+ * `{etcd: /PREFIX}` maps, one comma-separated string like the CLI takes, or one
+ * `{etcd: /PREFIX}` map alone. Each target at most once: health
  * is kept per target, and a larger share is what the weight is for.
  */
 export function readTargets(
@@ -162,14 +171,15 @@ export function readTargets(
     const ok = list.filter((t) => checkNode(t, node, path));
     return ok.length === list.length ? list : undefined;
   }
-  const items = r.list(node, path, "a list of targets");
+  // `targets: { etcd: /services/api }`: the registered services are the whole list.
+  const items = isEtcdMap(node) ? [node] : r.list(node, path, "a list of targets");
   if (!items) return undefined;
   if (items.length === 0 && !allowEmpty) return r.fail(node, path, "at least one target");
   const out: TargetSpec[] = [];
   const seen = new Set<string>();
   let bad = false;
   items.forEach((item, i) => {
-    const p = index(path, i);
+    const p = item === node ? path : index(path, i);
     const t = readTarget(r, item, p);
     if (!t) return void (bad = true);
     if (seen.has(t.raw)) {
@@ -187,9 +197,26 @@ export function readTargets(
   return bad ? undefined : out;
 }
 
-/** `HOST:PORT[@W]`, or `{target: HOST:PORT, weight: W}`. */
+/** A map `{etcd: ...}`: an etcd target written as YAML. */
+function isEtcdMap(node: Node): boolean {
+  return isMap(node) && node.items.some((p) => isScalar(p.key) && p.key.value === "etcd");
+}
+
+/** `{etcd: /PREFIX}`: the same target as `etcd:/PREFIX`. */
+function readEtcdTarget(r: Reader, node: Node, path: string): TargetSpec | undefined {
+  const e = r.entries(node, path, "an etcd target like {etcd: /services/api}", ["etcd", "weight"]);
+  const w = e?.get("weight");
+  if (w) return r.error(w.keyNode, w.path, ETCD_NO_WEIGHT);
+  const p = e?.get("etcd");
+  return p && r.parse(p.value, p.path, ETCD_TARGET_EXPECTED, (text) => parseEtcdTarget(`etcd:${text}`));
+}
+
+const ETCD_NO_WEIGHT = "expected no weight: on an etcd: target (each registered value carries its own)";
+
+/** `HOST:PORT[@W]`, `{target: HOST:PORT, weight: W}` or `{etcd: /PREFIX}`. */
 function readTarget(r: Reader, node: Node, path: string): TargetSpec | undefined {
   if (!isMap(node)) return r.parse(node, path, TARGET_EXPECTED, parseTarget);
+  if (isEtcdMap(node)) return readEtcdTarget(r, node, path);
   const e = r.entries(node, path, "a target", ["target", "weight"]);
   if (!e) return undefined;
   const t = r.required(e, "target", node, path);
@@ -199,6 +226,7 @@ function readTarget(r: Reader, node: Node, path: string): TargetSpec | undefined
   if (spec.kind === "srv") {
     return r.error(w.keyNode, w.path, `expected no weight: on an srv: target (its records carry the weights)`);
   }
+  if (spec.kind === "etcd") return r.error(w.keyNode, w.path, ETCD_NO_WEIGHT);
   // "a:80@3" with `weight: 2` would leave one of them silently ignored.
   if (spec.raw !== (r.scalarText(t.value) ?? "")) {
     return r.error(w.keyNode, w.path, `expected the weight once; got both "@" in the target and weight:`);

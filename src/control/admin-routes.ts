@@ -20,7 +20,7 @@ export interface AdminActor {
 }
 
 export type AdminChange =
-  | { op: "drain" | "undrain"; pool: string; target: string }
+  | { op: "drain" | "undrain"; pool: string; target: string; fleet?: boolean }
   | { op: "weight"; pool: string; target: string; weight: number }
   | { op: "mark"; pool: string; target: string; state: "up" | "down" | "auto" }
   | { op: "add"; pool: string; target: string }
@@ -32,7 +32,7 @@ export type AdminChange =
 /** A change's outcome; `status` maps a refusal to HTTP (404 unknown name, 422 invalid). */
 export type AdminOutcome =
   | { ok: true; [field: string]: unknown }
-  | { ok: false; status: 400 | 404 | 409 | 422 | 500; errors: string[] };
+  | { ok: false; status: 400 | 404 | 409 | 422 | 500 | 503; errors: string[] };
 
 /** One target as `GET /pools` shows it. */
 export interface AdminTarget {
@@ -85,6 +85,17 @@ async function bodyOf(req: Request, yaml = false): Promise<Json | string> {
     : "expected a JSON object as the body";
 }
 
+/** A drain's optional body: `{"fleet": true}` shares it through etcd. Whether it asks for that, or why the body is bad. */
+async function fleetOf(req: Request): Promise<boolean | string> {
+  if ((await req.clone().text()).trim() === "") return false;
+  const body = await bodyOf(req);
+  if (typeof body === "string") return body;
+  if (body.fleet !== undefined && typeof body.fleet !== "boolean") {
+    return `fleet: expected true or false; got ${JSON.stringify(body.fleet)}`;
+  }
+  return body.fleet === true;
+}
+
 function stringField(body: Json, key: string): string | null {
   const v = body[key];
   return typeof v === "string" && v !== "" ? v : null;
@@ -113,7 +124,9 @@ export function addAdminRoutes(app: Hono<ControlEnv>, ops: AdminOps, tokenSet: (
   for (const op of ["drain", "undrain"] as const) {
     app.post(`${target}/${op}`, async (c) => {
       const { pool, target } = c.req.param();
-      return answer(await ops.change(who(c), { op, pool, target }));
+      const fleet = await fleetOf(c.req.raw);
+      if (typeof fleet === "string") return bad(fleet);
+      return answer(await ops.change(who(c), { op, pool, target, ...(fleet ? { fleet: true } : {}) }));
     });
   }
   app.put(`${target}/weight`, async (c) => {

@@ -34,6 +34,7 @@ function toTargetBody(t: TargetStatus): TargetStatus {
     ...(t.ejected ? { ejected: { reason: t.ejected.reason, until: t.ejected.until, count: t.ejected.count } } : {}),
     ...(t.ejections ? { ejections: { ...t.ejections } } : {}),
     ...(t.srv ? { srv: { name: t.srv.name, priority: t.srv.priority } } : {}),
+    ...(t.etcd ? { etcd: { ...t.etcd } } : {}),
   };
 }
 

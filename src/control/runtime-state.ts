@@ -22,6 +22,11 @@ export interface TargetOverride {
   weight?: number;
   /** Marked up or down by hand: overrides the checks until cleared. */
   manual?: "up" | "down";
+  /**
+   * Drained fleet-wide: its key is under `PREFIX/drain/` in etcd (server/fleet-drains.ts
+   * keeps this in step with the key; a local undrain leaves it).
+   */
+  fleetDrain?: boolean;
 }
 
 /** Pool name -> target (as configured, without `@WEIGHT`) -> override. */
@@ -130,7 +135,7 @@ export interface OverridableEntry {
 export function applyOverrides(entries: Iterable<OverridableEntry>, overrides: TargetOverrides): void {
   for (const e of entries) {
     const o = overrides[e.pool]?.[e.key];
-    e.draining = o?.drain === true;
+    e.draining = o?.drain === true || o?.fleetDrain === true;
     e.forced = o?.manual === undefined ? null : o.manual === "up";
     e.weight = e.draining ? 0 : o?.weight ?? e.spec.weight;
   }

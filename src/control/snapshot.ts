@@ -7,11 +7,13 @@
 export interface TargetStatus {
   /**
    * The target as configured, e.g. `10.0.0.1:80`, `web.internal:80`, `node:web:443`; for
-   * a target from an SRV record, the record's `HOST:PORT`.
+   * a target from an SRV record or an etcd key, its `HOST:PORT`.
    */
   target: string;
   /** The SRV name the target came from and its record's priority (absent: written as such). */
   srv?: { name: string; priority: number };
+  /** The etcd prefix and key the target was registered under, and its zone if the value named one. */
+  etcd?: { prefix: string; key: string; zone?: string };
   /** The address it resolved to last (`IP:PORT`), or null while unresolved. */
   address: string | null;
   healthy: boolean;

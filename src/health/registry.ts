@@ -7,6 +7,7 @@
 import {
   DEFAULT_PASSIVE,
   type EndpointSpec,
+  type EtcdOrigin,
   type HealthConfig,
   type PassiveConfig,
   type PassiveKind,
@@ -76,6 +77,8 @@ export class TargetHealth {
 
   /** The SRV name and priority this target came from; null for a target written as such. */
   readonly srv: SrvOrigin | null;
+  /** The etcd prefix and key this target was registered under; null when not from etcd. */
+  readonly etcd: EtcdOrigin | null;
 
   constructor(
     readonly pool: string,
@@ -88,6 +91,7 @@ export class TargetHealth {
     this.key = spec.raw;
     this.weight = spec.weight;
     this.srv = spec.kind === "node" ? null : spec.srv ?? null;
+    this.etcd = spec.kind === "node" ? null : spec.etcd ?? null;
   }
 
   /** Whether traffic may go here now. */
@@ -349,12 +353,14 @@ export class HealthRegistry {
 }
 
 /**
- * Pool, role and target; a target from an SRV answer is also keyed by its SRV name, so
- * it is not the same entry as the same HOST:PORT written in the list (or from another name).
+ * Pool, role and target; a target from an SRV answer is also keyed by its SRV name (one
+ * from etcd by its prefix), so it is not the same entry as the same HOST:PORT written in
+ * the list (or found by another name or prefix).
  */
 function entryId(pool: string, role: TargetRole, spec: EndpointSpec): string {
-  const srv = spec.kind === "node" ? undefined : spec.srv;
-  return `${pool}\u0000${role}\u0000${srv ? `srv:${srv.name}\u0000` : ""}${spec.raw}`;
+  if (spec.kind === "node") return `${pool}\u0000${role}\u0000${spec.raw}`;
+  const from = spec.srv ? `srv:${spec.srv.name}\u0000` : spec.etcd ? `etcd:${spec.etcd.prefix}\u0000` : "";
+  return `${pool}\u0000${role}\u0000${from}${spec.raw}`;
 }
 
 /** Why a target went down for a failure seen while forwarding, as the log says it. */

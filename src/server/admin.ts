@@ -26,12 +26,15 @@ import { isPoolName, MAX_WEIGHT, parseTarget, q } from "../config/target.ts";
 import { errorText } from "../errors/mod.ts";
 import type { VaneContext } from "./context.ts";
 import { effectiveConfig } from "./effective-config.ts";
+import type { FleetDrains } from "./fleet-drains.ts";
 
 export interface AdminDeps {
   /** The status snapshot with every worker's counters (in-flight requests per target). */
   snapshot(): Promise<StatusSnapshot>;
   /** Builds and installs a new generation from `base` (with the runtime state): a reload. */
   reload(base: NonNullable<VaneContext["base"]>): Promise<ReloadOutcome>;
+  /** Drains shared through etcd (`{"fleet": true}`). */
+  fleet: FleetDrains;
 }
 
 type Refusal = Extract<AdminOutcome, { ok: false }>;
@@ -90,7 +93,7 @@ export class AdminService implements AdminOps {
   }
 
   async change(who: AdminActor, change: AdminChange): Promise<AdminOutcome> {
-    const outcome = await this.#apply(change);
+    const outcome = await this.#apply(change, `${who.address} (${who.auth})`);
     if (!outcome.ok) return outcome;
     const by = `${who.address} (${who.auth})`;
     const { op, ...what } = change;
@@ -100,10 +103,11 @@ export class AdminService implements AdminOps {
     return outcome;
   }
 
-  #apply(c: AdminChange): Promise<AdminOutcome> | AdminOutcome {
+  #apply(c: AdminChange, by: string): Promise<AdminOutcome> | AdminOutcome {
     switch (c.op) {
       case "drain":
       case "undrain":
+        if (c.fleet) return this.#fleetDrain(c.pool, c.target, c.op === "drain", by);
         return this.#override(c.pool, c.target, (o) => (c.op === "drain" ? (o.drain = true) : delete o.drain));
       case "weight":
         if (c.weight < 0 || c.weight > MAX_WEIGHT) {
@@ -135,6 +139,16 @@ export class AdminService implements AdminOps {
       404,
       `no target ${q(target)} in pool ${q(pool)}; targets: ${p.entries().map((e) => e.key).join(", ")}`,
     );
+  }
+
+  /** Writes the drain to etcd for the whole fleet (server/fleet-drains.ts); this vane applies it at once. */
+  async #fleetDrain(pool: string, target: string, drain: boolean, by: string): Promise<AdminOutcome> {
+    const found = this.#find(pool, target);
+    if (!Array.isArray(found)) return found;
+    const raw = found[0].key;
+    const written = await this.#deps.fleet.set(pool, raw, drain, by);
+    if (!written.ok) return refuse(written.status, written.error);
+    return { ok: true, pool, target: raw, fleet: { key: written.key } };
   }
 
   /** Changes one target's override and puts the overrides in force here and in every worker. */

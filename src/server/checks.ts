@@ -9,6 +9,7 @@ import type { Generation } from "./generation.ts";
 import type { VaneContext } from "./context.ts";
 import { HealthChecker } from "../health/checker.ts";
 import { SrvDiscovery } from "./srv-discovery.ts";
+import { EtcdDiscovery } from "./etcd-discovery.ts";
 import { applyOverrides } from "../control/runtime-state.ts";
 
 export class HealthChecks {
@@ -18,18 +19,22 @@ export class HealthChecks {
   #checker: HealthChecker | null = null;
   /** The pools' `srv:` targets: their answers come and go between generations. */
   readonly #discovery: SrvDiscovery;
+  /** The pools' `etcd:` targets: services register and leave while vane serves. */
+  readonly #etcd: EtcdDiscovery;
 
   constructor(ctx: VaneContext) {
     this.#ctx = ctx;
-    this.#discovery = new SrvDiscovery(ctx.log, (added, removed) => this.#follow(added, removed));
+    const follow = (added: TargetHealth[], removed: TargetHealth[]) => this.#follow(added, removed);
+    this.#discovery = new SrvDiscovery(ctx.log, follow);
+    this.#etcd = new EtcdDiscovery(ctx.log, follow);
   }
 
   /**
-   * Starts health checks for `next`, its SRV names expanded first: new targets are
-   * checked once before they serve.
+   * Starts health checks for `next`, its SRV names and etcd prefixes expanded first:
+   * new targets are checked once before they serve.
    */
   async start(next: Generation): Promise<void> {
-    await this.#discovery.start(next);
+    await Promise.all([this.#discovery.start(next), this.#etcd.start(next)]);
     const { rt, registry, options } = this.#ctx;
     const entries = [...new Set(next.entries())];
     const fresh = entries.filter((e) => !this.#checked.has(e));
@@ -50,11 +55,12 @@ export class HealthChecks {
 
   stop(): void {
     this.#discovery.stop();
+    this.#etcd.stop();
     this.#checker?.stop();
   }
 
   /**
-   * An SRV answer changed the targets: the new ones are checked (they serve once a
+   * An SRV answer or an etcd prefix changed the targets: the new ones are checked (they serve once a
    * check passes, as at start), the gone ones no longer. A gone target takes no new
    * connections (it left its pool); those it has finish.
    */

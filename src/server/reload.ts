@@ -10,6 +10,7 @@ import type { Generation } from "./generation.ts";
 import type { VaneContext } from "./context.ts";
 import type { GenerationLoader } from "./loader.ts";
 import type { HealthChecks } from "./checks.ts";
+import type { FleetDrains } from "./fleet-drains.ts";
 import type { Listeners } from "./listeners.ts";
 import type { StatusEndpoint } from "./status.ts";
 import { errorText } from "../errors/mod.ts";
@@ -21,6 +22,8 @@ export interface VaneParts {
   ctx: VaneContext;
   loader: GenerationLoader;
   checks: HealthChecks;
+  /** Drains shared through etcd (the config's `etcd`). */
+  fleet: FleetDrains;
   listeners: Listeners;
   status: StatusEndpoint;
 }
@@ -95,6 +98,7 @@ export class Reloader {
     try {
       const next = await loader.load(effective);
       await checks.start(next);
+      await this.#parts.fleet.start(next);
       await install(next, this.#parts);
       ctx.base = config;
       await ctx.options.cluster?.reloaded?.(config);

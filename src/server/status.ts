@@ -227,6 +227,7 @@ export class StatusEndpoint {
       lastError: e.lastError ?? res.error,
       ...outlierStatus(e, now),
       ...(e.srv ? { srv: { name: e.srv.name, priority: e.srv.priority } } : {}),
+      ...(e.etcd ? { etcd: { ...e.etcd } } : {}),
     };
   }
 }

@@ -23,6 +23,7 @@ export async function stopVane(parts: VaneParts, graceMs: number, options: StopO
   for (const h of ctx.hops.values()) await h.close();
   ctx.hops.clear();
   checks.stop();
+  parts.fleet.stop();
   ctx.acme.stop();
   if (clients.size > 0 && graceMs > 0) {
     log.info("draining", { connections: clients.size, graceMs });

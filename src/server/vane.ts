@@ -18,6 +18,7 @@ import { VaneContext } from "./context.ts";
 import { applyFileLimit } from "./file-limit.ts";
 import { GenerationLoader } from "./loader.ts";
 import { HealthChecks } from "./checks.ts";
+import { FleetDrains } from "./fleet-drains.ts";
 import { Listeners } from "./listeners.ts";
 import { StatusEndpoint } from "./status.ts";
 import { install, Reloader, type VaneParts } from "./reload.ts";
@@ -52,6 +53,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
   options.cluster?.acme?.(ctx.acme);
   const loader = new GenerationLoader(ctx);
   const listeners = new Listeners(ctx);
+  const fleet = new FleetDrains(ctx);
   const status: StatusEndpoint = new StatusEndpoint(ctx, listeners, {
     token: () => loader.adminToken(ctx.gen),
     reload: options.source ? () => reloader.reloadFromSource() : null,
@@ -59,9 +61,10 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     admin: new AdminService(ctx, {
       snapshot: () => status.fullSnapshot(),
       reload: (base) => reloader.reload(base),
+      fleet,
     }),
   });
-  const parts: VaneParts = { ctx, loader, checks: new HealthChecks(ctx), listeners, status };
+  const parts: VaneParts = { ctx, loader, checks: new HealthChecks(ctx), fleet, listeners, status };
   const reloader = new Reloader(parts);
 
   async function start(): Promise<void> {
@@ -69,6 +72,7 @@ export function createVane(initial: Config, rt: Runtime, log: Logger, options: V
     const first = await loader.load(initial);
     // Resolve and check everything once, so the first connection already has a verdict.
     await parts.checks.start(first);
+    await fleet.start(first);
     try {
       await install(first, parts);
       ctx.announced = first;

@@ -15,6 +15,14 @@ describe("vane ctl arguments", () => {
     });
   });
 
+  it("takes --fleet with drain and undrain only", () => {
+    expect(parseCtlArgs(["drain", "--fleet", "web", "10.0.0.1:80"], {})).toMatchObject({ fleet: true });
+    expect(parseCtlArgs(["undrain", "web", "10.0.0.1:80"], {})).toMatchObject({ fleet: false });
+    expect(() => parseCtlArgs(["weight", "--fleet", "web", "x:1", "2"], {})).toThrow(
+      "ctl weight: --fleet: only with drain or undrain",
+    );
+  });
+
   it("prints the help for --help or no command", () => {
     expect(parseCtlArgs(["--help"], {})).toBeNull();
     expect(parseCtlArgs([], {})).toBeNull();

@@ -118,7 +118,7 @@ frobnicate: 1
     expect(errors(text)).toEqual([
       'vane.yaml:1:1: listenrs: unknown key "listenrs"; did you mean "listeners"?',
       'vane.yaml:4:5: listeners[0].Flow: unknown key "Flow"; did you mean "flow"?',
-      'vane.yaml:6:1: frobnicate: unknown key "frobnicate"; expected one of listeners, pools, nodes, control, timeouts, http, log, access-log, tls, tls-min-version, tls-ciphers, resolver, workers, max-conns or state-dir',
+      'vane.yaml:6:1: frobnicate: unknown key "frobnicate"; expected one of listeners, pools, nodes, control, timeouts, http, log, access-log, tls, tls-min-version, tls-ciphers, resolver, workers, max-conns, state-dir or etcd',
     ]);
   });
 

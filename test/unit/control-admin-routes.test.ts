@@ -34,6 +34,8 @@ describe("admin routes", () => {
     const calls: Array<[string, string, unknown?]> = [
       ["POST", "/pools/web/targets/10.0.0.1%3A80/drain"],
       ["POST", "/pools/web/targets/10.0.0.1:80/undrain"],
+      ["POST", "/pools/web/targets/10.0.0.1:80/drain", { fleet: true }],
+      ["POST", "/pools/web/targets/10.0.0.1:80/undrain", { fleet: false }],
       ["PUT", "/pools/web/targets/10.0.0.1:80/weight", { weight: 4 }],
       ["POST", "/pools/web/targets/10.0.0.1:80/mark", { state: "down" }],
       ["POST", "/pools/web/targets", { target: "10.0.0.3:80@2" }],
@@ -52,6 +54,8 @@ describe("admin routes", () => {
     }
     expect(changes.map((c) => c.change)).toEqual([
       { op: "drain", pool: "web", target: "10.0.0.1:80" },
+      { op: "undrain", pool: "web", target: "10.0.0.1:80" },
+      { op: "drain", pool: "web", target: "10.0.0.1:80", fleet: true },
       { op: "undrain", pool: "web", target: "10.0.0.1:80" },
       { op: "weight", pool: "web", target: "10.0.0.1:80", weight: 4 },
       { op: "mark", pool: "web", target: "10.0.0.1:80", state: "down" },
@@ -89,6 +93,8 @@ describe("admin routes", () => {
         ["/pools/web/targets/x:1/mark", '{"state":"sideways"}', 'state: expected "up", "down" or "auto"'],
         ["/pools/web/targets", "not json", "expected a JSON body"],
         ["/routes", '{"host":"a"}', 'expected {"listener": LISTEN'],
+        ["/pools/web/targets/x:1/drain", '{"fleet":"yes"}', 'fleet: expected true or false; got "yes"'],
+        ["/pools/web/targets/x:1/undrain", "fleet", "expected a JSON body"],
       ]
     ) {
       const method = path.endsWith("weight") || path === "/routes" ? "PUT" : "POST";

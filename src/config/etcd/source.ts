@@ -12,25 +12,16 @@
  */
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { EtcdClient } from "./client.ts";
+import type { EtcdClient } from "./client.ts";
+import { openEtcdClient } from "./open.ts";
+import type { EtcdClusterConfig } from "../model.ts";
 import { PrefixWatch } from "./watch.ts";
 import { errorText } from "../../errors/mod.ts";
 
-/** Where and how to reach etcd, as the flags (or YAML `source`) give it. */
-export interface EtcdSourceConfig {
-  endpoints: string[];
-  /** Keys live under it: the config is `PREFIX/config`. No trailing slash. */
-  prefix: string;
-  user?: string;
-  /** A file whose first line is the password (kept out of `ps` and of the config). */
-  passwordFile?: string;
-  /** PEM files: the CA of the members' certificates, and a client certificate and key. */
-  ca?: string;
-  cert?: string;
-  key?: string;
-}
+/** Where and how to reach etcd, as the flags (or YAML `source`) give it; the config is `PREFIX/config`. */
+export type EtcdSourceConfig = EtcdClusterConfig;
 
-export const DEFAULT_ETCD_PREFIX = "/vane";
+export { DEFAULT_ETCD_PREFIX } from "../model.ts";
 
 /** A value read: its text and the store's revision, and whether it came from etcd or the cache. */
 export type SourceRead =
@@ -54,22 +45,7 @@ export class EtcdConfigSource {
 
   /** Makes the client: reads the password and PEM files the spec names (errors name the flag). */
   static async open(spec: EtcdSourceConfig, stateDir: string): Promise<EtcdConfigSource> {
-    const read = async (path: string | undefined, what: string) => {
-      if (path === undefined) return undefined;
-      try {
-        return await readFile(path, "utf8");
-      } catch (err) {
-        throw new Error(`${what}: cannot read ${path}: ${errorText(err)}`);
-      }
-    };
-    const password = (await read(spec.passwordFile, "--etcd-password-file"))?.split("\n")[0].trim();
-    const client = new EtcdClient(spec.endpoints, {
-      ...(spec.user !== undefined ? { user: spec.user, password: password ?? "" } : {}),
-      ca: await read(spec.ca, "--etcd-ca"),
-      cert: await read(spec.cert, "--etcd-cert"),
-      key: await read(spec.key, "--etcd-key"),
-    });
-    return new EtcdConfigSource(client, spec, stateDir);
+    return new EtcdConfigSource(await openEtcdClient(spec), spec, stateDir);
   }
 
   /** The value now: from etcd, else (etcd unreachable) from the cache, else why neither. */
