@@ -1,8 +1,9 @@
 /**
  * A fleet as operators run it: two compiled vanes (dist/vane), each with --workers 2,
  * on one etcd and one Redis, all real processes. Both serve the config in etcd, share
- * one rate limit per key through Redis (four processes, one bucket), and follow a
- * change put in etcd.
+ * one rate limit per key through Redis (four processes, one bucket), follow a change
+ * put in etcd, and send to a service that registered itself under a lease until the
+ * lease expires.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import http from "node:http";
@@ -30,24 +31,31 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const PREFIX = "/vane/fleet";
 
-/** The fleet's config: a limit per X-User counted in `redis`, then the pool `app` at `target`. */
+/**
+ * The fleet's config: a limit per X-User counted in `redis`, then the pool `app` at
+ * `target`; requests for host `svc` go to the services registered under /services/svc/.
+ */
 function config(redis: string, target: number): string {
   return `listeners:
   - listen: http://127.0.0.1:1
     flow:
+      - when: { host: svc }
+        proxy: svc
       - rate-limit: { rate: 1/m, burst: 10, key: "{{req.header.x-user}}", store: "${redis}" }
       - proxy: app
 pools:
   app: { targets: [127.0.0.1:${target}], health: { check: none } }
+  svc: { targets: { etcd: /services/svc }, health: { check: none } }
 timeouts: { grace: 0s }
 `;
 }
 
 /** One GET on its own connection as `user`: its status (0: no answer). */
-function get(port: number, user: string): Promise<number> {
+function get(port: number, user: string, host = "app"): Promise<number> {
   return new Promise((resolve) => {
+    const headers = { connection: "close", "x-user": user, host };
     const req = http.get(
-      { host: "127.0.0.1", port, path: "/", agent: false, headers: { connection: "close", "x-user": user } },
+      { host: "127.0.0.1", port, path: "/", agent: false, headers },
       (res) => {
         res.resume();
         res.on("end", () => resolve(res.statusCode ?? 0));
@@ -103,5 +111,29 @@ describe.skipIf(!haveEtcd() || !haveRedis())("a fleet of compiled vanes on etcd 
     for (let i = 0; i < 8; i++) expect(await get(vanes[i % 2].port, `user${i}`)).toBe(200);
     expect(two.requests).toBe(8);
     expect(one.requests).toBe(before);
+
+    // A service registers itself under a 2 s lease: both vanes send it requests for
+    // host svc; it stops renewing, etcd deletes its key, and they stop (502: no target, as
+    // failure-status.ts says).
+    const svc = await startBackend((_q, r) => r.end("svc"));
+    const lease = await client.grantLease(2);
+    await client.put("/services/svc/instance-1", `127.0.0.1:${svc.port}`, lease);
+    const renew = setInterval(() => void client.keepAlive(lease).catch(() => {}), 500);
+    const svcStatus = async () => await Promise.all(vanes.map((v) => get(v.port, "s", "svc")));
+    await waitFor("both vanes reach the registered service", async () => {
+      return (await svcStatus()).every((c) => c === 200);
+    }, 20_000);
+    expect(svc.requests).toBeGreaterThanOrEqual(2);
+    clearInterval(renew);
+    let last: number[] = [];
+    await waitFor("the lease expired and both vanes let the service go", async () => {
+      last = await svcStatus();
+      return last.every((c) => c === 502);
+    }, 20_000).catch((err) => {
+      throw new Error(`${err.message}; the vanes answered ${last.join(", ")}`);
+    });
+    const seen = svc.requests;
+    for (let i = 0; i < 4; i++) expect(await get(vanes[i % 2].port, "s", "svc")).toBe(502);
+    expect(svc.requests).toBe(seen);
   }, 240_000);
 });
