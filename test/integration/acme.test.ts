@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import https from "node:https";
 import tls from "node:tls";
 import { readFileSync } from "node:fs";
 import { startBackend } from "../helpers/http-engine.ts";
@@ -21,11 +22,13 @@ import { type Pebble, servedSerial, startPebble, stopPebbles } from "../helpers/
 import { statusOf } from "../helpers/status.ts";
 
 const dirs: string[] = [];
+const ariServers: https.Server[] = [];
 
 afterEach(async () => {
   await stopAll();
   stopCommands();
   stopPebbles();
+  for (const server of ariServers.splice(0)) server.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -214,6 +217,45 @@ listeners:
     90_000,
   );
 
+  it(
+    "renews when the CA's renewal information (ARI) says so, long before two thirds of the lifetime",
+    async () => {
+      // pebble 2.4 has no renewalInfo, so its directory is served here with one added,
+      // pointing at an ARI responder of this test (on pebble's own certificate, which
+      // vane trusts by --acme-ca-root). The first certificate's window is now; any other
+      // certificate's is a month away, so exactly one renewal follows.
+      const s = await setup(); // pebble's default lifetime: 5 years, two thirds far off
+      const asked: string[] = [];
+      let firstId: string | null = null;
+      const ari = await startAri(s.pebble, (id) => {
+        asked.push(id);
+        firstId ??= id;
+        const start = id === firstId ? Date.now() - 60_000 : Date.now() + 30 * 86_400_000;
+        return {
+          suggestedWindow: { start: new Date(start).toISOString(), end: new Date(start + 2_000).toISOString() },
+        };
+      });
+      const vane = spawnVane([
+        ...["--listen", `https://127.0.0.1:${s.https}`, "--listen", `http://127.0.0.1:${s.http}`],
+        ...["--route", `app.example.com=127.0.0.1:${s.backend}`],
+        ...["--acme", "ops@example.com", "--acme-directory", ari.directory, "--acme-ca-root", s.pebble.caRoot],
+        ...["--state-dir", s.state, "--status", `127.0.0.1:${s.status}`, "--workers", "1"],
+      ]);
+      await waitFor("certificate obtained", () => vane.stderr().includes("certificate obtained"), 30_000);
+      const first = await servedSerial(s.https, "app.example.com");
+      await waitFor("certificate renewed", () => vane.stderr().includes("certificate renewed"), 40_000);
+      await waitFor("the new certificate's window asked for", () => asked.length >= 2, 20_000);
+      expect(s.pebble.orders()).toBe(2);
+      expect(await servedSerial(s.https, "app.example.com")).not.toBe(first);
+      // Asked by certificate: the first id, then the renewed certificate's own.
+      expect(asked[0]).toBe(firstId);
+      expect(asked[asked.length - 1]).not.toBe(firstId);
+      expect(asked[0]).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+      expect((await curlHttps(s, "app.example.com")).stdout).toBe(`target app.example.com:${s.https} 200`);
+    },
+    90_000,
+  );
+
   it("with --workers 2, the primary alone orders; both processes serve the certificate", async () => {
     const s = await setup();
     const vane = acmeVane(s, [`https://127.0.0.1:${s.https}`, `http://127.0.0.1:${s.http}`], [], 2);
@@ -305,4 +347,42 @@ async function openTls(s: Setup, host: string) {
     },
     close: () => socket.destroy(),
   };
+}
+
+/**
+ * pebble's directory with `renewalInfo` added, and an ARI responder answering
+ * `window(certID)` (RFC 9773), over HTTPS on pebble's own certificate and key.
+ */
+async function startAri(
+  pebble: Pebble,
+  window: (certId: string) => object,
+): Promise<{ directory: string }> {
+  const dir = dirname(pebble.caRoot);
+  const ca = readFileSync(pebble.caRoot, "utf8");
+  const server = https.createServer(
+    { cert: ca, key: readFileSync(join(dir, "key.pem"), "utf8") },
+    (req, res) => {
+      const url = req.url ?? "";
+      if (url.startsWith("/ari/")) {
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify(window(decodeURIComponent(url.slice("/ari/".length)))));
+        return;
+      }
+      https.get(pebble.directory, { ca }, (up) => {
+        let body = "";
+        up.setEncoding("utf8");
+        up.on("data", (d: string) => (body += d));
+        up.on("end", () => {
+          const d = JSON.parse(body);
+          d.renewalInfo = `https://127.0.0.1:${port}/ari/`;
+          res.setHeader("content-type", "application/json");
+          res.end(JSON.stringify(d));
+        });
+      }).on("error", (err) => res.writeHead(502).end(String(err)));
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  ariServers.push(server);
+  return { directory: `https://127.0.0.1:${port}/dir` };
 }
