@@ -11,9 +11,9 @@
  * gives them back some 8-30 s after the last collection, so 2 s measures a passing
  * state on Deno).
  *
- *   deno run --allow-all scripts/bench/idle-memory.ts [--counts 0,2500,5000,9900]
+ *   deno run --allow-all scripts/bench/idle-memory.ts [--counts 0,2500,5000,9400]
  *       [--only deno-min,vane-deno,vane-bun] [--heap] [--snapshot DIR]
- *       [--deno-flags "--v8-flags=..."] [--vane-args "--workers 2"] [--settle S]
+ *       [--deno-flags "--v8-flags=..."] [--vane-args "--workers 2"] [--settle S] [--bench-config]
  *
  * --heap runs the Deno contenders under --inspect and also reads Deno.memoryUsage()
  * (after a full collection) over the inspector protocol; --snapshot DIR also writes a
@@ -21,8 +21,11 @@
  * costs memory of its own: the RSS figures to quote come from runs without --heap.
  *
  * One process holds 2 descriptors per proxied connection, so the descriptor limit
- * (20,000 here, and the hard limit cannot be raised in this container) caps one
- * process near 9,990 connections. The backend is nginx (backend.conf), as in bench.mjs.
+ * (20,000 here; the hard limit cannot be raised in this container, which lacks
+ * CAP_SYS_RESOURCE) caps one process below 10,000 connections, and vane's own reserve
+ * (server/client-slots.ts) near 9,480: hence 9,400 at most. `--vane-args "--workers 2"
+ * --bench-config --counts 10000` is bench.mjs's idle test (RSS summed over the process
+ * tree). The backend is nginx (backend.conf), as in bench.mjs.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -48,17 +51,20 @@ interface Options {
   vaneArgs: string[];
   /** Seconds to wait before each RSS reading; 0: as bench.mjs (1.5 s and 2 s). */
   settleS: number;
+  /** Run vane on bench.mjs's vane.yaml instead of a single L4 listener. */
+  benchConfig: boolean;
 }
 
 function options(argv: string[]): Options {
   const o: Options = {
-    counts: [0, 2500, 5000, 9900],
+    counts: [0, 2500, 5000, 9400],
     only: ["deno-min", "vane-deno", "vane-bun"],
     heap: false,
     snapshot: null,
     denoFlags: [],
     vaneArgs: [],
     settleS: 0,
+    benchConfig: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -71,6 +77,7 @@ function options(argv: string[]): Options {
     else if (flag === "--only") o.only = val().split(",");
     else if (flag === "--heap") o.heap = true;
     else if (flag === "--settle") o.settleS = Number(val());
+    else if (flag === "--bench-config") o.benchConfig = true;
     else if (flag === "--snapshot") (o.snapshot = val()), (o.heap = true);
     else if (flag === "--deno-flags") o.denoFlags = val().split(" ").filter(Boolean);
     else if (flag === "--vane-args") o.vaneArgs = val().split(" ").filter(Boolean);
@@ -234,37 +241,57 @@ interface Sample {
   externalAfter?: number;
 }
 
-function vaneConfig(listenPort: number, backendPort: number): string {
+/**
+ * vane's config: one L4 listener to the backend, or (--bench-config) bench.mjs's own
+ * vane.yaml, whose L7 and HTTP/2 listeners load more of vane (the other ports unused).
+ */
+async function vaneConfig(o: Options, listenPort: number, backendPort: number): Promise<string> {
   const file = path.join(TMP, `vane-${listenPort}.yaml`);
-  writeFileSync(
-    file,
-    [
-      "listeners:",
-      `  - listen: tcp://127.0.0.1:${listenPort}`,
-      "    flow:",
-      "      - proxy: backend",
-      "pools:",
-      `  backend: { targets: [127.0.0.1:${backendPort}], health: { check: none } }`,
-      "control: { listen: off }",
-      "timeouts: { idle: 10m, grace: 0s }",
-      "log: { level: warn }",
-      "workers: 1",
-      "",
-    ].join("\n"),
-  );
+  if (o.benchConfig) {
+    const ports: Record<string, number> = { L4_PORT: listenPort, BACKEND_PORT: backendPort };
+    for (const k of ["BULK_PORT", "L7_PORT", "H2_PORT", "H2H2_PORT", "OTHER_PORT", "IPERF_PORT", "BACKEND_H2_PORT"]) {
+      ports[k] = await freePort();
+    }
+    const text = readFileSync(path.join(BENCH, "vane.yaml"), "utf8").replace(/@([A-Z_0-9]+)@/g, (_, k) => {
+      if (!(k in ports)) throw new Error(`vane.yaml: no value for @${k}@`);
+      return String(ports[k]);
+    });
+    writeFileSync(file, text);
+    return file;
+  }
+  const lines = [
+    "listeners:",
+    `  - listen: tcp://127.0.0.1:${listenPort}`,
+    "    flow:",
+    "      - proxy: backend",
+    "pools:",
+    `  backend: { targets: [127.0.0.1:${backendPort}], health: { check: none } }`,
+    "control: { listen: off }",
+    "timeouts: { idle: 10m, grace: 0s }",
+    "log: { level: warn }",
+    "workers: 1",
+    "",
+  ];
+  writeFileSync(file, lines.join("\n"));
   return file;
 }
 
-function command(name: string, o: Options, port: number, backend: number, inspect: number | null): [string, string[]] {
+async function command(
+  name: string,
+  o: Options,
+  port: number,
+  backend: number,
+  inspect: number | null,
+): Promise<[string, string[]]> {
   const deno = [`${BIN}/deno`, "run", "--allow-all", "--unstable-net", ...o.denoFlags];
   if (inspect !== null) deno.push(`--inspect=127.0.0.1:${inspect}`);
   switch (name) {
     case "deno-min":
       return [deno[0], [...deno.slice(1), `${BENCH}/deno-min-relay.ts`, String(port), String(backend)]];
     case "vane-deno":
-      return [deno[0], [...deno.slice(1), "src/main.ts", "run", vaneConfig(port, backend), ...o.vaneArgs]];
+      return [deno[0], [...deno.slice(1), "src/main.ts", "run", await vaneConfig(o, port, backend), ...o.vaneArgs]];
     case "vane-bun":
-      return [`${BIN}/bun`, ["src/main.ts", "run", vaneConfig(port, backend), ...o.vaneArgs]];
+      return [`${BIN}/bun`, ["src/main.ts", "run", await vaneConfig(o, port, backend), ...o.vaneArgs]];
   }
   throw new Error(`unknown contender ${name}: deno-min, vane-deno, vane-bun`);
 }
@@ -294,7 +321,7 @@ async function holdIdle(port: number, count: number): Promise<{ held: number; re
 async function measure(name: string, count: number, o: Options, backend: number): Promise<Sample> {
   const port = await freePort();
   const inspectPort = o.heap && name !== "vane-bun" ? await freePort() : null;
-  const [cmd, args] = command(name, o, port, backend, inspectPort);
+  const [cmd, args] = await command(name, o, port, backend, inspectPort);
   const proxy = start(`${name}-${count}`, cmd, args);
   try {
     await listening(port, 60000, proxy);
