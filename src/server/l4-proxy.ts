@@ -77,14 +77,10 @@ export async function proxyConnection(
     entry.totalConnections++;
     session = new ProxiedConnection(hold, client, conn, pool, entry, plan, facts, deps, startedAt, connectedMs);
     if (pool.config.sendProxy) await conn.write(proxyHeaderFor(pool.config.sendProxy, facts.client(), facts.local()));
-    // Not awaited: this frame ends here, the session settles `ended` when the relay does.
+    // Not awaited: this frame ends here; the promise start() gives settles as the relay ends.
     return session.start(plan.gen.config.timeouts.idleMs);
   } catch (err) {
-    limited(deps.log).error("connection failed", "listener", {
-      listener: plan.config.address.raw,
-      client: facts.peer(),
-      error: errorText(err),
-    });
+    logFailure(deps.log, plan, facts, err);
     session?.abandon();
     session = null;
   } finally {
@@ -125,14 +121,17 @@ class ProxiedConnection implements RelayCounters, RelayDone {
     this.deps.counters.downstreamBytes += n;
   }
 
+  // Called from the relay's copy loops, which have no one to throw to: a failure to
+  // report is logged here, and the connection is released all the same.
   relayEnded(result: RelayResult): void {
     try {
       this.#report(result);
-    } finally {
-      this.abandon();
-      this.hold.release();
-      this.#resolve?.();
+    } catch (err) {
+      logFailure(this.deps.log, this.plan, this.facts, err);
     }
+    this.abandon();
+    this.hold.release();
+    this.#resolve?.();
   }
 
   /** Gives the target's slot back and closes the upstream connection. */
@@ -159,6 +158,15 @@ class ProxiedConnection implements RelayCounters, RelayDone {
       });
     }
   }
+}
+
+/** The line handleConnection writes for a connection that failed, written here for the L4 path's own failures. */
+function logFailure(log: Logger, plan: ListenerPlan, facts: AcceptedFacts, err: unknown): void {
+  limited(log).error("connection failed", "listener", {
+    listener: plan.config.address.raw,
+    client: facts.peer(),
+    error: errorText(err),
+  });
 }
 
 /** An L4 session's access record. */
