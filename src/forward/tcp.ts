@@ -31,13 +31,34 @@ export interface RelayCounters {
   downstream(n: number): void;
 }
 
+/** Told once, when the relay is over (both connections closed). */
+export interface RelayDone {
+  relayEnded(result: RelayResult): void;
+}
+
+/** Relays until both directions have ended; resolves with what passed and why it ended. */
 export function relay(
   client: TcpConn,
   upstream: TcpConn,
   idleMs: number,
   counters: RelayCounters,
 ): Promise<RelayResult> {
-  return new Promise((resolve) => new Relay(client, upstream, IdleWatch.for(idleMs), counters, resolve).start());
+  return new Promise((resolve) => startRelay(client, upstream, idleMs, counters, { relayEnded: resolve }));
+}
+
+/**
+ * relay() without a promise: `done` hears of the end. For a caller that keeps each
+ * connection in an object of its own (the L4 listener), which then serves as `counters`
+ * and `done` at once, so that an idle connection holds no promise or closure for it.
+ */
+export function startRelay(
+  client: TcpConn,
+  upstream: TcpConn,
+  idleMs: number,
+  counters: RelayCounters,
+  done: RelayDone,
+): void {
+  new Relay(client, upstream, IdleWatch.for(idleMs), counters, done).start();
 }
 
 class Relay implements Member {
@@ -56,13 +77,13 @@ class Relay implements Member {
   readonly #client: TcpConn;
   readonly #upstream: TcpConn;
   readonly #idle: IdleWatch;
-  readonly #done: (result: RelayResult) => void;
+  readonly #done: RelayDone;
   constructor(
     client: TcpConn,
     upstream: TcpConn,
     idle: IdleWatch,
     readonly counters: RelayCounters,
-    done: (result: RelayResult) => void,
+    done: RelayDone,
   ) {
     this.#client = client;
     this.#upstream = upstream;
@@ -92,7 +113,7 @@ class Relay implements Member {
     if (--this.copying > 0) return;
     this.closeBoth("done");
     this.#idle.delete(this);
-    this.#done(this.result);
+    this.#done.relayEnded(this.result);
   }
 }
 

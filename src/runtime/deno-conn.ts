@@ -125,18 +125,20 @@ export class DenoTcpConn implements TcpConn {
    */
   pipeTo(to: TcpConn, ends: PipeEnds): void {
     if (!(to instanceof DenoTcpConn)) return ends.ended(new Error("pipeTo needs another Deno connection"));
-    this.#copyTo(to, ends).then(
-      () => ends.ended(null),
-      (err) => ends.ended(toError(err)),
-    );
+    void this.#copyTo(to, ends);
   }
 
-  /** The loop behind pipeTo: reads into reused buffers, writes each piece whole. */
+  /**
+   * The loop behind pipeTo: reads into reused buffers, writes each piece whole, and
+   * tells `ends` how it ended itself. Not through `.then()` on its promise: that would
+   * keep two closures and a promise more per direction of every idle connection.
+   */
   async #copyTo(to: DenoTcpConn, ends: PipeEnds): Promise<void> {
     const from = this.#conn;
     const dest = to.#conn;
     const small = this.#small ??= new Uint8Array(SMALL_READ_BYTES);
     let buf = small;
+    let failed: Error | null = null;
     try {
       for (;;) {
         const n: number | null = await from.read(buf);
@@ -152,11 +154,17 @@ export class DenoTcpConn implements TcpConn {
           buf = small;
         }
       }
-    } finally {
-      // Every op on `buf` has settled by now, so no one writes into it any more.
-      if (buf !== small) giveBig(buf);
+      if (buf !== small) {
+        giveBig(buf);
+        buf = small;
+      }
+      if (ends.halfClose()) await to.closeWrite();
+    } catch (err) {
+      failed = toError(err);
     }
-    if (ends.halfClose()) await to.closeWrite();
+    // A failed op on `buf` has settled too, so no one writes into it any more.
+    if (buf !== small) giveBig(buf);
+    ends.ended(failed);
   }
 
   async closeWrite(): Promise<void> {

@@ -19,10 +19,8 @@ import type { TerminateHops } from "./terminate.ts";
 import { ReplayConn } from "../forward/replay-conn.ts";
 import { peek } from "../forward/peek.ts";
 import { type Detection, detectProtocol, MAX_DETECT_BYTES } from "../detect/detect.ts";
-import { proxyHeaderFor, readProxyHeader } from "../forward/proxy-header.ts";
+import { readProxyHeader } from "../forward/proxy-header.ts";
 import { cidrContains } from "../config/cidr.ts";
-import { connectToPool } from "../forward/connect.ts";
-import { relay } from "../forward/tcp.ts";
 import { serveHttp1 } from "../http/engine.ts";
 import type { Decision, HttpContext } from "../http/types.ts";
 import { serveHttp2 } from "../http2/session.ts";
@@ -33,7 +31,7 @@ import { AcceptedFacts, type ConnFacts, ConnKeys } from "../flow/conn-keys.ts";
 import type { Member, Members } from "../forward/members.ts";
 import { errorText } from "../errors/mod.ts";
 import type { AccessLog } from "../telemetry/access-log.ts";
-import { recordTcp } from "./access.ts";
+import { type ClientRelease, proxyConnection } from "./l4-proxy.ts";
 
 /**
  * How long a connection may stay silent before it is routed as raw TCP (caddy-l4's
@@ -87,6 +85,28 @@ export interface OpenClient extends Member {
   readonly conn: TcpConn;
 }
 
+/**
+ * An accepted connection's place among the open ones, and its per-client count: both
+ * given back once, with the client closed, by `release()`.
+ */
+class ClientHold implements OpenClient, ClientRelease {
+  slot = -1;
+  /** The per-client count this connection holds (`max-conns-per-client`), to give back. */
+  counted: string | null = null;
+  /** Set when the L4 path took the connection over: it releases it, as its relay ends. */
+  handedOver = false;
+
+  constructor(readonly conn: TcpConn, readonly deps: ConnectionDeps) {
+    deps.clients.add(this);
+  }
+
+  release(): void {
+    this.conn.close();
+    this.deps.clients.delete(this);
+    if (this.counted !== null) this.deps.perClient.leave(this.counted);
+  }
+}
+
 /** An HTTP connection's standing, for a reload or a shutdown to retire it. */
 export interface HttpKeepAlive extends Member {
   readonly conn: TcpConn;
@@ -114,15 +134,12 @@ export async function handleConnection(
   // the connection for replay; pure L4 keeps the bare one.
   const reads = plan.flow.needsDetection || plan.trusted.length > 0 || scheme === "http";
   const client = reads ? new ReplayConn(raw, deps.clock) : raw;
-  const open: OpenClient = { conn: client, slot: -1 };
-  deps.clients.add(open);
+  const hold = new ClientHold(client, deps);
   const facts = new AcceptedFacts(raw, scheme === "http" ? "http" : scheme === "https" ? "tls" : null, raw.sni ?? null);
   if (raw.clientCert) facts.clientCert = raw.clientCert;
   // Bun cannot tell a closed socket's addresses: read them now if the per-connection
   // debug line or access record will name the client after the relay.
   if (log.debugging !== false || deps.access) facts.client();
-  /** The per-client count this connection holds (`max-conns-per-client`), to give back. */
-  let counted: string | null = null;
   try {
     if (client instanceof ReplayConn && plan.trusted.some((c) => cidrContains(c, facts.ip))) {
       if (!(await acceptProxyHeader(client, listen, facts, deps))) return;
@@ -134,8 +151,8 @@ export async function handleConnection(
     }
     const perClient = plan.config.maxConnsPerClient;
     if (perClient !== undefined) {
-      counted = deps.perClient.enter(listen, facts.ip, perClient);
-      if (counted === null) {
+      hold.counted = deps.perClient.enter(listen, facts.ip, perClient);
+      if (hold.counted === null) {
         counters.countRefused("client-limit");
         limited(log).warn("connection refused: too many open from this client", "listener", {
           listener: listen,
@@ -158,8 +175,14 @@ export async function handleConnection(
 
     // Nearly every flow decides without waiting: no promise then.
     const decided = plan.flow.runNow(new ConnKeys(facts));
-    const result = decided instanceof Promise ? await decided : decided;
-    return await route(result.outcome, client, plan, facts, deps);
+    const { outcome } = decided instanceof Promise ? await decided : decided;
+    if (outcome.kind === "proxy") {
+      // Not awaited: an idle relay keeps no frame of this function (and its locals)
+      // alive. The L4 path releases the client, and its promise never rejects.
+      hold.handedOver = true;
+      return proxyConnection(hold, client, plan, outcome.pool, facts, deps);
+    }
+    return await route(outcome, client, plan, facts, deps);
   } catch (err) {
     limited(log).error("connection failed", "listener", {
       listener: listen,
@@ -167,9 +190,7 @@ export async function handleConnection(
       error: errorText(err),
     });
   } finally {
-    client.close();
-    deps.clients.delete(open);
-    if (counted !== null) deps.perClient.leave(counted);
+    if (!hold.handedOver) hold.release();
   }
 }
 
@@ -220,12 +241,11 @@ async function detectFirstBytes(
 }
 
 /**
- * Acts on the flow's outcome for a whole connection: relay it to a pool, terminate its
- * TLS, or close it with a line saying why. Not async: the relay's promise is returned
- * as is, so the L4 path waits no extra turn.
+ * Acts on the flow's outcome for a whole connection other than a relay to a pool
+ * (l4-proxy.ts): terminate its TLS, or close it with a line saying why.
  */
 function route(
-  o: Outcome,
+  o: Exclude<Outcome, { kind: "proxy" }>,
   client: TcpConn,
   plan: ListenerPlan,
   facts: AcceptedFacts,
@@ -235,8 +255,6 @@ function route(
   const listen = plan.config.address.raw;
   const what = facts.protocol === "tls" ? `tls sni=${facts.sni ?? "(none)"}` : "raw tcp";
   switch (o.kind) {
-    case "proxy":
-      return proxyConnection(client, plan, o.pool, facts, deps);
     case "terminate":
       if (facts.protocol !== "tls") {
         limited(log).warn("connection closed: terminate needs a TLS client", "listener", {
@@ -348,71 +366,6 @@ function serveRequests(conn: TcpConn, flow: CompiledFlow, origin: HopOrigin, dep
   }).finally(() => deps.httpConns.delete(state));
 }
 
-/** L4: connect to the pool (with vane's retries) and copy bytes both ways. */
-async function proxyConnection(
-  client: TcpConn,
-  plan: ListenerPlan,
-  poolName: string,
-  facts: AcceptedFacts,
-  deps: ConnectionDeps,
-): Promise<void> {
-  const { log, counters } = deps;
-  const pool = plan.gen.pools.get(poolName);
-  if (!pool) return;
-  const timeouts = plan.gen.config.timeouts;
-  const access = deps.access ?? null;
-  const startedAt = access === null ? 0 : performance.now();
-  const record = (target: string | null, bytesIn: number, bytesOut: number, connectMs: number | null) =>
-    recordTcp(access!, l4Site(plan, facts), {
-      client: facts.client(),
-      pool: pool.name,
-      target,
-      bytesIn,
-      bytesOut,
-      startedAt,
-      connectMs,
-    });
-  // A hash pool keys a connection by its client's address (no header, cookie or path
-  // here); a sticky one, with no cookie to read, gives each the least loaded target.
-  const key = pool.keyOn !== null && pool.sticky === null ? facts.client().hostname : undefined;
-  const connect = { rt: deps.rt, registry: deps.registry, connectMs: timeouts.connectMs };
-  const outcome = await connectToPool(pool, connect, undefined, key);
-  if (!outcome.ok) {
-    limited(log).error("connection closed: no target available", "pool", {
-      pool: pool.name,
-      client: facts.peer(),
-      reason: outcome.reason,
-    });
-    if (access !== null) record(null, 0, 0, null);
-    return;
-  }
-  const connectMs = access === null ? null : Math.round((performance.now() - startedAt) * 1000) / 1000;
-  // The pick took a slot on the target (Pool.take): given back once the relay is over.
-  const { conn, entry } = outcome.upstream;
-  entry.totalConnections++;
-  try {
-    if (pool.config.sendProxy) await conn.write(proxyHeaderFor(pool.config.sendProxy, facts.client(), facts.local()));
-    const result = await relay(client, conn, timeouts.idleMs, {
-      upstream: (n) => (counters.upstreamBytes += n),
-      downstream: (n) => (counters.downstreamBytes += n),
-    });
-    if (access !== null) record(entry.key, result.upstreamBytes, result.downstreamBytes, connectMs);
-    if (log.debugging !== false) {
-      log.debug("connection done", {
-        pool: pool.name,
-        target: entry.key,
-        client: facts.peer(),
-        up: result.upstreamBytes,
-        down: result.downstreamBytes,
-        reason: result.reason,
-      });
-    }
-  } finally {
-    pool.give(entry);
-    conn.close();
-  }
-}
-
 /**
  * ACME HTTP-01 (RFC 8555 §8.3): /.well-known/acme-challenge/TOKEN is answered with the
  * key authorization before the flow runs, on every plain HTTP listener, so that a
@@ -428,12 +381,4 @@ function withAcmeHttp(
     if (body === null) return decide(head, target);
     return { kind: "respond", status: 200, headers: [["content-type", "text/plain"]], body, response: [] };
   };
-}
-
-/** An L4 session's listener and TLS (passthrough: the SNI the ClientHello named), for its access record. */
-function l4Site(
-  plan: ListenerPlan,
-  facts: AcceptedFacts,
-): { listener: string; tls: string | null; sni: string | null } {
-  return { listener: plan.config.address.raw, tls: facts.protocol === "tls" ? "tls" : null, sni: facts.sni };
 }

@@ -81,6 +81,17 @@ pools:
   raw: { targets: ["10.0.0.3:22"], health: { check: none } }
 `;
 
+/** Pure L4, one connection per client address, a PROXY header ahead of the client's bytes. */
+const L4_COUNTED = `
+listeners:
+  - listen: tcp://127.0.0.1:9000
+    max-conns-per-client: 1
+    flow:
+      - proxy: raw
+pools:
+  raw: { targets: ["10.0.0.3:22"], health: { check: none }, proxy-protocol: v1 }
+`;
+
 interface Line {
   level: string;
   msg: string;
@@ -306,5 +317,53 @@ describe("handleConnection: L4", () => {
     expect(await client.readText()).toBe("");
     expect(net.connects).toEqual([]);
     expect(lines.find((l) => l.msg === "connection aborted by the flow")?.for).toBe("raw tcp");
+  });
+
+  it("keeps the client open, counted and its target's slot taken while the relay runs, and gives all back at its end", async () => {
+    const { plan, deps } = await listener(L4_COUNTED);
+    let upstream: FakeConn | null = null;
+    net.listen("10.0.0.3:22", (conn) => (upstream = conn));
+    const { client, server, done } = accept(plan, deps);
+    await client.write(bytes("hi"));
+    for (let i = 0; i < 20 && upstream === null; i++) await settle();
+    const target = deps.registry.all()[0];
+    // The relay runs with no frame of handleConnection waiting on it: the hold is the session's.
+    expect([deps.clients.size, deps.perClient.size, target.activeConnections, server.isClosed]).toEqual([
+      1,
+      1,
+      1,
+      false,
+    ]);
+    let finished = false;
+    void done.then(() => (finished = true));
+    await settle();
+    expect(finished).toBe(false);
+    upstream!.close();
+    await client.closeWrite();
+    await done;
+    expect([deps.clients.size, deps.perClient.size, target.activeConnections, server.isClosed]).toEqual([
+      0,
+      0,
+      0,
+      true,
+    ]);
+    const sent = net.opened[0].written.map(text).join("");
+    expect(sent).toMatch(/^PROXY TCP4 198\.51\.100\.4 127\.0\.0\.1 50000 9000\r\nhi$/);
+  });
+
+  it("releases the client, the upstream and the slot, with a line, when the PROXY header cannot be written", async () => {
+    const { plan, deps } = await listener(L4_COUNTED);
+    net.listen("10.0.0.3:22", (conn) => conn.close());
+    const { server, done } = accept(plan, deps);
+    await done;
+    const target = deps.registry.all()[0];
+    expect([deps.clients.size, deps.perClient.size, target.activeConnections, server.isClosed]).toEqual([
+      0,
+      0,
+      0,
+      true,
+    ]);
+    expect(net.opened.every((c) => c.isClosed)).toBe(true);
+    expect(msgs()).toContain("connection failed");
   });
 });

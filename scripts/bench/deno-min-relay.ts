@@ -1,0 +1,39 @@
+/**
+ * The floor for idle memory on Deno (issue 25): the least a Deno TCP relay can hold an
+ * idle proxied connection with. One read/write loop per direction, each with its own
+ * READ_BYTES buffer and one pending `conn.read()`; no timers, no maps, no wrappers.
+ * idle-memory.ts measures it beside vane.
+ *
+ *   deno run --allow-net scripts/bench/deno-min-relay.ts LISTEN_PORT BACKEND_PORT [READ_BYTES]
+ */
+const [listenPort, backendPort, sizeText = "1024"] = Deno.args;
+const readBytes = Number(sizeText);
+if (!Number.isInteger(Number(listenPort)) || !Number.isInteger(Number(backendPort)) || !(readBytes > 0)) {
+  console.error("usage: deno-min-relay.ts LISTEN_PORT BACKEND_PORT [READ_BYTES]");
+  Deno.exit(2);
+}
+
+async function pipe(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  const buf = new Uint8Array(readBytes);
+  try {
+    for (;;) {
+      const n = await from.read(buf);
+      if (n === null) break;
+      let off = 0;
+      while (off < n) off += await to.write(buf.subarray(off, n));
+    }
+  } catch { /* the other direction closed both */ }
+  for (const c of [from, to]) {
+    try {
+      c.close();
+    } catch { /* closed already */ }
+  }
+}
+
+const listener = Deno.listen({ hostname: "127.0.0.1", port: Number(listenPort) });
+for await (const client of listener) {
+  Deno.connect({ hostname: "127.0.0.1", port: Number(backendPort) }).then((upstream) => {
+    pipe(client, upstream);
+    pipe(upstream, client);
+  }, () => client.close());
+}
