@@ -173,6 +173,9 @@ export class Pool {
     this.#expanded.set(key, after);
     if (role === "primary") this.primary = this.#entriesOf(role);
     else this.fallback = this.#entriesOf(role);
+    // Discovered targets come after the generation set up outlier detection: they join it
+    // (and its max-ejected share counts them) as the listed ones did.
+    this.#registry.outlierDetection(c.name, c.outlier, this.entries());
     return {
       added: after.filter((e) => !before.includes(e)),
       removed: before.filter((e) => !after.includes(e)),

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { Pool } from "../../src/balance/pool.ts";
-import { DEFAULT_HEALTH, DEFAULT_RETRY, type PoolConfig } from "../../src/config/model.ts";
+import { DEFAULT_HEALTH, DEFAULT_OUTLIER, DEFAULT_RETRY, type PoolConfig } from "../../src/config/model.ts";
 import { parseSrvTarget, parseTarget } from "../../src/config/target.ts";
 import { HealthRegistry, type TargetHealth } from "../../src/health/registry.ts";
 import { DnsCache } from "../../src/resolve/dns-cache.ts";
@@ -24,7 +24,7 @@ beforeEach(() => {
   resolver = new TargetResolver(new DnsCache(() => Promise.resolve([]), new Map()), new StaticNodeRegistry({}));
 });
 
-function pool(targets: string[]): Pool {
+function pool(targets: string[], outlier: PoolConfig["outlier"] = null): Pool {
   const config: PoolConfig = {
     name: "api",
     strategy: "serial",
@@ -37,9 +37,12 @@ function pool(targets: string[]): Pool {
     passive: { failures: 1, on: ["connect"] },
     retryOn: ["conn-failure"],
     retry: { ...DEFAULT_RETRY },
-    outlier: null,
+    outlier,
   };
-  return new Pool(config, registry, resolver);
+  const p = new Pool(config, registry, resolver);
+  // As a generation does for the targets it lists.
+  registry.outlierDetection(config.name, outlier, p.entries());
+  return p;
 }
 
 const rec = (priority: number, weight: number, target: string) => ({ priority, weight, port: 80, target, ttl: 1 });
@@ -56,6 +59,19 @@ function counts(p: Pool, n: number): Record<string, number> {
 }
 
 describe("Pool with srv: targets", () => {
+  it("puts the targets an answer adds under the pool's outlier detection, as the listed ones", () => {
+    const p = pool(["10.0.0.1:80", SRV.raw], { ...DEFAULT_OUTLIER, consecutive5xx: 2 });
+    p.expand("primary", SRV, expandSrv(SRV, [rec(10, 1, "10.0.1.1")]));
+    const added = p.primary.find((e) => e.key === "10.0.1.1:80")!;
+    expect(added.outlier).not.toBeNull();
+    expect(added.outlier!.detector).toBe(p.primary[0].outlier!.detector);
+    // Two 5xx in a row eject it, as they would a listed target.
+    for (const e of p.primary) up(e);
+    registry.answered(added, 502);
+    registry.answered(added, 502);
+    expect(added.ejectedUntil).toBeGreaterThan(0);
+  });
+
   it("puts the records' targets in the srv: target's place, in list order", () => {
     const p = pool(["10.0.0.1:80", SRV.raw]);
     expect(p.primary.map((e) => e.key)).toEqual(["10.0.0.1:80"]);
