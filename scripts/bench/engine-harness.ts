@@ -44,7 +44,7 @@ class MemoryConn implements TcpConn {
   #ended = false;
 
   constructor(
-    private readonly onWrite: (conn: MemoryConn) => void,
+    private readonly onWrite: (conn: MemoryConn, data: Uint8Array) => void,
     private readonly written: () => Promise<void>,
   ) {}
 
@@ -72,8 +72,8 @@ class MemoryConn implements TcpConn {
     this.#waiting = next;
   }
 
-  write(_data: Uint8Array): Promise<void> {
-    this.onWrite(this);
+  write(data: Uint8Array): Promise<void> {
+    this.onWrite(this, data);
     return this.written();
   }
 
@@ -89,11 +89,18 @@ class MemoryConn implements TcpConn {
 /** Runs `requests` more requests through the engine; resolves with the milliseconds they took. */
 export type EngineRun = (requests: number) => Promise<number>;
 
+/** How the in-memory clients speak: HTTP/1.1 (as wrk), or HTTP/2 in clear (as h2load -m 10). */
+export type ClientProtocol = "h1" | "h2";
+
 /**
  * vane from the tree at `root` (an absolute path), serving 64 in-memory clients;
  * `extraConfig`: YAML lines added to its config (e.g. `access-log: FILE`).
  */
-export async function startEngine(root: string, extraConfig = ""): Promise<{ runtime: Runtime; run: EngineRun }> {
+export async function startEngine(
+  root: string,
+  extraConfig = "",
+  protocol: ClientProtocol = "h1",
+): Promise<{ runtime: Runtime; run: EngineRun }> {
   const { runtime } = await import(`${root}/src/runtime/mod.ts`);
   const { createVane } = await import(`${root}/src/server/vane.ts`);
   const { loadConfigText } = await import(`${root}/src/config/yaml-load.ts`);
@@ -128,6 +135,12 @@ export async function startEngine(root: string, extraConfig = ""): Promise<{ run
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
   await createVane(loaded.config, rt, silentLogger).start();
 
+  const accepted = accept as unknown as (conn: TcpConn) => void;
+  return { runtime: rt0, run: protocol === "h2" ? h2Clients(accepted, written) : h1Clients(accepted, written) };
+}
+
+/** 64 HTTP/1.1 clients, one request at a time each (wrk's keep-alive). */
+function h1Clients(accept: (conn: TcpConn) => void, written: () => Promise<void>): EngineRun {
   // Clients that got their answer once the current run's count was reached wait here.
   const parked: MemoryConn[] = [];
   let answered = 0;
@@ -140,17 +153,119 @@ export async function startEngine(root: string, extraConfig = ""): Promise<{ run
       if (answered < target) queueMicrotask(() => c.push(REQUEST));
       else parked.push(c);
     }, written);
-    accept!(client);
+    accept(client);
     parked.push(client);
   }
-  const run: EngineRun = (requests) =>
+  return (requests) =>
     new Promise<number>((resolve) => {
       const started = performance.now();
       target = answered + requests;
       finish = () => resolve(performance.now() - started);
       for (const c of parked.splice(0)) c.push(REQUEST);
     });
-  return { runtime: rt0, run };
+}
+
+/** h2load's `-c 32 -m 10`: HTTP/2 connections, each with up to 10 streams open. */
+const H2_CONNECTIONS = 32;
+const H2_STREAMS = 10;
+
+/**
+ * HTTP/2 clients (prior knowledge) as h2load: GET / for bench.local, 10 streams in
+ * flight per connection, a new one for each that ends. The client side is kept cheap
+ * (one HPACK block for every request, frames only scanned for END_STREAM), so the
+ * time is vane's.
+ */
+function h2Clients(accept: (conn: TcpConn) => void, written: () => Promise<void>): EngineRun {
+  // :method GET, :scheme http, :path / (static table), :authority bench.local (literal, not indexed).
+  const block = new Uint8Array([0x82, 0x86, 0x84, 0x01, 11, ...encode("bench.local")]);
+  const END_STREAM_HEADERS = 0x5;
+  const template = frame(1, END_STREAM_HEADERS, 0, block);
+  // The preface, SETTINGS (none changed), the connection window as large as allowed.
+  const start = concat([
+    encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+    frame(4, 0, 0, new Uint8Array(0)),
+    frame(8, 0, 0, new Uint8Array([0x7f, 0xff, 0, 0])),
+  ]);
+  const ack = frame(4, 1, 0, new Uint8Array(0));
+  let answered = 0;
+  /** Streams opened and not ended yet, over all clients. */
+  let open = 0;
+  let target = 0;
+  let finish: (() => void) | null = null;
+  const clients: H2Client[] = [];
+  class H2Client {
+    next = 1;
+    readonly conn = new MemoryConn((_c, data) => this.took(data), written);
+    open(n: number): void {
+      open += n;
+      // n HEADERS frames in one chunk, as h2load writes them: the template with each stream id.
+      const out = new Uint8Array(n * template.length);
+      for (let i = 0; i < n; i++, this.next += 2) {
+        const at = i * template.length;
+        out.set(template, at);
+        out[at + 5] = this.next >>> 24;
+        out[at + 6] = (this.next >>> 16) & 255;
+        out[at + 7] = (this.next >>> 8) & 255;
+        out[at + 8] = this.next & 255;
+      }
+      this.conn.push(out);
+    }
+    took(data: Uint8Array): void {
+      let ended = 0;
+      for (let at = 0; at + 9 <= data.length;) {
+        const length = (data[at] << 16) | (data[at + 1] << 8) | data[at + 2];
+        const type = data[at + 3];
+        const flags = data[at + 4];
+        if ((type === 0 || type === 1) && (flags & 1) !== 0) ended++;
+        if (type === 4 && (flags & 1) === 0) queueMicrotask(() => this.conn.push(ack));
+        at += 9 + length;
+      }
+      if (ended === 0) return;
+      answered += ended;
+      open -= ended;
+      if (answered >= target) finish?.();
+      const more = Math.min(ended, target - answered - open);
+      if (more > 0) queueMicrotask(() => this.open(more));
+    }
+  }
+  for (let i = 0; i < H2_CONNECTIONS; i++) {
+    const c = new H2Client();
+    clients.push(c);
+    accept(c.conn);
+    c.conn.push(start);
+  }
+  return (requests) =>
+    new Promise<number>((resolve) => {
+      const started = performance.now();
+      target = answered + requests;
+      let done = false;
+      finish = () => {
+        if (!done) resolve(performance.now() - started);
+        done = true;
+      };
+      for (const c of clients) c.open(H2_STREAMS);
+    });
+}
+
+/** An HTTP/2 frame (RFC 9113 §4.1). */
+function frame(type: number, flags: number, stream: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(9 + payload.length);
+  out.set([payload.length >>> 16, (payload.length >>> 8) & 255, payload.length & 255, type, flags]);
+  new DataView(out.buffer).setUint32(5, stream);
+  out.set(payload, 9);
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
 }
 
 /** The absolute path of a tree's root given on the command line, without a trailing slash. */
