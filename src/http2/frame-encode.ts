@@ -119,6 +119,30 @@ export function dataFrame(stream: number, data: Uint8Array, endStream: boolean):
 }
 
 /**
+ * A HEADERS frame (END_HEADERS) around a field block encoded after FRAME_HEADER_LENGTH
+ * free bytes (HpackEncoder.encode's `room`), written in place: the usual head, which
+ * fits one frame, costs no copy. Null when the block is over `maxFrameSize` (use
+ * headerFrames on the block).
+ */
+export function headersFrameAround(
+  framed: Uint8Array,
+  stream: number,
+  endStream: boolean,
+  maxFrameSize: number,
+): Uint8Array | null {
+  const length = framed.length - FRAME_HEADER_LENGTH;
+  if (length > maxFrameSize) return null;
+  if (!(stream >= 0 && stream <= MAX_STREAM_ID)) throw new RangeError(`stream ${stream} outside 0..2^31-1`);
+  framed[0] = length >>> 16;
+  framed[1] = (length >>> 8) & 0xff;
+  framed[2] = length & 0xff;
+  framed[3] = FrameType.HEADERS;
+  framed[4] = endStream ? Flag.END_STREAM | Flag.END_HEADERS : Flag.END_HEADERS;
+  writeU32(framed, 5, stream);
+  return framed;
+}
+
+/**
  * A field block (HPACK-encoded) as one HEADERS frame and as many CONTINUATION frames as
  * it takes so that none is over `maxFrameSize` (the peer's SETTINGS_MAX_FRAME_SIZE), the
  * last with END_HEADERS (§4.3, §6.2, §6.10). END_STREAM, if asked, goes on the HEADERS.

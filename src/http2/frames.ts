@@ -11,6 +11,7 @@ export {
   END_STREAM,
   goawayFrame,
   headerFrames,
+  headersFrameAround,
   MORE_TO_COME,
   PING_ACK,
   PING_REQUEST,

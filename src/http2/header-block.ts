@@ -18,9 +18,13 @@ export class HeaderBlock {
   /** `maxBytes`: the most the block may hold in all. */
   constructor(readonly stream: number, readonly endStream: boolean, readonly maxBytes: number) {}
 
-  /** Adds a fragment (copied); false when the block is now over its bounds. */
-  add(fragment: Uint8Array): boolean {
-    this.#parts.push(fragment.slice());
+  /**
+   * Adds a fragment; false when the block is now over its bounds. `last`: the block ends
+   * with it and is decoded before the next read, so a block of one frame (the usual)
+   * keeps the frame's view; else the fragment is copied, as the next read reuses it.
+   */
+  add(fragment: Uint8Array, last: boolean): boolean {
+    this.#parts.push(last && this.#parts.length === 0 ? fragment : fragment.slice());
     this.#bytes += fragment.length;
     return this.#bytes <= this.maxBytes && this.#parts.length <= MAX_CONTINUATIONS + 1;
   }
@@ -71,7 +75,7 @@ export class HeaderBlocks {
 
   #add(fragment: Uint8Array, endHeaders: boolean): HeaderBlock | null {
     const block = this.#block!;
-    if (!block.add(fragment)) {
+    if (!block.add(fragment, endHeaders)) {
       throw connectionError(ErrorCode.ENHANCE_YOUR_CALM, "header block too large (CONTINUATION flood)");
     }
     if (!endHeaders) return null;

@@ -90,12 +90,19 @@ export class HpackEncoder {
     this.#pendingFinal = target;
   }
 
-  /** One header block for `fields`. Names are expected lowercase already. */
-  encode(fields: readonly HeaderField[]): Uint8Array {
+  /**
+   * One header block for `fields`. Names are expected lowercase already. `room`: bytes
+   * left free before the block in the array returned (a frame header to write there,
+   * saving a copy of the block).
+   */
+  encode(fields: readonly HeaderField[], room = 0): Uint8Array {
     this.#at = 0;
     if (this.#pendingFinal !== NONE) this.#sizeUpdates();
     for (const field of fields) this.#field(field);
-    return this.#out.slice(0, this.#at);
+    if (room === 0) return this.#out.slice(0, this.#at);
+    const out = new Uint8Array(room + this.#at);
+    out.set(this.#out.subarray(0, this.#at), room);
+    return out;
   }
 
   #sizeUpdates(): void {

@@ -64,6 +64,9 @@ function readPseudo(fields: readonly HeaderField[]): { pseudo: Pseudo; first: nu
 }
 
 const COLON = 0x3a;
+/** The body plans without a length, shared (never modified). */
+const NO_BODY: BodyPlan = { kind: "none" };
+const CHUNKED: BodyPlan = { kind: "chunked" };
 
 /**
  * Checks `fields` (as HPACK decoded them) and writes the HTTP/1.1 head. `endStream`: the
@@ -81,8 +84,9 @@ export function requestHead(fields: readonly HeaderField[], endStream: boolean):
   }
   let host: string | null = null;
   let length: number | null = null;
-  const lines: string[] = [];
-  const cookies: string[] = [];
+  // The lines after Host, each ending in CRLF: one string grown (a rope on both engines), no array joined.
+  let lines = "";
+  let cookies: string | null = null;
   for (let i = first; i < fields.length; i++) {
     const { name, value } = fields[i];
     if (badName(name)) return { ok: false, reason: `field name ${JSON.stringify(name)} is not a lower-case token` };
@@ -105,28 +109,24 @@ export function requestHead(fields: readonly HeaderField[], endStream: boolean):
     }
     // §8.2.3: cookie pairs may come as separate fields; HTTP/1.1 has one line.
     if (name === "cookie") {
-      cookies.push(value);
+      cookies = cookies === null ? value : `${cookies}; ${value}`;
       continue;
     }
-    lines.push(`${name}: ${value}`);
+    lines += `${name}: ${value}\r\n`;
   }
   // §8.3.1: :authority plays Host; a Host that names another authority is malformed.
   const authority = pseudo.authority ?? host;
   if (pseudo.authority !== null && host !== null && host !== pseudo.authority) {
     return { ok: false, reason: "host differs from :authority" };
   }
-  if (authority !== null && authority !== "") lines.unshift(`host: ${authority}`);
-  if (cookies.length > 0) lines.push(`cookie: ${cookies.join("; ")}`);
-  const body: BodyPlan = endStream
-    ? { kind: "none" }
-    : length !== null
-    ? { kind: "length", length }
-    : { kind: "chunked" };
+  if (cookies !== null) lines += `cookie: ${cookies}\r\n`;
+  const body: BodyPlan = endStream ? NO_BODY : length !== null ? { kind: "length", length } : CHUNKED;
   if (endStream && length !== null && length > 0) return { ok: false, reason: `content-length ${length} with no body` };
-  if (body.kind === "length") lines.push(`content-length: ${length}`);
-  else if (body.kind === "chunked") lines.push("transfer-encoding: chunked");
-  else if (length === 0) lines.push("content-length: 0");
+  if (body.kind === "length") lines += `content-length: ${length}\r\n`;
+  else if (body.kind === "chunked") lines += "transfer-encoding: chunked\r\n";
+  else if (length === 0) lines += "content-length: 0\r\n";
   const target = method === "CONNECT" ? (pseudo.authority ?? "") : pseudo.path!;
-  const text = `${method} ${target} HTTP/1.1\r\n${lines.join("\r\n")}${lines.length > 0 ? "\r\n" : ""}\r\n`;
+  const hostLine = authority !== null && authority !== "" ? `host: ${authority}\r\n` : "";
+  const text = `${method} ${target} HTTP/1.1\r\n${hostLine}${lines}\r\n`;
   return { ok: true, head: latin1Encode(text), method, body };
 }

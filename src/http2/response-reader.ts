@@ -69,6 +69,11 @@ export class ResponseReader {
     return { kind: "headers", fields, interim: false, end: noBody };
   }
 
+  /** The body `began` announced was sent whole by the caller, past this reader. */
+  ended(): void {
+    this.#body = { kind: "done" };
+  }
+
   /** The engine closed its side: an until-close body ends here. */
   end(): Extract<ResponsePart, { kind: "data" }> | null {
     if (this.#body.kind !== "until-close") return null;

@@ -15,11 +15,19 @@ import type { HttpContext } from "../http/types.ts";
 import type { SocketAddress } from "../runtime/types.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
-import { type Frame, FrameReader, goawayFrame, headerFrames, pingFrame, rstStreamFrame } from "./frames.ts";
+import {
+  type Frame,
+  FrameReader,
+  goawayFrame,
+  headerFrames,
+  headersFrameAround,
+  pingFrame,
+  rstStreamFrame,
+} from "./frames.ts";
 import { settingsAck, settingsFrame, windowUpdateFrame } from "./frames.ts";
 import { applySettings, DEFAULT_SETTINGS, type Settings } from "./settings.ts";
 import { connectionError, H2Error, streamError } from "./errors.ts";
-import { CLIENT_PREFACE, ErrorCode, SettingId } from "./constants.ts";
+import { CLIENT_PREFACE, ErrorCode, FRAME_HEADER_LENGTH, SettingId } from "./constants.ts";
 import { requestHead } from "./request-head.ts";
 import type { OpenStream, StreamHost } from "./stream.ts";
 import { type H2Forwarding, StreamStarter } from "./dispatch.ts";
@@ -351,7 +359,10 @@ class H2Session implements StreamHost {
 
   sendHeaders(stream: OpenStream, fields: HeaderField[], end: boolean): void {
     if (this.#over || !this.#streams.has(stream.id)) return;
-    const block = this.#encoder.encode(fields);
+    const framed = this.#encoder.encode(fields, FRAME_HEADER_LENGTH);
+    const one = headersFrameAround(framed, stream.id, end, this.#peer.maxFrameSize);
+    if (one !== null) return void this.#writer.queue(one);
+    const block = framed.subarray(FRAME_HEADER_LENGTH);
     for (const frame of headerFrames(stream.id, block, end, this.#peer.maxFrameSize)) this.#writer.queue(frame);
   }
 

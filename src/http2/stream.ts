@@ -250,7 +250,16 @@ export class H2Stream implements TcpConn, OpenStream {
       this.#responded();
       return WRITTEN;
     }
-    return body.length > 0 ? this.write(body) : WRITTEN;
+    if (body.length === 0) return WRITTEN;
+    if (body.length !== length) return this.write(body);
+    // The whole body in hand (the usual small answer): one DATA frame, without the reader.
+    this.#answer.ended();
+    const sent = this.host.sendData(this, body, true);
+    if (sent === true) {
+      this.#responded();
+      return WRITTEN;
+    }
+    return this.#restOfWrite(sent, [{ kind: "data", data: body, end: true }], 0);
   }
 
   /** The parts of a write from `parts[i]` on, whose DATA `sent` has to wait for. */

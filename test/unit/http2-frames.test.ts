@@ -24,6 +24,7 @@ import {
   FrameReadError,
   goawayFrame,
   headerFrames,
+  headersFrameAround,
   MORE_TO_COME,
   PING_ACK,
   PING_REQUEST,
@@ -545,6 +546,18 @@ describe("encoders", () => {
       expect(frames.length).toBe(1);
       expect(readOne(frames[0])).toMatchObject([{ type: "headers", endHeaders: true, endStream: false }]);
     }
+  });
+
+  it("headersFrameAround writes the same frame as headerFrames in the block's own array, or null past maxFrameSize", () => {
+    for (const [n, end] of [[0, END_STREAM], [7, MORE_TO_COME], [16_384, END_STREAM]] as const) {
+      const block = Uint8Array.from({ length: n }, (_, i) => i & 0xff);
+      const framed = new Uint8Array(9 + n);
+      framed.set(block, 9);
+      const one = headersFrameAround(framed, 7, end, 16_384);
+      expect(one).toBe(framed);
+      expect(Array.from(one!)).toEqual(Array.from(headerFrames(7, block, end, 16_384)[0]));
+    }
+    expect(headersFrameAround(new Uint8Array(9 + 16_385), 7, END_STREAM, 16_384)).toBeNull();
   });
 
   it("settingsFrame writes 6 bytes per parameter in order", () => {

@@ -151,6 +151,21 @@ describe("HpackDecoder on RFC 7541 Appendix C", () => {
 });
 
 describe("HpackEncoder on RFC 7541 Appendix C", () => {
+  it("encode with room leaves that many bytes free before the same block", () => {
+    const lists: HeaderField[][] = [
+      [{ name: ":status", value: "200" }, { name: "server", value: "nginx" }],
+      [{ name: ":status", value: "200" }, { name: "server", value: "nginx" }, { name: "x-id", value: "7" }],
+    ];
+    const plainEncoder = new HpackEncoder();
+    const roomy = new HpackEncoder();
+    for (const list of lists) {
+      const block = plainEncoder.encode(list);
+      const framed = roomy.encode(list, 9);
+      expect(framed.length).toBe(9 + block.length);
+      expect(Array.from(framed.subarray(9))).toEqual(Array.from(block));
+    }
+  });
+
   it("encodes the C.4 requests byte for byte (the RFC's choices are ours, Huffman included)", () => {
     const e = new HpackEncoder();
     for (const ex of C4) {
