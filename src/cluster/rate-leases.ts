@@ -1,6 +1,6 @@
 /**
  * A worker's rate limits under `--workers N` (the RateStores the worker's flows use):
- * one LeaseTable per rate-limit action (cluster/rate-lease-table.ts), and the traffic
+ * one WorkerLeaseTable per rate-limit action (cluster/rate-lease-table.ts), and the traffic
  * with the primary's RateAuthority. What the tables want and give back during one turn
  * of the event loop goes out as one message, however many keys a flood brings; the
  * primary's grants come back as one answer.
@@ -11,7 +11,7 @@
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { RateLimitPlace, RateLimitSpec, RateStore, RateStores } from "../flow/rate-store.ts";
-import { ASK_TIMEOUT_MS, LEASE_MS, type LeaseLink, LeaseTable } from "./rate-lease-table.ts";
+import { ASK_TIMEOUT_MS, LEASE_MS, type LeaseLink, WorkerLeaseTable } from "./rate-lease-table.ts";
 import type { LimitId, RateAsk, RateGrants } from "./rate-messages.ts";
 
 export interface RateLeasesDeps {
@@ -28,9 +28,9 @@ export class RateLeases implements RateStores, LeaseLink {
   /** The primary's generation number of each config this worker was handed. */
   readonly #generations = new WeakMap<object, number>();
   /** Tables holding leases, by limit: where grants go, whose leases expire. */
-  readonly #active = new Map<LimitId, LeaseTable>();
+  readonly #active = new Map<LimitId, WorkerLeaseTable>();
   /** This turn's asks, by table. */
-  #wants = new Map<LeaseTable, Set<string>>();
+  #wants = new Map<WorkerLeaseTable, Set<string>>();
   #backs: RateAsk["back"] = [];
   #flushing = false;
   #sweeping = false;
@@ -55,7 +55,7 @@ export class RateLeases implements RateStores, LeaseLink {
 
   open(limit: RateLimitSpec, place: RateLimitPlace): RateStore {
     const generation = this.#generations.get(place.config) ?? place.generation;
-    return new LeaseTable(`${generation}/${place.where}`, limit, this.#deps.workers, this);
+    return new WorkerLeaseTable(`${generation}/${place.where}`, limit, this.#deps.workers, this);
   }
 
   /** The primary's answer to a turn's asks. */
@@ -80,20 +80,20 @@ export class RateLeases implements RateStores, LeaseLink {
     this.#backs = [];
   }
 
-  want(table: LeaseTable, key: string): void {
+  want(table: WorkerLeaseTable, key: string): void {
     let keys = this.#wants.get(table);
     if (!keys) this.#wants.set(table, keys = new Set());
     keys.add(key);
     this.#schedule();
   }
 
-  back(table: LeaseTable, key: string, n: number): void {
+  back(table: WorkerLeaseTable, key: string, n: number): void {
     if (this.#lost) return;
     this.#backs.push([table.id, key, n]);
     this.#schedule();
   }
 
-  active(table: LeaseTable, on: boolean): void {
+  active(table: WorkerLeaseTable, on: boolean): void {
     if (on) this.#active.set(table.id, table);
     else if (this.#active.get(table.id) === table) this.#active.delete(table.id);
     if (on && !this.#sweeping) {
@@ -113,7 +113,7 @@ export class RateLeases implements RateStores, LeaseLink {
     this.#flushing = false;
     if (this.#lost) return;
     const ask: RateAsk = { limits: {}, want: [], back: this.#backs };
-    const asked: Array<[LeaseTable, string, number]> = [];
+    const asked: Array<[WorkerLeaseTable, string, number]> = [];
     for (const [table, keys] of this.#wants) {
       for (const key of keys) {
         const n = table.startAsk(key);

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { FakeClock } from "../helpers/fake-clock.ts";
 import { RateAuthority } from "../../src/cluster/rate-authority.ts";
 import { RateLeases } from "../../src/cluster/rate-leases.ts";
-import { ASK_TIMEOUT_MS, DRY_MS, LEASE_MS, LeaseTable } from "../../src/cluster/rate-lease-table.ts";
+import { ASK_TIMEOUT_MS, DRY_MS, LEASE_MS, WorkerLeaseTable } from "../../src/cluster/rate-lease-table.ts";
 import type { RateAsk } from "../../src/cluster/rate-messages.ts";
 import type { RateLimitSpec, RateStore } from "../../src/flow/rate-store.ts";
 import { compileFlow, inputOf } from "../../src/flow/flow.ts";
@@ -71,10 +71,10 @@ describe("RateAuthority and RateLeases", () => {
 
   it("serves a lease without a message per request: a batch is a share of the burst, at most a lease's worth of rate", async () => {
     const h = host(2);
-    const store = h.worker().open({ rate: 100, burst: 100 }, PLACE) as LeaseTable;
+    const store = h.worker().open({ rate: 100, burst: 100 }, PLACE) as WorkerLeaseTable;
     expect(store.batch).toBe(25); // burst / (2 * 2 processes)
-    expect(new LeaseTable("x", { rate: 2, burst: 100 }, 2, h.worker()).batch).toBe(2); // rate * LEASE_MS
-    expect(new LeaseTable("x", { rate: 100, burst: 1 }, 2, h.worker()).batch).toBe(1); // at least one
+    expect(new WorkerLeaseTable("x", { rate: 2, burst: 100 }, 2, h.worker()).batch).toBe(2); // rate * LEASE_MS
+    expect(new WorkerLeaseTable("x", { rate: 100, burst: 1 }, 2, h.worker()).batch).toBe(1); // at least one
     expect(await takeAll(h.clock, store, "k", 1)).toEqual([true]);
     expect(h.sent.length).toBe(1);
     // The other 24 tokens of the lease answer at once, without a message.
@@ -96,7 +96,7 @@ describe("RateAuthority and RateLeases", () => {
   it("asks for as many tokens as requests wait when that is more than a batch", async () => {
     const h = host(2);
     const limit = { rate: 1 / 60, burst: 4 };
-    const store = h.worker().open(limit, PLACE) as LeaseTable;
+    const store = h.worker().open(limit, PLACE) as WorkerLeaseTable;
     const primary = h.authority.open(limit, PLACE);
     expect(store.batch).toBe(1); // the rate brings in less than a token per lease
     expect(await takeAll(h.clock, store, "k", 3)).toEqual([true, true, true]);
@@ -108,7 +108,7 @@ describe("RateAuthority and RateLeases", () => {
   it("gives the rest of a batch back after LEASE_MS (found by the sweep, every LEASE_MS / 2)", async () => {
     const h = host(2);
     const limit = { rate: 8, burst: 8 };
-    const store = h.worker().open(limit, PLACE) as LeaseTable;
+    const store = h.worker().open(limit, PLACE) as WorkerLeaseTable;
     expect(store.batch).toBe(2);
     expect(await takeAll(h.clock, store, "k", 1)).toEqual([true]);
     await h.clock.advance(LEASE_MS - 20);
@@ -157,7 +157,7 @@ describe("RateAuthority and RateLeases", () => {
   it("keeps the worker's table bounded: keys beyond it are judged on the share", async () => {
     const h = host(2);
     const leases = h.worker();
-    const table = new LeaseTable("1/t0.0", { rate: 1, burst: 2 }, 2, leases, 10);
+    const table = new WorkerLeaseTable("1/t0.0", { rate: 1, burst: 2 }, 2, leases, 10);
     const answers = Array.from({ length: 50 }, (_, i) => table.take(`client-${i}`));
     expect(table.size).toBe(10);
     expect(answers.filter((a) => a instanceof Promise).length).toBe(10);
