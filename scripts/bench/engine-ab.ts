@@ -11,17 +11,17 @@
  *   ENGINE_AB_EXTRA='access-log: /tmp/a.log' bun scripts/bench/engine-ab.ts BASE   (this tree with it)
  *   ENGINE_AB_BASE_EXTRA=... (the same for BASE's config: both with the access log, say)
  *   deno run --allow-all --unstable-net --config deno.json scripts/bench/engine-ab.ts BASE [SLICES]
- *   bun scripts/bench/engine-ab.ts BASE [SLICES] --h2   (HTTP/2 clients, as engine-cost.ts --h2)
+ *   bun scripts/bench/engine-ab.ts BASE [SLICES] --h2   (HTTP/2 clients; --h2-h2: to an h2c pool; as engine-cost.ts)
  *
  * BASE needs its dependencies (a `node_modules`, or a symlink to this tree's).
  */
 import process from "node:process";
-import { type EngineRun, startEngine, treeRoot } from "./engine-harness.ts";
+import { type EngineRun, protocolFlag, startEngine, treeRoot } from "./engine-harness.ts";
 
 const SLICE = 20_000;
 const WARMUP_SLICES = 3;
 
-const protocol = process.argv.includes("--h2") ? "h2" : "h1";
+const { protocol } = protocolFlag(process.argv);
 // ENGINE_AB_EXTRA: YAML lines for this tree's config only (e.g. `access-log: /tmp/a.log`).
 const here = await startEngine(
   treeRoot(new URL("../..", import.meta.url).pathname),
@@ -29,7 +29,7 @@ const here = await startEngine(
   protocol,
 );
 const rt = here.runtime;
-const [baseDir, slicesArg] = rt.args.filter((a) => a !== "--h2");
+const [baseDir, slicesArg] = protocolFlag(rt.args).rest;
 const slices = Number(slicesArg ?? 16);
 if (!baseDir || !Number.isInteger(slices) || slices < 2) {
   console.error("usage: engine-ab.ts BASE [SLICES]  (BASE: another checkout of vane; SLICES: 2 or more, default 16)");

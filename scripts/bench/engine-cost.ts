@@ -3,24 +3,24 @@
  * the JavaScript work per request on this runtime, free of the kernel and of the load
  * generator's noise, for comparing changes to the engine (see scripts/bench/README.md).
  *
- *   bun scripts/bench/engine-cost.ts [REQUESTS] [--h2]
- *   deno run --allow-all --unstable-net scripts/bench/engine-cost.ts [REQUESTS] [--h2]
+ *   bun scripts/bench/engine-cost.ts [REQUESTS] [--h2 | --h2-h2]
+ *   deno run --allow-all --unstable-net scripts/bench/engine-cost.ts [REQUESTS] [--h2 | --h2-h2]
  *
- * --h2: 32 HTTP/2 clients with 10 streams each (h2load -c 32 -m 10) to the same HTTP/1.1 upstream.
+ * --h2: 32 HTTP/2 clients with 10 streams each (h2load -c 32 -m 10) to the same HTTP/1.1
+ * upstream; --h2-h2: the same clients to an HTTP/2 upstream (a pool of protocol h2c).
  */
 import process from "node:process";
-import { startEngine, treeRoot } from "./engine-harness.ts";
+import { protocolFlag, startEngine, treeRoot } from "./engine-harness.ts";
 
 const WARMUP = 20_000;
 
-// --h2: the clients speak HTTP/2 (h2load's -m 10) instead of HTTP/1.1.
-const h2 = process.argv.includes("--h2");
+const { protocol } = protocolFlag(process.argv);
 const { runtime: rt, run } = await startEngine(
   treeRoot(new URL("../..", import.meta.url).pathname),
   "",
-  h2 ? "h2" : "h1",
+  protocol,
 );
-const total = Number(rt.args.filter((a) => a !== "--h2")[0] ?? 300_000);
+const total = Number(protocolFlag(rt.args).rest[0] ?? 300_000);
 if (!Number.isInteger(total) || total <= WARMUP) {
   console.error(`engine-cost: REQUESTS must be an integer above ${WARMUP}`);
   rt.exit(2);
@@ -29,8 +29,8 @@ await run(WARMUP);
 const ms = await run(total - WARMUP);
 const perRequest = ms * 1000 / (total - WARMUP);
 console.log(
-  `engine-cost${h2 ? " (h2)" : ""}: ${rt.name} ${rt.version}: ${perRequest.toFixed(2)} µs per request (${
-    total - WARMUP
-  } measured after ${WARMUP})`,
+  `engine-cost${protocol === "h1" ? "" : ` (${protocol})`}: ${rt.name} ${rt.version}: ${
+    perRequest.toFixed(2)
+  } µs per request (${total - WARMUP} measured after ${WARMUP})`,
 );
 rt.exit(0);

@@ -20,9 +20,12 @@ const CONFIG = `listeners:
         proxy: bench
       - when: { host: other.local }
         proxy: other
+      - when: { host: h2c.local }
+        proxy: bench-h2
 pools:
   bench: { targets: [127.0.0.1:9001], health: { check: none } }
   other: { targets: [127.0.0.1:9002], health: { check: none } }
+  bench-h2: { targets: [127.0.0.1:9003], health: { check: none }, protocol: h2c }
 control: { listen: off }
 workers: 1
 `;
@@ -89,8 +92,57 @@ class MemoryConn implements TcpConn {
 /** Runs `requests` more requests through the engine; resolves with the milliseconds they took. */
 export type EngineRun = (requests: number) => Promise<number>;
 
-/** How the in-memory clients speak: HTTP/1.1 (as wrk), or HTTP/2 in clear (as h2load -m 10). */
-export type ClientProtocol = "h1" | "h2";
+/**
+ * How the in-memory clients speak: HTTP/1.1 (as wrk), or HTTP/2 in clear (as h2load
+ * -m 10) to the HTTP/1.1 upstream (h2) or to an HTTP/2 one (h2-h2, a pool of protocol h2c).
+ */
+export type ClientProtocol = "h1" | "h2" | "h2-h2";
+
+/** `--h2` or `--h2-h2` among a script's arguments (default h1), and the other arguments. */
+export function protocolFlag(args: readonly string[]): { protocol: ClientProtocol; rest: string[] } {
+  const protocol = args.includes("--h2-h2") ? "h2-h2" : args.includes("--h2") ? "h2" : "h1";
+  return { protocol, rest: args.filter((a) => a !== "--h2" && a !== "--h2-h2") };
+}
+
+/** The port of the pool whose in-memory upstream speaks HTTP/2. */
+const H2C_PORT = 9003;
+
+/**
+ * An HTTP/2 upstream as nginx's `http2` listener answers the bench: its SETTINGS first,
+ * then for each request's HEADERS a 200 with `content-length: 3` and one DATA frame
+ * `ok\n`, on the next microtask; vane's SETTINGS are acknowledged.
+ */
+function h2cUpstream(written: () => Promise<void>): MemoryConn {
+  // :status 200 (static 8), content-length (static name 28, not indexed): "3"; then DATA
+  // `ok\n` with END_STREAM. Made once; each answer is a copy with its stream id.
+  const answer = concat([
+    frame(1, 0x4, 0, new Uint8Array([0x88, 0x0f, 0x0d, 0x01, 0x33])),
+    frame(0, 0x1, 0, encode("ok\n")),
+  ]);
+  const dataAt = 9 + 5;
+  const settingsAck = frame(4, 1, 0, new Uint8Array(0));
+  let prefaceLeft = 24;
+  const conn = new MemoryConn((up, data) => {
+    let at = Math.min(prefaceLeft, data.length);
+    prefaceLeft -= at;
+    const out: Uint8Array[] = [];
+    while (at + 9 <= data.length) {
+      const length = (data[at] << 16) | (data[at + 1] << 8) | data[at + 2];
+      const type = data[at + 3];
+      const flags = data[at + 4];
+      if (type === 4 && (flags & 1) === 0) out.push(settingsAck);
+      if (type === 1) {
+        const one = answer.slice();
+        for (let i = 5; i < 9; i++) one[i] = one[dataAt + i] = data[at + i];
+        out.push(one);
+      }
+      at += 9 + length;
+    }
+    if (out.length > 0) queueMicrotask(() => up.push(out.length === 1 ? out[0] : concat(out)));
+  }, written);
+  conn.push(frame(4, 0, 0, new Uint8Array(0)));
+  return conn;
+}
 
 /**
  * vane from the tree at `root` (an absolute path), serving 64 in-memory clients;
@@ -129,14 +181,22 @@ export async function startEngine(
       return Promise.resolve({ addr: { hostname: addr.hostname, port: addr.port }, close() {} });
     },
     // The upstream answers each request on the next microtask, as a fast backend would.
-    connectTcp: () => Promise.resolve(new MemoryConn((up) => queueMicrotask(() => up.push(RESPONSE)), written)),
+    connectTcp: (addr) =>
+      Promise.resolve(
+        addr.port === H2C_PORT
+          ? h2cUpstream(written)
+          : new MemoryConn((up) => queueMicrotask(() => up.push(RESPONSE)), written),
+      ),
   };
   const loaded = loadConfigText(CONFIG + extraConfig);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
   await createVane(loaded.config, rt, silentLogger).start();
 
   const accepted = accept as unknown as (conn: TcpConn) => void;
-  return { runtime: rt0, run: protocol === "h2" ? h2Clients(accepted, written) : h1Clients(accepted, written) };
+  const run = protocol === "h1"
+    ? h1Clients(accepted, written)
+    : h2Clients(accepted, written, protocol === "h2-h2" ? "h2c.local" : "bench.local");
+  return { runtime: rt0, run };
 }
 
 /** 64 HTTP/1.1 clients, one request at a time each (wrk's keep-alive). */
@@ -175,9 +235,9 @@ const H2_STREAMS = 10;
  * (one HPACK block for every request, frames only scanned for END_STREAM), so the
  * time is vane's.
  */
-function h2Clients(accept: (conn: TcpConn) => void, written: () => Promise<void>): EngineRun {
-  // :method GET, :scheme http, :path / (static table), :authority bench.local (literal, not indexed).
-  const block = new Uint8Array([0x82, 0x86, 0x84, 0x01, 11, ...encode("bench.local")]);
+function h2Clients(accept: (conn: TcpConn) => void, written: () => Promise<void>, authority: string): EngineRun {
+  // :method GET, :scheme http, :path / (static table), :authority (literal, not indexed).
+  const block = new Uint8Array([0x82, 0x86, 0x84, 0x01, authority.length, ...encode(authority)]);
   const END_STREAM_HEADERS = 0x5;
   const template = frame(1, END_STREAM_HEADERS, 0, block);
   // The preface, SETTINGS (none changed), the connection window as large as allowed.
