@@ -56,6 +56,24 @@ export function upstreamFields(
   return out;
 }
 
+const COLON = 0x3a;
+
+/**
+ * The response head the client gets: the target's fields (lower case: the client
+ * connection checked them) after the route's edits. Without edits the fields go as
+ * received, a never-indexed one still marked so (RFC 7541 §7.1.3).
+ */
+function responseFields(status: number, fields: readonly HeaderField[], edits: readonly HeaderEdit[]): HeaderField[] {
+  const out: HeaderField[] = [{ name: ":status", value: String(status) }];
+  if (edits.length === 0) {
+    for (const f of fields) if (f.name.charCodeAt(0) !== COLON) out.push(f);
+    return out;
+  }
+  const edited = applyEdits(fields.map((f) => [f.name, f.value] as Header), edits);
+  for (const [name, value] of edited) if (!name.startsWith(":")) out.push({ name: name.toLowerCase(), value });
+  return out;
+}
+
 /**
  * The client's side of a forwarded stream: its body goes to the target's stream as
  * that takes it. `upstream` resolves once a connection had room for the stream (null:
@@ -130,9 +148,7 @@ export class ForwardStream implements OpenStream {
     if (this.#gone) return;
     if (!head.ok) return this.#answer(statusFor("upstream-reset"), onStatus);
     onStatus(head.status);
-    const fields = applyEdits(head.fields.map((f) => [f.name, f.value] as Header), response);
-    const out: HeaderField[] = [{ name: ":status", value: String(head.status) }];
-    for (const [name, value] of fields) if (!name.startsWith(":")) out.push({ name: name.toLowerCase(), value });
+    const out = responseFields(head.status, head.fields, response);
     // A response that ended with its headers (gRPC's trailers-only answer) must end with
     // them here too: a client reads grpc-status only from the block that ends the stream.
     if (up.remoteDone && up.buffered === 0 && up.trailers === null) {
@@ -148,7 +164,11 @@ export class ForwardStream implements OpenStream {
         return;
       }
       if (piece === null) break;
-      if (!(await this.host.sendData(this, piece, false))) return;
+      // The target's last piece (no trailers after it) carries END_STREAM itself: no empty DATA frame to end.
+      const last = up.remoteDone && up.buffered === 0 && up.trailers === null;
+      const sent = this.host.sendData(this, piece, last);
+      if (sent !== true && !(await sent)) return;
+      if (last) return this.#over();
     }
     const trailers = up.trailers;
     if (trailers !== null && trailers.length > 0) this.host.sendHeaders(this, trailers, true);

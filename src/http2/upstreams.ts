@@ -16,6 +16,15 @@ import type { HeaderField } from "./hpack.ts";
 
 const H2_ALPN = ["h2"];
 
+/** A pool's TLS settings as text, made once per settings object (not per request). */
+const tlsKeys = new WeakMap<object, string>();
+function tlsKey(tls: object | null): string {
+  if (tls === null) return "null";
+  let key = tlsKeys.get(tls);
+  if (key === undefined) tlsKeys.set(tls, key = JSON.stringify(tls));
+  return key;
+}
+
 export class H2Upstreams {
   readonly #rt: Runtime;
   readonly #registry: HealthRegistry;
@@ -45,7 +54,7 @@ export class H2Upstreams {
     const addr = { hostname: pick.addresses[0], port: entry.spec.port };
     // Connections are shared across reloads while the pool speaks to the target alike;
     // new TLS settings (or protocol) mean new connections.
-    const key = `${entry.id}|${addr.hostname}|${addr.port}|${pool.config.protocol}|${JSON.stringify(pool.tls)}`;
+    const key = `${entry.id}|${addr.hostname}|${addr.port}|${pool.config.protocol}|${tlsKey(pool.tls)}`;
     let targets = this.#pools.get(key);
     if (targets === undefined) {
       targets = new H2ClientPool(() => this.#dial(pool, entry, addr));
