@@ -1,12 +1,15 @@
 /**
  * What a V8 CPU profile (`deno run --cpu-prof`, `bun --cpu-prof`: a .cpuprofile file)
- * spends its samples on: the top functions by self time and by total time (each
- * function counted once per sample however deep it recurses), and the self time per
- * kind of code: vane's src/, the runtime's own JavaScript (Deno's `ext:`, `node:`), native
- * ops and builtins, GC, idle. Samples, not wall time: the profiler samples at a fixed
- * interval, so shares are shares of CPU time while the isolate's thread ran or waited.
+ * spends its samples on: self time per kind of code (vane's src/, the runtime's own
+ * JavaScript in `ext:` and `node:`, native ops and builtins, GC), the top functions by
+ * self and by total time (a function counted once per sample however deep it recurses),
+ * and total time over the JavaScript samples only: which subtree the JavaScript goes to,
+ * the ops' own time left out. Shares are of the samples where the thread was not idle.
+ * Given REQUESTS (how many the profiled process served), it also gives each kind's time
+ * per request: wall time between samples, so on a shared core it counts time the thread
+ * was runnable but descheduled too, and reads above the CPU time from /proc.
  *
- *   deno run --allow-read scripts/bench/cpuprofile-top.ts FILE.cpuprofile [TOP]
+ *   deno run --allow-read scripts/bench/cpuprofile-top.ts FILE.cpuprofile [TOP] [REQUESTS]
  */
 interface CallFrame {
   functionName: string;
@@ -21,14 +24,17 @@ interface ProfileNode {
 interface Profile {
   nodes: ProfileNode[];
   samples: number[];
+  /** µs from the previous sample to this one (the first from the profile's start). */
+  timeDeltas: number[];
 }
 
-const [file, topText = "25"] = Deno.args;
+const [file, topText = "25", requestsText] = Deno.args;
 if (!file) {
   console.error("usage: cpuprofile-top.ts FILE.cpuprofile [TOP]");
   Deno.exit(2);
 }
 const top = Number(topText);
+const requests = requestsText === undefined ? null : Number(requestsText);
 const profile: Profile = JSON.parse(Deno.readTextFileSync(file));
 
 const byId = new Map<number, ProfileNode>();
@@ -55,33 +61,56 @@ function label(f: CallFrame): string {
 
 const self = new Map<string, number>();
 const total = new Map<string, number>();
+/** Total time over samples spent in JavaScript (their leaf is a JS function): where the JS goes, by subtree. */
+const totalJs = new Map<string, number>();
 const kinds = new Map<string, number>();
+/** µs per kind of code: each sample's leaf holds the time until the next sample. */
+const kindMicros = new Map<string, number>();
 const add = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
-let busy = 0;
-for (const id of profile.samples) {
+let busy = 0, js = 0;
+for (let i = 0; i < profile.samples.length; i++) {
+  const id = profile.samples[i];
   const f = byId.get(id)!.callFrame;
+  const k = kind(f);
+  kindMicros.set(k, (kindMicros.get(k) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
   add(self, label(f));
-  add(kinds, kind(f));
-  if (f.functionName !== "(idle)") busy++;
+  add(kinds, k);
+  if (f.functionName === "(idle)") continue;
+  busy++;
+  const leafJs = f.url !== "";
+  if (leafJs) js++;
   const seen = new Set<string>();
   for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) {
     const l = label(byId.get(n)!.callFrame);
-    if (!seen.has(l)) {
-      seen.add(l);
-      add(total, l);
-    }
+    if (seen.has(l) || l === "(root)") continue;
+    seen.add(l);
+    add(total, l);
+    if (leafJs) add(totalJs, l);
   }
 }
 
 const all = profile.samples.length;
 const pct = (x: number, of: number) => ((100 * x) / of).toFixed(1).padStart(5) + "%";
-const list = (title: string, m: Map<string, number>, n: number) => {
+/** The top `n` of `m`, each at least 0.1% of `of`. */
+const list = (title: string, m: Map<string, number>, n: number, of: number) => {
   console.log(`\n${title}`);
   for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n)) {
-    console.log(`${pct(v, all)} ${pct(v, busy)} of busy  ${k}`);
+    if (v * 1000 >= of) console.log(`${pct(v, of)}  ${k}`);
   }
 };
-console.log(`${all} samples, ${busy} not idle`);
-list("self time by kind of code (share of all, of busy):", kinds, 20);
-list(`top ${top} by self time:`, self, top);
-list(`top ${top} by total time:`, total, top);
+console.log(`${all} samples: ${busy} not idle, ${js} of them in JavaScript (a JS function at the top of the stack)`);
+kinds.delete("(idle)");
+self.delete("(idle)");
+list("self time by kind of code, share of the samples not idle:", kinds, 20, busy);
+if (requests !== null) {
+  console.log(`\nµs per request (wall time between samples, over ${requests} requests):`);
+  kindMicros.delete("(idle)");
+  const sum = [...kindMicros.values()].reduce((a, b) => a + b, 0);
+  console.log(`${(sum / requests).toFixed(2).padStart(7)}  not idle, in all`);
+  for (const [k, us] of [...kindMicros].sort((a, b) => b[1] - a[1])) {
+    if (us / requests >= 0.05) console.log(`${(us / requests).toFixed(2).padStart(7)}  ${k}`);
+  }
+}
+list(`top ${top} by self time, share of the samples not idle:`, self, top, busy);
+list(`top ${top} by total time, share of the samples not idle:`, total, top, busy);
+list(`top ${top} by total time in JavaScript only, share of the JS samples:`, totalJs, top, js);
