@@ -94,15 +94,19 @@ async function connect(port: number): Promise<Upstream> {
 }
 
 /**
- * Relays one response from `up` to `client`; false if `up` ended before the first byte
- * (a pooled connection the backend had closed: the caller retries on a new one).
+ * Relays one response from `up` to `client`; false if `up` failed or ended before the
+ * response's first byte (a pooled connection the backend had closed: the caller retries
+ * on a new one). A failure after that, or on the client's side, throws.
  */
 async function relayResponse(up: Upstream, client: Deno.Conn): Promise<boolean> {
   const buf = up.buf;
   let len = 0, end = -1;
   while (end < 0) {
     if (len === buf.length) throw new Error("response head too long");
-    const n = await up.conn.read(buf.subarray(len));
+    let n: number | null = null;
+    try {
+      n = await up.conn.read(buf.subarray(len));
+    } catch { /* as an end, below */ }
     if (n === null) {
       if (len === 0) return false;
       throw new Error("upstream closed mid-head");
@@ -125,30 +129,35 @@ async function relayResponse(up: Upstream, client: Deno.Conn): Promise<boolean> 
   }
 }
 
-/** One request head buf[0, end) through `backend`; the upstream goes back to the pool after. */
+/**
+ * One request head through `backend`, on a pooled connection or, if that one turns out
+ * closed before answering, a new one; the connection goes back to the pool after.
+ */
 async function forward(backend: Backend, head: Uint8Array, client: Deno.Conn): Promise<void> {
-  let up = backend.idle.pop();
-  if (up) {
-    let ok = false;
+  let up = backend.idle.pop() ?? null;
+  for (let fresh = up === null;; fresh = true) {
+    up ??= await connect(backend.port);
+    let sent = true;
     try {
       await writeAll(up.conn, head);
-      ok = await relayResponse(up, client);
-    } catch { /* a stale pooled connection: try a new one below */ }
-    if (ok) {
+    } catch {
+      sent = false;
+    }
+    let answered = false;
+    try {
+      answered = sent && await relayResponse(up, client);
+    } catch (err) {
+      up.conn.close();
+      throw err;
+    }
+    if (answered) {
       backend.idle.push(up);
       return;
     }
     up.conn.close();
+    if (fresh) throw new Error("upstream failed before answering");
+    up = null;
   }
-  up = await connect(backend.port);
-  try {
-    await writeAll(up.conn, head);
-    if (!(await relayResponse(up, client))) throw new Error("upstream closed before answering");
-  } catch (err) {
-    up.conn.close();
-    throw err;
-  }
-  backend.idle.push(up);
 }
 
 async function serve(client: Deno.TcpConn): Promise<void> {
