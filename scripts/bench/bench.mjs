@@ -21,6 +21,8 @@ const CONTENDERS = [
   "haproxy-tuned",
   "nginx",
   "nginx-tuned",
+  "deno-min",
+  "deno-min-http",
   "vane-bun",
   "vane-bun-log",
   "vane-deno",
@@ -43,6 +45,17 @@ const TESTS = {
   idle: { title: "idle memory", kind: "idle" },
 };
 const IDLE_CONTENDERS = ["vane-bun", "vane-deno", "vane-bin", "haproxy", "nginx"];
+/**
+ * Deno's floors (issue 25, point 3): the smallest Deno relay and HTTP proxy, run by the
+ * same deno binary with vane-deno's flags, each serving only the listeners named here
+ * (the table shows "–" for the other tests). vane-deno is judged against them.
+ */
+const DENO_FLOORS = {
+  "deno-min": { script: "deno-min-relay.ts", listeners: ["l4"] },
+  "deno-min-http": { script: "deno-min-http.ts", listeners: ["l7"] },
+};
+/** Issue 25, point 3: vane on Deno within 10% of its floor in CPU per request. */
+const FLOOR_CPU_MAX = 1.1;
 
 // ---------------------------------------------------------------- options
 
@@ -457,10 +470,14 @@ function renderConfig(template, dir, vars) {
   return out;
 }
 
+/** deno and the flags vane-deno runs with; Deno's floors run with the same. */
+const DENO_RUN = () => [path.join(ROOT, "node_modules/.bin/deno"), ["run", "--allow-all", "--unstable-net"]];
 const VANE_CMD = {
   "vane-bun": () => [path.join(ROOT, "node_modules/.bin/bun"), ["src/main.ts"]],
-  "vane-deno":
-    () => [path.join(ROOT, "node_modules/.bin/deno"), ["run", "--allow-all", "--unstable-net", "src/main.ts"]],
+  "vane-deno": () => {
+    const [deno, flags] = DENO_RUN();
+    return [deno, [...flags, "src/main.ts"]];
+  },
   "vane-bin": () => [path.join(ROOT, "dist/vane"), []],
   // vane-bun with its access log on (JSON lines to a file), for what the log costs.
   "vane-bun-log": () => [path.join(ROOT, "node_modules/.bin/bun"), ["src/main.ts"]],
@@ -498,6 +515,12 @@ function startContender(name, ports, shared, { idle = false, suffix = "" } = {})
     const tpl = idle ? "nginx-idle.conf" : name === "nginx-tuned" ? "nginx-tuned.conf" : "nginx.conf";
     const cfg = renderConfig(tpl, dir, vars);
     return startProcess(name + suffix, NGINX, ["-p", dir, "-c", cfg, "-g", "daemon off;"], { role: "proxy" });
+  }
+  if (name in DENO_FLOORS) {
+    const [deno, flags] = DENO_RUN();
+    const script = path.join(BENCH_DIR, DENO_FLOORS[name].script);
+    const ends = name === "deno-min" ? [ports.l4, shared.backend] : [ports.l7, shared.backend, shared.other];
+    return startProcess(name + suffix, deno, [...flags, script, ...ends.map(String)], { role: "proxy" });
   }
   if (name.startsWith("vane")) {
     const cfg = renderConfig("vane.yaml", dir, vars);
@@ -905,9 +928,9 @@ async function machineInfo() {
  * the proxy `p` and its children; null for the backend direct or an iperf3 run).
  */
 async function measure(test, port, p, seconds, shared) {
-  if (test.kind === "iperf") return await iperf(port, seconds, shared);
   // the backend speaks HTTP/1.1 only: no direct h2 row
   if (port === null) return { error: "n/a (the backend speaks HTTP/1.1)" };
+  if (test.kind === "iperf") return await iperf(port, seconds, shared);
   const load = test.kind === "wrk" ? (s) => wrk(port, test.headers, s) : (s) => h2load(port, s);
   await load(1); // warm-up
   const pid = p?.child?.pid ?? null;
@@ -965,9 +988,12 @@ async function main() {
   const startOne = async (name) => {
     const [l4, bulk, l7, h2, h2h2] = await freePorts(5);
     const ports = { l4, bulk, l7, h2, h2h2 };
+    // a floor serves only some listeners: null ports are tests it sits out
+    const serves = DENO_FLOORS[name]?.listeners;
+    if (serves) { for (const k of Object.keys(ports)) if (!serves.includes(k)) ports[k] = null; }
     const p = startContender(name, ports, shared);
     // a bare connect to the bulk listener would reach iperf3 as a broken test: only L4 and L7 are polled
-    const err = await waitReady(p, { tcp: [l4], http: [l7] }, 90000);
+    const err = await waitReady(p, { tcp: [l4].filter(() => ports.l4), http: [l7].filter(() => ports.l7) }, 90000);
     if (err) fail(`${name} failed to start: ${err}`, p);
     await sleep(200);
     if (p.exited) fail(`${name} ${p.exitInfo} right after starting`, p);
@@ -1016,6 +1042,10 @@ async function main() {
           await startOne(name);
         }
         const port = running.get(name).ports[test.listener];
+        if (port === null && name in DENO_FLOORS) {
+          (results[t][name] ??= []).push({ skipped: true });
+          continue;
+        }
         const res = await measure(test, port, running.get(name).p, o.duration, shared);
         const after = running.get(name).p;
         if (after?.exited) {
@@ -1169,6 +1199,33 @@ function targets(o, results, med, valueKey) {
   return lines;
 }
 
+/**
+ * vane-deno against Deno's floor in each test a floor serves (issue 25, point 3): CPU
+ * per request and req/s, each the median of per-round ratios, as ×haproxy is.
+ */
+function floorRatios(o, results) {
+  if (!o.only.includes("vane-deno")) return [];
+  const lines = [];
+  for (const t of o.tests) {
+    const floor = Object.keys(DENO_FLOORS).find((f) =>
+      o.only.includes(f) && DENO_FLOORS[f].listeners.includes(TESTS[t].listener)
+    );
+    if (!floor || (TESTS[t].kind !== "wrk" && TESTS[t].kind !== "h2load")) continue;
+    const cpu = paired(results[t], "vane-deno", floor, "cpuUsPerReq");
+    const rps = paired(results[t], "vane-deno", floor, "rps");
+    const mark = cpu === null ? "" : cpu.median <= FLOOR_CPU_MAX ? "✓ " : "✗ ";
+    lines.push(
+      `- ${TESTS[t].title}: vane-deno ÷ ${floor}: CPU/req ${mark}${pairedText(cpu)}×, req/s ${pairedText(rps)}×`,
+    );
+  }
+  if (!lines.length) return [];
+  return [
+    "",
+    `**Deno against its floor** (issue 25, point 3: CPU per request ≤ ${FLOOR_CPU_MAX}× the floor's; paired per round):`,
+    ...lines,
+  ];
+}
+
 function report(o, results, info, cmdline) {
   const perfTests = o.tests.filter((t) => t !== "idle");
   const lines = [];
@@ -1191,6 +1248,11 @@ function report(o, results, info, cmdline) {
       for (const t of perfTests) {
         const T = TESTS[t];
         const runs = results[t]?.[c] ?? [];
+        if (runs.length && runs.every((r) => r.skipped)) {
+          const cols = T.kind === "wrk" || T.kind === "h2load" ? 6 : 3;
+          row.push(...Array(cols).fill("–"));
+          continue;
+        }
         const v = med(t, c, valueKey(t));
         const failures = runs.filter((r) => r.error).length;
         const errs = runs.map(errorText).filter(Boolean);
@@ -1270,6 +1332,7 @@ function report(o, results, info, cmdline) {
     }
   }
 
+  lines.push(...floorRatios(o, results));
   lines.push(...targets(o, results, med, valueKey));
 
   for (const n of notes) lines.push(`- note: ${n.split("\n")[0]}`);

@@ -2,7 +2,9 @@
  * The floor for idle memory on Deno (issue 25): the least a Deno TCP relay can hold an
  * idle proxied connection with. One read/write loop per direction, each with its own
  * READ_BYTES buffer and one pending `conn.read()`; no timers, no maps, no wrappers.
- * idle-memory.ts measures it beside vane.
+ * Both sockets get TCP_NODELAY, as vane and haproxy set it (Deno does not by default).
+ * idle-memory.ts measures it beside vane; bench.mjs runs it as `deno-min`, the CPU floor
+ * of the L4 tests.
  *
  *   deno run --allow-net scripts/bench/deno-min-relay.ts LISTEN_PORT BACKEND_PORT [READ_BYTES]
  */
@@ -32,7 +34,9 @@ async function pipe(from: Deno.Conn, to: Deno.Conn): Promise<void> {
 
 const listener = Deno.listen({ hostname: "127.0.0.1", port: Number(listenPort) });
 for await (const client of listener) {
+  client.setNoDelay(true);
   Deno.connect({ hostname: "127.0.0.1", port: Number(backendPort) }).then((upstream) => {
+    upstream.setNoDelay(true);
     pipe(client, upstream);
     pipe(upstream, client);
   }, () => client.close());
