@@ -21,6 +21,8 @@ import { statusFor } from "../http/failure-status.ts";
 /** Fields of the client's request the target does not get from it: vane writes its own. */
 const REWRITTEN = new Set(["host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"]);
 
+const COLON = 0x3a;
+
 /** Who asked, for X-Forwarded-*. */
 export interface Asker {
   client: string;
@@ -36,27 +38,35 @@ export function upstreamFields(
   asker: Asker,
 ): HeaderField[] {
   const authority = target.authority ?? head.host ?? "";
-  let forwardedFor = asker.client;
-  const rest: Header[] = [];
-  for (const f of fields) {
-    if (f.name.startsWith(":")) continue;
-    if (f.name === "x-forwarded-for") forwardedFor = `${f.value}, ${asker.client}`;
-    if (REWRITTEN.has(f.name)) continue;
-    rest.push([f.name, f.value]);
-  }
-  rest.push(["x-forwarded-for", forwardedFor], ["x-forwarded-proto", asker.proto]);
-  if (authority !== "") rest.push(["x-forwarded-host", authority]);
   const out: HeaderField[] = [
     { name: ":method", value: head.method },
     { name: ":scheme", value: "http" },
     { name: ":authority", value: authority },
     { name: ":path", value: target.forward },
   ];
-  for (const [name, value] of applyEdits(rest, decision.request)) out.push({ name: name.toLowerCase(), value });
+  const edits = decision.request;
+  let forwardedFor = asker.client;
+  // Without edits (the usual) the client's fields go on as they came: request-head.ts
+  // checked their names are lower case. With edits, as pairs for applyEdits.
+  const rest: Header[] | null = edits.length === 0 ? null : [];
+  for (const f of fields) {
+    const name = f.name;
+    if (name.charCodeAt(0) === COLON) continue;
+    if (name === "x-forwarded-for") forwardedFor = `${f.value}, ${asker.client}`;
+    if (REWRITTEN.has(name)) continue;
+    if (rest === null) out.push(f);
+    else rest.push([name, f.value]);
+  }
+  if (rest === null) {
+    out.push({ name: "x-forwarded-for", value: forwardedFor }, { name: "x-forwarded-proto", value: asker.proto });
+    if (authority !== "") out.push({ name: "x-forwarded-host", value: authority });
+    return out;
+  }
+  rest.push(["x-forwarded-for", forwardedFor], ["x-forwarded-proto", asker.proto]);
+  if (authority !== "") rest.push(["x-forwarded-host", authority]);
+  for (const [name, value] of applyEdits(rest, edits)) out.push({ name: name.toLowerCase(), value });
   return out;
 }
-
-const COLON = 0x3a;
 
 /**
  * The response head the client gets: the target's fields (lower case: the client

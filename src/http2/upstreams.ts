@@ -25,12 +25,22 @@ function tlsKey(tls: object | null): string {
   return key;
 }
 
+interface LastPool {
+  hostname: string;
+  port: number;
+  protocol: string | undefined;
+  tls: object | null;
+  targets: H2ClientPool;
+}
+
 export class H2Upstreams {
   readonly #rt: Runtime;
   readonly #registry: HealthRegistry;
   readonly #connectMs: () => number;
   /** Per target (health entry and address): its multiplexed connections. */
   readonly #pools = new Map<string, H2ClientPool>();
+  /** Per target, the connections its last request went to, and for what. */
+  #last = new WeakMap<TargetHealth, LastPool>();
 
   constructor(rt: Runtime, registry: HealthRegistry, connectMs: () => number) {
     this.#rt = rt;
@@ -46,20 +56,14 @@ export class H2Upstreams {
     exclude?: ReadonlySet<TargetHealth>,
   ): Promise<H2ClientStream | Failure> {
     // A slot on the target (Pool.take), held until the stream is over; with maxconn this may wait in the queue.
-    const taken = await pool.take(exclude);
+    const took = pool.take(exclude);
+    const taken = took instanceof Promise ? await took : took;
     if (taken === null) return { ok: false, reason: "no target is alive in the pool or its fallback" };
     if ("queue" in taken) return { ok: false, reason: `pool queue: ${taken.reason}` };
     const pick = taken;
     const { entry } = pick;
     const addr = { hostname: pick.addresses[0], port: entry.spec.port };
-    // Connections are shared across reloads while the pool speaks to the target alike;
-    // new TLS settings (or protocol) mean new connections.
-    const key = `${entry.id}|${addr.hostname}|${addr.port}|${pool.config.protocol}|${tlsKey(pool.tls)}`;
-    let targets = this.#pools.get(key);
-    if (targets === undefined) {
-      targets = new H2ClientPool(() => this.#dial(pool, entry, addr));
-      this.#pools.set(key, targets);
-    }
+    const targets = this.#targetPool(pool, entry, addr);
     let stream: H2ClientStream | Failure;
     try {
       stream = await targets.request(fields, endStream);
@@ -75,6 +79,28 @@ export class H2Upstreams {
     void stream.over.then(() => pool.give(entry));
     if (entry.outlier !== null) void stream.response.then((head) => this.#judge(entry, head));
     return stream;
+  }
+
+  /**
+   * The connections to `addr` for `pool`'s target `entry`. They are shared across reloads
+   * while the pool speaks to the target alike; new TLS settings (or protocol) mean new
+   * connections. The last answer per target is kept, so a request usually builds no key.
+   */
+  #targetPool(pool: Pool, entry: TargetHealth, addr: SocketAddress): H2ClientPool {
+    const protocol = pool.config.protocol;
+    const last = this.#last.get(entry);
+    if (
+      last !== undefined && last.hostname === addr.hostname && last.port === addr.port &&
+      last.protocol === protocol && last.tls === pool.tls
+    ) return last.targets;
+    const key = `${entry.id}|${addr.hostname}|${addr.port}|${protocol}|${tlsKey(pool.tls)}`;
+    let targets = this.#pools.get(key);
+    if (targets === undefined) {
+      targets = new H2ClientPool(() => this.#dial(pool, entry, addr));
+      this.#pools.set(key, targets);
+    }
+    this.#last.set(entry, { hostname: addr.hostname, port: addr.port, protocol, tls: pool.tls, targets });
+    return targets;
   }
 
   /** For outlier detection: the stream's status, or its reset before a response head. */
@@ -110,5 +136,6 @@ export class H2Upstreams {
   closeAll(): void {
     for (const p of this.#pools.values()) p.close();
     this.#pools.clear();
+    this.#last = new WeakMap();
   }
 }
