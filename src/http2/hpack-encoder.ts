@@ -10,6 +10,7 @@
  * table go without indexing: they would evict many small fields for one that rarely
  * repeats. Strings are Huffman-coded whenever that is shorter.
  */
+import { copyBytes } from "../runtime/byte-arrays.ts";
 import type { HeaderField } from "./header-field.ts";
 import { STATIC_BY_NAME, STATIC_LENGTH } from "./hpack-static.ts";
 import { DEFAULT_TABLE_SIZE, DynamicTable, ENTRY_OVERHEAD } from "./hpack-table.ts";
@@ -101,7 +102,7 @@ export class HpackEncoder {
     for (const field of fields) this.#field(field);
     if (room === 0) return this.#out.slice(0, this.#at);
     const out = new Uint8Array(room + this.#at);
-    out.set(this.#out.subarray(0, this.#at), room);
+    copyBytes(out, room, this.#out, 0, this.#at);
     return out;
   }
 

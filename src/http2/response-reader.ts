@@ -19,6 +19,12 @@ export type ResponsePart =
 
 const DROPPED = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
 
+/** `:status` fields, one per code (a three-digit number), shared: the encoder only reads them. */
+const STATUS_FIELDS: HeaderField[] = [];
+function statusField(status: number): HeaderField {
+  return STATUS_FIELDS[status] ??= { name: ":status", value: String(status) };
+}
+
 type Body =
   | { kind: "head" }
   | { kind: "length"; left: number }
@@ -59,7 +65,7 @@ export class ResponseReader {
    * follow as writes: the head's fields for HTTP/2, and whether the answer is complete.
    */
   began(status: number, headers: readonly Header[], length: number): ResponsePart & { kind: "headers" } {
-    const fields: HeaderField[] = [{ name: ":status", value: String(status) }];
+    const fields: HeaderField[] = [statusField(status)];
     for (let i = 0; i < headers.length; i++) {
       const name = headers[i][0]; // lower case already (HeadTaker)
       if (!DROPPED.has(name)) fields.push({ name, value: headers[i][1] });
