@@ -77,7 +77,7 @@ export class H2Upstreams {
       return stream;
     }
     void stream.over.then(() => pool.give(entry));
-    if (entry.outlier !== null) void stream.response.then((head) => this.#judge(entry, head));
+    void stream.response.then((head) => this.#answered(entry, head));
     return stream;
   }
 
@@ -103,8 +103,15 @@ export class H2Upstreams {
     return targets;
   }
 
-  /** For outlier detection: the stream's status, or its reset before a response head. */
-  #judge(entry: TargetHealth, head: H2Response): void {
+  /**
+   * The target's requests and 5xx, counted as an HTTP/1.1 target's are (the dashboard's
+   * req/s and 5xx %; a reset before a head is the 502 the client gets), and for outlier
+   * detection the stream's status or its reset.
+   */
+  #answered(entry: TargetHealth, head: H2Response): void {
+    entry.requests++;
+    if (!head.ok || head.status >= 500) entry.errors++;
+    if (entry.outlier === null) return;
     if (head.ok) this.#registry.answered(entry, head.status);
     else this.#registry.passiveFailure(entry, head.reason, "reset");
   }

@@ -242,7 +242,11 @@ describe("outlier ejection of HTTP/2 streams", () => {
     // Round robin: the bad target's third 500 in a row ejects it; the good one answers the rest.
     expect(codes.filter((c) => c === "500")).toHaveLength(3);
     expect(codes.filter((c) => c === "200")).toHaveLength(9);
-    const shown = (await statusOf(status)).pools.default.targets.find((t) => t.target === `127.0.0.1:${bad}`);
+    const targets = (await statusOf(status)).pools.default.targets;
+    const shown = targets.find((t) => t.target === `127.0.0.1:${bad}`);
     expect(shown?.ejected).toMatchObject({ reason: "5xx", count: 1 });
+    // Streams count at their target as HTTP/1.1 requests do (the dashboard's req/s and 5xx %).
+    expect(shown).toMatchObject({ requests: 3, errors: 3 });
+    expect(targets.find((t) => t.target === `127.0.0.1:${good}`)).toMatchObject({ requests: 9, errors: 0 });
   }, 20_000);
 });
