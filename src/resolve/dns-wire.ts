@@ -24,7 +24,8 @@ export interface SrvRecord {
 
 export type SrvDecoded =
   | { ok: true; records: SrvRecord[] }
-  | { ok: false; reason: string };
+  /** `truncated`: the answer did not fit a datagram (TC): ask again over TCP (RFC 7766). */
+  | { ok: false; reason: string; truncated?: true };
 
 /** A recursive query for one name and type, with an EDNS0 OPT record. */
 export function encodeQuery(id: number, name: string, type: number): Uint8Array {
@@ -70,7 +71,7 @@ export function decodeSrvAnswer(packet: Uint8Array, id: number): SrvDecoded {
   if (view.getUint16(0) !== id) return { ok: false, reason: "answer to another query" };
   const flags = view.getUint16(2);
   if ((flags & 0x8000) === 0) return { ok: false, reason: "not an answer" };
-  if (flags & 0x0200) return { ok: false, reason: "answer truncated (too many records for UDP)" };
+  if (flags & 0x0200) return { ok: false, reason: "answer truncated (too many records for UDP)", truncated: true };
   const rcode = flags & 0x000f;
   if (rcode !== 0) return { ok: false, reason: RCODES[rcode] ?? `RCODE ${rcode}` };
   try {

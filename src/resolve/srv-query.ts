@@ -1,9 +1,11 @@
 /**
  * One SRV question over UDP (dns-wire.ts), sent through the runtime's UDP sockets so it
  * runs the same on Deno and Bun and goes to the server A lookups use: `--resolver`, or
- * the system's (the `nameserver` lines of /etc/resolv.conf, as glibc reads them).
+ * the system's (the `nameserver` lines of /etc/resolv.conf, as glibc reads them). An
+ * answer too long for a datagram (TC set) is asked again over TCP, as RFC 7766 says and
+ * glibc and c-ares do: a service with many instances is not lost to the datagram size.
  */
-import type { Runtime, SocketAddress } from "../runtime/types.ts";
+import type { Runtime, SocketAddress, TcpConn } from "../runtime/types.ts";
 import { formatAddress } from "../config/address.ts";
 import { errorText } from "../errors/mod.ts";
 import { decodeSrvAnswer, encodeQuery, type SrvRecord, TYPE_SRV } from "./dns-wire.ts";
@@ -57,6 +59,7 @@ async function askOnce(rt: Runtime, name: string, server: SocketAddress): Promis
       if (from.port !== server.port) return;
       const decoded = decodeSrvAnswer(data, id);
       if (decoded.ok) resolve(decoded);
+      else if (decoded.truncated) resolve(askOverTcp(rt, name, server));
       else if (decoded.reason !== "answer to another query") resolve({ ...decoded, retry: false });
     },
   );
@@ -72,6 +75,55 @@ async function askOnce(rt: Runtime, name: string, server: SocketAddress): Promis
   } finally {
     clearTimeout(timer);
     socket.close();
+  }
+}
+
+/**
+ * The question again over TCP (RFC 7766 §6.2.1: each message behind its two-byte
+ * length), on a connection of its own, within ATTEMPT_TIMEOUT_MS.
+ */
+async function askOverTcp(rt: Runtime, name: string, server: SocketAddress): Promise<Asked> {
+  const id = Math.floor(Math.random() * 0x10000);
+  const query = encodeQuery(id, name, TYPE_SRV);
+  const framed = new Uint8Array(2 + query.length);
+  framed[0] = query.length >> 8;
+  framed[1] = query.length & 0xff;
+  framed.set(query, 2);
+  let conn: TcpConn;
+  try {
+    conn = await rt.connectTcp(server, ATTEMPT_TIMEOUT_MS);
+  } catch (err) {
+    return { ok: false, reason: `cannot ask ${where(server)} over TCP: ${errorText(err)}`, retry: true };
+  }
+  const timer = setTimeout(() => conn.close(), ATTEMPT_TIMEOUT_MS);
+  try {
+    await conn.write(framed);
+    const answer = await readFramed(conn);
+    if (answer === null) return { ok: false, reason: `no answer from ${where(server)} over TCP`, retry: true };
+    const decoded = decodeSrvAnswer(answer, id);
+    return decoded.ok ? decoded : { ok: false, reason: `${decoded.reason} (over TCP)`, retry: false };
+  } catch (err) {
+    return { ok: false, reason: `cannot ask ${where(server)} over TCP: ${errorText(err)}`, retry: true };
+  } finally {
+    clearTimeout(timer);
+    conn.close();
+  }
+}
+
+/** One length-prefixed DNS message from `conn`; null when it closed first. */
+async function readFramed(conn: TcpConn): Promise<Uint8Array | null> {
+  let got = new Uint8Array(0);
+  for (;;) {
+    if (got.length >= 2) {
+      const length = (got[0] << 8) | got[1];
+      if (got.length >= 2 + length) return got.slice(2, 2 + length);
+    }
+    const chunk = await conn.read();
+    if (chunk === null) return null;
+    const joined = new Uint8Array(got.length + chunk.length);
+    joined.set(got);
+    joined.set(chunk, got.length);
+    got = joined;
   }
 }
 

@@ -11,6 +11,7 @@ import { killAll, spawnVane } from "../helpers/process.ts";
 import { serving, statusOf } from "../helpers/status.ts";
 import { type SrvRecordSpec, startDnsServer } from "../helpers/dns-server.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { type Dnsmasq, startDnsmasq } from "../helpers/dnsmasq.ts";
 import type { TargetStatus } from "../../src/control/snapshot.ts";
 
 const SRV = "_api._tcp.svc.test";
@@ -39,7 +40,7 @@ const record = (priority: number, weight: number, name: string, b: Backend): Srv
 });
 
 /** vane routing everything to the SRV name; resolves with its HTTP and status ports. */
-async function vane(workers = 1): Promise<{ port: number; statusPort: number }> {
+async function vane(workers = 1, resolverPort = dns.port): Promise<{ port: number; statusPort: number }> {
   const statusPort = await freePort();
   spawnVane([
     "--listen",
@@ -47,7 +48,7 @@ async function vane(workers = 1): Promise<{ port: number; statusPort: number }> 
     "--status",
     `127.0.0.1:${statusPort}`,
     "--resolver",
-    `127.0.0.1:${dns.port}`,
+    `127.0.0.1:${resolverPort}`,
     "--route",
     `*=srv:${SRV}`,
     "--health-interval",
@@ -162,3 +163,39 @@ async function closeBackends(gone: Backend[]): Promise<void> {
     })
   ));
 }
+
+describe("srv: an answer too long for UDP", () => {
+  let dnsmasq: Dnsmasq | null = null;
+  afterEach(async () => {
+    await dnsmasq?.stop();
+    dnsmasq = null;
+  });
+
+  it(
+    "is asked again over TCP (dnsmasq sets TC past the 1232-byte EDNS size): all 40 targets, the live one serves",
+    { timeout: 30_000 },
+    async () => {
+      const live = await startBackend((req, res) => {
+        req.resume();
+        res.end("live\n");
+      });
+      const dead = await freePort();
+      // 40 records with long names come to about 2.3 KB: more than one datagram vane accepts.
+      const records = Array.from({ length: 40 }, (_, i) => ({
+        service: SRV,
+        target: `instance-with-a-rather-long-name-${String(i).padStart(2, "0")}.svc.test`,
+        port: i === 0 ? live.port : dead,
+        priority: i === 0 ? 10 : 20,
+        weight: 1,
+      }));
+      dnsmasq = await startDnsmasq(records);
+      const { port, statusPort } = await vane(1, dnsmasq.port);
+      const shown = await targets(statusPort);
+      expect(shown).toHaveLength(40);
+      expect(shown[0]).toMatchObject({ target: `${records[0].target}:${live.port}`, healthy: true });
+      expect(await counts(port, 5)).toEqual({ live: 5 });
+      // dnsmasq saw the SRV question twice: over UDP (answered truncated), then over TCP.
+      expect(dnsmasq.output.match(/query\[SRV\] _api\._tcp\.svc\.test/g)?.length).toBeGreaterThanOrEqual(2);
+    },
+  );
+});
