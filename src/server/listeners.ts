@@ -7,7 +7,7 @@
  */
 import { ListenerGate } from "./listener-gate.ts";
 import type { ListenerConfig } from "../config/model.ts";
-import type { ClientCert, TcpConn, TcpListener, UdpSocket } from "../runtime/types.ts";
+import type { ClientCert, SocketAddress, TcpConn, TcpListener, UdpSocket } from "../runtime/types.ts";
 import type { Generation, ListenerPlan } from "./generation.ts";
 import type { VaneContext } from "./context.ts";
 import { listenUdp, UDP_RECEIVE_BUFFER_BYTES, type UdpForwarder, type UdpSessionEnd } from "../forward/udp.ts";
@@ -73,6 +73,8 @@ export class Listeners {
    * process's). Everyone else refuses, as a bind without SO_REUSEPORT would.
    */
   #mayShare: boolean;
+  /** During an install: the system's bound sockets per kind, read once (null: not readable here). */
+  #taken: Map<"tcp" | "udp", SocketAddress[] | null> | null = null;
 
   constructor(ctx: VaneContext) {
     this.#ctx = ctx;
@@ -90,6 +92,15 @@ export class Listeners {
    * is bound again.
    */
   async install(next: Generation): Promise<void> {
+    try {
+      this.#taken = new Map();
+      await this.#install(next);
+    } finally {
+      this.#taken = null;
+    }
+  }
+
+  async #install(next: Generation): Promise<void> {
     const { kept, unclaimed, now, later } = this.#plan(next);
     const fresh: Bound[] = [];
     try {
@@ -186,6 +197,7 @@ export class Listeners {
       }, shared)
       : await rt.listenTcp(addr, accept, shared);
     b.addr = b.tcp.addr;
+    this.#nowTaken(b.addr, "tcp");
     // Said once for all workers, by the primary.
     this.#ctx.primaryInfo("listening", { listen: l.address.raw, port: b.addr.port });
     return b;
@@ -216,6 +228,7 @@ export class Listeners {
     }, { reusePort, receiveBufferBytes: UDP_RECEIVE_BUFFER_BYTES });
     b.udp = u;
     b.addr = u.socket.addr;
+    this.#nowTaken(b.addr, "udp");
     this.#ctx.primaryInfo("listening", { listen: l.address.raw, port: b.addr.port });
     if (!this.#udpBufferSaid) {
       this.#udpBufferSaid = true;
@@ -224,11 +237,24 @@ export class Listeners {
     return b;
   }
 
-  /** Throws as a plain bind would when another socket holds `addr` and sharing it is not meant. */
+  /**
+   * Throws as a plain bind would when another socket holds `addr` and sharing it is not
+   * meant. The system's table is read once per install (on a busy host it lists every
+   * connection: 0.4 s for 72,000 of them), and the sockets bound since are added to it.
+   */
   #refuseTaken(addr: { hostname: string; port: number }, kind: "tcp" | "udp"): void {
     if (this.#mayShare) return;
-    const sockets = boundSockets(kind);
+    let sockets = this.#taken?.get(kind);
+    if (sockets === undefined) {
+      sockets = boundSockets(kind);
+      this.#taken?.set(kind, sockets);
+    }
     if (sockets && portTaken(addr, sockets)) throw listenError(addr, new Error(ADDRESS_IN_USE));
+  }
+
+  /** A socket of this install is bound: a later listener of it on the same port is refused as by another process. */
+  #nowTaken(addr: SocketAddress, kind: "tcp" | "udp"): void {
+    this.#taken?.get(kind)?.push(addr);
   }
 
   #sayUdpBuffer(granted: number | null): void {
