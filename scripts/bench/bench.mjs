@@ -204,17 +204,21 @@ const CLK_TCK = (() => {
   }
 })();
 
-/** User + system CPU time (µs) of `pid` and its descendants alive now (nginx's worker, vane's workers). */
+/**
+ * User and system CPU time (µs) of `pid` and its descendants alive now (nginx's worker,
+ * vane's workers), as [user, system].
+ */
 function cpuMicros(pid) {
-  let ticks = 0;
+  let user = 0, sys = 0;
   for (const p of processTree(pid)) {
     try {
       const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+      user += Number(f[11]); // utime (field 14)
+      sys += Number(f[12]); // stime (field 15)
     } catch { /* gone */ }
   }
-  return (ticks * 1e6) / CLK_TCK;
+  return [(user * 1e6) / CLK_TCK, (sys * 1e6) / CLK_TCK];
 }
 
 const groups = new Set(); // process-group ids of everything we started (each spawned detached)
@@ -944,7 +948,8 @@ async function machineInfo() {
 /**
  * One measurement of `test` through `port`, after a 1 s warm-up, with the proxy's CPU
  * time over exactly the counted run: `cpuUsPerReq` (user + system µs per request, of
- * the proxy `p` and its children; null for the backend direct or an iperf3 run).
+ * the proxy `p` and its children; null for the backend direct or an iperf3 run), and
+ * the two parts apart (`cpuUserUsPerReq`, `cpuSysUsPerReq`).
  */
 async function measure(test, port, p, seconds, shared) {
   // the backend speaks HTTP/1.1 only: no direct h2 row
@@ -953,10 +958,16 @@ async function measure(test, port, p, seconds, shared) {
   const load = test.kind === "wrk" ? (s) => wrk(port, test.headers, s) : (s) => h2load(port, s);
   await load(1); // warm-up
   const pid = p?.child?.pid ?? null;
-  const before = pid === null ? 0 : cpuMicros(pid);
+  const before = pid === null ? null : cpuMicros(pid);
   const res = await load(seconds);
-  const used = pid === null ? 0 : cpuMicros(pid) - before;
-  res.cpuUsPerReq = pid !== null && res.requests > 0 ? used / res.requests : null;
+  if (pid === null || !(res.requests > 0)) {
+    res.cpuUsPerReq = res.cpuUserUsPerReq = res.cpuSysUsPerReq = null;
+    return res;
+  }
+  const after = cpuMicros(pid);
+  res.cpuUserUsPerReq = (after[0] - before[0]) / res.requests;
+  res.cpuSysUsPerReq = (after[1] - before[1]) / res.requests;
+  res.cpuUsPerReq = res.cpuUserUsPerReq + res.cpuSysUsPerReq;
   return res;
 }
 
@@ -1218,6 +1229,14 @@ function targets(o, results, med, valueKey) {
   return lines;
 }
 
+/** `c`'s user and system CPU µs per request, each the median over its rounds. */
+function cpuParts(byContender, c) {
+  const runs = (byContender?.[c] ?? []).filter((r) => !r.error && !r.skipped);
+  const user = median(runs.map((r) => r.cpuUserUsPerReq));
+  const sys = median(runs.map((r) => r.cpuSysUsPerReq));
+  return `${c} ${fmtNum(user, 1)} + ${fmtNum(sys, 1)}`;
+}
+
 /**
  * Each runtime's vane against that runtime's floor in each test a floor serves (issue 25):
  * CPU per request and req/s, each the median of per-round ratios, as ×haproxy is.
@@ -1244,6 +1263,10 @@ function floorRatios(o, results) {
           pairedText(rps)
         }×${own}`,
       );
+      const parts = ["haproxy", floor, judged.vane].filter((c) => o.only.includes(c)).map((c) =>
+        cpuParts(results[t], c)
+      );
+      lines.push(`  - user + system CPU µs/req (medians): ${parts.join(", ")}`);
     }
     if (!lines.length) continue;
     const goal = judged.cpuMax === null
