@@ -23,6 +23,8 @@ const CONTENDERS = [
   "nginx-tuned",
   "deno-min",
   "deno-min-http",
+  "bun-min",
+  "bun-min-http",
   "vane-bun",
   "vane-bun-log",
   "vane-deno",
@@ -46,16 +48,26 @@ const TESTS = {
 };
 const IDLE_CONTENDERS = ["vane-bun", "vane-deno", "vane-bin", "haproxy", "nginx"];
 /**
- * Deno's floors (issue 25, point 3): the smallest Deno relay and HTTP proxy, run by the
- * same deno binary with vane-deno's flags, each serving only the listeners named here
- * (the table shows "–" for the other tests). vane-deno is judged against them.
+ * The runtimes' floors (issue 25): the smallest Deno and Bun relay and HTTP proxy, each
+ * run like the vane it is the floor of (same binary, same flags), each serving only the
+ * listeners named here (the table shows "–" for the other tests). `vane` is judged
+ * against them: its CPU per request and req/s as paired ratios to the floor's.
  */
-const DENO_FLOORS = {
-  "deno-min": { script: "deno-min-relay.ts", listeners: ["l4"] },
-  "deno-min-http": { script: "deno-min-http.ts", listeners: ["l7"] },
+const FLOORS = {
+  "deno-min": { runtime: "deno", script: "deno-min-relay.ts", listeners: ["l4"] },
+  "deno-min-http": { runtime: "deno", script: "deno-min-http.ts", listeners: ["l7"] },
+  "bun-min": { runtime: "bun", script: "bun-min-relay.ts", listeners: ["l4"] },
+  "bun-min-http": { runtime: "bun", script: "bun-min-http.ts", listeners: ["l7"] },
 };
-/** Issue 25, point 3: vane on Deno within 10% of its floor in CPU per request. */
-const FLOOR_CPU_MAX = 1.1;
+/**
+ * Per runtime, the vane its floors judge and the goal if there is one: issue 25, point 3
+ * wants vane on Deno within 10% of its floor in CPU per request. For Bun there is no such
+ * goal; its floors show how much of vane-bun's gap to haproxy (point 2) Bun itself costs.
+ */
+const FLOOR_JUDGED = {
+  deno: { vane: "vane-deno", title: "Deno against its floor", goal: "issue 25, point 3", cpuMax: 1.1 },
+  bun: { vane: "vane-bun", title: "Bun against its floor", goal: null, cpuMax: null },
+};
 
 // ---------------------------------------------------------------- options
 
@@ -192,17 +204,21 @@ const CLK_TCK = (() => {
   }
 })();
 
-/** User + system CPU time (µs) of `pid` and its descendants alive now (nginx's worker, vane's workers). */
+/**
+ * User and system CPU time (µs) of `pid` and its descendants alive now (nginx's worker,
+ * vane's workers), as [user, system].
+ */
 function cpuMicros(pid) {
-  let ticks = 0;
+  let user = 0, sys = 0;
   for (const p of processTree(pid)) {
     try {
       const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+      user += Number(f[11]); // utime (field 14)
+      sys += Number(f[12]); // stime (field 15)
     } catch { /* gone */ }
   }
-  return (ticks * 1e6) / CLK_TCK;
+  return [(user * 1e6) / CLK_TCK, (sys * 1e6) / CLK_TCK];
 }
 
 const groups = new Set(); // process-group ids of everything we started (each spawned detached)
@@ -470,12 +486,18 @@ function renderConfig(template, dir, vars) {
   return out;
 }
 
-/** deno and the flags vane-deno runs with; Deno's floors run with the same. */
-const DENO_RUN = () => [path.join(ROOT, "node_modules/.bin/deno"), ["run", "--allow-all", "--unstable-net"]];
+/** Per runtime, the binary and the flags its vane runs with; its floors run with the same. */
+const RUNTIME_RUN = {
+  deno: () => [path.join(ROOT, "node_modules/.bin/deno"), ["run", "--allow-all", "--unstable-net"]],
+  bun: () => [path.join(ROOT, "node_modules/.bin/bun"), []],
+};
 const VANE_CMD = {
-  "vane-bun": () => [path.join(ROOT, "node_modules/.bin/bun"), ["src/main.ts"]],
+  "vane-bun": () => {
+    const [bun, flags] = RUNTIME_RUN.bun();
+    return [bun, [...flags, "src/main.ts"]];
+  },
   "vane-deno": () => {
-    const [deno, flags] = DENO_RUN();
+    const [deno, flags] = RUNTIME_RUN.deno();
     return [deno, [...flags, "src/main.ts"]];
   },
   "vane-bin": () => [path.join(ROOT, "dist/vane"), []],
@@ -516,11 +538,12 @@ function startContender(name, ports, shared, { idle = false, suffix = "" } = {})
     const cfg = renderConfig(tpl, dir, vars);
     return startProcess(name + suffix, NGINX, ["-p", dir, "-c", cfg, "-g", "daemon off;"], { role: "proxy" });
   }
-  if (name in DENO_FLOORS) {
-    const [deno, flags] = DENO_RUN();
-    const script = path.join(BENCH_DIR, DENO_FLOORS[name].script);
-    const ends = name === "deno-min" ? [ports.l4, shared.backend] : [ports.l7, shared.backend, shared.other];
-    return startProcess(name + suffix, deno, [...flags, script, ...ends.map(String)], { role: "proxy" });
+  if (name in FLOORS) {
+    const floor = FLOORS[name];
+    const [cmd, flags] = RUNTIME_RUN[floor.runtime]();
+    const script = path.join(BENCH_DIR, floor.script);
+    const ends = floor.listeners.includes("l4") ? [ports.l4, shared.backend] : [ports.l7, shared.backend, shared.other];
+    return startProcess(name + suffix, cmd, [...flags, script, ...ends.map(String)], { role: "proxy" });
   }
   if (name.startsWith("vane")) {
     const cfg = renderConfig("vane.yaml", dir, vars);
@@ -925,7 +948,8 @@ async function machineInfo() {
 /**
  * One measurement of `test` through `port`, after a 1 s warm-up, with the proxy's CPU
  * time over exactly the counted run: `cpuUsPerReq` (user + system µs per request, of
- * the proxy `p` and its children; null for the backend direct or an iperf3 run).
+ * the proxy `p` and its children; null for the backend direct or an iperf3 run), and
+ * the two parts apart (`cpuUserUsPerReq`, `cpuSysUsPerReq`).
  */
 async function measure(test, port, p, seconds, shared) {
   // the backend speaks HTTP/1.1 only: no direct h2 row
@@ -934,10 +958,16 @@ async function measure(test, port, p, seconds, shared) {
   const load = test.kind === "wrk" ? (s) => wrk(port, test.headers, s) : (s) => h2load(port, s);
   await load(1); // warm-up
   const pid = p?.child?.pid ?? null;
-  const before = pid === null ? 0 : cpuMicros(pid);
+  const before = pid === null ? null : cpuMicros(pid);
   const res = await load(seconds);
-  const used = pid === null ? 0 : cpuMicros(pid) - before;
-  res.cpuUsPerReq = pid !== null && res.requests > 0 ? used / res.requests : null;
+  if (pid === null || !(res.requests > 0)) {
+    res.cpuUsPerReq = res.cpuUserUsPerReq = res.cpuSysUsPerReq = null;
+    return res;
+  }
+  const after = cpuMicros(pid);
+  res.cpuUserUsPerReq = (after[0] - before[0]) / res.requests;
+  res.cpuSysUsPerReq = (after[1] - before[1]) / res.requests;
+  res.cpuUsPerReq = res.cpuUserUsPerReq + res.cpuSysUsPerReq;
   return res;
 }
 
@@ -989,7 +1019,7 @@ async function main() {
     const [l4, bulk, l7, h2, h2h2] = await freePorts(5);
     const ports = { l4, bulk, l7, h2, h2h2 };
     // a floor serves only some listeners: null ports are tests it sits out
-    const serves = DENO_FLOORS[name]?.listeners;
+    const serves = FLOORS[name]?.listeners;
     if (serves) { for (const k of Object.keys(ports)) if (!serves.includes(k)) ports[k] = null; }
     const p = startContender(name, ports, shared);
     // a bare connect to the bulk listener would reach iperf3 as a broken test: only L4 and L7 are polled
@@ -1042,7 +1072,7 @@ async function main() {
           await startOne(name);
         }
         const port = running.get(name).ports[test.listener];
-        if (port === null && name in DENO_FLOORS) {
+        if (port === null && name in FLOORS) {
           (results[t][name] ??= []).push({ skipped: true });
           continue;
         }
@@ -1199,31 +1229,52 @@ function targets(o, results, med, valueKey) {
   return lines;
 }
 
+/** `c`'s user and system CPU µs per request, each the median over its rounds. */
+function cpuParts(byContender, c) {
+  const runs = (byContender?.[c] ?? []).filter((r) => !r.error && !r.skipped);
+  const user = median(runs.map((r) => r.cpuUserUsPerReq));
+  const sys = median(runs.map((r) => r.cpuSysUsPerReq));
+  return `${c} ${fmtNum(user, 1)} + ${fmtNum(sys, 1)}`;
+}
+
 /**
- * vane-deno against Deno's floor in each test a floor serves (issue 25, point 3): CPU
- * per request and req/s, each the median of per-round ratios, as ×haproxy is.
+ * Each runtime's vane against that runtime's floor in each test a floor serves (issue 25):
+ * CPU per request and req/s, each the median of per-round ratios, as ×haproxy is.
  */
 function floorRatios(o, results) {
-  if (!o.only.includes("vane-deno")) return [];
-  const lines = [];
-  for (const t of o.tests) {
-    const floor = Object.keys(DENO_FLOORS).find((f) =>
-      o.only.includes(f) && DENO_FLOORS[f].listeners.includes(TESTS[t].listener)
-    );
-    if (!floor || (TESTS[t].kind !== "wrk" && TESTS[t].kind !== "h2load")) continue;
-    const cpu = paired(results[t], "vane-deno", floor, "cpuUsPerReq");
-    const rps = paired(results[t], "vane-deno", floor, "rps");
-    const mark = cpu === null ? "" : cpu.median <= FLOOR_CPU_MAX ? "✓ " : "✗ ";
-    lines.push(
-      `- ${TESTS[t].title}: vane-deno ÷ ${floor}: CPU/req ${mark}${pairedText(cpu)}×, req/s ${pairedText(rps)}×`,
-    );
+  const out = [];
+  for (const [runtime, judged] of Object.entries(FLOOR_JUDGED)) {
+    if (!o.only.includes(judged.vane)) continue;
+    const lines = [];
+    for (const t of o.tests) {
+      const floor = Object.keys(FLOORS).find((f) =>
+        o.only.includes(f) && FLOORS[f].runtime === runtime && FLOORS[f].listeners.includes(TESTS[t].listener)
+      );
+      if (!floor || (TESTS[t].kind !== "wrk" && TESTS[t].kind !== "h2load")) continue;
+      const cpu = paired(results[t], judged.vane, floor, "cpuUsPerReq");
+      const rps = paired(results[t], judged.vane, floor, "rps");
+      const mark = cpu === null || judged.cpuMax === null ? "" : cpu.median <= judged.cpuMax ? "✓ " : "✗ ";
+      // The floor's own distance to haproxy: the least the runtime's gap to haproxy can be.
+      const own = o.only.includes("haproxy")
+        ? `; ${floor} ÷ haproxy: CPU/req ${pairedText(paired(results[t], floor, "haproxy", "cpuUsPerReq"))}×`
+        : "";
+      lines.push(
+        `- ${TESTS[t].title}: ${judged.vane} ÷ ${floor}: CPU/req ${mark}${pairedText(cpu)}×, req/s ${
+          pairedText(rps)
+        }×${own}`,
+      );
+      const parts = ["haproxy", floor, judged.vane].filter((c) => o.only.includes(c)).map((c) =>
+        cpuParts(results[t], c)
+      );
+      lines.push(`  - user + system CPU µs/req (medians): ${parts.join(", ")}`);
+    }
+    if (!lines.length) continue;
+    const goal = judged.cpuMax === null
+      ? "no goal of its own: what the runtime costs by itself"
+      : `${judged.goal}: CPU per request ≤ ${judged.cpuMax}× the floor's`;
+    out.push("", `**${judged.title}** (${goal}; paired per round):`, ...lines);
   }
-  if (!lines.length) return [];
-  return [
-    "",
-    `**Deno against its floor** (issue 25, point 3: CPU per request ≤ ${FLOOR_CPU_MAX}× the floor's; paired per round):`,
-    ...lines,
-  ];
+  return out;
 }
 
 function report(o, results, info, cmdline) {
