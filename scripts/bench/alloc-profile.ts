@@ -26,7 +26,9 @@ const top = Number(rt.args[1] ?? 40);
 const session = new Session();
 session.connect();
 const post = <T>(method: string, params: object = {}) =>
-  new Promise<T>((res, rej) => session.post(method, params, (e: Error | null, r: T) => (e ? rej(e) : res(r))));
+  new Promise<T>((res, rej) =>
+    session.post(method, params, (e: Error | null, r?: object) => (e ? rej(e) : res(r as T)))
+  );
 
 await run(100_000);
 await post("HeapProfiler.enable");
