@@ -349,15 +349,6 @@ function givenStep(session: Session): Step {
 /** vane's answer to a head begun and not finished by its deadline (HAProxy's and nginx's too). */
 const HEAD_TIMEOUT = { code: statusFor("request-timeout"), reason: "request head timeout" } as const;
 
-/** A request as read: its head, where it goes, how its body is framed, and whether body bytes came with the head. */
-interface RequestInHand {
-  readonly head: RequestHead;
-  readonly target: RequestTarget;
-  readonly framing: BodyFraming;
-  /** Body bytes came with the head (unread into the client connection). */
-  readonly extra: boolean;
-}
-
 /** The request whose head `got` brought; `known`: its target and the flow's decision, already made. */
 function fromHead(
   session: Session,
@@ -385,10 +376,10 @@ function fromHead(
   if (framing.kind === "error") return exchange.answer(null, framing.code, framing.reason, BODY_UNREAD);
   const target = known?.target ?? parseTarget(head, ctx.http.encodedSlash);
   if ("error" in target) return exchange.answer(null, target.error, target.reason, BODY_UNREAD);
-  const request: RequestInHand = { head, target, framing, extra };
   const decided = known?.decision ?? ctx.decide(head, target);
-  if (decided instanceof Promise) return decisionLater(session, exchange, request, decided);
-  return decisionStep(session, exchange, request, decided);
+  // (The request as read goes on as arguments, not as an object per request.)
+  if (decided instanceof Promise) return decisionLater(session, exchange, head, target, framing, extra, decided);
+  return decisionStep(session, exchange, head, target, framing, extra, decided);
 }
 
 // The closures of the steps' rarer paths are made in functions of their own: one in
@@ -407,10 +398,13 @@ function refuse(session: Session, answer: { code: number; reason: string }, byte
 function decisionLater(
   session: Session,
   exchange: Exchange,
-  request: RequestInHand,
+  head: RequestHead,
+  target: RequestTarget,
+  framing: BodyFraming,
+  extra: boolean,
   decided: Promise<Decision>,
 ): Promise<Settled> {
-  return decided.then((d) => decisionStep(session, exchange, request, d));
+  return decided.then((d) => decisionStep(session, exchange, head, target, framing, extra, d));
 }
 
 /**
@@ -422,9 +416,19 @@ function guardOf(method: string): Allowance | null {
   return method === "CONNECT" ? "connect" : method === "TRACE" ? "trace" : null;
 }
 
-/** What the flow decided, carried out. */
-function decisionStep(session: Session, exchange: Exchange, request: RequestInHand, decision: Decision): Step {
-  const { head, framing } = request;
+/**
+ * What the flow decided, carried out, for the request as read: its head, where it goes
+ * (`target`), how its body is framed, and whether body bytes came with the head (`extra`).
+ */
+function decisionStep(
+  session: Session,
+  exchange: Exchange,
+  head: RequestHead,
+  target: RequestTarget,
+  framing: BodyFraming,
+  extra: boolean,
+  decision: Decision,
+): Step {
   const hasBody = framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0);
   if (decision.kind === "abort") {
     session.ctx.log.debug("request aborted by the flow", { client: session.ctx.client.hostname, method: head.method });
@@ -435,7 +439,7 @@ function decisionStep(session: Session, exchange: Exchange, request: RequestInHa
   if (guarded !== null && !decision.allow.includes(guarded)) {
     return exchange.answer(decision.route, 405, `${head.method} is not allowed here`, !hasBody);
   }
-  const proxied = new ProxiedRequest(session, exchange, request, hasBody, decision);
+  const proxied = new ProxiedRequest(session, exchange, head, target, framing, extra, hasBody, decision);
   if (exchange.entry !== null) exchange.entry.acquireAt = performance.now();
   return attemptStep(proxied, 0, proxied.route.acquire(session.peer, undefined, proxied.head));
 }
@@ -489,22 +493,17 @@ export class ProxiedRequest {
   /** The leases whose targets failed this request, for the retries to avoid (made at the first). */
   tried: UpstreamLease[] | null = null;
 
-  readonly head: RequestHead;
-  readonly framing: BodyFraming;
-  /** Body bytes came with the head (unread into the client connection). */
-  readonly extra: boolean;
-
   constructor(
     readonly session: Session,
     readonly exchange: Exchange,
-    request: RequestInHand,
+    readonly head: RequestHead,
+    target: RequestTarget,
+    readonly framing: BodyFraming,
+    /** Body bytes came with the head (unread into the client connection). */
+    readonly extra: boolean,
     readonly hasBody: boolean,
     readonly decision: Extract<Decision, { kind: "proxy" }>,
   ) {
-    const { head, target, framing } = request;
-    this.head = head;
-    this.framing = framing;
-    this.extra = request.extra;
     this.route = decision.route;
     const offered = upgradeProtocols(head);
     // h2c (and an HTTP2-Settings that would come with it) switches the connection to a
