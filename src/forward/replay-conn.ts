@@ -84,6 +84,11 @@ export class ReplayConn implements TcpConn {
     return this.#replay.length > 0 || this.#held !== NOTHING;
   }
 
+  /** Who watched this connection last (see watch): a pool may reuse what it left there. */
+  get watcher(): IdleWatcher | null {
+    return this.#watcher;
+  }
+
   /** Whether `readNext` goes without promises (the inner connection has it). */
   /** The connection this one wraps (an HTTP/2 stream may take more than bytes: http/types.ts HeadTaker). */
   get inner(): TcpConn {

@@ -15,7 +15,11 @@
 import type { TcpConn } from "../runtime/types.ts";
 import { asReplay, type IdleWatcher, type ReplayConn } from "../forward/replay-conn.ts";
 
-/** A connection idle in the pool, which watches it (one object per put, no closure). */
+/**
+ * A connection idle in the pool, which watches it (no closure). Made once per
+ * connection and pool: put again, a connection takes up its entry of the last time
+ * (see put), for it comes back after every request.
+ */
 class IdleEntry implements IdleWatcher {
   /** Handed out: its watch ending later is its user's read, not a close while idle. */
   taken = false;
@@ -25,7 +29,7 @@ class IdleEntry implements IdleWatcher {
     readonly key: string,
     readonly conn: ReplayConn,
     /** The sweep count when it went idle (a clock read per request costs more). */
-    readonly since: number,
+    public since: number,
   ) {}
 
   /** Anything arriving while idle means the connection is over (or broken). */
@@ -84,7 +88,16 @@ export class UpstreamPool {
     let list = this.#idle.get(key);
     if (!list) this.#idle.set(key, list = []);
     if (list.length >= this.#maxIdlePerKey) this.#drop(key, list[0]);
-    const entry = new IdleEntry(this, key, pooled, this.#sweeps);
+    // Its entry of the last time, if it was here under this key: that entry was taken
+    // (a connection is put only after its user read the answer, so no watch of that
+    // time can still end), and it is in no list.
+    const last = pooled.watcher;
+    let entry: IdleEntry;
+    if (last instanceof IdleEntry && last.pool === this && last.key === key && last.taken) {
+      entry = last;
+      entry.taken = false;
+      entry.since = this.#sweeps;
+    } else entry = new IdleEntry(this, key, pooled, this.#sweeps);
     list.push(entry);
     this.#count++;
     if (this.#sweeper === null) this.#startSweeping();
