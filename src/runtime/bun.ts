@@ -278,11 +278,23 @@ class BunTcpConn implements TcpConn {
   write(data: Uint8Array): Promise<void> {
     if (this.#isClosed) return Promise.reject(this.#error ?? new Error("connection closed"));
     // Callers await each write; one issued before the last drained waits its turn.
-    if (this.#pendingWrite) return this.#pendingWrite.then(() => this.write(data));
+    if (this.#pendingWrite) return this.#writeAfter(this.#pendingWrite, data);
     const n = this.#socket.write(data);
     if (n < 0) return Promise.reject(new Error("connection closed while writing"));
     if (n === data.length) return WRITTEN;
-    this.#unwritten = data.subarray(n);
+    return this.#waitForDrain(data.subarray(n));
+  }
+
+  // The closures of write's rarer paths are made apart from it: one in write, made or
+  // not, would cost JavaScriptCore a scope object per write.
+
+  #writeAfter(pending: Promise<void>, data: Uint8Array): Promise<void> {
+    return pending.then(() => this.write(data));
+  }
+
+  /** `unwritten` goes out at the drains to come; the promise settles once it has. */
+  #waitForDrain(unwritten: Uint8Array): Promise<void> {
+    this.#unwritten = unwritten;
     this.#pendingWrite = new Promise<void>((resolve, reject) => (this.#writer = { resolve, reject }))
       .finally(() => (this.#pendingWrite = null));
     return this.#pendingWrite;
