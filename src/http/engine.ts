@@ -165,6 +165,25 @@ class Session {
     this.client.closeAt(this.#awaitingSince + RETIRE_QUIET_MS);
   }
 
+  /**
+   * The request's target (see parseTarget). An origin-form target the same as the last
+   * request's, with the same Host, is the same: the last value is given again (nobody
+   * modifies one), for a client that asks for the same path over and over.
+   */
+  targetOf(head: RequestHead): RequestTarget | { error: number; reason: string } {
+    const last = this.#lastTarget;
+    if (last !== null && head.target === this.#lastTargetText && head.host === last.host) return last;
+    const target = parseTarget(head, this.ctx.http.encodedSlash);
+    if (!("error" in target) && head.target.charCodeAt(0) === 0x2f) {
+      this.#lastTarget = target;
+      this.#lastTargetText = head.target;
+    }
+    return target;
+  }
+
+  #lastTarget: RequestTarget | null = null;
+  #lastTargetText = "";
+
   /** A request's first byte came: the wait for it is over. */
   arrived(): void {
     this.#awaitingSince = -1;
@@ -374,7 +393,7 @@ function fromHead(
   if (ctx.access != null) exchange.entry = beginEntry(ctx, head);
   const framing = requestFraming(head);
   if (framing.kind === "error") return exchange.answer(null, framing.code, framing.reason, BODY_UNREAD);
-  const target = known?.target ?? parseTarget(head, ctx.http.encodedSlash);
+  const target = known?.target ?? session.targetOf(head);
   if ("error" in target) return exchange.answer(null, target.error, target.reason, BODY_UNREAD);
   const decided = known?.decision ?? ctx.decide(head, target);
   // (The request as read goes on as arguments, not as an object per request.)
