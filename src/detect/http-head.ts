@@ -23,7 +23,7 @@ export const MAX_HEADER_LINE = 8 * 1024;
 const MAX_LEADING_EMPTY_LINES = 4;
 
 import { latin1Decode } from "./bytes.ts";
-import { bit, F_HOST, Fields, type Header, kindAt, LINE } from "./http-fields.ts";
+import { bit, copyLayout, F_HOST, Fields, type Header, kindAt, LINE } from "./http-fields.ts";
 
 export type { Header } from "./http-fields.ts";
 export { Fields, headerValues } from "./http-fields.ts";
@@ -187,12 +187,16 @@ function versionOf(buf: Uint8Array, v: number): "1.0" | "1.1" | null {
 
 /**
  * The layout of the head being parsed (see Fields), reused from one parse to the next
- * (parsing is synchronous): a finished head takes an exact-size copy. Its numbers are
- * offsets into a head's view, which is at most MAX_HEAD_BYTES long, so 16 bits hold them.
+ * (parsing is synchronous): a finished head takes an exact-size copy (copyLayout: its
+ * numbers are offsets into a head's view, at most MAX_HEAD_BYTES long, so 16 bits hold them).
  */
-const scan = new Uint16Array(MAX_HEADERS * 5 + 1);
+const scan: number[] = [];
 if (MAX_HEAD_BYTES > 0x10000) throw new Error("http-head: a head's offsets must fit the 16 bits of its layout");
-/** How much of `scan` the head being parsed holds. */
+/**
+ * How much of `scan` the head being parsed holds. The array is never shortened: setting
+ * a length of 0 drops its storage (on V8 and JavaScriptCore alike), and the pushes
+ * after it grew it again, a few allocations per head.
+ */
 let scanLen = 0;
 let scanPresent = 0;
 
@@ -269,7 +273,7 @@ function parseHeaders(
 
 /** The fields of a complete head in `buf`, just scanned. */
 function scannedFields(buf: Uint8Array): Fields {
-  return new Fields(buf, scan.slice(0, scanLen), scanPresent, null);
+  return new Fields(buf, copyLayout(scan, scanLen), scanPresent, null);
 }
 
 /** No end of head yet: wait, unless the head can no longer fit. */

@@ -23,6 +23,7 @@ import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsNode } from "./tls-node.ts";
 import { listenTlsSource } from "./tls-node-source.ts";
 import { WRITTEN } from "./written.ts";
+import { useShortLayouts } from "../detect/http-fields.ts";
 import { localCause, outOfFiles, raiseFileLimit } from "./fd-limit.ts";
 import { bunLibc, GatedListener } from "./bun-gated-listener.ts";
 import { bindBunUdp, bindDgramUdp } from "./bun-udp.ts";
@@ -368,6 +369,8 @@ const terminate = (s: ConnSocket) => s.terminate();
 const connOf = (s: ConnSocket): TcpConn => s.data!;
 
 export function createBunRuntime(): Runtime {
+  // Heads' field layouts as Uint16Arrays: a third of an array's bytes on JavaScriptCore.
+  useShortLayouts();
   // Read now: Bun reads /proc/self/exe when asked, and once `vane upgrade`'s installer
   // renamed a new binary over this one, that names the old file, "(deleted)".
   const executable = process.execPath;
