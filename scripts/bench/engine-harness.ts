@@ -146,12 +146,15 @@ function h2cUpstream(written: () => Promise<void>): MemoryConn {
 
 /**
  * vane from the tree at `root` (an absolute path), serving 64 in-memory clients;
- * `extraConfig`: YAML lines added to its config (e.g. `access-log: FILE`).
+ * `extraConfig`: YAML lines added to its config (e.g. `access-log: FILE`). `asBun`:
+ * reads to callbacks and writes taken at once on any runtime, so that Deno's heap
+ * profiler sees the path Bun takes (alloc-profile.ts). `protocol`: how the clients speak.
  */
 export async function startEngine(
   root: string,
   extraConfig = "",
   protocol: ClientProtocol = "h1",
+  asBun = false,
 ): Promise<{ runtime: Runtime; run: EngineRun }> {
   const { runtime } = await import(`${root}/src/runtime/mod.ts`);
   const { createVane } = await import(`${root}/src/server/vane.ts`);
@@ -163,8 +166,8 @@ export async function startEngine(
   // write is an op that settles later.
   let written = () => Promise.resolve();
   // Deno's adapter reads through promises only.
-  if (rt0.name !== "bun") MemoryConn.prototype.readNext = undefined;
-  if (rt0.name === "bun") {
+  if (rt0.name !== "bun" && !asBun) MemoryConn.prototype.readNext = undefined;
+  if (rt0.name === "bun" || asBun) {
     // (Wrapped: a promise handed out of then() would be waited for, not returned.)
     const shared = await import(`${root}/src/runtime/written.ts`).then(
       (m) => ({ promise: m.WRITTEN as Promise<void> }),

@@ -79,6 +79,11 @@ export class Pool {
 
   readonly #resolver: TargetResolver;
   /**
+   * Each target's last Pick, handed out again while its addresses are the same: nobody
+   * modifies a Pick, and one per request was garbage. Weak: targets go with their pool.
+   */
+  readonly #picks = new WeakMap<TargetHealth, Pick>();
+  /**
    * The pool's `tls` with its files read (the generation reads them as it loads): how
    * connections to its targets are encrypted. Null: plain TCP.
    */
@@ -269,7 +274,13 @@ export class Pool {
     if (this.#hasSrv) live = servingPriority(live);
     if (live.length === 0) return full ? FULL : null;
     const entry = strategy.pick(live, key) as TargetHealth;
-    return { entry, addresses: this.#resolver.current(entry.spec).addresses };
+    const addresses = this.#resolver.current(entry.spec).addresses;
+    // The target's last pick, while its addresses are the same (see #picks).
+    const last = this.#picks.get(entry);
+    if (last !== undefined && last.addresses === addresses) return last;
+    const pick = { entry, addresses };
+    this.#picks.set(entry, pick);
+    return pick;
   }
 }
 

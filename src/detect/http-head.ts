@@ -23,7 +23,7 @@ export const MAX_HEADER_LINE = 8 * 1024;
 const MAX_LEADING_EMPTY_LINES = 4;
 
 import { latin1Decode } from "./bytes.ts";
-import { bit, F_HOST, Fields, type Header, kindAt, LINE } from "./http-fields.ts";
+import { bit, copyLayout, F_HOST, Fields, type Header, kindAt, LINE } from "./http-fields.ts";
 
 export type { Header } from "./http-fields.ts";
 export { Fields, headerValues } from "./http-fields.ts";
@@ -125,7 +125,12 @@ export function looksLikeHttpRequest(first: Uint8Array): boolean {
   return true;
 }
 
-type RequestLine = { method: string; target: string; version: "1.0" | "1.1" };
+/**
+ * The request line just parsed (parsing is synchronous): parseRequestLine leaves its
+ * parts here and answers LINE_OK, so a line costs no object of its own.
+ */
+const line = { method: "", target: "", version: "1.1" as "1.0" | "1.1" };
+const LINE_OK = 1;
 
 /**
  * `method SP request-target SP HTTP-version`, in [s, e). When `complete` is
@@ -138,7 +143,7 @@ const WHOLE_LINE = true;
 /** For parseRequestLine: the line may go on past the end given. */
 const PARTIAL_LINE = false;
 
-function parseRequestLine(buf: Uint8Array, s: number, e: number, complete: boolean): RequestLine | HeadError | null {
+function parseRequestLine(buf: Uint8Array, s: number, e: number, complete: boolean): typeof LINE_OK | HeadError | null {
   let i = s;
   while (i < e && TCHAR[buf[i]]) i++;
   if (i === e) return complete ? fail(400, "malformed request line") : null;
@@ -167,7 +172,10 @@ function parseRequestLine(buf: Uint8Array, s: number, e: number, complete: boole
   if (n !== 8) return fail(400, "malformed request line");
   const version = versionOf(buf, v);
   if (version === null) return fail(505, "HTTP version not supported");
-  return { method: latin1Decode(buf, s, methodEnd), target: latin1Decode(buf, t, targetEnd), version };
+  line.method = latin1Decode(buf, s, methodEnd);
+  line.target = latin1Decode(buf, t, targetEnd);
+  line.version = version;
+  return LINE_OK;
 }
 
 /** "1.0" / "1.1" from a validated "HTTP/d.d" at `v`; null for any other version (HTTP/2 preface included). */
@@ -179,9 +187,11 @@ function versionOf(buf: Uint8Array, v: number): "1.0" | "1.1" | null {
 
 /**
  * The layout of the head being parsed (see Fields), reused from one parse to the next
- * (parsing is synchronous): a finished head takes an exact-size copy.
+ * (parsing is synchronous): a finished head takes an exact-size copy (copyLayout: its
+ * numbers are offsets into a head's view, at most MAX_HEAD_BYTES long, so 16 bits hold them).
  */
 const scan: number[] = [];
+if (MAX_HEAD_BYTES > 0x10000) throw new Error("http-head: a head's offsets must fit the 16 bits of its layout");
 /**
  * How much of `scan` the head being parsed holds. The array is never shortened: setting
  * a length of 0 drops its storage (on V8 and JavaScriptCore alike), and the pushes
@@ -263,7 +273,7 @@ function parseHeaders(
 
 /** The fields of a complete head in `buf`, just scanned. */
 function scannedFields(buf: Uint8Array): Fields {
-  return new Fields(buf, scan.slice(0, scanLen), scanPresent, null);
+  return new Fields(buf, copyLayout(scan, scanLen), scanPresent, null);
 }
 
 /** No end of head yet: wait, unless the head can no longer fit. */
@@ -317,9 +327,11 @@ export function parseRequestHead(buf: Uint8Array, maxLine = MAX_HEADER_LINE): He
     return incomplete(buf, 400);
   }
   if (lf === pos || buf[lf - 1] !== CR) return fail(400, "bare LF line ending");
-  const line = parseRequestLine(buf, pos, lf - 1, WHOLE_LINE);
-  if (line === null) return NEED_MORE; // unreachable: a complete line is always judged
-  if ("status" in line) return line;
+  const parsed = parseRequestLine(buf, pos, lf - 1, WHOLE_LINE);
+  if (parsed === null) return NEED_MORE; // unreachable: a complete line is always judged
+  if (parsed !== LINE_OK) return parsed;
+  // Read before anything else could parse a line.
+  const { method, target, version } = line;
 
   const end = parseHeaders(buf, view, lf + 1, 400, maxLine);
   if (typeof end !== "number") return end;
@@ -333,13 +345,13 @@ export function parseRequestHead(buf: Uint8Array, maxLine = MAX_HEADER_LINE): He
   if (hosts === 1) {
     host = normalizeHost(fields.value(fields.first(F_HOST)));
     if (host === null) return fail(400, "invalid Host header");
-  } else if (line.version === "1.1") {
+  } else if (version === "1.1") {
     return fail(400, "missing Host header");
   }
 
   return {
     status: "ok",
-    head: new ParsedRequest(line.method, line.target, line.version, host, fields),
+    head: new ParsedRequest(method, target, version, host, fields),
     length: end,
   };
 }

@@ -181,8 +181,21 @@ export function compileFlow(rules: Rule[], deps: FlowDeps): CompiledFlow {
   return { run, runNow, runSync, needsDetection: needsDetection(rules) };
 }
 
+/**
+ * The result of an evaluation that made no edits, per outcome that is a rule's frozen
+ * constant (proxy, terminate, abort, none, limited; not a response made per request),
+ * made once: nobody modifies a result, and one per request was garbage. A WeakMap, as
+ * outcomes go with their flow.
+ */
+const PLAIN = new WeakMap<Outcome, FlowResult>();
+
 function result(outcome: Outcome, st: State): FlowResult {
-  return { outcome, request: st.request, response: st.response };
+  if (st.request !== NO_EDITS || st.response !== NO_EDITS || !Object.isFrozen(outcome)) {
+    return { outcome, request: st.request, response: st.response };
+  }
+  let r = PLAIN.get(outcome);
+  if (r === undefined) PLAIN.set(outcome, r = { outcome, request: NO_EDITS, response: NO_EDITS });
+  return r;
 }
 
 function evalSync(list: RuleList, st: State): Step {

@@ -23,6 +23,9 @@ export function decider(
   /** 421 when vane terminated the TLS: the SNI named a host not served this way (RFC 9110 §15.5.20). */
   noRouteStatus: 404 | 421,
 ): HttpContext["decide"] {
+  // The connection's last proxy decision without edits, given again for the same rule
+  // and route: nobody modifies a decision, and one per request was garbage.
+  let plain: { outcome: FlowResult["outcome"]; decision: Extract<Decision, { kind: "proxy" }> } | null = null;
   const toDecision = (r: FlowResult): Decision => {
     const o = r.outcome;
     switch (o.kind) {
@@ -30,7 +33,17 @@ export function decider(
         const route = routeFor(o.pool);
         // Config validation refuses unknown pools; this is the belt to its braces.
         if (!route) return text(statusFor("no-pool"), `no pool named ${o.pool}`, r.response);
-        return { kind: "proxy", route, request: r.request, response: r.response, allow: o.allow ?? NOTHING_ALLOWED };
+        const noEdits = r.request.length === 0 && r.response.length === 0;
+        if (noEdits && plain !== null && plain.outcome === o && plain.decision.route === route) return plain.decision;
+        const decision = {
+          kind: "proxy",
+          route,
+          request: r.request,
+          response: r.response,
+          allow: o.allow ?? NOTHING_ALLOWED,
+        } as const;
+        if (noEdits) plain = { outcome: o, decision };
+        return decision;
       }
       case "respond":
         return { kind: "respond", status: o.status, headers: o.headers, body: o.body, response: r.response };

@@ -79,7 +79,20 @@ export function connectToPool(
   /** The request's key for a keyed strategy (Pool.keyOn): retries rank the others by it too. */
   key?: string,
 ): ConnectOutcome | Promise<ConnectOutcome> {
-  const first = pool.take(exclude, key);
+  return connectFromTake(pool, connector, pool.take(exclude, key), exclude, key);
+}
+
+/**
+ * connectToPool from `pool.take(exclude, key)`'s answer, which the caller asked for
+ * (an HTTP route first looks for an idle connection to the pick itself).
+ */
+export function connectFromTake(
+  pool: Pool,
+  connector: Connector,
+  first: Taken | Promise<Taken>,
+  exclude: ReadonlySet<TargetHealth> | undefined,
+  key: string | undefined,
+): ConnectOutcome | Promise<ConnectOutcome> {
   if (first instanceof Promise) return first.then((f) => connectTaken(pool, connector, f, exclude, key));
   return connectTaken(pool, connector, first, exclude, key);
 }

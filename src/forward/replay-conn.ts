@@ -16,6 +16,11 @@ export function asReplay(conn: TcpConn, clock: Clock = SYSTEM_CLOCK): ReplayConn
   return conn instanceof ReplayConn ? conn : new ReplayConn(conn, clock);
 }
 
+/** Told when a watched connection's read ends with nobody reading (see ReplayConn.watch). */
+export interface IdleWatcher {
+  idleEnded(): void;
+}
+
 /** Nothing held (see ReplayConn's #held). */
 const NOTHING = undefined;
 
@@ -30,7 +35,7 @@ export class ReplayConn implements TcpConn {
   #deliver: ReadNext | null = null;
   #held: Uint8Array | null | Error | typeof NOTHING = NOTHING;
   /** Told when the watched read ends with nobody reading (see watch). */
-  #idleEnded: (() => void) | null = null;
+  #watcher: IdleWatcher | null = null;
   /** Made once per connection: the watched read's callback. */
   #arrived: ReadNext | null = null;
 
@@ -77,6 +82,11 @@ export class ReplayConn implements TcpConn {
   /** A read now would be answered at once, from bytes or an end already in hand (no wait, no deadline needed). */
   get buffered(): boolean {
     return this.#replay.length > 0 || this.#held !== NOTHING;
+  }
+
+  /** Who watched this connection last (see watch): a pool may reuse what it left there. */
+  get watcher(): IdleWatcher | null {
+    return this.#watcher;
   }
 
   /** Whether `readNext` goes without promises (the inner connection has it). */
@@ -129,21 +139,24 @@ export class ReplayConn implements TcpConn {
   /**
    * Starts a read now, if none is in flight, and keeps its result for the next read.
    * An idle pooled connection watches this way: data or EOF while idle means it is
-   * over, and `ended` is told when the read ends before anyone reads (a reader that
-   * came first gets the result instead).
+   * over, and `watcher` is told when the read ends before anyone reads (a reader that
+   * came first gets the result instead). An object rather than a callback: a pooled
+   * connection is watched once per request, and a closure per watch was garbage.
    */
-  watch(ended: () => void): void {
-    this.#idleEnded = ended;
+  watch(watcher: IdleWatcher): void {
+    this.#watcher = watcher;
     // Bytes or an end already in hand: over before it began.
-    if (this.#replay.length > 0 || this.#held !== NOTHING) return ended();
+    if (this.#replay.length > 0 || this.#held !== NOTHING) return watcher.idleEnded();
     if (this.#pending !== null) {
+      const ended = () => watcher.idleEnded();
       this.#pending.then(ended, ended);
       return;
     }
-    if (this.#inFlight) return; // its end reaches #idleEnded
+    if (this.#inFlight) return; // its end reaches #watcher
     if (this.#inner.readNext === undefined) {
       const p = this.#inner.read();
       this.#pending = p;
+      const ended = () => watcher.idleEnded();
       p.then(ended, ended);
       return;
     }
@@ -157,7 +170,7 @@ export class ReplayConn implements TcpConn {
           return deliver(r);
         }
         this.#held = r;
-        this.#idleEnded?.();
+        this.#watcher?.idleEnded();
       },
     );
   }

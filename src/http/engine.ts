@@ -165,6 +165,25 @@ class Session {
     this.client.closeAt(this.#awaitingSince + RETIRE_QUIET_MS);
   }
 
+  /**
+   * The request's target (see parseTarget). An origin-form target the same as the last
+   * request's, with the same Host, is the same: the last value is given again (nobody
+   * modifies one), for a client that asks for the same path over and over.
+   */
+  targetOf(head: RequestHead): RequestTarget | { error: number; reason: string } {
+    const last = this.#lastTarget;
+    if (last !== null && head.target === this.#lastTargetText && head.host === last.host) return last;
+    const target = parseTarget(head, this.ctx.http.encodedSlash);
+    if (!("error" in target) && head.target.charCodeAt(0) === 0x2f) {
+      this.#lastTarget = target;
+      this.#lastTargetText = head.target;
+    }
+    return target;
+  }
+
+  #lastTarget: RequestTarget | null = null;
+  #lastTargetText = "";
+
   /** A request's first byte came: the wait for it is over. */
   arrived(): void {
     this.#awaitingSince = -1;
@@ -276,16 +295,10 @@ class Session {
       step.upstream.readNext(this.#onRead);
       return;
     }
-    if (step instanceof Promise) {
-      step.then(this.#resume ??= (s) => this.#drive(s), this.#broke ??= (err) => this.#fail(err));
-      return;
-    }
+    if (step instanceof Promise) return this.#driveLater(step);
     if (!step || this.ctx.oneRequest === true) return this.#end();
     this.first = false;
-    if (this.#depth >= MAX_SYNC_DEPTH) {
-      queueMicrotask(() => this.#drive(true));
-      return;
-    }
+    if (this.#depth >= MAX_SYNC_DEPTH) return this.#driveLater(null);
     this.#depth++;
     try {
       this.#next();
@@ -294,6 +307,15 @@ class Session {
     } finally {
       this.#depth--;
     }
+  }
+
+  /**
+   * `#drive` once `step` settles (null: from the microtask queue). Apart from #drive: a
+   * closure there, even one not made, would cost JavaScriptCore a scope object per call.
+   */
+  #driveLater(step: Promise<Settled> | null): void {
+    if (step === null) queueMicrotask(() => this.#drive(true));
+    else step.then(this.#resume ??= (s) => this.#drive(s), this.#broke ??= (err) => this.#fail(err));
   }
 
   #fail(err: unknown): void {
@@ -346,15 +368,6 @@ function givenStep(session: Session): Step {
 /** vane's answer to a head begun and not finished by its deadline (HAProxy's and nginx's too). */
 const HEAD_TIMEOUT = { code: statusFor("request-timeout"), reason: "request head timeout" } as const;
 
-/** A request as read: its head, where it goes, how its body is framed, and whether body bytes came with the head. */
-interface RequestInHand {
-  readonly head: RequestHead;
-  readonly target: RequestTarget;
-  readonly framing: BodyFraming;
-  /** Body bytes came with the head (unread into the client connection). */
-  readonly extra: boolean;
-}
-
 /** The request whose head `got` brought; `known`: its target and the flow's decision, already made. */
 function fromHead(
   session: Session,
@@ -370,12 +383,7 @@ function fromHead(
     if (answer === HEAD_TIMEOUT) {
       ctx.log.debug("request head timeout", { client: ctx.client.hostname, bytes: got.bytes });
     }
-    // A client that sent nothing parseable gets told why; its connection state is unknown.
-    return afterSend(send(client, vaneResponse(answer.code, answer.reason, CLOSE)), () => {
-      ctx.onResponse({ route: null, pool: null, code: answer.code, method: "-", bytesIn: got.bytes, bytesOut: 0 });
-      if (ctx.access != null) recordRefused(ctx, answer.code, got.bytes);
-      return false;
-    });
+    return refuse(session, answer, got.bytes);
   }
   const head = got.head;
   // Body bytes (or a pipelined request) that came with the head: read again when their turn comes.
@@ -385,12 +393,37 @@ function fromHead(
   if (ctx.access != null) exchange.entry = beginEntry(ctx, head);
   const framing = requestFraming(head);
   if (framing.kind === "error") return exchange.answer(null, framing.code, framing.reason, BODY_UNREAD);
-  const target = known?.target ?? parseTarget(head, ctx.http.encodedSlash);
+  const target = known?.target ?? session.targetOf(head);
   if ("error" in target) return exchange.answer(null, target.error, target.reason, BODY_UNREAD);
-  const request: RequestInHand = { head, target, framing, extra };
   const decided = known?.decision ?? ctx.decide(head, target);
-  if (decided instanceof Promise) return decided.then((d) => decisionStep(session, exchange, request, d));
-  return decisionStep(session, exchange, request, decided);
+  // (The request as read goes on as arguments, not as an object per request.)
+  if (decided instanceof Promise) return decisionLater(session, exchange, head, target, framing, extra, decided);
+  return decisionStep(session, exchange, head, target, framing, extra, decided);
+}
+
+// The closures of the steps' rarer paths are made in functions of their own: one in
+// the step itself, made or not, would cost JavaScriptCore a scope object per call.
+
+/** A client that sent nothing parseable gets told why; its connection state is unknown. */
+function refuse(session: Session, answer: { code: number; reason: string }, bytes: number): Step {
+  const ctx = session.ctx;
+  return afterSend(send(session.client, vaneResponse(answer.code, answer.reason, CLOSE)), () => {
+    ctx.onResponse({ route: null, pool: null, code: answer.code, method: "-", bytesIn: bytes, bytesOut: 0 });
+    if (ctx.access != null) recordRefused(ctx, answer.code, bytes);
+    return false;
+  });
+}
+
+function decisionLater(
+  session: Session,
+  exchange: Exchange,
+  head: RequestHead,
+  target: RequestTarget,
+  framing: BodyFraming,
+  extra: boolean,
+  decided: Promise<Decision>,
+): Promise<Settled> {
+  return decided.then((d) => decisionStep(session, exchange, head, target, framing, extra, d));
 }
 
 /**
@@ -402,31 +435,50 @@ function guardOf(method: string): Allowance | null {
   return method === "CONNECT" ? "connect" : method === "TRACE" ? "trace" : null;
 }
 
-/** What the flow decided, carried out. */
-function decisionStep(session: Session, exchange: Exchange, request: RequestInHand, decision: Decision): Step {
-  const { head, framing } = request;
+/**
+ * What the flow decided, carried out, for the request as read: its head, where it goes
+ * (`target`), how its body is framed, and whether body bytes came with the head (`extra`).
+ */
+function decisionStep(
+  session: Session,
+  exchange: Exchange,
+  head: RequestHead,
+  target: RequestTarget,
+  framing: BodyFraming,
+  extra: boolean,
+  decision: Decision,
+): Step {
   const hasBody = framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0);
   if (decision.kind === "abort") {
     session.ctx.log.debug("request aborted by the flow", { client: session.ctx.client.hostname, method: head.method });
     return false;
   }
-  if (decision.kind === "respond") {
-    const close = hasBody || !exchange.keepAlive || session.ctx.retired?.() === true;
-    const headers = applyEdits(decision.headers, decision.response);
-    const bytes = customResponse(decision.status, headers, decision.body, { close, headOnly: head.method === "HEAD" });
-    exchange.out += bytes.length;
-    return afterSend(send(session.client, bytes), (ok) => {
-      exchange.report(null, decision.status);
-      return ok && !close;
-    });
-  }
+  if (decision.kind === "respond") return respondStep(session, exchange, head, hasBody, decision);
   const guarded = guardOf(head.method);
   if (guarded !== null && !decision.allow.includes(guarded)) {
     return exchange.answer(decision.route, 405, `${head.method} is not allowed here`, !hasBody);
   }
-  const proxied = new ProxiedRequest(session, exchange, request, hasBody, decision);
+  const proxied = new ProxiedRequest(session, exchange, head, target, framing, extra, hasBody, decision);
   if (exchange.entry !== null) exchange.entry.acquireAt = performance.now();
   return attemptStep(proxied, 0, proxied.route.acquire(session.peer, undefined, proxied.head));
+}
+
+/** The flow's own answer. */
+function respondStep(
+  session: Session,
+  exchange: Exchange,
+  head: RequestHead,
+  hasBody: boolean,
+  decision: Extract<Decision, { kind: "respond" }>,
+): Step {
+  const close = hasBody || !exchange.keepAlive || session.ctx.retired?.() === true;
+  const headers = applyEdits(decision.headers, decision.response);
+  const bytes = customResponse(decision.status, headers, decision.body, { close, headOnly: head.method === "HEAD" });
+  exchange.out += bytes.length;
+  return afterSend(send(session.client, bytes), (ok) => {
+    exchange.report(null, decision.status);
+    return ok && !close;
+  });
 }
 
 /** A request on its way to a route's upstream, over one or two attempts. */
@@ -460,22 +512,17 @@ export class ProxiedRequest {
   /** The leases whose targets failed this request, for the retries to avoid (made at the first). */
   tried: UpstreamLease[] | null = null;
 
-  readonly head: RequestHead;
-  readonly framing: BodyFraming;
-  /** Body bytes came with the head (unread into the client connection). */
-  readonly extra: boolean;
-
   constructor(
     readonly session: Session,
     readonly exchange: Exchange,
-    request: RequestInHand,
+    readonly head: RequestHead,
+    target: RequestTarget,
+    readonly framing: BodyFraming,
+    /** Body bytes came with the head (unread into the client connection). */
+    readonly extra: boolean,
     readonly hasBody: boolean,
     readonly decision: Extract<Decision, { kind: "proxy" }>,
   ) {
-    const { head, target, framing } = request;
-    this.head = head;
-    this.framing = framing;
-    this.extra = request.extra;
     this.route = decision.route;
     const offered = upgradeProtocols(head);
     // h2c (and an HTTP2-Settings that would come with it) switches the connection to a
@@ -531,7 +578,7 @@ function attemptStep(
   attempt: number,
   acquired: UpstreamLease | Failure | Promise<UpstreamLease | Failure>,
 ): Step {
-  if (acquired instanceof Promise) return acquired.then((lease) => attemptStep(proxied, attempt, lease));
+  if (acquired instanceof Promise) return attemptLater(proxied, attempt, acquired);
   const { exchange, route } = proxied;
   if ("reason" in acquired) {
     const first = proxied.retriedAfter;
@@ -556,15 +603,34 @@ function attemptStep(
     const sent = send(upstream, proxied.requestHead ?? proxied.headFor!(lease.authority));
     // (Tested first: the usual write goes through at once, and a closure per request is garbage.)
     if (sent === true) return new PendingResponse(proxied, lease, upstream, attempt, retryable);
-    return afterSend(
-      sent,
-      (ok) =>
-        ok
-          ? new PendingResponse(proxied, lease, upstream, attempt, retryable)
-          : sendFailed(proxied, lease, attempt, retryable),
-    );
+    if (sent === false) return sendFailed(proxied, lease, attempt, retryable);
+    return sentLater(sent, proxied, lease, upstream, attempt, retryable);
   }
   return sendBody(proxied, lease, upstream, attempt, retryable);
+}
+
+function attemptLater(
+  proxied: ProxiedRequest,
+  attempt: number,
+  acquired: Promise<UpstreamLease | Failure>,
+): Promise<Settled> {
+  return acquired.then((lease) => attemptStep(proxied, attempt, lease));
+}
+
+/** The request's head went to a write the socket did not take at once. */
+function sentLater(
+  sent: Promise<boolean>,
+  proxied: ProxiedRequest,
+  lease: UpstreamLease,
+  upstream: ReplayConn,
+  attempt: number,
+  retryable: boolean,
+): Promise<Settled> {
+  return sent.then((ok) =>
+    ok
+      ? new PendingResponse(proxied, lease, upstream, attempt, retryable)
+      : sendFailed(proxied, lease, attempt, retryable)
+  );
 }
 
 /** The request could not be written: another attempt if it may, else a 502. */
@@ -677,10 +743,12 @@ async function sendBody(
 /** The upstream's answer begins in `answer` (undefined: the read failed). */
 function responseStep(pending: PendingResponse, answer: Uint8Array | null | undefined): Step {
   const got = headFrom(pending.upstream, answer, parseResponseHead);
-  if (got === null) {
-    return readHead(pending.upstream, parseResponseHead, answer!).then((later) => responseHead(pending, later));
-  }
+  if (got === null) return restOfResponseHead(pending, answer!);
   return responseHead(pending, got);
+}
+
+function restOfResponseHead(pending: PendingResponse, first: Uint8Array): Promise<Settled> {
+  return readHead(pending.upstream, parseResponseHead, first).then((later) => responseHead(pending, later));
 }
 
 function responseHead(pending: PendingResponse, got: HeadRead<ResponseHead>): Step {

@@ -84,6 +84,14 @@ function contentLength(values: string[]): number | null {
 const FRAMING_FIELDS = bit(F_TRANSFER_ENCODING) | bit(F_CONTENT_LENGTH);
 
 /**
+ * The framings of the usual small lengths, made once and shared (like NONE: never
+ * modified): most answers are small, and a framing per message was garbage.
+ */
+const SHARED_LENGTHS = 4096;
+// Filled up front, so that it stays a plain dense array (a far index set first would make it sparse).
+const LENGTHS: (BodyFraming | undefined)[] = new Array(SHARED_LENGTHS).fill(undefined);
+
+/**
  * The framing of the one Content-Length of `fields`, read from its bytes when it is one
  * field of plain digits; null if invalid.
  */
@@ -91,7 +99,9 @@ function lengthOf(fields: Fields): BodyFraming | null {
   const i = fields.first(F_CONTENT_LENGTH);
   if (fields.countOf(F_CONTENT_LENGTH) === 1) {
     const n = fields.digits(i);
-    if (n >= 0) return { kind: "length", length: n };
+    if (n >= 0) {
+      return n < SHARED_LENGTHS ? (LENGTHS[n] ??= { kind: "length", length: n }) : { kind: "length", length: n };
+    }
   }
   const length = contentLength(fields.values(F_CONTENT_LENGTH));
   return length === null ? null : { kind: "length", length, listed: true };

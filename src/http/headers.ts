@@ -235,10 +235,10 @@ export function requestPlan(head: RequestHead, info: ForwardInfo, foldTo = -1): 
   if (info.authority !== null) host = info.authority;
   const hostField = host === null ? null : lastHost.of(host);
   // Written anew in front of vane's own: the Host an absolute target names, one length.
-  const anew: Header[] = [];
-  if (info.authority !== null) anew.push(["Host", info.authority]);
-  if (fold) anew.push(["Content-Length", String(foldTo)]);
-  if (info.upgrade || anew.length > 0) {
+  if (info.upgrade || info.authority !== null || fold) {
+    const anew: Header[] = [];
+    if (info.authority !== null) anew.push(["Host", info.authority]);
+    if (fold) anew.push(["Content-Length", String(foldTo)]);
     if (info.upgrade) anew.push(CONNECTION_UPGRADE);
     anew.push(forwardedFor, proto);
     if (hostField !== null) anew.push(hostField);

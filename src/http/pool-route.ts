@@ -7,7 +7,7 @@
 import type { Runtime, TcpConn } from "../runtime/types.ts";
 import type { Pool } from "../balance/pool.ts";
 import type { HealthRegistry, TargetHealth } from "../health/registry.ts";
-import { type ConnectOutcome, connectToPool } from "../forward/connect.ts";
+import { connectFromTake, type ConnectOutcome } from "../forward/connect.ts";
 import type { HttpRoute, UpstreamLease } from "./types.ts";
 import { proxyHeaderFor } from "../forward/proxy-header.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
@@ -72,13 +72,16 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
   const reuse = (e: TargetHealth) => pool.config.sendProxy ? null : deps.upstreams.take(e.id);
   const connector = { rt: deps.rt, registry: deps.registry, connectMs: deps.connectMs, reuse };
   const stickyCookie = stickyCookieOf(pool);
+  const lease = (conn: TcpConn, entry: TargetHealth, reused: boolean, key: string | undefined): PoolLease => {
+    if (!reused) entry.totalConnections++;
+    // The engine reads through a ReplayConn; the pool must get that same one back.
+    return new PoolLease(asReplay(conn), entry.id, reused, entry, stickyCookie?.(entry, key));
+  };
   const leaseOf = (outcome: ConnectOutcome, key?: string): PoolLease | Failure => {
     if (!outcome.ok) return outcome;
     // The slot the pick took on the target (Pool.take) is the lease's until release.
     const { conn, entry, reused } = outcome.upstream;
-    if (!reused) entry.totalConnections++;
-    // The engine reads through a ReplayConn; the pool must get that same one back.
-    return new PoolLease(asReplay(conn), entry.id, reused, entry, stickyCookie?.(entry, key));
+    return lease(conn, entry, reused, key);
   };
   // Only a keyed strategy (hash, sticky) reads anything more of the request.
   const keyOf = pool.keyOn === null ? null : requestKey(pool.keyOn);
@@ -94,7 +97,14 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
         ? avoided((avoid as readonly PoolLease[]).map((l) => l.entry), pool.primary.length + pool.fallback.length)
         : undefined;
       const key = keyOf === null ? undefined : keyOf(peer.client, head);
-      const outcome = connectToPool(pool, connector, exclude, key);
+      const first = pool.take(exclude, key);
+      // The usual keep-alive request: an idle connection to the pick, leased at once
+      // (connectToPool would say so in two objects more per request).
+      if (first !== null && !(first instanceof Promise) && !("queue" in first)) {
+        const idle = reuse(first.entry);
+        if (idle !== null) return lease(idle, first.entry, true, key);
+      }
+      const outcome = connectFromTake(pool, connector, first, exclude, key);
       if (!(outcome instanceof Promise)) return leaseOf(outcome, key);
       const sendProxy = pool.config.sendProxy;
       if (!sendProxy) return key === undefined ? outcome.then(leaseOf) : outcome.then((o) => leaseOf(o, key));

@@ -99,7 +99,6 @@ export function respond(
   const edits = extra === undefined ? proxied.decision.response : [...proxied.decision.response, extra];
   // Only a head written anew needs its start line as a string.
   const startLine = writtenAnew(asReceived, edits) ? `HTTP/1.1 ${res.status} ${res.reason}` : "";
-  const forwarded = new ForwardedResponse(pending, res.status, framing, upstreamKeepAlive, close);
 
   if (framing.kind === "none" || framing.kind === "length") {
     // The usual small response came whole in one read: head and body go out in one
@@ -109,20 +108,66 @@ export function respond(
     const inHand = Math.min(restLen, length);
     // Bytes after the body answer nothing; the connection is not reused then.
     const end: CopyEnd = restLen > length ? "done-extra" : "done";
-    const head = { startLine, asReceived, edits, body: read, bodyFrom: restAt, bodyTo: restAt + inHand };
+    const head = wholeHead(startLine, asReceived, edits, read, restAt, restAt + inHand);
     const sent = sendHead(exchange, res, plan, head, length);
     if (sent === true) {
       exchange.out += inHand;
-      if (inHand === length) return forwarded.finish(end);
+      // (No ForwardedResponse: the usual response ends here, and one per response was garbage.)
+      if (inHand === length) {
+        return finished(exchange, route, pending.lease, res.status, framing, upstreamKeepAlive, close, end);
+      }
     }
+    const forwarded = new ForwardedResponse(pending, res.status, framing, upstreamKeepAlive, close);
     return restOfBody(forwarded, sent, inHand, length, end);
   }
+  const forwarded = new ForwardedResponse(pending, res.status, framing, upstreamKeepAlive, close);
   // Chunked (checked by the decoder on the way) or until the close: the bytes in
   // hand go through the copy, the first of them in the head's write.
   const head = headBytes(res.fields, plan, { startLine, asReceived, edits });
   if (restLen > 0) upstream.unread(read.slice(restAt));
   exchange.out += head.length;
   return streamedBody(forwarded, head, restLen > 0 && !dechunk, dechunk);
+}
+
+/** The options of a head sent with the body in hand, filled in place (see wholeHead). */
+interface WholeHead {
+  startLine: string;
+  asReceived: boolean;
+  edits: readonly HeaderEdit[];
+  body: Uint8Array;
+  bodyFrom: number;
+  bodyTo: number;
+}
+
+/**
+ * One options object for every such head: sendHead reads it at once and keeps none of
+ * it (it is synchronous up to the write), so one per response was garbage.
+ */
+const WHOLE_HEAD: WholeHead = {
+  startLine: "",
+  asReceived: true,
+  edits: NO_EDITS,
+  body: new Uint8Array(0),
+  bodyFrom: 0,
+  bodyTo: 0,
+};
+
+function wholeHead(
+  startLine: string,
+  asReceived: boolean,
+  edits: readonly HeaderEdit[],
+  body: Uint8Array,
+  bodyFrom: number,
+  bodyTo: number,
+): WholeHead {
+  const head = WHOLE_HEAD;
+  head.startLine = startLine;
+  head.asReceived = asReceived;
+  head.edits = edits;
+  head.body = body;
+  head.bodyFrom = bodyFrom;
+  head.bodyTo = bodyTo;
+  return head;
 }
 
 /**
@@ -139,15 +184,28 @@ function sendHead(
 ): boolean | Promise<boolean> {
   const inHand = head.bodyTo - head.bodyFrom;
   const taker = headTaker(exchange.client);
-  if (taker !== null) {
-    const headers = applyEdits(plannedLowerHeaders(res.fields, plan), head.edits);
-    exchange.out += headLength(res.status, headers);
-    const bytes = head.body.subarray(head.bodyFrom, head.bodyTo);
-    return settled(() => taker.writeResponse(res.status, headers, bytes, length));
-  }
+  if (taker !== null) return sendFields(taker, exchange, res, plan, head, length);
   const bytes = headBytes(res.fields, plan, head);
   exchange.out += bytes.length - inHand;
   return send(exchange.client, bytes);
+}
+
+/**
+ * sendHead to an HTTP/2 stream. Apart from sendHead: a closure there, even one not
+ * made, would cost JavaScriptCore a scope object per response.
+ */
+function sendFields(
+  taker: HeadTaker,
+  exchange: Exchange,
+  res: ResponseHead,
+  plan: FieldPlan,
+  head: HeadOptions & { body: Uint8Array; bodyFrom: number; bodyTo: number },
+  length: number,
+): boolean | Promise<boolean> {
+  const headers = applyEdits(plannedLowerHeaders(res.fields, plan), head.edits);
+  exchange.out += headLength(res.status, headers);
+  const bytes = head.body.subarray(head.bodyFrom, head.bodyTo);
+  return settled(() => taker.writeResponse(res.status, headers, bytes, length));
 }
 
 /** `conn`'s HeadTaker (an HTTP/2 stream), if it is one. */
@@ -187,27 +245,45 @@ class ForwardedResponse {
     this.upstream = pending.upstream;
   }
 
-  /** The response ended (`end`): reports it, gives the upstream back, and says whether the client goes on. */
+  /** The response ended (`end`): see `finished`. */
   finish(end: CopyEnd): boolean {
-    const { exchange, route, lease, framing } = this;
-    exchange.report(route, this.status);
-    if (end !== "done" && end !== "done-extra" && !(end === "src-eof" && framing.kind === "until-close")) {
-      // Too late for an error response: the client sees the cut short body and the close.
-      route.release(lease, NOT_REUSABLE);
-      // A client that leaves mid-response is its own business (wrk does it at every stop);
-      // a target that stalls past the body deadline is said once, without alarm.
-      const log = exchange.ctx.log;
-      (end === "dst-error" ? log.debug : end === "src-timeout" ? log.info : log.warn)("response body cut short", {
-        route: route.name,
-        reason: end,
-      });
-      return false;
-    }
-    // The client's Connection header never reached the upstream, so only the upstream's own
-    // word counts; bytes after the response would be an answer to nothing: do not reuse.
-    route.release(lease, end === "done" && framing.kind !== "until-close" && this.upstreamKeepAlive);
-    return !this.close;
+    const { exchange, route, lease, status, framing, upstreamKeepAlive, close } = this;
+    return finished(exchange, route, lease, status, framing, upstreamKeepAlive, close, end);
   }
+}
+
+/**
+ * A response ended (`end`): reports it, gives the upstream back (for reuse if
+ * `upstreamKeepAlive` and it ended cleanly), and says whether the client goes on
+ * (not if `close`).
+ */
+function finished(
+  exchange: Exchange,
+  route: HttpRoute,
+  lease: UpstreamLease,
+  status: number,
+  framing: BodyFraming,
+  upstreamKeepAlive: boolean,
+  close: boolean,
+  end: CopyEnd,
+): boolean {
+  exchange.report(route, status);
+  if (end !== "done" && end !== "done-extra" && !(end === "src-eof" && framing.kind === "until-close")) {
+    // Too late for an error response: the client sees the cut short body and the close.
+    route.release(lease, NOT_REUSABLE);
+    // A client that leaves mid-response is its own business (wrk does it at every stop);
+    // a target that stalls past the body deadline is said once, without alarm.
+    const log = exchange.ctx.log;
+    (end === "dst-error" ? log.debug : end === "src-timeout" ? log.info : log.warn)("response body cut short", {
+      route: route.name,
+      reason: end,
+    });
+    return false;
+  }
+  // The client's Connection header never reached the upstream, so only the upstream's own
+  // word counts; bytes after the response would be an answer to nothing: do not reuse.
+  route.release(lease, end === "done" && framing.kind !== "until-close" && upstreamKeepAlive);
+  return !close;
 }
 
 /** A counted body whose head (and the body in hand) went out, or is going: the rest. */

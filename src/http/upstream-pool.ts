@@ -13,14 +13,29 @@
  * through; the engine retries idempotent requests on a reused connection for that.
  */
 import type { TcpConn } from "../runtime/types.ts";
-import { asReplay, type ReplayConn } from "../forward/replay-conn.ts";
+import { asReplay, type IdleWatcher, type ReplayConn } from "../forward/replay-conn.ts";
 
-interface IdleEntry {
-  conn: ReplayConn;
+/**
+ * A connection idle in the pool, which watches it (no closure). Made once per
+ * connection and pool: put again, a connection takes up its entry of the last time
+ * (see put), for it comes back after every request.
+ */
+class IdleEntry implements IdleWatcher {
   /** Handed out: its watch ending later is its user's read, not a close while idle. */
-  taken: boolean;
-  /** The sweep count when it went idle (a clock read per request costs more). */
-  since: number;
+  taken = false;
+
+  constructor(
+    readonly pool: UpstreamPool,
+    readonly key: string,
+    readonly conn: ReplayConn,
+    /** The sweep count when it went idle (a clock read per request costs more). */
+    public since: number,
+  ) {}
+
+  /** Anything arriving while idle means the connection is over (or broken). */
+  idleEnded(): void {
+    if (!this.taken) this.pool.dropIdle(this);
+  }
 }
 
 /**
@@ -73,15 +88,25 @@ export class UpstreamPool {
     let list = this.#idle.get(key);
     if (!list) this.#idle.set(key, list = []);
     if (list.length >= this.#maxIdlePerKey) this.#drop(key, list[0]);
-    const entry: IdleEntry = { conn: pooled, taken: false, since: this.#sweeps };
+    // Its entry of the last time, if it was here under this key: that entry was taken
+    // (a connection is put only after its user read the answer, so no watch of that
+    // time can still end), and it is in no list.
+    const last = pooled.watcher;
+    let entry: IdleEntry;
+    if (last instanceof IdleEntry && last.pool === this && last.key === key && last.taken) {
+      entry = last;
+      entry.taken = false;
+      entry.since = this.#sweeps;
+    } else entry = new IdleEntry(this, key, pooled, this.#sweeps);
     list.push(entry);
     this.#count++;
-    this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepMs);
-    // Anything arriving while idle means the connection is over (or broken).
-    const gone = () => {
-      if (!entry.taken) this.#drop(key, entry);
-    };
-    pooled.watch(gone);
+    if (this.#sweeper === null) this.#startSweeping();
+    pooled.watch(entry);
+  }
+
+  /** `entry`'s connection ended while idle (see IdleEntry). */
+  dropIdle(entry: IdleEntry): void {
+    this.#drop(entry.key, entry);
   }
 
   /** Closes every idle connection (at shutdown). */
@@ -110,6 +135,11 @@ export class UpstreamPool {
       while (list.length > 0 && list[0].since <= cutoff) this.#drop(key, list[0]);
     }
     if (this.#count === 0) this.#stopSweeping();
+  }
+
+  /** Apart from put: a closure there, even one not made, costs JavaScriptCore a scope object per call. */
+  #startSweeping(): void {
+    this.#sweeper = setInterval(() => this.#sweep(), this.#sweepMs);
   }
 
   #stopSweeping(): void {

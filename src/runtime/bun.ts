@@ -23,6 +23,7 @@ import { listenError, resolveWithTtl } from "./net-common.ts";
 import { listenTlsNode } from "./tls-node.ts";
 import { listenTlsSource } from "./tls-node-source.ts";
 import { WRITTEN } from "./written.ts";
+import { useShortLayouts } from "../detect/http-fields.ts";
 import { localCause, outOfFiles, raiseFileLimit } from "./fd-limit.ts";
 import { bunLibc, GatedListener } from "./bun-gated-listener.ts";
 import { bindBunUdp, bindDgramUdp } from "./bun-udp.ts";
@@ -278,11 +279,23 @@ class BunTcpConn implements TcpConn {
   write(data: Uint8Array): Promise<void> {
     if (this.#isClosed) return Promise.reject(this.#error ?? new Error("connection closed"));
     // Callers await each write; one issued before the last drained waits its turn.
-    if (this.#pendingWrite) return this.#pendingWrite.then(() => this.write(data));
+    if (this.#pendingWrite) return this.#writeAfter(this.#pendingWrite, data);
     const n = this.#socket.write(data);
     if (n < 0) return Promise.reject(new Error("connection closed while writing"));
     if (n === data.length) return WRITTEN;
-    this.#unwritten = data.subarray(n);
+    return this.#waitForDrain(data.subarray(n));
+  }
+
+  // The closures of write's rarer paths are made apart from it: one in write, made or
+  // not, would cost JavaScriptCore a scope object per write.
+
+  #writeAfter(pending: Promise<void>, data: Uint8Array): Promise<void> {
+    return pending.then(() => this.write(data));
+  }
+
+  /** `unwritten` goes out at the drains to come; the promise settles once it has. */
+  #waitForDrain(unwritten: Uint8Array): Promise<void> {
+    this.#unwritten = unwritten;
     this.#pendingWrite = new Promise<void>((resolve, reject) => (this.#writer = { resolve, reject }))
       .finally(() => (this.#pendingWrite = null));
     return this.#pendingWrite;
@@ -356,6 +369,8 @@ const terminate = (s: ConnSocket) => s.terminate();
 const connOf = (s: ConnSocket): TcpConn => s.data!;
 
 export function createBunRuntime(): Runtime {
+  // Heads' field layouts as Uint16Arrays: a third of an array's bytes on JavaScriptCore.
+  useShortLayouts();
   // Read now: Bun reads /proc/self/exe when asked, and once `vane upgrade`'s installer
   // renamed a new binary over this one, that names the old file, "(deleted)".
   const executable = process.execPath;
