@@ -57,6 +57,7 @@ describe("dns-wire", () => {
     expect(decodeSrvAnswer(answer(7, 0x8380, []), 7)).toEqual({
       ok: false,
       reason: "answer truncated (too many records for UDP)",
+      truncated: true,
     });
     expect(decodeSrvAnswer(answer(8, 0x8180, []), 7)).toEqual({ ok: false, reason: "answer to another query" });
     const cut = answer(7, 0x8180, [srvRR(30, 10, 5, 8080, [1, 65, 1, 120, 0])]);
