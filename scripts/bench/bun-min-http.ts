@@ -15,6 +15,7 @@
  *
  * Host bench.local goes to BENCH_PORT, other.local to OTHER_PORT, any other to a 404.
  */
+import { contentLength, headEnd, hostOf, NOT_FOUND } from "./min-http-head.ts";
 import process from "node:process";
 import type { BunApi, BunSocket } from "../../src/runtime/bun.d.ts";
 
@@ -28,13 +29,6 @@ if (![listenPort, benchPort, otherPort].every(Number.isInteger)) {
 
 /** Big enough for any head wrk or nginx sends here; more waiting than this closes the connection. */
 const BUFFER_BYTES = 16 * 1024;
-const CR = 13, LF = 10;
-const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
-const HOST = ascii("host:");
-const CONTENT_LENGTH = ascii("content-length:");
-const BENCH = ascii("bench.local");
-const OTHER = ascii("other.local");
-const NOT_FOUND = ascii("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
 
 type ClientSocket = BunSocket<Client>;
 type UpSocket = BunSocket<Upstream | undefined>;
@@ -81,45 +75,9 @@ class Upstream {
   constructor(readonly backend: Backend) {}
 }
 
-/** Index just past the CRLFCRLF ending a head in buf[0, len), or -1. */
-function headEnd(buf: Uint8Array, len: number): number {
-  for (let i = 3; i < len; i++) {
-    if (buf[i] === LF && buf[i - 1] === CR && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1;
-  }
-  return -1;
-}
-
-/** Where the value of header `name` (lowercase, with its colon) starts in head buf[0, end), or -1. */
-function headerValue(buf: Uint8Array, end: number, name: Uint8Array): number {
-  for (let i = 0; i < end - name.length; i++) {
-    if (buf[i] !== LF) continue;
-    let k = 0;
-    while (k < name.length && (buf[i + 1 + k] | 0x20) === name[k]) k++;
-    if (k < name.length) continue;
-    let v = i + 1 + k;
-    while (buf[v] === 32) v++;
-    return v;
-  }
-  return -1;
-}
-
-function startsWith(buf: Uint8Array, at: number, word: Uint8Array): boolean {
-  for (let k = 0; k < word.length; k++) if ((buf[at + k] | 0x20) !== word[k]) return false;
-  return true;
-}
-
 function route(buf: Uint8Array, end: number): Backend | null {
-  const v = headerValue(buf, end, HOST);
-  if (v < 0) return null;
-  return startsWith(buf, v, BENCH) ? bench : startsWith(buf, v, OTHER) ? other : null;
-}
-
-function contentLength(buf: Uint8Array, end: number): number {
-  let v = headerValue(buf, end, CONTENT_LENGTH);
-  if (v < 0) return -1;
-  let n = 0;
-  while (buf[v] >= 48 && buf[v] <= 57) n = n * 10 + buf[v++] - 48;
-  return n;
+  const host = hostOf(buf, end);
+  return host === "bench" ? bench : host === "other" ? other : null;
 }
 
 /**
