@@ -29,7 +29,12 @@ export interface PoolRouteDeps {
    * request as an HTTP/2 stream to one of the pool's targets (src/http2/h1-bridge.ts).
    * Absent: such a pool cannot take HTTP/1.1 requests.
    */
-  h2c?: (pool: Pool) => TcpConn;
+  h2c?: (pool: Pool, exclude?: ReadonlySet<TargetHealth>) => BridgedConn;
+}
+
+/** The HTTP/1.1-over-HTTP/2 connection of an h2c pool's lease: the target its stream went to, once picked. */
+export interface BridgedConn extends TcpConn {
+  readonly entry: TargetHealth | null;
 }
 
 /** A lease that knows its target's health entry, to count it back in. */
@@ -166,16 +171,32 @@ const H2C_ONLY = "the pool speaks h2c and this vane has no bridge from HTTP/1.1 
  * "connection" opens one HTTP/2 stream on a shared connection (the target is picked,
  * and health is told of connect failures, where the stream is opened).
  */
-function h2Route(pool: Pool, bridge: ((pool: Pool) => TcpConn) | undefined): HttpRoute {
+function h2Route(pool: Pool, bridge: PoolRouteDeps["h2c"]): HttpRoute {
   return {
     name: pool.name,
     pool: pool.name,
     retryOn: pool.config.retryOn,
+    // Retries of bridged requests are budgeted and spaced as an HTTP/1.1 pool's are.
+    retry: new RetryControl(pool.config.retry, () => leased(pool.entries())),
     protocol: pool.config.protocol,
-    acquire: () => {
+    acquire: (_peer, avoid) => {
       if (bridge === undefined) return failure(H2C_ONLY);
-      return { conn: asReplay(bridge(pool)), key: `h2c|${pool.name}`, reused: false, authority: pool.name };
+      // A retry goes to a target not tried yet: those the earlier streams went to.
+      const tried = avoid === undefined ? [] : (avoid as readonly BridgedLease[]).flatMap((l) => l.bridged.entry ?? []);
+      const exclude = tried.length === 0 ? undefined : avoided(tried, pool.primary.length + pool.fallback.length);
+      return new BridgedLease(bridge(pool, exclude), pool.name);
     },
     release: (lease) => lease.conn.close(),
   };
+}
+
+/** An h2c pool's lease: one HTTP/1.1 request carried as a stream (src/http2/h1-bridge.ts). */
+class BridgedLease implements UpstreamLease {
+  readonly conn: TcpConn;
+  readonly key: string;
+  readonly reused = false;
+  constructor(readonly bridged: BridgedConn, readonly authority: string) {
+    this.conn = asReplay(bridged);
+    this.key = `h2c|${authority}`;
+  }
 }

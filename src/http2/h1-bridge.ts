@@ -12,13 +12,21 @@ import { ChunkedDecoder } from "../http/framing.ts";
 import type { SocketAddress, TcpConn } from "../runtime/types.ts";
 import { concatBytes } from "../runtime/byte-arrays.ts";
 import type { Failure } from "../errors/mod.ts";
+import type { TargetHealth } from "../health/registry.ts";
 import type { HeaderField } from "./hpack.ts";
 import type { H2ClientStream } from "./client-stream.ts";
 import { CONNECTION_SPECIFIC } from "./field-rules.ts";
 import { latin1Encode } from "../detect/bytes.ts";
 
-/** Opens the stream for a request's header list (upstreams.ts, bound to one pool). */
-export type OpenUpstream = (fields: HeaderField[], endStream: boolean) => Promise<H2ClientStream | Failure>;
+/**
+ * Opens the stream for a request's header list (upstreams.ts, bound to one pool);
+ * `picked` hears of the target chosen for it.
+ */
+export type OpenUpstream = (
+  fields: HeaderField[],
+  endStream: boolean,
+  picked: (entry: TargetHealth) => void,
+) => Promise<H2ClientStream | Failure>;
 
 /** Fields of the HTTP/1.1 request that HTTP/2 carries otherwise or not at all. */
 const NOT_SENT = new Set([...CONNECTION_SPECIFIC, "host", "te", "expect"]);
@@ -34,9 +42,15 @@ export class H1OverH2Conn implements TcpConn {
   #answer: "head" | "body" | "done" = "head";
   #chunked = false;
   #gone = false;
+  #entry: TargetHealth | null = null;
 
   constructor(readonly open: OpenUpstream, readonly remote: SocketAddress, readonly local: SocketAddress) {
     this.closed = new Promise((r) => (this.#markClosed = r));
+  }
+
+  /** The target the request's stream went to (null before one was picked): a retry avoids it. */
+  get entry(): TargetHealth | null {
+    return this.#entry;
   }
 
   async write(data: Uint8Array): Promise<void> {
@@ -63,7 +77,7 @@ export class H1OverH2Conn implements TcpConn {
       : length > 0
       ? { kind: "length", left: length }
       : { kind: "none" };
-    const stream = await this.open(requestFields(head), this.#body.kind === "none");
+    const stream = await this.open(requestFields(head), this.#body.kind === "none", (e) => (this.#entry = e));
     if ("reason" in stream) throw new Error(stream.reason);
     this.#stream = stream;
     const rest = buf.subarray(got.length);

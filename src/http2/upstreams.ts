@@ -48,12 +48,16 @@ export class H2Upstreams {
     this.#connectMs = connectMs;
   }
 
-  /** A stream on a connection to a target `pool` picks (not one of `exclude`), or why none. */
+  /**
+   * A stream on a connection to a target `pool` picks (not one of `exclude`), or why
+   * none. `picked` hears of the target once picked (a retry then avoids it).
+   */
   async request(
     pool: Pool,
     fields: HeaderField[],
     endStream: boolean,
     exclude?: ReadonlySet<TargetHealth>,
+    picked?: (entry: TargetHealth) => void,
   ): Promise<H2ClientStream | Failure> {
     // A slot on the target (Pool.take), held until the stream is over; with maxconn this may wait in the queue.
     const took = pool.take(exclude);
@@ -62,6 +66,7 @@ export class H2Upstreams {
     if ("queue" in taken) return { ok: false, reason: `pool queue: ${taken.reason}` };
     const pick = taken;
     const { entry } = pick;
+    picked?.(entry);
     const addr = { hostname: pick.addresses[0], port: entry.spec.port };
     const targets = this.#targetPool(pool, entry, addr);
     let stream: H2ClientStream | Failure;

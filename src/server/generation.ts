@@ -166,9 +166,12 @@ export class Generation {
       registry: this.deps.registry,
       upstreams: this.deps.upstreams,
       connectMs: this.config.timeouts.connectMs,
-      h2c: h2c === undefined
-        ? undefined
-        : (pool) => new H1OverH2Conn((fields, end) => h2c.request(pool, fields, end), H2C_PEER, H2C_PEER),
+      h2c: h2c === undefined ? undefined : (pool, exclude) =>
+        new H1OverH2Conn(
+          (fields, end, picked) => h2c.request(pool, fields, end, exclude, picked),
+          H2C_PEER,
+          H2C_PEER,
+        ),
     });
     this.#routes.set(pool, r);
     return r;

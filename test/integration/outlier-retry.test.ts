@@ -191,6 +191,25 @@ retry-backoff: 5ms`;
   }, 20_000);
 });
 
+describe("retries of HTTP/1.1 requests to an h2c pool", () => {
+  it("go to targets not tried yet, as many as retries: says, within the pool's budget", async () => {
+    // Three targets that accept and reset (the stream never opens: a connection failure), one that answers.
+    const resets = [await resetting(), await resetting(), await resetting()];
+    const good = await h2cAnswering(200);
+    const v = await start(`targets: [${[...resets.map(at), `127.0.0.1:${good}`].join(", ")}]
+protocol: h2c
+strategy: random
+retry-on: [conn-failure, empty-response]
+passive: off
+retries: 3
+retry-backoff: 5ms`);
+    // Random picks would meet a resetting target again; a retry avoids those tried, so the
+    // fourth try at the latest is the good one.
+    expect(tally(await statuses(v, 12))).toEqual({ 200: 12 });
+    expect((await target(v, { port: good })).requests).toBe(12);
+  }, 30_000);
+});
+
 /** An h2c target (node:http2, its own process) answering every stream with `code`; resolves with its port. */
 function h2cAnswering(code: number): Promise<number> {
   const script = `
