@@ -75,6 +75,8 @@ export class Listeners {
   #mayShare: boolean;
   /** During an install: the system's bound sockets per kind, read once (null: not readable here). */
   #taken: Map<"tcp" | "udp", SocketAddress[] | null> | null = null;
+  /** An install binds again the addresses of the sockets it closed (see install). */
+  #rebinding = false;
 
   constructor(ctx: VaneContext) {
     this.#ctx = ctx;
@@ -114,16 +116,24 @@ export class Listeners {
       unbind(b);
       this.#ctx.log.info("listener closed", { listen: b.plan.config.address.raw });
     }
+    // These addresses were held by a socket of ours until just now: ours to bind again,
+    // without asking the system's table, which may still list the old socket (Deno
+    // closes it after this turn; a worker closes its own when its reload gets there).
     const rebound: Bound[] = [];
-    for (const plan of later) {
-      try {
-        rebound.push(await this.#bind(plan));
-      } catch (err) {
-        this.#ctx.log.error("cannot listen again after reload", {
-          listen: plan.config.address.raw,
-          error: errorText(err),
-        });
+    this.#rebinding = true;
+    try {
+      for (const plan of later) {
+        try {
+          rebound.push(await this.#bind(plan));
+        } catch (err) {
+          this.#ctx.log.error("cannot listen again after reload", {
+            listen: plan.config.address.raw,
+            error: errorText(err),
+          });
+        }
       }
+    } finally {
+      this.#rebinding = false;
     }
     this.#bound = [...kept.keys(), ...fresh, ...rebound];
     if (this.#ctx.options.cluster === undefined || this.#ctx.options.cluster.index === 0) this.#mayShare = false;
@@ -243,7 +253,7 @@ export class Listeners {
    * connection: 0.4 s for 72,000 of them), and the sockets bound since are added to it.
    */
   #refuseTaken(addr: { hostname: string; port: number }, kind: "tcp" | "udp"): void {
-    if (this.#mayShare) return;
+    if (this.#mayShare || this.#rebinding) return;
     let sockets = this.#taken?.get(kind);
     if (sockets === undefined) {
       sockets = boundSockets(kind);

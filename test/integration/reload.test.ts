@@ -15,6 +15,7 @@ import { curl, infoBackend, stopAllHttp, wsEchoBackend } from "../helpers/http-e
 import { killAll, spawnVane } from "../helpers/process.ts";
 import { statusOf } from "../helpers/status.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { makeCert, removeCerts } from "../helpers/tls.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vane-reload-"));
 afterEach(async () => {
@@ -22,7 +23,10 @@ afterEach(async () => {
   await closeAll();
   await stopAllHttp();
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  removeCerts();
+});
 
 interface Ports {
   listen: number;
@@ -166,4 +170,54 @@ describe("hot reload", () => {
     socket.close();
     stream.destroy();
   }, 60000);
+});
+
+describe("a reload that binds a listener anew", () => {
+  for (const workers of [1, 2]) {
+    it(`rebinds an address whose old socket it closed, beside a listener it adds (${workers} worker(s))`, async () => {
+      const cert = makeCert("localhost");
+      const [port, added, status] = [await freePort(), await freePort(), await freePort()];
+      const answer = (listen: string, body: string) =>
+        `  - listen: ${listen}
+    flow:
+      - respond: { status: 200, body: ${body} }`;
+      const write = (listeners: string[]) =>
+        writeFileSync(
+          file,
+          `listeners:
+${listeners.join("\n")}
+tls: [{ cert: ${cert.certPath}, key: ${cert.keyPath} }]
+workers: ${workers}
+control:
+  listen: 127.0.0.1:${status}
+`,
+        );
+      const file = join(dir, "rebind.yaml");
+      write([answer(`http://127.0.0.1:${port}`, "plain")]);
+      const vane = spawnVane(["run", file]);
+      await waitFor("vane serves its status", async () => {
+        try {
+          return (await statusOf(status)).config.generation === 1;
+        } catch {
+          return false;
+        }
+      });
+      // The same address as https (a socket of another kind: closed, then bound again) and a new listener.
+      write([answer(`https://127.0.0.1:${port}`, "tls"), answer(`http://127.0.0.1:${added}`, "added")]);
+      process.kill(vane.child.pid!, "SIGHUP");
+      await waitFor("the reload is done", async () => (await statusOf(status)).config.generation === 2);
+      // Every worker reloads on its own: wait until each has its TLS socket.
+      await waitFor("every process serves TLS", async () => {
+        const answers = await Promise.all(
+          Array.from(
+            { length: 4 },
+            () => curl(["-sk", `https://127.0.0.1:${port}/`]).then((r) => r.stdout.toString(), () => ""),
+          ),
+        );
+        return answers.every((a) => a === "tls");
+      });
+      expect((await curl([`http://127.0.0.1:${added}/`])).stdout.toString()).toBe("added");
+      expect(vane.stderr() + vane.stdout()).not.toContain("cannot listen again after reload");
+    }, 20_000);
+  }
 });
