@@ -22,6 +22,8 @@ import { statusFor } from "../http/failure-status.ts";
 const REWRITTEN = new Set(["host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"]);
 
 const COLON = 0x3a;
+/** :method, :scheme, :authority and :path, first in the list upstreamFields makes. */
+const PSEUDO_FIELDS = 4;
 
 /** Who asked, for X-Forwarded-*. */
 export interface Asker {
@@ -44,27 +46,22 @@ export function upstreamFields(
     { name: ":authority", value: authority },
     { name: ":path", value: target.forward },
   ];
-  const edits = decision.request;
   let forwardedFor = asker.client;
-  // Without edits (the usual) the client's fields go on as they came: request-head.ts
-  // checked their names are lower case. With edits, as pairs for applyEdits.
-  const rest: Header[] | null = edits.length === 0 ? null : [];
+  // The client's fields go on as they came (request-head.ts checked their names are
+  // lower case), then vane's own.
   for (const f of fields) {
     const name = f.name;
     if (name.charCodeAt(0) === COLON) continue;
     if (name === "x-forwarded-for") forwardedFor = `${f.value}, ${asker.client}`;
-    if (REWRITTEN.has(name)) continue;
-    if (rest === null) out.push(f);
-    else rest.push([name, f.value]);
+    if (!REWRITTEN.has(name)) out.push(f);
   }
-  if (rest === null) {
-    out.push({ name: "x-forwarded-for", value: forwardedFor }, { name: "x-forwarded-proto", value: asker.proto });
-    if (authority !== "") out.push({ name: "x-forwarded-host", value: authority });
-    return out;
-  }
-  rest.push(["x-forwarded-for", forwardedFor], ["x-forwarded-proto", asker.proto]);
-  if (authority !== "") rest.push(["x-forwarded-host", authority]);
-  for (const [name, value] of applyEdits(rest, edits)) out.push({ name: name.toLowerCase(), value });
+  out.push({ name: "x-forwarded-for", value: forwardedFor }, { name: "x-forwarded-proto", value: asker.proto });
+  if (authority !== "") out.push({ name: "x-forwarded-host", value: authority });
+  const edits = decision.request;
+  if (edits.length === 0) return out;
+  // The route's edits apply to the regular fields, as pairs.
+  const regular = out.splice(PSEUDO_FIELDS).map((f) => [f.name, f.value] as Header);
+  for (const [name, value] of applyEdits(regular, edits)) out.push({ name: name.toLowerCase(), value });
   return out;
 }
 

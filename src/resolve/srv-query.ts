@@ -8,6 +8,7 @@
 import type { Runtime, SocketAddress, TcpConn } from "../runtime/types.ts";
 import { formatAddress } from "../config/address.ts";
 import { errorText } from "../errors/mod.ts";
+import { concatBytes } from "../runtime/byte-arrays.ts";
 import { decodeSrvAnswer, encodeQuery, type SrvRecord, TYPE_SRV } from "./dns-wire.ts";
 
 /** Per attempt; two attempts per server, as node:dns is set up for A records (runtime/net-common.ts). */
@@ -112,7 +113,7 @@ async function askOverTcp(rt: Runtime, name: string, server: SocketAddress): Pro
 
 /** One length-prefixed DNS message from `conn`; null when it closed first. */
 async function readFramed(conn: TcpConn): Promise<Uint8Array | null> {
-  let got = new Uint8Array(0);
+  let got: Uint8Array = new Uint8Array(0);
   for (;;) {
     if (got.length >= 2) {
       const length = (got[0] << 8) | got[1];
@@ -120,10 +121,7 @@ async function readFramed(conn: TcpConn): Promise<Uint8Array | null> {
     }
     const chunk = await conn.read();
     if (chunk === null) return null;
-    const joined = new Uint8Array(got.length + chunk.length);
-    joined.set(got);
-    joined.set(chunk, got.length);
-    got = joined;
+    got = concatBytes(got, chunk);
   }
 }
 
