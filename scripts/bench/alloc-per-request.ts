@@ -15,7 +15,10 @@
  * 300,000 requests, the difference over 200,000 (Bun only).
  *
  *   bun scripts/bench/alloc-per-request.ts [--rounds 5] [--requests 100000] [--runtime bun|deno]
- *        [--root TREE] [--diff]
+ *        [--root TREE] [--diff] [--h2 | --h2-h2]
+ *
+ * --h2, --h2-h2: HTTP/2 clients (h2load -c 32 -m 10) to the HTTP/1.1 upstream, or to
+ * the h2c pool, as engine-cost.ts runs them.
  *
  * TREE: another checkout of vane to measure (default: this one).
  */
@@ -34,8 +37,8 @@ else main();
 /** In the child: warm up, then N requests between two forced full collections. */
 async function child(): Promise<void> {
   const { startEngine, treeRoot } = await import("./engine-harness.ts");
-  const [root, n, whole] = process.argv.slice(process.argv.indexOf("--child") + 1);
-  const { run, runtime } = await startEngine(treeRoot(root));
+  const [root, n, whole, protocol] = process.argv.slice(process.argv.indexOf("--child") + 1);
+  const { run, runtime } = await startEngine(treeRoot(root), "", protocol === "h1" ? "h1" : protocol as "h2");
   if (whole === "whole") {
     // The earlier method: the whole run, startup and warm-up included.
     await run(WARMUP);
@@ -61,27 +64,29 @@ function main(): void {
       runtime: { type: "string", default: "bun" },
       root: { type: "string", default: here },
       diff: { type: "boolean", default: false },
+      h2: { type: "boolean", default: false },
+      "h2-h2": { type: "boolean", default: false },
     },
   });
+  const protocol = values["h2-h2"] ? "h2-h2" : values.h2 ? "h2" : "h1";
   const rounds = Number(values.rounds);
   const n = Number(values.requests);
   const rt = values.runtime;
   if (!(rounds >= 1) || !(n >= 1000) || (rt !== "bun" && rt !== "deno")) {
     console.error(
-      "usage: alloc-per-request.ts [--rounds R] [--requests N] [--runtime bun|deno] [--root TREE] [--diff]",
+      "usage: alloc-per-request.ts [--rounds R] [--requests N] [--runtime bun|deno] [--root TREE] [--diff] [--h2 | --h2-h2]",
     );
     process.exit(2);
   }
   const perRequest: number[] = [];
   const diffs: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const bytes = rt === "bun" ? bunWindow(spawn("bun", [values.root, String(n)])) : denoWindow(
-      spawn("deno", [values.root, String(n)]),
-    );
+    const args = [values.root, String(n), "window", protocol];
+    const bytes = rt === "bun" ? bunWindow(spawn("bun", args)) : denoWindow(spawn("deno", args));
     perRequest.push(bytes / n);
     if (values.diff && rt === "bun") {
-      const small = bunEdenSum(spawn("bun", [values.root, "100000", "whole"]));
-      const large = bunEdenSum(spawn("bun", [values.root, "300000", "whole"]));
+      const small = bunEdenSum(spawn("bun", [values.root, "100000", "whole", protocol]));
+      const large = bunEdenSum(spawn("bun", [values.root, "300000", "whole", protocol]));
       diffs.push((large - small) / 200_000);
     }
     console.log(
@@ -89,7 +94,8 @@ function main(): void {
         (diffs.length > r ? `; eden sum 300k-100k: ${diffs[r].toFixed(0)} B per request` : ""),
     );
   }
-  console.log(`alloc-per-request: ${rt}, ${values.root}: ${summary(perRequest)} (${n} requests per round)`);
+  const what = protocol === "h1" ? "" : ` (${protocol})`;
+  console.log(`alloc-per-request${what}: ${rt}, ${values.root}: ${summary(perRequest)} (${n} requests per round)`);
   if (diffs.length > 0) console.log(`  eden sum, 300k less 100k: ${summary(diffs)}`);
 }
 

@@ -4,10 +4,12 @@
  * requests of the engine harness after a warm-up. Prints bytes per request by the
  * allocating function, and by that function with its caller.
  *
- *   deno run --allow-all --unstable-net scripts/bench/alloc-profile.ts [REQUESTS] [TOP]
+ *   deno run --allow-all --unstable-net scripts/bench/alloc-profile.ts [REQUESTS] [TOP] [--h2 | --h2-h2]
+ *
+ * --h2, --h2-h2: HTTP/2 clients to the HTTP/1.1 upstream or to the h2c pool (engine-cost.ts).
  */
 import { Session } from "node:inspector";
-import { startEngine, treeRoot } from "./engine-harness.ts";
+import { protocolFlag, startEngine, treeRoot } from "./engine-harness.ts";
 
 interface Node {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -19,11 +21,12 @@ interface Node {
 const { runtime: rt, run } = await startEngine(
   treeRoot(new URL("../..", import.meta.url).pathname),
   "",
-  "h1",
+  protocolFlag(Deno.args).protocol,
   !Deno.env.get("ALLOC_PROFILE_PROMISES"),
 );
-const n = Number(rt.args[0] ?? 100_000);
-const top = Number(rt.args[1] ?? 40);
+const args = protocolFlag(rt.args).rest;
+const n = Number(args[0] ?? 100_000);
+const top = Number(args[1] ?? 40);
 const session = new Session();
 session.connect();
 const post = <T>(method: string, params: object = {}) =>

@@ -50,6 +50,7 @@ import type { Failure } from "../errors/mod.ts";
 import { statusFor } from "./failure-status.ts";
 import { startsH2Preface } from "../detect/h2-preface.ts";
 import { beginEntry, noteLease, recordRefused, tagRequest } from "./access.ts";
+import { IDEMPOTENT } from "./retry.ts";
 
 export type { Decision, HttpContext, HttpRoute, RequestTarget, UpstreamLease } from "./types.ts";
 
@@ -60,9 +61,6 @@ export type { Decision, HttpContext, HttpRoute, RequestTarget, UpstreamLease } f
  * request was on its way. A keep-alive client thus costs a shutdown a second at most.
  */
 export const RETIRE_QUIET_MS = 1000;
-
-/** RFC 9110 §9.2.2: safe to send twice. */
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 /**
  * Where an exchange stands when a step of it returns: over (whether the client

@@ -90,7 +90,7 @@ export function poolRoute(pool: Pool, deps: PoolRouteDeps): HttpRoute {
   };
   // Only a keyed strategy (hash, sticky) reads anything more of the request.
   const keyOf = pool.keyOn === null ? null : requestKey(pool.keyOn);
-  if (pool.config.protocol !== "http1") return h2Route(pool, deps.h2c);
+  if (pool.config.protocol !== "http1") return h2Route(pool, deps.h2c, deps.registry);
   return {
     name: pool.name,
     pool: pool.name,
@@ -171,7 +171,7 @@ const H2C_ONLY = "the pool speaks h2c and this vane has no bridge from HTTP/1.1 
  * "connection" opens one HTTP/2 stream on a shared connection (the target is picked,
  * and health is told of connect failures, where the stream is opened).
  */
-function h2Route(pool: Pool, bridge: PoolRouteDeps["h2c"]): HttpRoute {
+function h2Route(pool: Pool, bridge: PoolRouteDeps["h2c"], registry: HealthRegistry): HttpRoute {
   return {
     name: pool.name,
     pool: pool.name,
@@ -187,6 +187,15 @@ function h2Route(pool: Pool, bridge: PoolRouteDeps["h2c"]): HttpRoute {
       return new BridgedLease(bridge(pool, exclude), pool.name);
     },
     release: (lease) => lease.conn.close(),
+    // Connect failures and resets are counted where the stream met them (upstreams.ts);
+    // a timeout is the engine's own verdict (the stream then looks reset by vane).
+    faulted(lease, kind, error) {
+      const entry = (lease as BridgedLease).bridged.entry;
+      if (kind !== "timeout" || entry === null) return;
+      entry.requests++;
+      entry.errors++;
+      registry.passiveFailure(entry, error, kind);
+    },
   };
 }
 

@@ -7,6 +7,9 @@
  */
 import type { RetryPolicy } from "../config/model.ts";
 
+/** RFC 9110 §9.2.2: safe to send twice. */
+export const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
 /**
  * Whether one more retry may start: retries in flight stay below `percent` of the
  * requests in flight, or `min`, whichever allows more.

@@ -62,6 +62,11 @@ export class H2ClientStream {
   unacked = 0;
   /** Our END_STREAM was queued on the wire; the connection sets it. */
   endSent = false;
+  /**
+   * Why vane gave up waiting for the answer (`timeouts.upstream`), set before it resets
+   * the stream: the failure is then the target's timeout, not a reset.
+   */
+  timedOut: string | null = null;
   /** Called with each interim (1xx) response before the final one. */
   onInterim: ((status: number, fields: HeaderField[]) => void) | null = null;
   readonly response: Promise<H2Response>;
@@ -170,8 +175,16 @@ export class H2ClientStream {
   /** Resets the stream (RST_STREAM, CANCEL by default): the target stops, reads and writes end. */
   reset(code: number = CANCEL): void {
     if (this.#failure !== null || (this.#remoteDone && this.#localDone)) return;
+    this.#resetHere = true;
     this.host.reset(this, code);
   }
+
+  /** vane reset the stream (its client left, or it gave up waiting): not the target's failure unless `timedOut`. */
+  get resetHere(): boolean {
+    return this.#resetHere;
+  }
+
+  #resetHere = false;
 
   #taken(n: number): void {
     this.#buffered -= n;

@@ -16,6 +16,8 @@ import type { HeaderField } from "./hpack.ts";
 import type { RequestHeadResult } from "./request-head.ts";
 import { H2Stream, type OpenStream, type StreamHost } from "./stream.ts";
 import { ForwardStream, upstreamFields } from "./forward.ts";
+import { type AttemptsContext, ForwardAttempts, type Opener } from "./forward-attempts.ts";
+import { SYSTEM_CLOCK } from "../runtime/clock.ts";
 import type { H2Upstreams } from "./upstreams.ts";
 import { beginEntry, tagEdits } from "../http/access.ts";
 import type { HeaderEdit } from "../http/headers.ts";
@@ -50,6 +52,8 @@ function prepare(ctx: HttpContext, bytes: Uint8Array): Prepared | null {
   if ("error" in target) return null;
   return { head: parsed.head, target, decision: ctx.decide(parsed.head, target) };
 }
+
+const POOL_GONE = { ok: false, kind: "none", reason: "the pool is no longer configured" } as const;
 
 export class StreamStarter {
   constructor(
@@ -107,6 +111,8 @@ export class StreamStarter {
     return stream;
   }
 
+  #attemptsContext: AttemptsContext | null = null;
+
   #forward(s: NewStream, p: Prepared, decision: Extract<Decision, { kind: "proxy" }>): ForwardStream {
     const { ctx } = this;
     const access = ctx.access ?? null;
@@ -118,10 +124,24 @@ export class StreamStarter {
     });
     const endStream = s.request.body.kind === "none";
     const pool = this.forwarding!.pool(decision.route.pool);
-    const upstream = pool === undefined
-      ? Promise.resolve(null)
-      : this.forwarding!.upstreams.request(pool, fields, endStream).then((got) => ("reason" in got ? null : got));
-    const stream = new ForwardStream(this.host, s.id, s.request.body, upstream, s.windows);
+    const upstreams = this.forwarding!.upstreams;
+    const open: Opener = pool === undefined
+      ? () => Promise.resolve(POOL_GONE)
+      : (exclude, picked) => upstreams.request(pool, fields, endStream, exclude, picked);
+    const attempts = new ForwardAttempts(
+      decision.route,
+      open,
+      pool === undefined ? 0 : pool.primary.length + pool.fallback.length,
+      p.head.method,
+      !endStream,
+      this.#attemptsContext ??= {
+        log: ctx.log,
+        clock: ctx.clock ?? SYSTEM_CLOCK,
+        upstreamMs: ctx.upstreamMs,
+        onRetrySkipped: ctx.onRetrySkipped?.bind(ctx),
+      },
+    );
+    const stream = new ForwardStream(this.host, s.id, s.request.body, attempts, s.windows);
     this.register(stream);
     const bytesIn = s.request.head.length;
     void stream.relay(decision.response, (code) => {

@@ -16,7 +16,11 @@ import type { BodyPlan } from "./request-head.ts";
 import type { H2ClientStream } from "./client-stream.ts";
 import type { OpenStream, StreamHost } from "./stream.ts";
 import { ErrorCode } from "./constants.ts";
-import { statusFor } from "../http/failure-status.ts";
+import type { Answer, ForwardAttempts } from "./forward-attempts.ts";
+import type { OpenFailure } from "./upstreams.ts";
+
+/** A target's response head. */
+type AnswerHead = Extract<Answer, { ok: true }>;
 
 /** Fields of the client's request the target does not get from it: vane writes its own. */
 const REWRITTEN = new Set(["host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"]);
@@ -83,8 +87,9 @@ function responseFields(status: number, fields: readonly HeaderField[], edits: r
 
 /**
  * The client's side of a forwarded stream: its body goes to the target's stream as
- * that takes it. `upstream` resolves once a connection had room for the stream (null:
- * no target could be reached); body pieces wait for it in order.
+ * that takes it. `attempts` opens the target's stream (ForwardAttempts: the first try
+ * at once; retries only for a request without a body); body pieces wait for the first
+ * try in order.
  */
 export class ForwardStream implements OpenStream {
   sendWindow: number;
@@ -93,7 +98,8 @@ export class ForwardStream implements OpenStream {
   #requestDone: boolean;
   #received = 0;
   #gone = false;
-  readonly #upstream: Promise<H2ClientStream | null>;
+  /** The try whose answer is awaited or relayed (a retry replaces it). */
+  #current: H2ClientStream | null = null;
   /** Body pieces go upstream in order, each once the one before was taken. */
   #chain: Promise<H2ClientStream | null>;
 
@@ -101,14 +107,13 @@ export class ForwardStream implements OpenStream {
     readonly host: StreamHost,
     readonly id: number,
     readonly body: BodyPlan,
-    upstream: Promise<H2ClientStream | null>,
+    readonly attempts: ForwardAttempts,
     windows: { send: number; receive: number },
   ) {
     this.sendWindow = windows.send;
     this.recvWindow = windows.receive;
     this.#requestDone = body.kind === "none";
-    this.#upstream = upstream;
-    this.#chain = upstream;
+    this.#chain = attempts.first.then((got) => ("reason" in got ? null : got));
   }
 
   get requestDone(): boolean {
@@ -143,17 +148,50 @@ export class ForwardStream implements OpenStream {
   abandon(): void {
     if (this.#gone) return;
     this.#gone = true;
-    void this.#upstream.then((up) => up?.reset(ErrorCode.CANCEL));
+    this.#current?.reset(ErrorCode.CANCEL);
   }
 
   /** The target's answer relayed to the client; resolves when the stream is over. */
   async relay(response: readonly HeaderEdit[], onStatus: (code: number) => void): Promise<void> {
-    const up = await this.#upstream;
-    if (this.#gone) return;
-    if (up === null) return this.#answer(statusFor("unavailable"), onStatus);
-    const head = await up.response;
-    if (this.#gone) return;
-    if (!head.ok) return this.#answer(statusFor("upstream-reset"), onStatus);
+    try {
+      const answered = await this.#answered(onStatus);
+      if (answered !== null) await this.#relayAnswer(answered.up, answered.head, response, onStatus);
+    } finally {
+      this.attempts.over();
+    }
+  }
+
+  /** The try that answered, with its head; or null: the client went, or got vane's answer. */
+  async #answered(onStatus: (code: number) => void): Promise<{ up: H2ClientStream; head: AnswerHead } | null> {
+    let next: H2ClientStream | OpenFailure | Promise<H2ClientStream | OpenFailure> = this.attempts.first;
+    for (;;) {
+      const got = await next;
+      if (this.#gone) {
+        if (!("reason" in got)) got.reset(ErrorCode.CANCEL);
+        return null;
+      }
+      let failed: OpenFailure | Answer = got as OpenFailure;
+      if (!("reason" in got)) {
+        this.#current = got;
+        failed = await this.attempts.headOf(got);
+        if (this.#gone) return null;
+        if (failed.ok) return { up: got, head: failed };
+      }
+      const then = this.attempts.next(failed);
+      if (!(then instanceof Promise)) {
+        this.#answer(then.code, onStatus);
+        return null;
+      }
+      next = then;
+    }
+  }
+
+  async #relayAnswer(
+    up: H2ClientStream,
+    head: AnswerHead,
+    response: readonly HeaderEdit[],
+    onStatus: (code: number) => void,
+  ): Promise<void> {
     onStatus(head.status);
     const out = responseFields(head.status, head.fields, response);
     // A response that ended with its headers (gRPC's trailers-only answer) must end with
@@ -183,7 +221,7 @@ export class ForwardStream implements OpenStream {
     this.#over();
   }
 
-  /** vane's own answer: no target could be reached, or it failed before answering (http/failure-status.ts). */
+  /** vane's own answer: no target answered (http/failure-status.ts). */
   #answer(code: number, onStatus: (code: number) => void): void {
     onStatus(code);
     this.host.sendHeaders(

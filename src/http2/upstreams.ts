@@ -16,6 +16,13 @@ import type { HeaderField } from "./hpack.ts";
 
 const H2_ALPN = ["h2"];
 
+/**
+ * Why no stream was opened: no target alive (`none`), the pool's maxconn queue refused
+ * it (`queue`), or the picked target's connection could not be had (`connect`: nothing
+ * was sent, so another target may take the request).
+ */
+export type OpenFailure = Failure & { readonly kind: "none" | "queue" | "connect" };
+
 /** A pool's TLS settings as text, made once per settings object (not per request). */
 const tlsKeys = new WeakMap<object, string>();
 function tlsKey(tls: object | null): string {
@@ -58,12 +65,12 @@ export class H2Upstreams {
     endStream: boolean,
     exclude?: ReadonlySet<TargetHealth>,
     picked?: (entry: TargetHealth) => void,
-  ): Promise<H2ClientStream | Failure> {
+  ): Promise<H2ClientStream | OpenFailure> {
     // A slot on the target (Pool.take), held until the stream is over; with maxconn this may wait in the queue.
     const took = pool.take(exclude);
     const taken = took instanceof Promise ? await took : took;
-    if (taken === null) return { ok: false, reason: "no target is alive in the pool or its fallback" };
-    if ("queue" in taken) return { ok: false, reason: `pool queue: ${taken.reason}` };
+    if (taken === null) return { ok: false, kind: "none", reason: "no target is alive in the pool or its fallback" };
+    if ("queue" in taken) return { ok: false, kind: "queue", reason: `pool queue: ${taken.reason}` };
     const pick = taken;
     const { entry } = pick;
     picked?.(entry);
@@ -79,10 +86,11 @@ export class H2Upstreams {
     if ("reason" in stream) {
       pool.give(entry);
       this.#registry.passiveFailure(entry, stream.reason, "connect");
-      return stream;
+      return { ok: false, kind: "connect", reason: stream.reason };
     }
     void stream.over.then(() => pool.give(entry));
-    void stream.response.then((head) => this.#answered(entry, head));
+    const opened = stream;
+    void stream.response.then((head) => this.#answered(entry, head, opened));
     return stream;
   }
 
@@ -111,14 +119,24 @@ export class H2Upstreams {
   /**
    * The target's requests and 5xx, counted as an HTTP/1.1 target's are (the dashboard's
    * req/s and 5xx %; a reset before a head is the 502 the client gets), and for outlier
-   * detection the stream's status or its reset.
+   * detection the stream's status, or its reset (a timeout when vane gave up waiting).
+   * Passive health hears of resets and timeouts as for an HTTP/1.1 target.
    */
-  #answered(entry: TargetHealth, head: H2Response): void {
+  #answered(entry: TargetHealth, head: H2Response, stream: H2ClientStream): void {
+    if (head.ok) {
+      entry.requests++;
+      if (head.status >= 500) entry.errors++;
+      if (entry.outlier !== null || entry.passiveFailures > 0) this.#registry.answered(entry, head.status);
+      return;
+    }
+    const timedOut = stream.timedOut;
+    // Nobody's failure: vane reset the stream because its client left, or the target
+    // never acted on it (REFUSED_STREAM, or above its GOAWAY's last stream: §8.7), which
+    // goes again as a keep-alive race does over HTTP/1.1.
+    if (timedOut === null && (stream.resetHere || head.retryable)) return;
     entry.requests++;
-    if (!head.ok || head.status >= 500) entry.errors++;
-    if (entry.outlier === null) return;
-    if (head.ok) this.#registry.answered(entry, head.status);
-    else this.#registry.passiveFailure(entry, head.reason, "reset");
+    entry.errors++;
+    this.#registry.passiveFailure(entry, timedOut ?? head.reason, timedOut === null ? "reset" : "timeout");
   }
 
   /** A connection for one target's pool of HTTP/2 connections: TLS with ALPN h2 for `protocol: h2`. */

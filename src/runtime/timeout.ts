@@ -30,6 +30,15 @@ export function withTimeout<T, R>(
   });
 }
 
+/**
+ * Calls `expire` `ms` from now unless the returned deadline is settled first (settle()
+ * is then true): withTimeout's shared timer per duration, for a wait that is not one
+ * promise. Cheap to set and settle once per request.
+ */
+export function deadline(ms: number, expire: () => void): { settle(): boolean } {
+  return TimeoutQueue.for(ms).add(expire);
+}
+
 class Entry {
   /**
    * Dropped once the race is decided: a settled entry may wait in its queue for a
