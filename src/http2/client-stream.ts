@@ -15,6 +15,7 @@
  * can never be taken for a whole one.
  */
 import type { HeaderField } from "./hpack.ts";
+import type { TargetHealth } from "../health/registry.ts";
 import { END_STREAM, MORE_TO_COME } from "./frames.ts";
 import { checkResponseHead, checkTrailers } from "./response-fields.ts";
 
@@ -67,6 +68,8 @@ export class H2ClientStream {
    * the stream: the failure is then the target's timeout, not a reset.
    */
   timedOut: string | null = null;
+  /** The pool's target the stream went to (upstreams.ts sets it): a retry avoids it. */
+  target: TargetHealth | null = null;
   /** Called with each interim (1xx) response before the final one. */
   onInterim: ((status: number, fields: HeaderField[]) => void) | null = null;
   readonly response: Promise<H2Response>;

@@ -16,7 +16,7 @@ import type { HeaderField } from "./hpack.ts";
 import type { RequestHeadResult } from "./request-head.ts";
 import { H2Stream, type OpenStream, type StreamHost } from "./stream.ts";
 import { ForwardStream, upstreamFields } from "./forward.ts";
-import { type AttemptsContext, ForwardAttempts, type Opener } from "./forward-attempts.ts";
+import { type AttemptsContext, ForwardAttempts } from "./forward-attempts.ts";
 import { SYSTEM_CLOCK } from "../runtime/clock.ts";
 import type { H2Upstreams } from "./upstreams.ts";
 import { beginEntry, tagEdits } from "../http/access.ts";
@@ -52,8 +52,6 @@ function prepare(ctx: HttpContext, bytes: Uint8Array): Prepared | null {
   if ("error" in target) return null;
   return { head: parsed.head, target, decision: ctx.decide(parsed.head, target) };
 }
-
-const POOL_GONE = { ok: false, kind: "none", reason: "the pool is no longer configured" } as const;
 
 export class StreamStarter {
   constructor(
@@ -123,17 +121,11 @@ export class StreamStarter {
       proto: ctx.proto,
     });
     const endStream = s.request.body.kind === "none";
-    const pool = this.forwarding!.pool(decision.route.pool);
-    const upstreams = this.forwarding!.upstreams;
-    const open: Opener = pool === undefined
-      ? () => Promise.resolve(POOL_GONE)
-      : (exclude, picked) => upstreams.request(pool, fields, endStream, exclude, picked);
+    const forwarding = this.forwarding!;
     const attempts = new ForwardAttempts(
       decision.route,
-      open,
-      pool === undefined ? 0 : pool.primary.length + pool.fallback.length,
+      { upstreams: forwarding.upstreams, pool: forwarding.pool(decision.route.pool), fields, endStream },
       p.head.method,
-      !endStream,
       this.#attemptsContext ??= {
         log: ctx.log,
         clock: ctx.clock ?? SYSTEM_CLOCK,

@@ -22,16 +22,12 @@ import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import type { H2ClientStream, H2Response } from "./client-stream.ts";
-import type { OpenFailure } from "./upstreams.ts";
+import type { H2Upstreams, OpenFailure } from "./upstreams.ts";
+import type { Pool } from "../balance/pool.ts";
+import type { HeaderField } from "./hpack.ts";
 
-/** A stream opened on a target the pool picked (none of `exclude`), or why none was. */
-export type Opener = (
-  exclude: ReadonlySet<TargetHealth> | undefined,
-  picked: (entry: TargetHealth) => void,
-) => Promise<H2ClientStream | OpenFailure>;
-
-/** The answer's head, or why there is none: a stream error, or no head within timeouts.upstream. */
-export type Answer = H2Response | { ok: false; timeout: string };
+/** The next try, or (GaveUp) what the client gets. */
+export type Next = Promise<H2ClientStream | OpenFailure> | GaveUp;
 
 /** What the client gets when no try answered. */
 export interface GaveUp {
@@ -47,68 +43,76 @@ export interface AttemptsContext {
   onRetrySkipped?(pool: string, reason: "budget"): void;
 }
 
+/** What a retry's open needs: the connections, the pool and the request's header list. */
+export interface OpenArgs {
+  readonly upstreams: H2Upstreams;
+  /** undefined: a reload removed the pool. */
+  readonly pool: Pool | undefined;
+  readonly fields: HeaderField[];
+  readonly endStream: boolean;
+}
+
+const POOL_GONE: OpenFailure = { ok: false, kind: "none", reason: "the pool is no longer configured" };
+
 export class ForwardAttempts {
   /** The first try, opened at once. */
   readonly first: Promise<H2ClientStream | OpenFailure>;
-  /** Targets tried so far (for the next retry to avoid), in order. */
-  readonly #tried: TargetHealth[] = [];
+  /** Targets tried so far (for the next retry to avoid), in order; made at the first failure. */
+  #tried: TargetHealth[] | null = null;
   #retries = 0;
   #resent = false;
   #holdsBudget = false;
   /** The last failure a retry followed: the answer when no later try could be had. */
   #retriedAfter: GaveUp | null = null;
-  readonly #canResend: boolean;
 
   constructor(
     readonly route: HttpRoute,
-    readonly open: Opener,
-    /** The pool's targets, primary and fallback (a retry avoids all tried while any is left). */
-    readonly poolSize: number,
-    method: string,
-    hasBody: boolean,
+    readonly args: OpenArgs,
+    readonly method: string,
     readonly ctx: AttemptsContext,
   ) {
-    this.#canResend = !hasBody;
-    this.#idempotent = IDEMPOTENT.has(method);
-    this.first = open(undefined, this.#picked);
+    this.first = this.#open(undefined);
   }
 
-  readonly #idempotent: boolean;
-  readonly #picked = (entry: TargetHealth): void => void this.#tried.push(entry);
-
-  /** The head of `stream`'s answer, or a timeout after timeouts.upstream (the stream is then cancelled). */
-  headOf(stream: H2ClientStream): Promise<Answer> {
-    const ms = this.ctx.upstreamMs;
-    return new Promise((resolve) => {
-      const limit = deadline(ms, () => {
-        const why = `no response within ${formatDuration(ms)}`;
-        stream.timedOut = why;
-        stream.reset();
-        resolve({ ok: false, timeout: why });
-      });
-      void stream.response.then((head) => limit.settle() && resolve(head));
-    });
+  #open(exclude: ReadonlySet<TargetHealth> | undefined): Promise<H2ClientStream | OpenFailure> {
+    const { upstreams, pool, fields, endStream } = this.args;
+    if (pool === undefined) return Promise.resolve(POOL_GONE);
+    return upstreams.request(pool, fields, endStream, exclude);
   }
 
   /**
-   * After a failed try (`failed`: why no stream opened, or why it gave no answer): the
-   * next try, or what the client gets.
+   * Cancels `stream` if no head of its answer came within timeouts.upstream (its
+   * `timedOut` then says why); settle() the returned deadline once the head came.
    */
-  next(failed: OpenFailure | Answer): Promise<H2ClientStream | OpenFailure> | GaveUp {
-    if ("kind" in failed) return this.#notOpened(failed);
-    if (failed.ok) throw new Error("ForwardAttempts.next: the try was answered");
-    if ("timeout" in failed) {
-      return this.#retry("response-timeout", { code: statusFor("upstream-timeout"), why: failed.timeout });
-    }
-    if (failed.retryable && this.#canResend && !this.#resent) {
-      // Never acted on: sent again once, on any target, outside retry-on and the budget.
-      this.#resent = true;
-      return this.open(undefined, this.#picked);
-    }
-    return this.#retry("empty-response", { code: statusFor("upstream-reset"), why: failed.reason });
+  limit(stream: H2ClientStream): { settle(): boolean } {
+    const ms = this.ctx.upstreamMs;
+    return deadline(ms, () => {
+      stream.timedOut = `no response within ${formatDuration(ms)}`;
+      stream.reset();
+    });
   }
 
-  #notOpened(failed: OpenFailure): Promise<H2ClientStream | OpenFailure> | GaveUp {
+  /** After `stream` failed before its answer's head (`head`): the next try, or what the client gets. */
+  failed(stream: H2ClientStream, head: Extract<H2Response, { ok: false }>): Next {
+    if (stream.target !== null) (this.#tried ??= []).push(stream.target);
+    if (stream.timedOut !== null) {
+      return this.#retry("response-timeout", { code: statusFor("upstream-timeout"), why: stream.timedOut });
+    }
+    if (head.retryable && this.args.endStream && !this.#resent) {
+      // Never acted on: sent again once, on any target, outside retry-on and the budget.
+      this.#resent = true;
+      return this.#open(undefined);
+    }
+    return this.#retry("empty-response", { code: statusFor("upstream-reset"), why: head.reason });
+  }
+
+  /** After no stream could be opened (`failed` says why): the next try, or what the client gets. */
+  notOpened(failed: OpenFailure): Next {
+    if (failed.target !== undefined) (this.#tried ??= []).push(failed.target);
+    return this.#notOpened(failed);
+  }
+
+  #notOpened(failed: OpenFailure): Next {
     const first = this.#retriedAfter;
     if (failed.kind !== "connect" && first !== null) {
       return this.#gaveUp({ code: first.code, why: `${first.why}; no retry: ${failed.reason}` });
@@ -129,10 +133,10 @@ export class ForwardAttempts {
   }
 
   /** A retry on a target not tried yet, when `retry-on` names `cause` and the request may go again. */
-  #retry(cause: RetryOn, failure: GaveUp): Promise<H2ClientStream | OpenFailure> | GaveUp {
+  #retry(cause: RetryOn, failure: GaveUp): Next {
     const { route, ctx } = this;
-    const allowed = this.#retries < (route.retry?.policy.retries ?? 1) && this.#canResend &&
-      (cause === "conn-failure" || this.#idempotent) && (route.retryOn ?? DEFAULT_RETRY_ON).includes(cause);
+    const allowed = this.#retries < (route.retry?.policy.retries ?? 1) && this.args.endStream &&
+      (cause === "conn-failure" || IDEMPOTENT.has(this.method)) && (route.retryOn ?? DEFAULT_RETRY_ON).includes(cause);
     if (!allowed) return this.#gaveUp(failure);
     const control = route.retry;
     if (control !== undefined && !this.#holdsBudget) {
@@ -148,10 +152,11 @@ export class ForwardAttempts {
       route: route.name,
       error: failure.why,
     });
-    const exclude = avoided(this.#tried, this.poolSize);
+    const pool = this.args.pool;
+    const exclude = avoided(this.#tried ?? [], pool === undefined ? 0 : pool.primary.length + pool.fallback.length);
     const wait = control?.backoffMs(this.#retries) ?? 0;
-    if (wait <= 0) return this.open(exclude, this.#picked);
-    return new Promise((resolve) => ctx.clock.setTimeout(() => resolve(this.open(exclude, this.#picked)), wait));
+    if (wait <= 0) return this.#open(exclude);
+    return new Promise((resolve) => ctx.clock.setTimeout(() => resolve(this.#open(exclude)), wait));
   }
 
   #gaveUp(failure: GaveUp): GaveUp {

@@ -16,11 +16,13 @@ import type { BodyPlan } from "./request-head.ts";
 import type { H2ClientStream } from "./client-stream.ts";
 import type { OpenStream, StreamHost } from "./stream.ts";
 import { ErrorCode } from "./constants.ts";
-import type { Answer, ForwardAttempts } from "./forward-attempts.ts";
+import type { ForwardAttempts } from "./forward-attempts.ts";
+import type { H2Response } from "./client-stream.ts";
 import type { OpenFailure } from "./upstreams.ts";
 
-/** A target's response head. */
-type AnswerHead = Extract<Answer, { ok: true }>;
+/** A target's response head, or why there is none. */
+type AnswerHead = Extract<H2Response, { ok: true }>;
+type FailedHead = Extract<H2Response, { ok: false }>;
 
 /** Fields of the client's request the target does not get from it: vane writes its own. */
 const REWRITTEN = new Set(["host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"]);
@@ -85,6 +87,8 @@ function responseFields(status: number, fields: readonly HeaderField[], edits: r
   return out;
 }
 
+const openedStream = (got: H2ClientStream | { reason: string }): H2ClientStream | null => "reason" in got ? null : got;
+
 /**
  * The client's side of a forwarded stream: its body goes to the target's stream as
  * that takes it. `attempts` opens the target's stream (ForwardAttempts: the first try
@@ -100,8 +104,8 @@ export class ForwardStream implements OpenStream {
   #gone = false;
   /** The try whose answer is awaited or relayed (a retry replaces it). */
   #current: H2ClientStream | null = null;
-  /** Body pieces go upstream in order, each once the one before was taken. */
-  #chain: Promise<H2ClientStream | null>;
+  /** Body pieces go upstream in order, each once the one before was taken (made at the first). */
+  #chain: Promise<H2ClientStream | null> | null = null;
 
   constructor(
     readonly host: StreamHost,
@@ -113,7 +117,11 @@ export class ForwardStream implements OpenStream {
     this.sendWindow = windows.send;
     this.recvWindow = windows.receive;
     this.#requestDone = body.kind === "none";
-    this.#chain = attempts.first.then((got) => ("reason" in got ? null : got));
+  }
+
+  /** The first try's stream, which takes the body (a request with one is never tried again). */
+  #body(): Promise<H2ClientStream | null> {
+    return this.#chain ??= this.attempts.first.then(openedStream);
   }
 
   get requestDone(): boolean {
@@ -125,7 +133,7 @@ export class ForwardStream implements OpenStream {
     if (this.body.kind === "length" && this.#received > this.body.length) return false;
     // The client gets its window back once the target's stream took the bytes: a slow
     // target slows the client, and vane holds at most one window per stream.
-    this.#chain = this.#chain.then(async (up) => {
+    this.#chain = this.#body().then(async (up) => {
       if (up !== null && !this.#gone) await up.write(data);
       this.host.consumed(this, data.length);
       return up;
@@ -137,7 +145,7 @@ export class ForwardStream implements OpenStream {
     this.#requestDone = true;
     if (this.body.kind === "length" && this.#received !== this.body.length) return false;
     if (this.body.kind !== "none") {
-      this.#chain = this.#chain.then(async (up) => {
+      this.#chain = this.#body().then(async (up) => {
         if (up !== null && !this.#gone) await up.end();
         return up;
       });
@@ -153,47 +161,25 @@ export class ForwardStream implements OpenStream {
 
   /** The target's answer relayed to the client; resolves when the stream is over. */
   async relay(response: readonly HeaderEdit[], onStatus: (code: number) => void): Promise<void> {
-    try {
-      const answered = await this.#answered(onStatus);
-      if (answered !== null) await this.#relayAnswer(answered.up, answered.head, response, onStatus);
-    } finally {
-      this.attempts.over();
+    const first = await this.attempts.first;
+    let up = first as H2ClientStream;
+    let head: H2Response | null = null;
+    if (!("reason" in first) && !this.#gone) {
+      this.#current = first;
+      const limit = this.attempts.limit(first);
+      head = await first.response;
+      limit.settle();
     }
-  }
-
-  /** The try that answered, with its head; or null: the client went, or got vane's answer. */
-  async #answered(onStatus: (code: number) => void): Promise<{ up: H2ClientStream; head: AnswerHead } | null> {
-    let next: H2ClientStream | OpenFailure | Promise<H2ClientStream | OpenFailure> = this.attempts.first;
-    for (;;) {
-      const got = await next;
-      if (this.#gone) {
-        if (!("reason" in got)) got.reset(ErrorCode.CANCEL);
-        return null;
-      }
-      let failed: OpenFailure | Answer = got as OpenFailure;
-      if (!("reason" in got)) {
-        this.#current = got;
-        failed = await this.attempts.headOf(got);
-        if (this.#gone) return null;
-        if (failed.ok) return { up: got, head: failed };
-      }
-      const then = this.attempts.next(failed);
-      if (!(then instanceof Promise)) {
-        this.#answer(then.code, onStatus);
-        return null;
-      }
-      next = then;
+    if (head === null || !head.ok) {
+      // (Apart: the usual stream is answered by its first try.)
+      const answered = await this.#tryAgain(first, head, onStatus);
+      if (answered === null) return;
+      ({ up, head } = answered);
     }
-  }
-
-  async #relayAnswer(
-    up: H2ClientStream,
-    head: AnswerHead,
-    response: readonly HeaderEdit[],
-    onStatus: (code: number) => void,
-  ): Promise<void> {
-    onStatus(head.status);
-    const out = responseFields(head.status, head.fields, response);
+    this.attempts.over();
+    const { status, fields } = head as AnswerHead;
+    onStatus(status);
+    const out = responseFields(status, fields, response);
     // A response that ended with its headers (gRPC's trailers-only answer) must end with
     // them here too: a client reads grpc-status only from the block that ends the stream.
     if (up.remoteDone && up.buffered === 0 && up.trailers === null) {
@@ -219,6 +205,44 @@ export class ForwardStream implements OpenStream {
     if (trailers !== null && trailers.length > 0) this.host.sendHeaders(this, trailers, true);
     else await this.host.sendData(this, new Uint8Array(0), true);
     this.#over();
+  }
+
+  /** The head of `up`'s answer, within timeouts.upstream (ForwardAttempts.limit). */
+  async #headOf(up: H2ClientStream): Promise<H2Response> {
+    this.#current = up;
+    const limit = this.attempts.limit(up);
+    const head = await up.response;
+    limit.settle();
+    return head;
+  }
+
+  /**
+   * After the try `got` failed (`head`: its answer's failure; null: no stream, or the
+   * client went), the next tries: the one that answered, or null when the client went
+   * or got vane's answer.
+   */
+  async #tryAgain(
+    got: H2ClientStream | OpenFailure,
+    head: H2Response | null,
+    onStatus: (code: number) => void,
+  ): Promise<{ up: H2ClientStream; head: H2Response } | null> {
+    const { attempts } = this;
+    for (;;) {
+      if (this.#gone) {
+        attempts.over();
+        if (!("reason" in got)) got.reset(ErrorCode.CANCEL);
+        return null;
+      }
+      if (head !== null && head.ok) return { up: got as H2ClientStream, head };
+      const next = "reason" in got ? attempts.notOpened(got) : attempts.failed(got, head as FailedHead);
+      if (!(next instanceof Promise)) {
+        attempts.over();
+        this.#answer(next.code, onStatus);
+        return null;
+      }
+      got = await next;
+      head = "reason" in got || this.#gone ? null : await this.#headOf(got);
+    }
   }
 
   /** vane's own answer: no target answered (http/failure-status.ts). */

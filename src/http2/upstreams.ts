@@ -21,7 +21,11 @@ const H2_ALPN = ["h2"];
  * it (`queue`), or the picked target's connection could not be had (`connect`: nothing
  * was sent, so another target may take the request).
  */
-export type OpenFailure = Failure & { readonly kind: "none" | "queue" | "connect" };
+export type OpenFailure = Failure & {
+  readonly kind: "none" | "queue" | "connect";
+  /** The target whose connection could not be had (`connect`). */
+  readonly target?: TargetHealth;
+};
 
 /** A pool's TLS settings as text, made once per settings object (not per request). */
 const tlsKeys = new WeakMap<object, string>();
@@ -86,8 +90,9 @@ export class H2Upstreams {
     if ("reason" in stream) {
       pool.give(entry);
       this.#registry.passiveFailure(entry, stream.reason, "connect");
-      return { ok: false, kind: "connect", reason: stream.reason };
+      return { ok: false, kind: "connect", reason: stream.reason, target: entry };
     }
+    stream.target = entry;
     void stream.over.then(() => pool.give(entry));
     const opened = stream;
     void stream.response.then((head) => this.#answered(entry, head, opened));
