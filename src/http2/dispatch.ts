@@ -122,6 +122,7 @@ export class StreamStarter {
     });
     const endStream = s.request.body.kind === "none";
     const forwarding = this.forwarding!;
+    if (entry !== null) entry.acquireAt = performance.now();
     const attempts = new ForwardAttempts(
       decision.route,
       { upstreams: forwarding.upstreams, pool: forwarding.pool(decision.route.pool), fields, endStream },
@@ -134,9 +135,10 @@ export class StreamStarter {
       },
     );
     const stream = new ForwardStream(this.host, s.id, s.request.body, attempts, s.windows);
+    stream.entry = entry;
     this.register(stream);
     const bytesIn = s.request.head.length;
-    void stream.relay(decision.response, (code) => {
+    const relayed = stream.relay(decision.response, (code) => {
       ctx.onResponse({
         route: decision.route.name,
         pool: decision.route.pool,
@@ -145,8 +147,9 @@ export class StreamStarter {
         bytesIn,
         bytesOut: 0,
       });
-      if (entry !== null) recordStream(entry, access!.log, decision, code, bytesIn);
     });
+    // Written once the stream is over, as an HTTP/1.1 request's is once its answer is.
+    if (entry !== null) void relayed.then(() => recordStream(entry, access!.log, decision, stream, bytesIn));
     return stream;
   }
 }
@@ -200,18 +203,23 @@ function withEdits(decision: Extract<Decision, { kind: "proxy" }>, edits: Header
   return edits.length === 0 ? decision : { ...decision, request: [...decision.request, ...edits] };
 }
 
-/** The access record of a stream forwarded to an h2c pool (its target and byte counts are the pool's own). */
+/**
+ * The access record of a stream forwarded to an h2c pool, once it is over (its target,
+ * tries and times were noted on the way): none when the client went before any answer.
+ */
 function recordStream(
   entry: AccessEntry,
   access: AccessLog,
   decision: Extract<Decision, { kind: "proxy" }>,
-  code: number,
-  bytesIn: number,
+  stream: ForwardStream,
+  headIn: number,
 ): void {
+  if (stream.status === 0) return;
   entry.protocol = "HTTP/2";
   entry.route = decision.route.name;
   entry.pool = decision.route.pool;
-  entry.status = code;
-  entry.bytesIn = bytesIn;
+  entry.status = stream.status;
+  entry.bytesIn = headIn + stream.bodyIn;
+  entry.bytesOut = stream.bytesOut;
   access.record(entry);
 }

@@ -167,6 +167,11 @@ export class ForwardAttempts {
     return failure;
   }
 
+  /** Tries after the first so far (retries, and a refused stream sent again). */
+  get tries(): number {
+    return this.#retries + (this.#resent ? 1 : 0);
+  }
+
   /** The stream is over: a retry budget it held goes back. */
   over(): void {
     if (!this.#holdsBudget) return;

@@ -9,7 +9,7 @@
 import type { Decision } from "../http/types.ts";
 import type { RequestHead } from "../detect/http-head.ts";
 import type { RequestTarget } from "../http/request-target.ts";
-import { applyEdits, type HeaderEdit } from "../http/headers.ts";
+import { applyEdits, type HeaderEdit, reasonPhrase } from "../http/headers.ts";
 import type { Header } from "../detect/http-fields.ts";
 import type { HeaderField } from "./hpack.ts";
 import type { BodyPlan } from "./request-head.ts";
@@ -17,6 +17,7 @@ import type { H2ClientStream } from "./client-stream.ts";
 import type { OpenStream, StreamHost } from "./stream.ts";
 import { ErrorCode } from "./constants.ts";
 import type { ForwardAttempts } from "./forward-attempts.ts";
+import type { AccessEntry } from "../telemetry/access-entry.ts";
 import type { H2Response } from "./client-stream.ts";
 import type { OpenFailure } from "./upstreams.ts";
 
@@ -87,6 +88,16 @@ function responseFields(status: number, fields: readonly HeaderField[], edits: r
   return out;
 }
 
+/** vane's own answer's fields after :status. */
+const ANSWER_FIELDS: readonly HeaderField[] = [{ name: "content-length", value: "0" }];
+
+/** A head's length as HTTP/1.1 writes it (what the access log counts for HTTP/2 too). */
+function headLength(status: number, fields: readonly HeaderField[]): number {
+  let n = "HTTP/1.1 200 \r\n\r\n".length + reasonPhrase(status).length;
+  for (const f of fields) if (f.name.charCodeAt(0) !== COLON) n += f.name.length + f.value.length + 4;
+  return n;
+}
+
 const openedStream = (got: H2ClientStream | { reason: string }): H2ClientStream | null => "reason" in got ? null : got;
 
 /**
@@ -104,6 +115,14 @@ export class ForwardStream implements OpenStream {
   #gone = false;
   /** The try whose answer is awaited or relayed (a retry replaces it). */
   #current: H2ClientStream | null = null;
+  /**
+   * The access log's record of the stream when the log is on (dispatch sets it and its
+   * acquireAt): its target, tries and times are noted as the stream goes.
+   */
+  entry: AccessEntry | null = null;
+  /** The status the client got (0: none yet), and the bytes it was sent (head as HTTP/1.1 would write it, and body). */
+  status = 0;
+  bytesOut = 0;
   /** Body pieces go upstream in order, each once the one before was taken (made at the first). */
   #chain: Promise<H2ClientStream | null> | null = null;
 
@@ -126,6 +145,11 @@ export class ForwardStream implements OpenStream {
 
   get requestDone(): boolean {
     return this.#requestDone;
+  }
+
+  /** The request's body bytes received so far. */
+  get bodyIn(): number {
+    return this.#received;
   }
 
   deliver(data: Uint8Array): boolean {
@@ -166,6 +190,7 @@ export class ForwardStream implements OpenStream {
     let head: H2Response | null = null;
     if (!("reason" in first) && !this.#gone) {
       this.#current = first;
+      if (this.entry !== null) this.#opened(first);
       const limit = this.attempts.limit(first);
       head = await first.response;
       limit.settle();
@@ -178,8 +203,9 @@ export class ForwardStream implements OpenStream {
     }
     this.attempts.over();
     const { status, fields } = head as AnswerHead;
-    onStatus(status);
+    this.#reported(status, onStatus);
     const out = responseFields(status, fields, response);
+    if (this.entry !== null) this.#answered(status, out);
     // A response that ended with its headers (gRPC's trailers-only answer) must end with
     // them here too: a client reads grpc-status only from the block that ends the stream.
     if (up.remoteDone && up.buffered === 0 && up.trailers === null) {
@@ -197,6 +223,7 @@ export class ForwardStream implements OpenStream {
       if (piece === null) break;
       // The target's last piece (no trailers after it) carries END_STREAM itself: no empty DATA frame to end.
       const last = up.remoteDone && up.buffered === 0 && up.trailers === null;
+      this.bytesOut += piece.length;
       const sent = this.host.sendData(this, piece, last);
       if (sent !== true && !(await sent)) return;
       if (last) return this.#over();
@@ -241,19 +268,41 @@ export class ForwardStream implements OpenStream {
         return null;
       }
       got = await next;
+      if (!("reason" in got) && this.entry !== null) this.#opened(got);
       head = "reason" in got || this.#gone ? null : await this.#headOf(got);
     }
   }
 
   /** vane's own answer: no target answered (http/failure-status.ts). */
   #answer(code: number, onStatus: (code: number) => void): void {
-    onStatus(code);
+    this.#reported(code, onStatus);
+    this.bytesOut = headLength(code, ANSWER_FIELDS);
     this.host.sendHeaders(
       this,
-      [{ name: ":status", value: String(code) }, { name: "content-length", value: "0" }],
+      [{ name: ":status", value: String(code) }, ...ANSWER_FIELDS],
       true,
     );
     this.#over();
+  }
+
+  #reported(code: number, onStatus: (code: number) => void): void {
+    this.status = code;
+    onStatus(code);
+  }
+
+  /** The access record: the try `up` opened (its target, the tries before it, the time it took). */
+  #opened(up: H2ClientStream): void {
+    const entry = this.entry!;
+    // The target as the pool names it (an HTTP/1.1 lease's key names it so too).
+    entry.target = up.target?.key ?? null;
+    entry.retries = this.attempts.tries;
+    entry.connectMs = Math.round((performance.now() - entry.acquireAt) * 1000) / 1000;
+  }
+
+  /** The access record: the answer's head came, and what it weighs as HTTP/1.1. */
+  #answered(status: number, fields: readonly HeaderField[]): void {
+    this.entry!.firstByteMs = performance.now();
+    this.bytesOut = headLength(status, fields);
   }
 
   #over(): void {

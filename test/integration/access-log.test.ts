@@ -219,6 +219,21 @@ s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
   });
 }
 
+/** An h2c target that runs `onStream` (with `st`, the stream) for each stream; resolves with its port. */
+function h2cTarget(onStream: string): Promise<number> {
+  const script = `
+const http2 = require("node:http2");
+const s = http2.createServer();
+s.on("stream", (st) => { st.on("error", () => {}); ${onStream}; });
+s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn("node", ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    servers.push(child);
+    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
+    child.once("error", reject);
+  });
+}
+
 describe("the access log of HTTP/2 requests", () => {
   it("logs a stream forwarded to an h2c pool, whose target gets the request id and traceparent", async () => {
     const target = await h2cHeaders();
@@ -237,9 +252,60 @@ describe("the access log of HTTP/2 requests", () => {
     expect(got.traceparent).not.toContain("b7ad6b7169203331");
     await waitFor("one line", () => linesOf(file).length >= 1);
     const [line] = recordsOf(file);
-    expect(line).toMatchObject({ protocol: "HTTP/2", method: "GET", path: "/h2/x", status: 200, pool: "default" });
+    expect(line).toMatchObject({
+      protocol: "HTTP/2",
+      method: "GET",
+      path: "/h2/x",
+      status: 200,
+      pool: "default",
+      target: `127.0.0.1:${target}`,
+      retries: 0,
+    });
     expect(line.requestId).toBe(got["x-request-id"]);
     expect(line.traceId).toBe(trace);
+    // Written once the stream is over: the body is counted, and the times are in order.
+    expect(line.bytesOut).toBeGreaterThan(r.stdout.length);
+    expect(line.connectMs).toBeGreaterThanOrEqual(0);
+    expect(line.firstByteMs).toBeGreaterThanOrEqual(line.connectMs);
+    expect(line.durationMs).toBeGreaterThanOrEqual(line.firstByteMs);
+  });
+
+  it("logs the target that answered a retried stream, and the retries", async () => {
+    const [resetting, answering] = [
+      await h2cTarget("st.close(http2.constants.NGHTTP2_INTERNAL_ERROR)"),
+      await h2cHeaders(),
+    ];
+    const port = await freePort();
+    const file = newFile();
+    await vaneOn(port, [
+      "--route",
+      `*=127.0.0.1:${resetting},127.0.0.1:${answering}`,
+      "--protocol",
+      "h2c",
+      "--retry-on",
+      "empty-response",
+      "--access-log",
+      file,
+    ]);
+    // serial: the first stream meets the resetting target, and goes on to the other.
+    const r = await curl([
+      "--http2-prior-knowledge",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      `http://127.0.0.1:${port}/r`,
+    ]);
+    expect(r.stdout.toString()).toBe("200");
+    await waitFor("one line", () => linesOf(file).length >= 1);
+    const [line] = recordsOf(file);
+    expect(line).toMatchObject({
+      protocol: "HTTP/2",
+      path: "/r",
+      status: 200,
+      target: `127.0.0.1:${answering}`,
+      retries: 1,
+    });
   });
 
   it("logs an HTTP/2 request to an HTTP/1.1 target as HTTP/2", async () => {
