@@ -131,6 +131,7 @@ export class StreamStarter {
         log: ctx.log,
         clock: ctx.clock ?? SYSTEM_CLOCK,
         upstreamMs: ctx.upstreamMs,
+        bodyMs: ctx.bodyMs,
         onRetrySkipped: ctx.onRetrySkipped?.bind(ctx),
       },
     );

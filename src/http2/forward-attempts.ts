@@ -40,6 +40,8 @@ export interface AttemptsContext {
   readonly log: Logger;
   readonly clock: Clock;
   readonly upstreamMs: number;
+  /** timeouts.body: a body that moves no byte this long ends the stream (forward.ts). */
+  readonly bodyMs: number;
   onRetrySkipped?(pool: string, reason: "budget"): void;
 }
 

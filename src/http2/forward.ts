@@ -17,6 +17,8 @@ import type { H2ClientStream } from "./client-stream.ts";
 import type { OpenStream, StreamHost } from "./stream.ts";
 import { ErrorCode } from "./constants.ts";
 import type { ForwardAttempts } from "./forward-attempts.ts";
+import { deadline } from "../runtime/timeout.ts";
+import { statusFor } from "../http/failure-status.ts";
 import type { AccessEntry } from "../telemetry/access-entry.ts";
 import type { H2Response } from "./client-stream.ts";
 import type { OpenFailure } from "./upstreams.ts";
@@ -125,6 +127,12 @@ export class ForwardStream implements OpenStream {
   bytesOut = 0;
   /** Body pieces go upstream in order, each once the one before was taken (made at the first). */
   #chain: Promise<H2ClientStream | null> | null = null;
+  /** Body pieces received and not yet taken by the target. */
+  #inFlight = 0;
+  /** The wait for the client's next body piece (timeouts.body), while it is the client's turn. */
+  #requestWatch: { settle(): boolean } | null = null;
+  #onRequestStall: (() => void) | null = null;
+  #onStatus: ((code: number) => void) | null = null;
 
   constructor(
     readonly host: StreamHost,
@@ -136,6 +144,7 @@ export class ForwardStream implements OpenStream {
     this.sendWindow = windows.send;
     this.recvWindow = windows.receive;
     this.#requestDone = body.kind === "none";
+    if (!this.#requestDone) this.#watchRequest();
   }
 
   /** The first try's stream, which takes the body (a request with one is never tried again). */
@@ -155,17 +164,39 @@ export class ForwardStream implements OpenStream {
   deliver(data: Uint8Array): boolean {
     this.#received += data.length;
     if (this.body.kind === "length" && this.#received > this.body.length) return false;
+    this.#requestWatch?.settle();
+    this.#inFlight++;
     // The client gets its window back once the target's stream took the bytes: a slow
     // target slows the client, and vane holds at most one window per stream.
     this.#chain = this.#body().then(async (up) => {
       if (up !== null && !this.#gone) await up.write(data);
       this.host.consumed(this, data.length);
+      this.#inFlight--;
+      this.#watchRequest();
       return up;
     });
     return true;
   }
 
+  /**
+   * While the request's body is the client's to send (all it sent was taken, no answer
+   * yet), it must send more within timeouts.body: else 408, as for an HTTP/1.1 body.
+   */
+  #watchRequest(): void {
+    if (this.#requestDone || this.#inFlight > 0 || this.status !== 0 || this.#gone) return;
+    this.#requestWatch?.settle();
+    this.#requestWatch = deadline(this.attempts.ctx.bodyMs, this.#onRequestStall ??= () => this.#requestStalled());
+  }
+
+  #requestStalled(): void {
+    this.#requestWatch = null;
+    if (this.#requestDone || this.#inFlight > 0 || this.status !== 0 || this.#gone) return;
+    this.#current?.reset(ErrorCode.CANCEL);
+    this.#answer(statusFor("request-timeout"), this.#onStatus!);
+  }
+
   endRequest(): boolean {
+    this.#requestWatch?.settle();
     this.#requestDone = true;
     if (this.body.kind === "length" && this.#received !== this.body.length) return false;
     if (this.body.kind !== "none") {
@@ -185,6 +216,7 @@ export class ForwardStream implements OpenStream {
 
   /** The target's answer relayed to the client; resolves when the stream is over. */
   async relay(response: readonly HeaderEdit[], onStatus: (code: number) => void): Promise<void> {
+    this.#onStatus = onStatus;
     const first = await this.attempts.first;
     let up = first as H2ClientStream;
     let head: H2Response | null = null;
@@ -214,7 +246,10 @@ export class ForwardStream implements OpenStream {
     }
     this.host.sendHeaders(this, out, false);
     for (;;) {
+      // A piece not in hand must come within timeouts.body, or the answer is cut.
+      const stall = up.buffered === 0 && !up.remoteDone ? this.#watchResponse(up) : null;
       const piece = await up.read().catch(() => undefined);
+      stall?.settle();
       if (piece === undefined || this.#gone) {
         // The target reset the stream or its connection died mid-answer: the client must not take it as whole.
         if (!this.#gone) this.host.reset(this, ErrorCode.INTERNAL_ERROR);
@@ -232,6 +267,16 @@ export class ForwardStream implements OpenStream {
     if (trailers !== null && trailers.length > 0) this.host.sendHeaders(this, trailers, true);
     else await this.host.sendData(this, new Uint8Array(0), true);
     this.#over();
+  }
+
+  /** Cuts the answer (both streams reset) if `up` sends nothing more within timeouts.body. */
+  #watchResponse(up: H2ClientStream): { settle(): boolean } {
+    return deadline(this.attempts.ctx.bodyMs, () => {
+      if (this.#gone) return;
+      this.#gone = true;
+      up.reset(ErrorCode.CANCEL);
+      this.host.reset(this, ErrorCode.INTERNAL_ERROR);
+    });
   }
 
   /** The head of `up`'s answer, within timeouts.upstream (ForwardAttempts.limit). */

@@ -27,12 +27,14 @@ afterEach(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** What a target does with each stream. */
-type Mode = "answer" | "silent" | "reset" | "refuse-first";
+type Mode = "answer" | "silent" | "reset" | "refuse-first" | "stall-body" | "after-body";
 
 interface H2Target {
   port: number;
   /** Streams it saw so far. */
   streams(): number;
+  /** The RST_STREAM codes its streams closed with (0: closed cleanly), in order. */
+  closes(): number[];
 }
 
 /** An h2c target (node:http2 in its own process) that prints its port, then a line per stream. */
@@ -46,6 +48,16 @@ s.on("stream", (st) => {
   n++;
   process.stdout.write("stream\\n");
   st.on("error", () => {}); // a stream closed with an error code (by either side) is this target's normal
+  st.on("close", () => process.stdout.write("closed " + st.rstCode + "\\n"));
+  if (${JSON.stringify(mode)} === "stall-body") {
+    st.respond({ ":status": 200, "content-length": "10" });
+    return st.write("12345"); // and never the rest
+  }
+  if (${JSON.stringify(mode)} === "after-body") {
+    st.resume();
+    // (A stream reset meanwhile ends too, destroyed: nothing to answer then.)
+    return st.on("end", () => { if (!st.destroyed) { st.respond({ ":status": 200 }); st.end("ok"); } });
+  }
   if (${JSON.stringify(mode)} === "silent") return;
   if (${JSON.stringify(mode)} === "reset") return st.close(NGHTTP2_INTERNAL_ERROR);
   if (${JSON.stringify(mode)} === "refuse-first" && n === 1) return st.close(NGHTTP2_REFUSED_STREAM);
@@ -63,7 +75,12 @@ s.listen(0, "127.0.0.1", () => process.stdout.write("port " + s.address().port +
       const port = /port (\d+)/.exec(out);
       if (port && !started) {
         started = true;
-        resolve({ port: Number(port[1]), streams: () => out.split("\n").filter((l) => l === "stream").length });
+        const lines = () => out.split("\n");
+        resolve({
+          port: Number(port[1]),
+          streams: () => lines().filter((l) => l === "stream").length,
+          closes: () => lines().filter((l) => l.startsWith("closed ")).map((l) => Number(l.slice(7))),
+        });
       }
     });
     child.once("error", reject);
@@ -76,7 +93,7 @@ interface Running {
 }
 
 /** vane proxying http://127.0.0.1:PORT to pool `web` of protocol h2c (`pool`: more YAML lines of it). */
-async function start(targets: H2Target[], pool: string, upstream = "2s"): Promise<Running> {
+async function start(targets: H2Target[], pool: string, upstream = "2s", body = "60s"): Promise<Running> {
   const port = await freePort();
   const status = await freePort();
   const file = join(dir, `vane-${port}.yaml`);
@@ -94,7 +111,7 @@ pools:
 ${pool.replace(/^/gm, "    ")}
 control:
   listen: 127.0.0.1:${status}
-timeouts: { upstream: ${upstream} }
+timeouts: { upstream: ${upstream}, body: ${body} }
 workers: 1
 `,
   );
@@ -126,7 +143,7 @@ async function codes(v: Running, n: number): Promise<string[]> {
   return out;
 }
 
-async function target(v: Running, t: H2Target): Promise<TargetStatus> {
+async function statusOfTarget(v: Running, t: H2Target): Promise<TargetStatus> {
   const found = (await statusOf(v.status)).pools.web.targets.find((s) => s.target === `127.0.0.1:${t.port}`);
   if (!found) throw new Error(`127.0.0.1:${t.port} is not in /status`);
   return found;
@@ -140,7 +157,7 @@ describe("timeouts.upstream for HTTP/2 streams to an h2c pool", () => {
     const v = await start([silent], "passive: { on: [timeout] }", "500ms");
     expect(await h2(v)).toBe("504");
     expect(silent.streams()).toBe(1);
-    const shown = await target(v, silent);
+    const shown = await statusOfTarget(v, silent);
     expect(shown.lastError).toBe("no response within 500ms");
     // passive `on: [timeout]` took it out: the failure was counted as a timeout, not a reset.
     expect(shown.healthy).toBe(false);
@@ -163,7 +180,7 @@ describe("timeouts.upstream for HTTP/2 streams to an h2c pool", () => {
     // The stream was cancelled because the client went (give vane a moment to see the
     // connection close); the target is still in service.
     await new Promise((r) => setTimeout(r, 300));
-    const shown = await target(v, silent);
+    const shown = await statusOfTarget(v, silent);
     expect(silent.streams()).toBe(1);
     expect(shown.healthy).toBe(true);
     expect(shown.lastError ?? null).toBeNull();
@@ -211,7 +228,60 @@ describe("retries of HTTP/2 streams to an h2c pool", () => {
     expect(await h2(v)).toBe("200");
     expect(refusing.streams()).toBe(2);
     // A refused stream is not the target's failure.
-    expect((await target(v, refusing)).lastError ?? null).toBeNull();
+    expect((await statusOfTarget(v, refusing)).lastError ?? null).toBeNull();
+  }, 20_000);
+});
+
+/**
+ * A POST of content-length 10 whose body stops after 5 bytes, from node:http2 in a
+ * process of its own: the status it got, or "none" when its stream ended without one.
+ */
+function stalledPost(v: Running): Promise<string> {
+  const script = `
+const http2 = require("node:http2");
+const c = http2.connect("http://127.0.0.1:${v.port}");
+const r = c.request({ ":method": "POST", ":path": "/", "content-length": "10" });
+r.write("12345");
+let status = "none";
+r.on("response", (h) => { status = String(h[":status"]); });
+r.on("error", () => {});
+r.on("close", () => { console.log(status); c.close(); });
+r.resume();`;
+  return new Promise((resolve, reject) => {
+    const child = spawn("node", ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(child);
+    let out = "";
+    child.stdout!.on("data", (d) => (out += String(d)));
+    child.once("close", () => resolve(out.trim()));
+    child.once("error", reject);
+  });
+}
+
+const waitUntil = async (what: string, ok: () => boolean) => {
+  for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!ok()) throw new Error(`timed out waiting for ${what}`);
+};
+
+describe("timeouts.body for HTTP/2 streams to an h2c pool", () => {
+  it("cuts an answer whose body stops: the client's stream is reset, the target's cancelled", async () => {
+    const stalling = await h2cTarget("stall-body");
+    const v = await start([stalling], "passive: off", "2s", "500ms");
+    const r = await curl(["--http2-prior-knowledge", "--max-time", "8", `http://127.0.0.1:${v.port}/`]);
+    // 92: an HTTP/2 stream error (not 28, curl's own timeout): the 5 bytes came, then the reset.
+    expect(r.code).toBe(92);
+    expect(r.stdout.toString()).toBe("12345");
+    await waitUntil("the target's stream to close", () => stalling.closes().length === 1);
+    expect(stalling.closes()).toEqual([8]); // CANCEL
+  }, 20_000);
+
+  it("answers 408 when the request body stops before the answer, and cancels the target's stream", async () => {
+    const target = await h2cTarget("after-body");
+    const v = await start([target], "passive: off", "10s", "500ms");
+    expect(await stalledPost(v)).toBe("408");
+    await waitUntil("the target's stream to close", () => target.closes().length === 1);
+    expect(target.closes()).toEqual([8]);
+    // The client's fault, not the target's.
+    expect((await statusOfTarget(v, target)).lastError ?? null).toBeNull();
   }, 20_000);
 });
 
@@ -221,7 +291,7 @@ describe("timeouts of HTTP/1.1 requests to an h2c pool", () => {
     const v = await start([silent], "passive: { on: [timeout] }", "500ms");
     const r = await curl(["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${v.port}/`]);
     expect(r.stdout.toString()).toBe("504");
-    const shown = await target(v, silent);
+    const shown = await statusOfTarget(v, silent);
     expect(shown.lastError).toBe("no response within 500ms");
     expect(shown.healthy).toBe(false);
   }, 20_000);
