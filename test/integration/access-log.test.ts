@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { echoServer, freePort } from "../helpers/net.ts";
 import { curl, startBackend } from "../helpers/http-engine.ts";
-import { type ChildProcess, spawn } from "node:child_process";
+import { nodeServer, stopNodeServers } from "../helpers/node-server.ts";
 import { spawnVane, type VaneProcess } from "../helpers/process.ts";
 import { serving } from "../helpers/status.ts";
 import { bindUdp } from "../helpers/udp.ts";
@@ -21,9 +21,8 @@ import { waitFor } from "../helpers/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vane-access-log-"));
 let files = 0;
-const servers: ChildProcess[] = [];
 afterEach(async () => {
-  for (const c of servers.splice(0)) c.kill("SIGKILL");
+  stopNodeServers();
   await stopAll();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -211,12 +210,7 @@ function h2cHeaders(): Promise<number> {
 const http2 = require("node:http2");
 const s = http2.createServer((req, res) => { req.resume(); req.on("end", () => res.end(JSON.stringify(req.headers))); });
 s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
-  return new Promise((resolve, reject) => {
-    const child = spawn("node", ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-    servers.push(child);
-    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
-    child.once("error", reject);
-  });
+  return nodeServer({ code: script }).then((s) => s.port);
 }
 
 /** An h2c target that runs `onStream` (with `st`, the stream) for each stream; resolves with its port. */
@@ -226,12 +220,7 @@ const http2 = require("node:http2");
 const s = http2.createServer();
 s.on("stream", (st) => { st.on("error", () => {}); ${onStream}; });
 s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
-  return new Promise((resolve, reject) => {
-    const child = spawn("node", ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-    servers.push(child);
-    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
-    child.once("error", reject);
-  });
+  return nodeServer({ code: script }).then((s) => s.port);
 }
 
 describe("the access log of HTTP/2 requests", () => {

@@ -7,7 +7,7 @@
  * message must arrive as the server sent them.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { type ChildProcess, spawn } from "node:child_process";
+import { nodeServer, stopNodeServers } from "../helpers/node-server.ts";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../helpers/net.ts";
 import { spawnVane } from "../helpers/process.ts";
@@ -17,21 +17,15 @@ import { waitFor } from "../helpers/wait.ts";
 
 const SERVER = fileURLToPath(new URL("../fixtures/grpc/server.cjs", import.meta.url));
 const CLIENT = fileURLToPath(new URL("../fixtures/grpc/client.cjs", import.meta.url));
-const servers: ChildProcess[] = [];
 
 afterEach(async () => {
-  for (const s of servers.splice(0)) s.kill("SIGKILL");
+  stopNodeServers();
   await stopAll();
 });
 
 /** The gRPC server on Node; resolves with its port. */
 function grpcServer(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("node", [SERVER], { stdio: ["ignore", "pipe", "inherit"] });
-    servers.push(child);
-    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
-    child.once("error", reject);
-  });
+  return nodeServer({ file: SERVER }).then((s) => s.port);
 }
 
 /** An h2c target (node:http2) that echoes the request body, says its HTTP version and sends a trailer. */
@@ -48,12 +42,7 @@ const s = http2.createServer((req, res) => {
   });
 });
 s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
-  return new Promise((resolve, reject) => {
-    const child = spawn("node", ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-    servers.push(child);
-    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
-    child.once("error", reject);
-  });
+  return nodeServer({ code: script }).then((s) => s.port);
 }
 
 /** vane on an http:// listener in front of the gRPC server, as an h2c pool. */

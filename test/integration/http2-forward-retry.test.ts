@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeAll, freePort } from "../helpers/net.ts";
 import { curl } from "../helpers/http-engine.ts";
+import { nodeServer, stopNodeServers } from "../helpers/node-server.ts";
 import { killAll, spawnVane } from "../helpers/process.ts";
 import { serving, statusOf } from "../helpers/status.ts";
 import type { TargetStatus } from "../../src/control/snapshot.ts";
@@ -21,6 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), "vane-h2-retry-"));
 const children: ChildProcess[] = [];
 afterEach(async () => {
   for (const c of children.splice(0)) c.kill("SIGKILL");
+  stopNodeServers();
   killAll();
   await closeAll();
 });
@@ -37,8 +39,8 @@ interface H2Target {
   closes(): number[];
 }
 
-/** An h2c target (node:http2 in its own process) that prints its port, then a line per stream. */
-function h2cTarget(mode: Mode): Promise<H2Target> {
+/** An h2c target (node:http2 in its own process) that prints a line per stream and per stream's close. */
+async function h2cTarget(mode: Mode): Promise<H2Target> {
   const script = `
 const http2 = require("node:http2");
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
@@ -64,27 +66,13 @@ s.on("stream", (st) => {
   st.respond({ ":status": 200 });
   st.end("ok");
 });
-s.listen(0, "127.0.0.1", () => process.stdout.write("port " + s.address().port + "\\n"));`;
-  return new Promise((resolve, reject) => {
-    const child = spawn("node", ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-    children.push(child);
-    let out = "";
-    let started = false;
-    child.stdout!.on("data", (d) => {
-      out += String(d);
-      const port = /port (\d+)/.exec(out);
-      if (port && !started) {
-        started = true;
-        const lines = () => out.split("\n");
-        resolve({
-          port: Number(port[1]),
-          streams: () => lines().filter((l) => l === "stream").length,
-          closes: () => lines().filter((l) => l.startsWith("closed ")).map((l) => Number(l.slice(7))),
-        });
-      }
-    });
-    child.once("error", reject);
-  });
+s.listen(0, "127.0.0.1", () => process.stdout.write(s.address().port + "\\n"));`;
+  const server = await nodeServer({ code: script });
+  return {
+    port: server.port,
+    streams: () => server.lines().filter((l) => l === "stream").length,
+    closes: () => server.lines().filter((l) => l.startsWith("closed ")).map((l) => Number(l.slice(7))),
+  };
 }
 
 interface Running {

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type net from "node:net";
-import { type ChildProcess, spawn } from "node:child_process";
+import { nodeServer, stopNodeServers } from "../helpers/node-server.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,9 +19,8 @@ import { waitFor } from "../helpers/wait.ts";
 import type { TargetStatus } from "../../src/control/snapshot.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vane-outlier-"));
-const h2Targets: ChildProcess[] = [];
 afterEach(async () => {
-  for (const t of h2Targets.splice(0)) t.kill("SIGKILL");
+  stopNodeServers();
   killAll();
   await stopAllHttp();
   await closeAll();
@@ -216,12 +215,7 @@ function h2cAnswering(code: number): Promise<number> {
 const http2 = require("node:http2");
 const s = http2.createServer((req, res) => { res.statusCode = ${code}; res.end("${code}"); });
 s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
-  return new Promise((resolve, reject) => {
-    const child = spawn("node", ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-    h2Targets.push(child);
-    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
-    child.once("error", reject);
-  });
+  return nodeServer({ code: script }).then((s) => s.port);
 }
 
 describe("outlier ejection of HTTP/2 streams", () => {

@@ -7,17 +7,15 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type http from "node:http";
 import net from "node:net";
-import { type ChildProcess, spawn } from "node:child_process";
+import { nodeServer, stopNodeServers } from "../helpers/node-server.ts";
 import { closeAll, freePort, startServer } from "../helpers/net.ts";
 import { curl, startBackend, stopAllHttp } from "../helpers/http-engine.ts";
 import { killAll, spawnVane, type VaneProcess } from "../helpers/process.ts";
 import { serving, statusOf } from "../helpers/status.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const h2Servers: ChildProcess[] = [];
-
 afterEach(async () => {
-  for (const s of h2Servers.splice(0)) s.kill("SIGKILL");
+  stopNodeServers();
   killAll();
   await stopAllHttp();
   await closeAll();
@@ -300,12 +298,7 @@ const s = http2.createServer((req, res) => {
   setTimeout(() => { held--; res.end("ok"); }, 300);
 });
 s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
-  return new Promise((resolve, reject) => {
-    const child = spawn("node", ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-    h2Servers.push(child);
-    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
-    child.once("error", reject);
-  });
+  return nodeServer({ code: script }).then((s) => s.port);
 }
 
 describe("pool maxconn (h2c)", () => {

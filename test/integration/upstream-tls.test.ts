@@ -6,7 +6,7 @@
  * ALPN. What the target saw is in its answer: the version, the Host and the SNI.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { type ChildProcess, spawn } from "node:child_process";
+import { nodeServer, stopNodeServers } from "../helpers/node-server.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,23 +19,17 @@ import { waitFor } from "../helpers/wait.ts";
 import { makeCert, removeCerts } from "../helpers/tls.ts";
 
 const TARGET = fileURLToPath(new URL("../fixtures/tls-target.cjs", import.meta.url));
-const children: ChildProcess[] = [];
 const dirs: string[] = [];
 
 afterEach(async () => {
-  for (const c of children.splice(0)) c.kill("SIGKILL");
+  stopNodeServers();
   await stopAll();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 afterAll(removeCerts);
 
 function tlsTarget(args: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("node", [TARGET, ...args], { stdio: ["ignore", "pipe", "inherit"] });
-    children.push(child);
-    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
-    child.once("error", reject);
-  });
+  return nodeServer({ file: TARGET, args }).then((s) => s.port);
 }
 
 /** vane with one http:// listener in front of pool `app`, whose YAML is `pool`. */
