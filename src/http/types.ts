@@ -180,9 +180,23 @@ export interface HttpContext {
  */
 export interface HeadTaker {
   /**
-   * The final response's head (`headers` as they go on, names in lower case, the
-   * connection's own fields already gone), then `body`, the first of `length` body
-   * bytes (the rest follow as writes). Resolves as `write` does (WRITTEN at once).
+   * The final response's head (`head`: its fields as they go on, read at once), then
+   * `body`, the first of `length` body bytes (the rest follow as writes). Resolves as
+   * `write` does (WRITTEN at once).
    */
-  writeResponse(status: number, headers: readonly Header[], body: Uint8Array, length: number): Promise<void>;
+  writeResponse(status: number, head: HeadFields, body: Uint8Array, length: number): Promise<void>;
+}
+
+/**
+ * A response head's fields as they go on (names in lower case, the connection's own
+ * fields already gone), handed over one by one: no array or pair per field. Good only
+ * during the call it is passed to (it reads the upstream's buffer).
+ */
+export interface HeadFields {
+  sendTo(sink: FieldSink): void;
+}
+
+/** Where fields go one by one (an HPACK block being encoded). */
+export interface FieldSink {
+  field(name: string, value: string): void;
 }

@@ -10,7 +10,6 @@
  * table go without indexing: they would evict many small fields for one that rarely
  * repeats. Strings are Huffman-coded whenever that is shorter.
  */
-import { copyBytes } from "../runtime/byte-arrays.ts";
 import type { HeaderField } from "./header-field.ts";
 import { STATIC_BY_NAME, STATIC_LENGTH } from "./hpack-static.ts";
 import { DEFAULT_TABLE_SIZE, DynamicTable, ENTRY_OVERHEAD } from "./hpack-table.ts";
@@ -97,13 +96,34 @@ export class HpackEncoder {
    * saving a copy of the block).
    */
   encode(fields: readonly HeaderField[], room = 0): Uint8Array {
+    this.begin(room);
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i];
+      this.add(field.name, field.value, field.sensitive === true);
+    }
+    return this.finish();
+  }
+
+  /**
+   * A header block field by field, with no list made: `begin`, `add` for each field,
+   * then `finish` for the block (`room` as in `encode`). Nothing else may use the
+   * encoder in between.
+   */
+  begin(room = 0): void {
     this.#at = 0;
+    this.#reserve(room);
+    this.#at = room;
     if (this.#pendingFinal !== NONE) this.#sizeUpdates();
-    for (const field of fields) this.#field(field);
-    if (room === 0) return this.#out.slice(0, this.#at);
-    const out = new Uint8Array(room + this.#at);
-    copyBytes(out, room, this.#out, 0, this.#at);
-    return out;
+  }
+
+  /** One field of the block begun (`sensitive`: as HeaderField's). */
+  add(name: string, value: string, sensitive = false): void {
+    this.#field(name, value, sensitive);
+  }
+
+  /** The block begun, with its `room` bytes before it (their content undefined). */
+  finish(): Uint8Array {
+    return this.#out.slice(0, this.#at);
   }
 
   #sizeUpdates(): void {
@@ -117,10 +137,9 @@ export class HpackEncoder {
     this.#pendingMin = this.#pendingFinal = NONE;
   }
 
-  #field(field: HeaderField): void {
-    const { name, value } = field;
+  #field(name: string, value: string, marked: boolean): void {
     this.#reserve(name.length + value.length + 3 * MAX_INTEGER_OCTETS);
-    const sensitive = field.sensitive === true || alwaysNeverIndexed(name, value);
+    const sensitive = marked || alwaysNeverIndexed(name, value);
     const inStatic = STATIC_BY_NAME.get(name);
     const inTable = this.#byName.get(name);
     if (!sensitive) {
@@ -132,11 +151,11 @@ export class HpackEncoder {
     const nameIndex = inStatic ? inStatic.index : inTable ? this.#dynamicIndex(inTable.id) : 0;
     const size = name.length + value.length + ENTRY_OVERHEAD;
     const max = this.#table.maxSize;
-    if (sensitive) this.#literal(LITERAL_NEVER_INDEXED, 4, nameIndex, field);
+    if (sensitive) this.#literal(LITERAL_NEVER_INDEXED, 4, nameIndex, name, value);
     else if (size > max || value.length > max / LARGE_VALUE_FRACTION) {
-      this.#literal(LITERAL_WITHOUT_INDEXING, 4, nameIndex, field);
+      this.#literal(LITERAL_WITHOUT_INDEXING, 4, nameIndex, name, value);
     } else {
-      this.#literal(LITERAL_INCREMENTAL, 6, nameIndex, field);
+      this.#literal(LITERAL_INCREMENTAL, 6, nameIndex, name, value);
       this.#remember(name, value);
     }
   }
@@ -145,10 +164,10 @@ export class HpackEncoder {
     return STATIC_LENGTH + 1 + this.#table.positionOf(id);
   }
 
-  #literal(pattern: number, prefixBits: number, nameIndex: number, field: HeaderField): void {
+  #literal(pattern: number, prefixBits: number, nameIndex: number, name: string, value: string): void {
     this.#integer(pattern, prefixBits, nameIndex);
-    if (nameIndex === 0) this.#string(field.name);
-    this.#string(field.value);
+    if (nameIndex === 0) this.#string(name);
+    this.#string(value);
   }
 
   /** Adds a field to our table as the peer's decoder will, and to the lookup maps. */

@@ -11,7 +11,7 @@
  * GOAWAY: streams already begun finish, new ones go to a new connection.
  */
 import type { ReplayConn } from "../forward/replay-conn.ts";
-import type { HttpContext } from "../http/types.ts";
+import type { HeadFields, HttpContext } from "../http/types.ts";
 import type { SocketAddress } from "../runtime/types.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
@@ -29,6 +29,7 @@ import { applySettings, DEFAULT_SETTINGS, type Settings } from "./settings.ts";
 import { connectionError, H2Error, streamError } from "./errors.ts";
 import { CLIENT_PREFACE, ErrorCode, FRAME_HEADER_LENGTH, SettingId } from "./constants.ts";
 import { requestHead } from "./request-head.ts";
+import { encodeHead } from "./response-reader.ts";
 import type { OpenStream, StreamHost } from "./stream.ts";
 import { type H2Forwarding, StreamStarter } from "./dispatch.ts";
 import { FrameWriter, PER_TURN } from "./writer.ts";
@@ -359,7 +360,16 @@ class H2Session implements StreamHost {
 
   sendHeaders(stream: OpenStream, fields: HeaderField[], end: boolean): void {
     if (this.#over || !this.#streams.has(stream.id)) return;
-    const framed = this.#encoder.encode(fields, FRAME_HEADER_LENGTH);
+    this.#sendBlock(stream, this.#encoder.encode(fields, FRAME_HEADER_LENGTH), end);
+  }
+
+  sendHead(stream: OpenStream, status: number, head: HeadFields, end: boolean): void {
+    if (this.#over || !this.#streams.has(stream.id)) return;
+    this.#sendBlock(stream, encodeHead(this.#encoder, status, head, FRAME_HEADER_LENGTH), end);
+  }
+
+  /** A header block, with room for a frame header before it: one HEADERS frame, or as many as it takes. */
+  #sendBlock(stream: OpenStream, framed: Uint8Array, end: boolean): void {
     const one = headersFrameAround(framed, stream.id, end, this.#peer.maxFrameSize);
     if (one !== null) return void this.#writer.queue(one);
     const block = framed.subarray(FRAME_HEADER_LENGTH);

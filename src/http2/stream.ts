@@ -13,7 +13,7 @@
  */
 import type { ReadNext, SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { HeaderField } from "./hpack.ts";
-import type { Header } from "../detect/http-fields.ts";
+import type { HeadFields } from "../http/types.ts";
 import type { BodyPlan } from "./request-head.ts";
 import { type ResponsePart, ResponseReader } from "./response-reader.ts";
 import { WRITTEN } from "../runtime/written.ts";
@@ -46,6 +46,8 @@ export interface StreamHost {
   readonly remote: SocketAddress;
   readonly local: SocketAddress;
   sendHeaders(stream: OpenStream, fields: HeaderField[], end: boolean): void;
+  /** A final response head the engine handed over as fields (HeadTaker), `:status` first. */
+  sendHead(stream: OpenStream, status: number, head: HeadFields, end: boolean): void;
   /**
    * Sends `data` within the send windows: true at once when it went without waiting,
    * else resolves once written; false when the stream or connection is gone.
@@ -242,11 +244,11 @@ export class H2Stream implements TcpConn, OpenStream {
   }
 
   /** HeadTaker (http/types.ts): the engine's usual answer, its head as fields. */
-  writeResponse(status: number, headers: readonly Header[], body: Uint8Array, length: number): Promise<void> {
+  writeResponse(status: number, head: HeadFields, body: Uint8Array, length: number): Promise<void> {
     if (this.#gone) return Promise.reject(new Error("stream closed"));
-    const head = this.#answer.began(status, headers, length);
-    this.host.sendHeaders(this, head.fields, head.end);
-    if (head.end) {
+    const end = this.#answer.began(status, length);
+    this.host.sendHead(this, status, head, end);
+    if (end) {
       this.#responded();
       return WRITTEN;
     }
