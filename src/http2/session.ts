@@ -274,7 +274,7 @@ class H2Session implements StreamHost {
       if (this.#guard.reset()) throw connectionError(ErrorCode.ENHANCE_YOUR_CALM, "too many refused streams");
       return this.#refuse(id, ErrorCode.REFUSED_STREAM, "too many concurrent streams");
     }
-    const request = requestHead(fields, block.endStream);
+    const request = requestHead(fields, block.endStream, this.#ctx.http.maxHeaderLine);
     if (!request.ok) {
       this.#ctx.log.debug("http2 request refused", { client: this.#ctx.client.hostname, reason: request.reason });
       return this.#refuse(id, ErrorCode.PROTOCOL_ERROR, request.reason);
