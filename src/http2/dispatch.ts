@@ -8,7 +8,7 @@
  * as it answers HTTP/1.1 (400, 414, 431).
  */
 import { parseRequestHead, type RequestHead } from "../detect/http-head.ts";
-import { type ReadRequest, serveHttp1 } from "../http/engine.ts";
+import { type ReadRequest, startHttp1 } from "../http/engine.ts";
 import { parseTarget, type RequestTarget } from "../http/request-target.ts";
 import type { Decision, HttpContext } from "../http/types.ts";
 import type { Pool } from "../balance/pool.ts";
@@ -112,7 +112,8 @@ export class StreamStarter {
     const head = given === null ? request.head : null;
     const stream = new H2Stream(this.host, s.id, head, request.body, request.method, s.windows);
     this.register(stream);
-    void serveHttp1(stream, this.ctx, given ?? undefined).finally(() => stream.close());
+    // The engine closes the stream when it is done with it.
+    startHttp1(stream, this.ctx, given);
     return stream;
   }
 
