@@ -32,7 +32,8 @@ type Body =
   | { kind: "until-close" }
   | { kind: "done" };
 
-/** The end of every answer (never modified). */
+/** Where every answer begins, and where it ends (shared, never modified). */
+const HEAD: Body = { kind: "head" };
 const DONE: Body = { kind: "done" };
 
 /**
@@ -61,7 +62,7 @@ const SINK = new DroppingSink();
 
 /** Reads one response, fed as the engine writes it. */
 export class ResponseReader {
-  #body: Body = { kind: "head" };
+  #body: Body = HEAD;
   #held: Uint8Array | null = null;
 
   /** `headRequest`: the request was HEAD, so the answer has no body whatever its head says. */
@@ -89,17 +90,13 @@ export class ResponseReader {
 
   /**
    * The final head went as fields (the engine's HeadTaker path, see encodeHead), and
-   * `length` body bytes follow as writes: whether the answer is complete already.
+   * `length` body bytes follow, as writes or (`whole`) sent by the caller past this
+   * reader: whether the answer has no body.
    */
-  began(status: number, length: number): boolean {
+  began(status: number, length: number, whole: boolean): boolean {
     const noBody = this.headRequest || status === 204 || status === 304 || length <= 0;
-    this.#body = noBody ? DONE : { kind: "length", left: length };
+    this.#body = noBody || whole ? DONE : { kind: "length", left: length };
     return noBody;
-  }
-
-  /** The body `began` announced was sent whole by the caller, past this reader. */
-  ended(): void {
-    this.#body = DONE;
   }
 
   /** The engine closed its side: an until-close body ends here. */

@@ -33,7 +33,7 @@ import { encodeHead } from "./response-reader.ts";
 import type { OpenStream, StreamHost } from "./stream.ts";
 import { type H2Forwarding, StreamStarter } from "./dispatch.ts";
 import { FrameWriter, PER_TURN } from "./writer.ts";
-import { FlowWindows } from "./flow-windows.ts";
+import { FlowWindows, type Sending } from "./flow-windows.ts";
 import { readFrames } from "./read-frames.ts";
 import { type HeaderBlock, HeaderBlocks } from "./header-block.ts";
 import { FloodGuard } from "./guard.ts";
@@ -86,6 +86,11 @@ class H2Session implements StreamHost {
   readonly #blocks = new HeaderBlocks(MAX_HEADER_BLOCK);
   #goingAway = false;
   #over = false;
+  /** What the flow windows ask of the connection when a stream sends. */
+  readonly #sending: Sending<OpenStream> = {
+    maxFrameSize: () => this.#peer.maxFrameSize,
+    open: (stream) => !this.#over && this.#streams.has(stream.id),
+  };
 
   constructor(client: ReplayConn, ctx: HttpContext, forwarding: H2Forwarding | null) {
     this.#client = client;
@@ -377,10 +382,7 @@ class H2Session implements StreamHost {
   }
 
   sendData(stream: OpenStream, data: Uint8Array, end: boolean): boolean | Promise<boolean> {
-    return this.#windows.send(stream, data, end, {
-      maxFrameSize: () => this.#peer.maxFrameSize,
-      open: () => !this.#over && this.#streams.has(stream.id),
-    });
+    return this.#windows.send(stream, data, end, this.#sending);
   }
 
   reset(stream: OpenStream, code: number): void {

@@ -246,16 +246,15 @@ export class H2Stream implements TcpConn, OpenStream {
   /** HeadTaker (http/types.ts): the engine's usual answer, its head as fields. */
   writeResponse(status: number, head: HeadFields, body: Uint8Array, length: number): Promise<void> {
     if (this.#gone) return Promise.reject(new Error("stream closed"));
-    const end = this.#answer.began(status, length);
+    // The whole body in hand (the usual small answer) goes as one DATA frame, past the reader.
+    const whole = body.length === length;
+    const end = this.#answer.began(status, length, whole);
     this.host.sendHead(this, status, head, end);
     if (end) {
       this.#responded();
       return WRITTEN;
     }
-    if (body.length === 0) return WRITTEN;
-    if (body.length !== length) return this.write(body);
-    // The whole body in hand (the usual small answer): one DATA frame, without the reader.
-    this.#answer.ended();
+    if (!whole) return body.length === 0 ? WRITTEN : this.write(body);
     const sent = this.host.sendData(this, body, true);
     if (sent === true) {
       this.#responded();
