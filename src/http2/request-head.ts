@@ -35,9 +35,20 @@ interface Pseudo {
   path: string | null;
 }
 
-/** The pseudo-header fields, each at most once and before every regular field (§8.3). */
-function readPseudo(fields: readonly HeaderField[]): { pseudo: Pseudo; first: number } | string {
-  const pseudo: Pseudo = { method: null, scheme: null, authority: null, path: null };
+/** The pseudo-header fields of the request being read (one at a time, synchronously): see readPseudo. */
+const PSEUDO: Pseudo = { method: null, scheme: null, authority: null, path: null };
+
+/**
+ * The pseudo-header fields, each at most once and before every regular field (§8.3),
+ * into PSEUDO: the index of the first regular field, or why the list is malformed.
+ */
+function readPseudo(fields: readonly HeaderField[]): number | string {
+  const pseudo = PSEUDO;
+  pseudo.method =
+    pseudo.scheme =
+    pseudo.authority =
+    pseudo.path =
+      null;
   let i = 0;
   for (; i < fields.length && fields[i].name.charCodeAt(0) === COLON; i++) {
     const { name, value } = fields[i];
@@ -69,7 +80,7 @@ function readPseudo(fields: readonly HeaderField[]): { pseudo: Pseudo; first: nu
   for (let j = i; j < fields.length; j++) {
     if (fields[j].name.charCodeAt(0) === COLON) return `pseudo-header ${fields[j].name} after a regular field`;
   }
-  return { pseudo, first: i };
+  return i;
 }
 
 const COLON = 0x3a;
@@ -90,9 +101,9 @@ export function requestHead(
   endStream: boolean,
   maxLine = MAX_HEADER_LINE,
 ): RequestHeadResult {
-  const read = readPseudo(fields);
-  if (typeof read === "string") return { ok: false, reason: read };
-  const { pseudo, first } = read;
+  const first = readPseudo(fields);
+  if (typeof first === "string") return { ok: false, reason: first };
+  const pseudo = PSEUDO;
   const method = pseudo.method;
   if (method === null) return { ok: false, reason: "no :method" };
   // CONNECT (§8.5) opens a tunnel; vane's HTTP/2 serves requests only, and says so with 405.
