@@ -19,6 +19,7 @@ import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpac
 import { type Frame, FrameReader, goawayFrame, headerFrames, pingFrame } from "./frames.ts";
 import { END_STREAM, PING_ACK, rstStreamFrame, settingsAck, settingsFrame } from "./frames.ts";
 import { FlowWindows, type Sending } from "./flow-windows.ts";
+import { StreamTable } from "./stream-table.ts";
 import { windowUpdateFrame } from "./frames.ts";
 import { applySettings, DEFAULT_SETTINGS, type Settings } from "./settings.ts";
 import { connectionError, H2Error, streamError } from "./errors.ts";
@@ -69,7 +70,7 @@ export class H2ClientConnection {
   readonly #decoder: HpackDecoder;
   readonly #encoder = new HpackEncoder();
   readonly #guard: FloodGuard;
-  readonly #streams = new Map<number, H2ClientStream>();
+  readonly #streams = new StreamTable<H2ClientStream>();
   readonly #streamWindow: number;
   readonly #connWindow: number;
   readonly #windows: FlowWindows;
@@ -211,7 +212,7 @@ export class H2ClientConnection {
     this.#nextId += 2;
     const stream = new H2ClientStream(this, id, method, windows, endStream);
     stream.endSent = endStream;
-    this.#streams.set(id, stream);
+    this.#streams.set(stream);
     this.#busy();
     const block = this.#encoder.encode(fields);
     for (const frame of headerFrames(id, block, endStream, this.#peer.maxFrameSize)) this.#writer.queue(frame);

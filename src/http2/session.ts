@@ -36,6 +36,7 @@ import { FrameWriter, PER_TURN } from "./writer.ts";
 import { FlowWindows, type Sending } from "./flow-windows.ts";
 import { readFrames } from "./read-frames.ts";
 import { HeaderBlocks } from "./header-block.ts";
+import { StreamTable } from "./stream-table.ts";
 import { FloodGuard } from "./guard.ts";
 
 /** Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); nginx and HAProxy use 128 and 100. */
@@ -79,7 +80,7 @@ class H2Session implements StreamHost {
   readonly #decoder = new HpackDecoder({ maxHeaderListSize: MAX_HEADER_LIST });
   readonly #encoder = new HpackEncoder();
   readonly #guard: FloodGuard;
-  readonly #streams = new Map<number, OpenStream>();
+  readonly #streams = new StreamTable<OpenStream>();
   readonly #starter: StreamStarter;
   #peer: Settings = DEFAULT_SETTINGS;
   #lastStream = 0;
@@ -100,7 +101,7 @@ class H2Session implements StreamHost {
       this,
       this.#streamCtx,
       forwarding,
-      (stream) => this.#streams.set(stream.id, stream),
+      (stream) => this.#streams.set(stream),
     );
     this.#writer = new FrameWriter(client, { flush: PER_TURN });
     this.#windows = new FlowWindows(this.#writer, CONNECTION_WINDOW, STREAM_WINDOW);
