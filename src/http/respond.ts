@@ -198,10 +198,9 @@ function sendFields(
 ): boolean | Promise<boolean> {
   const fields = PLANNED.of(res.fields, plan, head.edits);
   exchange.out += fields.headLength(res.status);
-  const bytes = head.body.subarray(head.bodyFrom, head.bodyTo);
   let written: Promise<void>;
   try {
-    written = taker.writeResponse(res.status, fields, bytes, length);
+    written = taker.writeResponse(res.status, fields, head.body, head.bodyFrom, head.bodyTo, length);
   } catch {
     return false;
   }

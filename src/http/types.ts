@@ -181,10 +181,18 @@ export interface HttpContext {
 export interface HeadTaker {
   /**
    * The final response's head (`head`: its fields as they go on, read at once), then
-   * `body`, the first of `length` body bytes (the rest follow as writes). Resolves as
-   * `write` does (WRITTEN at once).
+   * `read` from `from` to `to`: the first of `length` body bytes (the rest follow as
+   * writes), in the read that brought them (no view made of it). Resolves as `write`
+   * does (WRITTEN at once).
    */
-  writeResponse(status: number, head: HeadFields, body: Uint8Array, length: number): Promise<void>;
+  writeResponse(
+    status: number,
+    head: HeadFields,
+    read: Uint8Array,
+    from: number,
+    to: number,
+    length: number,
+  ): Promise<void>;
 }
 
 /**

@@ -99,7 +99,7 @@ export class FlowWindows {
   }
 
   /**
-   * Sends `data` on `stream` as DATA frames within both send windows and `maxFrameSize`,
+   * Sends `data` (from `from` to `to`) on `stream` as DATA frames within both send windows and `maxFrameSize`,
    * waiting for window as needed: true at once when it fits in one frame and the writer
    * has room (the usual small answer, no promise), else a promise that resolves once the
    * last frame was written; false when `open()` says the stream or the connection is
@@ -110,15 +110,20 @@ export class FlowWindows {
     data: Uint8Array,
     end: boolean,
     sending: Sending<S>,
+    /** Where in `data` the bytes to send begin (a read that holds more: no view made of it). @default 0 */
+    from = 0,
+    /** Where they end. @default data.length */
+    to: number = data.length,
   ): boolean | Promise<boolean> {
-    const n = data.length;
+    const n = to - from;
     if (n > stream.sendWindow || n > this.#send || n > sending.maxFrameSize()) {
-      return this.#sendInPieces(stream, data, end, sending);
+      const whole = from === 0 && to === data.length ? data : data.subarray(from, to);
+      return this.#sendInPieces(stream, whole, end, sending);
     }
     if (!sending.open(stream)) return false;
     stream.sendWindow -= n;
     this.#send -= n;
-    const room = this.writer.push(dataFrame(stream.id, data, end));
+    const room = this.writer.push(dataFrame(stream.id, data, end, from, to));
     if (end) sending.last?.(stream);
     return room || this.writer.drained();
   }

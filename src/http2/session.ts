@@ -383,8 +383,8 @@ class H2Session implements StreamHost {
     for (const frame of headerFrames(stream.id, block, end, this.#peer.maxFrameSize)) this.#writer.queue(frame);
   }
 
-  sendData(stream: OpenStream, data: Uint8Array, end: boolean): boolean | Promise<boolean> {
-    return this.#windows.send(stream, data, end, this.#sending);
+  sendData(stream: OpenStream, data: Uint8Array, end: boolean, from = 0, to = data.length): boolean | Promise<boolean> {
+    return this.#windows.send(stream, data, end, this.#sending, from, to);
   }
 
   reset(stream: OpenStream, code: number): void {

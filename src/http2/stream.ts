@@ -49,10 +49,10 @@ export interface StreamHost {
   /** A final response head the engine handed over as fields (HeadTaker), `:status` first. */
   sendHead(stream: OpenStream, status: number, head: HeadFields, end: boolean): void;
   /**
-   * Sends `data` within the send windows: true at once when it went without waiting,
+   * Sends `data` (from `from` to `to`, by default all of it) within the send windows: true at once when it went without waiting,
    * else resolves once written; false when the stream or connection is gone.
    */
-  sendData(stream: OpenStream, data: Uint8Array, end: boolean): boolean | Promise<boolean>;
+  sendData(stream: OpenStream, data: Uint8Array, end: boolean, from?: number, to?: number): boolean | Promise<boolean>;
   /** `n` bytes of request body were taken on: the client may send that many more. */
   consumed(stream: OpenStream, n: number): void;
   reset(stream: OpenStream, code: number): void;
@@ -244,23 +244,30 @@ export class H2Stream implements TcpConn, OpenStream {
   }
 
   /** HeadTaker (http/types.ts): the engine's usual answer, its head as fields. */
-  writeResponse(status: number, head: HeadFields, body: Uint8Array, length: number): Promise<void> {
+  writeResponse(
+    status: number,
+    head: HeadFields,
+    read: Uint8Array,
+    from: number,
+    to: number,
+    length: number,
+  ): Promise<void> {
     if (this.#gone) return Promise.reject(new Error("stream closed"));
     // The whole body in hand (the usual small answer) goes as one DATA frame, past the reader.
-    const whole = body.length === length;
+    const whole = to - from === length;
     const end = this.#answer.began(status, length, whole);
     this.host.sendHead(this, status, head, end);
     if (end) {
       this.#responded();
       return WRITTEN;
     }
-    if (!whole) return body.length === 0 ? WRITTEN : this.write(body);
-    const sent = this.host.sendData(this, body, true);
+    if (!whole) return to === from ? WRITTEN : this.write(read.subarray(from, to));
+    const sent = this.host.sendData(this, read, true, from, to);
     if (sent === true) {
       this.#responded();
       return WRITTEN;
     }
-    return this.#restOfWrite(sent, [{ kind: "data", data: body, end: true }], 0);
+    return this.#restOfWrite(sent, [{ kind: "data", data: read.subarray(from, to), end: true }], 0);
   }
 
   /** The parts of a write from `parts[i]` on, whose DATA `sent` has to wait for. */
