@@ -6,7 +6,6 @@
  */
 import type { Allowance, HttpConfig, RetryOn, UpstreamProtocol } from "../config/model.ts";
 import type { RequestHead } from "../detect/http-head.ts";
-import type { Header } from "../detect/http-fields.ts";
 import type { SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../telemetry/logger.ts";
