@@ -187,6 +187,12 @@ export class Fields {
     return this.#layout[LINE * i + 1] - this.#layout[LINE * i];
   }
 
+  /** The length of line i's value (OWS trimmed), without decoding it. */
+  valueLength(i: number): number {
+    if (this.#list !== null) return this.#list[i][1].length;
+    return this.#layout[LINE * i + 3] - this.#layout[LINE * i + 2];
+  }
+
   name(i: number): string {
     if (this.#list !== null) return this.#list[i][0];
     return latin1Decode(this.bytes, this.#layout[LINE * i], this.#layout[LINE * i + 1]);

@@ -62,6 +62,20 @@ class ParsedRequest implements RequestHead {
   }
 }
 
+/**
+ * A request head from its parts, as parseRequestHead makes one: for a head written and
+ * laid out by request-writer.ts, which checks what the parser would.
+ */
+export function parsedRequest(
+  method: string,
+  target: string,
+  version: "1.0" | "1.1",
+  host: string | null,
+  fields: Fields,
+): RequestHead {
+  return new ParsedRequest(method, target, version, host, fields);
+}
+
 class ParsedResponse implements ResponseHead {
   constructor(
     readonly version: "1.0" | "1.1",
@@ -91,8 +105,8 @@ const DEL = 0x7f;
 
 const NEED_MORE = { status: "need-more" } as const;
 
-/** RFC 9110 §5.6.2 tchar: the bytes allowed in methods and header names. */
-const TCHAR = new Uint8Array(256);
+/** RFC 9110 §5.6.2 tchar: the bytes allowed in methods and header names (1; never modified). */
+export const TCHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
 for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;

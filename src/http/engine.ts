@@ -81,6 +81,19 @@ export function serveHttp1(conn: TcpConn, ctx: HttpContext, first?: ReadRequest)
 }
 
 /**
+ * `serveHttp1` for a caller that does not wait for the end (an HTTP/2 stream): the
+ * engine closes `conn` when it is done, as always, and makes no promise to say so.
+ */
+export function startHttp1(conn: TcpConn, ctx: HttpContext, first: ReadRequest | null): void {
+  const session = new Session(asReplay(conn, ctx.clock), ctx, first);
+  if (session.client.callbacks) session.withCallbacks(NOBODY_WAITS);
+  else void session.byAwaits();
+}
+
+/** The end of a session nobody waits for. */
+const NOBODY_WAITS = (): void => {};
+
+/**
  * A first request its caller already read, parsed and put to the flow (an HTTP/2
  * stream: src/http2/dispatch.ts), served as if it had been read here: its head's bytes
  * are not on the connection. The head must be whole and the target good.
@@ -124,9 +137,10 @@ class Session {
 
   constructor(readonly client: ReplayConn, readonly ctx: HttpContext, given: ReadRequest | null) {
     this.given = given;
-    const now = client.clock.now();
+    // A request given already read waits for no head (it is the session's only one when served for HTTP/2).
+    const now = given === null ? client.clock.now() : 0;
     this.#firstBy = now + ctx.requestHeadMs;
-    this.#awaitingSince = now;
+    this.#awaitingSince = given === null ? now : -1;
     ctx.onRetire?.(() => this.#retire());
     this.peer = { client: ctx.client, local: ctx.local };
     this.forward = {
@@ -259,17 +273,20 @@ class Session {
    * each whole in one read, runs from the runtime's data events with no promise.
    */
   byCallbacks(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#over = resolve;
-      if (this.given === null) return this.#next();
-      let step: Step;
-      try {
-        step = givenStep(this);
-      } catch (err) {
-        return this.#fail(err);
-      }
-      this.#drive(step);
-    });
+    return new Promise((resolve) => this.withCallbacks(resolve));
+  }
+
+  /** byCallbacks, `over` called at the end. */
+  withCallbacks(over: () => void): void {
+    this.#over = over;
+    if (this.given === null) return this.#next();
+    let step: Step;
+    try {
+      step = givenStep(this);
+    } catch (err) {
+      return this.#fail(err);
+    }
+    this.#drive(step);
   }
 
   #next(): void {

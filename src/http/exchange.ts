@@ -135,14 +135,8 @@ export function send(conn: TcpConn, bytes: Uint8Array): boolean | Promise<boolea
   return written === WRITTEN || written.then(SENT, NOT_SENT);
 }
 
-/** `send` for any write: what `write()` came to, failure reported rather than thrown. */
-export function settled(write: () => Promise<void>): boolean | Promise<boolean> {
-  let written: Promise<void>;
-  try {
-    written = write();
-  } catch {
-    return false;
-  }
+/** What a write that did not throw came to: true at once if it went through (WRITTEN), else a promise of whether it did. */
+export function writtenAs(written: Promise<void>): boolean | Promise<boolean> {
   return written === WRITTEN || written.then(SENT, NOT_SENT);
 }
 

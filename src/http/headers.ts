@@ -330,7 +330,8 @@ export function plannedLowerHeaders(fields: Fields, plan: FieldPlan): Header[] {
 const lowered = new Map<string, string>();
 const MAX_LOWERED = 512;
 
-function lowerName(name: string): string {
+/** `name` in lower case, from the names lowered before while there are few. */
+export function lowerName(name: string): string {
   let lower = lowered.get(name);
   if (lower === undefined) {
     lower = name.toLowerCase();

@@ -9,21 +9,18 @@ import type { ReplayConn } from "../forward/replay-conn.ts";
 import { relay } from "../forward/tcp.ts";
 import { type BodyFraming, keepAlive, responseFraming } from "./framing.ts";
 import {
-  applyEdits,
   CLOSE,
   type FieldPlan,
   headBytes,
   type HeaderEdit,
   type HeadOptions,
   NO_EDITS,
-  plannedLowerHeaders,
-  reasonPhrase,
   responsePlan,
   vaneResponse,
   writtenAnew,
 } from "./headers.ts";
-import type { Header } from "../detect/http-fields.ts";
-import { copyBody, type CopyEnd, type Exchange, NOT_REUSABLE, send, settled } from "./exchange.ts";
+import { copyBody, type CopyEnd, type Exchange, NOT_REUSABLE, send, writtenAs } from "./exchange.ts";
+import { PlannedFields } from "./planned-fields.ts";
 import { switchRefusal } from "./upgrade.ts";
 import type { RequestHead } from "../detect/http-head.ts";
 import type { HeadTaker, HttpRoute, UpstreamLease } from "./types.ts";
@@ -190,10 +187,7 @@ function sendHead(
   return send(exchange.client, bytes);
 }
 
-/**
- * sendHead to an HTTP/2 stream. Apart from sendHead: a closure there, even one not
- * made, would cost JavaScriptCore a scope object per response.
- */
+/** sendHead to an HTTP/2 stream: its fields handed over one by one, no closure and no array per response. */
 function sendFields(
   taker: HeadTaker,
   exchange: Exchange,
@@ -202,23 +196,24 @@ function sendFields(
   head: HeadOptions & { body: Uint8Array; bodyFrom: number; bodyTo: number },
   length: number,
 ): boolean | Promise<boolean> {
-  const headers = applyEdits(plannedLowerHeaders(res.fields, plan), head.edits);
-  exchange.out += headLength(res.status, headers);
-  const bytes = head.body.subarray(head.bodyFrom, head.bodyTo);
-  return settled(() => taker.writeResponse(res.status, headers, bytes, length));
+  const fields = PLANNED.of(res.fields, plan, head.edits);
+  exchange.out += fields.headLength(res.status);
+  let written: Promise<void>;
+  try {
+    written = taker.writeResponse(res.status, fields, head.body, head.bodyFrom, head.bodyTo, length);
+  } catch {
+    return false;
+  }
+  return writtenAs(written);
 }
+
+/** The head handed to a HeadTaker, filled in per response: the taker reads it at once and keeps none of it. */
+const PLANNED = new PlannedFields();
 
 /** `conn`'s HeadTaker (an HTTP/2 stream), if it is one. */
 function headTaker(conn: ReplayConn): HeadTaker | null {
   const inner = conn.inner as Partial<HeadTaker>;
   return typeof inner.writeResponse === "function" ? inner as HeadTaker : null;
-}
-
-/** What a head of these fields would take as HTTP/1.1 (the byte count the logs report either way). */
-function headLength(status: number, headers: readonly Header[]): number {
-  let n = "HTTP/1.1 200 \r\n\r\n".length + reasonPhrase(status).length;
-  for (let i = 0; i < headers.length; i++) n += headers[i][0].length + headers[i][1].length + 4;
-  return n;
 }
 
 /**

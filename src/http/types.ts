@@ -6,7 +6,6 @@
  */
 import type { Allowance, HttpConfig, RetryOn, UpstreamProtocol } from "../config/model.ts";
 import type { RequestHead } from "../detect/http-head.ts";
-import type { Header } from "../detect/http-fields.ts";
 import type { SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -180,9 +179,31 @@ export interface HttpContext {
  */
 export interface HeadTaker {
   /**
-   * The final response's head (`headers` as they go on, names in lower case, the
-   * connection's own fields already gone), then `body`, the first of `length` body
-   * bytes (the rest follow as writes). Resolves as `write` does (WRITTEN at once).
+   * The final response's head (`head`: its fields as they go on, read at once), then
+   * `read` from `from` to `to`: the first of `length` body bytes (the rest follow as
+   * writes), in the read that brought them (no view made of it). Resolves as `write`
+   * does (WRITTEN at once).
    */
-  writeResponse(status: number, headers: readonly Header[], body: Uint8Array, length: number): Promise<void>;
+  writeResponse(
+    status: number,
+    head: HeadFields,
+    read: Uint8Array,
+    from: number,
+    to: number,
+    length: number,
+  ): Promise<void>;
+}
+
+/**
+ * A response head's fields as they go on (names in lower case, the connection's own
+ * fields already gone), handed over one by one: no array or pair per field. Good only
+ * during the call it is passed to (it reads the upstream's buffer).
+ */
+export interface HeadFields {
+  sendTo(sink: FieldSink): void;
+}
+
+/** Where fields go one by one (an HPACK block being encoded). */
+export interface FieldSink {
+  field(name: string, value: string): void;
 }

@@ -18,7 +18,8 @@ import { type Clock, SYSTEM_CLOCK, type TimerHandle } from "../runtime/clock.ts"
 import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
 import { type Frame, FrameReader, goawayFrame, headerFrames, pingFrame } from "./frames.ts";
 import { END_STREAM, PING_ACK, rstStreamFrame, settingsAck, settingsFrame } from "./frames.ts";
-import { FlowWindows } from "./flow-windows.ts";
+import { FlowWindows, type Sending } from "./flow-windows.ts";
+import { StreamTable } from "./stream-table.ts";
 import { windowUpdateFrame } from "./frames.ts";
 import { applySettings, DEFAULT_SETTINGS, type Settings } from "./settings.ts";
 import { connectionError, H2Error, streamError } from "./errors.ts";
@@ -69,7 +70,7 @@ export class H2ClientConnection {
   readonly #decoder: HpackDecoder;
   readonly #encoder = new HpackEncoder();
   readonly #guard: FloodGuard;
-  readonly #streams = new Map<number, H2ClientStream>();
+  readonly #streams = new StreamTable<H2ClientStream>();
   readonly #streamWindow: number;
   readonly #connWindow: number;
   readonly #windows: FlowWindows;
@@ -86,6 +87,12 @@ export class H2ClientConnection {
   #idleTimer: TimerHandle | null = null;
   #goingAway = false;
   #over = false;
+  /** What the flow windows ask of the connection when a stream sends. */
+  readonly #sending: Sending<H2ClientStream> = {
+    maxFrameSize: () => this.#peer.maxFrameSize,
+    open: (stream) => !this.#over && this.#streams.get(stream.id) === stream && !stream.endSent,
+    last: (stream) => this.#endSent(stream),
+  };
   #closeReason: string | null = null;
 
   private constructor(conn: TcpConn, options: H2ClientOptions) {
@@ -205,7 +212,7 @@ export class H2ClientConnection {
     this.#nextId += 2;
     const stream = new H2ClientStream(this, id, method, windows, endStream);
     stream.endSent = endStream;
-    this.#streams.set(id, stream);
+    this.#streams.set(stream);
     this.#busy();
     const block = this.#encoder.encode(fields);
     for (const frame of headerFrames(id, block, endStream, this.#peer.maxFrameSize)) this.#writer.queue(frame);
@@ -222,11 +229,7 @@ export class H2ClientConnection {
   // ClientStreamHost -------------------------------------------------------------
 
   sendData(stream: H2ClientStream, data: Uint8Array, end: boolean): boolean | Promise<boolean> {
-    return this.#windows.send(stream, data, end, {
-      maxFrameSize: () => this.#peer.maxFrameSize,
-      open: () => !this.#over && this.#streams.get(stream.id) === stream && !stream.endSent,
-      last: () => this.#endSent(stream),
-    });
+    return this.#windows.send(stream, data, end, this.#sending);
   }
 
   sendTrailers(stream: H2ClientStream, fields: HeaderField[]): Promise<boolean> {

@@ -8,7 +8,7 @@
  * as it answers HTTP/1.1 (400, 414, 431).
  */
 import { parseRequestHead, type RequestHead } from "../detect/http-head.ts";
-import { type ReadRequest, serveHttp1 } from "../http/engine.ts";
+import { type ReadRequest, startHttp1 } from "../http/engine.ts";
 import { parseTarget, type RequestTarget } from "../http/request-target.ts";
 import type { Decision, HttpContext } from "../http/types.ts";
 import type { Pool } from "../balance/pool.ts";
@@ -44,13 +44,20 @@ interface Prepared {
   decision: Decision | Promise<Decision>;
 }
 
-/** The flow's decision for the request, or null when the head does not parse (the engine answers it). */
-function prepare(ctx: HttpContext, bytes: Uint8Array): Prepared | null {
-  const parsed = parseRequestHead(bytes, ctx.http.maxHeaderLine);
-  if (parsed.status !== "ok") return null;
-  const target = parseTarget(parsed.head, ctx.http.encodedSlash);
+/**
+ * The flow's decision for the request, or null when the head does not parse (the engine
+ * answers it). A head laid out as it was written (`request.parsed`) is not parsed again.
+ */
+function prepare(ctx: HttpContext, request: NewStream["request"]): Prepared | null {
+  let head = request.parsed;
+  if (head === null) {
+    const parsed = parseRequestHead(request.head, ctx.http.maxHeaderLine);
+    if (parsed.status !== "ok") return null;
+    head = parsed.head;
+  }
+  const target = parseTarget(head, ctx.http.encodedSlash);
   if ("error" in target) return null;
-  return { head: parsed.head, target, decision: ctx.decide(parsed.head, target) };
+  return { head, target, decision: ctx.decide(head, target) };
 }
 
 export class StreamStarter {
@@ -65,7 +72,7 @@ export class StreamStarter {
 
   /** Starts `s`, at once or once an asynchronous flow decided. */
   start(s: NewStream): void {
-    const prepared = prepare(this.ctx, s.request.head);
+    const prepared = prepare(this.ctx, s.request);
     if (prepared === null) {
       this.#engine(s, null);
       return;
@@ -105,7 +112,8 @@ export class StreamStarter {
     const head = given === null ? request.head : null;
     const stream = new H2Stream(this.host, s.id, head, request.body, request.method, s.windows);
     this.register(stream);
-    void serveHttp1(stream, this.ctx, given ?? undefined).finally(() => stream.close());
+    // The engine closes the stream when it is done with it.
+    startHttp1(stream, this.ctx, given);
     return stream;
   }
 

@@ -21,13 +21,13 @@ export interface WindowedStream {
   unacked: number;
 }
 
-/** What a send asks of its connection. */
-export interface Sending {
+/** What a send asks of its connection (one object per connection: no closure per send). */
+export interface Sending<S extends WindowedStream> {
   maxFrameSize(): number;
-  /** Whether the stream and the connection are still there. */
-  open(): boolean;
-  /** The frame carrying END_STREAM was queued. */
-  last?(): void;
+  /** Whether `stream` and the connection are still there. */
+  open(stream: S): boolean;
+  /** The frame carrying `stream`'s END_STREAM was queued. */
+  last?(stream: S): void;
 }
 
 export class FlowWindows {
@@ -99,30 +99,45 @@ export class FlowWindows {
   }
 
   /**
-   * Sends `data` on `stream` as DATA frames within both send windows and `maxFrameSize`,
+   * Sends `data` (from `from` to `to`) on `stream` as DATA frames within both send windows and `maxFrameSize`,
    * waiting for window as needed: true at once when it fits in one frame and the writer
    * has room (the usual small answer, no promise), else a promise that resolves once the
    * last frame was written; false when `open()` says the stream or the connection is
    * gone. `last` is told when the frame carrying END_STREAM is queued.
    */
-  send(stream: WindowedStream, data: Uint8Array, end: boolean, sending: Sending): boolean | Promise<boolean> {
-    const n = data.length;
+  send<S extends WindowedStream>(
+    stream: S,
+    data: Uint8Array,
+    end: boolean,
+    sending: Sending<S>,
+    /** Where in `data` the bytes to send begin (a read that holds more: no view made of it). @default 0 */
+    from = 0,
+    /** Where they end. @default data.length */
+    to: number = data.length,
+  ): boolean | Promise<boolean> {
+    const n = to - from;
     if (n > stream.sendWindow || n > this.#send || n > sending.maxFrameSize()) {
-      return this.#sendInPieces(stream, data, end, sending);
+      const whole = from === 0 && to === data.length ? data : data.subarray(from, to);
+      return this.#sendInPieces(stream, whole, end, sending);
     }
-    if (!sending.open()) return false;
+    if (!sending.open(stream)) return false;
     stream.sendWindow -= n;
     this.#send -= n;
-    const room = this.writer.push(dataFrame(stream.id, data, end));
-    if (end) sending.last?.();
+    const room = this.writer.push(dataFrame(stream.id, data, end, from, to));
+    if (end) sending.last?.(stream);
     return room || this.writer.drained();
   }
 
-  async #sendInPieces(stream: WindowedStream, data: Uint8Array, end: boolean, sending: Sending): Promise<boolean> {
+  async #sendInPieces<S extends WindowedStream>(
+    stream: S,
+    data: Uint8Array,
+    end: boolean,
+    sending: Sending<S>,
+  ): Promise<boolean> {
     let offset = 0;
     let written: Promise<boolean> = Promise.resolve(true);
     do {
-      if (!sending.open()) return false;
+      if (!sending.open(stream)) return false;
       const left = data.length - offset;
       const n = Math.min(left, Math.max(0, Math.min(stream.sendWindow, this.#send, sending.maxFrameSize())));
       if (n === 0 && left > 0) {
@@ -134,7 +149,7 @@ export class FlowWindows {
       const last = end && offset + n === data.length;
       written = this.writer.queue(dataFrame(stream.id, data.subarray(offset, offset + n), last));
       offset += n;
-      if (last) sending.last?.();
+      if (last) sending.last?.(stream);
     } while (offset < data.length);
     return await written;
   }

@@ -114,8 +114,16 @@ export function windowUpdateFrame(stream: number, increment: number): Uint8Array
 }
 
 /** A DATA frame (§6.1), unpadded; END_STREAM or MORE_TO_COME. */
-export function dataFrame(stream: number, data: Uint8Array, endStream: boolean): Uint8Array {
-  return encodeFrame(FrameType.DATA, endStream ? Flag.END_STREAM : 0, stream, data);
+export function dataFrame(
+  stream: number,
+  data: Uint8Array,
+  endStream: boolean,
+  from = 0,
+  to = data.length,
+): Uint8Array {
+  const out = frameBuffer(FrameType.DATA, endStream ? Flag.END_STREAM : 0, stream, to - from);
+  copyBytes(out, FRAME_HEADER_LENGTH, data, from, to);
+  return out;
 }
 
 /**

@@ -10,11 +10,11 @@
  * table go without indexing: they would evict many small fields for one that rarely
  * repeats. Strings are Huffman-coded whenever that is shorter.
  */
-import { copyBytes } from "../runtime/byte-arrays.ts";
 import type { HeaderField } from "./header-field.ts";
 import { STATIC_BY_NAME, STATIC_LENGTH } from "./hpack-static.ts";
 import { DEFAULT_TABLE_SIZE, DynamicTable, ENTRY_OVERHEAD } from "./hpack-table.ts";
 import { huffmanEncodeStringInto, huffmanStringLength } from "./huffman.ts";
+import { BlockMemo } from "./hpack-memo.ts";
 
 /** Cookies shorter than this are sent never-indexed (a short secret is easy to probe for). */
 const SHORT_COOKIE = 20;
@@ -59,6 +59,16 @@ export class HpackEncoder {
   #pendingFinal = NONE;
   #out = new Uint8Array(1024);
   #at = 0;
+  /** Bumped by every change of the table (an entry added, a size update): a memo is good only for its own. */
+  #version = 0;
+  readonly #memo = new BlockMemo();
+  /** Fields of the block being encoded that matched the memo and are not written yet; -1: not following it. */
+  #follow = -1;
+  /** Fields in the block being encoded. */
+  #count = 0;
+  /** Where the block's fields begin in #out (after its room and size updates). */
+  #fieldsFrom = 0;
+  #blockVersion = 0;
 
   constructor(options: HpackEncoderOptions = {}) {
     this.#ownMax = options.maxTableSize ?? DEFAULT_TABLE_SIZE;
@@ -97,16 +107,72 @@ export class HpackEncoder {
    * saving a copy of the block).
    */
   encode(fields: readonly HeaderField[], room = 0): Uint8Array {
+    this.begin(room);
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i];
+      this.add(field.name, field.value, field.sensitive === true);
+    }
+    return this.finish();
+  }
+
+  /**
+   * A header block field by field, with no list made: `begin`, `add` for each field,
+   * then `finish` for the block (`room` as in `encode`). Nothing else may use the
+   * encoder in between.
+   */
+  begin(room = 0): void {
     this.#at = 0;
+    this.#reserve(room);
+    this.#at = room;
     if (this.#pendingFinal !== NONE) this.#sizeUpdates();
-    for (const field of fields) this.#field(field);
-    if (room === 0) return this.#out.slice(0, this.#at);
-    const out = new Uint8Array(room + this.#at);
-    copyBytes(out, room, this.#out, 0, this.#at);
-    return out;
+    this.#fieldsFrom = this.#at;
+    this.#count = 0;
+    this.#blockVersion = this.#version;
+    this.#follow = this.#memo.goodFor(this.#version) ? 0 : -1;
+  }
+
+  /**
+   * One field of the block begun (`sensitive`: as HeaderField's). A run of fields the
+   * same as the last block's that changed nothing in the table (a target's answers, the
+   * same but for Date each second) is encoded the same again: copied at the end, with
+   * no lookup per field.
+   */
+  add(name: string, value: string, sensitive = false): void {
+    const memo = this.#memo;
+    const k = this.#follow;
+    if (k >= 0) {
+      if (memo.matches(k, name, value, sensitive)) {
+        this.#follow = k + 1;
+        this.#count++;
+        return;
+      }
+      this.#catchUp();
+    }
+    this.#field(name, value, sensitive);
+    memo.note(this.#count++, name, value, sensitive, this.#at - this.#fieldsFrom);
+  }
+
+  /** The block begun, with its `room` bytes before it (their content undefined). */
+  finish(): Uint8Array {
+    const memo = this.#memo;
+    const followedAll = this.#follow >= 0 && this.#follow === memo.length;
+    if (this.#follow >= 0) this.#catchUp();
+    // A block that changed nothing in the table is the memo now (the one it followed whole already is).
+    if (this.#version !== this.#blockVersion) memo.forget();
+    else if (!followedAll) memo.keep(this.#version, this.#count, this.#out, this.#fieldsFrom, this.#at);
+    return this.#out.slice(0, this.#at);
+  }
+
+  /** Writes the fields that followed the memo, as it has them; the block goes on without it. */
+  #catchUp(): void {
+    const n = this.#memo.bytesOf(this.#follow);
+    this.#reserve(n);
+    this.#at = this.#memo.copyTo(this.#out, this.#at, n);
+    this.#follow = -1;
   }
 
   #sizeUpdates(): void {
+    this.#version++;
     this.#reserve(2 * MAX_INTEGER_OCTETS);
     if (this.#pendingMin < this.#pendingFinal) {
       this.#integer(SIZE_UPDATE, 5, this.#pendingMin);
@@ -117,10 +183,9 @@ export class HpackEncoder {
     this.#pendingMin = this.#pendingFinal = NONE;
   }
 
-  #field(field: HeaderField): void {
-    const { name, value } = field;
+  #field(name: string, value: string, marked: boolean): void {
     this.#reserve(name.length + value.length + 3 * MAX_INTEGER_OCTETS);
-    const sensitive = field.sensitive === true || alwaysNeverIndexed(name, value);
+    const sensitive = marked || alwaysNeverIndexed(name, value);
     const inStatic = STATIC_BY_NAME.get(name);
     const inTable = this.#byName.get(name);
     if (!sensitive) {
@@ -132,11 +197,11 @@ export class HpackEncoder {
     const nameIndex = inStatic ? inStatic.index : inTable ? this.#dynamicIndex(inTable.id) : 0;
     const size = name.length + value.length + ENTRY_OVERHEAD;
     const max = this.#table.maxSize;
-    if (sensitive) this.#literal(LITERAL_NEVER_INDEXED, 4, nameIndex, field);
+    if (sensitive) this.#literal(LITERAL_NEVER_INDEXED, 4, nameIndex, name, value);
     else if (size > max || value.length > max / LARGE_VALUE_FRACTION) {
-      this.#literal(LITERAL_WITHOUT_INDEXING, 4, nameIndex, field);
+      this.#literal(LITERAL_WITHOUT_INDEXING, 4, nameIndex, name, value);
     } else {
-      this.#literal(LITERAL_INCREMENTAL, 6, nameIndex, field);
+      this.#literal(LITERAL_INCREMENTAL, 6, nameIndex, name, value);
       this.#remember(name, value);
     }
   }
@@ -145,15 +210,16 @@ export class HpackEncoder {
     return STATIC_LENGTH + 1 + this.#table.positionOf(id);
   }
 
-  #literal(pattern: number, prefixBits: number, nameIndex: number, field: HeaderField): void {
+  #literal(pattern: number, prefixBits: number, nameIndex: number, name: string, value: string): void {
     this.#integer(pattern, prefixBits, nameIndex);
-    if (nameIndex === 0) this.#string(field.name);
-    this.#string(field.value);
+    if (nameIndex === 0) this.#string(name);
+    this.#string(value);
   }
 
   /** Adds a field to our table as the peer's decoder will, and to the lookup maps. */
   #remember(name: string, value: string): void {
     const id = this.#table.nextId;
+    this.#version++;
     // Adding may evict (and forget) older entries of this very name, so look it up after.
     this.#table.add(name, value);
     let known = this.#byName.get(name);

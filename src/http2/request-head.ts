@@ -8,14 +8,23 @@
  * connection-specific field has no meaning in HTTP/2 (§8.2.2).
  */
 import type { HeaderField } from "./hpack.ts";
-import { latin1Encode } from "../detect/bytes.ts";
+import { MAX_HEADER_LINE, type RequestHead } from "../detect/http-head.ts";
+import { RequestWriter } from "../detect/request-writer.ts";
 import { badName, badValue, CONNECTION_SPECIFIC } from "./field-rules.ts";
 
 /** How the request's body reaches the engine: none, exactly N bytes, or chunked (length unknown). */
 export type BodyPlan = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" };
 
 export type RequestHeadResult =
-  | { ok: true; head: Uint8Array; method: string; body: BodyPlan }
+  | {
+    ok: true;
+    /** The HTTP/1.1 head's bytes. */
+    head: Uint8Array;
+    /** What parseRequestHead makes of `head`, made as it was written; null: parse it (see RequestWriter). */
+    parsed: RequestHead | null;
+    method: string;
+    body: BodyPlan;
+  }
   /** Malformed (§8.1.1): a stream error PROTOCOL_ERROR, with why. */
   | { ok: false; reason: string };
 
@@ -26,9 +35,20 @@ interface Pseudo {
   path: string | null;
 }
 
-/** The pseudo-header fields, each at most once and before every regular field (§8.3). */
-function readPseudo(fields: readonly HeaderField[]): { pseudo: Pseudo; first: number } | string {
-  const pseudo: Pseudo = { method: null, scheme: null, authority: null, path: null };
+/** The pseudo-header fields of the request being read (one at a time, synchronously): see readPseudo. */
+const PSEUDO: Pseudo = { method: null, scheme: null, authority: null, path: null };
+
+/**
+ * The pseudo-header fields, each at most once and before every regular field (§8.3),
+ * into PSEUDO: the index of the first regular field, or why the list is malformed.
+ */
+function readPseudo(fields: readonly HeaderField[]): number | string {
+  const pseudo = PSEUDO;
+  pseudo.method =
+    pseudo.scheme =
+    pseudo.authority =
+    pseudo.path =
+      null;
   let i = 0;
   for (; i < fields.length && fields[i].name.charCodeAt(0) === COLON; i++) {
     const { name, value } = fields[i];
@@ -60,7 +80,7 @@ function readPseudo(fields: readonly HeaderField[]): { pseudo: Pseudo; first: nu
   for (let j = i; j < fields.length; j++) {
     if (fields[j].name.charCodeAt(0) === COLON) return `pseudo-header ${fields[j].name} after a regular field`;
   }
-  return { pseudo, first: i };
+  return i;
 }
 
 const COLON = 0x3a;
@@ -68,14 +88,22 @@ const COLON = 0x3a;
 const NO_BODY: BodyPlan = { kind: "none" };
 const CHUNKED: BodyPlan = { kind: "chunked" };
 
+/** Writes each head (synchronously, one at a time). */
+const WRITER = new RequestWriter();
+
 /**
  * Checks `fields` (as HPACK decoded them) and writes the HTTP/1.1 head. `endStream`: the
- * HEADERS frame ended the stream, so the request has no body.
+ * HEADERS frame ended the stream, so the request has no body. `maxLine`: the listener's
+ * longest header line, for `parsed` (see RequestWriter).
  */
-export function requestHead(fields: readonly HeaderField[], endStream: boolean): RequestHeadResult {
-  const read = readPseudo(fields);
-  if (typeof read === "string") return { ok: false, reason: read };
-  const { pseudo, first } = read;
+export function requestHead(
+  fields: readonly HeaderField[],
+  endStream: boolean,
+  maxLine = MAX_HEADER_LINE,
+): RequestHeadResult {
+  const first = readPseudo(fields);
+  if (typeof first === "string") return { ok: false, reason: first };
+  const pseudo = PSEUDO;
   const method = pseudo.method;
   if (method === null) return { ok: false, reason: "no :method" };
   // CONNECT (§8.5) opens a tunnel; vane's HTTP/2 serves requests only, and says so with 405.
@@ -84,8 +112,6 @@ export function requestHead(fields: readonly HeaderField[], endStream: boolean):
   }
   let host: string | null = null;
   let length: number | null = null;
-  // The lines after Host, each ending in CRLF: one string grown (a rope on both engines), no array joined.
-  let lines = "";
   let cookies: string | null = null;
   for (let i = first; i < fields.length; i++) {
     const { name, value } = fields[i];
@@ -98,35 +124,34 @@ export function requestHead(fields: readonly HeaderField[], endStream: boolean):
     if (name === "host") {
       if (host !== null) return { ok: false, reason: "host given twice" };
       host = value;
-      continue;
-    }
-    if (name === "content-length") {
+    } else if (name === "content-length") {
       if (!/^\d{1,15}$/.test(value) || (length !== null && Number(value) !== length)) {
         return { ok: false, reason: `content-length: ${value}` };
       }
       length = Number(value);
-      continue;
-    }
-    // §8.2.3: cookie pairs may come as separate fields; HTTP/1.1 has one line.
-    if (name === "cookie") {
+    } else if (name === "cookie") {
+      // §8.2.3: cookie pairs may come as separate fields; HTTP/1.1 has one line.
       cookies = cookies === null ? value : `${cookies}; ${value}`;
-      continue;
     }
-    lines += `${name}: ${value}\r\n`;
   }
   // §8.3.1: :authority plays Host; a Host that names another authority is malformed.
   const authority = pseudo.authority ?? host;
   if (pseudo.authority !== null && host !== null && host !== pseudo.authority) {
     return { ok: false, reason: "host differs from :authority" };
   }
-  if (cookies !== null) lines += `cookie: ${cookies}\r\n`;
   const body: BodyPlan = endStream ? NO_BODY : length !== null ? { kind: "length", length } : CHUNKED;
   if (endStream && length !== null && length > 0) return { ok: false, reason: `content-length ${length} with no body` };
-  if (body.kind === "length") lines += `content-length: ${length}\r\n`;
-  else if (body.kind === "chunked") lines += "transfer-encoding: chunked\r\n";
-  else if (length === 0) lines += "content-length: 0\r\n";
-  const target = method === "CONNECT" ? (pseudo.authority ?? "") : pseudo.path!;
-  const hostLine = authority !== null && authority !== "" ? `host: ${authority}\r\n` : "";
-  const text = `${method} ${target} HTTP/1.1\r\n${hostLine}${lines}\r\n`;
-  return { ok: true, head: latin1Encode(text), method, body };
+  const w = WRITER;
+  w.begin(method, method === "CONNECT" ? (pseudo.authority ?? "") : pseudo.path!, maxLine);
+  if (authority !== null && authority !== "") w.field("host", authority);
+  for (let i = first; i < fields.length; i++) {
+    const { name, value } = fields[i];
+    if (name !== "host" && name !== "content-length" && name !== "cookie") w.field(name, value);
+  }
+  if (cookies !== null) w.field("cookie", cookies);
+  if (body.kind === "length") w.field("content-length", String(length));
+  else if (body.kind === "chunked") w.field("transfer-encoding", "chunked");
+  else if (length === 0) w.field("content-length", "0");
+  w.end();
+  return { ok: true, head: w.bytes, parsed: w.head, method, body };
 }

@@ -9,8 +9,8 @@
 import { latin1Decode } from "../detect/bytes.ts";
 import { ChunkedDecoder } from "../http/framing.ts";
 import { concatBytes } from "../runtime/byte-arrays.ts";
-import type { HeaderField } from "./hpack.ts";
-import type { Header } from "../detect/http-fields.ts";
+import type { HeaderField, HpackEncoder } from "./hpack.ts";
+import type { FieldSink, HeadFields } from "../http/types.ts";
 
 /** What a piece of the engine's answer came to. `end`: the response is complete. */
 export type ResponsePart =
@@ -19,10 +19,10 @@ export type ResponsePart =
 
 const DROPPED = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
 
-/** `:status` fields, one per code (a three-digit number), shared: the encoder only reads them. */
-const STATUS_FIELDS: HeaderField[] = [];
-function statusField(status: number): HeaderField {
-  return STATUS_FIELDS[status] ??= { name: ":status", value: String(status) };
+/** Status codes as text, made once each (a three-digit number). */
+const STATUS_TEXT: string[] = [];
+function statusText(status: number): string {
+  return STATUS_TEXT[status] ??= String(status);
 }
 
 type Body =
@@ -32,9 +32,37 @@ type Body =
   | { kind: "until-close" }
   | { kind: "done" };
 
+/** Where every answer begins, and where it ends (shared, never modified). */
+const HEAD: Body = { kind: "head" };
+const DONE: Body = { kind: "done" };
+
+/**
+ * A final head the engine hands over as fields (HeadTaker), as one HPACK block with
+ * `room` free bytes before it: `:status`, then the fields without the
+ * connection-specific ones. The encoder takes them straight, no list made.
+ */
+export function encodeHead(encoder: HpackEncoder, status: number, head: HeadFields, room: number): Uint8Array {
+  encoder.begin(room);
+  encoder.add(":status", statusText(status));
+  const sink = SINK;
+  sink.encoder = encoder;
+  head.sendTo(sink);
+  sink.encoder = null;
+  return encoder.finish();
+}
+
+/** Hands fields on to an encoder, the connection-specific ones left out (names come in lower case). */
+class DroppingSink implements FieldSink {
+  encoder: HpackEncoder | null = null;
+  field(name: string, value: string): void {
+    if (!DROPPED.has(name)) this.encoder!.add(name, value);
+  }
+}
+const SINK = new DroppingSink();
+
 /** Reads one response, fed as the engine writes it. */
 export class ResponseReader {
-  #body: Body = { kind: "head" };
+  #body: Body = HEAD;
   #held: Uint8Array | null = null;
 
   /** `headRequest`: the request was HEAD, so the answer has no body whatever its head says. */
@@ -61,23 +89,14 @@ export class ResponseReader {
   }
 
   /**
-   * The final head came as fields, names in lower case (the engine's HeadTaker path), and `length` body bytes
-   * follow as writes: the head's fields for HTTP/2, and whether the answer is complete.
+   * The final head went as fields (the engine's HeadTaker path, see encodeHead), and
+   * `length` body bytes follow, as writes or (`whole`) sent by the caller past this
+   * reader: whether the answer has no body.
    */
-  began(status: number, headers: readonly Header[], length: number): ResponsePart & { kind: "headers" } {
-    const fields: HeaderField[] = [statusField(status)];
-    for (let i = 0; i < headers.length; i++) {
-      const name = headers[i][0]; // lower case already (HeadTaker)
-      if (!DROPPED.has(name)) fields.push({ name, value: headers[i][1] });
-    }
+  began(status: number, length: number, whole: boolean): boolean {
     const noBody = this.headRequest || status === 204 || status === 304 || length <= 0;
-    this.#body = noBody ? { kind: "done" } : { kind: "length", left: length };
-    return { kind: "headers", fields, interim: false, end: noBody };
-  }
-
-  /** The body `began` announced was sent whole by the caller, past this reader. */
-  ended(): void {
-    this.#body = { kind: "done" };
+    this.#body = noBody || whole ? DONE : { kind: "length", left: length };
+    return noBody;
   }
 
   /** The engine closed its side: an until-close body ends here. */

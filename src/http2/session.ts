@@ -11,7 +11,7 @@
  * GOAWAY: streams already begun finish, new ones go to a new connection.
  */
 import type { ReplayConn } from "../forward/replay-conn.ts";
-import type { HttpContext } from "../http/types.ts";
+import type { HeadFields, HttpContext } from "../http/types.ts";
 import type { SocketAddress } from "../runtime/types.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
@@ -29,12 +29,14 @@ import { applySettings, DEFAULT_SETTINGS, type Settings } from "./settings.ts";
 import { connectionError, H2Error, streamError } from "./errors.ts";
 import { CLIENT_PREFACE, ErrorCode, FRAME_HEADER_LENGTH, SettingId } from "./constants.ts";
 import { requestHead } from "./request-head.ts";
+import { encodeHead } from "./response-reader.ts";
 import type { OpenStream, StreamHost } from "./stream.ts";
 import { type H2Forwarding, StreamStarter } from "./dispatch.ts";
 import { FrameWriter, PER_TURN } from "./writer.ts";
-import { FlowWindows } from "./flow-windows.ts";
+import { FlowWindows, type Sending } from "./flow-windows.ts";
 import { readFrames } from "./read-frames.ts";
-import { type HeaderBlock, HeaderBlocks } from "./header-block.ts";
+import { HeaderBlocks } from "./header-block.ts";
+import { StreamTable } from "./stream-table.ts";
 import { FloodGuard } from "./guard.ts";
 
 /** Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); nginx and HAProxy use 128 and 100. */
@@ -78,13 +80,18 @@ class H2Session implements StreamHost {
   readonly #decoder = new HpackDecoder({ maxHeaderListSize: MAX_HEADER_LIST });
   readonly #encoder = new HpackEncoder();
   readonly #guard: FloodGuard;
-  readonly #streams = new Map<number, OpenStream>();
+  readonly #streams = new StreamTable<OpenStream>();
   readonly #starter: StreamStarter;
   #peer: Settings = DEFAULT_SETTINGS;
   #lastStream = 0;
   readonly #blocks = new HeaderBlocks(MAX_HEADER_BLOCK);
   #goingAway = false;
   #over = false;
+  /** What the flow windows ask of the connection when a stream sends. */
+  readonly #sending: Sending<OpenStream> = {
+    maxFrameSize: () => this.#peer.maxFrameSize,
+    open: (stream) => !this.#over && this.#streams.has(stream.id),
+  };
 
   constructor(client: ReplayConn, ctx: HttpContext, forwarding: H2Forwarding | null) {
     this.#client = client;
@@ -94,7 +101,7 @@ class H2Session implements StreamHost {
       this,
       this.#streamCtx,
       forwarding,
-      (stream) => this.#streams.set(stream.id, stream),
+      (stream) => this.#streams.set(stream),
     );
     this.#writer = new FrameWriter(client, { flush: PER_TURN });
     this.#windows = new FlowWindows(this.#writer, CONNECTION_WINDOW, STREAM_WINDOW);
@@ -217,42 +224,44 @@ class H2Session implements StreamHost {
       // Trailers end the request; anything else on an open stream is malformed.
       throw streamError(id, ErrorCode.PROTOCOL_ERROR, "HEADERS on an open stream without END_STREAM");
     }
+    // The usual block is one HEADERS frame: decoded from the frame's own bytes, nothing held.
+    if (f.endHeaders && f.fragment.length <= MAX_HEADER_BLOCK) return this.#blockDone(id, f.endStream, f.fragment);
     const block = this.#blocks.begin(id, f.endStream, f.fragment, f.endHeaders);
-    if (block !== null) this.#blockDone(block);
+    if (block !== null) this.#blockDone(block.stream, block.endStream, block.bytes());
   }
 
   #onContinuation(f: Extract<Frame, { type: "continuation" }>): void {
     const block = this.#blocks.continue(f.stream, f.fragment, f.endHeaders);
-    if (block !== null) this.#blockDone(block);
+    if (block !== null) this.#blockDone(block.stream, block.endStream, block.bytes());
   }
 
   /** A whole header block: decoded (the HPACK state moves even for one refused), then a request or trailers. */
-  #blockDone(block: HeaderBlock): void {
+  #blockDone(id: number, endStream: boolean, bytes: Uint8Array): void {
     let fields: HeaderField[];
     try {
-      fields = this.#decoder.decode(block.bytes());
+      fields = this.#decoder.decode(bytes);
     } catch (err) {
       if (!(err instanceof HpackError)) throw err;
       if (err.kind === "compression") throw connectionError(ErrorCode.COMPRESSION_ERROR, err.message);
-      return this.#tooLarge(block);
+      return this.#tooLarge(id, endStream);
     }
-    const open = this.#streams.get(block.stream);
+    const open = this.#streams.get(id);
     if (open !== undefined) {
       // Trailers: an HTTP/1.1 target gets none of them (nginx drops them too); the body ends.
       if (!open.endRequest()) {
-        throw streamError(block.stream, ErrorCode.PROTOCOL_ERROR, "body shorter than content-length");
+        throw streamError(id, ErrorCode.PROTOCOL_ERROR, "body shorter than content-length");
       }
       return;
     }
-    this.#open(block, fields);
+    this.#open(id, endStream, fields);
   }
 
   /** A header list over MAX_HEADER_LIST: answered 431, as an HTTP/1.1 head too large would be. */
-  #tooLarge(block: HeaderBlock): void {
-    if (this.#streams.has(block.stream)) {
-      throw streamError(block.stream, ErrorCode.PROTOCOL_ERROR, "trailers too large");
+  #tooLarge(id: number, endStream: boolean): void {
+    if (this.#streams.has(id)) {
+      throw streamError(id, ErrorCode.PROTOCOL_ERROR, "trailers too large");
     }
-    this.#answerAlone(block.stream, 431, !block.endStream);
+    this.#answerAlone(id, 431, !endStream);
   }
 
   /** vane answers a stream itself, outside the engine (no route was asked). */
@@ -266,19 +275,18 @@ class H2Session implements StreamHost {
   }
 
   /** A new request stream: checked, then served by the engine. */
-  #open(block: HeaderBlock, fields: HeaderField[]): void {
-    const id = block.stream;
+  #open(id: number, endStream: boolean, fields: HeaderField[]): void {
     if (this.#goingAway) return this.#refuse(id, ErrorCode.REFUSED_STREAM, "GOAWAY sent");
     if (this.#streams.size >= MAX_STREAMS) {
       if (this.#guard.reset()) throw connectionError(ErrorCode.ENHANCE_YOUR_CALM, "too many refused streams");
       return this.#refuse(id, ErrorCode.REFUSED_STREAM, "too many concurrent streams");
     }
-    const request = requestHead(fields, block.endStream);
+    const request = requestHead(fields, endStream, this.#ctx.http.maxHeaderLine);
     if (!request.ok) {
       this.#ctx.log.debug("http2 request refused", { client: this.#ctx.client.hostname, reason: request.reason });
       return this.#refuse(id, ErrorCode.PROTOCOL_ERROR, request.reason);
     }
-    if (request.method === "CONNECT") return this.#answerAlone(id, 405, !block.endStream);
+    if (request.method === "CONNECT") return this.#answerAlone(id, 405, !endStream);
     this.#client.clearCloseAt();
     this.#starter.start({
       id,
@@ -359,18 +367,24 @@ class H2Session implements StreamHost {
 
   sendHeaders(stream: OpenStream, fields: HeaderField[], end: boolean): void {
     if (this.#over || !this.#streams.has(stream.id)) return;
-    const framed = this.#encoder.encode(fields, FRAME_HEADER_LENGTH);
+    this.#sendBlock(stream, this.#encoder.encode(fields, FRAME_HEADER_LENGTH), end);
+  }
+
+  sendHead(stream: OpenStream, status: number, head: HeadFields, end: boolean): void {
+    if (this.#over || !this.#streams.has(stream.id)) return;
+    this.#sendBlock(stream, encodeHead(this.#encoder, status, head, FRAME_HEADER_LENGTH), end);
+  }
+
+  /** A header block, with room for a frame header before it: one HEADERS frame, or as many as it takes. */
+  #sendBlock(stream: OpenStream, framed: Uint8Array, end: boolean): void {
     const one = headersFrameAround(framed, stream.id, end, this.#peer.maxFrameSize);
     if (one !== null) return void this.#writer.queue(one);
     const block = framed.subarray(FRAME_HEADER_LENGTH);
     for (const frame of headerFrames(stream.id, block, end, this.#peer.maxFrameSize)) this.#writer.queue(frame);
   }
 
-  sendData(stream: OpenStream, data: Uint8Array, end: boolean): boolean | Promise<boolean> {
-    return this.#windows.send(stream, data, end, {
-      maxFrameSize: () => this.#peer.maxFrameSize,
-      open: () => !this.#over && this.#streams.has(stream.id),
-    });
+  sendData(stream: OpenStream, data: Uint8Array, end: boolean, from = 0, to = data.length): boolean | Promise<boolean> {
+    return this.#windows.send(stream, data, end, this.#sending, from, to);
   }
 
   reset(stream: OpenStream, code: number): void {

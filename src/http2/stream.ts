@@ -13,7 +13,7 @@
  */
 import type { ReadNext, SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { HeaderField } from "./hpack.ts";
-import type { Header } from "../detect/http-fields.ts";
+import type { HeadFields } from "../http/types.ts";
 import type { BodyPlan } from "./request-head.ts";
 import { type ResponsePart, ResponseReader } from "./response-reader.ts";
 import { WRITTEN } from "../runtime/written.ts";
@@ -46,11 +46,13 @@ export interface StreamHost {
   readonly remote: SocketAddress;
   readonly local: SocketAddress;
   sendHeaders(stream: OpenStream, fields: HeaderField[], end: boolean): void;
+  /** A final response head the engine handed over as fields (HeadTaker), `:status` first. */
+  sendHead(stream: OpenStream, status: number, head: HeadFields, end: boolean): void;
   /**
-   * Sends `data` within the send windows: true at once when it went without waiting,
+   * Sends `data` (from `from` to `to`, by default all of it) within the send windows: true at once when it went without waiting,
    * else resolves once written; false when the stream or connection is gone.
    */
-  sendData(stream: OpenStream, data: Uint8Array, end: boolean): boolean | Promise<boolean>;
+  sendData(stream: OpenStream, data: Uint8Array, end: boolean, from?: number, to?: number): boolean | Promise<boolean>;
   /** `n` bytes of request body were taken on: the client may send that many more. */
   consumed(stream: OpenStream, n: number): void;
   reset(stream: OpenStream, code: number): void;
@@ -242,24 +244,30 @@ export class H2Stream implements TcpConn, OpenStream {
   }
 
   /** HeadTaker (http/types.ts): the engine's usual answer, its head as fields. */
-  writeResponse(status: number, headers: readonly Header[], body: Uint8Array, length: number): Promise<void> {
+  writeResponse(
+    status: number,
+    head: HeadFields,
+    read: Uint8Array,
+    from: number,
+    to: number,
+    length: number,
+  ): Promise<void> {
     if (this.#gone) return Promise.reject(new Error("stream closed"));
-    const head = this.#answer.began(status, headers, length);
-    this.host.sendHeaders(this, head.fields, head.end);
-    if (head.end) {
+    // The whole body in hand (the usual small answer) goes as one DATA frame, past the reader.
+    const whole = to - from === length;
+    const end = this.#answer.began(status, length, whole);
+    this.host.sendHead(this, status, head, end);
+    if (end) {
       this.#responded();
       return WRITTEN;
     }
-    if (body.length === 0) return WRITTEN;
-    if (body.length !== length) return this.write(body);
-    // The whole body in hand (the usual small answer): one DATA frame, without the reader.
-    this.#answer.ended();
-    const sent = this.host.sendData(this, body, true);
+    if (!whole) return to === from ? WRITTEN : this.write(read.subarray(from, to));
+    const sent = this.host.sendData(this, read, true, from, to);
     if (sent === true) {
       this.#responded();
       return WRITTEN;
     }
-    return this.#restOfWrite(sent, [{ kind: "data", data: body, end: true }], 0);
+    return this.#restOfWrite(sent, [{ kind: "data", data: read.subarray(from, to), end: true }], 0);
   }
 
   /** The parts of a write from `parts[i]` on, whose DATA `sent` has to wait for. */
