@@ -36,7 +36,7 @@ import {
   writtenAnew,
 } from "./headers.ts";
 import { F_EXPECT, F_HTTP2_SETTINGS, headerValues } from "../detect/http-fields.ts";
-import { type Allowance, DEFAULT_RETRY_ON, type RetryOn } from "../config/model.ts";
+import type { Allowance, RetryOn } from "../config/model.ts";
 import type { SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { Decision, HttpContext, HttpRoute, UpstreamLease } from "./types.ts";
 import { formatDuration } from "../config/duration.ts";
@@ -50,7 +50,7 @@ import type { Failure } from "../errors/mod.ts";
 import { statusFor } from "./failure-status.ts";
 import { startsH2Preface } from "../detect/h2-preface.ts";
 import { beginEntry, noteLease, recordRefused, tagRequest } from "./access.ts";
-import { IDEMPOTENT } from "./retry.ts";
+import { IDEMPOTENT, poolRetries } from "./retry.ts";
 
 export type { Decision, HttpContext, HttpRoute, RequestTarget, UpstreamLease } from "./types.ts";
 
@@ -673,9 +673,8 @@ function sendFailed(proxied: ProxiedRequest, lease: UpstreamLease, attempt: numb
  * not been retried before. The caller makes sure no byte of the target's answer came.
  */
 function mayRetry(proxied: ProxiedRequest, cause: RetryOn): boolean {
-  return proxied.retries < (proxied.route.retry?.policy.retries ?? 1) && !proxied.hasBody &&
-    proxied.exchange.out === 0 &&
-    IDEMPOTENT.has(proxied.head.method) && (proxied.route.retryOn ?? DEFAULT_RETRY_ON).includes(cause);
+  return !proxied.hasBody && proxied.exchange.out === 0 && IDEMPOTENT.has(proxied.head.method) &&
+    poolRetries(proxied.route, proxied.retries, cause);
 }
 
 /**

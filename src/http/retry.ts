@@ -5,10 +5,24 @@
  * retry, so that the retries of many clients do not arrive in step. Nothing here runs
  * unless a request failed.
  */
-import type { RetryPolicy } from "../config/model.ts";
+import { DEFAULT_RETRY_ON, type RetryOn, type RetryPolicy } from "../config/model.ts";
 
 /** RFC 9110 §9.2.2: safe to send twice. */
 export const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+/**
+ * Whether the pool lets a request that failed with `cause`, retried `retries` times so
+ * far, go on once more: its `retry-on` names the cause and its `retries` is not spent
+ * (one retry when the route has no RetryControl). Whether the request itself may go
+ * again (its method, its body, what the client had of an answer) is the caller's.
+ */
+export function poolRetries(
+  route: { readonly retryOn?: readonly RetryOn[]; readonly retry?: RetryControl },
+  retries: number,
+  cause: RetryOn,
+): boolean {
+  return retries < (route.retry?.policy.retries ?? 1) && (route.retryOn ?? DEFAULT_RETRY_ON).includes(cause);
+}
 
 /**
  * Whether one more retry may start: retries in flight stay below `percent` of the

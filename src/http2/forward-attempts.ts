@@ -11,11 +11,10 @@
  * stream: RFC 9113 §8.7) goes again once, on any target, as a keep-alive race does.
  */
 import type { RetryOn } from "../config/model.ts";
-import { DEFAULT_RETRY_ON } from "../config/model.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { TargetHealth } from "../health/registry.ts";
 import type { HttpRoute } from "../http/types.ts";
-import { avoided, IDEMPOTENT } from "../http/retry.ts";
+import { avoided, IDEMPOTENT, poolRetries } from "../http/retry.ts";
 import { statusFor } from "../http/failure-status.ts";
 import { deadline } from "../runtime/timeout.ts";
 import type { Clock } from "../runtime/clock.ts";
@@ -111,10 +110,6 @@ export class ForwardAttempts {
   /** After no stream could be opened (`failed` says why): the next try, or what the client gets. */
   notOpened(failed: OpenFailure): Next {
     if (failed.target !== undefined) (this.#tried ??= []).push(failed.target);
-    return this.#notOpened(failed);
-  }
-
-  #notOpened(failed: OpenFailure): Next {
     const first = this.#retriedAfter;
     if (failed.kind !== "connect" && first !== null) {
       return this.#gaveUp({ code: first.code, why: `${first.why}; no retry: ${failed.reason}` });
@@ -137,8 +132,8 @@ export class ForwardAttempts {
   /** A retry on a target not tried yet, when `retry-on` names `cause` and the request may go again. */
   #retry(cause: RetryOn, failure: GaveUp): Next {
     const { route, ctx } = this;
-    const allowed = this.#retries < (route.retry?.policy.retries ?? 1) && this.args.endStream &&
-      (cause === "conn-failure" || IDEMPOTENT.has(this.method)) && (route.retryOn ?? DEFAULT_RETRY_ON).includes(cause);
+    const allowed = this.args.endStream && (cause === "conn-failure" || IDEMPOTENT.has(this.method)) &&
+      poolRetries(route, this.#retries, cause);
     if (!allowed) return this.#gaveUp(failure);
     const control = route.retry;
     if (control !== undefined && !this.#holdsBudget) {
