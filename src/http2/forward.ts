@@ -147,7 +147,10 @@ export class ForwardStream implements OpenStream {
     if (!this.#requestDone) this.#watchRequest();
   }
 
-  /** The first try's stream, which takes the body (a request with one is never tried again). */
+  /**
+   * The body's pieces so far, in order, begun with the first try's stream (which takes
+   * the body: a request with one is never tried again).
+   */
   #body(): Promise<H2ClientStream | null> {
     return this.#chain ??= this.attempts.first.then(openedStream);
   }
