@@ -83,6 +83,8 @@ export class Pool {
    * modifies a Pick, and one per request was garbage. Weak: targets go with their pool.
    */
   readonly #picks = new WeakMap<TargetHealth, Pick>();
+  /** The last Pick handed out, looked at before #picks (a WeakMap lookup costs JavaScriptCore more). */
+  #lastPick: Pick | null = null;
   /**
    * The pool's `tls` with its files read (the generation reads them as it loads): how
    * connections to its targets are encrypted. Null: plain TCP.
@@ -257,12 +259,19 @@ export class Pool {
     let full = false;
     // The usual case, every target a candidate, asks for no array of its own.
     let live: TargetHealth[] | null = null;
+    // The addresses of the last target resolved in the loop: the pick, when it is that one.
+    let resolved: TargetHealth | null = null;
+    let resolvedAddresses: string[] = NO_ADDRESSES;
     for (let i = 0; i < set.length; i++) {
       const e = set[i];
       if ((e.benchedUntil > 0 || e.ejectedUntil > 0) && now === 0) now = this.#now();
       // Weight 0 drains a target (HAProxy's meaning): alive, but given no new traffic.
-      let candidate = e.weight !== 0 && !exclude.has(e) && e.alive(now) &&
-        this.#resolver.current(e.spec).addresses.length > 0;
+      let candidate = e.weight !== 0 && !exclude.has(e) && e.alive(now);
+      if (candidate) {
+        resolved = e;
+        resolvedAddresses = this.#resolver.current(e.spec).addresses;
+        candidate = resolvedAddresses.length > 0;
+      }
       if (max !== 0 && candidate && e.activeConnections >= max) {
         full = true;
         candidate = false;
@@ -274,17 +283,19 @@ export class Pool {
     if (this.#hasSrv) live = servingPriority(live);
     if (live.length === 0) return full ? FULL : null;
     const entry = strategy.pick(live, key) as TargetHealth;
-    const addresses = this.#resolver.current(entry.spec).addresses;
+    const addresses = entry === resolved ? resolvedAddresses : this.#resolver.current(entry.spec).addresses;
     // The target's last pick, while its addresses are the same (see #picks).
-    const last = this.#picks.get(entry);
-    if (last !== undefined && last.addresses === addresses) return last;
+    let last: Pick | null | undefined = this.#lastPick;
+    if (last === null || last.entry !== entry) last = this.#picks.get(entry);
+    if (last !== undefined && last.addresses === addresses) return (this.#lastPick = last);
     const pick = { entry, addresses };
     this.#picks.set(entry, pick);
-    return pick;
+    return (this.#lastPick = pick);
   }
 }
 
 const EMPTY: ReadonlySet<TargetHealth> = new Set();
+const NO_ADDRESSES: string[] = [];
 
 /** Per health registry (one per vane), the newest pool of each name: what a reload's new pool follows. */
 const newest = new WeakMap<HealthRegistry, Map<string, Pool>>();

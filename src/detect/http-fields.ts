@@ -226,6 +226,21 @@ export class Fields {
     return -1;
   }
 
+  /**
+   * The line of the one field of this number: -1 when there is none, -2 when there are
+   * several (one pass, where `countOf` and `first` would take two).
+   */
+  sole(kind: number): number {
+    if ((this.present & bit(kind)) === 0) return -1;
+    let at = -1;
+    for (let i = 0; i < this.count; i++) {
+      if (this.kind(i) !== kind) continue;
+      if (at >= 0) return -2;
+      at = i;
+    }
+    return at;
+  }
+
   /** How many fields of this number there are. */
   countOf(kind: number): number {
     if ((this.present & bit(kind)) === 0) return 0;

@@ -354,10 +354,10 @@ export function parseRequestHead(buf: Uint8Array, maxLine = MAX_HEADER_LINE): He
   // Host decides routing, so exactly one well-formed Host is required for 1.1
   // (RFC 9112 §3.2); two could route differently here and at the backend.
   let host: string | null = null;
-  const hosts = fields.countOf(F_HOST);
-  if (hosts > 1) return fail(400, "multiple Host headers");
-  if (hosts === 1) {
-    host = normalizeHost(fields.value(fields.first(F_HOST)));
+  const at = fields.sole(F_HOST);
+  if (at === -2) return fail(400, "multiple Host headers");
+  if (at >= 0) {
+    host = normalizeHost(fields.value(at));
     if (host === null) return fail(400, "invalid Host header");
   } else if (version === "1.1") {
     return fail(400, "missing Host header");

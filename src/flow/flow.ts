@@ -188,14 +188,22 @@ export function compileFlow(rules: Rule[], deps: FlowDeps): CompiledFlow {
  * outcomes go with their flow.
  */
 const PLAIN = new WeakMap<Outcome, FlowResult>();
+/**
+ * The last of PLAIN's results handed out, looked at first: a listener's requests mostly
+ * end in the same rule, and isFrozen and a WeakMap lookup cost JavaScriptCore more.
+ * (It holds one outcome of a flow a reload replaced until the new flow's first result.)
+ */
+let lastPlain: FlowResult | null = null;
 
 function result(outcome: Outcome, st: State): FlowResult {
-  if (st.request !== NO_EDITS || st.response !== NO_EDITS || !Object.isFrozen(outcome)) {
+  const edited = st.request !== NO_EDITS || st.response !== NO_EDITS;
+  if (!edited && lastPlain !== null && lastPlain.outcome === outcome) return lastPlain;
+  if (edited || !Object.isFrozen(outcome)) {
     return { outcome, request: st.request, response: st.response };
   }
   let r = PLAIN.get(outcome);
   if (r === undefined) PLAIN.set(outcome, r = { outcome, request: NO_EDITS, response: NO_EDITS });
-  return r;
+  return (lastPlain = r);
 }
 
 function evalSync(list: RuleList, st: State): Step {

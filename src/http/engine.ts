@@ -542,8 +542,9 @@ export class ProxiedRequest {
     const offered = upgradeProtocols(head);
     // h2c (and an HTTP2-Settings that would come with it) switches the connection to a
     // protocol vane does not read: every later request would pass every rule unseen.
-    const h2c = offered.includes("h2c") || head.fields.first(F_HTTP2_SETTINGS) >= 0;
-    this.upgrade = offered.length > 0 && (!h2c || decision.allow.includes("h2c"));
+    // (Only asked when something is offered: the usual request offers nothing.)
+    this.upgrade = offered.length > 0 &&
+      (!(offered.includes("h2c") || head.fields.first(F_HTTP2_SETTINGS) >= 0) || decision.allow.includes("h2c"));
     this.offered = this.upgrade ? offered : [];
     this.websocketAccept = this.upgrade && offered.includes("websocket")
       ? websocketAccept(headerValues(head.headers, "sec-websocket-key"))

@@ -96,8 +96,8 @@ const LENGTHS: (BodyFraming | undefined)[] = new Array(SHARED_LENGTHS).fill(unde
  * field of plain digits; null if invalid.
  */
 function lengthOf(fields: Fields): BodyFraming | null {
-  const i = fields.first(F_CONTENT_LENGTH);
-  if (fields.countOf(F_CONTENT_LENGTH) === 1) {
+  const i = fields.sole(F_CONTENT_LENGTH);
+  if (i >= 0) {
     const n = fields.digits(i);
     if (n >= 0) {
       return n < SHARED_LENGTHS ? (LENGTHS[n] ??= { kind: "length", length: n }) : { kind: "length", length: n };
@@ -193,8 +193,8 @@ export function connectionTokens(fields: Fields): ReadonlySet<string> {
 
 function readConnection(fields: Fields): ReadonlySet<string> {
   if ((fields.present & bit(F_CONNECTION)) === 0) return NO_TOKENS;
-  if (fields.countOf(F_CONNECTION) === 1) {
-    const i = fields.first(F_CONNECTION);
+  const i = fields.sole(F_CONNECTION);
+  if (i >= 0) {
     for (const [value, tokens] of USUAL_TOKENS) if (fields.valueIs(i, value)) return tokens;
     const value = fields.value(i);
     const tokens = tokensByValue.get(value) ?? tokenSet([value]);

@@ -15,13 +15,28 @@ export class TrafficCounters {
   /** The keys of `requests` by route, pool and code: made once, not per response. */
   readonly #keys = new Map<string | null, Map<string | null, Map<number, string>>>();
 
+  /** The last response's route, pool, code and key: most responses are counted under the one before's. */
+  #lastRoute: string | null = null;
+  #lastPool: string | null = null;
+  #lastCode = -1;
+  #lastKey = "";
+
   countResponse(route: string | null, pool: string | null, code: number): void {
+    if (code === this.#lastCode && route === this.#lastRoute && pool === this.#lastPool) {
+      const last = this.#lastKey;
+      this.requests.set(last, (this.requests.get(last) ?? 0) + 1);
+      return;
+    }
     let byPool = this.#keys.get(route);
     if (!byPool) this.#keys.set(route, byPool = new Map());
     let byCode = byPool.get(pool);
     if (!byCode) byPool.set(pool, byCode = new Map());
     let key = byCode.get(code);
     if (key === undefined) byCode.set(code, key = `${route ?? ""}\u0000${pool ?? ""}\u0000${code}`);
+    this.#lastRoute = route;
+    this.#lastPool = pool;
+    this.#lastCode = code;
+    this.#lastKey = key;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 

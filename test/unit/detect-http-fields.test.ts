@@ -141,6 +141,10 @@ describe("Fields from bytes", () => {
         expect(f.values(k)).toEqual(want);
         expect(listed.values(k)).toEqual(want);
         expect(f.countOf(k)).toBe(want.length);
+        // sole: the one field's line, none (-1) or several (-2), as first and countOf say.
+        const sole = want.length === 0 ? -1 : want.length > 1 ? -2 : f.first(k);
+        expect(f.sole(k)).toBe(sole);
+        expect(listed.sole(k)).toBe(sole);
         expect((f.present & bit(k)) !== 0).toBe(want.length > 0);
       }
       expect(f.count).toBe(count);
@@ -154,5 +158,6 @@ describe("Fields from bytes", () => {
     const f = parsed("X-Forwarded-For: a\r\nx-forwarded-for: b\r\n");
     expect(f.values(F_X_FORWARDED_FOR)).toEqual(["a", "b"]);
     expect(f.countOf(F_X_FORWARDED_FOR)).toBe(2);
+    expect(f.sole(F_X_FORWARDED_FOR)).toBe(-2);
   });
 });
