@@ -196,6 +196,11 @@ export function curl(args: string[]): Promise<{ code: number | null; stdout: Buf
   });
 }
 
+/** The status of one request curl makes with `args` (the body is dropped): "000" when no answer came. */
+export async function curlStatus(args: string[]): Promise<string> {
+  return (await curl(["-o", "/dev/null", "-w", "%{http_code}", ...args])).stdout.toString();
+}
+
 /** A WebSocket echo backend: the RFC 6455 handshake by hand, each frame echoed unmasked. */
 export async function wsEchoBackend(): Promise<Backend> {
   const b = await startBackend((_req, res) => res.end("not ws"));

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { echoServer, freePort } from "../helpers/net.ts";
-import { curl, startBackend } from "../helpers/http-engine.ts";
+import { curl, curlStatus, startBackend } from "../helpers/http-engine.ts";
 import { nodeServer, stopNodeServers } from "../helpers/node-server.ts";
 import { spawnVane, type VaneProcess } from "../helpers/process.ts";
 import { serving } from "../helpers/status.ts";
@@ -277,15 +277,7 @@ describe("the access log of HTTP/2 requests", () => {
       file,
     ]);
     // serial: the first stream meets the resetting target, and goes on to the other.
-    const r = await curl([
-      "--http2-prior-knowledge",
-      "-o",
-      "/dev/null",
-      "-w",
-      "%{http_code}",
-      `http://127.0.0.1:${port}/r`,
-    ]);
-    expect(r.stdout.toString()).toBe("200");
+    expect(await curlStatus(["--http2-prior-knowledge", `http://127.0.0.1:${port}/r`])).toBe("200");
     await waitFor("one line", () => linesOf(file).length >= 1);
     const [line] = recordsOf(file);
     expect(line).toMatchObject({

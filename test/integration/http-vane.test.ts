@@ -6,7 +6,7 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { closeAll, echoServer } from "../helpers/net.ts";
 import { exchange } from "../helpers/raw-client.ts";
-import { curl, infoBackend, stopAllHttp, wsEchoBackend } from "../helpers/http-engine.ts";
+import { curl, curlStatus, infoBackend, stopAllHttp, wsEchoBackend } from "../helpers/http-engine.ts";
 import { makeCert, removeCerts, sClient, tlsNameServer } from "../helpers/tls.ts";
 import { metrics, startVane, startYaml, stopAllVanes } from "../helpers/vane.ts";
 
@@ -79,16 +79,7 @@ describe("HTTP routing through vane", () => {
   it("answers 404 when no route matches and there is no catch-all", async () => {
     const api = await infoBackend("api");
     const v = await startVane(["--route", `api.test=127.0.0.1:${api.port}`]);
-    const r = await curl([
-      "-o",
-      "/dev/null",
-      "-w",
-      "%{http_code}",
-      "--resolve",
-      `nope.test:${v.port}:127.0.0.1`,
-      `http://nope.test:${v.port}/`,
-    ]);
-    expect(r.stdout.toString()).toBe("404");
+    expect(await curlStatus(["--resolve", `nope.test:${v.port}:127.0.0.1`, `http://nope.test:${v.port}/`])).toBe("404");
     expect(await metrics(v)).toContain('vane_requests_total{route="",pool="",code="404"} 1');
   });
 

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeAll, freePort } from "../helpers/net.ts";
-import { curl } from "../helpers/http-engine.ts";
+import { curl, curlStatus } from "../helpers/http-engine.ts";
 import { nodeServer, stopNodeServers } from "../helpers/node-server.ts";
 import { killAll, spawnVane } from "../helpers/process.ts";
 import { serving, statusOf } from "../helpers/status.ts";
@@ -109,20 +109,15 @@ workers: 1
 }
 
 /** One HTTP/2 request (prior knowledge, a connection of its own): its status, "000" when none came. */
-async function h2(v: Running, method = "GET", maxTime = 8): Promise<string> {
-  const r = await curl([
+function h2(v: Running, method = "GET", maxTime = 8): Promise<string> {
+  return curlStatus([
     "--http2-prior-knowledge",
     "--max-time",
     String(maxTime),
     "-X",
     method,
-    "-o",
-    "/dev/null",
-    "-w",
-    "%{http_code}",
     `http://127.0.0.1:${v.port}/`,
   ]);
-  return r.stdout.toString();
 }
 
 async function codes(v: Running, n: number): Promise<string[]> {
@@ -277,8 +272,7 @@ describe("timeouts of HTTP/1.1 requests to an h2c pool", () => {
   it("count as the target's timeout (passive on: [timeout])", async () => {
     const silent = await h2cTarget("silent");
     const v = await start([silent], "passive: { on: [timeout] }", "500ms");
-    const r = await curl(["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${v.port}/`]);
-    expect(r.stdout.toString()).toBe("504");
+    expect(await curlStatus([`http://127.0.0.1:${v.port}/`])).toBe("504");
     const shown = await statusOfTarget(v, silent);
     expect(shown.lastError).toBe("no response within 500ms");
     expect(shown.healthy).toBe(false);

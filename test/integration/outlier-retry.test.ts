@@ -13,7 +13,7 @@ import { closeAll, freePort } from "../helpers/net.ts";
 import { type Backend, startBackend, stopAllHttp } from "../helpers/http-engine.ts";
 import { recordingBackend } from "../helpers/recording-backend.ts";
 import { killAll, spawnVane, type VaneProcess } from "../helpers/process.ts";
-import { curl } from "../helpers/http-engine.ts";
+import { curlStatus } from "../helpers/http-engine.ts";
 import { serving, statusOf } from "../helpers/status.ts";
 import { waitFor } from "../helpers/wait.ts";
 import type { TargetStatus } from "../../src/control/snapshot.ts";
@@ -242,15 +242,7 @@ describe("outlier ejection of HTTP/2 streams", () => {
     await serving(status, 1);
     const codes: string[] = [];
     for (let i = 0; i < 12; i++) {
-      const r = await curl([
-        "--http2-prior-knowledge",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        `http://127.0.0.1:${port}/`,
-      ]);
-      codes.push(r.stdout.toString());
+      codes.push(await curlStatus(["--http2-prior-knowledge", `http://127.0.0.1:${port}/`]));
     }
     // Round robin: the bad target's third 500 in a row ejects it; the good one answers the rest.
     expect(codes.filter((c) => c === "500")).toHaveLength(3);
