@@ -16,8 +16,7 @@ import type { HeaderField } from "./hpack.ts";
 import type { RequestHeadResult } from "./request-head.ts";
 import { H2Stream, type OpenStream, type StreamHost } from "./stream.ts";
 import { ForwardStream, upstreamFields } from "./forward.ts";
-import { type AttemptsContext, ForwardAttempts } from "./forward-attempts.ts";
-import { SYSTEM_CLOCK } from "../runtime/clock.ts";
+import { ForwardAttempts } from "./forward-attempts.ts";
 import type { H2Upstreams } from "./upstreams.ts";
 import { beginEntry, tagEdits } from "../http/access.ts";
 import type { HeaderEdit } from "../http/headers.ts";
@@ -117,8 +116,6 @@ export class StreamStarter {
     return stream;
   }
 
-  #attemptsContext: AttemptsContext | null = null;
-
   #forward(s: NewStream, p: Prepared, decision: Extract<Decision, { kind: "proxy" }>): ForwardStream {
     const { ctx } = this;
     const access = ctx.access ?? null;
@@ -135,13 +132,7 @@ export class StreamStarter {
       decision.route,
       { upstreams: forwarding.upstreams, pool: forwarding.pool(decision.route.pool), fields, endStream },
       p.head.method,
-      this.#attemptsContext ??= {
-        log: ctx.log,
-        clock: ctx.clock ?? SYSTEM_CLOCK,
-        upstreamMs: ctx.upstreamMs,
-        bodyMs: ctx.bodyMs,
-        onRetrySkipped: ctx.onRetrySkipped?.bind(ctx),
-      },
+      ctx,
     );
     const stream = new ForwardStream(this.host, s.id, s.request.body, attempts, s.windows);
     stream.entry = entry;

@@ -17,7 +17,7 @@ import type { HttpRoute } from "../http/types.ts";
 import { avoided, IDEMPOTENT, poolRetries } from "../http/retry.ts";
 import { statusFor } from "../http/failure-status.ts";
 import { deadline } from "../runtime/timeout.ts";
-import type { Clock } from "../runtime/clock.ts";
+import { type Clock, SYSTEM_CLOCK } from "../runtime/clock.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import type { H2ClientStream, H2Response } from "./client-stream.ts";
@@ -34,10 +34,11 @@ export interface GaveUp {
   readonly why: string;
 }
 
-/** What a stream's tries need of the connection's context. */
+/** What a stream's tries need of the connection's context (HttpContext has it all: dispatch passes that). */
 export interface AttemptsContext {
   readonly log: Logger;
-  readonly clock: Clock;
+  /** For the backoff's wait (a test's fake clock); absent: the real one. */
+  readonly clock?: Clock;
   readonly upstreamMs: number;
   /** timeouts.body: a body that moves no byte this long ends the stream (forward.ts). */
   readonly bodyMs: number;
@@ -153,7 +154,8 @@ export class ForwardAttempts {
     const exclude = avoided(this.#tried ?? [], pool === undefined ? 0 : pool.primary.length + pool.fallback.length);
     const wait = control?.backoffMs(this.#retries) ?? 0;
     if (wait <= 0) return this.#open(exclude);
-    return new Promise((resolve) => ctx.clock.setTimeout(() => resolve(this.#open(exclude)), wait));
+    const clock = ctx.clock ?? SYSTEM_CLOCK;
+    return new Promise((resolve) => clock.setTimeout(() => resolve(this.#open(exclude)), wait));
   }
 
   #gaveUp(failure: GaveUp): GaveUp {
