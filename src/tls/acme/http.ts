@@ -32,6 +32,11 @@ export function httpRequest(
         ...(body !== undefined ? { "content-type": contentType ?? "application/jose+json" } : {}),
       },
       timeout: REQUEST_TIMEOUT_MS,
+      // A connection of its own per request: requests to the CA come seconds (polling)
+      // to months (renewal) apart, so a kept-alive socket saves nothing, and one the CA
+      // closed while it sat idle is a race (Deno's node:http retries a stale one itself,
+      // and that retry path has lost request bodies and hung before).
+      agent: false,
     }, (res) => {
       const chunks: Uint8Array[] = [];
       res.on("data", (c: Uint8Array) => chunks.push(c));
