@@ -25,6 +25,7 @@ const CONTENDERS = [
   "deno-min-http",
   "bun-min",
   "bun-min-http",
+  "bun-min-h2",
   "vane-bun",
   "vane-bun-log",
   "vane-deno",
@@ -58,6 +59,7 @@ const FLOORS = {
   "deno-min-http": { runtime: "deno", script: "deno-min-http.ts", listeners: ["l7"] },
   "bun-min": { runtime: "bun", script: "bun-min-relay.ts", listeners: ["l4"] },
   "bun-min-http": { runtime: "bun", script: "bun-min-http.ts", listeners: ["l7"] },
+  "bun-min-h2": { runtime: "bun", script: "bun-min-h2.ts", listeners: ["h2"] },
 };
 /**
  * Per runtime, the vane its floors judge and the goal if there is one: issue 25, point 3
@@ -542,7 +544,11 @@ function startContender(name, ports, shared, { idle = false, suffix = "" } = {})
     const floor = FLOORS[name];
     const [cmd, flags] = RUNTIME_RUN[floor.runtime]();
     const script = path.join(BENCH_DIR, floor.script);
-    const ends = floor.listeners.includes("l4") ? [ports.l4, shared.backend] : [ports.l7, shared.backend, shared.other];
+    const ends = floor.listeners.includes("l4")
+      ? [ports.l4, shared.backend]
+      : floor.listeners.includes("h2")
+      ? [ports.h2, shared.backend]
+      : [ports.l7, shared.backend, shared.other];
     return startProcess(name + suffix, cmd, [...flags, script, ...ends.map(String)], { role: "proxy" });
   }
   if (name.startsWith("vane")) {
@@ -1022,8 +1028,10 @@ async function main() {
     const serves = FLOORS[name]?.listeners;
     if (serves) { for (const k of Object.keys(ports)) if (!serves.includes(k)) ports[k] = null; }
     const p = startContender(name, ports, shared);
-    // a bare connect to the bulk listener would reach iperf3 as a broken test: only L4 and L7 are polled
-    const err = await waitReady(p, { tcp: [l4].filter(() => ports.l4), http: [l7].filter(() => ports.l7) }, 90000);
+    // a bare connect to the bulk listener would reach iperf3 as a broken test: only L4 and L7 are polled,
+    // and h2 for a floor that serves nothing else
+    const tcp = [l4].filter(() => ports.l4).concat([h2].filter(() => ports.h2 && !ports.l4 && !ports.l7));
+    const err = await waitReady(p, { tcp, http: [l7].filter(() => ports.l7) }, 90000);
     if (err) fail(`${name} failed to start: ${err}`, p);
     await sleep(200);
     if (p.exited) fail(`${name} ${p.exitInfo} right after starting`, p);
