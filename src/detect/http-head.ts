@@ -440,6 +440,20 @@ function plainHost(v: string): boolean {
 export function normalizeHost(v: string): string | null {
   if (v === "") return "";
   if (plainHost(v)) return v;
+  // A client sends the same Host (or :authority) on every request: one with a port or in
+  // capitals is cut and lowercased once, then given again (strings do not change).
+  if (v === lastHost) return lastHostKey;
+  const key = hostKey(v);
+  lastHost = v;
+  lastHostKey = key;
+  return key;
+}
+
+let lastHost = "";
+let lastHostKey: string | null = "";
+
+/** normalizeHost for a Host that is not already its own key. */
+function hostKey(v: string): string | null {
   let i: number;
   if (v.charCodeAt(0) === 0x5b) {
     // "[" IPv6address "]": hex digits, colons and (for embedded IPv4) dots.

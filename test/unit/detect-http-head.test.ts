@@ -6,6 +6,7 @@ import {
   MAX_HEAD_BYTES,
   MAX_HEADER_LINE,
   MAX_HEADERS,
+  normalizeHost,
   parseRequestHead,
   parseResponseHead,
   type RequestHead,
@@ -540,6 +541,26 @@ describe("fuzz", () => {
       check(parseResponseHead(buf), buf.length);
       // The sniffer must agree with its own definition on any input.
       looksLikeHttpRequest(buf);
+    }
+  });
+});
+
+describe("normalizeHost: the same Host again", () => {
+  it("gives the same key for a repeated Host, and the right one when Hosts alternate", () => {
+    const hosts: Array<[string, string | null]> = [
+      ["Example.COM:8080", "example.com"],
+      ["127.0.0.1:19002", "127.0.0.1"],
+      ["bad host:80", null],
+      ["[::1]:443", "[::1]"],
+      ["api.example.com.", "api.example.com"],
+      ["x:99999", null],
+      ["plain.example", "plain.example"],
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const [host, key] of hosts) {
+        expect(normalizeHost(host)).toBe(key);
+        expect(normalizeHost(host)).toBe(key);
+      }
     }
   });
 });
