@@ -123,7 +123,7 @@ export class FlowWindows {
     if (!sending.open(stream)) return false;
     stream.sendWindow -= n;
     this.#send -= n;
-    const room = this.writer.push(dataFrame(stream.id, data, end, from, to));
+    const room = this.writer.pushData(stream.id, end, data, from, to);
     if (end) sending.last?.(stream);
     return room || this.writer.drained();
   }

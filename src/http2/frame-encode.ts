@@ -32,16 +32,38 @@ const PING_LENGTH = 8;
 
 /** A buffer for a frame of `length` payload bytes, its header written; the payload goes at offset 9. */
 function frameBuffer(type: number, flags: number, stream: number, length: number): Uint8Array {
+  const out = allocBytes(FRAME_HEADER_LENGTH + length);
+  putFrameHeader(out, 0, type, flags, stream, length);
+  return out;
+}
+
+/** A frame's 9-byte header at `out[at]`, for `length` payload bytes after it. */
+function putFrameHeader(out: Uint8Array, at: number, type: number, flags: number, stream: number, length: number) {
   if (!(length >= 0 && length <= MAX_MAX_FRAME_SIZE)) throw new RangeError(`frame payload of ${length} bytes`);
   if (!(stream >= 0 && stream <= MAX_STREAM_ID)) throw new RangeError(`stream ${stream} outside 0..2^31-1`);
-  const out = allocBytes(FRAME_HEADER_LENGTH + length);
-  out[0] = length >>> 16;
-  out[1] = (length >>> 8) & 0xff;
-  out[2] = length & 0xff;
-  out[3] = type;
-  out[4] = flags;
-  writeU32(out, 5, stream);
-  return out;
+  out[at] = length >>> 16;
+  out[at + 1] = (length >>> 8) & 0xff;
+  out[at + 2] = length & 0xff;
+  out[at + 3] = type;
+  out[at + 4] = flags;
+  writeU32(out, at + 5, stream);
+}
+
+/**
+ * dataFrame written into `out` at `at` (which must have room for the 9-byte header and
+ * the payload) rather than into an array of its own; returns where it ends there.
+ */
+export function putDataFrame(
+  out: Uint8Array,
+  at: number,
+  stream: number,
+  data: Uint8Array,
+  endStream: boolean,
+  from: number,
+  to: number,
+): number {
+  putFrameHeader(out, at, FrameType.DATA, endStream ? Flag.END_STREAM : 0, stream, to - from);
+  return copyBytes(out, at + FRAME_HEADER_LENGTH, data, from, to);
 }
 
 function writeU32(out: Uint8Array, at: number, n: number): void {

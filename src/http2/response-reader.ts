@@ -39,7 +39,8 @@ const DONE: Body = { kind: "done" };
 /**
  * A final head the engine hands over as fields (HeadTaker), as one HPACK block with
  * `room` free bytes before it: `:status`, then the fields without the
- * connection-specific ones. The encoder takes them straight, no list made.
+ * connection-specific ones. The encoder takes them straight, no list made. The block is
+ * a view of the encoder's buffer (HpackEncoder.finishView): copy it on before the next.
  */
 export function encodeHead(encoder: HpackEncoder, status: number, head: HeadFields, room: number): Uint8Array {
   encoder.begin(room);
@@ -48,7 +49,7 @@ export function encodeHead(encoder: HpackEncoder, status: number, head: HeadFiel
   sink.encoder = encoder;
   head.sendTo(sink);
   sink.encoder = null;
-  return encoder.finish();
+  return encoder.finishView();
 }
 
 /** Hands fields on to an encoder, the connection-specific ones left out (names come in lower case). */

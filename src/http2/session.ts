@@ -378,9 +378,10 @@ class H2Session implements StreamHost {
   /** A header block, with room for a frame header before it: one HEADERS frame, or as many as it takes. */
   #sendBlock(stream: OpenStream, framed: Uint8Array, end: boolean): void {
     const one = headersFrameAround(framed, stream.id, end, this.#peer.maxFrameSize);
-    if (one !== null) return void this.#writer.queue(one);
+    // Pushed (copied into the writer's batch) at once: `framed` may be the encoder's own buffer.
+    if (one !== null) return void this.#writer.push(one);
     const block = framed.subarray(FRAME_HEADER_LENGTH);
-    for (const frame of headerFrames(stream.id, block, end, this.#peer.maxFrameSize)) this.#writer.queue(frame);
+    for (const frame of headerFrames(stream.id, block, end, this.#peer.maxFrameSize)) this.#writer.push(frame);
   }
 
   sendData(stream: OpenStream, data: Uint8Array, end: boolean, from = 0, to = data.length): boolean | Promise<boolean> {
