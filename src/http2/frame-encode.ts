@@ -160,16 +160,25 @@ export function headersFrameAround(
   endStream: boolean,
   maxFrameSize: number,
 ): Uint8Array | null {
-  const length = framed.length - FRAME_HEADER_LENGTH;
-  if (length > maxFrameSize) return null;
-  if (!(stream >= 0 && stream <= MAX_STREAM_ID)) throw new RangeError(`stream ${stream} outside 0..2^31-1`);
-  framed[0] = length >>> 16;
-  framed[1] = (length >>> 8) & 0xff;
-  framed[2] = length & 0xff;
-  framed[3] = FrameType.HEADERS;
-  framed[4] = endStream ? Flag.END_STREAM | Flag.END_HEADERS : Flag.END_HEADERS;
-  writeU32(framed, 5, stream);
-  return framed;
+  return headersFrameIn(framed, framed.length, stream, endStream, maxFrameSize) ? framed : null;
+}
+
+/**
+ * headersFrameAround for a block that ends at `end` in `buf` (an encoder's own buffer,
+ * with no view made of it): false, and nothing written, when it is over `maxFrameSize`.
+ */
+export function headersFrameIn(
+  buf: Uint8Array,
+  end: number,
+  stream: number,
+  endStream: boolean,
+  maxFrameSize: number,
+): boolean {
+  const length = end - FRAME_HEADER_LENGTH;
+  if (length > maxFrameSize) return false;
+  const flags = endStream ? Flag.END_STREAM | Flag.END_HEADERS : Flag.END_HEADERS;
+  putFrameHeader(buf, 0, FrameType.HEADERS, flags, stream, length);
+  return true;
 }
 
 /**

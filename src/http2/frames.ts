@@ -12,6 +12,7 @@ export {
   goawayFrame,
   headerFrames,
   headersFrameAround,
+  headersFrameIn,
   MORE_TO_COME,
   PING_ACK,
   PING_REQUEST,

@@ -154,21 +154,27 @@ export class HpackEncoder {
 
   /** The block begun, with its `room` bytes before it (their content undefined). */
   finish(): Uint8Array {
-    return this.finishView().slice();
+    return this.#out.slice(0, this.finishIn());
   }
 
   /**
-   * finish() as a view of the encoder's own buffer, with no copy: good until the next
-   * block begins, for a caller that copies it on at once (a frame writer's batch).
+   * finish() left in the encoder's own `buffer`, with no copy and no view: returns where
+   * the block ends there. Good until the next block begins, for a caller that copies it
+   * on at once (a frame writer's batch).
    */
-  finishView(): Uint8Array {
+  finishIn(): number {
     const memo = this.#memo;
     const followedAll = this.#follow >= 0 && this.#follow === memo.length;
     if (this.#follow >= 0) this.#catchUp();
     // A block that changed nothing in the table is the memo now (the one it followed whole already is).
     if (this.#version !== this.#blockVersion) memo.forget();
     else if (!followedAll) memo.keep(this.#version, this.#count, this.#out, this.#fieldsFrom, this.#at);
-    return this.#out.subarray(0, this.#at);
+    return this.#at;
+  }
+
+  /** Where begin/add/finishIn leave a block (its bytes move when it grows: read it after finishIn). */
+  get buffer(): Uint8Array {
+    return this.#out;
   }
 
   /** Writes the fields that followed the memo, as it has them; the block goes on without it. */

@@ -40,16 +40,17 @@ const DONE: Body = { kind: "done" };
  * A final head the engine hands over as fields (HeadTaker), as one HPACK block with
  * `room` free bytes before it: `:status`, then the fields without the
  * connection-specific ones. The encoder takes them straight, no list made. The block is
- * a view of the encoder's buffer (HpackEncoder.finishView): copy it on before the next.
+ * left in `encoder.buffer`, up to the offset returned (HpackEncoder.finishIn): copy it on
+ * before the next.
  */
-export function encodeHead(encoder: HpackEncoder, status: number, head: HeadFields, room: number): Uint8Array {
+export function encodeHead(encoder: HpackEncoder, status: number, head: HeadFields, room: number): number {
   encoder.begin(room);
   encoder.add(":status", statusText(status));
   const sink = SINK;
   sink.encoder = encoder;
   head.sendTo(sink);
   sink.encoder = null;
-  return encoder.finishView();
+  return encoder.finishIn();
 }
 
 /** Hands fields on to an encoder, the connection-specific ones left out (names come in lower case). */

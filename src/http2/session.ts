@@ -20,7 +20,7 @@ import {
   FrameReader,
   goawayFrame,
   headerFrames,
-  headersFrameAround,
+  headersFrameIn,
   pingFrame,
   rstStreamFrame,
 } from "./frames.ts";
@@ -367,20 +367,26 @@ class H2Session implements StreamHost {
 
   sendHeaders(stream: OpenStream, fields: HeaderField[], end: boolean): void {
     if (this.#over || !this.#streams.has(stream.id)) return;
-    this.#sendBlock(stream, this.#encoder.encode(fields, FRAME_HEADER_LENGTH), end);
+    const framed = this.#encoder.encode(fields, FRAME_HEADER_LENGTH);
+    this.#sendBlock(stream, framed, framed.length, end);
   }
 
   sendHead(stream: OpenStream, status: number, head: HeadFields, end: boolean): void {
     if (this.#over || !this.#streams.has(stream.id)) return;
-    this.#sendBlock(stream, encodeHead(this.#encoder, status, head, FRAME_HEADER_LENGTH), end);
+    const length = encodeHead(this.#encoder, status, head, FRAME_HEADER_LENGTH);
+    this.#sendBlock(stream, this.#encoder.buffer, length, end);
   }
 
-  /** A header block, with room for a frame header before it: one HEADERS frame, or as many as it takes. */
-  #sendBlock(stream: OpenStream, framed: Uint8Array, end: boolean): void {
-    const one = headersFrameAround(framed, stream.id, end, this.#peer.maxFrameSize);
-    // Pushed (copied into the writer's batch) at once: `framed` may be the encoder's own buffer.
-    if (one !== null) return void this.#writer.push(one);
-    const block = framed.subarray(FRAME_HEADER_LENGTH);
+  /**
+   * A header block in buf[0, length), with room for a frame header before it: one
+   * HEADERS frame, or as many as it takes. Pushed (copied into the writer's batch) at
+   * once: `buf` may be the encoder's own buffer.
+   */
+  #sendBlock(stream: OpenStream, buf: Uint8Array, length: number, end: boolean): void {
+    if (headersFrameIn(buf, length, stream.id, end, this.#peer.maxFrameSize)) {
+      return void this.#writer.pushRange(buf, 0, length);
+    }
+    const block = buf.subarray(FRAME_HEADER_LENGTH, length);
     for (const frame of headerFrames(stream.id, block, end, this.#peer.maxFrameSize)) this.#writer.push(frame);
   }
 

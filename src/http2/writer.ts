@@ -85,8 +85,13 @@ export class FrameWriter {
    * connection failed. No promise: the usual small answer costs none.
    */
   push(frame: Uint8Array): boolean {
+    return this.pushRange(frame, 0, frame.length);
+  }
+
+  /** push() for frames that lie in src[from, to) (no view made of them), copied at once. */
+  pushRange(src: Uint8Array, from: number, to: number): boolean {
     if (this.#failed) return false;
-    this.#append(frame);
+    this.#append(src, from, to);
     return this.#pending <= HIGH_WATER_BYTES;
   }
 
@@ -103,14 +108,14 @@ export class FrameWriter {
   /** Queues a frame; resolves true once it was written, false if the connection failed first. */
   queue(frame: Uint8Array): Promise<boolean> {
     if (this.#failed) return Promise.resolve(false);
-    this.#append(frame);
+    this.#append(frame, 0, frame.length);
     return this.#waitersOf().written;
   }
 
-  #append(frame: Uint8Array): void {
-    this.#reserve(frame.length);
-    copyBytes(this.#out, this.#used, frame, 0, frame.length);
-    this.#added(frame.length);
+  #append(src: Uint8Array, from: number, to: number): void {
+    this.#reserve(to - from);
+    copyBytes(this.#out, this.#used, src, from, to);
+    this.#added(to - from);
   }
 
   /** Room for `n` more bytes in the open batch. */

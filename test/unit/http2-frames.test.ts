@@ -25,6 +25,7 @@ import {
   goawayFrame,
   headerFrames,
   headersFrameAround,
+  headersFrameIn,
   MORE_TO_COME,
   PING_ACK,
   PING_REQUEST,
@@ -558,6 +559,20 @@ describe("encoders", () => {
       expect(Array.from(one!)).toEqual(Array.from(headerFrames(7, block, end, 16_384)[0]));
     }
     expect(headersFrameAround(new Uint8Array(9 + 16_385), 7, END_STREAM, 16_384)).toBeNull();
+  });
+
+  it("headersFrameIn frames a block that ends before its buffer does (an encoder's own), or leaves it past maxFrameSize", () => {
+    for (const [n, end] of [[0, END_STREAM], [7, MORE_TO_COME], [16_384, END_STREAM]] as const) {
+      const block = Uint8Array.from({ length: n }, (_, i) => (i * 7) & 0xff);
+      const buf = new Uint8Array(9 + n + 50).fill(0xee);
+      buf.set(block, 9);
+      expect(headersFrameIn(buf, 9 + n, 7, end, 16_384)).toBe(true);
+      expect(Array.from(buf.subarray(0, 9 + n))).toEqual(Array.from(headerFrames(7, block, end, 16_384)[0]));
+      expect(buf.subarray(9 + n).every((b) => b === 0xee)).toBe(true);
+    }
+    const big = new Uint8Array(9 + 16_385 + 10).fill(0xee);
+    expect(headersFrameIn(big, 9 + 16_385, 7, END_STREAM, 16_384)).toBe(false);
+    expect(big.every((b) => b === 0xee)).toBe(true);
   });
 
   it("settingsFrame writes 6 bytes per parameter in order", () => {
