@@ -21,11 +21,15 @@ export interface IdleWatcher {
   idleEnded(): void;
 }
 
+/** Never added to: a ReplayConn makes its own list at its first unread(). */
+const NONE_GIVEN_BACK: Uint8Array[] = [];
+
 /** Nothing held (see ReplayConn's #held). */
 const NOTHING = undefined;
 
 export class ReplayConn implements TcpConn {
-  #replay: Uint8Array[] = [];
+  /** Bytes given back, oldest first; the shared empty list until there are any (most never have). */
+  #replay: Uint8Array[] = NONE_GIVEN_BACK;
   #pending: Promise<Uint8Array | null> | null = null;
   /**
    * A watch's callback read on the inner connection is in flight: its result goes to
@@ -62,7 +66,9 @@ export class ReplayConn implements TcpConn {
 
   /** Bytes handed out again before anything new; the caller passes its own copy. */
   unread(bytes: Uint8Array): void {
-    if (bytes.length > 0) this.#replay.unshift(bytes);
+    if (bytes.length === 0) return;
+    if (this.#replay === NONE_GIVEN_BACK) this.#replay = [];
+    this.#replay.unshift(bytes);
   }
 
   /** Drops `n` bytes from the front of what would be replayed (a header consumed by vane). */
