@@ -42,7 +42,7 @@ import type { Decision, HttpContext, HttpRoute, UpstreamLease } from "./types.ts
 import { formatDuration } from "../config/duration.ts";
 import { BODY_CONSUMED, BODY_UNREAD, copyBody, Exchange, NOT_REUSABLE, send } from "./exchange.ts";
 import { headFrom, type HeadRead, readHead } from "./head-read.ts";
-import { hostlessHead, parseTarget, type RequestTarget } from "./request-target.ts";
+import { hostlessHead, type RequestTarget, TargetMemo } from "./request-target.ts";
 import { websocketAccept } from "./upgrade.ts";
 import { respond } from "./respond.ts";
 import { limited } from "../telemetry/log-limit.ts";
@@ -177,24 +177,13 @@ class Session {
     this.client.closeAt(this.#awaitingSince + RETIRE_QUIET_MS);
   }
 
-  /**
-   * The request's target (see parseTarget). An origin-form target the same as the last
-   * request's, with the same Host, is the same: the last value is given again (nobody
-   * modifies one), for a client that asks for the same path over and over.
-   */
+  /** The request's target (see parseTarget and TargetMemo). */
   targetOf(head: RequestHead): RequestTarget | { error: number; reason: string } {
-    const last = this.#lastTarget;
-    if (last !== null && head.target === this.#lastTargetText && head.host === last.host) return last;
-    const target = parseTarget(head, this.ctx.http.encodedSlash);
-    if (!("error" in target) && head.target.charCodeAt(0) === 0x2f) {
-      this.#lastTarget = target;
-      this.#lastTargetText = head.target;
-    }
-    return target;
+    return (this.#targets ??= new TargetMemo()).parse(head, this.ctx.http.encodedSlash);
   }
 
-  #lastTarget: RequestTarget | null = null;
-  #lastTargetText = "";
+  /** Made at the first request read here (a stream's Session is given its request parsed). */
+  #targets: TargetMemo | null = null;
 
   /** A request's first byte came: the wait for it is over. */
   arrived(): void {

@@ -41,6 +41,27 @@ export type TargetError = { error: number; reason: string };
 type SlashPolicy = HttpConfig["encodedSlash"];
 
 /**
+ * parseTarget for one connection's requests: an origin-form target the same as the
+ * last one, with the same Host, is the same RequestTarget, given again (nobody modifies
+ * one), for a client that asks for the same path over and over.
+ */
+export class TargetMemo {
+  #last: RequestTarget | null = null;
+  #lastText = "";
+
+  parse(head: RequestHead, slashes: SlashPolicy): RequestTarget | TargetError {
+    const last = this.#last;
+    if (last !== null && head.target === this.#lastText && head.host === last.host) return last;
+    const target = parseTarget(head, slashes);
+    if (!("error" in target) && head.target.charCodeAt(0) === SLASH) {
+      this.#last = target;
+      this.#lastText = head.target;
+    }
+    return target;
+  }
+}
+
+/**
  * The request's target, or a 400 that says what is wrong with it. Never throws.
  * `slashes`: whether ambiguous encodings of a separator are refused or kept as data.
  */

@@ -9,7 +9,7 @@
  */
 import { parseRequestHead, type RequestHead } from "../detect/http-head.ts";
 import { type ReadRequest, startHttp1 } from "../http/engine.ts";
-import { parseTarget, type RequestTarget } from "../http/request-target.ts";
+import { type RequestTarget, TargetMemo } from "../http/request-target.ts";
 import type { Decision, HttpContext } from "../http/types.ts";
 import type { Pool } from "../balance/pool.ts";
 import type { HeaderField } from "./hpack.ts";
@@ -47,14 +47,14 @@ interface Prepared {
  * The flow's decision for the request, or null when the head does not parse (the engine
  * answers it). A head laid out as it was written (`request.parsed`) is not parsed again.
  */
-function prepare(ctx: HttpContext, request: NewStream["request"]): Prepared | null {
+function prepare(ctx: HttpContext, targets: TargetMemo, request: NewStream["request"]): Prepared | null {
   let head = request.parsed;
   if (head === null) {
     const parsed = parseRequestHead(request.head, ctx.http.maxHeaderLine);
     if (parsed.status !== "ok") return null;
     head = parsed.head;
   }
-  const target = parseTarget(head, ctx.http.encodedSlash);
+  const target = targets.parse(head, ctx.http.encodedSlash);
   if ("error" in target) return null;
   return { head, target, decision: ctx.decide(head, target) };
 }
@@ -69,9 +69,12 @@ export class StreamStarter {
     readonly register: (stream: OpenStream) => void,
   ) {}
 
+  /** The connection's streams' targets: the same path again is parsed once (TargetMemo). */
+  readonly #targets = new TargetMemo();
+
   /** Starts `s`, at once or once an asynchronous flow decided. */
   start(s: NewStream): void {
-    const prepared = prepare(this.ctx, s.request);
+    const prepared = prepare(this.ctx, this.#targets, s.request);
     if (prepared === null) {
       this.#engine(s, null);
       return;

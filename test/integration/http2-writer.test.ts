@@ -77,13 +77,14 @@ describe("FrameWriter", () => {
   it("keeps a batch the socket has not taken intact while later frames are queued, and says when all went out", async () => {
     const { a, b } = await pair();
     const w = new FrameWriter(a, { flush: PER_TURN });
-    // Far more than loopback buffers hold while b does not read: writes stop taking
-    // everything at once, and batches queue behind them.
+    // Far more than loopback buffers hold while b does not read (Linux lets them grow to
+    // a few MB each way): writes stop taking everything at once, and batches queue
+    // behind them. 24 MB.
     const frames: Uint8Array[] = [];
     let id = 1;
-    for (let batch = 0; batch < 40; batch++) {
+    for (let batch = 0; batch < 64; batch++) {
       for (let k = 0; k < 8; k++, id += 2) {
-        const f = frame(id, 16_000, id & 0xff);
+        const f = frame(id, 48_000, id & 0xff);
         frames.push(f);
         w.push(f);
       }

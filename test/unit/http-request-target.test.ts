@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { normalizePath, parseTarget, type RequestTarget } from "../../src/http/request-target.ts";
+import { normalizePath, parseTarget, type RequestTarget, TargetMemo } from "../../src/http/request-target.ts";
 import { parseRequestHead, type RequestHead } from "../../src/detect/http-head.ts";
 
 function head(method: string, target: string, host = "a.test"): RequestHead {
@@ -114,5 +114,27 @@ describe("parseTarget", () => {
     expect([c.host, c.authority, c.forward]).toEqual(["db.example", "Db.Example:5432", "Db.Example:5432"]);
     expect(refusal("CONNECT", "db.example")).toBe("CONNECT needs a host:port target");
     expect(refusal("CONNECT", "u@db.example:1")).toBe("CONNECT needs a host:port target");
+  });
+});
+
+describe("TargetMemo", () => {
+  it("gives the same target again for the same origin-form target and Host, and parses anything else anew", () => {
+    const memo = new TargetMemo();
+    const first = memo.parse(head("GET", "/a/../b?q=1"), "reject");
+    expect(first).toEqual(parseTarget(head("GET", "/a/../b?q=1"), "reject"));
+    expect(memo.parse(head("GET", "/a/../b?q=1"), "reject")).toBe(first);
+    // Another Host, another path, an absolute-form target: each parsed for itself.
+    const other = memo.parse(head("GET", "/a/../b?q=1", "b.test"), "reject") as RequestTarget;
+    expect(other).not.toBe(first);
+    expect(other.host).toBe("b.test");
+    expect((memo.parse(head("GET", "/c"), "reject") as RequestTarget).path).toBe("/c");
+    const absolute = memo.parse(head("GET", "http://x.test/d"), "reject") as RequestTarget;
+    expect([absolute.host, absolute.path]).toEqual(["x.test", "/d"]);
+    expect(memo.parse(head("GET", "http://x.test/d"), "reject")).not.toBe(absolute);
+    // A refused target is refused every time, and does not replace the last good one.
+    const good = memo.parse(head("GET", "/e"), "reject");
+    expect(memo.parse(head("GET", "/%2Fe"), "reject")).toHaveProperty("error", 400);
+    expect(memo.parse(head("GET", "/%2Fe"), "reject")).toHaveProperty("error", 400);
+    expect(memo.parse(head("GET", "/e"), "reject")).toBe(good);
   });
 });
