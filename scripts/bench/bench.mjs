@@ -45,6 +45,14 @@ const TESTS = {
   },
   h2: { title: "h2 (h2load -c 32 -m 10) to HTTP/1.1", unit: "req/s", kind: "h2load", listener: "h2" },
   "h2-h2": { title: "h2 (h2load -c 32 -m 10) to h2c", unit: "req/s", kind: "h2load", listener: "h2h2" },
+  // Issue 21's headline row: HTTP/2 over TLS, ALPN h2, as browsers reach an edge.
+  "h2-tls": {
+    title: "h2 over TLS (ALPN h2, h2load -c 32 -m 10) to HTTP/1.1",
+    unit: "req/s",
+    kind: "h2load",
+    listener: "h2tls",
+    tls: true,
+  },
   idle: { title: "idle memory", kind: "idle" },
 };
 const IDLE_CONTENDERS = ["vane-bun", "vane-deno", "vane-bin", "haproxy", "nginx"];
@@ -472,6 +480,34 @@ const GROUP = (() => {
 })();
 
 /** Fills a template from scripts/bench into dir; every @NAME@ must be given. */
+/**
+ * The certificate every proxy serves on its h2-tls listener: a self-signed P-256 one
+ * made here with openssl (h2load does not verify it), as separate PEM files (vane,
+ * nginx) and as one file holding both (HAProxy's `crt`).
+ */
+async function benchCert(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const cert = path.join(dir, "cert.pem");
+  const key = path.join(dir, "key.pem");
+  const r = await run("openssl", [
+    ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"],
+    ...[
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-subj",
+      "/CN=bench.local",
+      "-addext",
+      "subjectAltName=DNS:bench.local,IP:127.0.0.1",
+    ],
+  ], 30);
+  if (r.code !== 0) die(`openssl could not make the bench certificate: ${(r.stdout + r.stderr).slice(-300)}`, 1);
+  const pem = path.join(dir, "both.pem");
+  fs.writeFileSync(pem, fs.readFileSync(cert, "utf8") + fs.readFileSync(key, "utf8"));
+  return { cert, key, pem };
+}
+
 function renderConfig(template, dir, vars) {
   fs.mkdirSync(dir, { recursive: true });
   const all = { TMP: dir, USER, GROUP, ...vars };
@@ -526,6 +562,10 @@ function startContender(name, ports, shared, { idle = false, suffix = "" } = {})
     BACKEND_PORT: shared.backend,
     BACKEND_H2_PORT: shared.backendH2,
     H2H2_PORT: ports.h2h2,
+    H2TLS_PORT: ports.h2tls,
+    TLS_CERT: shared.tls.cert,
+    TLS_KEY: shared.tls.key,
+    TLS_PEM: shared.tls.pem,
     OTHER_PORT: shared.other,
     IPERF_PORT: shared.iperf,
     MAXCONN: idle ? shared.idleMaxconn : 8000,
@@ -632,8 +672,11 @@ function parseH2load(out) {
 /** Where h2load writes each request's time (see h2loadP99). */
 const H2LOAD_LOG = path.join(TMP, "h2load.log");
 
-/** h2load -c 32 -m 10 for `seconds`, HTTP/2 in clear (prior knowledge); the caller warms up. */
-async function h2load(port, seconds) {
+/**
+ * h2load -c 32 -m 10 for `seconds`, HTTP/2 in clear (prior knowledge), or over TLS
+ * (`tls`: ALPN h2, TLS 1.3 with AES-128-GCM for every proxy alike); the caller warms up.
+ */
+async function h2load(port, seconds, tls = false) {
   const args = [
     "-c",
     "32",
@@ -644,7 +687,7 @@ async function h2load(port, seconds) {
     "-D",
     String(seconds),
     `--log-file=${H2LOAD_LOG}`,
-    `http://127.0.0.1:${port}/`,
+    ...(tls ? ["--tls13-ciphers=TLS_AES_128_GCM_SHA256", `https://127.0.0.1:${port}/`] : [`http://127.0.0.1:${port}/`]),
   ];
   fs.rmSync(H2LOAD_LOG, { force: true });
   const r = await run("h2load", args, seconds + 20);
@@ -756,8 +799,11 @@ function treeRss(pid) {
 /** The idle test for one contender: its own instance, N connections held, RSS of its tree. */
 async function idleRun(name, shared, count, round) {
   const deadline = Date.now() + 120000;
-  const [l4, bulk, l7, h2, h2h2] = await freePorts(5);
-  const p = startContender(name, { l4, bulk, l7, h2, h2h2 }, shared, { idle: true, suffix: `-idle-r${round + 1}` });
+  const [l4, bulk, l7, h2, h2h2, h2tls] = await freePorts(6);
+  const p = startContender(name, { l4, bulk, l7, h2, h2h2, h2tls }, shared, {
+    idle: true,
+    suffix: `-idle-r${round + 1}`,
+  });
   let client = null;
   try {
     const err = await waitReady(p, { tcp: [l4] }, 60000);
@@ -961,7 +1007,7 @@ async function measure(test, port, p, seconds, shared) {
   // the backend speaks HTTP/1.1 only: no direct h2 row
   if (port === null) return { error: "n/a (the backend speaks HTTP/1.1)" };
   if (test.kind === "iperf") return await iperf(port, seconds, shared);
-  const load = test.kind === "wrk" ? (s) => wrk(port, test.headers, s) : (s) => h2load(port, s);
+  const load = test.kind === "wrk" ? (s) => wrk(port, test.headers, s) : (s) => h2load(port, s, test.tls === true);
   await load(1); // warm-up
   const pid = p?.child?.pid ?? null;
   const before = pid === null ? null : cpuMicros(pid);
@@ -1005,7 +1051,14 @@ async function main() {
 
   // shared servers: the HTTP backend (two ports) and iperf3
   const [backend, other, iperfPort, backendH2] = await freePorts(4);
-  const shared = { backend, other, iperf: iperfPort, backendH2, idleMaxconn: o.idleConns + 100 };
+  const shared = {
+    backend,
+    other,
+    iperf: iperfPort,
+    backendH2,
+    idleMaxconn: o.idleConns + 100,
+    tls: await benchCert(path.join(TMP, "tls")),
+  };
   const backendCfg = renderConfig("backend.conf", path.join(TMP, "backend"), {
     BACKEND_PORT: backend,
     OTHER_PORT: other,
@@ -1020,10 +1073,13 @@ async function main() {
 
   // the contenders, each with its three listeners
   const running = new Map(); // name -> { p, ports }
-  running.set("direct", { p: null, ports: { l4: backend, bulk: iperfPort, l7: backend, h2: null, h2h2: backendH2 } });
+  running.set("direct", {
+    p: null,
+    ports: { l4: backend, bulk: iperfPort, l7: backend, h2: null, h2h2: backendH2, h2tls: null },
+  });
   const startOne = async (name) => {
-    const [l4, bulk, l7, h2, h2h2] = await freePorts(5);
-    const ports = { l4, bulk, l7, h2, h2h2 };
+    const [l4, bulk, l7, h2, h2h2, h2tls] = await freePorts(6);
+    const ports = { l4, bulk, l7, h2, h2h2, h2tls };
     // a floor serves only some listeners: null ports are tests it sits out
     const serves = FLOORS[name]?.listeners;
     if (serves) { for (const k of Object.keys(ports)) if (!serves.includes(k)) ports[k] = null; }
@@ -1045,7 +1101,7 @@ async function main() {
       const port = ports[TESTS[t].listener];
       if (o.warmup <= 0 || port === null) continue;
       if (TESTS[t].kind === "wrk") await wrk(port, TESTS[t].headers, seconds);
-      else await h2load(port, seconds);
+      else await h2load(port, seconds, TESTS[t].tls === true);
     }
   };
   if (perfTests.length) {
@@ -1163,6 +1219,7 @@ const TARGETS = [
   // Issue 21: HTTP/2 from h2load, to HTTP/1.1 and to h2c targets.
   { test: "h2", min: 1.0, what: "h2 → HTTP/1.1 req/s ≥ 1.0× haproxy" },
   { test: "h2-h2", min: 1.0, what: "h2 → h2c req/s ≥ 1.0× haproxy" },
+  { test: "h2-tls", min: 1.0, what: "h2 over TLS → HTTP/1.1 req/s ≥ 1.0× haproxy" },
 ];
 const P99_MAX = 1.5;
 const IDLE_MAX_MB = 200;
