@@ -154,7 +154,9 @@ export class HpackEncoder {
 
   /** The block begun, with its `room` bytes before it (their content undefined). */
   finish(): Uint8Array {
-    return this.#out.slice(0, this.finishIn());
+    // finishIn first: writing the fields that followed the memo may grow the buffer.
+    const end = this.finishIn();
+    return this.#out.slice(0, end);
   }
 
   /**

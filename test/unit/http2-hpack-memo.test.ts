@@ -20,6 +20,21 @@ describe("HpackEncoder's memo", () => {
     expect(encoder.encode(answer, 9).subarray(9)).toEqual(second);
   });
 
+  it("gives the whole block when the memo's bytes, written at the end, outgrow the encoder's buffer", () => {
+    const encoder = new HpackEncoder();
+    // Never indexed: the table stays as it was, so the next block follows the memo.
+    const big = [{ name: "x-big", value: "v".repeat(1000), sensitive: true }];
+    const first = encoder.encode(big);
+    expect(first.length).toBeGreaterThan(800); // Huffman-coded
+    // 300 bytes of room first, then the memo's 800-odd: past the encoder's 1 KiB buffer.
+    const second = encoder.encode(big, 300);
+    expect(second.length).toBe(300 + first.length);
+    expect(second.subarray(300)).toEqual(first);
+    expect(new HpackDecoder().decode(second.subarray(300))).toEqual([
+      { name: "x-big", value: "v".repeat(1000), sensitive: true },
+    ]);
+  });
+
   it("encodes what decodes back, over many blocks like and unlike the last", () => {
     let seed = 5;
     const random = (n: number) => {
