@@ -143,8 +143,8 @@ export function dataFrame(
   from = 0,
   to = data.length,
 ): Uint8Array {
-  const out = frameBuffer(FrameType.DATA, endStream ? Flag.END_STREAM : 0, stream, to - from);
-  copyBytes(out, FRAME_HEADER_LENGTH, data, from, to);
+  const out = allocBytes(FRAME_HEADER_LENGTH + to - from);
+  putDataFrame(out, 0, stream, data, endStream, from, to);
   return out;
 }
 

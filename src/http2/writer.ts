@@ -40,6 +40,7 @@ const HIGH_WATER_BYTES = 256 * 1024;
  */
 const FIRST_BUFFER_BYTES = 1024;
 const KEPT_BUFFER_BYTES = 4096;
+/** No buffer yet; also the empty frame drained() queues behind a write in progress. */
 const NO_BUFFER = new Uint8Array(0);
 
 /** Who waits for the open batch to be written (made when queue() or drained() asks). */
@@ -76,7 +77,7 @@ export class FrameWriter {
     return this.#open
       ? this.#waitersOf().written
       : this.#pumping
-      ? this.queue(NOTHING)
+      ? this.queue(NO_BUFFER)
       : Promise.resolve(!this.#failed);
   }
 
@@ -209,5 +210,3 @@ export class FrameWriter {
     this.#pump();
   }
 }
-
-const NOTHING = new Uint8Array(0);
