@@ -20,6 +20,8 @@ import { compiledVane } from "../helpers/compiled-vane.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { type Pebble, servedSerial, startPebble, stopPebbles } from "../helpers/pebble.ts";
 import { statusOf } from "../helpers/status.ts";
+import { generateKeyPairSync } from "node:crypto";
+import { AcmeClient } from "../../src/tls/acme/client.ts";
 
 const dirs: string[] = [];
 const ariServers: https.Server[] = [];
@@ -172,6 +174,20 @@ listeners:
     // Nothing listens for HTTP: no port 80 listener was added for tls-alpn-01.
     expect(vane.stderr()).not.toMatch(/listening listen=http:/);
   }, 60_000);
+
+  it("registers the account once when several names ask for it at the same moment", async () => {
+    // Two newAccount requests for one key at once made pebble answer "Error saving
+    // account" to one of them (CI, 2026-12-07): names ordered together share one.
+    const s = await setup();
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const client = new AcmeClient(s.pebble.directory, privateKey, { ca: readFileSync(s.pebble.caRoot, "utf8") });
+    const urls = await Promise.all([1, 2, 3].map(() => client.account("ops@example.com")));
+    expect(new Set(urls).size).toBe(1);
+    expect(urls[0]).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/my-account\//);
+    expect(count(s.pebble.output(), "POST /sign-me-up")).toBe(1);
+    expect(await client.account("ops@example.com")).toBe(urls[0]);
+    expect(count(s.pebble.output(), "POST /sign-me-up")).toBe(1);
+  });
 
   it("reports a failed challenge in the log and /status, and keeps serving the other names", async () => {
     const s = await setup();

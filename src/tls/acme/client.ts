@@ -74,9 +74,21 @@ export class AcmeClient {
     return (this.#directory = d);
   }
 
-  /** The account's URL: registered (or found again, the same key) on first use. */
-  async account(contact: string | null): Promise<string> {
-    if (this.#kid) return this.#kid;
+  /**
+   * The account's URL: registered (or found again, the same key) on first use. Names
+   * ordered at once share one registration: two newAccount requests for one key at the
+   * same moment can fail at the CA (pebble answers "Error saving account"). A failed one
+   * is asked again by the next caller.
+   */
+  account(contact: string | null): Promise<string> {
+    if (this.#kid) return Promise.resolve(this.#kid);
+    this.#registering ??= this.#register(contact).finally(() => (this.#registering = null));
+    return this.#registering;
+  }
+
+  #registering: Promise<string> | null = null;
+
+  async #register(contact: string | null): Promise<string> {
     const d = await this.directory();
     const payload = { termsOfServiceAgreed: true, ...(contact ? { contact: [`mailto:${contact}`] } : {}) };
     const r = await this.#post(d.newAccount, payload, { jwk: this.#jwk });
