@@ -11,7 +11,10 @@
  * Counts what the engine harness (alloc-per-request.ts) does not: Bun's socket reads
  * and writes, the event loop's side.
  *
- *   bun scripts/bench/alloc-wrk.ts [--rounds 5] [--requests 200000] [--root TREE]
+ *   bun scripts/bench/alloc-wrk.ts [--rounds 5] [--requests 200000] [--root TREE] [--floor]
+ *
+ * `--floor` measures Bun's L7 floor (bun-min-http.ts) the same way instead of vane: what
+ * a Bun proxy that does nothing but relay allocates per request with these sockets.
  *
  * Needs nginx and wrk on the PATH; takes three free ports on 127.0.0.1.
  */
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "5" },
     requests: { type: "string", default: "200000" },
     root: { type: "string", default: here },
+    floor: { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -100,8 +104,11 @@ process.on("exit", stop);
 children.push(spawn("nginx", ["-p", tmp, "-c", join(tmp, "backend.conf"), "-g", "daemon off;"], { stdio: "ignore" }));
 const log = join(tmp, "vane.stderr");
 const err = openSync(log, "w");
+const proxyArgs = values.floor
+  ? [`${here}/scripts/bench/bun-min-http.ts`, String(L7_PORT), String(BACKEND_PORT), String(OTHER_PORT)]
+  : [`${values.root}/src/main.ts`, "run", join(tmp, "vane.yaml")];
 children.push(
-  spawn(`${here}/node_modules/.bin/bun`, [`${values.root}/src/main.ts`, "run", join(tmp, "vane.yaml")], {
+  spawn(`${here}/node_modules/.bin/bun`, proxyArgs, {
     stdio: ["ignore", "ignore", err],
     env: { ...process.env, BUN_JSC_logGC: "1" },
   }),
@@ -147,7 +154,9 @@ for (let r = 0; r < rounds; r++) {
 }
 const s = [...perRequest].sort((a, b) => a - b);
 console.log(
-  `alloc-wrk: bun, ${values.root}: median ${s[s.length >> 1].toFixed(0)} B per request, range ${s[0].toFixed(0)}-${
+  `alloc-wrk: bun, ${values.floor ? "bun-min-http.ts" : values.root}: median ${
+    s[s.length >> 1].toFixed(0)
+  } B per request, range ${s[0].toFixed(0)}-${
     s[s.length - 1].toFixed(0)
   } over ${s.length} rounds (${requests} requests per round)`,
 );

@@ -31,6 +31,7 @@ const CONTENDERS = [
   "vane-deno",
   "vane-bin",
   "vane-base",
+  "vane-deno-base",
 ];
 const TESTS = {
   l4: { title: "L4 keep-alive", unit: "req/s", kind: "wrk", listener: "l4", headers: [] },
@@ -91,7 +92,8 @@ function usage() {
   --tests LIST       tests, comma-separated (default all): ${Object.keys(TESTS).join(",")}
   --idle-conns N     connections held in the idle test (default 10000)
   --base DIR         also run vane-base: another checkout's src/main.ts on this tree's Bun
-                     (e.g. git worktree add /tmp/base COMMIT), paired against vane-bun
+                     (e.g. git worktree add /tmp/base COMMIT), paired against vane-bun;
+                     vane-deno-base: the same on this tree's Deno, against vane-deno
   --out FILE         also write the markdown report there (raw numbers: FILE with .json)
   --no-pin           do not pin processes to cores (default: the proxy under test on the
                      last core, load generators and backends on the first, with taskset)
@@ -177,8 +179,10 @@ function parseOptions(argv) {
   }
   // vane-base runs only when given a tree; naming it without one is a mistake.
   if (o.base === undefined) {
-    if (o.only.includes("vane-base") && o.onlyGiven) die(`vane-base needs --base DIR\n${usage()}`, 2);
-    o.only = o.only.filter((c) => c !== "vane-base");
+    for (const c of ["vane-base", "vane-deno-base"]) {
+      if (o.only.includes(c) && o.onlyGiven) die(`${c} needs --base DIR\n${usage()}`, 2);
+    }
+    o.only = o.only.filter((c) => c !== "vane-base" && c !== "vane-deno-base");
   } else if (!fs.existsSync(path.join(o.base, "src/main.ts"))) die(`--base ${o.base}: no src/main.ts there`, 2);
   BASE = o.base ?? null;
   // canonical order, whatever order the lists were given in
@@ -543,6 +547,11 @@ const VANE_CMD = {
   "vane-bun-log": () => [path.join(ROOT, "node_modules/.bin/bun"), ["src/main.ts"]],
   // Another commit's vane (--base DIR), for what a change costs on the same machine in the same rounds.
   "vane-base": () => [path.join(ROOT, "node_modules/.bin/bun"), [path.join(BASE, "src/main.ts")]],
+  // The same on Deno, against vane-deno.
+  "vane-deno-base": () => {
+    const [deno, flags] = RUNTIME_RUN.deno();
+    return [deno, [...flags, path.join(BASE, "src/main.ts")]];
+  },
 };
 /** What a contender adds to `vane run FILE`, given its directory. */
 const VANE_EXTRA = {
@@ -1276,6 +1285,14 @@ function targets(o, results, med, valueKey) {
       return `${TESTS[t].title}: req/s ${rps}×, CPU/req ${cpu}×`;
     });
     lines.push(`- this tree against ${BASE} (vane-bun ÷ vane-base, paired): ${cells.join("; ")}`);
+  }
+  if (o.only.includes("vane-deno-base") && o.only.includes("vane-deno")) {
+    const cells = wrkTests.map((t) => {
+      const rps = pairedText(paired(results[t], "vane-deno", "vane-deno-base", "rps"));
+      const cpu = pairedText(paired(results[t], "vane-deno", "vane-deno-base", "cpuUsPerReq"));
+      return `${TESTS[t].title}: req/s ${rps}×, CPU/req ${cpu}×`;
+    });
+    lines.push(`- this tree against ${BASE} on Deno (vane-deno ÷ vane-deno-base, paired): ${cells.join("; ")}`);
   }
   if (o.tests.includes("idle")) {
     const cells = vanes.map((c) => {

@@ -4,9 +4,10 @@
  * through, streams the response back, and loops while both sides keep alive.
  *
  * An exchange runs as steps that go on synchronously as long as nothing has to wait,
- * and in async code from where something does. Where the runtime delivers reads to
- * callbacks (Bun), the common exchange (a request and its answer each whole in one
- * read, each written at once) makes no promise at all; elsewhere each read is awaited.
+ * and in async code from where something does. Where the connection delivers reads to
+ * callbacks (TcpConn.readNext: both runtimes' sockets, HTTP/2 streams), the common
+ * exchange (a request and its answer each whole in one read, each written at once)
+ * makes no promise of vane's own; elsewhere each read is awaited.
  *
  * Bodies are never buffered: each chunk read is written (and the write awaited,
  * which is the backpressure) before the next read. Bytes read past the end of a

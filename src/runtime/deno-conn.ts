@@ -9,8 +9,9 @@
  * 26 Gbit/s, 16 KiB only 19), and a read that does not fill the big one (the sender
  * paused) moves back down.
  */
-import type { AcceptGate, PipeEnds, SocketAddress, TcpConn } from "./types.ts";
+import type { AcceptGate, PipeEnds, ReadNext, SocketAddress, TcpConn } from "./types.ts";
 import { toError } from "../errors/mod.ts";
+import { directRid, readInto } from "./deno-read-op.ts";
 
 /** Holds a typical request or response head; what a waiting connection keeps. */
 const SMALL_READ_BYTES = 1024;
@@ -72,12 +73,19 @@ export class DenoTcpConn implements TcpConn {
   readonly remote: SocketAddress;
   readonly local: SocketAddress;
   #conn: Deno.Conn<Deno.NetAddr>;
+  /** For readInto: the resource id when reads may skip Deno's Conn.read wrapper, else -1. */
+  #rid: number;
   /** Allocated at the first read, so a connection that never reads costs nothing. */
   #small: Uint8Array | null = null;
   /** read()'s own big buffer, once a read filled the small one (not pooled: see read()). */
   #big: Uint8Array | null = null;
   /** The buffer the next read() fills. */
   #next: Uint8Array | null = null;
+  /** Where the read readNext started delivers; null while none is in flight. */
+  #deliver: ReadNext | null = null;
+  /** readNext's reactions, made at its first call: one pair per connection, not per read. */
+  #arrived: ((n: number | null) => void) | null = null;
+  #failed: ((err: unknown) => void) | null = null;
   #isClosed = false;
   /** Made when first asked for: few callers wait on it, every connection would pay for it. */
   #closed: Promise<void> | null = null;
@@ -86,6 +94,7 @@ export class DenoTcpConn implements TcpConn {
   /** `addrs` overrides what the socket says, for a conn that stands in for another. */
   constructor(conn: Deno.TcpConn | Deno.TlsConn, addrs?: { remote: SocketAddress; local: SocketAddress }) {
     this.#conn = conn;
+    this.#rid = directRid(conn);
     // Deno's own address objects ({ transport, hostname, port }), not copies of them.
     this.remote = addrs?.remote ?? conn.remoteAddr;
     this.local = addrs?.local ?? conn.localAddr;
@@ -97,6 +106,11 @@ export class DenoTcpConn implements TcpConn {
     }
   }
 
+  /** Whether reads go to Deno's read op without Conn.read's wrapper (deno-read-op.ts). */
+  get readsDirect(): boolean {
+    return this.#rid >= 0;
+  }
+
   /**
    * The chunk is a view into this connection's own buffers (valid until the next
    * read, as TcpConn says), never into a pooled one that another connection could
@@ -104,8 +118,32 @@ export class DenoTcpConn implements TcpConn {
    */
   async read(): Promise<Uint8Array | null> {
     const buf = this.#next ??= this.#small ??= new Uint8Array(SMALL_READ_BYTES);
-    const n: number | null = await this.#conn.read(buf);
-    if (n === null) return null;
+    return this.#chunk(buf, await readInto(this.#conn, this.#rid, buf));
+  }
+
+  /**
+   * read() to a callback: Deno's read op still makes its promise, but the caller's
+   * await (and this method's async frame) is spared, and the HTTP engine runs the
+   * common exchange on from the callback as it does on Bun's data events.
+   */
+  readNext(next: ReadNext): void {
+    const buf = this.#next ??= this.#small ??= new Uint8Array(SMALL_READ_BYTES);
+    this.#deliver = next;
+    readInto(this.#conn, this.#rid, buf).then(
+      this.#arrived ??= (n) => this.#handOver(this.#chunk(this.#next!, n)),
+      this.#failed ??= (err) => this.#handOver(toError(err)),
+    );
+  }
+
+  #handOver(result: Uint8Array | null | Error): void {
+    const next = this.#deliver!;
+    this.#deliver = null;
+    next(result);
+  }
+
+  /** What a read of `n` bytes into `buf` yields (0, null: the end), and which buffer the next read fills. */
+  #chunk(buf: Uint8Array, n: number | null): Uint8Array | null {
+    if (!n) return null;
     if (n < buf.length) {
       this.#next = this.#small;
       return buf.subarray(0, n);
@@ -135,14 +173,15 @@ export class DenoTcpConn implements TcpConn {
    */
   async #copyTo(to: DenoTcpConn, ends: PipeEnds): Promise<void> {
     const from = this.#conn;
+    const rid = this.#rid;
     const dest = to.#conn;
     const small = this.#small ??= new Uint8Array(SMALL_READ_BYTES);
     let buf = small;
     let failed: Error | null = null;
     try {
       for (;;) {
-        const n: number | null = await from.read(buf);
-        if (n === null) break;
+        const n = await readInto(from, rid, buf);
+        if (!n) break;
         const data = n === buf.length ? buf : buf.subarray(0, n);
         let off = await dest.write(data);
         while (off < n) off += await dest.write(data.subarray(off));

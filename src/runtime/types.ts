@@ -31,10 +31,11 @@ export interface TcpConn {
   readonly local: SocketAddress;
   read(): Promise<Uint8Array | null>;
   /**
-   * `read()` with a callback instead of a promise, where the runtime's events allow it
-   * (Bun): `next` gets what read() would resolve with (a chunk, null at end of stream)
-   * or the error, once, and at once when a chunk is already queued. The HTTP engine
-   * serves its common exchange this way with no promise at all.
+   * `read()` with a callback instead of a promise (Bun: from its data events; Deno: on
+   * its read op's promise, sparing the awaits above it): `next` gets what read() would
+   * resolve with (a chunk, null at end of stream) or the error, once, and at once when
+   * a chunk is already queued. The HTTP engine serves its common exchange this way
+   * with no promise of its own.
    */
   readNext?(next: ReadNext): void;
   write(data: Uint8Array): Promise<void>;
