@@ -56,7 +56,7 @@ const TESTS = {
   },
   idle: { title: "idle memory", kind: "idle" },
 };
-const IDLE_CONTENDERS = ["vane-bun", "vane-deno", "vane-bin", "haproxy", "nginx"];
+const IDLE_CONTENDERS = ["vane-bun", "vane-deno", "vane-bin", "vane-base", "vane-deno-base", "haproxy", "nginx"];
 /**
  * The runtimes' floors (issue 25): the smallest Deno and Bun relay and HTTP proxy, each
  * run like the vane it is the floor of (same binary, same flags), each serving only the

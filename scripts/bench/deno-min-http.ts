@@ -7,7 +7,9 @@
  * take its content-length, relay head and body, put the upstream connection back. Heads
  * that arrive together (pipelining) or in pieces are handled; request bodies, chunked
  * responses, timeouts, logging and header rewriting are not. Deno.listen/connect and
- * conn.read/write directly, byte scans, no string decoding: the fastest Deno way.
+ * conn.write and Deno's read op directly (as vane reads: src/runtime/deno-read-op.ts,
+ * without Conn.read's wrapper where Deno allows), byte scans, no string decoding: the
+ * fastest Deno way.
  * bench.mjs runs it as `deno-min-http` beside vane-deno.
  *
  *   deno run --allow-net scripts/bench/deno-min-http.ts LISTEN_PORT BENCH_PORT OTHER_PORT
@@ -15,6 +17,7 @@
  * Host bench.local goes to BENCH_PORT, other.local to OTHER_PORT, any other to a 404.
  */
 import { contentLength, headEnd, hostOf, NOT_FOUND } from "./min-http-head.ts";
+import { directRid, readInto } from "../../src/runtime/deno-read-op.ts";
 const [listenPort, benchPort, otherPort] = Deno.args.map(Number);
 if (![listenPort, benchPort, otherPort].every(Number.isInteger)) {
   console.error("usage: deno-min-http.ts LISTEN_PORT BENCH_PORT OTHER_PORT");
@@ -40,6 +43,11 @@ function route(buf: Uint8Array, end: number): Backend | null {
   return host === "bench" ? bench : host === "other" ? other : null;
 }
 
+/** conn.read(buf), straight from the op where Deno allows: bytes read, 0 or null at the end. */
+function read(conn: Deno.Conn, buf: Uint8Array): Promise<number | null> {
+  return readInto(conn, directRid(conn), buf);
+}
+
 async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   let off = await conn.write(data);
   while (off < data.length) off += await conn.write(data.subarray(off));
@@ -63,9 +71,9 @@ async function relayResponse(up: Upstream, client: Deno.Conn): Promise<boolean> 
     if (len === buf.length) throw new Error("response head too long");
     let n: number | null = null;
     try {
-      n = await up.conn.read(buf.subarray(len));
+      n = await read(up.conn, buf.subarray(len));
     } catch { /* as an end, below */ }
-    if (n === null) {
+    if (!n) {
       if (len === 0) return false;
       throw new Error("upstream closed mid-head");
     }
@@ -81,8 +89,8 @@ async function relayResponse(up: Upstream, client: Deno.Conn): Promise<boolean> 
     await writeAll(client, buf.subarray(0, now));
     left -= now;
     if (left === 0) return true;
-    const n = await up.conn.read(buf);
-    if (n === null) throw new Error("upstream closed mid-body");
+    const n = await read(up.conn, buf);
+    if (!n) throw new Error("upstream closed mid-body");
     len = n;
   }
 }
@@ -127,8 +135,8 @@ async function serve(client: Deno.TcpConn): Promise<void> {
       let end = headEnd(buf, len);
       while (end < 0) {
         if (len === buf.length) return;
-        const n = await client.read(buf.subarray(len));
-        if (n === null) return;
+        const n = await read(client, buf.subarray(len));
+        if (!n) return;
         len += n;
         end = headEnd(buf, len);
       }
