@@ -17,7 +17,7 @@ interface Node {
   children: Node[];
 }
 
-// As Bun runs it (reads to callbacks), unless ALLOC_PROFILE_PROMISES is set.
+// As Bun runs it (writes taken at once, range writes), unless ALLOC_PROFILE_PROMISES is set.
 const { runtime: rt, run } = await startEngine(
   treeRoot(new URL("../..", import.meta.url).pathname),
   "",

@@ -80,6 +80,15 @@ class MemoryConn implements TcpConn {
     return this.written();
   }
 
+  /**
+   * As Bun's adapter has it (the harness takes it away on other runtimes): nothing is
+   * kept of `data`. A view only for a writer that reads what was written (h2's).
+   */
+  writeRange?(data: Uint8Array, from: number, to: number): Promise<void> {
+    this.onWrite(this, this.onWrite.length > 1 ? data.subarray(from, to) : data);
+    return this.written();
+  }
+
   closeWrite(): Promise<void> {
     return Promise.resolve();
   }
@@ -147,8 +156,9 @@ function h2cUpstream(written: () => Promise<void>): MemoryConn {
 /**
  * vane from the tree at `root` (an absolute path), serving 64 in-memory clients;
  * `extraConfig`: YAML lines added to its config (e.g. `access-log: FILE`). `asBun`:
- * reads to callbacks and writes taken at once on any runtime, so that Deno's heap
- * profiler sees the path Bun takes (alloc-profile.ts). `protocol`: how the clients speak.
+ * writes taken at once and range writes (writeRange) on any runtime, so that Deno's heap
+ * profiler sees the path Bun takes (alloc-profile.ts); reads go to callbacks on both.
+ * `protocol`: how the clients speak.
  */
 export async function startEngine(
   root: string,
@@ -165,8 +175,8 @@ export async function startEngine(
   // takes it at once (the tree's shared settled promise, where it has one), Deno's
   // write is an op that settles later.
   let written = () => Promise.resolve();
-  // Deno's adapter reads through promises only.
-  if (rt0.name !== "bun" && !asBun) MemoryConn.prototype.readNext = undefined;
+  // Deno's adapter reads to callbacks too (since 96682b0), but has no range writes.
+  if (rt0.name !== "bun" && !asBun) MemoryConn.prototype.writeRange = undefined;
   if (rt0.name === "bun" || asBun) {
     // (Wrapped: a promise handed out of then() would be waited for, not returned.)
     const shared = await import(`${root}/src/runtime/written.ts`).then(

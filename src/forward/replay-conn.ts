@@ -7,6 +7,16 @@
  */
 import type { ReadNext, SocketAddress, TcpConn } from "../runtime/types.ts";
 import { type Clock, SYSTEM_CLOCK, type TimerHandle } from "../runtime/clock.ts";
+import { allocBytes } from "../runtime/byte-arrays.ts";
+
+/**
+ * The buffer outBuffer hands out, shared by every connection whose inner connection
+ * has writeRange: that copies what it cannot write at once, so the buffer is free again
+ * when writeOut returns, and filling it and writing it out are one synchronous step.
+ */
+let shared = new Uint8Array(4096);
+/** A head this long or longer gets a buffer of its own rather than growing the shared one. */
+const SHARED_MAX = 64 * 1024;
 
 /**
  * The connection as a ReplayConn, wrapping it only if it is not one already (one
@@ -277,6 +287,25 @@ export class ReplayConn implements TcpConn {
 
   write(data: Uint8Array): Promise<void> {
     return this.#inner.write(data);
+  }
+
+  /**
+   * A buffer of at least `n` bytes to build the next write in, for writeOut. Where the
+   * inner connection has writeRange (Bun), one buffer shared by all connections, so the
+   * usual response head costs no allocation; else a new one of `n` bytes. Fill it and
+   * call writeOut before anything else can ask for it (no await between).
+   */
+  outBuffer(n: number): Uint8Array {
+    if (this.#inner.writeRange === undefined) return allocBytes(n);
+    if (n <= shared.length) return shared;
+    if (n >= SHARED_MAX) return new Uint8Array(n);
+    return shared = new Uint8Array(Math.min(SHARED_MAX, Math.max(n, 2 * shared.length)));
+  }
+
+  /** Writes buf[0, n) of a buffer outBuffer gave; `buf` is free again when this returns. */
+  writeOut(buf: Uint8Array, n: number): Promise<void> {
+    if (this.#inner.writeRange !== undefined) return this.#inner.writeRange(buf, 0, n);
+    return this.#inner.write(n === buf.length ? buf : buf.subarray(0, n));
   }
   closeWrite(): Promise<void> {
     return this.#inner.closeWrite();

@@ -135,6 +135,17 @@ export function send(conn: TcpConn, bytes: Uint8Array): boolean | Promise<boolea
   return written === WRITTEN || written.then(SENT, NOT_SENT);
 }
 
+/** `send` of buf[0, n), a buffer `conn.outBuffer` gave (see ReplayConn.writeOut). */
+export function sendOut(conn: ReplayConn, buf: Uint8Array, n: number): boolean | Promise<boolean> {
+  let written: Promise<void>;
+  try {
+    written = conn.writeOut(buf, n);
+  } catch {
+    return false;
+  }
+  return written === WRITTEN || written.then(SENT, NOT_SENT);
+}
+
 /** What a write that did not throw came to: true at once if it went through (WRITTEN), else a promise of whether it did. */
 export function writtenAs(written: Promise<void>): boolean | Promise<boolean> {
   return written === WRITTEN || written.then(SENT, NOT_SENT);

@@ -379,23 +379,47 @@ export const NO_EDITS: readonly HeaderEdit[] = [];
  * read since it was parsed).
  */
 export function headBytes(fields: Fields, plan: FieldPlan, options: HeadOptions): Uint8Array {
+  const size = copiedHeadSize(fields, plan, options);
+  if (size < 0) return headWrittenAnew(fields, plan, options);
+  const out = allocBytes(size);
+  fillCopiedHead(out, fields, plan, options);
+  return out;
+}
+
+/**
+ * The length of the head (and body bytes) `headBytes` would copy as it came, or -1 when
+ * it is written anew (headWrittenAnew). With fillCopiedHead, a caller builds the head in
+ * a buffer of its own (ReplayConn.outBuffer) instead of a new one.
+ */
+export function copiedHeadSize(fields: Fields, plan: FieldPlan, options: HeadOptions): number {
+  if (writtenAnew(options.asReceived, options.edits)) return -1;
   const body = options.body ?? null;
   const bodyFrom = options.bodyFrom ?? 0;
   const bodyTo = options.bodyTo ?? (body === null ? 0 : body.length);
-  if (writtenAnew(options.asReceived, options.edits)) {
-    const head = serializeHead(options.startLine, applyEdits(plannedHeaders(fields.list, plan), options.edits));
-    return body === null || bodyTo === bodyFrom ? head : concatBytes(head, body.subarray(bodyFrom, bodyTo));
-  }
-  const bytes = fields.bytes;
   const drop = plan.drop;
-  const end = fields.start(fields.count);
-  let size = end + 2 + bodyTo - bodyFrom;
+  let size = fields.start(fields.count) + 2 + bodyTo - bodyFrom;
   if (drop !== null) {
     for (let i = 0; i < drop.length; i++) if (drop[i] === true) size -= fields.start(i + 1) - fields.start(i);
   }
+  return size + plan.append.bytes.length;
+}
+
+/** headBytes' head written anew from the fields, with the body bytes after it. */
+export function headWrittenAnew(fields: Fields, plan: FieldPlan, options: HeadOptions): Uint8Array {
+  const body = options.body ?? null;
+  const bodyFrom = options.bodyFrom ?? 0;
+  const bodyTo = options.bodyTo ?? (body === null ? 0 : body.length);
+  const head = serializeHead(options.startLine, applyEdits(plannedHeaders(fields.list, plan), options.edits));
+  return body === null || bodyTo === bodyFrom ? head : concatBytes(head, body.subarray(bodyFrom, bodyTo));
+}
+
+/** Copies the head (and body bytes) copiedHeadSize measured into out[0, that size). */
+export function fillCopiedHead(out: Uint8Array, fields: Fields, plan: FieldPlan, options: HeadOptions): void {
+  const body = options.body ?? null;
+  const bytes = fields.bytes;
+  const drop = plan.drop;
+  const end = fields.start(fields.count);
   const appendBytes = plan.append.bytes;
-  size += appendBytes.length;
-  const out = allocBytes(size);
   // Runs of kept lines between dropped ones, each copied at once (the start line always goes).
   let o = 0;
   let run = 0;
@@ -410,8 +434,7 @@ export function headBytes(fields: Fields, plan: FieldPlan, options: HeadOptions)
   o = copyBytes(out, o, appendBytes, 0, appendBytes.length);
   out[o++] = 0x0d;
   out[o++] = 0x0a;
-  if (body !== null) copyBytes(out, o, body, bodyFrom, bodyTo);
-  return out;
+  if (body !== null) copyBytes(out, o, body, options.bodyFrom ?? 0, options.bodyTo ?? body.length);
 }
 
 /** Writes a field name or value (one char per byte, as parsed) at `o`; returns the end. */

@@ -10,16 +10,19 @@ import { relay } from "../forward/tcp.ts";
 import { type BodyFraming, keepAlive, responseFraming } from "./framing.ts";
 import {
   CLOSE,
+  copiedHeadSize,
   type FieldPlan,
+  fillCopiedHead,
   headBytes,
   type HeaderEdit,
   type HeadOptions,
+  headWrittenAnew,
   NO_EDITS,
   responsePlan,
   vaneResponse,
   writtenAnew,
 } from "./headers.ts";
-import { copyBody, type CopyEnd, type Exchange, NOT_REUSABLE, send, writtenAs } from "./exchange.ts";
+import { copyBody, type CopyEnd, type Exchange, NOT_REUSABLE, send, sendOut, writtenAs } from "./exchange.ts";
 import { PlannedFields } from "./planned-fields.ts";
 import { switchRefusal } from "./upgrade.ts";
 import type { RequestHead } from "../detect/http-head.ts";
@@ -180,11 +183,20 @@ function sendHead(
   length: number,
 ): boolean | Promise<boolean> {
   const inHand = head.bodyTo - head.bodyFrom;
-  const taker = headTaker(exchange.client);
+  const client = exchange.client;
+  const taker = headTaker(client);
   if (taker !== null) return sendFields(taker, exchange, res, plan, head, length);
-  const bytes = headBytes(res.fields, plan, head);
-  exchange.out += bytes.length - inHand;
-  return send(exchange.client, bytes);
+  const size = copiedHeadSize(res.fields, plan, head);
+  if (size < 0) {
+    const bytes = headWrittenAnew(res.fields, plan, head);
+    exchange.out += bytes.length - inHand;
+    return send(client, bytes);
+  }
+  // Built where the client's connection says (on Bun a buffer shared by all, no allocation) and written at once.
+  const out = client.outBuffer(size);
+  fillCopiedHead(out, res.fields, plan, head);
+  exchange.out += size - inHand;
+  return sendOut(client, out, size);
 }
 
 /** sendHead to an HTTP/2 stream: its fields handed over one by one, no closure and no array per response. */

@@ -24,8 +24,11 @@ export interface BunApi {
  */
 export interface BunSocket<Data> {
   data: Data;
-  /** Writes what the kernel takes now, without buffering: the count taken (maybe short), -1 when closed. */
-  write(data: Uint8Array): number;
+  /**
+   * Writes what the kernel takes now of data[byteOffset, byteOffset + byteLength)
+   * (default: all of it), without buffering: the count taken (maybe short), -1 when closed.
+   */
+  write(data: Uint8Array, byteOffset?: number, byteLength?: number): number;
   /** Sends FIN; reading goes on (with `allowHalfOpen`). */
   shutdown(): void;
   /** Closes once what was written has gone out. */

@@ -286,6 +286,16 @@ class BunTcpConn implements TcpConn {
     return this.#waitForDrain(data.subarray(n));
   }
 
+  writeRange(data: Uint8Array, from: number, to: number): Promise<void> {
+    if (this.#isClosed) return Promise.reject(this.#error ?? new Error("connection closed"));
+    // What waits is a copy: the caller reuses `data` once this returns.
+    if (this.#pendingWrite) return this.#writeAfter(this.#pendingWrite, data.slice(from, to));
+    const n = this.#socket.write(data, from, to - from);
+    if (n < 0) return Promise.reject(new Error("connection closed while writing"));
+    if (n === to - from) return WRITTEN;
+    return this.#waitForDrain(data.slice(from + n, to));
+  }
+
   // The closures of write's rarer paths are made apart from it: one in write, made or
   // not, would cost JavaScriptCore a scope object per write.
 

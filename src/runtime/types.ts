@@ -39,6 +39,12 @@ export interface TcpConn {
    */
   readNext?(next: ReadNext): void;
   write(data: Uint8Array): Promise<void>;
+  /**
+   * `write(data.subarray(from, to))` without the view, where the runtime can (Bun), and
+   * with what it cannot write at once copied: `data` is the caller's again as soon as
+   * this returns, so a buffer can be reused for every write (ReplayConn.outBuffer).
+   */
+  writeRange?(data: Uint8Array, from: number, to: number): Promise<void>;
   closeWrite(): Promise<void>;
   /** Closes both directions at once. Safe to call more than once. */
   close(): void;
