@@ -302,7 +302,10 @@ export class ReplayConn implements TcpConn {
     return shared = new Uint8Array(Math.min(SHARED_MAX, Math.max(n, 2 * shared.length)));
   }
 
-  /** Writes buf[0, n) of a buffer outBuffer gave; `buf` is free again when this returns. */
+  /**
+   * Writes buf[0, n) of a buffer outBuffer gave. With writeRange, `buf` is free again
+   * when this returns; else it was a new array, and the write holds it until done.
+   */
   writeOut(buf: Uint8Array, n: number): Promise<void> {
     if (this.#inner.writeRange !== undefined) return this.#inner.writeRange(buf, 0, n);
     return this.#inner.write(n === buf.length ? buf : buf.subarray(0, n));
