@@ -138,7 +138,14 @@ export class DenoTcpConn implements TcpConn {
   #handOver(result: Uint8Array | null | Error): void {
     const next = this.#deliver!;
     this.#deliver = null;
-    next(result);
+    try {
+      next(result);
+    } catch (err) {
+      // A bug in the reader: thrown here it would be an unhandled rejection, which ends
+      // a Deno process. It ends this connection instead, as udp handlers do (deno.ts).
+      console.error("read handler failed:", err);
+      this.close();
+    }
   }
 
   /** What a read of `n` bytes into `buf` yields (0, null: the end), and which buffer the next read fills. */

@@ -8,6 +8,7 @@ import { asReplay } from "../../src/forward/replay-conn.ts";
 import { closeAll, echoServer, freePort } from "../helpers/net.ts";
 import { randomBytes } from "node:crypto";
 import { readAll } from "../helpers/tcp-conn.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 afterAll(closeAll);
 
@@ -49,6 +50,25 @@ describe("runtime TCP adapter", () => {
     expect(await reading).toBeNull();
     conn.close();
     expect(Buffer.concat(parts).equals(payload)).toBe(true);
+  });
+
+  it("survives a readNext callback that throws, and reads on another connection", async () => {
+    const echo = await echoServer();
+    const bad = await runtime().connectTcp({ hostname: "127.0.0.1", port: echo.port }, 2000);
+    let called = 0;
+    bad.readNext!(() => {
+      called++;
+      throw new Error("a bug in the reader");
+    });
+    await bad.write(new TextEncoder().encode("x"));
+    await waitFor("the callback ran", () => called === 1, 2000);
+    bad.close();
+    const good = await runtime().connectTcp({ hostname: "127.0.0.1", port: echo.port }, 2000);
+    const back = new Promise<Uint8Array | null | Error>((resolve) => good.readNext!(resolve));
+    await good.write(new TextEncoder().encode("still here"));
+    const chunk = await back;
+    good.close();
+    expect(chunk instanceof Uint8Array && Buffer.from(chunk).toString()).toBe("still here");
   });
 
   it("accepts connections and reports the peer address", async () => {
