@@ -10,12 +10,7 @@
  */
 import { Session } from "node:inspector";
 import { protocolFlag, startEngine, treeRoot } from "./engine-harness.ts";
-
-interface Node {
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  selfSize: number;
-  children: Node[];
-}
+import { type HeapProfileNode, printHeapProfile } from "./heap-profile-report.ts";
 
 // As Bun runs it (writes taken at once, range writes), unless ALLOC_PROFILE_PROMISES is set.
 const { runtime: rt, run } = await startEngine(
@@ -42,30 +37,7 @@ await post("HeapProfiler.startSampling", {
   includeObjectsCollectedByMinorGC: true,
 });
 await run(n);
-const { profile } = await post<{ profile: { head: Node } }>("HeapProfiler.stopSampling");
+const { profile } = await post<{ profile: { head: HeapProfileNode } }>("HeapProfiler.stopSampling");
 
-const self = new Map<string, number>();
-const withCaller = new Map<string, number>();
-const name = (n: Node) =>
-  `${n.callFrame.functionName || "(anon)"} ${n.callFrame.url.replace(/^.*\/(src|scripts)\//, "$1/")}:${
-    n.callFrame.lineNumber + 1
-  }`;
-const walk = (node: Node, parent: Node | null) => {
-  if (node.selfSize > 0) {
-    const k = name(node);
-    self.set(k, (self.get(k) ?? 0) + node.selfSize);
-    const kc = `${k}  <-  ${parent ? name(parent) : "-"}`;
-    withCaller.set(kc, (withCaller.get(kc) ?? 0) + node.selfSize);
-  }
-  for (const c of node.children) walk(c, node);
-};
-walk(profile.head, null);
-const print = (title: string, m: Map<string, number>) => {
-  const rows = [...m].sort((a, b) => b[1] - a[1]);
-  const total = rows.reduce((s, [, v]) => s + v, 0);
-  console.log(`${title}: ${(total / n).toFixed(0)} B per request`);
-  for (const [k, v] of rows.slice(0, top)) console.log(`${(v / n).toFixed(0).padStart(6)}  ${k}`);
-};
-print("by function", self);
-print("by function and caller", withCaller);
+printHeapProfile(profile.head, n, top);
 rt.exit(0);

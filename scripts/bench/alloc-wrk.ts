@@ -25,6 +25,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { backendConf, vaneL7Yaml } from "./l7-fixture.ts";
 
 const [L7_PORT, BACKEND_PORT, OTHER_PORT] = await freePorts(3);
 const here = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/+$/, "");
@@ -41,48 +42,8 @@ const rounds = Number(values.rounds);
 const requests = Number(values.requests);
 
 const tmp = mkdtempSync(join(tmpdir(), "vane-alloc-wrk-"));
-writeFileSync(
-  join(tmp, "backend.conf"),
-  `worker_processes 1;
-pid ${tmp}/nginx.pid;
-error_log ${tmp}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${tmp}/client_body;
-  proxy_temp_path ${tmp}/proxy;
-  fastcgi_temp_path ${tmp}/fastcgi;
-  uwsgi_temp_path ${tmp}/uwsgi;
-  scgi_temp_path ${tmp}/scgi;
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
-  server {
-    listen 127.0.0.1:${BACKEND_PORT};
-    listen 127.0.0.1:${OTHER_PORT};
-    location / { return 200 "ok\\n"; }
-  }
-}
-`,
-);
-// The L7 listener of scripts/bench/vane.yaml, with its pools and settings.
-writeFileSync(
-  join(tmp, "vane.yaml"),
-  `listeners:
-  - listen: http://127.0.0.1:${L7_PORT}
-    flow:
-      - when: { host: bench.local }
-        proxy: bench
-      - when: { host: other.local }
-        proxy: other
-pools:
-  bench: { targets: [127.0.0.1:${BACKEND_PORT}], health: { check: none } }
-  other: { targets: [127.0.0.1:${OTHER_PORT}], health: { check: none } }
-control: { listen: off }
-timeouts: { idle: 10m, grace: 0s }
-log: { level: warn }
-workers: 1
-`,
-);
+writeFileSync(join(tmp, "backend.conf"), backendConf(tmp, BACKEND_PORT, OTHER_PORT));
+writeFileSync(join(tmp, "vane.yaml"), vaneL7Yaml(L7_PORT, BACKEND_PORT, OTHER_PORT));
 // wrk stops sending once this many answers came (its one thread counts them).
 writeFileSync(
   join(tmp, "stop.lua"),

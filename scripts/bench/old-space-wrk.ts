@@ -15,12 +15,8 @@
  */
 import { Session } from "node:inspector";
 import { parseArgs } from "node:util";
-
-interface ProfileNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  selfSize: number;
-  children: ProfileNode[];
-}
+import { type HeapProfileNode, printHeapProfile } from "./heap-profile-report.ts";
+import { backendConf, vaneL7Yaml } from "./l7-fixture.ts";
 
 const child = Deno.env.get("OLD_SPACE_CHILD");
 if (child) await runChild(child);
@@ -68,7 +64,7 @@ async function runParent(): Promise<void> {
   const [l7, backend, other] = freePorts(3);
   for (const sub of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) Deno.mkdirSync(`${dir}/${sub}`);
   Deno.writeTextFileSync(`${dir}/backend.conf`, backendConf(dir, backend, other));
-  Deno.writeTextFileSync(`${dir}/vane.yaml`, vaneYaml(l7, backend, other));
+  Deno.writeTextFileSync(`${dir}/vane.yaml`, vaneL7Yaml(l7, backend, other));
   const nginx = new Deno.Command("nginx", { args: ["-p", dir, "-c", `${dir}/backend.conf`, "-g", "daemon off;"] })
     .spawn();
   const args = values.floor ? [String(l7), String(backend), String(other)] : ["run", `${dir}/vane.yaml`];
@@ -87,8 +83,11 @@ async function runParent(): Promise<void> {
     const requests = wrk(l7, Number(values.seconds));
     Deno.writeTextFileSync(`${dir}/stop`, "");
     for (let i = 0; i < 200 && !exists(`${dir}/profile.json`); i++) await sleep(100);
-    const profile = JSON.parse(Deno.readTextFileSync(`${dir}/profile.json`)) as { head: ProfileNode };
-    report(profile.head, requests, Number(values.top), values.floor ? "deno-min-http.ts" : "vane");
+    const profile = JSON.parse(Deno.readTextFileSync(`${dir}/profile.json`)) as { head: HeapProfileNode };
+    console.log(
+      `old-space garbage, ${values.floor ? "deno-min-http.ts" : "vane"}, ${requests} requests under the profiler`,
+    );
+    printHeapProfile(profile.head, requests, Number(values.top), 1);
   } finally {
     for (const p of [proxy, nginx]) {
       try {
@@ -96,34 +95,6 @@ async function runParent(): Promise<void> {
       } catch { /* gone already */ }
     }
   }
-}
-
-function report(head: ProfileNode, requests: number, top: number, what: string): void {
-  const self = new Map<string, number>();
-  const withCaller = new Map<string, number>();
-  const name = (n: ProfileNode) =>
-    `${n.callFrame.functionName || "(anon)"} ${n.callFrame.url.replace(/^.*\/(src|scripts)\//, "$1/")}:${
-      n.callFrame.lineNumber + 1
-    }`;
-  const walk = (node: ProfileNode, parent: ProfileNode | null) => {
-    if (node.selfSize > 0) {
-      const k = name(node);
-      self.set(k, (self.get(k) ?? 0) + node.selfSize);
-      const kc = `${k}  <-  ${parent ? name(parent) : "-"}`;
-      withCaller.set(kc, (withCaller.get(kc) ?? 0) + node.selfSize);
-    }
-    for (const c of node.children) walk(c, node);
-  };
-  walk(head, null);
-  const print = (title: string, m: Map<string, number>) => {
-    const rows = [...m].sort((a, b) => b[1] - a[1]);
-    const total = rows.reduce((s, [, v]) => s + v, 0);
-    console.log(`${title}: ${(total / requests).toFixed(1)} B per request`);
-    for (const [k, v] of rows.slice(0, top)) console.log(`${(v / requests).toFixed(1).padStart(8)}  ${k}`);
-  };
-  console.log(`old-space garbage, ${what}, ${requests} requests under the profiler`);
-  print("by function", self);
-  print("by function and caller", withCaller);
 }
 
 /** wrk as bench.mjs runs the L7 test, for `seconds`; the requests it counted. */
@@ -135,48 +106,6 @@ function wrk(port: number, seconds: number): number {
   const m = text.match(/(\d+) requests in/);
   if (!out.success || !m || /Non-2xx/.test(text)) throw new Error(`wrk failed: ${text}`);
   return Number(m[1]);
-}
-
-function backendConf(dir: string, port: number, other: number): string {
-  return `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
-  server {
-    listen 127.0.0.1:${port};
-    listen 127.0.0.1:${other};
-    location / { return 200 "ok\\n"; }
-  }
-}
-`;
-}
-
-/** The L7 listener of scripts/bench/vane.yaml. */
-function vaneYaml(l7: number, backend: number, other: number): string {
-  return `listeners:
-  - listen: http://127.0.0.1:${l7}
-    flow:
-      - when: { host: bench.local }
-        proxy: bench
-      - when: { host: other.local }
-        proxy: other
-pools:
-  bench: { targets: [127.0.0.1:${backend}], health: { check: none } }
-  other: { targets: [127.0.0.1:${other}], health: { check: none } }
-control: { listen: off }
-timeouts: { idle: 10m, grace: 0s }
-log: { level: warn }
-workers: 1
-`;
 }
 
 function exists(path: string): boolean {
