@@ -27,7 +27,9 @@ import {
   applyEdits,
   CLOSE,
   CONTINUE_100,
+  copiedHeadSize,
   customResponse,
+  fillCopiedHead,
   type ForwardInfo,
   headBytes,
   NO_EDITS,
@@ -41,7 +43,8 @@ import type { Allowance, RetryOn } from "../config/model.ts";
 import type { SocketAddress, TcpConn } from "../runtime/types.ts";
 import type { Decision, HttpContext, HttpRoute, UpstreamLease } from "./types.ts";
 import { formatDuration } from "../config/duration.ts";
-import { BODY_CONSUMED, BODY_UNREAD, copyBody, Exchange, NOT_REUSABLE, send } from "./exchange.ts";
+import { BODY_CONSUMED, BODY_UNREAD, copyBody, Exchange, NOT_REUSABLE, send, sendOut } from "./exchange.ts";
+import { giveHeadBuffer, HEAD_BUFFER_BYTES, takeHeadBuffer } from "./head-buffers.ts";
 import { headFrom, type HeadRead, readHead } from "./head-read.ts";
 import { hostlessHead, type RequestTarget, TargetMemo } from "./request-target.ts";
 import { websocketAccept } from "./upgrade.ts";
@@ -495,8 +498,14 @@ export class ProxiedRequest {
    * the same): the client then sends the body while we stream it, with no guessing wait.
    */
   readonly expectContinue: boolean;
-  /** The head to send, built at once while the head's bytes are still those read (no client read since). */
-  readonly requestHead: Uint8Array | null;
+  /**
+   * The head to send, built at once while the head's bytes are still those read (no
+   * client read since): requestHead[0, requestHeadLength). Without a body, in a buffer
+   * of head-buffers.ts, given back when the final answer's head comes (releaseHead).
+   */
+  requestHead: Uint8Array | null;
+  readonly requestHeadLength: number;
+  readonly #headPooled: boolean;
   /** Or, for a request without Host, the head per upstream (see hostlessHead). */
   readonly headFor: ((authority: string) => Uint8Array) | null;
   /**
@@ -553,7 +562,25 @@ export class ProxiedRequest {
     // Only HTTP/1.0 may come without a Host, and the HTTP/1.1 sent upstream must carry
     // one (RFC 9112 §3.2; nginx and node answer 400 without): see hostlessHead.
     this.headFor = head.host === null && target.authority === null ? hostlessHead(head, plan, startLine, edits) : null;
-    this.requestHead = this.headFor !== null ? null : headBytes(head.fields, plan, { startLine, asReceived, edits });
+    const options = { startLine, asReceived, edits };
+    // A body's first bytes may go out in the head's write (sendBody): that head is an array of its own.
+    const size = this.headFor !== null || hasBody ? -1 : copiedHeadSize(head.fields, plan, options);
+    this.#headPooled = size >= 0 && size <= HEAD_BUFFER_BYTES;
+    if (this.#headPooled) {
+      this.requestHead = takeHeadBuffer();
+      fillCopiedHead(this.requestHead, head.fields, plan, options);
+      this.requestHeadLength = size;
+    } else {
+      this.requestHead = this.headFor !== null ? null : headBytes(head.fields, plan, options);
+      this.requestHeadLength = this.requestHead?.length ?? 0;
+    }
+  }
+
+  /** The final answer's head came: the request is not sent again, its head buffer is free. */
+  releaseHead(): void {
+    if (!this.#headPooled || this.requestHead === null) return;
+    giveHeadBuffer(this.requestHead);
+    this.requestHead = null;
   }
 }
 
@@ -606,7 +633,10 @@ function attemptStep(
   const upstream = asReplay(lease.conn, proxied.session.client.clock);
   const retryable = lease.reused && attempt === 0 && IDEMPOTENT.has(proxied.head.method);
   if (!proxied.hasBody) {
-    const sent = send(upstream, proxied.requestHead ?? proxied.headFor!(lease.authority));
+    const head = proxied.requestHead;
+    const sent = head !== null
+      ? sendOut(upstream, head, proxied.requestHeadLength)
+      : send(upstream, proxied.headFor!(lease.authority));
     // (Tested first: the usual write goes through at once, and a closure per request is garbage.)
     if (sent === true) return new PendingResponse(proxied, lease, upstream, attempt, retryable);
     if (sent === false) return sendFailed(proxied, lease, attempt, retryable);
@@ -758,6 +788,7 @@ function restOfResponseHead(pending: PendingResponse, first: Uint8Array): Promis
 
 function responseHead(pending: PendingResponse, got: HeadRead<ResponseHead>): Step {
   if (got.kind === "ok" && (got.head.status >= 200 || got.head.status === 101)) {
+    pending.proxied.releaseHead();
     pending.proxied.route.answered?.(pending.lease, got.head.status);
     const entry = pending.proxied.exchange.entry;
     if (entry !== null) entry.firstByteMs = performance.now();

@@ -1,12 +1,17 @@
 /**
- * Response heads under backpressure: on Bun each head (with the body bytes that came
- * with it) is built in one buffer that every connection shares (ReplayConn.outBuffer)
- * and written with writeRange, which copies what the socket does not take at once.
- * Two clients pipeline many requests and do not read for a while, so their sockets fill
- * and writes wait while the other client's heads go through the same buffer: every
- * answer must still reach its client whole, in order, with its own head and body.
+ * The buffers heads are built in. Response heads: on Bun each (with the body bytes that
+ * came with it) is built in one buffer that every connection shares (ReplayConn.outBuffer)
+ * and written with writeRange, which copies what the socket does not take at once. Two
+ * clients pipeline many requests and do not read for a while, so their sockets fill and
+ * writes wait while the other client's heads go through the same buffer: every answer
+ * must still reach its client whole, in order, with its own head and body. Request
+ * heads: each waits in a buffer of head-buffers.ts until its final answer's head comes,
+ * and is sent again from there when a reused upstream connection turns out closed; many
+ * clients at once, with the backend closing connections, must each see their own request
+ * arrive.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import http from "node:http";
 import net from "node:net";
 import { closeAll } from "../helpers/net.ts";
 import { startBackend, startEngine, stopAllHttp } from "../helpers/http-engine.ts";
@@ -91,5 +96,57 @@ describe("response heads under backpressure", () => {
         expect(answer.body.equals(bodyFor(path))).toBe(true);
       });
     }
+  });
+
+  it("sends every request's own head, retries included, with many clients at once", async () => {
+    let served = 0;
+    const backend = await startBackend((req, res) => {
+      // Every third connection is dropped right after its answer, unannounced: a request
+      // vane sends on it before it sees the close is sent again on a new connection.
+      res.end(`${req.url} ${req.headers["x-tag"]}`);
+      if (++served % 3 === 0) setTimeout(() => req.socket.destroy(), 1);
+    });
+    const e = await startEngine([{ host: "t.test", port: backend.port }]);
+    // node:http with a kept-alive connection per client (fetch may not set Host).
+    const get = (agent: http.Agent, path: string, tag: string) =>
+      new Promise<string>((resolve, reject) => {
+        const req = http.get({
+          host: "127.0.0.1",
+          port: e.port,
+          path,
+          agent,
+          headers: { Host: "t.test", "X-Tag": tag },
+        });
+        req.on("error", reject);
+        req.on("response", (res) => {
+          let body = "";
+          res.setEncoding("latin1");
+          res.on("data", (d) => (body += d));
+          res.on("end", () => resolve(body));
+        });
+      });
+    const client = async (c: number) => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const seen: string[] = [];
+      for (let r = 0; r < 40; r++) {
+        seen.push(await get(agent, `/c${c}/r${r}`, `tag-${c}-${r}-${"x".repeat((c * 7 + r) % 90)}`));
+      }
+      agent.destroy();
+      return seen;
+    };
+    const all = await Promise.all(Array.from({ length: 16 }, (_, c) => client(c)));
+    // A request whose one retry found a stale connection again is answered 502; no
+    // answer may carry another request's head.
+    let own = 0;
+    const wrong: string[] = [];
+    all.forEach((seen, c) =>
+      seen.forEach((body, r) => {
+        if (body === `/c${c}/r${r} tag-${c}-${r}-${"x".repeat((c * 7 + r) % 90)}`) own++;
+        else if (body !== "bad gateway\n") wrong.push(`/c${c}/r${r}: ${body}`);
+      })
+    );
+    expect(wrong).toEqual([]);
+    expect(own).toBeGreaterThan(16 * 40 * 0.8);
+    expect(e.dials).toBeGreaterThan(16);
   });
 });
