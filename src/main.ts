@@ -15,6 +15,7 @@ import type { Config } from "./config/model.ts";
 import { ADMIN_TOKEN_ENV } from "./control/token.ts";
 import { type Loaded, loadFile, tokenFileError } from "./cli/load-config.ts";
 import { bootstrapOf, firstFromEtcd, followEtcd, nextFromEtcd } from "./cli/etcd-config.ts";
+import { watchConfig } from "./cli/file-config.ts";
 import type { EtcdConfigSource } from "./config/etcd/source.ts";
 import { withEtcdCluster } from "./config/etcd-targets.ts";
 import { defaultStateDir } from "./tls/acme/storage.ts";
@@ -37,8 +38,6 @@ import { tlsFileLines } from "./cli/check-report.ts";
 import { RateAuthority } from "./cluster/rate-authority.ts";
 import { SYSTEM_CLOCK } from "./runtime/clock.ts";
 
-/** A file change is acted on once writes have settled for this long. */
-const WATCH_DEBOUNCE_MS = 300;
 /** How long a reload waits for workers that are still starting. */
 const WORKER_WAIT_MS = 5000;
 
@@ -375,42 +374,6 @@ function handleSignals(s: Serving, vane: Vane): void {
       if (!o.ok && o.reason === "refused") log.error("upgrade refused", { error: o.errors.join("; ") });
     });
   });
-}
-
-/** Reloads when the file's text changes, once writes have settled. */
-function watchConfig(
-  rt: Runtime,
-  file: string,
-  current: () => string | null,
-  reload: () => void,
-  log: Logger,
-): () => void {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const settled = async () => {
-    timer = null;
-    let text: string;
-    try {
-      text = await rt.readTextFile(file);
-    } catch {
-      return; // mid-rename, or removed: the next event (or SIGHUP) tells
-    }
-    // Editors touch files without changing them; only new text is a new config.
-    if (text === current()) return;
-    log.info("reloading", { reason: "config file changed", file });
-    reload();
-  };
-  try {
-    return rt.watchFile(file, () => {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => void settled(), WATCH_DEBOUNCE_MS);
-    });
-  } catch (err) {
-    log.warn("cannot watch the config file; reload with SIGHUP or POST /reload", {
-      file,
-      error: errorText(err),
-    });
-    return () => {};
-  }
 }
 
 main().catch((err) => {

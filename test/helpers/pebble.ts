@@ -34,6 +34,11 @@ export interface PebbleOptions {
   tlsPort: number;
   /** Validity of issued certificates. @default pebble's (5 years) */
   validitySeconds?: number;
+  /**
+   * Percent of nonces pebble refuses as badNonce, which clients must retry (RFC 8555
+   * §6.5): a test counting requests sets 0. @default pebble's (5)
+   */
+  nonceRejectPercent?: number;
 }
 
 export async function startPebble(o: PebbleOptions): Promise<Pebble> {
@@ -72,7 +77,8 @@ export async function startPebble(o: PebbleOptions): Promise<Pebble> {
   await waitFor("challtestsrv", () => dnsSrv.output().includes("Starting challenge servers"), 10_000);
   // Every validation at once (no random sleeps), and authorizations never reused, so
   // that each order proves its names again.
-  const env = { PEBBLE_VA_NOSLEEP: "1", PEBBLE_AUTHZREUSE: "0" };
+  const env: Record<string, string> = { PEBBLE_VA_NOSLEEP: "1", PEBBLE_AUTHZREUSE: "0" };
+  if (o.nonceRejectPercent !== undefined) env.PEBBLE_WFE_NONCEREJECT = String(o.nonceRejectPercent);
   const pebble = startCommand("pebble", ["-config", join(dir, "pebble.json"), "-dnsserver", `127.0.0.1:${dns}`], {
     env,
   });
