@@ -48,17 +48,51 @@ export interface ResponseHead {
   readonly headers: Header[];
 }
 
-class ParsedRequest implements RequestHead {
+/**
+ * A whole head as a read of one hands it on (http/head-read.ts's HeadRead): a parsed
+ * head is that too, read through getters (no slot of its own), so the usual message
+ * costs one object for its head rather than three (the head, the parser's verdict,
+ * the read's). A request head is also its parser's verdict (`status` "ok"); a
+ * response's `status` is its code, so parseResponseHead wraps it.
+ */
+export abstract class ParsedHead<T> {
+  abstract readonly fields: Fields;
+  /** The head's length in bytes: what follows it in `buf` starts there. */
+  abstract readonly length: number;
+  get kind(): "ok" {
+    return "ok";
+  }
+  get head(): T {
+    return this as unknown as T;
+  }
+  /** `length`, as HeadRead names it. */
+  get bytes(): number {
+    return this.length;
+  }
+  /** The bytes parsed, which start with the head (valid until the next read into them). */
+  get buf(): Uint8Array {
+    return this.fields.bytes;
+  }
+  get headers(): Header[] {
+    return this.fields.list;
+  }
+}
+
+class ParsedRequest extends ParsedHead<RequestHead> implements RequestHead {
   constructor(
     readonly method: string,
     readonly target: string,
     readonly version: "1.0" | "1.1",
     readonly host: string | null,
     readonly fields: Fields,
-  ) {}
+    readonly length: number,
+  ) {
+    super();
+  }
 
-  get headers(): Header[] {
-    return this.fields.list;
+  /** As its parser's verdict (HeadResult). */
+  get status(): "ok" {
+    return "ok";
   }
 }
 
@@ -73,19 +107,18 @@ export function parsedRequest(
   host: string | null,
   fields: Fields,
 ): RequestHead {
-  return new ParsedRequest(method, target, version, host, fields);
+  return new ParsedRequest(method, target, version, host, fields, fields.start(fields.count) + 2);
 }
 
-class ParsedResponse implements ResponseHead {
+class ParsedResponse extends ParsedHead<ResponseHead> implements ResponseHead {
   constructor(
     readonly version: "1.0" | "1.1",
     readonly status: number,
     readonly reason: string,
     readonly fields: Fields,
-  ) {}
-
-  get headers(): Header[] {
-    return this.fields.list;
+    readonly length: number,
+  ) {
+    super();
   }
 }
 
@@ -363,15 +396,21 @@ export function parseRequestHead(buf: Uint8Array, maxLine = MAX_HEADER_LINE): He
     return fail(400, "missing Host header");
   }
 
-  return {
-    status: "ok",
-    head: new ParsedRequest(method, target, version, host, fields),
-    length: end,
-  };
+  // Its own verdict: { status: "ok", head, length } in one object.
+  return new ParsedRequest(method, target, version, host, fields, end);
 }
 
 /** Parses a response head (from an upstream) from the start of `buf`. Errors are 502. Never throws. */
 export function parseResponseHead(buf: Uint8Array): HeadResult<ResponseHead> {
+  const parsed = parseResponse(buf);
+  return parsed instanceof ParsedHead ? { status: "ok", head: parsed.head, length: parsed.length } : parsed;
+}
+
+/**
+ * parseResponseHead for a reader of ParsedHead (http/head-read.ts): a whole head is
+ * answered as itself, with no verdict object around it.
+ */
+export function parseResponse(buf: Uint8Array): ParsedHead<ResponseHead> | HeadError | typeof NEED_MORE {
   const view = headView(buf);
   const limit = view.length;
   const lf = lineEnd(view, 0);
@@ -404,7 +443,7 @@ export function parseResponseHead(buf: Uint8Array): HeadResult<ResponseHead> {
   // A response's lines are bounded by the head's size alone (the target is trusted more).
   const end = parseHeaders(buf, view, lf + 1, 502, MAX_HEAD_BYTES);
   if (typeof end !== "number") return end;
-  return { status: "ok", head: new ParsedResponse(version, status, reason, scannedFields(buf)), length: end };
+  return new ParsedResponse(version, status, reason, scannedFields(buf), end);
 }
 
 const HEX = new Uint8Array(256);

@@ -131,8 +131,8 @@ const HEADER_PREFIX = "req.header.";
 
 export class RequestKeys implements FlowInput {
   readonly #conn: ConnKeys;
-  readonly #head: RequestHead;
-  readonly #target: RequestTarget;
+  #head: RequestHead;
+  #target: RequestTarget;
   constructor(
     conn: ConnKeys,
     head: RequestHead,
@@ -141,6 +141,13 @@ export class RequestKeys implements FlowInput {
     this.#conn = conn;
     this.#head = head;
     this.#target = target;
+  }
+
+  /** The same connection's keys for another request (a spare reused: see http-decide.ts). */
+  of(head: RequestHead, target: RequestTarget): this {
+    this.#head = head;
+    this.#target = target;
+    return this;
   }
 
   get(key: string): KeyValue {

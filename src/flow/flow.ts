@@ -90,6 +90,8 @@ export interface CompiledFlow {
 
 /** One evaluation: the keys it reads and the edits it has made so far. */
 interface State extends Scope {
+  /** The keys read (set anew when a spare state is reused: see `compileFlow`). */
+  input: FlowInput;
   /** NO_EDITS until a rule adds one (most evaluations never do). */
   request: HeaderEdit[];
   response: HeaderEdit[];
@@ -135,9 +137,26 @@ export function compileFlow(rules: Rule[], deps: FlowDeps): CompiledFlow {
   const ctx: Ctx = { deps, now: deps.now ?? (() => performance.now()) };
   const list = compileList(rules, ctx);
 
+  // The state of an evaluation that answered at once is dead once it has (a result
+  // keeps its edit arrays, not the state): the next evaluation takes it, as one per
+  // request was garbage. One spare: an evaluation under way (a promise) keeps its own.
+  let spare: State | null = null;
+  const take = (input: FlowInput): State => {
+    const st = spare;
+    if (st === null) return newState(input);
+    spare = null;
+    st.input = input;
+    st.plugin = null;
+    st.request = NO_EDITS;
+    st.response = NO_EDITS;
+    return st;
+  };
+
   const runSync = (input: FlowInput): FlowResult => {
-    const st = newState(input);
-    return result(evalSync(list, st) ?? NONE, st);
+    const st = take(input);
+    const out = result(evalSync(list, st) ?? NONE, st);
+    spare = st;
+    return out;
   };
 
   const failed = (e: unknown): FlowResult => {
@@ -160,10 +179,14 @@ export function compileFlow(rules: Rule[], deps: FlowDeps): CompiledFlow {
     }
     : list.mayWait
     ? (input: FlowInput): FlowResult | Promise<FlowResult> => {
-      const st = newState(input);
+      const st = take(input);
       try {
         const step = evalNow(list, st, 0);
-        if (!(step instanceof Promise)) return result(step ?? NONE, st);
+        if (!(step instanceof Promise)) {
+          const out = result(step ?? NONE, st);
+          spare = st;
+          return out;
+        }
         return step.then((s) => result(s ?? NONE, st), failed);
       } catch (e) {
         return failed(e);

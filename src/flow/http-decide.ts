@@ -62,8 +62,15 @@ export function decider(
         );
     }
   };
+  // The keys of an evaluation that answered at once are the next one's (nothing keeps
+  // them once it has); one still under way (a promise) keeps its own.
+  let spare: RequestKeys | null = null;
   return (head, target) => {
-    const r = flow.runNow(new RequestKeys(conn, head, target));
-    return r instanceof Promise ? r.then(toDecision) : toDecision(r);
+    const keys = spare?.of(head, target) ?? new RequestKeys(conn, head, target);
+    spare = null;
+    const r = flow.runNow(keys);
+    if (r instanceof Promise) return r.then(toDecision);
+    spare = keys;
+    return toDecision(r);
   };
 }

@@ -17,12 +17,12 @@
 import {
   MAX_HEADER_LINE,
   parseRequestHead,
-  parseResponseHead,
+  parseResponse,
   type RequestHead,
   type ResponseHead,
 } from "../detect/http-head.ts";
 import { asReplay, type ReplayConn } from "../forward/replay-conn.ts";
-import { type BodyFraming, keepAlive, requestFraming, upgradeProtocols } from "./framing.ts";
+import { type BodyFraming, keepAlive, NO_PROTOCOLS, requestFraming, upgradeProtocols } from "./framing.ts";
 import {
   applyEdits,
   CLOSE,
@@ -32,6 +32,7 @@ import {
   fillCopiedHead,
   type ForwardInfo,
   headBytes,
+  type HeadOptions,
   NO_EDITS,
   requestPlan,
   responsePlan,
@@ -489,6 +490,9 @@ function respondStep(
   });
 }
 
+/** How the usual request head goes on: its lines copied as received (shared, never modified). */
+const COPIED_AS_RECEIVED: HeadOptions = { startLine: "", asReceived: true, edits: NO_EDITS };
+
 /** A request on its way to a route's upstream, over one or two attempts. */
 export class ProxiedRequest {
   readonly route: HttpRoute;
@@ -544,7 +548,7 @@ export class ProxiedRequest {
     // (Only asked when something is offered: the usual request offers nothing.)
     this.upgrade = offered.length > 0 &&
       (!(offered.includes("h2c") || head.fields.first(F_HTTP2_SETTINGS) >= 0) || decision.allow.includes("h2c"));
-    this.offered = this.upgrade ? offered : [];
+    this.offered = this.upgrade ? offered : NO_PROTOCOLS;
     this.websocketAccept = this.upgrade && offered.includes("websocket")
       ? websocketAccept(headerValues(head.headers, "sec-websocket-key"))
       : null;
@@ -562,7 +566,7 @@ export class ProxiedRequest {
     // Only HTTP/1.0 may come without a Host, and the HTTP/1.1 sent upstream must carry
     // one (RFC 9112 §3.2; nginx and node answer 400 without): see hostlessHead.
     this.headFor = head.host === null && target.authority === null ? hostlessHead(head, plan, startLine, edits) : null;
-    const options = { startLine, asReceived, edits };
+    const options = startLine === "" ? COPIED_AS_RECEIVED : { startLine, asReceived, edits };
     // A body's first bytes may go out in the head's write (sendBody): that head is an array of its own.
     const size = this.headFor !== null || hasBody ? -1 : copiedHeadSize(head.fields, plan, options);
     this.#headPooled = size >= 0 && size <= HEAD_BUFFER_BYTES;
@@ -777,13 +781,13 @@ async function sendBody(
 
 /** The upstream's answer begins in `answer` (undefined: the read failed). */
 function responseStep(pending: PendingResponse, answer: Uint8Array | null | undefined): Step {
-  const got = headFrom(pending.upstream, answer, parseResponseHead);
+  const got = headFrom(pending.upstream, answer, parseResponse);
   if (got === null) return restOfResponseHead(pending, answer!);
   return responseHead(pending, got);
 }
 
 function restOfResponseHead(pending: PendingResponse, first: Uint8Array): Promise<Settled> {
-  return readHead(pending.upstream, parseResponseHead, first).then((later) => responseHead(pending, later));
+  return readHead(pending.upstream, parseResponse, first).then((later) => responseHead(pending, later));
 }
 
 function responseHead(pending: PendingResponse, got: HeadRead<ResponseHead>): Step {
@@ -831,7 +835,7 @@ async function otherAnswer(pending: PendingResponse, got: HeadRead<ResponseHead>
       } catch {
         answer = undefined;
       }
-      got = headFrom(upstream, answer, parseResponseHead) ?? await readHead(upstream, parseResponseHead, answer!);
+      got = headFrom(upstream, answer, parseResponse) ?? await readHead(upstream, parseResponse, answer!);
       continue;
     }
     // Nothing of the answer came back (a partial head is junk, never retried).

@@ -204,7 +204,8 @@ function readConnection(fields: Fields): ReadonlySet<string> {
   return tokenSet(fields.values(F_CONNECTION));
 }
 
-const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
+/** No protocol offered (shared, frozen). */
+export const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
 
 /**
  * The protocols a request offers to switch to ("websocket", "h2c", …; lowercased, in

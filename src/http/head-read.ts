@@ -2,8 +2,14 @@
  * Reading a message head off a connection: whole in one read (parsed in place, no
  * async frame), or read on until it is whole or its deadline closes the connection.
  */
-import type { HeadResult } from "../detect/http-head.ts";
+import { type HeadResult, ParsedHead } from "../detect/http-head.ts";
 import type { ReplayConn } from "../forward/replay-conn.ts";
+
+/**
+ * A head parser (detect/http-head.ts): its verdict, or the whole head itself (a
+ * ParsedHead, as parseResponse answers), which saves the verdict's object.
+ */
+export type HeadParser<T> = (buf: Uint8Array) => HeadResult<T> | ParsedHead<T>;
 
 export type HeadRead<T> =
   /**
@@ -24,13 +30,13 @@ export type HeadRead<T> =
 export function headFrom<T>(
   conn: ReplayConn,
   chunk: Uint8Array | null | undefined,
-  parse: (buf: Uint8Array) => HeadResult<T>,
+  parse: HeadParser<T>,
 ): HeadRead<T> | null {
   let out: HeadRead<T>;
   if (chunk === undefined || chunk === null) out = noHead(conn, chunk, 0);
   else {
     const result = parse(chunk);
-    if (result.status === "need-more") return null;
+    if (needsMore(result)) return null;
     out = headRead(result, chunk);
   }
   conn.clearCloseAt();
@@ -48,7 +54,7 @@ export function headFrom<T>(
  */
 export async function readHead<T>(
   conn: ReplayConn,
-  parse: (buf: Uint8Array) => HeadResult<T>,
+  parse: HeadParser<T>,
   first: Uint8Array,
   by?: number,
 ): Promise<HeadRead<T>> {
@@ -83,7 +89,7 @@ export async function readHead<T>(
     n += chunk.length;
     const buf = acc.subarray(0, n);
     const result = parse(buf);
-    if (result.status !== "need-more") {
+    if (!needsMore(result)) {
       out = headRead(result, buf);
       break;
     }
@@ -101,7 +107,19 @@ function noHead(conn: ReplayConn, chunk: null | undefined, bytes: number): HeadR
 }
 
 /** A parser's verdict on a complete head (or a bad one) in `buf`, as a HeadRead. */
-function headRead<T>(result: Exclude<HeadResult<T>, { status: "need-more" }>, buf: Uint8Array): HeadRead<T> {
+function headRead<T>(
+  result: Exclude<HeadResult<T>, { status: "need-more" }> | ParsedHead<T>,
+  buf: Uint8Array,
+): HeadRead<T> {
+  // A parsed head of `buf` is its own HeadRead (see ParsedHead), and a request's its own verdict too.
+  const whole: unknown = result instanceof ParsedHead ? result : result.status === "ok" ? result.head : null;
+  if (whole instanceof ParsedHead && whole.buf === buf) return whole as HeadRead<T>;
+  if (result instanceof ParsedHead) return { kind: "ok", head: result.head, bytes: result.length, buf };
   if (result.status === "error") return { kind: "error", code: result.code, reason: result.reason, bytes: buf.length };
   return { kind: "ok", head: result.head, bytes: result.length, buf };
+}
+
+/** Whether the parser wants more of the head than `buf` holds. */
+function needsMore<T>(result: HeadResult<T> | ParsedHead<T>): result is { status: "need-more" } {
+  return !(result instanceof ParsedHead) && result.status === "need-more";
 }

@@ -73,19 +73,47 @@ function hopByHop(fields: Fields, i: number, upgrade: boolean, named: ReadonlySe
 /** Whether Connection names a field beyond the known ones ("Connection: x-foo"). */
 function namesOther(named: ReadonlySet<string>): boolean {
   if (named.size === 0) return false;
-  for (const t of named) if (!NAMES_NO_OTHER.has(t)) return true;
-  return false;
+  // Token sets are shared (framing.ts), so the last answer is nearly always the one asked
+  // again; a for-of over a Set makes an iterator and an entry array per call.
+  if (named === lastNamed) return lastOther;
+  let other = false;
+  for (const t of named) if (!NAMES_NO_OTHER.has(t)) other = true;
+  lastNamed = named;
+  lastOther = other;
+  return other;
 }
+let lastNamed: ReadonlySet<string> | null = null;
+let lastOther = false;
 
 /**
- * What goes on of a received head: `drop[i]` is true for a field that does not (null:
- * every one goes on), and `append` holds the fields vane adds after them (shared: do
- * not modify). One plan serves both ways of writing the head out (see `headBytes`), so
- * they cannot disagree.
+ * What goes on of a received head: the fields that do not (`dropped`; dropField drops
+ * one), and `append`, the fields vane adds after them (shared: do not modify). One plan
+ * serves both ways of writing the head out (see `headBytes`), so they cannot disagree.
  */
 export interface FieldPlan {
-  drop: boolean[] | null;
+  /**
+   * Fields 0 to LOW_FIELDS - 1 that do not go on, one bit each: a head's first fields
+   * hold nearly every one dropped (a response's Connection), and an array for them was
+   * one more allocation per message.
+   */
+  dropLow: number;
+  /** Fields from LOW_FIELDS on that do not go on (`true`), or null. */
+  dropHigh: boolean[] | null;
   append: Appended;
+}
+
+/** Fields whose drop is a bit of `dropLow` (a small integer's bits). */
+const LOW_FIELDS = 30;
+
+/** Whether the plan drops field i. */
+export function dropped(plan: FieldPlan, i: number): boolean {
+  if (i < LOW_FIELDS) return (plan.dropLow & (1 << i)) !== 0;
+  return plan.dropHigh !== null && plan.dropHigh[i] === true;
+}
+
+/** Whether the plan drops any field. */
+export function dropsAny(plan: FieldPlan): boolean {
+  return plan.dropLow !== 0 || plan.dropHigh !== null;
 }
 
 /** Fields vane adds, and the same as the lines that end a head, made once. */
@@ -165,8 +193,9 @@ const lastFor = new LastField("X-Forwarded-For");
 const lastHost = new LastField("X-Forwarded-Host");
 
 export function dropField(plan: FieldPlan, count: number, i: number): void {
+  if (i < LOW_FIELDS) plan.dropLow |= 1 << i;
   // Left holey (a hole keeps its field): a fill per head cost more than the reads.
-  (plan.drop ??= new Array<boolean>(count))[i] = true;
+  else (plan.dropHigh ??= new Array<boolean>(count))[i] = true;
 }
 
 export interface ForwardInfo {
@@ -201,7 +230,7 @@ export function requestPlan(head: RequestHead, info: ForwardInfo, foldTo = -1): 
   const named = connectionTokens(fields);
   const other = namesOther(named);
   const fold = foldTo >= 0;
-  const plan: FieldPlan = { drop: null, append: NOTHING_ADDED };
+  const plan: FieldPlan = { dropLow: 0, dropHigh: null, append: NOTHING_ADDED };
   let xff: string | null = null;
   let host: string | null = null;
   // Most requests carry no field a plan acts on but Host: then only Host is looked at.
@@ -282,7 +311,7 @@ export function responsePlan(head: ResponseHead, options: ResponsePlanOptions = 
   const fold = foldTo >= 0;
   let append = upgrade ? ADD_UPGRADE : connection !== null ? ADD_CONNECTION[connection] : NOTHING_ADDED;
   if (fold) append = appended([["Content-Length", String(foldTo)], ...append.fields]);
-  const plan: FieldPlan = { drop: null, append };
+  const plan: FieldPlan = { dropLow: 0, dropHigh: null, append };
   const planned = HOP_BY_HOP | (dropFraming ? bit(F_TRANSFER_ENCODING) : 0) | (fold ? bit(F_CONTENT_LENGTH) : 0);
   if ((fields.present & planned) !== 0 || named.size > 0) {
     const n = fields.count;
@@ -302,8 +331,7 @@ export function responsePlan(head: ResponseHead, options: ResponsePlanOptions = 
 
 /** The fields a plan sends, in order. */
 export function plannedHeaders(headers: Header[], plan: FieldPlan): Header[] {
-  const drop = plan.drop;
-  const out = drop === null ? headers.slice() : headers.filter((_, i) => drop[i] !== true);
+  const out = dropsAny(plan) ? headers.filter((_, i) => !dropped(plan, i)) : headers.slice();
   for (const h of plan.append.fields) out.push(h);
   return out;
 }
@@ -315,10 +343,9 @@ export function plannedHeaders(headers: Header[], plan: FieldPlan): Header[] {
  */
 export function plannedLowerHeaders(fields: Fields, plan: FieldPlan): Header[] {
   const out: Header[] = [];
-  const drop = plan.drop;
   const n = fields.count;
   for (let i = 0; i < n; i++) {
-    if (drop !== null && drop[i] === true) continue;
+    if (dropped(plan, i)) continue;
     const kind = fields.kind(i);
     out.push([kind !== 0 ? KNOWN_NAMES[kind] : lowerName(fields.name(i)), fields.value(i)]);
   }
@@ -396,10 +423,10 @@ export function copiedHeadSize(fields: Fields, plan: FieldPlan, options: HeadOpt
   const body = options.body ?? null;
   const bodyFrom = options.bodyFrom ?? 0;
   const bodyTo = options.bodyTo ?? (body === null ? 0 : body.length);
-  const drop = plan.drop;
   let size = fields.start(fields.count) + 2 + bodyTo - bodyFrom;
-  if (drop !== null) {
-    for (let i = 0; i < drop.length; i++) if (drop[i] === true) size -= fields.start(i + 1) - fields.start(i);
+  if (dropsAny(plan)) {
+    const n = fields.count;
+    for (let i = 0; i < n; i++) if (dropped(plan, i)) size -= fields.start(i + 1) - fields.start(i);
   }
   return size + plan.append.bytes.length;
 }
@@ -417,15 +444,15 @@ export function headWrittenAnew(fields: Fields, plan: FieldPlan, options: HeadOp
 export function fillCopiedHead(out: Uint8Array, fields: Fields, plan: FieldPlan, options: HeadOptions): void {
   const body = options.body ?? null;
   const bytes = fields.bytes;
-  const drop = plan.drop;
   const end = fields.start(fields.count);
   const appendBytes = plan.append.bytes;
   // Runs of kept lines between dropped ones, each copied at once (the start line always goes).
   let o = 0;
   let run = 0;
-  if (drop !== null) {
-    for (let i = 0; i < drop.length; i++) {
-      if (drop[i] !== true) continue;
+  if (dropsAny(plan)) {
+    const n = fields.count;
+    for (let i = 0; i < n; i++) {
+      if (!dropped(plan, i)) continue;
       o = copyBytes(out, o, bytes, run, fields.start(i));
       run = fields.start(i + 1);
     }

@@ -8,6 +8,7 @@
 import { type Fields, type Header, KNOWN_NAMES } from "../detect/http-fields.ts";
 import {
   applyEdits,
+  dropped,
   type FieldPlan,
   type HeaderEdit,
   lowerName,
@@ -44,11 +45,11 @@ export class PlannedFields implements HeadFields {
       return n;
     }
     const fields = this.#fields!;
-    const { drop, append } = this.#plan!;
+    const plan = this.#plan!;
     for (let i = 0; i < fields.count; i++) {
-      if (drop === null || drop[i] !== true) n += fields.nameLength(i) + fields.valueLength(i) + 4;
+      if (!dropped(plan, i)) n += fields.nameLength(i) + fields.valueLength(i) + 4;
     }
-    const added = append.fields;
+    const added = plan.append.fields;
     for (let i = 0; i < added.length; i++) n += added[i][0].length + added[i][1].length + 4;
     return n;
   }
@@ -60,13 +61,13 @@ export class PlannedFields implements HeadFields {
       return;
     }
     const fields = this.#fields!;
-    const { drop, append } = this.#plan!;
+    const plan = this.#plan!;
     for (let i = 0; i < fields.count; i++) {
-      if (drop !== null && drop[i] === true) continue;
+      if (dropped(plan, i)) continue;
       const kind = fields.kind(i);
       sink.field(kind !== 0 ? KNOWN_NAMES[kind] : lowerName(fields.name(i)), fields.value(i));
     }
-    const added = append.fields;
+    const added = plan.append.fields;
     for (let i = 0; i < added.length; i++) sink.field(lowerName(added[i][0]), added[i][1]);
   }
 

@@ -5,7 +5,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { type HeadResult, parseRequestHead, parseResponseHead } from "../../src/detect/http-head.ts";
-import { headBytes, plannedHeaders, plannedLowerHeaders, requestPlan, responsePlan } from "../../src/http/headers.ts";
+import {
+  dropsAny,
+  headBytes,
+  plannedHeaders,
+  plannedLowerHeaders,
+  requestPlan,
+  responsePlan,
+} from "../../src/http/headers.ts";
 import { requestFraming } from "../../src/http/framing.ts";
 
 function bytes(s: string): Uint8Array {
@@ -131,7 +138,30 @@ describe("Content-Length folding and the authority of an absolute target", () =>
     expect(requestFraming(head)).toEqual({ kind: "length", length: 5, listed: true });
     const one = ok(parseRequestHead(bytes("POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n")));
     expect(requestFraming(one)).toEqual({ kind: "length", length: 5 });
-    expect(requestPlan(one, forward).drop).toBe(null);
+    expect(dropsAny(requestPlan(one, forward))).toBe(false);
+  });
+
+  it("drops the fields a Connection header names wherever they stand among many, both ways of writing", () => {
+    // Host, then 60 fields: those named at 1, 28, 29, 30 and 58 (fields 2 to 59 of the
+    // head), either side of where the plan's bits end (30), and Connection at field 46.
+    const names = Array.from({ length: 60 }, (_, i) => `X-F${i}`);
+    const named = [1, 28, 29, 30, 58].map((i) => names[i]);
+    const lines = names.map((n, i) => i === 45 ? `Connection: ${named.join(", ")}` : `${n}: v${i}`);
+    const raw = `GET / HTTP/1.1\r\nHost: a\r\n${lines.join("\r\n")}\r\n\r\n`;
+    for (const asReceived of [true, false]) {
+      const out = upstream(raw, asReceived);
+      for (let i = 0; i < 60; i++) {
+        const gone = i === 45 || named.includes(names[i]);
+        expect(out.includes(`\r\n${names[i]}: v${i}\r\n`), `${names[i]}, asReceived ${asReceived}`).toBe(!gone);
+      }
+      expect(out).not.toMatch(/\r\nConnection:/i);
+    }
+    const head = ok(parseRequestHead(bytes(raw)));
+    const kept = plannedHeaders(head.headers, requestPlan(head, forward)).map(([n]) => n);
+    expect(kept.filter((n) => /^X-F\d+$/.test(n))).toHaveLength(54);
+    expect(kept).toContain("X-F27");
+    expect(kept).not.toContain("X-F30");
+    expect(kept).toContain("X-F31");
   });
 
   it("folds a response's agreeing Content-Length fields into one", () => {
