@@ -108,12 +108,26 @@ class BunTcpConn implements TcpConn {
     if (this.#reader) {
       const r = this.#reader;
       this.#reader = this.#readerFails = null;
-      r(chunk);
+      try {
+        r(chunk);
+      } catch (err) {
+        this.#readerThrew(err);
+      }
       return;
     }
     this.#queue.push(chunk);
     this.#queuedBytes += chunk.length;
     if (!this.#paused && this.#queuedBytes >= QUEUE_HIGH_WATER_BYTES) this.#pause();
+  }
+
+  /**
+   * A bug in a readNext callback: Bun's data handler would swallow it and leave the
+   * connection open, waiting for a read nobody will make. It ends this connection, as
+   * on Deno (deno-conn.ts).
+   */
+  #readerThrew(err: unknown): void {
+    console.error("read handler failed:", err);
+    this.close();
   }
 
   onDrain(): void {
