@@ -562,11 +562,12 @@ export class ProxiedRequest {
     const edits = decision.request;
     // The target as received when it is already normal, else its normalised origin form.
     const asReceived = head.version === "1.1" && target.forward === head.target;
-    const startLine = writtenAnew(asReceived, edits) ? `${head.method} ${target.forward} HTTP/1.1` : "";
+    const anew = writtenAnew(asReceived, edits);
+    const startLine = anew ? `${head.method} ${target.forward} HTTP/1.1` : "";
     // Only HTTP/1.0 may come without a Host, and the HTTP/1.1 sent upstream must carry
     // one (RFC 9112 §3.2; nginx and node answer 400 without): see hostlessHead.
     this.headFor = head.host === null && target.authority === null ? hostlessHead(head, plan, startLine, edits) : null;
-    const options = startLine === "" ? COPIED_AS_RECEIVED : { startLine, asReceived, edits };
+    const options = anew ? { startLine, asReceived, edits } : COPIED_AS_RECEIVED;
     // A body's first bytes may go out in the head's write (sendBody): that head is an array of its own.
     const size = this.headFor !== null || hasBody ? -1 : copiedHeadSize(head.fields, plan, options);
     this.#headPooled = size >= 0 && size <= HEAD_BUFFER_BYTES;

@@ -111,12 +111,14 @@ function headRead<T>(
   result: Exclude<HeadResult<T>, { status: "need-more" }> | ParsedHead<T>,
   buf: Uint8Array,
 ): HeadRead<T> {
-  // A parsed head of `buf` is its own HeadRead (see ParsedHead), and a request's its own verdict too.
-  const whole: unknown = result instanceof ParsedHead ? result : result.status === "ok" ? result.head : null;
-  if (whole instanceof ParsedHead && whole.buf === buf) return whole as HeadRead<T>;
-  if (result instanceof ParsedHead) return { kind: "ok", head: result.head, bytes: result.length, buf };
-  if (result.status === "error") return { kind: "error", code: result.code, reason: result.reason, bytes: buf.length };
-  return { kind: "ok", head: result.head, bytes: result.length, buf };
+  if (!(result instanceof ParsedHead) && result.status === "error") {
+    return { kind: "error", code: result.code, reason: result.reason, bytes: buf.length };
+  }
+  const whole = result as ParsedHead<T> | { head: T; length: number };
+  // A parsed head of `buf` is its own HeadRead (see ParsedHead); a request's is its verdict too.
+  const head: unknown = whole.head;
+  if (head instanceof ParsedHead && head.buf === buf) return head as HeadRead<T>;
+  return { kind: "ok", head: whole.head, bytes: whole.length, buf };
 }
 
 /** Whether the parser wants more of the head than `buf` holds. */
