@@ -303,12 +303,15 @@ export class ReplayConn implements TcpConn {
   }
 
   /**
-   * Writes buf[0, n) of a buffer outBuffer gave. With writeRange, `buf` is free again
-   * when this returns; else it was a new array, and the write holds it until done.
+   * Writes buf[0, n) of a buffer outBuffer gave, or of one the caller holds until the
+   * write's answer came (the engine's pooled request heads). With writeRange, `buf` is
+   * free again when this returns; else it is the write's (writeOwned) until done.
    */
   writeOut(buf: Uint8Array, n: number): Promise<void> {
-    if (this.#inner.writeRange !== undefined) return this.#inner.writeRange(buf, 0, n);
-    return this.#inner.write(n === buf.length ? buf : buf.subarray(0, n));
+    const inner = this.#inner;
+    if (inner.writeRange !== undefined) return inner.writeRange(buf, 0, n);
+    const data = n === buf.length ? buf : buf.subarray(0, n);
+    return inner.writeOwned !== undefined ? inner.writeOwned(data) : inner.write(data);
   }
   closeWrite(): Promise<void> {
     return this.#inner.closeWrite();

@@ -11,7 +11,8 @@
  */
 import type { AcceptGate, PipeEnds, ReadNext, SocketAddress, TcpConn } from "./types.ts";
 import { toError } from "../errors/mod.ts";
-import { directRid, readInto } from "./deno-read-op.ts";
+import { directRid, readInto, writeNow, writesDirect } from "./deno-ops.ts";
+import { DenoWrites, LINGER_MS } from "./deno-writes.ts";
 
 /** Holds a typical request or response head; what a waiting connection keeps. */
 const SMALL_READ_BYTES = 1024;
@@ -86,6 +87,10 @@ export class DenoTcpConn implements TcpConn {
   /** readNext's reactions, made at its first call: one pair per connection, not per read. */
   #arrived: ((n: number | null) => void) | null = null;
   #failed: ((err: unknown) => void) | null = null;
+  /** Made at the first write: in order, owned ones unawaited (deno-writes.ts). */
+  #writes: DenoWrites | null = null;
+  /** close() waits for the rest of a write (see close). */
+  #lingering = false;
   #isClosed = false;
   /** Made when first asked for: few callers wait on it, every connection would pay for it. */
   #closed: Promise<void> | null = null;
@@ -106,7 +111,7 @@ export class DenoTcpConn implements TcpConn {
     }
   }
 
-  /** Whether reads go to Deno's read op without Conn.read's wrapper (deno-read-op.ts). */
+  /** Whether reads and writes go to Deno's ops without Conn's wrappers (deno-ops.ts). */
   get readsDirect(): boolean {
     return this.#rid >= 0;
   }
@@ -117,6 +122,8 @@ export class DenoTcpConn implements TcpConn {
    * overwrite while a caller still looks at it.
    */
   async read(): Promise<Uint8Array | null> {
+    const behind = this.#writes?.settle() ?? null;
+    if (behind !== null) await behind;
     const buf = this.#next ??= this.#small ??= new Uint8Array(SMALL_READ_BYTES);
     return this.#chunk(buf, await readInto(this.#conn, this.#rid, buf));
   }
@@ -136,6 +143,12 @@ export class DenoTcpConn implements TcpConn {
   }
 
   #handOver(result: Uint8Array | null | Error): void {
+    // An answer is never seen before the whole request went out (deno-writes.ts).
+    const behind = this.#writes?.settle() ?? null;
+    if (behind !== null) {
+      void behind.then(() => this.#handOver(result));
+      return;
+    }
     const next = this.#deliver!;
     this.#deliver = null;
     try {
@@ -159,9 +172,28 @@ export class DenoTcpConn implements TcpConn {
     return buf;
   }
 
-  async write(data: Uint8Array): Promise<void> {
-    let off = await this.#conn.write(data);
-    while (off < data.length) off += await this.#conn.write(data.subarray(off));
+  /**
+   * WRITTEN when the socket took every byte at once (Deno's write op settles then
+   * before it returns: deno-ops.ts), so the caller goes on without an await, as on Bun.
+   */
+  write(data: Uint8Array): Promise<void> {
+    return (this.#writes ??= this.#newWrites()).write(data);
+  }
+
+  /**
+   * `write` of bytes the caller never touches again (a head built for this write):
+   * WRITTEN without reading how many bytes the op took, where it settled at once
+   * (deno-writes.ts). Where Deno's ops are not reachable, a plain write.
+   */
+  writeOwned(data: Uint8Array): Promise<void> {
+    const writes = this.#writes ??= this.#newWrites();
+    return writesDirect(this.#rid) ? writes.own(data) : writes.write(data);
+  }
+
+  #newWrites(): DenoWrites {
+    // Nobody awaits the write that failed: closing tells whoever reads next (a peer that
+    // reset the connection is no news, so no log line).
+    return new DenoWrites(this.#conn, this.#rid, () => this.#closeNow());
   }
 
   /**
@@ -179,6 +211,9 @@ export class DenoTcpConn implements TcpConn {
    * keep two closures and a promise more per direction of every idle connection.
    */
   async #copyTo(to: DenoTcpConn, ends: PipeEnds): Promise<void> {
+    // What was written to `to` before the relay goes first (an owned head's rest, deno-writes.ts).
+    const behind = to.#writes?.settle() ?? null;
+    if (behind !== null) await behind;
     const from = this.#conn;
     const rid = this.#rid;
     const dest = to.#conn;
@@ -190,8 +225,12 @@ export class DenoTcpConn implements TcpConn {
         const n = await readInto(from, rid, buf);
         if (!n) break;
         const data = n === buf.length ? buf : buf.subarray(0, n);
-        let off = await dest.write(data);
-        while (off < n) off += await dest.write(data.subarray(off));
+        let off = writeNow(dest, to.#rid, data);
+        // Taken whole at once (the usual case): no await, no turn of the microtask queue.
+        if (off !== n) {
+          off = await off;
+          while (off < n) off += await writeNow(dest, to.#rid, data.subarray(off));
+        }
         ends.bytes(n);
         if (n === buf.length) {
           if (buf === small) buf = takeBig();
@@ -214,6 +253,8 @@ export class DenoTcpConn implements TcpConn {
   }
 
   async closeWrite(): Promise<void> {
+    const behind = this.#writes?.settle() ?? null;
+    if (behind !== null) await behind;
     if (!this.#isClosed) await this.#conn.closeWrite();
   }
 
@@ -223,7 +264,23 @@ export class DenoTcpConn implements TcpConn {
       : new Promise((resolve) => (this.#resolveClosed = resolve));
   }
 
+  /**
+   * Closes at once, unless the rest of a write is still going out: then once it has, or
+   * after LINGER_MS (the peer not reading), whichever comes first.
+   */
   close(): void {
+    const behind = this.#writes?.settle() ?? null;
+    if (behind === null || this.#isClosed) return this.#closeNow();
+    if (this.#lingering) return;
+    this.#lingering = true;
+    const linger = setTimeout(() => this.#closeNow(), LINGER_MS);
+    void behind.then(() => {
+      clearTimeout(linger);
+      this.#closeNow();
+    });
+  }
+
+  #closeNow(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
     try {

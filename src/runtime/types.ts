@@ -45,6 +45,13 @@ export interface TcpConn {
    * this returns, so a buffer can be reused for every write (ReplayConn.outBuffer).
    */
   writeRange?(data: Uint8Array, from: number, to: number): Promise<void>;
+  /**
+   * `write(data)` for bytes the caller never touches again (a head built for this one
+   * write), where the runtime can make use of that (Deno: runtime/deno-writes.ts). It may
+   * answer WRITTEN before it knows that the socket took every byte: the rest, if any,
+   * goes out before any later write, before a read is delivered, and before the close.
+   */
+  writeOwned?(data: Uint8Array): Promise<void>;
   closeWrite(): Promise<void>;
   /** Closes both directions at once. Safe to call more than once. */
   close(): void;
