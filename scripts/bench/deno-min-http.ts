@@ -8,8 +8,9 @@
  * that arrive together (pipelining) or in pieces are handled; request bodies, chunked
  * responses, timeouts, logging and header rewriting are not. Deno.listen/connect and
  * Deno's read and write ops directly (as vane reads and writes: src/runtime/deno-ops.ts,
- * without Conn's wrappers where Deno allows; a write the socket took whole at once is not
- * awaited), byte scans, no string decoding: the fastest Deno way.
+ * without Conn's wrappers where Deno allows; each write's op awaited, which costs less than
+ * reading the count of one settled at once), byte scans, no string decoding: the fastest
+ * Deno way.
  * bench.mjs runs it as `deno-min-http` beside vane-deno.
  *
  *   deno run --allow-net scripts/bench/deno-min-http.ts LISTEN_PORT BENCH_PORT OTHER_PORT
@@ -17,7 +18,7 @@
  * Host bench.local goes to BENCH_PORT, other.local to OTHER_PORT, any other to a 404.
  */
 import { contentLength, headEnd, hostOf, NOT_FOUND } from "./min-http-head.ts";
-import { directRid, readInto, writeNow } from "../../src/runtime/deno-ops.ts";
+import { directRid, readInto, writeOnce } from "../../src/runtime/deno-ops.ts";
 const [listenPort, benchPort, otherPort] = Deno.args.map(Number);
 if (![listenPort, benchPort, otherPort].every(Number.isInteger)) {
   console.error("usage: deno-min-http.ts LISTEN_PORT BENCH_PORT OTHER_PORT");
@@ -48,21 +49,11 @@ function read(conn: Deno.Conn, buf: Uint8Array): Promise<number | null> {
   return readInto(conn, directRid(conn), buf);
 }
 
-/** Writes all of `data`: undefined when the socket took it whole at once, else the promise of the rest. */
-function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> | undefined {
+/** Writes all of `data`, awaiting Deno's write op itself where Deno allows (deno-ops.ts writeOnce). */
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   const rid = directRid(conn);
-  const n = writeNow(conn, rid, data);
-  return n === data.length ? undefined : writeRest(conn, rid, data, n);
-}
-
-async function writeRest(
-  conn: Deno.Conn,
-  rid: number,
-  data: Uint8Array,
-  took: number | Promise<number>,
-): Promise<void> {
-  let off = await took;
-  while (off < data.length) off += await writeNow(conn, rid, data.subarray(off));
+  let off = await writeOnce(conn, rid, data);
+  while (off < data.length) off += await writeOnce(conn, rid, data.subarray(off));
 }
 
 async function connect(port: number): Promise<Upstream> {
@@ -98,8 +89,7 @@ async function relayResponse(up: Upstream, client: Deno.Conn): Promise<boolean> 
   // The backend answers one request at a time: nothing beyond this response is in buf.
   for (;;) {
     const now = Math.min(len, left);
-    const writing = writeAll(client, buf.subarray(0, now));
-    if (writing) await writing;
+    await writeAll(client, buf.subarray(0, now));
     left -= now;
     if (left === 0) return true;
     const n = await read(up.conn, buf);
@@ -118,8 +108,7 @@ async function forward(backend: Backend, head: Uint8Array, client: Deno.Conn): P
     up ??= await connect(backend.port);
     let sent = true;
     try {
-      const writing = writeAll(up.conn, head);
-      if (writing) await writing;
+      await writeAll(up.conn, head);
     } catch {
       sent = false;
     }

@@ -2,15 +2,15 @@
  * The floor for idle memory on Deno (issue 25): the least a Deno TCP relay can hold an
  * idle proxied connection with. One read/write loop per direction, each with its own
  * READ_BYTES buffer and one pending read (Deno's read op itself where Deno allows, as
- * vane reads: src/runtime/deno-ops.ts), and its write op, not awaited when the socket took
- * the bytes whole at once (as vane writes); no timers, no maps, no wrappers.
+ * vane reads: src/runtime/deno-ops.ts), and its write op itself, awaited (as vane's relay
+ * writes); no timers, no maps, no wrappers.
  * Both sockets get TCP_NODELAY, as vane and haproxy set it (Deno does not by default).
  * idle-memory.ts measures it beside vane; bench.mjs runs it as `deno-min`, the CPU floor
  * of the L4 tests.
  *
  *   deno run --allow-net scripts/bench/deno-min-relay.ts LISTEN_PORT BACKEND_PORT [READ_BYTES]
  */
-import { directRid, readInto, writeNow } from "../../src/runtime/deno-ops.ts";
+import { directRid, readInto, writeOnce } from "../../src/runtime/deno-ops.ts";
 const [listenPort, backendPort, sizeText = "1024"] = Deno.args;
 const readBytes = Number(sizeText);
 if (!Number.isInteger(Number(listenPort)) || !Number.isInteger(Number(backendPort)) || !(readBytes > 0)) {
@@ -26,10 +26,8 @@ async function pipe(from: Deno.Conn, to: Deno.Conn): Promise<void> {
     for (;;) {
       const n = await readInto(from, rid, buf);
       if (!n) break;
-      let off = writeNow(to, toRid, n === buf.length ? buf : buf.subarray(0, n));
-      if (off === n) continue;
-      off = await off;
-      while (off < n) off += await writeNow(to, toRid, buf.subarray(off, n));
+      let off = await writeOnce(to, toRid, n === buf.length ? buf : buf.subarray(0, n));
+      while (off < n) off += await writeOnce(to, toRid, buf.subarray(off, n));
     }
   } catch { /* the other direction closed both */ }
   for (const c of [from, to]) {

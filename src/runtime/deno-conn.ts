@@ -11,7 +11,7 @@
  */
 import type { AcceptGate, PipeEnds, ReadNext, SocketAddress, TcpConn } from "./types.ts";
 import { toError } from "../errors/mod.ts";
-import { directRid, readInto, writeNow, writesDirect } from "./deno-ops.ts";
+import { directRid, readInto, writeOnce } from "./deno-ops.ts";
 import { DenoWrites, LINGER_MS } from "./deno-writes.ts";
 
 /** Holds a typical request or response head; what a waiting connection keeps. */
@@ -172,10 +172,7 @@ export class DenoTcpConn implements TcpConn {
     return buf;
   }
 
-  /**
-   * WRITTEN when the socket took every byte at once (Deno's write op settles then
-   * before it returns: deno-ops.ts), so the caller goes on without an await, as on Bun.
-   */
+  /** Straight to Deno's write op where it can (deno-ops.ts), after any owned write's rest. */
   write(data: Uint8Array): Promise<void> {
     return (this.#writes ??= this.#newWrites()).write(data);
   }
@@ -186,8 +183,7 @@ export class DenoTcpConn implements TcpConn {
    * (deno-writes.ts). Where Deno's ops are not reachable, a plain write.
    */
   writeOwned(data: Uint8Array): Promise<void> {
-    const writes = this.#writes ??= this.#newWrites();
-    return writesDirect(this.#rid) ? writes.own(data) : writes.write(data);
+    return (this.#writes ??= this.#newWrites()).own(data);
   }
 
   #newWrites(): DenoWrites {
@@ -225,12 +221,9 @@ export class DenoTcpConn implements TcpConn {
         const n = await readInto(from, rid, buf);
         if (!n) break;
         const data = n === buf.length ? buf : buf.subarray(0, n);
-        let off = writeNow(dest, to.#rid, data);
-        // Taken whole at once (the usual case): no await, no turn of the microtask queue.
-        if (off !== n) {
-          off = await off;
-          while (off < n) off += await writeNow(dest, to.#rid, data.subarray(off));
-        }
+        // The op itself, awaited: cheaper than reading the count of one settled at once.
+        let off = await writeOnce(dest, to.#rid, data);
+        while (off < n) off += await writeOnce(dest, to.#rid, data.subarray(off));
         ends.bytes(n);
         if (n === buf.length) {
           if (buf === small) buf = takeBig();

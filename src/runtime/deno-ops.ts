@@ -14,10 +14,10 @@
  * Writes. Deno's write op is polled once when it is called, and when the socket takes
  * the bytes there and then (nearly always, for a head or a small answer) its promise
  * is settled before the call returns. `Conn.write` hides that behind an async wrapper,
- * so every write costs its caller an await and the turns of the microtask queue after
- * it. `writeNow` looks at the op's promise instead: settled at once, the count of bytes
- * the socket took is known here, and a write the socket took whole goes on
- * synchronously, as it does on Bun (runtime/written.ts).
+ * so every write costs its caller an extra promise and turn of the microtask queue.
+ * `writeOnce` is the op without the wrapper; `settledAtOnce` tells a write the socket
+ * took there and then, which deno-writes.ts lets go on synchronously, as on Bun
+ * (runtime/written.ts).
  *
  * How: Deno's core (`Deno[Deno.internal].core`: `read(rid, buffer)` and
  * `write(rid, buffer)`, the ops the wrappers await; `promiseIdSymbol`, which only an
@@ -62,7 +62,7 @@ const detailsOf = writeOp === null ? null : core!.getPromiseDetails as PromiseDe
 let ridKey: symbol | null = null;
 
 /**
- * `conn`'s resource id for `readInto` and `writeNow`, or -1 when its reads and writes
+ * `conn`'s resource id for `readInto` and `writeOnce`, or -1 when its reads and writes
  * must go through `conn.read` and `conn.write`.
  */
 export function directRid(conn: object): number {
@@ -89,7 +89,7 @@ export function writesDirect(rid: number): boolean {
   return rid >= 0 && writeOp !== null;
 }
 
-/** The write op on `data` (not empty), for a `rid` that `writesDirect`; see writeNow. */
+/** The write op on `data` (not empty), for a `rid` that `writesDirect`: its promise, to look at with settledAtOnce. */
 export function startWrite(rid: number, data: Uint8Array): Promise<number> {
   return writeOp!(rid, data);
 }
@@ -107,15 +107,11 @@ export function settledCount(op: Promise<number>): number | Error {
 }
 
 /**
- * Writes `data` (not empty) once: the count of bytes the socket took when it took them
- * at once (the caller's buffer is its own again), else the promise of that count,
- * which rejects if the write failed (the op holds `data` until it settles). A write
- * takes at least one byte and may take fewer than all; the caller writes the rest.
+ * Writes `data` (not empty) once, to the op itself when `rid` `writesDirect` (as
+ * `conn.write(data)`, without its async wrapper): the promise of how many bytes the
+ * socket took, at least one and maybe fewer than all. Awaited, it costs less than reading
+ * the count of one settled at once (settledCount): for a loop that awaits anyway.
  */
-export function writeNow(conn: Deno.Conn, rid: number, data: Uint8Array): number | Promise<number> {
-  if (!writesDirect(rid)) return conn.write(data);
-  const op = writeOp!(rid, data);
-  if (!settledAtOnce(op)) return op;
-  const n = settledCount(op);
-  return typeof n === "number" ? n : op;
+export function writeOnce(conn: Deno.Conn, rid: number, data: Uint8Array): Promise<number> {
+  return writesDirect(rid) ? writeOp!(rid, data) : conn.write(data);
 }

@@ -2,9 +2,9 @@
  * The writes of one Deno connection (deno-conn.ts), in order, with the rest of a write
  * the socket took only in part going out before anything that comes after it.
  *
- * Why not just `writeNow` (deno-ops.ts): reading the count of bytes from an op's settled
- * promise (V8's getPromiseDetails) costs about 0.4 µs, a tenth of vane's own JavaScript
- * per L7 request on Deno, twice per request. A write whose buffer the caller never touches
+ * Why: reading the count of bytes from an op's settled promise (V8's getPromiseDetails,
+ * deno-ops.ts settledCount) costs about 0.4 µs, more than awaiting it, and a tenth of
+ * vane's own JavaScript per L7 request on Deno, twice per request. A write whose buffer the caller never touches
  * again (`own`: a head built for that write) does not need the count at once: when the op
  * settled before returning, the socket has taken the bytes, all of them but in a rare case
  * (a send buffer nearly full). So `own` answers WRITTEN there and reads the count on the
@@ -20,7 +20,7 @@
  * whoever reads from it next learns it.
  */
 import { WRITTEN } from "./written.ts";
-import { settledAtOnce, settledCount, startWrite, writeNow } from "./deno-ops.ts";
+import { settledAtOnce, settledCount, startWrite, writeOnce, writesDirect } from "./deno-ops.ts";
 import { toError } from "../errors/mod.ts";
 
 /**
@@ -56,6 +56,7 @@ export class DenoWrites {
    * once (see above), else the promise of the whole write.
    */
   own(data: Uint8Array): Promise<void> {
+    if (!writesDirect(this.rid)) return this.write(data);
     if (this.settle() !== null) return this.#after(data);
     const op = startWrite(this.rid, data);
     if (!settledAtOnce(op)) return this.#rest(data, op);
@@ -66,11 +67,10 @@ export class DenoWrites {
     return WRITTEN;
   }
 
-  /** Writes `data`, which is the caller's again once this settles (WRITTEN: at once). */
+  /** Writes `data`, which is the caller's again once this settles. */
   write(data: Uint8Array): Promise<void> {
     if (this.settle() !== null) return this.#after(data);
-    const n = writeNow(this.conn, this.rid, data);
-    return n === data.length ? WRITTEN : this.#rest(data, n);
+    return this.#rest(data, writeOnce(this.conn, this.rid, data));
   }
 
   /**
@@ -99,7 +99,7 @@ export class DenoWrites {
 
   async #restBehind(data: Uint8Array, off: number): Promise<void> {
     try {
-      while (off < data.length) off += await writeNow(this.conn, this.rid, data.subarray(off));
+      while (off < data.length) off += await writeOnce(this.conn, this.rid, data.subarray(off));
     } catch (err) {
       this.failed(toError(err));
     } finally {
@@ -110,7 +110,7 @@ export class DenoWrites {
   /** The rest of a write its caller awaits: `took` is what the socket took, or will. */
   async #rest(data: Uint8Array, took: number | Promise<number>): Promise<void> {
     let off = await took;
-    while (off < data.length) off += await writeNow(this.conn, this.rid, data.subarray(off));
+    while (off < data.length) off += await writeOnce(this.conn, this.rid, data.subarray(off));
   }
 
   /** A write behind another one's rest: the caller awaits it, so `data` is held as it is. */
