@@ -32,29 +32,3 @@ export const SYSTEM_CLOCK: Clock = {
 
 /** A number in [0, 1), as Math.random(): injected where a choice is random (a test passes a fixed sequence). */
 export type Random = () => number;
-
-/** The last time DEADLINE_CLOCK read, until `forget` clears it; -1: none. */
-let lastRead = -1;
-const forget = (): void => {
-  lastRead = -1;
-};
-
-/**
- * SYSTEM_CLOCK for deadlines: its now() reads the time at most once a millisecond. The
- * HTTP engine sets two deadlines per request (the answer's, the keep-alive wait's), and
- * performance.now() is an op on Deno (about 0.2 µs in the L7 profile, each). A read is
- * kept until a 1 ms timer forgets it, so now() lags by up to that, or by as long as the
- * event loop was busy: a deadline comes that much early, which deadlines of seconds do
- * not notice. Never for measuring a duration (logs and metrics use performance.now()).
- */
-export const DEADLINE_CLOCK: Clock = {
-  now: () => {
-    if (lastRead < 0) {
-      lastRead = performance.now();
-      setTimeout(forget, 1);
-    }
-    return lastRead;
-  },
-  setTimeout: SYSTEM_CLOCK.setTimeout,
-  clearTimeout: SYSTEM_CLOCK.clearTimeout,
-};
