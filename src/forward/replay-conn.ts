@@ -6,7 +6,7 @@
  * deadline closes the connection (`closeAt`), which is all a wait for an HTTP head needs.
  */
 import type { ReadNext, SocketAddress, TcpConn } from "../runtime/types.ts";
-import { type Clock, SYSTEM_CLOCK, type TimerHandle } from "../runtime/clock.ts";
+import { type Clock, DEADLINE_CLOCK, type TimerHandle } from "../runtime/clock.ts";
 import { allocBytes } from "../runtime/byte-arrays.ts";
 
 /**
@@ -22,7 +22,7 @@ const SHARED_MAX = 64 * 1024;
  * The connection as a ReplayConn, wrapping it only if it is not one already (one
  * already wrapped keeps its own clock).
  */
-export function asReplay(conn: TcpConn, clock: Clock = SYSTEM_CLOCK): ReplayConn {
+export function asReplay(conn: TcpConn, clock: Clock = DEADLINE_CLOCK): ReplayConn {
   return conn instanceof ReplayConn ? conn : new ReplayConn(conn, clock);
 }
 
@@ -56,10 +56,11 @@ export class ReplayConn implements TcpConn {
   readonly #inner: TcpConn;
   /**
    * `clock`: what deadlines (`readBy`, `closeAt`) are times of, and what arms their
-   * timer; callers compute deadlines with this same clock (`conn.clock.now()`).
+   * timer; callers compute deadlines with this same clock (`conn.clock.now()`). By
+   * default DEADLINE_CLOCK, read once per batch of events on Deno.
    */
   readonly clock: Clock;
-  constructor(inner: TcpConn, clock: Clock = SYSTEM_CLOCK) {
+  constructor(inner: TcpConn, clock: Clock = DEADLINE_CLOCK) {
     this.#inner = inner;
     this.clock = clock;
   }
