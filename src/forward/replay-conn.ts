@@ -57,7 +57,7 @@ export class ReplayConn implements TcpConn {
   /**
    * `clock`: what deadlines (`readBy`, `closeAt`) are times of, and what arms their
    * timer; callers compute deadlines with this same clock (`conn.clock.now()`). By
-   * default DEADLINE_CLOCK, read once per batch of events on Deno.
+   * default DEADLINE_CLOCK (runtime/clock.ts), read once per batch of events where that pays.
    */
   readonly clock: Clock;
   constructor(inner: TcpConn, clock: Clock = DEADLINE_CLOCK) {

@@ -57,9 +57,10 @@ function readOncePerBatch(): number {
 }
 
 /**
- * The clock of deadlines (ReplayConn's): SYSTEM_CLOCK, whose now() lags by at most the
- * work of the batch it was read in on Deno (see readOncePerBatch). Never for measuring a
- * duration: logs and metrics use performance.now().
+ * The clock of deadlines (ReplayConn's). On Deno, SYSTEM_CLOCK with now() read once per
+ * batch of events (readOncePerBatch), so it lags by at most the work of that batch; on
+ * Bun, SYSTEM_CLOCK itself. Never for measuring a duration: logs and metrics use
+ * performance.now().
  */
 export const DEADLINE_CLOCK: Clock = "Deno" in globalThis
   ? { now: readOncePerBatch, setTimeout: SYSTEM_CLOCK.setTimeout, clearTimeout: SYSTEM_CLOCK.clearTimeout }

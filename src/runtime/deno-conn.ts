@@ -122,7 +122,7 @@ export class DenoTcpConn implements TcpConn {
    * overwrite while a caller still looks at it.
    */
   async read(): Promise<Uint8Array | null> {
-    const behind = this.#writes?.settle() ?? null;
+    const behind = this.#writesBehind();
     if (behind !== null) await behind;
     const buf = this.#next ??= this.#small ??= new Uint8Array(SMALL_READ_BYTES);
     return this.#chunk(buf, await readInto(this.#conn, this.#rid, buf));
@@ -144,7 +144,7 @@ export class DenoTcpConn implements TcpConn {
 
   #handOver(result: Uint8Array | null | Error): void {
     // An answer is never seen before the whole request went out (deno-writes.ts).
-    const behind = this.#writes?.settle() ?? null;
+    const behind = this.#writesBehind();
     if (behind !== null) {
       void behind.then(() => this.#handOver(result));
       return;
@@ -186,6 +186,11 @@ export class DenoTcpConn implements TcpConn {
     return (this.#writes ??= this.#newWrites()).own(data);
   }
 
+  /** The rest of a write still going out, which reads, later writes and the close wait for; else null. */
+  #writesBehind(): Promise<void> | null {
+    return this.#writes?.settle() ?? null;
+  }
+
   #newWrites(): DenoWrites {
     // Nobody awaits the write that failed: closing tells whoever reads next (a peer that
     // reset the connection is no news, so no log line).
@@ -208,7 +213,7 @@ export class DenoTcpConn implements TcpConn {
    */
   async #copyTo(to: DenoTcpConn, ends: PipeEnds): Promise<void> {
     // What was written to `to` before the relay goes first (an owned head's rest, deno-writes.ts).
-    const behind = to.#writes?.settle() ?? null;
+    const behind = to.#writesBehind();
     if (behind !== null) await behind;
     const from = this.#conn;
     const rid = this.#rid;
@@ -246,7 +251,7 @@ export class DenoTcpConn implements TcpConn {
   }
 
   async closeWrite(): Promise<void> {
-    const behind = this.#writes?.settle() ?? null;
+    const behind = this.#writesBehind();
     if (behind !== null) await behind;
     if (!this.#isClosed) await this.#conn.closeWrite();
   }
@@ -262,7 +267,7 @@ export class DenoTcpConn implements TcpConn {
    * after LINGER_MS (the peer not reading), whichever comes first.
    */
   close(): void {
-    const behind = this.#writes?.settle() ?? null;
+    const behind = this.#writesBehind();
     if (behind === null || this.#isClosed) return this.#closeNow();
     if (this.#lingering) return;
     this.#lingering = true;
