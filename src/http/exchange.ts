@@ -135,7 +135,7 @@ export function send(conn: TcpConn, bytes: Uint8Array): boolean | Promise<boolea
   return written === WRITTEN || written.then(SENT, NOT_SENT);
 }
 
-/** `send` of buf[0, n), a buffer `conn.outBuffer` gave (see ReplayConn.writeOut). */
+/** `send` of buf[0, n), a buffer `conn.outBuffer` gave or a pooled request head (see ReplayConn.writeOut). */
 export function sendOut(conn: ReplayConn, buf: Uint8Array, n: number): boolean | Promise<boolean> {
   let written: Promise<void>;
   try {

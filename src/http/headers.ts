@@ -77,7 +77,12 @@ function namesOther(named: ReadonlySet<string>): boolean {
   // again; a for-of over a Set makes an iterator and an entry array per call.
   if (named === lastNamed) return lastOther;
   let other = false;
-  for (const t of named) if (!NAMES_NO_OTHER.has(t)) other = true;
+  for (const t of named) {
+    if (!NAMES_NO_OTHER.has(t)) {
+      other = true;
+      break;
+    }
+  }
   lastNamed = named;
   lastOther = other;
   return other;

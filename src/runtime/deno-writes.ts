@@ -97,9 +97,9 @@ export class DenoWrites {
     if (n < data.length) this.#behind = this.#restBehind(data, n);
   }
 
-  async #restBehind(data: Uint8Array, off: number): Promise<void> {
+  async #restBehind(data: Uint8Array, took: number): Promise<void> {
     try {
-      while (off < data.length) off += await writeOnce(this.conn, this.rid, data.subarray(off));
+      await this.#rest(data, took);
     } catch (err) {
       this.failed(toError(err));
     } finally {
