@@ -37,6 +37,18 @@ const RESPONSE = encode(
     "Content-Type: text/plain\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nok\n",
 );
 
+const SETTLED = Promise.resolve(0);
+const countRead = (n: number) => n;
+/**
+ * What a connection's writes return, per tree: `written` for a plain or range write,
+ * `owned` for an owned one (Deno's adapter: the tree's shared settled promise when the
+ * socket took it all).
+ */
+interface Writes {
+  written(): Promise<void>;
+  owned(): Promise<void>;
+}
+
 /** One end of an in-memory connection: chunks pushed in are what read() returns. */
 class MemoryConn implements TcpConn {
   readonly remote: SocketAddress = { hostname: "127.0.0.1", port: 40000 };
@@ -48,7 +60,7 @@ class MemoryConn implements TcpConn {
 
   constructor(
     private readonly onWrite: (conn: MemoryConn, data: Uint8Array) => void,
-    private readonly written: () => Promise<void>,
+    private readonly writes: Writes,
   ) {}
 
   push(chunk: Uint8Array | null): void {
@@ -77,7 +89,7 @@ class MemoryConn implements TcpConn {
 
   write(data: Uint8Array): Promise<void> {
     this.onWrite(this, data);
-    return this.written();
+    return this.writes.written();
   }
 
   /**
@@ -86,7 +98,19 @@ class MemoryConn implements TcpConn {
    */
   writeRange?(data: Uint8Array, from: number, to: number): Promise<void> {
     this.onWrite(this, this.onWrite.length > 1 ? data.subarray(from, to) : data);
-    return this.written();
+    return this.writes.written();
+  }
+
+  /**
+   * As Deno's adapter has it (the harness takes it away on Bun): a head built for one
+   * write, taken at once as a small write on loopback is, so answered with the tree's
+   * shared settled promise.
+   */
+  writeOwned?(data: Uint8Array): Promise<void> {
+    this.onWrite(this, data);
+    // The reaction that reads the op's count, one per owned write on Deno.
+    SETTLED.then(countRead);
+    return this.writes.owned();
   }
 
   closeWrite(): Promise<void> {
@@ -121,7 +145,7 @@ const H2C_PORT = 9003;
  * then for each request's HEADERS a 200 with `content-length: 3` and one DATA frame
  * `ok\n`, on the next microtask; vane's SETTINGS are acknowledged.
  */
-function h2cUpstream(written: () => Promise<void>): MemoryConn {
+function h2cUpstream(writes: Writes): MemoryConn {
   // :status 200 (static 8), content-length (static name 28, not indexed): "3"; then DATA
   // `ok\n` with END_STREAM. Made once; each answer is a copy with its stream id.
   const answer = concat([
@@ -148,7 +172,7 @@ function h2cUpstream(written: () => Promise<void>): MemoryConn {
       at += 9 + length;
     }
     if (out.length > 0) queueMicrotask(() => up.push(out.length === 1 ? out[0] : concat(out)));
-  }, written);
+  }, writes);
   conn.push(frame(4, 0, 0, new Uint8Array(0)));
   return conn;
 }
@@ -172,18 +196,22 @@ export async function startEngine(
   const { silentLogger } = await import(`${root}/src/telemetry/logger.ts`);
   const rt0: Runtime = runtime();
   // What a write returns, as each runtime's adapter does for a small one: Bun's socket
-  // takes it at once (the tree's shared settled promise, where it has one), Deno's
-  // write is an op that settles later.
-  let written = () => Promise.resolve();
+  // takes it at once (the tree's shared settled promise, where it has one); Deno's
+  // write is an op that settles later, but a head built for one write (writeOwned) is
+  // answered at once, its count read on a reaction (deno-writes.ts).
+  const writes: Writes = { written: () => Promise.resolve(), owned: () => Promise.resolve() };
   // Deno's adapter reads to callbacks too (since 96682b0), but has no range writes.
   if (rt0.name !== "bun" && !asBun) MemoryConn.prototype.writeRange = undefined;
+  // (Wrapped: a promise handed out of then() would be waited for, not returned.)
+  const shared = await import(`${root}/src/runtime/written.ts`).then(
+    (m) => ({ promise: m.WRITTEN as Promise<void> }),
+    () => null,
+  );
   if (rt0.name === "bun" || asBun) {
-    // (Wrapped: a promise handed out of then() would be waited for, not returned.)
-    const shared = await import(`${root}/src/runtime/written.ts`).then(
-      (m) => ({ promise: m.WRITTEN as Promise<void> }),
-      () => null,
-    );
-    if (shared !== null) written = () => shared.promise;
+    if (shared !== null) writes.written = () => shared.promise;
+    MemoryConn.prototype.writeOwned = undefined;
+  } else if (shared !== null) {
+    writes.owned = () => shared.promise;
   }
 
   let accept: ((conn: TcpConn) => void) | null = null;
@@ -197,8 +225,8 @@ export async function startEngine(
     connectTcp: (addr) =>
       Promise.resolve(
         addr.port === H2C_PORT
-          ? h2cUpstream(written)
-          : new MemoryConn((up) => queueMicrotask(() => up.push(RESPONSE)), written),
+          ? h2cUpstream(writes)
+          : new MemoryConn((up) => queueMicrotask(() => up.push(RESPONSE)), writes),
       ),
   };
   const loaded = loadConfigText(CONFIG + extraConfig);
@@ -207,13 +235,13 @@ export async function startEngine(
 
   const accepted = accept as unknown as (conn: TcpConn) => void;
   const run = protocol === "h1"
-    ? h1Clients(accepted, written)
-    : h2Clients(accepted, written, protocol === "h2-h2" ? "h2c.local" : "bench.local");
+    ? h1Clients(accepted, writes)
+    : h2Clients(accepted, writes, protocol === "h2-h2" ? "h2c.local" : "bench.local");
   return { runtime: rt0, run };
 }
 
 /** 64 HTTP/1.1 clients, one request at a time each (wrk's keep-alive). */
-function h1Clients(accept: (conn: TcpConn) => void, written: () => Promise<void>): EngineRun {
+function h1Clients(accept: (conn: TcpConn) => void, writes: Writes): EngineRun {
   // Clients that got their answer once the current run's count was reached wait here.
   const parked: MemoryConn[] = [];
   let answered = 0;
@@ -225,7 +253,7 @@ function h1Clients(accept: (conn: TcpConn) => void, written: () => Promise<void>
       if (answered === target) finish?.();
       if (answered < target) queueMicrotask(() => c.push(REQUEST));
       else parked.push(c);
-    }, written);
+    }, writes);
     accept(client);
     parked.push(client);
   }
@@ -248,7 +276,7 @@ const H2_STREAMS = 10;
  * (one HPACK block for every request, frames only scanned for END_STREAM), so the
  * time is vane's.
  */
-function h2Clients(accept: (conn: TcpConn) => void, written: () => Promise<void>, authority: string): EngineRun {
+function h2Clients(accept: (conn: TcpConn) => void, writes: Writes, authority: string): EngineRun {
   // :method GET, :scheme http, :path / (static table), :authority (literal, not indexed).
   const block = new Uint8Array([0x82, 0x86, 0x84, 0x01, authority.length, ...encode(authority)]);
   const END_STREAM_HEADERS = 0x5;
@@ -268,7 +296,7 @@ function h2Clients(accept: (conn: TcpConn) => void, written: () => Promise<void>
   const clients: H2Client[] = [];
   class H2Client {
     next = 1;
-    readonly conn = new MemoryConn((_c, data) => this.took(data), written);
+    readonly conn = new MemoryConn((_c, data) => this.took(data), writes);
     open(n: number): void {
       open += n;
       // n HEADERS frames in one chunk, as h2load writes them: the template with each stream id.

@@ -62,19 +62,38 @@ const BY_LENGTH: number[][] = [];
 for (let k = 1; k < KNOWN_NAMES.length; k++) (BY_LENGTH[KNOWN_NAMES[k].length] ??= []).push(k);
 
 /**
+ * The known field a name could be, by its length and its first and last bytes (any
+ * case): one slot per known name, so most other names are told apart by one lookup.
+ */
+const SLOTS = 256;
+function slotOf(length: number, first: number, last: number): number {
+  return ((length << 4) ^ (first | 0x20) ^ ((last | 0x20) << 1)) & (SLOTS - 1);
+}
+const KIND_BY_SLOT = new Uint8Array(SLOTS);
+/** The known names' bytes, by number, to compare a candidate with. */
+const KNOWN_BYTES: Uint8Array[] = KNOWN_NAMES.map((n) => new TextEncoder().encode(n));
+for (let k = 1; k < KNOWN_NAMES.length; k++) {
+  const n = KNOWN_NAMES[k];
+  const slot = slotOf(n.length, n.charCodeAt(0), n.charCodeAt(n.length - 1));
+  if (KIND_BY_SLOT[slot] !== 0) {
+    throw new Error(`http-fields: ${n} and ${KNOWN_NAMES[KIND_BY_SLOT[slot]]} share a slot`);
+  }
+  KIND_BY_SLOT[slot] = k;
+}
+
+/**
  * The number of the field named by the token in buf[s, e), 0 for any other. Tokens
  * lowercase with `| 0x20`: of the tchars, only letters map onto letters that way.
  */
 export function kindAt(buf: Uint8Array, s: number, e: number): number {
-  const candidates = BY_LENGTH[e - s];
-  if (candidates === undefined) return 0;
-  for (let c = 0; c < candidates.length; c++) {
-    const name = KNOWN_NAMES[candidates[c]];
-    let i = 0;
-    while (i < name.length && (buf[s + i] | 0x20) === name.charCodeAt(i)) i++;
-    if (i === name.length) return candidates[c];
-  }
-  return 0;
+  const n = e - s;
+  if (n === 0) return 0;
+  const k = KIND_BY_SLOT[slotOf(n, buf[s], buf[e - 1])];
+  if (k === 0) return 0;
+  const name = KNOWN_BYTES[k];
+  if (name.length !== n) return 0;
+  for (let i = 0; i < n; i++) if ((buf[s + i] | 0x20) !== name[i]) return 0;
+  return k;
 }
 
 /** The number of the field named `name` (any case), 0 for any other. */

@@ -42,7 +42,8 @@ export interface RequestHead {
 export interface ResponseHead {
   version: "1.0" | "1.1";
   status: number;
-  reason: string;
+  /** As the fields, a parsed head's reason phrase is read from its bytes: only while they are good. */
+  readonly reason: string;
   fields: Fields;
   /** As RequestHead.headers. */
   readonly headers: Header[];
@@ -114,11 +115,20 @@ class ParsedResponse extends ParsedHead<ResponseHead> implements ResponseHead {
   constructor(
     readonly version: "1.0" | "1.1",
     readonly status: number,
-    readonly reason: string,
+    /** Where the reason phrase ends in the bytes (it starts at 13; 12 or 13: none). */
+    readonly reasonEnd: number,
     readonly fields: Fields,
     readonly length: number,
   ) {
     super();
+  }
+
+  /**
+   * Read from the bytes when asked, as the fields are (so only while they are good):
+   * only a head written anew says it, and the usual response goes on as received.
+   */
+  get reason(): string {
+    return this.reasonEnd > 13 ? latin1Decode(this.fields.bytes, 13, this.reasonEnd) : "";
   }
 }
 
@@ -219,7 +229,10 @@ function parseRequestLine(buf: Uint8Array, s: number, e: number, complete: boole
   if (n !== 8) return fail(400, "malformed request line");
   const version = versionOf(buf, v);
   if (version === null) return fail(505, "HTTP version not supported");
-  line.method = latin1Decode(buf, s, methodEnd);
+  // Nearly every request is a GET: its method costs no look-up.
+  line.method = methodEnd - s === 3 && buf[s] === 0x47 && buf[s + 1] === 0x45 && buf[s + 2] === 0x54
+    ? "GET"
+    : latin1Decode(buf, s, methodEnd);
   line.target = latin1Decode(buf, t, targetEnd);
   line.version = version;
   return LINE_OK;
@@ -281,6 +294,38 @@ function parseHeaderLine(buf: Uint8Array, s: number, e: number): string | null {
 }
 
 /**
+ * The usual header line, whole and well-formed, in one pass over its bytes: laid out in
+ * `scan` (as parseHeaderLine does), answering where the next line starts. Anything else
+ * (a line not all here, too long, or with a byte out of place) answers -1 and lays out
+ * nothing: the careful path then judges the line, as before.
+ */
+function plainLine(buf: Uint8Array, s: number, limit: number, maxLine: number): number {
+  let i = s;
+  while (i < limit && TCHAR[buf[i]] === 1) i++;
+  if (i === s || i >= limit || buf[i] !== COLON) return -1;
+  const nameEnd = i++;
+  while (i < limit && (buf[i] === SP || buf[i] === HT)) i++;
+  const v = i;
+  // Visible bytes, spaces and tabs, and obs-text; the first CR ends the value.
+  for (; i < limit; i++) {
+    const b = buf[i];
+    if (b < SP ? b !== HT : b === DEL) break;
+  }
+  if (i + 1 >= limit || buf[i] !== CR || buf[i + 1] !== LF || i - s > maxLine) return -1;
+  let end = i;
+  while (end > v && (buf[end - 1] === SP || buf[end - 1] === HT)) end--;
+  const kind = kindAt(buf, s, nameEnd);
+  if (kind !== 0) scanPresent |= bit(kind);
+  scan[scanLen] = s;
+  scan[scanLen + 1] = nameEnd;
+  scan[scanLen + 2] = v;
+  scan[scanLen + 3] = end;
+  scan[scanLen + 4] = kind;
+  scanLen += 5;
+  return i + 2;
+}
+
+/**
  * Header lines from `pos` up to and including the empty line, laid out in `scan` (which
  * this empties first). Returns the offset just past the final CRLF, or a need-more /
  * error result. A line longer than `maxLine` is an error at once (431 for a request),
@@ -304,6 +349,12 @@ function parseHeaders(
       scan[scanLen++] = pos;
       return pos + 2;
     }
+    if (scanLen >= MAX_HEADERS * LINE) return fail(errCode === 400 ? 431 : errCode, "too many header fields");
+    const next = plainLine(buf, pos, limit, maxLine);
+    if (next > 0) {
+      pos = next;
+      continue;
+    }
     const lf = lineEnd(view, pos);
     if (lf < 0) {
       if (limit - pos > maxLine + 1) return fail(errCode === 400 ? 431 : errCode, "header line too long");
@@ -311,7 +362,6 @@ function parseHeaders(
     }
     if (lf === pos || buf[lf - 1] !== CR) return fail(errCode, "bare LF line ending");
     if (lf - 1 - pos > maxLine) return fail(errCode === 400 ? 431 : errCode, "header line too long");
-    if (scanLen >= MAX_HEADERS * LINE) return fail(errCode === 400 ? 431 : errCode, "too many header fields");
     const bad = parseHeaderLine(buf, pos, lf - 1);
     if (bad !== null) return fail(errCode, bad);
     pos = lf + 1;
@@ -430,20 +480,18 @@ export function parseResponse(buf: Uint8Array): ParsedHead<ResponseHead> | HeadE
   const status = (buf[9] - 0x30) * 100 + (buf[10] - 0x30) * 10 + (buf[11] - 0x30);
   if (status < 100) return fail(502, "invalid status code");
   // The reason may be empty, and some servers omit the space before an empty one.
-  let reason = "";
   if (e > 12) {
     if (buf[12] !== SP) return fail(502, "malformed status line");
     for (let k = 13; k < e; k++) {
       const b = buf[k];
       if ((b < SP && b !== HT) || b === DEL) return fail(502, "invalid character in reason phrase");
     }
-    reason = latin1Decode(buf, 13, e);
   }
 
   // A response's lines are bounded by the head's size alone (the target is trusted more).
   const end = parseHeaders(buf, view, lf + 1, 502, MAX_HEAD_BYTES);
   if (typeof end !== "number") return end;
-  return new ParsedResponse(version, status, reason, scannedFields(buf), end);
+  return new ParsedResponse(version, status, e, scannedFields(buf), end);
 }
 
 const HEX = new Uint8Array(256);
@@ -477,12 +525,11 @@ function plainHost(v: string): boolean {
  * Host). Returns null when malformed.
  */
 export function normalizeHost(v: string): string | null {
-  if (v === "") return "";
-  if (plainHost(v)) return v;
-  // A client sends the same Host (or :authority) on every request: one with a port or in
-  // capitals is cut and lowercased once, then given again (strings do not change).
+  // A client sends the same Host (or :authority) on every request, read as the same
+  // string (detect/bytes.ts): judged, cut and lowercased once, then given again.
   if (v === lastHost) return lastHostKey;
-  const key = hostKey(v);
+  if (v === "") return "";
+  const key = plainHost(v) ? v : hostKey(v);
   lastHost = v;
   lastHostKey = key;
   return key;
