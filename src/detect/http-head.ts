@@ -339,9 +339,10 @@ function parseHeaders(
       scan[scanLen++] = pos;
       return pos + 2;
     }
-    if (scanLen >= MAX_HEADERS * LINE) return fail(errCode === 400 ? 431 : errCode, "too many header fields");
     const next = plainLine(buf, pos, limit, maxLine);
     if (next > 0) {
+      // Judged once the line is whole, as on the careful path below.
+      if (scanLen > MAX_HEADERS * LINE) return tooMany(errCode);
       pos = next;
       continue;
     }
@@ -352,8 +353,13 @@ function parseHeaders(
     }
     if (lf === pos || buf[lf - 1] !== CR) return fail(errCode, "bare LF line ending");
     if (lf - 1 - pos > maxLine) return fail(errCode === 400 ? 431 : errCode, "header line too long");
+    if (scanLen >= MAX_HEADERS * LINE) return tooMany(errCode);
     return fail(errCode, lineFault(buf, pos, lf - 1));
   }
+}
+
+function tooMany(errCode: number): HeadError {
+  return fail(errCode === 400 ? 431 : errCode, "too many header fields");
 }
 
 /** The fields of a complete head in `buf`, just scanned. */

@@ -339,6 +339,17 @@ describe("parseRequestHead: errors", () => {
     expect(code(req(s + "\r\n"))).toBe(431);
   });
 
+  it("the field line past MAX_HEADERS is judged once whole: need-more while it comes, then 431", () => {
+    let s = "GET / HTTP/1.1\r\nHost: h\r\n";
+    for (let i = 1; i < MAX_HEADERS; i++) s += `X-${i}: v\r\n`;
+    expect(code(req(s + "X-Last: v"))).toBe("need-more");
+    expect(code(req(s + "X-Last: v\r"))).toBe("need-more");
+    expect(code(req(s + "X-Last: v\r\n"))).toBe(431);
+    // A malformed one says so by the count too, on either path through the parser.
+    expect(code(req(s + "X Last: v\r\n"))).toBe(431);
+    expect(code(res("HTTP/1.1 200 OK\r\n" + s.slice(s.indexOf("\r\n") + 2) + "X-Last: v\r\n"))).toBe(502);
+  });
+
   it("a head larger than MAX_HEAD_BYTES without its end -> 431", () => {
     let s = "GET / HTTP/1.1\r\nHost: h\r\n";
     while (s.length < MAX_HEAD_BYTES) s += "X-Filler: " + "x".repeat(500) + "\r\n";
