@@ -85,12 +85,39 @@ function makePki(dir: string): EtcdPki {
 
 /**
  * One etcd member. With `tls`, it serves https only and requires a client certificate
- * signed by the test CA (`pki`).
+ * signed by the test CA (`pki`). Its ports are picked free and then bound by etcd, so
+ * another process may take one in between: a member that exits before it answers is
+ * started again on other ports (up to 3 times), and the last one's error says why.
  */
 export async function startEtcd(opts: { tls?: boolean } = {}): Promise<TestEtcd & { pki: EtcdPki | null }> {
   const dir = mkdtempSync(join(tmpdir(), "vane-etcd-"));
-  const [client, peer] = [await freePort(), await freePort()];
   const pki = opts.tls ? makePki(dir) : null;
+  for (let attempt = 1;; attempt++) {
+    const client = await freePort();
+    let peer = await freePort();
+    while (peer === client) peer = await freePort();
+    const h = member(dir, pki, client, peer);
+    running.add(h);
+    try {
+      await h.start();
+      return h;
+    } catch (err) {
+      running.delete(h);
+      await h.kill();
+      if (!(err instanceof EtcdExited) || attempt === 3) {
+        rmSync(dir, { recursive: true, force: true });
+        throw err;
+      }
+      rmSync(join(dir, "data"), { recursive: true, force: true });
+    }
+  }
+}
+
+/** etcd ended before it answered (a port taken, say): what it said on stderr. */
+class EtcdExited extends Error {}
+
+/** The member on `dir` and these ports (startEtcd's: see there). */
+function member(dir: string, pki: EtcdPki | null, client: number, peer: number): TestEtcd & { pki: EtcdPki | null } {
   const url = `${pki ? "https" : "http"}://127.0.0.1:${client}`;
   const peerUrl = `http://127.0.0.1:${peer}`;
   let child: ChildProcess | null = null;
@@ -127,10 +154,16 @@ export async function startEtcd(opts: { tls?: boolean } = {}): Promise<TestEtcd 
     url,
     pki,
     async start() {
-      child = spawn(ETCD, args, { stdio: "ignore" });
+      child = spawn(ETCD, args, { stdio: ["ignore", "ignore", "pipe"] });
       const c = child;
+      // The end of what etcd says (errors only), for when it ends before answering.
+      let said = "";
+      c.stderr?.on("data", (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
+      let gone = false;
       exited = new Promise((r) => c.on("exit", () => r()));
+      exited.then(() => (gone = true));
       await waitFor("etcd answers", async () => {
+        if (gone) throw new EtcdExited(`etcd exited before answering on ${url}: ${said.trim() || "(nothing said)"}`);
         try {
           if (pki) return await healthOverTls(url, pki);
           return (await fetch(`${url}/health`)).ok;
@@ -151,8 +184,6 @@ export async function startEtcd(opts: { tls?: boolean } = {}): Promise<TestEtcd 
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  running.add(h);
-  await h.start();
   return h;
 }
 
