@@ -37,6 +37,7 @@ const RESPONSE = encode(
     "Content-Type: text/plain\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nok\n",
 );
 
+/** An op's settled promise and the reaction that reads its count (deno-writes.ts makes one per owned write). */
 const SETTLED = Promise.resolve(0);
 const countRead = (n: number) => n;
 /**
