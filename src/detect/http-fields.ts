@@ -57,10 +57,6 @@ export function bit(kind: number): number {
   return 1 << kind;
 }
 
-/** Known field numbers by name length: a name of another length is no known field. */
-const BY_LENGTH: number[][] = [];
-for (let k = 1; k < KNOWN_NAMES.length; k++) (BY_LENGTH[KNOWN_NAMES[k].length] ??= []).push(k);
-
 /**
  * The known field a name could be, by its length and its first and last bytes (any
  * case): one slot per known name, so most other names are told apart by one lookup.
@@ -98,11 +94,10 @@ export function kindAt(buf: Uint8Array, s: number, e: number): number {
 
 /** The number of the field named `name` (any case), 0 for any other. */
 export function kindOf(name: string): number {
-  const candidates = BY_LENGTH[name.length];
-  if (candidates === undefined) return 0;
+  if (name === "") return 0;
   const lower = name.toLowerCase();
-  for (const k of candidates) if (KNOWN_NAMES[k] === lower) return k;
-  return 0;
+  const k = KIND_BY_SLOT[slotOf(lower.length, lower.charCodeAt(0), lower.charCodeAt(lower.length - 1))];
+  return k !== 0 && KNOWN_NAMES[k] === lower ? k : 0;
 }
 
 const NO_VALUES: readonly string[] = Object.freeze([]);
