@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Two Deno L7 proxies compared in CPU per request under the bench's L7 load, in quick
+# turns: both run the whole time, pinned to core 1, and wrk (with nginx, on core 0) loads
+# one, then the other, for SECS each, PAIRS times, the order alternating per pair. Each
+# one's CPU time comes from /proc around its own run. Turns of a few seconds hold this
+# shared machine's drift better than the bench's rounds (a contender's runs there are
+# 10-20 s apart), so the paired ratios spread less.
+#
+#   scripts/bench/l7-ab.sh A B [PAIRS] [SECS]       (defaults: 16 pairs of 2 s)
+#
+# A and B are each `vane:TREE` (vane from TREE's src/main.ts, the bench's L7 listener)
+# or `floor:TREE` (TREE's scripts/bench/deno-min-http.ts). E.g. a change against its
+# base, or vane against its floor:
+#
+#   scripts/bench/l7-ab.sh vane:/tmp/base vane:.
+#   scripts/bench/l7-ab.sh floor:. vane:.
+#
+# Prints each pair (A µs/req, B µs/req, B ÷ A), then the median of B ÷ A with its range
+# and each side's mean. docs/benchmarks.md, "Corked writes on Deno", reads it.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DENO=$ROOT/node_modules/.bin/deno
+A=${1:-}
+B=${2:-}
+PAIRS=${3:-16}
+SECS=${4:-2}
+usage() { echo "usage: l7-ab.sh vane:TREE|floor:TREE vane:TREE|floor:TREE [PAIRS] [SECS]" >&2; exit 2; }
+for spec in "$A" "$B"; do
+  case $spec in
+    vane:?* | floor:?*) [ -d "${spec#*:}" ] || { echo "l7-ab: no such tree: ${spec#*:}" >&2; exit 2; } ;;
+    *) usage ;;
+  esac
+done
+[[ $PAIRS =~ ^[1-9][0-9]*$ && $SECS =~ ^[1-9][0-9]*$ ]] || usage
+command -v wrk >/dev/null || { echo "l7-ab: wrk is not installed" >&2; exit 2; }
+command -v nginx >/dev/null || { echo "l7-ab: nginx is not installed" >&2; exit 2; }
+
+DIR=$(mktemp -d /tmp/vane-l7-ab.XXXXXX)
+PIDS=()
+# Asked to stop (TERM), not killed: a killed nginx master leaves its worker behind.
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+# Free ports picked by the kernel: the two proxies' and the backend's two.
+read -r PA PB UP OTHER < <("$DENO" eval 'const ls = [0, 1, 2, 3].map(() => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+console.log(ls.map((l) => (l.addr as Deno.NetAddr).port).join(" ")); for (const l of ls) l.close();')
+mkdir -p "$DIR/nginx"
+"$DENO" eval --quiet "import { backendConf, vaneL7Yaml } from '$ROOT/scripts/bench/l7-fixture.ts';
+Deno.writeTextFileSync('$DIR/nginx.conf', backendConf('$DIR/nginx', $UP, $OTHER));
+Deno.writeTextFileSync('$DIR/a.yaml', vaneL7Yaml($PA, $UP, $OTHER));
+Deno.writeTextFileSync('$DIR/b.yaml', vaneL7Yaml($PB, $UP, $OTHER));"
+taskset -c 0 nginx -c "$DIR/nginx.conf" -g 'daemon off;' >"$DIR/nginx.log" 2>&1 &
+PIDS+=($!)
+
+# start SPEC PORT YAML: the proxy pinned to core 1; its pid in STARTED.
+start() {
+  local tree=${1#*:}
+  if [ "${1%%:*}" = floor ]; then
+    taskset -c 1 "$DENO" run --allow-all --unstable-net "$tree/scripts/bench/deno-min-http.ts" "$2" "$UP" "$OTHER" \
+      >>"$DIR/proxy.log" 2>&1 &
+  else
+    taskset -c 1 "$DENO" run --allow-all --unstable-net "$tree/src/main.ts" run "$3" >>"$DIR/proxy.log" 2>&1 &
+  fi
+  STARTED=$!
+  PIDS+=("$STARTED")
+}
+start "$A" "$PA" "$DIR/a.yaml"
+PID_A=$STARTED
+start "$B" "$PB" "$DIR/b.yaml"
+PID_B=$STARTED
+for port in "$PA" "$PB"; do
+  for _ in $(seq 100); do
+    curl -s -o /dev/null -H 'Host: bench.local' "http://127.0.0.1:$port/" && break
+    sleep 0.1
+  done
+done
+# Warm-up: the JIT settles before anything is counted.
+for port in "$PA" "$PB"; do taskset -c 0 wrk -t1 -c64 -d2s -H 'Host: bench.local' "http://127.0.0.1:$port/" >/dev/null; done
+
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+# run PID PORT: µs of CPU per request over one wrk run.
+run() {
+  local before after requests
+  before=$(ticks "$1")
+  taskset -c 0 wrk -t1 -c64 -d"${SECS}s" -H 'Host: bench.local' "http://127.0.0.1:$2/" >"$DIR/wrk.txt"
+  after=$(ticks "$1")
+  requests=$(grep -o '[0-9]* requests in' "$DIR/wrk.txt" | tr -dc 0-9)
+  awk -v t=$((after - before)) -v n="$requests" -v hz="$HZ" 'BEGIN { printf "%.3f", t / hz * 1e6 / n }'
+}
+echo "l7-ab: A = $A, B = $B; $PAIRS pairs of ${SECS} s; µs of CPU per request"
+for i in $(seq "$PAIRS"); do
+  if [ $((i % 2)) = 1 ]; then
+    a=$(run "$PID_A" "$PA")
+    b=$(run "$PID_B" "$PB")
+  else
+    b=$(run "$PID_B" "$PB")
+    a=$(run "$PID_A" "$PA")
+  fi
+  echo "$a $b" | awk '{ printf "  A %6.2f  B %6.2f  B/A %.3f\n", $1, $2, $2 / $1 }' | tee -a "$DIR/pairs.txt"
+done
+sort -k6 -n "$DIR/pairs.txt" | awk '{ r[NR] = $6; a += $2; b += $4 } END {
+  m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+  printf "l7-ab: B/A median %.3f [%.3f-%.3f] over %d pairs; mean A %.2f, B %.2f µs/req\n", m, r[1], r[NR], NR, a / NR, b / NR }'
