@@ -15,8 +15,8 @@
 #   scripts/bench/l7-ab.sh vane:/tmp/base vane:.
 #   scripts/bench/l7-ab.sh floor:. vane:.
 #
-# Prints each pair (A µs/req, B µs/req, B ÷ A), then the median of B ÷ A with its range
-# and each side's mean. docs/benchmarks.md, "Corked writes on Deno", reads it.
+# Prints each pair (A and B: µs/req and wrk's p99), then the median of B ÷ A with its
+# range, each side's mean µs/req and its median p99. docs/benchmarks.md, "Corked writes on Deno", reads it.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DENO=$ROOT/node_modules/.bin/deno
@@ -83,14 +83,17 @@ for port in "$PA" "$PB"; do taskset -c 0 wrk -t1 -c64 -d2s -H 'Host: bench.local
 
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
-# run PID PORT: µs of CPU per request over one wrk run.
+# run PID PORT: µs of CPU per request over one wrk run, and its p99 in ms.
 run() {
-  local before after requests
+  local before after requests p99
   before=$(ticks "$1")
-  taskset -c 0 wrk -t1 -c64 -d"${SECS}s" -H 'Host: bench.local' "http://127.0.0.1:$2/" >"$DIR/wrk.txt"
+  taskset -c 0 wrk -t1 -c64 -d"${SECS}s" --latency -H 'Host: bench.local' "http://127.0.0.1:$2/" >"$DIR/wrk.txt"
   after=$(ticks "$1")
   requests=$(grep -o '[0-9]* requests in' "$DIR/wrk.txt" | tr -dc 0-9)
-  awk -v t=$((after - before)) -v n="$requests" -v hz="$HZ" 'BEGIN { printf "%.3f", t / hz * 1e6 / n }'
+  # wrk prints 99% as 1.23ms, 456.78us or 1.02s.
+  p99=$(awk '$1 == "99%" { v = $2; m = 1; if (v ~ /us$/) m = 0.001; else if (v ~ /ms$/) m = 1; else if (v ~ /s$/) m = 1000;
+    sub(/[a-z]+$/, "", v); printf "%.3f", v * m }' "$DIR/wrk.txt")
+  awk -v t=$((after - before)) -v n="$requests" -v hz="$HZ" -v p="$p99" 'BEGIN { printf "%.3f %s", t / hz * 1e6 / n, p }'
 }
 echo "l7-ab: A = $A, B = $B; $PAIRS pairs of ${SECS} s; µs of CPU per request"
 for i in $(seq "$PAIRS"); do
@@ -101,8 +104,15 @@ for i in $(seq "$PAIRS"); do
     b=$(run "$PID_B" "$PB")
     a=$(run "$PID_A" "$PA")
   fi
-  echo "$a $b" | awk '{ printf "  A %6.2f  B %6.2f  B/A %.3f\n", $1, $2, $2 / $1 }' | tee -a "$DIR/pairs.txt"
+  echo "$a $b" | awk '{ printf "  A %6.2f µs, p99 %6.3f ms  B %6.2f µs, p99 %6.3f ms  B/A %.3f\n", $1, $2, $3, $4, $3 / $1 }' |
+    tee -a "$DIR/pairs.txt"
 done
-sort -k6 -n "$DIR/pairs.txt" | awk '{ r[NR] = $6; a += $2; b += $4 } END {
-  m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-  printf "l7-ab: B/A median %.3f [%.3f-%.3f] over %d pairs; mean A %.2f, B %.2f µs/req\n", m, r[1], r[NR], NR, a / NR, b / NR }'
+# Fields: 2 A µs, 5 A p99, 8 B µs, 11 B p99, 14 B/A.
+median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio=$(awk '{ print $14 }' "$DIR/pairs.txt" | median)
+low=$(awk '{ print $14 }' "$DIR/pairs.txt" | sort -n | head -1)
+high=$(awk '{ print $14 }' "$DIR/pairs.txt" | sort -n | tail -1)
+mean() { awk '{ s += $1 } END { printf "%.2f", s / NR }'; }
+echo "l7-ab: B/A median $ratio [$low-$high] over $PAIRS pairs"
+echo "  µs/req, mean: A $(awk '{ print $2 }' "$DIR/pairs.txt" | mean), B $(awk '{ print $8 }' "$DIR/pairs.txt" | mean)"
+echo "  p99 ms, median: A $(awk '{ print $5 }' "$DIR/pairs.txt" | median), B $(awk '{ print $11 }' "$DIR/pairs.txt" | median)"
