@@ -53,8 +53,9 @@ function read(conn: Deno.Conn, buf: Uint8Array): Promise<number | null> {
  * Writes all of `data`, awaiting Deno's write op itself where Deno allows (deno-ops.ts
  * writeOnce). Corked, as vane's owned writes are (src/runtime/deno-writes.ts): the op
  * starts only once the reactions to every read of this turn of the event loop ran, so
- * the sends go out back to back rather than one between each two requests' JavaScript;
- * that takes about a tenth off this floor's CPU per request.
+ * the sends go out back to back rather than one between each two requests' JavaScript.
+ * For this floor that is neutral (its JavaScript is little, and the extra turn costs
+ * about what it saves); it stays so that the floor and vane send the same way.
  */
 async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   const rid = directRid(conn);

@@ -17,11 +17,11 @@
  * reactions to every read that came in the same turn of Deno's event loop. Under load
  * that is some 20 requests' JavaScript run back to back, then their 20 sends back to
  * back, where each send used to come between two requests' JavaScript: the kernel's
- * TCP work and vane's code each keep the CPU's caches warm for the next one. Measured on
- * the bench's L7 test (docs/benchmarks.md, "Corked writes on Deno"), it takes about a
- * tenth off the CPU per request; Deno's L7 floor gains as much the same way. The bytes
- * are the caller's no longer (that is what owned means), and the flush comes before the
- * event loop polls again, so no answer can arrive before its request went out.
+ * TCP work and vane's code each keep the CPU's caches warm for the next one. Under the
+ * bench's L7 load that takes about 4% off vane's CPU per request (docs/benchmarks.md,
+ * "Corked writes on Deno"). The bytes are the caller's no longer (that is what owned
+ * means), and the flush comes before the event loop polls again, so no answer can
+ * arrive before its request went out.
  * Everything that could tell the difference starts a queued write at once (`settle`).
  *
  * When the count falls short, the rest goes out from the caller's buffer (still intact:
@@ -105,8 +105,9 @@ export class DenoWrites {
   }
 
   /**
-   * Starts a queued write and reads the count of an unchecked one now; then the rest of a write still under way
-   * (what must wait for it), or null when every byte written so far was taken.
+   * Starts a queued write and reads the count of an unchecked one now; then the rest of
+   * a write still under way (what must wait for it), or null when every byte written so
+   * far was taken.
    */
   settle(): Promise<void> | null {
     if (this.#queued !== null) this.startQueued();
