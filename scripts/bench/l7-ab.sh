@@ -36,25 +36,13 @@ command -v wrk >/dev/null || { echo "l7-ab: wrk is not installed" >&2; exit 2; }
 command -v nginx >/dev/null || { echo "l7-ab: nginx is not installed" >&2; exit 2; }
 
 DIR=$(mktemp -d /tmp/vane-l7-ab.XXXXXX)
-PIDS=()
-# Asked to stop (TERM), not killed: a killed nginx master leaves its worker behind.
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
+# shellcheck source=l7-load.sh
+. "$ROOT/scripts/bench/l7-load.sh"
+trap 'l7_stop_all; rm -rf "$DIR"' EXIT
 
-# Free ports picked by the kernel: the two proxies' and the backend's two.
-read -r PA PB UP OTHER < <("$DENO" eval 'const ls = [0, 1, 2, 3].map(() => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
-console.log(ls.map((l) => (l.addr as Deno.NetAddr).port).join(" ")); for (const l of ls) l.close();')
-mkdir -p "$DIR/nginx"
-"$DENO" eval --quiet "import { backendConf, vaneL7Yaml } from '$ROOT/scripts/bench/l7-fixture.ts';
-Deno.writeTextFileSync('$DIR/nginx.conf', backendConf('$DIR/nginx', $UP, $OTHER));
-Deno.writeTextFileSync('$DIR/a.yaml', vaneL7Yaml($PA, $UP, $OTHER));
-Deno.writeTextFileSync('$DIR/b.yaml', vaneL7Yaml($PB, $UP, $OTHER));"
-taskset -c 0 nginx -c "$DIR/nginx.conf" -g 'daemon off;' >"$DIR/nginx.log" 2>&1 &
-PIDS+=($!)
+l7_backend 2
+PA=${L7_PORTS[0]}
+PB=${L7_PORTS[1]}
 
 # start SPEC PORT YAML: the proxy pinned to core 1; its pid in STARTED.
 start() {
@@ -66,20 +54,15 @@ start() {
     taskset -c 1 "$DENO" run --allow-all --unstable-net "$tree/src/main.ts" run "$3" >>"$DIR/proxy.log" 2>&1 &
   fi
   STARTED=$!
-  PIDS+=("$STARTED")
+  L7_PIDS+=("$STARTED")
 }
-start "$A" "$PA" "$DIR/a.yaml"
+start "$A" "$PA" "$DIR/vane-0.yaml"
 PID_A=$STARTED
-start "$B" "$PB" "$DIR/b.yaml"
+start "$B" "$PB" "$DIR/vane-1.yaml"
 PID_B=$STARTED
-for port in "$PA" "$PB"; do
-  for _ in $(seq 100); do
-    curl -s -o /dev/null -H 'Host: bench.local' "http://127.0.0.1:$port/" && break
-    sleep 0.1
-  done
-done
+for port in "$PA" "$PB"; do l7_wait "$port"; done
 # Warm-up: the JIT settles before anything is counted.
-for port in "$PA" "$PB"; do taskset -c 0 wrk -t1 -c64 -d2s -H 'Host: bench.local' "http://127.0.0.1:$port/" >/dev/null; done
+for port in "$PA" "$PB"; do l7_wrk "$port" 2 >/dev/null; done
 
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
@@ -87,7 +70,7 @@ HZ=$(getconf CLK_TCK)
 run() {
   local before after requests p99
   before=$(ticks "$1")
-  taskset -c 0 wrk -t1 -c64 -d"${SECS}s" --latency -H 'Host: bench.local' "http://127.0.0.1:$2/" >"$DIR/wrk.txt"
+  l7_wrk "$2" "$SECS" --latency >"$DIR/wrk.txt"
   after=$(ticks "$1")
   requests=$(grep -o '[0-9]* requests in' "$DIR/wrk.txt" | tr -dc 0-9)
   # wrk prints 99% as 1.23ms, 456.78us or 1.02s.

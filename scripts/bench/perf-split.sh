@@ -24,42 +24,27 @@ command -v wrk >/dev/null || { echo "perf-split: wrk is not installed" >&2; exit
 case $MODE in vane | floor) ;; *) echo "perf-split: MODE must be vane or floor, not $MODE" >&2; exit 2 ;; esac
 
 DIR=$(mktemp -d /tmp/vane-perf-split.XXXXXX)
-PIDS=()
-# Asked to stop (TERM), not killed: a killed nginx master leaves its worker behind.
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
+# shellcheck source=l7-load.sh
+. "$ROOT/scripts/bench/l7-load.sh"
+trap l7_stop_all EXIT
 
-# Free ports picked by the kernel: the proxy's and the backend's two.
-read -r L7 UP OTHER < <("$DENO" eval 'const ls = [0, 1, 2].map(() => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
-console.log(ls.map((l) => (l.addr as Deno.NetAddr).port).join(" ")); for (const l of ls) l.close();')
-mkdir -p "$DIR/nginx"
-"$DENO" eval --quiet "import { backendConf, vaneL7Yaml } from '$ROOT/scripts/bench/l7-fixture.ts';
-Deno.writeTextFileSync('$DIR/nginx.conf', backendConf('$DIR/nginx', $UP, $OTHER));
-Deno.writeTextFileSync('$DIR/vane.yaml', vaneL7Yaml($L7, $UP, $OTHER));"
-
-taskset -c 0 nginx -c "$DIR/nginx.conf" -g 'daemon off;' >"$DIR/nginx.log" 2>&1 &
-PIDS+=($!)
+l7_backend 1
+L7=${L7_PORTS[0]}
 if [ "$MODE" = floor ]; then
   taskset -c 1 "$DENO" run --allow-all --unstable-net --v8-flags=--perf-basic-prof \
     "$ROOT/scripts/bench/deno-min-http.ts" "$L7" "$UP" "$OTHER" >"$DIR/proxy.log" 2>&1 &
 else
   taskset -c 1 "$DENO" run --allow-all --unstable-net --v8-flags=--perf-basic-prof \
-    "$ROOT/src/main.ts" run "$DIR/vane.yaml" >"$DIR/proxy.log" 2>&1 &
+    "$ROOT/src/main.ts" run "$DIR/vane-0.yaml" >"$DIR/proxy.log" 2>&1 &
 fi
 PROXY=$!
-PIDS+=("$PROXY")
-for _ in $(seq 100); do
-  curl -s -o /dev/null -H 'Host: bench.local' "http://127.0.0.1:$L7/" && break
-  sleep 0.1
-done
+L7_PIDS+=("$PROXY")
+l7_wait "$L7"
 # Warm-up: the JIT settles before anything is counted.
-taskset -c 0 wrk -t1 -c64 -d3s -H 'Host: bench.local' "http://127.0.0.1:$L7/" >/dev/null
+l7_wrk "$L7" 3 >/dev/null
 perf record -q -e cpu-clock -F $HZ -p "$PROXY" -o "$DIR/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
 RECORD=$!
-taskset -c 0 wrk -t1 -c64 -d"${SECS}s" -H 'Host: bench.local' "http://127.0.0.1:$L7/" >"$DIR/wrk.txt"
+l7_wrk "$L7" "$SECS" >"$DIR/wrk.txt"
 wait $RECORD
 REQUESTS=$(grep -o '[0-9]* requests in' "$DIR/wrk.txt" | tr -dc 0-9)
 
@@ -71,6 +56,6 @@ perf report -i "$DIR/perf.data" --no-children --sort dso --stdio -g none -F over
     name = $0; if (name ~ /^\[JIT\]/) name = "JavaScript, compiled (JIT)";
     printf "  %6.2f  %7s  %s\n", samples / hz * 1e6 / n, share, name }' | sort -rn
 trap - EXIT
-cleanup
+l7_stop_all
 # The samples stay for `perf report` with PERF_SPLIT_KEEP=1, as bench's BENCH_KEEP_TMP.
 if [ "${PERF_SPLIT_KEEP:-}" = 1 ]; then echo "  (samples and logs: $DIR)"; else rm -rf "$DIR"; fi

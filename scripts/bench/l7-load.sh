@@ -1,0 +1,49 @@
+# The bench's L7 load, for the scripts that put a Deno proxy under it (perf-split.sh,
+# l7-ab.sh): free ports picked by the kernel, nginx as the backends on core 0 with a vane
+# config per proxy (l7-fixture.ts, as the bench writes them), a wait until a proxy
+# answers, and wrk from core 0 as the bench's L7 test runs it. Sourced, not run; the
+# caller sets ROOT (the checkout), DENO (its deno) and DIR (a directory of its own), and
+# starts each proxy pinned to core 1, adding its pid to L7_PIDS.
+
+# What l7_stop_all stops: nginx, and the proxies the caller adds.
+L7_PIDS=()
+
+# Asked to stop (TERM), not killed: a killed nginx master leaves its worker behind.
+l7_stop_all() {
+  for p in "${L7_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+
+# l7_backend N: N free ports for proxies in L7_PORTS, the backends' two in UP and OTHER,
+# DIR/vane-I.yaml for the proxy on L7_PORTS[I], and nginx started on core 0.
+l7_backend() {
+  local n=$1 i ports yamls=""
+  read -r -a ports < <("$DENO" eval "const ls = Array.from({ length: $n + 2 }, () => Deno.listen({ hostname: '127.0.0.1', port: 0 }));
+console.log(ls.map((l) => (l.addr as Deno.NetAddr).port).join(' ')); for (const l of ls) l.close();")
+  L7_PORTS=("${ports[@]:0:n}")
+  UP=${ports[n]}
+  OTHER=${ports[n + 1]}
+  mkdir -p "$DIR/nginx"
+  for ((i = 0; i < n; i++)); do
+    yamls+="Deno.writeTextFileSync('$DIR/vane-$i.yaml', vaneL7Yaml(${L7_PORTS[i]}, $UP, $OTHER));"
+  done
+  "$DENO" eval --quiet "import { backendConf, vaneL7Yaml } from '$ROOT/scripts/bench/l7-fixture.ts';
+Deno.writeTextFileSync('$DIR/nginx.conf', backendConf('$DIR/nginx', $UP, $OTHER)); $yamls"
+  taskset -c 0 nginx -c "$DIR/nginx.conf" -g 'daemon off;' >"$DIR/nginx.log" 2>&1 &
+  L7_PIDS+=($!)
+}
+
+# l7_wait PORT: until the proxy on PORT answers, for at most about 10 s.
+l7_wait() {
+  for _ in $(seq 100); do
+    curl -s -o /dev/null -H 'Host: bench.local' "http://127.0.0.1:$1/" && return
+    sleep 0.1
+  done
+}
+
+# l7_wrk PORT SECONDS [WRK OPTIONS...]: the bench's L7 load on PORT, from core 0.
+l7_wrk() {
+  local port=$1 secs=$2
+  shift 2
+  taskset -c 0 wrk -t1 -c64 -d"${secs}s" "$@" -H 'Host: bench.local' "http://127.0.0.1:$port/"
+}
