@@ -42,20 +42,22 @@ import { toError } from "../errors/mod.ts";
 export const LINGER_MS = 30_000;
 
 export class DenoWrites {
-  /** An owned write queued for the next flush (see above), not started yet. */
-  #queued: Uint8Array | null = null;
-  /** The last owned write whose op settled at once, its count not read yet. */
-  #unchecked: Promise<number> | null = null;
-  #uncheckedData: Uint8Array | null = null;
-  /** Reactions made on unchecked ops and not run yet: the last one to run is #unchecked's. */
+  /**
+   * This connection's write in the slots of `queued` or `flushed` (see there): queued
+   * for the flush, or started with its count not read yet (its op in the slot); -1:
+   * none. `#no` says which of the two arrays: the number of the flush it belongs to.
+   */
+  #at = -1;
+  #no = 0;
+  /** Reactions made on unchecked ops and not run yet: the last one to run is the one at #at's. */
   #owed = 0;
   /** The rest of a write under way; what comes after waits for it. */
   #behind: Promise<void> | null = null;
   readonly #onCount = (n: number): void => {
-    if (--this.#owed === 0 && this.#unchecked !== null) this.#took(this.#takeUnchecked(), n);
+    if (--this.#owed === 0) this.#counted(n);
   };
   readonly #onError = (err: unknown): void => {
-    if (--this.#owed === 0 && this.#unchecked !== null) this.#took(this.#takeUnchecked(), toError(err));
+    if (--this.#owed === 0) this.#counted(toError(err));
   };
 
   constructor(
@@ -72,30 +74,38 @@ export class DenoWrites {
   own(data: Uint8Array): Promise<void> {
     if (!writesDirect(this.rid)) return this.write(data);
     if (this.settle() !== null) return this.#after(data);
-    this.#queued = data;
-    cork(this);
+    if (queued.length === 0) queueMicrotask(flushCorked);
+    this.#at = queued.length;
+    this.#no = queuedNo;
+    queued.push(this, data, null);
     return WRITTEN;
   }
 
-  /** Starts the queued write, if there is one (the flush, or `settle`). */
-  startQueued(): void {
-    const data = this.#queued;
-    if (data === null) return;
-    this.#queued = null;
+  /** The flush: starts the write in `slots` at `at`, if it is still this connection's and not started. */
+  startFlushed(slots: Slots, at: number): void {
+    if (this.#at === at && this.#no === flushedNo && slots[at + 2] === null) this.#start(slots, at);
+  }
+
+  /** Starts the write in `slots` at `at`: its op, when it settled at once (unchecked), else null. */
+  #start(slots: Slots, at: number): Promise<number> | null {
+    const data = slots[at + 1] as Uint8Array;
     let op: Promise<number>;
     try {
       op = startWrite(this.rid, data);
     } catch (err) {
-      return this.failed(toError(err));
+      this.#at = -1;
+      this.failed(toError(err));
+      return null;
     }
     if (!settledAtOnce(op)) {
+      this.#at = -1;
       this.#behind = this.#restBehind(data, op);
-      return;
+      return null;
     }
-    this.#unchecked = op;
-    this.#uncheckedData = data;
+    slots[at + 2] = op;
     this.#owed++;
     op.then(this.#onCount, this.#onError);
+    return op;
   }
 
   /** Writes `data`, which is the caller's again once this settles. */
@@ -110,18 +120,38 @@ export class DenoWrites {
    * far was taken.
    */
   settle(): Promise<void> | null {
-    if (this.#queued !== null) this.startQueued();
-    if (this.#unchecked !== null) {
-      const op = this.#unchecked;
-      this.#took(this.#takeUnchecked(), settledCount(op));
-    }
+    if (this.#at >= 0) this.#settleSlot();
     return this.#behind;
   }
 
-  #takeUnchecked(): Uint8Array {
-    const data = this.#uncheckedData!;
-    this.#unchecked = this.#uncheckedData = null;
-    return data;
+  #settleSlot(): void {
+    const slots = this.#slots();
+    const at = this.#at;
+    if (slots === null) {
+      // Not reached: a flush's reactions all run before the next flush replaces its slots.
+      this.#at = -1;
+      return;
+    }
+    const op = (slots[at + 2] as Promise<number> | null) ?? this.#start(slots, at);
+    if (op === null) return;
+    this.#at = -1;
+    this.#took(slots[at + 1] as Uint8Array, settledCount(op));
+  }
+
+  /** The last reaction owed ran, with `n`: the count of the unchecked write at #at, if one is there. */
+  #counted(n: number | Error): void {
+    if (this.#at < 0) return;
+    const slots = this.#slots();
+    // A write still queued (its op not started) is not the one counted.
+    if (slots === null || slots[this.#at + 2] === null) return;
+    const data = slots[this.#at + 1] as Uint8Array;
+    this.#at = -1;
+    this.#took(data, n);
+  }
+
+  /** The slots #at points into. */
+  #slots(): Slots | null {
+    return this.#no === queuedNo ? queued : this.#no === flushedNo ? flushed : null;
   }
 
   /** What the socket took of `data`, written unawaited. */
@@ -154,17 +184,36 @@ export class DenoWrites {
   }
 }
 
-/** The connections with an owned write queued, in the order they queued it. */
-const corked: DenoWrites[] = [];
+/**
+ * Owned writes in slots of three: the connection (DenoWrites), the bytes, and the op
+ * once started (null before). A connection points at its slot by index (`#at`), a
+ * number, not by reference.
+ *
+ * Why not fields of the connection, as they were: a connection soon lives in V8's old
+ * generation, and every store of a young object (the bytes' view, the op's promise) into
+ * an old one takes the write barrier's slow path, three per write: 0.1 µs per L7
+ * request (docs/benchmarks.md, "The write barrier"). An array made anew each turn is
+ * young, and stores into it are not.
+ */
+type Slots = unknown[];
 
-function cork(writes: DenoWrites): void {
-  if (corked.length === 0) queueMicrotask(flushCorked);
-  corked.push(writes);
-}
+/** This turn's owned writes, in the order they were queued; the flush starts them. */
+let queued: Slots = [];
+/** The last flush's, whose counts the reactions made then have still to read. */
+let flushed: Slots = [];
+/** The numbers of the two (which one a connection's `#no` means), counting flushes. */
+let queuedNo = 1;
+let flushedNo = 0;
 
-/** Starts every queued write (one a `settle` started already is skipped). */
+/**
+ * Starts every queued write (one a `settle` started already is skipped). Every
+ * reaction made on an op started here runs before the next flush: they are queued
+ * before any microtask that could queue another write, so `flushed` outlives them all.
+ */
 function flushCorked(): void {
-  // A write queued while this runs (none is expected) is started by this loop too.
-  for (let i = 0; i < corked.length; i++) corked[i].startQueued();
-  corked.length = 0;
+  const slots = flushed = queued;
+  flushedNo = queuedNo;
+  queued = [];
+  queuedNo = (queuedNo + 1) & 0x3fffffff;
+  for (let i = 0; i < slots.length; i += 3) (slots[i] as DenoWrites).startFlushed(slots, i);
 }

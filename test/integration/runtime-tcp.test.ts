@@ -138,6 +138,21 @@ describe("runtime TCP adapter", () => {
     await waitFor("the connection closed", () => closed, 2000);
   });
 
+  it("sends the rest of an owned write taken in part when nothing comes after it", async () => {
+    // The count is read by the op's own reaction here (deno-writes.ts #counted), not by a
+    // later write, read or close asking for it.
+    const peer = await slowReader(false);
+    const conn = await runtime().connectTcp({ hostname: "127.0.0.1", port: peer.port }, 2000);
+    const big = randomBytes(16 << 20);
+    const written = writeOwned(conn, big);
+    await new Promise((r) => setTimeout(r, 100));
+    peer.resume();
+    await written;
+    await waitFor("the peer read all of it", () => peer.received().length === big.length, 10_000);
+    expect(peer.received().equals(big)).toBe(true);
+    conn.close();
+  });
+
   it("writes, and delivers reads, after the rest of an owned write taken in part", async () => {
     const peer = await slowReader(true);
     const conn = await runtime().connectTcp({ hostname: "127.0.0.1", port: peer.port }, 2000);
