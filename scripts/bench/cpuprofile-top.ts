@@ -4,12 +4,16 @@
  * JavaScript in `ext:` and `node:`, native ops and builtins, GC), the top functions by
  * self and by total time (a function counted once per sample however deep it recurses),
  * and total time over the JavaScript samples only: which subtree the JavaScript goes to,
- * the ops' own time left out. Shares are of the samples where the thread was not idle.
+ * the ops' own time left out; last, the top lines by self time (V8's `positionTicks`:
+ * the line that ran, even where TurboFan inlined it into a caller). The lines are those of
+ * the JavaScript Deno ran, not of the .ts file: its transpiler moves them. Where Deno's
+ * emit cache ($DENO_DIR, else ~/.cache/deno: gen/file/PATH.js) has that JavaScript, each
+ * line is shown with its text. Shares are of the samples where the thread was not idle.
  * Given REQUESTS (how many the profiled process served), it also gives each kind's time
  * per request: wall time between samples, so on a shared core it counts time the thread
  * was runnable but descheduled too, and reads above the CPU time from /proc.
  *
- *   deno run --allow-read scripts/bench/cpuprofile-top.ts FILE.cpuprofile [TOP] [REQUESTS]
+ *   deno run --allow-read --allow-env scripts/bench/cpuprofile-top.ts FILE.cpuprofile [TOP] [REQUESTS]
  */
 interface CallFrame {
   functionName: string;
@@ -20,6 +24,8 @@ interface ProfileNode {
   id: number;
   callFrame: CallFrame;
   children?: number[];
+  /** Samples by line, where this node's function was at the top of the stack. */
+  positionTicks?: { line: number; ticks: number }[];
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -114,3 +120,29 @@ if (requests !== null) {
 list(`top ${top} by self time, share of the samples not idle:`, self, top, busy);
 list(`top ${top} by total time, share of the samples not idle:`, total, top, busy);
 list(`top ${top} by total time in JavaScript only, share of the JS samples:`, totalJs, top, js);
+
+/** Line `line` (1-based) of what Deno ran for `url`, from its emit cache; "" when not there. */
+const emitted = new Map<string, string[] | null>();
+function emittedLine(url: string, line: number): string {
+  if (!url.startsWith("file:///")) return "";
+  if (!emitted.has(url)) {
+    try {
+      // (Without --allow-env and --allow-read on the cache, the lines go without their text.)
+      const dir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
+      emitted.set(url, Deno.readTextFileSync(`${dir}/gen/file/${url.slice("file:///".length)}.js`).split("\n"));
+    } catch {
+      emitted.set(url, null);
+    }
+  }
+  return emitted.get(url)?.[line - 1]?.trim().slice(0, 90) ?? "";
+}
+
+const lines = new Map<string, number>();
+for (const n of profile.nodes) {
+  const f = n.callFrame;
+  for (const { line, ticks } of n.positionTicks ?? []) {
+    const at = `${label(f).replace(/:\d+$/, "")}:${line}`;
+    lines.set(`${at} | ${emittedLine(f.url, line)}`, (lines.get(`${at} | ${emittedLine(f.url, line)}`) ?? 0) + ticks);
+  }
+}
+list(`top ${top} lines by self time (of the JavaScript Deno ran), share of the samples not idle:`, lines, top, busy);
