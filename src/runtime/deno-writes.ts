@@ -81,9 +81,9 @@ export class DenoWrites {
     return WRITTEN;
   }
 
-  /** The flush: starts the write in `slots` at `at`, if it is still this connection's and not started. */
+  /** The flush: starts the write in `slots` (`queued`) at `at`, if it is still this connection's and not started. */
   startFlushed(slots: Slots, at: number): void {
-    if (this.#at === at && this.#no === flushedNo && slots[at + 2] === null) this.#start(slots, at);
+    if (this.#at === at && this.#no === queuedNo && slots[at + 2] === null) this.#start(slots, at);
   }
 
   /** Starts the write in `slots` at `at`: its op, when it settled at once (unchecked), else null. */
@@ -127,11 +127,7 @@ export class DenoWrites {
   #settleSlot(): void {
     const slots = this.#slots();
     const at = this.#at;
-    if (slots === null) {
-      // Not reached: a flush's reactions all run before the next flush replaces its slots.
-      this.#at = -1;
-      return;
-    }
+    if (slots === null) return this.#lost();
     const op = (slots[at + 2] as Promise<number> | null) ?? this.#start(slots, at);
     if (op === null) return;
     this.#at = -1;
@@ -142,11 +138,22 @@ export class DenoWrites {
   #counted(n: number | Error): void {
     if (this.#at < 0) return;
     const slots = this.#slots();
+    if (slots === null) return this.#lost();
     // A write still queued (its op not started) is not the one counted.
-    if (slots === null || slots[this.#at + 2] === null) return;
+    if (slots[this.#at + 2] === null) return;
     const data = slots[this.#at + 1] as Uint8Array;
     this.#at = -1;
     this.#took(data, n);
+  }
+
+  /**
+   * Not reached: a flush's reactions all run before the next flush replaces its slots
+   * (see flushCorked). Were it reached, whether all of a write went out would be unknown,
+   * so the connection closes rather than go on as if it had.
+   */
+  #lost(): void {
+    this.#at = -1;
+    this.failed(new Error("deno-writes: the count of a write was lost"));
   }
 
   /** The slots #at points into. */
@@ -206,14 +213,16 @@ let queuedNo = 1;
 let flushedNo = 0;
 
 /**
- * Starts every queued write (one a `settle` started already is skipped). Every
- * reaction made on an op started here runs before the next flush: they are queued
- * before any microtask that could queue another write, so `flushed` outlives them all.
+ * Starts every queued write (one a `settle` started already is skipped), then makes
+ * them `flushed`. A write queued while this runs (none is expected) joins the same
+ * slots, and this loop starts it too; so the next flush is only asked for after the
+ * loop, behind every reaction made on an op started here: `flushed` outlives them all.
  */
 function flushCorked(): void {
-  const slots = flushed = queued;
+  const slots = queued;
+  for (let i = 0; i < slots.length; i += 3) (slots[i] as DenoWrites).startFlushed(slots, i);
+  flushed = slots;
   flushedNo = queuedNo;
   queued = [];
   queuedNo = (queuedNo + 1) & 0x3fffffff;
-  for (let i = 0; i < slots.length; i += 3) (slots[i] as DenoWrites).startFlushed(slots, i);
 }
