@@ -227,7 +227,12 @@ describe("pool maxconn through the admin API", () => {
         async () => (await statusOf(statusPort)).pools.default.queue !== undefined,
       );
       const requests = [request(port), request(port)];
-      await waitFor("one at the target, one in the queue", async () => (await queueLength(statusPort)) === 1);
+      // The queue can show the second request before the first has reached the target
+      // (it holds the slot while its connection and write are on their way): both are awaited.
+      await waitFor(
+        "one at the target, one in the queue",
+        async () => gate.held === 1 && (await queueLength(statusPort)) === 1,
+      );
       expect(gate.held).toBe(1);
       gate.release();
       await waitFor("the second at the target", () => gate.received === 2);
