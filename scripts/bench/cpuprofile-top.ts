@@ -141,8 +141,8 @@ const lines = new Map<string, number>();
 for (const n of profile.nodes) {
   const f = n.callFrame;
   for (const { line, ticks } of n.positionTicks ?? []) {
-    const at = `${label(f).replace(/:\d+$/, "")}:${line}`;
-    lines.set(`${at} | ${emittedLine(f.url, line)}`, (lines.get(`${at} | ${emittedLine(f.url, line)}`) ?? 0) + ticks);
+    const key = `${label(f).replace(/:\d+$/, "")}:${line} | ${emittedLine(f.url, line)}`;
+    lines.set(key, (lines.get(key) ?? 0) + ticks);
   }
 }
 list(`top ${top} lines by self time (of the JavaScript Deno ran), share of the samples not idle:`, lines, top, busy);
