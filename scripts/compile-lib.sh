@@ -21,11 +21,12 @@ compile_bun() {
 
 # compile_deno OUT [TARGET]: deno compile, which needs its denort base binary for the
 # target (downloaded from dl.deno.land, or DENORT_BIN). deno compile has no --define,
-# so a Deno-built binary reports commit and date as "source".
+# so a Deno-built binary reports commit and date as "source". The V8 flags are those of
+# src/runtime/deno-flags.ts, baked into the binary.
 compile_deno() {
   local out=$1 target=()
   [ -n "${2:-}" ] && target=(--target "$2")
-  NO_COLOR=1 "$deno" compile --allow-all --unstable-net "${target[@]}" --output "$out" src/main.ts
+  NO_COLOR=1 "$deno" compile --allow-all --unstable-net --v8-flags=--min-semi-space-size=16 "${target[@]}" --output "$out" src/main.ts
 }
 
 # deno_failure_reason LOG: the first line of a deno compile failure that says why, in

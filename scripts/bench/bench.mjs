@@ -11,6 +11,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { denoRunFlags } from "./deno-run-flags.mjs";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, "../..");
@@ -530,7 +531,7 @@ function renderConfig(template, dir, vars) {
 
 /** Per runtime, the binary and the flags its vane runs with; its floors run with the same. */
 const RUNTIME_RUN = {
-  deno: () => [path.join(ROOT, "node_modules/.bin/deno"), ["run", "--allow-all", "--unstable-net"]],
+  deno: () => [path.join(ROOT, "node_modules/.bin/deno"), ["run", ...denoRunFlags(ROOT)]],
   bun: () => [path.join(ROOT, "node_modules/.bin/bun"), []],
 };
 const VANE_CMD = {

@@ -35,10 +35,13 @@ import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { summarize, topGrowth } from "./heap-summary.ts";
+import { denoRunFlagsWith } from "../../src/runtime/deno-flags.ts";
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, "../..");
 const BIN = path.join(ROOT, "node_modules/.bin");
+/** How --deno-flags names V8 flags, merged into vane's own. */
+const V8_FLAGS = "--v8-flags=";
 const TMP = mkdtempSync(path.join(os.tmpdir(), "vane-idle-mem-"));
 const children = new Set<ChildProcess>();
 
@@ -283,7 +286,10 @@ async function command(
   backend: number,
   inspect: number | null,
 ): Promise<[string, string[]]> {
-  const deno = [`${BIN}/deno`, "run", "--allow-all", "--unstable-net", ...o.denoFlags];
+  // As vane runs on Deno (src/runtime/deno-flags.ts), with --deno-flags' V8 flags added to its own.
+  const v8 = o.denoFlags.filter((f) => f.startsWith(V8_FLAGS)).flatMap((f) => f.slice(V8_FLAGS.length).split(","));
+  const rest = o.denoFlags.filter((f) => !f.startsWith(V8_FLAGS));
+  const deno = [`${BIN}/deno`, "run", ...denoRunFlagsWith(v8), ...rest];
   if (inspect !== null) deno.push(`--inspect=127.0.0.1:${inspect}`);
   switch (name) {
     case "deno-min":

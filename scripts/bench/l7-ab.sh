@@ -44,14 +44,17 @@ l7_backend 2
 PA=${L7_PORTS[0]}
 PB=${L7_PORTS[1]}
 
+# vane's flags on Deno (src/runtime/deno-flags.ts, package.json); the floor runs with the same.
+RUN_FLAGS=(--allow-all --unstable-net --v8-flags=--min-semi-space-size=16)
+
 # start SPEC PORT YAML: the proxy pinned to core 1; its pid in STARTED.
 start() {
   local tree=${1#*:}
   if [ "${1%%:*}" = floor ]; then
-    taskset -c 1 "$DENO" run --allow-all --unstable-net "$tree/scripts/bench/deno-min-http.ts" "$2" "$UP" "$OTHER" \
+    taskset -c 1 "$DENO" run "${RUN_FLAGS[@]}" "$tree/scripts/bench/deno-min-http.ts" "$2" "$UP" "$OTHER" \
       >>"$DIR/proxy.log" 2>&1 &
   else
-    taskset -c 1 "$DENO" run --allow-all --unstable-net "$tree/src/main.ts" run "$3" >>"$DIR/proxy.log" 2>&1 &
+    taskset -c 1 "$DENO" run "${RUN_FLAGS[@]}" "$tree/src/main.ts" run "$3" >>"$DIR/proxy.log" 2>&1 &
   fi
   STARTED=$!
   L7_PIDS+=("$STARTED")

@@ -21,6 +21,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { runtime } from "../../src/runtime/mod.ts";
 import type { UdpSocket } from "../../src/runtime/types.ts";
+import { DENO_RUN_FLAGS } from "../../src/runtime/deno-flags.ts";
 
 const rt = runtime();
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
@@ -169,7 +170,7 @@ async function startVane(o: Options, workers: number, listen: number, target: nu
   const [cmd, ...pre] = o.vane
     ? [o.vane]
     : o.runtime === "deno"
-    ? [denoPath(), "run", "--allow-all", "--unstable-net", MAIN]
+    ? [denoPath(), "run", ...DENO_RUN_FLAGS, MAIN]
     : [bunPath(), MAIN];
   const child = spawn(cmd, [...pre, ...args], { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";

@@ -22,6 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { denoRunFlags } from "./deno-run-flags.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "../..");
@@ -106,12 +107,7 @@ function startBackend(dir, port, other, h2) {
 function vaneCommand(runtime) {
   if (runtime === "bun") return [path.join(ROOT, "node_modules/.bin/bun"), [path.join(ROOT, "src/main.ts")]];
   if (runtime === "deno") {
-    return [path.join(ROOT, "node_modules/.bin/deno"), [
-      "run",
-      "--allow-all",
-      "--unstable-net",
-      path.join(ROOT, "src/main.ts"),
-    ]];
+    return [path.join(ROOT, "node_modules/.bin/deno"), ["run", ...denoRunFlags(ROOT), path.join(ROOT, "src/main.ts")]];
   }
   return [path.join(ROOT, "dist/vane"), []];
 }

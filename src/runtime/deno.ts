@@ -18,6 +18,7 @@ import { listenTlsSource } from "./tls-node-source.ts";
 import { serveDenoHttp } from "./deno-serve.ts";
 import type { UdpSocket } from "./types.ts";
 import { outOfFiles, raiseFileLimit, type RlimitCalls } from "./fd-limit.ts";
+import { denoRunCommand } from "./deno-flags.ts";
 
 const closeConn = (c: Deno.TcpConn) => c.close();
 
@@ -54,13 +55,8 @@ const connOf = (c: Deno.TcpConn): TcpConn => new DenoTcpConn(c);
  * the running one "PATH (deleted)", and the upgrade must start what is at PATH now.
  */
 function denoSelfCommand(executable: string): string[] {
-  return Deno.build.standalone ? [executable] : [
-    executable,
-    "run",
-    "--allow-all",
-    "--unstable-net",
-    decodeURIComponent(new URL(Deno.mainModule).pathname),
-  ];
+  const main = decodeURIComponent(new URL(Deno.mainModule).pathname);
+  return denoRunCommand(executable, main, Deno.build.standalone === true);
 }
 
 export function createDenoRuntime(): Runtime {

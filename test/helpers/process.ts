@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { DENO_RUN_FLAGS } from "../../src/runtime/deno-flags.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 const children = new Set<ChildProcess>();
@@ -36,7 +37,8 @@ export function spawnVane(
 ): VaneProcess {
   const isDeno = "Deno" in globalThis;
   let cmd = process.execPath;
-  let argv = isDeno ? ["run", "--allow-all", "--unstable-net", MAIN, ...args] : [MAIN, ...args];
+  // On Deno as `npm run vane` starts it (src/runtime/deno-flags.ts).
+  let argv = isDeno ? ["run", ...DENO_RUN_FLAGS, MAIN, ...args] : [MAIN, ...args];
   // VANE_BIN=dist/vane: the compiled executable instead of src/main.ts, to test what ships.
   if (process.env.VANE_BIN) [cmd, argv] = [process.env.VANE_BIN, [...args]];
   if (opts.ulimit !== undefined) {

@@ -6,7 +6,7 @@
  * that dies is started again, and workers leave with their primary.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../helpers/net.ts";
@@ -15,6 +15,7 @@ import { killAll, spawnVane, type VaneProcess } from "../helpers/process.ts";
 import { serving, statusOf } from "../helpers/status.ts";
 import type { StatusSnapshot } from "../../src/control/snapshot.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { DENO_V8_FLAGS } from "../../src/runtime/deno-flags.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vane-workers-"));
 afterEach(async () => {
@@ -42,6 +43,13 @@ async function namedBackend(name: string): Promise<{ port: number; checks: numbe
 async function get(port: number, path = "/"): Promise<string> {
   const r = await curl(["-H", "Connection: close", `http://127.0.0.1:${port}${path}`]);
   return r.stdout.toString();
+}
+
+/** How process `pid` was started, up to its main module (its arguments left out). */
+function launch(pid: number): string[] {
+  const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  const main = argv.findIndex((a) => a.endsWith("/src/main.ts"));
+  return main < 0 ? argv.slice(0, 1) : argv.slice(0, main + 1);
 }
 
 function pidAlive(pid: number): boolean {
@@ -72,6 +80,10 @@ describe("--workers 2", () => {
     expect(port).toBeGreaterThan(0);
     const pids = before.workers.map((w) => w.pid);
     expect(new Set([...pids, vane.child.pid]).size).toBe(2);
+    // The worker runs as its primary does: on Deno with vane's flags (src/runtime/deno-flags.ts).
+    const worker = pids.find((pid) => pid !== vane.child.pid)!;
+    expect(launch(worker)).toEqual(launch(vane.child.pid!));
+    if ("Deno" in globalThis) expect(launch(worker)).toContain(`--v8-flags=${DENO_V8_FLAGS.join(",")}`);
 
     const answers = [];
     for (let i = 0; i < 40; i++) answers.push(await get(port));
