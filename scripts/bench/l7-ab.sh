@@ -44,8 +44,7 @@ l7_backend 2
 PA=${L7_PORTS[0]}
 PB=${L7_PORTS[1]}
 
-# vane's flags on Deno (src/runtime/deno-flags.ts, package.json); the floor runs with the same.
-RUN_FLAGS=(--allow-all --unstable-net --v8-flags=--min-semi-space-size=16)
+mapfile -t RUN_FLAGS < <(l7_run_flags)
 
 # start SPEC PORT YAML: the proxy pinned to core 1; its pid in STARTED.
 start() {

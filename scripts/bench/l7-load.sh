@@ -5,6 +5,14 @@
 # caller sets ROOT (the checkout), DENO (its deno) and DIR (a directory of its own), and
 # starts each proxy pinned to core 1, adding its pid to L7_PIDS.
 
+# l7_run_flags [V8_FLAG...]: what goes between `deno run` and the script, one per line, as
+# vane runs on Deno (src/runtime/deno-flags.ts; its floors run with the same), with more
+# V8 flags added to its own (Deno takes --v8-flags once).
+l7_run_flags() {
+  "$DENO" eval --quiet "import { denoRunFlagsWith } from '$ROOT/src/runtime/deno-flags.ts';
+console.log(denoRunFlagsWith(Deno.args).join('\n'));" -- "$@"
+}
+
 # What l7_stop_all stops: nginx, and the proxies the caller adds.
 L7_PIDS=()
 

@@ -30,13 +30,13 @@ trap l7_stop_all EXIT
 
 l7_backend 1
 L7=${L7_PORTS[0]}
-# With vane's flags on Deno (src/runtime/deno-flags.ts), the floor too, and perf's symbol map.
+# vane's flags on Deno (the floor's too) and perf's symbol map.
+mapfile -t RUN_FLAGS < <(l7_run_flags --perf-basic-prof)
 if [ "$MODE" = floor ]; then
-  taskset -c 1 "$DENO" run --allow-all --unstable-net --v8-flags=--min-semi-space-size=16,--perf-basic-prof \
+  taskset -c 1 "$DENO" run "${RUN_FLAGS[@]}" \
     "$ROOT/scripts/bench/deno-min-http.ts" "$L7" "$UP" "$OTHER" >"$DIR/proxy.log" 2>&1 &
 else
-  taskset -c 1 "$DENO" run --allow-all --unstable-net --v8-flags=--min-semi-space-size=16,--perf-basic-prof \
-    "$ROOT/src/main.ts" run "$DIR/vane-0.yaml" >"$DIR/proxy.log" 2>&1 &
+  taskset -c 1 "$DENO" run "${RUN_FLAGS[@]}" "$ROOT/src/main.ts" run "$DIR/vane-0.yaml" >"$DIR/proxy.log" 2>&1 &
 fi
 PROXY=$!
 L7_PIDS+=("$PROXY")
