@@ -1,8 +1,9 @@
 /**
  * How vane runs on Deno: the flags of every Deno process it is started as, by hand
  * (`npm run vane`, `deno task vane`) or by vane itself (the workers of `--workers N`,
- * the new process of `vane upgrade`: deno.ts's self command). package.json and
- * deno.json spell them out; test/unit/deno-flags.test.ts holds the three to the same.
+ * the new process of `vane upgrade`: deno.ts's self command). package.json, deno.json
+ * and scripts/compile-lib.sh spell them out; test/unit/deno-flags.test.ts holds them to
+ * these.
  *
  * Why `--min-semi-space-size=16` (MB): V8 sizes its young generation by the allocation
  * rate it last saw. Idle for half a minute, a proxy allocates nearly nothing, so at its
