@@ -151,28 +151,7 @@ export class RequestKeys implements FlowInput {
   }
 
   get(key: string): KeyValue {
-    switch (key) {
-      case "req.method":
-        return this.#head.method;
-      case "host":
-      case "req.host":
-        return this.#target.host ?? undefined;
-      case "req.path":
-        return this.#target.path;
-      case "req.query":
-        return this.#target.query;
-    }
-    if (key.startsWith(HEADER_PREFIX)) return this.#header(key.slice(HEADER_PREFIX.length));
-    return this.#conn.get(key);
-  }
-
-  /** Several fields of one name read as one list, as RFC 9110 §5.3 folds them. */
-  #header(name: string): string | undefined {
-    let out: string | undefined;
-    for (const [n, v] of this.#head.headers) {
-      if (n.length === name.length && n.toLowerCase() === name) out = out === undefined ? v : `${out}, ${v}`;
-    }
-    return out;
+    return requestKey(this.#conn, this.#head, this.#target, key);
   }
 
   all(): Record<string, string | readonly string[]> {
@@ -183,8 +162,39 @@ export class RequestKeys implements FlowInput {
     }
     for (const [n] of this.#head.headers) {
       const key = HEADER_PREFIX + n.toLowerCase();
-      if (!(key in out)) out[key] = this.#header(n.toLowerCase())!;
+      if (!(key in out)) out[key] = headerKey(this.#head, n.toLowerCase())!;
     }
     return out;
   }
+}
+
+/**
+ * What RequestKeys.get reads, without an object: for a caller that only compares a few
+ * keys (http-decide.ts's memo), so that a request it answers stores nothing in the
+ * connection's RequestKeys (an old object on V8: a young value stored in one takes the
+ * write barrier's slow path).
+ */
+export function requestKey(conn: ConnKeys, head: RequestHead, target: RequestTarget, key: string): KeyValue {
+  switch (key) {
+    case "req.method":
+      return head.method;
+    case "host":
+    case "req.host":
+      return target.host ?? undefined;
+    case "req.path":
+      return target.path;
+    case "req.query":
+      return target.query;
+  }
+  if (key.startsWith(HEADER_PREFIX)) return headerKey(head, key.slice(HEADER_PREFIX.length));
+  return conn.get(key);
+}
+
+/** Several fields of one name read as one list, as RFC 9110 §5.3 folds them. */
+function headerKey(head: RequestHead, name: string): string | undefined {
+  let out: string | undefined;
+  for (const [n, v] of head.headers) {
+    if (n.length === name.length && n.toLowerCase() === name) out = out === undefined ? v : `${out}, ${v}`;
+  }
+  return out;
 }

@@ -28,6 +28,7 @@ import { type FlowFunction, type PluginAnswer, PluginClient } from "./plugin.ts"
 import { TokenBuckets } from "./rate-limit.ts";
 import type { RateLimitSpec, RateStore } from "./rate-store.ts";
 import { compileTemplate, type Template } from "./template.ts";
+import { decidingKeys } from "./deciding-keys.ts";
 import { limited } from "../telemetry/log-limit.ts";
 import { errorText } from "../errors/mod.ts";
 import type { HeaderEdit } from "../http/headers.ts";
@@ -86,6 +87,11 @@ export interface CompiledFlow {
    * only when this is true.
    */
   readonly needsDetection: boolean;
+  /**
+   * The keys whose values alone decide an evaluation (deciding-keys.ts), or null when a
+   * rate limit or a plugin may answer differently for the same values.
+   */
+  readonly decidingKeys: readonly string[] | null;
 }
 
 /** One evaluation: the keys it reads and the edits it has made so far. */
@@ -201,7 +207,7 @@ export function compileFlow(rules: Rule[], deps: FlowDeps): CompiledFlow {
     };
   const run = (input: FlowInput): Promise<FlowResult> => Promise.resolve(runNow(input));
 
-  return { run, runNow, runSync, needsDetection: needsDetection(rules) };
+  return { run, runNow, runSync, needsDetection: needsDetection(rules), decidingKeys: decidingKeys(rules) };
 }
 
 /**

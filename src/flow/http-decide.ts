@@ -3,8 +3,10 @@
  * flow: proxy to a pool's route, answer (respond, redirect, 404/421, 429), or close.
  */
 import type { CompiledFlow, FlowResult } from "./flow.ts";
-import { type ConnKeys, RequestKeys } from "./conn-keys.ts";
-import type { Decision, HttpContext, HttpRoute } from "../http/types.ts";
+import { type ConnKeys, requestKey, RequestKeys } from "./conn-keys.ts";
+import type { KeyValue } from "./input.ts";
+import type { RequestHead } from "../detect/http-head.ts";
+import type { Decision, HttpContext, HttpRoute, RequestTarget } from "../http/types.ts";
 import type { HeaderEdit } from "../http/headers.ts";
 import type { Allowance } from "../config/model.ts";
 import { statusFor } from "../http/failure-status.ts";
@@ -65,12 +67,56 @@ export function decider(
   // The keys of an evaluation that answered at once are the next one's (nothing keeps
   // them once it has); one still under way (a promise) keeps its own.
   let spare: RequestKeys | null = null;
+  const memo = flow.decidingKeys === null ? null : new DecisionMemo(flow.decidingKeys);
   return (head, target) => {
+    const again = memo?.lookUp(conn, head, target) ?? null;
+    if (again !== null) return again;
     const keys = spare?.of(head, target) ?? new RequestKeys(conn, head, target);
     spare = null;
     const r = flow.runNow(keys);
     if (r instanceof Promise) return r.then(toDecision);
     spare = keys;
-    return toDecision(r);
+    const decision = toDecision(r);
+    // Only a proxy decision is kept: the others are rare, and made anew per request.
+    if (memo !== null && decision.kind === "proxy") memo.keep(conn, head, target, decision);
+    return decision;
   };
+}
+
+/**
+ * A connection's last proxy decision, with the values of the keys that decided it (a
+ * flow's decidingKeys): a request with the same values gets the same decision without
+ * the rules being run again. Most connections send every request to one host, and a
+ * flow of many host rules costs per rule tried (docs/benchmarks.md, "A route table's
+ * cost, kept per connection").
+ */
+class DecisionMemo {
+  readonly #keys: readonly string[];
+  /** The values the kept decision was made for, in the order of #keys. */
+  readonly #values: KeyValue[];
+  #decision: Decision | null = null;
+
+  constructor(keys: readonly string[]) {
+    this.#keys = keys;
+    this.#values = new Array(keys.length);
+  }
+
+  /** The kept decision, if the request has the values it was made for; else null. */
+  lookUp(conn: ConnKeys, head: RequestHead, target: RequestTarget): Decision | null {
+    const decision = this.#decision;
+    if (decision === null) return null;
+    const keys = this.#keys;
+    // Equal strings are the same value; an array (tls.alpn) only when it is the same
+    // one (a connection's own): a miss costs one evaluation, never a wrong answer.
+    for (let i = 0; i < keys.length; i++) {
+      if (requestKey(conn, head, target, keys[i]) !== this.#values[i]) return null;
+    }
+    return decision;
+  }
+
+  keep(conn: ConnKeys, head: RequestHead, target: RequestTarget, decision: Decision): void {
+    const keys = this.#keys;
+    for (let i = 0; i < keys.length; i++) this.#values[i] = requestKey(conn, head, target, keys[i]);
+    this.#decision = decision;
+  }
 }

@@ -130,6 +130,68 @@ listeners:
     expect(await metrics(v)).toContain('vane_requests_total{route="",pool="",code="429"} 1');
   }, 30000);
 
+  it("decides each request on one kept-alive connection by its own host, header and path", async () => {
+    const a = await infoBackend("a");
+    const b = await infoBackend("b");
+    const c = await infoBackend("c");
+    const v = await startYaml(`${CONTROL}
+listeners:
+  - listen: http://127.0.0.1:0
+    flow:
+      - set-headers: { request: { X-Path: "{{req.path}}" } }
+      - when: { req.header.x-canary: "1" }
+        proxy: [127.0.0.1:${c.port}]
+      - when: { host: a.test }
+        proxy: [127.0.0.1:${a.port}]
+      - when: { host: b.test }
+        proxy: [127.0.0.1:${b.port}]
+`);
+    // Pipelined on one connection: a decision kept from one request must reach the
+    // next only where host, header and path are all the same.
+    const asks: Array<[string, string, string]> = [
+      ["a.test", "/1", ""],
+      ["a.test", "/1", ""],
+      ["b.test", "/2", ""],
+      ["a.test", "/1", "X-Canary: 1\r\n"],
+      ["a.test", "/1", ""],
+      ["a.test", "/3", ""],
+      ["b.test", "/2", ""],
+      ["c.test", "/4", ""],
+    ];
+    const raw = asks.map(([host, path, extra]) => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}\r\n`).join("");
+    const out = (await exchange(v.port, raw, { timeoutMs: 10000 })).toString("latin1");
+    expect([...out.matchAll(/"name":"(\w)"/g)].map((m) => m[1])).toEqual(["a", "a", "b", "c", "a", "a", "b"]);
+    expect([...out.matchAll(/"x-path":"([^"]*)"/g)].map((m) => m[1])).toEqual([
+      "/1",
+      "/1",
+      "/2",
+      "/1",
+      "/1",
+      "/3",
+      "/2",
+    ]);
+    expect([...out.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((m) => m[1])).toEqual([
+      ...Array(7).fill("200"),
+      "404",
+    ]);
+    expect([a.requests, b.requests, c.requests]).toEqual([4, 2, 1]);
+  }, 30000);
+
+  it("rate-limits requests on one kept-alive connection as on separate ones", async () => {
+    const app = await infoBackend("app");
+    const v = await startYaml(`${CONTROL}
+listeners:
+  - listen: http://127.0.0.1:0
+    flow:
+      - rate-limit: { rate: 1/h, burst: 2, key: "{{req.host}}" }
+      - proxy: [127.0.0.1:${app.port}]
+`);
+    const raw = "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n".repeat(3) + "GET / HTTP/1.1\r\nHost: b.test\r\n\r\n";
+    const out = (await exchange(v.port, raw, { timeoutMs: 10000 })).toString("latin1");
+    expect([...out.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((m) => m[1])).toEqual(["200", "200", "429", "200"]);
+    expect(app.requests).toBe(3);
+  }, 30000);
+
   it("matches the client address by CIDR and the method by list", async () => {
     const app = await infoBackend("app");
     const v = await startYaml(`${CONTROL}
