@@ -25,12 +25,7 @@ B=${2:-}
 PAIRS=${3:-16}
 SECS=${4:-2}
 usage() { echo "usage: l7-ab.sh vane:TREE|floor:TREE vane:TREE|floor:TREE [PAIRS] [SECS]" >&2; exit 2; }
-for spec in "$A" "$B"; do
-  case $spec in
-    vane:?* | floor:?*) [ -d "${spec#*:}" ] || { echo "l7-ab: no such tree: ${spec#*:}" >&2; exit 2; } ;;
-    *) usage ;;
-  esac
-done
+[ -n "$B" ] || usage
 [[ $PAIRS =~ ^[1-9][0-9]*$ && $SECS =~ ^[1-9][0-9]*$ ]] || usage
 command -v wrk >/dev/null || { echo "l7-ab: wrk is not installed" >&2; exit 2; }
 command -v nginx >/dev/null || { echo "l7-ab: nginx is not installed" >&2; exit 2; }
@@ -39,41 +34,20 @@ DIR=$(mktemp -d /tmp/vane-l7-ab.XXXXXX)
 # shellcheck source=l7-load.sh
 . "$ROOT/scripts/bench/l7-load.sh"
 trap 'l7_stop_all; rm -rf "$DIR"' EXIT
+for spec in "$A" "$B"; do l7_check_spec l7-ab "$spec"; done
 
 l7_backend 2
 PA=${L7_PORTS[0]}
 PB=${L7_PORTS[1]}
+l7_start_two "$A" "$B"
 
-mapfile -t RUN_FLAGS < <(l7_run_flags)
-
-# start SPEC PORT YAML: the proxy pinned to core 1; its pid in STARTED.
-start() {
-  local tree=${1#*:}
-  if [ "${1%%:*}" = floor ]; then
-    taskset -c 1 "$DENO" run "${RUN_FLAGS[@]}" "$tree/scripts/bench/deno-min-http.ts" "$2" "$UP" "$OTHER" \
-      >>"$DIR/proxy.log" 2>&1 &
-  else
-    taskset -c 1 "$DENO" run "${RUN_FLAGS[@]}" "$tree/src/main.ts" run "$3" >>"$DIR/proxy.log" 2>&1 &
-  fi
-  STARTED=$!
-  L7_PIDS+=("$STARTED")
-}
-start "$A" "$PA" "$DIR/vane-0.yaml"
-PID_A=$STARTED
-start "$B" "$PB" "$DIR/vane-1.yaml"
-PID_B=$STARTED
-for port in "$PA" "$PB"; do l7_wait "$port"; done
-# Warm-up: the JIT settles before anything is counted.
-for port in "$PA" "$PB"; do l7_wrk "$port" 2 >/dev/null; done
-
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 # run PID PORT: µs of CPU per request over one wrk run, and its p99 in ms.
 run() {
   local before after requests p99
-  before=$(ticks "$1")
+  before=$(l7_ticks "$1")
   l7_wrk "$2" "$SECS" --latency >"$DIR/wrk.txt"
-  after=$(ticks "$1")
+  after=$(l7_ticks "$1")
   requests=$(grep -o '[0-9]* requests in' "$DIR/wrk.txt" | tr -dc 0-9)
   # wrk prints 99% as 1.23ms, 456.78us or 1.02s.
   p99=$(awk '$1 == "99%" { v = $2; m = 1; if (v ~ /us$/) m = 0.001; else if (v ~ /ms$/) m = 1; else if (v ~ /s$/) m = 1000;
@@ -93,11 +67,10 @@ for i in $(seq "$PAIRS"); do
     tee -a "$DIR/pairs.txt"
 done
 # Fields: 2 A µs, 5 A p99, 8 B µs, 11 B p99, 14 B/A.
-median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio=$(awk '{ print $14 }' "$DIR/pairs.txt" | median)
+ratio=$(awk '{ print $14 }' "$DIR/pairs.txt" | l7_median)
 low=$(awk '{ print $14 }' "$DIR/pairs.txt" | sort -n | head -1)
 high=$(awk '{ print $14 }' "$DIR/pairs.txt" | sort -n | tail -1)
 mean() { awk '{ s += $1 } END { printf "%.2f", s / NR }'; }
 echo "l7-ab: B/A median $ratio [$low-$high] over $PAIRS pairs"
 echo "  µs/req, mean: A $(awk '{ print $2 }' "$DIR/pairs.txt" | mean), B $(awk '{ print $8 }' "$DIR/pairs.txt" | mean)"
-echo "  p99 ms, median: A $(awk '{ print $5 }' "$DIR/pairs.txt" | median), B $(awk '{ print $11 }' "$DIR/pairs.txt" | median)"
+echo "  p99 ms, median: A $(awk '{ print $5 }' "$DIR/pairs.txt" | l7_median), B $(awk '{ print $11 }' "$DIR/pairs.txt" | l7_median)"

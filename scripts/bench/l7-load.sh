@@ -55,3 +55,47 @@ l7_wrk() {
   shift 2
   taskset -c 0 wrk -t1 -c64 -d"${secs}s" "$@" -H 'Host: bench.local' "http://127.0.0.1:$port/"
 }
+
+# l7_check_spec SCRIPT SPEC: exits 2 with a line naming SCRIPT unless SPEC is `vane:TREE`
+# or `floor:TREE` with TREE a directory.
+l7_check_spec() {
+  case $2 in
+    vane:?* | floor:?*) [ -d "${2#*:}" ] || { echo "$1: no such tree: ${2#*:}" >&2; exit 2; } ;;
+    *) echo "$1: a proxy is vane:TREE or floor:TREE, not '$2'" >&2; exit 2 ;;
+  esac
+}
+
+# l7_start_two A B: the two proxies, each `vane:TREE` (TREE's src/main.ts with
+# DIR/vane-I.yaml) or `floor:TREE` (TREE's scripts/bench/deno-min-http.ts), on
+# L7_PORTS[0] and [1] (after `l7_backend 2`), pinned to core 1 with vane's Deno flags;
+# then the wait until both answer and a 2-s warm-up each, so that the JIT has settled
+# before anything is counted. Their pids in PID_A and PID_B.
+l7_start_two() {
+  local flags i spec tree
+  mapfile -t flags < <(l7_run_flags)
+  for i in 0 1; do
+    spec=$([ "$i" = 0 ] && echo "$1" || echo "$2")
+    tree=${spec#*:}
+    if [ "${spec%%:*}" = floor ]; then
+      taskset -c 1 "$DENO" run "${flags[@]}" "$tree/scripts/bench/deno-min-http.ts" "${L7_PORTS[i]}" "$UP" "$OTHER" \
+        >>"$DIR/proxy.log" 2>&1 &
+    else
+      taskset -c 1 "$DENO" run "${flags[@]}" "$tree/src/main.ts" run "$DIR/vane-$i.yaml" >>"$DIR/proxy.log" 2>&1 &
+    fi
+    L7_PIDS+=("$!")
+    if [ "$i" = 0 ]; then PID_A=$!; else PID_B=$!; fi
+  done
+  for i in 0 1; do l7_wait "${L7_PORTS[i]}"; done
+  for i in 0 1; do l7_wrk "${L7_PORTS[i]}" 2 >/dev/null; done
+}
+
+# l7_ticks PID: the process's user and system time so far, in clock ticks (getconf
+# CLK_TCK a second; time the hypervisor stole is not in them).
+l7_ticks() {
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# l7_median: the median of the numbers on stdin, one a line.
+l7_median() {
+  sort -n | awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}

@@ -28,12 +28,7 @@ ROUNDS=${3:-10}
 SECS=${4:-5}
 ROUTES=${ROUTES:-0}
 usage() { echo "usage: l7-together.sh vane:TREE|floor:TREE vane:TREE|floor:TREE [ROUNDS] [SECS]" >&2; exit 2; }
-for spec in "$A" "$B"; do
-  case $spec in
-    vane:?* | floor:?*) [ -d "${spec#*:}" ] || { echo "l7-together: no such tree: ${spec#*:}" >&2; exit 2; } ;;
-    *) usage ;;
-  esac
-done
+[ -n "$B" ] || usage
 [[ $ROUNDS =~ ^[1-9][0-9]*$ && $SECS =~ ^[1-9][0-9]*$ && $ROUTES =~ ^[0-9]+$ ]] || usage
 command -v wrk >/dev/null || { echo "l7-together: wrk is not installed" >&2; exit 2; }
 command -v nginx >/dev/null || { echo "l7-together: nginx is not installed" >&2; exit 2; }
@@ -42,6 +37,7 @@ DIR=$(mktemp -d /tmp/vane-l7-together.XXXXXX)
 # shellcheck source=l7-load.sh
 . "$ROOT/scripts/bench/l7-load.sh"
 trap 'l7_stop_all; rm -rf "$DIR"' EXIT
+for spec in "$A" "$B"; do l7_check_spec l7-together "$spec"; done
 
 l7_backend 2
 PA=${L7_PORTS[0]}
@@ -53,52 +49,27 @@ if [ "$ROUTES" -gt 0 ]; then
     sed -i "s/^    flow:\$/    flow:\n${rules%\\n}/" "$DIR/vane-$i.yaml"
   done
 fi
-# vane's flags on Deno (src/runtime/deno-flags.ts); the floor runs with the same.
-mapfile -t RUN_FLAGS < <(l7_run_flags)
+l7_start_two "$A" "$B"
 
-# start SPEC PORT YAML: the proxy pinned to core 1; its pid in STARTED.
-start() {
-  local tree=${1#*:}
-  if [ "${1%%:*}" = floor ]; then
-    taskset -c 1 "$DENO" run "${RUN_FLAGS[@]}" "$tree/scripts/bench/deno-min-http.ts" "$2" "$UP" "$OTHER" \
-      >>"$DIR/proxy.log" 2>&1 &
-  else
-    taskset -c 1 "$DENO" run "${RUN_FLAGS[@]}" "$tree/src/main.ts" run "$3" >>"$DIR/proxy.log" 2>&1 &
-  fi
-  STARTED=$!
-  L7_PIDS+=("$STARTED")
-}
-start "$A" "$PA" "$DIR/vane-0.yaml"
-PID_A=$STARTED
-start "$B" "$PB" "$DIR/vane-1.yaml"
-PID_B=$STARTED
-for port in "$PA" "$PB"; do l7_wait "$port"; done
-# Warm-up: the JIT settles before anything is counted.
-for port in "$PA" "$PB"; do l7_wrk "$port" 2 >/dev/null; done
-
-# cpu PID: the process's user and system time, in clock ticks (time stolen by the
-# hypervisor is not in them, where schedstat's run time would count it).
-cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 requests() { grep -o '[0-9]* requests in' "$1" | tr -dc 0-9; }
 echo "l7-together: A = $A, B = $B; $ROUNDS rounds of ${SECS} s, both loaded at once; µs of CPU per request"
 for _ in $(seq "$ROUNDS"); do
-  a0=$(cpu "$PID_A")
-  b0=$(cpu "$PID_B")
+  a0=$(l7_ticks "$PID_A")
+  b0=$(l7_ticks "$PID_B")
   l7_wrk "$PA" "$SECS" >"$DIR/wrk-a.txt" &
   wa=$!
   l7_wrk "$PB" "$SECS" >"$DIR/wrk-b.txt" &
   wb=$!
   wait "$wa" "$wb"
-  a1=$(cpu "$PID_A")
-  b1=$(cpu "$PID_B")
+  a1=$(l7_ticks "$PID_A")
+  b1=$(l7_ticks "$PID_B")
   awk -v ta=$((a1 - a0)) -v tb=$((b1 - b0)) -v na="$(requests "$DIR/wrk-a.txt")" -v nb="$(requests "$DIR/wrk-b.txt")" \
     -v hz="$HZ" 'BEGIN { a = ta / hz * 1e6 / na; b = tb / hz * 1e6 / nb;
       printf "  A %6.2f µs (%d requests)  B %6.2f µs (%d requests)  B/A %.3f\n", a, na, b, nb, b / a }' |
     tee -a "$DIR/rounds.txt"
 done
-median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio=$(awk '{ print $NF }' "$DIR/rounds.txt" | median)
+ratio=$(awk '{ print $NF }' "$DIR/rounds.txt" | l7_median)
 low=$(awk '{ print $NF }' "$DIR/rounds.txt" | sort -n | head -1)
 high=$(awk '{ print $NF }' "$DIR/rounds.txt" | sort -n | tail -1)
 echo "l7-together: B/A median $ratio [$low-$high] over $ROUNDS rounds"

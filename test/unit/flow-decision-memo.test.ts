@@ -9,12 +9,9 @@ import { describe, expect, it } from "vitest";
 import type { Condition, Rule } from "../../src/config/model.ts";
 import { compileFlow } from "../../src/flow/flow.ts";
 import { decidingKeys } from "../../src/flow/deciding-keys.ts";
-import { ConnKeys } from "../../src/flow/conn-keys.ts";
-import { decider } from "../../src/flow/http-decide.ts";
-import { parseRequestHead } from "../../src/detect/http-head.ts";
-import { parseTarget } from "../../src/http/request-target.ts";
-import type { Decision, HttpRoute } from "../../src/http/types.ts";
+import type { Decision } from "../../src/http/types.ts";
 import { silentLogger } from "../../src/telemetry/logger.ts";
+import { connectionDecider, parsedRequest, poolOf } from "../helpers/flow-decider.ts";
 
 const is = (key: string, value: string): Condition => ({ kind: "key", key, matcher: { op: "equals", value } });
 const proxy = (pool: string): Rule["action"] => ({ kind: "proxy", pool });
@@ -60,31 +57,16 @@ describe("decidingKeys", () => {
   });
 });
 
-const ROUTES = new Map<string, HttpRoute>(["A", "B", "C"].map((name) => [name, { name, pool: name } as HttpRoute]));
-
 /** One connection's decider for `rules`, and a way to ask it about a request. */
 function connection(rules: Rule[]) {
-  const flow = compileFlow(rules, { log: silentLogger });
-  const facts = { ip: "192.0.2.1", port: 40000, listenerPort: 8080, protocol: "http" };
-  const decide = decider(
-    flow,
-    new ConnKeys(facts as ConstructorParameters<typeof ConnKeys>[0]),
-    (p) => ROUTES.get(p) ?? null,
-    404,
-  );
+  const decide = connectionDecider(compileFlow(rules, { log: silentLogger }));
   return (host: string, path = "/", extra = ""): Decision => {
-    const raw = `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}\r\n`;
-    const parsed = parseRequestHead(new TextEncoder().encode(raw));
-    if (parsed.status !== "ok") throw new Error(`bad head: ${JSON.stringify(parsed)}`);
-    const target = parseTarget(parsed.head, "reject");
-    if ("error" in target) throw new Error(target.reason);
-    const d = decide(parsed.head, target);
+    const { head, target } = parsedRequest(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}\r\n`);
+    const d = decide(head, target);
     if (d instanceof Promise) throw new Error("expected a decision at once");
     return d;
   };
 }
-
-const poolOf = (d: Decision) => (d.kind === "proxy" ? d.route.pool : `${d.kind} ${"status" in d ? d.status : ""}`);
 
 describe("a decider's kept decision", () => {
   it("goes to a request with the same keys only: hosts and a header in turns on one connection", () => {

@@ -7,13 +7,12 @@
 import { describe, expect, it } from "vitest";
 import type { Rule } from "../../src/config/model.ts";
 import { compileFlow, inputOf } from "../../src/flow/flow.ts";
-import { ConnKeys } from "../../src/flow/conn-keys.ts";
-import { decider } from "../../src/flow/http-decide.ts";
 import type { RateStore } from "../../src/flow/rate-store.ts";
-import { parseRequestHead, type RequestHead } from "../../src/detect/http-head.ts";
-import { parseTarget, type RequestTarget } from "../../src/http/request-target.ts";
-import type { Decision, HttpRoute } from "../../src/http/types.ts";
+import type { RequestHead } from "../../src/detect/http-head.ts";
+import type { RequestTarget } from "../../src/http/request-target.ts";
+import type { Decision } from "../../src/http/types.ts";
 import { silentLogger } from "../../src/telemetry/logger.ts";
+import { connectionDecider, parsedRequest, poolOf } from "../helpers/flow-decider.ts";
 
 const pathIs = (value: string) => ({ kind: "key", key: "req.path", matcher: { op: "equals", value } }) as const;
 
@@ -56,21 +55,9 @@ function slowStore(): { store: RateStore; release: () => void } {
   return { store, release: () => release() };
 }
 
-const ROUTES = new Map<string, HttpRoute>(["A", "B", "C"].map((name) => [name, { name, pool: name } as HttpRoute]));
-
 function request(path: string, host: string, limit: string): { head: RequestHead; target: RequestTarget } {
   // X-Limit is what the rate limit's key reads.
-  const raw = `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nX-Limit: ${limit}\r\n\r\n`;
-  const parsed = parseRequestHead(new TextEncoder().encode(raw));
-  if (parsed.status !== "ok") throw new Error(`bad head: ${JSON.stringify(parsed)}`);
-  const target = parseTarget(parsed.head, "reject");
-  if ("error" in target) throw new Error(target.reason);
-  return { head: parsed.head, target };
-}
-
-function poolOf(d: Decision): string {
-  if (d.kind !== "proxy") throw new Error(`not proxied: ${JSON.stringify(d)}`);
-  return d.route.pool!;
+  return parsedRequest(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nX-Limit: ${limit}\r\n\r\n`);
 }
 
 describe("an HTTP decider's keys", () => {
@@ -86,14 +73,7 @@ describe("an HTTP decider's keys", () => {
 
   it("are each request's own, while one waits for its rate limit and others are decided at once", async () => {
     const { store, release } = slowStore();
-    const flow = compileFlow(rules, { log: silentLogger, limits: () => store });
-    const facts = { ip: "192.0.2.1", port: 40000, listenerPort: 8080, protocol: "http" };
-    const decide = decider(
-      flow,
-      new ConnKeys(facts as ConstructorParameters<typeof ConnKeys>[0]),
-      (p) => ROUTES.get(p) ?? null,
-      404,
-    );
+    const decide = connectionDecider(compileFlow(rules, { log: silentLogger, limits: () => store }));
     const at = (path: string, host: string, limit: string) => {
       const { head, target } = request(path, host, limit);
       return decide(head, target);
