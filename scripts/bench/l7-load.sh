@@ -1,9 +1,10 @@
 # The bench's L7 load, for the scripts that put a Deno proxy under it (perf-split.sh,
-# l7-ab.sh): free ports picked by the kernel, nginx as the backends on core 0 with a vane
-# config per proxy (l7-fixture.ts, as the bench writes them), a wait until a proxy
-# answers, and wrk from core 0 as the bench's L7 test runs it. Sourced, not run; the
-# caller sets ROOT (the checkout), DENO (its deno) and DIR (a directory of its own), and
-# starts each proxy pinned to core 1, adding its pid to L7_PIDS.
+# l7-ab.sh, l7-together.sh): free ports picked by the kernel, nginx as the backends on
+# core 0 with a vane config per proxy (l7-fixture.ts, as the bench writes them), a wait
+# until a proxy answers, and wrk from core 0 as the bench's L7 test runs it. Sourced, not
+# run; the caller sets ROOT (the checkout), DENO (its deno) and DIR (a directory of its
+# own), and starts each proxy pinned to core 1 (l7_start_two, or its own way), adding
+# its pid to L7_PIDS.
 
 # l7_run_flags [V8_FLAG...]: what goes between `deno run` and the script, one per line, as
 # vane runs on Deno (src/runtime/deno-flags.ts; its floors run with the same), with more
